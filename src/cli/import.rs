@@ -1,0 +1,51 @@
+//! `schemactl import`: write a live database's schema as DSL YAML.
+
+use std::io::Write;
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use super::DatabaseArg;
+use crate::config::Config;
+use crate::db;
+use crate::error::{Error, Result};
+
+/// Arguments of `schemactl import`.
+#[derive(Debug, clap::Args)]
+#[command(after_help = "Example:\n  schemactl import --database .swarm/memory.db --out schema/memory.yaml")]
+pub struct Args {
+    #[command(flatten)]
+    database: DatabaseArg,
+    /// Write to FILE instead of standard output; an existing file is never overwritten
+    #[arg(long, short = 'o', value_name = "FILE")]
+    out: Option<PathBuf>,
+    /// The schema version to write
+    #[arg(long = "schema-version", default_value_t = 1, value_name = "N", value_parser = clap::value_parser!(u32).range(1..))]
+    schema_version: u32,
+}
+
+/// Reads the database's schema and writes it as YAML.
+pub fn run(args: &Args, config: &Config) -> Result<ExitCode> {
+    let path = args.database.resolve(config);
+    let conn = db::open_read_only(&path)?;
+    let inspection = crate::inspect::inspect_with_notes(&conn)?;
+    for note in &inspection.notes {
+        eprintln!("warning: {note}");
+    }
+    let yaml = crate::dsl::export(&inspection.schema, args.schema_version, &path.display().to_string());
+    match &args.out {
+        None => std::io::stdout()
+            .write_all(yaml.as_bytes())
+            .map_err(|e| Error::io("write", "standard output", e))?,
+        Some(out) => {
+            let mut file = std::fs::OpenOptions::new()
+                .write(true)
+                .create_new(true)
+                .open(out)
+                .map_err(|e| Error::io("create", out, e))?;
+            file.write_all(yaml.as_bytes())
+                .map_err(|e| Error::io("write", out, e))?;
+            eprintln!("wrote {}", out.display());
+        }
+    }
+    Ok(ExitCode::SUCCESS)
+}

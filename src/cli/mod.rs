@@ -1,0 +1,79 @@
+//! The command line: clap definitions, and one small file per subcommand that turns its
+//! arguments into a library call.
+
+mod completions;
+mod import;
+mod schema;
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand};
+
+use crate::config::Config;
+use crate::error::Result;
+
+/// Declarative, versioned schema migrations and operations for SQLite.
+#[derive(Debug, Parser)]
+#[command(name = "schemactl", version, about, propagate_version = true)]
+#[command(after_help = "Example:\n  schemactl schema check\n  schemactl import --database .swarm/memory.db --out schema/memory.yaml")]
+pub struct Cli {
+    /// Configuration file [default: the nearest schemactl.toml at or above the current directory]
+    #[arg(long, global = true, value_name = "FILE")]
+    pub config: Option<PathBuf>,
+    /// The command to run.
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+/// The subcommands.
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Write a live database's schema as DSL YAML.
+    Import(import::Args),
+    /// Check the schema files, print their normal form, or print the DSL's JSON Schema.
+    #[command(subcommand)]
+    Schema(schema::Command),
+    /// Print shell completions.
+    Completions(completions::Args),
+}
+
+/// A `--database` flag, shared by the commands that open the live database.
+#[derive(Debug, clap::Args)]
+pub struct DatabaseArg {
+    /// The SQLite database [default: from schemactl.toml, else .swarm/memory.db]
+    #[arg(long, short = 'd', env = "SCHEMACTL_DATABASE", value_name = "DB")]
+    pub database: Option<PathBuf>,
+}
+
+impl DatabaseArg {
+    /// Returns the database path: the flag or env var, else the configuration's.
+    pub fn resolve(&self, config: &Config) -> PathBuf {
+        self.database.clone().unwrap_or_else(|| config.database.clone())
+    }
+}
+
+/// A `--schema` flag, shared by the commands that read the schema files.
+#[derive(Debug, clap::Args)]
+pub struct SchemaArg {
+    /// Schema file or directory [default: from schemactl.toml, else schema/]
+    #[arg(long, short = 's', value_name = "PATH")]
+    pub schema: Option<PathBuf>,
+}
+
+impl SchemaArg {
+    /// Returns the schema path: the flag, else the configuration's.
+    pub fn resolve(&self, config: &Config) -> PathBuf {
+        self.schema.clone().unwrap_or_else(|| config.schema.clone())
+    }
+}
+
+/// Runs a parsed command line and returns the process's exit code.
+pub fn run(cli: Cli) -> Result<ExitCode> {
+    let config = || Config::discover(cli.config.as_deref());
+    match cli.command {
+        Command::Import(args) => import::run(&args, &config()?),
+        Command::Schema(cmd) => schema::run(&cmd, &config()?),
+        Command::Completions(args) => completions::run(&args),
+    }
+}

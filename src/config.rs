@@ -1,0 +1,89 @@
+//! `schemactl.toml`: the project's defaults, found in the current directory or above it.
+//!
+//! Paths in the file are relative to the file's directory. Flags override the file, and the
+//! environment variable `SCHEMACTL_DATABASE` overrides the database path (clap reads it).
+
+use std::path::{Path, PathBuf};
+
+use serde::Deserialize;
+
+use crate::error::{Error, Result};
+
+/// The configuration file's name.
+pub const FILE_NAME: &str = "schemactl.toml";
+
+/// Resolved project paths.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Config {
+    /// The live database.
+    pub database: PathBuf,
+    /// The schema file or directory.
+    pub schema: PathBuf,
+    /// Forward migrations.
+    pub migrations: PathBuf,
+    /// Reverse migrations.
+    pub rollbacks: PathBuf,
+    /// Canonical schema snapshots.
+    pub snapshots: PathBuf,
+    /// Backups.
+    pub backups: PathBuf,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct ConfigFile {
+    database: Option<PathBuf>,
+    schema: Option<PathBuf>,
+    migrations: Option<PathBuf>,
+    rollbacks: Option<PathBuf>,
+    snapshots: Option<PathBuf>,
+    backups: Option<PathBuf>,
+}
+
+impl Config {
+    /// Returns the defaults, relative to `root`.
+    pub fn defaults(root: &Path) -> Self {
+        Config {
+            database: root.join(".swarm/memory.db"),
+            schema: root.join("schema"),
+            migrations: root.join("migrations"),
+            rollbacks: root.join("rollbacks"),
+            snapshots: root.join("snapshots"),
+            backups: root.join(".swarm/backups"),
+        }
+    }
+
+    /// Loads `explicit`, or the nearest `schemactl.toml` at or above the current directory,
+    /// or the defaults relative to the current directory when there is none.
+    pub fn discover(explicit: Option<&Path>) -> Result<Self> {
+        if let Some(path) = explicit {
+            return Self::load(path);
+        }
+        let cwd = std::env::current_dir().map_err(|e| Error::io("read", ".", e))?;
+        for dir in cwd.ancestors() {
+            let candidate = dir.join(FILE_NAME);
+            if candidate.is_file() {
+                return Self::load(&candidate);
+            }
+        }
+        Ok(Self::defaults(Path::new("")))
+    }
+
+    /// Loads one configuration file.
+    pub fn load(path: &Path) -> Result<Self> {
+        let text = std::fs::read_to_string(path).map_err(|e| Error::io("read", path, e))?;
+        let file: ConfigFile = toml::from_str(&text)
+            .map_err(|e| Error::Usage(format!("{}: {}", path.display(), e.message())))?;
+        let root = path.parent().unwrap_or(Path::new(""));
+        let defaults = Self::defaults(root);
+        let at = |p: Option<PathBuf>, d: PathBuf| p.map_or(d, |p| root.join(p));
+        Ok(Config {
+            database: at(file.database, defaults.database),
+            schema: at(file.schema, defaults.schema),
+            migrations: at(file.migrations, defaults.migrations),
+            rollbacks: at(file.rollbacks, defaults.rollbacks),
+            snapshots: at(file.snapshots, defaults.snapshots),
+            backups: at(file.backups, defaults.backups),
+        })
+    }
+}

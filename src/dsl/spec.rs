@@ -1,0 +1,325 @@
+//! The YAML spec structs of DSL version 1, as read by serde.
+//!
+//! Every name and every piece of SQL is [`Spanned`], so that validation after parsing can point
+//! at the place in the file. Unknown keys are refused (`deny_unknown_fields`), and duplicate keys
+//! are refused by serde-saphyr's default policy.
+
+use std::fmt;
+use std::marker::PhantomData;
+
+use serde::Deserialize;
+use serde::de::{Deserializer, MapAccess, Visitor};
+use serde_saphyr::Spanned;
+
+/// A YAML map that keeps its keys' order and places: `columns` are ordered by it.
+#[derive(Debug)]
+pub struct OrderedMap<V>(pub Vec<(Spanned<String>, V)>);
+
+impl<V> Default for OrderedMap<V> {
+    fn default() -> Self {
+        OrderedMap(Vec::new())
+    }
+}
+
+impl<'de, V: Deserialize<'de>> Deserialize<'de> for OrderedMap<V> {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct MapVisitor<V>(PhantomData<V>);
+        impl<'de, V: Deserialize<'de>> Visitor<'de> for MapVisitor<V> {
+            type Value = OrderedMap<V>;
+            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str("a map from names to definitions")
+            }
+            fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Self::Value, A::Error> {
+                let mut entries = Vec::new();
+                while let Some(key) = map.next_key::<Spanned<String>>()? {
+                    let value = map.next_value::<V>()?;
+                    entries.push((key, value));
+                }
+                Ok(OrderedMap(entries))
+            }
+            fn visit_unit<E>(self) -> Result<Self::Value, E> {
+                Ok(OrderedMap(Vec::new()))
+            }
+        }
+        deserializer.deserialize_map(MapVisitor(PhantomData))
+    }
+}
+
+/// One schema file.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct FileSpec {
+    /// DSL format version; only 1 exists.
+    pub schemactl: Spanned<i64>,
+    /// Schema version, a positive integer the author bumps.
+    #[serde(default)]
+    pub version: Option<Spanned<i64>>,
+    /// Tables by name.
+    #[serde(default)]
+    pub tables: OrderedMap<TableSpec>,
+    /// Views by name.
+    #[serde(default)]
+    pub views: OrderedMap<ViewSpec>,
+    /// Triggers by name.
+    #[serde(default)]
+    pub triggers: OrderedMap<TriggerSpec>,
+    /// Virtual tables by name.
+    #[serde(default)]
+    pub virtual_tables: OrderedMap<VirtualTableSpec>,
+}
+
+/// A table.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct TableSpec {
+    /// The table's previous name, when it is being renamed.
+    #[serde(default)]
+    pub renamed_from: Option<Spanned<String>>,
+    /// Columns in order.
+    #[serde(default)]
+    pub columns: OrderedMap<ColumnSpec>,
+    /// A composite (or named) primary key.
+    #[serde(default)]
+    pub primary_key: Option<Spanned<PrimaryKeySpec>>,
+    /// UNIQUE constraints.
+    #[serde(default)]
+    pub unique: Vec<Spanned<UniqueSpec>>,
+    /// Table-level CHECK constraints.
+    #[serde(default)]
+    pub checks: Vec<Spanned<CheckSpec>>,
+    /// Foreign keys.
+    #[serde(default)]
+    pub foreign_keys: Vec<Spanned<ForeignKeySpec>>,
+    /// Indexes by name.
+    #[serde(default)]
+    pub indexes: OrderedMap<IndexSpec>,
+    /// `STRICT`.
+    #[serde(default)]
+    pub strict: bool,
+    /// `WITHOUT ROWID`.
+    #[serde(default)]
+    pub without_rowid: bool,
+    /// A verbatim CREATE TABLE statement, for tables the fields above cannot describe.
+    #[serde(default)]
+    pub sql: Option<Spanned<String>>,
+}
+
+/// A column.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ColumnSpec {
+    /// The declared type, exactly as SQLite should keep it.
+    #[serde(default, rename = "type")]
+    pub decl_type: Option<Spanned<String>>,
+    /// The column's previous name, when it is being renamed.
+    #[serde(default)]
+    pub renamed_from: Option<Spanned<String>>,
+    /// Single-column primary key.
+    #[serde(default)]
+    pub primary_key: bool,
+    /// AUTOINCREMENT on an INTEGER PRIMARY KEY.
+    #[serde(default)]
+    pub autoincrement: bool,
+    /// NOT NULL.
+    #[serde(default)]
+    pub not_null: bool,
+    /// Single-column UNIQUE.
+    #[serde(default)]
+    pub unique: bool,
+    /// DEFAULT: a number, a string, a boolean, or `{ sql: EXPR }`.
+    #[serde(default)]
+    pub default: Option<Spanned<DefaultSpec>>,
+    /// COLLATE sequence.
+    #[serde(default)]
+    pub collate: Option<Spanned<String>>,
+    /// Column CHECK: an expression, `{ name, expr }`, or a list of them.
+    #[serde(default)]
+    pub check: Option<Spanned<ColumnChecks>>,
+    /// GENERATED ALWAYS AS.
+    #[serde(default)]
+    pub generated: Option<Spanned<GeneratedSpec>>,
+}
+
+/// A column default.
+#[derive(Debug, Deserialize)]
+#[serde(untagged)]
+pub enum DefaultSpec {
+    /// `true` / `false`.
+    Bool(bool),
+    /// An integer literal.
+    Int(i64),
+    /// A real literal.
+    Float(f64),
+    /// A string literal.
+    Str(String),
+    /// An SQL expression, e.g. `{ sql: CURRENT_TIMESTAMP }`.
+    Sql {
+        /// The expression.
+        sql: String,
+    },
+}
+
+/// A CHECK: an expression, or a named one.
+#[derive(Debug, Deserialize)]
+#[serde(untagged)]
+pub enum CheckSpec {
+    /// An unnamed check.
+    Expr(String),
+    /// A named check.
+    Named {
+        /// Constraint name.
+        name: String,
+        /// The condition.
+        expr: String,
+    },
+}
+
+/// One column check or several.
+#[derive(Debug, Deserialize)]
+#[serde(untagged)]
+pub enum ColumnChecks {
+    /// One check.
+    One(CheckSpec),
+    /// Several checks.
+    Many(Vec<CheckSpec>),
+}
+
+/// A generated column.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct GeneratedSpec {
+    /// The expression.
+    pub expr: String,
+    /// STORED (true) or VIRTUAL (false, the default).
+    #[serde(default)]
+    pub stored: bool,
+}
+
+/// A table-level primary key: a list of keys, or a full form.
+#[derive(Debug, Deserialize)]
+#[serde(untagged)]
+pub enum PrimaryKeySpec {
+    /// `[a, b]`.
+    Keys(Vec<String>),
+    /// `{ name, columns, autoincrement }`.
+    Full {
+        /// Constraint name.
+        #[serde(default)]
+        name: Option<String>,
+        /// Keys.
+        columns: Vec<String>,
+        /// AUTOINCREMENT.
+        #[serde(default)]
+        autoincrement: bool,
+    },
+}
+
+/// A UNIQUE constraint: a list of keys, or a named one.
+#[derive(Debug, Deserialize)]
+#[serde(untagged)]
+pub enum UniqueSpec {
+    /// `[a, b]`.
+    Keys(Vec<String>),
+    /// `{ name, columns }`.
+    Named {
+        /// Constraint name.
+        #[serde(default)]
+        name: Option<String>,
+        /// Keys.
+        columns: Vec<String>,
+    },
+}
+
+/// What a foreign key does on a parent change.
+#[derive(Debug, Clone, Copy, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ActionSpec {
+    /// NO ACTION.
+    NoAction,
+    /// RESTRICT.
+    Restrict,
+    /// SET NULL.
+    SetNull,
+    /// SET DEFAULT.
+    SetDefault,
+    /// CASCADE.
+    Cascade,
+}
+
+/// When a foreign key is checked.
+#[derive(Debug, Clone, Copy, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum DeferrableSpec {
+    /// Not deferrable.
+    No,
+    /// DEFERRABLE INITIALLY IMMEDIATE.
+    InitiallyImmediate,
+    /// DEFERRABLE INITIALLY DEFERRED.
+    InitiallyDeferred,
+}
+
+/// A foreign key.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ForeignKeySpec {
+    /// Constraint name.
+    #[serde(default)]
+    pub name: Option<String>,
+    /// Child columns.
+    pub columns: Vec<Spanned<String>>,
+    /// Parent: `table` or `table(col, ...)`.
+    pub references: Spanned<String>,
+    /// ON DELETE.
+    #[serde(default)]
+    pub on_delete: Option<ActionSpec>,
+    /// ON UPDATE.
+    #[serde(default)]
+    pub on_update: Option<ActionSpec>,
+    /// DEFERRABLE.
+    #[serde(default)]
+    pub deferrable: Option<DeferrableSpec>,
+}
+
+/// An index.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct IndexSpec {
+    /// Keys: `col`, `col DESC`, `col COLLATE NOCASE`, or an expression such as `lower(name)`.
+    pub columns: Vec<Spanned<String>>,
+    /// UNIQUE.
+    #[serde(default)]
+    pub unique: bool,
+    /// Partial-index condition.
+    #[serde(default, rename = "where")]
+    pub where_clause: Option<Spanned<String>>,
+    /// The index's previous name, when it is being renamed.
+    #[serde(default)]
+    pub renamed_from: Option<Spanned<String>>,
+}
+
+/// A view.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ViewSpec {
+    /// The SELECT statement.
+    pub sql: Spanned<String>,
+    /// Explicit column names.
+    #[serde(default)]
+    pub columns: Vec<String>,
+}
+
+/// A trigger.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct TriggerSpec {
+    /// The whole CREATE TRIGGER statement.
+    pub sql: Spanned<String>,
+}
+
+/// A virtual table.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct VirtualTableSpec {
+    /// The whole CREATE VIRTUAL TABLE statement.
+    pub sql: Spanned<String>,
+}

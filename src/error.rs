@@ -1,0 +1,142 @@
+//! The crate's error type.
+//!
+//! Library functions return [`Result`]. Messages are lowercase, have no trailing period, and
+//! name the object or the place they are about. Errors in user files are [`SourceError`]s:
+//! they carry the file, the line and column in their message, and a labelled snippet that
+//! miette renders.
+
+use std::path::PathBuf;
+
+use miette::{Diagnostic, NamedSource, SourceSpan};
+
+/// Result with [`Error`].
+pub type Result<T, E = Error> = std::result::Result<T, E>;
+
+/// Everything that can go wrong in schemactl.
+#[derive(Debug, thiserror::Error, Diagnostic)]
+#[non_exhaustive]
+pub enum Error {
+    /// One or more errors in a schema file, each pointing at its place.
+    #[error("{}", .0.iter().map(|e| e.to_string()).collect::<Vec<_>>().join("\n"))]
+    Source(#[related] Vec<SourceError>),
+    /// A file could not be read or written.
+    #[error("{action} {}: {source}", path.display())]
+    Io {
+        /// What was being done: "read", "write", ...
+        action: &'static str,
+        /// The file.
+        path: PathBuf,
+        /// The cause.
+        source: std::io::Error,
+    },
+    /// SQLite refused something.
+    #[error("{context}: {source}")]
+    Sqlite {
+        /// What was being done.
+        context: String,
+        /// The cause.
+        source: rusqlite::Error,
+    },
+    /// A database object could not be read into the model.
+    #[error("{object}: {message}")]
+    Inspect {
+        /// The object, e.g. `index "idx_x"`.
+        object: String,
+        /// Why.
+        message: String,
+    },
+    /// Invalid configuration or arguments.
+    #[error("{0}")]
+    Usage(String),
+}
+
+impl Error {
+    /// Wraps a SQLite error with what was being done.
+    pub fn sqlite(context: impl Into<String>, source: rusqlite::Error) -> Self {
+        Error::Sqlite {
+            context: context.into(),
+            source,
+        }
+    }
+
+    /// Wraps an I/O error with the action and file.
+    pub fn io(action: &'static str, path: impl Into<PathBuf>, source: std::io::Error) -> Self {
+        Error::Io {
+            action,
+            path: path.into(),
+            source,
+        }
+    }
+}
+
+/// An error at a place in a user's file.
+#[derive(Debug, Clone, thiserror::Error, Diagnostic)]
+#[error("{file}:{line}:{column}: {message}")]
+pub struct SourceError {
+    /// The file as given by the user.
+    pub file: String,
+    /// 1-based line.
+    pub line: usize,
+    /// 1-based column, in characters.
+    pub column: usize,
+    /// What is wrong, naming the object.
+    pub message: String,
+    /// The file's text, for the snippet.
+    #[source_code]
+    pub src: NamedSource<String>,
+    /// The place.
+    #[label("{label}")]
+    pub span: SourceSpan,
+    /// The label shown at the place.
+    pub label: String,
+    /// How to fix it, when there is a clear way.
+    #[help]
+    pub help: Option<String>,
+}
+
+impl SourceError {
+    /// Builds an error at byte `offset` (length `len`) of `text`, the contents of `file`.
+    pub fn at(
+        file: &str,
+        text: &str,
+        offset: usize,
+        len: usize,
+        message: impl Into<String>,
+        label: impl Into<String>,
+    ) -> Self {
+        let offset = floor_char_boundary(text, offset.min(text.len()));
+        let before = &text[..offset];
+        let line = before.matches('\n').count() + 1;
+        let line_start = before.rfind('\n').map_or(0, |i| i + 1);
+        let column = text[line_start..offset].chars().count() + 1;
+        SourceError {
+            file: file.to_string(),
+            line,
+            column,
+            message: message.into(),
+            src: NamedSource::new(file, text.to_string()),
+            span: SourceSpan::new(offset.into(), len.min(text.len() - offset)),
+            label: label.into(),
+            help: None,
+        }
+    }
+
+    /// Adds a hint on how to fix the error.
+    pub fn with_help(mut self, help: impl Into<String>) -> Self {
+        self.help = Some(help.into());
+        self
+    }
+}
+
+fn floor_char_boundary(text: &str, mut i: usize) -> usize {
+    while i > 0 && !text.is_char_boundary(i) {
+        i -= 1;
+    }
+    i
+}
+
+impl From<SourceError> for Error {
+    fn from(e: SourceError) -> Self {
+        Error::Source(vec![e])
+    }
+}

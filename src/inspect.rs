@@ -1,0 +1,261 @@
+//! Reading a live SQLite database into the model.
+//!
+//! The catalog comes from `sqlite_schema`; each CREATE statement is parsed by [`crate::parse`]
+//! for what PRAGMAs do not show (CHECK, COLLATE, AUTOINCREMENT, DEFERRABLE, partial-index WHERE,
+//! index and generated-column expressions), and the result is checked against the PRAGMAs
+//! (`table_xinfo`, `foreign_key_list`, `table_list`). When the two disagree, or the text uses
+//! something the model does not hold, the table is kept verbatim and a note says why: nothing
+//! is guessed silently. Bookkeeping tables (`_schemactl*`), SQLite's own tables and the shadow
+//! tables of virtual tables are left out.
+
+use std::collections::BTreeMap;
+
+use rusqlite::Connection;
+
+use crate::error::{Error, Result};
+use crate::model::{Column, Schema, Table, Trigger, VirtualTable};
+use crate::parse::{parse_index, parse_table, parse_trigger, parse_view, parse_virtual_table};
+use crate::sql::Sql;
+
+/// The catalog query: every object with its CREATE text.
+const SCHEMA_QUERY: &str = "SELECT type, name, tbl_name, sql FROM main.sqlite_schema \
+     WHERE name NOT LIKE 'sqlite\\_%' ESCAPE '\\' AND name NOT LIKE '\\_schemactl%' ESCAPE '\\' \
+     ORDER BY name";
+/// Table kinds and options: `type` is table, view, virtual or shadow.
+const TABLE_LIST_QUERY: &str =
+    "SELECT name, type, wr, strict FROM pragma_table_list WHERE schema = 'main'";
+/// Columns, hidden and generated ones included (hidden: 2 virtual, 3 stored generated).
+const TABLE_XINFO_QUERY: &str =
+    "SELECT name, type, \"notnull\", pk, hidden FROM pragma_table_xinfo(?1)";
+/// Foreign keys: one row per column pair, grouped by `id`.
+const FOREIGN_KEY_COUNT_QUERY: &str =
+    "SELECT count(DISTINCT id) FROM pragma_foreign_key_list(?1)";
+
+/// What [`inspect_with_notes`] found, with a note for each table kept verbatim.
+#[derive(Debug, Clone, Default)]
+pub struct Inspection {
+    /// The schema in normal form.
+    pub schema: Schema,
+    /// One line per object that could not be represented faithfully, saying why.
+    pub notes: Vec<String>,
+}
+
+/// Reads the schema of the `main` database of `conn`.
+pub fn inspect(conn: &Connection) -> Result<Schema> {
+    inspect_with_notes(conn).map(|i| i.schema)
+}
+
+#[derive(Debug)]
+struct TableInfo {
+    kind: String,
+    without_rowid: bool,
+    strict: bool,
+}
+
+/// Reads the schema of the `main` database of `conn`, with notes on verbatim tables.
+pub fn inspect_with_notes(conn: &Connection) -> Result<Inspection> {
+    let q = |e| Error::sqlite("read the schema", e);
+    let table_info: BTreeMap<String, TableInfo> = conn
+        .prepare(TABLE_LIST_QUERY)
+        .map_err(q)?
+        .query_map([], |r| {
+            Ok((
+                r.get::<_, String>(0)?,
+                TableInfo {
+                    kind: r.get(1)?,
+                    without_rowid: r.get(2)?,
+                    strict: r.get(3)?,
+                },
+            ))
+        })
+        .map_err(q)?
+        .collect::<rusqlite::Result<_>>()
+        .map_err(q)?;
+    let objects: Vec<(String, String, String, Option<String>)> = conn
+        .prepare(SCHEMA_QUERY)
+        .map_err(q)?
+        .query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?)))
+        .map_err(q)?
+        .collect::<rusqlite::Result<_>>()
+        .map_err(q)?;
+
+    let mut out = Inspection::default();
+    let mut indexes = Vec::new();
+    for (kind, name, tbl_name, sql) in objects {
+        let Some(sql) = sql else {
+            continue; // automatic indexes (UNIQUE, PRIMARY KEY) have no SQL of their own
+        };
+        match kind.as_str() {
+            "table" => {
+                let info = table_info.get(&name);
+                match info.map(|i| i.kind.as_str()) {
+                    Some("shadow") => continue,
+                    Some("virtual") => {
+                        parse_virtual_table(&sql).map_err(|e| inspect_err("virtual table", &name, e))?;
+                        out.schema.virtual_tables.push(VirtualTable {
+                            name,
+                            sql: Sql::new(sql),
+                        });
+                        continue;
+                    }
+                    _ => {}
+                }
+                let table = read_table(conn, &name, &sql, info, &mut out.notes)?;
+                out.schema.tables.push(table);
+            }
+            "index" => indexes.push((name, tbl_name, sql)),
+            "view" => {
+                let view = parse_view(&sql).map_err(|e| inspect_err("view", &name, e))?;
+                out.schema.views.push(view);
+            }
+            "trigger" => {
+                let (_, table) = parse_trigger(&sql).map_err(|e| inspect_err("trigger", &name, e))?;
+                out.schema.triggers.push(Trigger {
+                    name,
+                    table,
+                    sql: Sql::new(sql),
+                });
+            }
+            _ => {}
+        }
+    }
+    for (name, tbl_name, sql) in indexes {
+        let (_, index) = parse_index(&sql).map_err(|e| inspect_err("index", &name, e))?;
+        let Some(table) = out.schema.tables.iter_mut().find(|t| t.name == tbl_name) else {
+            return Err(Error::Inspect {
+                object: format!("index \"{name}\""),
+                message: format!("its table \"{tbl_name}\" was not read"),
+            });
+        };
+        table.indexes.push(index);
+    }
+    out.schema.normalize();
+    Ok(out)
+}
+
+fn inspect_err(kind: &str, name: &str, e: crate::parse::ParseError) -> Error {
+    Error::Inspect {
+        object: format!("{kind} \"{name}\""),
+        message: e.to_string(),
+    }
+}
+
+#[derive(Debug)]
+struct XColumn {
+    name: String,
+    decl_type: String,
+    not_null: bool,
+    pk: i64,
+    hidden: i64,
+}
+
+fn read_table(
+    conn: &Connection,
+    name: &str,
+    sql: &str,
+    info: Option<&TableInfo>,
+    notes: &mut Vec<String>,
+) -> Result<Table> {
+    let q = |e| Error::sqlite(format!("read table \"{name}\""), e);
+    let xcolumns: Vec<XColumn> = conn
+        .prepare(TABLE_XINFO_QUERY)
+        .map_err(q)?
+        .query_map([name], |r| {
+            Ok(XColumn {
+                name: r.get(0)?,
+                decl_type: r.get(1)?,
+                not_null: r.get(2)?,
+                pk: r.get(3)?,
+                hidden: r.get(4)?,
+            })
+        })
+        .map_err(q)?
+        .collect::<rusqlite::Result<_>>()
+        .map_err(q)?;
+    let fk_count: i64 = conn
+        .query_row(FOREIGN_KEY_COUNT_QUERY, [name], |r| r.get(0))
+        .map_err(q)?;
+    let parsed = parse_table(sql).map_err(|e| e.to_string()).and_then(|t| {
+        agrees_with_pragmas(&t, &xcolumns, fk_count, info).map(|()| t)
+    });
+    match parsed {
+        Ok(table) => Ok(table),
+        Err(reason) => {
+            notes.push(format!("table \"{name}\" kept verbatim: {reason}"));
+            let mut table = Table::new(name);
+            table.columns = xcolumns
+                .iter()
+                .map(|x| Column::new(x.name.clone(), x.decl_type.clone()))
+                .collect();
+            table.strict = info.is_some_and(|i| i.strict);
+            table.without_rowid = info.is_some_and(|i| i.without_rowid);
+            table.verbatim = Some(Sql::new(sql));
+            Ok(table)
+        }
+    }
+}
+
+/// Checks the parsed table against what SQLite itself reports.
+fn agrees_with_pragmas(
+    t: &Table,
+    xcolumns: &[XColumn],
+    fk_count: i64,
+    info: Option<&TableInfo>,
+) -> Result<(), String> {
+    let disagree = |what: &str| Err(format!("parsed {what} disagrees with PRAGMA table_xinfo"));
+    if t.columns.len() != xcolumns.len() {
+        return disagree("column count");
+    }
+    for (c, x) in t.columns.iter().zip(xcolumns) {
+        if c.name != x.name || !same_spacing_aside(c.decl_type.as_str(), &x.decl_type) {
+            return disagree(&format!("column \"{}\"", x.name));
+        }
+        // SQLite reports NOT NULL for explicit constraints, and for every primary-key column
+        // of a WITHOUT ROWID table, where it is implied.
+        let implied = t.without_rowid && x.pk > 0;
+        if c.not_null != x.not_null && !(implied && x.not_null) {
+            return disagree(&format!("NOT NULL of \"{}\"", x.name));
+        }
+        let generated = match x.hidden {
+            2 => Some(false),
+            3 => Some(true),
+            _ => None,
+        };
+        if c.generated.as_ref().map(|g| g.stored) != generated {
+            return disagree(&format!("generated column \"{}\"", x.name));
+        }
+    }
+    let mut pk_columns: Vec<(i64, &str)> = xcolumns
+        .iter()
+        .filter(|x| x.pk > 0)
+        .map(|x| (x.pk, x.name.as_str()))
+        .collect();
+    pk_columns.sort();
+    let parsed_pk: Vec<&str> = t
+        .primary_key
+        .iter()
+        .flat_map(|pk| pk.columns.iter().map(|k| k.expr.as_str()))
+        .collect();
+    let pragma_pk: Vec<&str> = pk_columns.iter().map(|(_, n)| *n).collect();
+    if parsed_pk.len() != pragma_pk.len()
+        || parsed_pk
+            .iter()
+            .zip(&pragma_pk)
+            .any(|(a, b)| !a.eq_ignore_ascii_case(b))
+    {
+        return disagree("primary key");
+    }
+    if i64::try_from(t.foreign_keys.len()).ok() != Some(fk_count) {
+        return Err("parsed foreign keys disagree with PRAGMA foreign_key_list".into());
+    }
+    if let Some(info) = info
+        && (info.strict != t.strict || info.without_rowid != t.without_rowid)
+    {
+        return Err("parsed table options disagree with PRAGMA table_list".into());
+    }
+    Ok(())
+}
+
+fn same_spacing_aside(a: &str, b: &str) -> bool {
+    a.split_whitespace().eq(b.split_whitespace())
+}

@@ -1,0 +1,23 @@
+//! schemactl: declarative, versioned schema migrations and operations for SQLite.
+//!
+//! The pipeline is `load` (YAML DSL, [`dsl::load`]) → `inspect` (live SQLite, [`inspect()`]) →
+//! `diff` → `plan` → `apply`. Both sides of every comparison are brought to one normal form
+//! ([`normal::materialise`]): the desired schema is created in an in-memory SQLite and inspected
+//! back, so two schemas are equal exactly when their [`model::Schema`]s are equal.
+
+pub mod cli;
+pub mod config;
+pub mod db;
+pub mod dsl;
+pub mod error;
+pub mod inspect;
+pub mod model;
+pub mod normal;
+pub mod parse;
+pub mod render;
+pub mod sql;
+
+pub use dsl::{Desired, load};
+pub use error::{Error, Result};
+pub use inspect::inspect;
+pub use model::Schema;

@@ -1,0 +1,16 @@
+//! The `schemactl` binary: parse arguments, run, render any error, set the exit code.
+
+use std::process::ExitCode;
+
+use clap::Parser;
+
+fn main() -> ExitCode {
+    let cli = schemactl::cli::Cli::parse();
+    match schemactl::cli::run(cli) {
+        Ok(code) => code,
+        Err(e) => {
+            eprintln!("{:?}", miette::Report::new(e));
+            ExitCode::FAILURE
+        }
+    }
+}

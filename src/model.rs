@@ -1,0 +1,307 @@
+//! The schema model: plain data, no I/O, deterministic order.
+//!
+//! A [`Schema`] is what both sides of every comparison are turned into: the live database by
+//! [`crate::inspect`], and the YAML DSL by [`crate::dsl::load`] followed by
+//! [`crate::normal::materialise`]. Collections that have no meaningful order (tables, indexes,
+//! constraints) are kept sorted so that the same schema always compares and prints the same way;
+//! columns keep their declared order, which is part of a table's meaning.
+
+use crate::sql::Sql;
+
+/// A whole database schema in normal form.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Schema {
+    /// Ordinary tables, sorted by name, each with its indexes.
+    pub tables: Vec<Table>,
+    /// Views, sorted by name.
+    pub views: Vec<View>,
+    /// Triggers, sorted by name.
+    pub triggers: Vec<Trigger>,
+    /// Virtual tables (FTS5 and others), sorted by name; kept verbatim, never altered.
+    pub virtual_tables: Vec<VirtualTable>,
+}
+
+/// One ordinary table.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Table {
+    /// The table's name as written.
+    pub name: String,
+    /// Columns in declared order.
+    pub columns: Vec<Column>,
+    /// The primary key, declared on a column or on the table.
+    pub primary_key: Option<PrimaryKey>,
+    /// UNIQUE constraints (column- and table-level), sorted.
+    pub uniques: Vec<Unique>,
+    /// Table-level CHECK constraints, sorted.
+    pub checks: Vec<Check>,
+    /// Foreign keys (column- and table-level), sorted.
+    pub foreign_keys: Vec<ForeignKey>,
+    /// Explicit indexes (CREATE INDEX), sorted by name.
+    pub indexes: Vec<Index>,
+    /// `STRICT` table option.
+    pub strict: bool,
+    /// `WITHOUT ROWID` table option.
+    pub without_rowid: bool,
+    /// The original CREATE TABLE text, set only when the table could not be represented
+    /// faithfully by the fields above. Such a table is compared and recreated by this text.
+    pub verbatim: Option<Sql>,
+}
+
+/// One column of a table.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Column {
+    /// The column's name as written.
+    pub name: String,
+    /// The declared type exactly as written (empty when none); compared without regard to
+    /// case or spacing.
+    pub decl_type: Sql,
+    /// `NOT NULL`.
+    pub not_null: bool,
+    /// `DEFAULT` expression text (a literal, `CURRENT_TIMESTAMP` or a parenthesised expression).
+    pub default: Option<Sql>,
+    /// `COLLATE` sequence name.
+    pub collate: Option<String>,
+    /// Column-level CHECK constraints, which SQLite drops together with the column.
+    pub checks: Vec<Check>,
+    /// `GENERATED ALWAYS AS (expr) STORED|VIRTUAL`.
+    pub generated: Option<Generated>,
+}
+
+/// A generated column's expression and storage.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Generated {
+    /// The expression, without its surrounding parentheses.
+    pub expr: Sql,
+    /// `STORED` when true, `VIRTUAL` (SQLite's default) when false.
+    pub stored: bool,
+}
+
+/// A primary key.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PrimaryKey {
+    /// `CONSTRAINT name`, if given.
+    pub name: Option<String>,
+    /// Key columns in order.
+    pub columns: Vec<KeyPart>,
+    /// `AUTOINCREMENT` (only legal on a single INTEGER PRIMARY KEY column).
+    pub autoincrement: bool,
+}
+
+/// A UNIQUE constraint.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
+pub struct Unique {
+    /// `CONSTRAINT name`, if given.
+    pub name: Option<String>,
+    /// Key columns in order.
+    pub columns: Vec<KeyPart>,
+}
+
+/// A CHECK constraint.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
+pub struct Check {
+    /// `CONSTRAINT name`, if given.
+    pub name: Option<String>,
+    /// The condition, without its surrounding parentheses.
+    pub expr: Sql,
+}
+
+/// What a foreign key does when its parent row changes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Default)]
+pub enum FkAction {
+    /// `NO ACTION` (SQLite's default).
+    #[default]
+    NoAction,
+    /// `RESTRICT`.
+    Restrict,
+    /// `SET NULL`.
+    SetNull,
+    /// `SET DEFAULT`.
+    SetDefault,
+    /// `CASCADE`.
+    Cascade,
+}
+
+/// When a foreign key is checked.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Default)]
+pub enum Deferrable {
+    /// Checked at the end of each statement (SQLite's default, and `NOT DEFERRABLE ...`).
+    #[default]
+    No,
+    /// `DEFERRABLE` or `DEFERRABLE INITIALLY IMMEDIATE`.
+    InitiallyImmediate,
+    /// `DEFERRABLE INITIALLY DEFERRED`: checked at commit.
+    InitiallyDeferred,
+}
+
+/// A foreign key.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
+pub struct ForeignKey {
+    /// `CONSTRAINT name`, if given.
+    pub name: Option<String>,
+    /// Child columns in order.
+    pub columns: Vec<String>,
+    /// The parent table.
+    pub ref_table: String,
+    /// Parent columns; empty means the parent's primary key.
+    pub ref_columns: Vec<String>,
+    /// `ON DELETE`.
+    pub on_delete: FkAction,
+    /// `ON UPDATE`.
+    pub on_update: FkAction,
+    /// `DEFERRABLE ...`.
+    pub deferrable: Deferrable,
+}
+
+/// One key of an index or key constraint: a column or an expression, with its collation
+/// and direction.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
+pub struct KeyPart {
+    /// A column name, or an expression when [`KeyPart::is_expr`] is set.
+    pub expr: Sql,
+    /// True when `expr` is an expression rather than a plain column name.
+    pub is_expr: bool,
+    /// `COLLATE` sequence name.
+    pub collate: Option<String>,
+    /// `DESC`.
+    pub desc: bool,
+}
+
+/// A CREATE INDEX index.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Index {
+    /// The index's name.
+    pub name: String,
+    /// `UNIQUE`.
+    pub unique: bool,
+    /// Keys in order.
+    pub columns: Vec<KeyPart>,
+    /// The partial-index condition.
+    pub where_clause: Option<Sql>,
+}
+
+/// A view.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct View {
+    /// The view's name.
+    pub name: String,
+    /// Explicit column names (`CREATE VIEW v(a, b) AS ...`), usually empty.
+    pub columns: Vec<String>,
+    /// The SELECT statement.
+    pub select: Sql,
+}
+
+/// A trigger, kept as its whole CREATE TRIGGER statement.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Trigger {
+    /// The trigger's name.
+    pub name: String,
+    /// The table or view it is attached to.
+    pub table: String,
+    /// The whole CREATE TRIGGER statement.
+    pub sql: Sql,
+}
+
+/// A virtual table, kept as its whole CREATE VIRTUAL TABLE statement.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct VirtualTable {
+    /// The table's name.
+    pub name: String,
+    /// The whole CREATE VIRTUAL TABLE statement.
+    pub sql: Sql,
+}
+
+impl Schema {
+    /// Sorts every unordered collection, so that equal schemas compare equal.
+    pub fn normalize(&mut self) {
+        self.tables.sort_by(|a, b| a.name.cmp(&b.name));
+        for table in &mut self.tables {
+            table.normalize();
+        }
+        self.views.sort_by(|a, b| a.name.cmp(&b.name));
+        self.triggers.sort_by(|a, b| a.name.cmp(&b.name));
+        self.virtual_tables.sort_by(|a, b| a.name.cmp(&b.name));
+    }
+
+    /// Finds a table by name, ignoring ASCII case as SQLite does.
+    pub fn table(&self, name: &str) -> Option<&Table> {
+        self.tables
+            .iter()
+            .find(|t| t.name.eq_ignore_ascii_case(name))
+    }
+}
+
+impl Table {
+    /// Creates an empty ordinary table.
+    pub fn new(name: impl Into<String>) -> Self {
+        Table {
+            name: name.into(),
+            columns: Vec::new(),
+            primary_key: None,
+            uniques: Vec::new(),
+            checks: Vec::new(),
+            foreign_keys: Vec::new(),
+            indexes: Vec::new(),
+            strict: false,
+            without_rowid: false,
+            verbatim: None,
+        }
+    }
+
+    /// Sorts the table's unordered collections.
+    pub fn normalize(&mut self) {
+        self.uniques.sort();
+        self.checks.sort();
+        self.foreign_keys.sort();
+        self.indexes.sort_by(|a, b| a.name.cmp(&b.name));
+        for column in &mut self.columns {
+            column.checks.sort();
+        }
+    }
+
+    /// Finds a column by name, ignoring ASCII case as SQLite does.
+    pub fn column(&self, name: &str) -> Option<&Column> {
+        self.columns
+            .iter()
+            .find(|c| c.name.eq_ignore_ascii_case(name))
+    }
+}
+
+impl Column {
+    /// Creates a nullable column with the given declared type and nothing else.
+    pub fn new(name: impl Into<String>, decl_type: impl Into<String>) -> Self {
+        Column {
+            name: name.into(),
+            decl_type: Sql::new(decl_type),
+            not_null: false,
+            default: None,
+            collate: None,
+            checks: Vec::new(),
+            generated: None,
+        }
+    }
+}
+
+impl KeyPart {
+    /// Creates an ascending key on a plain column.
+    pub fn column(name: impl Into<String>) -> Self {
+        KeyPart {
+            expr: Sql::new(name),
+            is_expr: false,
+            collate: None,
+            desc: false,
+        }
+    }
+}
+
+impl FkAction {
+    /// Returns the SQL spelling of the action.
+    pub fn as_sql(self) -> &'static str {
+        match self {
+            FkAction::NoAction => "NO ACTION",
+            FkAction::Restrict => "RESTRICT",
+            FkAction::SetNull => "SET NULL",
+            FkAction::SetDefault => "SET DEFAULT",
+            FkAction::Cascade => "CASCADE",
+        }
+    }
+}

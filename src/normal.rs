@@ -1,0 +1,161 @@
+//! The one normal form: a schema is materialised in an in-memory SQLite and inspected back.
+//!
+//! Both sides of every comparison take this path (the live database is inspected directly, the
+//! desired schema is rendered, created here and inspected), so two schemas are equal exactly
+//! when their normal forms are equal, whatever spelling either side used.
+
+use rusqlite::Connection;
+
+use crate::error::{Error, Result};
+use crate::inspect::inspect;
+use crate::model::Schema;
+use crate::render::{create_index, create_table, create_view};
+
+/// A schema object, named for error reports.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Object {
+    /// A table.
+    Table(String),
+    /// An index on a table.
+    Index {
+        /// The table.
+        table: String,
+        /// The index.
+        name: String,
+    },
+    /// A view.
+    View(String),
+    /// A trigger.
+    Trigger(String),
+    /// A virtual table.
+    VirtualTable(String),
+}
+
+impl std::fmt::Display for Object {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Object::Table(n) => write!(f, "table \"{n}\""),
+            Object::Index { table, name } => write!(f, "index \"{name}\" on \"{table}\""),
+            Object::View(n) => write!(f, "view \"{n}\""),
+            Object::Trigger(n) => write!(f, "trigger \"{n}\""),
+            Object::VirtualTable(n) => write!(f, "virtual table \"{n}\""),
+        }
+    }
+}
+
+/// SQLite refused to create an object of the schema.
+#[derive(Debug, Clone)]
+pub struct MaterialiseError {
+    /// The object.
+    pub object: Object,
+    /// The statement that failed.
+    pub sql: String,
+    /// SQLite's message.
+    pub message: String,
+}
+
+/// Returns the CREATE statements of a schema, each with its object, in an order SQLite accepts
+/// (tables, their indexes, virtual tables, views, triggers). Views that depend on other views
+/// are ordered by [`materialise`], which retries them.
+pub fn ddl(schema: &Schema) -> Vec<(Object, String)> {
+    let mut out = Vec::new();
+    for t in &schema.tables {
+        out.push((Object::Table(t.name.clone()), create_table(t)));
+    }
+    for t in &schema.tables {
+        for i in &t.indexes {
+            let object = Object::Index {
+                table: t.name.clone(),
+                name: i.name.clone(),
+            };
+            out.push((object, create_index(&t.name, i)));
+        }
+    }
+    for v in &schema.virtual_tables {
+        out.push((Object::VirtualTable(v.name.clone()), v.sql.as_str().to_string()));
+    }
+    for v in &schema.views {
+        out.push((Object::View(v.name.clone()), create_view(v)));
+    }
+    for t in &schema.triggers {
+        out.push((Object::Trigger(t.name.clone()), t.sql.as_str().to_string()));
+    }
+    out
+}
+
+/// Creates `schema` in a fresh in-memory database and returns the connection.
+pub fn create_in_memory(schema: &Schema) -> Result<Connection, MaterialiseError> {
+    let conn = Connection::open_in_memory().map_err(|e| MaterialiseError {
+        object: Object::Table(String::new()),
+        sql: String::new(),
+        message: e.to_string(),
+    })?;
+    create(&conn, schema)?;
+    Ok(conn)
+}
+
+/// Creates every object of `schema` on `conn`, one statement at a time.
+///
+/// Views are retried until no more can be created, so a view may use a view that sorts after
+/// it. Each statement is prepared on its own, so text after a statement (`...; DROP TABLE x`)
+/// is refused rather than run.
+pub fn create(conn: &Connection, schema: &Schema) -> Result<(), MaterialiseError> {
+    let run = |object: &Object, sql: &str| -> Result<(), MaterialiseError> {
+        conn.prepare(sql)
+            .and_then(|mut stmt| stmt.execute([]))
+            .map(|_| ())
+            .map_err(|e| MaterialiseError {
+                object: object.clone(),
+                sql: sql.to_string(),
+                message: sqlite_message(&e),
+            })
+    };
+    let mut views = Vec::new();
+    let mut triggers = Vec::new();
+    for (object, sql) in ddl(schema) {
+        match object {
+            Object::View(_) => views.push((object, sql)),
+            Object::Trigger(_) => triggers.push((object, sql)),
+            _ => run(&object, &sql)?,
+        }
+    }
+    while !views.is_empty() {
+        let before = views.len();
+        let mut last_err = None;
+        views.retain(|(object, sql)| match run(object, sql) {
+            Ok(()) => false,
+            Err(e) => {
+                last_err.get_or_insert(e);
+                true
+            }
+        });
+        if views.len() == before
+            && let Some(e) = last_err
+        {
+            return Err(e);
+        }
+    }
+    for (object, sql) in triggers {
+        run(&object, &sql)?;
+    }
+    Ok(())
+}
+
+/// Returns SQLite's own message for an error, without rusqlite's wrapping.
+pub fn sqlite_message(e: &rusqlite::Error) -> String {
+    match e {
+        rusqlite::Error::SqlInputError { msg, .. } => msg.clone(),
+        rusqlite::Error::SqliteFailure(_, Some(msg)) => msg.clone(),
+        rusqlite::Error::MultipleStatement => "more than one statement".into(),
+        other => other.to_string(),
+    }
+}
+
+/// Materialises `schema` in memory and inspects it back: its normal form.
+pub fn materialise(schema: &Schema) -> Result<Schema> {
+    let conn = create_in_memory(schema).map_err(|e| Error::Inspect {
+        object: e.object.to_string(),
+        message: e.message,
+    })?;
+    inspect(&conn)
+}

@@ -1,0 +1,306 @@
+//! SQL text: lexing with sqlparser's SQLite tokenizer, identifier and literal quoting, and the
+//! canonical form under which two spellings of the same SQL compare equal.
+//!
+//! SQLite keeps the text of every CREATE statement exactly as it was written, so the same
+//! expression can come back as `confidence BETWEEN 0 AND 1` from the YAML and as
+//! `"confidence" between 0 and 1` from a live database. [`Sql`] keeps the text as written, for
+//! rendering, and compares by its canonical token form: comments and spacing dropped, words
+//! (keywords and identifiers, quoted or not) folded to lower case as SQLite folds them, and
+//! redundant outer parentheses removed.
+
+use std::cmp::Ordering;
+use std::fmt;
+
+use sqlparser::dialect::SQLiteDialect;
+use sqlparser::tokenizer::{Token, Tokenizer};
+
+/// A piece of SQL text that compares by meaning-preserving canonical form.
+#[derive(Clone)]
+pub struct Sql {
+    text: String,
+    key: String,
+}
+
+impl Sql {
+    /// Wraps SQL text, computing its canonical form once.
+    pub fn new(text: impl Into<String>) -> Self {
+        let text = text.into();
+        let key = canonical(&text);
+        Sql { text, key }
+    }
+
+    /// Returns the text as written.
+    pub fn as_str(&self) -> &str {
+        &self.text
+    }
+
+    /// Returns the canonical form used for comparison.
+    pub fn key(&self) -> &str {
+        &self.key
+    }
+
+    /// Returns true when the text is empty or only whitespace.
+    pub fn is_empty(&self) -> bool {
+        self.key.is_empty()
+    }
+}
+
+impl PartialEq for Sql {
+    fn eq(&self, other: &Self) -> bool {
+        self.key == other.key
+    }
+}
+impl Eq for Sql {}
+impl PartialOrd for Sql {
+    fn partial_cmp(&self, other: &Self) -> Option<Ordering> {
+        Some(self.cmp(other))
+    }
+}
+impl Ord for Sql {
+    fn cmp(&self, other: &Self) -> Ordering {
+        self.key.cmp(&other.key)
+    }
+}
+impl fmt::Debug for Sql {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{:?}", self.text)
+    }
+}
+impl fmt::Display for Sql {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.text)
+    }
+}
+
+/// One significant token with its byte range in the source text.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Tok {
+    /// The token.
+    pub token: Token,
+    /// Byte offset of its first character.
+    pub start: usize,
+    /// Byte offset just past its last character.
+    pub end: usize,
+}
+
+impl Tok {
+    /// Returns the word's value when the token is an unquoted or quoted word.
+    pub fn word(&self) -> Option<&str> {
+        match &self.token {
+            Token::Word(w) => Some(&w.value),
+            _ => None,
+        }
+    }
+
+    /// Returns true when the token is the unquoted keyword `kw` (ASCII case-insensitive).
+    pub fn is_kw(&self, kw: &str) -> bool {
+        matches!(&self.token, Token::Word(w) if w.quote_style.is_none() && w.value.eq_ignore_ascii_case(kw))
+    }
+}
+
+/// A lexing failure with the byte offset where it happened.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LexError {
+    /// What went wrong.
+    pub message: String,
+    /// Byte offset in the lexed text.
+    pub offset: usize,
+}
+
+/// Splits SQL text into significant tokens (no whitespace or comments), with byte ranges.
+pub fn lex(sql: &str) -> Result<Vec<Tok>, LexError> {
+    let dialect = SQLiteDialect {};
+    let line_starts = line_starts(sql);
+    let to_byte = |line: u64, column: u64| -> usize {
+        let Some(&start) = usize::try_from(line)
+            .ok()
+            .and_then(|l| l.checked_sub(1))
+            .and_then(|l| line_starts.get(l))
+        else {
+            return sql.len();
+        };
+        let skip = usize::try_from(column.saturating_sub(1)).unwrap_or(usize::MAX);
+        sql[start..]
+            .char_indices()
+            .nth(skip)
+            .map_or(sql.len(), |(i, _)| start + i)
+    };
+    let tokens = Tokenizer::new(&dialect, sql)
+        .tokenize_with_location()
+        .map_err(|e| LexError {
+            message: e.message.clone(),
+            offset: to_byte(e.location.line, e.location.column),
+        })?;
+    Ok(tokens
+        .into_iter()
+        .filter(|t| !matches!(t.token, Token::Whitespace(_) | Token::EOF))
+        .map(|t| Tok {
+            start: to_byte(t.span.start.line, t.span.start.column),
+            end: to_byte(t.span.end.line, t.span.end.column),
+            token: t.token,
+        })
+        .collect())
+}
+
+fn line_starts(text: &str) -> Vec<usize> {
+    std::iter::once(0)
+        .chain(text.match_indices('\n').map(|(i, _)| i + 1))
+        .collect()
+}
+
+/// Returns the canonical form of SQL text: tokens joined by single spaces, words folded to
+/// lower case, outer parentheses removed. Text that does not lex is compared by its
+/// whitespace-collapsed form.
+pub fn canonical(sql: &str) -> String {
+    match lex(sql) {
+        Ok(tokens) => canonical_tokens(strip_outer_parens(&tokens)),
+        Err(_) => sql.split_whitespace().collect::<Vec<_>>().join(" "),
+    }
+}
+
+fn canonical_tokens(tokens: &[Tok]) -> String {
+    let mut out = String::new();
+    for t in tokens {
+        if !out.is_empty() {
+            out.push(' ');
+        }
+        match &t.token {
+            Token::Word(w) => out.push_str(&w.value.to_ascii_lowercase()),
+            Token::SingleQuotedString(s) => out.push_str(&quote_literal(s)),
+            Token::HexStringLiteral(s) => {
+                out.push_str("x'");
+                out.push_str(&s.to_ascii_lowercase());
+                out.push('\'');
+            }
+            other => out.push_str(&other.to_string()),
+        }
+    }
+    out
+}
+
+/// Removes parentheses that wrap the whole token list, as often as they do.
+pub fn strip_outer_parens(mut tokens: &[Tok]) -> &[Tok] {
+    while tokens.len() >= 2
+        && tokens[0].token == Token::LParen
+        && matching_paren(tokens, 0) == Some(tokens.len() - 1)
+    {
+        tokens = &tokens[1..tokens.len() - 1];
+    }
+    tokens
+}
+
+/// Returns the index of the parenthesis closing the one at `open`.
+pub fn matching_paren(tokens: &[Tok], open: usize) -> Option<usize> {
+    let mut depth = 0usize;
+    for (i, t) in tokens.iter().enumerate().skip(open) {
+        match t.token {
+            Token::LParen => depth += 1,
+            Token::RParen => {
+                depth = depth.checked_sub(1)?;
+                if depth == 0 {
+                    return Some(i);
+                }
+            }
+            _ => {}
+        }
+    }
+    None
+}
+
+/// Quotes an identifier when it needs quoting: anything but `[A-Za-z_][A-Za-z0-9_]*` that is
+/// not an SQLite keyword.
+pub fn ident(name: &str) -> String {
+    let plain = name
+        .chars()
+        .next()
+        .is_some_and(|c| c.is_ascii_alphabetic() || c == '_')
+        && name.chars().all(|c| c.is_ascii_alphanumeric() || c == '_')
+        && !is_keyword(name);
+    if plain {
+        name.to_string()
+    } else {
+        quote_ident(name)
+    }
+}
+
+/// Quotes an identifier with double quotes, always.
+pub fn quote_ident(name: &str) -> String {
+    format!("\"{}\"", name.replace('"', "\"\""))
+}
+
+/// Quotes a string literal with single quotes.
+pub fn quote_literal(value: &str) -> String {
+    format!("'{}'", value.replace('\'', "''"))
+}
+
+/// Returns true when `word` is one of SQLite's keywords (https://www.sqlite.org/lang_keywords.html).
+pub fn is_keyword(word: &str) -> bool {
+    let upper = word.to_ascii_uppercase();
+    SQLITE_KEYWORDS.binary_search(&upper.as_str()).is_ok()
+}
+
+/// SQLite's keywords, sorted, from https://www.sqlite.org/lang_keywords.html.
+const SQLITE_KEYWORDS: &[&str] = &[
+    "ABORT", "ACTION", "ADD", "AFTER", "ALL", "ALTER", "ALWAYS", "ANALYZE", "AND", "AS", "ASC",
+    "ATTACH", "AUTOINCREMENT", "BEFORE", "BEGIN", "BETWEEN", "BY", "CASCADE", "CASE", "CAST",
+    "CHECK", "COLLATE", "COLUMN", "COMMIT", "CONFLICT", "CONSTRAINT", "CREATE", "CROSS",
+    "CURRENT", "CURRENT_DATE", "CURRENT_TIME", "CURRENT_TIMESTAMP", "DATABASE", "DEFAULT",
+    "DEFERRABLE", "DEFERRED", "DELETE", "DESC", "DETACH", "DISTINCT", "DO", "DROP", "EACH",
+    "ELSE", "END", "ESCAPE", "EXCEPT", "EXCLUDE", "EXCLUSIVE", "EXISTS", "EXPLAIN", "FAIL",
+    "FILTER", "FIRST", "FOLLOWING", "FOR", "FOREIGN", "FROM", "FULL", "GENERATED", "GLOB",
+    "GROUP", "GROUPS", "HAVING", "IF", "IGNORE", "IMMEDIATE", "IN", "INDEX", "INDEXED",
+    "INITIALLY", "INNER", "INSERT", "INSTEAD", "INTERSECT", "INTO", "IS", "ISNULL", "JOIN",
+    "KEY", "LAST", "LEFT", "LIKE", "LIMIT", "MATCH", "MATERIALIZED", "NATURAL", "NO", "NOT",
+    "NOTHING", "NOTNULL", "NULL", "NULLS", "OF", "OFFSET", "ON", "OR", "ORDER", "OTHERS",
+    "OUTER", "OVER", "PARTITION", "PLAN", "PRAGMA", "PRECEDING", "PRIMARY", "QUERY", "RAISE",
+    "RANGE", "RECURSIVE", "REFERENCES", "REGEXP", "REINDEX", "RELEASE", "RENAME", "REPLACE",
+    "RESTRICT", "RETURNING", "RIGHT", "ROLLBACK", "ROW", "ROWS", "SAVEPOINT", "SELECT", "SET",
+    "TABLE", "TEMP", "TEMPORARY", "THEN", "TIES", "TO", "TRANSACTION", "TRIGGER", "UNBOUNDED",
+    "UNION", "UNIQUE", "UPDATE", "USING", "VACUUM", "VALUES", "VIEW", "VIRTUAL", "WHEN",
+    "WHERE", "WINDOW", "WITH", "WITHOUT",
+];
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn keywords_are_sorted_for_binary_search() {
+        let mut sorted = SQLITE_KEYWORDS.to_vec();
+        sorted.sort_unstable();
+        assert_eq!(sorted, SQLITE_KEYWORDS);
+    }
+
+    #[test]
+    fn canonical_ignores_case_quotes_spacing_and_outer_parens() {
+        let cases = [
+            ("confidence BETWEEN 0 AND 1", "(\"confidence\"  between 0\n and 1)", true),
+            ("a > 0", "a >= 0", false),
+            ("'Abc'", "'abc'", false),
+            ("x'00FF'", "X'00ff'", true),
+            ("(a) + (b)", "a + b", false),
+            ("((1))", "1", true),
+            ("lower(name) -- note", "LOWER( name )", true),
+        ];
+        for (a, b, equal) in cases {
+            assert_eq!(Sql::new(a) == Sql::new(b), equal, "{a:?} vs {b:?}");
+        }
+    }
+
+    #[test]
+    fn lex_reports_byte_ranges_after_multibyte_text() {
+        let sql = "CREATE TABLE \"é\" (x)";
+        let toks = lex(sql).unwrap();
+        assert_eq!(&sql[toks[2].start..toks[2].end], "\"é\"");
+        assert_eq!(&sql[toks[4].start..toks[4].end], "x");
+    }
+
+    #[test]
+    fn ident_quotes_only_when_needed() {
+        assert_eq!(ident("patterns"), "patterns");
+        assert_eq!(ident("order"), "\"order\"");
+        assert_eq!(ident("x\"y"), "\"x\"\"y\"");
+        assert_eq!(ident("1a"), "\"1a\"");
+        assert_eq!(ident(""), "\"\"");
+    }
+}
