@@ -20,22 +20,22 @@ pub enum Error {
     #[error("{}", .0.iter().map(|e| e.to_string()).collect::<Vec<_>>().join("\n"))]
     Source(#[related] Vec<SourceError>),
     /// A file could not be read or written.
-    #[error("{action} {}: {source}", path.display())]
+    #[error("{action} {}: {cause}", path.display())]
     Io {
         /// What was being done: "read", "write", ...
         action: &'static str,
         /// The file.
         path: PathBuf,
         /// The cause.
-        source: std::io::Error,
+        cause: std::io::Error,
     },
     /// SQLite refused something.
-    #[error("{context}: {source}")]
+    #[error("{context}: {}", crate::normal::sqlite_message(cause))]
     Sqlite {
         /// What was being done.
         context: String,
         /// The cause.
-        source: rusqlite::Error,
+        cause: rusqlite::Error,
     },
     /// A database object could not be read into the model.
     #[error("{object}: {message}")]
@@ -55,7 +55,7 @@ impl Error {
     pub fn sqlite(context: impl Into<String>, source: rusqlite::Error) -> Self {
         Error::Sqlite {
             context: context.into(),
-            source,
+            cause: source,
         }
     }
 
@@ -64,7 +64,7 @@ impl Error {
         Error::Io {
             action,
             path: path.into(),
-            source,
+            cause: source,
         }
     }
 }

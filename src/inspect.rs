@@ -256,6 +256,10 @@ fn agrees_with_pragmas(
     Ok(())
 }
 
+/// Compares declared types as SQLite reports them: PRAGMA table_xinfo upper-cases the type of
+/// an INTEGER PRIMARY KEY, so case and spacing are set aside.
 fn same_spacing_aside(a: &str, b: &str) -> bool {
-    a.split_whitespace().eq(b.split_whitespace())
+    a.split_whitespace()
+        .map(str::to_ascii_lowercase)
+        .eq(b.split_whitespace().map(str::to_ascii_lowercase))
 }

@@ -9,7 +9,7 @@ fn main() -> ExitCode {
     match schemactl::cli::run(cli) {
         Ok(code) => code,
         Err(e) => {
-            eprintln!("{:?}", miette::Report::new(e));
+            schemactl::cli::report(e);
             ExitCode::FAILURE
         }
     }

@@ -11,7 +11,7 @@ use std::process::ExitCode;
 use clap::{Parser, Subcommand};
 
 use crate::config::Config;
-use crate::error::Result;
+use crate::error::{Error, Result};
 
 /// Declarative, versioned schema migrations and operations for SQLite.
 #[derive(Debug, Parser)]
@@ -75,5 +75,17 @@ pub fn run(cli: Cli) -> Result<ExitCode> {
         Command::Import(args) => import::run(&args, &config()?),
         Command::Schema(cmd) => schema::run(&cmd, &config()?),
         Command::Completions(args) => completions::run(&args),
+    }
+}
+
+/// Prints an error to standard error: each error in a schema file with its snippet.
+pub fn report(error: Error) {
+    match error {
+        Error::Source(errors) => {
+            for e in errors {
+                eprintln!("{:?}", miette::Report::new(e));
+            }
+        }
+        other => eprintln!("{:?}", miette::Report::new(other)),
     }
 }

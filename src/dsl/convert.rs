@@ -371,7 +371,7 @@ fn verbatim_columns(conn: &Connection, sql: &str) -> rusqlite::Result<Vec<String
     let result = (|| {
         conn.prepare(sql)?.execute([])?;
         let name: String = conn.query_row(
-            "SELECT name FROM sqlite_schema WHERE type = 'table' ORDER BY rowid DESC LIMIT 1",
+            "SELECT name FROM sqlite_schema WHERE type = 'table' AND name NOT LIKE 'sqlite\\_%' ESCAPE '\\' ORDER BY rowid DESC LIMIT 1",
             [],
             |r| r.get(0),
         )?;

@@ -116,13 +116,26 @@ pub fn load_sources(sources: &[Source]) -> Result<Desired> {
 }
 
 fn yaml_error(source: &Source, e: &serde_saphyr::Error) -> SourceError {
-    let message = e.without_snippet().to_string();
-    let message = message.lines().next().unwrap_or("invalid YAML").to_string();
+    let message = yaml_message(&e.without_snippet().to_string());
     match e.location() {
         Some(loc) if loc.line() > 0 => {
             let offset = convert::offset_of(&source.text, loc.line(), loc.column());
             SourceError::at(&source.file, &source.text, offset, 1, message, "here")
         }
         _ => SourceError::at(&source.file, &source.text, 0, 0, message, "in this file"),
+    }
+}
+
+/// Makes serde-saphyr's message read like ours: no trailing position (the prefix has it), and
+/// duplicate keys explained rather than configurable.
+fn yaml_message(raw: &str) -> String {
+    let first = raw.lines().next().unwrap_or("invalid YAML");
+    let first = first.rfind(" at line ").map_or(first, |i| &first[..i]);
+    match first.strip_prefix("duplicate mapping key: ") {
+        Some(rest) => {
+            let key = rest.split(',').next().unwrap_or(rest).trim();
+            format!("duplicate key `{key}`: a key may appear only once in a map (the second would silently replace the first)")
+        }
+        None => first.to_string(),
     }
 }

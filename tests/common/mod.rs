@@ -1,0 +1,50 @@
+//! Helpers shared by the integration tests: temp databases and the conformance corpus.
+#![allow(dead_code)]
+
+pub mod corpus;
+
+use std::path::{Path, PathBuf};
+
+use rusqlite::Connection;
+
+/// A fresh temporary directory, removed when dropped.
+pub fn temp_dir() -> tempfile::TempDir {
+    tempfile::tempdir().expect("create a temp dir")
+}
+
+/// Creates a database file at `dir/name` from `ddl` and returns its path.
+pub fn db_from_ddl(dir: &Path, name: &str, ddl: &str) -> PathBuf {
+    let path = dir.join(name);
+    let conn = Connection::open(&path).expect("open db");
+    conn.execute_batch(ddl).expect("run ddl");
+    path
+}
+
+/// The memory database's DDL, as given in the foundation issue.
+pub const MEMORY_DDL: &str = "
+CREATE TABLE patterns (id TEXT PRIMARY KEY, type TEXT NOT NULL, pattern_data TEXT NOT NULL,
+  confidence REAL NOT NULL DEFAULT 0.5, usage_count INTEGER NOT NULL DEFAULT 0,
+  created_at TEXT NOT NULL, last_used TEXT);
+CREATE TABLE pattern_embeddings (pattern_id TEXT PRIMARY KEY, embedding BLOB NOT NULL,
+  dimension INTEGER NOT NULL, created_at TEXT NOT NULL,
+  FOREIGN KEY (pattern_id) REFERENCES patterns(id) ON DELETE CASCADE);
+CREATE TABLE task_trajectories (id TEXT PRIMARY KEY, task_type TEXT NOT NULL,
+  execution_data TEXT NOT NULL, outcome TEXT NOT NULL, execution_time_ms INTEGER, created_at TEXT NOT NULL);
+CREATE TABLE verification_history (id TEXT PRIMARY KEY, agent_name TEXT NOT NULL, task_id TEXT NOT NULL,
+  truth_score REAL NOT NULL, verification_status TEXT NOT NULL, details TEXT, timestamp TEXT NOT NULL);
+CREATE TABLE memory_entries (namespace TEXT NOT NULL, key TEXT NOT NULL, value TEXT NOT NULL, ttl INTEGER,
+  created_at TEXT NOT NULL, expires_at TEXT, PRIMARY KEY (namespace, key));
+CREATE TABLE metrics_log (id INTEGER PRIMARY KEY AUTOINCREMENT, metric_name TEXT NOT NULL,
+  metric_value REAL NOT NULL, timestamp TEXT NOT NULL);
+CREATE INDEX idx_patterns_confidence ON patterns(confidence DESC);
+CREATE INDEX idx_patterns_type ON patterns(type);
+CREATE INDEX idx_patterns_last_used ON patterns(last_used DESC);
+CREATE INDEX idx_task_trajectories_created ON task_trajectories(created_at DESC);
+CREATE INDEX idx_verification_history_agent ON verification_history(agent_name, timestamp DESC);
+CREATE INDEX idx_memory_entries_expires ON memory_entries(expires_at);
+";
+
+/// The repository root.
+pub fn repo_root() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+}
