@@ -28,8 +28,7 @@ const TABLE_LIST_QUERY: &str =
 const TABLE_XINFO_QUERY: &str =
     "SELECT name, type, \"notnull\", pk, hidden FROM pragma_table_xinfo(?1)";
 /// Foreign keys: one row per column pair, grouped by `id`.
-const FOREIGN_KEY_COUNT_QUERY: &str =
-    "SELECT count(DISTINCT id) FROM pragma_foreign_key_list(?1)";
+const FOREIGN_KEY_COUNT_QUERY: &str = "SELECT count(DISTINCT id) FROM pragma_foreign_key_list(?1)";
 
 /// What [`inspect_with_notes`] found, with a note for each table kept verbatim.
 #[derive(Debug, Clone, Default)]
@@ -91,7 +90,8 @@ pub fn inspect_with_notes(conn: &Connection) -> Result<Inspection> {
                 match info.map(|i| i.kind.as_str()) {
                     Some("shadow") => continue,
                     Some("virtual") => {
-                        parse_virtual_table(&sql).map_err(|e| inspect_err("virtual table", &name, e))?;
+                        parse_virtual_table(&sql)
+                            .map_err(|e| inspect_err("virtual table", &name, e))?;
                         out.schema.virtual_tables.push(VirtualTable {
                             name,
                             sql: Sql::new(sql),
@@ -109,7 +109,8 @@ pub fn inspect_with_notes(conn: &Connection) -> Result<Inspection> {
                 out.schema.views.push(view);
             }
             "trigger" => {
-                let (_, table) = parse_trigger(&sql).map_err(|e| inspect_err("trigger", &name, e))?;
+                let (_, table) =
+                    parse_trigger(&sql).map_err(|e| inspect_err("trigger", &name, e))?;
                 out.schema.triggers.push(Trigger {
                     name,
                     table,
@@ -175,9 +176,9 @@ fn read_table(
     let fk_count: i64 = conn
         .query_row(FOREIGN_KEY_COUNT_QUERY, [name], |r| r.get(0))
         .map_err(q)?;
-    let parsed = parse_table(sql).map_err(|e| e.to_string()).and_then(|t| {
-        agrees_with_pragmas(&t, &xcolumns, fk_count, info).map(|()| t)
-    });
+    let parsed = parse_table(sql)
+        .map_err(|e| e.to_string())
+        .and_then(|t| agrees_with_pragmas(&t, &xcolumns, fk_count, info).map(|()| t));
     match parsed {
         Ok(table) => Ok(table),
         Err(reason) => {
@@ -210,9 +211,9 @@ fn agrees_with_pragmas(
         if c.name != x.name || !same_spacing_aside(c.decl_type.as_str(), &x.decl_type) {
             return disagree(&format!("column \"{}\"", x.name));
         }
-        // SQLite reports NOT NULL for explicit constraints, and for every primary-key column
-        // of a WITHOUT ROWID table, where it is implied.
-        let implied = t.without_rowid && x.pk > 0;
+        // SQLite reports NOT NULL for explicit constraints, and for the primary-key columns
+        // of WITHOUT ROWID and STRICT tables, where it is implied.
+        let implied = (t.without_rowid || t.strict) && x.pk > 0;
         if c.not_null != x.not_null && !(implied && x.not_null) {
             return disagree(&format!("NOT NULL of \"{}\"", x.name));
         }

@@ -247,8 +247,67 @@ impl Table {
         }
     }
 
-    /// Sorts the table's unordered collections.
+    /// Brings the table to normal form: unordered collections sorted, and NOT NULL set where
+    /// SQLite implies it and cleared where it cannot matter, so that spellings with the same
+    /// meaning compare equal:
+    /// - primary-key columns of WITHOUT ROWID and STRICT tables are NOT NULL whether declared
+    ///   or not (https://www.sqlite.org/withoutrowid.html, https://www.sqlite.org/stricttables.html);
+    /// - a rowid alias (INTEGER PRIMARY KEY) never holds NULL: inserting NULL assigns a new
+    ///   rowid with or without NOT NULL, so the constraint is dropped.
     pub fn normalize(&mut self) {
+        self.sort();
+        if self.verbatim.is_some() {
+            return;
+        }
+        let alias = self.rowid_alias().map(str::to_string);
+        let implied: Vec<String> = if self.without_rowid || self.strict {
+            self.primary_key
+                .iter()
+                .flat_map(|pk| {
+                    pk.columns
+                        .iter()
+                        .filter(|k| !k.is_expr)
+                        .map(|k| k.expr.as_str().to_string())
+                })
+                .collect()
+        } else {
+            Vec::new()
+        };
+        for column in &mut self.columns {
+            if alias
+                .as_deref()
+                .is_some_and(|a| a.eq_ignore_ascii_case(&column.name))
+            {
+                column.not_null = false;
+            } else if implied.iter().any(|k| k.eq_ignore_ascii_case(&column.name)) {
+                column.not_null = true;
+            }
+        }
+    }
+
+    /// Returns the column that aliases the rowid: the single column of the primary key of a
+    /// rowid table, declared exactly `INTEGER` (https://www.sqlite.org/lang_createtable.html#rowid).
+    pub fn rowid_alias(&self) -> Option<&str> {
+        if self.without_rowid {
+            return None;
+        }
+        let pk = self.primary_key.as_ref()?;
+        let [key] = pk.columns.as_slice() else {
+            return None;
+        };
+        if key.is_expr {
+            return None;
+        }
+        let column = self.column(key.expr.as_str())?;
+        column
+            .decl_type
+            .as_str()
+            .eq_ignore_ascii_case("integer")
+            .then_some(column.name.as_str())
+    }
+
+    /// Sorts the table's unordered collections.
+    pub fn sort(&mut self) {
         self.uniques.sort();
         self.checks.sort();
         self.foreign_keys.sort();

@@ -72,7 +72,10 @@ pub fn ddl(schema: &Schema) -> Vec<(Object, String)> {
         }
     }
     for v in &schema.virtual_tables {
-        out.push((Object::VirtualTable(v.name.clone()), v.sql.as_str().to_string()));
+        out.push((
+            Object::VirtualTable(v.name.clone()),
+            v.sql.as_str().to_string(),
+        ));
     }
     for v in &schema.views {
         out.push((Object::View(v.name.clone()), create_view(v)));

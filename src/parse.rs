@@ -10,8 +10,8 @@
 use sqlparser::tokenizer::Token;
 
 use crate::model::{
-    Check, Column, Deferrable, FkAction, ForeignKey, Generated, Index, KeyPart, PrimaryKey,
-    Table, Unique, View,
+    Check, Column, Deferrable, FkAction, ForeignKey, Generated, Index, KeyPart, PrimaryKey, Table,
+    Unique, View,
 };
 use crate::sql::{Sql, Tok, lex, matching_paren};
 
@@ -132,7 +132,8 @@ impl<'a> Cursor<'a> {
     }
 
     fn at_end(&self) -> bool {
-        self.pos >= self.toks.len() || (self.pos + 1 == self.toks.len() && self.peek_token(&Token::SemiColon))
+        self.pos >= self.toks.len()
+            || (self.pos + 1 == self.toks.len() && self.peek_token(&Token::SemiColon))
     }
 
     fn expect_end(&self) -> Result<()> {
@@ -178,7 +179,10 @@ impl<'a> Cursor<'a> {
 
     /// Returns the source text covering tokens `from..to`.
     fn text(&self, from: usize, to: usize) -> &'a str {
-        match (self.toks.get(from), to.checked_sub(1).and_then(|i| self.toks.get(i))) {
+        match (
+            self.toks.get(from),
+            to.checked_sub(1).and_then(|i| self.toks.get(i)),
+        ) {
             (Some(a), Some(b)) if from < to => &self.sql[a.start..b.end],
             _ => "",
         }
@@ -424,7 +428,7 @@ pub fn parse_table(sql: &str) -> Result<Table> {
         }
     }
     c.expect_end()?;
-    table.normalize();
+    table.sort();
     Ok(table)
 }
 
@@ -463,7 +467,10 @@ fn column_def(c: &mut Cursor<'_>, table: &mut Table, end: usize) -> Result<()> {
             c.refuse_conflict_clause()?;
             let autoincrement = c.eat_kw("AUTOINCREMENT");
             if table.primary_key.is_some() {
-                return c.err(format!("table \"{}\" has more than one primary key", table.name));
+                return c.err(format!(
+                    "table \"{}\" has more than one primary key",
+                    table.name
+                ));
             }
             table.primary_key = Some(PrimaryKey {
                 name: cname,
@@ -549,7 +556,10 @@ fn table_constraint(c: &mut Cursor<'_>, table: &mut Table) -> Result<()> {
         let (columns, autoincrement) = c.key_list()?;
         c.refuse_conflict_clause()?;
         if table.primary_key.is_some() {
-            return c.err(format!("table \"{}\" has more than one primary key", table.name));
+            return c.err(format!(
+                "table \"{}\" has more than one primary key",
+                table.name
+            ));
         }
         table.primary_key = Some(PrimaryKey {
             name,
@@ -618,7 +628,11 @@ pub fn parse_index(sql: &str) -> Result<(String, Index)> {
 /// Parses one index key as written in the DSL: `expr [COLLATE name] [ASC|DESC]`.
 pub fn parse_key_part(text: &str) -> Result<KeyPart> {
     let c = Cursor::new(text)?;
-    let (from, to) = c.split_commas(0, c.toks.len()).first().copied().unwrap_or((0, 0));
+    let (from, to) = c
+        .split_commas(0, c.toks.len())
+        .first()
+        .copied()
+        .unwrap_or((0, 0));
     if to != c.toks.len() {
         return Err(ParseError::Syntax {
             message: "expected one key, found a comma".into(),
@@ -752,7 +766,10 @@ mod tests {
         )
         .unwrap();
         let types: Vec<_> = t.columns.iter().map(|c| c.decl_type.as_str()).collect();
-        assert_eq!(types, ["UNSIGNED BIG INT", "REAL(3, 2)", "", "varchar(255)"]);
+        assert_eq!(
+            types,
+            ["UNSIGNED BIG INT", "REAL(3, 2)", "", "varchar(255)"]
+        );
         assert!(t.columns[3].not_null);
     }
 
@@ -777,7 +794,11 @@ mod tests {
         assert_eq!(t.columns[1].default.as_ref().unwrap().as_str(), "'it''s'");
         assert_eq!(t.uniques.len(), 2);
         assert_eq!(t.foreign_keys.len(), 2);
-        let cascade = t.foreign_keys.iter().find(|f| f.ref_table == "parent").unwrap();
+        let cascade = t
+            .foreign_keys
+            .iter()
+            .find(|f| f.ref_table == "parent")
+            .unwrap();
         assert_eq!(cascade.on_delete, FkAction::Cascade);
         assert_eq!(cascade.deferrable, Deferrable::InitiallyDeferred);
         assert!(cascade.ref_columns.is_empty());
@@ -807,7 +828,10 @@ mod tests {
     #[test]
     fn rejects_malformed_tables_with_an_offset() {
         let err = parse_table("CREATE TABLE t (a INT,, b)").unwrap_err();
-        assert!(matches!(err, ParseError::Syntax { offset: 22, .. }), "{err:?}");
+        assert!(
+            matches!(err, ParseError::Syntax { offset: 22, .. }),
+            "{err:?}"
+        );
         assert!(parse_table("CREATE TABLE t (a INT) garbage").is_err());
         assert!(parse_table("CREATE TABLE t (a INT").is_err());
     }
@@ -832,10 +856,9 @@ mod tests {
         let v = parse_view("CREATE VIEW v (a) AS SELECT 1;").unwrap();
         assert_eq!((v.name.as_str(), v.columns.len()), ("v", 1));
         assert_eq!(v.select.as_str(), "SELECT 1");
-        let (name, table) = parse_trigger(
-            "CREATE TRIGGER tr AFTER UPDATE OF a, b ON \"t t\" BEGIN SELECT 1; END",
-        )
-        .unwrap();
+        let (name, table) =
+            parse_trigger("CREATE TRIGGER tr AFTER UPDATE OF a, b ON \"t t\" BEGIN SELECT 1; END")
+                .unwrap();
         assert_eq!((name.as_str(), table.as_str()), ("tr", "t t"));
     }
 }

@@ -17,7 +17,10 @@ pub fn create_table(table: &Table) -> String {
         return sql.as_str().to_string();
     }
     let inline_pk = table.primary_key.as_ref().filter(|pk| {
-        pk.columns.len() == 1 && !pk.columns[0].is_expr && pk.columns[0].collate.is_none() && !pk.columns[0].desc
+        pk.columns.len() == 1
+            && !pk.columns[0].is_expr
+            && pk.columns[0].collate.is_none()
+            && !pk.columns[0].desc
     });
     let mut items: Vec<String> = table
         .columns
@@ -37,7 +40,11 @@ pub fn create_table(table: &Table) -> String {
         items.push(clause);
     }
     for u in &table.uniques {
-        items.push(format!("{}UNIQUE ({})", constraint_name(&u.name), key_list(&u.columns)));
+        items.push(format!(
+            "{}UNIQUE ({})",
+            constraint_name(&u.name),
+            key_list(&u.columns)
+        ));
     }
     for c in &table.checks {
         items.push(format!("{}CHECK ({})", constraint_name(&c.name), c.expr));
@@ -45,11 +52,18 @@ pub fn create_table(table: &Table) -> String {
     for fk in &table.foreign_keys {
         items.push(foreign_key(fk));
     }
-    let mut sql = format!("CREATE TABLE {} (\n  {}\n)", ident(&table.name), items.join(",\n  "));
-    let options: Vec<&str> = [(table.strict, "STRICT"), (table.without_rowid, "WITHOUT ROWID")]
-        .into_iter()
-        .filter_map(|(on, word)| on.then_some(word))
-        .collect();
+    let mut sql = format!(
+        "CREATE TABLE {} (\n  {}\n)",
+        ident(&table.name),
+        items.join(",\n  ")
+    );
+    let options: Vec<&str> = [
+        (table.strict, "STRICT"),
+        (table.without_rowid, "WITHOUT ROWID"),
+    ]
+    .into_iter()
+    .filter_map(|(on, word)| on.then_some(word))
+    .collect();
     if !options.is_empty() {
         let _ = write!(sql, " {}", options.join(", "));
     }
@@ -83,7 +97,12 @@ fn column_def_with_key(c: &Column, pk: Option<&PrimaryKey>) -> String {
         let _ = write!(def, " COLLATE {}", ident(coll));
     }
     for check in &c.checks {
-        let _ = write!(def, " {}CHECK ({})", constraint_name(&check.name), check.expr);
+        let _ = write!(
+            def,
+            " {}CHECK ({})",
+            constraint_name(&check.name),
+            check.expr
+        );
     }
     if let Some(g) = &c.generated {
         let _ = write!(
@@ -128,7 +147,11 @@ pub fn foreign_key(fk: &ForeignKey) -> String {
 }
 
 fn names(names: &[String]) -> String {
-    names.iter().map(|n| ident(n)).collect::<Vec<_>>().join(", ")
+    names
+        .iter()
+        .map(|n| ident(n))
+        .collect::<Vec<_>>()
+        .join(", ")
 }
 
 /// Renders one key part: `column|expr [COLLATE c] [DESC]`.
@@ -198,7 +221,9 @@ mod tests {
 
     #[test]
     fn puts_a_single_column_key_on_its_column() {
-        let table = parse_table("CREATE TABLE t (id INTEGER NOT NULL, PRIMARY KEY (id AUTOINCREMENT))").unwrap();
+        let table =
+            parse_table("CREATE TABLE t (id INTEGER NOT NULL, PRIMARY KEY (id AUTOINCREMENT))")
+                .unwrap();
         assert_eq!(
             create_table(&table),
             "CREATE TABLE t (\n  id INTEGER PRIMARY KEY AUTOINCREMENT NOT NULL\n)"

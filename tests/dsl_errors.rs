@@ -23,7 +23,11 @@ fn place_of(text: &str, marker: &str) -> String {
         Some((n, k)) => (n, k.parse::<usize>().unwrap()),
         None => (marker, 1),
     };
-    let offset = text.match_indices(needle).nth(nth - 1).expect("marker in text").0;
+    let offset = text
+        .match_indices(needle)
+        .nth(nth - 1)
+        .expect("marker in text")
+        .0;
     let before = &text[..offset];
     let line = before.matches('\n').count() + 1;
     let column = before.rsplit('\n').next().unwrap().chars().count() + 1;
@@ -35,70 +39,146 @@ fn each_class_of_bad_input_names_its_place() {
     // (what, yaml after the head, where the error must point (the n-th occurrence of a
     // marker, written `marker` or `marker#n`), and the message that must follow the place).
     let cases: &[(&str, &str, &str, &str)] = &[
-        ("unknown key", "tables:\n  t:\n    columns:\n      a: { type: TEXT, nullable: true }\n",
-         "nullable", "unknown field `nullable`"),
-        ("duplicate key", "tables:\n  t:\n    columns: { a: {} }\n  t:\n    columns: { b: {} }\n",
-         "t:#2", "duplicate key `t`"),
-        ("duplicate column key", "tables:\n  t:\n    columns:\n      a: {}\n      a: {}\n",
-         "a:#2", "duplicate key `a`"),
-        ("wrong type", "tables:\n  t:\n    columns:\n      a: { not_null: maybe }\n",
-         "maybe", ""),
-        ("unknown table in a foreign key",
-         "tables:\n  t:\n    columns: { a: {} }\n    foreign_keys:\n      - { columns: [a], references: nowhere(id) }\n",
-         "nowhere", "foreign key on table \"t\" references unknown table \"nowhere\""),
-        ("unknown parent column",
-         "tables:\n  p:\n    columns: { id: { primary_key: true } }\n  t:\n    columns: { a: {} }\n    foreign_keys:\n      - { columns: [a], references: p(nope) }\n",
-         "p(nope)", "foreign key on table \"t\" references unknown column \"p\".\"nope\""),
-        ("unknown child column",
-         "tables:\n  p:\n    columns: { id: { primary_key: true } }\n  t:\n    columns: { a: {} }\n    foreign_keys:\n      - { columns: [b], references: p }\n",
-         "b]", "foreign key on table \"t\": unknown column \"b\""),
-        ("index on an unknown column",
-         "tables:\n  t:\n    columns: { a: {} }\n    indexes:\n      i: { columns: [a, \"b DESC\"] }\n",
-         "\"b DESC", "index \"i\" on table \"t\": unknown column \"b\""),
-        ("primary key on an unknown column",
-         "tables:\n  t:\n    columns: { a: {} }\n    primary_key: [a, b]\n",
-         "[a, b]", "primary key on table \"t\": unknown column \"b\""),
-        ("check that does not parse",
-         "tables:\n  t:\n    columns:\n      a: { check: \"a BETWEEN AND 1\" }\n",
-         "\"a BETWEEN", "column \"t\".\"a\" check: near \"AND\": syntax error"),
-        ("index WHERE that does not parse",
-         "tables:\n  t:\n    columns: { a: {} }\n    indexes:\n      i: { columns: [a], where: \"a >\" }\n",
-         "\"a >", "index \"i\" WHERE: "),
-        ("default expression that does not parse",
-         "tables:\n  t:\n    columns:\n      a: { default: { sql: \"1 +\" } }\n",
-         "{ sql", "column \"t\".\"a\" default: "),
-        ("an expression smuggling a second statement",
-         "tables:\n  t:\n    columns:\n      a: { check: \"1); DROP TABLE t; --\" }\n",
-         "\"1);", "column \"t\".\"a\" check: unbalanced parentheses"),
-        ("a type smuggling SQL",
-         "tables:\n  t:\n    columns:\n      a: { type: \"TEXT); DROP TABLE t; --\" }\n",
-         "\"TEXT", "column \"t\".\"a\": type `TEXT); DROP TABLE t; --`"),
-        ("two primary keys",
-         "tables:\n  t:\n    columns:\n      a: { primary_key: true }\n      b: { primary_key: true }\n",
-         "b:", "table \"t\": more than one column has primary_key: true"),
-        ("a table with no columns", "tables:\n  t: {}\n", "t:", "table \"t\" has no columns"),
-        ("something only SQLite refuses",
-         "tables:\n  t:\n    columns:\n      a: { type: TEXT, primary_key: true, autoincrement: true }\n",
-         "t:", "table \"t\": SQLite refuses it: AUTOINCREMENT is only allowed on an INTEGER PRIMARY KEY"),
-        ("a view over an unknown table",
-         "tables:\n  t:\n    columns: { a: {} }\nviews:\n  v: { sql: \"SELECT b FROM nowhere\" }\n",
-         "\"SELECT", "view \"v\": SQLite refuses it: no such table: main.nowhere"),
-        ("a trigger on an unknown table",
-         "tables:\n  t:\n    columns: { a: {} }\ntriggers:\n  tr: { sql: \"CREATE TRIGGER tr AFTER INSERT ON nowhere BEGIN SELECT 1; END\" }\n",
-         "\"CREATE", "trigger \"tr\": unknown table \"nowhere\""),
-        ("a reserved name", "tables:\n  _schemactl_x:\n    columns: { a: {} }\n",
-         "_schemactl_x", "table \"_schemactl_x\": names starting with sqlite_ or _schemactl are reserved"),
+        (
+            "unknown key",
+            "tables:\n  t:\n    columns:\n      a: { type: TEXT, nullable: true }\n",
+            "nullable",
+            "unknown field `nullable`",
+        ),
+        (
+            "duplicate key",
+            "tables:\n  t:\n    columns: { a: {} }\n  t:\n    columns: { b: {} }\n",
+            "t:#2",
+            "duplicate key `t`",
+        ),
+        (
+            "duplicate column key",
+            "tables:\n  t:\n    columns:\n      a: {}\n      a: {}\n",
+            "a:#2",
+            "duplicate key `a`",
+        ),
+        (
+            "wrong type",
+            "tables:\n  t:\n    columns:\n      a: { not_null: maybe }\n",
+            "maybe",
+            "",
+        ),
+        (
+            "unknown table in a foreign key",
+            "tables:\n  t:\n    columns: { a: {} }\n    foreign_keys:\n      - { columns: [a], references: nowhere(id) }\n",
+            "nowhere",
+            "foreign key on table \"t\" references unknown table \"nowhere\"",
+        ),
+        (
+            "unknown parent column",
+            "tables:\n  p:\n    columns: { id: { primary_key: true } }\n  t:\n    columns: { a: {} }\n    foreign_keys:\n      - { columns: [a], references: p(nope) }\n",
+            "p(nope)",
+            "foreign key on table \"t\" references unknown column \"p\".\"nope\"",
+        ),
+        (
+            "unknown child column",
+            "tables:\n  p:\n    columns: { id: { primary_key: true } }\n  t:\n    columns: { a: {} }\n    foreign_keys:\n      - { columns: [b], references: p }\n",
+            "b]",
+            "foreign key on table \"t\": unknown column \"b\"",
+        ),
+        (
+            "index on an unknown column",
+            "tables:\n  t:\n    columns: { a: {} }\n    indexes:\n      i: { columns: [a, \"b DESC\"] }\n",
+            "\"b DESC",
+            "index \"i\" on table \"t\": unknown column \"b\"",
+        ),
+        (
+            "primary key on an unknown column",
+            "tables:\n  t:\n    columns: { a: {} }\n    primary_key: [a, b]\n",
+            "[a, b]",
+            "primary key on table \"t\": unknown column \"b\"",
+        ),
+        (
+            "check that does not parse",
+            "tables:\n  t:\n    columns:\n      a: { check: \"a BETWEEN AND 1\" }\n",
+            "\"a BETWEEN",
+            "column \"t\".\"a\" check: near \"AND\": syntax error",
+        ),
+        (
+            "index WHERE that does not parse",
+            "tables:\n  t:\n    columns: { a: {} }\n    indexes:\n      i: { columns: [a], where: \"a >\" }\n",
+            "\"a >",
+            "index \"i\" WHERE: ",
+        ),
+        (
+            "default expression that does not parse",
+            "tables:\n  t:\n    columns:\n      a: { default: { sql: \"1 +\" } }\n",
+            "{ sql",
+            "column \"t\".\"a\" default: ",
+        ),
+        (
+            "an expression smuggling a second statement",
+            "tables:\n  t:\n    columns:\n      a: { check: \"1); DROP TABLE t; --\" }\n",
+            "\"1);",
+            "column \"t\".\"a\" check: unbalanced parentheses",
+        ),
+        (
+            "a type smuggling SQL",
+            "tables:\n  t:\n    columns:\n      a: { type: \"TEXT); DROP TABLE t; --\" }\n",
+            "\"TEXT",
+            "column \"t\".\"a\": type `TEXT); DROP TABLE t; --`",
+        ),
+        (
+            "two primary keys",
+            "tables:\n  t:\n    columns:\n      a: { primary_key: true }\n      b: { primary_key: true }\n",
+            "b:",
+            "table \"t\": more than one column has primary_key: true",
+        ),
+        (
+            "a table with no columns",
+            "tables:\n  t: {}\n",
+            "t:",
+            "table \"t\" has no columns",
+        ),
+        (
+            "something only SQLite refuses",
+            "tables:\n  t:\n    columns:\n      a: { type: TEXT, primary_key: true, autoincrement: true }\n",
+            "t:",
+            "table \"t\": SQLite refuses it: AUTOINCREMENT is only allowed on an INTEGER PRIMARY KEY",
+        ),
+        (
+            "a view over an unknown table",
+            "tables:\n  t:\n    columns: { a: {} }\nviews:\n  v: { sql: \"SELECT b FROM nowhere\" }\n",
+            "\"SELECT",
+            "view \"v\": SQLite refuses it: no such table: main.nowhere",
+        ),
+        (
+            "a trigger on an unknown table",
+            "tables:\n  t:\n    columns: { a: {} }\ntriggers:\n  tr: { sql: \"CREATE TRIGGER tr AFTER INSERT ON nowhere BEGIN SELECT 1; END\" }\n",
+            "\"CREATE",
+            "trigger \"tr\": unknown table \"nowhere\"",
+        ),
+        (
+            "a reserved name",
+            "tables:\n  _schemactl_x:\n    columns: { a: {} }\n",
+            "_schemactl_x",
+            "table \"_schemactl_x\": names starting with sqlite_ or _schemactl are reserved",
+        ),
     ];
     for (what, body, marker, message) in cases {
         let yaml = format!("{HEAD}{body}");
         let expected = format!("s.yaml:{}: {message}", place_of(&yaml, marker));
         let got = first_error(&yaml);
-        assert!(got.starts_with(&expected), "{what}:\n  got      {got}\n  expected {expected}...");
+        assert!(
+            got.starts_with(&expected),
+            "{what}:\n  got      {got}\n  expected {expected}..."
+        );
     }
     let message = first_error("schemactl: 2\nversion: 1\n");
-    assert!(message.starts_with("s.yaml:1:12: unknown DSL format version 2"), "{message}");
+    assert!(
+        message.starts_with("s.yaml:1:12: unknown DSL format version 2"),
+        "{message}"
+    );
     let message = first_error("schemactl: 1\nversion: 0\n");
-    assert!(message.starts_with("s.yaml:2:10: version 0 is not a positive integer"), "{message}");
+    assert!(
+        message.starts_with("s.yaml:2:10: version 0 is not a positive integer"),
+        "{message}"
+    );
 }
 
 #[test]
@@ -124,26 +204,48 @@ fn every_error_is_reported_not_only_the_first() {
 #[test]
 fn a_table_defined_in_two_files_names_both() {
     let dir = common::temp_dir();
-    std::fs::write(dir.path().join("a.yaml"), format!("{HEAD}tables:\n  users:\n    columns: {{ id: {{}} }}\n")).unwrap();
-    std::fs::write(dir.path().join("b.yaml"), "schemactl: 1\ntables:\n  Users:\n    columns: { id: {} }\n").unwrap();
+    std::fs::write(
+        dir.path().join("a.yaml"),
+        format!("{HEAD}tables:\n  users:\n    columns: {{ id: {{}} }}\n"),
+    )
+    .unwrap();
+    std::fs::write(
+        dir.path().join("b.yaml"),
+        "schemactl: 1\ntables:\n  Users:\n    columns: { id: {} }\n",
+    )
+    .unwrap();
     let Err(Error::Source(errors)) = dsl::load(dir.path()) else {
         panic!("accepted")
     };
     let message = errors[0].to_string();
     let a = dir.path().join("a.yaml").display().to_string();
     let b = dir.path().join("b.yaml").display().to_string();
-    assert!(message.starts_with(&format!("{b}:3:3: table \"Users\" is defined twice")), "{message}");
+    assert!(
+        message.starts_with(&format!("{b}:3:3: table \"Users\" is defined twice")),
+        "{message}"
+    );
     assert!(message.contains(&format!("{a}:4:3")), "{message}");
 }
 
 #[test]
 fn a_directory_of_files_merges() {
     let dir = common::temp_dir();
-    std::fs::write(dir.path().join("a.yaml"), format!("{HEAD}tables:\n  p:\n    columns: {{ id: {{ type: INTEGER, primary_key: true }} }}\n")).unwrap();
+    std::fs::write(
+        dir.path().join("a.yaml"),
+        format!(
+            "{HEAD}tables:\n  p:\n    columns: {{ id: {{ type: INTEGER, primary_key: true }} }}\n"
+        ),
+    )
+    .unwrap();
     std::fs::write(dir.path().join("b.yml"), "schemactl: 1\ntables:\n  c:\n    columns: { p_id: { type: INTEGER } }\n    foreign_keys: [{ columns: [p_id], references: p }]\n").unwrap();
     std::fs::write(dir.path().join("notes.txt"), "not a schema").unwrap();
     let desired = dsl::load(dir.path()).unwrap();
-    let names: Vec<_> = desired.schema.tables.iter().map(|t| t.name.as_str()).collect();
+    let names: Vec<_> = desired
+        .schema
+        .tables
+        .iter()
+        .map(|t| t.name.as_str())
+        .collect();
     assert_eq!(names, ["c", "p"]);
     assert_eq!(desired.version, 1);
 }
@@ -152,8 +254,13 @@ fn a_directory_of_files_merges() {
 fn the_cli_exits_1_and_shows_the_place() {
     let dir = common::temp_dir();
     let file = dir.path().join("bad.yaml");
-    std::fs::write(&file, format!("{HEAD}tables:\n  t:\n    columns:\n      a: {{ type: TEXT, nullable: true }}\n")).unwrap();
-    let out = Command::cargo_bin("schemactl").unwrap()
+    std::fs::write(
+        &file,
+        format!("{HEAD}tables:\n  t:\n    columns:\n      a: {{ type: TEXT, nullable: true }}\n"),
+    )
+    .unwrap();
+    let out = Command::cargo_bin("schemactl")
+        .unwrap()
         .current_dir(dir.path())
         .args(["schema", "check", "--schema"])
         .arg(&file)
@@ -161,7 +268,13 @@ fn the_cli_exits_1_and_shows_the_place() {
         .unwrap();
     assert_eq!(out.status.code(), Some(1));
     let stderr = String::from_utf8_lossy(&out.stderr);
-    assert!(stderr.contains("bad.yaml:6:24: unknown field `nullable`"), "{stderr}");
-    assert!(stderr.contains("a: { type: TEXT, nullable: true }"), "snippet missing: {stderr}");
+    assert!(
+        stderr.contains("bad.yaml:6:24: unknown field `nullable`"),
+        "{stderr}"
+    );
+    assert!(
+        stderr.contains("a: { type: TEXT, nullable: true }"),
+        "snippet missing: {stderr}"
+    );
     assert!(out.stdout.is_empty());
 }

@@ -15,24 +15,50 @@ fn schemactl(dir: &std::path::Path) -> Command {
 fn import_of_the_memory_database_equals_schema_memory_yaml() {
     let dir = common::temp_dir();
     let db = common::db_from_ddl(dir.path(), "memory.db", common::MEMORY_DDL);
-    let out = schemactl(dir.path()).args(["import", "--database"]).arg(&db).output().unwrap();
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
-    assert!(out.stderr.is_empty(), "unexpected warnings: {}", String::from_utf8_lossy(&out.stderr));
+    let out = schemactl(dir.path())
+        .args(["import", "--database"])
+        .arg(&db)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(
+        out.stderr.is_empty(),
+        "unexpected warnings: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     let imported = dsl::load_str("imported.yaml", &String::from_utf8(out.stdout).unwrap()).unwrap();
     let ours = dsl::load(&common::repo_root().join("schema/memory.yaml")).unwrap();
     assert_eq!(imported.schema, ours.schema);
     assert_eq!(ours.version, 1);
     // And the comparison is not vacuous: the six tables and six indexes are there.
     assert_eq!(ours.schema.tables.len(), 6);
-    assert_eq!(ours.schema.tables.iter().map(|t| t.indexes.len()).sum::<usize>(), 6);
+    assert_eq!(
+        ours.schema
+            .tables
+            .iter()
+            .map(|t| t.indexes.len())
+            .sum::<usize>(),
+        6
+    );
 }
 
 #[test]
 fn a_changed_database_is_not_equal_to_schema_memory_yaml() {
     let dir = common::temp_dir();
-    let ddl = common::MEMORY_DDL.replace("confidence REAL NOT NULL DEFAULT 0.5", "confidence REAL NOT NULL DEFAULT 0.75");
+    let ddl = common::MEMORY_DDL.replace(
+        "confidence REAL NOT NULL DEFAULT 0.5",
+        "confidence REAL NOT NULL DEFAULT 0.75",
+    );
     let db = common::db_from_ddl(dir.path(), "memory.db", &ddl);
-    let out = schemactl(dir.path()).args(["import", "-d"]).arg(&db).output().unwrap();
+    let out = schemactl(dir.path())
+        .args(["import", "-d"])
+        .arg(&db)
+        .output()
+        .unwrap();
     let imported = dsl::load_str("imported.yaml", &String::from_utf8(out.stdout).unwrap()).unwrap();
     let ours = dsl::load(&common::repo_root().join("schema/memory.yaml")).unwrap();
     assert_ne!(imported.schema, ours.schema);
@@ -43,10 +69,22 @@ fn import_writes_a_file_and_never_overwrites_one() {
     let dir = common::temp_dir();
     let db = common::db_from_ddl(dir.path(), "m.db", common::MEMORY_DDL);
     let out_file = dir.path().join("schema.yaml");
-    schemactl(dir.path()).args(["import", "-d"]).arg(&db).arg("--out").arg(&out_file).assert().success();
+    schemactl(dir.path())
+        .args(["import", "-d"])
+        .arg(&db)
+        .arg("--out")
+        .arg(&out_file)
+        .assert()
+        .success();
     let first = std::fs::read_to_string(&out_file).unwrap();
     assert!(first.contains("pattern_embeddings:"));
-    let out = schemactl(dir.path()).args(["import", "-d"]).arg(&db).arg("--out").arg(&out_file).output().unwrap();
+    let out = schemactl(dir.path())
+        .args(["import", "-d"])
+        .arg(&db)
+        .arg("--out")
+        .arg(&out_file)
+        .output()
+        .unwrap();
     assert_eq!(out.status.code(), Some(1));
     assert!(String::from_utf8_lossy(&out.stderr).contains("schema.yaml"));
     assert_eq!(std::fs::read_to_string(&out_file).unwrap(), first);
@@ -57,75 +95,164 @@ fn the_database_comes_from_the_env_var_and_the_config_file() {
     let dir = common::temp_dir();
     common::db_from_ddl(dir.path(), "env.db", "CREATE TABLE from_env (a);");
     std::fs::create_dir(dir.path().join("data")).unwrap();
-    common::db_from_ddl(&dir.path().join("data"), "conf.db", "CREATE TABLE from_config (a);");
-    std::fs::write(dir.path().join("schemactl.toml"), "database = \"data/conf.db\"\n").unwrap();
+    common::db_from_ddl(
+        &dir.path().join("data"),
+        "conf.db",
+        "CREATE TABLE from_config (a);",
+    );
+    std::fs::write(
+        dir.path().join("schemactl.toml"),
+        "database = \"data/conf.db\"\n",
+    )
+    .unwrap();
     std::fs::create_dir(dir.path().join("sub")).unwrap();
     // The config file is found from a subdirectory, and its paths are relative to it.
-    let out = schemactl(&dir.path().join("sub")).arg("import").output().unwrap();
-    assert!(String::from_utf8_lossy(&out.stdout).contains("from_config:"), "{out:?}");
-    let out = schemactl(&dir.path().join("sub")).arg("import").env("SCHEMACTL_DATABASE", dir.path().join("env.db")).output().unwrap();
-    assert!(String::from_utf8_lossy(&out.stdout).contains("from_env:"), "{out:?}");
+    let out = schemactl(&dir.path().join("sub"))
+        .arg("import")
+        .output()
+        .unwrap();
+    assert!(
+        String::from_utf8_lossy(&out.stdout).contains("from_config:"),
+        "{out:?}"
+    );
+    let out = schemactl(&dir.path().join("sub"))
+        .arg("import")
+        .env("SCHEMACTL_DATABASE", dir.path().join("env.db"))
+        .output()
+        .unwrap();
+    assert!(
+        String::from_utf8_lossy(&out.stdout).contains("from_env:"),
+        "{out:?}"
+    );
 }
 
 #[test]
 fn bad_databases_get_a_message_and_exit_1() {
     let dir = common::temp_dir();
     std::fs::write(dir.path().join("junk.db"), vec![b'x'; 4096]).unwrap();
-    for (file, expected) in [("missing.db", "does not exist"), ("junk.db", "file is not a database")] {
-        let out = schemactl(dir.path()).args(["import", "-d", file]).output().unwrap();
+    for (file, expected) in [
+        ("missing.db", "does not exist"),
+        ("junk.db", "file is not a database"),
+    ] {
+        let out = schemactl(dir.path())
+            .args(["import", "-d", file])
+            .output()
+            .unwrap();
         assert_eq!(out.status.code(), Some(1), "{file}");
         let stderr = String::from_utf8_lossy(&out.stderr);
-        assert!(stderr.contains(file) && stderr.contains(expected), "{stderr}");
+        assert!(
+            stderr.contains(file) && stderr.contains(expected),
+            "{stderr}"
+        );
     }
-    assert!(!dir.path().join("missing.db").exists(), "import must not create a database");
+    assert!(
+        !dir.path().join("missing.db").exists(),
+        "import must not create a database"
+    );
 }
 
 #[test]
 fn a_table_kept_verbatim_is_reported_on_stderr() {
     let dir = common::temp_dir();
-    let db = common::db_from_ddl(dir.path(), "v.db", "CREATE TABLE t (a INTEGER PRIMARY KEY ON CONFLICT REPLACE);");
-    let out = schemactl(dir.path()).args(["import", "-d"]).arg(&db).output().unwrap();
+    let db = common::db_from_ddl(
+        dir.path(),
+        "v.db",
+        "CREATE TABLE t (a INTEGER PRIMARY KEY ON CONFLICT REPLACE);",
+    );
+    let out = schemactl(dir.path())
+        .args(["import", "-d"])
+        .arg(&db)
+        .output()
+        .unwrap();
     assert!(out.status.success());
     let stderr = String::from_utf8_lossy(&out.stderr);
-    assert!(stderr.contains("warning: table \"t\" kept verbatim: not representable: ON CONFLICT clause"), "{stderr}");
-    assert!(String::from_utf8_lossy(&out.stdout).contains("sql: \"CREATE TABLE t (a INTEGER PRIMARY KEY ON CONFLICT REPLACE)\""));
+    assert!(
+        stderr
+            .contains("warning: table \"t\" kept verbatim: not representable: ON CONFLICT clause"),
+        "{stderr}"
+    );
+    assert!(
+        String::from_utf8_lossy(&out.stdout)
+            .contains("sql: \"CREATE TABLE t (a INTEGER PRIMARY KEY ON CONFLICT REPLACE)\"")
+    );
 }
 
 #[test]
 fn json_schema_names_the_same_keys_as_the_loader() {
     let dir = common::temp_dir();
-    let out = schemactl(dir.path()).args(["schema", "json-schema"]).output().unwrap();
+    let out = schemactl(dir.path())
+        .args(["schema", "json-schema"])
+        .output()
+        .unwrap();
     let schema: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
     let keys = |v: &serde_json::Value| -> Vec<String> {
-        let mut k: Vec<String> = v["properties"].as_object().unwrap().keys().cloned().collect();
+        let mut k: Vec<String> = v["properties"]
+            .as_object()
+            .unwrap()
+            .keys()
+            .cloned()
+            .collect();
         k.sort();
         k
     };
     // The loader lists the keys it accepts when it meets an unknown one.
     let accepted = |yaml: &str| -> Vec<String> {
-        let Err(schemactl::Error::Source(e)) = dsl::load_str("s.yaml", yaml) else { panic!("accepted {yaml}") };
+        let Err(schemactl::Error::Source(e)) = dsl::load_str("s.yaml", yaml) else {
+            panic!("accepted {yaml}")
+        };
         let msg = e[0].message.clone();
         let list = msg.split("expected one of ").nth(1).expect(&msg);
-        let mut k: Vec<String> = list.split(", ").map(|s| s.trim_matches('`').to_string()).collect();
+        let mut k: Vec<String> = list
+            .split(", ")
+            .map(|s| s.trim_matches('`').to_string())
+            .collect();
         k.sort();
         k
     };
     let table = &schema["properties"]["tables"]["additionalProperties"];
     assert_eq!(keys(&schema), accepted("schemactl: 1\nzzz: 1\n"));
-    assert_eq!(keys(table), accepted("schemactl: 1\ntables:\n  t:\n    zzz: 1\n"));
-    assert_eq!(keys(&table["properties"]["columns"]["additionalProperties"]), accepted("schemactl: 1\ntables:\n  t:\n    columns:\n      c: { zzz: 1 }\n"));
-    assert_eq!(keys(&table["properties"]["indexes"]["additionalProperties"]), accepted("schemactl: 1\ntables:\n  t:\n    indexes:\n      i: { zzz: 1 }\n"));
-    assert_eq!(keys(&table["properties"]["foreign_keys"]["items"]), accepted("schemactl: 1\ntables:\n  t:\n    foreign_keys:\n      - { zzz: 1 }\n"));
+    assert_eq!(
+        keys(table),
+        accepted("schemactl: 1\ntables:\n  t:\n    zzz: 1\n")
+    );
+    assert_eq!(
+        keys(&table["properties"]["columns"]["additionalProperties"]),
+        accepted("schemactl: 1\ntables:\n  t:\n    columns:\n      c: { zzz: 1 }\n")
+    );
+    assert_eq!(
+        keys(&table["properties"]["indexes"]["additionalProperties"]),
+        accepted("schemactl: 1\ntables:\n  t:\n    indexes:\n      i: { zzz: 1 }\n")
+    );
+    assert_eq!(
+        keys(&table["properties"]["foreign_keys"]["items"]),
+        accepted("schemactl: 1\ntables:\n  t:\n    foreign_keys:\n      - { zzz: 1 }\n")
+    );
 }
 
 #[test]
 fn completions_and_help_work() {
     let dir = common::temp_dir();
-    let out = schemactl(dir.path()).args(["completions", "bash"]).output().unwrap();
+    let out = schemactl(dir.path())
+        .args(["completions", "bash"])
+        .output()
+        .unwrap();
     assert!(out.status.success());
     assert!(String::from_utf8_lossy(&out.stdout).contains("schemactl"));
-    for sub in [&["import"][..], &["schema", "check"], &["schema", "sql"], &["schema", "json-schema"], &["completions"]] {
-        let out = schemactl(dir.path()).args(sub).arg("--help").output().unwrap();
-        assert!(String::from_utf8_lossy(&out.stdout).contains("Example:"), "{sub:?} --help has no example");
+    for sub in [
+        &["import"][..],
+        &["schema", "check"],
+        &["schema", "sql"],
+        &["schema", "json-schema"],
+        &["completions"],
+    ] {
+        let out = schemactl(dir.path())
+            .args(sub)
+            .arg("--help")
+            .output()
+            .unwrap();
+        assert!(
+            String::from_utf8_lossy(&out.stdout).contains("Example:"),
+            "{sub:?} --help has no example"
+        );
     }
 }

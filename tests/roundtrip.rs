@@ -9,7 +9,8 @@ use schemactl::{dsl, normal};
 /// Runs the round trip on one DDL text; Err says where it broke.
 fn round_trip(ddl: &str) -> Result<(), String> {
     let conn = Connection::open_in_memory().map_err(|e| e.to_string())?;
-    conn.execute_batch(ddl).map_err(|e| format!("SQLite refuses the DDL: {e}"))?;
+    conn.execute_batch(ddl)
+        .map_err(|e| format!("SQLite refuses the DDL: {e}"))?;
     let inspection =
         schemactl::inspect::inspect_with_notes(&conn).map_err(|e| format!("inspect: {e}"))?;
     if !inspection.notes.is_empty() && !ddl.contains("ON CONFLICT") {
@@ -26,7 +27,9 @@ fn round_trip(ddl: &str) -> Result<(), String> {
     }
     let again = normal::materialise(&live).map_err(|e| format!("materialise: {e}"))?;
     if again != live {
-        return Err(format!("materialise(inspect(db)) != inspect(db)\n{again:#?}\n{live:#?}"));
+        return Err(format!(
+            "materialise(inspect(db)) != inspect(db)\n{again:#?}\n{live:#?}"
+        ));
     }
     Ok(())
 }
@@ -52,8 +55,15 @@ fn every_corpus_schema_round_trips_exactly() {
             }
         }
     }
-    println!("corpus round trip: {passed} schemas exact, {refused} refused by SQLite in cases sqldef expects to fail");
-    assert!(failures.is_empty(), "{} failures:\n{}", failures.len(), failures.join("\n\n"));
+    println!(
+        "corpus round trip: {passed} schemas exact, {refused} refused by SQLite in cases sqldef expects to fail"
+    );
+    assert!(
+        failures.is_empty(),
+        "{} failures:\n{}",
+        failures.len(),
+        failures.join("\n\n")
+    );
     assert!(passed > 100, "only {passed} schemas ran");
 }
 
@@ -71,7 +81,11 @@ fn verbatim_tables_round_trip_and_are_reported() {
     conn.execute_batch(ddl).unwrap();
     let inspection = schemactl::inspect::inspect_with_notes(&conn).unwrap();
     assert_eq!(inspection.notes.len(), 1);
-    assert!(inspection.notes[0].contains("\"t\" kept verbatim: not representable: ON CONFLICT"), "{:?}", inspection.notes);
+    assert!(
+        inspection.notes[0].contains("\"t\" kept verbatim: not representable: ON CONFLICT"),
+        "{:?}",
+        inspection.notes
+    );
     let t = &inspection.schema.tables[0];
     assert!(t.verbatim.is_some());
     assert_eq!(t.indexes.len(), 1);
@@ -87,4 +101,96 @@ fn views_triggers_and_virtual_tables_round_trip() {
          CREATE VIRTUAL TABLE docs USING fts5(title, body);",
     )
     .unwrap();
+}
+
+fn schema_of(ddl: &str) -> schemactl::Schema {
+    let conn = Connection::open_in_memory().unwrap();
+    conn.execute_batch(ddl).unwrap();
+    schemactl::inspect(&conn).unwrap()
+}
+
+#[test]
+fn spellings_with_the_same_meaning_compare_equal() {
+    let same = [
+        (
+            "CREATE TABLE t (id INTEGER PRIMARY KEY, a TEXT)",
+            "CREATE TABLE \"t\" (\"id\" integer NOT NULL, `a` text, PRIMARY KEY (id))",
+        ),
+        (
+            "CREATE TABLE t (a INT UNIQUE, b INT REFERENCES p(x))",
+            "CREATE TABLE t (a INT, b INT, FOREIGN KEY (b) REFERENCES p (x), UNIQUE (a))",
+        ),
+        (
+            "CREATE TABLE t (a REAL CHECK (a BETWEEN 0 AND 1) DEFAULT 0.5)",
+            "CREATE TABLE t (a REAL DEFAULT (0.5) CHECK (\"a\"  between 0 and 1))",
+        ),
+        (
+            "CREATE TABLE t (k TEXT PRIMARY KEY, v) WITHOUT ROWID",
+            "CREATE TABLE t (k TEXT NOT NULL PRIMARY KEY, v) WITHOUT ROWID",
+        ),
+        (
+            "CREATE TABLE t (k TEXT PRIMARY KEY, v ANY) STRICT",
+            "CREATE TABLE t (k TEXT NOT NULL, v ANY, PRIMARY KEY (k)) STRICT",
+        ),
+        ("CREATE TABLE t (a DEFAULT NULL)", "CREATE TABLE t (a)"),
+        (
+            "CREATE TABLE t (a); CREATE INDEX i ON t (a ASC) WHERE a > 0",
+            "CREATE TABLE t (a); CREATE INDEX i ON t(a) WHERE (a > 0)",
+        ),
+        (
+            "CREATE TABLE t (a INT, b INT, UNIQUE (a), CHECK (a > 0), CHECK (b > 0))",
+            "CREATE TABLE t (a INT, b INT, CHECK (b > 0), CHECK (a > 0), UNIQUE (a))",
+        ),
+    ];
+    for (a, b) in same {
+        assert_eq!(schema_of(a), schema_of(b), "\n{a}\n{b}");
+    }
+    let different = [
+        (
+            "CREATE TABLE t (id INTEGER PRIMARY KEY)",
+            "CREATE TABLE t (id INT PRIMARY KEY)",
+        ),
+        (
+            "CREATE TABLE t (k TEXT PRIMARY KEY)",
+            "CREATE TABLE t (k TEXT NOT NULL PRIMARY KEY)",
+        ),
+        ("CREATE TABLE t (a, b)", "CREATE TABLE t (b, a)"),
+        (
+            "CREATE TABLE t (a TEXT)",
+            "CREATE TABLE t (a TEXT COLLATE NOCASE)",
+        ),
+        (
+            "CREATE TABLE t (a DEFAULT 'x')",
+            "CREATE TABLE t (a DEFAULT 'X')",
+        ),
+        (
+            "CREATE TABLE t (a CHECK (a > 0))",
+            "CREATE TABLE t (a, CHECK (a > 0))",
+        ),
+        (
+            "CREATE TABLE t (a); CREATE INDEX i ON t (a)",
+            "CREATE TABLE t (a); CREATE INDEX i ON t (a DESC)",
+        ),
+        (
+            "CREATE TABLE t (b, a AS (1) STORED)",
+            "CREATE TABLE t (b, a AS (1) VIRTUAL)",
+        ),
+        (
+            "CREATE TABLE t (a INT REFERENCES p ON DELETE CASCADE)",
+            "CREATE TABLE t (a INT REFERENCES p)",
+        ),
+        (
+            "CREATE TABLE t (a INT REFERENCES p DEFERRABLE INITIALLY DEFERRED)",
+            "CREATE TABLE t (a INT REFERENCES p)",
+        ),
+        (
+            "CREATE TABLE t (id INTEGER PRIMARY KEY AUTOINCREMENT)",
+            "CREATE TABLE t (id INTEGER PRIMARY KEY)",
+        ),
+        ("CREATE TABLE t (a) STRICT", "CREATE TABLE t (a)"),
+    ];
+    for (a, b) in different {
+        let (a_sql, b_sql) = (a.replace("(a) STRICT", "(a ANY) STRICT"), b);
+        assert_ne!(schema_of(&a_sql), schema_of(b_sql), "\n{a_sql}\n{b_sql}");
+    }
 }

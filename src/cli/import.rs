@@ -11,7 +11,9 @@ use crate::error::{Error, Result};
 
 /// Arguments of `schemactl import`.
 #[derive(Debug, clap::Args)]
-#[command(after_help = "Example:\n  schemactl import --database .swarm/memory.db --out schema/memory.yaml")]
+#[command(
+    after_help = "Example:\n  schemactl import --database .swarm/memory.db --out schema/memory.yaml"
+)]
 pub struct Args {
     #[command(flatten)]
     database: DatabaseArg,
@@ -31,7 +33,11 @@ pub fn run(args: &Args, config: &Config) -> Result<ExitCode> {
     for note in &inspection.notes {
         eprintln!("warning: {note}");
     }
-    let yaml = crate::dsl::export(&inspection.schema, args.schema_version, &path.display().to_string());
+    let yaml = crate::dsl::export(
+        &inspection.schema,
+        args.schema_version,
+        &path.display().to_string(),
+    );
     match &args.out {
         None => std::io::stdout()
             .write_all(yaml.as_bytes())

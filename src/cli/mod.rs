@@ -16,7 +16,9 @@ use crate::error::{Error, Result};
 /// Declarative, versioned schema migrations and operations for SQLite.
 #[derive(Debug, Parser)]
 #[command(name = "schemactl", version, about, propagate_version = true)]
-#[command(after_help = "Example:\n  schemactl schema check\n  schemactl import --database .swarm/memory.db --out schema/memory.yaml")]
+#[command(
+    after_help = "Example:\n  schemactl schema check\n  schemactl import --database .swarm/memory.db --out schema/memory.yaml"
+)]
 pub struct Cli {
     /// Configuration file [default: the nearest schemactl.toml at or above the current directory]
     #[arg(long, global = true, value_name = "FILE")]
@@ -49,7 +51,9 @@ pub struct DatabaseArg {
 impl DatabaseArg {
     /// Returns the database path: the flag or env var, else the configuration's.
     pub fn resolve(&self, config: &Config) -> PathBuf {
-        self.database.clone().unwrap_or_else(|| config.database.clone())
+        self.database
+            .clone()
+            .unwrap_or_else(|| config.database.clone())
     }
 }
 

@@ -16,7 +16,10 @@ pub enum Command {
     #[command(after_help = "Example:\n  schemactl schema sql > schema.sql")]
     Sql(SchemaArg),
     /// Print the JSON Schema of the DSL, for editors.
-    #[command(name = "json-schema", after_help = "Example:\n  schemactl schema json-schema > .schemactl.schema.json")]
+    #[command(
+        name = "json-schema",
+        after_help = "Example:\n  schemactl schema json-schema > .schemactl.schema.json"
+    )]
     JsonSchema,
 }
 
@@ -45,8 +48,7 @@ pub fn run(cmd: &Command, config: &Config) -> Result<ExitCode> {
             }
         }
         Command::JsonSchema => {
-            let text = serde_json::to_string_pretty(&crate::dsl::json_schema())
-                .unwrap_or_default();
+            let text = serde_json::to_string_pretty(&crate::dsl::json_schema()).unwrap_or_default();
             println!("{text}");
         }
     }

@@ -13,8 +13,8 @@ use super::spec::{
 use super::{Desired, FORMAT_VERSION, Renames, Source};
 use crate::error::{Error, Result, SourceError};
 use crate::model::{
-    Check, Column, Deferrable, FkAction, ForeignKey, Generated, Index, KeyPart, PrimaryKey,
-    Schema, Table, Trigger, View, VirtualTable,
+    Check, Column, Deferrable, FkAction, ForeignKey, Generated, Index, KeyPart, PrimaryKey, Schema,
+    Table, Trigger, View, VirtualTable,
 };
 use crate::normal::{self, Object};
 use crate::parse::{
@@ -82,7 +82,11 @@ impl Ctx<'_> {
         match expr_problem(self.probe.as_ref(), text) {
             None => true,
             Some(problem) => {
-                self.error(place, format!("{what}: {problem}"), "not a valid SQL expression");
+                self.error(
+                    place,
+                    format!("{what}: {problem}"),
+                    "not a valid SQL expression",
+                );
                 false
             }
         }
@@ -154,10 +158,16 @@ pub(super) fn convert(sources: &[Source], files: &[FileSpec]) -> Result<Desired>
     let mut tables: Vec<(usize, &Spanned<String>, &TableSpec)> = Vec::new();
     for (src, file) in files.iter().enumerate() {
         let kinds = [
-            ("table", file.tables.0.iter().map(|(k, _)| k).collect::<Vec<_>>()),
+            (
+                "table",
+                file.tables.0.iter().map(|(k, _)| k).collect::<Vec<_>>(),
+            ),
             ("view", file.views.0.iter().map(|(k, _)| k).collect()),
             ("trigger", file.triggers.0.iter().map(|(k, _)| k).collect()),
-            ("virtual table", file.virtual_tables.0.iter().map(|(k, _)| k).collect()),
+            (
+                "virtual table",
+                file.virtual_tables.0.iter().map(|(k, _)| k).collect(),
+            ),
         ];
         for (kind, names) in kinds {
             for name in names {
@@ -171,10 +181,12 @@ pub(super) fn convert(sources: &[Source], files: &[FileSpec]) -> Result<Desired>
     }
     for (src, file) in files.iter().enumerate() {
         for (name, _) in &file.virtual_tables.0 {
-            shapes.entry(name.value.to_ascii_lowercase()).or_insert(TableShape {
-                columns: Vec::new(),
-                pk_len: 0,
-            });
+            shapes
+                .entry(name.value.to_ascii_lowercase())
+                .or_insert(TableShape {
+                    columns: Vec::new(),
+                    pk_len: 0,
+                });
             let _ = src;
         }
     }
@@ -184,7 +196,10 @@ pub(super) fn convert(sources: &[Source], files: &[FileSpec]) -> Result<Desired>
     let mut renames = Renames::default();
     let mut objects: HashMap<String, Place> = HashMap::new();
     for (src, name, spec) in &tables {
-        objects.insert(object_key(&Object::Table(name.value.clone())), place_of(*src, name));
+        objects.insert(
+            object_key(&Object::Table(name.value.clone())),
+            place_of(*src, name),
+        );
         for (iname, _) in &spec.indexes.0 {
             let object = Object::Index {
                 table: name.value.clone(),
@@ -198,7 +213,10 @@ pub(super) fn convert(sources: &[Source], files: &[FileSpec]) -> Result<Desired>
     }
     for (src, file) in files.iter().enumerate() {
         for (name, spec) in &file.views.0 {
-            objects.insert(object_key(&Object::View(name.value.clone())), place_of(src, &spec.sql));
+            objects.insert(
+                object_key(&Object::View(name.value.clone())),
+                place_of(src, &spec.sql),
+            );
             schema.views.push(View {
                 name: name.value.clone(),
                 columns: spec.columns.clone(),
@@ -211,9 +229,20 @@ pub(super) fn convert(sources: &[Source], files: &[FileSpec]) -> Result<Desired>
             match parse_trigger(&spec.sql.value) {
                 Ok((tname, table)) => {
                     if !tname.eq_ignore_ascii_case(&name.value) {
-                        ctx.error(place, format!("trigger \"{}\": its SQL creates \"{tname}\"", name.value), "name differs from the key");
-                    } else if !places.get(&table.to_ascii_lowercase()).is_some_and(|(_, k)| *k == "table" || *k == "view") {
-                        ctx.error(place, format!("trigger \"{}\": unknown table \"{table}\"", name.value), "no such table or view in the schema");
+                        ctx.error(
+                            place,
+                            format!("trigger \"{}\": its SQL creates \"{tname}\"", name.value),
+                            "name differs from the key",
+                        );
+                    } else if !places
+                        .get(&table.to_ascii_lowercase())
+                        .is_some_and(|(_, k)| *k == "table" || *k == "view")
+                    {
+                        ctx.error(
+                            place,
+                            format!("trigger \"{}\": unknown table \"{table}\"", name.value),
+                            "no such table or view in the schema",
+                        );
                     }
                     schema.triggers.push(Trigger {
                         name: name.value.clone(),
@@ -221,7 +250,11 @@ pub(super) fn convert(sources: &[Source], files: &[FileSpec]) -> Result<Desired>
                         sql: Sql::new(spec.sql.value.trim().to_string()),
                     });
                 }
-                Err(e) => ctx.error(place, format!("trigger \"{}\": {}", name.value, parse_message(&e)), "expected CREATE TRIGGER ... BEGIN ... END"),
+                Err(e) => ctx.error(
+                    place,
+                    format!("trigger \"{}\": {}", name.value, parse_message(&e)),
+                    "expected CREATE TRIGGER ... BEGIN ... END",
+                ),
             }
         }
         for (name, spec) in &file.virtual_tables.0 {
@@ -234,8 +267,19 @@ pub(super) fn convert(sources: &[Source], files: &[FileSpec]) -> Result<Desired>
                         sql: Sql::new(spec.sql.value.trim().to_string()),
                     });
                 }
-                Ok(vname) => ctx.error(place, format!("virtual table \"{}\": its SQL creates \"{vname}\"", name.value), "name differs from the key"),
-                Err(e) => ctx.error(place, format!("virtual table \"{}\": {}", name.value, parse_message(&e)), "expected CREATE VIRTUAL TABLE ... USING ..."),
+                Ok(vname) => ctx.error(
+                    place,
+                    format!(
+                        "virtual table \"{}\": its SQL creates \"{vname}\"",
+                        name.value
+                    ),
+                    "name differs from the key",
+                ),
+                Err(e) => ctx.error(
+                    place,
+                    format!("virtual table \"{}\": {}", name.value, parse_message(&e)),
+                    "expected CREATE VIRTUAL TABLE ... USING ...",
+                ),
             }
         }
     }
@@ -286,7 +330,10 @@ fn declare(
     if lower.starts_with("sqlite_") || lower.starts_with("_schemactl") {
         ctx.error(
             place,
-            format!("{kind} \"{}\": names starting with sqlite_ or _schemactl are reserved", name.value),
+            format!(
+                "{kind} \"{}\": names starting with sqlite_ or _schemactl are reserved",
+                name.value
+            ),
             "reserved name",
         );
     }
@@ -299,7 +346,10 @@ fn declare(
         );
         ctx.error(
             place,
-            format!("{kind} \"{}\" is defined twice: also as a {first_kind} at {first_at}", name.value),
+            format!(
+                "{kind} \"{}\" is defined twice: also as a {first_kind} at {first_at}",
+                name.value
+            ),
             "second definition",
         );
         return;
@@ -313,14 +363,21 @@ fn file_versions(ctx: &mut Ctx<'_>, files: &[FileSpec]) -> Option<u32> {
         if file.schemactl.value != FORMAT_VERSION {
             ctx.error(
                 place_of(src, &file.schemactl),
-                format!("unknown DSL format version {}; this schemactl reads version {FORMAT_VERSION}", file.schemactl.value),
+                format!(
+                    "unknown DSL format version {}; this schemactl reads version {FORMAT_VERSION}",
+                    file.schemactl.value
+                ),
                 "unsupported version",
             );
         }
         let Some(v) = &file.version else { continue };
         let place = place_of(src, v);
         let Some(value) = u32::try_from(v.value).ok().filter(|v| *v > 0) else {
-            ctx.error(place, format!("version {} is not a positive integer", v.value), "must be 1 or more");
+            ctx.error(
+                place,
+                format!("version {} is not a positive integer", v.value),
+                "must be 1 or more",
+            );
             continue;
         };
         match version {
@@ -335,7 +392,10 @@ fn file_versions(ctx: &mut Ctx<'_>, files: &[FileSpec]) -> Option<u32> {
     }
     if version.is_none() && ctx.errors.is_empty() {
         ctx.error(
-            Place { src: 0, loc: Location::UNKNOWN },
+            Place {
+                src: 0,
+                loc: Location::UNKNOWN,
+            },
             "the schema declares no version: add `version: 1` (a positive integer you bump)",
             "missing version",
         );
@@ -360,7 +420,12 @@ fn shape_of(ctx: &Ctx<'_>, spec: &TableSpec) -> TableShape {
         None => column_pk,
     };
     TableShape {
-        columns: spec.columns.0.iter().map(|(k, _)| k.value.clone()).collect(),
+        columns: spec
+            .columns
+            .0
+            .iter()
+            .map(|(k, _)| k.value.clone())
+            .collect(),
         pk_len,
     }
 }
@@ -417,30 +482,62 @@ fn table(
             ctx.error(place_of(src, sql), format!("table \"{tname}\": `sql` replaces columns and constraints; give one or the other"), "verbatim table");
         }
         match crate::parse::parse_table(&sql.value).map(|t| t.name) {
-            Ok(n) if !n.eq_ignore_ascii_case(&tname) => ctx.error(place_of(src, sql), format!("table \"{tname}\": its SQL creates \"{n}\""), "name differs from the key"),
+            Ok(n) if !n.eq_ignore_ascii_case(&tname) => ctx.error(
+                place_of(src, sql),
+                format!("table \"{tname}\": its SQL creates \"{n}\""),
+                "name differs from the key",
+            ),
             _ => {}
         }
         table.verbatim = Some(Sql::new(sql.value.trim().trim_end_matches(';').to_string()));
     } else if spec.columns.0.is_empty() {
-        ctx.error(tplace, format!("table \"{tname}\" has no columns"), "add `columns:`");
+        ctx.error(
+            tplace,
+            format!("table \"{tname}\" has no columns"),
+            "add `columns:`",
+        );
     }
 
     let mut column_pk: Vec<(&Spanned<String>, &ColumnSpec)> = Vec::new();
     for (cname, cspec) in &spec.columns.0 {
         if cname.value.is_empty() {
-            ctx.error(place_of(src, cname), format!("table \"{tname}\": a column has an empty name"), "name it");
+            ctx.error(
+                place_of(src, cname),
+                format!("table \"{tname}\": a column has an empty name"),
+                "name it",
+            );
         }
-        if table.columns.iter().any(|c| c.name.eq_ignore_ascii_case(&cname.value)) {
-            ctx.error(place_of(src, cname), format!("column \"{tname}\".\"{}\" is defined twice (names ignore case)", cname.value), "second definition");
+        if table
+            .columns
+            .iter()
+            .any(|c| c.name.eq_ignore_ascii_case(&cname.value))
+        {
+            ctx.error(
+                place_of(src, cname),
+                format!(
+                    "column \"{tname}\".\"{}\" is defined twice (names ignore case)",
+                    cname.value
+                ),
+                "second definition",
+            );
         }
         if let Some(old) = &cspec.renamed_from {
-            renames.columns.push((tname.clone(), cname.value.clone(), old.value.clone()));
+            renames
+                .columns
+                .push((tname.clone(), cname.value.clone(), old.value.clone()));
         }
         let column = column(ctx, src, &tname, cname, cspec);
         if cspec.primary_key {
             column_pk.push((cname, cspec));
         } else if cspec.autoincrement {
-            ctx.error(place_of(src, cname), format!("column \"{tname}\".\"{}\": autoincrement needs primary_key: true", cname.value), "autoincrement without a key");
+            ctx.error(
+                place_of(src, cname),
+                format!(
+                    "column \"{tname}\".\"{}\": autoincrement needs primary_key: true",
+                    cname.value
+                ),
+                "autoincrement without a key",
+            );
         }
         if cspec.unique {
             table.uniques.push(crate::model::Unique {
@@ -452,8 +549,19 @@ fn table(
     }
 
     match (&spec.primary_key, column_pk.as_slice()) {
-        (Some(pk), [(c, _), ..]) => ctx.error(place_of(src, pk), format!("table \"{tname}\": primary key declared both on column \"{}\" and on the table", c.value), "second primary key"),
-        (None, [_, (second, _), ..]) => ctx.error(place_of(src, second), format!("table \"{tname}\": more than one column has primary_key: true"), "declare a composite key with the table's `primary_key: [a, b]`"),
+        (Some(pk), [(c, _), ..]) => ctx.error(
+            place_of(src, pk),
+            format!(
+                "table \"{tname}\": primary key declared both on column \"{}\" and on the table",
+                c.value
+            ),
+            "second primary key",
+        ),
+        (None, [_, (second, _), ..]) => ctx.error(
+            place_of(src, second),
+            format!("table \"{tname}\": more than one column has primary_key: true"),
+            "declare a composite key with the table's `primary_key: [a, b]`",
+        ),
         (None, [(c, cspec)]) => {
             table.primary_key = Some(PrimaryKey {
                 name: None,
@@ -465,10 +573,18 @@ fn table(
             let place = place_of(src, pk);
             let (name, keys, autoincrement) = match &pk.value {
                 PrimaryKeySpec::Keys(k) => (None, k, false),
-                PrimaryKeySpec::Full { name, columns, autoincrement } => (name.clone(), columns, *autoincrement),
+                PrimaryKeySpec::Full {
+                    name,
+                    columns,
+                    autoincrement,
+                } => (name.clone(), columns, *autoincrement),
             };
             let columns = key_parts(ctx, place, &tname, shape, keys, "primary key");
-            table.primary_key = Some(PrimaryKey { name, columns, autoincrement });
+            table.primary_key = Some(PrimaryKey {
+                name,
+                columns,
+                autoincrement,
+            });
         }
         (None, []) => {}
     }
@@ -493,27 +609,50 @@ fn table(
         let fkv = &fk.value;
         for col in &fkv.columns {
             if !has_column(shape, &col.value) {
-                ctx.error(place_of(src, col), format!("foreign key on table \"{tname}\": unknown column \"{}\"", col.value), "no such column in this table");
+                ctx.error(
+                    place_of(src, col),
+                    format!(
+                        "foreign key on table \"{tname}\": unknown column \"{}\"",
+                        col.value
+                    ),
+                    "no such column in this table",
+                );
             }
         }
         let rplace = place_of(src, &fkv.references);
         let (ref_table, ref_columns) = match parse_reference(&fkv.references.value) {
             Ok(r) => r,
             Err(e) => {
-                ctx.error(rplace, format!("foreign key on table \"{tname}\": {}", parse_message(&e)), "expected `table` or `table(column, ...)`");
+                ctx.error(
+                    rplace,
+                    format!("foreign key on table \"{tname}\": {}", parse_message(&e)),
+                    "expected `table` or `table(column, ...)`",
+                );
                 continue;
             }
         };
         match shapes.get(&ref_table.to_ascii_lowercase()) {
-            None => ctx.error(rplace, format!("foreign key on table \"{tname}\" references unknown table \"{ref_table}\""), "no such table in the schema"),
+            None => ctx.error(
+                rplace,
+                format!(
+                    "foreign key on table \"{tname}\" references unknown table \"{ref_table}\""
+                ),
+                "no such table in the schema",
+            ),
             Some(parent) => {
                 for rc in &ref_columns {
                     if !parent.columns.is_empty() && !has_column(parent, rc) {
                         ctx.error(rplace, format!("foreign key on table \"{tname}\" references unknown column \"{ref_table}\".\"{rc}\""), "no such column in the parent");
                     }
                 }
-                let arity = if ref_columns.is_empty() { parent.pk_len } else { ref_columns.len() };
-                if (!ref_columns.is_empty() || !parent.columns.is_empty()) && arity != fkv.columns.len() {
+                let arity = if ref_columns.is_empty() {
+                    parent.pk_len
+                } else {
+                    ref_columns.len()
+                };
+                if (!ref_columns.is_empty() || !parent.columns.is_empty())
+                    && arity != fkv.columns.len()
+                {
                     ctx.error(place, format!("foreign key on table \"{tname}\": {} child column(s) but {arity} parent column(s)", fkv.columns.len()), "column counts differ");
                 }
             }
@@ -534,7 +673,9 @@ fn table(
     }
     for (iname, ispec) in &spec.indexes.0 {
         if let Some(old) = &ispec.renamed_from {
-            renames.indexes.push((tname.clone(), iname.value.clone(), old.value.clone()));
+            renames
+                .indexes
+                .push((tname.clone(), iname.value.clone(), old.value.clone()));
         }
         if let Some(index) = index(ctx, src, &tname, shape, iname, ispec) {
             table.indexes.push(index);
@@ -564,23 +705,42 @@ fn key_parts(
     what: &str,
 ) -> Vec<KeyPart> {
     if keys.is_empty() {
-        ctx.error(place, format!("{what} on table \"{tname}\" has no columns"), "list at least one column");
+        ctx.error(
+            place,
+            format!("{what} on table \"{tname}\" has no columns"),
+            "list at least one column",
+        );
     }
     let mut out = Vec::new();
     for key in keys {
         match parse_key_part(key) {
             Ok(k) if k.is_expr => {
-                if ctx.check_expr(place, &format!("{what} on table \"{tname}\""), k.expr.as_str()) {
+                if ctx.check_expr(
+                    place,
+                    &format!("{what} on table \"{tname}\""),
+                    k.expr.as_str(),
+                ) {
                     out.push(k);
                 }
             }
             Ok(k) => {
                 if !has_column(shape, k.expr.as_str()) {
-                    ctx.error(place, format!("{what} on table \"{tname}\": unknown column \"{}\"", k.expr), "no such column in this table");
+                    ctx.error(
+                        place,
+                        format!("{what} on table \"{tname}\": unknown column \"{}\"", k.expr),
+                        "no such column in this table",
+                    );
                 }
                 out.push(k);
             }
-            Err(e) => ctx.error(place, format!("{what} on table \"{tname}\": key `{key}`: {}", parse_message(&e)), "expected `column [COLLATE name] [ASC|DESC]` or an expression"),
+            Err(e) => ctx.error(
+                place,
+                format!(
+                    "{what} on table \"{tname}\": key `{key}`: {}",
+                    parse_message(&e)
+                ),
+                "expected `column [COLLATE name] [ASC|DESC]` or an expression",
+            ),
         }
     }
     out
@@ -596,7 +756,11 @@ fn index(
 ) -> Option<Index> {
     let what = format!("index \"{}\"", iname.value);
     if spec.columns.is_empty() {
-        ctx.error(place_of(src, iname), format!("{what} has no columns"), "list at least one column");
+        ctx.error(
+            place_of(src, iname),
+            format!("{what} has no columns"),
+            "list at least one column",
+        );
     }
     let mut columns = Vec::new();
     for key in &spec.columns {
@@ -608,11 +772,19 @@ fn index(
             }
             Ok(k) => {
                 if !has_column(shape, k.expr.as_str()) {
-                    ctx.error(place, format!("{what} on table \"{tname}\": unknown column \"{}\"", k.expr), "no such column in this table");
+                    ctx.error(
+                        place,
+                        format!("{what} on table \"{tname}\": unknown column \"{}\"", k.expr),
+                        "no such column in this table",
+                    );
                 }
                 columns.push(k);
             }
-            Err(e) => ctx.error(place, format!("{what}: key `{}`: {}", key.value, parse_message(&e)), "expected `column [COLLATE name] [ASC|DESC]` or an expression"),
+            Err(e) => ctx.error(
+                place,
+                format!("{what}: key `{}`: {}", key.value, parse_message(&e)),
+                "expected `column [COLLATE name] [ASC|DESC]` or an expression",
+            ),
         }
     }
     let where_clause = spec.where_clause.as_ref().map(|w| {
@@ -650,18 +822,30 @@ fn column(
     if let Some(t) = &spec.decl_type
         && let Err(e) = check_type(&t.value)
     {
-        ctx.error(place_of(src, t), format!("{what}: type `{}`: {}", t.value, parse_message(&e)), "expected a type such as TEXT or VARCHAR(255)");
+        ctx.error(
+            place_of(src, t),
+            format!("{what}: type `{}`: {}", t.value, parse_message(&e)),
+            "expected a type such as TEXT or VARCHAR(255)",
+        );
     }
     let mut column = Column::new(cname.value.clone(), decl_type.trim());
     column.not_null = spec.not_null;
     if let Some(d) = &spec.default {
         let place = place_of(src, d);
         let text = match &d.value {
-            DefaultSpec::Bool(b) => Some(if *b { "TRUE".to_string() } else { "FALSE".to_string() }),
+            DefaultSpec::Bool(b) => Some(if *b {
+                "TRUE".to_string()
+            } else {
+                "FALSE".to_string()
+            }),
             DefaultSpec::Int(i) => Some(i.to_string()),
             DefaultSpec::Float(f) if f.is_finite() => Some(format!("{f:?}")),
             DefaultSpec::Float(_) => {
-                ctx.error(place, format!("{what}: a default must be a finite number"), "not finite");
+                ctx.error(
+                    place,
+                    format!("{what}: a default must be a finite number"),
+                    "not finite",
+                );
                 None
             }
             DefaultSpec::Str(s) => Some(quote_literal(s)),
@@ -673,7 +857,11 @@ fn column(
     }
     if let Some(c) = &spec.collate {
         if c.value.trim().is_empty() {
-            ctx.error(place_of(src, c), format!("{what}: empty collation name"), "name a collation such as NOCASE");
+            ctx.error(
+                place_of(src, c),
+                format!("{what}: empty collation name"),
+                "name a collation such as NOCASE",
+            );
         }
         column.collate = Some(c.value.clone());
     }
@@ -703,7 +891,11 @@ fn column(
 
 /// Creates the schema in memory, reporting SQLite's refusals at the objects' places, and
 /// returns its normal form.
-fn materialise(ctx: &mut Ctx<'_>, schema: &Schema, objects: &HashMap<String, Place>) -> Option<Schema> {
+fn materialise(
+    ctx: &mut Ctx<'_>,
+    schema: &Schema,
+    objects: &HashMap<String, Place>,
+) -> Option<Schema> {
     let place_for = |object: &Object| {
         objects.get(&object_key(object)).copied().unwrap_or(Place {
             src: 0,
@@ -714,31 +906,63 @@ fn materialise(ctx: &mut Ctx<'_>, schema: &Schema, objects: &HashMap<String, Pla
         Ok(conn) => conn,
         Err(e) => {
             let place = place_for(&e.object);
-            ctx.error(place, format!("{}: SQLite refuses it: {}", e.object, e.message), "refused by SQLite");
+            ctx.error(
+                place,
+                format!("{}: SQLite refuses it: {}", e.object, e.message),
+                "refused by SQLite",
+            );
             return None;
         }
     };
     // Views and triggers are only compiled when used: compile each view now.
     for view in &schema.views {
-        let sql = format!("SELECT * FROM {} LIMIT 0", crate::sql::quote_ident(&view.name));
+        let sql = format!(
+            "SELECT * FROM {} LIMIT 0",
+            crate::sql::quote_ident(&view.name)
+        );
         if let Err(e) = conn.prepare(&sql) {
             let object = Object::View(view.name.clone());
-            ctx.error(place_for(&object), format!("{object}: SQLite refuses it: {}", normal::sqlite_message(&e)), "refused by SQLite");
+            ctx.error(
+                place_for(&object),
+                format!(
+                    "{object}: SQLite refuses it: {}",
+                    normal::sqlite_message(&e)
+                ),
+                "refused by SQLite",
+            );
         }
     }
     let inspected = match crate::inspect::inspect_with_notes(&conn) {
         Ok(i) => i,
         Err(e) => {
-            ctx.error(Place { src: 0, loc: Location::UNKNOWN }, format!("the schema could not be read back: {e}"), "internal error");
+            ctx.error(
+                Place {
+                    src: 0,
+                    loc: Location::UNKNOWN,
+                },
+                format!("the schema could not be read back: {e}"),
+                "internal error",
+            );
             return None;
         }
     };
     for table in &inspected.schema.tables {
-        let structural = schema.table(&table.name).is_some_and(|t| t.verbatim.is_none());
+        let structural = schema
+            .table(&table.name)
+            .is_some_and(|t| t.verbatim.is_none());
         if structural && table.verbatim.is_some() {
             let object = Object::Table(table.name.clone());
-            let note = inspected.notes.iter().find(|n| n.contains(&format!("\"{}\"", table.name))).cloned().unwrap_or_default();
-            ctx.error(place_for(&object), format!("{object} does not read back faithfully: {note}"), "please report this");
+            let note = inspected
+                .notes
+                .iter()
+                .find(|n| n.contains(&format!("\"{}\"", table.name)))
+                .cloned()
+                .unwrap_or_default();
+            ctx.error(
+                place_for(&object),
+                format!("{object} does not read back faithfully: {note}"),
+                "please report this",
+            );
         }
     }
     Some(inspected.schema)

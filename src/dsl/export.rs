@@ -77,13 +77,21 @@ fn write_table(y: &mut String, table: &Table) {
         if !c.decl_type.is_empty() {
             fields.push(format!("type: {}", s(c.decl_type.as_str())));
         }
-        if let Some(pk) = column_pk.filter(|pk| pk.columns[0].expr.as_str().eq_ignore_ascii_case(&c.name)) {
+        if let Some(pk) =
+            column_pk.filter(|pk| pk.columns[0].expr.as_str().eq_ignore_ascii_case(&c.name))
+        {
             fields.push("primary_key: true".into());
             if pk.autoincrement {
                 fields.push("autoincrement: true".into());
             }
         }
-        column_fields(&mut fields, c, column_unique.iter().any(|u| u.eq_ignore_ascii_case(&c.name)));
+        column_fields(
+            &mut fields,
+            c,
+            column_unique
+                .iter()
+                .any(|u| u.eq_ignore_ascii_case(&c.name)),
+        );
         let _ = writeln!(y, "      {}: {{ {} }}", s(&c.name), fields.join(", "));
     }
     if let Some(pk) = table.primary_key.as_ref().filter(|_| column_pk.is_none()) {
@@ -129,7 +137,10 @@ fn write_table(y: &mut String, table: &Table) {
             if let Some(n) = &fk.name {
                 fields.push(format!("name: {}", s(n)));
             }
-            fields.push(format!("columns: {}", list(fk.columns.iter().map(|c| s(c)))));
+            fields.push(format!(
+                "columns: {}",
+                list(fk.columns.iter().map(|c| s(c)))
+            ));
             let mut target = ident(&fk.ref_table);
             if !fk.ref_columns.is_empty() {
                 let cols: Vec<String> = fk.ref_columns.iter().map(|c| ident(c)).collect();
@@ -143,8 +154,12 @@ fn write_table(y: &mut String, table: &Table) {
             }
             match fk.deferrable {
                 Deferrable::No => {}
-                Deferrable::InitiallyImmediate => fields.push("deferrable: initially_immediate".into()),
-                Deferrable::InitiallyDeferred => fields.push("deferrable: initially_deferred".into()),
+                Deferrable::InitiallyImmediate => {
+                    fields.push("deferrable: initially_immediate".into())
+                }
+                Deferrable::InitiallyDeferred => {
+                    fields.push("deferrable: initially_deferred".into())
+                }
             }
             let _ = writeln!(y, "      - {{ {} }}", fields.join(", "));
         }
@@ -178,7 +193,10 @@ fn column_fields(fields: &mut Vec<String>, c: &Column, unique: bool) {
     }
     if let Some(g) = &c.generated {
         let stored = if g.stored { ", stored: true" } else { "" };
-        fields.push(format!("generated: {{ expr: {}{stored} }}", s(g.expr.as_str())));
+        fields.push(format!(
+            "generated: {{ expr: {}{stored} }}",
+            s(g.expr.as_str())
+        ));
     }
 }
 
@@ -188,7 +206,10 @@ fn write_indexes(y: &mut String, table: &Table) {
     }
     y.push_str("    indexes:\n");
     for i in &table.indexes {
-        let mut fields = vec![format!("columns: {}", list(i.columns.iter().map(|k| s(&key_part(k)))))];
+        let mut fields = vec![format!(
+            "columns: {}",
+            list(i.columns.iter().map(|k| s(&key_part(k))))
+        )];
         if i.unique {
             fields.push("unique: true".into());
         }
@@ -232,7 +253,10 @@ fn default(d: &Sql) -> String {
     if inner.parse::<i64>().is_ok_and(|i| i.to_string() == inner) {
         return inner.to_string();
     }
-    if inner.parse::<f64>().is_ok_and(|f| f.is_finite() && format!("{f:?}") == inner) {
+    if inner
+        .parse::<f64>()
+        .is_ok_and(|f| f.is_finite() && format!("{f:?}") == inner)
+    {
         return inner.to_string();
     }
     if inner.eq_ignore_ascii_case("true") || inner.eq_ignore_ascii_case("false") {

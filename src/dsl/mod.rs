@@ -83,11 +83,7 @@ pub fn read_sources(path: &Path) -> Result<Vec<Source>> {
     let mut files: Vec<_> = std::fs::read_dir(path)
         .map_err(|e| Error::io("read schema directory", path, e))?
         .filter_map(|entry| entry.ok().map(|e| e.path()))
-        .filter(|p| {
-            p.is_file()
-                && p.extension()
-                    .is_some_and(|x| x == "yaml" || x == "yml")
-        })
+        .filter(|p| p.is_file() && p.extension().is_some_and(|x| x == "yaml" || x == "yml"))
         .collect();
     files.sort();
     if files.is_empty() {
@@ -134,7 +130,9 @@ fn yaml_message(raw: &str) -> String {
     match first.strip_prefix("duplicate mapping key: ") {
         Some(rest) => {
             let key = rest.split(',').next().unwrap_or(rest).trim();
-            format!("duplicate key `{key}`: a key may appear only once in a map (the second would silently replace the first)")
+            format!(
+                "duplicate key `{key}`: a key may appear only once in a map (the second would silently replace the first)"
+            )
         }
         None => first.to_string(),
     }

@@ -71,7 +71,10 @@ pub fn pairs() -> Vec<Pair> {
         let text = std::fs::read_to_string(&file).expect("read sqldef file");
         let cases: BTreeMap<String, SqldefCase> =
             serde_saphyr::from_str(&text).expect("parse sqldef yaml");
-        let fname = file.file_name().map(|f| f.to_string_lossy().to_string()).unwrap_or_default();
+        let fname = file
+            .file_name()
+            .map(|f| f.to_string_lossy().to_string())
+            .unwrap_or_default();
         for (name, case) in cases {
             let skip = if case.error.is_some() {
                 Some("sqldef expects an error here".to_string())
