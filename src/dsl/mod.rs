@@ -100,6 +100,17 @@ pub fn load_sources(sources: &[Source]) -> Result<Desired> {
     let mut files = Vec::new();
     let mut errors = Vec::new();
     for source in sources {
+        if source.text.trim().is_empty() {
+            errors.push(SourceError::at(
+                &source.file,
+                &source.text,
+                0,
+                0,
+                "the file is empty: a schema file starts with `schemactl: 1`",
+                "empty",
+            ));
+            continue;
+        }
         match serde_saphyr::from_str::<spec::FileSpec>(&source.text) {
             Ok(file) => files.push(file),
             Err(e) => errors.push(yaml_error(source, &e)),
