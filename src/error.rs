@@ -45,6 +45,23 @@ pub enum Error {
         /// Why.
         message: String,
     },
+    /// A statement of a plan failed; the transaction was rolled back.
+    #[error(
+        "step {step} ({summary}) failed, nothing was changed: {message}\n  statement: {statement}"
+    )]
+    Apply {
+        /// 1-based step number.
+        step: usize,
+        /// The step's summary.
+        summary: String,
+        /// The failing statement.
+        statement: String,
+        /// SQLite's message.
+        message: String,
+    },
+    /// `foreign_key_check` found violations; the transaction was rolled back.
+    #[error("foreign_key_check failed, nothing was changed: {}", .0.join("; "))]
+    ForeignKeys(Vec<String>),
     /// Invalid configuration or arguments.
     #[error("{0}")]
     Usage(String),

@@ -93,7 +93,7 @@ pub fn inspect_with_notes(conn: &Connection) -> Result<Inspection> {
                         parse_virtual_table(&sql)
                             .map_err(|e| inspect_err("virtual table", &name, e))?;
                         out.schema.virtual_tables.push(VirtualTable {
-                            name,
+                            name: name.into(),
                             sql: Sql::new(sql),
                         });
                         continue;
@@ -112,8 +112,8 @@ pub fn inspect_with_notes(conn: &Connection) -> Result<Inspection> {
                 let (_, table) =
                     parse_trigger(&sql).map_err(|e| inspect_err("trigger", &name, e))?;
                 out.schema.triggers.push(Trigger {
-                    name,
-                    table,
+                    name: name.into(),
+                    table: table.into(),
                     sql: Sql::new(sql),
                 });
             }

@@ -5,15 +5,18 @@
 //! ([`normal::materialise`]): the desired schema is created in an in-memory SQLite and inspected
 //! back, so two schemas are equal exactly when their [`model::Schema`]s are equal.
 
+pub mod apply;
 pub mod cli;
 pub mod config;
 pub mod db;
+pub mod diff;
 pub mod dsl;
 pub mod error;
 pub mod inspect;
 pub mod model;
 pub mod normal;
 pub mod parse;
+pub mod plan;
 pub mod render;
 pub mod sql;
 

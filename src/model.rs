@@ -6,7 +6,113 @@
 //! constraints) are kept sorted so that the same schema always compares and prints the same way;
 //! columns keep their declared order, which is part of a table's meaning.
 
+use std::cmp::Ordering;
+use std::fmt;
+use std::hash::{Hash, Hasher};
+use std::ops::Deref;
+
 use crate::sql::Sql;
+
+/// An SQL identifier as written, compared and sorted ignoring ASCII case, as SQLite does.
+#[derive(Clone, Default)]
+pub struct Name(String);
+
+impl Name {
+    /// Wraps a name.
+    pub fn new(name: impl Into<String>) -> Self {
+        Name(name.into())
+    }
+
+    /// Returns the name as written.
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+impl Deref for Name {
+    type Target = str;
+    fn deref(&self) -> &str {
+        &self.0
+    }
+}
+impl From<String> for Name {
+    fn from(s: String) -> Self {
+        Name(s)
+    }
+}
+impl From<&str> for Name {
+    fn from(s: &str) -> Self {
+        Name(s.to_string())
+    }
+}
+impl From<Name> for String {
+    fn from(n: Name) -> Self {
+        n.0
+    }
+}
+impl From<&Name> for Name {
+    fn from(n: &Name) -> Self {
+        n.clone()
+    }
+}
+impl From<&String> for Name {
+    fn from(s: &String) -> Self {
+        Name(s.clone())
+    }
+}
+impl PartialEq for Name {
+    fn eq(&self, other: &Self) -> bool {
+        self.0.eq_ignore_ascii_case(&other.0)
+    }
+}
+impl Eq for Name {}
+impl PartialEq<str> for Name {
+    fn eq(&self, other: &str) -> bool {
+        self.0.eq_ignore_ascii_case(other)
+    }
+}
+impl PartialEq<String> for Name {
+    fn eq(&self, other: &String) -> bool {
+        self.0.eq_ignore_ascii_case(other)
+    }
+}
+impl PartialEq<&str> for Name {
+    fn eq(&self, other: &&str) -> bool {
+        self.0.eq_ignore_ascii_case(other)
+    }
+}
+impl PartialOrd for Name {
+    fn partial_cmp(&self, other: &Self) -> Option<Ordering> {
+        Some(self.cmp(other))
+    }
+}
+impl Ord for Name {
+    fn cmp(&self, other: &Self) -> Ordering {
+        let fold = |s: &str| {
+            s.bytes()
+                .map(|b| b.to_ascii_lowercase())
+                .collect::<Vec<_>>()
+        };
+        fold(&self.0)
+            .cmp(&fold(&other.0))
+            .then_with(|| self.0.cmp(&other.0))
+    }
+}
+impl Hash for Name {
+    fn hash<H: Hasher>(&self, state: &mut H) {
+        self.0.to_ascii_lowercase().hash(state);
+    }
+}
+impl fmt::Debug for Name {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{:?}", self.0)
+    }
+}
+impl fmt::Display for Name {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
 
 /// A whole database schema in normal form.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -25,7 +131,7 @@ pub struct Schema {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Table {
     /// The table's name as written.
-    pub name: String,
+    pub name: Name,
     /// Columns in declared order.
     pub columns: Vec<Column>,
     /// The primary key, declared on a column or on the table.
@@ -51,7 +157,7 @@ pub struct Table {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Column {
     /// The column's name as written.
-    pub name: String,
+    pub name: Name,
     /// The declared type exactly as written (empty when none); compared without regard to
     /// case or spacing.
     pub decl_type: Sql,
@@ -80,7 +186,7 @@ pub struct Generated {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct PrimaryKey {
     /// `CONSTRAINT name`, if given.
-    pub name: Option<String>,
+    pub name: Option<Name>,
     /// Key columns in order.
     pub columns: Vec<KeyPart>,
     /// `AUTOINCREMENT` (only legal on a single INTEGER PRIMARY KEY column).
@@ -91,7 +197,7 @@ pub struct PrimaryKey {
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
 pub struct Unique {
     /// `CONSTRAINT name`, if given.
-    pub name: Option<String>,
+    pub name: Option<Name>,
     /// Key columns in order.
     pub columns: Vec<KeyPart>,
 }
@@ -100,7 +206,7 @@ pub struct Unique {
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
 pub struct Check {
     /// `CONSTRAINT name`, if given.
-    pub name: Option<String>,
+    pub name: Option<Name>,
     /// The condition, without its surrounding parentheses.
     pub expr: Sql,
 }
@@ -137,13 +243,13 @@ pub enum Deferrable {
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
 pub struct ForeignKey {
     /// `CONSTRAINT name`, if given.
-    pub name: Option<String>,
+    pub name: Option<Name>,
     /// Child columns in order.
-    pub columns: Vec<String>,
+    pub columns: Vec<Name>,
     /// The parent table.
-    pub ref_table: String,
+    pub ref_table: Name,
     /// Parent columns; empty means the parent's primary key.
-    pub ref_columns: Vec<String>,
+    pub ref_columns: Vec<Name>,
     /// `ON DELETE`.
     pub on_delete: FkAction,
     /// `ON UPDATE`.
@@ -170,7 +276,7 @@ pub struct KeyPart {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Index {
     /// The index's name.
-    pub name: String,
+    pub name: Name,
     /// `UNIQUE`.
     pub unique: bool,
     /// Keys in order.
@@ -183,9 +289,9 @@ pub struct Index {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct View {
     /// The view's name.
-    pub name: String,
+    pub name: Name,
     /// Explicit column names (`CREATE VIEW v(a, b) AS ...`), usually empty.
-    pub columns: Vec<String>,
+    pub columns: Vec<Name>,
     /// The SELECT statement.
     pub select: Sql,
 }
@@ -194,9 +300,9 @@ pub struct View {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Trigger {
     /// The trigger's name.
-    pub name: String,
+    pub name: Name,
     /// The table or view it is attached to.
-    pub table: String,
+    pub table: Name,
     /// The whole CREATE TRIGGER statement.
     pub sql: Sql,
 }
@@ -205,7 +311,7 @@ pub struct Trigger {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct VirtualTable {
     /// The table's name.
-    pub name: String,
+    pub name: Name,
     /// The whole CREATE VIRTUAL TABLE statement.
     pub sql: Sql,
 }
@@ -232,7 +338,7 @@ impl Schema {
 
 impl Table {
     /// Creates an empty ordinary table.
-    pub fn new(name: impl Into<String>) -> Self {
+    pub fn new(name: impl Into<Name>) -> Self {
         Table {
             name: name.into(),
             columns: Vec::new(),
@@ -327,7 +433,7 @@ impl Table {
 
 impl Column {
     /// Creates a nullable column with the given declared type and nothing else.
-    pub fn new(name: impl Into<String>, decl_type: impl Into<String>) -> Self {
+    pub fn new(name: impl Into<Name>, decl_type: impl Into<String>) -> Self {
         Column {
             name: name.into(),
             decl_type: Sql::new(decl_type),
@@ -344,7 +450,7 @@ impl KeyPart {
     /// Creates an ascending key on a plain column.
     pub fn column(name: impl Into<String>) -> Self {
         KeyPart {
-            expr: Sql::new(name),
+            expr: Sql::new(name.into()),
             is_expr: false,
             collate: None,
             desc: false,

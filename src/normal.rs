@@ -60,28 +60,31 @@ pub struct MaterialiseError {
 pub fn ddl(schema: &Schema) -> Vec<(Object, String)> {
     let mut out = Vec::new();
     for t in &schema.tables {
-        out.push((Object::Table(t.name.clone()), create_table(t)));
+        out.push((Object::Table(t.name.to_string()), create_table(t)));
     }
     for t in &schema.tables {
         for i in &t.indexes {
             let object = Object::Index {
-                table: t.name.clone(),
-                name: i.name.clone(),
+                table: t.name.to_string(),
+                name: i.name.to_string(),
             };
             out.push((object, create_index(&t.name, i)));
         }
     }
     for v in &schema.virtual_tables {
         out.push((
-            Object::VirtualTable(v.name.clone()),
+            Object::VirtualTable(v.name.to_string()),
             v.sql.as_str().to_string(),
         ));
     }
     for v in &schema.views {
-        out.push((Object::View(v.name.clone()), create_view(v)));
+        out.push((Object::View(v.name.to_string()), create_view(v)));
     }
     for t in &schema.triggers {
-        out.push((Object::Trigger(t.name.clone()), t.sql.as_str().to_string()));
+        out.push((
+            Object::Trigger(t.name.to_string()),
+            t.sql.as_str().to_string(),
+        ));
     }
     out
 }

@@ -10,8 +10,8 @@
 use sqlparser::tokenizer::Token;
 
 use crate::model::{
-    Check, Column, Deferrable, FkAction, ForeignKey, Generated, Index, KeyPart, PrimaryKey, Table,
-    Unique, View,
+    Check, Column, Deferrable, FkAction, ForeignKey, Generated, Index, KeyPart, Name, PrimaryKey,
+    Table, Unique, View,
 };
 use crate::sql::{Sql, Tok, lex, matching_paren};
 
@@ -145,18 +145,18 @@ impl<'a> Cursor<'a> {
     }
 
     /// Reads a name: a word (quoted or not) or, as SQLite allows, a string literal.
-    fn name(&mut self) -> Result<String> {
+    fn name(&mut self) -> Result<Name> {
         let name = match self.peek().map(|t| &t.token) {
             Some(Token::Word(w)) => w.value.clone(),
             Some(Token::SingleQuotedString(s)) => s.clone(),
             _ => return self.err("expected a name"),
         };
         self.pos += 1;
-        Ok(name)
+        Ok(Name::new(name))
     }
 
     /// Reads a possibly schema-qualified name and returns its last part.
-    fn qualified_name(&mut self) -> Result<String> {
+    fn qualified_name(&mut self) -> Result<Name> {
         let mut name = self.name()?;
         while self.eat(&Token::Period) {
             name = self.name()?;
@@ -189,7 +189,7 @@ impl<'a> Cursor<'a> {
     }
 
     /// Reads `( name, ... )`.
-    fn name_list(&mut self) -> Result<Vec<String>> {
+    fn name_list(&mut self) -> Result<Vec<Name>> {
         self.expect(&Token::LParen)?;
         let mut names = vec![self.name()?];
         while self.eat(&Token::Comma) {
@@ -296,7 +296,7 @@ impl<'a> Cursor<'a> {
     }
 
     /// Reads a foreign-key clause after REFERENCES.
-    fn fk_clause(&mut self, name: Option<String>, columns: Vec<String>) -> Result<ForeignKey> {
+    fn fk_clause(&mut self, name: Option<Name>, columns: Vec<Name>) -> Result<ForeignKey> {
         let ref_table = self.qualified_name()?;
         let ref_columns = if self.peek_token(&Token::LParen) {
             self.name_list()?
@@ -447,7 +447,7 @@ fn column_def(c: &mut Cursor<'_>, table: &mut Table, end: usize) -> Result<()> {
         c.pos += 1;
     }
     let mut column = Column::new(name.clone(), c.text(type_start, c.pos));
-    let mut constraint_name: Option<String> = None;
+    let mut constraint_name: Option<Name> = None;
     while c.pos < end {
         if c.eat_kw("CONSTRAINT") {
             constraint_name = Some(c.name()?);
@@ -495,7 +495,7 @@ fn column_def(c: &mut Cursor<'_>, table: &mut Table, end: usize) -> Result<()> {
         } else if c.eat_kw("DEFAULT") {
             column.default = Some(default_value(c)?);
         } else if c.eat_kw("COLLATE") {
-            column.collate = Some(c.name()?);
+            column.collate = Some(c.name()?.to_string());
         } else if c.eat_kw("REFERENCES") {
             let fk = c.fk_clause(cname, vec![name.clone()])?;
             table.foreign_keys.push(fk);
@@ -586,7 +586,7 @@ fn table_constraint(c: &mut Cursor<'_>, table: &mut Table) -> Result<()> {
 }
 
 /// Parses a `CREATE INDEX` statement; returns the indexed table's name and the index.
-pub fn parse_index(sql: &str) -> Result<(String, Index)> {
+pub fn parse_index(sql: &str) -> Result<(Name, Index)> {
     let mut c = Cursor::new(sql)?;
     c.expect_kw("CREATE")?;
     let unique = c.eat_kw("UNIQUE");
@@ -675,7 +675,7 @@ pub fn parse_view(sql: &str) -> Result<View> {
 }
 
 /// Parses the head of a `CREATE TRIGGER` statement; returns its name and its table.
-pub fn parse_trigger(sql: &str) -> Result<(String, String)> {
+pub fn parse_trigger(sql: &str) -> Result<(Name, Name)> {
     let mut c = Cursor::new(sql)?;
     c.expect_kw("CREATE")?;
     let _ = c.eat_kw("TEMP") || c.eat_kw("TEMPORARY");
@@ -697,7 +697,7 @@ pub fn parse_trigger(sql: &str) -> Result<(String, String)> {
 }
 
 /// Parses the head of a `CREATE VIRTUAL TABLE` statement; returns its name.
-pub fn parse_virtual_table(sql: &str) -> Result<String> {
+pub fn parse_virtual_table(sql: &str) -> Result<Name> {
     let mut c = Cursor::new(sql)?;
     c.expect_kw("CREATE")?;
     c.expect_kw("VIRTUAL")?;
@@ -713,7 +713,7 @@ pub fn parse_virtual_table(sql: &str) -> Result<String> {
 }
 
 /// Parses a foreign-key target as written in the DSL: `table` or `table(col, ...)`.
-pub fn parse_reference(text: &str) -> Result<(String, Vec<String>)> {
+pub fn parse_reference(text: &str) -> Result<(Name, Vec<Name>)> {
     let mut c = Cursor::new(text)?;
     let table = c.qualified_name()?;
     let columns = if c.peek_token(&Token::LParen) {

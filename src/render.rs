@@ -7,7 +7,7 @@
 use std::fmt::Write;
 
 use crate::model::{
-    Column, Deferrable, FkAction, ForeignKey, Index, KeyPart, PrimaryKey, Table, View,
+    Column, Deferrable, FkAction, ForeignKey, Index, KeyPart, Name, PrimaryKey, Table, View,
 };
 use crate::sql::ident;
 
@@ -26,7 +26,7 @@ pub fn create_table(table: &Table) -> String {
         .columns
         .iter()
         .map(|c| {
-            let pk = inline_pk.filter(|pk| pk.columns[0].expr.as_str() == c.name);
+            let pk = inline_pk.filter(|pk| c.name == pk.columns[0].expr.as_str());
             column_def_with_key(c, pk)
         })
         .collect();
@@ -115,7 +115,7 @@ fn column_def_with_key(c: &Column, pk: Option<&PrimaryKey>) -> String {
     def
 }
 
-fn constraint_name(name: &Option<String>) -> String {
+fn constraint_name(name: &Option<Name>) -> String {
     name.as_ref()
         .map(|n| format!("CONSTRAINT {} ", ident(n)))
         .unwrap_or_default()
@@ -146,7 +146,7 @@ pub fn foreign_key(fk: &ForeignKey) -> String {
     s
 }
 
-fn names(names: &[String]) -> String {
+fn names(names: &[Name]) -> String {
     names
         .iter()
         .map(|n| ident(n))

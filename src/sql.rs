@@ -390,6 +390,39 @@ const SQLITE_KEYWORDS: &[&str] = &[
     "WITHOUT",
 ];
 
+/// Returns true when `sql` mentions `name` as a word (quoted or not, ignoring ASCII case).
+/// Used to find what an expression, view or trigger depends on; it may over-report (a string
+/// literal is not a word, but a same-named column of another table is), never under-report.
+pub fn mentions(sql: &str, name: &str) -> bool {
+    match lex(sql) {
+        Ok(tokens) => tokens
+            .iter()
+            .any(|t| t.word().is_some_and(|w| w.eq_ignore_ascii_case(name))),
+        Err(_) => sql
+            .to_ascii_lowercase()
+            .contains(&name.to_ascii_lowercase()),
+    }
+}
+
+/// Replaces every word `from` (quoted or not, ignoring ASCII case) in `sql` by the identifier
+/// `to`, as SQLite's RENAME COLUMN rewrites expressions.
+pub fn rename_word(sql: &str, from: &str, to: &str) -> String {
+    let Ok(tokens) = lex(sql) else {
+        return sql.to_string();
+    };
+    let mut out = String::with_capacity(sql.len());
+    let mut last = 0;
+    for t in tokens {
+        if t.word().is_some_and(|w| w.eq_ignore_ascii_case(from)) {
+            out.push_str(&sql[last..t.start]);
+            out.push_str(&quote_ident(to));
+            last = t.end;
+        }
+    }
+    out.push_str(&sql[last..]);
+    out
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -427,6 +460,16 @@ mod tests {
         let toks = lex(sql).unwrap();
         assert_eq!(&sql[toks[2].start..toks[2].end], "\"é\"");
         assert_eq!(&sql[toks[4].start..toks[4].end], "x");
+    }
+
+    #[test]
+    fn rename_word_rewrites_words_not_strings() {
+        assert_eq!(
+            rename_word("a > 0 AND \"A\" < 'a' AND ab = 1", "a", "b c"),
+            "\"b c\" > 0 AND \"b c\" < 'a' AND ab = 1"
+        );
+        assert!(mentions("SELECT x FROM \"Patterns\"", "patterns"));
+        assert!(!mentions("SELECT 'patterns'", "patterns"));
     }
 
     #[test]

@@ -198,7 +198,7 @@ fn build(raw: &[RawTable]) -> Schema {
             .columns
             .iter()
             .filter(|c| c.generated.is_none())
-            .map(|c| c.name.clone())
+            .map(|c| c.name.to_string())
             .collect();
         table.primary_key = match rt.pk {
             1 => Some(PrimaryKey {
@@ -207,7 +207,7 @@ fn build(raw: &[RawTable]) -> Schema {
                 autoincrement: false,
             }),
             2 if plain.len() >= 2 => Some(PrimaryKey {
-                name: Some(format!("pk {tname}")),
+                name: Some(format!("pk {tname}").into()),
                 columns: vec![
                     KeyPart::column(plain[0].clone()),
                     KeyPart {
@@ -233,7 +233,7 @@ fn build(raw: &[RawTable]) -> Schema {
         if let Some((i, named)) = rt.unique {
             let col = &plain[i % plain.len()];
             table.uniques.push(Unique {
-                name: named.then(|| format!("uq {col}")),
+                name: named.then(|| format!("uq {col}").into()),
                 columns: vec![KeyPart::column(col.clone())],
             });
         }
@@ -255,7 +255,7 @@ fn build(raw: &[RawTable]) -> Schema {
             };
             let iname = unique_name(&format!("idx {tname} {n}"), &mut global_names);
             table.indexes.push(Index {
-                name: iname,
+                name: iname.into(),
                 unique: false,
                 columns: vec![KeyPart { desc: *desc, ..key }],
                 where_clause: partial
@@ -280,9 +280,9 @@ fn build(raw: &[RawTable]) -> Schema {
                     .to_string();
                 table.foreign_keys.push(ForeignKey {
                     name: None,
-                    columns: vec![plain[col % plain.len()].clone()],
+                    columns: vec![plain[col % plain.len()].clone().into()],
                     ref_table: p.name.clone(),
-                    ref_columns: if deferred { Vec::new() } else { vec![pcol] },
+                    ref_columns: if deferred { Vec::new() } else { vec![pcol.into()] },
                     on_delete: ACTIONS[action % ACTIONS.len()],
                     on_update: ACTIONS[(action + 1) % ACTIONS.len()],
                     deferrable: if deferred {

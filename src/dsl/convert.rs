@@ -13,8 +13,8 @@ use super::spec::{
 use super::{Desired, FORMAT_VERSION, Renames, Source};
 use crate::error::{Error, Result, SourceError};
 use crate::model::{
-    Check, Column, Deferrable, FkAction, ForeignKey, Generated, Index, KeyPart, PrimaryKey, Schema,
-    Table, Trigger, View, VirtualTable,
+    Check, Column, Deferrable, FkAction, ForeignKey, Generated, Index, KeyPart, Name, PrimaryKey,
+    Schema, Table, Trigger, View, VirtualTable,
 };
 use crate::normal::{self, Object};
 use crate::parse::{
@@ -203,7 +203,7 @@ pub(super) fn convert(sources: &[Source], files: &[FileSpec]) -> Result<Desired>
         for (iname, _) in &spec.indexes.0 {
             let object = Object::Index {
                 table: name.value.clone(),
-                name: iname.value.clone(),
+                name: iname.value.clone().into(),
             };
             objects.insert(object_key(&object), place_of(*src, iname));
         }
@@ -218,8 +218,8 @@ pub(super) fn convert(sources: &[Source], files: &[FileSpec]) -> Result<Desired>
                 place_of(src, &spec.sql),
             );
             schema.views.push(View {
-                name: name.value.clone(),
-                columns: spec.columns.clone(),
+                name: name.value.clone().into(),
+                columns: spec.columns.iter().map(Name::from).collect(),
                 select: Sql::new(spec.sql.value.trim().trim_end_matches(';')),
             });
         }
@@ -245,8 +245,8 @@ pub(super) fn convert(sources: &[Source], files: &[FileSpec]) -> Result<Desired>
                         );
                     }
                     schema.triggers.push(Trigger {
-                        name: name.value.clone(),
-                        table,
+                        name: name.value.clone().into(),
+                        table: table.into(),
                         sql: Sql::new(spec.sql.value.trim().to_string()),
                     });
                 }
@@ -263,7 +263,7 @@ pub(super) fn convert(sources: &[Source], files: &[FileSpec]) -> Result<Desired>
             match parse_virtual_table(&spec.sql.value) {
                 Ok(vname) if vname.eq_ignore_ascii_case(&name.value) => {
                     schema.virtual_tables.push(VirtualTable {
-                        name: name.value.clone(),
+                        name: name.value.clone().into(),
                         sql: Sql::new(spec.sql.value.trim().to_string()),
                     });
                 }
@@ -581,7 +581,7 @@ fn table(
             };
             let columns = key_parts(ctx, place, &tname, shape, keys, "primary key");
             table.primary_key = Some(PrimaryKey {
-                name,
+                name: name.map(Name::from),
                 columns,
                 autoincrement,
             });
@@ -596,7 +596,10 @@ fn table(
             UniqueSpec::Named { name, columns } => (name.clone(), columns),
         };
         let columns = key_parts(ctx, place, &tname, shape, keys, "unique constraint");
-        table.uniques.push(crate::model::Unique { name, columns });
+        table.uniques.push(crate::model::Unique {
+            name: name.map(Name::from),
+            columns,
+        });
     }
     for c in &spec.checks {
         let place = place_of(src, c);
@@ -658,10 +661,10 @@ fn table(
             }
         }
         table.foreign_keys.push(ForeignKey {
-            name: fkv.name.clone(),
-            columns: fkv.columns.iter().map(|c| c.value.clone()).collect(),
-            ref_table,
-            ref_columns,
+            name: fkv.name.as_ref().map(Name::from),
+            columns: fkv.columns.iter().map(|c| Name::from(&c.value)).collect(),
+            ref_table: ref_table.into(),
+            ref_columns: ref_columns.into_iter().map(Name::from).collect(),
             on_delete: action(fkv.on_delete),
             on_update: action(fkv.on_update),
             deferrable: match fkv.deferrable {
@@ -792,7 +795,7 @@ fn index(
         Sql::new(w.value.clone())
     });
     Some(Index {
-        name: iname.value.clone(),
+        name: iname.value.clone().into(),
         unique: spec.unique,
         columns,
         where_clause,
@@ -805,7 +808,7 @@ fn check(ctx: &mut Ctx<'_>, place: Place, what: &str, spec: &CheckSpec) -> Optio
         CheckSpec::Named { name, expr } => (Some(name.clone()), expr),
     };
     ctx.check_expr(place, what, expr).then(|| Check {
-        name,
+        name: name.map(Name::from),
         expr: Sql::new(expr.clone()),
     })
 }
@@ -921,7 +924,7 @@ fn materialise(
             crate::sql::quote_ident(&view.name)
         );
         if let Err(e) = conn.prepare(&sql) {
-            let object = Object::View(view.name.clone());
+            let object = Object::View(view.name.to_string());
             ctx.error(
                 place_for(&object),
                 format!(
@@ -951,7 +954,7 @@ fn materialise(
             .table(&table.name)
             .is_some_and(|t| t.verbatim.is_none());
         if structural && table.verbatim.is_some() {
-            let object = Object::Table(table.name.clone());
+            let object = Object::Table(table.name.to_string());
             let note = inspected
                 .notes
                 .iter()

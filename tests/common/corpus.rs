@@ -28,8 +28,6 @@ struct SqldefCase {
     desired: Option<String>,
     #[serde(default)]
     error: Option<String>,
-    #[serde(default)]
-    enable_drop: Option<bool>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -78,8 +76,6 @@ pub fn pairs() -> Vec<Pair> {
         for (name, case) in cases {
             let skip = if case.error.is_some() {
                 Some("sqldef expects an error here".to_string())
-            } else if case.enable_drop == Some(false) {
-                Some("tests sqldef's enable_drop option, which has no equivalent".to_string())
             } else {
                 None
             };

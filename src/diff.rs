@@ -1,0 +1,480 @@
+//! `diff(current, desired)`: what must change to turn one schema into the other.
+//!
+//! Renames come only from `renamed_from` hints and are never guessed. The hints are applied to
+//! `current` first, the way SQLite's own `ALTER TABLE ... RENAME` rewrites a schema (foreign
+//! keys in other tables follow a renamed table or column), and the result is compared with
+//! `desired` by name. A drop carries the whole old object, so its reverse can always be built.
+
+use crate::dsl::Renames;
+use crate::error::{Error, Result};
+use crate::model::{
+    Check, Column, ForeignKey, Index, KeyPart, PrimaryKey, Schema, Table, Trigger, Unique, View,
+    VirtualTable,
+};
+use crate::sql::{Sql, rename_word};
+
+/// One change to the schema.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Change {
+    /// Create a table (with its indexes).
+    AddTable(Table),
+    /// Drop a table.
+    DropTable(Table),
+    /// Rename a table.
+    RenameTable {
+        /// Current name.
+        from: String,
+        /// Desired name.
+        to: String,
+    },
+    /// Change a table in place.
+    ModifyTable(TableDiff),
+    /// Create a view.
+    AddView(View),
+    /// Drop a view.
+    DropView(View),
+    /// Replace a view's definition.
+    ModifyView {
+        /// Current view.
+        from: View,
+        /// Desired view.
+        to: View,
+    },
+    /// Create a trigger.
+    AddTrigger(Trigger),
+    /// Drop a trigger.
+    DropTrigger(Trigger),
+    /// Replace a trigger.
+    ModifyTrigger {
+        /// Current trigger.
+        from: Trigger,
+        /// Desired trigger.
+        to: Trigger,
+    },
+    /// Create a virtual table.
+    AddVirtualTable(VirtualTable),
+    /// Drop a virtual table.
+    DropVirtualTable(VirtualTable),
+    /// Replace a virtual table (drop and create: virtual tables are never altered).
+    ModifyVirtualTable {
+        /// Current virtual table.
+        from: VirtualTable,
+        /// Desired virtual table.
+        to: VirtualTable,
+    },
+}
+
+/// The changes to one table that exists on both sides.
+#[derive(Debug, Clone, PartialEq)]
+pub struct TableDiff {
+    /// The current table, under its desired name when it is renamed, with its old column names.
+    pub from: Table,
+    /// The desired table.
+    pub to: Table,
+    /// `(current, desired)` column names renamed by hints.
+    pub column_renames: Vec<(String, String)>,
+    /// The changes, after column renames.
+    pub changes: Vec<TableChange>,
+}
+
+/// One change inside a table.
+#[derive(Debug, Clone, PartialEq)]
+pub enum TableChange {
+    /// A new column.
+    AddColumn(Column),
+    /// A column that goes.
+    DropColumn(Column),
+    /// A renamed column.
+    RenameColumn {
+        /// Current name.
+        from: String,
+        /// Desired name.
+        to: String,
+    },
+    /// A column whose definition changes.
+    ModifyColumn {
+        /// Current definition (under its desired name).
+        from: Column,
+        /// Desired definition.
+        to: Column,
+    },
+    /// The surviving columns change order.
+    ReorderColumns,
+    /// A new index.
+    AddIndex(Index),
+    /// An index that goes.
+    DropIndex(Index),
+    /// An index whose definition changes.
+    ModifyIndex {
+        /// Current index.
+        from: Index,
+        /// Desired index.
+        to: Index,
+    },
+    /// The primary key changes.
+    ModifyPrimaryKey {
+        /// Current key.
+        from: Option<PrimaryKey>,
+        /// Desired key.
+        to: Option<PrimaryKey>,
+    },
+    /// A new UNIQUE constraint.
+    AddUnique(Unique),
+    /// A UNIQUE constraint that goes.
+    DropUnique(Unique),
+    /// A new table CHECK.
+    AddCheck(Check),
+    /// A table CHECK that goes.
+    DropCheck(Check),
+    /// A new foreign key.
+    AddForeignKey(ForeignKey),
+    /// A foreign key that goes.
+    DropForeignKey(ForeignKey),
+    /// STRICT is switched on or off.
+    SetStrict(bool),
+    /// WITHOUT ROWID is switched on or off.
+    SetWithoutRowid(bool),
+    /// A verbatim table's text changes.
+    ReplaceVerbatim,
+}
+
+fn find<'a, T>(items: &'a [T], name: &str, key: impl Fn(&T) -> &str) -> Option<&'a T> {
+    items.iter().find(|i| key(i).eq_ignore_ascii_case(name))
+}
+
+/// Computes the changes from `current` to `desired`, using `renames` hints.
+pub fn diff(current: &Schema, desired: &Schema, renames: &Renames) -> Result<Vec<Change>> {
+    let mut current = current.clone();
+    let mut changes = Vec::new();
+
+    // Table renames, applied to `current` as SQLite applies them.
+    for (to, from) in &renames.tables {
+        if current.table(to).is_some() {
+            continue; // the hint was already applied
+        }
+        if current.table(from).is_none() {
+            return Err(Error::Usage(format!(
+                "table \"{to}\": renamed_from \"{from}\", but there is no table \"{from}\""
+            )));
+        }
+        rename_table(&mut current, from, to);
+        changes.push(Change::RenameTable {
+            from: from.clone(),
+            to: to.clone(),
+        });
+    }
+    // Column renames, likewise.
+    let mut column_renames: Vec<(String, String, String)> = Vec::new();
+    for (table, to, from) in &renames.columns {
+        let Some(t) = current.table(table) else {
+            continue; // a new table: nothing to rename
+        };
+        if t.column(to).is_some() {
+            continue;
+        }
+        if t.column(from).is_none() {
+            return Err(Error::Usage(format!(
+                "column \"{table}\".\"{to}\": renamed_from \"{from}\", but \"{table}\" has no column \"{from}\""
+            )));
+        }
+        let real_from = t
+            .column(from)
+            .map(|c| c.name.to_string())
+            .unwrap_or_default();
+        column_renames.push((t.name.to_string(), real_from, to.clone()));
+    }
+    for (table, to, from) in &renames.indexes {
+        let Some(t) = current.table(table) else {
+            continue;
+        };
+        let exists = |n: &str| t.indexes.iter().any(|i| i.name.eq_ignore_ascii_case(n));
+        if !exists(to) && !exists(from) {
+            return Err(Error::Usage(format!(
+                "index \"{to}\": renamed_from \"{from}\", but \"{table}\" has no index \"{from}\""
+            )));
+        }
+    }
+    let originals = current.clone();
+    for (table, from, to) in &column_renames {
+        rename_column(&mut current, table, from, to);
+    }
+
+    for t in &current.tables {
+        if desired.table(&t.name).is_none() {
+            let original = originals
+                .table(&t.name)
+                .cloned()
+                .unwrap_or_else(|| t.clone());
+            changes.push(Change::DropTable(original));
+        }
+    }
+    for t in &desired.tables {
+        if current.table(&t.name).is_none() {
+            changes.push(Change::AddTable(t.clone()));
+        }
+    }
+    for to in &desired.tables {
+        let Some(renamed) = current.table(&to.name) else {
+            continue;
+        };
+        let from = originals
+            .table(&to.name)
+            .cloned()
+            .unwrap_or_else(|| renamed.clone());
+        let renames: Vec<(String, String)> = column_renames
+            .iter()
+            .filter(|(t, _, _)| t.eq_ignore_ascii_case(&to.name))
+            .map(|(_, f, t)| (f.clone(), t.clone()))
+            .collect();
+        let table_changes = table_changes(renamed, to, &renames);
+        if !table_changes.is_empty() || !renames.is_empty() {
+            changes.push(Change::ModifyTable(TableDiff {
+                from,
+                to: to.clone(),
+                column_renames: renames,
+                changes: table_changes,
+            }));
+        }
+    }
+
+    diff_named(
+        &current.views,
+        &desired.views,
+        |v| &v.name,
+        &mut changes,
+        Change::DropView,
+        Change::AddView,
+        |from, to| Change::ModifyView { from, to },
+    );
+    diff_named(
+        &current.triggers,
+        &desired.triggers,
+        |t| &t.name,
+        &mut changes,
+        Change::DropTrigger,
+        Change::AddTrigger,
+        |from, to| Change::ModifyTrigger { from, to },
+    );
+    diff_named(
+        &current.virtual_tables,
+        &desired.virtual_tables,
+        |t| &t.name,
+        &mut changes,
+        Change::DropVirtualTable,
+        Change::AddVirtualTable,
+        |from, to| Change::ModifyVirtualTable { from, to },
+    );
+    Ok(changes)
+}
+
+#[allow(clippy::too_many_arguments)]
+fn diff_named<T: Clone + PartialEq>(
+    current: &[T],
+    desired: &[T],
+    name: impl Fn(&T) -> &str,
+    changes: &mut Vec<Change>,
+    drop: impl Fn(T) -> Change,
+    add: impl Fn(T) -> Change,
+    modify: impl Fn(T, T) -> Change,
+) {
+    for c in current {
+        match find(desired, name(c), |d| name(d)) {
+            None => changes.push(drop(c.clone())),
+            Some(d) if d != c => changes.push(modify(c.clone(), d.clone())),
+            Some(_) => {}
+        }
+    }
+    for d in desired {
+        if find(current, name(d), |c| name(c)).is_none() {
+            changes.push(add(d.clone()));
+        }
+    }
+}
+
+/// Renames a table in `schema`, with foreign keys that reference it.
+fn rename_table(schema: &mut Schema, from: &str, to: &str) {
+    for t in &mut schema.tables {
+        if t.name.eq_ignore_ascii_case(from) {
+            t.name = to.into();
+        }
+        for fk in &mut t.foreign_keys {
+            if fk.ref_table.eq_ignore_ascii_case(from) {
+                fk.ref_table = to.into();
+            }
+        }
+    }
+    schema.normalize();
+}
+
+/// Renames a column in `schema`: in its table's columns, keys, indexes and expressions, and in
+/// foreign keys of other tables that reference it.
+fn rename_column(schema: &mut Schema, table: &str, from: &str, to: &str) {
+    let same = |a: &str| a.eq_ignore_ascii_case(from);
+    let key = |k: &mut KeyPart| {
+        if k.is_expr {
+            k.expr = Sql::new(rename_word(k.expr.as_str(), from, to));
+        } else if same(k.expr.as_str()) {
+            k.expr = Sql::new(to);
+        }
+    };
+    let expr = |s: &mut Sql| *s = Sql::new(rename_word(s.as_str(), from, to));
+    for t in &mut schema.tables {
+        for fk in &mut t.foreign_keys {
+            if fk.ref_table.eq_ignore_ascii_case(table) {
+                for c in &mut fk.ref_columns {
+                    if same(c) {
+                        *c = to.into();
+                    }
+                }
+            }
+        }
+        if !t.name.eq_ignore_ascii_case(table) {
+            continue;
+        }
+        for c in &mut t.columns {
+            if same(&c.name) {
+                c.name = to.into();
+            }
+            c.checks.iter_mut().for_each(|ch| expr(&mut ch.expr));
+            if let Some(g) = &mut c.generated {
+                expr(&mut g.expr);
+            }
+        }
+        if let Some(pk) = &mut t.primary_key {
+            pk.columns.iter_mut().for_each(key);
+        }
+        for u in &mut t.uniques {
+            u.columns.iter_mut().for_each(key);
+        }
+        t.checks.iter_mut().for_each(|ch| expr(&mut ch.expr));
+        for fk in &mut t.foreign_keys {
+            for c in &mut fk.columns {
+                if same(c) {
+                    *c = to.into();
+                }
+            }
+        }
+        for i in &mut t.indexes {
+            i.columns.iter_mut().for_each(key);
+            if let Some(w) = &mut i.where_clause {
+                expr(w);
+            }
+        }
+    }
+    schema.normalize();
+}
+
+/// Lists the changes between two tables of the same name (column renames already applied).
+fn table_changes(from: &Table, to: &Table, renames: &[(String, String)]) -> Vec<TableChange> {
+    let mut out: Vec<TableChange> = renames
+        .iter()
+        .map(|(f, t)| TableChange::RenameColumn {
+            from: f.clone(),
+            to: t.clone(),
+        })
+        .collect();
+    if from.verbatim.is_some() || to.verbatim.is_some() {
+        if from != to {
+            out.push(TableChange::ReplaceVerbatim);
+        }
+        index_changes(from, to, &mut out);
+        return out;
+    }
+    for c in &from.columns {
+        match to.column(&c.name) {
+            None => out.push(TableChange::DropColumn(c.clone())),
+            Some(d) if d != c => out.push(TableChange::ModifyColumn {
+                from: c.clone(),
+                to: d.clone(),
+            }),
+            Some(_) => {}
+        }
+    }
+    for c in &to.columns {
+        if from.column(&c.name).is_none() {
+            out.push(TableChange::AddColumn(c.clone()));
+        }
+    }
+    let common = |a: &Table, b: &Table| -> Vec<String> {
+        a.columns
+            .iter()
+            .filter(|c| b.column(&c.name).is_some())
+            .map(|c| c.name.to_ascii_lowercase())
+            .collect()
+    };
+    if common(from, to) != common(to, from) {
+        out.push(TableChange::ReorderColumns);
+    }
+    if from.primary_key != to.primary_key {
+        out.push(TableChange::ModifyPrimaryKey {
+            from: from.primary_key.clone(),
+            to: to.primary_key.clone(),
+        });
+    }
+    set_changes(
+        &from.uniques,
+        &to.uniques,
+        &mut out,
+        TableChange::DropUnique,
+        TableChange::AddUnique,
+    );
+    set_changes(
+        &from.checks,
+        &to.checks,
+        &mut out,
+        TableChange::DropCheck,
+        TableChange::AddCheck,
+    );
+    set_changes(
+        &from.foreign_keys,
+        &to.foreign_keys,
+        &mut out,
+        TableChange::DropForeignKey,
+        TableChange::AddForeignKey,
+    );
+    if from.strict != to.strict {
+        out.push(TableChange::SetStrict(to.strict));
+    }
+    if from.without_rowid != to.without_rowid {
+        out.push(TableChange::SetWithoutRowid(to.without_rowid));
+    }
+    index_changes(from, to, &mut out);
+    out
+}
+
+fn set_changes<T: Clone + PartialEq>(
+    from: &[T],
+    to: &[T],
+    out: &mut Vec<TableChange>,
+    drop: impl Fn(T) -> TableChange,
+    add: impl Fn(T) -> TableChange,
+) {
+    for f in from {
+        if !to.contains(f) {
+            out.push(drop(f.clone()));
+        }
+    }
+    for t in to {
+        if !from.contains(t) {
+            out.push(add(t.clone()));
+        }
+    }
+}
+
+fn index_changes(from: &Table, to: &Table, out: &mut Vec<TableChange>) {
+    for i in &from.indexes {
+        match find(&to.indexes, &i.name, |x| &x.name) {
+            None => out.push(TableChange::DropIndex(i.clone())),
+            Some(d) if d != i => out.push(TableChange::ModifyIndex {
+                from: i.clone(),
+                to: d.clone(),
+            }),
+            Some(_) => {}
+        }
+    }
+    for i in &to.indexes {
+        if find(&from.indexes, &i.name, |x| &x.name).is_none() {
+            out.push(TableChange::AddIndex(i.clone()));
+        }
+    }
+}

@@ -1,0 +1,337 @@
+//! The steps for one modified table: SQLite's own ALTER TABLE where it is legal, a rebuild
+//! otherwise (https://www.sqlite.org/lang_altertable.html).
+
+use super::rebuild::rebuild;
+use super::{Safety, Step};
+use crate::diff::{TableChange, TableDiff};
+use crate::model::{Column, Table};
+use crate::render::{column_def, create_index};
+use crate::sql::{ident, mentions};
+
+/// Returns the steps that turn `d.from` into `d.to`.
+pub fn table_steps(d: &TableDiff) -> Vec<Step> {
+    match native_steps(d) {
+        Some(steps) => steps,
+        None => vec![rebuild_step(d)],
+    }
+}
+
+fn rebuild_step(d: &TableDiff) -> Step {
+    let inverse: Vec<(String, String)> = d
+        .column_renames
+        .iter()
+        .map(|(f, t)| (t.clone(), f.clone()))
+        .collect();
+    let dropped: Vec<&str> = d
+        .changes
+        .iter()
+        .filter_map(|c| match c {
+            TableChange::DropColumn(c) => Some(c.name.as_str()),
+            _ => None,
+        })
+        .collect();
+    let narrowed: Vec<&str> = d
+        .changes
+        .iter()
+        .filter_map(|c| match c {
+            TableChange::ModifyColumn { from, to }
+                if narrows(from, to, d.to.strict && !d.from.strict) =>
+            {
+                Some(to.name.as_str())
+            }
+            _ => None,
+        })
+        .collect();
+    let mut summary = format!(
+        "rebuild table {} ({})",
+        ident(&d.to.name),
+        describe(&d.changes)
+    );
+    if !dropped.is_empty() {
+        summary.push_str(&format!("; drops column {}", list(&dropped)));
+    }
+    if !narrowed.is_empty() {
+        summary.push_str(&format!("; narrows {}", list(&narrowed)));
+    }
+    let destructive = !dropped.is_empty() || !narrowed.is_empty();
+    Step {
+        kind: if destructive {
+            Safety::Destructive
+        } else {
+            Safety::Rebuild
+        },
+        rebuild: true,
+        table: Some(d.to.name.to_string()),
+        summary,
+        forward: rebuild(&d.from, &d.to, &d.column_renames),
+        reverse: rebuild(&d.to, &d.from, &inverse),
+    }
+}
+
+fn list(names: &[&str]) -> String {
+    names
+        .iter()
+        .map(|n| ident(n))
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+/// Names the kinds of change, for a step's summary.
+fn describe(changes: &[TableChange]) -> String {
+    let mut kinds: Vec<String> = changes
+        .iter()
+        .map(|c| match c {
+            TableChange::AddColumn(c) => format!("add column {}", ident(&c.name)),
+            TableChange::DropColumn(c) => format!("drop column {}", ident(&c.name)),
+            TableChange::RenameColumn { from, to } => {
+                format!("rename column {} to {}", ident(from), ident(to))
+            }
+            TableChange::ModifyColumn { to, .. } => format!("change column {}", ident(&to.name)),
+            TableChange::ReorderColumns => "reorder columns".into(),
+            TableChange::AddIndex(i) => format!("add index {}", ident(&i.name)),
+            TableChange::DropIndex(i) => format!("drop index {}", ident(&i.name)),
+            TableChange::ModifyIndex { to, .. } => format!("change index {}", ident(&to.name)),
+            TableChange::ModifyPrimaryKey { .. } => "change primary key".into(),
+            TableChange::AddUnique(_) => "add unique".into(),
+            TableChange::DropUnique(_) => "drop unique".into(),
+            TableChange::AddCheck(_) => "add check".into(),
+            TableChange::DropCheck(_) => "drop check".into(),
+            TableChange::AddForeignKey(_) => "add foreign key".into(),
+            TableChange::DropForeignKey(_) => "drop foreign key".into(),
+            TableChange::SetStrict(on) => format!("{} STRICT", if *on { "set" } else { "unset" }),
+            TableChange::SetWithoutRowid(on) => {
+                format!("{} WITHOUT ROWID", if *on { "set" } else { "unset" })
+            }
+            TableChange::ReplaceVerbatim => "replace definition".into(),
+        })
+        .collect();
+    kinds.dedup();
+    kinds.join(", ")
+}
+
+/// SQLite's type affinity of a declared type (https://www.sqlite.org/datatype3.html, 3.1).
+pub fn affinity(decl_type: &str) -> &'static str {
+    let t = decl_type.to_ascii_uppercase();
+    if t.contains("INT") {
+        "INTEGER"
+    } else if t.contains("CHAR") || t.contains("CLOB") || t.contains("TEXT") {
+        "TEXT"
+    } else if t.contains("BLOB") || t.trim().is_empty() {
+        "BLOB"
+    } else if t.contains("REAL") || t.contains("FLOA") || t.contains("DOUB") {
+        "REAL"
+    } else {
+        "NUMERIC"
+    }
+}
+
+/// Returns true when a column's new type may not hold every value the old one could: a move
+/// to a numeric affinity from another, or any type change into a STRICT table.
+pub fn narrows(from: &Column, to: &Column, becomes_strict: bool) -> bool {
+    if from.decl_type == to.decl_type {
+        return becomes_strict;
+    }
+    let (a, b) = (
+        affinity(from.decl_type.as_str()),
+        affinity(to.decl_type.as_str()),
+    );
+    becomes_strict || (a != b && matches!(b, "INTEGER" | "REAL" | "NUMERIC"))
+}
+
+/// The native steps, or None when the changes need a rebuild.
+fn native_steps(d: &TableDiff) -> Option<Vec<Step>> {
+    let mut drops = Vec::new();
+    let mut adds = Vec::new();
+    let mut drop_indexes = Vec::new();
+    let mut add_indexes = Vec::new();
+    for c in &d.changes {
+        match c {
+            TableChange::RenameColumn { .. } => {}
+            TableChange::DropColumn(c) => drops.push(c),
+            TableChange::AddColumn(c) => adds.push(c),
+            TableChange::DropIndex(i) => drop_indexes.push(i),
+            TableChange::AddIndex(i) => add_indexes.push(i),
+            TableChange::ModifyIndex { from, to } => {
+                drop_indexes.push(from);
+                add_indexes.push(to);
+            }
+            _ => return None,
+        }
+    }
+    let name = ident(&d.to.name);
+    // `state` follows the table through the steps, so each reverse is built from the state
+    // the step leaves behind.
+    let mut state = d.from.clone();
+    let mut steps = Vec::new();
+    for index in drop_indexes {
+        steps.push(Step::safe(
+            &d.to.name,
+            format!("drop index {}", ident(&index.name)),
+            vec![format!("DROP INDEX {}", ident(&index.name))],
+            vec![create_index(&d.to.name, index)],
+        ));
+        state.indexes.retain(|i| i.name != index.name);
+    }
+    for (from, to) in &d.column_renames {
+        steps.push(Step::safe(
+            &d.to.name,
+            format!("rename column {}.{} to {}", name, ident(from), ident(to)),
+            vec![format!(
+                "ALTER TABLE {name} RENAME COLUMN {} TO {}",
+                ident(from),
+                ident(to)
+            )],
+            vec![format!(
+                "ALTER TABLE {name} RENAME COLUMN {} TO {}",
+                ident(to),
+                ident(from)
+            )],
+        ));
+        if let Some(c) = state
+            .columns
+            .iter_mut()
+            .find(|c| c.name.eq_ignore_ascii_case(from))
+        {
+            c.name = to.into();
+        }
+    }
+    for column in drops {
+        if !can_drop_column(&state, &column.name) {
+            return None;
+        }
+        let before = state.clone();
+        state.columns.retain(|c| c.name != column.name);
+        let was_last = before.columns.last().is_some_and(|c| c.name == column.name);
+        let reverse = if was_last && can_add_column(&before, column) {
+            vec![format!(
+                "ALTER TABLE {name} ADD COLUMN {}",
+                column_def(column)
+            )]
+        } else {
+            rebuild(&state, &before, &[])
+        };
+        steps.push(Step {
+            kind: Safety::Destructive,
+            rebuild: false,
+            table: Some(d.to.name.to_string()),
+            summary: format!("drop column {}.{}", name, ident(&column.name)),
+            forward: vec![format!(
+                "ALTER TABLE {name} DROP COLUMN {}",
+                ident(&column.name)
+            )],
+            reverse,
+        });
+    }
+    for column in &adds {
+        if !can_add_column(&d.to, column) {
+            return None;
+        }
+        state.columns.push((*column).clone());
+    }
+    // Added columns must land where the desired table has them: at the end, in order.
+    let names = |t: &Table| {
+        t.columns
+            .iter()
+            .map(|c| c.name.to_ascii_lowercase())
+            .collect::<Vec<_>>()
+    };
+    if names(&state) != names(&d.to) {
+        return None;
+    }
+    for column in adds {
+        steps.push(Step::safe(
+            &d.to.name,
+            format!("add column {}.{}", name, ident(&column.name)),
+            vec![format!(
+                "ALTER TABLE {name} ADD COLUMN {}",
+                column_def(column)
+            )],
+            vec![format!(
+                "ALTER TABLE {name} DROP COLUMN {}",
+                ident(&column.name)
+            )],
+        ));
+    }
+    for index in add_indexes {
+        steps.push(Step::safe(
+            &d.to.name,
+            format!("create index {}", ident(&index.name)),
+            vec![create_index(&d.to.name, index)],
+            vec![format!("DROP INDEX {}", ident(&index.name))],
+        ));
+    }
+    Some(steps)
+}
+
+/// ALTER TABLE ADD COLUMN's rules: no PRIMARY KEY or UNIQUE, no CURRENT_* or parenthesised
+/// default, a non-NULL default with NOT NULL, not STORED, and no foreign key (which would
+/// need a column-level REFERENCES).
+fn can_add_column(table: &Table, column: &Column) -> bool {
+    let name = column.name.as_str();
+    let in_keys = table
+        .primary_key
+        .iter()
+        .flat_map(|pk| pk.columns.iter())
+        .chain(table.uniques.iter().flat_map(|u| u.columns.iter()))
+        .any(|k| k.is_expr || k.expr.as_str().eq_ignore_ascii_case(name));
+    let in_fk = table
+        .foreign_keys
+        .iter()
+        .any(|fk| fk.columns.iter().any(|c| c.eq_ignore_ascii_case(name)));
+    let default_ok = column.default.as_ref().is_none_or(|d| {
+        let key = d.key();
+        !key.starts_with('(')
+            && !key.starts_with("current_")
+            && !d.as_str().trim_start().starts_with('(')
+    });
+    let not_null_ok = !column.not_null || column.default.is_some() || column.generated.is_some();
+    let stored = column.generated.as_ref().is_some_and(|g| g.stored);
+    let in_table_checks = table.checks.iter().any(|c| mentions(c.expr.as_str(), name));
+    !in_keys && !in_fk && default_ok && not_null_ok && !stored && !in_table_checks
+}
+
+/// ALTER TABLE DROP COLUMN's rules: the column is in no key, UNIQUE, foreign key, index,
+/// partial-index condition, table CHECK or other column's CHECK, or generated expression.
+/// (Views and triggers that use it are dropped before by the plan.)
+fn can_drop_column(table: &Table, name: &str) -> bool {
+    let keys = table
+        .primary_key
+        .iter()
+        .flat_map(|pk| pk.columns.iter())
+        .chain(table.uniques.iter().flat_map(|u| u.columns.iter()))
+        .chain(table.indexes.iter().flat_map(|i| i.columns.iter()));
+    for k in keys {
+        if mentions(k.expr.as_str(), name) {
+            return false;
+        }
+    }
+    let in_where = table
+        .indexes
+        .iter()
+        .filter_map(|i| i.where_clause.as_ref())
+        .any(|w| mentions(w.as_str(), name));
+    let in_fk = table
+        .foreign_keys
+        .iter()
+        .any(|fk| fk.columns.iter().any(|c| c.eq_ignore_ascii_case(name)));
+    let in_checks = table.checks.iter().any(|c| mentions(c.expr.as_str(), name));
+    let in_other_columns = table
+        .columns
+        .iter()
+        .filter(|c| !c.name.eq_ignore_ascii_case(name))
+        .any(|c| {
+            c.checks.iter().any(|ch| mentions(ch.expr.as_str(), name))
+                || c.generated
+                    .as_ref()
+                    .is_some_and(|g| mentions(g.expr.as_str(), name))
+        });
+    let is_generated = table
+        .column(name)
+        .is_some_and(|c| c.generated.as_ref().is_some_and(|g| g.stored));
+    table.verbatim.is_none()
+        && !in_where
+        && !in_fk
+        && !in_checks
+        && !in_other_columns
+        && !is_generated
+}
