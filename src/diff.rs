@@ -14,6 +14,8 @@ use crate::model::{
 use crate::sql::{Sql, rename_word};
 
 /// One change to the schema.
+// A plan holds a handful of changes, built once: variant sizes do not matter here.
+#[allow(clippy::large_enum_variant)]
 #[derive(Debug, Clone, PartialEq)]
 pub enum Change {
     /// Create a table (with its indexes).
@@ -78,6 +80,7 @@ pub struct TableDiff {
 }
 
 /// One change inside a table.
+#[allow(clippy::large_enum_variant)] // see Change
 #[derive(Debug, Clone, PartialEq)]
 pub enum TableChange {
     /// A new column.

@@ -113,7 +113,7 @@ pub fn inspect_with_notes(conn: &Connection) -> Result<Inspection> {
                     parse_trigger(&sql).map_err(|e| inspect_err("trigger", &name, e))?;
                 out.schema.triggers.push(Trigger {
                     name: name.into(),
-                    table: table.into(),
+                    table,
                     sql: Sql::new(sql),
                 });
             }

@@ -13,6 +13,7 @@ pub mod diff;
 pub mod dsl;
 pub mod error;
 pub mod inspect;
+pub mod lint;
 pub mod model;
 pub mod normal;
 pub mod parse;

@@ -282,7 +282,11 @@ fn build(raw: &[RawTable]) -> Schema {
                     name: None,
                     columns: vec![plain[col % plain.len()].clone().into()],
                     ref_table: p.name.clone(),
-                    ref_columns: if deferred { Vec::new() } else { vec![pcol.into()] },
+                    ref_columns: if deferred {
+                        Vec::new()
+                    } else {
+                        vec![pcol.into()]
+                    },
                     on_delete: ACTIONS[action % ACTIONS.len()],
                     on_update: ACTIONS[(action + 1) % ACTIONS.len()],
                     deferrable: if deferred {

@@ -203,7 +203,7 @@ pub(super) fn convert(sources: &[Source], files: &[FileSpec]) -> Result<Desired>
         for (iname, _) in &spec.indexes.0 {
             let object = Object::Index {
                 table: name.value.clone(),
-                name: iname.value.clone().into(),
+                name: iname.value.clone(),
             };
             objects.insert(object_key(&object), place_of(*src, iname));
         }
@@ -246,7 +246,7 @@ pub(super) fn convert(sources: &[Source], files: &[FileSpec]) -> Result<Desired>
                     }
                     schema.triggers.push(Trigger {
                         name: name.value.clone().into(),
-                        table: table.into(),
+                        table,
                         sql: Sql::new(spec.sql.value.trim().to_string()),
                     });
                 }
@@ -663,8 +663,8 @@ fn table(
         table.foreign_keys.push(ForeignKey {
             name: fkv.name.as_ref().map(Name::from),
             columns: fkv.columns.iter().map(|c| Name::from(&c.value)).collect(),
-            ref_table: ref_table.into(),
-            ref_columns: ref_columns.into_iter().map(Name::from).collect(),
+            ref_table,
+            ref_columns,
             on_delete: action(fkv.on_delete),
             on_update: action(fkv.on_update),
             deferrable: match fkv.deferrable {

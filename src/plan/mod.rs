@@ -471,3 +471,6 @@ fn topological<'a, T>(
     }
     out
 }
+
+#[cfg(test)]
+mod tests;

@@ -160,7 +160,11 @@ pub fn rows(conn: &Connection, schema: &Schema) -> Rows {
             .filter(|c| c.generated.is_none())
             .map(|c| schemactl::sql::quote_ident(&c.name))
             .collect();
-        let sql = format!("SELECT {} FROM {}", columns.join(", "), schemactl::sql::quote_ident(&t.name));
+        let sql = format!(
+            "SELECT {} FROM {}",
+            columns.join(", "),
+            schemactl::sql::quote_ident(&t.name)
+        );
         let mut stmt = conn.prepare(&sql).unwrap();
         let names: Vec<String> = stmt
             .column_names()
@@ -313,7 +317,11 @@ fn run(
     // A reverse that must re-create a NOT NULL column the forward dropped cannot run on rows
     // (until the stash of issue 5 keeps the dropped values): it refuses, all or nothing.
     apply::execute(&conn, &forward, Direction::Reverse).map_err(|e| {
-        let phase = if e.to_string().contains("NOT NULL constraint failed") && outcome.rows > 0 { "reverse (rows)" } else { "reverse" };
+        let phase = if e.to_string().contains("NOT NULL constraint failed") && outcome.rows > 0 {
+            "reverse (rows)"
+        } else {
+            "reverse"
+        };
         format!("{phase}: {e}\n{}", forward.script(Direction::Reverse))
     })?;
     let back = inspect(&conn).map_err(|e| e.to_string())?;

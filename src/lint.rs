@@ -1,0 +1,411 @@
+//! The data-aware lint: what the live rows say about a plan, before anything runs.
+//!
+//! Each check counts the rows a change would reject and names up to five of them by key (or
+//! rowid): NOT NULL over NULLs, UNIQUE over duplicates, a CHECK the rows violate, a foreign
+//! key with orphans, and a STRICT or narrower type the values do not fit.
+
+use rusqlite::Connection;
+use rusqlite::types::Value;
+
+use crate::diff::{Change, TableChange, TableDiff};
+use crate::error::{Error, Result};
+use crate::model::{Column, ForeignKey, KeyPart, Schema, Table};
+use crate::plan::{affinity, narrows};
+use crate::render::key_part;
+use crate::sql::{ident, rename_word};
+
+/// What a finding is about.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum FindingKind {
+    /// NOT NULL on a column that holds NULLs.
+    NotNull,
+    /// UNIQUE (constraint, key or index) over duplicate values.
+    Unique,
+    /// A CHECK that rows violate.
+    Check,
+    /// A foreign key with orphan rows.
+    ForeignKey,
+    /// A STRICT or narrower type that values do not fit.
+    Type,
+    /// The lint could not evaluate a condition (it does not block).
+    Unchecked,
+}
+
+/// One lint finding.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct Finding {
+    /// The table, by its current name.
+    pub table: String,
+    /// What it is about.
+    pub kind: FindingKind,
+    /// What is wrong, naming the column or constraint.
+    pub message: String,
+    /// How many rows (or duplicate groups) are affected.
+    pub count: i64,
+    /// Up to five offending keys or rowids, as `col=value`.
+    pub samples: Vec<String>,
+}
+
+impl Finding {
+    /// Returns true when the finding blocks applying the plan.
+    pub fn blocks(&self) -> bool {
+        self.kind != FindingKind::Unchecked
+    }
+}
+
+/// Checks `changes` against the rows of `conn`, whose schema is `current`.
+pub fn lint(
+    conn: &Connection,
+    current: &Schema,
+    desired: &Schema,
+    changes: &[Change],
+) -> Result<Vec<Finding>> {
+    let mut findings = Vec::new();
+    for change in changes {
+        let Change::ModifyTable(d) = change else {
+            continue;
+        };
+        let live_name = changes
+            .iter()
+            .find_map(|c| match c {
+                Change::RenameTable { from, to } if d.to.name == to.as_str() => Some(from.clone()),
+                _ => None,
+            })
+            .unwrap_or_else(|| d.from.name.to_string());
+        let Some(live) = current.table(&live_name) else {
+            continue;
+        };
+        let mut l = Lint {
+            conn,
+            live,
+            d,
+            findings: &mut findings,
+        };
+        l.table(desired)?;
+    }
+    Ok(findings)
+}
+
+struct Lint<'a> {
+    conn: &'a Connection,
+    live: &'a Table,
+    d: &'a TableDiff,
+    findings: &'a mut Vec<Finding>,
+}
+
+impl Lint<'_> {
+    /// Rewrites desired column names in `sql` back to the live ones.
+    fn live_sql(&self, sql: &str) -> String {
+        self.d
+            .column_renames
+            .iter()
+            .fold(sql.to_string(), |s, (from, to)| rename_word(&s, to, from))
+    }
+
+    fn live_column(&self, name: &str) -> String {
+        self.d
+            .column_renames
+            .iter()
+            .find(|(_, to)| to.eq_ignore_ascii_case(name))
+            .map_or(name.to_string(), |(from, _)| from.clone())
+    }
+
+    /// Expression naming a row: its primary key, or its rowid.
+    fn key_expr(&self) -> String {
+        match &self.live.primary_key {
+            Some(pk) if pk.columns.iter().all(|k| !k.is_expr) => pk
+                .columns
+                .iter()
+                .map(|k| {
+                    format!(
+                        "{} || '=' || quote({})",
+                        crate::sql::quote_literal(k.expr.as_str()),
+                        ident(k.expr.as_str())
+                    )
+                })
+                .collect::<Vec<_>>()
+                .join(" || ', ' || "),
+            _ if self.live.without_rowid => "'?'".into(),
+            _ => "'rowid=' || rowid".into(),
+        }
+    }
+
+    /// Counts rows of the live table matching `condition`, with up to five keys.
+    fn rows_where(&mut self, kind: FindingKind, message: String, condition: &str) -> Result<()> {
+        let table = ident(&self.live.name);
+        let count_sql = format!("SELECT count(*) FROM {table} WHERE {condition}");
+        let count: i64 = match self.conn.query_row(&count_sql, [], |r| r.get(0)) {
+            Ok(n) => n,
+            Err(e) => return self.unchecked(&message, &e),
+        };
+        if count == 0 {
+            return Ok(());
+        }
+        let sample_sql = format!(
+            "SELECT {} FROM {table} WHERE {condition} LIMIT 5",
+            self.key_expr()
+        );
+        let samples = self.strings(&sample_sql)?;
+        self.push(kind, message, count, samples);
+        Ok(())
+    }
+
+    fn strings(&self, sql: &str) -> Result<Vec<String>> {
+        let q = |e| Error::sqlite(format!("lint \"{}\"", self.live.name), e);
+        let mut stmt = self.conn.prepare(sql).map_err(q)?;
+        let rows = stmt
+            .query_map([], |r| r.get::<_, Value>(0))
+            .map_err(q)?
+            .map(|v| {
+                v.map(|v| match v {
+                    Value::Text(t) => t,
+                    Value::Integer(i) => i.to_string(),
+                    Value::Real(f) => f.to_string(),
+                    Value::Null => "NULL".into(),
+                    Value::Blob(b) => format!("<{} bytes>", b.len()),
+                })
+            })
+            .collect::<rusqlite::Result<Vec<_>>>()
+            .map_err(q)?;
+        Ok(rows)
+    }
+
+    fn push(&mut self, kind: FindingKind, message: String, count: i64, samples: Vec<String>) {
+        self.findings.push(Finding {
+            table: self.live.name.to_string(),
+            kind,
+            message,
+            count,
+            samples,
+        });
+    }
+
+    fn unchecked(&mut self, what: &str, e: &rusqlite::Error) -> Result<()> {
+        let message = format!(
+            "could not check {what}: {}",
+            crate::normal::sqlite_message(e)
+        );
+        self.push(FindingKind::Unchecked, message, 0, Vec::new());
+        Ok(())
+    }
+
+    fn table(&mut self, desired: &Schema) -> Result<()> {
+        let d = self.d;
+        let becomes_strict = d.to.strict && !d.from.strict;
+        for change in &d.changes {
+            match change {
+                TableChange::ModifyColumn { from, to } => self.column(from, to, becomes_strict)?,
+                TableChange::AddColumn(c)
+                    if c.not_null && c.default.is_none() && c.generated.is_none() =>
+                {
+                    self.rows_where(
+                        FindingKind::NotNull,
+                        format!(
+                            "new column {} is NOT NULL without a default",
+                            ident(&c.name)
+                        ),
+                        "1",
+                    )?;
+                }
+                TableChange::AddUnique(u) => {
+                    self.unique(&format!("UNIQUE ({})", keys(&u.columns)), &u.columns, None)?
+                }
+                TableChange::ModifyPrimaryKey { to: Some(pk), .. } => self.unique(
+                    &format!("PRIMARY KEY ({})", keys(&pk.columns)),
+                    &pk.columns,
+                    None,
+                )?,
+                TableChange::AddIndex(i) | TableChange::ModifyIndex { to: i, .. } if i.unique => {
+                    let message = format!("unique index {}", ident(&i.name));
+                    let where_clause = i.where_clause.as_ref().map(|w| self.live_sql(w.as_str()));
+                    self.unique(&message, &i.columns, where_clause.as_deref())?;
+                }
+                TableChange::AddCheck(c) => {
+                    let expr = self.live_sql(c.expr.as_str());
+                    self.rows_where(
+                        FindingKind::Check,
+                        format!("CHECK ({})", c.expr),
+                        &format!("NOT ({expr})"),
+                    )?;
+                }
+                TableChange::AddForeignKey(fk) => self.foreign_key(fk, desired)?,
+                _ => {}
+            }
+        }
+        if becomes_strict {
+            for c in d.to.columns.iter().filter(|c| c.generated.is_none()) {
+                if d.from.column(&self.live_column(&c.name)).is_some() && !d.changes.iter().any(|ch| matches!(ch, TableChange::ModifyColumn { to, .. } if to.name == c.name)) {
+                    self.fits(c, true)?;
+                }
+            }
+        }
+        Ok(())
+    }
+
+    fn column(&mut self, from: &Column, to: &Column, becomes_strict: bool) -> Result<()> {
+        let col = ident(&self.live_column(&to.name));
+        if to.not_null && !from.not_null {
+            self.rows_where(
+                FindingKind::NotNull,
+                format!("NOT NULL on {}", ident(&to.name)),
+                &format!("{col} IS NULL"),
+            )?;
+        }
+        for check in to.checks.iter().filter(|c| !from.checks.contains(c)) {
+            let expr = self.live_sql(check.expr.as_str());
+            self.rows_where(
+                FindingKind::Check,
+                format!("CHECK ({}) on {}", check.expr, ident(&to.name)),
+                &format!("NOT ({expr})"),
+            )?;
+        }
+        if narrows(from, to, becomes_strict || self.d.to.strict) {
+            self.fits(to, self.d.to.strict)?;
+        }
+        Ok(())
+    }
+
+    /// Values of a column that its new type cannot hold.
+    fn fits(&mut self, to: &Column, strict: bool) -> Result<()> {
+        let col = ident(&self.live_column(&to.name));
+        let misfit = match (affinity(to.decl_type.as_str()), strict) {
+            ("INTEGER", _) => format!(
+                "typeof({col}) IN ('text', 'real', 'blob') AND NOT (typeof({col}) <> 'blob' AND CAST({col} AS INTEGER) = {col} AND CAST(CAST({col} AS INTEGER) AS TEXT) = CAST({col} AS TEXT))"
+            ),
+            ("REAL" | "NUMERIC", _) => format!(
+                "typeof({col}) IN ('text', 'blob') AND NOT (typeof({col}) = 'text' AND CAST({col} AS REAL) || '' = {col})"
+            ),
+            ("TEXT", true) => format!("typeof({col}) = 'blob'"),
+            ("BLOB", true) if !to.decl_type.as_str().eq_ignore_ascii_case("any") => {
+                format!("typeof({col}) NOT IN ('blob', 'null')")
+            }
+            _ => return Ok(()),
+        };
+        let message = format!(
+            "{}{} {} does not hold every value",
+            if strict { "STRICT " } else { "" },
+            ident(&to.name),
+            to.decl_type
+        );
+        self.rows_where(FindingKind::Type, message, &misfit)
+    }
+
+    fn unique(
+        &mut self,
+        what: &str,
+        columns: &[KeyPart],
+        where_clause: Option<&str>,
+    ) -> Result<()> {
+        let exprs: Vec<String> = columns
+            .iter()
+            .map(|k| {
+                let mut k = k.clone();
+                k.desc = false;
+                if !k.is_expr {
+                    k.expr = crate::sql::Sql::new(self.live_column(k.expr.as_str()));
+                }
+                self.live_sql(&key_part(&k))
+            })
+            .collect();
+        let mut conditions: Vec<String> = columns
+            .iter()
+            .zip(&exprs)
+            .map(|(_, e)| format!("({e}) IS NOT NULL"))
+            .collect();
+        if let Some(w) = where_clause {
+            conditions.push(format!("({w})"));
+        }
+        let table = ident(&self.live.name);
+        let group = exprs.join(", ");
+        let sql = format!(
+            "SELECT count(*) FROM (SELECT 1 FROM {table} WHERE {} GROUP BY {group} HAVING count(*) > 1)",
+            conditions.join(" AND ")
+        );
+        let count: i64 = match self.conn.query_row(&sql, [], |r| r.get(0)) {
+            Ok(n) => n,
+            Err(e) => return self.unchecked(what, &e),
+        };
+        if count == 0 {
+            return Ok(());
+        }
+        let shown: Vec<String> = exprs.iter().map(|e| format!("quote({e})")).collect();
+        let sample_sql = format!(
+            "SELECT {} FROM {table} WHERE {} GROUP BY {group} HAVING count(*) > 1 LIMIT 5",
+            shown.join(" || ', ' || "),
+            conditions.join(" AND ")
+        );
+        let samples = self.strings(&sample_sql)?;
+        self.push(
+            FindingKind::Unique,
+            format!("{what}: {count} duplicated value(s)"),
+            count,
+            samples,
+        );
+        Ok(())
+    }
+
+    fn foreign_key(&mut self, fk: &ForeignKey, desired: &Schema) -> Result<()> {
+        let child: Vec<String> = fk
+            .columns
+            .iter()
+            .map(|c| ident(&self.live_column(c)))
+            .collect();
+        let parent_columns: Vec<String> = if fk.ref_columns.is_empty() {
+            desired
+                .table(&fk.ref_table)
+                .and_then(|t| t.primary_key.as_ref())
+                .map(|pk| {
+                    pk.columns
+                        .iter()
+                        .map(|k| k.expr.as_str().to_string())
+                        .collect()
+                })
+                .unwrap_or_default()
+        } else {
+            fk.ref_columns.iter().map(|c| c.to_string()).collect()
+        };
+        let not_null: Vec<String> = child.iter().map(|c| format!("{c} IS NOT NULL")).collect();
+        let message = format!(
+            "FOREIGN KEY ({}) REFERENCES {}",
+            fk.columns
+                .iter()
+                .map(|c| ident(c))
+                .collect::<Vec<_>>()
+                .join(", "),
+            ident(&fk.ref_table)
+        );
+        let parent_exists: bool = self
+            .conn
+            .query_row(
+                "SELECT count(*) > 0 FROM sqlite_schema WHERE type = 'table' AND name = ?1",
+                [fk.ref_table.as_str()],
+                |r| r.get(0),
+            )
+            .map_err(|e| Error::sqlite("lint", e))?;
+        let condition = if parent_exists && parent_columns.len() == child.len() {
+            let matches: Vec<String> = parent_columns
+                .iter()
+                .zip(&child)
+                .map(|(p, c)| format!("p.{} = {}.{c}", ident(p), ident(&self.live.name)))
+                .collect();
+            format!(
+                "{} AND NOT EXISTS (SELECT 1 FROM {} AS p WHERE {})",
+                not_null.join(" AND "),
+                ident(&fk.ref_table),
+                matches.join(" AND ")
+            )
+        } else {
+            not_null.join(" AND ")
+        };
+        self.rows_where(
+            FindingKind::ForeignKey,
+            format!("{message}: orphan rows"),
+            &condition,
+        )
+    }
+}
+
+fn keys(columns: &[KeyPart]) -> String {
+    columns.iter().map(key_part).collect::<Vec<_>>().join(", ")
+}
