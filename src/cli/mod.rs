@@ -3,6 +3,7 @@
 
 mod completions;
 mod import;
+mod plan;
 mod schema;
 
 use std::path::PathBuf;
@@ -33,6 +34,8 @@ pub struct Cli {
 pub enum Command {
     /// Write a live database's schema as DSL YAML.
     Import(import::Args),
+    /// Show the steps that bring the database to schema/, with their reverse and lint.
+    Plan(plan::Args),
     /// Check the schema files, print their normal form, or print the DSL's JSON Schema.
     #[command(subcommand)]
     Schema(schema::Command),
@@ -77,6 +80,7 @@ pub fn run(cli: Cli) -> Result<ExitCode> {
     let config = || Config::discover(cli.config.as_deref());
     match cli.command {
         Command::Import(args) => import::run(&args, &config()?),
+        Command::Plan(args) => plan::run(&args, &config()?),
         Command::Schema(cmd) => schema::run(&cmd, &config()?),
         Command::Completions(args) => completions::run(&args),
     }

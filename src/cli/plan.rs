@@ -1,0 +1,158 @@
+//! `schemactl plan`: what it would take to bring the database to schema/.
+
+use std::io::IsTerminal;
+use std::process::ExitCode;
+
+use serde_json::json;
+
+use super::{DatabaseArg, SchemaArg};
+use crate::config::Config;
+use crate::error::{Error, Result};
+use crate::lint::Finding;
+use crate::model::Schema;
+use crate::plan::{Direction, Plan, Safety};
+
+/// Output formats of `plan`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum Format {
+    /// Steps grouped by table, coloured on a terminal.
+    Human,
+    /// One plain SQL script, runnable with `sqlite3 -bail DB < plan.sql`.
+    Sql,
+    /// Stable JSON: steps and lint findings.
+    Json,
+}
+
+/// Arguments of `schemactl plan`.
+#[derive(Debug, clap::Args)]
+#[command(after_help = "Examples:\n  schemactl plan\n  schemactl plan --format sql > migrate.sql && sqlite3 -bail .swarm/memory.db < migrate.sql\n  schemactl plan --check || echo \"changes pending\"")]
+pub struct Args {
+    #[command(flatten)]
+    database: DatabaseArg,
+    #[command(flatten)]
+    schema: SchemaArg,
+    /// Output format
+    #[arg(long, value_enum, default_value_t = Format::Human)]
+    format: Format,
+    /// Exit 0 when there is nothing to do, 2 when changes are pending (1 on error)
+    #[arg(long)]
+    check: bool,
+    /// Skip the lint, which reads the rows of every changed table
+    #[arg(long)]
+    no_lint: bool,
+}
+
+/// Plans and prints.
+pub fn run(args: &Args, config: &Config) -> Result<ExitCode> {
+    let db_path = args.database.resolve(config);
+    let schema_path = args.schema.resolve(config);
+    let desired = crate::dsl::load(&schema_path)?;
+    let conn = if db_path.exists() {
+        Some(crate::db::open_read_only(&db_path)?)
+    } else {
+        eprintln!("note: {} does not exist yet: planning from an empty database", db_path.display());
+        None
+    };
+    let current = match &conn {
+        Some(c) => crate::inspect(c)?,
+        None => Schema::default(),
+    };
+    let changes = crate::diff::diff(&current, &desired.schema, &desired.renames)?;
+    let plan = crate::plan::plan(&current, &desired.schema, &changes);
+    let findings = match (&conn, args.no_lint) {
+        (Some(c), false) => crate::lint::lint(c, &current, &desired.schema, &changes)?,
+        _ => Vec::new(),
+    };
+    let out = match args.format {
+        Format::Human => human(&plan, &findings, &db_path.display().to_string(), &schema_path.display().to_string(), color()),
+        Format::Sql => plan.script(Direction::Forward),
+        Format::Json => {
+            let value = to_json(&plan, &findings, &db_path.display().to_string(), &schema_path.display().to_string(), desired.version);
+            serde_json::to_string_pretty(&value).map_err(|e| Error::Usage(format!("render JSON: {e}")))? + "\n"
+        }
+    };
+    print!("{out}");
+    Ok(if args.check && !plan.is_empty() { ExitCode::from(2) } else { ExitCode::SUCCESS })
+}
+
+fn color() -> bool {
+    std::io::stdout().is_terminal() && std::env::var_os("NO_COLOR").is_none()
+}
+
+/// The JSON document of `plan --format json` (documented in the README).
+pub fn to_json(plan: &Plan, findings: &[Finding], database: &str, schema: &str, version: u32) -> serde_json::Value {
+    let steps: Vec<_> = plan
+        .steps
+        .iter()
+        .enumerate()
+        .map(|(i, s)| {
+            json!({
+                "index": i + 1,
+                "kind": s.kind,
+                "rebuild": s.rebuild,
+                "destructive": s.destructive(),
+                "table": s.table,
+                "summary": s.summary,
+                "forward": s.forward,
+                "reverse": s.reverse,
+            })
+        })
+        .collect();
+    json!({
+        "database": database,
+        "schema": schema,
+        "schema_version": version,
+        "pending": !plan.is_empty(),
+        "foreign_keys_off": plan.needs_foreign_keys_off(),
+        "steps": steps,
+        "lint": findings,
+    })
+}
+
+/// Renders the plan for people: steps grouped by table, then lint findings.
+pub fn human(plan: &Plan, findings: &[Finding], database: &str, schema: &str, color: bool) -> String {
+    let paint = |code: &str, text: &str| if color { format!("\x1b[{code}m{text}\x1b[0m") } else { text.to_string() };
+    let mut out = String::new();
+    if plan.is_empty() {
+        out.push_str(&format!("{database} matches {schema}: nothing to do\n"));
+    } else {
+        let rebuilds = plan.steps.iter().filter(|s| s.rebuild).count();
+        let destructive = plan.destructive_steps().count();
+        out.push_str(&format!(
+            "Plan for {database} -> {schema}: {} step(s), {rebuilds} rebuild(s), {destructive} destructive\n",
+            plan.steps.len()
+        ));
+        let mut groups: Vec<(String, Vec<(usize, &crate::plan::Step)>)> = Vec::new();
+        for (i, step) in plan.steps.iter().enumerate() {
+            let group = step.table.clone().unwrap_or_else(|| "(views)".to_string());
+            match groups.iter_mut().find(|(g, _)| *g == group) {
+                Some((_, steps)) => steps.push((i, step)),
+                None => groups.push((group, vec![(i, step)])),
+            }
+        }
+        for (group, steps) in groups {
+            out.push_str(&format!("\n{}\n", paint("1", &group)));
+            for (i, step) in steps {
+                let (mark, label, code) = match (step.kind, step.rebuild) {
+                    (Safety::Destructive, true) => ("!", "rebuild, destructive", "31"),
+                    (Safety::Destructive, false) => ("-", "destructive", "31"),
+                    (_, true) => ("~", "rebuild", "33"),
+                    _ => ("+", "safe", "32"),
+                };
+                out.push_str(&format!("  {} {:>2}. {} [{}]\n", paint(code, mark), i + 1, step.summary, paint(code, label)));
+            }
+        }
+        if destructive > 0 {
+            out.push_str(&format!("\n{}\n", paint("31", "Destructive steps drop data: applying them needs --allow-destructive.")));
+        }
+    }
+    if !findings.is_empty() {
+        out.push_str(&format!("\n{}\n", paint("1", &format!("Lint: {} finding(s) in the live data", findings.len()))));
+        for f in findings {
+            let samples = if f.samples.is_empty() { String::new() } else { format!(" (e.g. {})", f.samples.join("; ")) };
+            let mark = if f.blocks() { paint("31", "x") } else { paint("33", "?") };
+            out.push_str(&format!("  {mark} {}: {} row(s): {}{samples}\n", f.table, f.count, f.message));
+        }
+    }
+    out
+}
