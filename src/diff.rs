@@ -8,10 +8,9 @@
 use crate::dsl::Renames;
 use crate::error::{Error, Result};
 use crate::model::{
-    Check, Column, ForeignKey, Index, KeyPart, PrimaryKey, Schema, Table, Trigger, Unique, View,
+    Check, Column, ForeignKey, Index, PrimaryKey, Schema, Table, Trigger, Unique, View,
     VirtualTable,
 };
-use crate::sql::{Sql, rename_word};
 
 /// One change to the schema.
 // A plan holds a handful of changes, built once: variant sizes do not matter here.
@@ -309,59 +308,21 @@ fn rename_table(schema: &mut Schema, from: &str, to: &str) {
     schema.normalize();
 }
 
-/// Renames a column in `schema`: in its table's columns, keys, indexes and expressions, and in
-/// foreign keys of other tables that reference it.
+/// Renames a column in `schema`: in its table (see [`Table::rename_column`]) and in foreign
+/// keys of other tables that reference it.
 fn rename_column(schema: &mut Schema, table: &str, from: &str, to: &str) {
-    let same = |a: &str| a.eq_ignore_ascii_case(from);
-    let key = |k: &mut KeyPart| {
-        if k.is_expr {
-            k.expr = Sql::new(rename_word(k.expr.as_str(), from, to));
-        } else if same(k.expr.as_str()) {
-            k.expr = Sql::new(to);
-        }
-    };
-    let expr = |s: &mut Sql| *s = Sql::new(rename_word(s.as_str(), from, to));
     for t in &mut schema.tables {
         for fk in &mut t.foreign_keys {
             if fk.ref_table.eq_ignore_ascii_case(table) {
                 for c in &mut fk.ref_columns {
-                    if same(c) {
+                    if c.eq_ignore_ascii_case(from) {
                         *c = to.into();
                     }
                 }
             }
         }
-        if !t.name.eq_ignore_ascii_case(table) {
-            continue;
-        }
-        for c in &mut t.columns {
-            if same(&c.name) {
-                c.name = to.into();
-            }
-            c.checks.iter_mut().for_each(|ch| expr(&mut ch.expr));
-            if let Some(g) = &mut c.generated {
-                expr(&mut g.expr);
-            }
-        }
-        if let Some(pk) = &mut t.primary_key {
-            pk.columns.iter_mut().for_each(key);
-        }
-        for u in &mut t.uniques {
-            u.columns.iter_mut().for_each(key);
-        }
-        t.checks.iter_mut().for_each(|ch| expr(&mut ch.expr));
-        for fk in &mut t.foreign_keys {
-            for c in &mut fk.columns {
-                if same(c) {
-                    *c = to.into();
-                }
-            }
-        }
-        for i in &mut t.indexes {
-            i.columns.iter_mut().for_each(key);
-            if let Some(w) = &mut i.where_clause {
-                expr(w);
-            }
+        if t.name.eq_ignore_ascii_case(table) {
+            t.rename_column(from, to);
         }
     }
     schema.normalize();

@@ -423,6 +423,49 @@ impl Table {
         }
     }
 
+    /// Renames a column everywhere in the table, as SQLite's RENAME COLUMN does: the column,
+    /// its keys, foreign keys, indexes and every expression that mentions it.
+    pub fn rename_column(&mut self, from: &str, to: &str) {
+        let same = |a: &str| a.eq_ignore_ascii_case(from);
+        let expr = |s: &mut Sql| *s = Sql::new(crate::sql::rename_word(s.as_str(), from, to));
+        let key = |k: &mut KeyPart| {
+            if k.is_expr {
+                expr(&mut k.expr);
+            } else if same(k.expr.as_str()) {
+                k.expr = Sql::new(to);
+            }
+        };
+        for c in &mut self.columns {
+            if same(&c.name) {
+                c.name = to.into();
+            }
+            c.checks.iter_mut().for_each(|ch| expr(&mut ch.expr));
+            if let Some(g) = &mut c.generated {
+                expr(&mut g.expr);
+            }
+        }
+        if let Some(pk) = &mut self.primary_key {
+            pk.columns.iter_mut().for_each(key);
+        }
+        for u in &mut self.uniques {
+            u.columns.iter_mut().for_each(key);
+        }
+        self.checks.iter_mut().for_each(|ch| expr(&mut ch.expr));
+        for fk in &mut self.foreign_keys {
+            for c in &mut fk.columns {
+                if same(c) {
+                    *c = to.into();
+                }
+            }
+        }
+        for i in &mut self.indexes {
+            i.columns.iter_mut().for_each(key);
+            if let Some(w) = &mut i.where_clause {
+                expr(w);
+            }
+        }
+    }
+
     /// Finds a column by name, ignoring ASCII case as SQLite does.
     pub fn column(&self, name: &str) -> Option<&Column> {
         self.columns
@@ -447,6 +490,15 @@ impl Column {
 }
 
 impl KeyPart {
+    /// Returns true when the key uses `column`: is it, or mentions it in its expression.
+    pub fn uses(&self, column: &str) -> bool {
+        if self.is_expr {
+            crate::sql::mentions(self.expr.as_str(), column)
+        } else {
+            self.expr.as_str().eq_ignore_ascii_case(column)
+        }
+    }
+
     /// Creates an ascending key on a plain column.
     pub fn column(name: impl Into<String>) -> Self {
         KeyPart {

@@ -25,7 +25,9 @@ pub enum Format {
 
 /// Arguments of `schemactl plan`.
 #[derive(Debug, clap::Args)]
-#[command(after_help = "Examples:\n  schemactl plan\n  schemactl plan --format sql > migrate.sql && sqlite3 -bail .swarm/memory.db < migrate.sql\n  schemactl plan --check || echo \"changes pending\"")]
+#[command(
+    after_help = "Examples:\n  schemactl plan\n  schemactl plan --format sql > migrate.sql && sqlite3 -bail .swarm/memory.db < migrate.sql\n  schemactl plan --check || echo \"changes pending\""
+)]
 pub struct Args {
     #[command(flatten)]
     database: DatabaseArg,
@@ -50,7 +52,10 @@ pub fn run(args: &Args, config: &Config) -> Result<ExitCode> {
     let conn = if db_path.exists() {
         Some(crate::db::open_read_only(&db_path)?)
     } else {
-        eprintln!("note: {} does not exist yet: planning from an empty database", db_path.display());
+        eprintln!(
+            "note: {} does not exist yet: planning from an empty database",
+            db_path.display()
+        );
         None
     };
     let current = match &conn {
@@ -64,15 +69,33 @@ pub fn run(args: &Args, config: &Config) -> Result<ExitCode> {
         _ => Vec::new(),
     };
     let out = match args.format {
-        Format::Human => human(&plan, &findings, &db_path.display().to_string(), &schema_path.display().to_string(), color()),
+        Format::Human => human(
+            &plan,
+            &findings,
+            &db_path.display().to_string(),
+            &schema_path.display().to_string(),
+            color(),
+        ),
         Format::Sql => plan.script(Direction::Forward),
         Format::Json => {
-            let value = to_json(&plan, &findings, &db_path.display().to_string(), &schema_path.display().to_string(), desired.version);
-            serde_json::to_string_pretty(&value).map_err(|e| Error::Usage(format!("render JSON: {e}")))? + "\n"
+            let value = to_json(
+                &plan,
+                &findings,
+                &db_path.display().to_string(),
+                &schema_path.display().to_string(),
+                desired.version,
+            );
+            serde_json::to_string_pretty(&value)
+                .map_err(|e| Error::Usage(format!("render JSON: {e}")))?
+                + "\n"
         }
     };
     print!("{out}");
-    Ok(if args.check && !plan.is_empty() { ExitCode::from(2) } else { ExitCode::SUCCESS })
+    Ok(if args.check && !plan.is_empty() {
+        ExitCode::from(2)
+    } else {
+        ExitCode::SUCCESS
+    })
 }
 
 fn color() -> bool {
@@ -80,7 +103,13 @@ fn color() -> bool {
 }
 
 /// The JSON document of `plan --format json` (documented in the README).
-pub fn to_json(plan: &Plan, findings: &[Finding], database: &str, schema: &str, version: u32) -> serde_json::Value {
+pub fn to_json(
+    plan: &Plan,
+    findings: &[Finding],
+    database: &str,
+    schema: &str,
+    version: u32,
+) -> serde_json::Value {
     let steps: Vec<_> = plan
         .steps
         .iter()
@@ -110,8 +139,20 @@ pub fn to_json(plan: &Plan, findings: &[Finding], database: &str, schema: &str, 
 }
 
 /// Renders the plan for people: steps grouped by table, then lint findings.
-pub fn human(plan: &Plan, findings: &[Finding], database: &str, schema: &str, color: bool) -> String {
-    let paint = |code: &str, text: &str| if color { format!("\x1b[{code}m{text}\x1b[0m") } else { text.to_string() };
+pub fn human(
+    plan: &Plan,
+    findings: &[Finding],
+    database: &str,
+    schema: &str,
+    color: bool,
+) -> String {
+    let paint = |code: &str, text: &str| {
+        if color {
+            format!("\x1b[{code}m{text}\x1b[0m")
+        } else {
+            text.to_string()
+        }
+    };
     let mut out = String::new();
     if plan.is_empty() {
         out.push_str(&format!("{database} matches {schema}: nothing to do\n"));
@@ -139,19 +180,48 @@ pub fn human(plan: &Plan, findings: &[Finding], database: &str, schema: &str, co
                     (_, true) => ("~", "rebuild", "33"),
                     _ => ("+", "safe", "32"),
                 };
-                out.push_str(&format!("  {} {:>2}. {} [{}]\n", paint(code, mark), i + 1, step.summary, paint(code, label)));
+                out.push_str(&format!(
+                    "  {} {:>2}. {} [{}]\n",
+                    paint(code, mark),
+                    i + 1,
+                    step.summary,
+                    paint(code, label)
+                ));
             }
         }
         if destructive > 0 {
-            out.push_str(&format!("\n{}\n", paint("31", "Destructive steps drop data: applying them needs --allow-destructive.")));
+            out.push_str(&format!(
+                "\n{}\n",
+                paint(
+                    "31",
+                    "Destructive steps drop data: applying them needs --allow-destructive."
+                )
+            ));
         }
     }
     if !findings.is_empty() {
-        out.push_str(&format!("\n{}\n", paint("1", &format!("Lint: {} finding(s) in the live data", findings.len()))));
+        out.push_str(&format!(
+            "\n{}\n",
+            paint(
+                "1",
+                &format!("Lint: {} finding(s) in the live data", findings.len())
+            )
+        ));
         for f in findings {
-            let samples = if f.samples.is_empty() { String::new() } else { format!(" (e.g. {})", f.samples.join("; ")) };
-            let mark = if f.blocks() { paint("31", "x") } else { paint("33", "?") };
-            out.push_str(&format!("  {mark} {}: {} row(s): {}{samples}\n", f.table, f.count, f.message));
+            let samples = if f.samples.is_empty() {
+                String::new()
+            } else {
+                format!(" (e.g. {})", f.samples.join("; "))
+            };
+            let mark = if f.blocks() {
+                paint("31", "x")
+            } else {
+                paint("33", "?")
+            };
+            out.push_str(&format!(
+                "  {mark} {}: {} row(s): {}{samples}\n",
+                f.table, f.count, f.message
+            ));
         }
     }
     out

@@ -158,12 +158,24 @@ fn native_steps(d: &TableDiff) -> Option<Vec<Step>> {
             _ => return None,
         }
     }
+    // DROP COLUMN refuses to remove a table's last column, even when others are added after.
+    if drops.len() >= d.from.columns.len() {
+        return None;
+    }
     let name = ident(&d.to.name);
     // `state` follows the table through the steps, so each reverse is built from the state
     // the step leaves behind.
     let mut state = d.from.clone();
     let mut steps = Vec::new();
     for index in drop_indexes {
+        // Indexes go before the renames, so they are dropped (and re-created on reverse)
+        // under the current column names.
+        let index = d
+            .from
+            .indexes
+            .iter()
+            .find(|i| i.name == index.name)
+            .unwrap_or(index);
         steps.push(Step::safe(
             &d.to.name,
             format!("drop index {}", ident(&index.name)),
@@ -187,13 +199,7 @@ fn native_steps(d: &TableDiff) -> Option<Vec<Step>> {
                 ident(from)
             )],
         ));
-        if let Some(c) = state
-            .columns
-            .iter_mut()
-            .find(|c| c.name.eq_ignore_ascii_case(from))
-        {
-            c.name = to.into();
-        }
+        state.rename_column(from, to);
     }
     for column in drops {
         if !can_drop_column(&state, &column.name) {
@@ -264,8 +270,8 @@ fn native_steps(d: &TableDiff) -> Option<Vec<Step>> {
 }
 
 /// ALTER TABLE ADD COLUMN's rules: no PRIMARY KEY or UNIQUE, no CURRENT_* or parenthesised
-/// default, a non-NULL default with NOT NULL, not STORED, and no foreign key (which would
-/// need a column-level REFERENCES).
+/// default, a non-NULL default with NOT NULL, not STORED, no foreign key (which would need a
+/// column-level REFERENCES), and no default in a STRICT table.
 fn can_add_column(table: &Table, column: &Column) -> bool {
     let name = column.name.as_str();
     let in_keys = table
@@ -287,7 +293,16 @@ fn can_add_column(table: &Table, column: &Column) -> bool {
     let not_null_ok = !column.not_null || column.default.is_some() || column.generated.is_some();
     let stored = column.generated.as_ref().is_some_and(|g| g.stored);
     let in_table_checks = table.checks.iter().any(|c| mentions(c.expr.as_str(), name));
-    !in_keys && !in_fk && default_ok && not_null_ok && !stored && !in_table_checks
+    // In a STRICT table ADD COLUMN also type-checks the default ("type mismatch on DEFAULT"),
+    // where CREATE TABLE does not: leave those to a rebuild.
+    let strict_default = table.strict && column.default.is_some();
+    !strict_default
+        && !in_keys
+        && !in_fk
+        && default_ok
+        && not_null_ok
+        && !stored
+        && !in_table_checks
 }
 
 /// ALTER TABLE DROP COLUMN's rules: the column is in no key, UNIQUE, foreign key, index,
@@ -300,10 +315,8 @@ fn can_drop_column(table: &Table, name: &str) -> bool {
         .flat_map(|pk| pk.columns.iter())
         .chain(table.uniques.iter().flat_map(|u| u.columns.iter()))
         .chain(table.indexes.iter().flat_map(|i| i.columns.iter()));
-    for k in keys {
-        if mentions(k.expr.as_str(), name) {
-            return false;
-        }
+    if keys.into_iter().any(|k| k.uses(name)) {
+        return false;
     }
     let in_where = table
         .indexes
