@@ -98,16 +98,20 @@ fn edit(desired: &mut Schema, current: &Schema, renames: &mut Renames, op: u8, a
         0 | 1 => {
             let mut c = Column::new(
                 fresh(&taken, "added"),
-                if b % 2 == 0 { "TEXT" } else { "INTEGER" },
+                if b.is_multiple_of(2) {
+                    "TEXT"
+                } else {
+                    "INTEGER"
+                },
             );
-            if b % 3 == 0 {
-                c.default = Some(Sql::new(if b % 2 == 0 { "'d'" } else { "7" }));
-                c.not_null = b % 5 == 0;
+            if b.is_multiple_of(3) {
+                c.default = Some(Sql::new(if b.is_multiple_of(2) { "'d'" } else { "7" }));
+                c.not_null = b.is_multiple_of(5);
             }
             if t.strict && c.decl_type.is_empty() {
                 return;
             }
-            let at = if op % 12 == 0 {
+            let at = if op.is_multiple_of(12) {
                 t.columns.len()
             } else {
                 b % (t.columns.len() + 1)
