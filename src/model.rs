@@ -466,6 +466,32 @@ impl Table {
         }
     }
 
+    /// Returns true when anything in the table but the column itself uses `column`: a key,
+    /// UNIQUE, index or partial-index condition, a foreign key, a table CHECK, or another
+    /// column's CHECK or generated expression. (The column's own CHECKs go with it.)
+    pub fn uses_column(&self, column: &str) -> bool {
+        let mentions = |sql: &Sql| crate::sql::mentions(sql.as_str(), column);
+        let in_keys = self
+            .primary_key
+            .iter()
+            .flat_map(|pk| pk.columns.iter())
+            .chain(self.uniques.iter().flat_map(|u| u.columns.iter()))
+            .chain(self.indexes.iter().flat_map(|i| i.columns.iter()))
+            .any(|k| k.uses(column));
+        let in_where = self.indexes.iter().filter_map(|i| i.where_clause.as_ref()).any(mentions);
+        let in_fk = self
+            .foreign_keys
+            .iter()
+            .any(|fk| fk.columns.iter().any(|c| c.eq_ignore_ascii_case(column)));
+        let in_checks = self.checks.iter().any(|c| mentions(&c.expr));
+        let in_other_columns = self
+            .columns
+            .iter()
+            .filter(|c| !c.name.eq_ignore_ascii_case(column))
+            .any(|c| c.checks.iter().any(|ch| mentions(&ch.expr)) || c.generated.as_ref().is_some_and(|g| mentions(&g.expr)));
+        in_keys || in_where || in_fk || in_checks || in_other_columns
+    }
+
     /// Finds a column by name, ignoring ASCII case as SQLite does.
     pub fn column(&self, name: &str) -> Option<&Column> {
         self.columns

@@ -9,46 +9,19 @@ use proptest::prelude::*;
 use schemactl::dsl::Renames;
 use schemactl::model::{Check, Column, Index, KeyPart, Schema, Table};
 use schemactl::normal::ddl;
-use schemactl::sql::{Sql, mentions, quote_ident};
+use schemactl::sql::{Sql, quote_ident};
 
-/// Returns true when nothing but the column itself refers to it.
+/// Returns true when nothing but the column itself refers to it, in its table or as the
+/// parent of a foreign key, and the table keeps another stored column.
 fn unreferenced(schema: &Schema, t: &Table, name: &str) -> bool {
-    let in_keys = t
-        .primary_key
-        .iter()
-        .flat_map(|pk| pk.columns.iter())
-        .chain(t.uniques.iter().flat_map(|u| u.columns.iter()))
-        .chain(t.indexes.iter().flat_map(|i| i.columns.iter()))
-        .any(|k| k.uses(name));
-    let in_where = t
-        .indexes
-        .iter()
-        .filter_map(|i| i.where_clause.as_ref())
-        .any(|w| mentions(w.as_str(), name));
-    let in_fk = t
-        .foreign_keys
-        .iter()
-        .any(|fk| fk.columns.iter().any(|c| c.eq_ignore_ascii_case(name)));
-    let in_checks = t.checks.iter().any(|c| mentions(c.expr.as_str(), name));
-    let in_columns = t
-        .columns
-        .iter()
-        .filter(|c| !c.name.eq_ignore_ascii_case(name))
-        .any(|c| {
-            c.checks.iter().any(|ch| mentions(ch.expr.as_str(), name))
-                || c.generated
-                    .as_ref()
-                    .is_some_and(|g| mentions(g.expr.as_str(), name))
-        });
     let as_parent = schema.tables.iter().any(|o| {
         o.foreign_keys.iter().any(|fk| {
             fk.ref_table == t.name.as_str()
-                && (fk.ref_columns.is_empty()
-                    || fk.ref_columns.iter().any(|c| c.eq_ignore_ascii_case(name)))
+                && (fk.ref_columns.is_empty() || fk.ref_columns.iter().any(|c| c.eq_ignore_ascii_case(name)))
         })
     });
     let plain = t.columns.iter().filter(|c| c.generated.is_none()).count();
-    !(in_keys || in_where || in_fk || in_checks || in_columns || as_parent) && plain > 1
+    !t.uses_column(name) && !as_parent && plain > 1
 }
 
 fn fresh(taken: &[&str], base: &str) -> String {

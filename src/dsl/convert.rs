@@ -714,39 +714,43 @@ fn key_parts(
             "list at least one column",
         );
     }
-    let mut out = Vec::new();
-    for key in keys {
-        match parse_key_part(key) {
-            Ok(k) if k.is_expr => {
-                if ctx.check_expr(
+    keys.iter()
+        .filter_map(|k| key(ctx, place, tname, shape, k, what))
+        .collect()
+}
+
+/// Parses one key of a key constraint or index, checking its column or its expression.
+fn key(
+    ctx: &mut Ctx<'_>,
+    place: Place,
+    tname: &str,
+    shape: &TableShape,
+    text: &str,
+    what: &str,
+) -> Option<KeyPart> {
+    match parse_key_part(text) {
+        Ok(k) if k.is_expr => ctx
+            .check_expr(place, &format!("{what} on table \"{tname}\""), k.expr.as_str())
+            .then_some(k),
+        Ok(k) => {
+            if !has_column(shape, k.expr.as_str()) {
+                ctx.error(
                     place,
-                    &format!("{what} on table \"{tname}\""),
-                    k.expr.as_str(),
-                ) {
-                    out.push(k);
-                }
+                    format!("{what} on table \"{tname}\": unknown column \"{}\"", k.expr),
+                    "no such column in this table",
+                );
             }
-            Ok(k) => {
-                if !has_column(shape, k.expr.as_str()) {
-                    ctx.error(
-                        place,
-                        format!("{what} on table \"{tname}\": unknown column \"{}\"", k.expr),
-                        "no such column in this table",
-                    );
-                }
-                out.push(k);
-            }
-            Err(e) => ctx.error(
+            Some(k)
+        }
+        Err(e) => {
+            ctx.error(
                 place,
-                format!(
-                    "{what} on table \"{tname}\": key `{key}`: {}",
-                    parse_message(&e)
-                ),
+                format!("{what} on table \"{tname}\": key `{text}`: {}", parse_message(&e)),
                 "expected `column [COLLATE name] [ASC|DESC]` or an expression",
-            ),
+            );
+            None
         }
     }
-    out
 }
 
 fn index(
@@ -765,31 +769,11 @@ fn index(
             "list at least one column",
         );
     }
-    let mut columns = Vec::new();
-    for key in &spec.columns {
-        let place = place_of(src, key);
-        match parse_key_part(&key.value) {
-            Ok(k) if k.is_expr => {
-                ctx.check_expr(place, &what, k.expr.as_str());
-                columns.push(k);
-            }
-            Ok(k) => {
-                if !has_column(shape, k.expr.as_str()) {
-                    ctx.error(
-                        place,
-                        format!("{what} on table \"{tname}\": unknown column \"{}\"", k.expr),
-                        "no such column in this table",
-                    );
-                }
-                columns.push(k);
-            }
-            Err(e) => ctx.error(
-                place,
-                format!("{what}: key `{}`: {}", key.value, parse_message(&e)),
-                "expected `column [COLLATE name] [ASC|DESC]` or an expression",
-            ),
-        }
-    }
+    let columns = spec
+        .columns
+        .iter()
+        .filter_map(|k| key(ctx, place_of(src, k), tname, shape, &k.value, &what))
+        .collect();
     let where_clause = spec.where_clause.as_ref().map(|w| {
         ctx.check_expr(place_of(src, w), &format!("{what} WHERE"), &w.value);
         Sql::new(w.value.clone())

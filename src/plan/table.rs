@@ -305,46 +305,12 @@ fn can_add_column(table: &Table, column: &Column) -> bool {
         && !in_table_checks
 }
 
-/// ALTER TABLE DROP COLUMN's rules: the column is in no key, UNIQUE, foreign key, index,
-/// partial-index condition, table CHECK or other column's CHECK, or generated expression.
-/// (Views and triggers that use it are dropped before by the plan.)
+/// ALTER TABLE DROP COLUMN's rules: nothing else in the table uses the column (see
+/// [`Table::uses_column`]), and it is not a STORED generated column. (Views and triggers that
+/// use it are dropped before by the plan.)
 fn can_drop_column(table: &Table, name: &str) -> bool {
-    let keys = table
-        .primary_key
-        .iter()
-        .flat_map(|pk| pk.columns.iter())
-        .chain(table.uniques.iter().flat_map(|u| u.columns.iter()))
-        .chain(table.indexes.iter().flat_map(|i| i.columns.iter()));
-    if keys.into_iter().any(|k| k.uses(name)) {
-        return false;
-    }
-    let in_where = table
-        .indexes
-        .iter()
-        .filter_map(|i| i.where_clause.as_ref())
-        .any(|w| mentions(w.as_str(), name));
-    let in_fk = table
-        .foreign_keys
-        .iter()
-        .any(|fk| fk.columns.iter().any(|c| c.eq_ignore_ascii_case(name)));
-    let in_checks = table.checks.iter().any(|c| mentions(c.expr.as_str(), name));
-    let in_other_columns = table
-        .columns
-        .iter()
-        .filter(|c| !c.name.eq_ignore_ascii_case(name))
-        .any(|c| {
-            c.checks.iter().any(|ch| mentions(ch.expr.as_str(), name))
-                || c.generated
-                    .as_ref()
-                    .is_some_and(|g| mentions(g.expr.as_str(), name))
-        });
-    let is_generated = table
+    let stored = table
         .column(name)
         .is_some_and(|c| c.generated.as_ref().is_some_and(|g| g.stored));
-    table.verbatim.is_none()
-        && !in_where
-        && !in_fk
-        && !in_checks
-        && !in_other_columns
-        && !is_generated
+    table.verbatim.is_none() && !stored && !table.uses_column(name)
 }
