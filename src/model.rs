@@ -478,7 +478,11 @@ impl Table {
             .chain(self.uniques.iter().flat_map(|u| u.columns.iter()))
             .chain(self.indexes.iter().flat_map(|i| i.columns.iter()))
             .any(|k| k.uses(column));
-        let in_where = self.indexes.iter().filter_map(|i| i.where_clause.as_ref()).any(mentions);
+        let in_where = self
+            .indexes
+            .iter()
+            .filter_map(|i| i.where_clause.as_ref())
+            .any(mentions);
         let in_fk = self
             .foreign_keys
             .iter()
@@ -488,7 +492,10 @@ impl Table {
             .columns
             .iter()
             .filter(|c| !c.name.eq_ignore_ascii_case(column))
-            .any(|c| c.checks.iter().any(|ch| mentions(&ch.expr)) || c.generated.as_ref().is_some_and(|g| mentions(&g.expr)));
+            .any(|c| {
+                c.checks.iter().any(|ch| mentions(&ch.expr))
+                    || c.generated.as_ref().is_some_and(|g| mentions(&g.expr))
+            });
         in_keys || in_where || in_fk || in_checks || in_other_columns
     }
 

@@ -17,7 +17,8 @@ fn unreferenced(schema: &Schema, t: &Table, name: &str) -> bool {
     let as_parent = schema.tables.iter().any(|o| {
         o.foreign_keys.iter().any(|fk| {
             fk.ref_table == t.name.as_str()
-                && (fk.ref_columns.is_empty() || fk.ref_columns.iter().any(|c| c.eq_ignore_ascii_case(name)))
+                && (fk.ref_columns.is_empty()
+                    || fk.ref_columns.iter().any(|c| c.eq_ignore_ascii_case(name)))
         })
     });
     let plain = t.columns.iter().filter(|c| c.generated.is_none()).count();

@@ -13,7 +13,11 @@ fn migrate(conn: &Connection, desired_ddl: &str) {
     let current = inspect(conn).unwrap();
     let changes = diff(&current, &desired, &Renames::default()).unwrap();
     let plan = plan(&current, &desired, &changes);
-    assert!(plan.steps.iter().any(|s| s.rebuild), "{}", plan.script(Direction::Forward));
+    assert!(
+        plan.steps.iter().any(|s| s.rebuild),
+        "{}",
+        plan.script(Direction::Forward)
+    );
     apply::execute(conn, &plan, Direction::Forward).unwrap();
     assert_eq!(inspect(conn).unwrap(), desired);
 }
@@ -28,9 +32,15 @@ fn the_autoincrement_counter_survives_a_rebuild() {
          DELETE FROM metrics_log WHERE id > 7;",
     )
     .unwrap();
-    migrate(&conn, "CREATE TABLE metrics_log (id INTEGER PRIMARY KEY AUTOINCREMENT, metric_name TEXT NOT NULL DEFAULT 'x')");
-    conn.execute("INSERT INTO metrics_log (metric_name) VALUES ('next')", []).unwrap();
-    let id: i64 = conn.query_row("SELECT max(id) FROM metrics_log", [], |r| r.get(0)).unwrap();
+    migrate(
+        &conn,
+        "CREATE TABLE metrics_log (id INTEGER PRIMARY KEY AUTOINCREMENT, metric_name TEXT NOT NULL DEFAULT 'x')",
+    );
+    conn.execute("INSERT INTO metrics_log (metric_name) VALUES ('next')", [])
+        .unwrap();
+    let id: i64 = conn
+        .query_row("SELECT max(id) FROM metrics_log", [], |r| r.get(0))
+        .unwrap();
     assert_eq!(id, 11, "ids 8..10 were used once and must not come back");
 }
 
@@ -50,22 +60,38 @@ fn rowids_survive_a_rebuild_of_a_table_without_an_integer_key() {
         .unwrap()
         .map(|r| r.unwrap())
         .collect();
-    assert_eq!(rows, [(5, "five".into()), (42, "forty-two".into()), (1000, "thousand".into())]);
+    assert_eq!(
+        rows,
+        [
+            (5, "five".into()),
+            (42, "forty-two".into()),
+            (1000, "thousand".into())
+        ]
+    );
 }
 
 #[test]
 fn a_failing_statement_leaves_the_database_as_it_was() {
     let conn = Connection::open_in_memory().unwrap();
-    conn.execute_batch("CREATE TABLE t (a TEXT); INSERT INTO t VALUES ('x'), (NULL);").unwrap();
+    conn.execute_batch("CREATE TABLE t (a TEXT); INSERT INTO t VALUES ('x'), (NULL);")
+        .unwrap();
     let before = inspect(&conn).unwrap();
-    let desired = common::converge::schema_of("CREATE TABLE t (a TEXT NOT NULL, b INT); CREATE INDEX t_b ON t (b)").unwrap();
+    let desired = common::converge::schema_of(
+        "CREATE TABLE t (a TEXT NOT NULL, b INT); CREATE INDEX t_b ON t (b)",
+    )
+    .unwrap();
     let changes = diff(&before, &desired, &Renames::default()).unwrap();
     let plan = plan(&before, &desired, &changes);
     let err = apply::execute(&conn, &plan, Direction::Forward).unwrap_err();
-    assert!(err.to_string().contains("NOT NULL constraint failed"), "{err}");
+    assert!(
+        err.to_string().contains("NOT NULL constraint failed"),
+        "{err}"
+    );
     assert!(err.to_string().contains("step 1 (rebuild table t"), "{err}");
     assert_eq!(inspect(&conn).unwrap(), before);
-    let n: i64 = conn.query_row("SELECT count(*) FROM t", [], |r| r.get(0)).unwrap();
+    let n: i64 = conn
+        .query_row("SELECT count(*) FROM t", [], |r| r.get(0))
+        .unwrap();
     assert_eq!(n, 2);
     assert!(conn.is_autocommit(), "no transaction left open");
 }

@@ -6,10 +6,12 @@
 //! materialises the schema in memory and inspects it back (see [`crate::normal`]), so the
 //! result is in normal form and anything SQLite refuses is reported at its place in the file.
 
+mod context;
 mod convert;
 mod export;
 mod json_schema;
 mod spec;
+mod table;
 
 use std::path::Path;
 
@@ -126,7 +128,7 @@ fn yaml_error(source: &Source, e: &serde_saphyr::Error) -> SourceError {
     let message = yaml_message(&e.without_snippet().to_string());
     match e.location() {
         Some(loc) if loc.line() > 0 => {
-            let offset = convert::offset_of(&source.text, loc.line(), loc.column());
+            let offset = context::offset_of(&source.text, loc.line(), loc.column());
             SourceError::at(&source.file, &source.text, offset, 1, message, "here")
         }
         _ => SourceError::at(&source.file, &source.text, 0, 0, message, "in this file"),

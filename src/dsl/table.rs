@@ -1,0 +1,453 @@
+//! One table spec to a model table: columns, keys, constraints and indexes, each name and
+//! reference checked against the shapes of all tables.
+
+use std::collections::HashMap;
+
+use serde_saphyr::Spanned;
+
+use super::Renames;
+use super::context::{Ctx, Place, place_of};
+use super::convert::{TableShape, parse_message};
+use super::spec::{
+    ActionSpec, CheckSpec, ColumnChecks, ColumnSpec, DefaultSpec, DeferrableSpec, IndexSpec,
+    PrimaryKeySpec, TableSpec, UniqueSpec,
+};
+use crate::model::{
+    Check, Column, Deferrable, FkAction, ForeignKey, Generated, Index, KeyPart, Name, PrimaryKey,
+    Table,
+};
+use crate::parse::{check_type, parse_key_part, parse_reference};
+use crate::sql::{Sql, quote_literal};
+
+pub(super) fn has_column(shape: &TableShape, name: &str) -> bool {
+    shape.columns.iter().any(|c| c.eq_ignore_ascii_case(name))
+}
+
+pub(super) fn table(
+    ctx: &mut Ctx<'_>,
+    src: usize,
+    name: &Spanned<String>,
+    spec: &TableSpec,
+    shapes: &HashMap<String, TableShape>,
+    renames: &mut Renames,
+) -> Option<Table> {
+    let tname = name.value.clone();
+    let tplace = place_of(src, name);
+    let errors_before = ctx.errors.len();
+    let mut table = Table::new(tname.clone());
+    if let Some(old) = &spec.renamed_from {
+        renames.tables.push((tname.clone(), old.value.clone()));
+    }
+    let shape = shapes.get(&tname.to_ascii_lowercase())?;
+    if let Some(sql) = &spec.sql {
+        let structural = !spec.columns.0.is_empty()
+            || spec.primary_key.is_some()
+            || !spec.unique.is_empty()
+            || !spec.checks.is_empty()
+            || !spec.foreign_keys.is_empty()
+            || spec.strict
+            || spec.without_rowid;
+        if structural {
+            ctx.error(place_of(src, sql), format!("table \"{tname}\": `sql` replaces columns and constraints; give one or the other"), "verbatim table");
+        }
+        match crate::parse::parse_table(&sql.value).map(|t| t.name) {
+            Ok(n) if !n.eq_ignore_ascii_case(&tname) => ctx.error(
+                place_of(src, sql),
+                format!("table \"{tname}\": its SQL creates \"{n}\""),
+                "name differs from the key",
+            ),
+            _ => {}
+        }
+        table.verbatim = Some(Sql::new(sql.value.trim().trim_end_matches(';').to_string()));
+    } else if spec.columns.0.is_empty() {
+        ctx.error(
+            tplace,
+            format!("table \"{tname}\" has no columns"),
+            "add `columns:`",
+        );
+    }
+
+    let mut column_pk: Vec<(&Spanned<String>, &ColumnSpec)> = Vec::new();
+    for (cname, cspec) in &spec.columns.0 {
+        if cname.value.is_empty() {
+            ctx.error(
+                place_of(src, cname),
+                format!("table \"{tname}\": a column has an empty name"),
+                "name it",
+            );
+        }
+        if table
+            .columns
+            .iter()
+            .any(|c| c.name.eq_ignore_ascii_case(&cname.value))
+        {
+            ctx.error(
+                place_of(src, cname),
+                format!(
+                    "column \"{tname}\".\"{}\" is defined twice (names ignore case)",
+                    cname.value
+                ),
+                "second definition",
+            );
+        }
+        if let Some(old) = &cspec.renamed_from {
+            renames
+                .columns
+                .push((tname.clone(), cname.value.clone(), old.value.clone()));
+        }
+        let column = column(ctx, src, &tname, cname, cspec);
+        if cspec.primary_key {
+            column_pk.push((cname, cspec));
+        } else if cspec.autoincrement {
+            ctx.error(
+                place_of(src, cname),
+                format!(
+                    "column \"{tname}\".\"{}\": autoincrement needs primary_key: true",
+                    cname.value
+                ),
+                "autoincrement without a key",
+            );
+        }
+        if cspec.unique {
+            table.uniques.push(crate::model::Unique {
+                name: None,
+                columns: vec![KeyPart::column(cname.value.clone())],
+            });
+        }
+        table.columns.push(column);
+    }
+
+    match (&spec.primary_key, column_pk.as_slice()) {
+        (Some(pk), [(c, _), ..]) => ctx.error(
+            place_of(src, pk),
+            format!(
+                "table \"{tname}\": primary key declared both on column \"{}\" and on the table",
+                c.value
+            ),
+            "second primary key",
+        ),
+        (None, [_, (second, _), ..]) => ctx.error(
+            place_of(src, second),
+            format!("table \"{tname}\": more than one column has primary_key: true"),
+            "declare a composite key with the table's `primary_key: [a, b]`",
+        ),
+        (None, [(c, cspec)]) => {
+            table.primary_key = Some(PrimaryKey {
+                name: None,
+                columns: vec![KeyPart::column(c.value.clone())],
+                autoincrement: cspec.autoincrement,
+            });
+        }
+        (Some(pk), []) => {
+            let place = place_of(src, pk);
+            let (name, keys, autoincrement) = match &pk.value {
+                PrimaryKeySpec::Keys(k) => (None, k, false),
+                PrimaryKeySpec::Full {
+                    name,
+                    columns,
+                    autoincrement,
+                } => (name.clone(), columns, *autoincrement),
+            };
+            let columns = key_parts(ctx, place, &tname, shape, keys, "primary key");
+            table.primary_key = Some(PrimaryKey {
+                name: name.map(Name::from),
+                columns,
+                autoincrement,
+            });
+        }
+        (None, []) => {}
+    }
+
+    for u in &spec.unique {
+        let place = place_of(src, u);
+        let (name, keys) = match &u.value {
+            UniqueSpec::Keys(k) => (None, k),
+            UniqueSpec::Named { name, columns } => (name.clone(), columns),
+        };
+        let columns = key_parts(ctx, place, &tname, shape, keys, "unique constraint");
+        table.uniques.push(crate::model::Unique {
+            name: name.map(Name::from),
+            columns,
+        });
+    }
+    for c in &spec.checks {
+        let place = place_of(src, c);
+        if let Some(check) = check(ctx, place, &format!("check on table \"{tname}\""), &c.value) {
+            table.checks.push(check);
+        }
+    }
+    for fk in &spec.foreign_keys {
+        let place = place_of(src, fk);
+        let fkv = &fk.value;
+        for col in &fkv.columns {
+            if !has_column(shape, &col.value) {
+                ctx.error(
+                    place_of(src, col),
+                    format!(
+                        "foreign key on table \"{tname}\": unknown column \"{}\"",
+                        col.value
+                    ),
+                    "no such column in this table",
+                );
+            }
+        }
+        let rplace = place_of(src, &fkv.references);
+        let (ref_table, ref_columns) = match parse_reference(&fkv.references.value) {
+            Ok(r) => r,
+            Err(e) => {
+                ctx.error(
+                    rplace,
+                    format!("foreign key on table \"{tname}\": {}", parse_message(&e)),
+                    "expected `table` or `table(column, ...)`",
+                );
+                continue;
+            }
+        };
+        match shapes.get(&ref_table.to_ascii_lowercase()) {
+            None => ctx.error(
+                rplace,
+                format!(
+                    "foreign key on table \"{tname}\" references unknown table \"{ref_table}\""
+                ),
+                "no such table in the schema",
+            ),
+            Some(parent) => {
+                for rc in &ref_columns {
+                    if !parent.columns.is_empty() && !has_column(parent, rc) {
+                        ctx.error(rplace, format!("foreign key on table \"{tname}\" references unknown column \"{ref_table}\".\"{rc}\""), "no such column in the parent");
+                    }
+                }
+                let arity = if ref_columns.is_empty() {
+                    parent.pk_len
+                } else {
+                    ref_columns.len()
+                };
+                if (!ref_columns.is_empty() || !parent.columns.is_empty())
+                    && arity != fkv.columns.len()
+                {
+                    ctx.error(place, format!("foreign key on table \"{tname}\": {} child column(s) but {arity} parent column(s)", fkv.columns.len()), "column counts differ");
+                }
+            }
+        }
+        table.foreign_keys.push(ForeignKey {
+            name: fkv.name.as_ref().map(Name::from),
+            columns: fkv.columns.iter().map(|c| Name::from(&c.value)).collect(),
+            ref_table,
+            ref_columns,
+            on_delete: action(fkv.on_delete),
+            on_update: action(fkv.on_update),
+            deferrable: match fkv.deferrable {
+                None | Some(DeferrableSpec::No) => Deferrable::No,
+                Some(DeferrableSpec::InitiallyImmediate) => Deferrable::InitiallyImmediate,
+                Some(DeferrableSpec::InitiallyDeferred) => Deferrable::InitiallyDeferred,
+            },
+        });
+    }
+    for (iname, ispec) in &spec.indexes.0 {
+        if let Some(old) = &ispec.renamed_from {
+            renames
+                .indexes
+                .push((tname.clone(), iname.value.clone(), old.value.clone()));
+        }
+        if let Some(index) = index(ctx, src, &tname, shape, iname, ispec) {
+            table.indexes.push(index);
+        }
+    }
+    table.strict = spec.strict;
+    table.without_rowid = spec.without_rowid;
+    (ctx.errors.len() == errors_before).then_some(table)
+}
+
+fn action(a: Option<ActionSpec>) -> FkAction {
+    match a {
+        None | Some(ActionSpec::NoAction) => FkAction::NoAction,
+        Some(ActionSpec::Restrict) => FkAction::Restrict,
+        Some(ActionSpec::SetNull) => FkAction::SetNull,
+        Some(ActionSpec::SetDefault) => FkAction::SetDefault,
+        Some(ActionSpec::Cascade) => FkAction::Cascade,
+    }
+}
+
+fn key_parts(
+    ctx: &mut Ctx<'_>,
+    place: Place,
+    tname: &str,
+    shape: &TableShape,
+    keys: &[String],
+    what: &str,
+) -> Vec<KeyPart> {
+    if keys.is_empty() {
+        ctx.error(
+            place,
+            format!("{what} on table \"{tname}\" has no columns"),
+            "list at least one column",
+        );
+    }
+    keys.iter()
+        .filter_map(|k| key(ctx, place, tname, shape, k, what))
+        .collect()
+}
+
+/// Parses one key of a key constraint or index, checking its column or its expression.
+fn key(
+    ctx: &mut Ctx<'_>,
+    place: Place,
+    tname: &str,
+    shape: &TableShape,
+    text: &str,
+    what: &str,
+) -> Option<KeyPart> {
+    match parse_key_part(text) {
+        Ok(k) if k.is_expr => ctx
+            .check_expr(
+                place,
+                &format!("{what} on table \"{tname}\""),
+                k.expr.as_str(),
+            )
+            .then_some(k),
+        Ok(k) => {
+            if !has_column(shape, k.expr.as_str()) {
+                ctx.error(
+                    place,
+                    format!("{what} on table \"{tname}\": unknown column \"{}\"", k.expr),
+                    "no such column in this table",
+                );
+            }
+            Some(k)
+        }
+        Err(e) => {
+            ctx.error(
+                place,
+                format!(
+                    "{what} on table \"{tname}\": key `{text}`: {}",
+                    parse_message(&e)
+                ),
+                "expected `column [COLLATE name] [ASC|DESC]` or an expression",
+            );
+            None
+        }
+    }
+}
+
+fn index(
+    ctx: &mut Ctx<'_>,
+    src: usize,
+    tname: &str,
+    shape: &TableShape,
+    iname: &Spanned<String>,
+    spec: &IndexSpec,
+) -> Option<Index> {
+    let what = format!("index \"{}\"", iname.value);
+    if spec.columns.is_empty() {
+        ctx.error(
+            place_of(src, iname),
+            format!("{what} has no columns"),
+            "list at least one column",
+        );
+    }
+    let columns = spec
+        .columns
+        .iter()
+        .filter_map(|k| key(ctx, place_of(src, k), tname, shape, &k.value, &what))
+        .collect();
+    let where_clause = spec.where_clause.as_ref().map(|w| {
+        ctx.check_expr(place_of(src, w), &format!("{what} WHERE"), &w.value);
+        Sql::new(w.value.clone())
+    });
+    Some(Index {
+        name: iname.value.clone().into(),
+        unique: spec.unique,
+        columns,
+        where_clause,
+    })
+}
+
+fn check(ctx: &mut Ctx<'_>, place: Place, what: &str, spec: &CheckSpec) -> Option<Check> {
+    let (name, expr) = match spec {
+        CheckSpec::Expr(e) => (None, e),
+        CheckSpec::Named { name, expr } => (Some(name.clone()), expr),
+    };
+    ctx.check_expr(place, what, expr).then(|| Check {
+        name: name.map(Name::from),
+        expr: Sql::new(expr.clone()),
+    })
+}
+
+fn column(
+    ctx: &mut Ctx<'_>,
+    src: usize,
+    tname: &str,
+    cname: &Spanned<String>,
+    spec: &ColumnSpec,
+) -> Column {
+    let what = format!("column \"{tname}\".\"{}\"", cname.value);
+    let decl_type = spec.decl_type.as_ref().map_or("", |t| t.value.as_str());
+    if let Some(t) = &spec.decl_type
+        && let Err(e) = check_type(&t.value)
+    {
+        ctx.error(
+            place_of(src, t),
+            format!("{what}: type `{}`: {}", t.value, parse_message(&e)),
+            "expected a type such as TEXT or VARCHAR(255)",
+        );
+    }
+    let mut column = Column::new(cname.value.clone(), decl_type.trim());
+    column.not_null = spec.not_null;
+    if let Some(d) = &spec.default {
+        let place = place_of(src, d);
+        let text = match &d.value {
+            DefaultSpec::Bool(b) => Some(if *b {
+                "TRUE".to_string()
+            } else {
+                "FALSE".to_string()
+            }),
+            DefaultSpec::Int(i) => Some(i.to_string()),
+            DefaultSpec::Float(f) if f.is_finite() => Some(format!("{f:?}")),
+            DefaultSpec::Float(_) => {
+                ctx.error(
+                    place,
+                    format!("{what}: a default must be a finite number"),
+                    "not finite",
+                );
+                None
+            }
+            DefaultSpec::Str(s) => Some(quote_literal(s)),
+            DefaultSpec::Sql { sql } => ctx
+                .check_expr(place, &format!("{what} default"), sql)
+                .then(|| format!("({sql})")),
+        };
+        column.default = text.map(Sql::new).filter(|s| s.key() != "null");
+    }
+    if let Some(c) = &spec.collate {
+        if c.value.trim().is_empty() {
+            ctx.error(
+                place_of(src, c),
+                format!("{what}: empty collation name"),
+                "name a collation such as NOCASE",
+            );
+        }
+        column.collate = Some(c.value.clone());
+    }
+    if let Some(checks) = &spec.check {
+        let place = place_of(src, checks);
+        let list: Vec<&CheckSpec> = match &checks.value {
+            ColumnChecks::One(c) => vec![c],
+            ColumnChecks::Many(cs) => cs.iter().collect(),
+        };
+        for c in list {
+            if let Some(c) = check(ctx, place, &format!("{what} check"), c) {
+                column.checks.push(c);
+            }
+        }
+    }
+    if let Some(g) = &spec.generated {
+        let place = place_of(src, g);
+        if ctx.check_expr(place, &format!("{what} generated"), &g.value.expr) {
+            column.generated = Some(Generated {
+                expr: Sql::new(g.value.expr.clone()),
+                stored: g.value.stored,
+            });
+        }
+    }
+    column
+}
