@@ -165,3 +165,21 @@ pub fn materialise(schema: &Schema) -> Result<Schema> {
     })?;
     inspect(&conn)
 }
+
+/// Returns the canonical dump of a schema: its CREATE statements, one block each, in the
+/// deterministic order of [`ddl`].
+pub fn dump(schema: &Schema) -> String {
+    ddl(schema)
+        .into_iter()
+        .map(|(_, sql)| format!("{sql};\n"))
+        .collect::<Vec<_>>()
+        .join("\n")
+}
+
+/// Describes how `got` differs from `expected` as a unified diff of their dumps.
+pub fn describe_difference(expected: &Schema, got: &Schema) -> String {
+    similar::TextDiff::from_lines(&dump(expected), &dump(got))
+        .unified_diff()
+        .header("expected", "actual")
+        .to_string()
+}

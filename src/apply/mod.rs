@@ -104,3 +104,11 @@ pub fn check_foreign_keys(conn: &Connection, tables: &[String]) -> Result<()> {
         Err(Error::ForeignKeys(violations))
     }
 }
+
+mod driver;
+pub mod history;
+pub mod lock;
+mod pipeline;
+
+pub use driver::{Mode, Pending, QUICK_CHECK_PAGES, row_counts};
+pub use pipeline::{Options, Report, Source, apply, expected_after, expected_schema, migration_list, open_live};

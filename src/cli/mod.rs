@@ -1,10 +1,13 @@
 //! The command line: clap definitions, and one small file per subcommand that turns its
 //! arguments into a library call.
 
+mod apply;
 mod completions;
 mod import;
 mod plan;
 mod schema;
+mod status;
+mod sync;
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -36,6 +39,12 @@ pub enum Command {
     Import(import::Args),
     /// Show the steps that bring the database to schema/, with their reverse and lint.
     Plan(plan::Args),
+    /// Apply pending migrations: lock, backup, rehearsal on the backup, then the live database.
+    Apply(apply::Args),
+    /// Plan against the live database and apply the plan through the same pipeline.
+    Sync(sync::Args),
+    /// Show applied, pending, divergent and missing migrations.
+    Status(status::Args),
     /// Check the schema files, print their normal form, or print the DSL's JSON Schema.
     #[command(subcommand)]
     Schema(schema::Command),
@@ -81,6 +90,9 @@ pub fn run(cli: Cli) -> Result<ExitCode> {
     match cli.command {
         Command::Import(args) => import::run(&args, &config()?),
         Command::Plan(args) => plan::run(&args, &config()?),
+        Command::Apply(args) => apply::run(&args, &config()?),
+        Command::Sync(args) => sync::run(&args, &config()?),
+        Command::Status(args) => status::run(&args, &config()?),
         Command::Schema(cmd) => schema::run(&cmd, &config()?),
         Command::Completions(args) => completions::run(&args),
     }

@@ -26,7 +26,7 @@ pub enum Format {
 /// Arguments of `schemactl plan`.
 #[derive(Debug, clap::Args)]
 #[command(
-    after_help = "Examples:\n  schemactl plan\n  schemactl plan --format sql > migrate.sql && sqlite3 -bail .swarm/memory.db < migrate.sql\n  schemactl plan --check || echo \"changes pending\""
+    after_help = "Examples:\n  schemactl plan\n  schemactl plan --write add_pattern_category\n  schemactl plan --format sql > migrate.sql && sqlite3 -bail .swarm/memory.db < migrate.sql\n  schemactl plan --check || echo \"changes pending\""
 )]
 pub struct Args {
     #[command(flatten)]
@@ -42,10 +42,17 @@ pub struct Args {
     /// Skip the lint, which reads the rows of every changed table
     #[arg(long)]
     no_lint: bool,
+    /// Write migrations/V{n}__NAME.sql and rollbacks/V{n}__NAME.sql, planned from the
+    /// migrations (replayed from empty) to schema/, instead of from the database
+    #[arg(long, value_name = "NAME")]
+    write: Option<String>,
 }
 
 /// Plans and prints.
 pub fn run(args: &Args, config: &Config) -> Result<ExitCode> {
+    if let Some(name) = &args.write {
+        return write(args, config, name);
+    }
     let db_path = args.database.resolve(config);
     let schema_path = args.schema.resolve(config);
     let desired = crate::dsl::load(&schema_path)?;
@@ -96,6 +103,45 @@ pub fn run(args: &Args, config: &Config) -> Result<ExitCode> {
     } else {
         ExitCode::SUCCESS
     })
+}
+
+/// Writes the next migration and its rollback: from what the migrations build to schema/.
+fn write(args: &Args, config: &Config, name: &str) -> Result<ExitCode> {
+    crate::migrations::check_name(name)?;
+    let desired = crate::dsl::load(&args.schema.resolve(config))?;
+    let files = crate::migrations::load(&config.migrations, &config.rollbacks)?;
+    let list = crate::apply::migration_list(&files, &[], &[])?;
+    let current = crate::apply::expected_schema(&list)?;
+    let changes = crate::diff::diff(&current, &desired.schema, &desired.renames)?;
+    let plan = crate::plan::plan(&current, &desired.schema, &changes);
+    if plan.is_empty() {
+        println!("the migrations already build {}: nothing to write", args.schema.resolve(config).display());
+        return Ok(ExitCode::SUCCESS);
+    }
+    let db_path = args.database.resolve(config);
+    let applied_max = if db_path.exists() {
+        let conn = crate::db::open_read_only(&db_path)?;
+        crate::apply::history::current_version(&conn)?
+    } else {
+        None
+    };
+    let version = files.iter().map(|f| f.version).chain(applied_max).max().unwrap_or(0) + 1;
+    let stem = format!("V{version}__{name}");
+    let forward_path = config.migrations.join(format!("{stem}.sql"));
+    let reverse_path = config.rollbacks.join(format!("{stem}.sql"));
+    for path in [&forward_path, &reverse_path] {
+        if path.exists() {
+            return Err(Error::Usage(format!("{} exists; schemactl never overwrites a migration", path.display())));
+        }
+    }
+    crate::migrations::write_new(&forward_path, &crate::migrations::render(&plan, &stem, desired.version, Direction::Forward))?;
+    crate::migrations::write_new(&reverse_path, &crate::migrations::render(&plan, &stem, desired.version, Direction::Reverse))?;
+    println!("wrote {} and {}", forward_path.display(), reverse_path.display());
+    let destructive = plan.destructive_steps().count();
+    if destructive > 0 {
+        println!("note: {destructive} destructive step(s): applying needs --allow-destructive");
+    }
+    Ok(ExitCode::SUCCESS)
 }
 
 fn color() -> bool {

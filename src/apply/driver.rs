@@ -1,0 +1,336 @@
+//! A refinery driver around a rusqlite connection that runs migrations safely.
+//!
+//! refinery hands the driver every pending migration and its history row in one batch
+//! (`set_grouped(true)`). The driver switches foreign keys off *before* opening the
+//! transaction when a migration drops or rebuilds tables (inside a transaction the pragma is a
+//! silent no-op), runs each statement on its own so a failure names it, records each
+//! migration's forward and reverse SQL in `_schemactl_migrations`, then checks before the
+//! commit: `foreign_key_check`, the row count of every table, and (in a rehearsal) quick_check
+//! and the schema against the expected one. A rehearsal rolls everything back at the end.
+
+use std::collections::BTreeMap;
+
+use refinery_core::Migration;
+use refinery_core::traits::sync::{Migrate, Query, Transaction};
+use rusqlite::Connection;
+use rusqlite::fallible_iterator::FallibleIterator;
+use sqlparser::tokenizer::Token;
+
+use super::history::{CREATE_MIGRATIONS_TABLE, HISTORY_TABLE};
+use crate::error::{Error, Result};
+use crate::migrations::Needs;
+use crate::model::Schema;
+use crate::normal::sqlite_message;
+use crate::sql::{lex, quote_ident};
+
+/// Whether changes are kept.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Mode {
+    /// Commit: the real run.
+    Live,
+    /// Roll back at the end: the rehearsal.
+    Rehearsal,
+}
+
+/// A migration about to run, with what the driver records and checks for it.
+#[derive(Debug, Clone)]
+pub struct Pending {
+    /// Version.
+    pub version: i32,
+    /// Name.
+    pub name: String,
+    /// `file` or `sync`.
+    pub kind: &'static str,
+    /// Where it comes from, for messages: a file path, or `sync`.
+    pub source: String,
+    /// Forward SQL.
+    pub forward: String,
+    /// Reverse SQL, when known.
+    pub reverse: Option<String>,
+    /// What running it needs.
+    pub needs: Needs,
+}
+
+/// The refinery driver.
+pub struct Driver<'c> {
+    conn: &'c Connection,
+    mode: Mode,
+    pending: Vec<Pending>,
+    expected: Option<Schema>,
+    /// Tables above this many pages get quick_check instead of integrity_check.
+    quick_check_pages: i64,
+    /// What the checks found, one line each.
+    pub checked: Vec<String>,
+}
+
+impl<'c> Driver<'c> {
+    /// Creates a driver; `expected` is the schema the migrations must produce.
+    pub fn new(conn: &'c Connection, mode: Mode, pending: Vec<Pending>, expected: Option<Schema>) -> Self {
+        Driver {
+            conn,
+            mode,
+            pending,
+            expected,
+            quick_check_pages: QUICK_CHECK_PAGES,
+            checked: Vec::new(),
+        }
+    }
+}
+
+/// Above this many pages (256 MiB at 4 KiB pages) the rehearsal runs quick_check, which skips
+/// the index-content cross-check, instead of integrity_check.
+pub const QUICK_CHECK_PAGES: i64 = 65_536;
+
+fn q(context: &str) -> impl Fn(rusqlite::Error) -> Error + '_ {
+    move |e| Error::sqlite(context.to_string(), e)
+}
+
+impl Transaction for Driver<'_> {
+    type Error = Error;
+
+    fn execute<'a, T: Iterator<Item = &'a str>>(&mut self, queries: T) -> Result<usize> {
+        let queries: Vec<&str> = queries.collect();
+        let history_insert = format!("INSERT INTO {HISTORY_TABLE}");
+        if !queries.iter().any(|q| q.starts_with(&history_insert)) {
+            // refinery creating its history table, inside the migration transaction.
+            for sql in &queries {
+                self.conn.execute_batch(sql).map_err(q("create _schemactl_history"))?;
+            }
+            return Ok(queries.len());
+        }
+        self.run_batch(&queries)
+    }
+}
+
+impl Query<Vec<Migration>> for Driver<'_> {
+    fn query(&mut self, query: &str) -> Result<Vec<Migration>> {
+        let ctx = "read _schemactl_history";
+        let mut stmt = self.conn.prepare(query).map_err(q(ctx))?;
+        let rows = stmt
+            .query_map([], |r| Ok((r.get::<_, i32>(0)?, r.get::<_, String>(1)?, r.get::<_, String>(2)?, r.get::<_, String>(3)?)))
+            .map_err(q(ctx))?
+            .collect::<rusqlite::Result<Vec<_>>>()
+            .map_err(q(ctx))?;
+        rows.into_iter()
+            .map(|(version, name, applied_on, checksum)| {
+                let bad = |what: &str| Error::Usage(format!("_schemactl_history: version {version} has an invalid {what}"));
+                let applied_on = time::OffsetDateTime::parse(&applied_on, &time::format_description::well_known::Rfc3339)
+                    .map_err(|_| bad("applied_on"))?;
+                let checksum = checksum.parse::<u64>().map_err(|_| bad("checksum"))?;
+                Ok(Migration::applied(version, name, applied_on, checksum))
+            })
+            .collect()
+    }
+}
+
+impl Migrate for Driver<'_> {}
+
+impl Driver<'_> {
+    /// Begins the migration transaction, switching foreign keys off first when needed;
+    /// returns whether they must be switched back on.
+    pub fn begin(&self) -> Result<bool> {
+        let fk_on: bool = self.conn.query_row("PRAGMA foreign_keys", [], |r| r.get(0)).map_err(q("read PRAGMA foreign_keys"))?;
+        let switch = fk_on && self.pending.iter().any(|p| p.needs.foreign_keys_off);
+        if switch {
+            self.conn.execute_batch("PRAGMA foreign_keys = OFF").map_err(q("switch foreign keys off"))?;
+        }
+        self.conn.execute_batch("BEGIN IMMEDIATE").map_err(q("begin the migration transaction"))?;
+        Ok(switch)
+    }
+
+    /// Ends the transaction opened by [`Driver::begin`]: commits when `ok` in a live run,
+    /// rolls back otherwise, and restores foreign keys.
+    pub fn end(&self, ok: bool, restore_fk: bool) -> Result<()> {
+        let result = if ok && self.mode == Mode::Live {
+            self.conn.execute_batch("COMMIT").map_err(q("commit the migrations"))
+        } else {
+            if !self.conn.is_autocommit() {
+                self.conn.execute_batch("ROLLBACK").map_err(q("roll back"))?;
+            }
+            Ok(())
+        };
+        if restore_fk {
+            self.conn.execute_batch("PRAGMA foreign_keys = ON").map_err(q("switch foreign keys back on"))?;
+        }
+        result
+    }
+
+    fn run_batch(&mut self, queries: &[&str]) -> Result<usize> {
+        // The transaction was opened by the pipeline (see apply::run_refinery) before refinery
+        // asked for anything, so the history table, the migrations and the checks share it.
+        let counts_before = row_counts(self.conn)?;
+        let history_insert = format!("INSERT INTO {HISTORY_TABLE}");
+        let mut index = 0;
+        for sql in queries {
+            if sql.starts_with(&history_insert) {
+                self.conn.execute_batch(sql).map_err(q("record the migration in _schemactl_history"))?;
+                index += 1;
+                continue;
+            }
+            let Some(p) = self.pending.get(index) else {
+                return Err(Error::Usage("refinery ran a migration schemactl did not plan".into()));
+            };
+            run_statements(self.conn, sql, p)?;
+        }
+        self.conn.execute_batch(CREATE_MIGRATIONS_TABLE).map_err(q("create _schemactl_migrations"))?;
+        for p in &self.pending {
+            let checksum = Migration::unapplied(&format!("V{}__{}", p.version, p.name), &p.forward)
+                .map(|m| m.checksum().to_string())
+                .unwrap_or_default();
+            self.conn
+                .execute(
+                    "INSERT OR REPLACE INTO _schemactl_migrations (version, name, kind, forward, reverse, checksum, applied_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+                    rusqlite::params![p.version, p.name, p.kind, p.forward, p.reverse, checksum, crate::ops::backup::now_rfc3339()],
+                )
+                .map_err(q("record the migration in _schemactl_migrations"))?;
+        }
+        self.check(&counts_before)?;
+        Ok(queries.len())
+    }
+
+    fn check(&mut self, counts_before: &BTreeMap<String, i64>) -> Result<()> {
+        // Foreign keys, where the migrations could have broken them.
+        if self.pending.iter().any(|p| p.needs.foreign_keys_off) {
+            let tables: Option<Vec<String>> = self
+                .pending
+                .iter()
+                .filter(|p| p.needs.foreign_keys_off)
+                .try_fold(Vec::new(), |mut acc, p| {
+                    acc.extend(p.needs.check.clone()?);
+                    Some(acc)
+                });
+            let tables = match tables {
+                Some(t) => t,
+                None => row_counts(self.conn)?.into_keys().collect(),
+            };
+            super::check_foreign_keys(self.conn, &tables)?;
+            self.checked.push(format!("foreign_key_check: ok ({} table(s))", tables.len()));
+        }
+        // Row counts: every table that exists before and after keeps its rows, unless a
+        // migration inserts into or deletes from it (or a parent it cascades from).
+        let changed_by_dml: Vec<String> = self.pending.iter().flat_map(|p| dml_targets(&p.forward)).collect();
+        let counts_after = row_counts(self.conn)?;
+        for (table, before) in counts_before {
+            let Some(after) = counts_after.get(table) else { continue };
+            if changed_by_dml.iter().any(|t| t.eq_ignore_ascii_case(table)) || references_any(self.conn, table, &changed_by_dml)? {
+                continue;
+            }
+            if before != after {
+                return Err(Error::Usage(format!(
+                    "table \"{table}\" had {before} row(s) before the migrations and {after} after; nothing was changed"
+                )));
+            }
+        }
+        self.checked.push(format!("row counts: ok ({} table(s))", counts_after.len()));
+        if self.mode == Mode::Rehearsal {
+            for table in counts_after.keys() {
+                let pages: i64 = self
+                    .conn
+                    .query_row("SELECT count(*) FROM dbstat WHERE name = ?1", [table], |r| r.get(0))
+                    .unwrap_or(0);
+                let pragma = if pages > self.quick_check_pages { "quick_check" } else { "integrity_check" };
+                let result: String = self
+                    .conn
+                    .query_row(&format!("PRAGMA {pragma}({})", quote_ident(table)), [], |r| r.get(0))
+                    .map_err(q("check integrity"))?;
+                if result != "ok" {
+                    return Err(Error::Usage(format!("rehearsal: {pragma} of \"{table}\" failed: {result}")));
+                }
+            }
+            self.checked.push(format!("integrity: ok ({} table(s))", counts_after.len()));
+            if let Some(expected) = &self.expected {
+                let got = crate::inspect(self.conn)?;
+                if &got != expected {
+                    let diff = crate::normal::describe_difference(expected, &got);
+                    return Err(Error::Usage(format!(
+                        "rehearsal: the schema after the migrations is not the schema they should produce:\n{diff}"
+                    )));
+                }
+                self.checked.push("schema: as expected".into());
+            }
+        }
+        Ok(())
+    }
+}
+
+/// Runs one migration's SQL statement by statement, naming the failing one.
+fn run_statements(conn: &Connection, sql: &str, p: &Pending) -> Result<()> {
+    let mut batch = rusqlite::Batch::new(conn, sql);
+    loop {
+        let next = batch.next();
+        let mut stmt = match next {
+            Ok(Some(stmt)) => stmt,
+            Ok(None) => return Ok(()),
+            Err(e) => {
+                return Err(Error::Apply {
+                    step: 0,
+                    summary: format!("V{}__{} ({})", p.version, p.name, p.source),
+                    statement: String::new(),
+                    message: sqlite_message(&e),
+                });
+            }
+        };
+        let text = stmt.expanded_sql().unwrap_or_default();
+        stmt.raw_execute().map_err(|e| Error::Apply {
+            step: 0,
+            summary: format!("V{}__{} ({})", p.version, p.name, p.source),
+            statement: text.trim().to_string(),
+            message: sqlite_message(&e),
+        })?;
+    }
+}
+
+/// Row counts of every user table.
+pub fn row_counts(conn: &Connection) -> Result<BTreeMap<String, i64>> {
+    let ctx = "count rows";
+    let names: Vec<String> = conn
+        .prepare("SELECT name FROM sqlite_schema WHERE type = 'table' AND name NOT LIKE 'sqlite\\_%' ESCAPE '\\' AND name NOT LIKE '\\_schemactl%' ESCAPE '\\' AND sql NOT LIKE 'CREATE VIRTUAL%'")
+        .map_err(q(ctx))?
+        .query_map([], |r| r.get(0))
+        .map_err(q(ctx))?
+        .collect::<rusqlite::Result<_>>()
+        .map_err(q(ctx))?;
+    let mut out = BTreeMap::new();
+    for name in names {
+        let n: i64 = conn
+            .query_row(&format!("SELECT count(*) FROM {}", quote_ident(&name)), [], |r| r.get(0))
+            .map_err(q(ctx))?;
+        out.insert(name, n);
+    }
+    Ok(out)
+}
+
+/// Tables a migration inserts into or deletes from.
+fn dml_targets(sql: &str) -> Vec<String> {
+    let tokens = lex(sql).unwrap_or_default();
+    let mut out = Vec::new();
+    for (i, t) in tokens.iter().enumerate() {
+        let target = if t.is_kw("DELETE") && tokens.get(i + 1).is_some_and(|n| n.is_kw("FROM")) {
+            tokens.get(i + 2)
+        } else if t.is_kw("INTO") && tokens[..i].iter().rev().take(3).any(|p| p.is_kw("INSERT") || p.is_kw("REPLACE")) {
+            tokens.get(i + 1)
+        } else {
+            None
+        };
+        if let Some(Token::Word(w)) = target.map(|t| &t.token) {
+            out.push(w.value.clone());
+        }
+    }
+    out
+}
+
+/// Returns true when `table` has a foreign key to one of `parents`.
+fn references_any(conn: &Connection, table: &str, parents: &[String]) -> Result<bool> {
+    if parents.is_empty() {
+        return Ok(false);
+    }
+    let mut stmt = conn
+        .prepare("SELECT \"table\" FROM pragma_foreign_key_list(?1)")
+        .map_err(q("read foreign keys"))?;
+    let refs: Vec<String> = stmt
+        .query_map([table], |r| r.get(0))
+        .map_err(q("read foreign keys"))?
+        .collect::<rusqlite::Result<_>>()
+        .map_err(q("read foreign keys"))?;
+    Ok(refs.iter().any(|r| parents.iter().any(|p| p.eq_ignore_ascii_case(r))))
+}

@@ -1,0 +1,114 @@
+//! The history tables: refinery's `_schemactl_history` (version, name, applied_on, checksum)
+//! and schemactl's `_schemactl_migrations`, which keeps each applied migration's forward and
+//! reverse SQL so that rollback never depends on files still being there.
+
+use rusqlite::{Connection, OptionalExtension};
+
+use crate::error::{Error, Result};
+
+/// refinery's history table.
+pub const HISTORY_TABLE: &str = "_schemactl_history";
+
+/// Creates the bookkeeping table when it is missing.
+pub const CREATE_MIGRATIONS_TABLE: &str = "CREATE TABLE IF NOT EXISTS _schemactl_migrations (
+  version INTEGER PRIMARY KEY,
+  name TEXT NOT NULL,
+  kind TEXT NOT NULL,
+  forward TEXT NOT NULL,
+  reverse TEXT,
+  checksum TEXT NOT NULL,
+  applied_at TEXT NOT NULL
+)";
+
+/// A row of refinery's history.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Applied {
+    /// Version.
+    pub version: i32,
+    /// Name (after `V{n}__`).
+    pub name: String,
+    /// When (RFC 3339).
+    pub applied_on: String,
+    /// refinery's checksum.
+    pub checksum: String,
+}
+
+/// A row of `_schemactl_migrations`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Recorded {
+    /// Version.
+    pub version: i32,
+    /// Name.
+    pub name: String,
+    /// `file` or `sync`.
+    pub kind: String,
+    /// The forward SQL that ran.
+    pub forward: String,
+    /// The reverse SQL, when one was known.
+    pub reverse: Option<String>,
+}
+
+fn table_exists(conn: &Connection, name: &str) -> Result<bool> {
+    conn.query_row(
+        "SELECT count(*) > 0 FROM sqlite_schema WHERE type = 'table' AND name = ?1",
+        [name],
+        |r| r.get(0),
+    )
+    .map_err(|e| Error::sqlite("read the migration history", e))
+}
+
+/// Reads refinery's history, oldest first; empty when there is none.
+pub fn applied(conn: &Connection) -> Result<Vec<Applied>> {
+    if !table_exists(conn, HISTORY_TABLE)? {
+        return Ok(Vec::new());
+    }
+    let q = |e| Error::sqlite("read _schemactl_history", e);
+    let mut stmt = conn
+        .prepare("SELECT version, name, applied_on, checksum FROM _schemactl_history ORDER BY version")
+        .map_err(q)?;
+    let rows = stmt
+        .query_map([], |r| {
+            Ok(Applied {
+                version: r.get(0)?,
+                name: r.get(1)?,
+                applied_on: r.get(2)?,
+                checksum: r.get(3)?,
+            })
+        })
+        .map_err(q)?;
+    rows.collect::<rusqlite::Result<_>>().map_err(q)
+}
+
+/// Reads the bookkeeping rows, oldest first; empty when there are none.
+pub fn recorded(conn: &Connection) -> Result<Vec<Recorded>> {
+    if !table_exists(conn, "_schemactl_migrations")? {
+        return Ok(Vec::new());
+    }
+    let q = |e| Error::sqlite("read _schemactl_migrations", e);
+    let mut stmt = conn
+        .prepare("SELECT version, name, kind, forward, reverse FROM _schemactl_migrations ORDER BY version")
+        .map_err(q)?;
+    let rows = stmt
+        .query_map([], |r| {
+            Ok(Recorded {
+                version: r.get(0)?,
+                name: r.get(1)?,
+                kind: r.get(2)?,
+                forward: r.get(3)?,
+                reverse: r.get(4)?,
+            })
+        })
+        .map_err(q)?;
+    rows.collect::<rusqlite::Result<_>>().map_err(q)
+}
+
+/// Returns the highest applied version, if any.
+pub fn current_version(conn: &Connection) -> Result<Option<i32>> {
+    if !table_exists(conn, HISTORY_TABLE)? {
+        return Ok(None);
+    }
+    conn.query_row("SELECT max(version) FROM _schemactl_history", [], |r| r.get(0))
+        .optional()
+        .map(Option::flatten)
+        .map_err(|e| Error::sqlite("read _schemactl_history", e))
+}

@@ -1,0 +1,59 @@
+//! One applier at a time, across processes: an exclusive lock on `<database>.schemactl-lock`.
+//!
+//! The operating system releases the lock when the process ends, however it ends, so a killed
+//! schemactl never leaves a stale lock behind.
+
+use std::fs::{File, TryLockError};
+use std::io::Write;
+use std::path::{Path, PathBuf};
+
+use crate::error::{Error, Result};
+
+/// A held lock; released when dropped.
+#[derive(Debug)]
+pub struct Lock {
+    _file: File,
+    /// The lock file.
+    pub path: PathBuf,
+}
+
+/// Returns the lock file of a database.
+pub fn lock_path(database: &Path) -> PathBuf {
+    let mut name = database.as_os_str().to_owned();
+    name.push(".schemactl-lock");
+    PathBuf::from(name)
+}
+
+/// Takes the lock of `database`. When another process holds it: with `wait`, says so through
+/// `on_wait` and waits; without, fails naming the holder.
+pub fn acquire(database: &Path, wait: bool, on_wait: &mut dyn FnMut(&str)) -> Result<Lock> {
+    let path = lock_path(database);
+    let mut file = std::fs::OpenOptions::new()
+        .create(true)
+        .truncate(false)
+        .read(true)
+        .write(true)
+        .open(&path)
+        .map_err(|e| Error::io("open lock file", &path, e))?;
+    match file.try_lock() {
+        Ok(()) => {}
+        Err(TryLockError::WouldBlock) => {
+            let holder = std::fs::read_to_string(&path).unwrap_or_default();
+            let holder = holder.trim();
+            let who = if holder.is_empty() { "another schemactl".to_string() } else { format!("another schemactl ({holder})") };
+            if !wait {
+                return Err(Error::Usage(format!(
+                    "{who} holds the lock on {}; try again later, or drop --no-wait to wait",
+                    database.display()
+                )));
+            }
+            on_wait(&format!("waiting for {who} to release {}", path.display()));
+            file.lock().map_err(|e| Error::io("lock", &path, e))?;
+        }
+        Err(TryLockError::Error(e)) => return Err(Error::io("lock", &path, e)),
+    }
+    // Say who holds it, for the next one that waits.
+    let _ = file.set_len(0);
+    let _ = write!(file, "pid {}", std::process::id());
+    Ok(Lock { _file: file, path })
+}

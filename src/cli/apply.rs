@@ -1,0 +1,109 @@
+//! `schemactl apply`: apply pending migrations through the safe pipeline.
+
+use std::io::{BufRead, IsTerminal, Write};
+use std::process::ExitCode;
+
+use super::DatabaseArg;
+use crate::apply::{Options, Report};
+use crate::config::Config;
+use crate::error::{Error, Result};
+
+/// Flags shared by the commands that change the live database through the pipeline.
+#[derive(Debug, Clone, clap::Args)]
+pub struct PipelineArgs {
+    /// Do not ask for confirmation
+    #[arg(long, short = 'y')]
+    pub yes: bool,
+    /// Show what would run; change nothing
+    #[arg(long)]
+    pub dry_run: bool,
+    /// Fail at once when another schemactl holds the database's lock, instead of waiting
+    #[arg(long)]
+    pub no_wait: bool,
+    /// Apply migrations that drop a table, column, view or trigger, or narrow a type
+    #[arg(long)]
+    pub allow_destructive: bool,
+    /// Skip the pre-migration backup (prints a warning)
+    #[arg(long)]
+    pub skip_backup: bool,
+    /// Skip the rehearsal on the backup (prints a warning)
+    #[arg(long)]
+    pub skip_rehearsal: bool,
+}
+
+impl PipelineArgs {
+    /// Builds the pipeline's options.
+    pub fn options(&self, database: std::path::PathBuf, config: &Config) -> Options {
+        Options {
+            database,
+            migrations: config.migrations.clone(),
+            rollbacks: config.rollbacks.clone(),
+            backups: config.backups.clone(),
+            wait: !self.no_wait,
+            skip_backup: self.skip_backup,
+            skip_rehearsal: self.skip_rehearsal,
+            allow_destructive: self.allow_destructive,
+            dry_run: self.dry_run,
+            extra: Vec::new(),
+        }
+    }
+}
+
+/// Arguments of `schemactl apply`.
+#[derive(Debug, clap::Args)]
+#[command(after_help = "Examples:\n  schemactl apply --yes\n  schemactl apply --dry-run\n  schemactl apply --database prod.db --no-wait --yes")]
+pub struct Args {
+    #[command(flatten)]
+    database: DatabaseArg,
+    #[command(flatten)]
+    pipeline: PipelineArgs,
+}
+
+/// Applies the pending migrations.
+pub fn run(args: &Args, config: &Config) -> Result<ExitCode> {
+    let opts = args.pipeline.options(args.database.resolve(config), config);
+    run_pipeline(opts, &args.pipeline)
+}
+
+/// Shows what is pending, asks when interactive, then runs the pipeline.
+pub fn run_pipeline(opts: Options, args: &PipelineArgs) -> Result<ExitCode> {
+    let mut say = |m: &str| eprintln!("{m}");
+    let preview = crate::apply::apply(&Options { dry_run: true, ..opts.clone() }, &mut say)?;
+    if preview.migrations.is_empty() {
+        println!("{} is up to date{}", opts.database.display(), version(&preview));
+        return Ok(ExitCode::SUCCESS);
+    }
+    println!("pending for {}: {}", opts.database.display(), preview.migrations.join(", "));
+    if args.dry_run {
+        for sql in &preview.sql {
+            println!("\n{}", sql.trim_end());
+        }
+        return Ok(ExitCode::SUCCESS);
+    }
+    if !args.yes && !confirm(&format!("apply {} migration(s)?", preview.migrations.len()))? {
+        return Err(Error::Usage("not confirmed; nothing was changed (pass --yes to skip the question)".into()));
+    }
+    let report = crate::apply::apply(&opts, &mut say)?;
+    for line in report.rehearsal.iter().map(|c| format!("rehearsal {c}")).chain(report.checks.iter().map(|c| format!("live {c}"))) {
+        eprintln!("  {line}");
+    }
+    let backup = report.backup.as_ref().map_or(String::new(), |b| format!(" (backup: {})", b.display()));
+    println!("applied {} to {}{backup}", report.migrations.join(", "), opts.database.display());
+    Ok(ExitCode::SUCCESS)
+}
+
+fn version(report: &Report) -> String {
+    report.version_before.map_or(String::new(), |v| format!(" at V{v}"))
+}
+
+/// Asks a yes/no question on the terminal; refuses when there is no terminal to ask on.
+fn confirm(question: &str) -> Result<bool> {
+    if !std::io::stdin().is_terminal() {
+        return Err(Error::Usage(format!("{question} needs confirmation: pass --yes when not on a terminal; nothing was changed")));
+    }
+    eprint!("{question} [y/N] ");
+    let _ = std::io::stderr().flush();
+    let mut answer = String::new();
+    std::io::stdin().lock().read_line(&mut answer).map_err(|e| Error::io("read", "standard input", e))?;
+    Ok(matches!(answer.trim(), "y" | "Y" | "yes"))
+}

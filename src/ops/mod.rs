@@ -1,0 +1,3 @@
+//! Operations on live databases: one public function and an options struct each.
+
+pub mod backup;
