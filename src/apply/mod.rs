@@ -22,7 +22,7 @@ pub fn execute(conn: &Connection, plan: &Plan, direction: Direction) -> Result<(
     let fk_before: bool = conn
         .query_row("PRAGMA foreign_keys", [], |r| r.get(0))
         .map_err(|e| q("read PRAGMA foreign_keys", e))?;
-    let switch_off = fk_before && plan.needs_foreign_keys_off();
+    let switch_off = fk_before && plan.needs_foreign_keys_off_in(direction);
     if switch_off {
         conn.execute_batch("PRAGMA foreign_keys = OFF")
             .map_err(|e| q("switch foreign keys off", e))?;

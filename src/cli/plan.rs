@@ -178,7 +178,7 @@ pub fn to_json(
         "schema": schema,
         "schema_version": version,
         "pending": !plan.is_empty(),
-        "foreign_keys_off": plan.needs_foreign_keys_off(),
+        "foreign_keys_off": plan.needs_foreign_keys_off_in(Direction::Forward),
         "steps": steps,
         "lint": findings,
     })

@@ -8,10 +8,13 @@ use std::io::Read;
 use std::path::{Path, PathBuf};
 
 use rusqlite::Connection;
-use rusqlite::backup::Backup;
+use rusqlite::backup::{Backup, StepResult};
 use sha2::{Digest, Sha256};
 
 use crate::error::{Error, Result};
+
+/// How long a backup waits for a writer that holds the database.
+pub const BUSY_WAIT: std::time::Duration = std::time::Duration::from_secs(30);
 
 /// A backup that was taken.
 #[derive(Debug, Clone)]
@@ -56,10 +59,23 @@ pub fn take(source: &Connection, database: &Path, dir: &Path, label: &str) -> Re
     {
         let mut dest = Connection::open(&path).map_err(q)?;
         let backup = Backup::new(source, &mut dest).map_err(q)?;
-        // One step: the whole database under one read transaction, so the copy is consistent.
-        backup
-            .run_to_completion(-1, std::time::Duration::ZERO, None)
-            .map_err(q)?;
+        // One step of every page: the whole database under one read transaction, so the copy
+        // is one consistent snapshot. A writer holding the database makes it wait, boundedly.
+        let deadline = std::time::Instant::now() + BUSY_WAIT;
+        loop {
+            match backup.step(-1).map_err(q)? {
+                StepResult::Done => break,
+                StepResult::More => {}
+                _ if std::time::Instant::now() > deadline => {
+                    return Err(Error::Usage(format!(
+                        "back up {}: the database stayed busy for {} s; nothing was changed",
+                        database.display(),
+                        BUSY_WAIT.as_secs()
+                    )));
+                }
+                _ => std::thread::sleep(std::time::Duration::from_millis(20)),
+            }
+        }
     }
     let file = std::fs::File::open(&path).map_err(|e| Error::io("open backup", &path, e))?;
     file.sync_all().map_err(|e| Error::io("sync backup", &path, e))?;

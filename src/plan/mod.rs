@@ -85,16 +85,23 @@ impl Plan {
         self.steps.is_empty()
     }
 
-    /// Returns true when the plan drops or rebuilds a table, so foreign keys must be off
-    /// (outside the transaction) while it runs: otherwise DROP TABLE cascades to children.
-    pub fn needs_foreign_keys_off(&self) -> bool {
+    /// Returns true when the plan, run in `direction`, drops or rebuilds a table, so foreign
+    /// keys must be off (outside the transaction) while it runs: otherwise DROP TABLE cascades
+    /// into the children.
+    pub fn needs_foreign_keys_off_in(&self, direction: Direction) -> bool {
         self.steps.iter().any(|s| {
-            s.rebuild
-                || s.forward
-                    .iter()
-                    .chain(&s.reverse)
-                    .any(|sql| sql.starts_with("DROP TABLE"))
+            let sqls = match direction {
+                Direction::Forward => &s.forward,
+                Direction::Reverse => &s.reverse,
+            };
+            s.rebuild || sqls.iter().any(|sql| sql.starts_with("DROP TABLE"))
         })
+    }
+
+    /// Returns true when either direction needs foreign keys off (see
+    /// [`Plan::needs_foreign_keys_off_in`]).
+    pub fn needs_foreign_keys_off(&self) -> bool {
+        self.needs_foreign_keys_off_in(Direction::Forward) || self.needs_foreign_keys_off_in(Direction::Reverse)
     }
 
     /// Returns the destructive steps.

@@ -49,7 +49,7 @@ impl Plan {
     /// `sqlite3 -bail DB < plan.sql`, so that a failing statement stops the script.
     pub fn script(&self, direction: Direction) -> String {
         let mut s = String::new();
-        let fk_off = self.needs_foreign_keys_off();
+        let fk_off = self.needs_foreign_keys_off_in(direction);
         let _ = writeln!(
             s,
             "-- schemactl plan ({}): {} step(s)\n-- Run with: sqlite3 -bail DB < this-file.sql",
