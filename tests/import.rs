@@ -11,10 +11,18 @@ fn schemactl(dir: &std::path::Path) -> Command {
     cmd
 }
 
+/// The runbook's version 2, by hand: what migrations/V2 does.
+const RUNBOOK_V2: &str = "ALTER TABLE patterns ADD COLUMN category TEXT;
+CREATE INDEX idx_patterns_category ON patterns(category, confidence DESC);";
+
 #[test]
 fn import_of_the_memory_database_equals_schema_memory_yaml() {
     let dir = common::temp_dir();
-    let db = common::db_from_ddl(dir.path(), "memory.db", common::MEMORY_DDL);
+    let db = common::db_from_ddl(
+        dir.path(),
+        "memory.db",
+        &format!("{}{RUNBOOK_V2}", common::MEMORY_DDL),
+    );
     let out = schemactl(dir.path())
         .args(["import", "--database"])
         .arg(&db)
@@ -33,8 +41,8 @@ fn import_of_the_memory_database_equals_schema_memory_yaml() {
     let imported = dsl::load_str("imported.yaml", &String::from_utf8(out.stdout).unwrap()).unwrap();
     let ours = dsl::load(&common::repo_root().join("schema/memory.yaml")).unwrap();
     assert_eq!(imported.schema, ours.schema);
-    assert_eq!(ours.version, 1);
-    // And the comparison is not vacuous: the six tables and six indexes are there.
+    assert_eq!(ours.version, 2);
+    // And the comparison is not vacuous: the six tables and seven indexes are there.
     assert_eq!(ours.schema.tables.len(), 6);
     assert_eq!(
         ours.schema
@@ -42,7 +50,22 @@ fn import_of_the_memory_database_equals_schema_memory_yaml() {
             .iter()
             .map(|t| t.indexes.len())
             .sum::<usize>(),
-        6
+        7
+    );
+}
+
+#[test]
+fn the_issue_ddl_is_what_migration_v1_builds() {
+    let files = schemactl::migrations::load(
+        &common::repo_root().join("migrations"),
+        &common::repo_root().join("rollbacks"),
+    )
+    .unwrap();
+    let v1 = schemactl::apply::migration_list(&files[..1], &[], &[]).unwrap();
+    let replayed = schemactl::apply::expected_schema(&v1).unwrap();
+    assert_eq!(
+        replayed,
+        common::converge::schema_of(common::MEMORY_DDL).unwrap()
     );
 }
 

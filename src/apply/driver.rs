@@ -65,7 +65,12 @@ pub struct Driver<'c> {
 
 impl<'c> Driver<'c> {
     /// Creates a driver; `expected` is the schema the migrations must produce.
-    pub fn new(conn: &'c Connection, mode: Mode, pending: Vec<Pending>, expected: Option<Schema>) -> Self {
+    pub fn new(
+        conn: &'c Connection,
+        mode: Mode,
+        pending: Vec<Pending>,
+        expected: Option<Schema>,
+    ) -> Self {
         Driver {
             conn,
             mode,
@@ -94,7 +99,9 @@ impl Transaction for Driver<'_> {
         if !queries.iter().any(|q| q.starts_with(&history_insert)) {
             // refinery creating its history table, inside the migration transaction.
             for sql in &queries {
-                self.conn.execute_batch(sql).map_err(q("create _schemactl_history"))?;
+                self.conn
+                    .execute_batch(sql)
+                    .map_err(q("create _schemactl_history"))?;
             }
             return Ok(queries.len());
         }
@@ -107,15 +114,29 @@ impl Query<Vec<Migration>> for Driver<'_> {
         let ctx = "read _schemactl_history";
         let mut stmt = self.conn.prepare(query).map_err(q(ctx))?;
         let rows = stmt
-            .query_map([], |r| Ok((r.get::<_, i32>(0)?, r.get::<_, String>(1)?, r.get::<_, String>(2)?, r.get::<_, String>(3)?)))
+            .query_map([], |r| {
+                Ok((
+                    r.get::<_, i32>(0)?,
+                    r.get::<_, String>(1)?,
+                    r.get::<_, String>(2)?,
+                    r.get::<_, String>(3)?,
+                ))
+            })
             .map_err(q(ctx))?
             .collect::<rusqlite::Result<Vec<_>>>()
             .map_err(q(ctx))?;
         rows.into_iter()
             .map(|(version, name, applied_on, checksum)| {
-                let bad = |what: &str| Error::Usage(format!("_schemactl_history: version {version} has an invalid {what}"));
-                let applied_on = time::OffsetDateTime::parse(&applied_on, &time::format_description::well_known::Rfc3339)
-                    .map_err(|_| bad("applied_on"))?;
+                let bad = |what: &str| {
+                    Error::Usage(format!(
+                        "_schemactl_history: version {version} has an invalid {what}"
+                    ))
+                };
+                let applied_on = time::OffsetDateTime::parse(
+                    &applied_on,
+                    &time::format_description::well_known::Rfc3339,
+                )
+                .map_err(|_| bad("applied_on"))?;
                 let checksum = checksum.parse::<u64>().map_err(|_| bad("checksum"))?;
                 Ok(Migration::applied(version, name, applied_on, checksum))
             })
@@ -129,12 +150,19 @@ impl Driver<'_> {
     /// Begins the migration transaction, switching foreign keys off first when needed;
     /// returns whether they must be switched back on.
     pub fn begin(&self) -> Result<bool> {
-        let fk_on: bool = self.conn.query_row("PRAGMA foreign_keys", [], |r| r.get(0)).map_err(q("read PRAGMA foreign_keys"))?;
+        let fk_on: bool = self
+            .conn
+            .query_row("PRAGMA foreign_keys", [], |r| r.get(0))
+            .map_err(q("read PRAGMA foreign_keys"))?;
         let switch = fk_on && self.pending.iter().any(|p| p.needs.foreign_keys_off);
         if switch {
-            self.conn.execute_batch("PRAGMA foreign_keys = OFF").map_err(q("switch foreign keys off"))?;
+            self.conn
+                .execute_batch("PRAGMA foreign_keys = OFF")
+                .map_err(q("switch foreign keys off"))?;
         }
-        self.conn.execute_batch("BEGIN IMMEDIATE").map_err(q("begin the migration transaction"))?;
+        self.conn
+            .execute_batch("BEGIN IMMEDIATE")
+            .map_err(q("begin the migration transaction"))?;
         Ok(switch)
     }
 
@@ -142,15 +170,21 @@ impl Driver<'_> {
     /// rolls back otherwise, and restores foreign keys.
     pub fn end(&self, ok: bool, restore_fk: bool) -> Result<()> {
         let result = if ok && self.mode == Mode::Live {
-            self.conn.execute_batch("COMMIT").map_err(q("commit the migrations"))
+            self.conn
+                .execute_batch("COMMIT")
+                .map_err(q("commit the migrations"))
         } else {
             if !self.conn.is_autocommit() {
-                self.conn.execute_batch("ROLLBACK").map_err(q("roll back"))?;
+                self.conn
+                    .execute_batch("ROLLBACK")
+                    .map_err(q("roll back"))?;
             }
             Ok(())
         };
         if restore_fk {
-            self.conn.execute_batch("PRAGMA foreign_keys = ON").map_err(q("switch foreign keys back on"))?;
+            self.conn
+                .execute_batch("PRAGMA foreign_keys = ON")
+                .map_err(q("switch foreign keys back on"))?;
         }
         result
     }
@@ -163,16 +197,22 @@ impl Driver<'_> {
         let mut index = 0;
         for sql in queries {
             if sql.starts_with(&history_insert) {
-                self.conn.execute_batch(sql).map_err(q("record the migration in _schemactl_history"))?;
+                self.conn
+                    .execute_batch(sql)
+                    .map_err(q("record the migration in _schemactl_history"))?;
                 index += 1;
                 continue;
             }
             let Some(p) = self.pending.get(index) else {
-                return Err(Error::Usage("refinery ran a migration schemactl did not plan".into()));
+                return Err(Error::Usage(
+                    "refinery ran a migration schemactl did not plan".into(),
+                ));
             };
             run_statements(self.conn, sql, p)?;
         }
-        self.conn.execute_batch(CREATE_MIGRATIONS_TABLE).map_err(q("create _schemactl_migrations"))?;
+        self.conn
+            .execute_batch(CREATE_MIGRATIONS_TABLE)
+            .map_err(q("create _schemactl_migrations"))?;
         for p in &self.pending {
             let checksum = Migration::unapplied(&format!("V{}__{}", p.version, p.name), &p.forward)
                 .map(|m| m.checksum().to_string())
@@ -204,15 +244,24 @@ impl Driver<'_> {
                 None => row_counts(self.conn)?.into_keys().collect(),
             };
             super::check_foreign_keys(self.conn, &tables)?;
-            self.checked.push(format!("foreign_key_check: ok ({} table(s))", tables.len()));
+            self.checked
+                .push(format!("foreign_key_check: ok ({} table(s))", tables.len()));
         }
         // Row counts: every table that exists before and after keeps its rows, unless a
         // migration inserts into or deletes from it (or a parent it cascades from).
-        let changed_by_dml: Vec<String> = self.pending.iter().flat_map(|p| dml_targets(&p.forward)).collect();
+        let changed_by_dml: Vec<String> = self
+            .pending
+            .iter()
+            .flat_map(|p| dml_targets(&p.forward))
+            .collect();
         let counts_after = row_counts(self.conn)?;
         for (table, before) in counts_before {
-            let Some(after) = counts_after.get(table) else { continue };
-            if changed_by_dml.iter().any(|t| t.eq_ignore_ascii_case(table)) || references_any(self.conn, table, &changed_by_dml)? {
+            let Some(after) = counts_after.get(table) else {
+                continue;
+            };
+            if changed_by_dml.iter().any(|t| t.eq_ignore_ascii_case(table))
+                || references_any(self.conn, table, &changed_by_dml)?
+            {
                 continue;
             }
             if before != after {
@@ -221,23 +270,39 @@ impl Driver<'_> {
                 )));
             }
         }
-        self.checked.push(format!("row counts: ok ({} table(s))", counts_after.len()));
+        self.checked
+            .push(format!("row counts: ok ({} table(s))", counts_after.len()));
         if self.mode == Mode::Rehearsal {
             for table in counts_after.keys() {
                 let pages: i64 = self
                     .conn
-                    .query_row("SELECT count(*) FROM dbstat WHERE name = ?1", [table], |r| r.get(0))
+                    .query_row(
+                        "SELECT count(*) FROM dbstat WHERE name = ?1",
+                        [table],
+                        |r| r.get(0),
+                    )
                     .unwrap_or(0);
-                let pragma = if pages > self.quick_check_pages { "quick_check" } else { "integrity_check" };
+                let pragma = if pages > self.quick_check_pages {
+                    "quick_check"
+                } else {
+                    "integrity_check"
+                };
                 let result: String = self
                     .conn
-                    .query_row(&format!("PRAGMA {pragma}({})", quote_ident(table)), [], |r| r.get(0))
+                    .query_row(
+                        &format!("PRAGMA {pragma}({})", quote_ident(table)),
+                        [],
+                        |r| r.get(0),
+                    )
                     .map_err(q("check integrity"))?;
                 if result != "ok" {
-                    return Err(Error::Usage(format!("rehearsal: {pragma} of \"{table}\" failed: {result}")));
+                    return Err(Error::Usage(format!(
+                        "rehearsal: {pragma} of \"{table}\" failed: {result}"
+                    )));
                 }
             }
-            self.checked.push(format!("integrity: ok ({} table(s))", counts_after.len()));
+            self.checked
+                .push(format!("integrity: ok ({} table(s))", counts_after.len()));
             if let Some(expected) = &self.expected {
                 let got = crate::inspect(self.conn)?;
                 if &got != expected {
@@ -293,7 +358,11 @@ pub fn row_counts(conn: &Connection) -> Result<BTreeMap<String, i64>> {
     let mut out = BTreeMap::new();
     for name in names {
         let n: i64 = conn
-            .query_row(&format!("SELECT count(*) FROM {}", quote_ident(&name)), [], |r| r.get(0))
+            .query_row(
+                &format!("SELECT count(*) FROM {}", quote_ident(&name)),
+                [],
+                |r| r.get(0),
+            )
             .map_err(q(ctx))?;
         out.insert(name, n);
     }
@@ -307,7 +376,13 @@ fn dml_targets(sql: &str) -> Vec<String> {
     for (i, t) in tokens.iter().enumerate() {
         let target = if t.is_kw("DELETE") && tokens.get(i + 1).is_some_and(|n| n.is_kw("FROM")) {
             tokens.get(i + 2)
-        } else if t.is_kw("INTO") && tokens[..i].iter().rev().take(3).any(|p| p.is_kw("INSERT") || p.is_kw("REPLACE")) {
+        } else if t.is_kw("INTO")
+            && tokens[..i]
+                .iter()
+                .rev()
+                .take(3)
+                .any(|p| p.is_kw("INSERT") || p.is_kw("REPLACE"))
+        {
             tokens.get(i + 1)
         } else {
             None
@@ -332,5 +407,7 @@ fn references_any(conn: &Connection, table: &str, parents: &[String]) -> Result<
         .map_err(q("read foreign keys"))?
         .collect::<rusqlite::Result<_>>()
         .map_err(q("read foreign keys"))?;
-    Ok(refs.iter().any(|r| parents.iter().any(|p| p.eq_ignore_ascii_case(r))))
+    Ok(refs
+        .iter()
+        .any(|r| parents.iter().any(|p| p.eq_ignore_ascii_case(r))))
 }

@@ -64,7 +64,9 @@ pub fn applied(conn: &Connection) -> Result<Vec<Applied>> {
     }
     let q = |e| Error::sqlite("read _schemactl_history", e);
     let mut stmt = conn
-        .prepare("SELECT version, name, applied_on, checksum FROM _schemactl_history ORDER BY version")
+        .prepare(
+            "SELECT version, name, applied_on, checksum FROM _schemactl_history ORDER BY version",
+        )
         .map_err(q)?;
     let rows = stmt
         .query_map([], |r| {
@@ -107,8 +109,10 @@ pub fn current_version(conn: &Connection) -> Result<Option<i32>> {
     if !table_exists(conn, HISTORY_TABLE)? {
         return Ok(None);
     }
-    conn.query_row("SELECT max(version) FROM _schemactl_history", [], |r| r.get(0))
-        .optional()
-        .map(Option::flatten)
-        .map_err(|e| Error::sqlite("read _schemactl_history", e))
+    conn.query_row("SELECT max(version) FROM _schemactl_history", [], |r| {
+        r.get(0)
+    })
+    .optional()
+    .map(Option::flatten)
+    .map_err(|e| Error::sqlite("read _schemactl_history", e))
 }

@@ -40,7 +40,11 @@ pub fn acquire(database: &Path, wait: bool, on_wait: &mut dyn FnMut(&str)) -> Re
         Err(TryLockError::WouldBlock) => {
             let holder = std::fs::read_to_string(&path).unwrap_or_default();
             let holder = holder.trim();
-            let who = if holder.is_empty() { "another schemactl".to_string() } else { format!("another schemactl ({holder})") };
+            let who = if holder.is_empty() {
+                "another schemactl".to_string()
+            } else {
+                format!("another schemactl ({holder})")
+            };
             if !wait {
                 return Err(Error::Usage(format!(
                     "{who} holds the lock on {}; try again later, or drop --no-wait to wait",

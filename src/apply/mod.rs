@@ -111,4 +111,6 @@ pub mod lock;
 mod pipeline;
 
 pub use driver::{Mode, Pending, QUICK_CHECK_PAGES, row_counts};
-pub use pipeline::{Options, Report, Source, apply, expected_after, expected_schema, migration_list, open_live};
+pub use pipeline::{
+    Options, Report, Source, apply, expected_after, expected_schema, migration_list, open_live,
+};

@@ -51,7 +51,9 @@ impl PipelineArgs {
 
 /// Arguments of `schemactl apply`.
 #[derive(Debug, clap::Args)]
-#[command(after_help = "Examples:\n  schemactl apply --yes\n  schemactl apply --dry-run\n  schemactl apply --database prod.db --no-wait --yes")]
+#[command(
+    after_help = "Examples:\n  schemactl apply --yes\n  schemactl apply --dry-run\n  schemactl apply --database prod.db --no-wait --yes"
+)]
 pub struct Args {
     #[command(flatten)]
     database: DatabaseArg,
@@ -68,12 +70,26 @@ pub fn run(args: &Args, config: &Config) -> Result<ExitCode> {
 /// Shows what is pending, asks when interactive, then runs the pipeline.
 pub fn run_pipeline(opts: Options, args: &PipelineArgs) -> Result<ExitCode> {
     let mut say = |m: &str| eprintln!("{m}");
-    let preview = crate::apply::apply(&Options { dry_run: true, ..opts.clone() }, &mut say)?;
+    let preview = crate::apply::apply(
+        &Options {
+            dry_run: true,
+            ..opts.clone()
+        },
+        &mut say,
+    )?;
     if preview.migrations.is_empty() {
-        println!("{} is up to date{}", opts.database.display(), version(&preview));
+        println!(
+            "{} is up to date{}",
+            opts.database.display(),
+            version(&preview)
+        );
         return Ok(ExitCode::SUCCESS);
     }
-    println!("pending for {}: {}", opts.database.display(), preview.migrations.join(", "));
+    println!(
+        "pending for {}: {}",
+        opts.database.display(),
+        preview.migrations.join(", ")
+    );
     if args.dry_run {
         for sql in &preview.sql {
             println!("\n{}", sql.trim_end());
@@ -81,29 +97,50 @@ pub fn run_pipeline(opts: Options, args: &PipelineArgs) -> Result<ExitCode> {
         return Ok(ExitCode::SUCCESS);
     }
     if !args.yes && !confirm(&format!("apply {} migration(s)?", preview.migrations.len()))? {
-        return Err(Error::Usage("not confirmed; nothing was changed (pass --yes to skip the question)".into()));
+        return Err(Error::Usage(
+            "not confirmed; nothing was changed (pass --yes to skip the question)".into(),
+        ));
     }
     let report = crate::apply::apply(&opts, &mut say)?;
-    for line in report.rehearsal.iter().map(|c| format!("rehearsal {c}")).chain(report.checks.iter().map(|c| format!("live {c}"))) {
+    for line in report
+        .rehearsal
+        .iter()
+        .map(|c| format!("rehearsal {c}"))
+        .chain(report.checks.iter().map(|c| format!("live {c}")))
+    {
         eprintln!("  {line}");
     }
-    let backup = report.backup.as_ref().map_or(String::new(), |b| format!(" (backup: {})", b.display()));
-    println!("applied {} to {}{backup}", report.migrations.join(", "), opts.database.display());
+    let backup = report
+        .backup
+        .as_ref()
+        .map_or(String::new(), |b| format!(" (backup: {})", b.display()));
+    println!(
+        "applied {} to {}{backup}",
+        report.migrations.join(", "),
+        opts.database.display()
+    );
     Ok(ExitCode::SUCCESS)
 }
 
 fn version(report: &Report) -> String {
-    report.version_before.map_or(String::new(), |v| format!(" at V{v}"))
+    report
+        .version_before
+        .map_or(String::new(), |v| format!(" at V{v}"))
 }
 
 /// Asks a yes/no question on the terminal; refuses when there is no terminal to ask on.
 fn confirm(question: &str) -> Result<bool> {
     if !std::io::stdin().is_terminal() {
-        return Err(Error::Usage(format!("{question} needs confirmation: pass --yes when not on a terminal; nothing was changed")));
+        return Err(Error::Usage(format!(
+            "{question} needs confirmation: pass --yes when not on a terminal; nothing was changed"
+        )));
     }
     eprint!("{question} [y/N] ");
     let _ = std::io::stderr().flush();
     let mut answer = String::new();
-    std::io::stdin().lock().read_line(&mut answer).map_err(|e| Error::io("read", "standard input", e))?;
+    std::io::stdin()
+        .lock()
+        .read_line(&mut answer)
+        .map_err(|e| Error::io("read", "standard input", e))?;
     Ok(matches!(answer.trim(), "y" | "Y" | "yes"))
 }

@@ -98,8 +98,12 @@ pub fn run(cli: Cli) -> Result<ExitCode> {
     }
 }
 
-/// Prints an error to standard error: each error in a schema file with its snippet.
+/// Prints an error to standard error: each error in a schema file with its snippet. Lines
+/// are not wrapped, so that messages stay greppable in logs and tests.
 pub fn report(error: Error) {
+    let _ = miette::set_hook(Box::new(|_| {
+        Box::new(miette::MietteHandlerOpts::new().wrap_lines(false).build())
+    }));
     match error {
         Error::Source(errors) => {
             for e in errors {

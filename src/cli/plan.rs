@@ -115,7 +115,10 @@ fn write(args: &Args, config: &Config, name: &str) -> Result<ExitCode> {
     let changes = crate::diff::diff(&current, &desired.schema, &desired.renames)?;
     let plan = crate::plan::plan(&current, &desired.schema, &changes);
     if plan.is_empty() {
-        println!("the migrations already build {}: nothing to write", args.schema.resolve(config).display());
+        println!(
+            "the migrations already build {}: nothing to write",
+            args.schema.resolve(config).display()
+        );
         return Ok(ExitCode::SUCCESS);
     }
     let db_path = args.database.resolve(config);
@@ -125,18 +128,37 @@ fn write(args: &Args, config: &Config, name: &str) -> Result<ExitCode> {
     } else {
         None
     };
-    let version = files.iter().map(|f| f.version).chain(applied_max).max().unwrap_or(0) + 1;
+    let version = files
+        .iter()
+        .map(|f| f.version)
+        .chain(applied_max)
+        .max()
+        .unwrap_or(0)
+        + 1;
     let stem = format!("V{version}__{name}");
     let forward_path = config.migrations.join(format!("{stem}.sql"));
     let reverse_path = config.rollbacks.join(format!("{stem}.sql"));
     for path in [&forward_path, &reverse_path] {
         if path.exists() {
-            return Err(Error::Usage(format!("{} exists; schemactl never overwrites a migration", path.display())));
+            return Err(Error::Usage(format!(
+                "{} exists; schemactl never overwrites a migration",
+                path.display()
+            )));
         }
     }
-    crate::migrations::write_new(&forward_path, &crate::migrations::render(&plan, &stem, desired.version, Direction::Forward))?;
-    crate::migrations::write_new(&reverse_path, &crate::migrations::render(&plan, &stem, desired.version, Direction::Reverse))?;
-    println!("wrote {} and {}", forward_path.display(), reverse_path.display());
+    crate::migrations::write_new(
+        &forward_path,
+        &crate::migrations::render(&plan, &stem, desired.version, Direction::Forward),
+    )?;
+    crate::migrations::write_new(
+        &reverse_path,
+        &crate::migrations::render(&plan, &stem, desired.version, Direction::Reverse),
+    )?;
+    println!(
+        "wrote {} and {}",
+        forward_path.display(),
+        reverse_path.display()
+    );
     let destructive = plan.destructive_steps().count();
     if destructive > 0 {
         println!("note: {destructive} destructive step(s): applying needs --allow-destructive");

@@ -13,7 +13,9 @@ use crate::migrations;
 
 /// Arguments of `schemactl status`.
 #[derive(Debug, clap::Args)]
-#[command(after_help = "Examples:\n  schemactl status\n  schemactl status --format json | jq .pending")]
+#[command(
+    after_help = "Examples:\n  schemactl status\n  schemactl status --format json | jq .pending"
+)]
 pub struct Args {
     #[command(flatten)]
     database: DatabaseArg,
@@ -39,7 +41,11 @@ pub fn run(args: &Args, config: &Config) -> Result<ExitCode> {
     let files = migrations::load(&config.migrations, &config.rollbacks)?;
     let (applied, recorded, live) = if database.exists() {
         let conn = crate::db::open_read_only(&database)?;
-        (history::applied(&conn)?, history::recorded(&conn)?, Some(crate::inspect(&conn)?))
+        (
+            history::applied(&conn)?,
+            history::recorded(&conn)?,
+            Some(crate::inspect(&conn)?),
+        )
     } else {
         (Vec::new(), Vec::new(), None)
     };
@@ -50,16 +56,23 @@ pub fn run(args: &Args, config: &Config) -> Result<ExitCode> {
         match list.iter().find(|s| s.version == a.version) {
             None => missing.push(format!("V{}__{}", a.version, a.name)),
             Some(s) => {
-                let checksum = refinery_core::Migration::unapplied(&format!("V{}__{}", s.version, s.name), &s.forward)
-                    .map(|m| m.checksum().to_string())
-                    .map_err(|e| Error::Usage(e.to_string()))?;
+                let checksum = refinery_core::Migration::unapplied(
+                    &format!("V{}__{}", s.version, s.name),
+                    &s.forward,
+                )
+                .map(|m| m.checksum().to_string())
+                .map_err(|e| Error::Usage(e.to_string()))?;
                 if checksum != a.checksum || s.name != a.name {
                     divergent.push(s.origin.clone());
                 }
             }
         }
     }
-    let pending: Vec<String> = list.iter().filter(|s| !applied.iter().any(|a| a.version == s.version)).map(|s| format!("V{}__{}", s.version, s.name)).collect();
+    let pending: Vec<String> = list
+        .iter()
+        .filter(|s| !applied.iter().any(|a| a.version == s.version))
+        .map(|s| format!("V{}__{}", s.version, s.name))
+        .collect();
     let current = applied.iter().map(|a| a.version).max();
     let schema_path = args.schema.resolve(config);
     let matches = match (&live, crate::dsl::load(&schema_path)) {
@@ -67,7 +80,10 @@ pub fn run(args: &Args, config: &Config) -> Result<ExitCode> {
         (None, Ok(desired)) => Some(desired.schema.tables.is_empty()),
         (_, Err(_)) => None,
     };
-    let applied_list: Vec<_> = applied.iter().map(|a| json!({ "version": a.version, "name": a.name, "applied_on": a.applied_on })).collect();
+    let applied_list: Vec<_> = applied
+        .iter()
+        .map(|a| json!({ "version": a.version, "name": a.name, "applied_on": a.applied_on }))
+        .collect();
     match args.format {
         Format::Json => {
             let v = json!({
@@ -90,8 +106,17 @@ pub fn run(args: &Args, config: &Config) -> Result<ExitCode> {
                 None if live.is_some() => println!("{db}: no migrations applied"),
                 None => println!("{db}: does not exist yet"),
             }
-            let names = |items: &[String]| if items.is_empty() { "none".to_string() } else { items.join(", ") };
-            let applied_names: Vec<String> = applied.iter().map(|a| format!("V{}__{} ({})", a.version, a.name, a.applied_on)).collect();
+            let names = |items: &[String]| {
+                if items.is_empty() {
+                    "none".to_string()
+                } else {
+                    items.join(", ")
+                }
+            };
+            let applied_names: Vec<String> = applied
+                .iter()
+                .map(|a| format!("V{}__{} ({})", a.version, a.name, a.applied_on))
+                .collect();
             println!("  applied:   {}", names(&applied_names));
             println!("  pending:   {}", names(&pending));
             println!("  divergent: {}", names(&divergent));

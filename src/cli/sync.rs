@@ -13,7 +13,9 @@ use crate::plan::Direction;
 
 /// Arguments of `schemactl sync`.
 #[derive(Debug, clap::Args)]
-#[command(after_help = "Examples:\n  schemactl sync --yes\n  schemactl sync --schema schema/ --allow-destructive --yes\n  schemactl sync --dry-run")]
+#[command(
+    after_help = "Examples:\n  schemactl sync --yes\n  schemactl sync --schema schema/ --allow-destructive --yes\n  schemactl sync --dry-run"
+)]
 pub struct Args {
     #[command(flatten)]
     database: DatabaseArg,
@@ -37,7 +39,13 @@ pub fn run(args: &Args, config: &Config) -> Result<ExitCode> {
         let findings = crate::lint::lint(&conn, &current, &desired.schema, &changes)?;
         let files = migrations::load(&config.migrations, &config.rollbacks)?;
         let applied = history::applied(&conn)?;
-        let next = files.iter().map(|f| f.version).chain(applied.iter().map(|a| a.version)).max().unwrap_or(0) + 1;
+        let next = files
+            .iter()
+            .map(|f| f.version)
+            .chain(applied.iter().map(|a| a.version))
+            .max()
+            .unwrap_or(0)
+            + 1;
         (current, findings, next)
     };
     let changes = crate::diff::diff(&current, &desired.schema, &desired.renames)?;
@@ -48,13 +56,27 @@ pub fn run(args: &Args, config: &Config) -> Result<ExitCode> {
     }
     let blocking: Vec<_> = findings.iter().filter(|f| f.blocks()).collect();
     if !blocking.is_empty() && !args.ignore_lint {
-        let list: Vec<String> = blocking.iter().map(|f| format!("{}: {} row(s): {} (e.g. {})", f.table, f.count, f.message, f.samples.join("; "))).collect();
+        let list: Vec<String> = blocking
+            .iter()
+            .map(|f| {
+                format!(
+                    "{}: {} row(s): {} (e.g. {})",
+                    f.table,
+                    f.count,
+                    f.message,
+                    f.samples.join("; ")
+                )
+            })
+            .collect();
         return Err(Error::Usage(format!(
             "the live data does not fit the change; fix the rows, or pass --ignore-lint (the change will then fail and roll back):\n  {}",
             list.join("\n  ")
         )));
     }
-    let name = format!("sync_{}", crate::ops::backup::timestamp().to_ascii_lowercase());
+    let name = format!(
+        "sync_{}",
+        crate::ops::backup::timestamp().to_ascii_lowercase()
+    );
     let stem = format!("V{next_version}__{name}");
     let forward = migrations::render(&plan, &stem, desired.version, Direction::Forward);
     let reverse = migrations::render(&plan, &stem, desired.version, Direction::Reverse);

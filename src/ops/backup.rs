@@ -31,7 +31,8 @@ pub struct BackupFile {
 pub fn timestamp() -> String {
     let now = time::OffsetDateTime::now_utc();
     let format = time::macros::format_description!("[year][month][day]T[hour][minute][second]Z");
-    now.format(&format).unwrap_or_else(|_| now.unix_timestamp().to_string())
+    now.format(&format)
+        .unwrap_or_else(|_| now.unix_timestamp().to_string())
 }
 
 /// Returns the current UTC time in RFC 3339, for manifests.
@@ -55,7 +56,12 @@ pub fn take(source: &Connection, database: &Path, dir: &Path, label: &str) -> Re
         n += 1;
         path = dir.join(format!("{base}-{n}.db"));
     }
-    let q = |e| Error::sqlite(format!("back up {} to {}", database.display(), path.display()), e);
+    let q = |e| {
+        Error::sqlite(
+            format!("back up {} to {}", database.display(), path.display()),
+            e,
+        )
+    };
     {
         let mut dest = Connection::open(&path).map_err(q)?;
         let backup = Backup::new(source, &mut dest).map_err(q)?;
@@ -78,10 +84,18 @@ pub fn take(source: &Connection, database: &Path, dir: &Path, label: &str) -> Re
         }
     }
     let file = std::fs::File::open(&path).map_err(|e| Error::io("open backup", &path, e))?;
-    file.sync_all().map_err(|e| Error::io("sync backup", &path, e))?;
-    let size = file.metadata().map_err(|e| Error::io("stat backup", &path, e))?.len();
+    file.sync_all()
+        .map_err(|e| Error::io("sync backup", &path, e))?;
+    let size = file
+        .metadata()
+        .map_err(|e| Error::io("stat backup", &path, e))?
+        .len();
     let manifest = manifest_path(&path);
-    Ok(BackupFile { path, manifest, size })
+    Ok(BackupFile {
+        path,
+        manifest,
+        size,
+    })
 }
 
 /// The manifest of a backup file.
@@ -97,13 +111,19 @@ pub fn sha256_file(path: &Path) -> Result<String> {
     let mut hasher = Sha256::new();
     let mut buf = vec![0u8; 1 << 20];
     loop {
-        let n = file.read(&mut buf).map_err(|e| Error::io("read", path, e))?;
+        let n = file
+            .read(&mut buf)
+            .map_err(|e| Error::io("read", path, e))?;
         if n == 0 {
             break;
         }
         hasher.update(&buf[..n]);
     }
-    Ok(hasher.finalize().iter().map(|b| format!("{b:02x}")).collect())
+    Ok(hasher
+        .finalize()
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect())
 }
 
 /// Writes a backup's manifest (JSON) next to it, with its sha256, and fsyncs it.
@@ -116,7 +136,8 @@ pub fn write_manifest(backup: &BackupFile, mut fields: serde_json::Value) -> Res
         map.insert("created_at".into(), now_rfc3339().into());
         map.insert("sqlite_version".into(), rusqlite::version().into());
     }
-    let text = serde_json::to_string_pretty(&fields).map_err(|e| Error::Usage(format!("manifest: {e}")))?;
+    let text = serde_json::to_string_pretty(&fields)
+        .map_err(|e| Error::Usage(format!("manifest: {e}")))?;
     crate::migrations::write_new(&backup.manifest, &(text + "\n"))?;
     Ok(sha256)
 }

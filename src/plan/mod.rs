@@ -101,7 +101,8 @@ impl Plan {
     /// Returns true when either direction needs foreign keys off (see
     /// [`Plan::needs_foreign_keys_off_in`]).
     pub fn needs_foreign_keys_off(&self) -> bool {
-        self.needs_foreign_keys_off_in(Direction::Forward) || self.needs_foreign_keys_off_in(Direction::Reverse)
+        self.needs_foreign_keys_off_in(Direction::Forward)
+            || self.needs_foreign_keys_off_in(Direction::Reverse)
     }
 
     /// Returns the destructive steps.
