@@ -70,38 +70,48 @@ pub fn run(args: &Args, config: &Config) -> Result<ExitCode> {
 /// Shows what is pending, asks when interactive, then runs the pipeline.
 pub fn run_pipeline(opts: Options, args: &PipelineArgs) -> Result<ExitCode> {
     let mut say = |m: &str| eprintln!("{m}");
-    let preview = crate::apply::apply(
-        &Options {
-            dry_run: true,
-            ..opts.clone()
-        },
-        &mut say,
-    )?;
-    if preview.migrations.is_empty() {
+    if args.dry_run || !args.yes {
+        let preview = crate::apply::apply(
+            &Options {
+                dry_run: true,
+                ..opts.clone()
+            },
+            &mut say,
+        )?;
+        if preview.migrations.is_empty() {
+            println!(
+                "{} is up to date{}",
+                opts.database.display(),
+                version(&preview)
+            );
+            return Ok(ExitCode::SUCCESS);
+        }
+        println!(
+            "pending for {}: {}",
+            opts.database.display(),
+            preview.migrations.join(", ")
+        );
+        if args.dry_run {
+            for sql in &preview.sql {
+                println!("\n{}", sql.trim_end());
+            }
+            return Ok(ExitCode::SUCCESS);
+        }
+        if !confirm(&format!("apply {} migration(s)?", preview.migrations.len()))? {
+            return Err(Error::Usage(
+                "not confirmed; nothing was changed (pass --yes to skip the question)".into(),
+            ));
+        }
+    }
+    let report = crate::apply::apply(&opts, &mut say)?;
+    if report.migrations.is_empty() {
         println!(
             "{} is up to date{}",
             opts.database.display(),
-            version(&preview)
+            version(&report)
         );
         return Ok(ExitCode::SUCCESS);
     }
-    println!(
-        "pending for {}: {}",
-        opts.database.display(),
-        preview.migrations.join(", ")
-    );
-    if args.dry_run {
-        for sql in &preview.sql {
-            println!("\n{}", sql.trim_end());
-        }
-        return Ok(ExitCode::SUCCESS);
-    }
-    if !args.yes && !confirm(&format!("apply {} migration(s)?", preview.migrations.len()))? {
-        return Err(Error::Usage(
-            "not confirmed; nothing was changed (pass --yes to skip the question)".into(),
-        ));
-    }
-    let report = crate::apply::apply(&opts, &mut say)?;
     for line in report
         .rehearsal
         .iter()
