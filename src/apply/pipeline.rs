@@ -360,26 +360,46 @@ pub fn apply(opts: &Options, say: &mut dyn FnMut(&str)) -> Result<Report> {
             "rehearsing {} migration(s) on the backup ...",
             pending.len()
         ));
-        let result = Connection::open(&rehearsal_path)
-            .map_err(|e| Error::sqlite(format!("open {}", rehearsal_path.display()), e))
-            .and_then(|conn| run_refinery(&conn, Mode::Rehearsal, &pending, &all, &expected));
+        // The backup's checksum: in WAL mode the rehearsal's writes stay in the -wal file
+        // (and are rolled back), so the file can be hashed while the rehearsal runs;
+        // otherwise it is hashed first.
+        let hash = |b: &backup::BackupFile| backup::sha256_file(&b.path);
+        let (sha256, result) = std::thread::scope(|scope| {
+            let hasher = backup_file
+                .as_ref()
+                .filter(|b| backup::is_wal(&b.path))
+                .map(|b| scope.spawn(move || hash(b)));
+            let before = match (&backup_file, &hasher) {
+                (Some(b), None) => Some(hash(b)),
+                _ => None,
+            };
+            let result = Connection::open(&rehearsal_path)
+                .map_err(|e| Error::sqlite(format!("open {}", rehearsal_path.display()), e))
+                .and_then(|conn| run_refinery(&conn, Mode::Rehearsal, &pending, &all, &expected));
+            let during = hasher.map(|h| {
+                h.join()
+                    .unwrap_or_else(|_| Err(Error::Usage("the checksum thread failed".into())))
+            });
+            (before.or(during), result)
+        });
         if scratch {
             let _ = std::fs::remove_file(&rehearsal_path);
+        }
+        if let (Some(b), Some(sha256)) = (&backup_file, sha256) {
+            write_manifest(b, opts, &report, &sha256?)?;
+            report.backup = Some(b.path.clone());
         }
         match result {
             Ok(checked) => report.rehearsal = checked,
             Err(e) => {
-                if let Some(b) = &backup_file {
-                    write_manifest(b, opts, &report)?;
-                }
                 return Err(Error::Usage(format!(
                     "rehearsal failed, the live database was not touched: {e}"
                 )));
             }
         }
     }
-    if let Some(b) = &backup_file {
-        write_manifest(b, opts, &report)?;
+    if let (Some(b), None) = (&backup_file, &report.backup) {
+        write_manifest(b, opts, &report, &backup::sha256_file(&b.path)?)?;
         report.backup = Some(b.path.clone());
     }
 
@@ -404,7 +424,12 @@ pub fn apply(opts: &Options, say: &mut dyn FnMut(&str)) -> Result<Report> {
     Ok(report)
 }
 
-fn write_manifest(b: &backup::BackupFile, opts: &Options, report: &Report) -> Result<()> {
+fn write_manifest(
+    b: &backup::BackupFile,
+    opts: &Options,
+    report: &Report,
+    sha256: &str,
+) -> Result<()> {
     backup::write_manifest(
         b,
         serde_json::json!({
@@ -413,6 +438,6 @@ fn write_manifest(b: &backup::BackupFile, opts: &Options, report: &Report) -> Re
             "schema_version_before": report.version_before,
             "migrations": report.migrations,
         }),
+        sha256,
     )
-    .map(|_| ())
 }

@@ -126,18 +126,29 @@ pub fn sha256_file(path: &Path) -> Result<String> {
         .collect())
 }
 
+/// Returns true when a database file is in WAL mode (file format bytes 18 and 19 are 2):
+/// then a connection's uncommitted changes never reach the file itself.
+pub fn is_wal(path: &Path) -> bool {
+    let mut header = [0u8; 20];
+    std::fs::File::open(path)
+        .and_then(|mut f| f.read_exact(&mut header))
+        .is_ok_and(|()| header[18] == 2 && header[19] == 2)
+}
+
 /// Writes a backup's manifest (JSON) next to it, with its sha256, and fsyncs it.
-pub fn write_manifest(backup: &BackupFile, mut fields: serde_json::Value) -> Result<String> {
-    let sha256 = sha256_file(&backup.path)?;
+pub fn write_manifest(
+    backup: &BackupFile,
+    mut fields: serde_json::Value,
+    sha256: &str,
+) -> Result<()> {
     if let Some(map) = fields.as_object_mut() {
         map.insert("file".into(), backup.path.display().to_string().into());
         map.insert("size".into(), backup.size.into());
-        map.insert("sha256".into(), sha256.clone().into());
+        map.insert("sha256".into(), sha256.into());
         map.insert("created_at".into(), now_rfc3339().into());
         map.insert("sqlite_version".into(), rusqlite::version().into());
     }
     let text = serde_json::to_string_pretty(&fields)
         .map_err(|e| Error::Usage(format!("manifest: {e}")))?;
-    crate::migrations::write_new(&backup.manifest, &(text + "\n"))?;
-    Ok(sha256)
+    crate::migrations::write_new(&backup.manifest, &(text + "\n"))
 }

@@ -1,0 +1,308 @@
+//! The apply benchmark: schemactl against hand-written SQL run through the same bundled
+//! SQLite, on the generated memory database. Run with
+//!
+//!     cargo bench --bench pipeline -- [--rows N] [--runs R] [--dir DIR]
+//!
+//! (defaults: 1,000,000 rows, 3 runs, target/bench-data). It prints medians and ratios as a
+//! Markdown table for BENCHMARKS.md. Every run works on a fresh copy of the generated database.
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::time::{Duration, Instant};
+
+use rusqlite::Connection;
+
+struct Args {
+    rows: u64,
+    runs: usize,
+    dir: PathBuf,
+}
+
+fn args() -> Args {
+    let mut a = Args {
+        rows: 1_000_000,
+        runs: 3,
+        dir: PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("target/bench-data"),
+    };
+    let argv: Vec<String> = std::env::args().skip(1).collect();
+    let mut i = 0;
+    while i < argv.len() {
+        let value = argv.get(i + 1).cloned().unwrap_or_default();
+        match argv[i].as_str() {
+            "--rows" => a.rows = value.parse().expect("--rows N"),
+            "--runs" => a.runs = value.parse().expect("--runs R"),
+            "--dir" => a.dir = PathBuf::from(value),
+            _ => {
+                i += 1;
+                continue; // cargo bench passes --bench
+            }
+        }
+        i += 2;
+    }
+    a
+}
+
+fn schemactl() -> &'static str {
+    env!("CARGO_BIN_EXE_schemactl")
+}
+
+/// Runs schemactl in `project`, returning wall time and peak RSS (KiB).
+fn run_schemactl(project: &Path, args: &[&str]) -> (Duration, i64) {
+    let start = Instant::now();
+    let child = Command::new(schemactl())
+        .current_dir(project)
+        .args(args)
+        .spawn()
+        .expect("spawn schemactl");
+    let pid = child.id() as libc::pid_t;
+    let mut status = 0;
+    // SAFETY: rusage is plain data; wait4 fills it for our own child.
+    let mut usage: libc::rusage = unsafe { std::mem::zeroed() };
+    let rc = unsafe { libc::wait4(pid, &mut status, 0, &mut usage) };
+    let elapsed = start.elapsed();
+    assert_eq!(rc, pid, "wait4");
+    assert!(
+        libc::WIFEXITED(status) && libc::WEXITSTATUS(status) == 0,
+        "schemactl {args:?} failed"
+    );
+    (elapsed, usage.ru_maxrss)
+}
+
+fn time(f: impl FnOnce()) -> Duration {
+    let start = Instant::now();
+    f();
+    start.elapsed()
+}
+
+fn median(mut v: Vec<Duration>) -> Duration {
+    v.sort();
+    v[v.len() / 2]
+}
+
+/// The project: the repository's migrations applied (V1, V2), N patterns and N embeddings.
+fn generate(dir: &Path, rows: u64) -> PathBuf {
+    let base = dir.join(format!("base-{rows}.db"));
+    if base.exists() {
+        return base;
+    }
+    std::fs::create_dir_all(dir).unwrap();
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let project = dir.join("gen");
+    let _ = std::fs::remove_dir_all(&project);
+    std::fs::create_dir_all(&project).unwrap();
+    let tmp = project.join("memory.db");
+    let out = Command::new(schemactl())
+        .current_dir(root)
+        .args([
+            "apply",
+            "--yes",
+            "--skip-backup",
+            "--skip-rehearsal",
+            "--database",
+        ])
+        .arg(&tmp)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let conn = Connection::open(&tmp).unwrap();
+    conn.execute_batch(&format!(
+        "PRAGMA journal_mode = WAL;
+         BEGIN;
+         WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < {rows})
+         INSERT INTO patterns (id, type, pattern_data, confidence, usage_count, created_at, last_used, category)
+           SELECT printf('pattern-%08d', i), 'type-' || (i % 17), 'data-' || i, (i % 100) / 100.0, i % 7,
+                  '2026-01-01T00:00:00Z', CASE WHEN i % 3 = 0 THEN NULL ELSE '2026-06-01T00:00:00Z' END, 'general'
+           FROM n;
+         INSERT INTO pattern_embeddings (pattern_id, embedding, dimension, created_at)
+           SELECT id, randomblob(1536), 384, created_at FROM patterns;
+         COMMIT;
+         PRAGMA wal_checkpoint(TRUNCATE);"
+    ))
+    .unwrap();
+    drop(conn);
+    std::fs::rename(&tmp, &base).unwrap();
+    base
+}
+
+/// A fresh project dir with a copy of the base database and a schema/ made by `edit`.
+fn project(dir: &Path, base: &Path, name: &str, edit: &dyn Fn(String) -> String) -> PathBuf {
+    let p = dir.join(name);
+    let _ = std::fs::remove_dir_all(&p);
+    std::fs::create_dir_all(p.join("schema")).unwrap();
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let schema = std::fs::read_to_string(root.join("schema/memory.yaml")).unwrap();
+    std::fs::write(p.join("schema/memory.yaml"), edit(schema)).unwrap();
+    std::fs::write(p.join("schemactl.toml"), "database = \"memory.db\"\nbackups = \"backups\"\nmigrations = \"migrations\"\nrollbacks = \"rollbacks\"\n").unwrap();
+    for sub in ["migrations", "rollbacks"] {
+        std::fs::create_dir_all(p.join(sub)).unwrap();
+        for e in std::fs::read_dir(root.join(sub)).unwrap() {
+            let f = e.unwrap().path();
+            std::fs::copy(&f, p.join(sub).join(f.file_name().unwrap())).unwrap();
+        }
+    }
+    std::fs::copy(base, p.join("memory.db")).unwrap();
+    p
+}
+
+fn drop_category(s: String) -> String {
+    s.replace("      category:     { type: TEXT }\n", "")
+        .replace(
+            "      idx_patterns_category:   { columns: [category, \"confidence DESC\"] }\n",
+            "",
+        )
+}
+
+fn add_check(s: String) -> String {
+    s.replace(
+        "confidence:   { type: REAL, not_null: true, default: 0.5 }",
+        "confidence:   { type: REAL, not_null: true, default: 0.5, check: \"confidence BETWEEN 0 AND 1\" }",
+    )
+}
+
+const HAND_DROP: &str =
+    "DROP INDEX idx_patterns_category; ALTER TABLE patterns DROP COLUMN category;";
+
+/// SQLite's 12-step rebuild of patterns with a CHECK added, by hand.
+const HAND_REBUILD: &str = "
+PRAGMA foreign_keys = OFF;
+BEGIN;
+CREATE TABLE patterns_new (id TEXT PRIMARY KEY, type TEXT NOT NULL, pattern_data TEXT NOT NULL,
+  confidence REAL NOT NULL DEFAULT 0.5 CHECK (confidence BETWEEN 0 AND 1), usage_count INTEGER NOT NULL DEFAULT 0,
+  created_at TEXT NOT NULL, last_used TEXT, category TEXT);
+INSERT INTO patterns_new SELECT id, type, pattern_data, confidence, usage_count, created_at, last_used, category FROM patterns;
+DROP TABLE patterns;
+ALTER TABLE patterns_new RENAME TO patterns;
+CREATE INDEX idx_patterns_confidence ON patterns(confidence DESC);
+CREATE INDEX idx_patterns_type ON patterns(type);
+CREATE INDEX idx_patterns_last_used ON patterns(last_used DESC);
+CREATE INDEX idx_patterns_category ON patterns(category, confidence DESC);
+PRAGMA foreign_key_check;
+COMMIT;
+PRAGMA foreign_keys = ON;";
+
+fn hand(db: &Path, sql: &str) {
+    let conn = Connection::open(db).unwrap();
+    conn.execute_batch(sql).unwrap();
+}
+
+fn hand_backup(db: &Path, to: &Path) {
+    let _ = std::fs::remove_file(to);
+    let src = Connection::open(db).unwrap();
+    src.backup(
+        rusqlite::MAIN_DB,
+        to,
+        None::<fn(rusqlite::backup::Progress)>,
+    )
+    .unwrap();
+}
+
+fn integrity(db: &Path) {
+    let conn = Connection::open(db).unwrap();
+    let r: String = conn
+        .query_row("PRAGMA integrity_check", [], |r| r.get(0))
+        .unwrap();
+    assert_eq!(r, "ok");
+}
+
+fn main() {
+    let a = args();
+    eprintln!("generating {} rows in {} ...", a.rows, a.dir.display());
+    let base = generate(&a.dir, a.rows);
+    let size = std::fs::metadata(&base).unwrap().len();
+    let mut rows: Vec<(String, Duration, Duration, i64)> = Vec::new();
+    let mut peak = 0i64;
+
+    // 1. Drop category and its index: sync vs DROP INDEX + DROP COLUMN.
+    let (mut ours, mut theirs) = (Vec::new(), Vec::new());
+    for _ in 0..a.runs {
+        let p = project(&a.dir, &base, "drop", &drop_category);
+        let (t, rss) = run_schemactl(
+            &p,
+            &[
+                "sync",
+                "--yes",
+                "--allow-destructive",
+                "--skip-backup",
+                "--skip-rehearsal",
+            ],
+        );
+        ours.push(t);
+        peak = peak.max(rss);
+        let p = project(&a.dir, &base, "drop-hand", &drop_category);
+        theirs.push(time(|| hand(&p.join("memory.db"), HAND_DROP)));
+    }
+    rows.push(("drop `category` + index (`sync --skip-backup --skip-rehearsal`) vs DROP INDEX + DROP COLUMN".into(), median(ours), median(theirs), peak));
+
+    // 2. A rebuild of patterns (add a CHECK): sync vs the hand-written 12 steps.
+    let (mut ours, mut theirs) = (Vec::new(), Vec::new());
+    for _ in 0..a.runs {
+        let p = project(&a.dir, &base, "rebuild", &add_check);
+        let (t, rss) = run_schemactl(&p, &["sync", "--yes", "--skip-backup", "--skip-rehearsal"]);
+        ours.push(t);
+        peak = peak.max(rss);
+        let p = project(&a.dir, &base, "rebuild-hand", &add_check);
+        theirs.push(time(|| hand(&p.join("memory.db"), HAND_REBUILD)));
+    }
+    let rebuild_hand = median(theirs.clone());
+    rows.push((
+        "rebuild `patterns` (add CHECK) vs the hand-written 12-step rebuild".into(),
+        median(ours),
+        rebuild_hand,
+        peak,
+    ));
+
+    // 3. The full safe pipeline vs its unavoidable work (one backup, the change twice), and
+    //    vs the runbook's procedure.
+    let (mut ours, mut floor, mut runbook) = (Vec::new(), Vec::new(), Vec::new());
+    for _ in 0..a.runs {
+        let p = project(&a.dir, &base, "pipeline", &add_check);
+        let (t, rss) = run_schemactl(&p, &["sync", "--yes"]);
+        ours.push(t);
+        peak = peak.max(rss);
+        let _ = std::fs::remove_dir_all(p.join("backups"));
+        // Unavoidable: .backup once, the change twice.
+        let p = project(&a.dir, &base, "floor", &add_check);
+        let db = p.join("memory.db");
+        let b = time(|| hand_backup(&db, &p.join("backup.db")));
+        let r1 = time(|| hand(&p.join("backup.db"), HAND_REBUILD));
+        let r2 = time(|| hand(&db, HAND_REBUILD));
+        floor.push(b + r1 + r2);
+        // The runbook: .backup, cp, apply on the copy, integrity_check, apply on live, integrity_check.
+        let p = project(&a.dir, &base, "runbook", &add_check);
+        let db = p.join("memory.db");
+        runbook.push(time(|| {
+            hand_backup(&db, &p.join("pre.backup"));
+            std::fs::copy(&db, p.join("test.db")).unwrap();
+            hand(&p.join("test.db"), HAND_REBUILD);
+            integrity(&p.join("test.db"));
+            hand(&db, HAND_REBUILD);
+            integrity(&db);
+        }));
+    }
+    let pipeline = median(ours);
+    rows.push(("full pipeline (`sync`: lock, backup, rehearsal, apply, checks) vs one backup + the change twice".into(), pipeline, median(floor), peak));
+    rows.push(("full pipeline vs the runbook's procedure (.backup, cp, apply, integrity_check, apply, integrity_check)".into(), pipeline, median(runbook), peak));
+
+    println!(
+        "\nN = {} rows ({:.2} GB), medians of {} runs, SQLite {}\n",
+        a.rows,
+        size as f64 / 1e9,
+        a.runs,
+        rusqlite::version()
+    );
+    println!("| measurement | schemactl | baseline | ratio | peak RSS |");
+    println!("|---|---|---|---|---|");
+    for (name, ours, base, rss) in rows {
+        println!(
+            "| {name} | {:.2} s | {:.2} s | {:.2} | {:.1} MB |",
+            ours.as_secs_f64(),
+            base.as_secs_f64(),
+            ours.as_secs_f64() / base.as_secs_f64(),
+            rss as f64 / 1024.0
+        );
+    }
+}
