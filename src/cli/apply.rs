@@ -67,9 +67,56 @@ pub fn run(args: &Args, config: &Config) -> Result<ExitCode> {
     run_pipeline(opts, &args.pipeline)
 }
 
+/// Databases above this size get spinners for the long phases, on a terminal.
+const PROGRESS_BYTES: u64 = 64 << 20;
+
+/// Prints pipeline messages; on a terminal, for a large database, a phase announced with
+/// "..." shows a spinner until the next message.
+struct Progress {
+    spinners: bool,
+    current: Option<indicatif::ProgressBar>,
+}
+
+impl Progress {
+    fn new(database: &std::path::Path) -> Self {
+        let large = std::fs::metadata(database).is_ok_and(|m| m.len() > PROGRESS_BYTES);
+        Progress {
+            spinners: large && std::io::stderr().is_terminal(),
+            current: None,
+        }
+    }
+
+    fn say(&mut self, message: &str) {
+        if let Some(bar) = self.current.take() {
+            bar.finish();
+        }
+        match message.strip_suffix(" ...") {
+            Some(phase) if self.spinners => {
+                let bar = indicatif::ProgressBar::new_spinner().with_message(phase.to_string());
+                bar.set_style(
+                    indicatif::ProgressStyle::with_template("{spinner} {msg} ({elapsed})")
+                        .unwrap_or_else(|_| indicatif::ProgressStyle::default_spinner()),
+                );
+                bar.enable_steady_tick(std::time::Duration::from_millis(120));
+                self.current = Some(bar);
+            }
+            _ => eprintln!("{message}"),
+        }
+    }
+}
+
+impl Drop for Progress {
+    fn drop(&mut self) {
+        if let Some(bar) = self.current.take() {
+            bar.finish();
+        }
+    }
+}
+
 /// Shows what is pending, asks when interactive, then runs the pipeline.
 pub fn run_pipeline(opts: Options, args: &PipelineArgs) -> Result<ExitCode> {
-    let mut say = |m: &str| eprintln!("{m}");
+    let mut progress = Progress::new(&opts.database);
+    let mut say = |m: &str| progress.say(m);
     if args.dry_run || !args.yes {
         let preview = crate::apply::apply(
             &Options {
@@ -104,6 +151,7 @@ pub fn run_pipeline(opts: Options, args: &PipelineArgs) -> Result<ExitCode> {
         }
     }
     let report = crate::apply::apply(&opts, &mut say)?;
+    drop(progress);
     if report.migrations.is_empty() {
         println!(
             "{} is up to date{}",
