@@ -16,6 +16,7 @@ struct Args {
     rows: u64,
     runs: usize,
     dir: PathBuf,
+    only: Option<String>,
 }
 
 fn args() -> Args {
@@ -23,6 +24,7 @@ fn args() -> Args {
         rows: 1_000_000,
         runs: 3,
         dir: PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("target/bench-data"),
+        only: None,
     };
     let argv: Vec<String> = std::env::args().skip(1).collect();
     let mut i = 0;
@@ -32,6 +34,7 @@ fn args() -> Args {
             "--rows" => a.rows = value.parse().expect("--rows N"),
             "--runs" => a.runs = value.parse().expect("--runs R"),
             "--dir" => a.dir = PathBuf::from(value),
+            "--only" => a.only = Some(value),
             _ => {
                 i += 1;
                 continue; // cargo bench passes --bench
@@ -171,6 +174,10 @@ fn add_check(s: String) -> String {
 const HAND_DROP: &str =
     "DROP INDEX idx_patterns_category; ALTER TABLE patterns DROP COLUMN category;";
 
+/// The same, all or nothing, as schemactl runs it.
+const HAND_DROP_ATOMIC: &str =
+    "BEGIN; DROP INDEX idx_patterns_category; ALTER TABLE patterns DROP COLUMN category; COMMIT;";
+
 /// SQLite's 12-step rebuild of patterns with a CHECK added, by hand.
 const HAND_REBUILD: &str = "
 PRAGMA foreign_keys = OFF;
@@ -213,108 +220,145 @@ fn integrity(db: &Path) {
     assert_eq!(r, "ok");
 }
 
-fn main() {
-    let a = args();
-    eprintln!("generating {} rows in {} ...", a.rows, a.dir.display());
-    let base = generate(&a.dir, a.rows);
-    let size = std::fs::metadata(&base).unwrap().len();
-    let mut rows: Vec<(String, Duration, Duration, i64)> = Vec::new();
-    let mut peak = 0i64;
+/// Runs `ours` and `theirs` `runs` times each, alternating which goes first.
+fn alternate(runs: usize, mut ours: impl FnMut(), mut theirs: impl FnMut()) {
+    for run in 0..runs {
+        if run % 2 == 0 {
+            ours();
+            theirs();
+        } else {
+            theirs();
+            ours();
+        }
+    }
+}
 
-    // 1. Drop category and its index: sync vs DROP INDEX + DROP COLUMN.
-    let (mut ours, mut theirs) = (Vec::new(), Vec::new());
-    for _ in 0..a.runs {
-        let p = project(&a.dir, &base, "drop", &drop_category);
-        let (t, rss) = run_schemactl(
-            &p,
-            &[
+type Row = (String, Duration, Duration);
+
+fn drop_scenario(a: &Args, base: &Path, peak: &mut i64, rows: &mut Vec<Row>) {
+    let (mut ours, mut theirs, mut atomic) = (Vec::new(), Vec::new(), Vec::new());
+    alternate(
+        a.runs,
+        || {
+            let p = project(&a.dir, base, "drop", &drop_category);
+            let args = [
                 "sync",
                 "--yes",
                 "--allow-destructive",
                 "--skip-backup",
                 "--skip-rehearsal",
-            ],
-        );
-        ours.push(t);
-        peak = peak.max(rss);
-        let p = project(&a.dir, &base, "drop-hand", &drop_category);
-        theirs.push(time(|| hand(&p.join("memory.db"), HAND_DROP)));
-    }
-    rows.push(("drop `category` + index (`sync --skip-backup --skip-rehearsal`) vs DROP INDEX + DROP COLUMN".into(), median(ours), median(theirs), peak));
+            ];
+            let (t, rss) = run_schemactl(&p, &args);
+            ours.push(t);
+            *peak = (*peak).max(rss);
+        },
+        || {
+            let p = project(&a.dir, base, "drop-hand", &drop_category);
+            theirs.push(time(|| hand(&p.join("memory.db"), HAND_DROP)));
+            let p = project(&a.dir, base, "drop-hand", &drop_category);
+            atomic.push(time(|| hand(&p.join("memory.db"), HAND_DROP_ATOMIC)));
+        },
+    );
+    let ours = median(ours);
+    rows.push(("drop `category` + index (`sync --skip-backup --skip-rehearsal`) vs DROP INDEX + DROP COLUMN".into(), ours, median(theirs)));
+    rows.push(("the same vs DROP INDEX + DROP COLUMN in one transaction (all or nothing, as schemactl runs it)".into(), ours, median(atomic)));
+}
 
-    // 2. A rebuild of patterns (add a CHECK): sync vs the hand-written 12 steps.
+fn rebuild_scenario(a: &Args, base: &Path, peak: &mut i64, rows: &mut Vec<Row>) {
     let (mut ours, mut theirs) = (Vec::new(), Vec::new());
-    for run in 0..a.runs {
-        let ours_first = run % 2 == 0;
-        for turn in [ours_first, !ours_first] {
-            if turn {
-                let p = project(&a.dir, &base, "rebuild", &add_check);
-                let (t, rss) =
-                    run_schemactl(&p, &["sync", "--yes", "--skip-backup", "--skip-rehearsal"]);
-                ours.push(t);
-                peak = peak.max(rss);
-            } else {
-                let p = project(&a.dir, &base, "rebuild-hand", &add_check);
-                theirs.push(time(|| hand(&p.join("memory.db"), HAND_REBUILD)));
-            }
-        }
-    }
-    let rebuild_hand = median(theirs.clone());
+    alternate(
+        a.runs,
+        || {
+            let p = project(&a.dir, base, "rebuild", &add_check);
+            let (t, rss) =
+                run_schemactl(&p, &["sync", "--yes", "--skip-backup", "--skip-rehearsal"]);
+            ours.push(t);
+            *peak = (*peak).max(rss);
+        },
+        || {
+            let p = project(&a.dir, base, "rebuild-hand", &add_check);
+            theirs.push(time(|| hand(&p.join("memory.db"), HAND_REBUILD)));
+        },
+    );
     rows.push((
         "rebuild `patterns` (add CHECK) vs the hand-written 12-step rebuild".into(),
         median(ours),
-        rebuild_hand,
-        peak,
+        median(theirs),
     ));
+}
 
-    // 3. The full safe pipeline vs its unavoidable work (one backup, the change twice), and
-    //    vs the runbook's procedure.
+fn pipeline_scenario(a: &Args, base: &Path, peak: &mut i64, rows: &mut Vec<Row>) {
     let (mut ours, mut floor, mut runbook) = (Vec::new(), Vec::new(), Vec::new());
-    for _ in 0..a.runs {
-        let p = project(&a.dir, &base, "pipeline", &add_check);
-        let (t, rss) = run_schemactl(&p, &["sync", "--yes"]);
-        ours.push(t);
-        peak = peak.max(rss);
-        let _ = std::fs::remove_dir_all(p.join("backups"));
-        // Unavoidable: .backup once, the change twice.
-        let p = project(&a.dir, &base, "floor", &add_check);
-        let db = p.join("memory.db");
-        let b = time(|| hand_backup(&db, &p.join("backup.db")));
-        let r1 = time(|| hand(&p.join("backup.db"), HAND_REBUILD));
-        let r2 = time(|| hand(&db, HAND_REBUILD));
-        floor.push(b + r1 + r2);
-        // The runbook: .backup, cp, apply on the copy, integrity_check, apply on live, integrity_check.
-        let p = project(&a.dir, &base, "runbook", &add_check);
-        let db = p.join("memory.db");
-        runbook.push(time(|| {
-            hand_backup(&db, &p.join("pre.backup"));
-            std::fs::copy(&db, p.join("test.db")).unwrap();
-            hand(&p.join("test.db"), HAND_REBUILD);
-            integrity(&p.join("test.db"));
-            hand(&db, HAND_REBUILD);
-            integrity(&db);
-        }));
-    }
+    alternate(
+        a.runs,
+        || {
+            let p = project(&a.dir, base, "pipeline", &add_check);
+            let (t, rss) = run_schemactl(&p, &["sync", "--yes"]);
+            ours.push(t);
+            *peak = (*peak).max(rss);
+            let _ = std::fs::remove_dir_all(p.join("backups"));
+        },
+        || {
+            // Unavoidable: .backup once, the change twice.
+            let p = project(&a.dir, base, "floor", &add_check);
+            let db = p.join("memory.db");
+            let b = time(|| hand_backup(&db, &p.join("backup.db")));
+            let r1 = time(|| hand(&p.join("backup.db"), HAND_REBUILD));
+            let r2 = time(|| hand(&db, HAND_REBUILD));
+            floor.push(b + r1 + r2);
+            let _ = std::fs::remove_file(p.join("backup.db"));
+            // The runbook: .backup, cp, apply on the copy, integrity_check, apply on live,
+            // integrity_check.
+            let p = project(&a.dir, base, "runbook", &add_check);
+            let db = p.join("memory.db");
+            runbook.push(time(|| {
+                hand_backup(&db, &p.join("pre.backup"));
+                std::fs::copy(&db, p.join("test.db")).unwrap();
+                hand(&p.join("test.db"), HAND_REBUILD);
+                integrity(&p.join("test.db"));
+                hand(&db, HAND_REBUILD);
+                integrity(&db);
+            }));
+        },
+    );
     let pipeline = median(ours);
-    rows.push(("full pipeline (`sync`: lock, backup, rehearsal, apply, checks) vs one backup + the change twice".into(), pipeline, median(floor), peak));
-    rows.push(("full pipeline vs the runbook's procedure (.backup, cp, apply, integrity_check, apply, integrity_check)".into(), pipeline, median(runbook), peak));
+    rows.push(("full pipeline (`sync`: lock, backup, rehearsal, apply, checks) vs one backup + the change twice".into(), pipeline, median(floor)));
+    rows.push(("full pipeline vs the runbook's procedure (.backup, cp, apply, integrity_check, apply, integrity_check)".into(), pipeline, median(runbook)));
+}
 
+fn main() {
+    let a = args();
+    eprintln!("generating {} rows in {} ...", a.rows, a.dir.display());
+    let base = generate(&a.dir, a.rows);
+    let size = std::fs::metadata(&base).unwrap().len();
+    let mut rows: Vec<Row> = Vec::new();
+    let mut peak = 0i64;
+    let wanted = |name: &str| a.only.as_deref().is_none_or(|o| o == name);
+    if wanted("drop") {
+        drop_scenario(&a, &base, &mut peak, &mut rows);
+    }
+    if wanted("rebuild") {
+        rebuild_scenario(&a, &base, &mut peak, &mut rows);
+    }
+    if wanted("pipeline") {
+        pipeline_scenario(&a, &base, &mut peak, &mut rows);
+    }
     println!(
-        "\nN = {} rows ({:.2} GB), medians of {} runs, SQLite {}\n",
+        "\nN = {} rows ({:.2} GB), medians of {} runs, SQLite {}; peak RSS of any schemactl run: {:.1} MB\n",
         a.rows,
         size as f64 / 1e9,
         a.runs,
-        rusqlite::version()
+        rusqlite::version(),
+        peak as f64 / 1024.0
     );
-    println!("| measurement | schemactl | baseline | ratio | peak RSS |");
-    println!("|---|---|---|---|---|");
-    for (name, ours, base, rss) in rows {
+    println!("| measurement | schemactl | baseline | ratio |");
+    println!("|---|---|---|---|");
+    for (name, ours, base) in rows {
         println!(
-            "| {name} | {:.2} s | {:.2} s | {:.2} | {:.1} MB |",
+            "| {name} | {:.2} s | {:.2} s | {:.2} |",
             ours.as_secs_f64(),
             base.as_secs_f64(),
-            ours.as_secs_f64() / base.as_secs_f64(),
-            rss as f64 / 1024.0
+            ours.as_secs_f64() / base.as_secs_f64()
         );
     }
 }
