@@ -11,17 +11,13 @@ fn schemactl(dir: &std::path::Path) -> Command {
     cmd
 }
 
-/// The runbook's version 2, by hand: what migrations/V2 does.
-const RUNBOOK_V2: &str = "ALTER TABLE patterns ADD COLUMN category TEXT;
-CREATE INDEX idx_patterns_category ON patterns(category, confidence DESC);";
-
 #[test]
 fn import_of_the_memory_database_equals_schema_memory_yaml() {
     let dir = common::temp_dir();
     let db = common::db_from_ddl(
         dir.path(),
         "memory.db",
-        &format!("{}{RUNBOOK_V2}", common::MEMORY_DDL),
+        &format!("{}{}", common::MEMORY_DDL, common::RUNBOOK_V2),
     );
     let out = schemactl(dir.path())
         .args(["import", "--database"])

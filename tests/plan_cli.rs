@@ -13,22 +13,26 @@ fn schemactl(dir: &std::path::Path) -> Command {
     cmd
 }
 
-/// A project dir with the memory database (two patterns, one with confidence 1.5) and a
-/// schema that adds a CHECK on confidence and a `category` column.
+/// A project dir with the memory database at version 2 (two patterns, one with confidence
+/// 1.5) and a schema that adds a CHECK on confidence and a `source` column.
 fn project() -> tempfile::TempDir {
     let dir = common::temp_dir();
-    let db = common::db_from_ddl(dir.path(), "m.db", common::MEMORY_DDL);
+    let db = common::db_from_ddl(
+        dir.path(),
+        "m.db",
+        &format!("{}{}", common::MEMORY_DDL, common::RUNBOOK_V2),
+    );
     Connection::open(db)
         .unwrap()
         .execute_batch(
-            "INSERT INTO patterns VALUES ('p1','t','d',1.5,0,'now',NULL), ('p2','t','d',0.5,0,'now',NULL);
+            "INSERT INTO patterns VALUES ('p1','t','d',1.5,0,'now',NULL,'general'), ('p2','t','d',0.5,0,'now',NULL,'general');
              INSERT INTO pattern_embeddings VALUES ('p1', x'00', 1, 'now');",
         )
         .unwrap();
     let schema = std::fs::read_to_string(common::repo_root().join("schema/memory.yaml")).unwrap();
     let edited = schema
         .replace("confidence:   { type: REAL, not_null: true, default: 0.5 }", "confidence:   { type: REAL, not_null: true, default: 0.5, check: \"confidence BETWEEN 0 AND 1\" }")
-        .replace("      last_used:    { type: TEXT }\n", "      last_used:    { type: TEXT }\n      category:     { type: TEXT }\n");
+        .replace("      category:     { type: TEXT }\n", "      category:     { type: TEXT }\n      source:       { type: TEXT }\n");
     assert_ne!(schema, edited);
     std::fs::write(dir.path().join("changed.yaml"), edited).unwrap();
     std::fs::write(dir.path().join("same.yaml"), schema).unwrap();
@@ -99,7 +103,7 @@ fn json_output_has_the_documented_fields() {
         .unwrap();
     let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
     assert_eq!(v["pending"], true);
-    assert_eq!(v["schema_version"], 1);
+    assert_eq!(v["schema_version"], 2);
     assert_eq!(v["foreign_keys_off"], true);
     let step = &v["steps"][0];
     assert_eq!(step["index"], 1);

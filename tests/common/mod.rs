@@ -46,6 +46,10 @@ CREATE INDEX idx_verification_history_agent ON verification_history(agent_name, 
 CREATE INDEX idx_memory_entries_expires ON memory_entries(expires_at);
 ";
 
+/// The runbook's version 2, by hand: what migrations/V2 does to the schema.
+pub const RUNBOOK_V2: &str = "ALTER TABLE patterns ADD COLUMN category TEXT;
+CREATE INDEX idx_patterns_category ON patterns(category, confidence DESC);";
+
 /// The repository root.
 pub fn repo_root() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR"))
