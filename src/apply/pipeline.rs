@@ -144,39 +144,29 @@ pub fn migration_list(
 
 /// The schema the migrations produce, replayed from empty in memory.
 pub fn expected_schema(list: &[Source]) -> Result<Schema> {
-    let conn =
-        Connection::open_in_memory().map_err(|e| Error::sqlite("open a scratch database", e))?;
-    conn.execute_batch("PRAGMA foreign_keys = OFF")
-        .map_err(|e| Error::sqlite("open a scratch database", e))?;
-    for s in list {
-        conn.execute_batch(&s.forward).map_err(|e| {
-            Error::Usage(format!(
-                "replaying the migrations from empty: V{}__{} ({}) fails: {}",
-                s.version,
-                s.name,
-                s.origin,
-                crate::normal::sqlite_message(&e)
-            ))
-        })?;
-    }
-    crate::inspect(&conn)
+    replay(&Schema::default(), list, "replayed from empty")
 }
 
 /// The schema the pending migrations produce on the live schema: the live schema created in
 /// memory, the pending SQL run on it, the result inspected.
 pub fn expected_after(live: &Schema, pending: &[Source]) -> Result<Schema> {
-    let conn = crate::normal::create_in_memory(live).map_err(|e| {
+    replay(live, pending, "on the live schema")
+}
+
+/// Creates `start` in memory, runs `list` on it with foreign keys off, and inspects the result.
+fn replay(start: &Schema, list: &[Source], how: &str) -> Result<Schema> {
+    let conn = crate::normal::create_in_memory(start).map_err(|e| {
         Error::Usage(format!(
-            "materialise the live schema: {}: {}",
+            "materialise the schema: {}: {}",
             e.object, e.message
         ))
     })?;
     conn.execute_batch("PRAGMA foreign_keys = OFF")
         .map_err(|e| Error::sqlite("open a scratch database", e))?;
-    for s in pending {
+    for s in list {
         conn.execute_batch(&s.forward).map_err(|e| {
             Error::Usage(format!(
-                "V{}__{} ({}) fails on the live schema: {}",
+                "V{}__{} ({}) fails {how}: {}",
                 s.version,
                 s.name,
                 s.origin,
