@@ -322,6 +322,23 @@ pub fn apply(opts: &Options, say: &mut dyn FnMut(&str)) -> Result<Report> {
     };
     let all: Vec<Migration> = list.iter().map(Source::refinery).collect::<Result<_>>()?;
 
+    let run = |conn: &Connection, mode: Mode| run_refinery(conn, mode, &pending, &all, &expected);
+    guarded_run(&live, opts, "apply", pending.len(), &mut report, &run, say)?;
+    Ok(report)
+}
+
+/// Steps 3 to 5 of apply and rollback: the backup, the rehearsal on it (`run` in
+/// [`Mode::Rehearsal`]), and the live run (`run` in [`Mode::Live`]), each stopping everything
+/// when it fails. `what` names the operation ("apply", "rollback") in messages and manifests.
+pub(super) fn guarded_run(
+    live: &Connection,
+    opts: &Options,
+    what: &str,
+    count: usize,
+    report: &mut Report,
+    run: &dyn Fn(&Connection, Mode) -> Result<Vec<String>>,
+    say: &mut dyn FnMut(&str),
+) -> Result<()> {
     // 3. Backup, 4. rehearsal on it.
     let mut backup_file = None;
     if opts.skip_backup {
@@ -330,7 +347,7 @@ pub fn apply(opts: &Options, say: &mut dyn FnMut(&str)) -> Result<Report> {
         );
     } else {
         say(&format!("backing up {} ...", opts.database.display()));
-        let b = backup::take(&live, &opts.database, &opts.backups, "pre-apply")?;
+        let b = backup::take(live, &opts.database, &opts.backups, &format!("pre-{what}"))?;
         say(&format!("backup: {} ({} bytes)", b.path.display(), b.size));
         backup_file = Some(b);
     }
@@ -342,13 +359,12 @@ pub fn apply(opts: &Options, say: &mut dyn FnMut(&str)) -> Result<Report> {
         let (rehearsal_path, scratch) = match &backup_file {
             Some(b) => (b.path.clone(), false),
             None => (
-                backup::take(&live, &opts.database, &opts.backups, "rehearsal")?.path,
+                backup::take(live, &opts.database, &opts.backups, "rehearsal")?.path,
                 true,
             ),
         };
         say(&format!(
-            "rehearsing {} migration(s) on the backup ...",
-            pending.len()
+            "rehearsing the {what} of {count} migration(s) on the backup ..."
         ));
         // The backup's checksum: in WAL mode the rehearsal's writes stay in the -wal file
         // (and are rolled back), so the file can be hashed while the rehearsal runs;
@@ -365,7 +381,7 @@ pub fn apply(opts: &Options, say: &mut dyn FnMut(&str)) -> Result<Report> {
             };
             let result = Connection::open(&rehearsal_path)
                 .map_err(|e| Error::sqlite(format!("open {}", rehearsal_path.display()), e))
-                .and_then(|conn| run_refinery(&conn, Mode::Rehearsal, &pending, &all, &expected));
+                .and_then(|conn| run(&conn, Mode::Rehearsal));
             let during = hasher.map(|h| {
                 h.join()
                     .unwrap_or_else(|_| Err(Error::Usage("the checksum thread failed".into())))
@@ -376,7 +392,7 @@ pub fn apply(opts: &Options, say: &mut dyn FnMut(&str)) -> Result<Report> {
             let _ = std::fs::remove_file(&rehearsal_path);
         }
         if let (Some(b), Some(sha256)) = (&backup_file, sha256) {
-            write_manifest(b, opts, &report, &sha256?)?;
+            write_manifest(b, opts, what, report, &sha256?)?;
             report.backup = Some(b.path.clone());
         }
         match result {
@@ -389,17 +405,16 @@ pub fn apply(opts: &Options, say: &mut dyn FnMut(&str)) -> Result<Report> {
         }
     }
     if let (Some(b), None) = (&backup_file, &report.backup) {
-        write_manifest(b, opts, &report, &backup::sha256_file(&b.path)?)?;
+        write_manifest(b, opts, what, report, &backup::sha256_file(&b.path)?)?;
         report.backup = Some(b.path.clone());
     }
 
     // 5. Apply on the live database, all or nothing.
     say(&format!(
-        "applying {} migration(s) to {} ...",
-        pending.len(),
+        "running the {what} of {count} migration(s) on {} ...",
         opts.database.display()
     ));
-    match run_refinery(&live, Mode::Live, &pending, &all, &expected) {
+    match run(live, Mode::Live) {
         Ok(checked) => report.checks = checked,
         Err(e) => {
             let backup = report
@@ -411,12 +426,13 @@ pub fn apply(opts: &Options, say: &mut dyn FnMut(&str)) -> Result<Report> {
             return Err(Error::Usage(format!("{e}\nnothing was changed; {backup}")));
         }
     }
-    Ok(report)
+    Ok(())
 }
 
 fn write_manifest(
     b: &backup::BackupFile,
     opts: &Options,
+    what: &str,
     report: &Report,
     sha256: &str,
 ) -> Result<()> {
@@ -424,7 +440,7 @@ fn write_manifest(
         b,
         serde_json::json!({
             "database": opts.database.display().to_string(),
-            "reason": "pre-apply",
+            "reason": format!("pre-{what}"),
             "schema_version_before": report.version_before,
             "migrations": report.migrations,
         }),
