@@ -232,6 +232,29 @@ impl Driver<'_> {
         Ok(queries.len())
     }
 
+    /// Runs the reverse of the pending migrations, in the order given (newest first); here
+    /// each one's `forward` holds its reverse SQL. Removes their history rows in the same
+    /// transaction, then checks as a migration run does.
+    pub fn run_reverse(&mut self) -> Result<()> {
+        let counts_before = if self.mode == Mode::Rehearsal {
+            row_counts(self.conn)?
+        } else {
+            BTreeMap::new()
+        };
+        for p in &self.pending {
+            run_statements(self.conn, &p.forward, p)?;
+            for table in [HISTORY_TABLE, "_schemactl_migrations"] {
+                self.conn
+                    .execute(
+                        &format!("DELETE FROM {table} WHERE version = ?1"),
+                        [p.version],
+                    )
+                    .map_err(q("remove the migration from the history"))?;
+            }
+        }
+        self.check(&counts_before)
+    }
+
     fn check(&mut self, counts_before: &BTreeMap<String, i64>) -> Result<()> {
         // Foreign keys, where the migrations could have broken them.
         if self.pending.iter().any(|p| p.needs.foreign_keys_off) {

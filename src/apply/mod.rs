@@ -109,8 +109,10 @@ mod driver;
 pub mod history;
 pub mod lock;
 mod pipeline;
+mod rollback;
 
 pub use driver::{Mode, Pending, QUICK_CHECK_PAGES, row_counts};
 pub use pipeline::{
     Options, Report, Source, apply, expected_after, expected_schema, migration_list, open_live,
 };
+pub use rollback::rollback;

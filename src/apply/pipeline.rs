@@ -90,7 +90,7 @@ impl Source {
             .map_err(|e| Error::Usage(format!("{}: {e}", self.origin)))
     }
 
-    fn pending(&self) -> Pending {
+    pub(super) fn pending(&self) -> Pending {
         Pending {
             version: self.version,
             name: self.name.clone(),

@@ -72,13 +72,13 @@ const PROGRESS_BYTES: u64 = 64 << 20;
 
 /// Prints pipeline messages; on a terminal, for a large database, a phase announced with
 /// "..." shows a spinner until the next message.
-struct Progress {
+pub(super) struct Progress {
     spinners: bool,
     current: Option<indicatif::ProgressBar>,
 }
 
 impl Progress {
-    fn new(database: &std::path::Path) -> Self {
+    pub(super) fn new(database: &std::path::Path) -> Self {
         let large = std::fs::metadata(database).is_ok_and(|m| m.len() > PROGRESS_BYTES);
         Progress {
             spinners: large && std::io::stderr().is_terminal(),
@@ -86,7 +86,7 @@ impl Progress {
         }
     }
 
-    fn say(&mut self, message: &str) {
+    pub(super) fn say(&mut self, message: &str) {
         if let Some(bar) = self.current.take() {
             bar.finish();
         }
@@ -187,7 +187,7 @@ fn version(report: &Report) -> String {
 }
 
 /// Asks a yes/no question on the terminal; refuses when there is no terminal to ask on.
-fn confirm(question: &str) -> Result<bool> {
+pub(super) fn confirm(question: &str) -> Result<bool> {
     if !std::io::stdin().is_terminal() {
         return Err(Error::Usage(format!(
             "{question} needs confirmation: pass --yes when not on a terminal; nothing was changed"

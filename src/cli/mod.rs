@@ -5,6 +5,7 @@ mod apply;
 mod completions;
 mod import;
 mod plan;
+mod rollback;
 mod schema;
 mod status;
 mod sync;
@@ -43,6 +44,8 @@ pub enum Command {
     Apply(apply::Args),
     /// Plan against the live database and apply the plan through the same pipeline.
     Sync(sync::Args),
+    /// Undo a named migration (and later ones with --cascade) through the same pipeline.
+    Rollback(rollback::Args),
     /// Show applied, pending, divergent and missing migrations.
     Status(status::Args),
     /// Check the schema files, print their normal form, or print the DSL's JSON Schema.
@@ -92,6 +95,7 @@ pub fn run(cli: Cli) -> Result<ExitCode> {
         Command::Plan(args) => plan::run(&args, &config()?),
         Command::Apply(args) => apply::run(&args, &config()?),
         Command::Sync(args) => sync::run(&args, &config()?),
+        Command::Rollback(args) => rollback::run(&args, &config()?),
         Command::Status(args) => status::run(&args, &config()?),
         Command::Schema(cmd) => schema::run(&cmd, &config()?),
         Command::Completions(args) => completions::run(&args),

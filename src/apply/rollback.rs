@@ -1,0 +1,192 @@
+//! Rollback: undo a named migration (and, with `cascade`, the ones after it) through the same
+//! pipeline as apply: lock, backup, rehearsal on the backup, foreign-key-safe execution.
+//!
+//! The reverse SQL comes from `_schemactl_migrations`, kept at apply time, and falls back to
+//! `rollbacks/V{n}__{name}.sql` for migrations applied by other means. The history rows go in
+//! the same transaction as the reverse SQL.
+
+use rusqlite::Connection;
+
+use super::driver::{Driver, Mode, Pending};
+use super::history;
+use super::lock;
+use super::pipeline::{Options, Report, Source, expected_after, guarded_run, open_live};
+use crate::error::{Error, Result};
+use crate::migrations;
+
+/// Resolves `target` (`V3`, `3`, a migration name, or `last`) to an applied version.
+fn resolve(target: &str, applied: &[history::Applied]) -> Result<i32> {
+    if applied.is_empty() {
+        return Err(Error::Usage(
+            "no migration is applied: there is nothing to roll back".into(),
+        ));
+    }
+    if target == "last" {
+        return Ok(applied.iter().map(|a| a.version).max().unwrap_or_default());
+    }
+    let digits = target
+        .strip_prefix('V')
+        .or_else(|| target.strip_prefix('v'))
+        .unwrap_or(target);
+    if let Ok(v) = digits.parse::<i32>() {
+        return applied
+            .iter()
+            .find(|a| a.version == v)
+            .map(|a| a.version)
+            .ok_or_else(|| Error::Usage(format!("V{v} is not applied")));
+    }
+    let by_name: Vec<&history::Applied> = applied
+        .iter()
+        .filter(|a| a.name == target || format!("V{}__{}", a.version, a.name) == target)
+        .collect();
+    match by_name.as_slice() {
+        [one] => Ok(one.version),
+        [] => Err(Error::Usage(format!(
+            "no applied migration is named `{target}`"
+        ))),
+        _ => Err(Error::Usage(format!(
+            "more than one applied migration is named `{target}`: give its version"
+        ))),
+    }
+}
+
+/// Rolls back `target` (and later migrations with `cascade`), newest first, in one transaction.
+pub fn rollback(
+    opts: &Options,
+    target: &str,
+    cascade: bool,
+    say: &mut dyn FnMut(&str),
+) -> Result<Report> {
+    if !opts.database.exists() {
+        return Err(Error::Usage(format!(
+            "database {} does not exist",
+            opts.database.display()
+        )));
+    }
+    let _lock = lock::acquire(&opts.database, opts.wait, &mut |m| say(m))?;
+    let live = open_live(&opts.database)?;
+    let applied = history::applied(&live)?;
+    let version = resolve(target, &applied)?;
+    let mut later: Vec<&history::Applied> =
+        applied.iter().filter(|a| a.version > version).collect();
+    later.sort_by_key(|a| std::cmp::Reverse(a.version));
+    if !later.is_empty() && !cascade {
+        let names: Vec<String> = later
+            .iter()
+            .map(|a| format!("V{}__{}", a.version, a.name))
+            .collect();
+        return Err(Error::Usage(format!(
+            "later migrations are applied: {}; roll them back first, or pass --cascade to roll them back too, newest first, all or nothing",
+            names.join(", ")
+        )));
+    }
+    let recorded = history::recorded(&live)?;
+    let files = migrations::load(&opts.migrations, &opts.rollbacks)?;
+    let mut undo: Vec<Source> = Vec::new();
+    for a in later
+        .iter()
+        .copied()
+        .chain(applied.iter().filter(|a| a.version == version))
+    {
+        let stored = recorded
+            .iter()
+            .find(|r| r.version == a.version)
+            .and_then(|r| r.reverse.clone());
+        let from_file = || {
+            files
+                .iter()
+                .find(|f| f.version == a.version)
+                .and_then(|f| f.rollback.as_ref())
+                .map(|(path, sql)| (path.display().to_string(), sql.clone()))
+        };
+        let (origin, reverse) = match (stored, from_file()) {
+            (Some(sql), _) => ("_schemactl_migrations".to_string(), sql),
+            (None, Some((path, sql))) => (path, sql),
+            (None, None) => {
+                return Err(Error::Usage(format!(
+                    "V{}__{} has no reverse: none was stored when it was applied, and {} does not exist",
+                    a.version,
+                    a.name,
+                    opts.rollbacks
+                        .join(format!("V{}__{}.sql", a.version, a.name))
+                        .display()
+                )));
+            }
+        };
+        undo.push(Source {
+            version: a.version,
+            name: a.name.clone(),
+            origin,
+            forward: reverse,
+            reverse: None,
+            kind: "rollback",
+        });
+    }
+    let mut report = Report {
+        version_before: applied.iter().map(|a| a.version).max(),
+        migrations: undo
+            .iter()
+            .map(|s| format!("V{}__{}", s.version, s.name))
+            .collect(),
+        ..Report::default()
+    };
+    if opts.dry_run {
+        report.sql = undo.iter().map(|s| s.forward.clone()).collect();
+        return Ok(report);
+    }
+    let expected = match expected_after(&crate::inspect(&live)?, &undo) {
+        Ok(schema) => Some(schema),
+        Err(e) => {
+            say(&format!("note: the expected schema is not compared: {e}"));
+            None
+        }
+    };
+    let pending: Vec<Pending> = undo.iter().map(Source::pending).collect();
+    let run = |conn: &Connection, mode: Mode| -> Result<Vec<String>> {
+        let mut driver = Driver::new(conn, mode, pending.clone(), expected.clone());
+        let restore_fk = driver.begin()?;
+        let result = driver.run_reverse();
+        let ended = driver.end(result.is_ok(), restore_fk);
+        result?;
+        ended?;
+        Ok(driver.checked)
+    };
+    guarded_run(&live, opts, "rollback", undo.len(), &mut report, &run, say)?;
+    Ok(report)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn applied(versions: &[(i32, &str)]) -> Vec<history::Applied> {
+        versions
+            .iter()
+            .map(|(v, n)| history::Applied {
+                version: *v,
+                name: n.to_string(),
+                applied_on: String::new(),
+                checksum: String::new(),
+            })
+            .collect()
+    }
+
+    #[test]
+    fn targets_are_versions_names_or_last() {
+        let a = applied(&[(1, "init"), (2, "add_category"), (3, "sync_x")]);
+        assert_eq!(resolve("V2", &a).unwrap(), 2);
+        assert_eq!(resolve("2", &a).unwrap(), 2);
+        assert_eq!(resolve("add_category", &a).unwrap(), 2);
+        assert_eq!(resolve("V2__add_category", &a).unwrap(), 2);
+        assert_eq!(resolve("last", &a).unwrap(), 3);
+        assert_eq!(
+            resolve("V9", &a).unwrap_err().to_string(),
+            "V9 is not applied"
+        );
+        assert_eq!(
+            resolve("nope", &a).unwrap_err().to_string(),
+            "no applied migration is named `nope`"
+        );
+        assert!(resolve("last", &[]).is_err());
+    }
+}
