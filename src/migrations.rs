@@ -8,8 +8,8 @@ use std::path::{Path, PathBuf};
 use refinery_core::Migration;
 
 use crate::error::{Error, Result};
-use crate::plan::{Direction, Plan, Safety};
-use crate::sql::lex;
+use crate::plan::{Direction, Plan, Safety, Stash};
+use crate::sql::{ident, lex, quote_literal};
 
 /// The header line announcing the foreign-key needs of a migration.
 pub const FOREIGN_KEYS_HEADER: &str = "-- schemactl: foreign-keys off; check:";
@@ -192,15 +192,102 @@ pub fn render(plan: &Plan, stem: &str, schema_version: u32, direction: Direction
             _ => "safe",
         };
         let _ = writeln!(s, "\n-- step {} [{class}]: {}", i + 1, step.summary);
-        let sqls = match direction {
-            Direction::Forward => &step.forward,
-            Direction::Reverse => &step.reverse,
-        };
+        let stash_name = format!("{STASH_PREFIX}{}_{}", version_of(stem), i + 1);
+        let mut sqls: Vec<String> = Vec::new();
+        match direction {
+            Direction::Forward => {
+                if let Some(stash) = &step.stash {
+                    sqls.extend(stash_sql(stash, &stash_name));
+                }
+                sqls.extend(step.forward.iter().cloned());
+            }
+            Direction::Reverse => {
+                sqls.extend(step.reverse.iter().cloned());
+                if let Some(stash) = &step.stash {
+                    sqls.extend(restore_sql(stash, &stash_name));
+                }
+            }
+        }
         for sql in sqls {
             let _ = writeln!(s, "{sql};");
         }
     }
     s
+}
+
+/// Stash tables are named `_schemactl_stash_{version}_{step}`.
+pub const STASH_PREFIX: &str = "_schemactl_stash_";
+
+fn version_of(stem: &str) -> &str {
+    stem.strip_prefix('V').and_then(|r| r.split("__").next()).unwrap_or("0")
+}
+
+/// Statements that keep what `stash` describes in table `name`, before the step drops it: the
+/// row's key (primary key, or rowid) and the dropped values; a whole table's rows (with
+/// rowids when no INTEGER PRIMARY KEY carries them) and its AUTOINCREMENT counter.
+pub fn stash_sql(stash: &Stash, name: &str) -> Vec<String> {
+    let t = ident(&stash.table);
+    let cols: Vec<String> = stash.columns.iter().map(|c| ident(c)).collect();
+    let key: Vec<String> = if stash.key.is_empty() {
+        vec!["rowid AS _schemactl_rowid".to_string()]
+    } else {
+        stash.key.iter().map(|k| ident(k)).filter(|k| !cols.contains(k)).collect()
+    };
+    let mut out = vec![format!(
+        "CREATE TABLE {} AS SELECT {} FROM {t}",
+        ident(name),
+        key.iter().chain(&cols).cloned().collect::<Vec<_>>().join(", ")
+    )];
+    if stash.whole_table && stash.autoincrement {
+        out.push(format!(
+            "CREATE TABLE {} AS SELECT seq FROM sqlite_sequence WHERE name = {}",
+            ident(&format!("{name}_seq")),
+            quote_literal(&stash.table)
+        ));
+    }
+    out
+}
+
+/// Statements that put back what [`stash_sql`] kept, after the step's reverse re-created the
+/// table or columns, then drop the stash. Rows inserted since keep their defaults; rows
+/// deleted since stay deleted.
+pub fn restore_sql(stash: &Stash, name: &str) -> Vec<String> {
+    let t = ident(&stash.table);
+    let s = ident(name);
+    let mut out = Vec::new();
+    if stash.whole_table {
+        let cols: Vec<String> = stash.columns.iter().map(|c| ident(c)).collect();
+        // The stash has a rowid column unless the table is WITHOUT ROWID (see stash_sql).
+        let c = cols.join(", ");
+        out.push(if stash.key.is_empty() {
+            format!("INSERT INTO {t} (rowid, {c}) SELECT _schemactl_rowid, {c} FROM {s}")
+        } else {
+            format!("INSERT INTO {t} ({c}) SELECT {c} FROM {s}")
+        });
+        if stash.autoincrement {
+            let seq = ident(&format!("{name}_seq"));
+            out.push(format!("DELETE FROM sqlite_sequence WHERE name = {}", quote_literal(&stash.table)));
+            out.push(format!("INSERT INTO sqlite_sequence (name, seq) SELECT {}, seq FROM {seq}", quote_literal(&stash.table)));
+            out.push(format!("DROP TABLE {seq}"));
+        }
+    } else {
+        let matches = if stash.key.is_empty() {
+            format!("s._schemactl_rowid = {t}.rowid")
+        } else {
+            stash.key.iter().map(|k| format!("s.{k} IS {t}.{k}", k = ident(k))).collect::<Vec<_>>().join(" AND ")
+        };
+        let sets: Vec<String> = stash
+            .columns
+            .iter()
+            .map(|c| format!("{c} = (SELECT s.{c} FROM {s} AS s WHERE {matches})", c = ident(c)))
+            .collect();
+        out.push(format!(
+            "UPDATE {t} SET {} WHERE EXISTS (SELECT 1 FROM {s} AS s WHERE {matches})",
+            sets.join(", ")
+        ));
+    }
+    out.push(format!("DROP TABLE {s}"));
+    out
 }
 
 /// Writes a new file, refusing to overwrite one.

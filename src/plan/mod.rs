@@ -48,6 +48,48 @@ pub struct Step {
     pub forward: Vec<String>,
     /// Statements that undo it.
     pub reverse: Vec<String>,
+    /// Data the step drops, which a migration stashes first so that its rollback restores it.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub stash: Option<Stash>,
+}
+
+/// Data a step drops: columns of a table, or a whole table.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct Stash {
+    /// The table, by its name when the step runs.
+    pub table: String,
+    /// The stored columns that go (every stored column for a whole table).
+    pub columns: Vec<String>,
+    /// The columns that identify a row (the primary key); empty means the rowid.
+    pub key: Vec<String>,
+    /// True when the whole table goes.
+    pub whole_table: bool,
+    /// True when the table is AUTOINCREMENT, so its counter is kept too.
+    pub autoincrement: bool,
+}
+
+impl Stash {
+    /// Describes the stash of a whole table: its rows, with their rowids unless it is
+    /// WITHOUT ROWID (then its key is its primary key).
+    pub fn table(t: &Table) -> Self {
+        let key = if t.without_rowid { Self::columns(t, Vec::new()).key } else { Vec::new() };
+        Stash {
+            table: t.name.to_string(),
+            columns: t.columns.iter().filter(|c| c.generated.is_none()).map(|c| c.name.to_string()).collect(),
+            key,
+            whole_table: true,
+            autoincrement: t.primary_key.as_ref().is_some_and(|pk| pk.autoincrement),
+        }
+    }
+
+    /// Describes the stash of some columns of a table.
+    pub fn columns(t: &Table, columns: Vec<String>) -> Self {
+        let key = match &t.primary_key {
+            Some(pk) if pk.columns.iter().all(|k| !k.is_expr) => pk.columns.iter().map(|k| k.expr.as_str().to_string()).collect(),
+            _ => Vec::new(),
+        };
+        Stash { table: t.name.to_string(), columns, key, whole_table: false, autoincrement: false }
+    }
 }
 
 impl Step {
@@ -59,6 +101,7 @@ impl Step {
             summary,
             forward,
             reverse,
+            stash: None,
         }
     }
 
@@ -249,6 +292,7 @@ pub fn plan(current: &Schema, desired: &Schema, changes: &[Change]) -> Plan {
                 summary: format!("drop virtual table {}", ident(&v.name)),
                 forward: vec![format!("DROP TABLE {}", ident(&v.name))],
                 reverse: vec![v.sql.as_str().to_string()],
+                stash: None,
             });
         }
     }
@@ -288,6 +332,7 @@ pub fn plan(current: &Schema, desired: &Schema, changes: &[Change]) -> Plan {
             summary: format!("drop table {}", ident(&t.name)),
             forward: vec![format!("DROP TABLE {}", ident(&t.name))],
             reverse,
+            stash: Some(Stash::table(t)),
         });
     }
     let added: Vec<&Table> = changes
@@ -336,6 +381,7 @@ pub fn plan(current: &Schema, desired: &Schema, changes: &[Change]) -> Plan {
             summary: format!("create view {}", ident(&v.name)),
             forward: vec![create_view(v)],
             reverse: vec![format!("DROP VIEW {}", ident(&v.name))],
+            stash: None,
         });
     }
     for t in desired
@@ -350,6 +396,7 @@ pub fn plan(current: &Schema, desired: &Schema, changes: &[Change]) -> Plan {
             summary: format!("create trigger {}", ident(&t.name)),
             forward: vec![t.sql.as_str().to_string()],
             reverse: vec![format!("DROP TRIGGER {}", ident(&t.name))],
+            stash: None,
         });
     }
 
@@ -410,6 +457,7 @@ fn drop_view(v: &View, destructive: bool) -> Step {
         ),
         forward: vec![format!("DROP VIEW {}", ident(&v.name))],
         reverse: vec![create_view(v)],
+        stash: None,
     }
 }
 
@@ -433,6 +481,7 @@ fn drop_trigger(t: &Trigger, destructive: bool) -> Step {
         ),
         forward: vec![format!("DROP TRIGGER {}", ident(&t.name))],
         reverse: vec![t.sql.as_str().to_string()],
+        stash: None,
     }
 }
 

@@ -2,7 +2,7 @@
 //! otherwise (https://www.sqlite.org/lang_altertable.html).
 
 use super::rebuild::rebuild;
-use super::{Safety, Step};
+use super::{Safety, Stash, Step};
 use crate::diff::{TableChange, TableDiff};
 use crate::model::{Column, Table};
 use crate::render::{column_def, create_index};
@@ -54,6 +54,12 @@ fn rebuild_step(d: &TableDiff) -> Step {
         summary.push_str(&format!("; narrows {}", list(&narrowed)));
     }
     let destructive = !dropped.is_empty() || !narrowed.is_empty();
+    let stored: Vec<String> = dropped
+        .iter()
+        .filter(|c| d.from.column(c).is_some_and(|c| c.generated.is_none()))
+        .map(|c| c.to_string())
+        .collect();
+    let stash = (!stored.is_empty()).then(|| Stash::columns(&d.from, stored));
     Step {
         kind: if destructive {
             Safety::Destructive
@@ -65,6 +71,7 @@ fn rebuild_step(d: &TableDiff) -> Step {
         summary,
         forward: rebuild(&d.from, &d.to, &d.column_renames),
         reverse: rebuild(&d.to, &d.from, &inverse),
+        stash,
     }
 }
 
@@ -226,6 +233,7 @@ fn native_steps(d: &TableDiff) -> Option<Vec<Step>> {
                 ident(&column.name)
             )],
             reverse,
+            stash: Some(Stash::columns(&before, vec![column.name.to_string()])),
         });
     }
     for column in &adds {
