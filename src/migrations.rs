@@ -219,7 +219,9 @@ pub fn render(plan: &Plan, stem: &str, schema_version: u32, direction: Direction
 pub const STASH_PREFIX: &str = "_schemactl_stash_";
 
 fn version_of(stem: &str) -> &str {
-    stem.strip_prefix('V').and_then(|r| r.split("__").next()).unwrap_or("0")
+    stem.strip_prefix('V')
+        .and_then(|r| r.split("__").next())
+        .unwrap_or("0")
 }
 
 /// Statements that keep what `stash` describes in table `name`, before the step drops it: the
@@ -231,12 +233,21 @@ pub fn stash_sql(stash: &Stash, name: &str) -> Vec<String> {
     let key: Vec<String> = if stash.key.is_empty() {
         vec!["rowid AS _schemactl_rowid".to_string()]
     } else {
-        stash.key.iter().map(|k| ident(k)).filter(|k| !cols.contains(k)).collect()
+        stash
+            .key
+            .iter()
+            .map(|k| ident(k))
+            .filter(|k| !cols.contains(k))
+            .collect()
     };
     let mut out = vec![format!(
         "CREATE TABLE {} AS SELECT {} FROM {t}",
         ident(name),
-        key.iter().chain(&cols).cloned().collect::<Vec<_>>().join(", ")
+        key.iter()
+            .chain(&cols)
+            .cloned()
+            .collect::<Vec<_>>()
+            .join(", ")
     )];
     if stash.whole_table && stash.autoincrement {
         out.push(format!(
@@ -266,20 +277,36 @@ pub fn restore_sql(stash: &Stash, name: &str) -> Vec<String> {
         });
         if stash.autoincrement {
             let seq = ident(&format!("{name}_seq"));
-            out.push(format!("DELETE FROM sqlite_sequence WHERE name = {}", quote_literal(&stash.table)));
-            out.push(format!("INSERT INTO sqlite_sequence (name, seq) SELECT {}, seq FROM {seq}", quote_literal(&stash.table)));
+            out.push(format!(
+                "DELETE FROM sqlite_sequence WHERE name = {}",
+                quote_literal(&stash.table)
+            ));
+            out.push(format!(
+                "INSERT INTO sqlite_sequence (name, seq) SELECT {}, seq FROM {seq}",
+                quote_literal(&stash.table)
+            ));
             out.push(format!("DROP TABLE {seq}"));
         }
     } else {
         let matches = if stash.key.is_empty() {
             format!("s._schemactl_rowid = {t}.rowid")
         } else {
-            stash.key.iter().map(|k| format!("s.{k} IS {t}.{k}", k = ident(k))).collect::<Vec<_>>().join(" AND ")
+            stash
+                .key
+                .iter()
+                .map(|k| format!("s.{k} IS {t}.{k}", k = ident(k)))
+                .collect::<Vec<_>>()
+                .join(" AND ")
         };
         let sets: Vec<String> = stash
             .columns
             .iter()
-            .map(|c| format!("{c} = (SELECT s.{c} FROM {s} AS s WHERE {matches})", c = ident(c)))
+            .map(|c| {
+                format!(
+                    "{c} = (SELECT s.{c} FROM {s} AS s WHERE {matches})",
+                    c = ident(c)
+                )
+            })
             .collect();
         out.push(format!(
             "UPDATE {t} SET {} WHERE EXISTS (SELECT 1 FROM {s} AS s WHERE {matches})",

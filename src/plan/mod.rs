@@ -72,10 +72,19 @@ impl Stash {
     /// Describes the stash of a whole table: its rows, with their rowids unless it is
     /// WITHOUT ROWID (then its key is its primary key).
     pub fn table(t: &Table) -> Self {
-        let key = if t.without_rowid { Self::columns(t, Vec::new()).key } else { Vec::new() };
+        let key = if t.without_rowid {
+            Self::columns(t, Vec::new()).key
+        } else {
+            Vec::new()
+        };
         Stash {
             table: t.name.to_string(),
-            columns: t.columns.iter().filter(|c| c.generated.is_none()).map(|c| c.name.to_string()).collect(),
+            columns: t
+                .columns
+                .iter()
+                .filter(|c| c.generated.is_none())
+                .map(|c| c.name.to_string())
+                .collect(),
             key,
             whole_table: true,
             autoincrement: t.primary_key.as_ref().is_some_and(|pk| pk.autoincrement),
@@ -85,10 +94,20 @@ impl Stash {
     /// Describes the stash of some columns of a table.
     pub fn columns(t: &Table, columns: Vec<String>) -> Self {
         let key = match &t.primary_key {
-            Some(pk) if pk.columns.iter().all(|k| !k.is_expr) => pk.columns.iter().map(|k| k.expr.as_str().to_string()).collect(),
+            Some(pk) if pk.columns.iter().all(|k| !k.is_expr) => pk
+                .columns
+                .iter()
+                .map(|k| k.expr.as_str().to_string())
+                .collect(),
             _ => Vec::new(),
         };
-        Stash { table: t.name.to_string(), columns, key, whole_table: false, autoincrement: false }
+        Stash {
+            table: t.name.to_string(),
+            columns,
+            key,
+            whole_table: false,
+            autoincrement: false,
+        }
     }
 }
 

@@ -1,0 +1,282 @@
+//! `schemactl rollback` as a process: by name and version, --cascade all or nothing, and
+//! lossless rollback of dropped columns and tables.
+
+mod common;
+
+use std::path::PathBuf;
+use std::process::Output;
+
+use assert_cmd::Command;
+use rusqlite::Connection;
+
+struct Project {
+    dir: tempfile::TempDir,
+}
+
+impl Project {
+    fn new() -> Self {
+        let dir = common::temp_dir();
+        for sub in ["schema", "migrations", "rollbacks"] {
+            std::fs::create_dir_all(dir.path().join(sub)).unwrap();
+            for entry in std::fs::read_dir(common::repo_root().join(sub)).unwrap() {
+                let path = entry.unwrap().path();
+                std::fs::copy(&path, dir.path().join(sub).join(path.file_name().unwrap())).unwrap();
+            }
+        }
+        std::fs::write(
+            dir.path().join("schemactl.toml"),
+            "database = \"memory.db\"\nbackups = \"backups\"\n",
+        )
+        .unwrap();
+        let p = Project { dir };
+        let out = p.run(&["apply", "--yes"]);
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        p.conn()
+            .execute_batch(
+                "WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < 50)
+                 INSERT INTO patterns (id, type, pattern_data, confidence, created_at, last_used, category)
+                   SELECT 'p' || i, 'kind', 'data', 0.5, '2026-01-01', 'used-' || i, 'cat-' || i FROM n;
+                 INSERT INTO pattern_embeddings SELECT id, zeroblob(16), 4, created_at FROM patterns;
+                 WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < 20)
+                 INSERT INTO metrics_log (metric_name, metric_value, timestamp) SELECT 'm' || i, i, 'now' FROM n;
+                 DELETE FROM metrics_log WHERE id > 15;",
+            )
+            .unwrap();
+        p
+    }
+
+    fn path(&self, rel: &str) -> PathBuf {
+        self.dir.path().join(rel)
+    }
+
+    fn run(&self, args: &[&str]) -> Output {
+        let mut cmd = Command::cargo_bin("schemactl").unwrap();
+        cmd.current_dir(self.dir.path())
+            .env_remove("SCHEMACTL_DATABASE")
+            .env("NO_COLOR", "1");
+        cmd.args(args).output().unwrap()
+    }
+
+    fn ok(&self, args: &[&str]) {
+        let out = self.run(args);
+        assert!(
+            out.status.success(),
+            "{args:?}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
+
+    fn conn(&self) -> Connection {
+        Connection::open(self.path("memory.db")).unwrap()
+    }
+
+    fn rows(&self, sql: &str) -> Vec<String> {
+        let conn = self.conn();
+        let mut stmt = conn.prepare(sql).unwrap();
+        stmt.query_map([], |r| r.get::<_, String>(0))
+            .unwrap()
+            .map(|r| r.unwrap())
+            .collect()
+    }
+
+    fn versions(&self) -> Vec<i32> {
+        let conn = self.conn();
+        let mut stmt = conn
+            .prepare("SELECT version FROM _schemactl_history ORDER BY version")
+            .unwrap();
+        stmt.query_map([], |r| r.get(0))
+            .unwrap()
+            .map(|r| r.unwrap())
+            .collect()
+    }
+
+    fn edit_schema(&self, edit: impl Fn(String) -> String) {
+        let path = self.path("schema/memory.yaml");
+        let text = std::fs::read_to_string(&path).unwrap();
+        let edited = edit(text.clone());
+        assert_ne!(text, edited, "the edit must apply");
+        std::fs::write(path, edited).unwrap();
+    }
+}
+
+fn stderr(out: &Output) -> String {
+    String::from_utf8_lossy(&out.stderr).to_string()
+}
+
+const ALL_PATTERNS: &str = "SELECT id || '|' || ifnull(last_used, 'NULL') || '|' || ifnull(category, 'NULL') FROM patterns ORDER BY id";
+
+#[test]
+fn v2_rolls_back_by_name_and_by_version_without_touching_embeddings() {
+    for target in ["add_pattern_category", "V2", "2", "last"] {
+        let p = Project::new();
+        let embeddings = p.rows("SELECT pattern_id FROM pattern_embeddings ORDER BY pattern_id");
+        let before = schemactl::inspect(&p.conn()).unwrap();
+        p.ok(&["rollback", target, "--yes"]);
+        assert_eq!(p.versions(), [1], "{target}");
+        assert_eq!(
+            p.rows("SELECT pattern_id FROM pattern_embeddings ORDER BY pattern_id"),
+            embeddings,
+            "{target}"
+        );
+        let v1 = schemactl::apply::expected_schema(
+            &schemactl::apply::migration_list(
+                &schemactl::migrations::load(&p.path("migrations"), &p.path("rollbacks")).unwrap()
+                    [..1],
+                &[],
+                &[],
+            )
+            .unwrap(),
+        )
+        .unwrap();
+        assert_eq!(schemactl::inspect(&p.conn()).unwrap(), v1, "{target}");
+        assert_ne!(before, v1);
+        // And it applies again.
+        p.ok(&["apply", "--yes"]);
+        assert_eq!(p.versions(), [1, 2]);
+    }
+}
+
+#[test]
+fn later_migrations_are_refused_without_cascade() {
+    let p = Project::new();
+    let out = p.run(&["rollback", "V1", "--yes"]);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(
+        stderr(&out).contains("later migrations are applied: V2__add_pattern_category"),
+        "{}",
+        stderr(&out)
+    );
+    assert_eq!(p.versions(), [1, 2]);
+}
+
+#[test]
+fn a_dropped_column_comes_back_with_its_data() {
+    let p = Project::new();
+    p.edit_schema(|s| {
+        s.replace("      last_used:    { type: TEXT }\n", "")
+            .replace(
+                "      idx_patterns_last_used:  { columns: [\"last_used DESC\"] }\n",
+                "",
+            )
+    });
+    let before = p.rows(ALL_PATTERNS);
+    let schema_before = schemactl::inspect(&p.conn()).unwrap();
+    p.ok(&["sync", "--yes", "--allow-destructive"]);
+    assert!(
+        p.rows("SELECT name FROM pragma_table_info('patterns')")
+            .iter()
+            .all(|c| c != "last_used")
+    );
+    // Life goes on: a row is added, one deleted.
+    p.conn().execute_batch("INSERT INTO patterns (id, type, pattern_data, created_at, category) VALUES ('new', 't', 'd', 'now', 'c'); DELETE FROM pattern_embeddings WHERE pattern_id = 'p7'; DELETE FROM patterns WHERE id = 'p7';").unwrap();
+    p.ok(&["rollback", "last", "--yes"]);
+    assert_eq!(schemactl::inspect(&p.conn()).unwrap(), schema_before);
+    let mut expected: Vec<String> = before
+        .into_iter()
+        .filter(|r| !r.starts_with("p7|"))
+        .collect();
+    expected.push("new|NULL|c".into());
+    expected.sort();
+    let mut after = p.rows(ALL_PATTERNS);
+    after.sort();
+    assert_eq!(after, expected);
+    assert!(
+        p.rows(
+            "SELECT name FROM sqlite_schema WHERE name LIKE '\\_schemactl\\_stash%' ESCAPE '\\'"
+        )
+        .is_empty(),
+        "the stash is freed"
+    );
+}
+
+#[test]
+fn a_dropped_table_comes_back_with_its_rows_and_counter() {
+    let p = Project::new();
+    p.edit_schema(|s| {
+        let start = s.find("  metrics_log:").unwrap();
+        s[..start].to_string()
+    });
+    let rows = p.rows("SELECT id || ':' || metric_name FROM metrics_log ORDER BY id");
+    assert_eq!(rows.len(), 15);
+    let schema_before = schemactl::inspect(&p.conn()).unwrap();
+    p.ok(&["sync", "--yes", "--allow-destructive"]);
+    assert!(
+        p.rows("SELECT name FROM sqlite_schema WHERE name = 'metrics_log'")
+            .is_empty()
+    );
+    p.ok(&["rollback", "last", "--yes"]);
+    assert_eq!(schemactl::inspect(&p.conn()).unwrap(), schema_before);
+    assert_eq!(
+        p.rows("SELECT id || ':' || metric_name FROM metrics_log ORDER BY id"),
+        rows
+    );
+    p.conn().execute("INSERT INTO metrics_log (metric_name, metric_value, timestamp) VALUES ('next', 1, 'now')", []).unwrap();
+    assert_eq!(
+        p.rows("SELECT CAST(max(id) AS TEXT) FROM metrics_log"),
+        ["21"],
+        "the AUTOINCREMENT counter came back too"
+    );
+}
+
+#[test]
+fn cascade_is_all_or_nothing_when_a_later_step_fails() {
+    let p = Project::new();
+    // V3 with a working reverse; then break V2's stored reverse.
+    std::fs::write(
+        p.path("migrations/V3__notes.sql"),
+        "CREATE TABLE notes (body TEXT);\n",
+    )
+    .unwrap();
+    std::fs::write(p.path("rollbacks/V3__notes.sql"), "DROP TABLE notes;\n").unwrap();
+    p.ok(&["apply", "--yes"]);
+    p.conn()
+        .execute("INSERT INTO notes VALUES ('keep me')", [])
+        .unwrap();
+    p.conn().execute("UPDATE _schemactl_migrations SET reverse = 'DROP INDEX idx_patterns_category; SELECT no_such_function();' WHERE version = 2", []).unwrap();
+    let schema = schemactl::inspect(&p.conn()).unwrap();
+    let out = p.run(&["rollback", "V2", "--cascade", "--yes"]);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(
+        stderr(&out).contains("no such function: no_such_function"),
+        "{}",
+        stderr(&out)
+    );
+    assert_eq!(p.versions(), [1, 2, 3], "nothing was rolled back");
+    assert_eq!(schemactl::inspect(&p.conn()).unwrap(), schema);
+    assert_eq!(p.rows("SELECT body FROM notes"), ["keep me"]);
+    // Skipping the rehearsal, the live run fails the same way and changes nothing.
+    let out = p.run(&[
+        "rollback",
+        "V2",
+        "--cascade",
+        "--yes",
+        "--skip-rehearsal",
+        "--skip-backup",
+    ]);
+    assert_eq!(out.status.code(), Some(1));
+    assert_eq!(p.versions(), [1, 2, 3]);
+    assert_eq!(schemactl::inspect(&p.conn()).unwrap(), schema);
+}
+
+#[test]
+fn a_migration_without_any_reverse_is_refused() {
+    let p = Project::new();
+    std::fs::write(
+        p.path("migrations/V3__no_reverse.sql"),
+        "CREATE TABLE x (a);\n",
+    )
+    .unwrap();
+    p.ok(&["apply", "--yes"]);
+    let out = p.run(&["rollback", "V3", "--yes"]);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(
+        stderr(&out).contains("V3__no_reverse has no reverse"),
+        "{}",
+        stderr(&out)
+    );
+    assert_eq!(p.versions(), [1, 2, 3]);
+}
