@@ -409,3 +409,21 @@ impl Lint<'_> {
 fn keys(columns: &[KeyPart]) -> String {
     columns.iter().map(key_part).collect::<Vec<_>>().join(", ")
 }
+
+/// Estimates the bytes a migration will stash for `stash`: the pages of a whole table
+/// (dbstat), or the stored size of the dropped columns' values. None when it cannot tell.
+pub fn stash_estimate(conn: &Connection, stash: &crate::plan::Stash) -> Option<i64> {
+    if stash.whole_table {
+        return conn
+            .query_row("SELECT sum(pgsize) FROM dbstat WHERE name = ?1", [&stash.table], |r| r.get(0))
+            .ok();
+    }
+    let sizes: Vec<String> = stash
+        .columns
+        .iter()
+        .map(|c| format!("ifnull(length(CAST({} AS BLOB)), 0)", ident(c)))
+        .collect();
+    let key = if stash.key.is_empty() { 8 } else { 16 };
+    let sql = format!("SELECT sum({} + {key}) FROM {}", sizes.join(" + "), ident(&stash.table));
+    conn.query_row(&sql, [], |r| r.get::<_, Option<i64>>(0)).ok().flatten()
+}

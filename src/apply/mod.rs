@@ -110,6 +110,7 @@ pub mod history;
 pub mod lock;
 mod pipeline;
 mod rollback;
+pub mod stash;
 
 pub use driver::{Mode, Pending, QUICK_CHECK_PAGES, row_counts};
 pub use pipeline::{

@@ -122,6 +122,13 @@ pub fn rollback(
             kind: "rollback",
         });
     }
+    let dropped = super::stash::dropped_versions(&live)?;
+    for s in undo.iter().filter(|s| dropped.contains(&s.version)) {
+        say(&format!(
+            "warning: the stash of V{}__{} was dropped: the data it dropped does not come back",
+            s.version, s.name
+        ));
+    }
     let mut report = Report {
         version_before: applied.iter().map(|a| a.version).max(),
         migrations: undo

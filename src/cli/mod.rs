@@ -7,6 +7,7 @@ mod import;
 mod plan;
 mod rollback;
 mod schema;
+mod stash;
 mod status;
 mod sync;
 
@@ -46,6 +47,9 @@ pub enum Command {
     Sync(sync::Args),
     /// Undo a named migration (and later ones with --cascade) through the same pipeline.
     Rollback(rollback::Args),
+    /// List or free the data migrations dropped, kept for their rollback.
+    #[command(subcommand)]
+    Stash(stash::Command),
     /// Show applied, pending, divergent and missing migrations.
     Status(status::Args),
     /// Check the schema files, print their normal form, or print the DSL's JSON Schema.
@@ -96,6 +100,7 @@ pub fn run(cli: Cli) -> Result<ExitCode> {
         Command::Apply(args) => apply::run(&args, &config()?),
         Command::Sync(args) => sync::run(&args, &config()?),
         Command::Rollback(args) => rollback::run(&args, &config()?),
+        Command::Stash(cmd) => stash::run(&cmd, &config()?),
         Command::Status(args) => status::run(&args, &config()?),
         Command::Schema(cmd) => schema::run(&cmd, &config()?),
         Command::Completions(args) => completions::run(&args),
@@ -115,5 +120,16 @@ pub fn report(error: Error) {
             }
         }
         other => eprintln!("{:?}", miette::Report::new(other)),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use clap::CommandFactory;
+
+    #[test]
+    fn the_command_line_definition_is_consistent() {
+        // clap checks names, flags and groups of every subcommand here, not at a user's prompt.
+        super::Cli::command().debug_assert();
     }
 }

@@ -75,9 +75,18 @@ pub fn run(args: &Args, config: &Config) -> Result<ExitCode> {
         (Some(c), false) => crate::lint::lint(c, &current, &desired.schema, &changes)?,
         _ => Vec::new(),
     };
+    let stash_bytes: Vec<Option<i64>> = plan
+        .steps
+        .iter()
+        .map(|s| match (&conn, &s.stash) {
+            (Some(c), Some(stash)) => crate::lint::stash_estimate(c, stash),
+            _ => None,
+        })
+        .collect();
     let out = match args.format {
         Format::Human => human(
             &plan,
+            &stash_bytes,
             &findings,
             &db_path.display().to_string(),
             &schema_path.display().to_string(),
@@ -87,6 +96,7 @@ pub fn run(args: &Args, config: &Config) -> Result<ExitCode> {
         Format::Json => {
             let value = to_json(
                 &plan,
+                &stash_bytes,
                 &findings,
                 &db_path.display().to_string(),
                 &schema_path.display().to_string(),
@@ -173,6 +183,7 @@ fn color() -> bool {
 /// The JSON document of `plan --format json` (documented in the README).
 pub fn to_json(
     plan: &Plan,
+    stash_bytes: &[Option<i64>],
     findings: &[Finding],
     database: &str,
     schema: &str,
@@ -192,6 +203,8 @@ pub fn to_json(
                 "summary": s.summary,
                 "forward": s.forward,
                 "reverse": s.reverse,
+                "stash": s.stash,
+                "stash_bytes": stash_bytes.get(i).copied().flatten(),
             })
         })
         .collect();
@@ -209,6 +222,7 @@ pub fn to_json(
 /// Renders the plan for people: steps grouped by table, then lint findings.
 pub fn human(
     plan: &Plan,
+    stash_bytes: &[Option<i64>],
     findings: &[Finding],
     database: &str,
     schema: &str,
@@ -248,8 +262,13 @@ pub fn human(
                     (_, true) => ("~", "rebuild", "33"),
                     _ => ("+", "safe", "32"),
                 };
+                let stash = match stash_bytes.get(i).copied().flatten() {
+                    Some(bytes) => format!(" (stash for rollback: about {})", human_bytes(bytes)),
+                    None if step.stash.is_some() => " (stashed for rollback)".to_string(),
+                    None => String::new(),
+                };
                 out.push_str(&format!(
-                    "  {} {:>2}. {} [{}]\n",
+                    "  {} {:>2}. {} [{}]{stash}\n",
                     paint(code, mark),
                     i + 1,
                     step.summary,
@@ -293,4 +312,18 @@ pub fn human(
         }
     }
     out
+}
+
+/// Formats a byte count for people.
+fn human_bytes(bytes: i64) -> String {
+    let b = bytes as f64;
+    if b >= 1e9 {
+        format!("{:.1} GB", b / 1e9)
+    } else if b >= 1e6 {
+        format!("{:.1} MB", b / 1e6)
+    } else if b >= 1e3 {
+        format!("{:.1} kB", b / 1e3)
+    } else {
+        format!("{bytes} B")
+    }
 }

@@ -1,0 +1,113 @@
+//! Stashes: the data a migration dropped, kept in `_schemactl_stash_{version}_{step}` tables so
+//! that its rollback can restore it. They can be listed, and dropped to free their space; the
+//! rollback of that migration then becomes lossy, and says so.
+
+use rusqlite::Connection;
+
+use crate::error::{Error, Result};
+use crate::migrations::STASH_PREFIX;
+use crate::sql::quote_ident;
+
+/// Records the versions whose stash was dropped.
+const CREATE_DROPPED: &str =
+    "CREATE TABLE IF NOT EXISTS _schemactl_stash_dropped (version INTEGER PRIMARY KEY, dropped_at TEXT NOT NULL)";
+
+/// The stash of one migration.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct StashInfo {
+    /// The migration's version.
+    pub version: i32,
+    /// Its stash tables.
+    pub tables: Vec<String>,
+    /// Rows kept.
+    pub rows: i64,
+    /// Bytes the tables take (dbstat).
+    pub bytes: i64,
+    /// True when the stash was dropped: the rollback of this version is lossy.
+    pub dropped: bool,
+}
+
+fn q(e: rusqlite::Error) -> Error {
+    Error::sqlite("read the stashes", e)
+}
+
+/// Lists the stashes, by version.
+pub fn list(conn: &Connection) -> Result<Vec<StashInfo>> {
+    let names: Vec<String> = conn
+        .prepare("SELECT name FROM sqlite_schema WHERE type = 'table' AND name LIKE '\\_schemactl\\_stash\\_%' ESCAPE '\\' AND name <> '_schemactl_stash_dropped' ORDER BY name")
+        .map_err(q)?
+        .query_map([], |r| r.get(0))
+        .map_err(q)?
+        .collect::<rusqlite::Result<_>>()
+        .map_err(q)?;
+    let dropped = dropped_versions(conn)?;
+    let mut out: Vec<StashInfo> = Vec::new();
+    for name in names {
+        let Some(version) = name
+            .strip_prefix(STASH_PREFIX)
+            .and_then(|r| r.split('_').next())
+            .and_then(|v| v.parse::<i32>().ok())
+        else {
+            continue;
+        };
+        let rows: i64 = conn
+            .query_row(&format!("SELECT count(*) FROM {}", quote_ident(&name)), [], |r| r.get(0))
+            .map_err(q)?;
+        let bytes: i64 = conn
+            .query_row("SELECT ifnull(sum(pgsize), 0) FROM dbstat WHERE name = ?1", [&name], |r| r.get(0))
+            .unwrap_or(0);
+        match out.iter_mut().find(|s| s.version == version) {
+            Some(s) => {
+                s.tables.push(name);
+                s.rows += rows;
+                s.bytes += bytes;
+            }
+            None => out.push(StashInfo { version, tables: vec![name], rows, bytes, dropped: dropped.contains(&version) }),
+        }
+    }
+    out.sort_by_key(|s| s.version);
+    Ok(out)
+}
+
+/// Versions whose stash was dropped.
+pub fn dropped_versions(conn: &Connection) -> Result<Vec<i32>> {
+    let exists: bool = conn
+        .query_row("SELECT count(*) > 0 FROM sqlite_schema WHERE name = '_schemactl_stash_dropped'", [], |r| r.get(0))
+        .map_err(q)?;
+    if !exists {
+        return Ok(Vec::new());
+    }
+    conn.prepare("SELECT version FROM _schemactl_stash_dropped ORDER BY version")
+        .map_err(q)?
+        .query_map([], |r| r.get(0))
+        .map_err(q)?
+        .collect::<rusqlite::Result<_>>()
+        .map_err(q)
+}
+
+/// Empties the stash of `version` in one transaction, keeping the tables' shape so that the
+/// rollback still runs (restoring nothing), and records it as dropped. The freed pages are
+/// reused by the database; `VACUUM` returns them to the file system.
+pub fn drop(conn: &Connection, version: i32) -> Result<StashInfo> {
+    let Some(info) = list(conn)?.into_iter().find(|s| s.version == version) else {
+        return Err(Error::Usage(format!("V{version} has no stash")));
+    };
+    let w = |e| Error::sqlite(format!("drop the stash of V{version}"), e);
+    conn.execute_batch("BEGIN IMMEDIATE").map_err(w)?;
+    let result = (|| {
+        for table in &info.tables {
+            conn.execute_batch(&format!("DELETE FROM {}", quote_ident(table))).map_err(w)?;
+        }
+        conn.execute_batch(CREATE_DROPPED).map_err(w)?;
+        conn.execute(
+            "INSERT OR REPLACE INTO _schemactl_stash_dropped (version, dropped_at) VALUES (?1, ?2)",
+            rusqlite::params![version, crate::ops::backup::now_rfc3339()],
+        )
+        .map_err(w)?;
+        conn.execute_batch("COMMIT").map_err(w)
+    })();
+    if result.is_err() && !conn.is_autocommit() {
+        let _ = conn.execute_batch("ROLLBACK");
+    }
+    result.map(|()| info)
+}

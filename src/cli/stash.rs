@@ -1,0 +1,69 @@
+//! `schemactl stash list|drop`: the data migrations dropped, kept for their rollback.
+
+use std::process::ExitCode;
+
+use super::DatabaseArg;
+use super::status::Format;
+use crate::config::Config;
+use crate::error::{Error, Result};
+
+/// The `stash` subcommands.
+#[derive(Debug, clap::Subcommand)]
+pub enum Command {
+    /// List the stashes, with their sizes.
+    #[command(after_help = "Example:\n  schemactl stash list\n  schemactl stash list --format json")]
+    List {
+        #[command(flatten)]
+        database: DatabaseArg,
+        /// Output format
+        #[arg(long, value_enum, default_value_t = Format::Human)]
+        format: Format,
+    },
+    /// Free the stash of one migration; its rollback then no longer restores dropped data.
+    #[command(after_help = "Example:\n  schemactl stash drop V3 --yes")]
+    Drop {
+        /// The migration's version (`V3` or `3`)
+        #[arg(value_name = "VERSION")]
+        migration: String,
+        #[command(flatten)]
+        database: DatabaseArg,
+        /// Do not ask for confirmation (required off a terminal)
+        #[arg(long, short = 'y')]
+        yes: bool,
+    },
+}
+
+/// Runs a `stash` subcommand.
+pub fn run(cmd: &Command, config: &Config) -> Result<ExitCode> {
+    match cmd {
+        Command::List { database, format } => {
+            let path = database.resolve(config);
+            let conn = crate::db::open_read_only(&path)?;
+            let stashes = crate::apply::stash::list(&conn)?;
+            if *format == Format::Json {
+                println!("{}", serde_json::to_string_pretty(&stashes).unwrap_or_default());
+            } else if stashes.is_empty() {
+                println!("{}: no stashes", path.display());
+            } else {
+                for s in stashes {
+                    let note = if s.dropped { " (dropped: its rollback is lossy)" } else { "" };
+                    println!("V{}: {} row(s), {} bytes in {}{note}", s.version, s.rows, s.bytes, s.tables.join(", "));
+                }
+            }
+        }
+        Command::Drop { migration, database, yes } => {
+            let digits = migration.trim_start_matches(['V', 'v']);
+            let version: i32 = digits
+                .parse()
+                .map_err(|_| Error::Usage(format!("`{migration}` is not a version (V3 or 3)")))?;
+            if !yes && !super::apply::confirm(&format!("drop the stash of V{version}? its rollback will not restore the data it dropped"))? {
+                return Err(Error::Usage("not confirmed; nothing was changed".into()));
+            }
+            let path = database.resolve(config);
+            let conn = crate::apply::open_live(&path)?;
+            let info = crate::apply::stash::drop(&conn, version)?;
+            println!("dropped the stash of V{version} ({} row(s)); rolling back V{version} is now lossy", info.rows);
+        }
+    }
+    Ok(ExitCode::SUCCESS)
+}
