@@ -115,5 +115,6 @@ pub mod stash;
 pub use driver::{Mode, Pending, QUICK_CHECK_PAGES, row_counts};
 pub use pipeline::{
     Options, Report, Source, apply, expected_after, expected_schema, migration_list, open_live,
+    sync_migration,
 };
 pub use rollback::rollback;

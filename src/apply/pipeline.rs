@@ -447,3 +447,21 @@ fn write_manifest(
         sha256,
     )
 }
+
+/// The migration `sync` runs for `plan`: version `version`, named `sync_<time>`, with its
+/// reverse, recorded like a file's so that it can be rolled back by name.
+pub fn sync_migration(plan: &crate::plan::Plan, schema_version: u32, version: i32) -> Pending {
+    let name = format!("sync_{}", backup::timestamp().to_ascii_lowercase());
+    let stem = format!("V{version}__{name}");
+    let forward = migrations::render(plan, &stem, schema_version, crate::plan::Direction::Forward);
+    let reverse = migrations::render(plan, &stem, schema_version, crate::plan::Direction::Reverse);
+    Pending {
+        version,
+        name,
+        kind: "sync",
+        source: "sync".into(),
+        needs: migrations::needs(&forward),
+        forward,
+        reverse: Some(reverse),
+    }
+}

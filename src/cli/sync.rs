@@ -5,11 +5,10 @@ use std::process::ExitCode;
 
 use super::apply::{PipelineArgs, run_pipeline};
 use super::{DatabaseArg, SchemaArg};
-use crate::apply::{Pending, history};
+use crate::apply::history;
 use crate::config::Config;
 use crate::error::{Error, Result};
 use crate::migrations;
-use crate::plan::Direction;
 
 /// Arguments of `schemactl sync`.
 #[derive(Debug, clap::Args)]
@@ -73,22 +72,7 @@ pub fn run(args: &Args, config: &Config) -> Result<ExitCode> {
             list.join("\n  ")
         )));
     }
-    let name = format!(
-        "sync_{}",
-        crate::ops::backup::timestamp().to_ascii_lowercase()
-    );
-    let stem = format!("V{next_version}__{name}");
-    let forward = migrations::render(&plan, &stem, desired.version, Direction::Forward);
-    let reverse = migrations::render(&plan, &stem, desired.version, Direction::Reverse);
     let mut opts = args.pipeline.options(database, config);
-    opts.extra.push(Pending {
-        version: next_version,
-        name,
-        kind: "sync",
-        source: "sync".into(),
-        needs: migrations::needs(&forward),
-        forward,
-        reverse: Some(reverse),
-    });
+    opts.extra.push(crate::apply::sync_migration(&plan, desired.version, next_version));
     run_pipeline(opts, &args.pipeline)
 }
