@@ -415,7 +415,11 @@ fn keys(columns: &[KeyPart]) -> String {
 pub fn stash_estimate(conn: &Connection, stash: &crate::plan::Stash) -> Option<i64> {
     if stash.whole_table {
         return conn
-            .query_row("SELECT sum(pgsize) FROM dbstat WHERE name = ?1", [&stash.table], |r| r.get(0))
+            .query_row(
+                "SELECT sum(pgsize) FROM dbstat WHERE name = ?1",
+                [&stash.table],
+                |r| r.get(0),
+            )
             .ok();
     }
     let sizes: Vec<String> = stash
@@ -424,6 +428,12 @@ pub fn stash_estimate(conn: &Connection, stash: &crate::plan::Stash) -> Option<i
         .map(|c| format!("ifnull(length(CAST({} AS BLOB)), 0)", ident(c)))
         .collect();
     let key = if stash.key.is_empty() { 8 } else { 16 };
-    let sql = format!("SELECT sum({} + {key}) FROM {}", sizes.join(" + "), ident(&stash.table));
-    conn.query_row(&sql, [], |r| r.get::<_, Option<i64>>(0)).ok().flatten()
+    let sql = format!(
+        "SELECT sum({} + {key}) FROM {}",
+        sizes.join(" + "),
+        ident(&stash.table)
+    );
+    conn.query_row(&sql, [], |r| r.get::<_, Option<i64>>(0))
+        .ok()
+        .flatten()
 }

@@ -8,7 +8,7 @@ use std::path::{Path, PathBuf};
 use refinery_core::Migration;
 
 use crate::error::{Error, Result};
-use crate::plan::{Direction, Plan, Safety, Stash};
+use crate::plan::{Direction, Plan, STASH_PLACEHOLDER, Safety, Stash};
 use crate::sql::{ident, lex, quote_literal};
 
 /// The header line announcing the foreign-key needs of a migration.
@@ -201,12 +201,25 @@ pub fn render(plan: &Plan, stem: &str, schema_version: u32, direction: Direction
                 }
                 sqls.extend(step.forward.iter().cloned());
             }
-            Direction::Reverse => {
-                sqls.extend(step.reverse.iter().cloned());
-                if let Some(stash) = &step.stash {
+            Direction::Reverse => match &step.stash {
+                // A reverse that rebuilds refills the columns while it copies.
+                Some(Stash {
+                    reverse: Some(filled),
+                    ..
+                }) => {
+                    sqls.extend(
+                        filled
+                            .iter()
+                            .map(|sql| sql.replace(STASH_PLACEHOLDER, &stash_name)),
+                    );
+                    sqls.push(format!("DROP TABLE {}", ident(&stash_name)));
+                }
+                Some(stash) => {
+                    sqls.extend(step.reverse.iter().cloned());
                     sqls.extend(restore_sql(stash, &stash_name));
                 }
-            }
+                None => sqls.extend(step.reverse.iter().cloned()),
+            },
         }
         for sql in sqls {
             let _ = writeln!(s, "{sql};");

@@ -284,15 +284,32 @@ fn a_migration_without_any_reverse_is_refused() {
 #[test]
 fn stashes_are_listed_sized_shown_in_plan_and_can_be_dropped() {
     let p = Project::new();
-    p.edit_schema(|s| s.replace("      last_used:    { type: TEXT }\n", "").replace("      idx_patterns_last_used:  { columns: [\"last_used DESC\"] }\n", ""));
+    p.edit_schema(|s| {
+        s.replace("      last_used:    { type: TEXT }\n", "")
+            .replace(
+                "      idx_patterns_last_used:  { columns: [\"last_used DESC\"] }\n",
+                "",
+            )
+    });
     // plan shows the estimated stash size: 50 values of 'used-N' (6 or 7 bytes) plus keys.
     let out = p.run(&["plan"]);
     let text = String::from_utf8_lossy(&out.stdout);
-    assert!(text.contains("drop column patterns.last_used [destructive] (stash for rollback: about"), "{text}");
+    assert!(
+        text.contains("drop column patterns.last_used [destructive] (stash for rollback: about"),
+        "{text}"
+    );
     let out = p.run(&["plan", "--format", "json"]);
     let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
-    let step = v["steps"].as_array().unwrap().iter().find(|s| s["stash"].is_object()).unwrap().clone();
-    let values: i64 = (1..=50).map(|i: i64| format!("used-{i}").len() as i64).sum();
+    let step = v["steps"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|s| s["stash"].is_object())
+        .unwrap()
+        .clone();
+    let values: i64 = (1..=50)
+        .map(|i: i64| format!("used-{i}").len() as i64)
+        .sum();
     assert_eq!(step["stash_bytes"], serde_json::json!(values + 50 * 16));
     assert_eq!(step["stash"]["columns"], serde_json::json!(["last_used"]));
 
@@ -306,12 +323,23 @@ fn stashes_are_listed_sized_shown_in_plan_and_can_be_dropped() {
 
     p.ok(&["stash", "drop", "V3", "--yes"]);
     let out = p.run(&["stash", "list"]);
-    assert!(String::from_utf8_lossy(&out.stdout).contains("V3: 0 row(s)"), "{}", String::from_utf8_lossy(&out.stdout));
+    assert!(
+        String::from_utf8_lossy(&out.stdout).contains("V3: 0 row(s)"),
+        "{}",
+        String::from_utf8_lossy(&out.stdout)
+    );
     // The rollback still runs, says it is lossy, and the column comes back empty.
     let out = p.run(&["rollback", "last", "--yes"]);
     assert!(out.status.success(), "{}", stderr(&out));
-    assert!(stderr(&out).contains("warning: the stash of V3__sync_"), "{}", stderr(&out));
-    assert_eq!(p.rows("SELECT ifnull(last_used, 'NULL') FROM patterns WHERE id = 'p1'"), ["NULL"]);
+    assert!(
+        stderr(&out).contains("warning: the stash of V3__sync_"),
+        "{}",
+        stderr(&out)
+    );
+    assert_eq!(
+        p.rows("SELECT ifnull(last_used, 'NULL') FROM patterns WHERE id = 'p1'"),
+        ["NULL"]
+    );
     assert!(p.rows("SELECT name FROM sqlite_schema WHERE name LIKE '\\_schemactl\\_stash\\_3\\_%' ESCAPE '\\'").is_empty(), "the stash tables of V3 are gone");
     let out = p.run(&["stash", "drop", "V9", "--yes"]);
     assert_eq!(out.status.code(), Some(1));

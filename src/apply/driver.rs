@@ -243,10 +243,18 @@ impl Driver<'_> {
         };
         for p in &self.pending {
             run_statements(self.conn, &p.forward, p)?;
-            for table in [HISTORY_TABLE, "_schemactl_migrations", "_schemactl_stash_dropped"] {
+            for table in [
+                HISTORY_TABLE,
+                "_schemactl_migrations",
+                "_schemactl_stash_dropped",
+            ] {
                 let exists: bool = self
                     .conn
-                    .query_row("SELECT count(*) > 0 FROM sqlite_schema WHERE name = ?1", [table], |r| r.get(0))
+                    .query_row(
+                        "SELECT count(*) > 0 FROM sqlite_schema WHERE name = ?1",
+                        [table],
+                        |r| r.get(0),
+                    )
                     .map_err(q("read the history"))?;
                 if !exists {
                     continue;

@@ -9,8 +9,7 @@ use crate::migrations::STASH_PREFIX;
 use crate::sql::quote_ident;
 
 /// Records the versions whose stash was dropped.
-const CREATE_DROPPED: &str =
-    "CREATE TABLE IF NOT EXISTS _schemactl_stash_dropped (version INTEGER PRIMARY KEY, dropped_at TEXT NOT NULL)";
+const CREATE_DROPPED: &str = "CREATE TABLE IF NOT EXISTS _schemactl_stash_dropped (version INTEGER PRIMARY KEY, dropped_at TEXT NOT NULL)";
 
 /// The stash of one migration.
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
@@ -51,10 +50,18 @@ pub fn list(conn: &Connection) -> Result<Vec<StashInfo>> {
             continue;
         };
         let rows: i64 = conn
-            .query_row(&format!("SELECT count(*) FROM {}", quote_ident(&name)), [], |r| r.get(0))
+            .query_row(
+                &format!("SELECT count(*) FROM {}", quote_ident(&name)),
+                [],
+                |r| r.get(0),
+            )
             .map_err(q)?;
         let bytes: i64 = conn
-            .query_row("SELECT ifnull(sum(pgsize), 0) FROM dbstat WHERE name = ?1", [&name], |r| r.get(0))
+            .query_row(
+                "SELECT ifnull(sum(pgsize), 0) FROM dbstat WHERE name = ?1",
+                [&name],
+                |r| r.get(0),
+            )
             .unwrap_or(0);
         match out.iter_mut().find(|s| s.version == version) {
             Some(s) => {
@@ -62,7 +69,13 @@ pub fn list(conn: &Connection) -> Result<Vec<StashInfo>> {
                 s.rows += rows;
                 s.bytes += bytes;
             }
-            None => out.push(StashInfo { version, tables: vec![name], rows, bytes, dropped: dropped.contains(&version) }),
+            None => out.push(StashInfo {
+                version,
+                tables: vec![name],
+                rows,
+                bytes,
+                dropped: dropped.contains(&version),
+            }),
         }
     }
     out.sort_by_key(|s| s.version);
@@ -72,7 +85,11 @@ pub fn list(conn: &Connection) -> Result<Vec<StashInfo>> {
 /// Versions whose stash was dropped.
 pub fn dropped_versions(conn: &Connection) -> Result<Vec<i32>> {
     let exists: bool = conn
-        .query_row("SELECT count(*) > 0 FROM sqlite_schema WHERE name = '_schemactl_stash_dropped'", [], |r| r.get(0))
+        .query_row(
+            "SELECT count(*) > 0 FROM sqlite_schema WHERE name = '_schemactl_stash_dropped'",
+            [],
+            |r| r.get(0),
+        )
         .map_err(q)?;
     if !exists {
         return Ok(Vec::new());
@@ -96,7 +113,8 @@ pub fn drop(conn: &Connection, version: i32) -> Result<StashInfo> {
     conn.execute_batch("BEGIN IMMEDIATE").map_err(w)?;
     let result = (|| {
         for table in &info.tables {
-            conn.execute_batch(&format!("DELETE FROM {}", quote_ident(table))).map_err(w)?;
+            conn.execute_batch(&format!("DELETE FROM {}", quote_ident(table)))
+                .map_err(w)?;
         }
         conn.execute_batch(CREATE_DROPPED).map_err(w)?;
         conn.execute(

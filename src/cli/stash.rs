@@ -11,7 +11,9 @@ use crate::error::{Error, Result};
 #[derive(Debug, clap::Subcommand)]
 pub enum Command {
     /// List the stashes, with their sizes.
-    #[command(after_help = "Example:\n  schemactl stash list\n  schemactl stash list --format json")]
+    #[command(
+        after_help = "Example:\n  schemactl stash list\n  schemactl stash list --format json"
+    )]
     List {
         #[command(flatten)]
         database: DatabaseArg,
@@ -41,28 +43,52 @@ pub fn run(cmd: &Command, config: &Config) -> Result<ExitCode> {
             let conn = crate::db::open_read_only(&path)?;
             let stashes = crate::apply::stash::list(&conn)?;
             if *format == Format::Json {
-                println!("{}", serde_json::to_string_pretty(&stashes).unwrap_or_default());
+                println!(
+                    "{}",
+                    serde_json::to_string_pretty(&stashes).unwrap_or_default()
+                );
             } else if stashes.is_empty() {
                 println!("{}: no stashes", path.display());
             } else {
                 for s in stashes {
-                    let note = if s.dropped { " (dropped: its rollback is lossy)" } else { "" };
-                    println!("V{}: {} row(s), {} bytes in {}{note}", s.version, s.rows, s.bytes, s.tables.join(", "));
+                    let note = if s.dropped {
+                        " (dropped: its rollback is lossy)"
+                    } else {
+                        ""
+                    };
+                    println!(
+                        "V{}: {} row(s), {} bytes in {}{note}",
+                        s.version,
+                        s.rows,
+                        s.bytes,
+                        s.tables.join(", ")
+                    );
                 }
             }
         }
-        Command::Drop { migration, database, yes } => {
+        Command::Drop {
+            migration,
+            database,
+            yes,
+        } => {
             let digits = migration.trim_start_matches(['V', 'v']);
             let version: i32 = digits
                 .parse()
                 .map_err(|_| Error::Usage(format!("`{migration}` is not a version (V3 or 3)")))?;
-            if !yes && !super::apply::confirm(&format!("drop the stash of V{version}? its rollback will not restore the data it dropped"))? {
+            if !yes
+                && !super::apply::confirm(&format!(
+                    "drop the stash of V{version}? its rollback will not restore the data it dropped"
+                ))?
+            {
                 return Err(Error::Usage("not confirmed; nothing was changed".into()));
             }
             let path = database.resolve(config);
             let conn = crate::apply::open_live(&path)?;
             let info = crate::apply::stash::drop(&conn, version)?;
-            println!("dropped the stash of V{version} ({} row(s)); rolling back V{version} is now lossy", info.rows);
+            println!(
+                "dropped the stash of V{version} ({} row(s)); rolling back V{version} is now lossy",
+                info.rows
+            );
         }
     }
     Ok(ExitCode::SUCCESS)

@@ -73,6 +73,10 @@ pub fn run(args: &Args, config: &Config) -> Result<ExitCode> {
         )));
     }
     let mut opts = args.pipeline.options(database, config);
-    opts.extra.push(crate::apply::sync_migration(&plan, desired.version, next_version));
+    opts.extra.push(crate::apply::sync_migration(
+        &plan,
+        desired.version,
+        next_version,
+    ));
     run_pipeline(opts, &args.pipeline)
 }

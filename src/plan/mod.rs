@@ -12,7 +12,7 @@ mod table;
 
 use std::collections::BTreeSet;
 
-pub use rebuild::{rebuild, temp_name};
+pub use rebuild::{STASH_PLACEHOLDER, rebuild, rebuild_filled, temp_name};
 pub use script::Direction;
 pub use table::{affinity, narrows};
 
@@ -66,6 +66,10 @@ pub struct Stash {
     pub whole_table: bool,
     /// True when the table is AUTOINCREMENT, so its counter is kept too.
     pub autoincrement: bool,
+    /// The step's reverse that refills the columns from the stash while it rebuilds (the
+    /// stash table named [`STASH_PLACEHOLDER`]), when the reverse is a rebuild.
+    #[serde(skip)]
+    pub reverse: Option<Vec<String>>,
 }
 
 impl Stash {
@@ -88,6 +92,7 @@ impl Stash {
             key,
             whole_table: true,
             autoincrement: t.primary_key.as_ref().is_some_and(|pk| pk.autoincrement),
+            reverse: None,
         }
     }
 
@@ -107,6 +112,7 @@ impl Stash {
             key,
             whole_table: false,
             autoincrement: false,
+            reverse: None,
         }
     }
 }

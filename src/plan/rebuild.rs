@@ -7,6 +7,7 @@
 //! `foreign_key_check` runs before the commit (see [`crate::apply`] and the plan script); views
 //! and triggers that depend on the table are dropped before and recreated after by the plan.
 
+use super::Stash;
 use crate::model::{Column, Table};
 use crate::render::{create_index, create_table};
 use crate::sql::{ident, quote_literal};
@@ -25,6 +26,21 @@ pub fn temp_name(table: &str) -> String {
 /// found by the lint before anything runs. Rowids of tables without an INTEGER PRIMARY KEY are
 /// copied too, and the AUTOINCREMENT counter is carried over.
 pub fn rebuild(from: &Table, to: &Table, renames: &[(String, String)]) -> Vec<String> {
+    rebuild_filled(from, to, renames, None)
+}
+
+/// The name that stands for a stash table in SQL built before the migration's version is
+/// known; [`crate::migrations::render`] replaces it.
+pub const STASH_PLACEHOLDER: &str = "_schemactl_stash_placeholder";
+
+/// Like [`rebuild`], and fills the stashed columns of `fill` from its stash table while
+/// copying, so that a NOT NULL column without a default comes back with its values.
+pub fn rebuild_filled(
+    from: &Table,
+    to: &Table,
+    renames: &[(String, String)],
+    fill: Option<(&Stash, &str)>,
+) -> Vec<String> {
     let tmp = temp_name(&to.name);
     let mut new_table = to.clone();
     new_table.name = tmp.clone().into();
@@ -35,27 +51,52 @@ pub fn rebuild(from: &Table, to: &Table, renames: &[(String, String)]) -> Vec<St
     let mut out = vec![create_table(&new_table)];
 
     let (mut targets, mut sources) = (Vec::new(), Vec::new());
+    // With a fill, the source columns are qualified: the stash is joined in.
+    let src = |col: &str| match fill {
+        Some(_) => format!("{}.{col}", ident(&from.name)),
+        None => col.to_string(),
+    };
     if from.without_rowid == to.without_rowid
         && !from.without_rowid
         && from.rowid_alias().is_none()
         && to.rowid_alias().is_none()
     {
         targets.push("rowid".to_string());
-        sources.push("rowid".to_string());
+        sources.push(src("rowid"));
     }
     for c in to.columns.iter().filter(|c| c.generated.is_none()) {
         if let Some(source) = source_column(from, c, renames) {
             targets.push(ident(&c.name));
-            sources.push(ident(&source.name));
+            sources.push(src(&ident(&source.name)));
         }
+    }
+    let mut source_table = ident(&from.name);
+    if let Some((stash, name)) = fill {
+        for c in &stash.columns {
+            if to.column(c).is_some_and(|c| c.generated.is_none()) && !targets.contains(&ident(c)) {
+                targets.push(ident(c));
+                sources.push(format!("s.{}", ident(c)));
+            }
+        }
+        let t = ident(&from.name);
+        let matches = if stash.key.is_empty() {
+            format!("s._schemactl_rowid = {t}.rowid")
+        } else {
+            stash
+                .key
+                .iter()
+                .map(|k| format!("s.{k} IS {t}.{k}", k = ident(k)))
+                .collect::<Vec<_>>()
+                .join(" AND ")
+        };
+        source_table = format!("{t} LEFT JOIN {} AS s ON {matches}", ident(name));
     }
     if !targets.is_empty() {
         out.push(format!(
-            "INSERT INTO {} ({}) SELECT {} FROM {}",
+            "INSERT INTO {} ({}) SELECT {} FROM {source_table}",
             ident(&tmp),
             targets.join(", "),
             sources.join(", "),
-            ident(&from.name)
         ));
     }
     let autoincrement = |t: &Table| t.primary_key.as_ref().is_some_and(|pk| pk.autoincrement);

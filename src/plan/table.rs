@@ -1,7 +1,7 @@
 //! The steps for one modified table: SQLite's own ALTER TABLE where it is legal, a rebuild
 //! otherwise (https://www.sqlite.org/lang_altertable.html).
 
-use super::rebuild::rebuild;
+use super::rebuild::{STASH_PLACEHOLDER, rebuild, rebuild_filled};
 use super::{Safety, Stash, Step};
 use crate::diff::{TableChange, TableDiff};
 use crate::model::{Column, Table};
@@ -59,7 +59,16 @@ fn rebuild_step(d: &TableDiff) -> Step {
         .filter(|c| d.from.column(c).is_some_and(|c| c.generated.is_none()))
         .map(|c| c.to_string())
         .collect();
-    let stash = (!stored.is_empty()).then(|| Stash::columns(&d.from, stored));
+    let stash = (!stored.is_empty()).then(|| {
+        let mut stash = Stash::columns(&d.from, stored);
+        stash.reverse = Some(rebuild_filled(
+            &d.to,
+            &d.from,
+            &inverse,
+            Some((&stash, STASH_PLACEHOLDER)),
+        ));
+        stash
+    });
     Step {
         kind: if destructive {
             Safety::Destructive
@@ -215,12 +224,19 @@ fn native_steps(d: &TableDiff) -> Option<Vec<Step>> {
         let before = state.clone();
         state.columns.retain(|c| c.name != column.name);
         let was_last = before.columns.last().is_some_and(|c| c.name == column.name);
+        let mut stash = Stash::columns(&before, vec![column.name.to_string()]);
         let reverse = if was_last && can_add_column(&before, column) {
             vec![format!(
                 "ALTER TABLE {name} ADD COLUMN {}",
                 column_def(column)
             )]
         } else {
+            stash.reverse = Some(rebuild_filled(
+                &state,
+                &before,
+                &[],
+                Some((&stash, STASH_PLACEHOLDER)),
+            ));
             rebuild(&state, &before, &[])
         };
         steps.push(Step {
@@ -233,7 +249,7 @@ fn native_steps(d: &TableDiff) -> Option<Vec<Step>> {
                 ident(&column.name)
             )],
             reverse,
-            stash: Some(Stash::columns(&before, vec![column.name.to_string()])),
+            stash: Some(stash),
         });
     }
     for column in &adds {
