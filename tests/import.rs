@@ -275,3 +275,21 @@ fn completions_and_help_work() {
         );
     }
 }
+
+#[test]
+fn a_bad_command_line_exits_1_and_help_exits_0() {
+    let dir = common::temp_dir();
+    let out = schemactl(dir.path())
+        .args(["plan", "--format", "yaml"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("invalid value 'yaml'"));
+    let out = schemactl(dir.path())
+        .args(["no-such-command"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    let out = schemactl(dir.path()).args(["--help"]).output().unwrap();
+    assert_eq!(out.status.code(), Some(0));
+}
