@@ -301,16 +301,7 @@ pub fn restore_sql(stash: &Stash, name: &str) -> Vec<String> {
             out.push(format!("DROP TABLE {seq}"));
         }
     } else {
-        let matches = if stash.key.is_empty() {
-            format!("s._schemactl_rowid = {t}.rowid")
-        } else {
-            stash
-                .key
-                .iter()
-                .map(|k| format!("s.{k} IS {t}.{k}", k = ident(k)))
-                .collect::<Vec<_>>()
-                .join(" AND ")
-        };
+        let matches = stash.matches(&t);
         let sets: Vec<String> = stash
             .columns
             .iter()

@@ -160,6 +160,17 @@ pub fn run_pipeline(opts: Options, args: &PipelineArgs) -> Result<ExitCode> {
         );
         return Ok(ExitCode::SUCCESS);
     }
+    print_report("applied", "to", &report, &opts.database);
+    Ok(ExitCode::SUCCESS)
+}
+
+/// Prints what the checks found (to stderr) and what was done, with the backup (to stdout).
+pub(super) fn print_report(
+    done: &str,
+    preposition: &str,
+    report: &Report,
+    database: &std::path::Path,
+) {
     for line in report
         .rehearsal
         .iter()
@@ -173,11 +184,10 @@ pub fn run_pipeline(opts: Options, args: &PipelineArgs) -> Result<ExitCode> {
         .as_ref()
         .map_or(String::new(), |b| format!(" (backup: {})", b.display()));
     println!(
-        "applied {} to {}{backup}",
+        "{done} {} {preposition} {}{backup}",
         report.migrations.join(", "),
-        opts.database.display()
+        database.display()
     );
-    Ok(ExitCode::SUCCESS)
 }
 
 fn version(report: &Report) -> String {

@@ -3,7 +3,7 @@
 use std::process::ExitCode;
 
 use super::DatabaseArg;
-use super::apply::{Progress, confirm};
+use super::apply::{Progress, confirm, print_report};
 use crate::apply::Options;
 use crate::config::Config;
 use crate::error::{Error, Result};
@@ -86,22 +86,6 @@ pub fn run(args: &Args, config: &Config) -> Result<ExitCode> {
     }
     let report = crate::apply::rollback(&opts, &args.target, args.cascade, &mut say)?;
     drop(progress);
-    for line in report
-        .rehearsal
-        .iter()
-        .map(|c| format!("rehearsal {c}"))
-        .chain(report.checks.iter().map(|c| format!("live {c}")))
-    {
-        eprintln!("  {line}");
-    }
-    let backup = report
-        .backup
-        .as_ref()
-        .map_or(String::new(), |b| format!(" (backup: {})", b.display()));
-    println!(
-        "rolled back {} in {}{backup}",
-        report.migrations.join(", "),
-        opts.database.display()
-    );
+    print_report("rolled back", "in", &report, &opts.database);
     Ok(ExitCode::SUCCESS)
 }

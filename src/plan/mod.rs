@@ -73,6 +73,19 @@ pub struct Stash {
 }
 
 impl Stash {
+    /// The condition that pairs a stash row (alias `s`) with its row in `table` (an SQL
+    /// identifier): by rowid, or by primary key.
+    pub fn matches(&self, table: &str) -> String {
+        if self.key.is_empty() {
+            return format!("s._schemactl_rowid = {table}.rowid");
+        }
+        self.key
+            .iter()
+            .map(|k| format!("s.{k} IS {table}.{k}", k = ident(k)))
+            .collect::<Vec<_>>()
+            .join(" AND ")
+    }
+
     /// Describes the stash of a whole table: its rows, with their rowids unless it is
     /// WITHOUT ROWID (then its key is its primary key).
     pub fn table(t: &Table) -> Self {

@@ -79,16 +79,7 @@ pub fn rebuild_filled(
             }
         }
         let t = ident(&from.name);
-        let matches = if stash.key.is_empty() {
-            format!("s._schemactl_rowid = {t}.rowid")
-        } else {
-            stash
-                .key
-                .iter()
-                .map(|k| format!("s.{k} IS {t}.{k}", k = ident(k)))
-                .collect::<Vec<_>>()
-                .join(" AND ")
-        };
+        let matches = stash.matches(&t);
         source_table = format!("{t} LEFT JOIN {} AS s ON {matches}", ident(name));
     }
     if !targets.is_empty() {
