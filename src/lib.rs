@@ -10,6 +10,7 @@ pub mod cli;
 pub mod config;
 pub mod db;
 pub mod diff;
+pub mod drift;
 pub mod dsl;
 pub mod error;
 pub mod inspect;

@@ -183,3 +183,12 @@ pub fn describe_difference(expected: &Schema, got: &Schema) -> String {
         .header("expected", "actual")
         .to_string()
 }
+
+/// Returns the canonical dump in insta's snapshot file format, as `snapshots/schema.snap`
+/// holds it: a header, then the dump.
+pub fn snapshot(schema: &Schema) -> String {
+    format!(
+        "---\nsource: tests/snapshots.rs\nexpression: dump\n---\n{}",
+        dump(schema)
+    )
+}

@@ -3,10 +3,12 @@
 
 mod apply;
 mod completions;
+mod drift;
 mod import;
 mod plan;
 mod rollback;
 mod schema;
+mod snapshot;
 mod stash;
 mod status;
 mod sync;
@@ -52,6 +54,10 @@ pub enum Command {
     Stash(stash::Command),
     /// Show applied, pending, divergent and missing migrations.
     Status(status::Args),
+    /// Compare the live database, its migrations and schema/: exit 2 on drift.
+    Drift(drift::Args),
+    /// Write the canonical dump of schema/ as an insta snapshot.
+    Snapshot(snapshot::Args),
     /// Check the schema files, print their normal form, or print the DSL's JSON Schema.
     #[command(subcommand)]
     Schema(schema::Command),
@@ -102,6 +108,8 @@ pub fn run(cli: Cli) -> Result<ExitCode> {
         Command::Rollback(args) => rollback::run(&args, &config()?),
         Command::Stash(cmd) => stash::run(&cmd, &config()?),
         Command::Status(args) => status::run(&args, &config()?),
+        Command::Drift(args) => drift::run(&args, &config()?),
+        Command::Snapshot(args) => snapshot::run(&args, &config()?),
         Command::Schema(cmd) => schema::run(&cmd, &config()?),
         Command::Completions(args) => completions::run(&args),
     }

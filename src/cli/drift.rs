@@ -1,0 +1,68 @@
+//! `schemactl drift`: exit 0 when the database, its migrations and schema/ agree, 2 when not.
+
+use std::io::IsTerminal;
+use std::process::ExitCode;
+
+use serde_json::json;
+
+use super::status::Format;
+use super::{DatabaseArg, SchemaArg};
+use crate::config::Config;
+use crate::error::Result;
+
+/// Arguments of `schemactl drift`.
+#[derive(Debug, clap::Args)]
+#[command(
+    after_help = "Examples:\n  schemactl drift\n  schemactl drift --database prod.db --format json"
+)]
+pub struct Args {
+    #[command(flatten)]
+    database: DatabaseArg,
+    #[command(flatten)]
+    schema: SchemaArg,
+    /// Output format
+    #[arg(long, value_enum, default_value_t = Format::Human)]
+    format: Format,
+}
+
+/// Reports drift.
+pub fn run(args: &Args, config: &Config) -> Result<ExitCode> {
+    let database = args.database.resolve(config);
+    let conn = crate::db::open_read_only(&database)?;
+    let files = crate::migrations::load(&config.migrations, &config.rollbacks)?;
+    let desired = crate::dsl::load(&args.schema.resolve(config))?;
+    let findings = crate::drift::drift(&conn, &files, &desired.schema)?;
+    match args.format {
+        Format::Json => {
+            let v = json!({ "database": database.display().to_string(), "drift": !findings.is_empty(), "findings": findings });
+            println!("{}", serde_json::to_string_pretty(&v).unwrap_or_default());
+        }
+        Format::Human => {
+            let color = std::io::stdout().is_terminal() && std::env::var_os("NO_COLOR").is_none();
+            if findings.is_empty() {
+                println!("{}: no drift", database.display());
+            }
+            for f in &findings {
+                println!("drift: {}", f.message);
+                for line in f.diff.lines() {
+                    let code = match line.chars().next() {
+                        Some('+') if !line.starts_with("+++") => "32",
+                        Some('-') if !line.starts_with("---") => "31",
+                        Some('@') => "36",
+                        _ => "",
+                    };
+                    if color && !code.is_empty() {
+                        println!("  \x1b[{code}m{line}\x1b[0m");
+                    } else {
+                        println!("  {line}");
+                    }
+                }
+            }
+        }
+    }
+    Ok(if findings.is_empty() {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::from(2)
+    })
+}

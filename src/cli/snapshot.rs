@@ -1,0 +1,32 @@
+//! `schemactl snapshot`: write the canonical dump of schema/ in insta's snapshot format.
+
+use std::process::ExitCode;
+
+use super::SchemaArg;
+use crate::config::Config;
+use crate::error::{Error, Result};
+
+/// Arguments of `schemactl snapshot`.
+#[derive(Debug, clap::Args)]
+#[command(
+    after_help = "Examples:\n  schemactl snapshot\n  schemactl snapshot --out tests/snapshots"
+)]
+pub struct Args {
+    #[command(flatten)]
+    schema: SchemaArg,
+    /// Directory to write `schema.snap` to [default: from schemactl.toml, else snapshots/]
+    #[arg(long, value_name = "DIR")]
+    out: Option<std::path::PathBuf>,
+}
+
+/// Writes the snapshot.
+pub fn run(args: &Args, config: &Config) -> Result<ExitCode> {
+    let desired = crate::dsl::load(&args.schema.resolve(config))?;
+    let dir = args.out.clone().unwrap_or_else(|| config.snapshots.clone());
+    std::fs::create_dir_all(&dir).map_err(|e| Error::io("create directory", &dir, e))?;
+    let path = dir.join("schema.snap");
+    let text = crate::normal::snapshot(&desired.schema);
+    std::fs::write(&path, text).map_err(|e| Error::io("write", &path, e))?;
+    println!("wrote {}", path.display());
+    Ok(ExitCode::SUCCESS)
+}

@@ -1,0 +1,124 @@
+//! Drift: where the live database, its migrations and schema/ disagree.
+//!
+//! The live schema is compared with the schema its applied migrations build (replayed from
+//! empty in memory), and schema/ with the schema all the migrations build. Divergent and
+//! missing migration files and pending migrations are reported too. Differences are shown as
+//! unified diffs of the canonical dumps ([`crate::normal::dump`]).
+
+use rusqlite::Connection;
+
+use crate::apply::{expected_schema, history, migration_list};
+use crate::error::Result;
+use crate::migrations::MigrationFile;
+use crate::model::Schema;
+use crate::normal::describe_difference;
+
+/// What kind of drift a finding is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum DriftKind {
+    /// The live schema is not what its applied migrations build (objects extra, missing or
+    /// changed by hand).
+    LiveSchema,
+    /// An applied migration's file changed since.
+    Divergent,
+    /// An applied migration's file is gone.
+    Missing,
+    /// A migration is not applied yet.
+    Pending,
+    /// schema/ has changes that no migration covers.
+    Uncovered,
+}
+
+/// One finding.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct Finding {
+    /// Its kind.
+    pub kind: DriftKind,
+    /// What it is, naming the object or file.
+    pub message: String,
+    /// A unified diff (expected, then actual), when the finding is about a schema.
+    #[serde(skip_serializing_if = "String::is_empty")]
+    pub diff: String,
+}
+
+/// Compares the live database (`conn`), the migration files and `desired` (schema/).
+pub fn drift(conn: &Connection, files: &[MigrationFile], desired: &Schema) -> Result<Vec<Finding>> {
+    let applied = history::applied(conn)?;
+    let recorded = history::recorded(conn)?;
+    let list = migration_list(files, &recorded, &[])?;
+    let mut findings = Vec::new();
+    for a in &applied {
+        match list.iter().find(|s| s.version == a.version) {
+            None => findings.push(Finding {
+                kind: DriftKind::Missing,
+                message: format!(
+                    "V{}__{} is applied but its file is missing",
+                    a.version, a.name
+                ),
+                diff: String::new(),
+            }),
+            Some(s) => {
+                let checksum = refinery_core::Migration::unapplied(
+                    &format!("V{}__{}", s.version, s.name),
+                    &s.forward,
+                )
+                .map(|m| m.checksum().to_string())
+                .unwrap_or_default();
+                if checksum != a.checksum || s.name != a.name {
+                    findings.push(Finding {
+                        kind: DriftKind::Divergent,
+                        message: format!(
+                            "{} changed after it was applied (on {})",
+                            s.origin, a.applied_on
+                        ),
+                        diff: String::new(),
+                    });
+                }
+            }
+        }
+    }
+    for s in list
+        .iter()
+        .filter(|s| !applied.iter().any(|a| a.version == s.version))
+    {
+        findings.push(Finding {
+            kind: DriftKind::Pending,
+            message: format!("V{}__{} ({}) is not applied", s.version, s.name, s.origin),
+            diff: String::new(),
+        });
+    }
+    let live = crate::inspect(conn)?;
+    let applied_list: Vec<_> = list
+        .iter()
+        .filter(|s| applied.iter().any(|a| a.version == s.version))
+        .cloned()
+        .collect();
+    match expected_schema(&applied_list) {
+        Ok(expected) if expected != live => findings.push(Finding {
+            kind: DriftKind::LiveSchema,
+            message: "the live schema is not what its applied migrations build".into(),
+            diff: describe_difference(&expected, &live),
+        }),
+        Ok(_) => {}
+        Err(e) => findings.push(Finding {
+            kind: DriftKind::LiveSchema,
+            message: format!("the applied migrations do not replay: {e}"),
+            diff: String::new(),
+        }),
+    }
+    match expected_schema(&list) {
+        Ok(built) if &built != desired => findings.push(Finding {
+            kind: DriftKind::Uncovered,
+            message: "schema/ has changes no migration covers (write one with `schemactl plan --write NAME`)".into(),
+            diff: describe_difference(&built, desired),
+        }),
+        Ok(_) => {}
+        Err(e) => findings.push(Finding {
+            kind: DriftKind::Uncovered,
+            message: format!("the migrations do not replay: {e}"),
+            diff: String::new(),
+        }),
+    }
+    Ok(findings)
+}

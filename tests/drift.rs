@@ -1,0 +1,151 @@
+//! `schemactl drift`: each kind of drift, with its exit code and its diff.
+
+mod common;
+
+use std::process::Output;
+
+use assert_cmd::Command;
+use rusqlite::Connection;
+
+/// A project whose database has this repository's migrations applied: no drift.
+fn project() -> tempfile::TempDir {
+    let dir = common::temp_dir();
+    for sub in ["schema", "migrations", "rollbacks"] {
+        std::fs::create_dir_all(dir.path().join(sub)).unwrap();
+        for entry in std::fs::read_dir(common::repo_root().join(sub)).unwrap() {
+            let path = entry.unwrap().path();
+            std::fs::copy(&path, dir.path().join(sub).join(path.file_name().unwrap())).unwrap();
+        }
+    }
+    std::fs::write(
+        dir.path().join("schemactl.toml"),
+        "database = \"memory.db\"\nbackups = \"backups\"\n",
+    )
+    .unwrap();
+    assert!(run(&dir, &["apply", "--yes"]).status.success());
+    dir
+}
+
+fn run(dir: &tempfile::TempDir, args: &[&str]) -> Output {
+    let mut cmd = Command::cargo_bin("schemactl").unwrap();
+    cmd.current_dir(dir.path())
+        .env_remove("SCHEMACTL_DATABASE")
+        .env("NO_COLOR", "1");
+    cmd.args(args).output().unwrap()
+}
+
+fn stdout(out: &Output) -> String {
+    String::from_utf8_lossy(&out.stdout).to_string()
+}
+
+#[test]
+fn no_drift_exits_0() {
+    let dir = project();
+    let out = run(&dir, &["drift"]);
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}{}",
+        stdout(&out),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(stdout(&out).contains("no drift"));
+}
+
+#[test]
+fn a_hand_made_index_is_drift() {
+    let dir = project();
+    Connection::open(dir.path().join("memory.db"))
+        .unwrap()
+        .execute_batch("CREATE INDEX by_hand ON patterns (usage_count)")
+        .unwrap();
+    let out = run(&dir, &["drift"]);
+    assert_eq!(out.status.code(), Some(2));
+    let text = stdout(&out);
+    assert!(
+        text.contains("drift: the live schema is not what its applied migrations build"),
+        "{text}"
+    );
+    assert!(
+        text.contains("+CREATE INDEX by_hand ON patterns (usage_count);"),
+        "{text}"
+    );
+    let out = run(&dir, &["drift", "--format", "json"]);
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(v["drift"], true);
+    assert_eq!(v["findings"][0]["kind"], "live_schema");
+    assert!(
+        v["findings"][0]["diff"]
+            .as_str()
+            .unwrap()
+            .contains("+CREATE INDEX by_hand")
+    );
+}
+
+#[test]
+fn an_edited_migration_is_drift() {
+    let dir = project();
+    let path = dir.path().join("migrations/V2__add_pattern_category.sql");
+    let text = std::fs::read_to_string(&path).unwrap();
+    std::fs::write(&path, text.replace("'general'", "'misc'")).unwrap();
+    let out = run(&dir, &["drift"]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(
+        stdout(&out).contains("V2__add_pattern_category.sql changed after it was applied"),
+        "{}",
+        stdout(&out)
+    );
+}
+
+#[test]
+fn a_schema_change_without_a_migration_is_drift() {
+    let dir = project();
+    let path = dir.path().join("schema/memory.yaml");
+    let text = std::fs::read_to_string(&path).unwrap();
+    std::fs::write(
+        &path,
+        text.replace(
+            "      ttl:        { type: INTEGER }",
+            "      ttl:        { type: INTEGER, default: 60 }",
+        ),
+    )
+    .unwrap();
+    let out = run(&dir, &["drift"]);
+    assert_eq!(out.status.code(), Some(2));
+    let text = stdout(&out);
+    assert!(
+        text.contains("drift: schema/ has changes no migration covers"),
+        "{text}"
+    );
+    assert!(
+        text.contains("-  ttl INTEGER,") && text.contains("+  ttl INTEGER DEFAULT 60,"),
+        "{text}"
+    );
+}
+
+#[test]
+fn a_pending_migration_is_drift() {
+    let dir = project();
+    std::fs::write(
+        dir.path().join("migrations/V3__notes.sql"),
+        "CREATE TABLE notes (body TEXT);\n",
+    )
+    .unwrap();
+    let out = run(&dir, &["drift"]);
+    assert_eq!(out.status.code(), Some(2));
+    let text = stdout(&out);
+    assert!(text.contains("drift: V3__notes ("), "{text}");
+    assert!(text.contains("is not applied"), "{text}");
+    // schema/ lacks the table the new migration creates: that shows too.
+    assert!(
+        text.contains("+CREATE TABLE notes") || text.contains("-CREATE TABLE notes"),
+        "{text}"
+    );
+}
+
+#[test]
+fn a_missing_database_is_an_error_not_drift() {
+    let dir = common::temp_dir();
+    let out = run(&dir, &["drift", "--database", "nope.db"]);
+    assert_eq!(out.status.code(), Some(1));
+}
