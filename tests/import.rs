@@ -257,20 +257,32 @@ fn completions_and_help_work() {
         .unwrap();
     assert!(out.status.success());
     assert!(String::from_utf8_lossy(&out.stdout).contains("schemactl"));
-    for sub in [
-        &["import"][..],
+    let subcommands: &[&[&str]] = &[
+        &[],
+        &["import"],
+        &["plan"],
+        &["apply"],
+        &["sync"],
+        &["rollback"],
+        &["stash", "list"],
+        &["stash", "drop"],
+        &["status"],
+        &["drift"],
+        &["snapshot"],
         &["schema", "check"],
         &["schema", "sql"],
         &["schema", "json-schema"],
         &["completions"],
-    ] {
+    ];
+    for sub in subcommands {
         let out = schemactl(dir.path())
-            .args(sub)
+            .args(*sub)
             .arg("--help")
             .output()
             .unwrap();
+        assert!(out.status.success(), "{sub:?}");
         assert!(
-            String::from_utf8_lossy(&out.stdout).contains("Example:"),
+            String::from_utf8_lossy(&out.stdout).contains("\nExample"),
             "{sub:?} --help has no example"
         );
     }
