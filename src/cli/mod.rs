@@ -2,10 +2,12 @@
 //! arguments into a library call.
 
 mod apply;
+mod backup;
 mod completions;
 mod drift;
 mod import;
 mod plan;
+mod restore;
 mod rollback;
 mod schema;
 mod snapshot;
@@ -56,6 +58,10 @@ pub enum Command {
     Status(status::Args),
     /// Compare the live database, its migrations and schema/: exit 2 on drift.
     Drift(drift::Args),
+    /// Take an online, compressed, verified backup; list, verify or prune backups.
+    Backup(backup::Args),
+    /// Restore the database from a verified backup.
+    Restore(restore::Args),
     /// Write the canonical dump of schema/ as an insta snapshot.
     Snapshot(snapshot::Args),
     /// Check the schema files, print their normal form, or print the DSL's JSON Schema.
@@ -109,6 +115,8 @@ pub fn run(cli: Cli) -> Result<ExitCode> {
         Command::Stash(cmd) => stash::run(&cmd, &config()?),
         Command::Status(args) => status::run(&args, &config()?),
         Command::Drift(args) => drift::run(&args, &config()?),
+        Command::Backup(args) => backup::run(&args, &config()?),
+        Command::Restore(args) => restore::run(&args, &config()?),
         Command::Snapshot(args) => snapshot::run(&args, &config()?),
         Command::Schema(cmd) => schema::run(&cmd, &config()?),
         Command::Completions(args) => completions::run(&args),

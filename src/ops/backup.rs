@@ -50,9 +50,19 @@ pub fn take(source: &Connection, database: &Path, dir: &Path, label: &str) -> Re
         .file_stem()
         .map_or("database".to_string(), |s| s.to_string_lossy().to_string());
     let base = format!("{stem}-{}-{label}", timestamp());
+    // A name free in every compressed form too, so that compressing never meets a file.
+    let taken = |p: &Path| {
+        [Compression::None, Compression::Zstd, Compression::Gzip]
+            .iter()
+            .any(|c| {
+                let mut name = p.as_os_str().to_owned();
+                name.push(c.suffix());
+                Path::new(&name).exists()
+            })
+    };
     let mut path = dir.join(format!("{base}.db"));
     let mut n = 1;
-    while path.exists() {
+    while taken(&path) {
         n += 1;
         path = dir.join(format!("{base}-{n}.db"));
     }
@@ -151,4 +161,202 @@ pub fn write_manifest(
     let text = serde_json::to_string_pretty(&fields)
         .map_err(|e| Error::Usage(format!("manifest: {e}")))?;
     crate::migrations::write_new(&backup.manifest, &(text + "\n"))
+}
+
+/// How a backup file is compressed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, clap::ValueEnum, serde::Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Compression {
+    /// zstd, streaming (the default).
+    #[default]
+    Zstd,
+    /// gzip, streaming.
+    Gzip,
+    /// A plain SQLite file.
+    None,
+}
+
+impl Compression {
+    /// The file name suffix after `.db`.
+    pub fn suffix(self) -> &'static str {
+        match self {
+            Compression::Zstd => ".zst",
+            Compression::Gzip => ".gz",
+            Compression::None => "",
+        }
+    }
+
+    /// The compression of a backup file, from its name.
+    pub fn of(path: &Path) -> Self {
+        match path.extension().and_then(|e| e.to_str()) {
+            Some("zst") => Compression::Zstd,
+            Some("gz") => Compression::Gzip,
+            _ => Compression::None,
+        }
+    }
+}
+
+/// What `backup` is asked to do.
+#[derive(Debug, Clone)]
+pub struct Options {
+    /// The live database.
+    pub database: PathBuf,
+    /// Where backups go.
+    pub dir: PathBuf,
+    /// Compression.
+    pub compress: Compression,
+    /// A word in the file name (`manual`, `daily`, ...).
+    pub label: String,
+}
+
+/// A finished backup: the file, its sidecar and manifest, and what they say.
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct Taken {
+    /// The backup file.
+    pub path: PathBuf,
+    /// The sha256 of the file.
+    pub sha256: String,
+    /// The file's size.
+    pub size: u64,
+    /// The database's size (uncompressed).
+    pub database_size: u64,
+}
+
+/// Returns the sidecar (`<file>.sha256`, in sha256sum's format) of a backup file.
+pub fn sidecar_path(backup: &Path) -> PathBuf {
+    let mut name = backup.as_os_str().to_owned();
+    name.push(".sha256");
+    PathBuf::from(name)
+}
+
+/// Runs `PRAGMA integrity_check` on a database file; Err names the first problem.
+pub fn integrity_check(path: &Path) -> Result<()> {
+    let conn = Connection::open_with_flags(path, rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY)
+        .map_err(|e| Error::sqlite(format!("open {}", path.display()), e))?;
+    let result: String = conn
+        .query_row("PRAGMA integrity_check", [], |r| r.get(0))
+        .map_err(|e| Error::sqlite(format!("check {}", path.display()), e))?;
+    if result == "ok" {
+        Ok(())
+    } else {
+        Err(Error::Usage(format!(
+            "{}: integrity_check failed: {result}",
+            path.display()
+        )))
+    }
+}
+
+/// Takes a verified, optionally compressed backup with its sha256 sidecar and manifest.
+pub fn backup(opts: &Options) -> Result<Taken> {
+    let source = crate::apply::open_live(&opts.database)?;
+    let raw = take(&source, &opts.database, &opts.dir, &opts.label)?;
+    drop(source);
+    if let Err(e) = integrity_check(&raw.path) {
+        let _ = std::fs::remove_file(&raw.path);
+        return Err(e);
+    }
+    let path = match opts.compress {
+        Compression::None => raw.path.clone(),
+        c => {
+            let mut name = raw.path.as_os_str().to_owned();
+            name.push(c.suffix());
+            let path = PathBuf::from(name);
+            let result = compress(&raw.path, &path, c);
+            let _ = std::fs::remove_file(&raw.path);
+            result?;
+            path
+        }
+    };
+    let sha256 = sha256_file(&path)?;
+    let size = std::fs::metadata(&path)
+        .map_err(|e| Error::io("stat", &path, e))?
+        .len();
+    let file_name = path
+        .file_name()
+        .map(|f| f.to_string_lossy().to_string())
+        .unwrap_or_default();
+    crate::migrations::write_new(&sidecar_path(&path), &format!("{sha256}  {file_name}\n"))?;
+    let (version, last) = schema_version(&opts.database);
+    let taken = BackupFile {
+        path: path.clone(),
+        manifest: manifest_path(&path),
+        size,
+    };
+    write_manifest(
+        &taken,
+        serde_json::json!({
+            "database": opts.database.display().to_string(),
+            "reason": opts.label,
+            "compression": opts.compress,
+            "database_size": raw.size,
+            "schema_version": version,
+            "last_migration": last,
+        }),
+        &sha256,
+    )?;
+    Ok(Taken {
+        path,
+        sha256,
+        size,
+        database_size: raw.size,
+    })
+}
+
+/// The applied version and last migration of a database, when it has a history.
+fn schema_version(database: &Path) -> (Option<i32>, Option<String>) {
+    let Ok(conn) = crate::db::open_read_only(database) else {
+        return (None, None);
+    };
+    let applied = crate::apply::history::applied(&conn).unwrap_or_default();
+    let last = applied
+        .last()
+        .map(|a| format!("V{}__{}", a.version, a.name));
+    (applied.last().map(|a| a.version), last)
+}
+
+/// Compresses `from` into a new file `to`, streaming, and fsyncs it.
+fn compress(from: &Path, to: &Path, c: Compression) -> Result<()> {
+    let input = std::fs::File::open(from).map_err(|e| Error::io("read", from, e))?;
+    let output = std::fs::OpenOptions::new()
+        .write(true)
+        .create_new(true)
+        .open(to)
+        .map_err(|e| Error::io("create", to, e))?;
+    let w = |e| Error::io("compress into", to, e);
+    let file = match c {
+        Compression::Zstd => {
+            let mut encoder = zstd::stream::Encoder::new(output, 3).map_err(w)?;
+            std::io::copy(&mut std::io::BufReader::new(input), &mut encoder).map_err(w)?;
+            encoder.finish().map_err(w)?
+        }
+        Compression::Gzip => {
+            let mut encoder = flate2::write::GzEncoder::new(output, flate2::Compression::fast());
+            std::io::copy(&mut std::io::BufReader::new(input), &mut encoder).map_err(w)?;
+            encoder.finish().map_err(w)?
+        }
+        Compression::None => return Err(Error::Usage("nothing to compress".into())),
+    };
+    file.sync_all().map_err(w)
+}
+
+/// Decompresses a backup into a new plain database file `to` (a copy when not compressed).
+pub fn decompress(from: &Path, to: &Path) -> Result<()> {
+    let input = std::fs::File::open(from).map_err(|e| Error::io("read", from, e))?;
+    let mut output = std::fs::OpenOptions::new()
+        .write(true)
+        .create_new(true)
+        .open(to)
+        .map_err(|e| Error::io("create", to, e))?;
+    let r = |e| Error::io("decompress", from, e);
+    let mut reader = std::io::BufReader::new(input);
+    match Compression::of(from) {
+        Compression::Zstd => zstd::stream::copy_decode(&mut reader, &mut output).map_err(r)?,
+        Compression::Gzip => {
+            std::io::copy(&mut flate2::read::GzDecoder::new(reader), &mut output).map_err(r)?;
+        }
+        Compression::None => {
+            std::io::copy(&mut reader, &mut output).map_err(r)?;
+        }
+    }
+    output.sync_all().map_err(|e| Error::io("sync", to, e))
 }
