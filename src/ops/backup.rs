@@ -231,8 +231,9 @@ pub fn sidecar_path(backup: &Path) -> PathBuf {
 
 /// Runs `PRAGMA integrity_check` on a database file; Err names the first problem.
 pub fn integrity_check(path: &Path) -> Result<()> {
-    let conn = Connection::open_with_flags(path, rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY)
-        .map_err(|e| Error::sqlite(format!("open {}", path.display()), e))?;
+    // Opened read-write so that a WAL-mode copy cleans up its -wal and -shm when closed.
+    let conn =
+        Connection::open(path).map_err(|e| Error::sqlite(format!("open {}", path.display()), e))?;
     let result: String = conn
         .query_row("PRAGMA integrity_check", [], |r| r.get(0))
         .map_err(|e| Error::sqlite(format!("check {}", path.display()), e))?;
@@ -251,6 +252,20 @@ pub fn backup(opts: &Options) -> Result<Taken> {
     let source = crate::apply::open_live(&opts.database)?;
     let raw = take(&source, &opts.database, &opts.dir, &opts.label)?;
     drop(source);
+    // A backup is one self-contained file: no WAL to go with it.
+    Connection::open(&raw.path)
+        .and_then(|c| {
+            c.query_row("PRAGMA journal_mode = DELETE", [], |r| {
+                r.get::<_, String>(0)
+            })
+        })
+        .map_err(|e| Error::sqlite(format!("finish {}", raw.path.display()), e))?;
+    let raw = BackupFile {
+        size: std::fs::metadata(&raw.path)
+            .map_err(|e| Error::io("stat", &raw.path, e))?
+            .len(),
+        ..raw
+    };
     if let Err(e) = integrity_check(&raw.path) {
         let _ = std::fs::remove_file(&raw.path);
         return Err(e);
