@@ -323,3 +323,83 @@ fn restore_refuses_while_a_writer_holds_the_database() {
     );
     writer.execute_batch("COMMIT").unwrap();
 }
+
+#[test]
+fn a_table_is_restored_in_both_modes_after_the_schema_changed() {
+    for mode in ["replace", "merge"] {
+        let p = Project::new();
+        p.conn()
+            .execute_batch(
+                "INSERT INTO patterns (id, type, pattern_data, created_at, category) VALUES ('p1','t','one','now','c'), ('p2','t','two','now','c'), ('p3','t','three','now','c');
+                 INSERT INTO pattern_embeddings VALUES ('p1', x'00', 1, 'now'), ('p2', x'00', 1, 'now');",
+            )
+            .unwrap();
+        let file = abs(&p, &file_of(&p.ok(&["backup"])));
+        // The schema changes (patterns gains a column), and the data moves on.
+        let path = p.dir.path().join("schema/memory.yaml");
+        let text = std::fs::read_to_string(&path).unwrap();
+        std::fs::write(&path, text.replace("      category:     { type: TEXT }\n", "      category:     { type: TEXT }\n      source:       { type: TEXT, default: \"import\" }\n")).unwrap();
+        p.ok(&["sync", "--yes"]);
+        p.conn()
+            .execute_batch(
+                "UPDATE patterns SET pattern_data = 'changed', source = 'live' WHERE id = 'p1';
+                 DELETE FROM patterns WHERE id = 'p3';
+                 INSERT INTO patterns (id, type, pattern_data, created_at, source) VALUES ('p4','t','four','now','live');",
+            )
+            .unwrap();
+        let out = p.ok(&[
+            "restore", &file, "--table", "patterns", "--mode", mode, "--yes",
+        ]);
+        assert!(out.contains("restored table \"patterns\""), "{out}");
+        let rows: Vec<String> = {
+            let conn = p.conn();
+            let mut stmt = conn.prepare("SELECT id || ':' || pattern_data || ':' || ifnull(source, 'NULL') FROM patterns ORDER BY id").unwrap();
+            stmt.query_map([], |r| r.get(0))
+                .unwrap()
+                .map(|r| r.unwrap())
+                .collect()
+        };
+        match mode {
+            // The backup's rows, exactly; the new column takes its default.
+            "replace" => assert_eq!(rows, ["p1:one:import", "p2:two:import", "p3:three:import"]),
+            // Only the missing p3 comes back; p1's change and p4 stay.
+            _ => assert_eq!(
+                rows,
+                [
+                    "p1:changed:live",
+                    "p2:two:import",
+                    "p3:three:import",
+                    "p4:four:live"
+                ]
+            ),
+        }
+        let embeddings: i64 = p
+            .conn()
+            .query_row("SELECT count(*) FROM pattern_embeddings", [], |r| r.get(0))
+            .unwrap();
+        assert_eq!(
+            embeddings, 2,
+            "{mode}: replacing the parent's rows cascades to no child"
+        );
+    }
+}
+
+#[test]
+fn a_table_restore_that_breaks_a_foreign_key_changes_nothing() {
+    let p = Project::new();
+    p.conn().execute_batch("INSERT INTO patterns (id, type, pattern_data, created_at) VALUES ('p1','t','one','now');").unwrap();
+    let file = abs(&p, &file_of(&p.ok(&["backup"])));
+    p.conn().execute_batch("INSERT INTO patterns (id, type, pattern_data, created_at) VALUES ('p2','t','two','now'); INSERT INTO pattern_embeddings VALUES ('p2', x'00', 1, 'now');").unwrap();
+    let out = p.run(&["restore", &file, "--table", "patterns", "--yes"]);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(
+        String::from_utf8_lossy(&out.stderr).contains("foreign_key_check failed"),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let n: i64 = p
+        .conn()
+        .query_row("SELECT count(*) FROM patterns", [], |r| r.get(0))
+        .unwrap();
+    assert_eq!(n, 2, "nothing changed");
+}

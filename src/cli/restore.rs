@@ -7,12 +7,12 @@ use super::DatabaseArg;
 use super::apply::confirm;
 use crate::config::Config;
 use crate::error::{Error, Result};
-use crate::ops::restore::{self, Source};
+use crate::ops::restore::{self, Source, TableMode};
 
 /// Arguments of `schemactl restore`.
 #[derive(Debug, clap::Args)]
 #[command(
-    after_help = "Examples:\n  schemactl restore --latest --yes\n  schemactl restore --at 2026-11-25T14:30:00Z --yes\n  schemactl restore --latest-valid --yes\n  schemactl restore .swarm/backups/memory-20261125T020000Z-daily.db.zst --yes"
+    after_help = "Examples:\n  schemactl restore --latest --yes\n  schemactl restore --latest --table patterns --mode merge --yes\n  schemactl restore --at 2026-11-25T14:30:00Z --yes\n  schemactl restore --latest-valid --yes\n  schemactl restore .swarm/backups/memory-20261125T020000Z-daily.db.zst --yes"
 )]
 pub struct Args {
     /// The backup file
@@ -38,6 +38,12 @@ pub struct Args {
     /// Do not ask for confirmation (required off a terminal)
     #[arg(long, short = 'y')]
     yes: bool,
+    /// Restore only this table, by ATTACH, in one transaction
+    #[arg(long, value_name = "T")]
+    table: Option<String>,
+    /// With --table: replace its rows, or merge in the rows missing by primary key
+    #[arg(long, value_enum, default_value_t = TableMode::Replace, requires = "table")]
+    mode: TableMode,
 }
 
 /// Restores.
@@ -64,11 +70,34 @@ pub fn run(args: &Args, config: &Config) -> Result<ExitCode> {
     };
     if !args.yes
         && !confirm(&format!(
-            "replace the contents of {}?",
+            "{} the contents of {}?",
+            if args.table.is_some() {
+                "restore a table in"
+            } else {
+                "replace"
+            },
             opts.database.display()
         ))?
     {
         return Err(Error::Usage("not confirmed; nothing was restored".into()));
+    }
+    if let Some(table) = &args.table {
+        let r = restore::restore_table(&opts, table, args.mode, &mut |m| eprintln!("{m}"))?;
+        if !r.dropped_columns.is_empty() {
+            eprintln!(
+                "note: the live \"{table}\" no longer has {}: those values were not restored",
+                r.dropped_columns.join(", ")
+            );
+        }
+        println!(
+            "restored table \"{table}\" in {} from {}: {} row(s) deleted, {} inserted (the previous contents are in {})",
+            opts.database.display(),
+            r.from.display(),
+            r.deleted,
+            r.inserted,
+            r.before.display()
+        );
+        return Ok(ExitCode::SUCCESS);
     }
     let restored = restore::restore(&opts, &mut |m| eprintln!("{m}"))?;
     println!(

@@ -186,3 +186,203 @@ fn copy_into(from: &Path, live: &mut Connection, database: &Path) -> Result<()> 
         }
     }
 }
+
+/// How a single table is restored.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum TableMode {
+    /// Delete the table's rows, then insert the backup's.
+    Replace,
+    /// Insert only the backup's rows whose primary key (or rowid) is missing.
+    Merge,
+}
+
+/// What a table restore did.
+#[derive(Debug, Clone)]
+pub struct TableRestored {
+    /// The backup restored from.
+    pub from: PathBuf,
+    /// The before-restore backup of the whole database.
+    pub before: PathBuf,
+    /// Rows deleted (replace).
+    pub deleted: usize,
+    /// Rows inserted.
+    pub inserted: usize,
+    /// Columns of the backup's table the live table no longer has (not restored).
+    pub dropped_columns: Vec<String>,
+}
+
+/// Restores one table from a backup by ATTACH, in one transaction, mapping columns by name;
+/// foreign keys are switched off outside the transaction and checked before the commit.
+pub fn restore_table(
+    opts: &Options,
+    table: &str,
+    mode: TableMode,
+    say: &mut dyn FnMut(&str),
+) -> Result<TableRestored> {
+    let mut from = None;
+    for file in candidates(opts)? {
+        match catalog::verify(&file) {
+            Ok(()) => {
+                from = Some(file);
+                break;
+            }
+            Err(e) if opts.latest_valid => say(&format!("skipping {}: {e}", file.display())),
+            Err(e) => return Err(Error::Usage(format!("{e}; nothing was restored"))),
+        }
+    }
+    let from = from.ok_or_else(|| {
+        Error::Usage("no backup passes verification; nothing was restored".into())
+    })?;
+    let _lock = crate::apply::lock::acquire(&opts.database, opts.wait, &mut |m| say(m))?;
+    let live = crate::apply::open_live(&opts.database)?;
+    refuse_while_written(&live, &opts.database, opts.wait)?;
+    let live_schema = crate::inspect(&live)?;
+    let Some(live_table) = live_schema.table(table).cloned() else {
+        return Err(Error::Usage(format!(
+            "the live database has no table \"{table}\""
+        )));
+    };
+    let before = backup::take(&live, &opts.database, &opts.dir, "before-restore")?;
+    let sha = backup::sha256_file(&before.path)?;
+    backup::write_manifest(
+        &before,
+        serde_json::json!({ "database": opts.database.display().to_string(), "reason": "before-restore" }),
+        &sha,
+    )?;
+    let scratch = catalog::scratch_path(&from);
+    let _ = std::fs::remove_file(&scratch);
+    backup::decompress(&from, &scratch)?;
+    let result = (|| {
+        let snapshot = crate::db::open_read_only(&scratch)?;
+        let backup_schema = crate::inspect(&snapshot)?;
+        drop(snapshot);
+        let Some(backup_table) = backup_schema.table(table).cloned() else {
+            return Err(Error::Usage(format!(
+                "{} has no table \"{table}\"",
+                from.display()
+            )));
+        };
+        let stored = |t: &crate::model::Table| -> Vec<String> {
+            t.columns
+                .iter()
+                .filter(|c| c.generated.is_none())
+                .map(|c| c.name.to_string())
+                .collect()
+        };
+        let live_cols = stored(&live_table);
+        let common: Vec<String> = stored(&backup_table)
+            .into_iter()
+            .filter(|c| live_cols.iter().any(|l| l.eq_ignore_ascii_case(c)))
+            .collect();
+        let dropped_columns: Vec<String> = stored(&backup_table)
+            .into_iter()
+            .filter(|c| !common.contains(c))
+            .collect();
+        if common.is_empty() {
+            return Err(Error::Usage(format!(
+                "the backup's \"{table}\" shares no column with the live one"
+            )));
+        }
+        run_table_restore(&live, &scratch, &live_table, &common, mode)
+            .map(|(deleted, inserted)| (deleted, inserted, dropped_columns))
+    })();
+    let _ = std::fs::remove_file(&scratch);
+    let (deleted, inserted, dropped_columns) = result?;
+    Ok(TableRestored {
+        from,
+        before: before.path,
+        deleted,
+        inserted,
+        dropped_columns,
+    })
+}
+
+fn run_table_restore(
+    live: &Connection,
+    scratch: &Path,
+    table: &crate::model::Table,
+    columns: &[String],
+    mode: TableMode,
+) -> Result<(usize, usize)> {
+    use crate::sql::{ident, quote_literal};
+    let q = |e| Error::sqlite(format!("restore table \"{}\"", table.name), e);
+    let fk_on: bool = live
+        .query_row("PRAGMA foreign_keys", [], |r| r.get(0))
+        .map_err(q)?;
+    if fk_on {
+        live.execute_batch("PRAGMA foreign_keys = OFF").map_err(q)?;
+    }
+    live.execute_batch(&format!(
+        "ATTACH DATABASE {} AS schemactl_snapshot",
+        quote_literal(&scratch.display().to_string())
+    ))
+    .map_err(q)?;
+    let t = ident(&table.name);
+    let cols = columns
+        .iter()
+        .map(|c| ident(c))
+        .collect::<Vec<_>>()
+        .join(", ");
+    let result = (|| {
+        live.execute_batch("BEGIN IMMEDIATE").map_err(q)?;
+        let mut deleted = 0;
+        let inserted = match mode {
+            TableMode::Replace => {
+                deleted = live
+                    .execute(&format!("DELETE FROM main.{t}"), [])
+                    .map_err(q)?;
+                live.execute(
+                    &format!(
+                        "INSERT INTO main.{t} ({cols}) SELECT {cols} FROM schemactl_snapshot.{t}"
+                    ),
+                    [],
+                )
+                .map_err(q)?
+            }
+            TableMode::Merge => {
+                let key: Vec<String> = match &table.primary_key {
+                    Some(pk) if pk.columns.iter().all(|k| !k.is_expr) => {
+                        pk.columns.iter().map(|k| ident(k.expr.as_str())).collect()
+                    }
+                    _ => vec!["rowid".to_string()],
+                };
+                let matches = key
+                    .iter()
+                    .map(|k| format!("l.{k} IS b.{k}"))
+                    .collect::<Vec<_>>()
+                    .join(" AND ");
+                let select = columns
+                    .iter()
+                    .map(|c| format!("b.{}", ident(c)))
+                    .collect::<Vec<_>>()
+                    .join(", ");
+                live.execute(
+                    &format!("INSERT INTO main.{t} ({cols}) SELECT {select} FROM schemactl_snapshot.{t} AS b WHERE NOT EXISTS (SELECT 1 FROM main.{t} AS l WHERE {matches})"),
+                    [],
+                )
+                .map_err(q)?
+            }
+        };
+        // The table as a child, and every table that references it.
+        let mut check = vec![table.name.to_string()];
+        let children: Vec<String> = live
+            .prepare("SELECT m.name FROM sqlite_schema m, pragma_foreign_key_list(m.name) f WHERE m.type = 'table' AND f.\"table\" = ?1 COLLATE NOCASE")
+            .map_err(q)?
+            .query_map([table.name.as_str()], |r| r.get(0))
+            .map_err(q)?
+            .collect::<rusqlite::Result<_>>()
+            .map_err(q)?;
+        check.extend(children);
+        crate::apply::check_foreign_keys(live, &check)?;
+        live.execute_batch("COMMIT").map_err(q)?;
+        Ok((deleted, inserted))
+    })();
+    if result.is_err() && !live.is_autocommit() {
+        let _ = live.execute_batch("ROLLBACK");
+    }
+    let _ = live.execute_batch("DETACH DATABASE schemactl_snapshot");
+    if fk_on {
+        let _ = live.execute_batch("PRAGMA foreign_keys = ON");
+    }
+    result
+}
