@@ -326,6 +326,78 @@ fn pipeline_scenario(a: &Args, base: &Path, peak: &mut i64, rows: &mut Vec<Row>)
     rows.push(("full pipeline vs the runbook's procedure (.backup, cp, apply, integrity_check, apply, integrity_check)".into(), pipeline, median(runbook)));
 }
 
+fn backup_scenario(a: &Args, base: &Path, peak: &mut i64, rows: &mut Vec<Row>) {
+    let p = project(&a.dir, base, "backup", &|s| s);
+    let db = p.join("memory.db");
+    let (mut plain, mut dot_backup, mut vacuum_into, mut zstd, mut runbook, mut restore) = (
+        Vec::new(),
+        Vec::new(),
+        Vec::new(),
+        Vec::new(),
+        Vec::new(),
+        Vec::new(),
+    );
+    for _ in 0..a.runs {
+        let _ = std::fs::remove_dir_all(p.join("backups"));
+        let (t, rss) = run_schemactl(&p, &["backup", "--compress", "none"]);
+        plain.push(t);
+        *peak = (*peak).max(rss);
+        let (t, rss) = run_schemactl(&p, &["backup", "--compress", "zstd"]);
+        zstd.push(t);
+        *peak = (*peak).max(rss);
+        let file = std::fs::read_dir(p.join("backups"))
+            .unwrap()
+            .map(|e| e.unwrap().path())
+            .find(|f| f.extension().is_some_and(|x| x == "zst"))
+            .unwrap();
+        let (t, rss) = run_schemactl(&p, &["restore", file.to_str().unwrap(), "--yes"]);
+        restore.push(t);
+        *peak = (*peak).max(rss);
+        let _ = std::fs::remove_dir_all(p.join("backups"));
+        dot_backup.push(time(|| hand_backup(&db, &p.join("dot.backup"))));
+        let _ = std::fs::remove_file(p.join("vacuum.db"));
+        vacuum_into.push(time(|| {
+            let conn = Connection::open(&db).unwrap();
+            conn.execute("VACUUM INTO ?1", [p.join("vacuum.db").to_str().unwrap()])
+                .unwrap();
+        }));
+        let _ = std::fs::remove_file(p.join("vacuum.db"));
+        // The runbook: .backup, integrity_check, gzip, sha256sum.
+        runbook.push(time(|| {
+            let f = p.join("runbook.backup");
+            hand_backup(&db, &f);
+            integrity(&f);
+            assert!(
+                Command::new("gzip")
+                    .arg("-f")
+                    .arg(&f)
+                    .status()
+                    .unwrap()
+                    .success()
+            );
+            let gz = p.join("runbook.backup.gz");
+            let out = Command::new("sha256sum").arg(&gz).output().unwrap();
+            std::fs::write(p.join("runbook.backup.gz.sha256"), out.stdout).unwrap();
+        }));
+        let _ = std::fs::remove_file(p.join("dot.backup"));
+        let _ = std::fs::remove_file(p.join("runbook.backup.gz"));
+    }
+    let plain = median(plain);
+    rows.push(("`backup --compress none` (backup API, integrity_check of the copy, sha256, manifest) vs `.backup`".into(), plain, median(dot_backup)));
+    rows.push((
+        "the same vs `VACUUM INTO`".into(),
+        plain,
+        median(vacuum_into),
+    ));
+    rows.push((
+        "`backup` (zstd, checksum) vs the runbook's `.backup`, integrity_check, gzip, sha256sum"
+            .into(),
+        median(zstd),
+        median(runbook),
+    ));
+    rows.push(("`restore FILE` (verify, before-restore backup, decompress, copy, integrity_check) vs `backup --compress none`".into(), median(restore), plain));
+}
+
 fn main() {
     let a = args();
     eprintln!("generating {} rows in {} ...", a.rows, a.dir.display());
@@ -342,6 +414,9 @@ fn main() {
     }
     if wanted("pipeline") {
         pipeline_scenario(&a, &base, &mut peak, &mut rows);
+    }
+    if wanted("backup") {
+        backup_scenario(&a, &base, &mut peak, &mut rows);
     }
     println!(
         "\nN = {} rows ({:.2} GB), medians of {} runs, SQLite {}; peak RSS of any schemactl run: {:.1} MB\n",
