@@ -4,6 +4,7 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 
 use super::DatabaseArg;
+use super::apply::Progress;
 use super::status::Format;
 use crate::config::Config;
 use crate::error::{Error, Result};
@@ -98,7 +99,11 @@ pub fn run(args: &Args, config: &Config) -> Result<ExitCode> {
                 compress: args.compress,
                 label: args.label.clone(),
             };
-            let taken = backup::backup(&opts)?;
+            let mut progress = Progress::new(&opts.database);
+            progress.say(&format!("backing up {} ...", opts.database.display()));
+            let taken = backup::backup(&opts);
+            drop(progress);
+            let taken = taken?;
             println!(
                 "backup: {} ({} bytes, database {} bytes, sha256 {})",
                 taken.path.display(),
@@ -145,7 +150,11 @@ pub fn run(args: &Args, config: &Config) -> Result<ExitCode> {
             };
             let mut failed = 0;
             for f in &files {
-                match catalog::verify(f) {
+                let mut progress = Progress::new(f);
+                progress.say(&format!("verifying {} ...", f.display()));
+                let verified = catalog::verify(f);
+                drop(progress);
+                match verified {
                     Ok(()) => println!("ok      {}", f.display()),
                     Err(e) => {
                         failed += 1;

@@ -4,7 +4,7 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 
 use super::DatabaseArg;
-use super::apply::confirm;
+use super::apply::{Progress, confirm};
 use crate::config::Config;
 use crate::error::{Error, Result};
 use crate::ops::restore::{self, Source, TableMode};
@@ -82,7 +82,10 @@ pub fn run(args: &Args, config: &Config) -> Result<ExitCode> {
         return Err(Error::Usage("not confirmed; nothing was restored".into()));
     }
     if let Some(table) = &args.table {
-        let r = restore::restore_table(&opts, table, args.mode, &mut |m| eprintln!("{m}"))?;
+        let mut progress = Progress::new(&opts.database);
+        let r = restore::restore_table(&opts, table, args.mode, &mut |m| progress.say(m));
+        drop(progress);
+        let r = r?;
         if !r.dropped_columns.is_empty() {
             eprintln!(
                 "note: the live \"{table}\" no longer has {}: those values were not restored",
@@ -99,7 +102,10 @@ pub fn run(args: &Args, config: &Config) -> Result<ExitCode> {
         );
         return Ok(ExitCode::SUCCESS);
     }
-    let restored = restore::restore(&opts, &mut |m| eprintln!("{m}"))?;
+    let mut progress = Progress::new(&opts.database);
+    let restored = restore::restore(&opts, &mut |m| progress.say(m));
+    drop(progress);
+    let restored = restored?;
     println!(
         "restored {} from {} (the previous contents are in {})",
         opts.database.display(),

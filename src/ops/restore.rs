@@ -89,6 +89,7 @@ pub fn restore(opts: &Options, say: &mut dyn FnMut(&str)) -> Result<Restored> {
     let mut skipped = Vec::new();
     let mut from = None;
     for file in candidates(opts)? {
+        say(&format!("verifying {} ...", file.display()));
         match catalog::verify(&file) {
             Ok(()) => {
                 from = Some(file);
