@@ -9,19 +9,7 @@ use rusqlite::Connection;
 
 /// A project whose database has this repository's migrations applied: no drift.
 fn project() -> tempfile::TempDir {
-    let dir = common::temp_dir();
-    for sub in ["schema", "migrations", "rollbacks"] {
-        std::fs::create_dir_all(dir.path().join(sub)).unwrap();
-        for entry in std::fs::read_dir(common::repo_root().join(sub)).unwrap() {
-            let path = entry.unwrap().path();
-            std::fs::copy(&path, dir.path().join(sub).join(path.file_name().unwrap())).unwrap();
-        }
-    }
-    std::fs::write(
-        dir.path().join("schemactl.toml"),
-        "database = \"memory.db\"\nbackups = \"backups\"\n",
-    )
-    .unwrap();
+    let dir = common::project_dir("database = \"memory.db\"\nbackups = \"backups\"\n");
     assert!(run(&dir, &["apply", "--yes"]).status.success());
     dir
 }

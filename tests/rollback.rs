@@ -15,19 +15,7 @@ struct Project {
 
 impl Project {
     fn new() -> Self {
-        let dir = common::temp_dir();
-        for sub in ["schema", "migrations", "rollbacks"] {
-            std::fs::create_dir_all(dir.path().join(sub)).unwrap();
-            for entry in std::fs::read_dir(common::repo_root().join(sub)).unwrap() {
-                let path = entry.unwrap().path();
-                std::fs::copy(&path, dir.path().join(sub).join(path.file_name().unwrap())).unwrap();
-            }
-        }
-        std::fs::write(
-            dir.path().join("schemactl.toml"),
-            "database = \"memory.db\"\nbackups = \"backups\"\n",
-        )
-        .unwrap();
+        let dir = common::project_dir("database = \"memory.db\"\nbackups = \"backups\"\n");
         let p = Project { dir };
         let out = p.run(&["apply", "--yes"]);
         assert!(

@@ -86,36 +86,12 @@ fn candidates(opts: &Options) -> Result<Vec<PathBuf>> {
 
 /// Restores the database from a backup.
 pub fn restore(opts: &Options, say: &mut dyn FnMut(&str)) -> Result<Restored> {
-    let mut skipped = Vec::new();
-    let mut from = None;
-    for file in candidates(opts)? {
-        say(&format!("verifying {} ...", file.display()));
-        match catalog::verify(&file) {
-            Ok(()) => {
-                from = Some(file);
-                break;
-            }
-            Err(e) if opts.latest_valid => {
-                say(&format!("skipping {}: {e}", file.display()));
-                skipped.push((file, e.to_string()));
-            }
-            Err(e) => return Err(Error::Usage(format!("{e}; nothing was restored"))),
-        }
-    }
-    let from = from.ok_or_else(|| {
-        Error::Usage("no backup passes verification; nothing was restored".into())
-    })?;
+    let (from, skipped) = pick_verified(opts, say)?;
     let _lock = crate::apply::lock::acquire(&opts.database, opts.wait, &mut |m| say(m))?;
     let mut live = crate::apply::open_live(&opts.database)?;
     refuse_while_written(&live, &opts.database, opts.wait)?;
     say("keeping the current database as a before-restore backup ...");
-    let before = backup::take(&live, &opts.database, &opts.dir, "before-restore")?;
-    let sha = backup::sha256_file(&before.path)?;
-    backup::write_manifest(
-        &before,
-        serde_json::json!({ "database": opts.database.display().to_string(), "reason": "before-restore" }),
-        &sha,
-    )?;
+    let before = keep_before(&live, opts)?;
     let scratch = catalog::scratch_path(&from);
     let _ = std::fs::remove_file(&scratch);
     backup::decompress(&from, &scratch)?;
@@ -133,14 +109,49 @@ pub fn restore(opts: &Options, say: &mut dyn FnMut(&str)) -> Result<Restored> {
     if ok != "ok" {
         return Err(Error::Usage(format!(
             "the restored database fails integrity_check ({ok}); the previous one is {}",
-            before.path.display()
+            before.display()
         )));
     }
     Ok(Restored {
         from,
-        before: before.path,
+        before,
         skipped,
     })
+}
+
+/// Picks the first candidate backup that passes verification (walking back past failures
+/// with `latest_valid`); returns it and the ones skipped.
+fn pick_verified(
+    opts: &Options,
+    say: &mut dyn FnMut(&str),
+) -> Result<(PathBuf, Vec<(PathBuf, String)>)> {
+    let mut skipped = Vec::new();
+    for file in candidates(opts)? {
+        say(&format!("verifying {} ...", file.display()));
+        match catalog::verify(&file) {
+            Ok(()) => return Ok((file, skipped)),
+            Err(e) if opts.latest_valid => {
+                say(&format!("skipping {}: {e}", file.display()));
+                skipped.push((file, e.to_string()));
+            }
+            Err(e) => return Err(Error::Usage(format!("{e}; nothing was restored"))),
+        }
+    }
+    Err(Error::Usage(
+        "no backup passes verification; nothing was restored".into(),
+    ))
+}
+
+/// Keeps the live database as a before-restore backup, with its manifest.
+fn keep_before(live: &Connection, opts: &Options) -> Result<PathBuf> {
+    let before = backup::take(live, &opts.database, &opts.dir, "before-restore")?;
+    let sha = backup::sha256_file(&before.path)?;
+    backup::write_manifest(
+        &before,
+        serde_json::json!({ "database": opts.database.display().to_string(), "reason": "before-restore" }),
+        &sha,
+    )?;
+    Ok(before.path)
 }
 
 /// Refuses while another connection holds a write lock, unless `wait`.
@@ -220,20 +231,7 @@ pub fn restore_table(
     mode: TableMode,
     say: &mut dyn FnMut(&str),
 ) -> Result<TableRestored> {
-    let mut from = None;
-    for file in candidates(opts)? {
-        match catalog::verify(&file) {
-            Ok(()) => {
-                from = Some(file);
-                break;
-            }
-            Err(e) if opts.latest_valid => say(&format!("skipping {}: {e}", file.display())),
-            Err(e) => return Err(Error::Usage(format!("{e}; nothing was restored"))),
-        }
-    }
-    let from = from.ok_or_else(|| {
-        Error::Usage("no backup passes verification; nothing was restored".into())
-    })?;
+    let (from, _) = pick_verified(opts, say)?;
     let _lock = crate::apply::lock::acquire(&opts.database, opts.wait, &mut |m| say(m))?;
     let live = crate::apply::open_live(&opts.database)?;
     refuse_while_written(&live, &opts.database, opts.wait)?;
@@ -243,13 +241,7 @@ pub fn restore_table(
             "the live database has no table \"{table}\""
         )));
     };
-    let before = backup::take(&live, &opts.database, &opts.dir, "before-restore")?;
-    let sha = backup::sha256_file(&before.path)?;
-    backup::write_manifest(
-        &before,
-        serde_json::json!({ "database": opts.database.display().to_string(), "reason": "before-restore" }),
-        &sha,
-    )?;
+    let before = keep_before(&live, opts)?;
     let scratch = catalog::scratch_path(&from);
     let _ = std::fs::remove_file(&scratch);
     backup::decompress(&from, &scratch)?;
@@ -291,7 +283,7 @@ pub fn restore_table(
     let (deleted, inserted, dropped_columns) = result?;
     Ok(TableRestored {
         from,
-        before: before.path,
+        before,
         deleted,
         inserted,
         dropped_columns,

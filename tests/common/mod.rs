@@ -50,6 +50,21 @@ CREATE INDEX idx_memory_entries_expires ON memory_entries(expires_at);
 pub const RUNBOOK_V2: &str = "ALTER TABLE patterns ADD COLUMN category TEXT;
 CREATE INDEX idx_patterns_category ON patterns(category, confidence DESC);";
 
+/// A temp project with copies of this repository's schema/, migrations/ and rollbacks/, and
+/// a schemactl.toml holding `config`.
+pub fn project_dir(config: &str) -> tempfile::TempDir {
+    let dir = temp_dir();
+    for sub in ["schema", "migrations", "rollbacks"] {
+        std::fs::create_dir_all(dir.path().join(sub)).unwrap();
+        for entry in std::fs::read_dir(repo_root().join(sub)).unwrap() {
+            let path = entry.unwrap().path();
+            std::fs::copy(&path, dir.path().join(sub).join(path.file_name().unwrap())).unwrap();
+        }
+    }
+    std::fs::write(dir.path().join("schemactl.toml"), config).unwrap();
+    dir
+}
+
 /// The repository root.
 pub fn repo_root() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR"))
