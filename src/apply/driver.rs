@@ -147,9 +147,21 @@ impl Query<Vec<Migration>> for Driver<'_> {
 impl Migrate for Driver<'_> {}
 
 impl Driver<'_> {
+    /// Runs `body` inside the driver's transaction (foreign keys switched off around it when a
+    /// migration needs it), commits in a live run when it succeeds, rolls back otherwise, and
+    /// returns what the checks found.
+    pub fn run(mut self, body: impl FnOnce(&mut Self) -> Result<()>) -> Result<Vec<String>> {
+        let restore_fk = self.begin()?;
+        let result = body(&mut self);
+        let ended = self.end(result.is_ok(), restore_fk);
+        result?;
+        ended?;
+        Ok(self.checked)
+    }
+
     /// Begins the migration transaction, switching foreign keys off first when needed;
     /// returns whether they must be switched back on.
-    pub fn begin(&self) -> Result<bool> {
+    fn begin(&self) -> Result<bool> {
         let fk_on: bool = self
             .conn
             .query_row("PRAGMA foreign_keys", [], |r| r.get(0))
@@ -168,7 +180,7 @@ impl Driver<'_> {
 
     /// Ends the transaction opened by [`Driver::begin`]: commits when `ok` in a live run,
     /// rolls back otherwise, and restores foreign keys.
-    pub fn end(&self, ok: bool, restore_fk: bool) -> Result<()> {
+    fn end(&self, ok: bool, restore_fk: bool) -> Result<()> {
         let result = if ok && self.mode == Mode::Live {
             self.conn
                 .execute_batch("COMMIT")

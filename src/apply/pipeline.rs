@@ -232,33 +232,26 @@ fn run_refinery(
     all: &[Migration],
     expected: &Option<Schema>,
 ) -> Result<Vec<String>> {
-    let mut driver = Driver::new(
+    let driver = Driver::new(
         conn,
         mode,
         pending.iter().map(Source::pending).collect(),
         expected.clone(),
     );
-    let restore_fk = driver.begin()?;
     let mut runner = Runner::new(all)
         .set_grouped(true)
         .set_abort_divergent(true)
         .set_abort_missing(true);
     runner.set_migration_table_name(HISTORY_TABLE);
-    let result = runner.run(&mut driver);
-    let ended = driver.end(result.is_ok(), restore_fk);
-    match result {
-        Ok(_) => {
-            ended?;
-            Ok(driver.checked)
-        }
-        Err(e) => {
-            let message = match std::error::Error::source(&e) {
-                Some(inner) => inner.to_string(),
-                None => e.to_string(),
-            };
-            Err(Error::Usage(message))
-        }
-    }
+    driver.run(|driver| {
+        runner.run(driver).map(|_| ()).map_err(|e| {
+            // refinery wraps the driver's own error: show that one.
+            Error::Usage(
+                std::error::Error::source(&e)
+                    .map_or_else(|| e.to_string(), |inner| inner.to_string()),
+            )
+        })
+    })
 }
 
 /// Runs the pipeline. `say` receives progress lines for the user.

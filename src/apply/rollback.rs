@@ -150,13 +150,7 @@ pub fn rollback(
     };
     let pending: Vec<Pending> = undo.iter().map(Source::pending).collect();
     let run = |conn: &Connection, mode: Mode| -> Result<Vec<String>> {
-        let mut driver = Driver::new(conn, mode, pending.clone(), expected.clone());
-        let restore_fk = driver.begin()?;
-        let result = driver.run_reverse();
-        let ended = driver.end(result.is_ok(), restore_fk);
-        result?;
-        ended?;
-        Ok(driver.checked)
+        Driver::new(conn, mode, pending.clone(), expected.clone()).run(Driver::run_reverse)
     };
     guarded_run(&live, opts, "rollback", undo.len(), &mut report, &run, say)?;
     Ok(report)

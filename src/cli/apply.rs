@@ -133,21 +133,9 @@ pub fn run_pipeline(opts: Options, args: &PipelineArgs) -> Result<ExitCode> {
             );
             return Ok(ExitCode::SUCCESS);
         }
-        println!(
-            "pending for {}: {}",
-            opts.database.display(),
-            preview.migrations.join(", ")
-        );
-        if args.dry_run {
-            for sql in &preview.sql {
-                println!("\n{}", sql.trim_end());
-            }
-            return Ok(ExitCode::SUCCESS);
-        }
-        if !confirm(&format!("apply {} migration(s)?", preview.migrations.len()))? {
-            return Err(Error::Usage(
-                "not confirmed; nothing was changed (pass --yes to skip the question)".into(),
-            ));
+        let heading = format!("pending for {}", opts.database.display());
+        if let Some(done) = preview_and_confirm(&preview, &heading, "apply", args.dry_run)? {
+            return Ok(done);
         }
     }
     let report = crate::apply::apply(&opts, &mut say)?;
@@ -162,6 +150,32 @@ pub fn run_pipeline(opts: Options, args: &PipelineArgs) -> Result<ExitCode> {
     }
     print_report("applied", "to", &report, &opts.database);
     Ok(ExitCode::SUCCESS)
+}
+
+/// Shows what a pipeline run would do; with `dry_run` prints its SQL and returns the exit code,
+/// otherwise asks to `verb` it and returns None when confirmed.
+pub(super) fn preview_and_confirm(
+    preview: &Report,
+    heading: &str,
+    verb: &str,
+    dry_run: bool,
+) -> Result<Option<ExitCode>> {
+    println!("{heading}: {}", preview.migrations.join(", "));
+    if dry_run {
+        for sql in &preview.sql {
+            println!("\n{}", sql.trim_end());
+        }
+        return Ok(Some(ExitCode::SUCCESS));
+    }
+    if !confirm(&format!(
+        "{verb} {} migration(s)?",
+        preview.migrations.len()
+    ))? {
+        return Err(Error::Usage(
+            "not confirmed; nothing was changed (pass --yes to skip the question)".into(),
+        ));
+    }
+    Ok(None)
 }
 
 /// Prints what the checks found (to stderr) and what was done, with the backup (to stdout).

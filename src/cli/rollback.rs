@@ -3,10 +3,10 @@
 use std::process::ExitCode;
 
 use super::DatabaseArg;
-use super::apply::{Progress, confirm, print_report};
+use super::apply::{Progress, preview_and_confirm, print_report};
 use crate::apply::Options;
 use crate::config::Config;
-use crate::error::{Error, Result};
+use crate::error::Result;
 
 /// Arguments of `schemactl rollback`.
 #[derive(Debug, clap::Args)]
@@ -64,24 +64,9 @@ pub fn run(args: &Args, config: &Config) -> Result<ExitCode> {
             args.cascade,
             &mut say,
         )?;
-        println!(
-            "to roll back in {}, newest first: {}",
-            opts.database.display(),
-            preview.migrations.join(", ")
-        );
-        if args.dry_run {
-            for sql in &preview.sql {
-                println!("\n{}", sql.trim_end());
-            }
-            return Ok(ExitCode::SUCCESS);
-        }
-        if !confirm(&format!(
-            "roll back {} migration(s)?",
-            preview.migrations.len()
-        ))? {
-            return Err(Error::Usage(
-                "not confirmed; nothing was changed (pass --yes to skip the question)".into(),
-            ));
+        let heading = format!("to roll back in {}, newest first", opts.database.display());
+        if let Some(done) = preview_and_confirm(&preview, &heading, "roll back", args.dry_run)? {
+            return Ok(done);
         }
     }
     let report = crate::apply::rollback(&opts, &args.target, args.cascade, &mut say)?;
