@@ -23,3 +23,31 @@ pub fn open_read_only(path: &Path) -> Result<Connection> {
         .map_err(|e| Error::sqlite(format!("read {}", path.display()), e))?;
     Ok(conn)
 }
+
+/// Row counts of every table of the `main` database (SQLite's own tables and virtual tables
+/// aside), by name.
+pub fn row_counts(conn: &Connection) -> Result<std::collections::BTreeMap<String, u64>> {
+    let q = |e| Error::sqlite("count rows", e);
+    let names: Vec<String> = conn
+        .prepare(
+            "SELECT name FROM sqlite_schema WHERE type = 'table' AND name NOT LIKE 'sqlite\\_%' ESCAPE '\\' AND sql NOT LIKE 'CREATE VIRTUAL%'",
+        )
+        .map_err(q)?
+        .query_map([], |r| r.get(0))
+        .map_err(q)?
+        .collect::<rusqlite::Result<_>>()
+        .map_err(q)?;
+    names
+        .into_iter()
+        .map(|name| {
+            let n: i64 = conn
+                .query_row(
+                    &format!("SELECT count(*) FROM {}", crate::sql::quote_ident(&name)),
+                    [],
+                    |r| r.get(0),
+                )
+                .map_err(q)?;
+            Ok((name, u64::try_from(n).unwrap_or_default()))
+        })
+        .collect()
+}

@@ -163,10 +163,22 @@ fn a_flipped_byte_is_caught_by_verify_and_refused_by_restore() {
         );
         p.insert(1);
         let before = p.count();
+        let listed = p.backups().len();
         let out = p.run(&["restore", &file, "--yes"]);
         assert_eq!(out.status.code(), Some(1), "{compress}");
         assert!(String::from_utf8_lossy(&out.stderr).contains("nothing was restored"));
         assert_eq!(p.count(), before, "the database is untouched");
+        assert_eq!(
+            p.backups().len(),
+            listed,
+            "{compress}: a refused restore leaves no before-restore backup behind"
+        );
+        let scratch: Vec<_> = std::fs::read_dir(p.dir.path().join("backups"))
+            .unwrap()
+            .filter_map(|e| e.ok())
+            .filter(|e| e.file_name().to_string_lossy().contains("scratch"))
+            .collect();
+        assert!(scratch.is_empty(), "{compress}: no scratch file is left");
     }
 }
 

@@ -117,23 +117,62 @@ pub fn manifest_path(backup: &Path) -> PathBuf {
 
 /// Returns the hex sha256 of a file, reading it in 1 MiB blocks.
 pub fn sha256_file(path: &Path) -> Result<String> {
-    let mut file = std::fs::File::open(path).map_err(|e| Error::io("read", path, e))?;
-    let mut hasher = Sha256::new();
-    let mut buf = vec![0u8; 1 << 20];
-    loop {
-        let n = file
-            .read(&mut buf)
-            .map_err(|e| Error::io("read", path, e))?;
-        if n == 0 {
-            break;
+    let file = std::fs::File::open(path).map_err(|e| Error::io("read", path, e))?;
+    let mut reader = Hashing::new(file);
+    std::io::copy(&mut reader, &mut std::io::sink()).map_err(|e| Error::io("read", path, e))?;
+    Ok(reader.hex())
+}
+
+/// A reader or writer that hashes every byte passing through it, so that a file is hashed
+/// in the same pass that compresses or decompresses it.
+pub struct Hashing<T> {
+    inner: T,
+    hasher: Sha256,
+}
+
+impl<T> Hashing<T> {
+    /// Wraps `inner`.
+    pub fn new(inner: T) -> Self {
+        Hashing {
+            inner,
+            hasher: Sha256::new(),
         }
-        hasher.update(&buf[..n]);
     }
-    Ok(hasher
-        .finalize()
-        .iter()
-        .map(|b| format!("{b:02x}"))
-        .collect())
+
+    /// The hex sha256 of what passed through.
+    pub fn hex(&self) -> String {
+        self.hasher
+            .clone()
+            .finalize()
+            .iter()
+            .map(|b| format!("{b:02x}"))
+            .collect()
+    }
+
+    /// The wrapped reader or writer.
+    pub fn into_inner(self) -> T {
+        self.inner
+    }
+}
+
+impl<R: Read> Read for Hashing<R> {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        let n = self.inner.read(buf)?;
+        self.hasher.update(&buf[..n]);
+        Ok(n)
+    }
+}
+
+impl<W: std::io::Write> std::io::Write for Hashing<W> {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        let n = self.inner.write(buf)?;
+        self.hasher.update(&buf[..n]);
+        Ok(n)
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        self.inner.flush()
+    }
 }
 
 /// Returns true when a database file is in WAL mode (file format bytes 18 and 19 are 2):
@@ -266,23 +305,36 @@ pub fn backup(opts: &Options) -> Result<Taken> {
             .len(),
         ..raw
     };
-    if let Err(e) = integrity_check(&raw.path) {
-        let _ = std::fs::remove_file(&raw.path);
-        return Err(e);
-    }
-    let path = match opts.compress {
-        Compression::None => raw.path.clone(),
-        c => {
-            let mut name = raw.path.as_os_str().to_owned();
-            name.push(c.suffix());
-            let path = PathBuf::from(name);
-            let result = compress(&raw.path, &path, c);
+    // The integrity check of the copy runs beside the pass that compresses and hashes it
+    // (or only hashes it): two full reads of the copy, on two cores at once.
+    let compressed = |c: Compression| {
+        let mut name = raw.path.as_os_str().to_owned();
+        name.push(c.suffix());
+        PathBuf::from(name)
+    };
+    let (checked, hashed) = std::thread::scope(|s| {
+        let hashing = s.spawn(|| match opts.compress {
+            Compression::None => sha256_file(&raw.path),
+            c => compress(&raw.path, &compressed(c), c),
+        });
+        let checked = integrity_check(&raw.path);
+        let hashed = hashing
+            .join()
+            .unwrap_or_else(|_| Err(Error::Usage("the checksum thread failed".into())));
+        (checked, hashed)
+    });
+    let path = compressed(opts.compress);
+    let sha256 = match checked.and(hashed) {
+        Ok(sha) => sha,
+        Err(e) => {
             let _ = std::fs::remove_file(&raw.path);
-            result?;
-            path
+            let _ = std::fs::remove_file(&path);
+            return Err(e);
         }
     };
-    let sha256 = sha256_file(&path)?;
+    if path != raw.path {
+        let _ = std::fs::remove_file(&raw.path);
+    }
     let size = std::fs::metadata(&path)
         .map_err(|e| Error::io("stat", &path, e))?
         .len();
@@ -329,49 +381,66 @@ fn schema_version(database: &Path) -> (Option<i32>, Option<String>) {
     (applied.last().map(|a| a.version), last)
 }
 
-/// Compresses `from` into a new file `to`, streaming, and fsyncs it.
-fn compress(from: &Path, to: &Path, c: Compression) -> Result<()> {
+/// Compresses `from` into a new file `to`, streaming, fsyncs it and returns the sha256 of
+/// what it wrote.
+fn compress(from: &Path, to: &Path, c: Compression) -> Result<String> {
     let input = std::fs::File::open(from).map_err(|e| Error::io("read", from, e))?;
     let output = std::fs::OpenOptions::new()
         .write(true)
         .create_new(true)
         .open(to)
         .map_err(|e| Error::io("create", to, e))?;
+    let output = Hashing::new(std::io::BufWriter::with_capacity(1 << 20, output));
     let w = |e| Error::io("compress into", to, e);
-    let file = match c {
+    let mut input = std::io::BufReader::with_capacity(1 << 20, input);
+    let output = match c {
         Compression::Zstd => {
             let mut encoder = zstd::stream::Encoder::new(output, 3).map_err(w)?;
-            std::io::copy(&mut std::io::BufReader::new(input), &mut encoder).map_err(w)?;
+            std::io::copy(&mut input, &mut encoder).map_err(w)?;
             encoder.finish().map_err(w)?
         }
         Compression::Gzip => {
             let mut encoder = flate2::write::GzEncoder::new(output, flate2::Compression::fast());
-            std::io::copy(&mut std::io::BufReader::new(input), &mut encoder).map_err(w)?;
+            std::io::copy(&mut input, &mut encoder).map_err(w)?;
             encoder.finish().map_err(w)?
         }
         Compression::None => return Err(Error::Usage("nothing to compress".into())),
     };
-    file.sync_all().map_err(w)
+    let sha256 = output.hex();
+    let file = output
+        .into_inner()
+        .into_inner()
+        .map_err(|e| w(e.into_error()))?;
+    file.sync_all().map_err(w)?;
+    Ok(sha256)
 }
 
-/// Decompresses a backup into a new plain database file `to` (a copy when not compressed).
-pub fn decompress(from: &Path, to: &Path) -> Result<()> {
+/// Decompresses a backup into a new plain database file `to` (a copy when not compressed),
+/// and returns the sha256 of the backup file as read.
+pub fn decompress(from: &Path, to: &Path) -> Result<String> {
     let input = std::fs::File::open(from).map_err(|e| Error::io("read", from, e))?;
-    let mut output = std::fs::OpenOptions::new()
+    let output = std::fs::OpenOptions::new()
         .write(true)
         .create_new(true)
         .open(to)
         .map_err(|e| Error::io("create", to, e))?;
+    let mut output = std::io::BufWriter::with_capacity(1 << 20, output);
     let r = |e| Error::io("decompress", from, e);
-    let mut reader = std::io::BufReader::new(input);
+    let mut reader = std::io::BufReader::with_capacity(1 << 20, Hashing::new(input));
     match Compression::of(from) {
         Compression::Zstd => zstd::stream::copy_decode(&mut reader, &mut output).map_err(r)?,
         Compression::Gzip => {
-            std::io::copy(&mut flate2::read::GzDecoder::new(reader), &mut output).map_err(r)?;
+            std::io::copy(&mut flate2::read::GzDecoder::new(&mut reader), &mut output)
+                .map_err(r)?;
         }
         Compression::None => {
             std::io::copy(&mut reader, &mut output).map_err(r)?;
         }
     }
-    output.sync_all().map_err(|e| Error::io("sync", to, e))
+    // Whatever the decoder left unread still counts towards the checksum.
+    std::io::copy(&mut reader, &mut std::io::sink()).map_err(r)?;
+    let sha256 = reader.get_ref().hex();
+    let output = output.into_inner().map_err(|e| r(e.into_error()))?;
+    output.sync_all().map_err(|e| Error::io("sync", to, e))?;
+    Ok(sha256)
 }

@@ -2,7 +2,9 @@
 
 use std::path::{Path, PathBuf};
 
-use super::backup::{decompress, integrity_check, manifest_path, sha256_file, sidecar_path};
+use super::backup::{
+    Compression, decompress, integrity_check, manifest_path, sha256_file, sidecar_path,
+};
 use crate::error::{Error, Result};
 
 /// One backup, as its manifest describes it.
@@ -57,10 +59,83 @@ pub fn list(dir: &Path) -> Result<Vec<Entry>> {
     Ok(out)
 }
 
-/// Checks a backup: its sha256 against its sidecar (or manifest), then decompresses it to a
-/// scratch file beside it and runs integrity_check. Err says what failed.
+/// Checks a backup: its sha256 against its sidecar (or manifest), and integrity_check on the
+/// database it holds. Err says what failed.
 pub fn verify(file: &Path) -> Result<()> {
-    let recorded = std::fs::read_to_string(sidecar_path(file))
+    verify_plain(file).map(drop)
+}
+
+/// A verified backup as a plain database file: the backup itself when it is not compressed,
+/// else a scratch copy beside it, removed when this is dropped.
+#[derive(Debug)]
+pub struct Verified {
+    /// The plain database file.
+    pub path: PathBuf,
+    scratch: bool,
+}
+
+impl Drop for Verified {
+    fn drop(&mut self) {
+        if self.scratch {
+            let _ = std::fs::remove_file(&self.path);
+        }
+    }
+}
+
+/// Verifies a backup and returns it as a plain database file, reading it as few times as
+/// possible: a plain backup is hashed while integrity_check runs on it (two threads); a
+/// compressed one is hashed while it is decompressed, then the scratch copy is checked.
+pub fn verify_plain(file: &Path) -> Result<Verified> {
+    let recorded = recorded_sha256(file)?;
+    let mismatch = |actual: &str| {
+        Error::Usage(format!(
+            "{}: checksum mismatch (recorded {recorded}, file {actual}): the backup is corrupt",
+            file.display()
+        ))
+    };
+    if Compression::of(file) == Compression::None {
+        let (actual, checked) = std::thread::scope(|s| {
+            let hashing = s.spawn(|| sha256_file(file));
+            let checked = integrity_check(file);
+            let actual = hashing
+                .join()
+                .unwrap_or_else(|_| Err(Error::Usage("the checksum thread failed".into())));
+            (actual, checked)
+        });
+        let actual = actual?;
+        if actual != recorded {
+            return Err(mismatch(&actual));
+        }
+        checked?;
+        return Ok(Verified {
+            path: file.to_path_buf(),
+            scratch: false,
+        });
+    }
+    let scratch = scratch_path(file);
+    let _ = std::fs::remove_file(&scratch);
+    let verified = Verified {
+        path: scratch,
+        scratch: true,
+    };
+    match decompress(file, &verified.path) {
+        Ok(actual) if actual != recorded => return Err(mismatch(&actual)),
+        Ok(_) => {}
+        // A corrupt stream stops the decoder: say so as a checksum mismatch when it is one.
+        Err(e) => {
+            return Err(match sha256_file(file) {
+                Ok(actual) if actual != recorded => mismatch(&actual),
+                _ => e,
+            });
+        }
+    }
+    integrity_check(&verified.path)?;
+    Ok(verified)
+}
+
+/// The sha256 a backup's sidecar (or else its manifest) records.
+fn recorded_sha256(file: &Path) -> Result<String> {
+    std::fs::read_to_string(sidecar_path(file))
         .ok()
         .and_then(|s| s.split_whitespace().next().map(str::to_string))
         .or_else(|| {
@@ -73,19 +148,7 @@ pub fn verify(file: &Path) -> Result<()> {
                 "{}: no sha256 sidecar or manifest to verify against",
                 file.display()
             ))
-        })?;
-    let actual = sha256_file(file)?;
-    if actual != recorded {
-        return Err(Error::Usage(format!(
-            "{}: checksum mismatch (recorded {recorded}, file {actual}): the backup is corrupt",
-            file.display()
-        )));
-    }
-    let scratch = scratch_path(file);
-    let _ = std::fs::remove_file(&scratch);
-    let result = decompress(file, &scratch).and_then(|()| integrity_check(&scratch));
-    let _ = std::fs::remove_file(&scratch);
-    result
+        })
 }
 
 /// A scratch file name beside a backup.
