@@ -27,6 +27,8 @@ pub struct Config {
     pub snapshots: PathBuf,
     /// Backups.
     pub backups: PathBuf,
+    /// Archives of pruned rows.
+    pub archives: PathBuf,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -38,6 +40,7 @@ struct ConfigFile {
     rollbacks: Option<PathBuf>,
     snapshots: Option<PathBuf>,
     backups: Option<PathBuf>,
+    archives: Option<PathBuf>,
 }
 
 impl Config {
@@ -50,6 +53,7 @@ impl Config {
             rollbacks: root.join("rollbacks"),
             snapshots: root.join("snapshots"),
             backups: root.join(".swarm/backups"),
+            archives: root.join(".swarm/archives"),
         }
     }
 
@@ -84,6 +88,7 @@ impl Config {
             rollbacks: at(file.rollbacks, defaults.rollbacks),
             snapshots: at(file.snapshots, defaults.snapshots),
             backups: at(file.backups, defaults.backups),
+            archives: at(file.archives, defaults.archives),
         })
     }
 }

@@ -13,6 +13,7 @@ pub mod diff;
 pub mod drift;
 pub mod dsl;
 pub mod error;
+pub mod failpoint;
 pub mod inspect;
 pub mod lint;
 pub mod migrations;

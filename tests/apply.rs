@@ -44,7 +44,7 @@ impl Project {
         Connection::open(self.db()).unwrap()
     }
 
-    /// Applies V1 and V2, then adds `n` patterns with an embedding each.
+    /// Applies V1 to V3, then adds `n` patterns with an embedding each.
     fn with_rows(self, n: i64) -> Self {
         let out = self.run(&["apply", "--yes"]);
         assert!(
@@ -99,7 +99,7 @@ impl Project {
         let text = std::fs::read_to_string(&path).unwrap();
         let edited = text
             .replace("confidence:   { type: REAL, not_null: true, default: 0.5 }", "confidence:   { type: REAL, not_null: true, default: 0.5, check: \"confidence BETWEEN 0 AND 1\" }")
-            .replace("version: 2", "version: 3");
+            .replace("version: 3", "version: 4");
         assert_ne!(text, edited);
         std::fs::write(path, edited).unwrap();
     }
@@ -119,13 +119,14 @@ fn the_repository_migrations_build_schema_memory_yaml() {
     let out = p.run(&["apply", "--yes"]);
     assert!(out.status.success(), "{}", stderr(&out));
     let desired = schemactl::dsl::load(&p.path("schema")).unwrap();
-    assert_eq!(desired.version, 2);
+    assert_eq!(desired.version, 3);
     assert_eq!(schema_of(&p.conn()), desired.schema);
     assert_eq!(
         p.history(),
         [
             (1, "initial_memory_schema".to_string()),
-            (2, "add_pattern_category".to_string())
+            (2, "add_pattern_category".to_string()),
+            (3, "add_trajectory_type_index".to_string())
         ]
     );
     // The backup has its manifest, with the sha256 of the file.
@@ -144,11 +145,15 @@ fn the_repository_migrations_build_schema_memory_yaml() {
     );
     assert_eq!(
         manifest["migrations"],
-        serde_json::json!(["V1__initial_memory_schema", "V2__add_pattern_category"])
+        serde_json::json!([
+            "V1__initial_memory_schema",
+            "V2__add_pattern_category",
+            "V3__add_trajectory_type_index"
+        ])
     );
     // A second apply has nothing to do.
     let again = p.run(&["apply", "--yes"]);
-    assert!(String::from_utf8_lossy(&again.stdout).contains("up to date at V2"));
+    assert!(String::from_utf8_lossy(&again.stdout).contains("up to date at V3"));
 }
 
 #[test]
@@ -157,10 +162,10 @@ fn the_cascade_trap_through_apply_keeps_every_embedding() {
     p.require_rebuild();
     let out = p.run(&["plan", "--write", "confidence_check"]);
     assert!(out.status.success(), "{}", stderr(&out));
-    let v3 = std::fs::read_to_string(p.path("migrations/V3__confidence_check.sql")).unwrap();
+    let v4 = std::fs::read_to_string(p.path("migrations/V4__confidence_check.sql")).unwrap();
     assert!(
-        v3.contains("-- schemactl: foreign-keys off; check: pattern_embeddings"),
-        "{v3}"
+        v4.contains("-- schemactl: foreign-keys off; check: pattern_embeddings"),
+        "{v4}"
     );
     let out = p.run(&["apply", "--yes"]);
     assert!(out.status.success(), "{}", stderr(&out));
@@ -185,8 +190,8 @@ fn the_cascade_trap_through_sync_keeps_every_embedding() {
     assert!(out.status.success(), "{}", stderr(&out));
     assert_eq!(p.count("pattern_embeddings"), 300);
     let history = p.history();
-    assert_eq!(history.len(), 3);
-    assert!(history[2].1.starts_with("sync_"), "{history:?}");
+    assert_eq!(history.len(), 4);
+    assert!(history[3].1.starts_with("sync_"), "{history:?}");
     assert_eq!(
         schema_of(&p.conn()),
         schemactl::dsl::load(&p.path("schema")).unwrap().schema
@@ -195,7 +200,7 @@ fn the_cascade_trap_through_sync_keeps_every_embedding() {
     let reverse: Option<String> = p
         .conn()
         .query_row(
-            "SELECT reverse FROM _schemactl_migrations WHERE version = 3",
+            "SELECT reverse FROM _schemactl_migrations WHERE version = 4",
             [],
             |r| r.get(0),
         )
@@ -225,19 +230,13 @@ fn sync_refuses_destructive_steps_and_lint_findings_without_their_flags() {
         "{}",
         stderr(&out)
     );
-    assert_eq!(p.history().len(), 2);
+    assert_eq!(p.history().len(), 3);
     p.conn()
         .execute("UPDATE patterns SET confidence = 1 WHERE id = 'p3'", [])
         .unwrap();
     // Dropping a column is destructive.
     let path = p.path("schema/memory.yaml");
-    let text = std::fs::read_to_string(&path)
-        .unwrap()
-        .replace("      last_used:    { type: TEXT }\n", "")
-        .replace(
-            "      idx_patterns_last_used:  { columns: [\"last_used DESC\"] }\n",
-            "",
-        );
+    let text = common::without_last_used(&std::fs::read_to_string(&path).unwrap());
     std::fs::write(&path, text).unwrap();
     let out = p.run(&["sync", "--yes"]);
     assert_eq!(out.status.code(), Some(1));
@@ -256,7 +255,7 @@ fn a_migration_failing_halfway_changes_nothing() {
     for extra in [&[][..], &["--skip-rehearsal", "--skip-backup"][..]] {
         let p = Project::new().with_rows(10);
         std::fs::write(
-            p.path("migrations/V3__half.sql"),
+            p.path("migrations/V4__half.sql"),
             "CREATE TABLE half (a);\nINSERT INTO half VALUES (1);\nDELETE FROM pattern_embeddings WHERE pattern_id = 'p1';\nINSERT INTO patterns (id) VALUES ('no-type');\n",
         )
         .unwrap();
@@ -282,7 +281,7 @@ fn a_migration_failing_halfway_changes_nothing() {
         }
         assert_eq!(schema_of(&p.conn()), before);
         assert_eq!(p.count("pattern_embeddings"), 10);
-        assert_eq!(p.history().len(), 2);
+        assert_eq!(p.history().len(), 3);
     }
 }
 
@@ -294,7 +293,7 @@ fn an_edited_applied_migration_is_refused() {
     let text = std::fs::read_to_string(&path).unwrap();
     std::fs::write(&path, text.replace("'general'", "'misc'")).unwrap();
     std::fs::write(
-        p.path("migrations/V3__more.sql"),
+        p.path("migrations/V4__more.sql"),
         "CREATE TABLE more (a);\n",
     )
     .unwrap();
@@ -305,7 +304,7 @@ fn an_edited_applied_migration_is_refused() {
         "{}",
         stderr(&out)
     );
-    assert_eq!(p.history().len(), 2, "nothing else ran");
+    assert_eq!(p.history().len(), 3, "nothing else ran");
     // A missing applied file is refused too.
     std::fs::write(&path, text).unwrap();
     std::fs::remove_file(&path).unwrap();
@@ -350,7 +349,7 @@ fn concurrent_applies_never_double_apply() {
         .filter(|o| String::from_utf8_lossy(&o.stdout).contains("applied V1__"))
         .count();
     assert_eq!(applied, 1, "exactly one process applies");
-    assert_eq!(p.history().len(), 2);
+    assert_eq!(p.history().len(), 3);
 }
 
 #[test]
@@ -429,7 +428,11 @@ fn dry_run_and_status_change_nothing() {
     let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
     assert_eq!(
         v["pending"],
-        serde_json::json!(["V1__initial_memory_schema", "V2__add_pattern_category"])
+        serde_json::json!([
+            "V1__initial_memory_schema",
+            "V2__add_pattern_category",
+            "V3__add_trajectory_type_index"
+        ])
     );
     assert_eq!(v["current_version"], serde_json::Value::Null);
     assert_eq!(v["schema_matches"], false);

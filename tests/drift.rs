@@ -115,14 +115,14 @@ fn a_schema_change_without_a_migration_is_drift() {
 fn a_pending_migration_is_drift() {
     let dir = project();
     std::fs::write(
-        dir.path().join("migrations/V3__notes.sql"),
+        dir.path().join("migrations/V4__notes.sql"),
         "CREATE TABLE notes (body TEXT);\n",
     )
     .unwrap();
     let out = run(&dir, &["drift"]);
     assert_eq!(out.status.code(), Some(2));
     let text = stdout(&out);
-    assert!(text.contains("drift: V3__notes ("), "{text}");
+    assert!(text.contains("drift: V4__notes ("), "{text}");
     assert!(text.contains("is not applied"), "{text}");
     // schema/ lacks the table the new migration creates: that shows too.
     assert!(

@@ -17,7 +17,12 @@ fn import_of_the_memory_database_equals_schema_memory_yaml() {
     let db = common::db_from_ddl(
         dir.path(),
         "memory.db",
-        &format!("{}{}", common::MEMORY_DDL, common::RUNBOOK_V2),
+        &format!(
+            "{}{}{}",
+            common::MEMORY_DDL,
+            common::RUNBOOK_V2,
+            common::RUNBOOK_V3
+        ),
     );
     let out = schemactl(dir.path())
         .args(["import", "--database"])
@@ -37,8 +42,8 @@ fn import_of_the_memory_database_equals_schema_memory_yaml() {
     let imported = dsl::load_str("imported.yaml", &String::from_utf8(out.stdout).unwrap()).unwrap();
     let ours = dsl::load(&common::repo_root().join("schema/memory.yaml")).unwrap();
     assert_eq!(imported.schema, ours.schema);
-    assert_eq!(ours.version, 2);
-    // And the comparison is not vacuous: the six tables and seven indexes are there.
+    assert_eq!(ours.version, 3);
+    // And the comparison is not vacuous: the six tables and eight indexes are there.
     assert_eq!(ours.schema.tables.len(), 6);
     assert_eq!(
         ours.schema
@@ -46,7 +51,7 @@ fn import_of_the_memory_database_equals_schema_memory_yaml() {
             .iter()
             .map(|t| t.indexes.len())
             .sum::<usize>(),
-        7
+        8
     );
 }
 

@@ -13,14 +13,19 @@ fn schemactl(dir: &std::path::Path) -> Command {
     cmd
 }
 
-/// A project dir with the memory database at version 2 (two patterns, one with confidence
+/// A project dir with the memory database at version 3 (two patterns, one with confidence
 /// 1.5) and a schema that adds a CHECK on confidence and a `source` column.
 fn project() -> tempfile::TempDir {
     let dir = common::temp_dir();
     let db = common::db_from_ddl(
         dir.path(),
         "m.db",
-        &format!("{}{}", common::MEMORY_DDL, common::RUNBOOK_V2),
+        &format!(
+            "{}{}{}",
+            common::MEMORY_DDL,
+            common::RUNBOOK_V2,
+            common::RUNBOOK_V3
+        ),
     );
     Connection::open(db)
         .unwrap()
@@ -103,7 +108,7 @@ fn json_output_has_the_documented_fields() {
         .unwrap();
     let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
     assert_eq!(v["pending"], true);
-    assert_eq!(v["schema_version"], 2);
+    assert_eq!(v["schema_version"], 3);
     assert_eq!(v["foreign_keys_off"], true);
     let step = &v["steps"][0];
     assert_eq!(step["index"], 1);

@@ -99,11 +99,12 @@ const ALL_PATTERNS: &str = "SELECT id || '|' || ifnull(last_used, 'NULL') || '|'
 
 #[test]
 fn v2_rolls_back_by_name_and_by_version_without_touching_embeddings() {
-    for target in ["add_pattern_category", "V2", "2", "last"] {
+    for target in ["add_pattern_category", "V2", "2"] {
         let p = Project::new();
         let embeddings = p.rows("SELECT pattern_id FROM pattern_embeddings ORDER BY pattern_id");
         let before = schemactl::inspect(&p.conn()).unwrap();
-        p.ok(&["rollback", target, "--yes"]);
+        // V3 (an index) came later: --cascade rolls it back first.
+        p.ok(&["rollback", target, "--cascade", "--yes"]);
         assert_eq!(p.versions(), [1], "{target}");
         assert_eq!(
             p.rows("SELECT pattern_id FROM pattern_embeddings ORDER BY pattern_id"),
@@ -124,8 +125,12 @@ fn v2_rolls_back_by_name_and_by_version_without_touching_embeddings() {
         assert_ne!(before, v1);
         // And it applies again.
         p.ok(&["apply", "--yes"]);
-        assert_eq!(p.versions(), [1, 2]);
+        assert_eq!(p.versions(), [1, 2, 3]);
     }
+    // `last` is V3 alone.
+    let p = Project::new();
+    p.ok(&["rollback", "last", "--yes"]);
+    assert_eq!(p.versions(), [1, 2]);
 }
 
 #[test]
@@ -134,23 +139,19 @@ fn later_migrations_are_refused_without_cascade() {
     let out = p.run(&["rollback", "V1", "--yes"]);
     assert_eq!(out.status.code(), Some(1));
     assert!(
-        stderr(&out).contains("later migrations are applied: V2__add_pattern_category"),
+        stderr(&out).contains(
+            "later migrations are applied: V3__add_trajectory_type_index, V2__add_pattern_category"
+        ),
         "{}",
         stderr(&out)
     );
-    assert_eq!(p.versions(), [1, 2]);
+    assert_eq!(p.versions(), [1, 2, 3]);
 }
 
 #[test]
 fn a_dropped_column_comes_back_with_its_data() {
     let p = Project::new();
-    p.edit_schema(|s| {
-        s.replace("      last_used:    { type: TEXT }\n", "")
-            .replace(
-                "      idx_patterns_last_used:  { columns: [\"last_used DESC\"] }\n",
-                "",
-            )
-    });
+    p.edit_schema(|s| common::without_last_used(&s));
     let before = p.rows(ALL_PATTERNS);
     let schema_before = schemactl::inspect(&p.conn()).unwrap();
     p.ok(&["sync", "--yes", "--allow-destructive"]);
@@ -213,13 +214,13 @@ fn a_dropped_table_comes_back_with_its_rows_and_counter() {
 #[test]
 fn cascade_is_all_or_nothing_when_a_later_step_fails() {
     let p = Project::new();
-    // V3 with a working reverse; then break V2's stored reverse.
+    // V4 with a working reverse; then break V2's stored reverse.
     std::fs::write(
-        p.path("migrations/V3__notes.sql"),
+        p.path("migrations/V4__notes.sql"),
         "CREATE TABLE notes (body TEXT);\n",
     )
     .unwrap();
-    std::fs::write(p.path("rollbacks/V3__notes.sql"), "DROP TABLE notes;\n").unwrap();
+    std::fs::write(p.path("rollbacks/V4__notes.sql"), "DROP TABLE notes;\n").unwrap();
     p.ok(&["apply", "--yes"]);
     p.conn()
         .execute("INSERT INTO notes VALUES ('keep me')", [])
@@ -233,7 +234,7 @@ fn cascade_is_all_or_nothing_when_a_later_step_fails() {
         "{}",
         stderr(&out)
     );
-    assert_eq!(p.versions(), [1, 2, 3], "nothing was rolled back");
+    assert_eq!(p.versions(), [1, 2, 3, 4], "nothing was rolled back");
     assert_eq!(schemactl::inspect(&p.conn()).unwrap(), schema);
     assert_eq!(p.rows("SELECT body FROM notes"), ["keep me"]);
     // Skipping the rehearsal, the live run fails the same way and changes nothing.
@@ -246,7 +247,7 @@ fn cascade_is_all_or_nothing_when_a_later_step_fails() {
         "--skip-backup",
     ]);
     assert_eq!(out.status.code(), Some(1));
-    assert_eq!(p.versions(), [1, 2, 3]);
+    assert_eq!(p.versions(), [1, 2, 3, 4]);
     assert_eq!(schemactl::inspect(&p.conn()).unwrap(), schema);
 }
 
@@ -254,31 +255,25 @@ fn cascade_is_all_or_nothing_when_a_later_step_fails() {
 fn a_migration_without_any_reverse_is_refused() {
     let p = Project::new();
     std::fs::write(
-        p.path("migrations/V3__no_reverse.sql"),
+        p.path("migrations/V4__no_reverse.sql"),
         "CREATE TABLE x (a);\n",
     )
     .unwrap();
     p.ok(&["apply", "--yes"]);
-    let out = p.run(&["rollback", "V3", "--yes"]);
+    let out = p.run(&["rollback", "V4", "--yes"]);
     assert_eq!(out.status.code(), Some(1));
     assert!(
-        stderr(&out).contains("V3__no_reverse has no reverse"),
+        stderr(&out).contains("V4__no_reverse has no reverse"),
         "{}",
         stderr(&out)
     );
-    assert_eq!(p.versions(), [1, 2, 3]);
+    assert_eq!(p.versions(), [1, 2, 3, 4]);
 }
 
 #[test]
 fn stashes_are_listed_sized_shown_in_plan_and_can_be_dropped() {
     let p = Project::new();
-    p.edit_schema(|s| {
-        s.replace("      last_used:    { type: TEXT }\n", "")
-            .replace(
-                "      idx_patterns_last_used:  { columns: [\"last_used DESC\"] }\n",
-                "",
-            )
-    });
+    p.edit_schema(|s| common::without_last_used(&s));
     // plan shows the estimated stash size: 50 values of 'used-N' (6 or 7 bytes) plus keys.
     let out = p.run(&["plan"]);
     let text = String::from_utf8_lossy(&out.stdout);
@@ -304,15 +299,15 @@ fn stashes_are_listed_sized_shown_in_plan_and_can_be_dropped() {
     p.ok(&["sync", "--yes", "--allow-destructive"]);
     let out = p.run(&["stash", "list", "--format", "json"]);
     let list: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
-    assert_eq!(list[0]["version"], 3);
+    assert_eq!(list[0]["version"], 4);
     assert_eq!(list[0]["rows"], 50);
     assert!(list[0]["bytes"].as_i64().unwrap() > 0);
     assert_eq!(list[0]["dropped"], false);
 
-    p.ok(&["stash", "drop", "V3", "--yes"]);
+    p.ok(&["stash", "drop", "V4", "--yes"]);
     let out = p.run(&["stash", "list"]);
     assert!(
-        String::from_utf8_lossy(&out.stdout).contains("V3: 0 row(s)"),
+        String::from_utf8_lossy(&out.stdout).contains("V4: 0 row(s)"),
         "{}",
         String::from_utf8_lossy(&out.stdout)
     );
@@ -320,7 +315,7 @@ fn stashes_are_listed_sized_shown_in_plan_and_can_be_dropped() {
     let out = p.run(&["rollback", "last", "--yes"]);
     assert!(out.status.success(), "{}", stderr(&out));
     assert!(
-        stderr(&out).contains("warning: the stash of V3__sync_"),
+        stderr(&out).contains("warning: the stash of V4__sync_"),
         "{}",
         stderr(&out)
     );
@@ -328,7 +323,7 @@ fn stashes_are_listed_sized_shown_in_plan_and_can_be_dropped() {
         p.rows("SELECT ifnull(last_used, 'NULL') FROM patterns WHERE id = 'p1'"),
         ["NULL"]
     );
-    assert!(p.rows("SELECT name FROM sqlite_schema WHERE name LIKE '\\_schemactl\\_stash\\_3\\_%' ESCAPE '\\'").is_empty(), "the stash tables of V3 are gone");
+    assert!(p.rows("SELECT name FROM sqlite_schema WHERE name LIKE '\\_schemactl\\_stash\\_4\\_%' ESCAPE '\\'").is_empty(), "the stash tables of V4 are gone");
     let out = p.run(&["stash", "drop", "V9", "--yes"]);
     assert_eq!(out.status.code(), Some(1));
     assert!(stderr(&out).contains("V9 has no stash"));

@@ -3,15 +3,21 @@
 
 mod apply;
 mod backup;
+mod check;
 mod completions;
 mod drift;
+mod explain;
+mod graph;
 mod import;
+mod optimize;
 mod plan;
+mod prune;
 mod restore;
 mod rollback;
 mod schema;
 mod snapshot;
 mod stash;
+mod stats;
 mod status;
 mod sync;
 
@@ -62,6 +68,18 @@ pub enum Command {
     Backup(backup::Args),
     /// Restore the database from a verified backup.
     Restore(restore::Args),
+    /// Check integrity, foreign keys, orphans, expiry, indexes, invariants and queries: exit 2 on findings.
+    Check(check::Args),
+    /// Run PRAGMA optimize or ANALYZE, and VACUUM after checking for disk space.
+    Optimize(optimize::Args),
+    /// Run EXPLAIN QUERY PLAN on the queries schema/ declares: full scans, temp b-trees, indexes to add.
+    Explain(explain::Args),
+    /// Archive, then delete, the rows the retention rules of schema/ select.
+    Prune(prune::Args),
+    /// Sizes per table and index, row counts, pages, WAL and version: exit 2 over --max-size.
+    Stats(stats::Args),
+    /// Draw schema/ as an entity-relationship diagram (Mermaid or DOT).
+    Graph(graph::Args),
     /// Write the canonical dump of schema/ as an insta snapshot.
     Snapshot(snapshot::Args),
     /// Check the schema files, print their normal form, or print the DSL's JSON Schema.
@@ -117,6 +135,12 @@ pub fn run(cli: Cli) -> Result<ExitCode> {
         Command::Drift(args) => drift::run(&args, &config()?),
         Command::Backup(args) => backup::run(&args, &config()?),
         Command::Restore(args) => restore::run(&args, &config()?),
+        Command::Check(args) => check::run(&args, &config()?),
+        Command::Optimize(args) => optimize::run(&args, &config()?),
+        Command::Explain(args) => explain::run(&args, &config()?),
+        Command::Prune(args) => prune::run(&args, &config()?),
+        Command::Stats(args) => stats::run(&args, &config()?),
+        Command::Graph(args) => graph::run(&args, &config()?),
         Command::Snapshot(args) => snapshot::run(&args, &config()?),
         Command::Schema(cmd) => schema::run(&cmd, &config()?),
         Command::Completions(args) => completions::run(&args),

@@ -173,10 +173,15 @@ pub(super) fn convert(sources: &[Source], files: &[FileSpec]) -> Result<Desired>
     let (Some(version), Some(schema)) = (version, normal) else {
         return Err(Error::Source(ctx.errors));
     };
+    let rules = super::rules::rules(&mut ctx, files, &schema);
+    if !ctx.errors.is_empty() {
+        return Err(Error::Source(ctx.errors));
+    }
     Ok(Desired {
         version,
         schema,
         renames,
+        rules,
     })
 }
 

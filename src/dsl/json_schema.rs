@@ -84,7 +84,16 @@ pub fn json_schema() -> Value {
             "indexes": { "type": "object", "additionalProperties": index },
             "strict": { "type": "boolean" },
             "without_rowid": { "type": "boolean" },
-            "sql": { "type": "string", "description": "a verbatim CREATE TABLE, instead of columns and constraints" }
+            "sql": { "type": "string", "description": "a verbatim CREATE TABLE, instead of columns and constraints" },
+            "invariants": { "type": "object", "additionalProperties": { "type": "string" },
+                            "description": "named SQL conditions every row must satisfy (schemactl check)" },
+            "expires": { "type": "string", "description": "the column holding each row's expiry time (schemactl check)" },
+            "retention": {
+                "type": "object", "additionalProperties": false, "required": ["when"],
+                "description": "which rows schemactl prune removes",
+                "properties": { "when": { "type": "string", "description": "an SQL condition, true for the rows to remove" },
+                                "archive": { "type": "boolean", "description": "archive before deleting (default true)" } }
+            }
         }
     });
     let sql_object = |description: &str| {
@@ -108,7 +117,9 @@ pub fn json_schema() -> Value {
                                 "columns": name_list }
             } },
             "triggers": { "type": "object", "additionalProperties": sql_object("the whole CREATE TRIGGER statement") },
-            "virtual_tables": { "type": "object", "additionalProperties": sql_object("the whole CREATE VIRTUAL TABLE statement") }
+            "virtual_tables": { "type": "object", "additionalProperties": sql_object("the whole CREATE VIRTUAL TABLE statement") },
+            "queries": { "type": "object", "additionalProperties": { "type": "string" },
+                         "description": "the application's named SELECTs (schemactl explain, check)" }
         }
     })
 }

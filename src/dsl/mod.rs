@@ -10,6 +10,7 @@ mod context;
 mod convert;
 mod export;
 mod json_schema;
+mod rules;
 mod spec;
 mod table;
 
@@ -17,6 +18,7 @@ use std::path::Path;
 
 pub use export::export;
 pub use json_schema::json_schema;
+pub use rules::{Expiry, Invariant, Query, Retention, Rules};
 
 use crate::error::{Error, Result, SourceError};
 use crate::model::Schema;
@@ -33,6 +35,8 @@ pub struct Desired {
     pub schema: Schema,
     /// `renamed_from` hints, which diff uses and never guesses.
     pub renames: Renames,
+    /// Invariants, expiry, retention and queries (not part of the structure).
+    pub rules: Rules,
 }
 
 /// The `renamed_from` hints of a schema.

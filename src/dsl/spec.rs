@@ -66,6 +66,9 @@ pub struct FileSpec {
     /// Virtual tables by name.
     #[serde(default)]
     pub virtual_tables: OrderedMap<VirtualTableSpec>,
+    /// The application's named queries (one SELECT each), for `explain` and `check`.
+    #[serde(default)]
+    pub queries: OrderedMap<Spanned<String>>,
 }
 
 /// A table.
@@ -102,6 +105,30 @@ pub struct TableSpec {
     /// A verbatim CREATE TABLE statement, for tables the fields above cannot describe.
     #[serde(default)]
     pub sql: Option<Spanned<String>>,
+    /// Named conditions every row must satisfy (`schemactl check`).
+    #[serde(default)]
+    pub invariants: OrderedMap<Spanned<String>>,
+    /// The column holding each row's expiry time (`schemactl check` counts expired rows).
+    #[serde(default)]
+    pub expires: Option<Spanned<String>>,
+    /// The rule `schemactl prune` follows.
+    #[serde(default)]
+    pub retention: Option<Spanned<RetentionSpec>>,
+}
+
+/// A table's retention rule.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RetentionSpec {
+    /// An SQL expression, true for the rows to remove.
+    pub when: Spanned<String>,
+    /// Archive the rows before deleting them (the default).
+    #[serde(default = "yes")]
+    pub archive: bool,
+}
+
+fn yes() -> bool {
+    true
 }
 
 /// A column.

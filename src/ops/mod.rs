@@ -2,4 +2,10 @@
 
 pub mod backup;
 pub mod catalog;
+pub mod check;
+pub mod explain;
+pub mod graph;
+pub mod optimize;
+pub mod prune;
 pub mod restore;
+pub mod stats;

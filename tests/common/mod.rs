@@ -50,6 +50,11 @@ CREATE INDEX idx_memory_entries_expires ON memory_entries(expires_at);
 pub const RUNBOOK_V2: &str = "ALTER TABLE patterns ADD COLUMN category TEXT;
 CREATE INDEX idx_patterns_category ON patterns(category, confidence DESC);";
 
+/// Version 3, also from the runbook ("Optimize common queries"): the index the declared query
+/// `trajectories_by_type` needs.
+pub const RUNBOOK_V3: &str =
+    "CREATE INDEX idx_task_trajectories_type ON task_trajectories(task_type, created_at DESC);";
+
 /// A temp project with copies of this repository's schema/, migrations/ and rollbacks/, and
 /// a schemactl.toml holding `config`.
 pub fn project_dir(config: &str) -> tempfile::TempDir {
@@ -68,4 +73,22 @@ pub fn project_dir(config: &str) -> tempfile::TempDir {
 /// The repository root.
 pub fn repo_root() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+}
+
+/// schema/memory.yaml's text without `patterns.last_used`: the column, its index, and the
+/// retention rule that reads it (a rule naming a dropped column is a schema error).
+pub fn without_last_used(text: &str) -> String {
+    let start = text.find("    retention:\n").expect("the retention rule");
+    let end = text[start..]
+        .find("      archive: true\n")
+        .map(|i| start + i + "      archive: true\n".len())
+        .expect("the end of the retention rule");
+    let out = format!("{}{}", &text[..start], &text[end..])
+        .replace("      last_used:    { type: TEXT }\n", "")
+        .replace(
+            "      idx_patterns_last_used:  { columns: [\"last_used DESC\"] }\n",
+            "",
+        );
+    assert!(!out.contains("last_used"), "every use of last_used is gone");
+    out
 }

@@ -1,0 +1,37 @@
+//! `schemactl graph`: an entity-relationship diagram of schema/ (or of a live database).
+
+use std::process::ExitCode;
+
+use super::{DatabaseArg, SchemaArg};
+use crate::config::Config;
+use crate::error::Result;
+use crate::ops::graph::{self, Format};
+
+/// Arguments of `schemactl graph`.
+#[derive(Debug, clap::Args)]
+#[command(
+    after_help = "Examples:\n  schemactl graph > schema.mmd\n  schemactl graph --format dot | dot -Tsvg > schema.svg\n  schemactl graph --live --database .swarm/memory.db"
+)]
+pub struct Args {
+    #[command(flatten)]
+    schema: SchemaArg,
+    #[command(flatten)]
+    database: DatabaseArg,
+    /// Draw the live database's schema instead of schema/
+    #[arg(long)]
+    live: bool,
+    /// Diagram format
+    #[arg(long, value_enum, default_value_t = Format::Mermaid)]
+    format: Format,
+}
+
+/// Prints the diagram.
+pub fn run(args: &Args, config: &Config) -> Result<ExitCode> {
+    let schema = if args.live {
+        crate::inspect(&crate::db::open_read_only(&args.database.resolve(config))?)?
+    } else {
+        crate::dsl::load(&args.schema.resolve(config))?.schema
+    };
+    print!("{}", graph::graph(&schema, args.format));
+    Ok(ExitCode::SUCCESS)
+}

@@ -1,0 +1,117 @@
+//! `schemactl prune`: the retention rules of schema/, archive first.
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use super::apply::{Progress, confirm};
+use super::status::Format;
+use super::{DatabaseArg, SchemaArg};
+use crate::config::Config;
+use crate::error::{Error, Result};
+use crate::ops::prune;
+
+/// Arguments of `schemactl prune`.
+#[derive(Debug, clap::Args)]
+#[command(
+    after_help = "Follows each table's `retention:` rule in schema/. Rows (and the rows an ON DELETE CASCADE\nwould take with them) are archived into an SQLite file with the same table shapes, fsynced,\nthen deleted in one transaction. Restore archived rows with\n`schemactl restore ARCHIVE --table T --mode merge`.\n\nExamples:\n  schemactl prune --dry-run\n  schemactl prune --yes\n  schemactl prune --yes --archives /srv/archives --format json"
+)]
+pub struct Args {
+    #[command(flatten)]
+    database: DatabaseArg,
+    #[command(flatten)]
+    schema: SchemaArg,
+    /// Report what would be pruned, with the foreign-key cascades, and change nothing
+    #[arg(long)]
+    dry_run: bool,
+    /// Do not ask for confirmation (required off a terminal)
+    #[arg(long, short = 'y')]
+    yes: bool,
+    /// Directory of archives [default: from schemactl.toml, else .swarm/archives]
+    #[arg(long, value_name = "DIR")]
+    archives: Option<PathBuf>,
+    /// Wait for another schemactl run on this database instead of refusing
+    #[arg(long)]
+    wait: bool,
+    /// Output format
+    #[arg(long, value_enum, default_value_t = Format::Human)]
+    format: Format,
+}
+
+/// Prunes.
+pub fn run(args: &Args, config: &Config) -> Result<ExitCode> {
+    let desired = crate::dsl::load(&args.schema.resolve(config))?;
+    if desired.rules.retention.is_empty() {
+        println!(
+            "schema/ declares no retention rules (add `retention:` to a table); nothing to prune"
+        );
+        return Ok(ExitCode::SUCCESS);
+    }
+    let opts = prune::Options {
+        database: args.database.resolve(config),
+        archives: args
+            .archives
+            .clone()
+            .unwrap_or_else(|| config.archives.clone()),
+        dry_run: args.dry_run,
+        wait: args.wait,
+    };
+    let mut progress = Progress::new(&opts.database);
+    if !args.dry_run && !args.yes {
+        let preview = prune::prune(
+            &prune::Options {
+                dry_run: true,
+                ..opts.clone()
+            },
+            &desired.rules.retention,
+            &mut |m| progress.say(m),
+        )?;
+        print_human(&preview);
+        if !confirm(&format!("prune {}?", opts.database.display()))? {
+            return Err(Error::Usage("not confirmed; nothing was pruned".into()));
+        }
+    }
+    let report = prune::prune(&opts, &desired.rules.retention, &mut |m| progress.say(m));
+    drop(progress);
+    let report = report?;
+    match args.format {
+        Format::Json => println!(
+            "{}",
+            serde_json::to_string_pretty(&report).unwrap_or_default()
+        ),
+        Format::Human => print_human(&report),
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+fn print_human(r: &prune::Report) {
+    for e in &r.effects {
+        let via = if e.via == "retention" {
+            "its retention rule".to_string()
+        } else {
+            e.via.clone()
+        };
+        println!(
+            "{:<12} {} row(s) of \"{}\" ({via})",
+            e.action, e.rows, e.table
+        );
+    }
+    if r.dry_run {
+        println!("dry run: nothing was changed");
+        return;
+    }
+    for (table, before) in &r.before {
+        let after = r.after.get(table).copied().unwrap_or_default();
+        if after != *before {
+            println!("{table}: {before} -> {after} rows");
+        }
+    }
+    match &r.archive {
+        Some(a) => println!(
+            "archived to {} (restore with: schemactl restore {} --table T --mode merge)",
+            a.display(),
+            a.display()
+        ),
+        None if r.effects.iter().all(|e| e.rows == 0) => println!("nothing to prune"),
+        None => println!("pruned without an archive (the rules say `archive: false`)"),
+    }
+}

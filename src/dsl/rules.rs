@@ -1,0 +1,177 @@
+//! The operations a schema declares beside its structure: invariants every row must satisfy,
+//! expiry columns, retention rules and the application's named queries. They are not part of
+//! the schema's structure (diff, plan and snapshots ignore them); `check`, `prune` and
+//! `explain` follow them. Every condition and query is checked against the schema by SQLite
+//! when the schema loads, and a refusal is reported at its place in the file.
+
+use rusqlite::Connection;
+use serde_saphyr::Spanned;
+
+use super::context::{Ctx, place_of};
+use super::spec::FileSpec;
+use crate::model::Schema;
+use crate::normal;
+use crate::sql::quote_ident;
+
+/// Everything a schema declares for operations.
+#[derive(Debug, Clone, Default, PartialEq, Eq, serde::Serialize)]
+pub struct Rules {
+    /// Named conditions every row of a table must satisfy.
+    pub invariants: Vec<Invariant>,
+    /// Tables whose rows expire, and the column saying when.
+    pub expiry: Vec<Expiry>,
+    /// Which rows `prune` removes, per table.
+    pub retention: Vec<Retention>,
+    /// The application's named queries, for `explain` and `check`.
+    pub queries: Vec<Query>,
+}
+
+/// A named condition every row of a table must satisfy.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct Invariant {
+    /// The table.
+    pub table: String,
+    /// The invariant's name.
+    pub name: String,
+    /// An SQL expression over the table's columns, true for every valid row.
+    pub condition: String,
+}
+
+/// A table's expiry column: a row whose time there is in the past has expired.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct Expiry {
+    /// The table.
+    pub table: String,
+    /// The column holding the expiry time (NULL: never expires).
+    pub column: String,
+}
+
+/// A table's retention rule.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct Retention {
+    /// The table.
+    pub table: String,
+    /// An SQL expression, true for the rows to remove.
+    pub when: String,
+    /// Whether the rows are archived before they are deleted.
+    pub archive: bool,
+}
+
+/// A named query the application runs.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct Query {
+    /// The query's name.
+    pub name: String,
+    /// One SELECT statement; parameters (`?`, `:name`) are allowed.
+    pub sql: String,
+}
+
+/// Reads and checks the rules of every file against the normal schema.
+pub(super) fn rules(ctx: &mut Ctx<'_>, files: &[FileSpec], schema: &Schema) -> Rules {
+    let conn = normal::create_in_memory(schema).ok();
+    let mut rules = Rules::default();
+    for (src, file) in files.iter().enumerate() {
+        for (tname, spec) in &file.tables.0 {
+            let table = tname.value.clone();
+            let columns: Vec<String> = schema
+                .table(&table)
+                .map(|t| t.columns.iter().map(|c| c.name.to_string()).collect())
+                .unwrap_or_default();
+            for (name, condition) in &spec.invariants.0 {
+                let what = format!("table \"{table}\", invariant \"{}\"", name.value);
+                let sql = format!(
+                    "SELECT count(*) FROM {} WHERE NOT ({}\n)",
+                    quote_ident(&table),
+                    condition.value
+                );
+                if check(ctx, conn.as_ref(), src, condition, &what, &sql) {
+                    rules.invariants.push(Invariant {
+                        table: table.clone(),
+                        name: name.value.clone(),
+                        condition: condition.value.trim().to_string(),
+                    });
+                }
+            }
+            if let Some(column) = &spec.expires {
+                match columns
+                    .iter()
+                    .find(|c| c.eq_ignore_ascii_case(&column.value))
+                {
+                    Some(c) => rules.expiry.push(Expiry {
+                        table: table.clone(),
+                        column: c.clone(),
+                    }),
+                    None => ctx.error(
+                        place_of(src, column),
+                        format!("table \"{table}\", expires: no column \"{}\"", column.value),
+                        "unknown column",
+                    ),
+                }
+            }
+            if let Some(rule) = &spec.retention {
+                let what = format!("table \"{table}\", retention");
+                let sql = format!(
+                    "SELECT count(*) FROM {} WHERE ({}\n)",
+                    quote_ident(&table),
+                    rule.value.when.value
+                );
+                if check(ctx, conn.as_ref(), src, &rule.value.when, &what, &sql) {
+                    rules.retention.push(Retention {
+                        table: table.clone(),
+                        when: rule.value.when.value.trim().to_string(),
+                        archive: rule.value.archive,
+                    });
+                }
+            }
+        }
+        for (name, sql) in &file.queries.0 {
+            let what = format!("query \"{}\"", name.value);
+            let place = place_of(src, sql);
+            let Some(conn) = conn.as_ref() else { continue };
+            match conn.prepare(sql.value.trim()) {
+                Ok(stmt) if stmt.readonly() => rules.queries.push(Query {
+                    name: name.value.clone(),
+                    sql: sql.value.trim().to_string(),
+                }),
+                Ok(_) => ctx.error(
+                    place,
+                    format!("{what}: a declared query must only read (one SELECT)"),
+                    "writes",
+                ),
+                Err(e) => ctx.error(
+                    place,
+                    format!("{what}: SQLite refuses it: {}", normal::sqlite_message(&e)),
+                    "refused by SQLite",
+                ),
+            }
+        }
+    }
+    rules
+}
+
+/// Checks that `condition` is one expression and that SQLite prepares `sql` built from it.
+fn check(
+    ctx: &mut Ctx<'_>,
+    conn: Option<&Connection>,
+    src: usize,
+    condition: &Spanned<String>,
+    what: &str,
+    sql: &str,
+) -> bool {
+    let place = place_of(src, condition);
+    if !ctx.check_expr(place, what, &condition.value) {
+        return false;
+    }
+    let Some(conn) = conn else { return false };
+    match conn.prepare(sql) {
+        Ok(_) => true,
+        Err(e) => {
+            ctx.error(
+                place,
+                format!("{what}: SQLite refuses it: {}", normal::sqlite_message(&e)),
+                "refused by SQLite",
+            );
+            false
+        }
+    }
+}

@@ -1,0 +1,392 @@
+//! `schemactl check`: the database's health, and the rules the schema declares.
+//!
+//! Each finding has a class (integrity, foreign_key, orphan, expired, index, invariant, query),
+//! the object it concerns, how many rows it covers and a few sample keys, so that a person can
+//! find the rows and a machine can count them.
+
+use rusqlite::Connection;
+
+use crate::dsl::Desired;
+use crate::error::{Error, Result};
+use crate::model::{Schema, Table};
+use crate::sql::quote_ident;
+
+/// How many sample keys a finding carries.
+pub const SAMPLES: usize = 5;
+
+/// One problem found.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct Finding {
+    /// integrity, foreign_key, orphan, expired, index, invariant or query.
+    pub class: &'static str,
+    /// The table, index, invariant or query concerned.
+    pub subject: String,
+    /// What is wrong, in a sentence.
+    pub message: String,
+    /// How many rows (or problems) it covers.
+    pub count: u64,
+    /// Up to [`SAMPLES`] keys of the rows concerned (SQL literals).
+    pub samples: Vec<String>,
+}
+
+/// What `check` did and found.
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct Report {
+    /// The classes checked, in order.
+    pub checked: Vec<&'static str>,
+    /// Every finding; empty when the database is healthy.
+    pub findings: Vec<Finding>,
+}
+
+/// Runs every check on `conn` against the desired schema and its rules.
+pub fn check(conn: &Connection, desired: &Desired, quick: bool) -> Result<Report> {
+    let live = crate::inspect(conn)?;
+    let mut findings = Vec::new();
+    integrity(conn, quick, &mut findings)?;
+    foreign_keys(conn, &live, &mut findings)?;
+    orphans(conn, &live, &desired.schema, &mut findings)?;
+    expired(conn, &live, desired, &mut findings)?;
+    indexes(&live, &desired.schema, &mut findings);
+    invariants(conn, &live, desired, &mut findings)?;
+    for plan in crate::ops::explain::explain(conn, &desired.rules.queries)? {
+        if let Some(scan) = plan.full_scans.first() {
+            findings.push(Finding {
+                class: "query",
+                subject: plan.name.clone(),
+                message: format!(
+                    "query \"{}\" no longer uses an index: {scan}{}",
+                    plan.name,
+                    plan.suggestion
+                        .as_ref()
+                        .map(|s| format!(" (try: {s})"))
+                        .unwrap_or_default()
+                ),
+                count: plan.full_scans.len() as u64,
+                samples: Vec::new(),
+            });
+        }
+    }
+    Ok(Report {
+        checked: vec![
+            if quick {
+                "quick_check"
+            } else {
+                "integrity_check"
+            },
+            "foreign_key",
+            "orphan",
+            "expired",
+            "index",
+            "invariant",
+            "query",
+        ],
+        findings,
+    })
+}
+
+fn q(what: impl Into<String>) -> impl FnOnce(rusqlite::Error) -> Error {
+    let what = what.into();
+    move |e| Error::sqlite(what, e)
+}
+
+fn integrity(conn: &Connection, quick: bool, out: &mut Vec<Finding>) -> Result<()> {
+    let pragma = if quick {
+        "quick_check"
+    } else {
+        "integrity_check"
+    };
+    let mut stmt = conn
+        .prepare(&format!("PRAGMA {pragma}(100)"))
+        .map_err(q(pragma))?;
+    let lines: Vec<String> = stmt
+        .query_map([], |r| r.get(0))
+        .map_err(q(pragma))?
+        .collect::<rusqlite::Result<_>>()
+        .map_err(q(pragma))?;
+    if lines != ["ok"] {
+        out.push(Finding {
+            class: "integrity",
+            subject: "database".into(),
+            message: format!("{pragma} reports {} problem(s)", lines.len()),
+            count: lines.len() as u64,
+            samples: lines.into_iter().take(SAMPLES).collect(),
+        });
+    }
+    Ok(())
+}
+
+/// An SQL expression giving a row's key as text: its primary key columns (quoted literals,
+/// comma-separated) or its rowid.
+pub fn key_sql(table: &Table, alias: &str) -> String {
+    let cols: Vec<String> = table
+        .primary_key
+        .as_ref()
+        .map(|pk| {
+            pk.columns
+                .iter()
+                .filter(|k| !k.is_expr)
+                .map(|k| format!("quote({alias}.{})", quote_ident(k.expr.as_str())))
+                .collect()
+        })
+        .unwrap_or_default();
+    if cols.is_empty() || table.rowid_alias().is_some() && !table.without_rowid {
+        if table.without_rowid {
+            return "''".into();
+        }
+        return format!("{alias}.rowid");
+    }
+    cols.join(" || ', ' || ")
+}
+
+/// Counts the rows of `table` where `condition` holds, with a few sample keys.
+fn count_where(
+    conn: &Connection,
+    table: &Table,
+    condition: &str,
+    what: &str,
+) -> Result<(u64, Vec<String>)> {
+    let from = format!("{} AS t", quote_ident(&table.name));
+    let count: i64 = conn
+        .query_row(
+            &format!("SELECT count(*) FROM {from} WHERE {condition}"),
+            [],
+            |r| r.get(0),
+        )
+        .map_err(q(what))?;
+    if count == 0 {
+        return Ok((0, Vec::new()));
+    }
+    let mut stmt = conn
+        .prepare(&format!(
+            "SELECT CAST({} AS TEXT) FROM {from} WHERE {condition} LIMIT {SAMPLES}",
+            key_sql(table, "t")
+        ))
+        .map_err(q(what))?;
+    let samples = stmt
+        .query_map([], |r| r.get::<_, Option<String>>(0))
+        .map_err(q(what))?
+        .map(|r| r.map(Option::unwrap_or_default))
+        .collect::<rusqlite::Result<_>>()
+        .map_err(q(what))?;
+    Ok((u64::try_from(count).unwrap_or_default(), samples))
+}
+
+fn foreign_keys(conn: &Connection, live: &Schema, out: &mut Vec<Finding>) -> Result<()> {
+    let mut stmt = conn
+        .prepare("PRAGMA foreign_key_check")
+        .map_err(q("foreign_key_check"))?;
+    let rows: Vec<(String, Option<i64>, String)> = stmt
+        .query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))
+        .map_err(q("foreign_key_check"))?
+        .collect::<rusqlite::Result<_>>()
+        .map_err(q("foreign_key_check"))?;
+    let mut groups: Vec<(String, String, Vec<Option<i64>>)> = Vec::new();
+    for (table, rowid, parent) in rows {
+        match groups
+            .iter_mut()
+            .find(|(t, p, _)| *t == table && *p == parent)
+        {
+            Some(g) => g.2.push(rowid),
+            None => groups.push((table, parent, vec![rowid])),
+        }
+    }
+    for (table, parent, rowids) in groups {
+        let keyed = live.table(&table);
+        let mut samples = Vec::new();
+        for rowid in rowids.iter().take(SAMPLES) {
+            let key = match (rowid, keyed) {
+                (Some(id), Some(t)) => conn
+                    .query_row(
+                        &format!(
+                            "SELECT CAST({} AS TEXT) FROM {} AS t WHERE t.rowid = ?1",
+                            key_sql(t, "t"),
+                            quote_ident(&table)
+                        ),
+                        [id],
+                        |r| r.get::<_, Option<String>>(0),
+                    )
+                    .ok()
+                    .flatten()
+                    .unwrap_or_else(|| format!("rowid {id}")),
+                (Some(id), None) => format!("rowid {id}"),
+                (None, _) => "(without rowid)".into(),
+            };
+            samples.push(key);
+        }
+        out.push(Finding {
+            class: "foreign_key",
+            subject: table.clone(),
+            message: format!(
+                "{} row(s) of \"{table}\" reference missing rows of \"{parent}\"",
+                rowids.len()
+            ),
+            count: rowids.len() as u64,
+            samples,
+        });
+    }
+    Ok(())
+}
+
+/// The parent columns a foreign key references: its own list, or the parent's primary key.
+pub fn parent_columns(fk: &crate::model::ForeignKey, parent: Option<&Table>) -> Vec<String> {
+    if !fk.ref_columns.is_empty() {
+        return fk.ref_columns.iter().map(|c| c.to_string()).collect();
+    }
+    parent
+        .and_then(|p| p.primary_key.as_ref())
+        .map(|pk| {
+            pk.columns
+                .iter()
+                .map(|k| k.expr.as_str().to_string())
+                .collect()
+        })
+        .unwrap_or_else(|| vec!["rowid".into()])
+}
+
+/// Rows of relationships schema/ declares but the live database does not enforce (no such
+/// foreign key there), whose parent row is missing. Relationships the live database declares
+/// are foreign_key_check's.
+fn orphans(
+    conn: &Connection,
+    live: &Schema,
+    desired: &Schema,
+    out: &mut Vec<Finding>,
+) -> Result<()> {
+    for table in &desired.tables {
+        let Some(live_table) = live.table(&table.name) else {
+            continue;
+        };
+        for fk in &table.foreign_keys {
+            let enforced = live_table
+                .foreign_keys
+                .iter()
+                .any(|l| l.ref_table == fk.ref_table && l.columns == fk.columns);
+            let parent = live.table(&fk.ref_table);
+            let columns_there = fk.columns.iter().all(|c| live_table.column(c).is_some());
+            if enforced || parent.is_none() || !columns_there {
+                continue;
+            }
+            let pcols = parent_columns(fk, parent);
+            let joined: Vec<String> = fk
+                .columns
+                .iter()
+                .zip(&pcols)
+                .map(|(c, p)| format!("p.{} = t.{}", quote_ident(p), quote_ident(c)))
+                .collect();
+            let not_null: Vec<String> = fk
+                .columns
+                .iter()
+                .map(|c| format!("t.{} IS NOT NULL", quote_ident(c)))
+                .collect();
+            let condition = format!(
+                "{} AND NOT EXISTS (SELECT 1 FROM {} AS p WHERE {})",
+                not_null.join(" AND "),
+                quote_ident(&fk.ref_table),
+                joined.join(" AND ")
+            );
+            let (count, samples) =
+                count_where(conn, live_table, &condition, "look for orphan rows")?;
+            if count > 0 {
+                out.push(Finding {
+                    class: "orphan",
+                    subject: table.name.to_string(),
+                    message: format!(
+                        "{count} row(s) of \"{}\" have no \"{}\" row (a relationship schema/ declares and the database does not enforce)",
+                        table.name, fk.ref_table
+                    ),
+                    count,
+                    samples,
+                });
+            }
+        }
+    }
+    Ok(())
+}
+
+fn expired(
+    conn: &Connection,
+    live: &Schema,
+    desired: &Desired,
+    out: &mut Vec<Finding>,
+) -> Result<()> {
+    for rule in &desired.rules.expiry {
+        let Some(table) = live.table(&rule.table) else {
+            continue;
+        };
+        if table.column(&rule.column).is_none() {
+            continue;
+        }
+        let col = format!("t.{}", quote_ident(&rule.column));
+        let condition = format!("{col} IS NOT NULL AND julianday({col}) < julianday('now')");
+        let (count, samples) = count_where(conn, table, &condition, "count expired rows")?;
+        if count > 0 {
+            out.push(Finding {
+                class: "expired",
+                subject: rule.table.clone(),
+                message: format!(
+                    "{count} row(s) of \"{}\" expired ({} is in the past)",
+                    rule.table, rule.column
+                ),
+                count,
+                samples,
+            });
+        }
+    }
+    Ok(())
+}
+
+fn indexes(live: &Schema, desired: &Schema, out: &mut Vec<Finding>) {
+    for table in &desired.tables {
+        let live_table = live.table(&table.name);
+        for index in &table.indexes {
+            let found = live_table.and_then(|t| t.indexes.iter().find(|i| i.name == index.name));
+            let message = match found {
+                None => format!(
+                    "index \"{}\" on \"{}\" is missing from the database",
+                    index.name, table.name
+                ),
+                Some(i) if i != index => format!(
+                    "index \"{}\" on \"{}\" differs from schema/ (run `schemactl drift`)",
+                    index.name, table.name
+                ),
+                Some(_) => continue,
+            };
+            out.push(Finding {
+                class: "index",
+                subject: index.name.to_string(),
+                message,
+                count: 1,
+                samples: Vec::new(),
+            });
+        }
+    }
+}
+
+fn invariants(
+    conn: &Connection,
+    live: &Schema,
+    desired: &Desired,
+    out: &mut Vec<Finding>,
+) -> Result<()> {
+    for inv in &desired.rules.invariants {
+        let Some(table) = live.table(&inv.table) else {
+            continue;
+        };
+        let condition = format!("NOT ({}\n)", inv.condition);
+        let what = format!("check invariant \"{}\" of \"{}\"", inv.name, inv.table);
+        let (count, samples) = count_where(conn, table, &condition, &what)?;
+        if count > 0 {
+            out.push(Finding {
+                class: "invariant",
+                subject: format!("{}.{}", inv.table, inv.name),
+                message: format!(
+                    "{count} row(s) of \"{}\" break invariant \"{}\": {}",
+                    inv.table, inv.name, inv.condition
+                ),
+                count,
+                samples,
+            });
+        }
+    }
+    Ok(())
+}
