@@ -6,6 +6,18 @@ use rusqlite::{Connection, OpenFlags};
 
 use crate::error::{Error, Result};
 
+/// How long schemactl waits for another connection's lock before it gives up with a message:
+/// `SCHEMACTL_BUSY_TIMEOUT_MS` milliseconds, 10 s by default.
+pub fn busy_timeout() -> std::time::Duration {
+    std::env::var("SCHEMACTL_BUSY_TIMEOUT_MS")
+        .ok()
+        .and_then(|v| v.trim().parse::<u64>().ok())
+        .map_or(
+            std::time::Duration::from_secs(10),
+            std::time::Duration::from_millis,
+        )
+}
+
 /// Opens an existing database read-only, checking that it is an SQLite database.
 pub fn open_read_only(path: &Path) -> Result<Connection> {
     if !path.is_file() {
@@ -19,6 +31,8 @@ pub fn open_read_only(path: &Path) -> Result<Connection> {
         OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX,
     )
     .map_err(|e| Error::sqlite(format!("open {}", path.display()), e))?;
+    conn.busy_timeout(busy_timeout())
+        .map_err(|e| Error::sqlite("set busy_timeout", e))?;
     conn.query_row("SELECT count(*) FROM sqlite_schema", [], |_| Ok(()))
         .map_err(|e| Error::sqlite(format!("read {}", path.display()), e))?;
     Ok(conn)

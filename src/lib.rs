@@ -14,6 +14,7 @@ pub mod drift;
 pub mod dsl;
 pub mod error;
 pub mod failpoint;
+pub mod fuzz;
 pub mod inspect;
 pub mod lint;
 pub mod migrations;

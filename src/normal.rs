@@ -149,6 +149,15 @@ pub fn create(conn: &Connection, schema: &Schema) -> Result<(), MaterialiseError
 
 /// Returns SQLite's own message for an error, without rusqlite's wrapping.
 pub fn sqlite_message(e: &rusqlite::Error) -> String {
+    if matches!(
+        e.sqlite_error_code(),
+        Some(rusqlite::ErrorCode::DatabaseBusy | rusqlite::ErrorCode::DatabaseLocked)
+    ) {
+        return format!(
+            "the database is locked: another connection held it for longer than the busy timeout ({} ms; set SCHEMACTL_BUSY_TIMEOUT_MS to wait longer); nothing was changed",
+            crate::db::busy_timeout().as_millis()
+        );
+    }
     match e {
         rusqlite::Error::SqlInputError { msg, .. } => msg.clone(),
         rusqlite::Error::SqliteFailure(_, Some(msg)) => msg.clone(),

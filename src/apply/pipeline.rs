@@ -218,7 +218,7 @@ pub fn open_live(path: &std::path::Path) -> Result<Connection> {
     }
     let conn =
         Connection::open(path).map_err(|e| Error::sqlite(format!("open {}", path.display()), e))?;
-    conn.busy_timeout(std::time::Duration::from_secs(10))
+    conn.busy_timeout(crate::db::busy_timeout())
         .map_err(|e| Error::sqlite("set busy_timeout", e))?;
     conn.query_row("SELECT count(*) FROM sqlite_schema", [], |_| Ok(()))
         .map_err(|e| Error::sqlite(format!("read {}", path.display()), e))?;

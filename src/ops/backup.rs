@@ -72,7 +72,14 @@ pub fn take(source: &Connection, database: &Path, dir: &Path, label: &str) -> Re
             e,
         )
     };
-    {
+    // Created here first, so that a directory we may not write to is reported as such (and
+    // a name taken meanwhile is never overwritten).
+    std::fs::OpenOptions::new()
+        .write(true)
+        .create_new(true)
+        .open(&path)
+        .map_err(|e| Error::io("create backup", &path, e))?;
+    let copied = (|| {
         let mut dest = Connection::open(&path).map_err(q)?;
         let backup = Backup::new(source, &mut dest).map_err(q)?;
         // One step of every page: the whole database under one read transaction, so the copy
@@ -92,20 +99,39 @@ pub fn take(source: &Connection, database: &Path, dir: &Path, label: &str) -> Re
                 _ => std::thread::sleep(std::time::Duration::from_millis(20)),
             }
         }
-    }
-    let file = std::fs::File::open(&path).map_err(|e| Error::io("open backup", &path, e))?;
-    file.sync_all()
-        .map_err(|e| Error::io("sync backup", &path, e))?;
-    let size = file
-        .metadata()
-        .map_err(|e| Error::io("stat backup", &path, e))?
-        .len();
+        drop(backup);
+        drop(dest);
+        let file = std::fs::File::open(&path).map_err(|e| Error::io("open backup", &path, e))?;
+        file.sync_all()
+            .map_err(|e| Error::io("sync backup", &path, e))?;
+        Ok(file
+            .metadata()
+            .map_err(|e| Error::io("stat backup", &path, e))?
+            .len())
+    })();
+    let size = match copied {
+        Ok(size) => size,
+        Err(e) => {
+            // A failed copy (a full disk, say) leaves nothing behind.
+            remove_with_sidecars(&path);
+            return Err(e);
+        }
+    };
     let manifest = manifest_path(&path);
     Ok(BackupFile {
         path,
         manifest,
         size,
     })
+}
+
+/// Removes a database file and whatever SQLite or schemactl keeps beside it.
+pub fn remove_with_sidecars(path: &Path) {
+    for suffix in ["", "-journal", "-wal", "-shm", ".sha256", ".json"] {
+        let mut name = path.as_os_str().to_owned();
+        name.push(suffix);
+        let _ = std::fs::remove_file(PathBuf::from(name));
+    }
 }
 
 /// The manifest of a backup file.
@@ -288,9 +314,30 @@ pub fn integrity_check(path: &Path) -> Result<()> {
 
 /// Takes a verified, optionally compressed backup with its sha256 sidecar and manifest.
 pub fn backup(opts: &Options) -> Result<Taken> {
+    if !opts.database.is_file() {
+        return Err(Error::Usage(format!(
+            "database {} does not exist; nothing to back up",
+            opts.database.display()
+        )));
+    }
     let source = crate::apply::open_live(&opts.database)?;
     let raw = take(&source, &opts.database, &opts.dir, &opts.label)?;
     drop(source);
+    let result = finish(opts, &raw);
+    if result.is_err() {
+        remove_with_sidecars(&raw.path);
+        for c in [Compression::Zstd, Compression::Gzip] {
+            let mut name = raw.path.as_os_str().to_owned();
+            name.push(c.suffix());
+            remove_with_sidecars(Path::new(&name));
+        }
+    }
+    result
+}
+
+/// Makes the copy self-contained, checks, compresses and hashes it, and writes its sidecar and
+/// manifest. On error the caller removes whatever was written.
+fn finish(opts: &Options, raw: &BackupFile) -> Result<Taken> {
     // A backup is one self-contained file: no WAL to go with it.
     Connection::open(&raw.path)
         .and_then(|c| {
@@ -303,7 +350,7 @@ pub fn backup(opts: &Options) -> Result<Taken> {
         size: std::fs::metadata(&raw.path)
             .map_err(|e| Error::io("stat", &raw.path, e))?
             .len(),
-        ..raw
+        ..raw.clone()
     };
     // The integrity check of the copy runs beside the pass that compresses and hashes it
     // (or only hashes it): two full reads of the copy, on two cores at once.
@@ -324,14 +371,7 @@ pub fn backup(opts: &Options) -> Result<Taken> {
         (checked, hashed)
     });
     let path = compressed(opts.compress);
-    let sha256 = match checked.and(hashed) {
-        Ok(sha) => sha,
-        Err(e) => {
-            let _ = std::fs::remove_file(&raw.path);
-            let _ = std::fs::remove_file(&path);
-            return Err(e);
-        }
-    };
+    let sha256 = checked.and(hashed)?;
     if path != raw.path {
         let _ = std::fs::remove_file(&raw.path);
     }

@@ -1,0 +1,1 @@
+CREATE TABLE "x""; DROP TABLE y; --" ("a b" TEXT DEFAULT '', [c] BLOB DEFAULT x'00', `d` INT CHECK (d > 0)) STRICT

@@ -1,0 +1,2 @@
+CREATE TABLE verification_history (id TEXT PRIMARY KEY, agent_name TEXT NOT NULL, task_id TEXT NOT NULL,
+  truth_score REAL NOT NULL, verification_status TEXT NOT NULL, details TEXT, timestamp TEXT NOT NULL)

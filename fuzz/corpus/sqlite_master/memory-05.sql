@@ -1,0 +1,2 @@
+CREATE TABLE metrics_log (id INTEGER PRIMARY KEY AUTOINCREMENT, metric_name TEXT NOT NULL,
+  metric_value REAL NOT NULL, timestamp TEXT NOT NULL)

@@ -1,0 +1,1 @@
+CREATE INDEX idx_patterns_confidence ON patterns(confidence DESC)

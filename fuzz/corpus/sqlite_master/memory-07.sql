@@ -1,0 +1,1 @@
+CREATE INDEX idx_patterns_type ON patterns(type)

@@ -1,0 +1,1 @@
+CREATE INDEX idx_patterns_last_used ON patterns(last_used DESC)

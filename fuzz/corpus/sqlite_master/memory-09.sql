@@ -1,0 +1,1 @@
+CREATE INDEX idx_task_trajectories_created ON task_trajectories(created_at DESC)

@@ -1,0 +1,1 @@
+CREATE INDEX idx_verification_history_agent ON verification_history(agent_name, timestamp DESC)

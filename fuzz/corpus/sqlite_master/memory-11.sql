@@ -1,0 +1,1 @@
+CREATE INDEX idx_memory_entries_expires ON memory_entries(expires_at)
