@@ -193,6 +193,39 @@ fn run(
         ));
         Some(write_archive(conn, opts, live, &archived, &id)?)
     };
+    let result = delete_and_record(
+        conn,
+        live,
+        &keys,
+        &before,
+        &expected,
+        &id,
+        archive.as_deref(),
+        say,
+    );
+    if result.is_err() {
+        // The caller rolls the deletion back: an archive of rows still in the database would
+        // only mislead.
+        if let Some(a) = &archive {
+            remove_archive(a);
+        }
+    }
+    result.map(|after| (archive, after))
+}
+
+/// Deletes the selected rows (children first), checks row counts and foreign keys, records the
+/// prune and commits.
+#[allow(clippy::too_many_arguments)]
+fn delete_and_record(
+    conn: &Connection,
+    live: &Schema,
+    keys: &[Keys],
+    before: &BTreeMap<String, u64>,
+    expected: &BTreeMap<String, u64>,
+    id: &str,
+    archive: Option<&Path>,
+    say: &mut dyn FnMut(&str),
+) -> Result<BTreeMap<String, u64>> {
     crate::failpoint::hit("prune-after-archive");
     say("deleting ...");
     // Children first, so the result does not depend on the cascade itself.
@@ -204,7 +237,7 @@ fn run(
         .map_err(q(format!("delete from \"{}\"", k.table)))?;
     }
     let after = counts(conn, live)?;
-    for (table, n) in &before {
+    for (table, n) in before {
         let left = after.get(table).copied().unwrap_or_default();
         let want = expected.get(table).copied().unwrap_or_default();
         if left > *n || n - left != want {
@@ -226,18 +259,18 @@ fn run(
         ),
         rusqlite::params![
             id,
-            archive.as_ref().map(|a| a.display().to_string()),
+            archive.map(|a| a.display().to_string()),
             backup::now_rfc3339(),
             i64::try_from(expected.values().sum::<u64>()).unwrap_or(i64::MAX)
         ],
     )
     .map_err(q("record the prune"))?;
-    for k in &keys {
+    for k in keys {
         let _ = conn.execute_batch(&format!("DROP TABLE temp.{}", quote_ident(&k.temp)));
     }
     conn.execute_batch("COMMIT")
         .map_err(q("commit the prune"))?;
-    Ok((archive, after))
+    Ok(after)
 }
 
 /// The keys of one table's rows to remove, held in a temporary table so that every step
@@ -738,9 +771,8 @@ fn remove_abandoned(conn: &Connection, dir: &Path) -> Result<Vec<PathBuf>> {
         else {
             continue;
         };
-        let ours = Path::new(db).file_name() == Some(std::ffi::OsStr::new(""))
-            || same_file(Path::new(db), &conn_path(conn));
-        if ours && !recorded(id) {
+        // Only archives of this database (an archives directory may be shared).
+        if same_file(Path::new(db), &conn_path(conn)) && !recorded(id) {
             let archive = path.with_extension("");
             remove_archive(&archive);
             removed.push(archive);
