@@ -18,14 +18,21 @@ pub fn busy_timeout() -> std::time::Duration {
         )
 }
 
-/// Opens an existing database read-only, checking that it is an SQLite database.
-pub fn open_read_only(path: &Path) -> Result<Connection> {
-    if !path.is_file() {
-        return Err(Error::Usage(format!(
+/// Errs unless the database file exists: commands that work on a database never create one.
+pub fn must_exist(path: &Path) -> Result<()> {
+    if path.is_file() {
+        Ok(())
+    } else {
+        Err(Error::Usage(format!(
             "database {} does not exist",
             path.display()
-        )));
+        )))
     }
+}
+
+/// Opens an existing database read-only, checking that it is an SQLite database.
+pub fn open_read_only(path: &Path) -> Result<Connection> {
+    must_exist(path)?;
     let conn = Connection::open_with_flags(
         path,
         OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX,

@@ -354,13 +354,7 @@ impl Lint<'_> {
         let parent_columns: Vec<String> = if fk.ref_columns.is_empty() {
             desired
                 .table(&fk.ref_table)
-                .and_then(|t| t.primary_key.as_ref())
-                .map(|pk| {
-                    pk.columns
-                        .iter()
-                        .map(|k| k.expr.as_str().to_string())
-                        .collect()
-                })
+                .map(crate::model::Table::key_columns)
                 .unwrap_or_default()
         } else {
             fk.ref_columns.iter().map(|c| c.to_string()).collect()

@@ -391,6 +391,20 @@ impl Table {
         }
     }
 
+    /// The primary key's columns by name (expressions left out); empty without a key.
+    pub fn key_columns(&self) -> Vec<String> {
+        self.primary_key
+            .as_ref()
+            .map(|pk| {
+                pk.columns
+                    .iter()
+                    .filter(|k| !k.is_expr)
+                    .map(|k| k.expr.as_str().to_string())
+                    .collect()
+            })
+            .unwrap_or_default()
+    }
+
     /// Returns the column that aliases the rowid: the single column of the primary key of a
     /// rowid table, declared exactly `INTEGER` (https://www.sqlite.org/lang_createtable.html#rowid).
     pub fn rowid_alias(&self) -> Option<&str> {

@@ -95,13 +95,7 @@ impl Project {
 
     /// Edits schema/memory.yaml so that patterns needs a rebuild (a CHECK on confidence).
     fn require_rebuild(&self) {
-        let path = self.path("schema/memory.yaml");
-        let text = std::fs::read_to_string(&path).unwrap();
-        let edited = text
-            .replace("confidence:   { type: REAL, not_null: true, default: 0.5 }", "confidence:   { type: REAL, not_null: true, default: 0.5, check: \"confidence BETWEEN 0 AND 1\" }")
-            .replace("version: 3", "version: 4");
-        assert_ne!(text, edited);
-        std::fs::write(path, edited).unwrap();
+        common::require_rebuild(self.dir.path());
     }
 }
 

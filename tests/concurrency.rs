@@ -109,25 +109,12 @@ fn application(db: PathBuf, stop: Arc<AtomicBool>) -> std::thread::JoinHandle<Wr
     })
 }
 
-fn require_rebuild(dir: &Path) {
-    let path = dir.join("schema/memory.yaml");
-    let text = std::fs::read_to_string(&path).unwrap();
-    let edited = text
-        .replace(
-            "confidence:   { type: REAL, not_null: true, default: 0.5 }",
-            "confidence:   { type: REAL, not_null: true, default: 0.5, check: \"confidence BETWEEN 0 AND 1\" }",
-        )
-        .replace("version: 3", "version: 4");
-    assert_ne!(text, edited);
-    std::fs::write(path, edited).unwrap();
-}
-
 #[test]
 fn no_write_is_lost_during_backup_apply_rollback_and_prune() {
     let p = project();
     let dir = p.path();
     let db = dir.join("memory.db");
-    require_rebuild(dir);
+    common::require_rebuild(dir);
     ok(dir, &["plan", "--write", "confidence_check"]);
     let stop = Arc::new(AtomicBool::new(false));
     let app = application(db.clone(), stop.clone());
@@ -196,7 +183,7 @@ fn no_write_is_lost_during_backup_apply_rollback_and_prune() {
 fn a_lock_held_past_the_busy_timeout_gives_a_clear_message_and_changes_nothing() {
     let p = project();
     let dir = p.path();
-    require_rebuild(dir);
+    common::require_rebuild(dir);
     ok(dir, &["plan", "--write", "confidence_check"]);
     let db = dir.join("memory.db");
     let holder = Connection::open(&db).unwrap();

@@ -128,21 +128,6 @@ fn base(n: usize, wal: bool) -> tempfile::TempDir {
     dir
 }
 
-/// Adds a CHECK on patterns.confidence to schema/: a rebuild of the parent of
-/// pattern_embeddings (the cascade trap).
-fn require_rebuild(dir: &Path) {
-    let path = dir.join("schema/memory.yaml");
-    let text = std::fs::read_to_string(&path).unwrap();
-    let edited = text
-        .replace(
-            "confidence:   { type: REAL, not_null: true, default: 0.5 }",
-            "confidence:   { type: REAL, not_null: true, default: 0.5, check: \"confidence BETWEEN 0 AND 1\" }",
-        )
-        .replace("version: 3", "version: 4");
-    assert_ne!(text, edited);
-    std::fs::write(path, edited).unwrap();
-}
-
 struct Scenario {
     name: &'static str,
     template: tempfile::TempDir,
@@ -250,18 +235,18 @@ fn sigkill_at_random_moments_leaves_the_state_before_or_after() {
 
     let apply = {
         let t = base(rows, true);
-        require_rebuild(t.path());
+        common::require_rebuild(t.path());
         ok(t.path(), &["plan", "--write", "confidence_check"]);
         Scenario::new("apply", t, &["apply", "--yes"])
     };
     let sync = {
         let t = base(rows, false);
-        require_rebuild(t.path());
+        common::require_rebuild(t.path());
         Scenario::new("sync", t, &["sync", "--yes"])
     };
     let rollback = {
         let t = base(rows, true);
-        require_rebuild(t.path());
+        common::require_rebuild(t.path());
         ok(t.path(), &["sync", "--yes"]);
         Scenario::new("rollback", t, &["rollback", "last", "--yes"])
     };

@@ -314,12 +314,7 @@ pub fn integrity_check(path: &Path) -> Result<()> {
 
 /// Takes a verified, optionally compressed backup with its sha256 sidecar and manifest.
 pub fn backup(opts: &Options) -> Result<Taken> {
-    if !opts.database.is_file() {
-        return Err(Error::Usage(format!(
-            "database {} does not exist; nothing to back up",
-            opts.database.display()
-        )));
-    }
+    crate::db::must_exist(&opts.database)?;
     let source = crate::apply::open_live(&opts.database)?;
     let raw = take(&source, &opts.database, &opts.dir, &opts.label)?;
     drop(source);

@@ -119,16 +119,10 @@ fn integrity(conn: &Connection, quick: bool, out: &mut Vec<Finding>) -> Result<(
 /// comma-separated) or its rowid.
 pub fn key_sql(table: &Table, alias: &str) -> String {
     let cols: Vec<String> = table
-        .primary_key
-        .as_ref()
-        .map(|pk| {
-            pk.columns
-                .iter()
-                .filter(|k| !k.is_expr)
-                .map(|k| format!("quote({alias}.{})", quote_ident(k.expr.as_str())))
-                .collect()
-        })
-        .unwrap_or_default();
+        .key_columns()
+        .iter()
+        .map(|c| format!("quote({alias}.{})", quote_ident(c)))
+        .collect();
     if cols.is_empty() || table.rowid_alias().is_some() && !table.without_rowid {
         if table.without_rowid {
             return "''".into();
@@ -232,15 +226,10 @@ pub fn parent_columns(fk: &crate::model::ForeignKey, parent: Option<&Table>) -> 
     if !fk.ref_columns.is_empty() {
         return fk.ref_columns.iter().map(|c| c.to_string()).collect();
     }
-    parent
-        .and_then(|p| p.primary_key.as_ref())
-        .map(|pk| {
-            pk.columns
-                .iter()
-                .map(|k| k.expr.as_str().to_string())
-                .collect()
-        })
-        .unwrap_or_else(|| vec!["rowid".into()])
+    match parent.map(Table::key_columns) {
+        Some(cols) if !cols.is_empty() => cols,
+        _ => vec!["rowid".into()],
+    }
 }
 
 /// Rows of relationships schema/ declares but the live database does not enforce (no such

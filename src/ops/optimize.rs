@@ -69,12 +69,7 @@ pub fn free_space(path: &Path) -> Option<u64> {
 
 /// Runs the optimizations.
 pub fn optimize(opts: &Options, say: &mut dyn FnMut(&str)) -> Result<Report> {
-    if !opts.database.is_file() {
-        return Err(Error::Usage(format!(
-            "database {} does not exist",
-            opts.database.display()
-        )));
-    }
+    crate::db::must_exist(&opts.database)?;
     let _lock = crate::apply::lock::acquire(&opts.database, opts.wait, &mut |m| say(m))?;
     let conn = crate::apply::open_live(&opts.database)?;
     let before = sizes(&conn, &opts.database)?;

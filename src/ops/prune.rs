@@ -87,12 +87,7 @@ pub fn prune(
     rules: &[crate::dsl::Retention],
     say: &mut dyn FnMut(&str),
 ) -> Result<Report> {
-    if !opts.database.is_file() {
-        return Err(Error::Usage(format!(
-            "database {} does not exist",
-            opts.database.display()
-        )));
-    }
+    crate::db::must_exist(&opts.database)?;
     let _lock = crate::apply::lock::acquire(&opts.database, opts.wait, &mut |m| say(m))?;
     let conn = crate::apply::open_live(&opts.database)?;
     conn.execute_batch("PRAGMA foreign_keys = ON")
@@ -319,16 +314,7 @@ fn select_keys(conn: &Connection, live: &Schema, nodes: &[Node]) -> Result<Vec<K
             .table(&node.table)
             .ok_or_else(|| Error::Usage(format!("no table \"{}\"", node.table)))?;
         let columns: Vec<String> = if table.without_rowid {
-            table
-                .primary_key
-                .as_ref()
-                .map(|pk| {
-                    pk.columns
-                        .iter()
-                        .map(|k| k.expr.as_str().to_string())
-                        .collect()
-                })
-                .unwrap_or_default()
+            table.key_columns()
         } else {
             vec!["rowid".into()]
         };

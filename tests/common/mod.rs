@@ -92,3 +92,18 @@ pub fn without_last_used(text: &str) -> String {
     assert!(!out.contains("last_used"), "every use of last_used is gone");
     out
 }
+
+/// Edits `dir/schema/memory.yaml` so that `patterns` needs a rebuild (a CHECK on confidence)
+/// and the schema version becomes 4: the cascade trap, as a migration to apply.
+pub fn require_rebuild(dir: &Path) {
+    let path = dir.join("schema/memory.yaml");
+    let text = std::fs::read_to_string(&path).unwrap();
+    let edited = text
+        .replace(
+            "confidence:   { type: REAL, not_null: true, default: 0.5 }",
+            "confidence:   { type: REAL, not_null: true, default: 0.5, check: \"confidence BETWEEN 0 AND 1\" }",
+        )
+        .replace("version: 3", "version: 4");
+    assert_ne!(text, edited, "the edit must apply");
+    std::fs::write(path, edited).unwrap();
+}
