@@ -5,6 +5,13 @@ use std::process::ExitCode;
 use clap::Parser;
 
 fn main() -> ExitCode {
+    // Output piped into `head` and cut short ends the process quietly, as for other Unix
+    // tools, instead of println! panicking on EPIPE. Rust sets SIGPIPE to ignored; restore the
+    // default before anything is printed.
+    // SAFETY: called once at start-up, before any thread exists; SIG_DFL is always valid.
+    unsafe {
+        libc::signal(libc::SIGPIPE, libc::SIG_DFL);
+    }
     let cli = match schemactl::cli::Cli::try_parse() {
         Ok(cli) => cli,
         // --help and --version print and succeed; a bad command line is an error: exit 1,

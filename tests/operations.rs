@@ -677,3 +677,23 @@ fn bad_rules_are_reported_at_their_place() {
         assert!(err.contains(expected), "missing `{expected}` in:\n{err}");
     }
 }
+
+#[test]
+fn output_cut_short_by_a_closed_pipe_is_not_a_panic() {
+    let p = Project::new();
+    for args in [&["graph"][..], &["stats"][..], &["check"][..]] {
+        let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_schemactl"))
+            .args(args)
+            .current_dir(p.dir.path())
+            .env_remove("SCHEMACTL_DATABASE")
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::piped())
+            .spawn()
+            .unwrap();
+        // The reader goes away before the first line is written, as `| head -0` would.
+        drop(child.stdout.take());
+        let out = child.wait_with_output().unwrap();
+        let err = stderr(&out);
+        assert!(!err.contains("panicked"), "{args:?}: {err}");
+    }
+}
