@@ -1,0 +1,292 @@
+//! `schemactl prune`: removes the rows the schema's retention rules select, archiving them
+//! first into an SQLite file with the same table shapes (re-importable with
+//! `schemactl restore ARCHIVE --table T --mode merge`).
+//!
+//! Crash safety: the live database is write-locked (`BEGIN IMMEDIATE`) for the whole prune, so
+//! the rows archived are exactly the rows deleted. The archive is written under a `.partial`
+//! name, fsynced and renamed, with its sha256 sidecar and manifest, before anything is deleted;
+//! the deletion and a history row naming the archive commit together. A crash before that
+//! commit leaves every row in the database and an archive no history row names: the next prune
+//! removes that archive and starts again. So a crash loses nothing and deletes nothing twice.
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+
+use rusqlite::Connection;
+
+use crate::error::{Error, Result};
+use crate::model::Schema;
+use crate::ops::backup;
+use crate::sql::quote_ident;
+
+mod archive;
+mod keys;
+
+use archive::{remove_abandoned, remove_archive, write_archive};
+use keys::{Keys, plan, select_keys};
+
+/// The history table of committed prunes.
+pub const PRUNES_TABLE: &str = "_schemactl_prunes";
+
+/// What `prune` is asked to do.
+#[derive(Debug, Clone)]
+pub struct Options {
+    /// The live database.
+    pub database: PathBuf,
+    /// Where archives go.
+    pub archives: PathBuf,
+    /// Only report.
+    pub dry_run: bool,
+    /// Wait for another schemactl instead of refusing.
+    pub wait: bool,
+}
+
+/// What one table's rule (or a cascade from it) does.
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct TableEffect {
+    /// The table.
+    pub table: String,
+    /// Why its rows go: `retention`, or the foreign key a cascade follows.
+    pub via: String,
+    /// What happens to them: delete, set null, set default, or blocks (a RESTRICT or NO
+    /// ACTION reference that makes the prune fail).
+    pub action: String,
+    /// How many rows.
+    pub rows: u64,
+}
+
+/// What a prune did (or would do).
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct Report {
+    /// True for `--dry-run`.
+    pub dry_run: bool,
+    /// Row counts per table before.
+    pub before: BTreeMap<String, u64>,
+    /// Row counts per table after (equal to before for a dry run).
+    pub after: BTreeMap<String, u64>,
+    /// Every effect: the rules' rows and their cascades.
+    pub effects: Vec<TableEffect>,
+    /// The archive written, if any.
+    pub archive: Option<PathBuf>,
+    /// Archives of earlier prunes that never committed, removed.
+    pub abandoned: Vec<PathBuf>,
+}
+
+/// A table reached by a rule: directly (`parent` None, with the rule's condition) or by an
+/// ON DELETE CASCADE foreign key from another node.
+#[derive(Debug, Clone)]
+struct Node {
+    table: String,
+    parent: Option<(usize, crate::model::ForeignKey)>,
+    condition: String,
+    archive: bool,
+}
+
+fn q(what: impl Into<String>) -> impl FnOnce(rusqlite::Error) -> Error {
+    let what = what.into();
+    move |e| Error::sqlite(what, e)
+}
+
+/// Prunes (or, with `dry_run`, reports) by the retention rules.
+pub fn prune(
+    opts: &Options,
+    rules: &[crate::dsl::Retention],
+    say: &mut dyn FnMut(&str),
+) -> Result<Report> {
+    crate::db::must_exist(&opts.database)?;
+    let _lock = crate::apply::lock::acquire(&opts.database, opts.wait, &mut |m| say(m))?;
+    let conn = crate::apply::open_live(&opts.database)?;
+    conn.execute_batch("PRAGMA foreign_keys = ON")
+        .map_err(q("switch foreign keys on"))?;
+    let abandoned = if opts.dry_run {
+        Vec::new()
+    } else {
+        remove_abandoned(&conn, &opts.archives)?
+    };
+    for a in &abandoned {
+        say(&format!(
+            "removed {}: its prune never committed, so its rows are still in the database",
+            a.display()
+        ));
+    }
+    let live = crate::inspect(&conn)?;
+    let (nodes, effects) = plan(&conn, &live, rules)?;
+    let before = counts(&conn, &live)?;
+    if let Some(block) = effects.iter().find(|e| e.action == "blocks" && e.rows > 0) {
+        let message = format!(
+            "\"{}\" has {} row(s) that reference rows the prune removes ({}), and the reference does not cascade; nothing was pruned",
+            block.table, block.rows, block.via
+        );
+        if !opts.dry_run {
+            return Err(Error::Usage(message));
+        }
+        say(&message);
+    }
+    if opts.dry_run || effects.iter().all(|e| e.rows == 0) {
+        return Ok(Report {
+            dry_run: opts.dry_run,
+            after: before.clone(),
+            before,
+            effects,
+            archive: None,
+            abandoned,
+        });
+    }
+    conn.execute_batch("BEGIN IMMEDIATE")
+        .map_err(|e| busy(e, &opts.database))?;
+    let result = run(&conn, opts, &live, &nodes, &before, say);
+    match result {
+        Ok((archive, after)) => Ok(Report {
+            dry_run: false,
+            before,
+            after,
+            effects,
+            archive,
+            abandoned,
+        }),
+        Err(e) => {
+            let _ = conn.execute_batch("ROLLBACK");
+            Err(e)
+        }
+    }
+}
+
+fn busy(e: rusqlite::Error, database: &Path) -> Error {
+    match e.sqlite_error_code() {
+        Some(rusqlite::ErrorCode::DatabaseBusy | rusqlite::ErrorCode::DatabaseLocked) => {
+            Error::Usage(format!(
+                "{} stayed busy (another connection is writing); nothing was pruned",
+                database.display()
+            ))
+        }
+        _ => Error::sqlite(format!("lock {}", database.display()), e),
+    }
+}
+
+/// Inside the write transaction: select the keys once, archive, delete, check, record,
+/// commit.
+fn run(
+    conn: &Connection,
+    opts: &Options,
+    live: &Schema,
+    nodes: &[Node],
+    before: &BTreeMap<String, u64>,
+    say: &mut dyn FnMut(&str),
+) -> Result<(Option<PathBuf>, BTreeMap<String, u64>)> {
+    // The counts that matter are the ones under the lock.
+    let before = {
+        let locked = counts(conn, live)?;
+        if &locked != before {
+            say("the database changed since it was counted; using the counts under the lock");
+        }
+        locked
+    };
+    let keys = select_keys(conn, live, nodes)?;
+    let expected: BTreeMap<String, u64> = keys.iter().map(|k| (k.table.clone(), k.rows)).collect();
+    let id = format!("prune-{}", backup::timestamp());
+    let archived: Vec<&Keys> = keys.iter().filter(|k| k.archive && k.rows > 0).collect();
+    let archive = if archived.is_empty() {
+        None
+    } else {
+        say(&format!(
+            "archiving {} row(s) ...",
+            archived.iter().map(|k| k.rows).sum::<u64>()
+        ));
+        Some(write_archive(conn, opts, live, &archived, &id)?)
+    };
+    let result = delete_and_record(
+        conn,
+        live,
+        &keys,
+        &before,
+        &expected,
+        &id,
+        archive.as_deref(),
+        say,
+    );
+    if result.is_err() {
+        // The caller rolls the deletion back: an archive of rows still in the database would
+        // only mislead.
+        if let Some(a) = &archive {
+            remove_archive(a);
+        }
+    }
+    result.map(|after| (archive, after))
+}
+
+/// Deletes the selected rows (children first), checks row counts and foreign keys, records the
+/// prune and commits.
+#[allow(clippy::too_many_arguments)]
+fn delete_and_record(
+    conn: &Connection,
+    live: &Schema,
+    keys: &[Keys],
+    before: &BTreeMap<String, u64>,
+    expected: &BTreeMap<String, u64>,
+    id: &str,
+    archive: Option<&Path>,
+    say: &mut dyn FnMut(&str),
+) -> Result<BTreeMap<String, u64>> {
+    crate::failpoint::hit("prune-after-archive");
+    say("deleting ...");
+    // Children first, so the result does not depend on the cascade itself.
+    for k in keys.iter().rev() {
+        conn.execute(
+            &format!("DELETE FROM {} WHERE {}", quote_ident(&k.table), k.member()),
+            [],
+        )
+        .map_err(q(format!("delete from \"{}\"", k.table)))?;
+    }
+    let after = counts(conn, live)?;
+    for (table, n) in before {
+        let left = after.get(table).copied().unwrap_or_default();
+        let want = expected.get(table).copied().unwrap_or_default();
+        if left > *n || n - left != want {
+            return Err(Error::Usage(format!(
+                "the prune would remove {} row(s) of \"{table}\" where {want} were selected (a trigger the schema does not show?); nothing was pruned",
+                n.saturating_sub(left)
+            )));
+        }
+    }
+    let touched: Vec<String> = keys.iter().map(|k| k.table.clone()).collect();
+    crate::apply::check_foreign_keys(conn, &touched)?;
+    conn.execute_batch(&format!(
+        "CREATE TABLE IF NOT EXISTS {PRUNES_TABLE} (id TEXT PRIMARY KEY, archive TEXT, pruned_at TEXT NOT NULL, rows INTEGER NOT NULL)"
+    ))
+    .map_err(q("create the prune history"))?;
+    conn.execute(
+        &format!(
+            "INSERT INTO {PRUNES_TABLE} (id, archive, pruned_at, rows) VALUES (?1, ?2, ?3, ?4)"
+        ),
+        rusqlite::params![
+            id,
+            archive.map(|a| a.display().to_string()),
+            backup::now_rfc3339(),
+            i64::try_from(expected.values().sum::<u64>()).unwrap_or(i64::MAX)
+        ],
+    )
+    .map_err(q("record the prune"))?;
+    for k in keys {
+        let _ = conn.execute_batch(&format!("DROP TABLE temp.{}", quote_ident(&k.temp)));
+    }
+    conn.execute_batch("COMMIT")
+        .map_err(q("commit the prune"))?;
+    Ok(after)
+}
+
+/// Row counts of every table.
+fn counts(conn: &Connection, live: &Schema) -> Result<BTreeMap<String, u64>> {
+    live.tables
+        .iter()
+        .map(|t| {
+            let n: i64 = conn
+                .query_row(
+                    &format!("SELECT count(*) FROM {}", quote_ident(&t.name)),
+                    [],
+                    |r| r.get(0),
+                )
+                .map_err(q(format!("count \"{}\"", t.name)))?;
+            Ok((t.name.to_string(), u64::try_from(n).unwrap_or_default()))
+        })
+        .collect()
+}
