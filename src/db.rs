@@ -6,6 +6,18 @@ use rusqlite::{Connection, OpenFlags};
 
 use crate::error::{Error, Result};
 
+/// `path` with `suffix` appended to its file name: `<db>-wal`, `<backup>.sha256`, ...
+pub fn sibling(path: &Path, suffix: &str) -> std::path::PathBuf {
+    let mut name = path.as_os_str().to_owned();
+    name.push(suffix);
+    name.into()
+}
+
+/// The size of a database's `-wal` file, 0 when there is none.
+pub fn wal_bytes(path: &Path) -> u64 {
+    std::fs::metadata(sibling(path, "-wal")).map_or(0, |m| m.len())
+}
+
 /// How long schemactl waits for another connection's lock before it gives up with a message:
 /// `SCHEMACTL_BUSY_TIMEOUT_MS` milliseconds, 10 s by default.
 pub fn busy_timeout() -> std::time::Duration {

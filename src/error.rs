@@ -76,6 +76,12 @@ impl Error {
         }
     }
 
+    /// `map_err(Error::sqlite_in("count rows"))`: wraps a SQLite error with what was being done.
+    pub fn sqlite_in(context: impl Into<String>) -> impl FnOnce(rusqlite::Error) -> Self {
+        let context = context.into();
+        move |e| Error::sqlite(context, e)
+    }
+
     /// Wraps an I/O error with the action and file.
     pub fn io(action: &'static str, path: impl Into<PathBuf>, source: std::io::Error) -> Self {
         Error::Io {

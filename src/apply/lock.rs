@@ -19,9 +19,7 @@ pub struct Lock {
 
 /// Returns the lock file of a database.
 pub fn lock_path(database: &Path) -> PathBuf {
-    let mut name = database.as_os_str().to_owned();
-    name.push(".schemactl-lock");
-    PathBuf::from(name)
+    crate::db::sibling(database, ".schemactl-lock")
 }
 
 /// Takes the lock of `database`. When another process holds it: with `wait`, says so through

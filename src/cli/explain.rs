@@ -38,7 +38,12 @@ pub fn run(args: &Args, config: &Config) -> Result<ExitCode> {
     } else {
         crate::db::open_read_only(&args.database.resolve(config))?
     };
-    let plans = crate::ops::explain::explain(&conn, &desired.rules.queries)?;
+    let live = if args.schema_only {
+        desired.schema.clone()
+    } else {
+        crate::inspect(&conn)?
+    };
+    let plans = crate::ops::explain::explain(&conn, &live, &desired.rules.queries)?;
     match args.format {
         Format::Json => println!(
             "{}",

@@ -11,6 +11,7 @@ use rusqlite::Connection;
 use rusqlite::backup::{Backup, StepResult};
 use sha2::{Digest, Sha256};
 
+use crate::db::sibling;
 use crate::error::{Error, Result};
 
 /// How long a backup waits for a writer that holds the database.
@@ -54,11 +55,7 @@ pub fn take(source: &Connection, database: &Path, dir: &Path, label: &str) -> Re
     let taken = |p: &Path| {
         [Compression::None, Compression::Zstd, Compression::Gzip]
             .iter()
-            .any(|c| {
-                let mut name = p.as_os_str().to_owned();
-                name.push(c.suffix());
-                Path::new(&name).exists()
-            })
+            .any(|c| sibling(p, c.suffix()).exists())
     };
     let mut path = dir.join(format!("{base}.db"));
     let mut n = 1;
@@ -128,17 +125,13 @@ pub fn take(source: &Connection, database: &Path, dir: &Path, label: &str) -> Re
 /// Removes a database file and whatever SQLite or schemactl keeps beside it.
 pub fn remove_with_sidecars(path: &Path) {
     for suffix in ["", "-journal", "-wal", "-shm", ".sha256", ".json"] {
-        let mut name = path.as_os_str().to_owned();
-        name.push(suffix);
-        let _ = std::fs::remove_file(PathBuf::from(name));
+        let _ = std::fs::remove_file(sibling(path, suffix));
     }
 }
 
 /// The manifest of a backup file.
 pub fn manifest_path(backup: &Path) -> PathBuf {
-    let mut name = backup.as_os_str().to_owned();
-    name.push(".json");
-    PathBuf::from(name)
+    sibling(backup, ".json")
 }
 
 /// Returns the hex sha256 of a file, reading it in 1 MiB blocks.
@@ -289,9 +282,7 @@ pub struct Taken {
 
 /// Returns the sidecar (`<file>.sha256`, in sha256sum's format) of a backup file.
 pub fn sidecar_path(backup: &Path) -> PathBuf {
-    let mut name = backup.as_os_str().to_owned();
-    name.push(".sha256");
-    PathBuf::from(name)
+    sibling(backup, ".sha256")
 }
 
 /// Runs `PRAGMA integrity_check` on a database file; Err names the first problem.
@@ -322,9 +313,7 @@ pub fn backup(opts: &Options) -> Result<Taken> {
     if result.is_err() {
         remove_with_sidecars(&raw.path);
         for c in [Compression::Zstd, Compression::Gzip] {
-            let mut name = raw.path.as_os_str().to_owned();
-            name.push(c.suffix());
-            remove_with_sidecars(Path::new(&name));
+            remove_with_sidecars(&sibling(&raw.path, c.suffix()));
         }
     }
     result
@@ -349,11 +338,7 @@ fn finish(opts: &Options, raw: &BackupFile) -> Result<Taken> {
     };
     // The integrity check of the copy runs beside the pass that compresses and hashes it
     // (or only hashes it): two full reads of the copy, on two cores at once.
-    let compressed = |c: Compression| {
-        let mut name = raw.path.as_os_str().to_owned();
-        name.push(c.suffix());
-        PathBuf::from(name)
-    };
+    let compressed = |c: Compression| sibling(&raw.path, c.suffix());
     let (checked, hashed) = std::thread::scope(|s| {
         let hashing = s.spawn(|| match opts.compress {
             Compression::None => sha256_file(&raw.path),

@@ -153,9 +153,7 @@ fn recorded_sha256(file: &Path) -> Result<String> {
 
 /// A scratch file name beside a backup.
 pub fn scratch_path(file: &Path) -> PathBuf {
-    let mut name = file.as_os_str().to_owned();
-    name.push(".scratch.db");
-    PathBuf::from(name)
+    crate::db::sibling(file, ".scratch.db")
 }
 
 /// Deletes backups beyond the `keep_last` newest and older than `keep_days` days (a backup is

@@ -48,7 +48,7 @@ pub fn check(conn: &Connection, desired: &Desired, quick: bool) -> Result<Report
     expired(conn, &live, desired, &mut findings)?;
     indexes(&live, &desired.schema, &mut findings);
     invariants(conn, &live, desired, &mut findings)?;
-    for plan in crate::ops::explain::explain(conn, &desired.rules.queries)? {
+    for plan in crate::ops::explain::explain(conn, &live, &desired.rules.queries)? {
         if let Some(scan) = plan.full_scans.first() {
             findings.push(Finding {
                 class: "query",
@@ -84,11 +84,6 @@ pub fn check(conn: &Connection, desired: &Desired, quick: bool) -> Result<Report
     })
 }
 
-fn q(what: impl Into<String>) -> impl FnOnce(rusqlite::Error) -> Error {
-    let what = what.into();
-    move |e| Error::sqlite(what, e)
-}
-
 fn integrity(conn: &Connection, quick: bool, out: &mut Vec<Finding>) -> Result<()> {
     let pragma = if quick {
         "quick_check"
@@ -97,12 +92,12 @@ fn integrity(conn: &Connection, quick: bool, out: &mut Vec<Finding>) -> Result<(
     };
     let mut stmt = conn
         .prepare(&format!("PRAGMA {pragma}(100)"))
-        .map_err(q(pragma))?;
+        .map_err(Error::sqlite_in(pragma))?;
     let lines: Vec<String> = stmt
         .query_map([], |r| r.get(0))
-        .map_err(q(pragma))?
+        .map_err(Error::sqlite_in(pragma))?
         .collect::<rusqlite::Result<_>>()
-        .map_err(q(pragma))?;
+        .map_err(Error::sqlite_in(pragma))?;
     if lines != ["ok"] {
         out.push(Finding {
             class: "integrity",
@@ -146,7 +141,7 @@ fn count_where(
             [],
             |r| r.get(0),
         )
-        .map_err(q(what))?;
+        .map_err(Error::sqlite_in(what))?;
     if count == 0 {
         return Ok((0, Vec::new()));
     }
@@ -155,25 +150,25 @@ fn count_where(
             "SELECT CAST({} AS TEXT) FROM {from} WHERE {condition} LIMIT {SAMPLES}",
             key_sql(table, "t")
         ))
-        .map_err(q(what))?;
+        .map_err(Error::sqlite_in(what))?;
     let samples = stmt
         .query_map([], |r| r.get::<_, Option<String>>(0))
-        .map_err(q(what))?
+        .map_err(Error::sqlite_in(what))?
         .map(|r| r.map(Option::unwrap_or_default))
         .collect::<rusqlite::Result<_>>()
-        .map_err(q(what))?;
+        .map_err(Error::sqlite_in(what))?;
     Ok((u64::try_from(count).unwrap_or_default(), samples))
 }
 
 fn foreign_keys(conn: &Connection, live: &Schema, out: &mut Vec<Finding>) -> Result<()> {
     let mut stmt = conn
         .prepare("PRAGMA foreign_key_check")
-        .map_err(q("foreign_key_check"))?;
+        .map_err(Error::sqlite_in("foreign_key_check"))?;
     let rows: Vec<(String, Option<i64>, String)> = stmt
         .query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))
-        .map_err(q("foreign_key_check"))?
+        .map_err(Error::sqlite_in("foreign_key_check"))?
         .collect::<rusqlite::Result<_>>()
-        .map_err(q("foreign_key_check"))?;
+        .map_err(Error::sqlite_in("foreign_key_check"))?;
     let mut groups: Vec<(String, String, Vec<Option<i64>>)> = Vec::new();
     for (table, rowid, parent) in rows {
         match groups

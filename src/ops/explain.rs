@@ -27,12 +27,8 @@ pub struct QueryPlan {
     pub suggestion: Option<String>,
 }
 
-/// Explains every query on `conn`.
-pub fn explain(conn: &Connection, queries: &[Query]) -> Result<Vec<QueryPlan>> {
-    if queries.is_empty() {
-        return Ok(Vec::new());
-    }
-    let live = crate::inspect(conn)?;
+/// Explains every query on `conn`, whose schema (as inspected) is `live`.
+pub fn explain(conn: &Connection, live: &Schema, queries: &[Query]) -> Result<Vec<QueryPlan>> {
     queries
         .iter()
         .map(|query| {
@@ -51,7 +47,7 @@ pub fn explain(conn: &Connection, queries: &[Query]) -> Result<Vec<QueryPlan>> {
             let suggestion = full_scans
                 .first()
                 .and_then(|l| scanned(l))
-                .and_then(|name| suggest(&live, &query.sql, &name));
+                .and_then(|name| suggest(live, &query.sql, &name));
             Ok(QueryPlan {
                 name: query.name.clone(),
                 sql: query.sql.clone(),

@@ -41,13 +41,11 @@ pub struct Report {
 }
 
 fn sizes(conn: &rusqlite::Connection, path: &Path) -> Result<Sizes> {
-    let mut wal = path.as_os_str().to_owned();
-    wal.push("-wal");
     Ok(Sizes {
         file_bytes: std::fs::metadata(path)
             .map_err(|e| Error::io("stat", path, e))?
             .len(),
-        wal_bytes: std::fs::metadata(&wal).map(|m| m.len()).unwrap_or(0),
+        wal_bytes: crate::db::wal_bytes(path),
         freelist_pages: conn
             .query_row("PRAGMA freelist_count", [], |r| r.get::<_, i64>(0))
             .map(|n| u64::try_from(n).unwrap_or_default())

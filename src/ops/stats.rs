@@ -50,26 +50,20 @@ pub struct Stats {
     pub objects: Vec<Object>,
 }
 
-fn q(what: &'static str) -> impl Fn(rusqlite::Error) -> Error {
-    move |e| Error::sqlite(what, e)
-}
-
 /// Reads the statistics of the database at `path` through `conn`.
 pub fn stats(conn: &Connection, path: &Path) -> Result<Stats> {
     let pragma = |name: &'static str| -> Result<u64> {
         conn.query_row(&format!("PRAGMA {name}"), [], |r| r.get::<_, i64>(0))
             .map(|v| u64::try_from(v).unwrap_or_default())
-            .map_err(q(name))
+            .map_err(Error::sqlite_in(name))
     };
     let file_bytes = std::fs::metadata(path)
         .map_err(|e| Error::io("stat", path, e))?
         .len();
-    let mut wal = path.as_os_str().to_owned();
-    wal.push("-wal");
-    let wal_bytes = std::fs::metadata(&wal).map(|m| m.len()).unwrap_or(0);
+    let wal_bytes = crate::db::wal_bytes(path);
     let journal_mode: String = conn
         .query_row("PRAGMA journal_mode", [], |r| r.get(0))
-        .map_err(q("journal_mode"))?;
+        .map_err(Error::sqlite_in("journal_mode"))?;
     let mut stmt = conn
         .prepare(
             "SELECT d.name, coalesce(s.type, 'table'), coalesce(s.tbl_name, d.name), d.pgsize, d.pageno
@@ -77,7 +71,7 @@ pub fn stats(conn: &Connection, path: &Path) -> Result<Stats> {
               WHERE d.aggregate = 1
               ORDER BY d.pgsize DESC, d.name",
         )
-        .map_err(q("read dbstat"))?;
+        .map_err(Error::sqlite_in("read dbstat"))?;
     let mut objects: Vec<Object> = stmt
         .query_map([], |r| {
             Ok(Object {
@@ -89,9 +83,9 @@ pub fn stats(conn: &Connection, path: &Path) -> Result<Stats> {
                 rows: None,
             })
         })
-        .map_err(q("read dbstat"))?
+        .map_err(Error::sqlite_in("read dbstat"))?
         .collect::<rusqlite::Result<_>>()
-        .map_err(q("read dbstat"))?;
+        .map_err(Error::sqlite_in("read dbstat"))?;
     for o in objects.iter_mut().filter(|o| o.kind == "table") {
         o.rows = conn
             .query_row(

@@ -7,7 +7,7 @@ use std::path::{Path, PathBuf};
 use rusqlite::Connection;
 
 use super::keys::Keys;
-use super::{Options, PRUNES_TABLE, q};
+use super::{Options, PRUNES_TABLE};
 use crate::error::{Error, Result};
 use crate::model::Schema;
 use crate::ops::backup;
@@ -37,16 +37,14 @@ pub(super) fn write_archive(
             path.display()
         )));
     }
-    let mut partial_name = path.as_os_str().to_owned();
-    partial_name.push(".partial");
-    let partial = PathBuf::from(partial_name);
+    let partial = crate::db::sibling(&path, ".partial");
     let _ = std::fs::remove_file(&partial);
     let result = (|| {
-        let out = Connection::open(&partial).map_err(q("create the archive"))?;
+        let out = Connection::open(&partial).map_err(Error::sqlite_in("create the archive"))?;
         out.execute_batch(
             "PRAGMA foreign_keys = OFF; PRAGMA journal_mode = DELETE; PRAGMA synchronous = FULL; BEGIN",
         )
-        .map_err(q("create the archive"))?;
+        .map_err(Error::sqlite_in("create the archive"))?;
         for k in keys {
             copy_rows(conn, &out, live, k)?;
         }
@@ -58,7 +56,7 @@ pub(super) fn write_archive(
             quote_literal(&opts.database.display().to_string()),
             quote_literal(&backup::now_rfc3339())
         ))
-        .map_err(q("finish the archive"))?;
+        .map_err(Error::sqlite_in("finish the archive"))?;
         drop(out);
         sync_file(&partial)?;
         std::fs::rename(&partial, &path).map_err(|e| Error::io("rename archive", &partial, e))?;
@@ -112,9 +110,15 @@ fn copy_rows(conn: &Connection, out: &Connection, live: &Schema, k: &Keys) -> Re
             [table.name.as_str()],
             |r| r.get(0),
         )
-        .map_err(q(format!("read the definition of \"{}\"", table.name)))?;
+        .map_err(Error::sqlite_in(format!(
+            "read the definition of \"{}\"",
+            table.name
+        )))?;
     out.execute_batch(&create)
-        .map_err(q(format!("create \"{}\" in the archive", table.name)))?;
+        .map_err(Error::sqlite_in(format!(
+            "create \"{}\" in the archive",
+            table.name
+        )))?;
     let mut cols: Vec<String> = table
         .columns
         .iter()
@@ -131,29 +135,29 @@ fn copy_rows(conn: &Connection, out: &Connection, live: &Schema, k: &Keys) -> Re
             cols.join(", "),
             k.member()
         ))
-        .map_err(q(format!("archive \"{}\"", table.name)))?;
+        .map_err(Error::sqlite_in(format!("archive \"{}\"", table.name)))?;
     let mut write = out
         .prepare(&format!(
             "INSERT INTO {t} ({}) VALUES ({})",
             cols.join(", "),
             vec!["?"; cols.len()].join(", ")
         ))
-        .map_err(q(format!("archive \"{}\"", table.name)))?;
+        .map_err(Error::sqlite_in(format!("archive \"{}\"", table.name)))?;
     let mut rows = read
         .query([])
-        .map_err(q(format!("archive \"{}\"", table.name)))?;
+        .map_err(Error::sqlite_in(format!("archive \"{}\"", table.name)))?;
     let mut n = 0u64;
     while let Some(row) = rows
         .next()
-        .map_err(q(format!("archive \"{}\"", table.name)))?
+        .map_err(Error::sqlite_in(format!("archive \"{}\"", table.name)))?
     {
         let values: Vec<rusqlite::types::Value> = (0..cols.len())
             .map(|i| row.get(i))
             .collect::<rusqlite::Result<_>>()
-            .map_err(q(format!("archive \"{}\"", table.name)))?;
+            .map_err(Error::sqlite_in(format!("archive \"{}\"", table.name)))?;
         write
             .execute(rusqlite::params_from_iter(values))
-            .map_err(q(format!("archive \"{}\"", table.name)))?;
+            .map_err(Error::sqlite_in(format!("archive \"{}\"", table.name)))?;
         n += 1;
     }
     if n != k.rows {

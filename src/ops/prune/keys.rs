@@ -3,7 +3,7 @@
 
 use rusqlite::Connection;
 
-use super::{Node, TableEffect, q};
+use super::{Node, TableEffect};
 use crate::error::{Error, Result};
 use crate::model::{FkAction, Schema, Table};
 use crate::sql::quote_ident;
@@ -65,7 +65,7 @@ pub(super) fn select_keys(conn: &Connection, live: &Schema, nodes: &[Node]) -> R
             t = quote_ident(&temp),
             n = names.join(", ")
         ))
-        .map_err(q("hold the keys to prune"))?;
+        .map_err(Error::sqlite_in("hold the keys to prune"))?;
         keys.push(Keys {
             table: node.table.clone(),
             columns,
@@ -86,7 +86,10 @@ pub(super) fn select_keys(conn: &Connection, live: &Schema, nodes: &[Node]) -> R
             ),
             [],
         )
-        .map_err(q(format!("select the rows to prune in \"{}\"", k.table)))
+        .map_err(Error::sqlite_in(format!(
+            "select the rows to prune in \"{}\"",
+            k.table
+        )))
     };
     for node in nodes.iter().filter(|n| n.parent.is_none()) {
         insert(&keys[index(&node.table)], &format!("({})", node.condition))?;
@@ -129,7 +132,7 @@ pub(super) fn select_keys(conn: &Connection, live: &Schema, nodes: &[Node]) -> R
                 [],
                 |r| r.get(0),
             )
-            .map_err(q("count the rows to prune"))?;
+            .map_err(Error::sqlite_in("count the rows to prune"))?;
         k.rows = u64::try_from(n).unwrap_or_default();
     }
     Ok(keys)
@@ -265,6 +268,8 @@ fn count(conn: &Connection, table: &str, condition: &str) -> Result<u64> {
             [],
             |r| r.get(0),
         )
-        .map_err(q(format!("count the rows to prune in \"{table}\"")))?;
+        .map_err(Error::sqlite_in(format!(
+            "count the rows to prune in \"{table}\""
+        )))?;
     Ok(u64::try_from(n).unwrap_or_default())
 }

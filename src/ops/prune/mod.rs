@@ -82,11 +82,6 @@ struct Node {
     archive: bool,
 }
 
-fn q(what: impl Into<String>) -> impl FnOnce(rusqlite::Error) -> Error {
-    let what = what.into();
-    move |e| Error::sqlite(what, e)
-}
-
 /// Prunes (or, with `dry_run`, reports) by the retention rules.
 pub fn prune(
     opts: &Options,
@@ -97,7 +92,7 @@ pub fn prune(
     let _lock = crate::apply::lock::acquire(&opts.database, opts.wait, &mut |m| say(m))?;
     let conn = crate::apply::open_live(&opts.database)?;
     conn.execute_batch("PRAGMA foreign_keys = ON")
-        .map_err(q("switch foreign keys on"))?;
+        .map_err(Error::sqlite_in("switch foreign keys on"))?;
     let abandoned = if opts.dry_run {
         Vec::new()
     } else {
@@ -133,7 +128,10 @@ pub fn prune(
         });
     }
     conn.execute_batch("BEGIN IMMEDIATE")
-        .map_err(|e| busy(e, &opts.database))?;
+        .map_err(Error::sqlite_in(format!(
+            "lock {}",
+            opts.database.display()
+        )))?;
     let result = run(&conn, opts, &live, &nodes, &before, say);
     match result {
         Ok((archive, after)) => Ok(Report {
@@ -148,18 +146,6 @@ pub fn prune(
             let _ = conn.execute_batch("ROLLBACK");
             Err(e)
         }
-    }
-}
-
-fn busy(e: rusqlite::Error, database: &Path) -> Error {
-    match e.sqlite_error_code() {
-        Some(rusqlite::ErrorCode::DatabaseBusy | rusqlite::ErrorCode::DatabaseLocked) => {
-            Error::Usage(format!(
-                "{} stayed busy (another connection is writing); nothing was pruned",
-                database.display()
-            ))
-        }
-        _ => Error::sqlite(format!("lock {}", database.display()), e),
     }
 }
 
@@ -235,7 +221,7 @@ fn delete_and_record(
             &format!("DELETE FROM {} WHERE {}", quote_ident(&k.table), k.member()),
             [],
         )
-        .map_err(q(format!("delete from \"{}\"", k.table)))?;
+        .map_err(Error::sqlite_in(format!("delete from \"{}\"", k.table)))?;
     }
     let after = counts(conn, live)?;
     for (table, n) in before {
@@ -253,7 +239,7 @@ fn delete_and_record(
     conn.execute_batch(&format!(
         "CREATE TABLE IF NOT EXISTS {PRUNES_TABLE} (id TEXT PRIMARY KEY, archive TEXT, pruned_at TEXT NOT NULL, rows INTEGER NOT NULL)"
     ))
-    .map_err(q("create the prune history"))?;
+    .map_err(Error::sqlite_in("create the prune history"))?;
     conn.execute(
         &format!(
             "INSERT INTO {PRUNES_TABLE} (id, archive, pruned_at, rows) VALUES (?1, ?2, ?3, ?4)"
@@ -265,12 +251,12 @@ fn delete_and_record(
             i64::try_from(expected.values().sum::<u64>()).unwrap_or(i64::MAX)
         ],
     )
-    .map_err(q("record the prune"))?;
+    .map_err(Error::sqlite_in("record the prune"))?;
     for k in keys {
         let _ = conn.execute_batch(&format!("DROP TABLE temp.{}", quote_ident(&k.temp)));
     }
     conn.execute_batch("COMMIT")
-        .map_err(q("commit the prune"))?;
+        .map_err(Error::sqlite_in("commit the prune"))?;
     Ok(after)
 }
 
@@ -285,7 +271,7 @@ fn counts(conn: &Connection, live: &Schema) -> Result<BTreeMap<String, u64>> {
                     [],
                     |r| r.get(0),
                 )
-                .map_err(q(format!("count \"{}\"", t.name)))?;
+                .map_err(Error::sqlite_in(format!("count \"{}\"", t.name)))?;
             Ok((t.name.to_string(), u64::try_from(n).unwrap_or_default()))
         })
         .collect()
