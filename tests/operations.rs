@@ -697,3 +697,48 @@ fn output_cut_short_by_a_closed_pipe_is_not_a_panic() {
         assert!(!err.contains("panicked"), "{args:?}: {err}");
     }
 }
+
+#[test]
+fn a_crash_before_the_archive_is_renamed_is_cleaned_up_by_an_immediate_rerun() {
+    let p = Project::new();
+    seed(&p.conn(), 4, 2);
+    let out = p.run_env(
+        &["prune", "--yes"],
+        &[("SCHEMACTL_FAILPOINT", "prune-before-rename")],
+    );
+    assert!(!out.status.success(), "the failpoint aborts the process");
+    assert_eq!(p.count("patterns"), 6, "nothing was deleted");
+    let names = |p: &Project| -> Vec<String> {
+        let mut v: Vec<String> = std::fs::read_dir(p.path("archives"))
+            .unwrap()
+            .map(|e| e.unwrap().file_name().to_string_lossy().to_string())
+            .collect();
+        v.sort();
+        v
+    };
+    let left = names(&p);
+    assert!(
+        left.iter().any(|n| n.ends_with(".db.partial")) && !left.iter().any(|n| n.ends_with(".db")),
+        "the archive never got its final name: {left:?}"
+    );
+    // Within the same second, the rerun removes the leftovers and prunes once.
+    let out = p.run(&["prune", "--yes"]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert_eq!(p.count("patterns"), 4);
+    assert_eq!(p.count("pattern_embeddings"), 4);
+    let left = names(&p);
+    assert_eq!(
+        left.len(),
+        3,
+        "one archive, its sidecar and manifest: {left:?}"
+    );
+    let archive = p
+        .path("archives")
+        .join(left.iter().find(|n| n.ends_with(".db")).unwrap());
+    let n: i64 = Connection::open(&archive)
+        .unwrap()
+        .query_row("SELECT count(*) FROM patterns", [], |r| r.get(0))
+        .unwrap();
+    assert_eq!(n, 2);
+    p.ok(&["backup", "verify", archive.to_str().unwrap()]);
+}

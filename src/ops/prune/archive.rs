@@ -59,9 +59,10 @@ pub(super) fn write_archive(
         .map_err(Error::sqlite_in("finish the archive"))?;
         drop(out);
         sync_file(&partial)?;
-        std::fs::rename(&partial, &path).map_err(|e| Error::io("rename archive", &partial, e))?;
-        sync_dir(&opts.archives)?;
-        let sha = backup::sha256_file(&path)?;
+        // The sidecar and manifest go first and the rename last, so an archive under its
+        // final name always has its manifest: a crash in between leaves a `.partial` and a
+        // manifest without a file, both of which the next prune removes.
+        let sha = backup::sha256_file(&partial)?;
         let file_name = path
             .file_name()
             .map(|f| f.to_string_lossy().to_string())
@@ -70,8 +71,8 @@ pub(super) fn write_archive(
             &backup::sidecar_path(&path),
             &format!("{sha}  {file_name}\n"),
         )?;
-        let size = std::fs::metadata(&path)
-            .map_err(|e| Error::io("stat", &path, e))?
+        let size = std::fs::metadata(&partial)
+            .map_err(|e| Error::io("stat", &partial, e))?
             .len();
         let rows: BTreeMap<&str, u64> = keys.iter().map(|k| (k.table.as_str(), k.rows)).collect();
         backup::write_manifest(
@@ -88,6 +89,9 @@ pub(super) fn write_archive(
             }),
             &sha,
         )?;
+        sync_dir(&opts.archives)?;
+        crate::failpoint::hit("prune-before-rename");
+        std::fs::rename(&partial, &path).map_err(|e| Error::io("rename archive", &partial, e))?;
         sync_dir(&opts.archives)
     })();
     if let Err(e) = result {

@@ -169,7 +169,8 @@ fn run(
     };
     let keys = select_keys(conn, live, nodes)?;
     let expected: BTreeMap<String, u64> = keys.iter().map(|k| (k.table.clone(), k.rows)).collect();
-    let id = format!("prune-{}", backup::timestamp());
+    // Unique per run: one process prunes once, so the time and the process id never repeat.
+    let id = format!("prune-{}-{}", backup::timestamp(), std::process::id());
     let archived: Vec<&Keys> = keys.iter().filter(|k| k.archive && k.rows > 0).collect();
     let archive = if archived.is_empty() {
         None
