@@ -156,12 +156,27 @@ fn project(dir: &Path, base: &Path, name: &str, edit: &dyn Fn(String) -> String)
     p
 }
 
+/// Removes `category`, its index, and the declared query that reads it (a schema that keeps a
+/// query on a dropped column does not load).
 fn drop_category(s: String) -> String {
-    s.replace("      category:     { type: TEXT }\n", "")
-        .replace(
-            "      idx_patterns_category:   { columns: [category, \"confidence DESC\"] }\n",
-            "",
-        )
+    let s = cut(s, "      category:     { type: TEXT }\n");
+    let s = cut(
+        s,
+        "      idx_patterns_category:   { columns: [category, \"confidence DESC\"] }\n",
+    );
+    cut(
+        s,
+        "  confident_patterns_in_category: >-\n    SELECT * FROM patterns WHERE category = :category AND confidence > 0.8\n    ORDER BY confidence DESC LIMIT 100\n",
+    )
+}
+
+/// Removes `what` from `s`, and stops the benchmark when `schema/memory.yaml` no longer holds it.
+fn cut(s: String, what: &str) -> String {
+    assert!(
+        s.contains(what),
+        "schema/memory.yaml changed: the benchmark edit no longer finds {what:?}"
+    );
+    s.replacen(what, "", 1)
 }
 
 fn add_check(s: String) -> String {
