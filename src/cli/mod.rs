@@ -10,6 +10,7 @@ mod explain;
 mod graph;
 mod import;
 mod optimize;
+mod output;
 mod plan;
 mod prune;
 mod restore;
