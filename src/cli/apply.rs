@@ -1,4 +1,5 @@
-//! `schemactl apply`: apply pending migrations through the safe pipeline.
+//! `schemactl apply`: apply pending migrations through the safe pipeline, showing what is
+//! pending and asking first; the flags and the preview are shared with `sync` and `rollback`.
 
 use std::process::ExitCode;
 

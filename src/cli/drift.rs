@@ -1,4 +1,5 @@
-//! `schemactl drift`: exit 0 when the database, its migrations and schema/ agree, 2 when not.
+//! `schemactl drift`: exit 0 when the database, its migrations and schema/ agree, 2 when not
+//! ([`crate::drift`] compares them, through the migration catalogue).
 
 use std::process::ExitCode;
 

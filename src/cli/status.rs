@@ -1,5 +1,5 @@
 //! `schemactl status`: applied, pending, divergent and missing migrations, the current
-//! version, and whether the live schema matches schema/.
+//! version, and whether the live schema matches schema/ ([`crate::ops::status`] reads them).
 
 use std::process::ExitCode;
 

@@ -1,4 +1,6 @@
-//! Operations on live databases: one public function and an options struct each.
+//! The use cases: plan (and write a migration), sync, status, and the operations on live
+//! databases. One public function and an options struct each, returning data that the CLI
+//! (or another front end) prints.
 
 pub mod backup;
 pub mod catalog;
