@@ -2,14 +2,14 @@
 //!
 //! The live schema is compared with the schema its applied migrations build (replayed from
 //! empty in memory), and schema/ with the schema all the migrations build. Divergent and
-//! missing migration files and pending migrations are reported too. Differences are shown as
-//! unified diffs of the canonical dumps ([`crate::normal::dump`]).
+//! missing migration files and pending migrations are reported too, as the migration
+//! [`Catalogue`] sees them. Differences are shown as unified diffs of the canonical dumps
+//! ([`crate::normal::dump`]).
 
 use rusqlite::Connection;
 
-use crate::apply::{expected_schema, history, migration_list};
 use crate::error::Result;
-use crate::migrations::MigrationFile;
+use crate::migrations::{AppliedState, Catalogue};
 use crate::model::Schema;
 use crate::normal::describe_difference;
 
@@ -42,15 +42,13 @@ pub struct Finding {
     pub diff: String,
 }
 
-/// Compares the live database (`conn`), the migration files and `desired` (schema/).
-pub fn drift(conn: &Connection, files: &[MigrationFile], desired: &Schema) -> Result<Vec<Finding>> {
-    let applied = history::applied(conn)?;
-    let recorded = history::recorded(conn)?;
-    let list = migration_list(files, &recorded, &[])?;
+/// Compares the live database (`conn`), its migration catalogue (the files and `conn`'s
+/// history) and `desired` (schema/).
+pub fn drift(conn: &Connection, catalogue: &Catalogue, desired: &Schema) -> Result<Vec<Finding>> {
     let mut findings = Vec::new();
-    for a in &applied {
-        match list.iter().find(|s| s.version == a.version) {
-            None => findings.push(Finding {
+    for (a, state) in catalogue.states() {
+        match state {
+            AppliedState::Missing => findings.push(Finding {
                 kind: DriftKind::Missing,
                 message: format!(
                     "V{}__{} is applied but its file is missing",
@@ -58,43 +56,26 @@ pub fn drift(conn: &Connection, files: &[MigrationFile], desired: &Schema) -> Re
                 ),
                 diff: String::new(),
             }),
-            Some(s) => {
-                let checksum = refinery_core::Migration::unapplied(
-                    &format!("V{}__{}", s.version, s.name),
-                    &s.forward,
-                )
-                .map(|m| m.checksum().to_string())
-                .unwrap_or_default();
-                if checksum != a.checksum || s.name != a.name {
-                    findings.push(Finding {
-                        kind: DriftKind::Divergent,
-                        message: format!(
-                            "{} changed after it was applied (on {})",
-                            s.origin, a.applied_on
-                        ),
-                        diff: String::new(),
-                    });
-                }
-            }
+            AppliedState::Divergent(m) => findings.push(Finding {
+                kind: DriftKind::Divergent,
+                message: format!(
+                    "{} changed after it was applied (on {})",
+                    m.origin, a.applied_on
+                ),
+                diff: String::new(),
+            }),
+            AppliedState::Unchanged(_) => {}
         }
     }
-    for s in list
-        .iter()
-        .filter(|s| !applied.iter().any(|a| a.version == s.version))
-    {
+    for m in catalogue.pending() {
         findings.push(Finding {
             kind: DriftKind::Pending,
-            message: format!("V{}__{} ({}) is not applied", s.version, s.name, s.origin),
+            message: format!("{} ({}) is not applied", m.stem(), m.origin),
             diff: String::new(),
         });
     }
     let live = crate::inspect(conn)?;
-    let applied_list: Vec<_> = list
-        .iter()
-        .filter(|s| applied.iter().any(|a| a.version == s.version))
-        .cloned()
-        .collect();
-    match expected_schema(&applied_list) {
+    match crate::migrations::expected_schema(catalogue.applied_migrations()) {
         Ok(expected) if expected != live => findings.push(Finding {
             kind: DriftKind::LiveSchema,
             message: "the live schema is not what its applied migrations build".into(),
@@ -107,7 +88,7 @@ pub fn drift(conn: &Connection, files: &[MigrationFile], desired: &Schema) -> Re
             diff: String::new(),
         }),
     }
-    match expected_schema(&list) {
+    match catalogue.expected_schema() {
         Ok(built) if &built != desired => findings.push(Finding {
             kind: DriftKind::Uncovered,
             message: "schema/ has changes no migration covers (write one with `schemactl plan --write NAME`)".into(),

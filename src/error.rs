@@ -65,6 +65,160 @@ pub enum Error {
     /// Invalid configuration or arguments.
     #[error("{0}")]
     Usage(String),
+
+    // ---- The migration catalogue, the apply pipeline, plan --write and sync ----
+    /// A migration cannot be used as it is: its file name, or refinery refuses its name.
+    #[error("{migration}: {message}")]
+    BadMigration {
+        /// The migration's file, or `sync`.
+        migration: String,
+        /// What is wrong.
+        message: String,
+    },
+    /// Two migrations have one version.
+    #[error("{first} and {second} have the same version{}", version.map_or(String::new(), |v| format!(" {v}")))]
+    DuplicateVersion {
+        /// The first migration's file, or `sync`.
+        first: String,
+        /// The second one's.
+        second: String,
+        /// The version, when the message names it.
+        version: Option<i32>,
+    },
+    /// An applied migration is no longer among the migrations.
+    #[error(
+        "migration V{version}__{name} was applied (on {applied_on}) but its file is missing: restore V{version}__{name}.sql in the migrations directory"
+    )]
+    MissingMigration {
+        /// Its version.
+        version: i32,
+        /// Its name.
+        name: String,
+        /// When it was applied (RFC 3339).
+        applied_on: String,
+    },
+    /// An applied migration changed since it was applied.
+    #[error(
+        "{migration} changed after it was applied (on {applied_on}): an applied migration never changes; restore it and write a new migration"
+    )]
+    Divergent {
+        /// The migration's file, or `sync`.
+        migration: String,
+        /// When it was applied (RFC 3339).
+        applied_on: String,
+    },
+    /// A pending migration has a version below the highest applied one.
+    #[error(
+        "{migration} (V{version}) is older than the applied V{applied}: give it a version above V{applied}"
+    )]
+    OutOfOrder {
+        /// The migration's file, or `sync`.
+        migration: String,
+        /// Its version.
+        version: i32,
+        /// The highest applied version.
+        applied: i32,
+    },
+    /// Pending migrations drop or narrow data and `allow_destructive` was not given.
+    #[error(
+        "{} drop(s) or narrow(s) data; re-run with --allow-destructive to apply: {}",
+        if migrations.len() == 1 { "this migration" } else { "these migrations" },
+        migrations.join(", ")
+    )]
+    DestructiveRefused {
+        /// The migrations, as `V{n}__{name} (file)`.
+        migrations: Vec<String>,
+    },
+    /// A schema could not be created in a scratch database.
+    #[error("materialise the schema: {object}: {message}")]
+    Materialise {
+        /// The object that failed.
+        object: String,
+        /// SQLite's message.
+        message: String,
+    },
+    /// A migration's SQL fails when replayed in memory.
+    #[error("{migration} ({origin}) fails {how}: {message}")]
+    Replay {
+        /// `V{n}__{name}`.
+        migration: String,
+        /// Its file, or `sync`.
+        origin: String,
+        /// On what: "replayed from empty", "on the live schema".
+        how: &'static str,
+        /// SQLite's message.
+        message: String,
+    },
+    /// refinery stopped the run; the message is the innermost cause's.
+    #[error("{message}")]
+    Runner {
+        /// What failed, from the driver when it was the driver.
+        message: String,
+        /// refinery's error.
+        #[source]
+        source: refinery_core::Error,
+    },
+    /// A worker thread panicked.
+    #[error("the {what} thread failed")]
+    ThreadPanicked {
+        /// What the thread did.
+        what: &'static str,
+    },
+    /// The rehearsal on the backup failed; the live database was not touched.
+    #[error("rehearsal failed, the live database was not touched: {source}")]
+    RehearsalFailed {
+        /// Why.
+        #[source]
+        source: Box<Error>,
+    },
+    /// The run on the live database failed and was rolled back.
+    #[error("{source}\nnothing was changed; {}", backup.as_ref().map_or("no backup was taken".to_string(), |p| format!("the backup is {}", p.display())))]
+    LiveRunFailed {
+        /// Why.
+        #[source]
+        source: Box<Error>,
+        /// The backup taken before, if any.
+        backup: Option<PathBuf>,
+    },
+    /// The live data has rows the change would reject.
+    #[error(
+        "the live data does not fit the change; fix the rows, or pass --ignore-lint (the change will then fail and roll back):\n  {}",
+        findings.join("\n  ")
+    )]
+    LintBlocked {
+        /// The blocking findings, one line each.
+        findings: Vec<String>,
+    },
+    /// A migration file to be written exists already.
+    #[error("{} exists; schemactl never overwrites a migration", path.display())]
+    MigrationExists {
+        /// The file.
+        path: PathBuf,
+    },
+    /// A migration has no stash.
+    #[error("V{version} has no stash")]
+    NoStash {
+        /// The migration's version.
+        version: i32,
+    },
+    /// A value the caller gave is not valid.
+    #[error("{what}: {message}")]
+    InvalidArgument {
+        /// The value, named.
+        what: String,
+        /// What is wrong with it.
+        message: String,
+    },
+    /// JSON could not be written or read.
+    #[error("{context}: {source}")]
+    Json {
+        /// What was being done.
+        context: &'static str,
+        /// The cause.
+        #[source]
+        source: serde_json::Error,
+    },
+    // ---- end of the catalogue's block ----
 }
 
 impl Error {

@@ -62,8 +62,7 @@ fn the_issue_ddl_is_what_migration_v1_builds() {
         &common::repo_root().join("rollbacks"),
     )
     .unwrap();
-    let v1 = schemactl::apply::migration_list(&files[..1], &[], &[]).unwrap();
-    let replayed = schemactl::apply::expected_schema(&v1).unwrap();
+    let replayed = schemactl::migrations::expected_schema(&files[..1]).unwrap();
     assert_eq!(
         replayed,
         common::converge::schema_of(common::MEMORY_DDL).unwrap()

@@ -111,14 +111,8 @@ fn v2_rolls_back_by_name_and_by_version_without_touching_embeddings() {
             embeddings,
             "{target}"
         );
-        let v1 = schemactl::apply::expected_schema(
-            &schemactl::apply::migration_list(
-                &schemactl::migrations::load(&p.path("migrations"), &p.path("rollbacks")).unwrap()
-                    [..1],
-                &[],
-                &[],
-            )
-            .unwrap(),
+        let v1 = schemactl::migrations::expected_schema(
+            &schemactl::migrations::load(&p.path("migrations"), &p.path("rollbacks")).unwrap()[..1],
         )
         .unwrap();
         assert_eq!(schemactl::inspect(&p.conn()).unwrap(), v1, "{target}");

@@ -55,7 +55,7 @@ fn apply_then_rollback(
         skip_rehearsal: false,
         allow_destructive: true,
         dry_run: false,
-        extra: vec![apply::sync_migration(&plan, 1, 1)],
+        extra: vec![schemactl::migrations::Migration::sync(&plan, 1, 1)],
     };
     apply::apply(&opts, &mut |_| {}).map_err(|e| format!("apply: {e}"))?;
     let conn = Connection::open(&db).map_err(|e| e.to_string())?;

@@ -16,9 +16,9 @@ use rusqlite::Connection;
 use rusqlite::fallible_iterator::FallibleIterator;
 use sqlparser::tokenizer::Token;
 
-use super::history::{CREATE_MIGRATIONS_TABLE, HISTORY_TABLE};
 use crate::error::{Error, Result};
-use crate::migrations::Needs;
+use crate::migrations;
+use crate::migrations::history::{CREATE_MIGRATIONS_TABLE, HISTORY_TABLE};
 use crate::model::Schema;
 use crate::normal::sqlite_message;
 use crate::sql::{lex, quote_ident};
@@ -32,30 +32,11 @@ pub enum Mode {
     Rehearsal,
 }
 
-/// A migration about to run, with what the driver records and checks for it.
-#[derive(Debug, Clone)]
-pub struct Pending {
-    /// Version.
-    pub version: i32,
-    /// Name.
-    pub name: String,
-    /// `file` or `sync`.
-    pub kind: &'static str,
-    /// Where it comes from, for messages: a file path, or `sync`.
-    pub source: String,
-    /// Forward SQL.
-    pub forward: String,
-    /// Reverse SQL, when known.
-    pub reverse: Option<String>,
-    /// What running it needs.
-    pub needs: Needs,
-}
-
 /// The refinery driver.
 pub struct Driver<'c> {
     conn: &'c Connection,
     mode: Mode,
-    pending: Vec<Pending>,
+    pending: Vec<migrations::Migration>,
     expected: Option<Schema>,
     /// Tables above this many pages get quick_check instead of integrity_check.
     quick_check_pages: i64,
@@ -68,7 +49,7 @@ impl<'c> Driver<'c> {
     pub fn new(
         conn: &'c Connection,
         mode: Mode,
-        pending: Vec<Pending>,
+        pending: Vec<migrations::Migration>,
         expected: Option<Schema>,
     ) -> Self {
         Driver {
@@ -230,13 +211,11 @@ impl Driver<'_> {
             .execute_batch(CREATE_MIGRATIONS_TABLE)
             .map_err(q("create _schemactl_migrations"))?;
         for p in &self.pending {
-            let checksum = Migration::unapplied(&format!("V{}__{}", p.version, p.name), &p.forward)
-                .map(|m| m.checksum().to_string())
-                .unwrap_or_default();
+            let checksum = p.checksum.map(|c| c.to_string()).unwrap_or_default();
             self.conn
                 .execute(
                     "INSERT OR REPLACE INTO _schemactl_migrations (version, name, kind, forward, reverse, checksum, applied_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
-                    rusqlite::params![p.version, p.name, p.kind, p.forward, p.reverse, checksum, crate::ops::backup::now_rfc3339()],
+                    rusqlite::params![p.version, p.name, p.origin.kind(), p.forward, p.reverse, checksum, crate::ops::backup::now_rfc3339()],
                 )
                 .map_err(q("record the migration in _schemactl_migrations"))?;
         }
@@ -393,7 +372,7 @@ impl Driver<'_> {
 }
 
 /// Runs one migration's SQL statement by statement, naming the failing one.
-fn run_statements(conn: &Connection, sql: &str, p: &Pending) -> Result<()> {
+fn run_statements(conn: &Connection, sql: &str, p: &migrations::Migration) -> Result<()> {
     let mut batch = rusqlite::Batch::new(conn, sql);
     loop {
         let next = batch.next();
@@ -403,7 +382,7 @@ fn run_statements(conn: &Connection, sql: &str, p: &Pending) -> Result<()> {
             Err(e) => {
                 return Err(Error::Apply {
                     step: 0,
-                    summary: format!("V{}__{} ({})", p.version, p.name, p.source),
+                    summary: format!("V{}__{} ({})", p.version, p.name, p.origin),
                     statement: String::new(),
                     message: sqlite_message(&e),
                 });
@@ -412,7 +391,7 @@ fn run_statements(conn: &Connection, sql: &str, p: &Pending) -> Result<()> {
         let text = stmt.expanded_sql().unwrap_or_default();
         stmt.raw_execute().map_err(|e| Error::Apply {
             step: 0,
-            summary: format!("V{}__{} ({})", p.version, p.name, p.source),
+            summary: format!("V{}__{} ({})", p.version, p.name, p.origin),
             statement: text.trim().to_string(),
             message: sqlite_message(&e),
         })?;

@@ -106,15 +106,15 @@ pub fn check_foreign_keys(conn: &Connection, tables: &[String]) -> Result<()> {
 }
 
 mod driver;
-pub mod history;
 pub mod lock;
 mod pipeline;
 mod rollback;
 pub mod stash;
 
-pub use driver::{Mode, Pending, QUICK_CHECK_PAGES, row_counts};
-pub use pipeline::{
-    Options, Report, Source, apply, expected_after, expected_schema, migration_list, open_live,
-    sync_migration,
-};
+pub use driver::{Mode, QUICK_CHECK_PAGES, row_counts};
+pub use pipeline::{Options, Report, apply, open_live};
 pub use rollback::rollback;
+
+/// The history moved to [`crate::migrations::history`]; this path stays until the callers in
+/// `ops::backup` and `ops::stats` follow it.
+pub use crate::migrations::history;

@@ -1,16 +1,17 @@
-//! The apply pipeline: lock, verify, backup, rehearsal on the backup, apply on the live
-//! database, each step stopping everything when it fails.
+//! The apply pipeline: lock, verify the history against the migration catalogue, backup,
+//! rehearsal on the backup, apply on the live database, each step stopping everything when
+//! it fails.
 
 use std::path::PathBuf;
 
-use refinery_core::{Migration, Runner};
+use refinery_core::Runner;
 use rusqlite::Connection;
 
-use super::driver::{Driver, Mode, Pending};
-use super::history::{self, HISTORY_TABLE};
+use super::driver::{Driver, Mode};
 use super::lock;
 use crate::error::{Error, Result};
-use crate::migrations::{self, MigrationFile};
+use crate::migrations::history::{self, HISTORY_TABLE};
+use crate::migrations::{self, Catalogue, Migration, expected_after};
 use crate::model::Schema;
 use crate::ops::backup;
 
@@ -36,7 +37,7 @@ pub struct Options {
     /// Report what would run, change nothing.
     pub dry_run: bool,
     /// Migrations that are not files (sync's), run after the files.
-    pub extra: Vec<Pending>,
+    pub extra: Vec<Migration>,
 }
 
 /// What `apply` did.
@@ -56,161 +57,6 @@ pub struct Report {
     pub checks: Vec<String>,
 }
 
-/// One migration of the full list: a file, or a recorded sync.
-#[derive(Debug, Clone)]
-pub struct Source {
-    /// Version.
-    pub version: i32,
-    /// Name.
-    pub name: String,
-    /// File path or `sync`.
-    pub origin: String,
-    /// Forward SQL.
-    pub forward: String,
-    /// Reverse SQL, when known.
-    pub reverse: Option<String>,
-    /// `file` or `sync`.
-    pub kind: &'static str,
-}
-
-impl Source {
-    fn from_file(f: &MigrationFile) -> Self {
-        Source {
-            version: f.version,
-            name: f.name.clone(),
-            origin: f.path.display().to_string(),
-            forward: f.sql.clone(),
-            reverse: f.rollback.as_ref().map(|(_, sql)| sql.clone()),
-            kind: "file",
-        }
-    }
-
-    fn refinery(&self) -> Result<Migration> {
-        Migration::unapplied(&format!("V{}__{}", self.version, self.name), &self.forward)
-            .map_err(|e| Error::Usage(format!("{}: {e}", self.origin)))
-    }
-
-    pub(super) fn pending(&self) -> Pending {
-        Pending {
-            version: self.version,
-            name: self.name.clone(),
-            kind: self.kind,
-            source: self.origin.clone(),
-            forward: self.forward.clone(),
-            reverse: self.reverse.clone(),
-            needs: migrations::needs(&self.forward),
-        }
-    }
-}
-
-/// Every migration: the files, the syncs recorded in the database, and `extra`, by version.
-pub fn migration_list(
-    files: &[MigrationFile],
-    recorded: &[history::Recorded],
-    extra: &[Pending],
-) -> Result<Vec<Source>> {
-    let mut list: Vec<Source> = files.iter().map(Source::from_file).collect();
-    for r in recorded.iter().filter(|r| r.kind == "sync") {
-        list.push(Source {
-            version: r.version,
-            name: r.name.clone(),
-            origin: "sync".into(),
-            forward: r.forward.clone(),
-            reverse: r.reverse.clone(),
-            kind: "sync",
-        });
-    }
-    for p in extra {
-        list.push(Source {
-            version: p.version,
-            name: p.name.clone(),
-            origin: p.source.clone(),
-            forward: p.forward.clone(),
-            reverse: p.reverse.clone(),
-            kind: p.kind,
-        });
-    }
-    list.sort_by_key(|s| s.version);
-    for pair in list.windows(2) {
-        if pair[0].version == pair[1].version {
-            return Err(Error::Usage(format!(
-                "{} and {} have the same version {}",
-                pair[0].origin, pair[1].origin, pair[0].version
-            )));
-        }
-    }
-    Ok(list)
-}
-
-/// The schema the migrations produce, replayed from empty in memory.
-pub fn expected_schema(list: &[Source]) -> Result<Schema> {
-    replay(&Schema::default(), list, "replayed from empty")
-}
-
-/// The schema the pending migrations produce on the live schema: the live schema created in
-/// memory, the pending SQL run on it, the result inspected.
-pub fn expected_after(live: &Schema, pending: &[Source]) -> Result<Schema> {
-    replay(live, pending, "on the live schema")
-}
-
-/// Creates `start` in memory, runs `list` on it with foreign keys off, and inspects the result.
-fn replay(start: &Schema, list: &[Source], how: &str) -> Result<Schema> {
-    let conn = crate::normal::create_in_memory(start).map_err(|e| {
-        Error::Usage(format!(
-            "materialise the schema: {}: {}",
-            e.object, e.message
-        ))
-    })?;
-    conn.execute_batch("PRAGMA foreign_keys = OFF")
-        .map_err(|e| Error::sqlite("open a scratch database", e))?;
-    for s in list {
-        conn.execute_batch(&s.forward).map_err(|e| {
-            Error::Usage(format!(
-                "V{}__{} ({}) fails {how}: {}",
-                s.version,
-                s.name,
-                s.origin,
-                crate::normal::sqlite_message(&e)
-            ))
-        })?;
-    }
-    crate::inspect(&conn)
-}
-
-/// Checks the applied history against the list: every applied migration must still be there,
-/// unchanged. Returns the pending ones.
-fn verify(applied: &[history::Applied], list: &[Source]) -> Result<Vec<Source>> {
-    for a in applied {
-        let Some(s) = list.iter().find(|s| s.version == a.version) else {
-            return Err(Error::Usage(format!(
-                "migration V{}__{} was applied (on {}) but its file is missing: restore V{}__{}.sql in the migrations directory",
-                a.version, a.name, a.applied_on, a.version, a.name
-            )));
-        };
-        let checksum = s.refinery()?.checksum().to_string();
-        if s.name != a.name || checksum != a.checksum {
-            return Err(Error::Usage(format!(
-                "{} changed after it was applied (on {}): an applied migration never changes; restore it and write a new migration",
-                s.origin, a.applied_on
-            )));
-        }
-    }
-    let pending: Vec<Source> = list
-        .iter()
-        .filter(|s| !applied.iter().any(|a| a.version == s.version))
-        .cloned()
-        .collect();
-    if let Some(max) = applied.iter().map(|a| a.version).max()
-        && let Some(old) = pending.iter().find(|s| s.version < max)
-    {
-        return Err(Error::Usage(format!(
-            "{} (V{}) is older than the applied V{max}: give it a version above V{max}",
-            old.origin, old.version
-        )));
-    }
-    Ok(pending)
-}
-
 /// Opens (creating when missing) the live database, with a bounded busy wait.
 pub fn open_live(path: &std::path::Path) -> Result<Connection> {
     if let Some(parent) = path.parent().filter(|p| !p.as_os_str().is_empty()) {
@@ -228,16 +74,11 @@ pub fn open_live(path: &std::path::Path) -> Result<Connection> {
 fn run_refinery(
     conn: &Connection,
     mode: Mode,
-    pending: &[Source],
-    all: &[Migration],
+    pending: &[Migration],
+    all: &[refinery_core::Migration],
     expected: &Option<Schema>,
 ) -> Result<Vec<String>> {
-    let driver = Driver::new(
-        conn,
-        mode,
-        pending.iter().map(Source::pending).collect(),
-        expected.clone(),
-    );
+    let driver = Driver::new(conn, mode, pending.to_vec(), expected.clone());
     let mut runner = Runner::new(all)
         .set_grouped(true)
         .set_abort_divergent(true)
@@ -246,10 +87,9 @@ fn run_refinery(
     driver.run(|driver| {
         runner.run(driver).map(|_| ()).map_err(|e| {
             // refinery wraps the driver's own error: show that one.
-            Error::Usage(
-                std::error::Error::source(&e)
-                    .map_or_else(|| e.to_string(), |inner| inner.to_string()),
-            )
+            let message = std::error::Error::source(&e)
+                .map_or_else(|| e.to_string(), |inner| inner.to_string());
+            Error::Runner { message, source: e }
         })
     })
 }
@@ -263,44 +103,34 @@ pub fn apply(opts: &Options, say: &mut dyn FnMut(&str)) -> Result<Report> {
     let _lock = lock::acquire(&opts.database, opts.wait, &mut |m| say(m))?;
     let live = open_live(&opts.database)?;
 
-    // 2. Verify the history against the files.
-    let files = migrations::load(&opts.migrations, &opts.rollbacks)?;
-    let recorded = history::recorded(&live)?;
-    let list = migration_list(&files, &recorded, &opts.extra)?;
-    let applied = history::applied(&live)?;
-    let pending = verify(&applied, &list)?;
+    // 2. Verify the history against the migrations.
+    let catalogue = Catalogue::new(
+        migrations::load(&opts.migrations, &opts.rollbacks)?,
+        history::applied(&live)?,
+        history::recorded(&live)?,
+        &opts.extra,
+    )?;
+    let pending: Vec<Migration> = catalogue.verify()?.into_iter().cloned().collect();
     let mut report = Report {
-        version_before: applied.iter().map(|a| a.version).max(),
-        migrations: pending
-            .iter()
-            .map(|s| format!("V{}__{}", s.version, s.name))
-            .collect(),
+        version_before: catalogue.current_version(),
+        migrations: pending.iter().map(Migration::stem).collect(),
         ..Report::default()
     };
     if pending.is_empty() {
         return Ok(report);
     }
-    let destructive: Vec<&Source> = pending
+    let destructive: Vec<String> = pending
         .iter()
-        .filter(|s| migrations::needs(&s.forward).destructive)
+        .filter(|m| m.needs.destructive)
+        .map(|m| format!("{} ({})", m.stem(), m.origin))
         .collect();
     if !destructive.is_empty() && !opts.allow_destructive && !opts.dry_run {
-        let names: Vec<String> = destructive
-            .iter()
-            .map(|s| format!("V{}__{} ({})", s.version, s.name, s.origin))
-            .collect();
-        return Err(Error::Usage(format!(
-            "{} drop(s) or narrow(s) data; re-run with --allow-destructive to apply: {}",
-            if names.len() == 1 {
-                "this migration"
-            } else {
-                "these migrations"
-            },
-            names.join(", ")
-        )));
+        return Err(Error::DestructiveRefused {
+            migrations: destructive,
+        });
     }
     if opts.dry_run {
-        report.sql = pending.iter().map(|s| s.forward.clone()).collect();
+        report.sql = pending.iter().map(|m| m.forward.clone()).collect();
         return Ok(report);
     }
     // The schema the migrations should produce, from the live schema alone. Migrations whose
@@ -313,7 +143,11 @@ pub fn apply(opts: &Options, say: &mut dyn FnMut(&str)) -> Result<Report> {
             None
         }
     };
-    let all: Vec<Migration> = list.iter().map(Source::refinery).collect::<Result<_>>()?;
+    let all: Vec<refinery_core::Migration> = catalogue
+        .migrations
+        .iter()
+        .map(Migration::refinery)
+        .collect::<Result<_>>()?;
 
     let run = |conn: &Connection, mode: Mode| run_refinery(conn, mode, &pending, &all, &expected);
     guarded_run(&live, opts, "apply", pending.len(), &mut report, &run, say)?;
@@ -377,7 +211,7 @@ pub(super) fn guarded_run(
                 .and_then(|conn| run(&conn, Mode::Rehearsal));
             let during = hasher.map(|h| {
                 h.join()
-                    .unwrap_or_else(|_| Err(Error::Usage("the checksum thread failed".into())))
+                    .unwrap_or_else(|_| Err(Error::ThreadPanicked { what: "checksum" }))
             });
             (before.or(during), result)
         });
@@ -391,9 +225,9 @@ pub(super) fn guarded_run(
         match result {
             Ok(checked) => report.rehearsal = checked,
             Err(e) => {
-                return Err(Error::Usage(format!(
-                    "rehearsal failed, the live database was not touched: {e}"
-                )));
+                return Err(Error::RehearsalFailed {
+                    source: Box::new(e),
+                });
             }
         }
     }
@@ -410,13 +244,10 @@ pub(super) fn guarded_run(
     match run(live, Mode::Live) {
         Ok(checked) => report.checks = checked,
         Err(e) => {
-            let backup = report
-                .backup
-                .as_ref()
-                .map_or("no backup was taken".to_string(), |p| {
-                    format!("the backup is {}", p.display())
-                });
-            return Err(Error::Usage(format!("{e}\nnothing was changed; {backup}")));
+            return Err(Error::LiveRunFailed {
+                source: Box::new(e),
+                backup: report.backup.clone(),
+            });
         }
     }
     Ok(())
@@ -439,22 +270,4 @@ fn write_manifest(
         }),
         sha256,
     )
-}
-
-/// The migration `sync` runs for `plan`: version `version`, named `sync_<time>`, with its
-/// reverse, recorded like a file's so that it can be rolled back by name.
-pub fn sync_migration(plan: &crate::plan::Plan, schema_version: u32, version: i32) -> Pending {
-    let name = format!("sync_{}", backup::timestamp().to_ascii_lowercase());
-    let stem = format!("V{version}__{name}");
-    let forward = migrations::render(plan, &stem, schema_version, crate::plan::Direction::Forward);
-    let reverse = migrations::render(plan, &stem, schema_version, crate::plan::Direction::Reverse);
-    Pending {
-        version,
-        name,
-        kind: "sync",
-        source: "sync".into(),
-        needs: migrations::needs(&forward),
-        forward,
-        reverse: Some(reverse),
-    }
 }

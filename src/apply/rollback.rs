@@ -7,12 +7,11 @@
 
 use rusqlite::Connection;
 
-use super::driver::{Driver, Mode, Pending};
-use super::history;
+use super::driver::{Driver, Mode};
 use super::lock;
-use super::pipeline::{Options, Report, Source, expected_after, guarded_run, open_live};
+use super::pipeline::{Options, Report, guarded_run, open_live};
 use crate::error::{Error, Result};
-use crate::migrations;
+use crate::migrations::{self, Migration, Origin, expected_after, history};
 
 /// Resolves `target` (`V3`, `3`, a migration name, or `last`) to an applied version.
 fn resolve(target: &str, applied: &[history::Applied]) -> Result<i32> {
@@ -82,7 +81,7 @@ pub fn rollback(
     }
     let recorded = history::recorded(&live)?;
     let files = migrations::load(&opts.migrations, &opts.rollbacks)?;
-    let mut undo: Vec<Source> = Vec::new();
+    let mut undo: Vec<Migration> = Vec::new();
     for a in later
         .iter()
         .copied()
@@ -93,11 +92,18 @@ pub fn rollback(
             .find(|r| r.version == a.version)
             .and_then(|r| r.reverse.clone());
         let from_file = || {
-            files
-                .iter()
-                .find(|f| f.version == a.version)
-                .and_then(|f| f.rollback.as_ref())
-                .map(|(path, sql)| (path.display().to_string(), sql.clone()))
+            files.iter().find(|f| f.version == a.version).and_then(|f| {
+                match (&f.origin, &f.reverse) {
+                    (
+                        Origin::File {
+                            rollback_path: Some(path),
+                            ..
+                        },
+                        Some(sql),
+                    ) => Some((path.display().to_string(), sql.clone())),
+                    _ => None,
+                }
+            })
         };
         let (origin, reverse) = match (stored, from_file()) {
             (Some(sql), _) => ("_schemactl_migrations".to_string(), sql),
@@ -113,14 +119,13 @@ pub fn rollback(
                 )));
             }
         };
-        undo.push(Source {
-            version: a.version,
-            name: a.name.clone(),
-            origin,
-            forward: reverse,
-            reverse: None,
-            kind: "rollback",
-        });
+        undo.push(Migration::new(
+            a.version,
+            a.name.clone(),
+            reverse,
+            None,
+            Origin::Rollback { from: origin },
+        ));
     }
     let dropped = super::stash::dropped_versions(&live)?;
     for s in undo.iter().filter(|s| dropped.contains(&s.version)) {
@@ -148,9 +153,8 @@ pub fn rollback(
             None
         }
     };
-    let pending: Vec<Pending> = undo.iter().map(Source::pending).collect();
     let run = |conn: &Connection, mode: Mode| -> Result<Vec<String>> {
-        Driver::new(conn, mode, pending.clone(), expected.clone()).run(Driver::run_reverse)
+        Driver::new(conn, mode, undo.clone(), expected.clone()).run(Driver::run_reverse)
     };
     guarded_run(&live, opts, "rollback", undo.len(), &mut report, &run, say)?;
     Ok(report)

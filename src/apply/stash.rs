@@ -107,7 +107,7 @@ pub fn dropped_versions(conn: &Connection) -> Result<Vec<i32>> {
 /// reused by the database; `VACUUM` returns them to the file system.
 pub fn drop(conn: &Connection, version: i32) -> Result<StashInfo> {
     let Some(info) = list(conn)?.into_iter().find(|s| s.version == version) else {
-        return Err(Error::Usage(format!("V{version} has no stash")));
+        return Err(Error::NoStash { version });
     };
     let w = |e| Error::sqlite(format!("drop the stash of V{version}"), e);
     conn.execute_batch("BEGIN IMMEDIATE").map_err(w)?;

@@ -1,9 +1,10 @@
-//! `schemactl apply`: apply pending migrations through the safe pipeline.
+//! `schemactl apply`: apply pending migrations through the safe pipeline, showing what is
+//! pending and asking first; the flags and the preview are shared with `sync` and `rollback`.
 
-use std::io::{BufRead, IsTerminal, Write};
 use std::process::ExitCode;
 
 use super::DatabaseArg;
+use super::output::{Progress, confirm};
 use crate::apply::{Options, Report};
 use crate::config::Config;
 use crate::error::{Error, Result};
@@ -65,52 +66,6 @@ pub struct Args {
 pub fn run(args: &Args, config: &Config) -> Result<ExitCode> {
     let opts = args.pipeline.options(args.database.resolve(config), config);
     run_pipeline(opts, &args.pipeline)
-}
-
-/// Databases above this size get spinners for the long phases, on a terminal.
-const PROGRESS_BYTES: u64 = 64 << 20;
-
-/// Prints pipeline messages; on a terminal, for a large database, a phase announced with
-/// "..." shows a spinner until the next message.
-pub(super) struct Progress {
-    spinners: bool,
-    current: Option<indicatif::ProgressBar>,
-}
-
-impl Progress {
-    pub(super) fn new(database: &std::path::Path) -> Self {
-        let large = std::fs::metadata(database).is_ok_and(|m| m.len() > PROGRESS_BYTES);
-        Progress {
-            spinners: large && std::io::stderr().is_terminal(),
-            current: None,
-        }
-    }
-
-    pub(super) fn say(&mut self, message: &str) {
-        if let Some(bar) = self.current.take() {
-            bar.finish();
-        }
-        match message.strip_suffix(" ...") {
-            Some(phase) if self.spinners => {
-                let bar = indicatif::ProgressBar::new_spinner().with_message(phase.to_string());
-                bar.set_style(
-                    indicatif::ProgressStyle::with_template("{spinner} {msg} ({elapsed})")
-                        .unwrap_or_else(|_| indicatif::ProgressStyle::default_spinner()),
-                );
-                bar.enable_steady_tick(std::time::Duration::from_millis(120));
-                self.current = Some(bar);
-            }
-            _ => eprintln!("{message}"),
-        }
-    }
-}
-
-impl Drop for Progress {
-    fn drop(&mut self) {
-        if let Some(bar) = self.current.take() {
-            bar.finish();
-        }
-    }
 }
 
 /// Shows what is pending, asks when interactive, then runs the pipeline.
@@ -208,21 +163,4 @@ fn version(report: &Report) -> String {
     report
         .version_before
         .map_or(String::new(), |v| format!(" at V{v}"))
-}
-
-/// Asks a yes/no question on the terminal; refuses when there is no terminal to ask on.
-pub(super) fn confirm(question: &str) -> Result<bool> {
-    if !std::io::stdin().is_terminal() {
-        return Err(Error::Usage(format!(
-            "{question} needs confirmation: pass --yes when not on a terminal; nothing was changed"
-        )));
-    }
-    eprint!("{question} [y/N] ");
-    let _ = std::io::stderr().flush();
-    let mut answer = String::new();
-    std::io::stdin()
-        .lock()
-        .read_line(&mut answer)
-        .map_err(|e| Error::io("read", "standard input", e))?;
-    Ok(matches!(answer.trim(), "y" | "Y" | "yes"))
 }

@@ -4,8 +4,8 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 
 use super::DatabaseArg;
-use super::apply::Progress;
-use super::status::Format;
+use super::output::Format;
+use super::output::Progress;
 use crate::config::Config;
 use crate::error::{Error, Result};
 use crate::ops::backup::{self, Compression};

@@ -2,7 +2,7 @@
 
 use std::process::ExitCode;
 
-use super::status::Format;
+use super::output::Format;
 use super::{DatabaseArg, SchemaArg};
 use crate::config::Config;
 use crate::error::Result;

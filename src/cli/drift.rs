@@ -1,11 +1,11 @@
-//! `schemactl drift`: exit 0 when the database, its migrations and schema/ agree, 2 when not.
+//! `schemactl drift`: exit 0 when the database, its migrations and schema/ agree, 2 when not
+//! ([`crate::drift`] compares them, through the migration catalogue).
 
-use std::io::IsTerminal;
 use std::process::ExitCode;
 
 use serde_json::json;
 
-use super::status::Format;
+use super::output::Format;
 use super::{DatabaseArg, SchemaArg};
 use crate::config::Config;
 use crate::error::Result;
@@ -29,16 +29,17 @@ pub struct Args {
 pub fn run(args: &Args, config: &Config) -> Result<ExitCode> {
     let database = args.database.resolve(config);
     let conn = crate::db::open_read_only(&database)?;
-    let files = crate::migrations::load(&config.migrations, &config.rollbacks)?;
+    let catalogue =
+        crate::migrations::Catalogue::read(&config.migrations, &config.rollbacks, Some(&conn))?;
     let desired = crate::dsl::load(&args.schema.resolve(config))?;
-    let findings = crate::drift::drift(&conn, &files, &desired.schema)?;
+    let findings = crate::drift::drift(&conn, &catalogue, &desired.schema)?;
     match args.format {
         Format::Json => {
             let v = json!({ "database": database.display().to_string(), "drift": !findings.is_empty(), "findings": findings });
             println!("{}", serde_json::to_string_pretty(&v).unwrap_or_default());
         }
         Format::Human => {
-            let color = std::io::stdout().is_terminal() && std::env::var_os("NO_COLOR").is_none();
+            let color = super::output::color();
             if findings.is_empty() {
                 println!("{}: no drift", database.display());
             }

@@ -5,7 +5,7 @@ use std::process::ExitCode;
 use super::{DatabaseArg, SchemaArg};
 use crate::config::Config;
 use crate::error::Result;
-use crate::ops::graph::{self, Format};
+use crate::ops::graph;
 
 /// Arguments of `schemactl graph`.
 #[derive(Debug, clap::Args)]
@@ -25,6 +25,24 @@ pub struct Args {
     format: Format,
 }
 
+/// The diagram formats, as the command line names them.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum Format {
+    /// A Mermaid `erDiagram` (renders in GitHub and GitLab Markdown).
+    Mermaid,
+    /// Graphviz DOT (`dot -Tsvg`).
+    Dot,
+}
+
+impl From<Format> for graph::Format {
+    fn from(format: Format) -> Self {
+        match format {
+            Format::Mermaid => graph::Format::Mermaid,
+            Format::Dot => graph::Format::Dot,
+        }
+    }
+}
+
 /// Prints the diagram.
 pub fn run(args: &Args, config: &Config) -> Result<ExitCode> {
     let schema = if args.live {
@@ -32,6 +50,6 @@ pub fn run(args: &Args, config: &Config) -> Result<ExitCode> {
     } else {
         crate::dsl::load(&args.schema.resolve(config))?.schema
     };
-    print!("{}", graph::graph(&schema, args.format));
+    print!("{}", graph::graph(&schema, args.format.into()));
     Ok(ExitCode::SUCCESS)
 }

@@ -1,5 +1,7 @@
 //! The command line: clap definitions, and one small file per subcommand that turns its
-//! arguments into a library call.
+//! arguments into a library call and prints what it returns. What several subcommands share
+//! to talk to people (format, colour, progress, confirmation) is in `output.rs`; no file here
+//! chains pipeline stages itself.
 
 mod apply;
 mod backup;
@@ -10,6 +12,7 @@ mod explain;
 mod graph;
 mod import;
 mod optimize;
+mod output;
 mod plan;
 mod prune;
 mod restore;

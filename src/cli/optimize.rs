@@ -3,7 +3,7 @@
 use std::process::ExitCode;
 
 use super::DatabaseArg;
-use super::apply::Progress;
+use super::output::Progress;
 use crate::config::Config;
 use crate::error::Result;
 use crate::ops::optimize;

@@ -1,15 +1,17 @@
-//! `schemactl plan`: what it would take to bring the database to schema/.
+//! `schemactl plan`: what it would take to bring the database to schema/, printed for people,
+//! as SQL or as JSON; `plan --write` writes it as the next migration ([`crate::ops::plan`]
+//! plans and writes).
 
-use std::io::IsTerminal;
 use std::process::ExitCode;
 
 use serde_json::json;
 
+use super::output;
 use super::{DatabaseArg, SchemaArg};
 use crate::config::Config;
-use crate::error::{Error, Result};
+use crate::error::Result;
 use crate::lint::Finding;
-use crate::model::Schema;
+use crate::ops::plan::{Planned, Written};
 use crate::plan::{Direction, Plan, Safety};
 
 /// Output formats of `plan`.
@@ -55,34 +57,20 @@ pub fn run(args: &Args, config: &Config) -> Result<ExitCode> {
     }
     let db_path = args.database.resolve(config);
     let schema_path = args.schema.resolve(config);
-    let desired = crate::dsl::load(&schema_path)?;
-    let conn = if db_path.exists() {
-        Some(crate::db::open_read_only(&db_path)?)
-    } else {
-        eprintln!(
-            "note: {} does not exist yet: planning from an empty database",
-            db_path.display()
-        );
-        None
-    };
-    let current = match &conn {
-        Some(c) => crate::inspect(c)?,
-        None => Schema::default(),
-    };
-    let changes = crate::diff::diff(&current, &desired.schema, &desired.renames)?;
-    let plan = crate::plan::plan(&current, &desired.schema, &changes);
-    let findings = match (&conn, args.no_lint) {
-        (Some(c), false) => crate::lint::lint(c, &current, &desired.schema, &changes)?,
-        _ => Vec::new(),
-    };
-    let stash_bytes: Vec<Option<i64>> = plan
-        .steps
-        .iter()
-        .map(|s| match (&conn, &s.stash) {
-            (Some(c), Some(stash)) => crate::lint::stash_estimate(c, stash),
-            _ => None,
-        })
-        .collect();
+    let planned = crate::ops::plan::plan(
+        &crate::ops::plan::Options {
+            database: db_path.clone(),
+            schema: schema_path.clone(),
+            lint: !args.no_lint,
+        },
+        &mut |note| eprintln!("{note}"),
+    )?;
+    let Planned {
+        plan,
+        findings,
+        stash_bytes,
+        schema_version,
+    } = planned;
     let out = match args.format {
         Format::Human => human(
             &plan,
@@ -90,22 +78,17 @@ pub fn run(args: &Args, config: &Config) -> Result<ExitCode> {
             &findings,
             &db_path.display().to_string(),
             &schema_path.display().to_string(),
-            color(),
+            output::color(),
         ),
         Format::Sql => plan.script(Direction::Forward),
-        Format::Json => {
-            let value = to_json(
-                &plan,
-                &stash_bytes,
-                &findings,
-                &db_path.display().to_string(),
-                &schema_path.display().to_string(),
-                desired.version,
-            );
-            serde_json::to_string_pretty(&value)
-                .map_err(|e| Error::Usage(format!("render JSON: {e}")))?
-                + "\n"
-        }
+        Format::Json => output::json(&to_json(
+            &plan,
+            &stash_bytes,
+            &findings,
+            &db_path.display().to_string(),
+            &schema_path.display().to_string(),
+            schema_version,
+        ))?,
     };
     print!("{out}");
     Ok(if args.check && !plan.is_empty() {
@@ -117,67 +100,35 @@ pub fn run(args: &Args, config: &Config) -> Result<ExitCode> {
 
 /// Writes the next migration and its rollback: from what the migrations build to schema/.
 fn write(args: &Args, config: &Config, name: &str) -> Result<ExitCode> {
-    crate::migrations::check_name(name)?;
-    let desired = crate::dsl::load(&args.schema.resolve(config))?;
-    let files = crate::migrations::load(&config.migrations, &config.rollbacks)?;
-    let list = crate::apply::migration_list(&files, &[], &[])?;
-    let current = crate::apply::expected_schema(&list)?;
-    let changes = crate::diff::diff(&current, &desired.schema, &desired.renames)?;
-    let plan = crate::plan::plan(&current, &desired.schema, &changes);
-    if plan.is_empty() {
-        println!(
-            "the migrations already build {}: nothing to write",
-            args.schema.resolve(config).display()
-        );
-        return Ok(ExitCode::SUCCESS);
-    }
-    let db_path = args.database.resolve(config);
-    let applied_max = if db_path.exists() {
-        let conn = crate::db::open_read_only(&db_path)?;
-        crate::apply::history::current_version(&conn)?
-    } else {
-        None
-    };
-    let version = files
-        .iter()
-        .map(|f| f.version)
-        .chain(applied_max)
-        .max()
-        .unwrap_or(0)
-        + 1;
-    let stem = format!("V{version}__{name}");
-    let forward_path = config.migrations.join(format!("{stem}.sql"));
-    let reverse_path = config.rollbacks.join(format!("{stem}.sql"));
-    for path in [&forward_path, &reverse_path] {
-        if path.exists() {
-            return Err(Error::Usage(format!(
-                "{} exists; schemactl never overwrites a migration",
-                path.display()
-            )));
+    let schema = args.schema.resolve(config);
+    let written = crate::ops::plan::write_migration(&crate::ops::plan::WriteOptions {
+        database: args.database.resolve(config),
+        schema: schema.clone(),
+        migrations: config.migrations.clone(),
+        rollbacks: config.rollbacks.clone(),
+        name: name.to_string(),
+    })?;
+    match written {
+        Written::UpToDate => {
+            println!(
+                "the migrations already build {}: nothing to write",
+                schema.display()
+            );
+        }
+        Written::Files {
+            forward,
+            reverse,
+            destructive,
+        } => {
+            println!("wrote {} and {}", forward.display(), reverse.display());
+            if destructive > 0 {
+                println!(
+                    "note: {destructive} destructive step(s): applying needs --allow-destructive"
+                );
+            }
         }
     }
-    crate::migrations::write_new(
-        &forward_path,
-        &crate::migrations::render(&plan, &stem, desired.version, Direction::Forward),
-    )?;
-    crate::migrations::write_new(
-        &reverse_path,
-        &crate::migrations::render(&plan, &stem, desired.version, Direction::Reverse),
-    )?;
-    println!(
-        "wrote {} and {}",
-        forward_path.display(),
-        reverse_path.display()
-    );
-    let destructive = plan.destructive_steps().count();
-    if destructive > 0 {
-        println!("note: {destructive} destructive step(s): applying needs --allow-destructive");
-    }
     Ok(ExitCode::SUCCESS)
-}
-
-fn color() -> bool {
-    std::io::stdout().is_terminal() && std::env::var_os("NO_COLOR").is_none()
 }
 
 /// The JSON document of `plan --format json` (documented in the README).

@@ -3,8 +3,8 @@
 use std::path::PathBuf;
 use std::process::ExitCode;
 
-use super::apply::{Progress, confirm};
-use super::status::Format;
+use super::output::Format;
+use super::output::{Progress, confirm};
 use super::{DatabaseArg, SchemaArg};
 use crate::config::Config;
 use crate::error::{Error, Result};

@@ -4,7 +4,7 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 
 use super::DatabaseArg;
-use super::apply::{Progress, confirm};
+use super::output::{Progress, confirm};
 use crate::config::Config;
 use crate::error::{Error, Result};
 use crate::ops::restore::{self, Source, TableMode};

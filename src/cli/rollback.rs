@@ -3,7 +3,8 @@
 use std::process::ExitCode;
 
 use super::DatabaseArg;
-use super::apply::{Progress, preview_and_confirm, print_report};
+use super::apply::{preview_and_confirm, print_report};
+use super::output::Progress;
 use crate::apply::Options;
 use crate::config::Config;
 use crate::error::Result;

@@ -3,7 +3,7 @@
 use std::process::ExitCode;
 
 use super::DatabaseArg;
-use super::status::Format;
+use super::output::Format;
 use crate::config::Config;
 use crate::error::{Error, Result};
 
@@ -76,7 +76,7 @@ pub fn run(cmd: &Command, config: &Config) -> Result<ExitCode> {
                 .parse()
                 .map_err(|_| Error::Usage(format!("`{migration}` is not a version (V3 or 3)")))?;
             if !yes
-                && !super::apply::confirm(&format!(
+                && !super::output::confirm(&format!(
                     "drop the stash of V{version}? its rollback will not restore the data it dropped"
                 ))?
             {

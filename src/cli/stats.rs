@@ -43,7 +43,10 @@ pub fn run(args: &Args, config: &Config) -> Result<ExitCode> {
     let over = args.max_size.filter(|max| total > *max);
     match args.format {
         Format::Json => {
-            let mut v = serde_json::to_value(&s).map_err(|e| Error::Usage(e.to_string()))?;
+            let mut v = serde_json::to_value(&s).map_err(|source| Error::Json {
+                context: "render JSON",
+                source,
+            })?;
             if let Some(map) = v.as_object_mut() {
                 map.insert("max_size".into(), args.max_size.into());
                 map.insert("over_max_size".into(), over.is_some().into());

@@ -1,15 +1,15 @@
 //! `schemactl status`: applied, pending, divergent and missing migrations, the current
-//! version, and whether the live schema matches schema/.
+//! version, and whether the live schema matches schema/ ([`crate::ops::status`] reads them).
 
 use std::process::ExitCode;
 
 use serde_json::json;
 
+use super::output::Format;
 use super::{DatabaseArg, SchemaArg};
-use crate::apply::history;
 use crate::config::Config;
-use crate::error::{Error, Result};
-use crate::migrations;
+use crate::error::Result;
+use crate::ops::status::Status;
 
 /// Arguments of `schemactl status`.
 #[derive(Debug, clap::Args)]
@@ -26,60 +26,25 @@ pub struct Args {
     format: Format,
 }
 
-/// Output formats of `status`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
-pub enum Format {
-    /// For people.
-    Human,
-    /// Stable JSON.
-    Json,
-}
-
 /// Prints the status.
 pub fn run(args: &Args, config: &Config) -> Result<ExitCode> {
     let database = args.database.resolve(config);
-    let files = migrations::load(&config.migrations, &config.rollbacks)?;
-    let (applied, recorded, live) = if database.exists() {
-        let conn = crate::db::open_read_only(&database)?;
-        (
-            history::applied(&conn)?,
-            history::recorded(&conn)?,
-            Some(crate::inspect(&conn)?),
-        )
-    } else {
-        (Vec::new(), Vec::new(), None)
-    };
-    let list = crate::apply::migration_list(&files, &recorded, &[])?;
-    let mut divergent = Vec::new();
-    let mut missing = Vec::new();
-    for a in &applied {
-        match list.iter().find(|s| s.version == a.version) {
-            None => missing.push(format!("V{}__{}", a.version, a.name)),
-            Some(s) => {
-                let checksum = refinery_core::Migration::unapplied(
-                    &format!("V{}__{}", s.version, s.name),
-                    &s.forward,
-                )
-                .map(|m| m.checksum().to_string())
-                .map_err(|e| Error::Usage(e.to_string()))?;
-                if checksum != a.checksum || s.name != a.name {
-                    divergent.push(s.origin.clone());
-                }
-            }
-        }
-    }
-    let pending: Vec<String> = list
-        .iter()
-        .filter(|s| !applied.iter().any(|a| a.version == s.version))
-        .map(|s| format!("V{}__{}", s.version, s.name))
-        .collect();
-    let current = applied.iter().map(|a| a.version).max();
     let schema_path = args.schema.resolve(config);
-    let matches = match (&live, crate::dsl::load(&schema_path)) {
-        (Some(live), Ok(desired)) => Some(*live == desired.schema),
-        (None, Ok(desired)) => Some(desired.schema.tables.is_empty()),
-        (_, Err(_)) => None,
-    };
+    let status = crate::ops::status::status(&crate::ops::status::Options {
+        database: database.clone(),
+        migrations: config.migrations.clone(),
+        rollbacks: config.rollbacks.clone(),
+        schema: schema_path.clone(),
+    })?;
+    let Status {
+        exists,
+        current_version: current,
+        applied,
+        pending,
+        divergent,
+        missing,
+        schema_matches: matches,
+    } = status;
     let applied_list: Vec<_> = applied
         .iter()
         .map(|a| json!({ "version": a.version, "name": a.name, "applied_on": a.applied_on }))
@@ -88,7 +53,7 @@ pub fn run(args: &Args, config: &Config) -> Result<ExitCode> {
         Format::Json => {
             let v = json!({
                 "database": database.display().to_string(),
-                "exists": live.is_some(),
+                "exists": exists,
                 "current_version": current,
                 "applied": applied_list,
                 "pending": pending,
@@ -103,7 +68,7 @@ pub fn run(args: &Args, config: &Config) -> Result<ExitCode> {
             let db = database.display();
             match current {
                 Some(v) => println!("{db}: version {v}"),
-                None if live.is_some() => println!("{db}: no migrations applied"),
+                None if exists => println!("{db}: no migrations applied"),
                 None => println!("{db}: does not exist yet"),
             }
             let names = |items: &[String]| {

@@ -4,7 +4,7 @@
 use crate::model::{Schema, Table};
 
 /// The diagram formats.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Format {
     /// A Mermaid `erDiagram` (renders in GitHub and GitLab Markdown).
     Mermaid,

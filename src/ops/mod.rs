@@ -1,4 +1,6 @@
-//! Operations on live databases: one public function and an options struct each.
+//! The use cases: plan (and write a migration), sync, status, and the operations on live
+//! databases. One public function and an options struct each, returning data that the CLI
+//! (or another front end) prints.
 
 pub mod backup;
 pub mod catalog;
@@ -6,6 +8,9 @@ pub mod check;
 pub mod explain;
 pub mod graph;
 pub mod optimize;
+pub mod plan;
 pub mod prune;
 pub mod restore;
 pub mod stats;
+pub mod status;
+pub mod sync;

@@ -1,46 +1,13 @@
-//! Migration files: `migrations/V{n}__{name}.sql` (forward) and `rollbacks/V{n}__{name}.sql`
-//! (reverse), loaded at run time. Generated and hand-written files are alike; a generated
-//! file's header says what running it safely needs.
+//! A migration's SQL text: rendering a plan as a migration file (with the stash and restore
+//! statements of the steps that drop data), and reading back what running a migration's SQL
+//! needs ([`needs`]), from a generated file's header or a hand-written file's statements.
 
-use std::fmt::Write;
-use std::path::{Path, PathBuf};
-
-use refinery_core::Migration;
-
-use crate::error::{Error, Result};
 use crate::plan::{Direction, Plan, STASH_PLACEHOLDER, Safety, Stash};
 use crate::sql::{ident, lex, quote_literal};
+use std::fmt::Write;
 
 /// The header line announcing the foreign-key needs of a migration.
 pub const FOREIGN_KEYS_HEADER: &str = "-- schemactl: foreign-keys off; check:";
-
-/// One forward migration file, with its reverse when there is one.
-#[derive(Debug, Clone)]
-pub struct MigrationFile {
-    /// The version number.
-    pub version: i32,
-    /// The name after `V{n}__`.
-    pub name: String,
-    /// The file.
-    pub path: PathBuf,
-    /// Its SQL.
-    pub sql: String,
-    /// The reverse file and its SQL, when `rollbacks/` has one.
-    pub rollback: Option<(PathBuf, String)>,
-}
-
-impl MigrationFile {
-    /// Returns refinery's view of the migration (its checksum covers name, version and SQL).
-    pub fn to_refinery(&self) -> Result<Migration> {
-        Migration::unapplied(&format!("V{}__{}", self.version, self.name), &self.sql)
-            .map_err(|e| Error::Usage(format!("{}: {e}", self.path.display())))
-    }
-
-    /// Returns `V{n}__{name}`.
-    pub fn stem(&self) -> String {
-        format!("V{}__{}", self.version, self.name)
-    }
-}
 
 /// What running a migration's SQL safely needs, read from its header or its statements.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -88,72 +55,6 @@ pub fn needs(sql: &str) -> Needs {
         check: if drops_table { None } else { Some(Vec::new()) },
         destructive: drops_table || pair("DROP", "COLUMN"),
     }
-}
-
-/// Parses `V{n}__{name}.sql`.
-fn parse_file_name(file_name: &str) -> Option<(i32, String)> {
-    let stem = file_name.strip_suffix(".sql")?;
-    let rest = stem.strip_prefix('V')?;
-    let (version, name) = rest.split_once("__")?;
-    let version: i32 = version.parse().ok()?;
-    let valid = !name.is_empty() && name.chars().all(|c| c.is_alphanumeric() || c == '_');
-    valid.then(|| (version, name.to_string()))
-}
-
-/// Loads every `V{n}__{name}.sql` of `dir`, sorted by version, each with its reverse from
-/// `rollbacks`. A missing `dir` means no migrations. Two files with one version are an error.
-pub fn load(dir: &Path, rollbacks: &Path) -> Result<Vec<MigrationFile>> {
-    if !dir.exists() {
-        return Ok(Vec::new());
-    }
-    let entries =
-        std::fs::read_dir(dir).map_err(|e| Error::io("read migrations directory", dir, e))?;
-    let mut files = Vec::new();
-    for entry in entries {
-        let path = entry
-            .map_err(|e| Error::io("read migrations directory", dir, e))?
-            .path();
-        let Some(file_name) = path.file_name().and_then(|f| f.to_str()) else {
-            continue;
-        };
-        if !file_name.ends_with(".sql") {
-            continue;
-        }
-        let Some((version, name)) = parse_file_name(file_name) else {
-            return Err(Error::Usage(format!(
-                "{}: a migration file is named V{{n}}__{{name}}.sql (name: letters, digits, _)",
-                path.display()
-            )));
-        };
-        let sql =
-            std::fs::read_to_string(&path).map_err(|e| Error::io("read migration", &path, e))?;
-        let reverse_path = rollbacks.join(file_name);
-        let rollback = if reverse_path.is_file() {
-            let text = std::fs::read_to_string(&reverse_path)
-                .map_err(|e| Error::io("read rollback", &reverse_path, e))?;
-            Some((reverse_path, text))
-        } else {
-            None
-        };
-        files.push(MigrationFile {
-            version,
-            name,
-            path,
-            sql,
-            rollback,
-        });
-    }
-    files.sort_by_key(|f| f.version);
-    for pair in files.windows(2) {
-        if pair[0].version == pair[1].version {
-            return Err(Error::Usage(format!(
-                "{} and {} have the same version",
-                pair[0].path.display(),
-                pair[1].path.display()
-            )));
-        }
-    }
-    Ok(files)
 }
 
 /// Renders a plan as a migration file's SQL in `direction`, with a header naming the schema
@@ -321,54 +222,9 @@ pub fn restore_sql(stash: &Stash, name: &str) -> Vec<String> {
     out
 }
 
-/// Writes a new file, refusing to overwrite one.
-pub fn write_new(path: &Path, text: &str) -> Result<()> {
-    use std::io::Write as _;
-    if let Some(parent) = path.parent() {
-        std::fs::create_dir_all(parent).map_err(|e| Error::io("create directory", parent, e))?;
-    }
-    let mut file = std::fs::OpenOptions::new()
-        .write(true)
-        .create_new(true)
-        .open(path)
-        .map_err(|e| Error::io("create", path, e))?;
-    file.write_all(text.as_bytes())
-        .map_err(|e| Error::io("write", path, e))?;
-    file.sync_all().map_err(|e| Error::io("sync", path, e))
-}
-
-/// Checks a migration name: letters, digits and `_`.
-pub fn check_name(name: &str) -> Result<()> {
-    if name.is_empty() || !name.chars().all(|c| c.is_ascii_alphanumeric() || c == '_') {
-        return Err(Error::Usage(format!(
-            "migration name `{name}`: use letters, digits and _ (it becomes V{{n}}__{name}.sql)"
-        )));
-    }
-    Ok(())
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn file_names_follow_refinery() {
-        assert_eq!(
-            parse_file_name("V2__add_category.sql"),
-            Some((2, "add_category".into()))
-        );
-        assert_eq!(parse_file_name("V10__x.sql"), Some((10, "x".into())));
-        for bad in [
-            "V2_add.sql",
-            "v2__x.sql",
-            "V__x.sql",
-            "V2__.sql",
-            "V2__a-b.sql",
-            "V2__x.txt",
-        ] {
-            assert_eq!(parse_file_name(bad), None, "{bad}");
-        }
-    }
 
     #[test]
     fn hand_written_sql_says_what_it_needs() {

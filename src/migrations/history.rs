@@ -1,6 +1,8 @@
-//! The history tables: refinery's `_schemactl_history` (version, name, applied_on, checksum)
-//! and schemactl's `_schemactl_migrations`, which keeps each applied migration's forward and
-//! reverse SQL so that rollback never depends on files still being there.
+//! The history a database keeps of its migrations, read as raw rows: refinery's
+//! `_schemactl_history` (version, name, applied_on, checksum) and schemactl's
+//! `_schemactl_migrations`, which keeps each applied migration's forward and reverse SQL so
+//! that rollback never depends on files still being there. The [`super::Catalogue`] joins
+//! these rows with the migration files.
 
 use rusqlite::{Connection, OptionalExtension};
 

@@ -1,0 +1,268 @@
+//! The catalogue: the migration files, the syncs recorded in the database and any migration
+//! about to run, together with the database's history. It answers which migrations are
+//! applied, pending, divergent or missing, verifies the history before a run, replays
+//! migrations in memory to give the schema they build, and gives the next version number.
+
+use std::path::Path;
+
+use rusqlite::Connection;
+
+use super::history::{self, Applied, Recorded};
+use super::{Migration, Origin};
+use crate::error::{Error, Result};
+use crate::model::Schema;
+
+/// The migrations and the history of one database.
+#[derive(Debug, Clone, Default)]
+pub struct Catalogue {
+    /// Every migration, by version: the files, the recorded syncs, and the extra ones.
+    pub migrations: Vec<Migration>,
+    /// refinery's history, oldest first.
+    pub applied: Vec<Applied>,
+    /// The rows of `_schemactl_migrations`, oldest first.
+    pub recorded: Vec<Recorded>,
+}
+
+/// What the catalogue says about one applied migration.
+#[derive(Debug, Clone, Copy)]
+pub enum AppliedState<'a> {
+    /// It is among the migrations, unchanged.
+    Unchanged(&'a Migration),
+    /// It is among the migrations, but its name or SQL changed since it was applied (or
+    /// refinery refuses its name, see [`Migration::refinery`]).
+    Divergent(&'a Migration),
+    /// It is no longer among the migrations.
+    Missing,
+}
+
+/// Applied, pending, divergent and missing migrations.
+#[derive(Debug, Clone)]
+pub struct Status<'a> {
+    /// The highest applied version.
+    pub current: Option<i32>,
+    /// refinery's history, oldest first.
+    pub applied: &'a [Applied],
+    /// The migrations not applied yet, by version.
+    pub pending: Vec<&'a Migration>,
+    /// The applied migrations that changed since.
+    pub divergent: Vec<&'a Migration>,
+    /// The applied migrations that are gone.
+    pub missing: Vec<&'a Applied>,
+}
+
+impl Catalogue {
+    /// Builds the catalogue from the migration files, the database's history and `extra`
+    /// (migrations that are not files, run after them). Two migrations with one version are
+    /// an error.
+    pub fn new(
+        files: Vec<Migration>,
+        applied: Vec<Applied>,
+        recorded: Vec<Recorded>,
+        extra: &[Migration],
+    ) -> Result<Self> {
+        let mut migrations = files;
+        for r in recorded.iter().filter(|r| r.kind == "sync") {
+            migrations.push(Migration::new(
+                r.version,
+                r.name.clone(),
+                r.forward.clone(),
+                r.reverse.clone(),
+                Origin::Sync,
+            ));
+        }
+        migrations.extend(extra.iter().cloned());
+        migrations.sort_by_key(|m| m.version);
+        for pair in migrations.windows(2) {
+            if pair[0].version == pair[1].version {
+                return Err(Error::DuplicateVersion {
+                    first: pair[0].origin.to_string(),
+                    second: pair[1].origin.to_string(),
+                    version: Some(pair[0].version),
+                });
+            }
+        }
+        Ok(Catalogue {
+            migrations,
+            applied,
+            recorded,
+        })
+    }
+
+    /// Loads the files of `dir` (reverses in `rollbacks`) and, when `conn` is given, the
+    /// history of that database.
+    pub fn read(dir: &Path, rollbacks: &Path, conn: Option<&Connection>) -> Result<Self> {
+        let files = super::load(dir, rollbacks)?;
+        let (applied, recorded) = match conn {
+            Some(conn) => (history::applied(conn)?, history::recorded(conn)?),
+            None => (Vec::new(), Vec::new()),
+        };
+        Catalogue::new(files, applied, recorded, &[])
+    }
+
+    /// Returns the highest applied version.
+    pub fn current_version(&self) -> Option<i32> {
+        self.applied.iter().map(|a| a.version).max()
+    }
+
+    /// Returns the version the next migration gets: one above every file and every applied
+    /// migration.
+    pub fn next_version(&self) -> i32 {
+        self.files()
+            .map(|m| m.version)
+            .chain(self.applied.iter().map(|a| a.version))
+            .max()
+            .unwrap_or(0)
+            + 1
+    }
+
+    /// Returns the migrations that are files.
+    pub fn files(&self) -> impl Iterator<Item = &Migration> {
+        self.migrations
+            .iter()
+            .filter(|m| matches!(m.origin, Origin::File { .. }))
+    }
+
+    fn is_applied(&self, version: i32) -> bool {
+        self.applied.iter().any(|a| a.version == version)
+    }
+
+    /// Returns the applied migrations that are in the catalogue, by version.
+    pub fn applied_migrations(&self) -> impl Iterator<Item = &Migration> {
+        self.migrations
+            .iter()
+            .filter(|m| self.is_applied(m.version))
+    }
+
+    /// Returns the migrations not applied yet, by version.
+    pub fn pending(&self) -> impl Iterator<Item = &Migration> {
+        self.migrations
+            .iter()
+            .filter(|m| !self.is_applied(m.version))
+    }
+
+    /// Returns what the catalogue says about each applied migration, oldest first.
+    pub fn states(&self) -> impl Iterator<Item = (&Applied, AppliedState<'_>)> {
+        self.applied.iter().map(|a| {
+            let state = match self.migrations.iter().find(|m| m.version == a.version) {
+                None => AppliedState::Missing,
+                Some(m) => {
+                    let same_sql = m.checksum.map(|c| c.to_string()).as_ref() == Some(&a.checksum);
+                    if same_sql && m.name == a.name {
+                        AppliedState::Unchanged(m)
+                    } else {
+                        AppliedState::Divergent(m)
+                    }
+                }
+            };
+            (a, state)
+        })
+    }
+
+    /// Returns the applied, pending, divergent and missing migrations.
+    pub fn status(&self) -> Status<'_> {
+        let mut divergent = Vec::new();
+        let mut missing = Vec::new();
+        for (a, state) in self.states() {
+            match state {
+                AppliedState::Unchanged(_) => {}
+                AppliedState::Divergent(m) => divergent.push(m),
+                AppliedState::Missing => missing.push(a),
+            }
+        }
+        Status {
+            current: self.current_version(),
+            applied: &self.applied,
+            pending: self.pending().collect(),
+            divergent,
+            missing,
+        }
+    }
+
+    /// Checks the history against the migrations: every applied migration must still be
+    /// there, unchanged, and no pending one may be older than the newest applied one.
+    /// Returns the pending ones.
+    pub fn verify(&self) -> Result<Vec<&Migration>> {
+        for (a, state) in self.states() {
+            match state {
+                AppliedState::Unchanged(_) => {}
+                AppliedState::Missing => {
+                    return Err(Error::MissingMigration {
+                        version: a.version,
+                        name: a.name.clone(),
+                        applied_on: a.applied_on.clone(),
+                    });
+                }
+                AppliedState::Divergent(m) => {
+                    // refinery's refusal of the name, when that is why, says more.
+                    m.refinery()?;
+                    return Err(Error::Divergent {
+                        migration: m.origin.to_string(),
+                        applied_on: a.applied_on.clone(),
+                    });
+                }
+            }
+        }
+        let pending: Vec<&Migration> = self.pending().collect();
+        if let Some(max) = self.current_version()
+            && let Some(old) = pending.iter().find(|m| m.version < max)
+        {
+            return Err(Error::OutOfOrder {
+                migration: old.origin.to_string(),
+                version: old.version,
+                applied: max,
+            });
+        }
+        Ok(pending)
+    }
+
+    /// Returns the schema every migration builds, replayed from empty in memory.
+    pub fn expected_schema(&self) -> Result<Schema> {
+        expected_schema(&self.migrations)
+    }
+
+    /// Returns the schema the migrations up to `version` build (none: the empty schema).
+    pub fn expected_at(&self, version: Option<i32>) -> Result<Schema> {
+        expected_schema(
+            self.migrations
+                .iter()
+                .filter(|m| version.is_some_and(|v| m.version <= v)),
+        )
+    }
+}
+
+/// Returns the schema `list` builds, replayed from empty in memory.
+pub fn expected_schema<'a>(list: impl IntoIterator<Item = &'a Migration>) -> Result<Schema> {
+    replay(&Schema::default(), list, "replayed from empty")
+}
+
+/// Returns the schema `pending` produces on the live schema: the live schema created in
+/// memory, the pending SQL run on it, the result inspected.
+pub fn expected_after<'a>(
+    live: &Schema,
+    pending: impl IntoIterator<Item = &'a Migration>,
+) -> Result<Schema> {
+    replay(live, pending, "on the live schema")
+}
+
+/// Creates `start` in memory, runs `list` on it with foreign keys off, and inspects the result.
+fn replay<'a>(
+    start: &Schema,
+    list: impl IntoIterator<Item = &'a Migration>,
+    how: &'static str,
+) -> Result<Schema> {
+    let conn = crate::normal::create_in_memory(start).map_err(|e| Error::Materialise {
+        object: e.object.to_string(),
+        message: e.message,
+    })?;
+    conn.execute_batch("PRAGMA foreign_keys = OFF")
+        .map_err(|e| Error::sqlite("open a scratch database", e))?;
+    for m in list {
+        conn.execute_batch(&m.forward).map_err(|e| Error::Replay {
+            migration: m.stem(),
+            origin: m.origin.to_string(),
+            how,
+            message: crate::normal::sqlite_message(&e),
+        })?;
+    }
+    crate::inspect(&conn)
+}

@@ -1,0 +1,129 @@
+//! Migration files: `migrations/V{n}__{name}.sql` (forward) and `rollbacks/V{n}__{name}.sql`
+//! (reverse), loaded at run time into [`Migration`]s with [`Origin::File`]. Generated and
+//! hand-written files are alike; a generated file's header says what running it safely needs.
+
+use std::path::Path;
+
+use super::{Migration, Origin};
+use crate::error::{Error, Result};
+
+/// Parses `V{n}__{name}.sql`.
+fn parse_file_name(file_name: &str) -> Option<(i32, String)> {
+    let stem = file_name.strip_suffix(".sql")?;
+    let rest = stem.strip_prefix('V')?;
+    let (version, name) = rest.split_once("__")?;
+    let version: i32 = version.parse().ok()?;
+    let valid = !name.is_empty() && name.chars().all(|c| c.is_alphanumeric() || c == '_');
+    valid.then(|| (version, name.to_string()))
+}
+
+/// Loads every `V{n}__{name}.sql` of `dir`, sorted by version, each with its reverse from
+/// `rollbacks`. A missing `dir` means no migrations. Two files with one version are an error.
+pub fn load(dir: &Path, rollbacks: &Path) -> Result<Vec<Migration>> {
+    if !dir.exists() {
+        return Ok(Vec::new());
+    }
+    let entries =
+        std::fs::read_dir(dir).map_err(|e| Error::io("read migrations directory", dir, e))?;
+    let mut files = Vec::new();
+    for entry in entries {
+        let path = entry
+            .map_err(|e| Error::io("read migrations directory", dir, e))?
+            .path();
+        let Some(file_name) = path.file_name().and_then(|f| f.to_str()) else {
+            continue;
+        };
+        if !file_name.ends_with(".sql") {
+            continue;
+        }
+        let Some((version, name)) = parse_file_name(file_name) else {
+            return Err(Error::BadMigration {
+                migration: path.display().to_string(),
+                message: "a migration file is named V{n}__{name}.sql (name: letters, digits, _)"
+                    .into(),
+            });
+        };
+        let sql =
+            std::fs::read_to_string(&path).map_err(|e| Error::io("read migration", &path, e))?;
+        let reverse_path = rollbacks.join(file_name);
+        let (rollback_path, reverse) = if reverse_path.is_file() {
+            let text = std::fs::read_to_string(&reverse_path)
+                .map_err(|e| Error::io("read rollback", &reverse_path, e))?;
+            (Some(reverse_path), Some(text))
+        } else {
+            (None, None)
+        };
+        files.push(Migration::new(
+            version,
+            name,
+            sql,
+            reverse,
+            Origin::File {
+                path,
+                rollback_path,
+            },
+        ));
+    }
+    files.sort_by_key(|f| f.version);
+    for pair in files.windows(2) {
+        if pair[0].version == pair[1].version {
+            return Err(Error::DuplicateVersion {
+                first: pair[0].origin.to_string(),
+                second: pair[1].origin.to_string(),
+                version: None,
+            });
+        }
+    }
+    Ok(files)
+}
+
+/// Writes a new file, refusing to overwrite one.
+pub fn write_new(path: &Path, text: &str) -> Result<()> {
+    use std::io::Write as _;
+    if let Some(parent) = path.parent() {
+        std::fs::create_dir_all(parent).map_err(|e| Error::io("create directory", parent, e))?;
+    }
+    let mut file = std::fs::OpenOptions::new()
+        .write(true)
+        .create_new(true)
+        .open(path)
+        .map_err(|e| Error::io("create", path, e))?;
+    file.write_all(text.as_bytes())
+        .map_err(|e| Error::io("write", path, e))?;
+    file.sync_all().map_err(|e| Error::io("sync", path, e))
+}
+
+/// Checks a migration name: letters, digits and `_`.
+pub fn check_name(name: &str) -> Result<()> {
+    if name.is_empty() || !name.chars().all(|c| c.is_ascii_alphanumeric() || c == '_') {
+        return Err(Error::InvalidArgument {
+            what: format!("migration name `{name}`"),
+            message: format!("use letters, digits and _ (it becomes V{{n}}__{name}.sql)"),
+        });
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn file_names_follow_refinery() {
+        assert_eq!(
+            parse_file_name("V2__add_category.sql"),
+            Some((2, "add_category".into()))
+        );
+        assert_eq!(parse_file_name("V10__x.sql"), Some((10, "x".into())));
+        for bad in [
+            "V2_add.sql",
+            "v2__x.sql",
+            "V__x.sql",
+            "V2__.sql",
+            "V2__a-b.sql",
+            "V2__x.txt",
+        ] {
+            assert_eq!(parse_file_name(bad), None, "{bad}");
+        }
+    }
+}

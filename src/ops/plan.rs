@@ -1,0 +1,155 @@
+//! `plan`: the steps that bring a database to schema/ (load → inspect → diff → plan, with the
+//! lint of the live rows and the size of each stash), and `plan --write`: the next migration
+//! file and its rollback, planned from what the migration catalogue builds to schema/.
+
+use std::path::PathBuf;
+
+use crate::error::{Error, Result};
+use crate::lint::Finding;
+use crate::migrations::{self, Catalogue};
+use crate::model::Schema;
+use crate::plan::{Direction, Plan};
+
+/// What `plan` compares.
+#[derive(Debug, Clone)]
+pub struct Options {
+    /// The live database; a missing one plans from the empty schema.
+    pub database: PathBuf,
+    /// The schema files.
+    pub schema: PathBuf,
+    /// Lint the live rows of the changed tables.
+    pub lint: bool,
+}
+
+/// A plan, with what the live data says about it.
+#[derive(Debug, Clone)]
+pub struct Planned {
+    /// The steps.
+    pub plan: Plan,
+    /// The lint findings (none without a database or without lint).
+    pub findings: Vec<Finding>,
+    /// The estimated size of each step's stash, when it has one and it could be estimated.
+    pub stash_bytes: Vec<Option<i64>>,
+    /// The schema version schema/ declares.
+    pub schema_version: u32,
+}
+
+/// Plans `opts.database` (opened read-only) to `opts.schema`. `say` receives notes for the
+/// user.
+pub fn plan(opts: &Options, say: &mut dyn FnMut(&str)) -> Result<Planned> {
+    let desired = crate::dsl::load(&opts.schema)?;
+    let conn = if opts.database.exists() {
+        Some(crate::db::open_read_only(&opts.database)?)
+    } else {
+        say(&format!(
+            "note: {} does not exist yet: planning from an empty database",
+            opts.database.display()
+        ));
+        None
+    };
+    let current = match &conn {
+        Some(c) => crate::inspect(c)?,
+        None => Schema::default(),
+    };
+    let changes = crate::diff::diff(&current, &desired.schema, &desired.renames)?;
+    let plan = crate::plan::plan(&current, &desired.schema, &changes);
+    let findings = match (&conn, opts.lint) {
+        (Some(c), true) => crate::lint::lint(c, &current, &desired.schema, &changes)?,
+        _ => Vec::new(),
+    };
+    let stash_bytes = plan
+        .steps
+        .iter()
+        .map(|s| match (&conn, &s.stash) {
+            (Some(c), Some(stash)) => crate::lint::stash_estimate(c, stash),
+            _ => None,
+        })
+        .collect();
+    Ok(Planned {
+        plan,
+        findings,
+        stash_bytes,
+        schema_version: desired.version,
+    })
+}
+
+/// What `plan --write` writes.
+#[derive(Debug, Clone)]
+pub struct WriteOptions {
+    /// The live database, whose applied versions the new version stays above.
+    pub database: PathBuf,
+    /// The schema files.
+    pub schema: PathBuf,
+    /// Forward migrations.
+    pub migrations: PathBuf,
+    /// Reverse migrations.
+    pub rollbacks: PathBuf,
+    /// The new migration's name (letters, digits, `_`).
+    pub name: String,
+}
+
+/// What `plan --write` did.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Written {
+    /// The migrations already build schema/: nothing was written.
+    UpToDate,
+    /// The migration and its rollback were written.
+    Files {
+        /// `migrations/V{n}__{name}.sql`.
+        forward: PathBuf,
+        /// `rollbacks/V{n}__{name}.sql`.
+        reverse: PathBuf,
+        /// How many of its steps are destructive.
+        destructive: usize,
+    },
+}
+
+/// Writes the next migration and its rollback: from what the migration files build (replayed
+/// from empty) to schema/, numbered above every file and every version applied to
+/// `opts.database`. Never overwrites a file.
+pub fn write_migration(opts: &WriteOptions) -> Result<Written> {
+    migrations::check_name(&opts.name)?;
+    let desired = crate::dsl::load(&opts.schema)?;
+    // The files alone: a sync applied to one database is not part of what the files build.
+    let files = Catalogue::new(
+        migrations::load(&opts.migrations, &opts.rollbacks)?,
+        Vec::new(),
+        Vec::new(),
+        &[],
+    )?;
+    let current = files.expected_schema()?;
+    let changes = crate::diff::diff(&current, &desired.schema, &desired.renames)?;
+    let plan = crate::plan::plan(&current, &desired.schema, &changes);
+    if plan.is_empty() {
+        return Ok(Written::UpToDate);
+    }
+    let applied = if opts.database.exists() {
+        let conn = crate::db::open_read_only(&opts.database)?;
+        migrations::history::applied(&conn)?
+    } else {
+        Vec::new()
+    };
+    let catalogue = Catalogue { applied, ..files };
+    let version = catalogue.next_version();
+    let stem = format!("V{version}__{}", opts.name);
+    let forward = opts.migrations.join(format!("{stem}.sql"));
+    let reverse = opts.rollbacks.join(format!("{stem}.sql"));
+    for path in [&forward, &reverse] {
+        if path.exists() {
+            return Err(Error::MigrationExists { path: path.clone() });
+        }
+    }
+    migrations::write_new(
+        &forward,
+        &migrations::render(&plan, &stem, desired.version, Direction::Forward),
+    )?;
+    migrations::write_new(
+        &reverse,
+        &migrations::render(&plan, &stem, desired.version, Direction::Reverse),
+    )?;
+    Ok(Written::Files {
+        forward,
+        reverse,
+        destructive: plan.destructive_steps().count(),
+    })
+}
