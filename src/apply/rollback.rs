@@ -17,9 +17,7 @@ use crate::migrations;
 /// Resolves `target` (`V3`, `3`, a migration name, or `last`) to an applied version.
 fn resolve(target: &str, applied: &[history::Applied]) -> Result<i32> {
     if applied.is_empty() {
-        return Err(Error::Usage(
-            "no migration is applied: there is nothing to roll back".into(),
-        ));
+        return Err(Error::NothingApplied);
     }
     if target == "last" {
         return Ok(applied.iter().map(|a| a.version).max().unwrap_or_default());
@@ -33,7 +31,7 @@ fn resolve(target: &str, applied: &[history::Applied]) -> Result<i32> {
             .iter()
             .find(|a| a.version == v)
             .map(|a| a.version)
-            .ok_or_else(|| Error::Usage(format!("V{v} is not applied")));
+            .ok_or(Error::NotApplied { version: v });
     }
     let by_name: Vec<&history::Applied> = applied
         .iter()
@@ -41,12 +39,12 @@ fn resolve(target: &str, applied: &[history::Applied]) -> Result<i32> {
         .collect();
     match by_name.as_slice() {
         [one] => Ok(one.version),
-        [] => Err(Error::Usage(format!(
-            "no applied migration is named `{target}`"
-        ))),
-        _ => Err(Error::Usage(format!(
-            "more than one applied migration is named `{target}`: give its version"
-        ))),
+        [] => Err(Error::NoAppliedMigrationNamed {
+            name: target.to_string(),
+        }),
+        _ => Err(Error::AmbiguousMigrationName {
+            name: target.to_string(),
+        }),
     }
 }
 
@@ -58,10 +56,9 @@ pub fn rollback(
     say: &mut dyn FnMut(&str),
 ) -> Result<Report> {
     if !opts.database.exists() {
-        return Err(Error::Usage(format!(
-            "database {} does not exist",
-            opts.database.display()
-        )));
+        return Err(Error::DatabaseMissing {
+            path: opts.database.clone(),
+        });
     }
     let _lock = lock::acquire(&opts.database, opts.wait, &mut |m| say(m))?;
     let live = open_live(&opts.database)?;
@@ -71,57 +68,21 @@ pub fn rollback(
         applied.iter().filter(|a| a.version > version).collect();
     later.sort_by_key(|a| std::cmp::Reverse(a.version));
     if !later.is_empty() && !cascade {
-        let names: Vec<String> = later
-            .iter()
-            .map(|a| format!("V{}__{}", a.version, a.name))
-            .collect();
-        return Err(Error::Usage(format!(
-            "later migrations are applied: {}; roll them back first, or pass --cascade to roll them back too, newest first, all or nothing",
-            names.join(", ")
-        )));
-    }
-    let recorded = history::recorded(&live)?;
-    let files = migrations::load(&opts.migrations, &opts.rollbacks)?;
-    let mut undo: Vec<Source> = Vec::new();
-    for a in later
-        .iter()
-        .copied()
-        .chain(applied.iter().filter(|a| a.version == version))
-    {
-        let stored = recorded
-            .iter()
-            .find(|r| r.version == a.version)
-            .and_then(|r| r.reverse.clone());
-        let from_file = || {
-            files
+        return Err(Error::LaterMigrationsApplied {
+            later: later
                 .iter()
-                .find(|f| f.version == a.version)
-                .and_then(|f| f.rollback.as_ref())
-                .map(|(path, sql)| (path.display().to_string(), sql.clone()))
-        };
-        let (origin, reverse) = match (stored, from_file()) {
-            (Some(sql), _) => ("_schemactl_migrations".to_string(), sql),
-            (None, Some((path, sql))) => (path, sql),
-            (None, None) => {
-                return Err(Error::Usage(format!(
-                    "V{}__{} has no reverse: none was stored when it was applied, and {} does not exist",
-                    a.version,
-                    a.name,
-                    opts.rollbacks
-                        .join(format!("V{}__{}.sql", a.version, a.name))
-                        .display()
-                )));
-            }
-        };
-        undo.push(Source {
-            version: a.version,
-            name: a.name.clone(),
-            origin,
-            forward: reverse,
-            reverse: None,
-            kind: "rollback",
+                .map(|a| format!("V{}__{}", a.version, a.name))
+                .collect(),
         });
     }
+    let undo = reverse_sources(
+        opts,
+        &live,
+        later
+            .iter()
+            .copied()
+            .chain(applied.iter().filter(|a| a.version == version)),
+    )?;
     let dropped = super::stash::dropped_versions(&live)?;
     for s in undo.iter().filter(|s| dropped.contains(&s.version)) {
         say(&format!(
@@ -154,6 +115,52 @@ pub fn rollback(
     };
     guarded_run(&live, opts, "rollback", undo.len(), &mut report, &run, say)?;
     Ok(report)
+}
+
+/// The reverse SQL of each of `targets` (in that order): the one stored when it was applied,
+/// or its file in `rollbacks/`.
+fn reverse_sources<'a>(
+    opts: &Options,
+    live: &Connection,
+    targets: impl Iterator<Item = &'a history::Applied>,
+) -> Result<Vec<Source>> {
+    let recorded = history::recorded(live)?;
+    let files = migrations::load(&opts.migrations, &opts.rollbacks)?;
+    let mut undo: Vec<Source> = Vec::new();
+    for a in targets {
+        let stored = recorded
+            .iter()
+            .find(|r| r.version == a.version)
+            .and_then(|r| r.reverse.clone());
+        let from_file = || {
+            files
+                .iter()
+                .find(|f| f.version == a.version)
+                .and_then(|f| f.rollback.as_ref())
+                .map(|(path, sql)| (path.display().to_string(), sql.clone()))
+        };
+        let (origin, reverse) = match (stored, from_file()) {
+            (Some(sql), _) => ("_schemactl_migrations".to_string(), sql),
+            (None, Some((path, sql))) => (path, sql),
+            (None, None) => {
+                return Err(Error::NoReverse {
+                    migration: format!("V{}__{}", a.version, a.name),
+                    path: opts
+                        .rollbacks
+                        .join(format!("V{}__{}.sql", a.version, a.name)),
+                });
+            }
+        };
+        undo.push(Source {
+            version: a.version,
+            name: a.name.clone(),
+            origin,
+            forward: reverse,
+            reverse: None,
+            kind: "rollback",
+        });
+    }
+    Ok(undo)
 }
 
 #[cfg(test)]
