@@ -5,6 +5,12 @@
 //! they depend on); then virtual tables go; tables are renamed, dropped (children first),
 //! created (parents first) and modified; then virtual tables, views (dependencies first) and
 //! triggers are created. The reverse of a plan is its steps' reverse SQL, last step first.
+//!
+//! A [`Step`] says everything it does once: its [`StepKind`] (whether it rebuilds a table and
+//! whether it is destructive), the directions in which it drops a table ([`TableDrops`], which
+//! decide when foreign keys go off), its forward and reverse SQL, and the data it stashes
+//! ([`Stash`], in `stash.rs`). `script.rs` renders the steps, as a plain script or as a
+//! migration file; `table.rs` plans one modified table and `rebuild.rs` the table rebuild.
 
 mod rebuild;
 mod script;
