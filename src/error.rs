@@ -219,6 +219,99 @@ pub enum Error {
         source: serde_json::Error,
     },
     // ---- end of the catalogue's block ----
+    // -- Rollback, the migration driver's checks and the schema loader (issue 13, plan/apply).
+    /// The database to work on does not exist.
+    #[error("database {} does not exist", path.display())]
+    DatabaseMissing {
+        /// The database file.
+        path: PathBuf,
+    },
+    /// A rollback was asked for, but no migration is applied.
+    #[error("no migration is applied: there is nothing to roll back")]
+    NothingApplied,
+    /// A rollback target names a version that is not applied.
+    #[error("V{version} is not applied")]
+    NotApplied {
+        /// The version asked for.
+        version: i32,
+    },
+    /// A rollback target names no applied migration.
+    #[error("no applied migration is named `{name}`")]
+    NoAppliedMigrationNamed {
+        /// The name asked for.
+        name: String,
+    },
+    /// A rollback target names more than one applied migration.
+    #[error("more than one applied migration is named `{name}`: give its version")]
+    AmbiguousMigrationName {
+        /// The name asked for.
+        name: String,
+    },
+    /// Migrations after the rollback target are applied, and cascade was not asked for.
+    #[error(
+        "later migrations are applied: {}; roll them back first, or pass --cascade to roll them back too, newest first, all or nothing",
+        .later.join(", ")
+    )]
+    LaterMigrationsApplied {
+        /// Their stems, `V{n}__{name}`, newest first.
+        later: Vec<String>,
+    },
+    /// A migration to roll back has no reverse SQL, stored or in a file.
+    #[error(
+        "{migration} has no reverse: none was stored when it was applied, and {} does not exist",
+        path.display()
+    )]
+    NoReverse {
+        /// Its stem, `V{n}__{name}`.
+        migration: String,
+        /// The rollback file that would have it.
+        path: PathBuf,
+    },
+    /// A row of refinery's history table cannot be read.
+    #[error("_schemactl_history: version {version} has an invalid {field}")]
+    BadHistoryRow {
+        /// The row's version.
+        version: i32,
+        /// The unreadable field.
+        field: &'static str,
+    },
+    /// refinery ran a migration the driver was not given.
+    #[error("refinery ran a migration schemactl did not plan")]
+    UnplannedMigration,
+    /// A table lost or gained rows while migrations that do not insert or delete ran.
+    #[error(
+        "table \"{table}\" had {before} row(s) before the migrations and {after} after; nothing was changed"
+    )]
+    RowCountChanged {
+        /// The table.
+        table: String,
+        /// Its rows before.
+        before: i64,
+        /// Its rows after.
+        after: i64,
+    },
+    /// `integrity_check` or `quick_check` of a table failed during the rehearsal.
+    #[error("rehearsal: {check} of \"{table}\" failed: {result}")]
+    IntegrityFailed {
+        /// `integrity_check` or `quick_check`.
+        check: &'static str,
+        /// The table.
+        table: String,
+        /// What the check said.
+        result: String,
+    },
+    /// The schema after the migrations is not the one they should produce.
+    #[error("the schema after the migrations is not the schema they should produce:\n{difference}")]
+    UnexpectedSchema {
+        /// The difference, one line per object.
+        difference: String,
+    },
+    /// A schema directory has no YAML files.
+    #[error("no *.yaml schema files in {}", path.display())]
+    NoSchemaFiles {
+        /// The directory.
+        path: PathBuf,
+    },
 }
 
 impl Error {

@@ -7,7 +7,7 @@ mod common;
 use rusqlite::Connection;
 use schemactl::diff::diff;
 use schemactl::dsl::{self, Renames};
-use schemactl::plan::{Direction, Safety, plan};
+use schemactl::plan::{Direction, plan};
 use schemactl::{apply, inspect};
 
 const ROWS: i64 = 500;
@@ -52,12 +52,12 @@ fn rebuild_patterns(conn: &Connection, desired: &dsl::Desired) {
     assert!(
         plan.steps
             .iter()
-            .any(|s| s.rebuild && s.table.as_deref() == Some("patterns")),
+            .any(|s| s.is_rebuild() && s.table.as_deref() == Some("patterns")),
         "{}",
         plan.script(Direction::Forward)
     );
     assert!(
-        plan.steps.iter().all(|s| s.kind != Safety::Destructive),
+        plan.steps.iter().all(|s| !s.is_destructive()),
         "{}",
         plan.script(Direction::Forward)
     );

@@ -14,7 +14,7 @@ fn migrate(conn: &Connection, desired_ddl: &str) {
     let changes = diff(&current, &desired, &Renames::default()).unwrap();
     let plan = plan(&current, &desired, &changes);
     assert!(
-        plan.steps.iter().any(|s| s.rebuild),
+        plan.steps.iter().any(|s| s.is_rebuild()),
         "{}",
         plan.script(Direction::Forward)
     );

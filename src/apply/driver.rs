@@ -108,11 +108,7 @@ impl Query<Vec<Migration>> for Driver<'_> {
             .map_err(q(ctx))?;
         rows.into_iter()
             .map(|(version, name, applied_on, checksum)| {
-                let bad = |what: &str| {
-                    Error::Usage(format!(
-                        "_schemactl_history: version {version} has an invalid {what}"
-                    ))
-                };
+                let bad = |field: &'static str| Error::BadHistoryRow { version, field };
                 let applied_on = time::OffsetDateTime::parse(
                     &applied_on,
                     &time::format_description::well_known::Rfc3339,
@@ -201,9 +197,7 @@ impl Driver<'_> {
                 continue;
             }
             let Some(p) = self.pending.get(index) else {
-                return Err(Error::Usage(
-                    "refinery ran a migration schemactl did not plan".into(),
-                ));
+                return Err(Error::UnplannedMigration);
             };
             run_statements(self.conn, sql, p)?;
         }
@@ -261,7 +255,23 @@ impl Driver<'_> {
         self.check(&counts_before)
     }
 
+    /// Checks what the migrations could have broken, inside their transaction: foreign
+    /// keys; in the rehearsal also row counts and integrity; then the schema.
     fn check(&mut self, counts_before: &BTreeMap<String, i64>) -> Result<()> {
+        self.check_foreign_keys()?;
+        if self.mode == Mode::Live {
+            // The rehearsal counted every table on the same data; the live run checks the
+            // foreign keys (above) and the schema (below), and keeps its transaction short.
+            return self.check_schema();
+        }
+        let counts_after = self.check_row_counts(counts_before)?;
+        self.check_integrity(&counts_after)?;
+        self.check_schema()
+    }
+
+    /// Runs `foreign_key_check` on the tables the migrations could have broken: those their
+    /// headers name, or every table for a hand-written migration that drops one.
+    fn check_foreign_keys(&mut self) -> Result<()> {
         // Foreign keys, where the migrations could have broken them.
         if self.pending.iter().any(|p| p.needs.foreign_keys_off) {
             let tables: Option<Vec<String>> = self
@@ -280,11 +290,14 @@ impl Driver<'_> {
             self.checked
                 .push(format!("foreign_key_check: ok ({} table(s))", tables.len()));
         }
-        if self.mode == Mode::Live {
-            // The rehearsal counted every table on the same data; the live run checks the
-            // foreign keys (above) and the schema (below), and keeps its transaction short.
-            return self.check_schema();
-        }
+        Ok(())
+    }
+
+    /// Compares every table's rows with `counts_before` and returns the counts after.
+    fn check_row_counts(
+        &mut self,
+        counts_before: &BTreeMap<String, i64>,
+    ) -> Result<BTreeMap<String, i64>> {
         // Row counts: every table that exists before and after keeps its rows, unless a
         // migration inserts into or deletes from it (or a parent it cascades from).
         let changed_by_dml: Vec<String> = self
@@ -303,13 +316,21 @@ impl Driver<'_> {
                 continue;
             }
             if before != after {
-                return Err(Error::Usage(format!(
-                    "table \"{table}\" had {before} row(s) before the migrations and {after} after; nothing was changed"
-                )));
+                return Err(Error::RowCountChanged {
+                    table: table.clone(),
+                    before: *before,
+                    after: *after,
+                });
             }
         }
         self.checked
             .push(format!("row counts: ok ({} table(s))", counts_after.len()));
+        Ok(counts_after)
+    }
+
+    /// Runs `integrity_check` (or `quick_check` on large tables) on the tables the migrations
+    /// mention.
+    fn check_integrity(&mut self, counts_after: &BTreeMap<String, i64>) -> Result<()> {
         // Integrity of what the migrations touched (every table a statement mentions):
         // integrity_check, or quick_check above QUICK_CHECK_PAGES.
         let touched: Vec<&String> = counts_after
@@ -343,16 +364,18 @@ impl Driver<'_> {
                 )
                 .map_err(q("check integrity"))?;
             if result != "ok" {
-                return Err(Error::Usage(format!(
-                    "rehearsal: {pragma} of \"{table}\" failed: {result}"
-                )));
+                return Err(Error::IntegrityFailed {
+                    check: pragma,
+                    table: table.to_string(),
+                    result,
+                });
             }
         }
         self.checked.push(format!(
             "integrity: ok ({} table(s) touched)",
             touched.len()
         ));
-        self.check_schema()
+        Ok(())
     }
 
     /// Compares the schema inside the transaction with the one the migrations should produce.
@@ -360,10 +383,9 @@ impl Driver<'_> {
         if let Some(expected) = &self.expected {
             let got = crate::inspect(self.conn)?;
             if &got != expected {
-                let diff = crate::normal::describe_difference(expected, &got);
-                return Err(Error::Usage(format!(
-                    "the schema after the migrations is not the schema they should produce:\n{diff}"
-                )));
+                return Err(Error::UnexpectedSchema {
+                    difference: crate::normal::describe_difference(expected, &got),
+                });
             }
             self.checked.push("schema: as expected".into());
         }

@@ -16,9 +16,7 @@ use crate::migrations::{self, Migration, Origin, expected_after, history};
 /// Resolves `target` (`V3`, `3`, a migration name, or `last`) to an applied version.
 fn resolve(target: &str, applied: &[history::Applied]) -> Result<i32> {
     if applied.is_empty() {
-        return Err(Error::Usage(
-            "no migration is applied: there is nothing to roll back".into(),
-        ));
+        return Err(Error::NothingApplied);
     }
     if target == "last" {
         return Ok(applied.iter().map(|a| a.version).max().unwrap_or_default());
@@ -32,7 +30,7 @@ fn resolve(target: &str, applied: &[history::Applied]) -> Result<i32> {
             .iter()
             .find(|a| a.version == v)
             .map(|a| a.version)
-            .ok_or_else(|| Error::Usage(format!("V{v} is not applied")));
+            .ok_or(Error::NotApplied { version: v });
     }
     let by_name: Vec<&history::Applied> = applied
         .iter()
@@ -40,12 +38,12 @@ fn resolve(target: &str, applied: &[history::Applied]) -> Result<i32> {
         .collect();
     match by_name.as_slice() {
         [one] => Ok(one.version),
-        [] => Err(Error::Usage(format!(
-            "no applied migration is named `{target}`"
-        ))),
-        _ => Err(Error::Usage(format!(
-            "more than one applied migration is named `{target}`: give its version"
-        ))),
+        [] => Err(Error::NoAppliedMigrationNamed {
+            name: target.to_string(),
+        }),
+        _ => Err(Error::AmbiguousMigrationName {
+            name: target.to_string(),
+        }),
     }
 }
 
@@ -57,10 +55,9 @@ pub fn rollback(
     say: &mut dyn FnMut(&str),
 ) -> Result<Report> {
     if !opts.database.exists() {
-        return Err(Error::Usage(format!(
-            "database {} does not exist",
-            opts.database.display()
-        )));
+        return Err(Error::DatabaseMissing {
+            path: opts.database.clone(),
+        });
     }
     let _lock = lock::acquire(&opts.database, opts.wait, &mut |m| say(m))?;
     let live = open_live(&opts.database)?;
@@ -70,63 +67,21 @@ pub fn rollback(
         applied.iter().filter(|a| a.version > version).collect();
     later.sort_by_key(|a| std::cmp::Reverse(a.version));
     if !later.is_empty() && !cascade {
-        let names: Vec<String> = later
-            .iter()
-            .map(|a| format!("V{}__{}", a.version, a.name))
-            .collect();
-        return Err(Error::Usage(format!(
-            "later migrations are applied: {}; roll them back first, or pass --cascade to roll them back too, newest first, all or nothing",
-            names.join(", ")
-        )));
+        return Err(Error::LaterMigrationsApplied {
+            later: later
+                .iter()
+                .map(|a| format!("V{}__{}", a.version, a.name))
+                .collect(),
+        });
     }
-    let recorded = history::recorded(&live)?;
-    let files = migrations::load(&opts.migrations, &opts.rollbacks)?;
-    let mut undo: Vec<Migration> = Vec::new();
-    for a in later
-        .iter()
-        .copied()
-        .chain(applied.iter().filter(|a| a.version == version))
-    {
-        let stored = recorded
+    let undo = reverse_sources(
+        opts,
+        &live,
+        later
             .iter()
-            .find(|r| r.version == a.version)
-            .and_then(|r| r.reverse.clone());
-        let from_file = || {
-            files.iter().find(|f| f.version == a.version).and_then(|f| {
-                match (&f.origin, &f.reverse) {
-                    (
-                        Origin::File {
-                            rollback_path: Some(path),
-                            ..
-                        },
-                        Some(sql),
-                    ) => Some((path.display().to_string(), sql.clone())),
-                    _ => None,
-                }
-            })
-        };
-        let (origin, reverse) = match (stored, from_file()) {
-            (Some(sql), _) => ("_schemactl_migrations".to_string(), sql),
-            (None, Some((path, sql))) => (path, sql),
-            (None, None) => {
-                return Err(Error::Usage(format!(
-                    "V{}__{} has no reverse: none was stored when it was applied, and {} does not exist",
-                    a.version,
-                    a.name,
-                    opts.rollbacks
-                        .join(format!("V{}__{}.sql", a.version, a.name))
-                        .display()
-                )));
-            }
-        };
-        undo.push(Migration::new(
-            a.version,
-            a.name.clone(),
-            reverse,
-            None,
-            Origin::Rollback { from: origin },
-        ));
-    }
+            .copied()
+            .chain(applied.iter().filter(|a| a.version == version)),
+    )?;
     let dropped = super::stash::dropped_versions(&live)?;
     for s in undo.iter().filter(|s| dropped.contains(&s.version)) {
         say(&format!(
@@ -158,6 +113,58 @@ pub fn rollback(
     };
     guarded_run(&live, opts, "rollback", undo.len(), &mut report, &run, say)?;
     Ok(report)
+}
+
+/// The reverse SQL of each of `targets` (in that order): the one stored when it was applied,
+/// or its file in `rollbacks/`.
+fn reverse_sources<'a>(
+    opts: &Options,
+    live: &Connection,
+    targets: impl Iterator<Item = &'a history::Applied>,
+) -> Result<Vec<Migration>> {
+    let recorded = history::recorded(live)?;
+    let files = migrations::load(&opts.migrations, &opts.rollbacks)?;
+    let mut undo: Vec<Migration> = Vec::new();
+    for a in targets {
+        let stored = recorded
+            .iter()
+            .find(|r| r.version == a.version)
+            .and_then(|r| r.reverse.clone());
+        let from_file = || {
+            files.iter().find(|f| f.version == a.version).and_then(|f| {
+                match (&f.origin, &f.reverse) {
+                    (
+                        Origin::File {
+                            rollback_path: Some(path),
+                            ..
+                        },
+                        Some(sql),
+                    ) => Some((path.display().to_string(), sql.clone())),
+                    _ => None,
+                }
+            })
+        };
+        let (origin, reverse) = match (stored, from_file()) {
+            (Some(sql), _) => ("_schemactl_migrations".to_string(), sql),
+            (None, Some((path, sql))) => (path, sql),
+            (None, None) => {
+                return Err(Error::NoReverse {
+                    migration: format!("V{}__{}", a.version, a.name),
+                    path: opts
+                        .rollbacks
+                        .join(format!("V{}__{}.sql", a.version, a.name)),
+                });
+            }
+        };
+        undo.push(Migration::new(
+            a.version,
+            a.name.clone(),
+            reverse,
+            None,
+            Origin::Rollback { from: origin },
+        ));
+    }
+    Ok(undo)
 }
 
 #[cfg(test)]

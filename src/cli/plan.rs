@@ -12,7 +12,7 @@ use crate::config::Config;
 use crate::error::Result;
 use crate::lint::Finding;
 use crate::ops::plan::{Planned, Written};
-use crate::plan::{Direction, Plan, Safety};
+use crate::plan::{Direction, Plan, StepKind};
 
 /// Output formats of `plan`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
@@ -147,9 +147,9 @@ pub fn to_json(
         .map(|(i, s)| {
             json!({
                 "index": i + 1,
-                "kind": s.kind,
-                "rebuild": s.rebuild,
-                "destructive": s.destructive(),
+                "kind": s.kind.safety(),
+                "rebuild": s.is_rebuild(),
+                "destructive": s.is_destructive(),
                 "table": s.table,
                 "summary": s.summary,
                 "forward": s.forward,
@@ -190,7 +190,7 @@ pub fn human(
     if plan.is_empty() {
         out.push_str(&format!("{database} matches {schema}: nothing to do\n"));
     } else {
-        let rebuilds = plan.steps.iter().filter(|s| s.rebuild).count();
+        let rebuilds = plan.steps.iter().filter(|s| s.is_rebuild()).count();
         let destructive = plan.destructive_steps().count();
         out.push_str(&format!(
             "Plan for {database} -> {schema}: {} step(s), {rebuilds} rebuild(s), {destructive} destructive\n",
@@ -207,12 +207,13 @@ pub fn human(
         for (group, steps) in groups {
             out.push_str(&format!("\n{}\n", paint("1", &group)));
             for (i, step) in steps {
-                let (mark, label, code) = match (step.kind, step.rebuild) {
-                    (Safety::Destructive, true) => ("!", "rebuild, destructive", "31"),
-                    (Safety::Destructive, false) => ("-", "destructive", "31"),
-                    (_, true) => ("~", "rebuild", "33"),
-                    _ => ("+", "safe", "32"),
+                let (mark, code) = match step.kind {
+                    StepKind::RebuildDestructive => ("!", "31"),
+                    StepKind::Destructive => ("-", "31"),
+                    StepKind::Rebuild => ("~", "33"),
+                    StepKind::Safe => ("+", "32"),
                 };
+                let label = step.kind.label();
                 let stash = match stash_bytes.get(i).copied().flatten() {
                     Some(bytes) => format!(" (stash for rollback: about {})", human_bytes(bytes)),
                     None if step.stash.is_some() => " (stashed for rollback)".to_string(),

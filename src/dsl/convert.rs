@@ -6,7 +6,7 @@ use rusqlite::Connection;
 use serde_saphyr::{Location, Spanned};
 
 use super::context::{Ctx, Place, place_of};
-use super::spec::{FileSpec, PrimaryKeySpec, TableSpec};
+use super::spec::{FileSpec, PrimaryKeySpec, TableSpec, TriggerSpec, VirtualTableSpec};
 use super::table::table;
 use super::{Desired, FORMAT_VERSION, Renames, Source};
 use crate::error::{Error, Result};
@@ -21,6 +21,8 @@ pub(super) struct TableShape {
     pub(super) pk_len: usize,
 }
 
+/// Converts the parsed files into the desired schema in three passes (declare, convert,
+/// materialise in SQLite), collecting every error with its place.
 pub(super) fn convert(sources: &[Source], files: &[FileSpec]) -> Result<Desired> {
     let mut ctx = Ctx {
         sources,
@@ -30,43 +32,11 @@ pub(super) fn convert(sources: &[Source], files: &[FileSpec]) -> Result<Desired>
     let version = file_versions(&mut ctx, files);
 
     // Pass 1: every object's name, place and (for tables) shape, across files.
-    let mut places: HashMap<String, (Place, &'static str)> = HashMap::new();
-    let mut shapes: HashMap<String, TableShape> = HashMap::new();
-    let mut tables: Vec<(usize, &Spanned<String>, &TableSpec)> = Vec::new();
-    for (src, file) in files.iter().enumerate() {
-        let kinds = [
-            (
-                "table",
-                file.tables.0.iter().map(|(k, _)| k).collect::<Vec<_>>(),
-            ),
-            ("view", file.views.0.iter().map(|(k, _)| k).collect()),
-            ("trigger", file.triggers.0.iter().map(|(k, _)| k).collect()),
-            (
-                "virtual table",
-                file.virtual_tables.0.iter().map(|(k, _)| k).collect(),
-            ),
-        ];
-        for (kind, names) in kinds {
-            for name in names {
-                declare(&mut ctx, &mut places, src, name, kind);
-            }
-        }
-        for (name, spec) in &file.tables.0 {
-            tables.push((src, name, spec));
-            shapes.insert(name.value.to_ascii_lowercase(), shape_of(&ctx, spec));
-        }
-    }
-    for (src, file) in files.iter().enumerate() {
-        for (name, _) in &file.virtual_tables.0 {
-            shapes
-                .entry(name.value.to_ascii_lowercase())
-                .or_insert(TableShape {
-                    columns: Vec::new(),
-                    pk_len: 0,
-                });
-            let _ = src;
-        }
-    }
+    let Declared {
+        places,
+        shapes,
+        tables,
+    } = declare_all(&mut ctx, files);
 
     // Pass 2: convert, checking references against the shapes.
     let mut schema = Schema::default();
@@ -101,62 +71,21 @@ pub(super) fn convert(sources: &[Source], files: &[FileSpec]) -> Result<Desired>
             });
         }
         for (name, spec) in &file.triggers.0 {
-            let place = place_of(src, &spec.sql);
-            objects.insert(object_key(&Object::Trigger(name.value.clone())), place);
-            match parse_trigger(&spec.sql.value) {
-                Ok((tname, table)) => {
-                    if !tname.eq_ignore_ascii_case(&name.value) {
-                        ctx.error(
-                            place,
-                            format!("trigger \"{}\": its SQL creates \"{tname}\"", name.value),
-                            "name differs from the key",
-                        );
-                    } else if !places
-                        .get(&table.to_ascii_lowercase())
-                        .is_some_and(|(_, k)| *k == "table" || *k == "view")
-                    {
-                        ctx.error(
-                            place,
-                            format!("trigger \"{}\": unknown table \"{table}\"", name.value),
-                            "no such table or view in the schema",
-                        );
-                    }
-                    schema.triggers.push(Trigger {
-                        name: name.value.clone().into(),
-                        table,
-                        sql: Sql::new(spec.sql.value.trim().to_string()),
-                    });
-                }
-                Err(e) => ctx.error(
-                    place,
-                    format!("trigger \"{}\": {}", name.value, parse_message(&e)),
-                    "expected CREATE TRIGGER ... BEGIN ... END",
-                ),
+            objects.insert(
+                object_key(&Object::Trigger(name.value.clone())),
+                place_of(src, &spec.sql),
+            );
+            if let Some(t) = trigger(&mut ctx, src, name, spec, &places) {
+                schema.triggers.push(t);
             }
         }
         for (name, spec) in &file.virtual_tables.0 {
-            let place = place_of(src, &spec.sql);
-            objects.insert(object_key(&Object::VirtualTable(name.value.clone())), place);
-            match parse_virtual_table(&spec.sql.value) {
-                Ok(vname) if vname.eq_ignore_ascii_case(&name.value) => {
-                    schema.virtual_tables.push(VirtualTable {
-                        name: name.value.clone().into(),
-                        sql: Sql::new(spec.sql.value.trim().to_string()),
-                    });
-                }
-                Ok(vname) => ctx.error(
-                    place,
-                    format!(
-                        "virtual table \"{}\": its SQL creates \"{vname}\"",
-                        name.value
-                    ),
-                    "name differs from the key",
-                ),
-                Err(e) => ctx.error(
-                    place,
-                    format!("virtual table \"{}\": {}", name.value, parse_message(&e)),
-                    "expected CREATE VIRTUAL TABLE ... USING ...",
-                ),
+            objects.insert(
+                object_key(&Object::VirtualTable(name.value.clone())),
+                place_of(src, &spec.sql),
+            );
+            if let Some(v) = virtual_table(&mut ctx, src, name, spec) {
+                schema.virtual_tables.push(v);
             }
         }
     }
@@ -183,6 +112,141 @@ pub(super) fn convert(sources: &[Source], files: &[FileSpec]) -> Result<Desired>
         renames,
         rules,
     })
+}
+
+/// What pass 1 learns of every object, across files.
+struct Declared<'a> {
+    /// Every object's place and kind, by lowercase name.
+    places: HashMap<String, (Place, &'static str)>,
+    /// Every table's (and virtual table's) shape, by lowercase name.
+    shapes: HashMap<String, TableShape>,
+    /// The table specs with their file and name.
+    tables: Vec<(usize, &'a Spanned<String>, &'a TableSpec)>,
+}
+
+/// Pass 1: declares every object (a name used twice is an error) and records the shapes.
+fn declare_all<'a>(ctx: &mut Ctx<'_>, files: &'a [FileSpec]) -> Declared<'a> {
+    let mut places: HashMap<String, (Place, &'static str)> = HashMap::new();
+    let mut shapes: HashMap<String, TableShape> = HashMap::new();
+    let mut tables: Vec<(usize, &Spanned<String>, &TableSpec)> = Vec::new();
+    for (src, file) in files.iter().enumerate() {
+        let kinds = [
+            (
+                "table",
+                file.tables.0.iter().map(|(k, _)| k).collect::<Vec<_>>(),
+            ),
+            ("view", file.views.0.iter().map(|(k, _)| k).collect()),
+            ("trigger", file.triggers.0.iter().map(|(k, _)| k).collect()),
+            (
+                "virtual table",
+                file.virtual_tables.0.iter().map(|(k, _)| k).collect(),
+            ),
+        ];
+        for (kind, names) in kinds {
+            for name in names {
+                declare(ctx, &mut places, src, name, kind);
+            }
+        }
+        for (name, spec) in &file.tables.0 {
+            tables.push((src, name, spec));
+            shapes.insert(name.value.to_ascii_lowercase(), shape_of(ctx, spec));
+        }
+    }
+    for (src, file) in files.iter().enumerate() {
+        for (name, _) in &file.virtual_tables.0 {
+            shapes
+                .entry(name.value.to_ascii_lowercase())
+                .or_insert(TableShape {
+                    columns: Vec::new(),
+                    pk_len: 0,
+                });
+            let _ = src;
+        }
+    }
+    Declared {
+        places,
+        shapes,
+        tables,
+    }
+}
+
+/// Converts one trigger, checking that its SQL creates it and that its table exists.
+fn trigger(
+    ctx: &mut Ctx<'_>,
+    src: usize,
+    name: &Spanned<String>,
+    spec: &TriggerSpec,
+    places: &HashMap<String, (Place, &'static str)>,
+) -> Option<Trigger> {
+    let place = place_of(src, &spec.sql);
+    match parse_trigger(&spec.sql.value) {
+        Ok((tname, table)) => {
+            if !tname.eq_ignore_ascii_case(&name.value) {
+                ctx.error(
+                    place,
+                    format!("trigger \"{}\": its SQL creates \"{tname}\"", name.value),
+                    "name differs from the key",
+                );
+            } else if !places
+                .get(&table.to_ascii_lowercase())
+                .is_some_and(|(_, k)| *k == "table" || *k == "view")
+            {
+                ctx.error(
+                    place,
+                    format!("trigger \"{}\": unknown table \"{table}\"", name.value),
+                    "no such table or view in the schema",
+                );
+            }
+            Some(Trigger {
+                name: name.value.clone().into(),
+                table,
+                sql: Sql::new(spec.sql.value.trim().to_string()),
+            })
+        }
+        Err(e) => {
+            ctx.error(
+                place,
+                format!("trigger \"{}\": {}", name.value, parse_message(&e)),
+                "expected CREATE TRIGGER ... BEGIN ... END",
+            );
+            None
+        }
+    }
+}
+
+/// Converts one virtual table, checking that its SQL creates it.
+fn virtual_table(
+    ctx: &mut Ctx<'_>,
+    src: usize,
+    name: &Spanned<String>,
+    spec: &VirtualTableSpec,
+) -> Option<VirtualTable> {
+    let place = place_of(src, &spec.sql);
+    match parse_virtual_table(&spec.sql.value) {
+        Ok(vname) if vname.eq_ignore_ascii_case(&name.value) => Some(VirtualTable {
+            name: name.value.clone().into(),
+            sql: Sql::new(spec.sql.value.trim().to_string()),
+        }),
+        Ok(vname) => {
+            ctx.error(
+                place,
+                format!(
+                    "virtual table \"{}\": its SQL creates \"{vname}\"",
+                    name.value
+                ),
+                "name differs from the key",
+            );
+            None
+        }
+        Err(e) => {
+            ctx.error(
+                place,
+                format!("virtual table \"{}\": {}", name.value, parse_message(&e)),
+                "expected CREATE VIRTUAL TABLE ... USING ...",
+            );
+            None
+        }
+    }
 }
 
 pub(super) fn parse_message(e: &ParseError) -> String {

@@ -93,10 +93,9 @@ pub fn read_sources(path: &Path) -> Result<Vec<Source>> {
         .collect();
     files.sort();
     if files.is_empty() {
-        return Err(Error::Usage(format!(
-            "no *.yaml schema files in {}",
-            path.display()
-        )));
+        return Err(Error::NoSchemaFiles {
+            path: path.to_path_buf(),
+        });
     }
     files.iter().map(|p| read(p)).collect()
 }

@@ -23,6 +23,8 @@ pub(super) fn has_column(shape: &TableShape, name: &str) -> bool {
     shape.columns.iter().any(|c| c.eq_ignore_ascii_case(name))
 }
 
+/// Converts one table spec to a model table, or None (with errors in `ctx`) when it is
+/// wrong; records its rename hints in `renames`.
 pub(super) fn table(
     ctx: &mut Ctx<'_>,
     src: usize,
@@ -32,13 +34,63 @@ pub(super) fn table(
     renames: &mut Renames,
 ) -> Option<Table> {
     let tname = name.value.clone();
-    let tplace = place_of(src, name);
     let errors_before = ctx.errors.len();
     let mut table = Table::new(tname.clone());
     if let Some(old) = &spec.renamed_from {
         renames.tables.push((tname.clone(), old.value.clone()));
     }
     let shape = shapes.get(&tname.to_ascii_lowercase())?;
+    verbatim(ctx, src, name, spec, &mut table);
+    let column_pk = columns(ctx, src, spec, renames, &mut table);
+    primary_key(ctx, src, spec, shape, &column_pk, &mut table);
+    for u in &spec.unique {
+        let place = place_of(src, u);
+        let (name, keys) = match &u.value {
+            UniqueSpec::Keys(k) => (None, k),
+            UniqueSpec::Named { name, columns } => (name.clone(), columns),
+        };
+        let columns = key_parts(ctx, place, &tname, shape, keys, "unique constraint");
+        table.uniques.push(crate::model::Unique {
+            name: name.map(Name::from),
+            columns,
+        });
+    }
+    for c in &spec.checks {
+        let place = place_of(src, c);
+        if let Some(check) = check(ctx, place, &format!("check on table \"{tname}\""), &c.value) {
+            table.checks.push(check);
+        }
+    }
+    for fk in &spec.foreign_keys {
+        if let Some(fk) = foreign_key(ctx, src, &tname, fk, shape, shapes) {
+            table.foreign_keys.push(fk);
+        }
+    }
+    for (iname, ispec) in &spec.indexes.0 {
+        if let Some(old) = &ispec.renamed_from {
+            renames
+                .indexes
+                .push((tname.clone(), iname.value.clone(), old.value.clone()));
+        }
+        if let Some(index) = index(ctx, src, &tname, shape, iname, ispec) {
+            table.indexes.push(index);
+        }
+    }
+    table.strict = spec.strict;
+    table.without_rowid = spec.without_rowid;
+    (ctx.errors.len() == errors_before).then_some(table)
+}
+
+/// Takes a verbatim `sql:` table, which may not also give columns or constraints; a table
+/// without it needs columns.
+fn verbatim(
+    ctx: &mut Ctx<'_>,
+    src: usize,
+    name: &Spanned<String>,
+    spec: &TableSpec,
+    table: &mut Table,
+) {
+    let tname = &name.value;
     if let Some(sql) = &spec.sql {
         let structural = !spec.columns.0.is_empty()
             || spec.primary_key.is_some()
@@ -51,7 +103,7 @@ pub(super) fn table(
             ctx.error(place_of(src, sql), format!("table \"{tname}\": `sql` replaces columns and constraints; give one or the other"), "verbatim table");
         }
         match crate::parse::parse_table(&sql.value).map(|t| t.name) {
-            Ok(n) if !n.eq_ignore_ascii_case(&tname) => ctx.error(
+            Ok(n) if !n.eq_ignore_ascii_case(tname) => ctx.error(
                 place_of(src, sql),
                 format!("table \"{tname}\": its SQL creates \"{n}\""),
                 "name differs from the key",
@@ -61,12 +113,23 @@ pub(super) fn table(
         table.verbatim = Some(Sql::new(sql.value.trim().trim_end_matches(';').to_string()));
     } else if spec.columns.0.is_empty() {
         ctx.error(
-            tplace,
+            place_of(src, name),
             format!("table \"{tname}\" has no columns"),
             "add `columns:`",
         );
     }
+}
 
+/// Converts the columns into `table` (with their `unique: true` constraints); returns the
+/// columns that say `primary_key: true`.
+fn columns<'a>(
+    ctx: &mut Ctx<'_>,
+    src: usize,
+    spec: &'a TableSpec,
+    renames: &mut Renames,
+    table: &mut Table,
+) -> Vec<(&'a Spanned<String>, &'a ColumnSpec)> {
+    let tname = table.name.to_string();
     let mut column_pk: Vec<(&Spanned<String>, &ColumnSpec)> = Vec::new();
     for (cname, cspec) in &spec.columns.0 {
         if cname.value.is_empty() {
@@ -117,7 +180,21 @@ pub(super) fn table(
         table.columns.push(column);
     }
 
-    match (&spec.primary_key, column_pk.as_slice()) {
+    column_pk
+}
+
+/// Sets the primary key of `table`: from one column's `primary_key: true` or from the
+/// table's `primary_key:`, never both.
+fn primary_key(
+    ctx: &mut Ctx<'_>,
+    src: usize,
+    spec: &TableSpec,
+    shape: &TableShape,
+    column_pk: &[(&Spanned<String>, &ColumnSpec)],
+    table: &mut Table,
+) {
+    let tname = table.name.to_string();
+    match (&spec.primary_key, column_pk) {
         (Some(pk), [(c, _), ..]) => ctx.error(
             place_of(src, pk),
             format!(
@@ -157,105 +234,80 @@ pub(super) fn table(
         }
         (None, []) => {}
     }
+}
 
-    for u in &spec.unique {
-        let place = place_of(src, u);
-        let (name, keys) = match &u.value {
-            UniqueSpec::Keys(k) => (None, k),
-            UniqueSpec::Named { name, columns } => (name.clone(), columns),
-        };
-        let columns = key_parts(ctx, place, &tname, shape, keys, "unique constraint");
-        table.uniques.push(crate::model::Unique {
-            name: name.map(Name::from),
-            columns,
-        });
-    }
-    for c in &spec.checks {
-        let place = place_of(src, c);
-        if let Some(check) = check(ctx, place, &format!("check on table \"{tname}\""), &c.value) {
-            table.checks.push(check);
-        }
-    }
-    for fk in &spec.foreign_keys {
-        let place = place_of(src, fk);
-        let fkv = &fk.value;
-        for col in &fkv.columns {
-            if !has_column(shape, &col.value) {
-                ctx.error(
-                    place_of(src, col),
-                    format!(
-                        "foreign key on table \"{tname}\": unknown column \"{}\"",
-                        col.value
-                    ),
-                    "no such column in this table",
-                );
-            }
-        }
-        let rplace = place_of(src, &fkv.references);
-        let (ref_table, ref_columns) = match parse_reference(&fkv.references.value) {
-            Ok(r) => r,
-            Err(e) => {
-                ctx.error(
-                    rplace,
-                    format!("foreign key on table \"{tname}\": {}", parse_message(&e)),
-                    "expected `table` or `table(column, ...)`",
-                );
-                continue;
-            }
-        };
-        match shapes.get(&ref_table.to_ascii_lowercase()) {
-            None => ctx.error(
-                rplace,
+/// Converts one foreign key of table `tname`, checking its columns and its parent against
+/// `shapes`; None when its reference does not parse.
+fn foreign_key(
+    ctx: &mut Ctx<'_>,
+    src: usize,
+    tname: &str,
+    fk: &Spanned<super::spec::ForeignKeySpec>,
+    shape: &TableShape,
+    shapes: &HashMap<String, TableShape>,
+) -> Option<ForeignKey> {
+    let place = place_of(src, fk);
+    let fkv = &fk.value;
+    for col in &fkv.columns {
+        if !has_column(shape, &col.value) {
+            ctx.error(
+                place_of(src, col),
                 format!(
-                    "foreign key on table \"{tname}\" references unknown table \"{ref_table}\""
+                    "foreign key on table \"{tname}\": unknown column \"{}\"",
+                    col.value
                 ),
-                "no such table in the schema",
-            ),
-            Some(parent) => {
-                for rc in &ref_columns {
-                    if !parent.columns.is_empty() && !has_column(parent, rc) {
-                        ctx.error(rplace, format!("foreign key on table \"{tname}\" references unknown column \"{ref_table}\".\"{rc}\""), "no such column in the parent");
-                    }
-                }
-                let arity = if ref_columns.is_empty() {
-                    parent.pk_len
-                } else {
-                    ref_columns.len()
-                };
-                if (!ref_columns.is_empty() || !parent.columns.is_empty())
-                    && arity != fkv.columns.len()
-                {
-                    ctx.error(place, format!("foreign key on table \"{tname}\": {} child column(s) but {arity} parent column(s)", fkv.columns.len()), "column counts differ");
+                "no such column in this table",
+            );
+        }
+    }
+    let rplace = place_of(src, &fkv.references);
+    let (ref_table, ref_columns) = match parse_reference(&fkv.references.value) {
+        Ok(r) => r,
+        Err(e) => {
+            ctx.error(
+                rplace,
+                format!("foreign key on table \"{tname}\": {}", parse_message(&e)),
+                "expected `table` or `table(column, ...)`",
+            );
+            return None;
+        }
+    };
+    match shapes.get(&ref_table.to_ascii_lowercase()) {
+        None => ctx.error(
+            rplace,
+            format!("foreign key on table \"{tname}\" references unknown table \"{ref_table}\""),
+            "no such table in the schema",
+        ),
+        Some(parent) => {
+            for rc in &ref_columns {
+                if !parent.columns.is_empty() && !has_column(parent, rc) {
+                    ctx.error(rplace, format!("foreign key on table \"{tname}\" references unknown column \"{ref_table}\".\"{rc}\""), "no such column in the parent");
                 }
             }
-        }
-        table.foreign_keys.push(ForeignKey {
-            name: fkv.name.as_ref().map(Name::from),
-            columns: fkv.columns.iter().map(|c| Name::from(&c.value)).collect(),
-            ref_table,
-            ref_columns,
-            on_delete: action(fkv.on_delete),
-            on_update: action(fkv.on_update),
-            deferrable: match fkv.deferrable {
-                None | Some(DeferrableSpec::No) => Deferrable::No,
-                Some(DeferrableSpec::InitiallyImmediate) => Deferrable::InitiallyImmediate,
-                Some(DeferrableSpec::InitiallyDeferred) => Deferrable::InitiallyDeferred,
-            },
-        });
-    }
-    for (iname, ispec) in &spec.indexes.0 {
-        if let Some(old) = &ispec.renamed_from {
-            renames
-                .indexes
-                .push((tname.clone(), iname.value.clone(), old.value.clone()));
-        }
-        if let Some(index) = index(ctx, src, &tname, shape, iname, ispec) {
-            table.indexes.push(index);
+            let arity = if ref_columns.is_empty() {
+                parent.pk_len
+            } else {
+                ref_columns.len()
+            };
+            if (!ref_columns.is_empty() || !parent.columns.is_empty()) && arity != fkv.columns.len()
+            {
+                ctx.error(place, format!("foreign key on table \"{tname}\": {} child column(s) but {arity} parent column(s)", fkv.columns.len()), "column counts differ");
+            }
         }
     }
-    table.strict = spec.strict;
-    table.without_rowid = spec.without_rowid;
-    (ctx.errors.len() == errors_before).then_some(table)
+    Some(ForeignKey {
+        name: fkv.name.as_ref().map(Name::from),
+        columns: fkv.columns.iter().map(|c| Name::from(&c.value)).collect(),
+        ref_table,
+        ref_columns,
+        on_delete: action(fkv.on_delete),
+        on_update: action(fkv.on_update),
+        deferrable: match fkv.deferrable {
+            None | Some(DeferrableSpec::No) => Deferrable::No,
+            Some(DeferrableSpec::InitiallyImmediate) => Deferrable::InitiallyImmediate,
+            Some(DeferrableSpec::InitiallyDeferred) => Deferrable::InitiallyDeferred,
+        },
+    })
 }
 
 fn action(a: Option<ActionSpec>) -> FkAction {

@@ -15,7 +15,7 @@ use std::path::PathBuf;
 
 pub use catalogue::{AppliedState, Catalogue, Status, expected_after, expected_schema};
 pub use files::{check_name, load, write_new};
-pub use render::{FOREIGN_KEYS_HEADER, Needs, STASH_PREFIX, needs, render, restore_sql, stash_sql};
+pub use render::{FOREIGN_KEYS_HEADER, Needs, STASH_PREFIX, needs, render};
 
 use crate::error::{Error, Result};
 use crate::plan::{Direction, Plan};

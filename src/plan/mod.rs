@@ -5,15 +5,23 @@
 //! they depend on); then virtual tables go; tables are renamed, dropped (children first),
 //! created (parents first) and modified; then virtual tables, views (dependencies first) and
 //! triggers are created. The reverse of a plan is its steps' reverse SQL, last step first.
+//!
+//! A [`Step`] says everything it does once: its [`StepKind`] (whether it rebuilds a table and
+//! whether it is destructive), the directions in which it drops a table ([`TableDrops`], which
+//! decide when foreign keys go off), its forward and reverse SQL, and the data it stashes
+//! ([`Stash`], in `stash.rs`). `script.rs` renders the steps, as a plain script or as a
+//! migration file; `table.rs` plans one modified table and `rebuild.rs` the table rebuild.
 
 mod rebuild;
 mod script;
+mod stash;
 mod table;
 
 use std::collections::BTreeSet;
 
-pub use rebuild::{STASH_PLACEHOLDER, rebuild, rebuild_filled, temp_name};
-pub use script::Direction;
+pub use rebuild::{rebuild, rebuild_filled, temp_name};
+pub use script::{Direction, FOREIGN_KEYS_HEADER};
+pub use stash::{STASH_PLACEHOLDER, STASH_PREFIX, Stash, stash_name};
 pub use table::{affinity, narrows};
 
 use crate::diff::{Change, TableChange};
@@ -21,7 +29,7 @@ use crate::model::{Name, Schema, Table, Trigger, View};
 use crate::render::{create_index, create_table, create_view};
 use crate::sql::{ident, mentions};
 
-/// How a step may affect data.
+/// How a step may affect data: its class in `plan --format json` (`kind`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, serde::Serialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Safety {
@@ -33,13 +41,99 @@ pub enum Safety {
     Destructive,
 }
 
-/// One step of a plan.
+/// What a step does to data: the one place that says whether it rebuilds a table and whether
+/// it is destructive.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, serde::Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum StepKind {
+    /// Changes no data.
+    Safe,
+    /// Rebuilds a table, keeping every row and value.
+    Rebuild,
+    /// Drops a table, column, view or trigger, or narrows a type, without a rebuild.
+    Destructive,
+    /// Rebuilds a table and drops or narrows a column while doing so.
+    RebuildDestructive,
+}
+
+impl StepKind {
+    /// Returns the kind of a step that rebuilds a table or not, and drops data or not.
+    pub fn new(rebuild: bool, destructive: bool) -> Self {
+        match (rebuild, destructive) {
+            (false, false) => StepKind::Safe,
+            (true, false) => StepKind::Rebuild,
+            (false, true) => StepKind::Destructive,
+            (true, true) => StepKind::RebuildDestructive,
+        }
+    }
+
+    /// Returns true when the step rebuilds a table (it may also be destructive).
+    pub fn is_rebuild(self) -> bool {
+        matches!(self, StepKind::Rebuild | StepKind::RebuildDestructive)
+    }
+
+    /// Returns true when the step drops something or narrows a type.
+    pub fn is_destructive(self) -> bool {
+        matches!(self, StepKind::Destructive | StepKind::RebuildDestructive)
+    }
+
+    /// Returns the safety class: destructive wins over rebuild.
+    pub fn safety(self) -> Safety {
+        match self {
+            StepKind::Safe => Safety::Safe,
+            StepKind::Rebuild => Safety::Rebuild,
+            StepKind::Destructive | StepKind::RebuildDestructive => Safety::Destructive,
+        }
+    }
+
+    /// Returns the label of plans and migration files: `safe`, `rebuild`, `destructive` or
+    /// `rebuild, destructive`.
+    pub fn label(self) -> &'static str {
+        match self {
+            StepKind::Safe => "safe",
+            StepKind::Rebuild => "rebuild",
+            StepKind::Destructive => "destructive",
+            StepKind::RebuildDestructive => "rebuild, destructive",
+        }
+    }
+}
+
+/// The directions in which a step drops a table outside a rebuild (a rebuild always does):
+/// set by the planner where it writes the `DROP TABLE`. Foreign keys must be off while such a
+/// step runs, or the drop cascades into the children.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, serde::Serialize)]
+pub struct TableDrops {
+    /// The forward SQL drops a table.
+    pub forward: bool,
+    /// The reverse SQL drops a table.
+    pub reverse: bool,
+}
+
+impl TableDrops {
+    /// No table is dropped either way.
+    pub const NONE: TableDrops = TableDrops {
+        forward: false,
+        reverse: false,
+    };
+    /// The forward SQL drops a table (drop table, drop virtual table).
+    pub const FORWARD: TableDrops = TableDrops {
+        forward: true,
+        reverse: false,
+    };
+    /// The reverse SQL drops a table (create table, create virtual table, a reverse rebuild).
+    pub const REVERSE: TableDrops = TableDrops {
+        forward: false,
+        reverse: true,
+    };
+}
+
+/// One step of a plan: what it does, its SQL both ways, and the data it stashes.
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
 pub struct Step {
-    /// Its safety class.
-    pub kind: Safety,
-    /// True when the step rebuilds a table (it may also be destructive).
-    pub rebuild: bool,
+    /// Whether it rebuilds a table and whether it is destructive.
+    pub kind: StepKind,
+    /// The directions in which its SQL drops a table besides a rebuild.
+    pub drops_table: TableDrops,
     /// The table it belongs to, if any.
     pub table: Option<String>,
     /// One line saying what it does.
@@ -53,88 +147,11 @@ pub struct Step {
     pub stash: Option<Stash>,
 }
 
-/// Data a step drops: columns of a table, or a whole table.
-#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
-pub struct Stash {
-    /// The table, by its name when the step runs.
-    pub table: String,
-    /// The stored columns that go (every stored column for a whole table).
-    pub columns: Vec<String>,
-    /// The columns that identify a row (the primary key); empty means the rowid.
-    pub key: Vec<String>,
-    /// True when the whole table goes.
-    pub whole_table: bool,
-    /// True when the table is AUTOINCREMENT, so its counter is kept too.
-    pub autoincrement: bool,
-    /// The step's reverse that refills the columns from the stash while it rebuilds (the
-    /// stash table named [`STASH_PLACEHOLDER`]), when the reverse is a rebuild.
-    #[serde(skip)]
-    pub reverse: Option<Vec<String>>,
-}
-
-impl Stash {
-    /// The condition that pairs a stash row (alias `s`) with its row in `table` (an SQL
-    /// identifier): by rowid, or by primary key.
-    pub fn matches(&self, table: &str) -> String {
-        if self.key.is_empty() {
-            return format!("s._schemactl_rowid = {table}.rowid");
-        }
-        self.key
-            .iter()
-            .map(|k| format!("s.{k} IS {table}.{k}", k = ident(k)))
-            .collect::<Vec<_>>()
-            .join(" AND ")
-    }
-
-    /// Describes the stash of a whole table: its rows, with their rowids unless it is
-    /// WITHOUT ROWID (then its key is its primary key).
-    pub fn table(t: &Table) -> Self {
-        let key = if t.without_rowid {
-            Self::columns(t, Vec::new()).key
-        } else {
-            Vec::new()
-        };
-        Stash {
-            table: t.name.to_string(),
-            columns: t
-                .columns
-                .iter()
-                .filter(|c| c.generated.is_none())
-                .map(|c| c.name.to_string())
-                .collect(),
-            key,
-            whole_table: true,
-            autoincrement: t.primary_key.as_ref().is_some_and(|pk| pk.autoincrement),
-            reverse: None,
-        }
-    }
-
-    /// Describes the stash of some columns of a table.
-    pub fn columns(t: &Table, columns: Vec<String>) -> Self {
-        let key = match &t.primary_key {
-            Some(pk) if pk.columns.iter().all(|k| !k.is_expr) => pk
-                .columns
-                .iter()
-                .map(|k| k.expr.as_str().to_string())
-                .collect(),
-            _ => Vec::new(),
-        };
-        Stash {
-            table: t.name.to_string(),
-            columns,
-            key,
-            whole_table: false,
-            autoincrement: false,
-            reverse: None,
-        }
-    }
-}
-
 impl Step {
     fn safe(table: &str, summary: String, forward: Vec<String>, reverse: Vec<String>) -> Self {
         Step {
-            kind: Safety::Safe,
-            rebuild: false,
+            kind: StepKind::Safe,
+            drops_table: TableDrops::NONE,
             table: Some(table.to_string()),
             summary,
             forward,
@@ -143,9 +160,23 @@ impl Step {
         }
     }
 
+    /// Returns true when the step rebuilds a table (it may also be destructive).
+    pub fn is_rebuild(&self) -> bool {
+        self.kind.is_rebuild()
+    }
+
     /// Returns true when the step drops something or narrows a type.
-    pub fn destructive(&self) -> bool {
-        self.kind == Safety::Destructive
+    pub fn is_destructive(&self) -> bool {
+        self.kind.is_destructive()
+    }
+
+    /// Returns true when the step, run in `direction`, drops a table (a rebuild included).
+    pub fn drops_table_in(&self, direction: Direction) -> bool {
+        self.is_rebuild()
+            || match direction {
+                Direction::Forward => self.drops_table.forward,
+                Direction::Reverse => self.drops_table.reverse,
+            }
     }
 }
 
@@ -170,13 +201,7 @@ impl Plan {
     /// keys must be off (outside the transaction) while it runs: otherwise DROP TABLE cascades
     /// into the children.
     pub fn needs_foreign_keys_off_in(&self, direction: Direction) -> bool {
-        self.steps.iter().any(|s| {
-            let sqls = match direction {
-                Direction::Forward => &s.forward,
-                Direction::Reverse => &s.reverse,
-            };
-            s.rebuild || sqls.iter().any(|sql| sql.starts_with("DROP TABLE"))
-        })
+        self.steps.iter().any(|s| s.drops_table_in(direction))
     }
 
     /// Returns true when either direction needs foreign keys off (see
@@ -188,28 +213,88 @@ impl Plan {
 
     /// Returns the destructive steps.
     pub fn destructive_steps(&self) -> impl Iterator<Item = &Step> {
-        self.steps.iter().filter(|s| s.destructive())
+        self.steps.iter().filter(|s| s.is_destructive())
     }
 }
 
 /// Plans `changes`, which turn `current` into `desired`.
 pub fn plan(current: &Schema, desired: &Schema, changes: &[Change]) -> Plan {
+    let dependents = Dependents::of(current, desired, changes);
     let mut steps = Vec::new();
+    // 1. Drop triggers, then views (dependents first).
+    dependents.drop_steps(current, &mut steps);
+    // 2. Virtual tables that go or change.
+    drop_virtual_tables(changes, &mut steps);
+    // 3. Tables: renames, drops (children first), creates (parents first), modifications.
+    table_steps(changes, &mut steps);
+    // 4. Create virtual tables, views (dependencies first), triggers.
+    create_virtual_tables(changes, &mut steps);
+    dependents.create_steps(desired, &mut steps);
 
-    // Tables whose dependents (views, triggers) must be dropped and recreated.
-    let mut affected: BTreeSet<String> = BTreeSet::new();
-    let mut dropped_views: BTreeSet<String> = BTreeSet::new();
-    let mut created_views: BTreeSet<String> = BTreeSet::new();
-    let mut dropped_triggers: BTreeSet<String> = BTreeSet::new();
-    let mut created_triggers: BTreeSet<String> = BTreeSet::new();
-    for change in changes {
+    // Tables created, dropped or rebuilt either way: their foreign keys are checked.
+    let touched: BTreeSet<String> = steps
+        .iter()
+        .filter(|s| s.drops_table_in(Direction::Forward) || s.drops_table_in(Direction::Reverse))
+        .filter_map(|s| s.table.clone())
+        .collect();
+    Plan {
+        check_forward: fk_checks(desired, &touched),
+        check_reverse: fk_checks(current, &touched),
+        steps,
+    }
+}
+
+/// The views and triggers a plan drops and creates (lowercase names): those the changes name,
+/// and those that depend on a table the plan renames, drops, rebuilds or changes.
+#[derive(Default)]
+struct Dependents {
+    /// Tables whose dependents (views, triggers) must be dropped and recreated.
+    affected: BTreeSet<String>,
+    dropped_views: BTreeSet<String>,
+    created_views: BTreeSet<String>,
+    dropped_triggers: BTreeSet<String>,
+    created_triggers: BTreeSet<String>,
+}
+
+impl Dependents {
+    fn of(current: &Schema, desired: &Schema, changes: &[Change]) -> Self {
+        let mut d = Dependents::default();
+        for change in changes {
+            d.note(change);
+        }
+        d.add_dependents(current);
+        // Recreate what was dropped only for a dependency, when the desired schema still has it.
+        for name in &d.dropped_views {
+            if desired
+                .views
+                .iter()
+                .any(|v| v.name.eq_ignore_ascii_case(name))
+            {
+                d.created_views.insert(name.clone());
+            }
+        }
+        for name in &d.dropped_triggers {
+            if desired
+                .triggers
+                .iter()
+                .any(|t| t.name.eq_ignore_ascii_case(name))
+            {
+                d.created_triggers.insert(name.clone());
+            }
+        }
+        d
+    }
+
+    /// Notes what one change affects, drops or creates.
+    fn note(&mut self, change: &Change) {
+        let lower = |n: &Name| n.to_ascii_lowercase();
         match change {
             Change::RenameTable { from, to } => {
-                affected.insert(from.to_ascii_lowercase());
-                affected.insert(to.to_ascii_lowercase());
+                self.affected.insert(from.to_ascii_lowercase());
+                self.affected.insert(to.to_ascii_lowercase());
             }
             Change::DropTable(t) => {
-                affected.insert(t.name.to_ascii_lowercase());
+                self.affected.insert(lower(&t.name));
             }
             Change::ModifyTable(d) => {
                 let structural = d.changes.iter().any(|c| {
@@ -222,110 +307,134 @@ pub fn plan(current: &Schema, desired: &Schema, changes: &[Change]) -> Plan {
                     )
                 });
                 if structural || !d.column_renames.is_empty() {
-                    affected.insert(d.to.name.to_ascii_lowercase());
-                    affected.insert(d.from.name.to_ascii_lowercase());
+                    self.affected.insert(lower(&d.to.name));
+                    self.affected.insert(lower(&d.from.name));
                 }
             }
             Change::DropView(v) => {
-                dropped_views.insert(v.name.to_ascii_lowercase());
+                self.dropped_views.insert(lower(&v.name));
             }
             Change::AddView(v) => {
-                created_views.insert(v.name.to_ascii_lowercase());
+                self.created_views.insert(lower(&v.name));
             }
             Change::ModifyView { to, .. } => {
-                dropped_views.insert(to.name.to_ascii_lowercase());
-                created_views.insert(to.name.to_ascii_lowercase());
+                self.dropped_views.insert(lower(&to.name));
+                self.created_views.insert(lower(&to.name));
             }
             Change::DropTrigger(t) => {
-                dropped_triggers.insert(t.name.to_ascii_lowercase());
+                self.dropped_triggers.insert(lower(&t.name));
             }
             Change::AddTrigger(t) => {
-                created_triggers.insert(t.name.to_ascii_lowercase());
+                self.created_triggers.insert(lower(&t.name));
             }
             Change::ModifyTrigger { to, .. } => {
-                dropped_triggers.insert(to.name.to_ascii_lowercase());
-                created_triggers.insert(to.name.to_ascii_lowercase());
+                self.dropped_triggers.insert(lower(&to.name));
+                self.created_triggers.insert(lower(&to.name));
             }
             Change::DropVirtualTable(v) | Change::ModifyVirtualTable { from: v, .. } => {
-                affected.insert(v.name.to_ascii_lowercase());
+                self.affected.insert(lower(&v.name));
             }
             _ => {}
         }
     }
-    // Views depending on affected names are affected too, transitively.
-    loop {
-        let before = dropped_views.len();
-        for v in &current.views {
-            let lower = v.name.to_ascii_lowercase();
-            let depends = affected
-                .iter()
-                .chain(dropped_views.iter())
-                .any(|n| *n != lower && mentions(v.select.as_str(), n));
-            if depends {
-                dropped_views.insert(lower);
+
+    /// Drops the views depending on affected names too, transitively, and the triggers on
+    /// or mentioning an affected table or dropped view.
+    fn add_dependents(&mut self, current: &Schema) {
+        loop {
+            let before = self.dropped_views.len();
+            for v in &current.views {
+                let lower = v.name.to_ascii_lowercase();
+                let depends = self
+                    .affected
+                    .iter()
+                    .chain(self.dropped_views.iter())
+                    .any(|n| *n != lower && mentions(v.select.as_str(), n));
+                if depends {
+                    self.dropped_views.insert(lower);
+                }
+            }
+            if self.dropped_views.len() == before {
+                break;
             }
         }
-        if dropped_views.len() == before {
-            break;
-        }
-    }
-    for t in &current.triggers {
-        let depends = affected
-            .iter()
-            .chain(dropped_views.iter())
-            .any(|n| t.table.eq_ignore_ascii_case(n) || mentions(t.sql.as_str(), n));
-        if depends {
-            dropped_triggers.insert(t.name.to_ascii_lowercase());
-        }
-    }
-    // Recreate what was dropped only for a dependency, when the desired schema still has it.
-    for name in &dropped_views {
-        if desired
-            .views
-            .iter()
-            .any(|v| v.name.eq_ignore_ascii_case(name))
-        {
-            created_views.insert(name.clone());
-        }
-    }
-    for name in &dropped_triggers {
-        if desired
-            .triggers
-            .iter()
-            .any(|t| t.name.eq_ignore_ascii_case(name))
-        {
-            created_triggers.insert(name.clone());
+        for t in &current.triggers {
+            let depends = self
+                .affected
+                .iter()
+                .chain(self.dropped_views.iter())
+                .any(|n| t.table.eq_ignore_ascii_case(n) || mentions(t.sql.as_str(), n));
+            if depends {
+                self.dropped_triggers.insert(t.name.to_ascii_lowercase());
+            }
         }
     }
 
-    // 1. Drop triggers, then views (dependents first).
-    for t in current
-        .triggers
-        .iter()
-        .filter(|t| dropped_triggers.contains(&t.name.to_ascii_lowercase()))
-    {
-        steps.push(drop_trigger(
-            t,
-            !created_triggers.contains(&t.name.to_ascii_lowercase()),
-        ));
+    /// The steps that drop triggers, then views (dependents first).
+    fn drop_steps(&self, current: &Schema, steps: &mut Vec<Step>) {
+        for t in current
+            .triggers
+            .iter()
+            .filter(|t| self.dropped_triggers.contains(&t.name.to_ascii_lowercase()))
+        {
+            steps.push(drop_trigger(
+                t,
+                !self.created_triggers.contains(&t.name.to_ascii_lowercase()),
+            ));
+        }
+        let views: Vec<&View> = current
+            .views
+            .iter()
+            .filter(|v| self.dropped_views.contains(&v.name.to_ascii_lowercase()))
+            .collect();
+        for v in view_order(&views).into_iter().rev() {
+            steps.push(drop_view(
+                v,
+                !self.created_views.contains(&v.name.to_ascii_lowercase()),
+            ));
+        }
     }
-    let views: Vec<&View> = current
-        .views
-        .iter()
-        .filter(|v| dropped_views.contains(&v.name.to_ascii_lowercase()))
-        .collect();
-    for v in view_order(&views).into_iter().rev() {
-        steps.push(drop_view(
-            v,
-            !created_views.contains(&v.name.to_ascii_lowercase()),
-        ));
+
+    /// The steps that create views (dependencies first), then triggers.
+    fn create_steps(&self, desired: &Schema, steps: &mut Vec<Step>) {
+        let views: Vec<&View> = desired
+            .views
+            .iter()
+            .filter(|v| self.created_views.contains(&v.name.to_ascii_lowercase()))
+            .collect();
+        for v in view_order(&views) {
+            steps.push(Step {
+                kind: StepKind::Safe,
+                drops_table: TableDrops::NONE,
+                table: None,
+                summary: format!("create view {}", ident(&v.name)),
+                forward: vec![create_view(v)],
+                reverse: vec![format!("DROP VIEW {}", ident(&v.name))],
+                stash: None,
+            });
+        }
+        for t in desired
+            .triggers
+            .iter()
+            .filter(|t| self.created_triggers.contains(&t.name.to_ascii_lowercase()))
+        {
+            steps.push(Step::safe(
+                &t.table,
+                format!("create trigger {}", ident(&t.name)),
+                vec![t.sql.as_str().to_string()],
+                vec![format!("DROP TRIGGER {}", ident(&t.name))],
+            ));
+        }
     }
-    // 2. Virtual tables that go or change.
+}
+
+/// The steps that drop the virtual tables that go or change.
+fn drop_virtual_tables(changes: &[Change], steps: &mut Vec<Step>) {
     for change in changes {
         if let Change::DropVirtualTable(v) | Change::ModifyVirtualTable { from: v, .. } = change {
             steps.push(Step {
-                kind: Safety::Destructive,
-                rebuild: false,
+                kind: StepKind::Destructive,
+                drops_table: TableDrops::FORWARD,
                 table: Some(v.name.to_string()),
                 summary: format!("drop virtual table {}", ident(&v.name)),
                 forward: vec![format!("DROP TABLE {}", ident(&v.name))],
@@ -334,7 +443,27 @@ pub fn plan(current: &Schema, desired: &Schema, changes: &[Change]) -> Plan {
             });
         }
     }
-    // 3. Tables: renames, drops (children first), creates (parents first), modifications.
+}
+
+/// The steps that create the virtual tables that come or change.
+fn create_virtual_tables(changes: &[Change], steps: &mut Vec<Step>) {
+    for change in changes {
+        if let Change::AddVirtualTable(v) | Change::ModifyVirtualTable { to: v, .. } = change {
+            steps.push(Step {
+                drops_table: TableDrops::REVERSE,
+                ..Step::safe(
+                    &v.name,
+                    format!("create virtual table {}", ident(&v.name)),
+                    vec![v.sql.as_str().to_string()],
+                    vec![format!("DROP TABLE {}", ident(&v.name))],
+                )
+            });
+        }
+    }
+}
+
+/// The table steps: renames, drops (children first), creates (parents first), modifications.
+fn table_steps(changes: &[Change], steps: &mut Vec<Step>) {
     for change in changes {
         if let Change::RenameTable { from, to } = change {
             steps.push(Step::safe(
@@ -364,8 +493,8 @@ pub fn plan(current: &Schema, desired: &Schema, changes: &[Change]) -> Plan {
         let mut reverse = vec![create_table(t)];
         reverse.extend(t.indexes.iter().map(|i| create_index(&t.name, i)));
         steps.push(Step {
-            kind: Safety::Destructive,
-            rebuild: false,
+            kind: StepKind::Destructive,
+            drops_table: TableDrops::FORWARD,
             table: Some(t.name.to_string()),
             summary: format!("drop table {}", ident(&t.name)),
             forward: vec![format!("DROP TABLE {}", ident(&t.name))],
@@ -383,76 +512,20 @@ pub fn plan(current: &Schema, desired: &Schema, changes: &[Change]) -> Plan {
     for t in parent_order(&added) {
         let mut forward = vec![create_table(t)];
         forward.extend(t.indexes.iter().map(|i| create_index(&t.name, i)));
-        steps.push(Step::safe(
-            &t.name,
-            format!("create table {}", ident(&t.name)),
-            forward,
-            vec![format!("DROP TABLE {}", ident(&t.name))],
-        ));
+        steps.push(Step {
+            drops_table: TableDrops::REVERSE,
+            ..Step::safe(
+                &t.name,
+                format!("create table {}", ident(&t.name)),
+                forward,
+                vec![format!("DROP TABLE {}", ident(&t.name))],
+            )
+        });
     }
     for change in changes {
         if let Change::ModifyTable(d) = change {
             steps.extend(table::table_steps(d));
         }
-    }
-    // 4. Create virtual tables, views (dependencies first), triggers.
-    for change in changes {
-        if let Change::AddVirtualTable(v) | Change::ModifyVirtualTable { to: v, .. } = change {
-            steps.push(Step::safe(
-                &v.name,
-                format!("create virtual table {}", ident(&v.name)),
-                vec![v.sql.as_str().to_string()],
-                vec![format!("DROP TABLE {}", ident(&v.name))],
-            ));
-        }
-    }
-    let views: Vec<&View> = desired
-        .views
-        .iter()
-        .filter(|v| created_views.contains(&v.name.to_ascii_lowercase()))
-        .collect();
-    for v in view_order(&views) {
-        steps.push(Step {
-            kind: Safety::Safe,
-            rebuild: false,
-            table: None,
-            summary: format!("create view {}", ident(&v.name)),
-            forward: vec![create_view(v)],
-            reverse: vec![format!("DROP VIEW {}", ident(&v.name))],
-            stash: None,
-        });
-    }
-    for t in desired
-        .triggers
-        .iter()
-        .filter(|t| created_triggers.contains(&t.name.to_ascii_lowercase()))
-    {
-        steps.push(Step {
-            kind: Safety::Safe,
-            rebuild: false,
-            table: Some(t.table.to_string()),
-            summary: format!("create trigger {}", ident(&t.name)),
-            forward: vec![t.sql.as_str().to_string()],
-            reverse: vec![format!("DROP TRIGGER {}", ident(&t.name))],
-            stash: None,
-        });
-    }
-
-    let touched: BTreeSet<String> = steps
-        .iter()
-        .filter(|s| {
-            s.rebuild
-                || s.forward
-                    .iter()
-                    .chain(&s.reverse)
-                    .any(|f| f.starts_with("DROP TABLE") || f.starts_with("CREATE TABLE"))
-        })
-        .filter_map(|s| s.table.clone())
-        .collect();
-    Plan {
-        check_forward: fk_checks(desired, &touched),
-        check_reverse: fk_checks(current, &touched),
-        steps,
     }
 }
 
@@ -477,12 +550,8 @@ fn fk_checks(schema: &Schema, touched: &BTreeSet<String>) -> Vec<String> {
 
 fn drop_view(v: &View, destructive: bool) -> Step {
     Step {
-        kind: if destructive {
-            Safety::Destructive
-        } else {
-            Safety::Safe
-        },
-        rebuild: false,
+        kind: StepKind::new(false, destructive),
+        drops_table: TableDrops::NONE,
         table: None,
         summary: format!(
             "drop view {}{}",
@@ -501,12 +570,8 @@ fn drop_view(v: &View, destructive: bool) -> Step {
 
 fn drop_trigger(t: &Trigger, destructive: bool) -> Step {
     Step {
-        kind: if destructive {
-            Safety::Destructive
-        } else {
-            Safety::Safe
-        },
-        rebuild: false,
+        kind: StepKind::new(false, destructive),
+        drops_table: TableDrops::NONE,
         table: Some(t.table.to_string()),
         summary: format!(
             "drop trigger {}{}",

@@ -29,10 +29,6 @@ pub fn rebuild(from: &Table, to: &Table, renames: &[(String, String)]) -> Vec<St
     rebuild_filled(from, to, renames, None)
 }
 
-/// The name that stands for a stash table in SQL built before the migration's version is
-/// known; [`crate::migrations::render`] replaces it.
-pub const STASH_PLACEHOLDER: &str = "_schemactl_stash_placeholder";
-
 /// Like [`rebuild`], and fills the stashed columns of `fill` from its stash table while
 /// copying, so that a NOT NULL column without a default comes back with its values.
 pub fn rebuild_filled(

@@ -1,10 +1,15 @@
-//! A plan as one plain SQL script (no dot-commands) that `sqlite3`, or any SQLite connection,
-//! can run as is.
+//! The one renderer of a plan's SQL, framed two ways: as a plain script (no dot-commands) that
+//! `sqlite3`, or any SQLite connection, can run as is (`plan --format sql`), and as a
+//! migration file with its header lines (`plan --write`, sync). Both walk the same steps with
+//! [`Step::statements`]; only a migration file stashes the data a step drops.
 
 use std::fmt::Write;
 
-use super::Plan;
-use crate::sql::quote_literal;
+use super::{Plan, STASH_PLACEHOLDER, Stash, Step, stash_name};
+use crate::sql::{ident, quote_literal};
+
+/// The header line announcing the foreign-key needs of a migration.
+pub const FOREIGN_KEYS_HEADER: &str = "-- schemactl: foreign-keys off; check:";
 
 /// Which way to run a plan.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -15,24 +20,81 @@ pub enum Direction {
     Reverse,
 }
 
-impl Plan {
-    /// Returns the statements of the plan in the given direction, each with its step number.
-    pub fn statements(&self, direction: Direction) -> Vec<(usize, &str)> {
+/// How [`Plan::render`] frames the steps.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Frame<'a> {
+    /// A script to run as is: foreign keys off outside the transaction when needed,
+    /// `BEGIN IMMEDIATE`, the steps, a `foreign_key_check` guard and `COMMIT`. It does not
+    /// stash.
+    Script,
+    /// A migration file: header lines naming the migration, its schema version and what
+    /// running it needs (the runner brings the transaction); each step stashes what it drops.
+    Migration {
+        /// `V{n}__{name}`.
+        stem: &'a str,
+        /// The schema version the migration leads to.
+        schema_version: u32,
+    },
+}
+
+impl Step {
+    /// Returns the step's own SQL in `direction`.
+    pub fn sql(&self, direction: Direction) -> &[String] {
         match direction {
-            Direction::Forward => self
-                .steps
-                .iter()
-                .enumerate()
-                .flat_map(|(i, s)| s.forward.iter().map(move |sql| (i, sql.as_str())))
-                .collect(),
-            Direction::Reverse => self
-                .steps
-                .iter()
-                .enumerate()
-                .rev()
-                .flat_map(|(i, s)| s.reverse.iter().map(move |sql| (i, sql.as_str())))
-                .collect(),
+            Direction::Forward => &self.forward,
+            Direction::Reverse => &self.reverse,
         }
+    }
+
+    /// Returns every statement the step runs in `direction`. With `stash` (the name of its
+    /// stash table), the forward first keeps the data it drops and the reverse puts it back
+    /// (a reverse that rebuilds refills the columns while it copies); without, its own SQL.
+    pub fn statements(&self, direction: Direction, stash: Option<&str>) -> Vec<String> {
+        let (Some(name), Some(kept)) = (stash, &self.stash) else {
+            return self.sql(direction).to_vec();
+        };
+        match (direction, kept) {
+            (Direction::Forward, _) => {
+                let mut out = kept.save_sql(name);
+                out.extend(self.forward.iter().cloned());
+                out
+            }
+            (
+                Direction::Reverse,
+                Stash {
+                    reverse: Some(filled),
+                    ..
+                },
+            ) => {
+                let mut out: Vec<String> = filled
+                    .iter()
+                    .map(|sql| sql.replace(STASH_PLACEHOLDER, name))
+                    .collect();
+                out.push(format!("DROP TABLE {}", ident(name)));
+                out
+            }
+            (Direction::Reverse, _) => {
+                let mut out = self.reverse.clone();
+                out.extend(kept.restore_sql(name));
+                out
+            }
+        }
+    }
+}
+
+impl Plan {
+    /// Returns the statements of the plan in the given direction, each with its step number
+    /// (0-based), without stashing.
+    pub fn statements(&self, direction: Direction) -> Vec<(usize, &str)> {
+        self.order(direction)
+            .into_iter()
+            .flat_map(|i| {
+                self.steps[i]
+                    .sql(direction)
+                    .iter()
+                    .map(move |sql| (i, sql.as_str()))
+            })
+            .collect()
     }
 
     /// Tables whose foreign keys are checked before committing in `direction`.
@@ -43,13 +105,76 @@ impl Plan {
         }
     }
 
+    /// Returns the step indexes in the order they run in `direction`.
+    fn order(&self, direction: Direction) -> Vec<usize> {
+        match direction {
+            Direction::Forward => (0..self.steps.len()).collect(),
+            Direction::Reverse => (0..self.steps.len()).rev().collect(),
+        }
+    }
+
     /// Renders the plan as one SQL script. Foreign keys are switched off outside the
     /// transaction when the plan rebuilds or drops tables, and a guard rolls the whole
     /// transaction back if `foreign_key_check` finds a violation. Run it with
     /// `sqlite3 -bail DB < plan.sql`, so that a failing statement stops the script.
     pub fn script(&self, direction: Direction) -> String {
+        self.render(direction, Frame::Script)
+    }
+
+    /// Renders the plan as a migration file's SQL in `direction`, with a header naming the
+    /// schema version, what running it needs, and each step's class; each step stashes what
+    /// it drops in `_schemactl_stash_{version}_{step}`.
+    pub fn migration_file(&self, stem: &str, schema_version: u32, direction: Direction) -> String {
+        self.render(
+            direction,
+            Frame::Migration {
+                stem,
+                schema_version,
+            },
+        )
+    }
+
+    /// Renders the steps in `direction` in `frame`.
+    pub fn render(&self, direction: Direction, frame: Frame<'_>) -> String {
         let mut s = String::new();
         let fk_off = self.needs_foreign_keys_off_in(direction);
+        match frame {
+            Frame::Script => {
+                if !self.script_head(&mut s, direction, fk_off) {
+                    return s;
+                }
+            }
+            Frame::Migration {
+                stem,
+                schema_version,
+            } => self.migration_head(&mut s, direction, fk_off, stem, schema_version),
+        }
+        for i in self.order(direction) {
+            let step = &self.steps[i];
+            let (summary, label) = (&step.summary, step.kind.label());
+            let stash = match frame {
+                Frame::Script => {
+                    let _ = writeln!(s, "\n-- step {}: {summary} [{label}]", i + 1);
+                    None
+                }
+                Frame::Migration { stem, .. } => {
+                    let _ = writeln!(s, "\n-- step {} [{label}]: {summary}", i + 1);
+                    Some(stash_name(version_of(stem), i + 1))
+                }
+            };
+            for sql in step.statements(direction, stash.as_deref()) {
+                let _ = writeln!(s, "{sql};");
+            }
+        }
+        if frame == Frame::Script {
+            self.script_tail(&mut s, direction, fk_off);
+        }
+        s
+    }
+
+    /// Writes the script's header and opens its transaction; returns false when there is
+    /// nothing to run.
+    fn script_head(&self, s: &mut String, direction: Direction, fk_off: bool) -> bool {
         let _ = writeln!(
             s,
             "-- schemactl plan ({}): {} step(s)\n-- Run with: sqlite3 -bail DB < this-file.sql",
@@ -60,7 +185,7 @@ impl Plan {
             self.steps.len()
         );
         if self.steps.is_empty() {
-            return s;
+            return false;
         }
         if fk_off {
             s.push_str(
@@ -68,27 +193,11 @@ impl Plan {
             );
         }
         s.push_str("BEGIN IMMEDIATE;\n");
-        let order: Vec<usize> = match direction {
-            Direction::Forward => (0..self.steps.len()).collect(),
-            Direction::Reverse => (0..self.steps.len()).rev().collect(),
-        };
-        for i in order {
-            let step = &self.steps[i];
-            let _ = writeln!(
-                s,
-                "\n-- step {}: {} [{}]",
-                i + 1,
-                step.summary,
-                kind_label(step)
-            );
-            let sqls = match direction {
-                Direction::Forward => &step.forward,
-                Direction::Reverse => &step.reverse,
-            };
-            for sql in sqls {
-                let _ = writeln!(s, "{sql};");
-            }
-        }
+        true
+    }
+
+    /// Writes the script's foreign-key guard and commits.
+    fn script_tail(&self, s: &mut String, direction: Direction, fk_off: bool) {
         let checks = self.fk_check_tables(direction);
         if fk_off && !checks.is_empty() {
             let counts: Vec<String> = checks
@@ -113,15 +222,42 @@ impl Plan {
         if fk_off {
             s.push_str("PRAGMA foreign_keys = ON;\n");
         }
-        s
+    }
+
+    /// Writes a migration file's header lines.
+    fn migration_head(
+        &self,
+        s: &mut String,
+        direction: Direction,
+        fk_off: bool,
+        stem: &str,
+        schema_version: u32,
+    ) {
+        let what = match direction {
+            Direction::Forward => "migration",
+            Direction::Reverse => "migration (reverse)",
+        };
+        let _ = writeln!(
+            s,
+            "-- schemactl {what} {stem} (schema version {schema_version})"
+        );
+        let _ = writeln!(
+            s,
+            "-- Generated by `schemactl plan --write`; edit it before it is applied, never after."
+        );
+        if fk_off {
+            let _ = writeln!(
+                s,
+                "{FOREIGN_KEYS_HEADER} {}",
+                self.fk_check_tables(direction).join(", ")
+            );
+        }
     }
 }
 
-fn kind_label(step: &super::Step) -> &'static str {
-    match (step.kind, step.rebuild) {
-        (super::Safety::Destructive, true) => "rebuild, destructive",
-        (super::Safety::Destructive, false) => "destructive",
-        (_, true) => "rebuild",
-        _ => "safe",
-    }
+/// The version of a migration stem `V{n}__{name}` ("0" when it has none).
+fn version_of(stem: &str) -> &str {
+    stem.strip_prefix('V')
+        .and_then(|r| r.split("__").next())
+        .unwrap_or("0")
 }

@@ -1,8 +1,8 @@
 //! The steps for one modified table: SQLite's own ALTER TABLE where it is legal, a rebuild
 //! otherwise (https://www.sqlite.org/lang_altertable.html).
 
-use super::rebuild::{STASH_PLACEHOLDER, rebuild, rebuild_filled};
-use super::{Safety, Stash, Step};
+use super::rebuild::{rebuild, rebuild_filled};
+use super::{STASH_PLACEHOLDER, Stash, Step, StepKind, TableDrops};
 use crate::diff::{TableChange, TableDiff};
 use crate::model::{Column, Table};
 use crate::render::{column_def, create_index};
@@ -70,12 +70,8 @@ fn rebuild_step(d: &TableDiff) -> Step {
         stash
     });
     Step {
-        kind: if destructive {
-            Safety::Destructive
-        } else {
-            Safety::Rebuild
-        },
-        rebuild: true,
+        kind: StepKind::new(true, destructive),
+        drops_table: TableDrops::NONE,
         table: Some(d.to.name.to_string()),
         summary,
         forward: rebuild(&d.from, &d.to, &d.column_renames),
@@ -225,7 +221,8 @@ fn native_steps(d: &TableDiff) -> Option<Vec<Step>> {
         state.columns.retain(|c| c.name != column.name);
         let was_last = before.columns.last().is_some_and(|c| c.name == column.name);
         let mut stash = Stash::columns(&before, vec![column.name.to_string()]);
-        let reverse = if was_last && can_add_column(&before, column) {
+        let native_reverse = was_last && can_add_column(&before, column);
+        let reverse = if native_reverse {
             vec![format!(
                 "ALTER TABLE {name} ADD COLUMN {}",
                 column_def(column)
@@ -240,8 +237,13 @@ fn native_steps(d: &TableDiff) -> Option<Vec<Step>> {
             rebuild(&state, &before, &[])
         };
         steps.push(Step {
-            kind: Safety::Destructive,
-            rebuild: false,
+            kind: StepKind::Destructive,
+            // A reverse that cannot add the column back rebuilds the table.
+            drops_table: if native_reverse {
+                TableDrops::NONE
+            } else {
+                TableDrops::REVERSE
+            },
             table: Some(d.to.name.to_string()),
             summary: format!("drop column {}.{}", name, ident(&column.name)),
             forward: vec![format!(

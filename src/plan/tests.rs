@@ -286,7 +286,7 @@ fn plans_are_minimal_and_reversible() {
             .iter()
             .map(|s| {
                 (
-                    s.kind,
+                    s.kind.safety(),
                     s.forward.iter().map(String::as_str).collect(),
                     s.reverse.iter().map(String::as_str).collect(),
                 )
