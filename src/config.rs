@@ -76,8 +76,10 @@ impl Config {
     /// Loads one configuration file.
     pub fn load(path: &Path) -> Result<Self> {
         let text = std::fs::read_to_string(path).map_err(|e| Error::io("read", path, e))?;
-        let file: ConfigFile = toml::from_str(&text)
-            .map_err(|e| Error::Usage(format!("{}: {}", path.display(), e.message())))?;
+        let file: ConfigFile = toml::from_str(&text).map_err(|e| Error::BadConfig {
+            path: path.to_path_buf(),
+            message: e.message().to_string(),
+        })?;
         let root = path.parent().unwrap_or(Path::new(""));
         let defaults = Self::defaults(root);
         let at = |p: Option<PathBuf>, d: PathBuf| p.map_or(d, |p| root.join(p));

@@ -155,9 +155,11 @@ pub fn diff(current: &Schema, desired: &Schema, renames: &Renames) -> Result<Vec
             continue; // the hint was already applied
         }
         if current.table(from).is_none() {
-            return Err(Error::Usage(format!(
-                "table \"{to}\": renamed_from \"{from}\", but there is no table \"{from}\""
-            )));
+            return Err(Error::RenameSource {
+                object: format!("table \"{to}\""),
+                from: from.clone(),
+                missing: format!("there is no table \"{from}\""),
+            });
         }
         rename_table(&mut current, from, to);
         changes.push(Change::RenameTable {
@@ -175,9 +177,11 @@ pub fn diff(current: &Schema, desired: &Schema, renames: &Renames) -> Result<Vec
             continue;
         }
         if t.column(from).is_none() {
-            return Err(Error::Usage(format!(
-                "column \"{table}\".\"{to}\": renamed_from \"{from}\", but \"{table}\" has no column \"{from}\""
-            )));
+            return Err(Error::RenameSource {
+                object: format!("column \"{table}\".\"{to}\""),
+                from: from.clone(),
+                missing: format!("\"{table}\" has no column \"{from}\""),
+            });
         }
         let real_from = t
             .column(from)
@@ -191,9 +195,11 @@ pub fn diff(current: &Schema, desired: &Schema, renames: &Renames) -> Result<Vec
         };
         let exists = |n: &str| t.indexes.iter().any(|i| i.name.eq_ignore_ascii_case(n));
         if !exists(to) && !exists(from) {
-            return Err(Error::Usage(format!(
-                "index \"{to}\": renamed_from \"{from}\", but \"{table}\" has no index \"{from}\""
-            )));
+            return Err(Error::RenameSource {
+                object: format!("index \"{to}\""),
+                from: from.clone(),
+                missing: format!("\"{table}\" has no index \"{from}\""),
+            });
         }
     }
     let originals = current.clone();

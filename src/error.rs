@@ -3,7 +3,10 @@
 //! Library functions return [`Result`]. Messages are lowercase, have no trailing period, and
 //! name the object or the place they are about. Errors in user files are [`SourceError`]s:
 //! they carry the file, the line and column in their message, and a labelled snippet that
-//! miette renders.
+//! miette renders. Every other failure has its own variant carrying the objects it names, so
+//! that a library user can match on it; the message is the variant's `Display`. This module is
+//! at the bottom of the crate and imports none of it (SQLite's message, [`sqlite_message`],
+//! is built here).
 
 use std::path::PathBuf;
 
@@ -30,7 +33,7 @@ pub enum Error {
         cause: std::io::Error,
     },
     /// SQLite refused something.
-    #[error("{context}: {}", crate::normal::sqlite_message(cause))]
+    #[error("{context}: {}", sqlite_message(cause))]
     Sqlite {
         /// What was being done.
         context: String,
@@ -312,6 +315,241 @@ pub enum Error {
         /// The directory.
         path: PathBuf,
     },
+
+    // --- Storage: databases, locks, backups, restores, prunes (db/, backup/, ops/). ---
+    /// A command that works on an existing database was given a path with no file.
+    #[error("database {} does not exist", path.display())]
+    MissingDatabase {
+        /// The path given.
+        path: PathBuf,
+    },
+    /// Another schemactl holds the lock of the database, and waiting was not asked for.
+    #[error(
+        "{holder} holds the lock on {}; try again later, or drop --no-wait to wait",
+        database.display()
+    )]
+    Locked {
+        /// The database.
+        database: PathBuf,
+        /// Who holds it, as the lock file says: `another schemactl (pid 42)`.
+        holder: String,
+    },
+    /// A backup waited for a writer that held the database for longer than it waits.
+    #[error(
+        "back up {}: the database stayed busy for {seconds} s; nothing was changed",
+        database.display()
+    )]
+    BackupBusy {
+        /// The database.
+        database: PathBuf,
+        /// How long the backup waited, in seconds.
+        seconds: u64,
+    },
+    /// A restore waited for a writer that held the database for longer than it waits.
+    #[error("{} stayed busy; nothing was restored", database.display())]
+    RestoreBusy {
+        /// The database.
+        database: PathBuf,
+    },
+    /// A writer holds the database and waiting was not asked for.
+    #[error(
+        "a writer holds {}: stop it, or pass --wait; nothing was restored",
+        database.display()
+    )]
+    WriterActive {
+        /// The database.
+        database: PathBuf,
+    },
+    /// `PRAGMA integrity_check` found a problem in a database file.
+    #[error("{}: integrity_check failed: {result}", path.display())]
+    IntegrityCheckFailed {
+        /// The file checked.
+        path: PathBuf,
+        /// The first problem SQLite reported.
+        result: String,
+    },
+    /// A backup's bytes do not hash to what its sidecar or manifest records.
+    #[error(
+        "{}: checksum mismatch (recorded {recorded}, file {actual}): the backup is corrupt",
+        file.display()
+    )]
+    ChecksumMismatch {
+        /// The backup file.
+        file: PathBuf,
+        /// The sha256 recorded.
+        recorded: String,
+        /// The sha256 of the file.
+        actual: String,
+    },
+    /// A backup has neither a sha256 sidecar nor a manifest.
+    #[error("{}: no sha256 sidecar or manifest to verify against", file.display())]
+    NoChecksum {
+        /// The backup file.
+        file: PathBuf,
+    },
+    /// No backup in the directory fits what was asked for.
+    #[error("no backup in {} fits", dir.display())]
+    NoBackup {
+        /// The backups directory.
+        dir: PathBuf,
+    },
+    /// The chosen backup failed verification; nothing was restored.
+    #[error("{source}; nothing was restored")]
+    BackupRejected {
+        /// Why it failed.
+        #[source]
+        source: Box<Error>,
+    },
+    /// Every candidate backup failed verification; nothing was restored.
+    #[error("no backup passes verification; nothing was restored")]
+    NoValidBackup,
+    /// After a restore, the database's row counts differ from the backup's.
+    #[error(
+        "the restored database's row counts differ from the backup's; the previous database is {}",
+        before.display()
+    )]
+    RestoreMismatch {
+        /// The before-restore backup of what the database held.
+        before: PathBuf,
+    },
+    /// A database has no table of that name.
+    #[error("{}", missing_table(place.as_deref(), table))]
+    MissingTable {
+        /// Which database: `the live database`, a backup's path; None when it goes without
+        /// saying.
+        place: Option<String>,
+        /// The table.
+        table: String,
+    },
+    /// A table restore found no column the backup's table shares with the live one.
+    #[error("the backup's \"{table}\" shares no column with the live one")]
+    NoCommonColumns {
+        /// The table.
+        table: String,
+    },
+    /// A retention rule names a table the database does not have.
+    #[error("retention rule of \"{table}\": the database has no such table")]
+    RetentionTable {
+        /// The table the rule names.
+        table: String,
+    },
+    /// Rows that do not cascade reference rows a prune removes.
+    #[error(
+        "\"{table}\" has {rows} row(s) that reference rows the prune removes ({via}), and the reference does not cascade; nothing was pruned"
+    )]
+    PruneBlocked {
+        /// The referencing table.
+        table: String,
+        /// How many of its rows.
+        rows: u64,
+        /// The foreign key.
+        via: String,
+    },
+    /// A prune would archive or delete a different number of rows than it selected.
+    #[error("{}", prune_mismatch(table, *done, *selected, *archiving))]
+    PruneMismatch {
+        /// The table.
+        table: String,
+        /// Rows archived (or deleted).
+        done: u64,
+        /// Rows selected.
+        selected: u64,
+        /// True when archiving, false when deleting.
+        archiving: bool,
+    },
+    /// A prune's archive file already exists.
+    #[error("{} already exists; wait a second and prune again", path.display())]
+    ArchiveExists {
+        /// The archive.
+        path: PathBuf,
+    },
+    /// Not enough free space for VACUUM.
+    #[error(
+        "VACUUM needs about {need} bytes free (twice the database) and {} has {free}; nothing was changed",
+        place.display()
+    )]
+    NoSpace {
+        /// The directory short of space.
+        place: PathBuf,
+        /// Bytes needed.
+        need: u64,
+        /// Bytes free.
+        free: u64,
+    },
+    /// A configuration file is not valid TOML for schemactl.
+    #[error("{}: {message}", path.display())]
+    BadConfig {
+        /// The file.
+        path: PathBuf,
+        /// What is wrong.
+        message: String,
+    },
+    /// A rename hint (`renamed_from`) names an object the current schema does not have.
+    #[error("{object}: renamed_from \"{from}\", but {missing}")]
+    RenameSource {
+        /// The renamed object: `table "t"`, `column "t"."c"`.
+        object: String,
+        /// The old name the hint gives.
+        from: String,
+        /// What is missing: `there is no table "x"`.
+        missing: String,
+    },
+    /// Backup retention was asked for without a rule.
+    #[error("prune needs --keep-last N or --keep-days D")]
+    NoRetentionRule,
+    // --- end of the storage block. ---
+}
+
+fn missing_table(place: Option<&str>, table: &str) -> String {
+    match place {
+        Some(place) => format!("{place} has no table \"{table}\""),
+        None => format!("no table \"{table}\""),
+    }
+}
+
+fn prune_mismatch(table: &str, done: u64, selected: u64, archiving: bool) -> String {
+    if archiving {
+        format!(
+            "archived {done} row(s) of \"{table}\" where {selected} were selected; nothing was pruned"
+        )
+    } else {
+        format!(
+            "the prune would remove {done} row(s) of \"{table}\" where {selected} were selected (a trigger the schema does not show?); nothing was pruned"
+        )
+    }
+}
+
+/// Returns SQLite's own message for an error, without rusqlite's wrapping; a busy database is
+/// said in words, with the timeout that ran out.
+pub fn sqlite_message(e: &rusqlite::Error) -> String {
+    if matches!(
+        e.sqlite_error_code(),
+        Some(rusqlite::ErrorCode::DatabaseBusy | rusqlite::ErrorCode::DatabaseLocked)
+    ) {
+        return format!(
+            "the database is locked: another connection held it for longer than the busy timeout ({} ms; set SCHEMACTL_BUSY_TIMEOUT_MS to wait longer); nothing was changed",
+            busy_timeout().as_millis()
+        );
+    }
+    match e {
+        rusqlite::Error::SqlInputError { msg, .. } => msg.clone(),
+        rusqlite::Error::SqliteFailure(_, Some(msg)) => msg.clone(),
+        rusqlite::Error::MultipleStatement => "more than one statement".into(),
+        other => other.to_string(),
+    }
+}
+
+/// How long schemactl waits for another connection's lock before it gives up with a message:
+/// `SCHEMACTL_BUSY_TIMEOUT_MS` milliseconds, 10 s by default. It lives here, beside the
+/// message that names it; `db` re-exports it.
+pub fn busy_timeout() -> std::time::Duration {
+    std::env::var("SCHEMACTL_BUSY_TIMEOUT_MS")
+        .ok()
+        .and_then(|v| v.trim().parse::<u64>().ok())
+        .map_or(
+            std::time::Duration::from_secs(10),
+            std::time::Duration::from_millis,
+        )
 }
 
 impl Error {

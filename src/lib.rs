@@ -6,6 +6,7 @@
 //! back, so two schemas are equal exactly when their [`model::Schema`]s are equal.
 
 pub mod apply;
+pub mod backup;
 pub mod cli;
 pub mod config;
 pub mod db;

@@ -7,6 +7,7 @@
 use rusqlite::Connection;
 use rusqlite::types::Value;
 
+use crate::db::orphans::{not_null, orphan_condition};
 use crate::diff::{Change, TableChange, TableDiff};
 use crate::error::{Error, Result};
 use crate::model::{Column, ForeignKey, KeyPart, Schema, Table};
@@ -346,11 +347,7 @@ impl Lint<'_> {
     }
 
     fn foreign_key(&mut self, fk: &ForeignKey, desired: &Schema) -> Result<()> {
-        let child: Vec<String> = fk
-            .columns
-            .iter()
-            .map(|c| ident(&self.live_column(c)))
-            .collect();
+        let child: Vec<String> = fk.columns.iter().map(|c| self.live_column(c)).collect();
         let parent_columns: Vec<String> = if fk.ref_columns.is_empty() {
             desired
                 .table(&fk.ref_table)
@@ -359,7 +356,6 @@ impl Lint<'_> {
         } else {
             fk.ref_columns.iter().map(|c| c.to_string()).collect()
         };
-        let not_null: Vec<String> = child.iter().map(|c| format!("{c} IS NOT NULL")).collect();
         let message = format!(
             "FOREIGN KEY ({}) REFERENCES {}",
             fk.columns
@@ -369,28 +365,14 @@ impl Lint<'_> {
                 .join(", "),
             ident(&fk.ref_table)
         );
-        let parent_exists: bool = self
-            .conn
-            .query_row(
-                "SELECT count(*) > 0 FROM sqlite_schema WHERE type = 'table' AND name = ?1",
-                [fk.ref_table.as_str()],
-                |r| r.get(0),
-            )
+        let parent_exists = crate::db::table_exists(self.conn, &fk.ref_table)
             .map_err(|e| Error::sqlite("lint", e))?;
+        // With no parent table (or a key of another width), every set key is an orphan.
+        let row = ident(&self.live.name);
         let condition = if parent_exists && parent_columns.len() == child.len() {
-            let matches: Vec<String> = parent_columns
-                .iter()
-                .zip(&child)
-                .map(|(p, c)| format!("p.{} = {}.{c}", ident(p), ident(&self.live.name)))
-                .collect();
-            format!(
-                "{} AND NOT EXISTS (SELECT 1 FROM {} AS p WHERE {})",
-                not_null.join(" AND "),
-                ident(&fk.ref_table),
-                matches.join(" AND ")
-            )
+            orphan_condition(&row, &child, &fk.ref_table, &parent_columns)
         } else {
-            not_null.join(" AND ")
+            not_null(&row, &child)
         };
         self.rows_where(
             FindingKind::ForeignKey,

@@ -11,6 +11,9 @@ use crate::inspect::inspect;
 use crate::model::Schema;
 use crate::render::{create_index, create_table, create_view};
 
+/// SQLite's own message for an error; it lives in [`crate::error`], below this module.
+pub use crate::error::sqlite_message;
+
 /// A schema object, named for error reports.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Object {
@@ -145,25 +148,6 @@ pub fn create(conn: &Connection, schema: &Schema) -> Result<(), MaterialiseError
         run(&object, &sql)?;
     }
     Ok(())
-}
-
-/// Returns SQLite's own message for an error, without rusqlite's wrapping.
-pub fn sqlite_message(e: &rusqlite::Error) -> String {
-    if matches!(
-        e.sqlite_error_code(),
-        Some(rusqlite::ErrorCode::DatabaseBusy | rusqlite::ErrorCode::DatabaseLocked)
-    ) {
-        return format!(
-            "the database is locked: another connection held it for longer than the busy timeout ({} ms; set SCHEMACTL_BUSY_TIMEOUT_MS to wait longer); nothing was changed",
-            crate::db::busy_timeout().as_millis()
-        );
-    }
-    match e {
-        rusqlite::Error::SqlInputError { msg, .. } => msg.clone(),
-        rusqlite::Error::SqliteFailure(_, Some(msg)) => msg.clone(),
-        rusqlite::Error::MultipleStatement => "more than one statement".into(),
-        other => other.to_string(),
-    }
 }
 
 /// Materialises `schema` in memory and inspects it back: its normal form.

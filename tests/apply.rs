@@ -135,7 +135,7 @@ fn the_repository_migrations_build_schema_memory_yaml() {
     let file = PathBuf::from(manifest["file"].as_str().unwrap());
     assert_eq!(
         manifest["sha256"].as_str().unwrap(),
-        schemactl::ops::backup::sha256_file(&file).unwrap()
+        schemactl::backup::sha256_file(&file).unwrap()
     );
     assert_eq!(
         manifest["migrations"],
@@ -350,7 +350,7 @@ fn concurrent_applies_never_double_apply() {
 fn no_wait_fails_while_another_applier_holds_the_lock() {
     let p = Project::new();
     std::fs::create_dir_all(p.path("data")).unwrap();
-    let lock = schemactl::apply::lock::acquire(&p.db(), false, &mut |_| {}).unwrap();
+    let lock = schemactl::db::lock::acquire(&p.db(), false, &mut |_| {}).unwrap();
     let out = p.run(&["apply", "--yes", "--no-wait"]);
     assert_eq!(out.status.code(), Some(1));
     assert!(stderr(&out).contains("holds the lock"), "{}", stderr(&out));

@@ -20,7 +20,7 @@ fn schemactl(dir: &Path, args: &[&str]) -> Command {
 }
 
 fn sha(path: &Path) -> String {
-    schemactl::ops::backup::sha256_file(path).unwrap()
+    schemactl::backup::sha256_file(path).unwrap()
 }
 
 /// A project whose database holds some rows (about 1 MB).

@@ -209,7 +209,7 @@ impl Driver<'_> {
             self.conn
                 .execute(
                     "INSERT OR REPLACE INTO _schemactl_migrations (version, name, kind, forward, reverse, checksum, applied_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
-                    rusqlite::params![p.version, p.name, p.origin.kind(), p.forward, p.reverse, checksum, crate::ops::backup::now_rfc3339()],
+                    rusqlite::params![p.version, p.name, p.origin.kind(), p.forward, p.reverse, checksum, crate::db::now_rfc3339()],
                 )
                 .map_err(q("record the migration in _schemactl_migrations"))?;
         }

@@ -106,7 +106,7 @@ pub fn check_foreign_keys(conn: &Connection, tables: &[String]) -> Result<()> {
 }
 
 mod driver;
-pub mod lock;
+pub use crate::db::lock;
 mod pipeline;
 mod rollback;
 pub mod stash;
@@ -114,7 +114,3 @@ pub mod stash;
 pub use driver::{Mode, QUICK_CHECK_PAGES, row_counts};
 pub use pipeline::{Options, Report, apply, open_live};
 pub use rollback::rollback;
-
-/// The history moved to [`crate::migrations::history`]; this path stays until the callers in
-/// `ops::backup` and `ops::stats` follow it.
-pub use crate::migrations::history;

@@ -9,11 +9,13 @@ use rusqlite::Connection;
 
 use super::driver::{Driver, Mode};
 use super::lock;
+use crate::backup;
 use crate::error::{Error, Result};
 use crate::migrations::history::{self, HISTORY_TABLE};
 use crate::migrations::{self, Catalogue, Migration, expected_after};
 use crate::model::Schema;
-use crate::ops::backup;
+
+pub use crate::db::open_live;
 
 /// What `apply` is asked to do.
 #[derive(Debug, Clone)]
@@ -55,20 +57,6 @@ pub struct Report {
     pub rehearsal: Vec<String>,
     /// What the live run checked.
     pub checks: Vec<String>,
-}
-
-/// Opens (creating when missing) the live database, with a bounded busy wait.
-pub fn open_live(path: &std::path::Path) -> Result<Connection> {
-    if let Some(parent) = path.parent().filter(|p| !p.as_os_str().is_empty()) {
-        std::fs::create_dir_all(parent).map_err(|e| Error::io("create directory", parent, e))?;
-    }
-    let conn =
-        Connection::open(path).map_err(|e| Error::sqlite(format!("open {}", path.display()), e))?;
-    conn.busy_timeout(crate::db::busy_timeout())
-        .map_err(|e| Error::sqlite("set busy_timeout", e))?;
-    conn.query_row("SELECT count(*) FROM sqlite_schema", [], |_| Ok(()))
-        .map_err(|e| Error::sqlite(format!("read {}", path.display()), e))?;
-    Ok(conn)
 }
 
 fn run_refinery(
@@ -262,12 +250,12 @@ fn write_manifest(
 ) -> Result<()> {
     backup::write_manifest(
         b,
-        serde_json::json!({
-            "database": opts.database.display().to_string(),
-            "reason": format!("pre-{what}"),
-            "schema_version_before": report.version_before,
-            "migrations": report.migrations,
-        }),
+        &opts.database,
+        &format!("pre-{what}"),
+        backup::Detail::Migration {
+            schema_version_before: report.version_before,
+            migrations: report.migrations.clone(),
+        },
         sha256,
     )
 }

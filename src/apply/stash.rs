@@ -119,7 +119,7 @@ pub fn drop(conn: &Connection, version: i32) -> Result<StashInfo> {
         conn.execute_batch(CREATE_DROPPED).map_err(w)?;
         conn.execute(
             "INSERT OR REPLACE INTO _schemactl_stash_dropped (version, dropped_at) VALUES (?1, ?2)",
-            rusqlite::params![version, crate::ops::backup::now_rfc3339()],
+            rusqlite::params![version, crate::db::now_rfc3339()],
         )
         .map_err(w)?;
         conn.execute_batch("COMMIT").map_err(w)

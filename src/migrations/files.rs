@@ -77,21 +77,7 @@ pub fn load(dir: &Path, rollbacks: &Path) -> Result<Vec<Migration>> {
     Ok(files)
 }
 
-/// Writes a new file, refusing to overwrite one.
-pub fn write_new(path: &Path, text: &str) -> Result<()> {
-    use std::io::Write as _;
-    if let Some(parent) = path.parent() {
-        std::fs::create_dir_all(parent).map_err(|e| Error::io("create directory", parent, e))?;
-    }
-    let mut file = std::fs::OpenOptions::new()
-        .write(true)
-        .create_new(true)
-        .open(path)
-        .map_err(|e| Error::io("create", path, e))?;
-    file.write_all(text.as_bytes())
-        .map_err(|e| Error::io("write", path, e))?;
-    file.sync_all().map_err(|e| Error::io("sync", path, e))
-}
+pub use crate::db::write_new;
 
 /// Checks a migration name: letters, digits and `_`.
 pub fn check_name(name: &str) -> Result<()> {

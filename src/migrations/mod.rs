@@ -117,10 +117,7 @@ impl Migration {
     /// Builds the migration `sync` runs for `plan`: version `version`, named `sync_<time>`,
     /// with its reverse, recorded like a file's so that it can be rolled back by name.
     pub fn sync(plan: &Plan, schema_version: u32, version: i32) -> Self {
-        let name = format!(
-            "sync_{}",
-            crate::ops::backup::timestamp().to_ascii_lowercase()
-        );
+        let name = format!("sync_{}", crate::db::timestamp().to_ascii_lowercase());
         let stem = stem(version, &name);
         let forward = render(plan, &stem, schema_version, Direction::Forward);
         let reverse = render(plan, &stem, schema_version, Direction::Reverse);

@@ -2,8 +2,9 @@
 
 use std::path::{Path, PathBuf};
 
-use super::backup::{
-    Compression, decompress, integrity_check, manifest_path, sha256_file, sidecar_path,
+use crate::backup::{
+    Compression, decompress, integrity_check, manifest_path, read_manifest, sha256_file,
+    sidecar_path,
 };
 use crate::error::{Error, Result};
 
@@ -38,20 +39,19 @@ pub fn list(dir: &Path) -> Result<Vec<Entry>> {
             continue;
         }
         let text = std::fs::read_to_string(&path).map_err(|e| Error::io("read", &path, e))?;
-        let Ok(v) = serde_json::from_str::<serde_json::Value>(&text) else {
+        let Some(m) = crate::backup::manifest::parse(&text) else {
             continue;
         };
-        let s = |k: &str| v[k].as_str().unwrap_or_default().to_string();
         let file = path.with_extension("");
         if !file.exists() {
             continue;
         }
         out.push(Entry {
-            created_at: s("created_at"),
-            reason: s("reason"),
-            size: v["size"].as_u64().unwrap_or_default(),
-            sha256: s("sha256"),
-            database: s("database"),
+            created_at: m.created_at,
+            reason: m.reason,
+            size: m.size,
+            sha256: m.sha256,
+            database: m.database,
             file,
         });
     }
@@ -87,11 +87,10 @@ impl Drop for Verified {
 /// compressed one is hashed while it is decompressed, then the scratch copy is checked.
 pub fn verify_plain(file: &Path) -> Result<Verified> {
     let recorded = recorded_sha256(file)?;
-    let mismatch = |actual: &str| {
-        Error::Usage(format!(
-            "{}: checksum mismatch (recorded {recorded}, file {actual}): the backup is corrupt",
-            file.display()
-        ))
+    let mismatch = |actual: &str| Error::ChecksumMismatch {
+        file: file.to_path_buf(),
+        recorded: recorded.clone(),
+        actual: actual.to_string(),
     };
     if Compression::of(file) == Compression::None {
         let (actual, checked) = std::thread::scope(|s| {
@@ -99,7 +98,7 @@ pub fn verify_plain(file: &Path) -> Result<Verified> {
             let checked = integrity_check(file);
             let actual = hashing
                 .join()
-                .unwrap_or_else(|_| Err(Error::Usage("the checksum thread failed".into())));
+                .unwrap_or_else(|_| Err(Error::ThreadPanicked { what: "checksum" }));
             (actual, checked)
         });
         let actual = actual?;
@@ -139,15 +138,12 @@ fn recorded_sha256(file: &Path) -> Result<String> {
         .ok()
         .and_then(|s| s.split_whitespace().next().map(str::to_string))
         .or_else(|| {
-            let text = std::fs::read_to_string(manifest_path(file)).ok()?;
-            let v: serde_json::Value = serde_json::from_str(&text).ok()?;
-            v["sha256"].as_str().map(str::to_string)
+            read_manifest(file)
+                .map(|m| m.sha256)
+                .filter(|s| !s.is_empty())
         })
-        .ok_or_else(|| {
-            Error::Usage(format!(
-                "{}: no sha256 sidecar or manifest to verify against",
-                file.display()
-            ))
+        .ok_or_else(|| Error::NoChecksum {
+            file: file.to_path_buf(),
         })
 }
 
@@ -160,9 +156,7 @@ pub fn scratch_path(file: &Path) -> PathBuf {
 /// kept when either rule keeps it), with their sidecars and manifests. Returns what it removed.
 pub fn prune(dir: &Path, keep_last: Option<usize>, keep_days: Option<u64>) -> Result<Vec<PathBuf>> {
     if keep_last.is_none() && keep_days.is_none() {
-        return Err(Error::Usage(
-            "prune needs --keep-last N or --keep-days D".into(),
-        ));
+        return Err(Error::NoRetentionRule);
     }
     let now = time::OffsetDateTime::now_utc();
     let mut removed = Vec::new();

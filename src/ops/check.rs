@@ -6,6 +6,7 @@
 
 use rusqlite::Connection;
 
+use crate::db::orphans::{orphan_condition, parent_columns};
 use crate::dsl::Desired;
 use crate::error::{Error, Result};
 use crate::model::{Schema, Table};
@@ -216,17 +217,6 @@ fn foreign_keys(conn: &Connection, live: &Schema, out: &mut Vec<Finding>) -> Res
     Ok(())
 }
 
-/// The parent columns a foreign key references: its own list, or the parent's primary key.
-pub fn parent_columns(fk: &crate::model::ForeignKey, parent: Option<&Table>) -> Vec<String> {
-    if !fk.ref_columns.is_empty() {
-        return fk.ref_columns.iter().map(|c| c.to_string()).collect();
-    }
-    match parent.map(Table::key_columns) {
-        Some(cols) if !cols.is_empty() => cols,
-        _ => vec!["rowid".into()],
-    }
-}
-
 /// Rows of relationships schema/ declares but the live database does not enforce (no such
 /// foreign key there), whose parent row is missing. Relationships the live database declares
 /// are foreign_key_check's.
@@ -250,24 +240,9 @@ fn orphans(
             if enforced || parent.is_none() || !columns_there {
                 continue;
             }
-            let pcols = parent_columns(fk, parent);
-            let joined: Vec<String> = fk
-                .columns
-                .iter()
-                .zip(&pcols)
-                .map(|(c, p)| format!("p.{} = t.{}", quote_ident(p), quote_ident(c)))
-                .collect();
-            let not_null: Vec<String> = fk
-                .columns
-                .iter()
-                .map(|c| format!("t.{} IS NOT NULL", quote_ident(c)))
-                .collect();
-            let condition = format!(
-                "{} AND NOT EXISTS (SELECT 1 FROM {} AS p WHERE {})",
-                not_null.join(" AND "),
-                quote_ident(&fk.ref_table),
-                joined.join(" AND ")
-            );
+            let columns: Vec<String> = fk.columns.iter().map(|c| c.to_string()).collect();
+            let condition =
+                orphan_condition("t", &columns, &fk.ref_table, &parent_columns(fk, parent));
             let (count, samples) =
                 count_where(conn, live_table, &condition, "look for orphan rows")?;
             if count > 0 {

@@ -68,8 +68,8 @@ pub fn free_space(path: &Path) -> Option<u64> {
 /// Runs the optimizations.
 pub fn optimize(opts: &Options, say: &mut dyn FnMut(&str)) -> Result<Report> {
     crate::db::must_exist(&opts.database)?;
-    let _lock = crate::apply::lock::acquire(&opts.database, opts.wait, &mut |m| say(m))?;
-    let conn = crate::apply::open_live(&opts.database)?;
+    let _lock = crate::db::lock::acquire(&opts.database, opts.wait, &mut |m| say(m))?;
+    let conn = crate::db::open_live(&opts.database)?;
     let before = sizes(&conn, &opts.database)?;
     let mut ran = Vec::new();
     if opts.vacuum {
@@ -88,10 +88,11 @@ pub fn optimize(opts: &Options, say: &mut dyn FnMut(&str)) -> Result<Report> {
                 .map(|free| (place, free))
         });
         if let Some((place, free)) = short {
-            return Err(Error::Usage(format!(
-                "VACUUM needs about {need} bytes free (twice the database) and {} has {free}; nothing was changed",
-                place.display()
-            )));
+            return Err(Error::NoSpace {
+                place: place.to_path_buf(),
+                need,
+                free,
+            });
         }
         say("vacuuming ...");
         conn.execute_batch("VACUUM")

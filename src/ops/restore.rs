@@ -8,8 +8,9 @@ use std::path::{Path, PathBuf};
 use rusqlite::Connection;
 use rusqlite::backup::{Backup, StepResult};
 
-use super::backup::{self, BUSY_WAIT};
 use super::catalog::{self, Entry};
+use crate::backup::{self, BUSY_WAIT};
+use crate::db::{ForeignKeys, Tables};
 use crate::error::{Error, Result};
 
 /// Which backup to restore.
@@ -57,10 +58,9 @@ fn candidates(opts: &Options) -> Result<Vec<PathBuf>> {
         Source::Latest => entries.iter().map(|e| e.file.clone()).collect(),
         Source::At(t) => {
             let at = time::OffsetDateTime::parse(t, &time::format_description::well_known::Rfc3339)
-                .map_err(|_| {
-                    Error::Usage(format!(
-                        "--at `{t}`: give an RFC 3339 time, e.g. 2026-11-25T14:30:00Z"
-                    ))
+                .map_err(|_| Error::InvalidArgument {
+                    what: format!("--at `{t}`"),
+                    message: "give an RFC 3339 time, e.g. 2026-11-25T14:30:00Z".into(),
                 })?;
             entries
                 .iter()
@@ -76,10 +76,9 @@ fn candidates(opts: &Options) -> Result<Vec<PathBuf>> {
         }
     };
     if chosen.is_empty() {
-        return Err(Error::Usage(format!(
-            "no backup in {} fits",
-            opts.dir.display()
-        )));
+        return Err(Error::NoBackup {
+            dir: opts.dir.clone(),
+        });
     }
     Ok(chosen)
 }
@@ -87,8 +86,8 @@ fn candidates(opts: &Options) -> Result<Vec<PathBuf>> {
 /// Restores the database from a backup.
 pub fn restore(opts: &Options, say: &mut dyn FnMut(&str)) -> Result<Restored> {
     let candidates = candidates(opts)?;
-    let _lock = crate::apply::lock::acquire(&opts.database, opts.wait, &mut |m| say(m))?;
-    let mut live = crate::apply::open_live(&opts.database)?;
+    let _lock = crate::db::lock::acquire(&opts.database, opts.wait, &mut |m| say(m))?;
+    let mut live = crate::db::open_live(&opts.database)?;
     refuse_while_written(&live, &opts.database, opts.wait)?;
     let (verified, before) = verify_and_keep_before(&live, opts, candidates, say)?;
     say(&format!(
@@ -103,12 +102,9 @@ pub fn restore(opts: &Options, say: &mut dyn FnMut(&str)) -> Result<Restored> {
     // The pages came from a verified file through SQLite's own pager; the row counts of every
     // table confirm that the data landed (a full check would read the whole file again).
     say("counting the restored rows ...");
-    let restored = crate::db::row_counts(&live)?;
+    let restored = crate::db::row_counts(&live, Tables::All)?;
     if restored != verified.counts {
-        return Err(Error::Usage(format!(
-            "the restored database's row counts differ from the backup's; the previous database is {}",
-            before.display()
-        )));
+        return Err(Error::RestoreMismatch { before });
     }
     Ok(Restored {
         from: verified.from.clone(),
@@ -140,7 +136,7 @@ fn verify_and_keep_before(
         let before = keep_before(live, opts);
         let chosen = verifying
             .join()
-            .unwrap_or_else(|_| Err(Error::Usage("the verifying thread failed".into())));
+            .unwrap_or_else(|_| Err(Error::ThreadPanicked { what: "verifying" }));
         (chosen, before)
     });
     let before = match (chosen.as_ref(), before) {
@@ -170,7 +166,7 @@ fn pick_verified(candidates: Vec<PathBuf>, latest_valid: bool) -> Result<Chosen>
                 // no `-shm` to exist already.
                 let counts = Connection::open(&plain.path)
                     .map_err(|e| Error::sqlite(format!("open {}", plain.path.display()), e))
-                    .and_then(|c| crate::db::row_counts(&c))?;
+                    .and_then(|c| crate::db::row_counts(&c, Tables::All))?;
                 return Ok(Chosen {
                     from: file,
                     plain,
@@ -179,12 +175,14 @@ fn pick_verified(candidates: Vec<PathBuf>, latest_valid: bool) -> Result<Chosen>
                 });
             }
             Err(e) if latest_valid => skipped.push((file, e.to_string())),
-            Err(e) => return Err(Error::Usage(format!("{e}; nothing was restored"))),
+            Err(e) => {
+                return Err(Error::BackupRejected {
+                    source: Box::new(e),
+                });
+            }
         }
     }
-    Err(Error::Usage(
-        "no backup passes verification; nothing was restored".into(),
-    ))
+    Err(Error::NoValidBackup)
 }
 
 /// Keeps the live database as a before-restore backup, with its manifest.
@@ -193,7 +191,9 @@ fn keep_before(live: &Connection, opts: &Options) -> Result<PathBuf> {
     let sha = backup::sha256_file(&before.path)?;
     backup::write_manifest(
         &before,
-        serde_json::json!({ "database": opts.database.display().to_string(), "reason": "before-restore" }),
+        &opts.database,
+        "before-restore",
+        backup::Detail::Plain {},
         &sha,
     )?;
     Ok(before.path)
@@ -212,10 +212,9 @@ fn refuse_while_written(live: &Connection, database: &Path, wait: bool) -> Resul
         Ok(()) => live
             .busy_timeout(BUSY_WAIT)
             .map_err(|e| Error::sqlite("set busy_timeout", e)),
-        Err(_) if !wait => Err(Error::Usage(format!(
-            "a writer holds {}: stop it, or pass --wait; nothing was restored",
-            database.display()
-        ))),
+        Err(_) if !wait => Err(Error::WriterActive {
+            database: database.to_path_buf(),
+        }),
         Err(e) => Err(Error::sqlite(
             format!("wait for the writer on {}", database.display()),
             e,
@@ -234,10 +233,9 @@ fn copy_into(from: &Path, live: &mut Connection, database: &Path) -> Result<()> 
             StepResult::Done => return Ok(()),
             StepResult::More => {}
             _ if std::time::Instant::now() > deadline => {
-                return Err(Error::Usage(format!(
-                    "{} stayed busy; nothing was restored",
-                    database.display()
-                )));
+                return Err(Error::RestoreBusy {
+                    database: database.to_path_buf(),
+                });
             }
             _ => std::thread::sleep(std::time::Duration::from_millis(20)),
         }
@@ -277,14 +275,15 @@ pub fn restore_table(
     say: &mut dyn FnMut(&str),
 ) -> Result<TableRestored> {
     let candidates = candidates(opts)?;
-    let _lock = crate::apply::lock::acquire(&opts.database, opts.wait, &mut |m| say(m))?;
-    let live = crate::apply::open_live(&opts.database)?;
+    let _lock = crate::db::lock::acquire(&opts.database, opts.wait, &mut |m| say(m))?;
+    let live = crate::db::open_live(&opts.database)?;
     refuse_while_written(&live, &opts.database, opts.wait)?;
     let live_schema = crate::inspect(&live)?;
     let Some(live_table) = live_schema.table(table).cloned() else {
-        return Err(Error::Usage(format!(
-            "the live database has no table \"{table}\""
-        )));
+        return Err(Error::MissingTable {
+            place: Some("the live database".into()),
+            table: table.to_string(),
+        });
     };
     let (chosen, before) = verify_and_keep_before(&live, opts, candidates, say)?;
     let (from, scratch) = (chosen.from.clone(), chosen.plain.path.clone());
@@ -293,10 +292,10 @@ pub fn restore_table(
         let backup_schema = crate::inspect(&snapshot)?;
         drop(snapshot);
         let Some(backup_table) = backup_schema.table(table).cloned() else {
-            return Err(Error::Usage(format!(
-                "{} has no table \"{table}\"",
-                from.display()
-            )));
+            return Err(Error::MissingTable {
+                place: Some(from.display().to_string()),
+                table: table.to_string(),
+            });
         };
         let stored = |t: &crate::model::Table| -> Vec<String> {
             t.columns
@@ -315,9 +314,9 @@ pub fn restore_table(
             .filter(|c| !common.contains(c))
             .collect();
         if common.is_empty() {
-            return Err(Error::Usage(format!(
-                "the backup's \"{table}\" shares no column with the live one"
-            )));
+            return Err(Error::NoCommonColumns {
+                table: table.to_string(),
+            });
         }
         run_table_restore(&live, &scratch, &live_table, &common, mode)
             .map(|(deleted, inserted)| (deleted, inserted, dropped_columns))
@@ -341,26 +340,21 @@ fn run_table_restore(
     mode: TableMode,
 ) -> Result<(usize, usize)> {
     use crate::sql::{ident, quote_literal};
-    let q = |e| Error::sqlite(format!("restore table \"{}\"", table.name), e);
-    let fk_on: bool = live
-        .query_row("PRAGMA foreign_keys", [], |r| r.get(0))
-        .map_err(q)?;
-    if fk_on {
-        live.execute_batch("PRAGMA foreign_keys = OFF").map_err(q)?;
-    }
+    let context = format!("restore table \"{}\"", table.name);
+    let q = Error::sqlite_in(context.clone());
     live.execute_batch(&format!(
         "ATTACH DATABASE {} AS schemactl_snapshot",
         quote_literal(&scratch.display().to_string())
     ))
     .map_err(q)?;
+    let q = |e| Error::sqlite(context.clone(), e);
     let t = ident(&table.name);
     let cols = columns
         .iter()
         .map(|c| ident(c))
         .collect::<Vec<_>>()
         .join(", ");
-    let result = (|| {
-        live.execute_batch("BEGIN IMMEDIATE").map_err(q)?;
+    let result = crate::db::immediate(live, ForeignKeys::Off, &context, &context, || {
         let mut deleted = 0;
         let inserted = match mode {
             TableMode::Replace => {
@@ -410,15 +404,8 @@ fn run_table_restore(
             .map_err(q)?;
         check.extend(children);
         crate::apply::check_foreign_keys(live, &check)?;
-        live.execute_batch("COMMIT").map_err(q)?;
         Ok((deleted, inserted))
-    })();
-    if result.is_err() && !live.is_autocommit() {
-        let _ = live.execute_batch("ROLLBACK");
-    }
+    });
     let _ = live.execute_batch("DETACH DATABASE schemactl_snapshot");
-    if fk_on {
-        let _ = live.execute_batch("PRAGMA foreign_keys = ON");
-    }
     result
 }

@@ -96,7 +96,7 @@ pub fn stats(conn: &Connection, path: &Path) -> Result<Stats> {
             .ok()
             .map(|n| u64::try_from(n).unwrap_or_default());
     }
-    let applied = crate::apply::history::applied(conn)?;
+    let applied = crate::migrations::history::applied(conn)?;
     Ok(Stats {
         database: path.display().to_string(),
         file_bytes,

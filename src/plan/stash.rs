@@ -8,8 +8,8 @@
 use crate::model::Table;
 use crate::sql::{ident, quote_literal};
 
-/// Stash tables are named `_schemactl_stash_{version}_{step}`.
-pub const STASH_PREFIX: &str = "_schemactl_stash_";
+/// Stash tables are named `_schemactl_stash_{version}_{step}` (see [`crate::db::bookkeeping`]).
+pub use crate::db::bookkeeping::STASH_PREFIX;
 
 /// The name that stands for a stash table in SQL built before the migration's version is
 /// known; [`super::Step::statements`] replaces it.

@@ -6,11 +6,13 @@ use std::path::{Path, PathBuf};
 
 use rusqlite::Connection;
 
+use super::Options;
 use super::keys::Keys;
-use super::{Options, PRUNES_TABLE};
+use crate::backup::{self, BackupFile, Detail};
+use crate::db::bookkeeping::{ARCHIVE_TABLE, CREATE_ARCHIVE_TABLE, PRUNES_TABLE};
+use crate::db::{sync_dir, sync_file};
 use crate::error::{Error, Result};
 use crate::model::Schema;
-use crate::ops::backup;
 use crate::sql::{quote_ident, quote_literal};
 
 /// Writes the archive: the selected rows of each table, read by the live connection (which
@@ -32,10 +34,7 @@ pub(super) fn write_archive(
         .map_or("database".to_string(), |s| s.to_string_lossy().to_string());
     let path = opts.archives.join(format!("{stem}-{id}.db"));
     if path.exists() {
-        return Err(Error::Usage(format!(
-            "{} already exists; wait a second and prune again",
-            path.display()
-        )));
+        return Err(Error::ArchiveExists { path });
     }
     let partial = crate::db::sibling(&path, ".partial");
     let _ = std::fs::remove_file(&partial);
@@ -49,12 +48,12 @@ pub(super) fn write_archive(
             copy_rows(conn, &out, live, k)?;
         }
         out.execute_batch(&format!(
-            "CREATE TABLE _schemactl_prune (id TEXT, database TEXT, created_at TEXT);
-             INSERT INTO _schemactl_prune VALUES ({}, {}, {});
+            "{CREATE_ARCHIVE_TABLE};
+             INSERT INTO {ARCHIVE_TABLE} VALUES ({}, {}, {});
              COMMIT",
             quote_literal(id),
             quote_literal(&opts.database.display().to_string()),
-            quote_literal(&backup::now_rfc3339())
+            quote_literal(&crate::db::now_rfc3339())
         ))
         .map_err(Error::sqlite_in("finish the archive"))?;
         drop(out);
@@ -63,30 +62,23 @@ pub(super) fn write_archive(
         // final name always has its manifest: a crash in between leaves a `.partial` and a
         // manifest without a file, both of which the next prune removes.
         let sha = backup::sha256_file(&partial)?;
-        let file_name = path
-            .file_name()
-            .map(|f| f.to_string_lossy().to_string())
-            .unwrap_or_default();
-        crate::migrations::write_new(
-            &backup::sidecar_path(&path),
-            &format!("{sha}  {file_name}\n"),
-        )?;
+        backup::write_sidecar(&path, &sha)?;
         let size = std::fs::metadata(&partial)
             .map_err(|e| Error::io("stat", &partial, e))?
             .len();
-        let rows: BTreeMap<&str, u64> = keys.iter().map(|k| (k.table.as_str(), k.rows)).collect();
+        let rows: BTreeMap<String, u64> = keys.iter().map(|k| (k.table.clone(), k.rows)).collect();
         backup::write_manifest(
-            &backup::BackupFile {
+            &BackupFile {
                 path: path.clone(),
                 manifest: backup::manifest_path(&path),
                 size,
             },
-            serde_json::json!({
-                "database": opts.database.display().to_string(),
-                "reason": "prune-archive",
-                "prune_id": id,
-                "rows": rows,
-            }),
+            &opts.database,
+            "prune-archive",
+            Detail::Prune {
+                prune_id: id.to_string(),
+                rows,
+            },
             &sha,
         )?;
         sync_dir(&opts.archives)?;
@@ -105,9 +97,10 @@ pub(super) fn write_archive(
 /// Creates one table in the archive as the live database defines it, and streams its
 /// selected rows (with their rowids) into it.
 fn copy_rows(conn: &Connection, out: &Connection, live: &Schema, k: &Keys) -> Result<()> {
-    let table = live
-        .table(&k.table)
-        .ok_or_else(|| Error::Usage(format!("no table \"{}\"", k.table)))?;
+    let table = live.table(&k.table).ok_or_else(|| Error::MissingTable {
+        place: None,
+        table: k.table.clone(),
+    })?;
     let create: String = conn
         .query_row(
             "SELECT sql FROM main.sqlite_schema WHERE type = 'table' AND name = ?1",
@@ -165,29 +158,14 @@ fn copy_rows(conn: &Connection, out: &Connection, live: &Schema, k: &Keys) -> Re
         n += 1;
     }
     if n != k.rows {
-        return Err(Error::Usage(format!(
-            "archived {n} row(s) of \"{}\" where {} were selected; nothing was pruned",
-            k.table, k.rows
-        )));
+        return Err(Error::PruneMismatch {
+            table: k.table.clone(),
+            done: n,
+            selected: k.rows,
+            archiving: true,
+        });
     }
     Ok(())
-}
-
-fn sync_file(path: &Path) -> Result<()> {
-    std::fs::File::open(path)
-        .and_then(|f| f.sync_all())
-        .map_err(|e| Error::io("sync", path, e))
-}
-
-fn sync_dir(dir: &Path) -> Result<()> {
-    // Directories are fsynced through a read-only handle on Unix; elsewhere this is a no-op.
-    match std::fs::File::open(dir) {
-        Ok(f) => {
-            let _ = f.sync_all();
-            Ok(())
-        }
-        Err(e) => Err(Error::io("sync", dir, e)),
-    }
 }
 
 pub(super) fn remove_archive(path: &Path) {
@@ -222,16 +200,13 @@ pub(super) fn remove_abandoned(conn: &Connection, dir: &Path) -> Result<Vec<Path
         if !name.ends_with(".db.json") {
             continue;
         }
-        let Some(manifest) = std::fs::read_to_string(&path)
-            .ok()
-            .and_then(|t| serde_json::from_str::<serde_json::Value>(&t).ok())
-        else {
+        let Some(manifest) = backup::manifest::read(&path) else {
             continue;
         };
-        let (Some(id), Some(db)) = (manifest["prune_id"].as_str(), manifest["database"].as_str())
-        else {
+        let backup::Detail::Prune { prune_id: id, .. } = &manifest.detail else {
             continue;
         };
+        let db = &manifest.database;
         // Only archives of this database (an archives directory may be shared).
         if same_file(Path::new(db), &conn_path(conn)) && !recorded(id) {
             let archive = path.with_extension("");

@@ -4,6 +4,8 @@
 use rusqlite::Connection;
 
 use super::{Node, TableEffect};
+use crate::db::bookkeeping::PRUNE_KEYS_PREFIX;
+use crate::db::orphans::{parent_columns, references_condition};
 use crate::error::{Error, Result};
 use crate::model::{FkAction, Schema, Table};
 use crate::sql::quote_ident;
@@ -50,15 +52,16 @@ pub(super) fn select_keys(conn: &Connection, live: &Schema, nodes: &[Node]) -> R
             k.archive |= node.archive;
             continue;
         }
-        let table = live
-            .table(&node.table)
-            .ok_or_else(|| Error::Usage(format!("no table \"{}\"", node.table)))?;
+        let table = live.table(&node.table).ok_or_else(|| Error::MissingTable {
+            place: None,
+            table: node.table.clone(),
+        })?;
         let columns: Vec<String> = if table.without_rowid {
             table.key_columns()
         } else {
             vec!["rowid".into()]
         };
-        let temp = format!("_schemactl_prune_keys_{}", keys.len());
+        let temp = format!("{PRUNE_KEYS_PREFIX}{}", keys.len());
         let names: Vec<String> = (0..columns.len()).map(|i| format!("k{i}")).collect();
         conn.execute_batch(&format!(
             "DROP TABLE IF EXISTS temp.{t}; CREATE TEMP TABLE {t} ({n}, PRIMARY KEY ({n}))",
@@ -102,23 +105,13 @@ pub(super) fn select_keys(conn: &Connection, live: &Schema, nodes: &[Node]) -> R
             };
             let parent_keys = &keys[index(&nodes[*parent].table)];
             let parent_table = live.table(&parent_keys.table);
-            let pcols = crate::ops::check::parent_columns(fk, parent_table);
-            let fk_list: Vec<String> = fk.columns.iter().map(|c| quote_ident(c)).collect();
-            let fk_list = if fk_list.len() == 1 {
-                fk_list[0].clone()
-            } else {
-                format!("({})", fk_list.join(", "))
-            };
-            let condition = format!(
-                "{fk_list} IN (SELECT {} FROM {} WHERE {})",
-                pcols
-                    .iter()
-                    .map(|c| key_col(c))
-                    .collect::<Vec<_>>()
-                    .join(", "),
-                quote_ident(&parent_keys.table),
-                parent_keys.member()
-            );
+            let pcols: Vec<String> = parent_columns(fk, parent_table)
+                .iter()
+                .map(|c| key_col(c))
+                .collect();
+            let columns: Vec<String> = fk.columns.iter().map(|c| c.to_string()).collect();
+            let condition =
+                references_condition(&columns, &parent_keys.table, &pcols, &parent_keys.member());
             added += insert(&keys[index(&node.table)], &condition)?;
         }
         if added == 0 {
@@ -149,10 +142,9 @@ pub(super) fn plan(
     let mut effects = Vec::new();
     for rule in rules {
         let Some(table) = live.table(&rule.table) else {
-            return Err(Error::Usage(format!(
-                "retention rule of \"{}\": the database has no such table",
-                rule.table
-            )));
+            return Err(Error::RetentionTable {
+                table: rule.table.clone(),
+            });
         };
         let condition = format!("({})", rule.when);
         effects.push(TableEffect {
@@ -169,10 +161,13 @@ pub(super) fn plan(
         });
         let mut stack = vec![(nodes.len() - 1, vec![table.name.to_string()])];
         while let Some((at, path)) = stack.pop() {
-            let parent = live
-                .table(&nodes[at].table)
-                .cloned()
-                .ok_or_else(|| Error::Usage(format!("no table \"{}\"", nodes[at].table)))?;
+            let parent =
+                live.table(&nodes[at].table)
+                    .cloned()
+                    .ok_or_else(|| Error::MissingTable {
+                        place: None,
+                        table: nodes[at].table.clone(),
+                    })?;
             for (child, fk) in referencing(live, &parent.name) {
                 let child_condition = child_condition(&parent, fk, &nodes[at].condition);
                 let via = format!(
@@ -237,39 +232,16 @@ fn referencing<'a>(
 
 /// The rows of a child that reference the parent rows selected by `condition`.
 fn child_condition(parent: &Table, fk: &crate::model::ForeignKey, condition: &str) -> String {
-    let pcols = crate::ops::check::parent_columns(fk, Some(parent));
-    let list = |cols: &mut dyn Iterator<Item = String>| {
-        let cols: Vec<String> = cols.map(|c| quote_ident(&c)).collect();
-        if cols.len() == 1 {
-            cols[0].clone()
-        } else {
-            format!("({})", cols.join(", "))
-        }
-    };
-    format!(
-        "{} IN (SELECT {} FROM {} WHERE {condition})",
-        list(&mut fk.columns.iter().map(|c| c.to_string())),
-        pcols
-            .iter()
-            .map(|c| quote_ident(c))
-            .collect::<Vec<_>>()
-            .join(", "),
-        quote_ident(&parent.name)
-    )
+    let pcols: Vec<String> = parent_columns(fk, Some(parent))
+        .iter()
+        .map(|c| quote_ident(c))
+        .collect();
+    let columns: Vec<String> = fk.columns.iter().map(|c| c.to_string()).collect();
+    references_condition(&columns, &parent.name, &pcols, condition)
 }
 
 fn count(conn: &Connection, table: &str, condition: &str) -> Result<u64> {
-    let n: i64 = conn
-        .query_row(
-            &format!(
-                "SELECT count(*) FROM {} WHERE {condition}",
-                quote_ident(table)
-            ),
-            [],
-            |r| r.get(0),
-        )
-        .map_err(Error::sqlite_in(format!(
-            "count the rows to prune in \"{table}\""
-        )))?;
-    Ok(u64::try_from(n).unwrap_or_default())
+    crate::db::count(conn, table, Some(condition)).map_err(Error::sqlite_in(format!(
+        "count the rows to prune in \"{table}\""
+    )))
 }

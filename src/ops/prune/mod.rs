@@ -14,9 +14,10 @@ use std::path::{Path, PathBuf};
 
 use rusqlite::Connection;
 
+use crate::db::ForeignKeys;
+use crate::db::bookkeeping::{CREATE_PRUNES_TABLE, PRUNES_TABLE};
 use crate::error::{Error, Result};
 use crate::model::Schema;
-use crate::ops::backup;
 use crate::sql::quote_ident;
 
 mod archive;
@@ -24,9 +25,6 @@ mod keys;
 
 use archive::{remove_abandoned, remove_archive, write_archive};
 use keys::{Keys, plan, select_keys};
-
-/// The history table of committed prunes.
-pub const PRUNES_TABLE: &str = "_schemactl_prunes";
 
 /// What `prune` is asked to do.
 #[derive(Debug, Clone)]
@@ -89,8 +87,8 @@ pub fn prune(
     say: &mut dyn FnMut(&str),
 ) -> Result<Report> {
     crate::db::must_exist(&opts.database)?;
-    let _lock = crate::apply::lock::acquire(&opts.database, opts.wait, &mut |m| say(m))?;
-    let conn = crate::apply::open_live(&opts.database)?;
+    let _lock = crate::db::lock::acquire(&opts.database, opts.wait, &mut |m| say(m))?;
+    let conn = crate::db::open_live(&opts.database)?;
     conn.execute_batch("PRAGMA foreign_keys = ON")
         .map_err(Error::sqlite_in("switch foreign keys on"))?;
     let abandoned = if opts.dry_run {
@@ -108,14 +106,15 @@ pub fn prune(
     let (nodes, effects) = plan(&conn, &live, rules)?;
     let before = counts(&conn, &live)?;
     if let Some(block) = effects.iter().find(|e| e.action == "blocks" && e.rows > 0) {
-        let message = format!(
-            "\"{}\" has {} row(s) that reference rows the prune removes ({}), and the reference does not cascade; nothing was pruned",
-            block.table, block.rows, block.via
-        );
+        let blocked = Error::PruneBlocked {
+            table: block.table.clone(),
+            rows: block.rows,
+            via: block.via.clone(),
+        };
         if !opts.dry_run {
-            return Err(Error::Usage(message));
+            return Err(blocked);
         }
-        say(&message);
+        say(&blocked.to_string());
     }
     if opts.dry_run || effects.iter().all(|e| e.rows == 0) {
         return Ok(Report {
@@ -127,14 +126,16 @@ pub fn prune(
             abandoned,
         });
     }
-    conn.execute_batch("BEGIN IMMEDIATE")
-        .map_err(Error::sqlite_in(format!(
-            "lock {}",
-            opts.database.display()
-        )))?;
-    let result = run(&conn, opts, &live, &nodes, &before, say);
+    let mut archive = None;
+    let result = crate::db::immediate(
+        &conn,
+        ForeignKeys::Keep,
+        &format!("lock {}", opts.database.display()),
+        "commit the prune",
+        || run(&conn, opts, &live, &nodes, &before, &mut archive, say),
+    );
     match result {
-        Ok((archive, after)) => Ok(Report {
+        Ok(after) => Ok(Report {
             dry_run: false,
             before,
             after,
@@ -143,22 +144,27 @@ pub fn prune(
             abandoned,
         }),
         Err(e) => {
-            let _ = conn.execute_batch("ROLLBACK");
+            // The deletion was rolled back: an archive of rows still in the database would
+            // only mislead.
+            if let Some(a) = &archive {
+                remove_archive(a);
+            }
             Err(e)
         }
     }
 }
 
-/// Inside the write transaction: select the keys once, archive, delete, check, record,
-/// commit.
+/// Inside the write transaction: select the keys once, archive (into `archive`), delete,
+/// check and record. The caller commits.
 fn run(
     conn: &Connection,
     opts: &Options,
     live: &Schema,
     nodes: &[Node],
     before: &BTreeMap<String, u64>,
+    archive: &mut Option<PathBuf>,
     say: &mut dyn FnMut(&str),
-) -> Result<(Option<PathBuf>, BTreeMap<String, u64>)> {
+) -> Result<BTreeMap<String, u64>> {
     // The counts that matter are the ones under the lock.
     let before = {
         let locked = counts(conn, live)?;
@@ -170,18 +176,16 @@ fn run(
     let keys = select_keys(conn, live, nodes)?;
     let expected: BTreeMap<String, u64> = keys.iter().map(|k| (k.table.clone(), k.rows)).collect();
     // Unique per run: one process prunes once, so the time and the process id never repeat.
-    let id = format!("prune-{}-{}", backup::timestamp(), std::process::id());
+    let id = format!("prune-{}-{}", crate::db::timestamp(), std::process::id());
     let archived: Vec<&Keys> = keys.iter().filter(|k| k.archive && k.rows > 0).collect();
-    let archive = if archived.is_empty() {
-        None
-    } else {
+    if !archived.is_empty() {
         say(&format!(
             "archiving {} row(s) ...",
             archived.iter().map(|k| k.rows).sum::<u64>()
         ));
-        Some(write_archive(conn, opts, live, &archived, &id)?)
-    };
-    let result = delete_and_record(
+        *archive = Some(write_archive(conn, opts, live, &archived, &id)?);
+    }
+    delete_and_record(
         conn,
         live,
         &keys,
@@ -190,19 +194,11 @@ fn run(
         &id,
         archive.as_deref(),
         say,
-    );
-    if result.is_err() {
-        // The caller rolls the deletion back: an archive of rows still in the database would
-        // only mislead.
-        if let Some(a) = &archive {
-            remove_archive(a);
-        }
-    }
-    result.map(|after| (archive, after))
+    )
 }
 
-/// Deletes the selected rows (children first), checks row counts and foreign keys, records the
-/// prune and commits.
+/// Deletes the selected rows (children first), checks row counts and foreign keys, and records
+/// the prune.
 #[allow(clippy::too_many_arguments)]
 fn delete_and_record(
     conn: &Connection,
@@ -229,18 +225,18 @@ fn delete_and_record(
         let left = after.get(table).copied().unwrap_or_default();
         let want = expected.get(table).copied().unwrap_or_default();
         if left > *n || n - left != want {
-            return Err(Error::Usage(format!(
-                "the prune would remove {} row(s) of \"{table}\" where {want} were selected (a trigger the schema does not show?); nothing was pruned",
-                n.saturating_sub(left)
-            )));
+            return Err(Error::PruneMismatch {
+                table: table.clone(),
+                done: n.saturating_sub(left),
+                selected: want,
+                archiving: false,
+            });
         }
     }
     let touched: Vec<String> = keys.iter().map(|k| k.table.clone()).collect();
     crate::apply::check_foreign_keys(conn, &touched)?;
-    conn.execute_batch(&format!(
-        "CREATE TABLE IF NOT EXISTS {PRUNES_TABLE} (id TEXT PRIMARY KEY, archive TEXT, pruned_at TEXT NOT NULL, rows INTEGER NOT NULL)"
-    ))
-    .map_err(Error::sqlite_in("create the prune history"))?;
+    conn.execute_batch(CREATE_PRUNES_TABLE)
+        .map_err(Error::sqlite_in("create the prune history"))?;
     conn.execute(
         &format!(
             "INSERT INTO {PRUNES_TABLE} (id, archive, pruned_at, rows) VALUES (?1, ?2, ?3, ?4)"
@@ -248,7 +244,7 @@ fn delete_and_record(
         rusqlite::params![
             id,
             archive.map(|a| a.display().to_string()),
-            backup::now_rfc3339(),
+            crate::db::now_rfc3339(),
             i64::try_from(expected.values().sum::<u64>()).unwrap_or(i64::MAX)
         ],
     )
@@ -256,8 +252,6 @@ fn delete_and_record(
     for k in keys {
         let _ = conn.execute_batch(&format!("DROP TABLE temp.{}", quote_ident(&k.temp)));
     }
-    conn.execute_batch("COMMIT")
-        .map_err(Error::sqlite_in("commit the prune"))?;
     Ok(after)
 }
 
@@ -266,14 +260,9 @@ fn counts(conn: &Connection, live: &Schema) -> Result<BTreeMap<String, u64>> {
     live.tables
         .iter()
         .map(|t| {
-            let n: i64 = conn
-                .query_row(
-                    &format!("SELECT count(*) FROM {}", quote_ident(&t.name)),
-                    [],
-                    |r| r.get(0),
-                )
+            let n = crate::db::count(conn, &t.name, None)
                 .map_err(Error::sqlite_in(format!("count \"{}\"", t.name)))?;
-            Ok((t.name.to_string(), u64::try_from(n).unwrap_or_default()))
+            Ok((t.name.to_string(), n))
         })
         .collect()
 }

@@ -19,7 +19,7 @@ pub struct Lock {
 
 /// Returns the lock file of a database.
 pub fn lock_path(database: &Path) -> PathBuf {
-    crate::db::sibling(database, ".schemactl-lock")
+    super::sibling(database, ".schemactl-lock")
 }
 
 /// Takes the lock of `database`. When another process holds it: with `wait`, says so through
@@ -44,10 +44,10 @@ pub fn acquire(database: &Path, wait: bool, on_wait: &mut dyn FnMut(&str)) -> Re
                 format!("another schemactl ({holder})")
             };
             if !wait {
-                return Err(Error::Usage(format!(
-                    "{who} holds the lock on {}; try again later, or drop --no-wait to wait",
-                    database.display()
-                )));
+                return Err(Error::Locked {
+                    database: database.to_path_buf(),
+                    holder: who,
+                });
             }
             on_wait(&format!("waiting for {who} to release {}", path.display()));
             file.lock().map_err(|e| Error::io("lock", &path, e))?;

@@ -1,0 +1,170 @@
+//! Backup primitives: a copy of a live database through SQLite's backup API, its sha256, its
+//! compression, the sidecar and manifest beside it, and integrity_check.
+//!
+//! The copy is taken in one step of the backup API, so it is one consistent snapshot of the
+//! database even while an application writes to it (in WAL mode the writers go on; in
+//! rollback-journal mode they wait for the copy). `apply` (the pre-migration backup and the
+//! rehearsal copy), `ops::backup`, `ops::restore` and `ops::prune` (its archives) all use this
+//! code; it sits at the bottom of the crate, beside `db`, and imports neither of them.
+
+use std::io::Read;
+use std::path::{Path, PathBuf};
+
+use rusqlite::Connection;
+use rusqlite::backup::{Backup, StepResult};
+
+use crate::db::sibling;
+use crate::error::{Error, Result};
+
+mod compress;
+mod hash;
+pub mod manifest;
+
+pub use compress::{Compression, compress, decompress};
+pub use hash::{Hashing, sha256_file};
+pub use manifest::{Detail, Manifest, read_manifest, write_manifest};
+
+/// How long a backup waits for a writer that holds the database.
+pub const BUSY_WAIT: std::time::Duration = std::time::Duration::from_secs(30);
+
+/// A backup that was taken.
+#[derive(Debug, Clone)]
+pub struct BackupFile {
+    /// The backup database.
+    pub path: PathBuf,
+    /// Its manifest (`<backup>.json`).
+    pub manifest: PathBuf,
+    /// Its size in bytes.
+    pub size: u64,
+}
+
+/// Copies the `main` database of `source` into a new file in `dir`, named after `database`,
+/// the time and `label`, and returns it. The file is fsynced; nothing is overwritten.
+pub fn take(source: &Connection, database: &Path, dir: &Path, label: &str) -> Result<BackupFile> {
+    std::fs::create_dir_all(dir).map_err(|e| Error::io("create backup directory", dir, e))?;
+    let stem = database
+        .file_stem()
+        .map_or("database".to_string(), |s| s.to_string_lossy().to_string());
+    let base = format!("{stem}-{}-{label}", crate::db::timestamp());
+    // A name free in every compressed form too, so that compressing never meets a file.
+    let taken = |p: &Path| {
+        [Compression::None, Compression::Zstd, Compression::Gzip]
+            .iter()
+            .any(|c| sibling(p, c.suffix()).exists())
+    };
+    let mut path = dir.join(format!("{base}.db"));
+    let mut n = 1;
+    while taken(&path) {
+        n += 1;
+        path = dir.join(format!("{base}-{n}.db"));
+    }
+    let q = |e| {
+        Error::sqlite(
+            format!("back up {} to {}", database.display(), path.display()),
+            e,
+        )
+    };
+    // Created here first, so that a directory we may not write to is reported as such (and
+    // a name taken meanwhile is never overwritten).
+    std::fs::OpenOptions::new()
+        .write(true)
+        .create_new(true)
+        .open(&path)
+        .map_err(|e| Error::io("create backup", &path, e))?;
+    let copied = (|| {
+        let mut dest = Connection::open(&path).map_err(q)?;
+        let backup = Backup::new(source, &mut dest).map_err(q)?;
+        // One step of every page: the whole database under one read transaction, so the copy
+        // is one consistent snapshot. A writer holding the database makes it wait, boundedly.
+        let deadline = std::time::Instant::now() + BUSY_WAIT;
+        loop {
+            match backup.step(-1).map_err(q)? {
+                StepResult::Done => break,
+                StepResult::More => {}
+                _ if std::time::Instant::now() > deadline => {
+                    return Err(Error::BackupBusy {
+                        database: database.to_path_buf(),
+                        seconds: BUSY_WAIT.as_secs(),
+                    });
+                }
+                _ => std::thread::sleep(std::time::Duration::from_millis(20)),
+            }
+        }
+        drop(backup);
+        drop(dest);
+        let file = std::fs::File::open(&path).map_err(|e| Error::io("open backup", &path, e))?;
+        file.sync_all()
+            .map_err(|e| Error::io("sync backup", &path, e))?;
+        Ok(file
+            .metadata()
+            .map_err(|e| Error::io("stat backup", &path, e))?
+            .len())
+    })();
+    let size = match copied {
+        Ok(size) => size,
+        Err(e) => {
+            // A failed copy (a full disk, say) leaves nothing behind.
+            remove_with_sidecars(&path);
+            return Err(e);
+        }
+    };
+    let manifest = manifest_path(&path);
+    Ok(BackupFile {
+        path,
+        manifest,
+        size,
+    })
+}
+
+/// Removes a database file and whatever SQLite or schemactl keeps beside it.
+pub fn remove_with_sidecars(path: &Path) {
+    for suffix in ["", "-journal", "-wal", "-shm", ".sha256", ".json"] {
+        let _ = std::fs::remove_file(sibling(path, suffix));
+    }
+}
+
+/// The manifest of a backup file.
+pub fn manifest_path(backup: &Path) -> PathBuf {
+    sibling(backup, ".json")
+}
+
+/// Returns the sidecar (`<file>.sha256`, in sha256sum's format) of a backup file.
+pub fn sidecar_path(backup: &Path) -> PathBuf {
+    sibling(backup, ".sha256")
+}
+
+/// Runs `PRAGMA integrity_check` on a database file; Err names the first problem.
+pub fn integrity_check(path: &Path) -> Result<()> {
+    // Opened read-write so that a WAL-mode copy cleans up its -wal and -shm when closed.
+    let conn =
+        Connection::open(path).map_err(|e| Error::sqlite(format!("open {}", path.display()), e))?;
+    let result: String = conn
+        .query_row("PRAGMA integrity_check", [], |r| r.get(0))
+        .map_err(|e| Error::sqlite(format!("check {}", path.display()), e))?;
+    if result == "ok" {
+        Ok(())
+    } else {
+        Err(Error::IntegrityCheckFailed {
+            path: path.to_path_buf(),
+            result,
+        })
+    }
+}
+
+/// Returns true when a database file is in WAL mode (file format bytes 18 and 19 are 2):
+/// then a connection's uncommitted changes never reach the file itself.
+pub fn is_wal(path: &Path) -> bool {
+    let mut header = [0u8; 20];
+    std::fs::File::open(path)
+        .and_then(|mut f| f.read_exact(&mut header))
+        .is_ok_and(|()| header[18] == 2 && header[19] == 2)
+}
+
+/// Writes the sidecar of `file` (`<file>.sha256`, in sha256sum's format), fsynced.
+pub fn write_sidecar(file: &Path, sha256: &str) -> Result<()> {
+    let file_name = file
+        .file_name()
+        .map(|f| f.to_string_lossy().to_string())
+        .unwrap_or_default();
+    crate::db::write_new(&sidecar_path(file), &format!("{sha256}  {file_name}\n"))
+}

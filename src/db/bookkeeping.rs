@@ -1,0 +1,73 @@
+//! The `_schemactl_*` tables schemactl keeps in a user's database, each with its DDL: every
+//! other module names them through these constants.
+//!
+//! Their names all start with `_schemactl`, which is how [`super::Tables::User`] and the schema
+//! comparisons tell them from the user's tables.
+
+/// refinery's history: one row per applied migration (version, name, applied_on, checksum).
+/// refinery creates it itself, inside the first migration's transaction.
+pub const HISTORY_TABLE: &str = "_schemactl_history";
+
+/// schemactl's record of each applied migration, with its forward and reverse SQL, so that a
+/// rollback never depends on files still being there.
+pub const MIGRATIONS_TABLE: &str = "_schemactl_migrations";
+
+/// Creates [`MIGRATIONS_TABLE`] when it is missing.
+pub const CREATE_MIGRATIONS_TABLE: &str = "CREATE TABLE IF NOT EXISTS _schemactl_migrations (
+  version INTEGER PRIMARY KEY,
+  name TEXT NOT NULL,
+  kind TEXT NOT NULL,
+  forward TEXT NOT NULL,
+  reverse TEXT,
+  checksum TEXT NOT NULL,
+  applied_at TEXT NOT NULL
+)";
+
+/// The prefix of stash tables, `_schemactl_stash_{version}_{step}`: the rows and columns a
+/// migration dropped, kept for its rollback.
+pub const STASH_PREFIX: &str = "_schemactl_stash_";
+
+/// The versions whose stash was dropped (their rollback is lossy).
+pub const STASH_DROPPED_TABLE: &str = "_schemactl_stash_dropped";
+
+/// Creates [`STASH_DROPPED_TABLE`] when it is missing.
+pub const CREATE_STASH_DROPPED: &str = "CREATE TABLE IF NOT EXISTS _schemactl_stash_dropped (version INTEGER PRIMARY KEY, dropped_at TEXT NOT NULL)";
+
+/// The history of committed prunes: one row per prune, naming its archive. An archive no row
+/// names belongs to a prune that never committed.
+pub const PRUNES_TABLE: &str = "_schemactl_prunes";
+
+/// Creates [`PRUNES_TABLE`] when it is missing.
+pub const CREATE_PRUNES_TABLE: &str = "CREATE TABLE IF NOT EXISTS _schemactl_prunes (id TEXT PRIMARY KEY, archive TEXT, pruned_at TEXT NOT NULL, rows INTEGER NOT NULL)";
+
+/// The prefix of the temporary tables (in `temp`) holding the keys of the rows a prune
+/// removes, `_schemactl_prune_keys_{n}`.
+pub const PRUNE_KEYS_PREFIX: &str = "_schemactl_prune_keys_";
+
+/// In a prune's archive file (not the live database): which prune wrote it, from which
+/// database, when.
+pub const ARCHIVE_TABLE: &str = "_schemactl_prune";
+
+/// Creates [`ARCHIVE_TABLE`] in an archive.
+pub const CREATE_ARCHIVE_TABLE: &str =
+    "CREATE TABLE _schemactl_prune (id TEXT, database TEXT, created_at TEXT)";
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_ddl_creates_the_named_tables() {
+        let conn = rusqlite::Connection::open_in_memory().unwrap();
+        for (name, ddl) in [
+            (MIGRATIONS_TABLE, CREATE_MIGRATIONS_TABLE),
+            (STASH_DROPPED_TABLE, CREATE_STASH_DROPPED),
+            (PRUNES_TABLE, CREATE_PRUNES_TABLE),
+            (ARCHIVE_TABLE, CREATE_ARCHIVE_TABLE),
+        ] {
+            conn.execute_batch(ddl).unwrap();
+            assert!(super::super::table_exists(&conn, name).unwrap(), "{name}");
+        }
+        assert!(STASH_DROPPED_TABLE.starts_with(STASH_PREFIX));
+    }
+}

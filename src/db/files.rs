@@ -1,0 +1,54 @@
+//! Files beside a database: sibling names (`<db>-wal`, `<backup>.sha256`, ...), and new files
+//! written durably (created, never overwritten, fsynced).
+
+use std::path::{Path, PathBuf};
+
+use crate::error::{Error, Result};
+
+/// `path` with `suffix` appended to its file name: `<db>-wal`, `<backup>.sha256`, ...
+pub fn sibling(path: &Path, suffix: &str) -> PathBuf {
+    let mut name = path.as_os_str().to_owned();
+    name.push(suffix);
+    name.into()
+}
+
+/// The size of a database's `-wal` file, 0 when there is none.
+pub fn wal_bytes(path: &Path) -> u64 {
+    std::fs::metadata(sibling(path, "-wal")).map_or(0, |m| m.len())
+}
+
+/// Writes `text` to a new file `path` (creating its directory; an existing file is an error,
+/// never overwritten) and fsyncs it.
+pub fn write_new(path: &Path, text: &str) -> Result<()> {
+    use std::io::Write as _;
+    if let Some(parent) = path.parent() {
+        std::fs::create_dir_all(parent).map_err(|e| Error::io("create directory", parent, e))?;
+    }
+    let mut file = std::fs::OpenOptions::new()
+        .write(true)
+        .create_new(true)
+        .open(path)
+        .map_err(|e| Error::io("create", path, e))?;
+    file.write_all(text.as_bytes())
+        .map_err(|e| Error::io("write", path, e))?;
+    file.sync_all().map_err(|e| Error::io("sync", path, e))
+}
+
+/// Fsyncs a file.
+pub fn sync_file(path: &Path) -> Result<()> {
+    std::fs::File::open(path)
+        .and_then(|f| f.sync_all())
+        .map_err(|e| Error::io("sync", path, e))
+}
+
+/// Fsyncs a directory, so that a rename or a new file in it survives a crash.
+pub fn sync_dir(dir: &Path) -> Result<()> {
+    // Directories are fsynced through a read-only handle on Unix; elsewhere this is a no-op.
+    match std::fs::File::open(dir) {
+        Ok(f) => {
+            let _ = f.sync_all();
+            Ok(())
+        }
+        Err(e) => Err(Error::io("sync", dir, e)),
+    }
+}

@@ -1,0 +1,126 @@
+//! The SQLite plumbing every layer above shares: opening live databases ([`open_live`],
+//! [`open_read_only`]), the one write transaction bracket ([`immediate`]), row counts and table
+//! lookups, the `_schemactl_*` bookkeeping tables ([`bookkeeping`]), the one-applier lock
+//! ([`lock`]), new files written durably ([`write_new`]) and the timestamps schemactl writes.
+//!
+//! It sits at the bottom of the crate beside `error` and `backup`: it imports neither the
+//! pipeline nor the operations, so that `apply/` and `ops/` can both use it.
+
+use std::collections::BTreeMap;
+use std::path::Path;
+
+use rusqlite::{Connection, OpenFlags};
+
+use crate::error::{Error, Result};
+
+pub mod bookkeeping;
+mod clock;
+mod files;
+pub mod lock;
+pub mod orphans;
+mod transaction;
+
+pub use crate::error::busy_timeout;
+pub use clock::{now_rfc3339, timestamp};
+pub use files::{sibling, sync_dir, sync_file, wal_bytes, write_new};
+pub use transaction::{ForeignKeys, immediate};
+
+/// Errs unless the database file exists: commands that work on a database never create one.
+pub fn must_exist(path: &Path) -> Result<()> {
+    if path.is_file() {
+        Ok(())
+    } else {
+        Err(Error::MissingDatabase {
+            path: path.to_path_buf(),
+        })
+    }
+}
+
+/// Opens an existing database read-only, checking that it is an SQLite database.
+pub fn open_read_only(path: &Path) -> Result<Connection> {
+    must_exist(path)?;
+    let conn = Connection::open_with_flags(
+        path,
+        OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX,
+    )
+    .map_err(|e| Error::sqlite(format!("open {}", path.display()), e))?;
+    finish_open(conn, path)
+}
+
+/// Opens (creating when missing) the live database, with a bounded busy wait.
+pub fn open_live(path: &Path) -> Result<Connection> {
+    if let Some(parent) = path.parent().filter(|p| !p.as_os_str().is_empty()) {
+        std::fs::create_dir_all(parent).map_err(|e| Error::io("create directory", parent, e))?;
+    }
+    let conn =
+        Connection::open(path).map_err(|e| Error::sqlite(format!("open {}", path.display()), e))?;
+    finish_open(conn, path)
+}
+
+/// Sets the busy wait and reads the schema once, so that a file that is not an SQLite
+/// database is reported when it is opened.
+fn finish_open(conn: Connection, path: &Path) -> Result<Connection> {
+    conn.busy_timeout(busy_timeout())
+        .map_err(|e| Error::sqlite("set busy_timeout", e))?;
+    conn.query_row("SELECT count(*) FROM sqlite_schema", [], |_| Ok(()))
+        .map_err(|e| Error::sqlite(format!("read {}", path.display()), e))?;
+    Ok(conn)
+}
+
+/// Returns true when the `main` database has a table named `name` (SQLite compares the name
+/// as `=` does). The caller wraps the error with what it was doing.
+pub fn table_exists(conn: &Connection, name: &str) -> rusqlite::Result<bool> {
+    conn.query_row(
+        "SELECT count(*) > 0 FROM sqlite_schema WHERE type = 'table' AND name = ?1",
+        [name],
+        |r| r.get(0),
+    )
+}
+
+/// Which tables [`row_counts`] counts.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Tables {
+    /// Every table (SQLite's own tables and virtual tables aside).
+    All,
+    /// The user's tables: also leaves out schemactl's `_schemactl_*` bookkeeping tables.
+    User,
+}
+
+/// Row counts of the tables of the `main` database, by name.
+pub fn row_counts(conn: &Connection, which: Tables) -> Result<BTreeMap<String, u64>> {
+    let q = Error::sqlite_in("count rows");
+    let ours = match which {
+        Tables::All => "",
+        Tables::User => " AND name NOT LIKE '\\_schemactl%' ESCAPE '\\'",
+    };
+    let names: Vec<String> = conn
+        .prepare(&format!(
+            "SELECT name FROM sqlite_schema WHERE type = 'table' AND name NOT LIKE 'sqlite\\_%' ESCAPE '\\'{ours} AND sql NOT LIKE 'CREATE VIRTUAL%'"
+        ))
+        .and_then(|mut stmt| {
+            stmt.query_map([], |r| r.get(0))?
+                .collect::<rusqlite::Result<_>>()
+        })
+        .map_err(q)?;
+    names
+        .into_iter()
+        .map(|name| {
+            let n = count(conn, &name, None).map_err(Error::sqlite_in("count rows"))?;
+            Ok((name, n))
+        })
+        .collect()
+}
+
+/// `SELECT count(*) FROM table [WHERE condition]`, as a u64 (a negative count cannot happen).
+pub fn count(conn: &Connection, table: &str, condition: Option<&str>) -> rusqlite::Result<u64> {
+    let filter = condition.map_or(String::new(), |c| format!(" WHERE {c}"));
+    let n: i64 = conn.query_row(
+        &format!(
+            "SELECT count(*) FROM {}{filter}",
+            crate::sql::quote_ident(table)
+        ),
+        [],
+        |r| r.get(0),
+    )?;
+    Ok(u64::try_from(n).unwrap_or_default())
+}
