@@ -8,6 +8,7 @@
 
 use rusqlite::Connection;
 
+use crate::db::ForeignKeys;
 use crate::error::{Error, Result};
 use crate::normal::sqlite_message;
 use crate::plan::{Direction, Plan};
@@ -18,60 +19,35 @@ pub fn execute(conn: &Connection, plan: &Plan, direction: Direction) -> Result<(
     if plan.is_empty() {
         return Ok(());
     }
-    let q = |context: &str, e| Error::sqlite(context.to_string(), e);
-    let fk_before: bool = conn
-        .query_row("PRAGMA foreign_keys", [], |r| r.get(0))
-        .map_err(|e| q("read PRAGMA foreign_keys", e))?;
-    let switch_off = fk_before && plan.needs_foreign_keys_off_in(direction);
-    if switch_off {
-        conn.execute_batch("PRAGMA foreign_keys = OFF")
-            .map_err(|e| q("switch foreign keys off", e))?;
-    }
-    let result = run_in_transaction(conn, plan, direction);
-    if switch_off {
-        // Restore the connection's setting whatever happened; report the first error.
-        let restored = conn
-            .execute_batch("PRAGMA foreign_keys = ON")
-            .map_err(|e| q("switch foreign keys back on", e));
-        result?;
-        restored?;
-        return Ok(());
-    }
-    result
-}
-
-fn run_in_transaction(conn: &Connection, plan: &Plan, direction: Direction) -> Result<()> {
-    conn.execute_batch("BEGIN IMMEDIATE")
-        .map_err(|e| Error::sqlite("begin the migration transaction", e))?;
-    let result = (|| {
-        for (i, sql) in plan.statements(direction) {
-            conn.execute_batch(sql).map_err(|e| Error::Apply {
-                step: i + 1,
-                summary: plan.steps[i].summary.clone(),
-                statement: sql.to_string(),
-                message: sqlite_message(&e),
-            })?;
-        }
-        check_foreign_keys(conn, plan.fk_check_tables(direction))?;
-        conn.execute_batch("COMMIT")
-            .map_err(|e| Error::sqlite("commit the migration", e))
-    })();
-    if result.is_err() && !conn.is_autocommit() {
-        let _ = conn.execute_batch("ROLLBACK");
-    }
-    result
+    let foreign_keys = if plan.needs_foreign_keys_off_in(direction) {
+        ForeignKeys::Off
+    } else {
+        ForeignKeys::Keep
+    };
+    crate::db::immediate(
+        conn,
+        foreign_keys,
+        "begin the migration transaction",
+        "commit the migration",
+        || {
+            for (i, sql) in plan.statements(direction) {
+                conn.execute_batch(sql).map_err(|e| Error::Apply {
+                    step: i + 1,
+                    summary: plan.steps[i].summary.clone(),
+                    statement: sql.to_string(),
+                    message: sqlite_message(&e),
+                })?;
+            }
+            check_foreign_keys(conn, plan.fk_check_tables(direction))
+        },
+    )
 }
 
 /// Fails with the first violations when any of `tables` has a foreign key that does not hold.
 pub fn check_foreign_keys(conn: &Connection, tables: &[String]) -> Result<()> {
     let mut violations = Vec::new();
     for table in tables {
-        let exists: bool = conn
-            .query_row(
-                "SELECT count(*) > 0 FROM sqlite_schema WHERE type = 'table' AND name = ?1",
-                [table],
-                |r| r.get(0),
-            )
+        let exists = crate::db::table_exists(conn, table)
             .map_err(|e| Error::sqlite("check foreign keys", e))?;
         if !exists {
             continue;
