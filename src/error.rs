@@ -289,9 +289,9 @@ pub enum Error {
         /// The table.
         table: String,
         /// Its rows before.
-        before: i64,
+        before: u64,
         /// Its rows after.
-        after: i64,
+        after: u64,
     },
     /// `integrity_check` or `quick_check` of a table failed during the rehearsal.
     #[error("rehearsal: {check} of \"{table}\" failed: {result}")]

@@ -16,9 +16,11 @@ use rusqlite::Connection;
 use rusqlite::fallible_iterator::FallibleIterator;
 use sqlparser::tokenizer::Token;
 
+use crate::db::bookkeeping::{
+    CREATE_MIGRATIONS_TABLE, HISTORY_TABLE, MIGRATIONS_TABLE, STASH_DROPPED_TABLE,
+};
 use crate::error::{Error, Result};
 use crate::migrations;
-use crate::migrations::history::{CREATE_MIGRATIONS_TABLE, HISTORY_TABLE};
 use crate::model::Schema;
 use crate::normal::sqlite_message;
 use crate::sql::{lex, quote_ident};
@@ -228,19 +230,9 @@ impl Driver<'_> {
         };
         for p in &self.pending {
             run_statements(self.conn, &p.forward, p)?;
-            for table in [
-                HISTORY_TABLE,
-                "_schemactl_migrations",
-                "_schemactl_stash_dropped",
-            ] {
-                let exists: bool = self
-                    .conn
-                    .query_row(
-                        "SELECT count(*) > 0 FROM sqlite_schema WHERE name = ?1",
-                        [table],
-                        |r| r.get(0),
-                    )
-                    .map_err(q("read the history"))?;
+            for table in [HISTORY_TABLE, MIGRATIONS_TABLE, STASH_DROPPED_TABLE] {
+                let exists =
+                    crate::db::table_exists(self.conn, table).map_err(q("read the history"))?;
                 if !exists {
                     continue;
                 }
@@ -257,7 +249,7 @@ impl Driver<'_> {
 
     /// Checks what the migrations could have broken, inside their transaction: foreign
     /// keys; in the rehearsal also row counts and integrity; then the schema.
-    fn check(&mut self, counts_before: &BTreeMap<String, i64>) -> Result<()> {
+    fn check(&mut self, counts_before: &BTreeMap<String, u64>) -> Result<()> {
         self.check_foreign_keys()?;
         if self.mode == Mode::Live {
             // The rehearsal counted every table on the same data; the live run checks the
@@ -296,8 +288,8 @@ impl Driver<'_> {
     /// Compares every table's rows with `counts_before` and returns the counts after.
     fn check_row_counts(
         &mut self,
-        counts_before: &BTreeMap<String, i64>,
-    ) -> Result<BTreeMap<String, i64>> {
+        counts_before: &BTreeMap<String, u64>,
+    ) -> Result<BTreeMap<String, u64>> {
         // Row counts: every table that exists before and after keeps its rows, unless a
         // migration inserts into or deletes from it (or a parent it cascades from).
         let changed_by_dml: Vec<String> = self
@@ -330,7 +322,7 @@ impl Driver<'_> {
 
     /// Runs `integrity_check` (or `quick_check` on large tables) on the tables the migrations
     /// mention.
-    fn check_integrity(&mut self, counts_after: &BTreeMap<String, i64>) -> Result<()> {
+    fn check_integrity(&mut self, counts_after: &BTreeMap<String, u64>) -> Result<()> {
         // Integrity of what the migrations touched (every table a statement mentions):
         // integrity_check, or quick_check above QUICK_CHECK_PAGES.
         let touched: Vec<&String> = counts_after
@@ -420,28 +412,9 @@ fn run_statements(conn: &Connection, sql: &str, p: &migrations::Migration) -> Re
     }
 }
 
-/// Row counts of every user table.
-pub fn row_counts(conn: &Connection) -> Result<BTreeMap<String, i64>> {
-    let ctx = "count rows";
-    let names: Vec<String> = conn
-        .prepare("SELECT name FROM sqlite_schema WHERE type = 'table' AND name NOT LIKE 'sqlite\\_%' ESCAPE '\\' AND name NOT LIKE '\\_schemactl%' ESCAPE '\\' AND sql NOT LIKE 'CREATE VIRTUAL%'")
-        .map_err(q(ctx))?
-        .query_map([], |r| r.get(0))
-        .map_err(q(ctx))?
-        .collect::<rusqlite::Result<_>>()
-        .map_err(q(ctx))?;
-    let mut out = BTreeMap::new();
-    for name in names {
-        let n: i64 = conn
-            .query_row(
-                &format!("SELECT count(*) FROM {}", quote_ident(&name)),
-                [],
-                |r| r.get(0),
-            )
-            .map_err(q(ctx))?;
-        out.insert(name, n);
-    }
-    Ok(out)
+/// Row counts of every user table (schemactl's own tables aside).
+pub fn row_counts(conn: &Connection) -> Result<BTreeMap<String, u64>> {
+    crate::db::row_counts(conn, crate::db::Tables::User)
 }
 
 /// Tables a migration inserts into or deletes from.
