@@ -4,12 +4,9 @@
 
 use rusqlite::Connection;
 
+use crate::db::bookkeeping::{CREATE_STASH_DROPPED, STASH_PREFIX};
 use crate::error::{Error, Result};
-use crate::migrations::STASH_PREFIX;
 use crate::sql::quote_ident;
-
-/// Records the versions whose stash was dropped.
-const CREATE_DROPPED: &str = "CREATE TABLE IF NOT EXISTS _schemactl_stash_dropped (version INTEGER PRIMARY KEY, dropped_at TEXT NOT NULL)";
 
 /// The stash of one migration.
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
@@ -109,23 +106,26 @@ pub fn drop(conn: &Connection, version: i32) -> Result<StashInfo> {
     let Some(info) = list(conn)?.into_iter().find(|s| s.version == version) else {
         return Err(Error::NoStash { version });
     };
-    let w = |e| Error::sqlite(format!("drop the stash of V{version}"), e);
-    conn.execute_batch("BEGIN IMMEDIATE").map_err(w)?;
-    let result = (|| {
-        for table in &info.tables {
-            conn.execute_batch(&format!("DELETE FROM {}", quote_ident(table)))
-                .map_err(w)?;
-        }
-        conn.execute_batch(CREATE_DROPPED).map_err(w)?;
-        conn.execute(
-            "INSERT OR REPLACE INTO _schemactl_stash_dropped (version, dropped_at) VALUES (?1, ?2)",
-            rusqlite::params![version, crate::db::now_rfc3339()],
-        )
-        .map_err(w)?;
-        conn.execute_batch("COMMIT").map_err(w)
-    })();
-    if result.is_err() && !conn.is_autocommit() {
-        let _ = conn.execute_batch("ROLLBACK");
-    }
-    result.map(|()| info)
+    let context = format!("drop the stash of V{version}");
+    let w = |e| Error::sqlite(context.clone(), e);
+    crate::db::immediate(
+        conn,
+        crate::db::ForeignKeys::Keep,
+        &context,
+        &context,
+        || {
+            for table in &info.tables {
+                conn.execute_batch(&format!("DELETE FROM {}", quote_ident(table)))
+                    .map_err(w)?;
+            }
+            conn.execute_batch(CREATE_STASH_DROPPED).map_err(w)?;
+            conn.execute(
+                "INSERT OR REPLACE INTO _schemactl_stash_dropped (version, dropped_at) VALUES (?1, ?2)",
+                rusqlite::params![version, crate::db::now_rfc3339()],
+            )
+            .map_err(w)?;
+            Ok(())
+        },
+    )?;
+    Ok(info)
 }

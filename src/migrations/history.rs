@@ -8,19 +8,7 @@ use rusqlite::{Connection, OptionalExtension};
 
 use crate::error::{Error, Result};
 
-/// refinery's history table.
-pub const HISTORY_TABLE: &str = "_schemactl_history";
-
-/// Creates the bookkeeping table when it is missing.
-pub const CREATE_MIGRATIONS_TABLE: &str = "CREATE TABLE IF NOT EXISTS _schemactl_migrations (
-  version INTEGER PRIMARY KEY,
-  name TEXT NOT NULL,
-  kind TEXT NOT NULL,
-  forward TEXT NOT NULL,
-  reverse TEXT,
-  checksum TEXT NOT NULL,
-  applied_at TEXT NOT NULL
-)";
+pub use crate::db::bookkeeping::{CREATE_MIGRATIONS_TABLE, HISTORY_TABLE};
 
 /// A row of refinery's history.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -51,12 +39,7 @@ pub struct Recorded {
 }
 
 fn table_exists(conn: &Connection, name: &str) -> Result<bool> {
-    conn.query_row(
-        "SELECT count(*) > 0 FROM sqlite_schema WHERE type = 'table' AND name = ?1",
-        [name],
-        |r| r.get(0),
-    )
-    .map_err(|e| Error::sqlite("read the migration history", e))
+    crate::db::table_exists(conn, name).map_err(Error::sqlite_in("read the migration history"))
 }
 
 /// Reads refinery's history, oldest first; empty when there is none.
