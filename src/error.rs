@@ -65,7 +65,8 @@ pub enum Error {
     /// `foreign_key_check` found violations; the transaction was rolled back.
     #[error("foreign_key_check failed, nothing was changed: {}", .0.join("; "))]
     ForeignKeys(Vec<String>),
-    /// Invalid configuration or arguments.
+    /// A command-line usage error, raised by `cli/` only: library code returns the typed
+    /// variants below.
     #[error("{0}")]
     Usage(String),
 
