@@ -52,12 +52,7 @@ impl Compression {
 /// Compresses `from` into a new file `to`, streaming, fsyncs it and returns the sha256 of
 /// what it wrote.
 pub fn compress(from: &Path, to: &Path, c: Compression) -> Result<String> {
-    let input = std::fs::File::open(from).map_err(|e| Error::io("read", from, e))?;
-    let output = std::fs::OpenOptions::new()
-        .write(true)
-        .create_new(true)
-        .open(to)
-        .map_err(|e| Error::io("create", to, e))?;
+    let (input, output) = open_pair(from, to)?;
     let output = Hashing::new(std::io::BufWriter::with_capacity(1 << 20, output));
     let w = |e| Error::io("compress into", to, e);
     let mut input = std::io::BufReader::with_capacity(1 << 20, input);
@@ -91,12 +86,7 @@ pub fn compress(from: &Path, to: &Path, c: Compression) -> Result<String> {
 /// Decompresses a backup into a new plain database file `to` (a copy when not compressed),
 /// and returns the sha256 of the backup file as read.
 pub fn decompress(from: &Path, to: &Path) -> Result<String> {
-    let input = std::fs::File::open(from).map_err(|e| Error::io("read", from, e))?;
-    let output = std::fs::OpenOptions::new()
-        .write(true)
-        .create_new(true)
-        .open(to)
-        .map_err(|e| Error::io("create", to, e))?;
+    let (input, output) = open_pair(from, to)?;
     let mut output = std::io::BufWriter::with_capacity(1 << 20, output);
     let r = |e| Error::io("decompress", from, e);
     let mut reader = std::io::BufReader::with_capacity(1 << 20, Hashing::new(input));
@@ -116,4 +106,15 @@ pub fn decompress(from: &Path, to: &Path) -> Result<String> {
     let output = output.into_inner().map_err(|e| r(e.into_error()))?;
     output.sync_all().map_err(|e| Error::io("sync", to, e))?;
     Ok(sha256)
+}
+
+/// Opens `from` for reading and creates `to`, which must not exist yet (nothing is overwritten).
+fn open_pair(from: &Path, to: &Path) -> Result<(std::fs::File, std::fs::File)> {
+    let input = std::fs::File::open(from).map_err(|e| Error::io("read", from, e))?;
+    let output = std::fs::OpenOptions::new()
+        .write(true)
+        .create_new(true)
+        .open(to)
+        .map_err(|e| Error::io("create", to, e))?;
+    Ok((input, output))
 }
