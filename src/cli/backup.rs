@@ -26,8 +26,8 @@ pub struct Args {
     #[arg(long, value_name = "DIR")]
     out: Option<PathBuf>,
     /// Compression
-    #[arg(long, value_enum, default_value_t = Compression::Zstd)]
-    compress: Compression,
+    #[arg(long, value_enum, default_value_t = CompressArg::Zstd)]
+    compress: CompressArg,
     /// A word in the file name and manifest
     #[arg(long, default_value = "manual", value_name = "L")]
     label: String,
@@ -96,7 +96,7 @@ pub fn run(args: &Args, config: &Config) -> Result<ExitCode> {
             let opts = backup::Options {
                 database,
                 dir: dir(&args.out),
-                compress: args.compress,
+                compress: args.compress.into(),
                 label: args.label.clone(),
             };
             let mut progress = Progress::new(&opts.database);
@@ -182,4 +182,25 @@ pub fn run(args: &Args, config: &Config) -> Result<ExitCode> {
         }
     }
     Ok(ExitCode::SUCCESS)
+}
+
+/// `--compress`: the CLI's names for [`Compression`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+enum CompressArg {
+    /// zstd, streaming (the default).
+    Zstd,
+    /// gzip, streaming.
+    Gzip,
+    /// A plain SQLite file.
+    None,
+}
+
+impl From<CompressArg> for Compression {
+    fn from(c: CompressArg) -> Self {
+        match c {
+            CompressArg::Zstd => Compression::Zstd,
+            CompressArg::Gzip => Compression::Gzip,
+            CompressArg::None => Compression::None,
+        }
+    }
 }

@@ -42,8 +42,8 @@ pub struct Args {
     #[arg(long, value_name = "T")]
     table: Option<String>,
     /// With --table: replace its rows, or merge in the rows missing by primary key
-    #[arg(long, value_enum, default_value_t = TableMode::Replace, requires = "table")]
-    mode: TableMode,
+    #[arg(long, value_enum, default_value_t = ModeArg::Replace, requires = "table")]
+    mode: ModeArg,
 }
 
 /// Restores.
@@ -83,7 +83,7 @@ pub fn run(args: &Args, config: &Config) -> Result<ExitCode> {
     }
     if let Some(table) = &args.table {
         let mut progress = Progress::new(&opts.database);
-        let r = restore::restore_table(&opts, table, args.mode, &mut |m| progress.say(m));
+        let r = restore::restore_table(&opts, table, args.mode.into(), &mut |m| progress.say(m));
         drop(progress);
         let r = r?;
         if !r.dropped_columns.is_empty() {
@@ -113,4 +113,22 @@ pub fn run(args: &Args, config: &Config) -> Result<ExitCode> {
         restored.before.display()
     );
     Ok(ExitCode::SUCCESS)
+}
+
+/// `--mode`: the CLI's names for [`TableMode`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+enum ModeArg {
+    /// Delete the table's rows, then insert the backup's.
+    Replace,
+    /// Insert only the backup's rows whose primary key (or rowid) is missing.
+    Merge,
+}
+
+impl From<ModeArg> for TableMode {
+    fn from(m: ModeArg) -> Self {
+        match m {
+            ModeArg::Replace => TableMode::Replace,
+            ModeArg::Merge => TableMode::Merge,
+        }
+    }
 }

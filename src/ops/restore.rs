@@ -243,7 +243,7 @@ fn copy_into(from: &Path, live: &mut Connection, database: &Path) -> Result<()> 
 }
 
 /// How a single table is restored.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum TableMode {
     /// Delete the table's rows, then insert the backup's.
     Replace,
