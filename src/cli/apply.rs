@@ -83,9 +83,7 @@ pub fn run(args: &Args, config: &Config) -> Result<ExitCode> {
         exclude: config.exclude.clone(),
     };
     crate::ops::apply::check_entry(&opts)?;
-    let outcome = run_pipeline(&opts.pipeline, &args.pipeline, &|o, say| {
-        crate::apply::apply(o, say)
-    })?;
+    let outcome = run_pipeline(&opts.pipeline, &args.pipeline)?;
     let uncovered = crate::ops::apply::uncovered(&opts)?;
     if let (Some(lines), Format::Human) = (uncovered, args.pipeline.format) {
         eprintln!(
@@ -114,13 +112,9 @@ pub(super) enum Outcome {
     Ran(Report),
 }
 
-/// Shows what is pending, asks when interactive (human format), then runs `run` (the pipeline,
-/// or a use case around it).
-pub(super) fn run_pipeline(
-    opts: &Options,
-    args: &PipelineArgs,
-    run: &dyn Fn(&Options, &mut dyn FnMut(&str)) -> Result<Report>,
-) -> Result<Outcome> {
+/// Shows what is pending, asks when interactive, then runs the pipeline.
+pub(super) fn run_pipeline(opts: &Options, args: &PipelineArgs) -> Result<Outcome> {
+    let run = crate::apply::apply;
     let mut progress = Progress::new(&opts.database);
     let mut say = |m: &str| progress.say(m);
     if args.dry_run || !args.yes {

@@ -59,7 +59,7 @@ pub fn run(args: &Args, config: &Config) -> Result<ExitCode> {
     } else {
         let mut opts = args.pipeline.options(database.clone(), config);
         opts.extra = list;
-        run_pipeline(&opts, &args.pipeline, &|o, say| crate::apply::apply(o, say))?
+        run_pipeline(&opts, &args.pipeline)?
     };
     print_outcome(
         "sync",
