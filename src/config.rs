@@ -2,12 +2,15 @@
 //!
 //! Paths in the file are relative to the file's directory. Flags override the file, and the
 //! environment variable `SCHEMACTL_DATABASE` overrides the database path (clap reads it).
+//! `exclude = ["migrations_applied", "legacy_*"]` names tables schemactl leaves alone
+//! (see [`crate::exclude`]).
 
 use std::path::{Path, PathBuf};
 
 use serde::Deserialize;
 
 use crate::error::{Error, Result};
+use crate::exclude::Exclude;
 
 /// The configuration file's name.
 pub const FILE_NAME: &str = "schemactl.toml";
@@ -29,6 +32,8 @@ pub struct Config {
     pub backups: PathBuf,
     /// Archives of pruned rows.
     pub archives: PathBuf,
+    /// Tables schemactl does not manage (names or globs); each schema file can add its own.
+    pub exclude: Exclude,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -41,6 +46,7 @@ struct ConfigFile {
     snapshots: Option<PathBuf>,
     backups: Option<PathBuf>,
     archives: Option<PathBuf>,
+    exclude: Option<Vec<String>>,
 }
 
 impl Config {
@@ -54,6 +60,7 @@ impl Config {
             snapshots: root.join("snapshots"),
             backups: root.join(".swarm/backups"),
             archives: root.join(".swarm/archives"),
+            exclude: Exclude::default(),
         }
     }
 
@@ -91,6 +98,10 @@ impl Config {
             snapshots: at(file.snapshots, defaults.snapshots),
             backups: at(file.backups, defaults.backups),
             archives: at(file.archives, defaults.archives),
+            exclude: Exclude::new(
+                file.exclude.unwrap_or_default(),
+                &path.display().to_string(),
+            )?,
         })
     }
 }

@@ -4,11 +4,13 @@
 //! empty in memory), and schema/ with the schema all the migrations build. Divergent and
 //! missing migration files and pending migrations are reported too, as the migration
 //! [`Catalogue`] sees them. Differences are shown as unified diffs of the canonical dumps
-//! ([`crate::normal::dump`]).
+//! ([`crate::normal::dump`]). Excluded tables ([`crate::exclude`]) are left out of every
+//! comparison.
 
 use rusqlite::Connection;
 
 use crate::error::Result;
+use crate::exclude::Exclude;
 use crate::migrations::{AppliedState, Catalogue};
 use crate::model::Schema;
 use crate::normal::describe_difference;
@@ -43,8 +45,14 @@ pub struct Finding {
 }
 
 /// Compares the live database (`conn`), its migration catalogue (the files and `conn`'s
-/// history) and `desired` (schema/).
-pub fn drift(conn: &Connection, catalogue: &Catalogue, desired: &Schema) -> Result<Vec<Finding>> {
+/// history) and `desired` (schema/), all without the tables `exclude` names.
+pub fn drift(
+    conn: &Connection,
+    catalogue: &Catalogue,
+    desired: &Schema,
+    exclude: &Exclude,
+) -> Result<Vec<Finding>> {
+    let desired = &exclude.apply(desired);
     let mut findings = Vec::new();
     for (a, state) in catalogue.states() {
         match state {
@@ -74,8 +82,10 @@ pub fn drift(conn: &Connection, catalogue: &Catalogue, desired: &Schema) -> Resu
             diff: String::new(),
         });
     }
-    let live = crate::inspect(conn)?;
-    match crate::migrations::expected_schema(catalogue.applied_migrations()) {
+    let live = exclude.apply(&crate::inspect(conn)?);
+    match crate::migrations::expected_schema(catalogue.applied_migrations())
+        .map(|s| exclude.apply(&s))
+    {
         Ok(expected) if expected != live => findings.push(Finding {
             kind: DriftKind::LiveSchema,
             message: "the live schema is not what its applied migrations build".into(),
@@ -88,7 +98,7 @@ pub fn drift(conn: &Connection, catalogue: &Catalogue, desired: &Schema) -> Resu
             diff: String::new(),
         }),
     }
-    match catalogue.expected_schema() {
+    match catalogue.expected_schema().map(|s| exclude.apply(&s)) {
         Ok(built) if &built != desired => findings.push(Finding {
             kind: DriftKind::Uncovered,
             message: "schema/ has changes no migration covers (write one with `schemactl plan --write NAME`)".into(),

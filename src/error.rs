@@ -499,6 +499,76 @@ pub enum Error {
     #[error("prune needs --keep-last N or --keep-days D")]
     NoRetentionRule,
     // --- end of the storage block. ---
+    // --- adopting existing databases (issue 17). ---
+    /// `apply` in a project without migration files: there is nothing to apply.
+    #[error("no migration files in {}: nothing to apply (write the first with `schemactl plan --write NAME`, or bring a database to schema/ with `schemactl sync`)", dir.display())]
+    NoMigrations {
+        /// The migrations directory.
+        dir: PathBuf,
+    },
+    /// `apply` on a database that has tables but no history: the migrations would fail on
+    /// tables that exist; it has to be baselined first.
+    #[error("{} has tables but no migration history: {matched}; nothing was changed (no backup taken)", database.display())]
+    NeedsBaseline {
+        /// The database.
+        database: PathBuf,
+        /// Which version it matches and the command to run, in words.
+        matched: String,
+    },
+    /// `baseline` found no version whose schema is the live one.
+    #[error("{} matches no version of the migrations; the nearest is V{nearest} ({lines} line(s) differ):\n{diff}nothing was recorded; to record V{nearest} anyway, after reading the diff: `schemactl baseline V{nearest}`", database.display())]
+    NoBaselineMatch {
+        /// The database.
+        database: PathBuf,
+        /// The nearest version.
+        nearest: i32,
+        /// How many dump lines differ.
+        lines: usize,
+        /// The unified diff, expected (the version) then actual (the database).
+        diff: String,
+    },
+    /// `baseline` found several versions with the live schema (data-only migrations).
+    #[error("{} matches {} (they build the same schema): say which one it is at, e.g. `schemactl baseline V{}`; nothing was recorded", database.display(), versions.iter().map(|v| format!("V{v}")).collect::<Vec<_>>().join(", "), versions.last().copied().unwrap_or_default())]
+    AmbiguousBaseline {
+        /// The database.
+        database: PathBuf,
+        /// The matching versions.
+        versions: Vec<i32>,
+    },
+    /// `baseline` on a database that already has a history.
+    #[error("{} already has a migration history (V{version} applied): baseline is for databases without one; nothing was recorded", database.display())]
+    AlreadyVersioned {
+        /// The database.
+        database: PathBuf,
+        /// Its current version.
+        version: i32,
+    },
+    /// The lock file is a symbolic link or not a regular file: it is never followed.
+    #[error("the lock file {} is not a regular file (a symbolic link?): schemactl does not follow it; remove it and try again", path.display())]
+    LockNotAFile {
+        /// The lock file.
+        path: PathBuf,
+    },
+    /// `baseline` on a database without a table: there is nothing to adopt.
+    #[error("{} has no table to adopt: `schemactl apply` builds it from the migrations", database.display())]
+    NothingToBaseline {
+        /// The database.
+        database: PathBuf,
+    },
+    /// The live schema changed between the comparison and the recording of a baseline.
+    #[error("the schema of {} changed while it was compared; nothing was recorded: run baseline again", database.display())]
+    BaselineRaced {
+        /// The database.
+        database: PathBuf,
+    },
+    /// `sync` in a project whose migration files are not all applied to the database.
+    #[error("{} has migration files pending: {}; sync never runs a migration file: apply them first (`schemactl apply`), baseline the database if it already has their schema (`schemactl baseline`), or run sync in a folder without migration files; nothing was changed", database.display(), pending.join(", "))]
+    FilesPending {
+        /// The database.
+        database: PathBuf,
+        /// The pending files, as `V{n}__{name}`.
+        pending: Vec<String>,
+    },
 }
 
 fn missing_table(place: Option<&str>, table: &str) -> String {

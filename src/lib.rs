@@ -14,6 +14,7 @@ pub mod diff;
 pub mod drift;
 pub mod dsl;
 pub mod error;
+pub mod exclude;
 pub mod failpoint;
 pub mod fuzz;
 pub mod inspect;

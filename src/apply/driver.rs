@@ -201,7 +201,11 @@ impl Driver<'_> {
             let Some(p) = self.pending.get(index) else {
                 return Err(Error::UnplannedMigration);
             };
-            run_statements(self.conn, sql, p)?;
+            // An adoption (a database's schema before its first sync) is recorded, never
+            // run: the database has it already.
+            if p.origin != migrations::Origin::Adopted {
+                run_statements(self.conn, sql, p)?;
+            }
         }
         self.conn
             .execute_batch(CREATE_MIGRATIONS_TABLE)

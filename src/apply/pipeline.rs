@@ -38,7 +38,8 @@ pub struct Options {
     pub allow_destructive: bool,
     /// Report what would run, change nothing.
     pub dry_run: bool,
-    /// Migrations that are not files (sync's), run after the files.
+    /// Migrations that are not files (sync's). When there are any, only they run: any other
+    /// pending migration is refused (sync never runs a file it was not asked to).
     pub extra: Vec<Migration>,
 }
 
@@ -47,6 +48,8 @@ pub struct Options {
 pub struct Report {
     /// The version before.
     pub version_before: Option<i32>,
+    /// The version after (in a dry run: after the pending migrations would run).
+    pub version_after: Option<i32>,
     /// Migrations applied (or, in a dry run, pending), as `V{n}__{name}`.
     pub migrations: Vec<String>,
     /// The pending SQL, in a dry run.
@@ -84,12 +87,24 @@ fn run_refinery(
 
 /// Runs the pipeline. `say` receives progress lines for the user.
 pub fn apply(opts: &Options, say: &mut dyn FnMut(&str)) -> Result<Report> {
-    // 1. Lock: one applier at a time.
-    if let Some(parent) = opts.database.parent().filter(|p| !p.as_os_str().is_empty()) {
-        std::fs::create_dir_all(parent).map_err(|e| Error::io("create directory", parent, e))?;
-    }
-    let _lock = lock::acquire(&opts.database, opts.wait, &mut |m| say(m))?;
-    let live = open_live(&opts.database)?;
+    // 1. Lock: one applier at a time. A dry run creates nothing: no lock file, no database
+    // (a missing one is previewed from an empty in-memory one), and opens the file read-only.
+    let (_lock, live) = if opts.dry_run {
+        let conn = if opts.database.exists() {
+            crate::db::open_read_only(&opts.database)?
+        } else {
+            Connection::open_in_memory()
+                .map_err(|e| Error::sqlite("open an empty database to preview", e))?
+        };
+        (None, conn)
+    } else {
+        if let Some(parent) = opts.database.parent().filter(|p| !p.as_os_str().is_empty()) {
+            std::fs::create_dir_all(parent)
+                .map_err(|e| Error::io("create directory", parent, e))?;
+        }
+        let lock = lock::acquire(&opts.database, opts.wait, &mut |m| say(m))?;
+        (Some(lock), open_live(&opts.database)?)
+    };
 
     // 2. Verify the history against the migrations.
     let catalogue = Catalogue::new(
@@ -101,9 +116,27 @@ pub fn apply(opts: &Options, say: &mut dyn FnMut(&str)) -> Result<Report> {
     let pending: Vec<Migration> = catalogue.verify()?.into_iter().cloned().collect();
     let mut report = Report {
         version_before: catalogue.current_version(),
+        version_after: pending
+            .iter()
+            .map(|m| m.version)
+            .max()
+            .or(catalogue.current_version()),
         migrations: pending.iter().map(Migration::stem).collect(),
         ..Report::default()
     };
+    if !opts.extra.is_empty() {
+        let others: Vec<String> = pending
+            .iter()
+            .filter(|m| !opts.extra.iter().any(|e| e.version == m.version))
+            .map(Migration::stem)
+            .collect();
+        if !others.is_empty() {
+            return Err(Error::FilesPending {
+                database: opts.database.clone(),
+                pending: others,
+            });
+        }
+    }
     if pending.is_empty() {
         return Ok(report);
     }

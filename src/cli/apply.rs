@@ -1,10 +1,13 @@
 //! `schemactl apply`: apply pending migrations through the safe pipeline, showing what is
-//! pending and asking first; the flags and the preview are shared with `sync` and `rollback`.
+//! pending and asking first; the flags, the preview and the report (human or JSON) are shared
+//! with `sync`.
 
+use std::path::Path;
 use std::process::ExitCode;
+use std::time::{Duration, Instant};
 
-use super::DatabaseArg;
-use super::output::{Progress, confirm};
+use super::output::{Format, Progress, confirm, json};
+use super::{DatabaseArg, SchemaArg};
 use crate::apply::{Options, Report};
 use crate::config::Config;
 use crate::error::{Error, Result};
@@ -15,12 +18,15 @@ pub struct PipelineArgs {
     /// Do not ask for confirmation
     #[arg(long, short = 'y')]
     pub yes: bool,
-    /// Show what would run; change nothing
+    /// Show what would run; change nothing (no database, no lock file is created)
     #[arg(long)]
     pub dry_run: bool,
     /// Fail at once when another schemactl holds the database's lock, instead of waiting
     #[arg(long)]
     pub no_wait: bool,
+    /// Wait for another schemactl (the default; kept so that scripts may say it)
+    #[arg(long, hide = true, conflicts_with = "no_wait")]
+    pub wait: bool,
     /// Apply migrations that drop a table, column, view or trigger, or narrow a type
     #[arg(long)]
     pub allow_destructive: bool,
@@ -30,6 +36,9 @@ pub struct PipelineArgs {
     /// Skip the rehearsal on the backup (prints a warning)
     #[arg(long)]
     pub skip_rehearsal: bool,
+    /// Output format: human, or one JSON object on standard output
+    #[arg(long, value_enum, default_value_t = Format::Human)]
+    pub format: Format,
 }
 
 impl PipelineArgs {
@@ -53,27 +62,63 @@ impl PipelineArgs {
 /// Arguments of `schemactl apply`.
 #[derive(Debug, clap::Args)]
 #[command(
-    after_help = "Examples:\n  schemactl apply --yes\n  schemactl apply --dry-run\n  schemactl apply --database prod.db --no-wait --yes"
+    after_help = "Examples:\n  schemactl apply --yes\n  schemactl apply --dry-run\n  schemactl apply --database prod.db --no-wait --yes --format json"
 )]
 pub struct Args {
     #[command(flatten)]
     database: DatabaseArg,
     #[command(flatten)]
+    schema: SchemaArg,
+    #[command(flatten)]
     pipeline: PipelineArgs,
 }
 
-/// Applies the pending migrations.
+/// Applies the pending migrations: the entry checks, the pipeline, then the report of
+/// changes in schema/ that no migration covers.
 pub fn run(args: &Args, config: &Config) -> Result<ExitCode> {
-    let opts = args.pipeline.options(args.database.resolve(config), config);
-    run_pipeline(opts, &args.pipeline)
+    let started = Instant::now();
+    let opts = crate::ops::apply::Options {
+        pipeline: args.pipeline.options(args.database.resolve(config), config),
+        schema: args.schema.resolve(config),
+        exclude: config.exclude.clone(),
+    };
+    crate::ops::apply::check_entry(&opts)?;
+    let outcome = run_pipeline(&opts.pipeline, &args.pipeline)?;
+    let uncovered = crate::ops::apply::uncovered(&opts)?;
+    if let (Some(lines), Format::Human) = (uncovered, args.pipeline.format) {
+        eprintln!(
+            "note: {} has changes no migration covers ({lines} line(s) of the schema dump differ): write a migration with `schemactl plan --write NAME`",
+            opts.schema.display()
+        );
+    }
+    let extra = serde_json::json!({ "uncovered_schema_changes": uncovered.is_some() });
+    print_outcome(
+        "apply",
+        &outcome,
+        &opts.pipeline.database,
+        args.pipeline.format,
+        started.elapsed(),
+        extra,
+    )
+}
+
+/// What a pipeline run came to.
+pub(super) enum Outcome {
+    /// Nothing was pending.
+    UpToDate(Report),
+    /// A dry run: what would run.
+    Previewed(Report),
+    /// It ran.
+    Ran(Report),
 }
 
 /// Shows what is pending, asks when interactive, then runs the pipeline.
-pub fn run_pipeline(opts: Options, args: &PipelineArgs) -> Result<ExitCode> {
+pub(super) fn run_pipeline(opts: &Options, args: &PipelineArgs) -> Result<Outcome> {
+    let run = crate::apply::apply;
     let mut progress = Progress::new(&opts.database);
     let mut say = |m: &str| progress.say(m);
     if args.dry_run || !args.yes {
-        let preview = crate::apply::apply(
+        let preview = run(
             &Options {
                 dry_run: true,
                 ..opts.clone()
@@ -81,29 +126,98 @@ pub fn run_pipeline(opts: Options, args: &PipelineArgs) -> Result<ExitCode> {
             &mut say,
         )?;
         if preview.migrations.is_empty() {
-            println!(
-                "{} is up to date{}",
-                opts.database.display(),
-                version(&preview)
-            );
-            return Ok(ExitCode::SUCCESS);
+            return Ok(Outcome::UpToDate(preview));
         }
-        let heading = format!("pending for {}", opts.database.display());
-        if let Some(done) = preview_and_confirm(&preview, &heading, "apply", args.dry_run)? {
-            return Ok(done);
+        if args.dry_run {
+            return Ok(Outcome::Previewed(preview));
+        }
+        let heading = format!(
+            "pending for {}: {}",
+            opts.database.display(),
+            preview.migrations.join(", ")
+        );
+        // Standard output holds only the JSON object in that format.
+        match args.format {
+            Format::Human => println!("{heading}"),
+            Format::Json => eprintln!("{heading}"),
+        }
+        if !confirm(&format!("apply {} migration(s)?", preview.migrations.len()))? {
+            return Err(Error::Usage(
+                "not confirmed; nothing was changed (pass --yes to skip the question)".into(),
+            ));
         }
     }
-    let report = crate::apply::apply(&opts, &mut say)?;
+    let report = run(opts, &mut say)?;
     drop(progress);
     if report.migrations.is_empty() {
-        println!(
-            "{} is up to date{}",
-            opts.database.display(),
-            version(&report)
-        );
+        return Ok(Outcome::UpToDate(report));
+    }
+    Ok(Outcome::Ran(report))
+}
+
+/// Prints an outcome, for people or as one JSON object (`command`, `database`, `dry_run`,
+/// `ran`, `pending`, `version_before`, `version_after`, `backup`, `row_counts`, `checks`,
+/// `duration_ms`, and the fields of `extra`).
+pub(super) fn print_outcome(
+    command: &str,
+    outcome: &Outcome,
+    database: &Path,
+    format: Format,
+    duration: Duration,
+    extra: serde_json::Value,
+) -> Result<ExitCode> {
+    let (report, ran, dry_run) = match outcome {
+        Outcome::UpToDate(r) => (r, false, false),
+        Outcome::Previewed(r) => (r, false, true),
+        Outcome::Ran(r) => (r, true, false),
+    };
+    if format == Format::Json {
+        let row_counts = if database.exists() {
+            let conn = crate::db::open_read_only(database)?;
+            serde_json::to_value(crate::db::row_counts(&conn, crate::db::Tables::User)?)
+                .unwrap_or_default()
+        } else {
+            serde_json::Value::Null
+        };
+        let mut value = serde_json::json!({
+            "command": command,
+            "database": database.display().to_string(),
+            "dry_run": dry_run,
+            "ran": if ran { report.migrations.clone() } else { Vec::new() },
+            "pending": if ran { Vec::new() } else { report.migrations.clone() },
+            "version_before": report.version_before,
+            "version_after": if ran { report.version_after } else { report.version_before },
+            "backup": report.backup.as_ref().map(|b| b.display().to_string()),
+            "row_counts": row_counts,
+            "checks": report.rehearsal.iter().map(|c| format!("rehearsal {c}"))
+                .chain(report.checks.iter().map(|c| format!("live {c}"))).collect::<Vec<_>>(),
+            "duration_ms": u64::try_from(duration.as_millis()).unwrap_or(u64::MAX),
+        });
+        if let (Some(map), serde_json::Value::Object(more)) = (value.as_object_mut(), extra) {
+            map.extend(more);
+        }
+        print!("{}", json(&value)?);
         return Ok(ExitCode::SUCCESS);
     }
-    print_report("applied", "to", &report, &opts.database);
+    match outcome {
+        Outcome::UpToDate(r) => println!(
+            "{} is up to date{}",
+            database.display(),
+            r.version_before
+                .map_or(String::new(), |v| format!(" at V{v}"))
+        ),
+        Outcome::Previewed(r) => {
+            println!(
+                "pending for {}: {}",
+                database.display(),
+                r.migrations.join(", ")
+            );
+            for sql in &r.sql {
+                println!("\n{}", sql.trim_end());
+            }
+        }
+        Outcome::Ran(r) => print_report("applied", "to", r, database),
+    }
     Ok(ExitCode::SUCCESS)
 }
 
@@ -134,12 +248,7 @@ pub(super) fn preview_and_confirm(
 }
 
 /// Prints what the checks found (to stderr) and what was done, with the backup (to stdout).
-pub(super) fn print_report(
-    done: &str,
-    preposition: &str,
-    report: &Report,
-    database: &std::path::Path,
-) {
+pub(super) fn print_report(done: &str, preposition: &str, report: &Report, database: &Path) {
     for line in report
         .rehearsal
         .iter()
@@ -157,10 +266,4 @@ pub(super) fn print_report(
         report.migrations.join(", "),
         database.display()
     );
-}
-
-fn version(report: &Report) -> String {
-    report
-        .version_before
-        .map_or(String::new(), |v| format!(" at V{v}"))
 }

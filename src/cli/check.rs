@@ -28,7 +28,8 @@ pub struct Args {
 /// Checks the database.
 pub fn run(args: &Args, config: &Config) -> Result<ExitCode> {
     let database = args.database.resolve(config);
-    let desired = crate::dsl::load(&args.schema.resolve(config))?;
+    let mut desired = crate::dsl::load(&args.schema.resolve(config))?;
+    desired.exclude = config.exclude.union(&desired.exclude);
     let conn = crate::db::open_read_only(&database)?;
     let report = crate::ops::check::check(&conn, &desired, args.quick)?;
     match args.format {

@@ -33,11 +33,23 @@ pub fn run(args: &Args, config: &Config) -> Result<ExitCode> {
     for note in &inspection.notes {
         eprintln!("warning: {note}");
     }
-    let yaml = crate::dsl::export(
-        &inspection.schema,
+    // Tables schemactl.toml excludes are not the schema's: left out, and listed as excluded.
+    let mut yaml = crate::dsl::export(
+        &config.exclude.apply(&inspection.schema),
         args.schema_version,
         &path.display().to_string(),
     );
+    if !config.exclude.is_empty() {
+        yaml.push_str("\n# Tables schemactl leaves alone (from schemactl.toml).\nexclude:\n");
+        for pattern in config.exclude.patterns() {
+            // A JSON string is a valid YAML double-quoted scalar.
+            let quoted = serde_json::to_string(pattern).map_err(|source| Error::Json {
+                context: "quote an exclude pattern",
+                source,
+            })?;
+            yaml.push_str(&format!("  - {quoted}\n"));
+        }
+    }
     match &args.out {
         None => std::io::stdout()
             .write_all(yaml.as_bytes())
@@ -47,7 +59,13 @@ pub fn run(args: &Args, config: &Config) -> Result<ExitCode> {
                 .write(true)
                 .create_new(true)
                 .open(out)
-                .map_err(|e| Error::io("create", out, e))?;
+                .map_err(|e| match e.kind() {
+                    std::io::ErrorKind::AlreadyExists => Error::InvalidArgument {
+                        what: format!("--out {}", out.display()),
+                        message: "the file exists and import never overwrites a file: remove it, or choose another --out".into(),
+                    },
+                    _ => Error::io("create", out, e),
+                })?;
             file.write_all(yaml.as_bytes())
                 .map_err(|e| Error::io("write", out, e))?;
             eprintln!("wrote {}", out.display());

@@ -5,6 +5,7 @@
 
 mod apply;
 mod backup;
+mod baseline;
 mod check;
 mod completions;
 mod drift;
@@ -58,6 +59,8 @@ pub enum Command {
     Apply(apply::Args),
     /// Plan against the live database and apply the plan through the same pipeline.
     Sync(sync::Args),
+    /// Adopt a database without history: prove which version it is at and record it (nothing runs).
+    Baseline(baseline::Args),
     /// Undo a named migration (and later ones with --cascade) through the same pipeline.
     Rollback(rollback::Args),
     /// List or free the data migrations dropped, kept for their rollback.
@@ -132,6 +135,7 @@ pub fn run(cli: Cli) -> Result<ExitCode> {
         Command::Plan(args) => plan::run(&args, &config()?),
         Command::Apply(args) => apply::run(&args, &config()?),
         Command::Sync(args) => sync::run(&args, &config()?),
+        Command::Baseline(args) => baseline::run(&args, &config()?),
         Command::Rollback(args) => rollback::run(&args, &config()?),
         Command::Stash(cmd) => stash::run(&cmd, &config()?),
         Command::Status(args) => status::run(&args, &config()?),

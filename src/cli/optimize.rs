@@ -22,8 +22,11 @@ pub struct Args {
     /// Run a full ANALYZE instead of PRAGMA optimize
     #[arg(long)]
     analyze: bool,
-    /// Wait for another schemactl run on this database instead of refusing
+    /// Fail at once when another schemactl holds the database's lock, instead of waiting
     #[arg(long)]
+    no_wait: bool,
+    /// Wait for another schemactl (the default; kept so that scripts may say it)
+    #[arg(long, hide = true, conflicts_with = "no_wait")]
     wait: bool,
 }
 
@@ -33,7 +36,7 @@ pub fn run(args: &Args, config: &Config) -> Result<ExitCode> {
         database: args.database.resolve(config),
         vacuum: args.vacuum,
         analyze: args.analyze,
-        wait: args.wait,
+        wait: !args.no_wait,
     };
     let mut progress = Progress::new(&opts.database);
     let report = optimize::optimize(&opts, &mut |m| progress.say(m));

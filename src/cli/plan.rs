@@ -11,7 +11,7 @@ use super::{DatabaseArg, SchemaArg};
 use crate::config::Config;
 use crate::error::Result;
 use crate::lint::Finding;
-use crate::ops::plan::{Planned, Written};
+use crate::ops::plan::{Files, Planned};
 use crate::plan::{Direction, Plan, StepKind};
 
 /// Output formats of `plan`.
@@ -62,6 +62,7 @@ pub fn run(args: &Args, config: &Config) -> Result<ExitCode> {
             database: db_path.clone(),
             schema: schema_path.clone(),
             lint: !args.no_lint,
+            exclude: config.exclude.clone(),
         },
         &mut |note| eprintln!("{note}"),
     )?;
@@ -107,19 +108,33 @@ fn write(args: &Args, config: &Config, name: &str) -> Result<ExitCode> {
         migrations: config.migrations.clone(),
         rollbacks: config.rollbacks.clone(),
         name: name.to_string(),
+        exclude: config.exclude.clone(),
     })?;
-    match written {
-        Written::UpToDate => {
-            println!(
-                "the migrations already build {}: nothing to write",
-                schema.display()
-            );
-        }
-        Written::Files {
+    for (forward, reverse) in &written.promoted {
+        println!(
+            "wrote {} and {} (the sync recorded in the database, as a file: the same version, name and SQL)",
+            forward.display(),
+            reverse
+                .as_ref()
+                .map_or("no rollback file (none was recorded)".into(), |r| r
+                    .display()
+                    .to_string())
+        );
+    }
+    match written.planned {
+        None if written.promoted.is_empty() => println!(
+            "the migrations already build {}: nothing to write",
+            schema.display()
+        ),
+        None => println!(
+            "the migrations now build {}: nothing more to write",
+            schema.display()
+        ),
+        Some(Files {
             forward,
             reverse,
             destructive,
-        } => {
+        }) => {
             println!("wrote {} and {}", forward.display(), reverse.display());
             if destructive > 0 {
                 println!(
@@ -211,6 +226,8 @@ pub fn human(
                     StepKind::RebuildDestructive => ("!", "31"),
                     StepKind::Destructive => ("-", "31"),
                     StepKind::Rebuild => ("~", "33"),
+                    // A safe step that removes something (an index) is still a removal.
+                    StepKind::Safe if step.summary.starts_with("drop ") => ("-", "32"),
                     StepKind::Safe => ("+", "32"),
                 };
                 let label = step.kind.label();

@@ -29,8 +29,11 @@ pub struct Args {
     /// Directory of archives [default: from schemactl.toml, else .swarm/archives]
     #[arg(long, value_name = "DIR")]
     archives: Option<PathBuf>,
-    /// Wait for another schemactl run on this database instead of refusing
+    /// Fail at once when another schemactl holds the database's lock, instead of waiting
     #[arg(long)]
+    no_wait: bool,
+    /// Wait for another schemactl (the default; kept so that scripts may say it)
+    #[arg(long, hide = true, conflicts_with = "no_wait")]
     wait: bool,
     /// Output format
     #[arg(long, value_enum, default_value_t = Format::Human)]
@@ -39,6 +42,7 @@ pub struct Args {
 
 /// Prunes.
 pub fn run(args: &Args, config: &Config) -> Result<ExitCode> {
+    let started = std::time::Instant::now();
     let desired = crate::dsl::load(&args.schema.resolve(config))?;
     if desired.rules.retention.is_empty() {
         println!(
@@ -53,7 +57,7 @@ pub fn run(args: &Args, config: &Config) -> Result<ExitCode> {
             .clone()
             .unwrap_or_else(|| config.archives.clone()),
         dry_run: args.dry_run,
-        wait: args.wait,
+        wait: !args.no_wait,
     };
     let mut progress = Progress::new(&opts.database);
     if !args.dry_run && !args.yes {
@@ -65,7 +69,11 @@ pub fn run(args: &Args, config: &Config) -> Result<ExitCode> {
             &desired.rules.retention,
             &mut |m| progress.say(m),
         )?;
-        print_human(&preview);
+        // Standard output holds only the JSON object in that format.
+        match args.format {
+            Format::Human => print!("{}", human(&preview)),
+            Format::Json => eprint!("{}", human(&preview)),
+        }
         if !confirm(&format!("prune {}?", opts.database.display()))? {
             return Err(Error::Usage("not confirmed; nothing was pruned".into()));
         }
@@ -74,44 +82,74 @@ pub fn run(args: &Args, config: &Config) -> Result<ExitCode> {
     drop(progress);
     let report = report?;
     match args.format {
-        Format::Json => println!(
-            "{}",
-            serde_json::to_string_pretty(&report).unwrap_or_default()
-        ),
-        Format::Human => print_human(&report),
+        Format::Json => {
+            let mut value = serde_json::to_value(&report).map_err(|source| Error::Json {
+                context: "render the prune report",
+                source,
+            })?;
+            let version = match crate::db::open_read_only(&opts.database) {
+                Ok(conn) => crate::migrations::history::current_version(&conn)?,
+                Err(_) => None,
+            };
+            if let Some(map) = value.as_object_mut() {
+                map.insert("command".into(), "prune".into());
+                map.insert(
+                    "database".into(),
+                    opts.database.display().to_string().into(),
+                );
+                // A prune changes rows, never the schema: the version stays.
+                map.insert("version_before".into(), version.into());
+                map.insert("version_after".into(), version.into());
+                map.insert(
+                    "duration_ms".into(),
+                    u64::try_from(started.elapsed().as_millis())
+                        .unwrap_or(u64::MAX)
+                        .into(),
+                );
+            }
+            print!("{}", super::output::json(&value)?);
+        }
+        Format::Human => print!("{}", human(&report)),
     }
     Ok(ExitCode::SUCCESS)
 }
 
-fn print_human(r: &prune::Report) {
+fn human(r: &prune::Report) -> String {
+    use std::fmt::Write as _;
+    let mut out = String::new();
     for e in &r.effects {
         let via = if e.via == "retention" {
             "its retention rule".to_string()
         } else {
             e.via.clone()
         };
-        println!(
+        let _ = writeln!(
+            out,
             "{:<12} {} row(s) of \"{}\" ({via})",
             e.action, e.rows, e.table
         );
     }
     if r.dry_run {
-        println!("dry run: nothing was changed");
-        return;
+        out.push_str("dry run: nothing was changed\n");
+        return out;
     }
     for (table, before) in &r.before {
         let after = r.after.get(table).copied().unwrap_or_default();
         if after != *before {
-            println!("{table}: {before} -> {after} rows");
+            let _ = writeln!(out, "{table}: {before} -> {after} rows");
         }
     }
     match &r.archive {
-        Some(a) => println!(
-            "archived to {} (restore with: schemactl restore {} --table T --mode merge)",
-            a.display(),
-            a.display()
-        ),
-        None if r.effects.iter().all(|e| e.rows == 0) => println!("nothing to prune"),
-        None => println!("pruned without an archive (the rules say `archive: false`)"),
+        Some(a) => {
+            let _ = writeln!(
+                out,
+                "archived to {} (restore with: schemactl restore {} --table T --mode merge)",
+                a.display(),
+                a.display()
+            );
+        }
+        None if r.effects.iter().all(|e| e.rows == 0) => out.push_str("nothing to prune\n"),
+        None => out.push_str("pruned without an archive (the rules say `archive: false`)\n"),
     }
+    out
 }

@@ -7,16 +7,20 @@ use super::apply::{preview_and_confirm, print_report};
 use super::output::Progress;
 use crate::apply::Options;
 use crate::config::Config;
-use crate::error::Result;
+use crate::error::{Error, Result};
 
 /// Arguments of `schemactl rollback`.
 #[derive(Debug, clap::Args)]
 #[command(
-    after_help = "Examples:\n  schemactl rollback last --yes\n  schemactl rollback V2 --dry-run\n  schemactl rollback add_pattern_category --cascade --yes"
+    after_help = "Examples:\n  schemactl rollback last --yes\n  schemactl rollback V2 --dry-run\n  schemactl rollback --to V1 --yes\n  schemactl rollback add_pattern_category --cascade --yes"
 )]
 pub struct Args {
     /// The migration: a version (`V3` or `3`), a name, or `last`
-    target: String,
+    #[arg(required_unless_present = "to", conflicts_with = "to")]
+    target: Option<String>,
+    /// Undo every migration applied after VERSION (`V1` or `1`; `0` undoes them all), newest first
+    #[arg(long, value_name = "VERSION")]
+    to: Option<String>,
     #[command(flatten)]
     database: DatabaseArg,
     /// Also roll back the migrations applied after TARGET, newest first, all or nothing
@@ -53,6 +57,11 @@ pub fn run(args: &Args, config: &Config) -> Result<ExitCode> {
         dry_run: false,
         extra: Vec::new(),
     };
+    let (target, cascade) = match (&args.target, &args.to) {
+        (Some(target), _) => (target.clone(), args.cascade),
+        (None, Some(to)) => (after(&opts.database, to)?, true),
+        (None, None) => return Err(Error::Usage("name a migration, or --to VERSION".into())),
+    };
     let mut progress = Progress::new(&opts.database);
     let mut say = |m: &str| progress.say(m);
     if args.dry_run || !args.yes {
@@ -61,8 +70,8 @@ pub fn run(args: &Args, config: &Config) -> Result<ExitCode> {
                 dry_run: true,
                 ..opts.clone()
             },
-            &args.target,
-            args.cascade,
+            &target,
+            cascade,
             &mut say,
         )?;
         let heading = format!("to roll back in {}, newest first", opts.database.display());
@@ -70,8 +79,36 @@ pub fn run(args: &Args, config: &Config) -> Result<ExitCode> {
             return Ok(done);
         }
     }
-    let report = crate::apply::rollback(&opts, &args.target, args.cascade, &mut say)?;
+    let report = crate::apply::rollback(&opts, &target, cascade, &mut say)?;
     drop(progress);
     print_report("rolled back", "in", &report, &opts.database);
     Ok(ExitCode::SUCCESS)
+}
+
+/// `--to VERSION`: the first migration applied after VERSION (rolled back with the later ones).
+fn after(database: &std::path::Path, to: &str) -> Result<String> {
+    let version: i32 = to
+        .strip_prefix(['V', 'v'])
+        .unwrap_or(to)
+        .parse()
+        .ok()
+        .filter(|v| *v >= 0)
+        .ok_or_else(|| Error::InvalidArgument {
+            what: format!("--to {to}"),
+            message: "a version is `V{n}` or `{n}`".into(),
+        })?;
+    let conn = crate::db::open_read_only(database)?;
+    let applied = crate::migrations::history::applied(&conn)?;
+    applied
+        .iter()
+        .map(|a| a.version)
+        .filter(|v| *v > version)
+        .min()
+        .map(|v| format!("V{v}"))
+        .ok_or_else(|| {
+            Error::Usage(format!(
+                "nothing is applied after V{version} in {}: nothing to roll back",
+                database.display()
+            ))
+        })
 }

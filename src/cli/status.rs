@@ -34,6 +34,7 @@ pub fn run(args: &Args, config: &Config) -> Result<ExitCode> {
         database: database.clone(),
         migrations: config.migrations.clone(),
         rollbacks: config.rollbacks.clone(),
+        exclude: config.exclude.clone(),
         schema: schema_path.clone(),
     })?;
     let Status {

@@ -1,10 +1,11 @@
 //! `schemactl sync`: plan against the live database and apply the plan through the same
 //! pipeline, recorded under a generated version so it can be rolled back by name
-//! ([`crate::ops::sync`] builds the migration).
+//! ([`crate::ops::sync`] builds the migration, and says how sync lives with migration files).
 
 use std::process::ExitCode;
+use std::time::Instant;
 
-use super::apply::{PipelineArgs, run_pipeline};
+use super::apply::{Outcome, PipelineArgs, print_outcome, run_pipeline};
 use super::{DatabaseArg, SchemaArg};
 use crate::config::Config;
 use crate::error::Result;
@@ -13,7 +14,7 @@ use crate::ops::sync;
 /// Arguments of `schemactl sync`.
 #[derive(Debug, clap::Args)]
 #[command(
-    after_help = "Examples:\n  schemactl sync --yes\n  schemactl sync --schema schema/ --allow-destructive --yes\n  schemactl sync --dry-run"
+    after_help = "Examples:\n  schemactl sync --yes\n  schemactl sync --schema schema/ --allow-destructive --yes\n  schemactl sync --dry-run\n  schemactl sync --yes --format json"
 )]
 pub struct Args {
     #[command(flatten)]
@@ -29,19 +30,43 @@ pub struct Args {
 
 /// Plans and applies.
 pub fn run(args: &Args, config: &Config) -> Result<ExitCode> {
+    let started = Instant::now();
     let database = args.database.resolve(config);
-    let migration = sync::migration(&sync::Options {
+    let list = sync::migrations(&sync::Options {
         database: database.clone(),
         schema: args.schema.resolve(config),
         migrations: config.migrations.clone(),
         rollbacks: config.rollbacks.clone(),
         ignore_lint: args.ignore_lint,
+        exclude: config.exclude.clone(),
     })?;
-    let Some(migration) = migration else {
-        println!("{} matches the schema: nothing to do", database.display());
-        return Ok(ExitCode::SUCCESS);
+    let outcome = if list.is_empty() {
+        if args.pipeline.format == super::output::Format::Human {
+            println!("{} matches the schema: nothing to do", database.display());
+            return Ok(ExitCode::SUCCESS);
+        }
+        let version = if database.exists() {
+            let conn = crate::db::open_read_only(&database)?;
+            crate::migrations::history::current_version(&conn)?
+        } else {
+            None
+        };
+        Outcome::UpToDate(crate::apply::Report {
+            version_before: version,
+            version_after: version,
+            ..Default::default()
+        })
+    } else {
+        let mut opts = args.pipeline.options(database.clone(), config);
+        opts.extra = list;
+        run_pipeline(&opts, &args.pipeline)?
     };
-    let mut opts = args.pipeline.options(database, config);
-    opts.extra.push(migration);
-    run_pipeline(opts, &args.pipeline)
+    print_outcome(
+        "sync",
+        &outcome,
+        &database,
+        args.pipeline.format,
+        started.elapsed(),
+        serde_json::json!({}),
+    )
 }

@@ -26,13 +26,27 @@ pub fn lock_path(database: &Path) -> PathBuf {
 /// `on_wait` and waits; without, fails naming the holder.
 pub fn acquire(database: &Path, wait: bool, on_wait: &mut dyn FnMut(&str)) -> Result<Lock> {
     let path = lock_path(database);
-    let mut file = std::fs::OpenOptions::new()
-        .create(true)
-        .truncate(false)
-        .read(true)
-        .write(true)
-        .open(&path)
-        .map_err(|e| Error::io("open lock file", &path, e))?;
+    let mut options = std::fs::OpenOptions::new();
+    options.create(true).truncate(false).read(true).write(true);
+    // Never follow a symbolic link: the lock file is written below, and a link planted in its
+    // place would make that write land in (and truncate) whatever the link points to.
+    #[cfg(unix)]
+    std::os::unix::fs::OpenOptionsExt::custom_flags(&mut options, libc::O_NOFOLLOW);
+    let refuse = || Error::LockNotAFile { path: path.clone() };
+    if std::fs::symlink_metadata(&path).is_ok_and(|m| !m.file_type().is_file()) {
+        return Err(refuse());
+    }
+    let mut file = options.open(&path).map_err(|e| {
+        // O_NOFOLLOW on a link: ELOOP.
+        if e.raw_os_error() == Some(libc::ELOOP) {
+            refuse()
+        } else {
+            Error::io("open lock file", &path, e)
+        }
+    })?;
+    if !file.metadata().is_ok_and(|m| m.is_file()) {
+        return Err(refuse());
+    }
     match file.try_lock() {
         Ok(()) => {}
         Err(TryLockError::WouldBlock) => {

@@ -10,6 +10,7 @@ use super::spec::{FileSpec, PrimaryKeySpec, TableSpec, TriggerSpec, VirtualTable
 use super::table::table;
 use super::{Desired, FORMAT_VERSION, Renames, Source};
 use crate::error::{Error, Result};
+use crate::exclude::Exclude;
 use crate::model::{Name, Schema, Trigger, View, VirtualTable};
 use crate::normal::{self, Object};
 use crate::parse::{ParseError, parse_trigger, parse_virtual_table};
@@ -89,6 +90,7 @@ pub(super) fn convert(sources: &[Source], files: &[FileSpec]) -> Result<Desired>
             }
         }
     }
+    let exclude = excluded(&mut ctx, files, &schema);
     if !ctx.errors.is_empty() {
         return Err(Error::Source(ctx.errors));
     }
@@ -111,7 +113,49 @@ pub(super) fn convert(sources: &[Source], files: &[FileSpec]) -> Result<Desired>
         schema,
         renames,
         rules,
+        exclude,
     })
+}
+
+/// Reads every file's `exclude:` list; a pattern that is empty, or that matches an object the
+/// schema declares (it cannot both own and leave it alone), is an error at its place.
+fn excluded(ctx: &mut Ctx<'_>, files: &[FileSpec], schema: &Schema) -> Exclude {
+    let mut patterns = Vec::new();
+    for (src, file) in files.iter().enumerate() {
+        for pattern in &file.exclude {
+            let one = match Exclude::new(vec![pattern.value.clone()], "exclude") {
+                Ok(one) => one,
+                Err(_) => {
+                    ctx.error(
+                        place_of(src, pattern),
+                        "an exclude pattern names a table or a glob (`*`, `?`): it is empty",
+                        "empty pattern",
+                    );
+                    continue;
+                }
+            };
+            let declared = schema
+                .tables
+                .iter()
+                .map(|t| t.name.as_str())
+                .chain(schema.views.iter().map(|v| v.name.as_str()))
+                .chain(schema.virtual_tables.iter().map(|v| v.name.as_str()))
+                .find(|name| one.matches(name));
+            if let Some(name) = declared {
+                ctx.error(
+                    place_of(src, pattern),
+                    format!(
+                        "`{}` excludes `{name}`, which this schema declares: a schema either owns an object or leaves it alone",
+                        pattern.value
+                    ),
+                    "excludes a declared object",
+                );
+                continue;
+            }
+            patterns.push(pattern.value.clone());
+        }
+    }
+    Exclude::new(patterns, "exclude").unwrap_or_default()
 }
 
 /// What pass 1 learns of every object, across files.

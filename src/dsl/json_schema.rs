@@ -119,7 +119,9 @@ pub fn json_schema() -> Value {
             "triggers": { "type": "object", "additionalProperties": sql_object("the whole CREATE TRIGGER statement") },
             "virtual_tables": { "type": "object", "additionalProperties": sql_object("the whole CREATE VIRTUAL TABLE statement") },
             "queries": { "type": "object", "additionalProperties": { "type": "string" },
-                         "description": "the application's named SELECTs (schemactl explain, check)" }
+                         "description": "the application's named SELECTs (schemactl explain, check)" },
+            "exclude": { "type": "array", "items": { "type": "string", "minLength": 1 },
+                         "description": "tables (names or globs with * and ?) this schema does not own: never planned, dropped or reported" }
         }
     })
 }

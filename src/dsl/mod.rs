@@ -37,6 +37,8 @@ pub struct Desired {
     pub renames: Renames,
     /// Invariants, expiry, retention and queries (not part of the structure).
     pub rules: Rules,
+    /// The tables the schema files exclude (their `exclude:` keys, merged).
+    pub exclude: crate::exclude::Exclude,
 }
 
 /// The `renamed_from` hints of a schema.

@@ -69,6 +69,9 @@ pub struct FileSpec {
     /// The application's named queries (one SELECT each), for `explain` and `check`.
     #[serde(default)]
     pub queries: OrderedMap<Spanned<String>>,
+    /// Tables (names or globs) this schema does not own: never planned, dropped or reported.
+    #[serde(default)]
+    pub exclude: Vec<Spanned<String>>,
 }
 
 /// A table.

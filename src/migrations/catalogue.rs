@@ -61,13 +61,27 @@ impl Catalogue {
         extra: &[Migration],
     ) -> Result<Self> {
         let mut migrations = files;
-        for r in recorded.iter().filter(|r| r.kind == "sync") {
+        // Recorded syncs and adoptions are migrations too, unless a file is the same migration
+        // (`plan --write` writes a sync as a file with its version, name and text; `baseline`
+        // records files). A file with the same version and another name stays a conflict.
+        for r in &recorded {
+            let origin = match r.kind.as_str() {
+                "sync" => Origin::Sync,
+                "adopted" => Origin::Adopted,
+                _ => continue,
+            };
+            if migrations
+                .iter()
+                .any(|m| m.version == r.version && m.name == r.name)
+            {
+                continue;
+            }
             migrations.push(Migration::new(
                 r.version,
                 r.name.clone(),
                 r.forward.clone(),
                 r.reverse.clone(),
-                Origin::Sync,
+                origin,
             ));
         }
         migrations.extend(extra.iter().cloned());
@@ -241,7 +255,9 @@ pub fn expected_after<'a>(
     live: &Schema,
     pending: impl IntoIterator<Item = &'a Migration>,
 ) -> Result<Schema> {
-    replay(live, pending, "on the live schema")
+    // An adoption records the schema the database has already: it does not run on it.
+    let running = pending.into_iter().filter(|m| m.origin != Origin::Adopted);
+    replay(live, running, "on the live schema")
 }
 
 /// Creates `start` in memory, runs `list` on it with foreign keys off, and inspects the result.

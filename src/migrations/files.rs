@@ -17,6 +17,16 @@ fn parse_file_name(file_name: &str) -> Option<(i32, String)> {
     valid.then(|| (version, name.to_string()))
 }
 
+/// Returns true for a file name that is meant as a migration: any `.sql` (in any case), or
+/// a name starting with `V` or `v` and a digit. Such a file that is not named exactly
+/// `V{n}__{name}.sql` is an error, never skipped in silence; other files (a README) are
+/// ignored.
+fn looks_like_migration(file_name: &str) -> bool {
+    let lower = file_name.to_ascii_lowercase();
+    let versioned = lower.starts_with('v') && lower[1..].starts_with(|c: char| c.is_ascii_digit());
+    !file_name.starts_with('.') && (lower.ends_with(".sql") || versioned)
+}
+
 /// Loads every `V{n}__{name}.sql` of `dir`, sorted by version, each with its reverse from
 /// `rollbacks`. A missing `dir` means no migrations. Two files with one version are an error.
 pub fn load(dir: &Path, rollbacks: &Path) -> Result<Vec<Migration>> {
@@ -33,13 +43,13 @@ pub fn load(dir: &Path, rollbacks: &Path) -> Result<Vec<Migration>> {
         let Some(file_name) = path.file_name().and_then(|f| f.to_str()) else {
             continue;
         };
-        if !file_name.ends_with(".sql") {
+        if !looks_like_migration(file_name) {
             continue;
         }
         let Some((version, name)) = parse_file_name(file_name) else {
             return Err(Error::BadMigration {
                 migration: path.display().to_string(),
-                message: "a migration file is named V{n}__{name}.sql (name: letters, digits, _)"
+                message: "this looks like a migration but is not named V{n}__{name}.sql (a capital V, two underscores, name: letters, digits, _; lowercase .sql): rename it, or move it out of the folder"
                     .into(),
             });
         };
@@ -101,6 +111,19 @@ mod tests {
             Some((2, "add_category".into()))
         );
         assert_eq!(parse_file_name("V10__x.sql"), Some((10, "x".into())));
+        for name in [
+            "V11__x.SQL",
+            "v2__x.sql",
+            "V3__x.sql.bak",
+            "V4__a-b.sql",
+            "x.sql",
+        ] {
+            assert!(looks_like_migration(name), "{name}");
+            assert_eq!(parse_file_name(name), None, "{name}");
+        }
+        for name in ["README.md", ".gitkeep", "notes.txt", "Vendor.md"] {
+            assert!(!looks_like_migration(name), "{name}");
+        }
         for bad in [
             "V2_add.sql",
             "v2__x.sql",

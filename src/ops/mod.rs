@@ -2,7 +2,9 @@
 //! databases. One public function and an options struct each, returning data that the CLI
 //! (or another front end) prints.
 
+pub mod apply;
 pub mod backup;
+pub mod baseline;
 pub mod catalog;
 pub mod check;
 pub mod explain;

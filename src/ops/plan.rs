@@ -6,7 +6,7 @@ use std::path::PathBuf;
 
 use crate::error::{Error, Result};
 use crate::lint::Finding;
-use crate::migrations::{self, Catalogue};
+use crate::migrations::{self, Catalogue, Origin};
 use crate::model::Schema;
 use crate::plan::{Direction, Plan};
 
@@ -19,6 +19,8 @@ pub struct Options {
     pub schema: PathBuf,
     /// Lint the live rows of the changed tables.
     pub lint: bool,
+    /// Tables left alone (schemactl.toml; the schema files add theirs).
+    pub exclude: crate::exclude::Exclude,
 }
 
 /// A plan, with what the live data says about it.
@@ -47,8 +49,9 @@ pub fn plan(opts: &Options, say: &mut dyn FnMut(&str)) -> Result<Planned> {
         ));
         None
     };
+    let exclude = opts.exclude.union(&desired.exclude);
     let current = match &conn {
-        Some(c) => crate::inspect(c)?,
+        Some(c) => exclude.apply(&crate::inspect(c)?),
         None => Schema::default(),
     };
     let changes = crate::diff::diff(&current, &desired.schema, &desired.renames)?;
@@ -76,7 +79,8 @@ pub fn plan(opts: &Options, say: &mut dyn FnMut(&str)) -> Result<Planned> {
 /// What `plan --write` writes.
 #[derive(Debug, Clone)]
 pub struct WriteOptions {
-    /// The live database, whose applied versions the new version stays above.
+    /// The live database, whose applied versions the new version stays above, and whose
+    /// recorded syncs are written as files first.
     pub database: PathBuf,
     /// The schema files.
     pub schema: PathBuf,
@@ -86,49 +90,96 @@ pub struct WriteOptions {
     pub rollbacks: PathBuf,
     /// The new migration's name (letters, digits, `_`).
     pub name: String,
+    /// Tables left alone (schemactl.toml; the schema files add theirs).
+    pub exclude: crate::exclude::Exclude,
+}
+
+/// A migration file and its rollback, written.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Files {
+    /// `migrations/V{n}__{name}.sql`.
+    pub forward: PathBuf,
+    /// `rollbacks/V{n}__{name}.sql`.
+    pub reverse: PathBuf,
+    /// How many of its steps are destructive.
+    pub destructive: usize,
 }
 
 /// What `plan --write` did.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Written {
-    /// The migrations already build schema/: nothing was written.
-    UpToDate,
-    /// The migration and its rollback were written.
-    Files {
-        /// `migrations/V{n}__{name}.sql`.
-        forward: PathBuf,
-        /// `rollbacks/V{n}__{name}.sql`.
-        reverse: PathBuf,
-        /// How many of its steps are destructive.
-        destructive: usize,
-    },
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct Written {
+    /// The syncs (and the adoption before the first one) recorded in the database, written
+    /// as files with their version, name and SQL, oldest first: forward, and reverse when one
+    /// was recorded.
+    pub promoted: Vec<(PathBuf, Option<PathBuf>)>,
+    /// The migration planned from what the files build to schema/; None when they build it.
+    pub planned: Option<Files>,
 }
 
 /// Writes the next migration and its rollback: from what the migration files build (replayed
 /// from empty) to schema/, numbered above every file and every version applied to
 /// `opts.database`. Never overwrites a file.
+///
+/// The syncs applied to `opts.database` above the files (and the adoption recorded before the
+/// first one) are written first, as files with the same version, name and SQL, so the files
+/// carry their changes and the database's history matches the files: a later plan does not
+/// repeat them, and `apply` sees them applied.
 pub fn write_migration(opts: &WriteOptions) -> Result<Written> {
     migrations::check_name(&opts.name)?;
     let desired = crate::dsl::load(&opts.schema)?;
-    // The files alone: a sync applied to one database is not part of what the files build.
+    let exclude = opts.exclude.union(&desired.exclude);
+    let (applied, recorded) = if opts.database.exists() {
+        let conn = crate::db::open_read_only(&opts.database)?;
+        (
+            migrations::history::applied(&conn)?,
+            migrations::history::recorded(&conn)?,
+        )
+    } else {
+        (Vec::new(), Vec::new())
+    };
+    let mut written = Written::default();
+    let on_disk = Catalogue::new(
+        migrations::load(&opts.migrations, &opts.rollbacks)?,
+        applied.clone(),
+        recorded.clone(),
+        &[],
+    )?;
+    let max_file = on_disk.files().map(|m| m.version).max().unwrap_or(0);
+    for m in on_disk.applied_migrations() {
+        if !matches!(m.origin, Origin::Sync | Origin::Adopted) || m.version < max_file {
+            continue;
+        }
+        let forward = opts.migrations.join(format!("{}.sql", m.stem()));
+        let reverse = opts.rollbacks.join(format!("{}.sql", m.stem()));
+        for path in [&forward, &reverse] {
+            if path.exists() {
+                return Err(Error::MigrationExists { path: path.clone() });
+            }
+        }
+        migrations::write_new(&forward, &m.forward)?;
+        let reverse = match &m.reverse {
+            Some(sql) => {
+                migrations::write_new(&reverse, sql)?;
+                Some(reverse)
+            }
+            None => None,
+        };
+        written.promoted.push((forward, reverse));
+    }
+    // The files alone: a sync applied to one database is not part of what the files build
+    // until it is written as a file (above).
     let files = Catalogue::new(
         migrations::load(&opts.migrations, &opts.rollbacks)?,
         Vec::new(),
         Vec::new(),
         &[],
     )?;
-    let current = files.expected_schema()?;
+    let current = exclude.apply(&files.expected_schema()?);
     let changes = crate::diff::diff(&current, &desired.schema, &desired.renames)?;
     let plan = crate::plan::plan(&current, &desired.schema, &changes);
     if plan.is_empty() {
-        return Ok(Written::UpToDate);
+        return Ok(written);
     }
-    let applied = if opts.database.exists() {
-        let conn = crate::db::open_read_only(&opts.database)?;
-        migrations::history::applied(&conn)?
-    } else {
-        Vec::new()
-    };
     let catalogue = Catalogue { applied, ..files };
     let version = catalogue.next_version();
     let stem = format!("V{version}__{}", opts.name);
@@ -147,9 +198,10 @@ pub fn write_migration(opts: &WriteOptions) -> Result<Written> {
         &reverse,
         &migrations::render(&plan, &stem, desired.version, Direction::Reverse),
     )?;
-    Ok(Written::Files {
+    written.planned = Some(Files {
         forward,
         reverse,
         destructive: plan.destructive_steps().count(),
-    })
+    });
+    Ok(written)
 }

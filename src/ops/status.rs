@@ -18,6 +18,8 @@ pub struct Options {
     pub rollbacks: PathBuf,
     /// The schema files.
     pub schema: PathBuf,
+    /// Tables left out of the comparison with schema/ (schemactl.toml; schema/ adds its own).
+    pub exclude: crate::exclude::Exclude,
 }
 
 /// The status of one database.
@@ -60,7 +62,9 @@ pub fn status(opts: &Options) -> Result<Status> {
         m.refinery()?;
     }
     let schema_matches = match (&live, crate::dsl::load(&opts.schema)) {
-        (Some(live), Ok(desired)) => Some(*live == desired.schema),
+        (Some(live), Ok(desired)) => {
+            Some(opts.exclude.union(&desired.exclude).apply(live) == desired.schema)
+        }
         (None, Ok(desired)) => Some(desired.schema.tables.is_empty()),
         (_, Err(_)) => None,
     };

@@ -2,17 +2,32 @@
 //! the change would reject, and hand the plan to the apply pipeline as one [`Migration`] with
 //! [`Origin::Sync`](crate::migrations::Origin::Sync), numbered by the migration catalogue and
 //! recorded so that it can be rolled back by name.
+//!
+//! How sync lives with migration files (the README says the same):
+//! - sync runs only the migration it plans, never a file: while a migration file is pending
+//!   for the database it refuses (apply them, or baseline the database, first), and the
+//!   pipeline runs nothing but the `extra` migrations it is given ([`crate::apply::Options`]);
+//! - a database with tables and no history is adopted as it is: its schema (without the
+//!   excluded tables) is recorded first, in the same transaction, as a migration that is never
+//!   run ([`Origin::Adopted`]), so the history replays from empty to the live schema and
+//!   `drift` reports nothing after a sync;
+//! - the sync's SQL is recorded in `_schemactl_migrations`, so `plan --write` turns it into a
+//!   file (the same version, name and text) instead of planning its changes again.
 
 use std::path::PathBuf;
 
+use rusqlite::Connection;
+
 use crate::apply::{self, Report};
 use crate::error::{Error, Result};
-use crate::migrations::{self, Catalogue, Migration};
+use crate::exclude::Exclude;
+use crate::migrations::{self, Catalogue, Migration, Origin};
+use crate::model::Schema;
 
 /// What `sync` brings to what.
 #[derive(Debug, Clone)]
 pub struct Options {
-    /// The live database (created when missing).
+    /// The live database (created when missing, by the pipeline).
     pub database: PathBuf,
     /// The schema files.
     pub schema: PathBuf,
@@ -22,27 +37,48 @@ pub struct Options {
     pub rollbacks: PathBuf,
     /// Go on when the lint finds rows the change would reject (the change then fails).
     pub ignore_lint: bool,
+    /// Tables left alone (schemactl.toml; the schema files add theirs).
+    pub exclude: Exclude,
 }
 
-/// Plans the live database to schema/ and returns the migration that brings it there, or
-/// None when it matches schema/ already.
-pub fn migration(opts: &Options) -> Result<Option<Migration>> {
+/// Plans the live database to schema/ and returns the migrations that bring it there (the
+/// adoption of a database without history, then the sync), or an empty list when it matches
+/// schema/ already. Opens the database read-only; creates nothing.
+pub fn migrations(opts: &Options) -> Result<Vec<Migration>> {
     let desired = crate::dsl::load(&opts.schema)?;
-    let conn = crate::apply::open_live(&opts.database)?;
-    let current = crate::inspect(&conn)?;
-    let changes = crate::diff::diff(&current, &desired.schema, &desired.renames)?;
-    let findings = crate::lint::lint(&conn, &current, &desired.schema, &changes)?;
-    // The version: above every file and every applied migration.
+    let exclude = opts.exclude.union(&desired.exclude);
+    let conn = if opts.database.exists() {
+        crate::db::open_read_only(&opts.database)?
+    } else {
+        Connection::open_in_memory().map_err(|e| Error::sqlite("open an empty database", e))?
+    };
+    let current = exclude.apply(&crate::inspect(&conn)?);
     let catalogue = Catalogue::new(
         migrations::load(&opts.migrations, &opts.rollbacks)?,
         migrations::history::applied(&conn)?,
-        Vec::new(),
+        migrations::history::recorded(&conn)?,
         &[],
     )?;
+    // Sync never runs a migration file: the files must all be applied first.
+    let files_pending: Vec<String> = catalogue
+        .pending()
+        .filter(|m| matches!(m.origin, Origin::File { .. }))
+        .map(Migration::stem)
+        .collect();
+    if !files_pending.is_empty() {
+        return Err(Error::FilesPending {
+            database: opts.database.clone(),
+            pending: files_pending,
+        });
+    }
+    catalogue.verify()?;
+    let changes = crate::diff::diff(&current, &desired.schema, &desired.renames)?;
+    let findings = crate::lint::lint(&conn, &current, &desired.schema, &changes)?;
+    let adopt = catalogue.applied.is_empty() && current != Schema::default();
     drop(conn);
     let plan = crate::plan::plan(&current, &desired.schema, &changes);
     if plan.is_empty() {
-        return Ok(None);
+        return Ok(Vec::new());
     }
     let blocking: Vec<String> = findings
         .iter()
@@ -60,23 +96,65 @@ pub fn migration(opts: &Options) -> Result<Option<Migration>> {
     if !blocking.is_empty() && !opts.ignore_lint {
         return Err(Error::LintBlocked { findings: blocking });
     }
-    Ok(Some(Migration::sync(
-        &plan,
-        desired.version,
-        catalogue.next_version(),
-    )))
+    let mut version = catalogue.next_version();
+    let mut out = Vec::new();
+    if adopt {
+        out.push(adoption(&current, version)?);
+        version += 1;
+    }
+    out.push(Migration::sync(&plan, desired.version, version));
+    Ok(out)
 }
 
-/// Plans and applies: [`migration`], then the apply pipeline with it (`pipeline.extra` gets
-/// it). Returns None when the database matches schema/ already.
+/// Returns the migration that records `current` as where a database without history starts:
+/// its CREATE statements in an order that replays, never run on the database itself.
+fn adoption(current: &Schema, version: i32) -> Result<Migration> {
+    let conn = crate::normal::create_in_memory(current).map_err(|e| Error::Materialise {
+        object: e.object.to_string(),
+        message: e.message,
+    })?;
+    let q = |e| Error::sqlite("read the adopted schema", e);
+    let mut stmt = conn
+        .prepare(
+            "SELECT sql FROM sqlite_schema WHERE sql IS NOT NULL \
+             AND name NOT LIKE 'sqlite\\_%' ESCAPE '\\' ORDER BY rowid",
+        )
+        .map_err(q)?;
+    let statements: Vec<String> = stmt
+        .query_map([], |r| r.get(0))
+        .map_err(q)?
+        .collect::<rusqlite::Result<_>>()
+        .map_err(q)?;
+    // No user text in the comment: the path could hold a line break.
+    let mut forward = format!(
+        "-- schemactl adoption V{version}__adopted: the schema the database had before its first sync.\n\
+         -- Recorded, never run on it: replayed from empty, it rebuilds where the history starts.\n"
+    );
+    for s in statements {
+        forward.push_str(&s);
+        forward.push_str(";\n");
+    }
+    Ok(Migration::new(
+        version,
+        "adopted",
+        forward,
+        None,
+        Origin::Adopted,
+    ))
+}
+
+/// Plans and applies: [`migrations`], then the apply pipeline with them (`pipeline.extra`
+/// gets them, so nothing else may run). Returns None when the database matches schema/
+/// already.
 pub fn sync(
     opts: &Options,
     mut pipeline: apply::Options,
     say: &mut dyn FnMut(&str),
 ) -> Result<Option<Report>> {
-    let Some(migration) = migration(opts)? else {
+    let list = migrations(opts)?;
+    if list.is_empty() {
         return Ok(None);
-    };
-    pipeline.extra.push(migration);
+    }
+    pipeline.extra.extend(list);
     apply::apply(&pipeline, say).map(Some)
 }

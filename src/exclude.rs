@@ -1,0 +1,158 @@
+//! Unmanaged objects: the `exclude` list of names and globs (`schemactl.toml`, and the
+//! `exclude:` key of each schema file) naming the tables a schema does not own.
+//!
+//! An excluded table is left alone by every command that compares schemas (`plan`, `sync`,
+//! `drift`, `import`, `baseline`, `check`, and `apply`'s report of uncovered changes): it is
+//! removed, with its indexes and triggers, from both sides before they are compared, so no plan
+//! ever drops it and no drift is reported about it. Views named by the list go too. Matching
+//! ignores ASCII case, as SQLite does for names; `*` matches any run of characters and `?` any
+//! one character.
+
+use crate::error::{Error, Result};
+use crate::model::Schema;
+
+/// The patterns of names schemactl does not manage.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Exclude {
+    patterns: Vec<String>,
+}
+
+impl Exclude {
+    /// Builds the list from `patterns`; an empty pattern is an error naming `place`.
+    pub fn new(patterns: impl IntoIterator<Item = String>, place: &str) -> Result<Self> {
+        let patterns: Vec<String> = patterns.into_iter().collect();
+        if let Some(bad) = patterns.iter().find(|p| p.trim().is_empty()) {
+            return Err(Error::InvalidArgument {
+                what: format!("{place}: exclude pattern `{bad}`"),
+                message: "an exclude pattern names a table or a glob (`*`, `?`): it is empty"
+                    .into(),
+            });
+        }
+        Ok(Exclude { patterns })
+    }
+
+    /// Returns the union of two lists.
+    pub fn union(&self, other: &Exclude) -> Exclude {
+        let mut patterns = self.patterns.clone();
+        for p in &other.patterns {
+            if !patterns.contains(p) {
+                patterns.push(p.clone());
+            }
+        }
+        Exclude { patterns }
+    }
+
+    /// Returns the patterns, as written.
+    pub fn patterns(&self) -> &[String] {
+        &self.patterns
+    }
+
+    /// Returns true when there is no pattern.
+    pub fn is_empty(&self) -> bool {
+        self.patterns.is_empty()
+    }
+
+    /// Returns the first pattern that matches `name`.
+    pub fn matching(&self, name: &str) -> Option<&str> {
+        self.patterns
+            .iter()
+            .find(|p| glob(p.as_bytes(), name.as_bytes()))
+            .map(String::as_str)
+    }
+
+    /// Returns true when `name` is excluded.
+    pub fn matches(&self, name: &str) -> bool {
+        self.matching(name).is_some()
+    }
+
+    /// Returns `schema` without the excluded tables (with their indexes and triggers), views
+    /// and virtual tables.
+    pub fn apply(&self, schema: &Schema) -> Schema {
+        if self.is_empty() {
+            return schema.clone();
+        }
+        let mut out = schema.clone();
+        out.tables.retain(|t| !self.matches(&t.name));
+        out.views.retain(|v| !self.matches(&v.name));
+        out.virtual_tables.retain(|v| !self.matches(&v.name));
+        out.triggers
+            .retain(|t| !self.matches(&t.name) && !self.matches(&t.table));
+        out
+    }
+}
+
+/// Matches `name` against `pattern` (`*` any run, `?` one character), ignoring ASCII case.
+/// Iterative with one backtrack point, so it is linear-ish and never recurses deeply.
+fn glob(pattern: &[u8], name: &[u8]) -> bool {
+    let (mut p, mut n) = (0, 0);
+    let mut star: Option<(usize, usize)> = None;
+    while n < name.len() {
+        if p < pattern.len()
+            && (pattern[p] == b'?' || pattern[p].eq_ignore_ascii_case(&name[n]))
+            && pattern[p] != b'*'
+        {
+            p += 1;
+            n += 1;
+        } else if p < pattern.len() && pattern[p] == b'*' {
+            star = Some((p, n));
+            p += 1;
+        } else if let Some((sp, sn)) = star {
+            p = sp + 1;
+            n = sn + 1;
+            star = Some((sp, sn + 1));
+        } else {
+            return false;
+        }
+    }
+    pattern[p..].iter().all(|&c| c == b'*')
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn globs_match_names_ignoring_case() {
+        for (pattern, name, expected) in [
+            ("migrations_applied", "migrations_applied", true),
+            ("migrations_applied", "MIGRATIONS_APPLIED", true),
+            ("migrations_applied", "migrations_applied2", false),
+            ("legacy_*", "legacy_log", true),
+            ("legacy_*", "legacy_", true),
+            ("legacy_*", "legacy", false),
+            ("*_log", "metrics_log", true),
+            ("*_log", "metrics_logs", false),
+            ("t?", "t1", true),
+            ("t?", "t12", false),
+            ("*", "anything", true),
+            ("a*b*c", "axxbyyc", true),
+            ("a*b*c", "axxbyy", false),
+        ] {
+            assert_eq!(
+                glob(pattern.as_bytes(), name.as_bytes()),
+                expected,
+                "{pattern} ~ {name}"
+            );
+        }
+    }
+
+    #[test]
+    fn an_empty_pattern_is_refused_naming_its_place() {
+        let err = Exclude::new(vec![" ".to_string()], "schemactl.toml").unwrap_err();
+        assert!(err.to_string().contains("schemactl.toml"), "{err}");
+    }
+
+    proptest::proptest! {
+        #![proptest_config(proptest::prelude::ProptestConfig::with_cases(64))]
+        /// A pattern without wildcards matches exactly its own name (ignoring case), and
+        /// `prefix*` matches every name that starts with the prefix.
+        #[test]
+        fn literal_and_prefix_patterns(name in "[a-z_]{1,12}", other in "[a-z_]{1,12}") {
+            proptest::prop_assert!(glob(name.as_bytes(), name.to_uppercase().as_bytes()));
+            proptest::prop_assert_eq!(glob(name.as_bytes(), other.as_bytes()), name == other);
+            let prefix = format!("{name}*");
+            let longer = format!("{name}{other}");
+            proptest::prop_assert!(glob(prefix.as_bytes(), longer.as_bytes()));
+        }
+    }
+}
