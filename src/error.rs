@@ -294,6 +294,32 @@ pub enum Error {
         /// Its rows after.
         after: u64,
     },
+    /// A rollback drops data and `--allow-destructive` was not given.
+    #[error(
+        "the rollback drops data; nothing was changed; re-run with --allow-destructive to roll back (what it drops is stashed, and applying the same migrations again brings it back):\n  {}",
+        .drops.join("\n  ")
+    )]
+    RollbackDestructive {
+        /// What it drops, one line each.
+        drops: Vec<String>,
+    },
+    /// A step would stash data it could not pair with its rows again.
+    #[error(
+        "table \"{table}\" has columns named rowid, _rowid_ and oid, which hide its rowid, and no NOT NULL primary key: a stash of its data could not find its rows again; rename one of those columns first"
+    )]
+    StashUnidentifiable {
+        /// The table.
+        table: String,
+    },
+    /// Migrations removed rows and `--allow-destructive` was not given.
+    #[error(
+        "rows would disappear; nothing was changed; re-run with --allow-destructive to allow it:\n  {}",
+        .tables.join("\n  ")
+    )]
+    RowsRemoved {
+        /// Each table, `name: before → after`.
+        tables: Vec<String>,
+    },
     /// `integrity_check` or `quick_check` of a table failed during the rehearsal.
     #[error("rehearsal: {check} of \"{table}\" failed: {result}")]
     IntegrityFailed {

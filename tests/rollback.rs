@@ -103,8 +103,26 @@ fn v2_rolls_back_by_name_and_by_version_without_touching_embeddings() {
         let p = Project::new();
         let embeddings = p.rows("SELECT pattern_id FROM pattern_embeddings ORDER BY pattern_id");
         let before = schemactl::inspect(&p.conn()).unwrap();
+        let categories = p.rows(ALL_PATTERNS);
+        // V2 added `category`, which now holds values: rolling it back is destructive.
+        let out = p.run(&["rollback", target, "--cascade", "--yes"]);
+        assert_eq!(out.status.code(), Some(1), "{target}");
+        assert!(
+            stderr(&out).contains("the rollback drops data")
+                && stderr(&out).contains("column patterns.category (50 value(s))"),
+            "{}",
+            stderr(&out)
+        );
+        assert_eq!(p.versions(), [1, 2, 3], "{target}: nothing was rolled back");
+        assert_eq!(schemactl::inspect(&p.conn()).unwrap(), before);
         // V3 (an index) came later: --cascade rolls it back first.
-        p.ok(&["rollback", target, "--cascade", "--yes"]);
+        p.ok(&[
+            "rollback",
+            target,
+            "--cascade",
+            "--allow-destructive",
+            "--yes",
+        ]);
         assert_eq!(p.versions(), [1], "{target}");
         assert_eq!(
             p.rows("SELECT pattern_id FROM pattern_embeddings ORDER BY pattern_id"),
@@ -117,9 +135,18 @@ fn v2_rolls_back_by_name_and_by_version_without_touching_embeddings() {
         .unwrap();
         assert_eq!(schemactl::inspect(&p.conn()).unwrap(), v1, "{target}");
         assert_ne!(before, v1);
-        // And it applies again.
+        // And it applies again, every category back in its own row.
         p.ok(&["apply", "--yes"]);
         assert_eq!(p.versions(), [1, 2, 3]);
+        assert_eq!(p.rows(ALL_PATTERNS), categories, "{target}");
+        assert_eq!(schemactl::inspect(&p.conn()).unwrap(), before);
+        assert!(
+            p.rows(
+                "SELECT name FROM sqlite_schema WHERE name LIKE '\\_schemactl\\_stash%' ESCAPE '\\'"
+            )
+            .is_empty(),
+            "the rollback stash is freed"
+        );
     }
     // `last` is V3 alone.
     let p = Project::new();

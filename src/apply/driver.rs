@@ -44,6 +44,8 @@ pub struct Driver<'c> {
     quick_check_pages: i64,
     /// What the checks found, one line each.
     pub checked: Vec<String>,
+    /// Rows may disappear from tables (`--allow-destructive`).
+    allow_rows_removed: bool,
 }
 
 impl<'c> Driver<'c> {
@@ -61,7 +63,20 @@ impl<'c> Driver<'c> {
             expected,
             quick_check_pages: QUICK_CHECK_PAGES,
             checked: Vec::new(),
+            allow_rows_removed: false,
         }
+    }
+
+    /// Lets the migrations remove rows (`--allow-destructive`); without it, a table that has
+    /// fewer rows after them stops the run.
+    pub fn allow_rows_removed(mut self, allow: bool) -> Self {
+        self.allow_rows_removed = allow;
+        self
+    }
+
+    /// True when a pending migration has a statement that changes rows.
+    fn changes_data(&self) -> bool {
+        self.pending.iter().any(|p| p.needs.changes_data)
     }
 }
 
@@ -183,7 +198,7 @@ impl Driver<'_> {
     fn run_batch(&mut self, queries: &[&str]) -> Result<usize> {
         // The transaction was opened by the pipeline (see apply::run_refinery) before refinery
         // asked for anything, so the history table, the migrations and the checks share it.
-        let counts_before = if self.mode == Mode::Rehearsal {
+        let counts_before = if self.mode == Mode::Rehearsal || self.changes_data() {
             row_counts(self.conn)?
         } else {
             BTreeMap::new()
@@ -207,6 +222,8 @@ impl Driver<'_> {
                 run_statements(self.conn, sql, p)?;
             }
         }
+        let restored = super::unstash::restore(self.conn, &self.pending)?;
+        self.checked.extend(restored);
         self.conn
             .execute_batch(CREATE_MIGRATIONS_TABLE)
             .map_err(q("create _schemactl_migrations"))?;
@@ -227,7 +244,7 @@ impl Driver<'_> {
     /// each one's `forward` holds its reverse SQL. Removes their history rows in the same
     /// transaction, then checks as a migration run does.
     pub fn run_reverse(&mut self) -> Result<()> {
-        let counts_before = if self.mode == Mode::Rehearsal {
+        let counts_before = if self.mode == Mode::Rehearsal || self.changes_data() {
             row_counts(self.conn)?
         } else {
             BTreeMap::new()
@@ -255,6 +272,9 @@ impl Driver<'_> {
     /// keys; in the rehearsal also row counts and integrity; then the schema.
     fn check(&mut self, counts_before: &BTreeMap<String, u64>) -> Result<()> {
         self.check_foreign_keys()?;
+        if self.changes_data() {
+            self.check_rows_removed(counts_before)?;
+        }
         if self.mode == Mode::Live {
             // The rehearsal counted every table on the same data; the live run checks the
             // foreign keys (above) and the schema (below), and keeps its transaction short.
@@ -287,6 +307,39 @@ impl Driver<'_> {
                 .push(format!("foreign_key_check: ok ({} table(s))", tables.len()));
         }
         Ok(())
+    }
+
+    /// Reports the row count of every table the migrations changed (`metrics_log: 4,990 → 0`,
+    /// a dropped table `→ dropped`), and fails when rows disappeared without
+    /// [`Driver::allow_rows_removed`].
+    fn check_rows_removed(&mut self, counts_before: &BTreeMap<String, u64>) -> Result<()> {
+        let counts_after = row_counts(self.conn)?;
+        let mut removed = Vec::new();
+        for (table, before) in counts_before {
+            let after = counts_after.get(table).copied();
+            if after == Some(*before) {
+                continue;
+            }
+            let line = format!(
+                "{table}: {} → {}",
+                thousands(*before),
+                after.map_or("dropped".to_string(), thousands)
+            );
+            if after.unwrap_or(0) < *before {
+                removed.push(line.clone());
+            }
+            self.checked.push(format!("rows: {line}"));
+        }
+        for (table, after) in &counts_after {
+            if !counts_before.contains_key(table) && *after > 0 {
+                self.checked
+                    .push(format!("rows: {table}: new → {}", thousands(*after)));
+            }
+        }
+        if removed.is_empty() || self.allow_rows_removed {
+            return Ok(());
+        }
+        Err(Error::RowsRemoved { tables: removed })
     }
 
     /// Compares every table's rows with `counts_before` and returns the counts after.
@@ -407,18 +460,42 @@ fn run_statements(conn: &Connection, sql: &str, p: &migrations::Migration) -> Re
             }
         };
         let text = stmt.expanded_sql().unwrap_or_default();
-        stmt.raw_execute().map_err(|e| Error::Apply {
+        let fail = |message: String| Error::Apply {
             step: 0,
             summary: format!("V{}__{} ({})", p.version, p.name, p.origin),
             statement: text.trim().to_string(),
-            message: sqlite_message(&e),
-        })?;
+            message,
+        };
+        // Stored SQL (a reverse kept at apply time) does not come through the file loader's
+        // check: refuse transaction control here too, before it can commit anything.
+        if let Some(why) = migrations::statements::refused(&text) {
+            return Err(fail(why));
+        }
+        stmt.raw_execute().map_err(|e| fail(sqlite_message(&e)))?;
+        if conn.is_autocommit() {
+            return Err(fail(
+                "the statement ended the migration's transaction".into(),
+            ));
+        }
     }
 }
 
 /// Row counts of every user table (schemactl's own tables aside).
 pub fn row_counts(conn: &Connection) -> Result<BTreeMap<String, u64>> {
     crate::db::row_counts(conn, crate::db::Tables::User)
+}
+
+/// Writes `n` with thousands separators: `4,990`.
+fn thousands(n: u64) -> String {
+    let digits = n.to_string();
+    let mut out = String::new();
+    for (i, c) in digits.chars().enumerate() {
+        if i > 0 && (digits.len() - i).is_multiple_of(3) {
+            out.push(',');
+        }
+        out.push(c);
+    }
+    out
 }
 
 /// Tables a migration inserts into or deletes from.

@@ -86,6 +86,7 @@ pub use crate::db::lock;
 mod pipeline;
 mod rollback;
 pub mod stash;
+pub mod unstash;
 
 pub use driver::{Mode, QUICK_CHECK_PAGES, row_counts};
 pub use pipeline::{Options, Report, apply, open_live};

@@ -54,6 +54,9 @@ pub struct Report {
     pub migrations: Vec<String>,
     /// The pending SQL, in a dry run.
     pub sql: Vec<String>,
+    /// What a rollback drops and stashes, one line each (shown first, and gated by
+    /// `allow_destructive`).
+    pub drops: Vec<String>,
     /// The backup taken.
     pub backup: Option<PathBuf>,
     /// What the rehearsal checked.
@@ -68,8 +71,10 @@ fn run_refinery(
     pending: &[Migration],
     all: &[refinery_core::Migration],
     expected: &Option<Schema>,
+    allow_destructive: bool,
 ) -> Result<Vec<String>> {
-    let driver = Driver::new(conn, mode, pending.to_vec(), expected.clone());
+    let driver = Driver::new(conn, mode, pending.to_vec(), expected.clone())
+        .allow_rows_removed(allow_destructive);
     let mut runner = Runner::new(all)
         .set_grouped(true)
         .set_abort_divergent(true)
@@ -170,7 +175,16 @@ pub fn apply(opts: &Options, say: &mut dyn FnMut(&str)) -> Result<Report> {
         .map(Migration::refinery)
         .collect::<Result<_>>()?;
 
-    let run = |conn: &Connection, mode: Mode| run_refinery(conn, mode, &pending, &all, &expected);
+    let run = |conn: &Connection, mode: Mode| {
+        run_refinery(
+            conn,
+            mode,
+            &pending,
+            &all,
+            &expected,
+            opts.allow_destructive,
+        )
+    };
     guarded_run(&live, opts, "apply", pending.len(), &mut report, &run, say)?;
     Ok(report)
 }

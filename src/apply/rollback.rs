@@ -11,7 +11,7 @@ use super::driver::{Driver, Mode};
 use super::lock;
 use super::pipeline::{Options, Report, guarded_run, open_live};
 use crate::error::{Error, Result};
-use crate::migrations::{self, Migration, Origin, expected_after, history};
+use crate::migrations::{self, Migration, Origin, expected_after_with, history};
 
 /// Resolves `target` (`V3`, `3`, a migration name, or `last`) to an applied version.
 fn resolve(target: &str, applied: &[history::Applied]) -> Result<i32> {
@@ -97,22 +97,64 @@ pub fn rollback(
             .collect(),
         ..Report::default()
     };
+    // The schema the rollback leaves: the reverse SQL replayed on the live schema, with the
+    // stash tables it reads. Every rollback compares it with the result before committing.
+    let current = crate::inspect(&live)?;
+    let shapes = super::unstash::stash_shapes(&live)?;
+    let expected = expected_after_with(&current, &shapes, &undo)?;
+    // What it drops that holds data is destructive: shown, gated, and stashed.
+    let drops = super::unstash::analyse(&live, &current, &expected)?;
+    report.drops = drops.iter().map(|d| d.what.clone()).collect();
     if opts.dry_run {
         report.sql = undo.iter().map(|s| s.forward.clone()).collect();
         return Ok(report);
     }
-    let expected = match expected_after(&crate::inspect(&live)?, &undo) {
-        Ok(schema) => Some(schema),
-        Err(e) => {
-            say(&format!("note: the expected schema is not compared: {e}"));
-            None
-        }
-    };
+    if !drops.is_empty() && !opts.allow_destructive {
+        return Err(Error::RollbackDestructive {
+            drops: report.drops.clone(),
+        });
+    }
+    let rolled_back: Vec<(i32, String)> = applied
+        .iter()
+        .filter(|a| undo.iter().any(|u| u.version == a.version))
+        .map(|a| (a.version, a.checksum.clone()))
+        .collect();
+    let undo = with_stashes(&live, undo, &drops, &rolled_back)?;
+    let expected = Some(expected);
     let run = |conn: &Connection, mode: Mode| -> Result<Vec<String>> {
-        Driver::new(conn, mode, undo.clone(), expected.clone()).run(Driver::run_reverse)
+        Driver::new(conn, mode, undo.clone(), expected.clone())
+            .allow_rows_removed(opts.allow_destructive)
+            .run(Driver::run_reverse)
     };
     guarded_run(&live, opts, "rollback", undo.len(), &mut report, &run, say)?;
     Ok(report)
+}
+
+/// Returns `undo` with the statements that stash `drops` before the first reverse runs.
+fn with_stashes(
+    live: &Connection,
+    mut undo: Vec<Migration>,
+    drops: &[super::unstash::Drop],
+    rolled_back: &[(i32, String)],
+) -> Result<Vec<Migration>> {
+    let (Some(target), false) = (undo.last(), drops.is_empty()) else {
+        return Ok(undo);
+    };
+    let names = super::unstash::free_names(live, target.version, drops.len())?;
+    let save: Vec<String> = drops
+        .iter()
+        .zip(&names)
+        .flat_map(|(d, name)| d.save_sql(rolled_back, name))
+        .collect();
+    let first = &undo[0];
+    undo[0] = Migration::new(
+        first.version,
+        first.name.clone(),
+        format!("{};\n{}", save.join(";\n"), first.forward),
+        first.reverse.clone(),
+        first.origin.clone(),
+    );
+    Ok(undo)
 }
 
 /// The reverse SQL of each of `targets` (in that order): the one stored when it was applied,

@@ -12,7 +12,7 @@ use crate::error::{Error, Result};
 /// Arguments of `schemactl rollback`.
 #[derive(Debug, clap::Args)]
 #[command(
-    after_help = "Examples:\n  schemactl rollback last --yes\n  schemactl rollback V2 --dry-run\n  schemactl rollback --to V1 --yes\n  schemactl rollback add_pattern_category --cascade --yes"
+    after_help = "Examples:\n  schemactl rollback last --yes\n  schemactl rollback V2 --dry-run\n  schemactl rollback --to V1 --allow-destructive --yes\n  schemactl rollback add_pattern_category --cascade --allow-destructive --yes"
 )]
 pub struct Args {
     /// The migration: a version (`V3` or `3`), a name, or `last`
@@ -41,6 +41,10 @@ pub struct Args {
     /// Skip the rehearsal on the backup (prints a warning)
     #[arg(long)]
     skip_rehearsal: bool,
+    /// Allow a rollback that drops data (a table or column its migration added, holding
+    /// values): it is stashed, and applying the same migration again brings it back
+    #[arg(long)]
+    allow_destructive: bool,
 }
 
 /// Rolls back.
@@ -53,7 +57,7 @@ pub fn run(args: &Args, config: &Config) -> Result<ExitCode> {
         wait: !args.no_wait,
         skip_backup: args.skip_backup,
         skip_rehearsal: args.skip_rehearsal,
-        allow_destructive: true,
+        allow_destructive: args.allow_destructive,
         dry_run: false,
         extra: Vec::new(),
     };
@@ -74,6 +78,19 @@ pub fn run(args: &Args, config: &Config) -> Result<ExitCode> {
             cascade,
             &mut say,
         )?;
+        if !preview.drops.is_empty() {
+            println!(
+                "the rollback drops data [destructive]; it is stashed, and applying the same migration(s) again brings it back:"
+            );
+            for d in &preview.drops {
+                println!("  {d}");
+            }
+            if !args.allow_destructive && !args.dry_run {
+                return Err(Error::RollbackDestructive {
+                    drops: preview.drops,
+                });
+            }
+        }
         let heading = format!("to roll back in {}, newest first", opts.database.display());
         if let Some(done) = preview_and_confirm(&preview, &heading, "roll back", args.dry_run)? {
             return Ok(done);

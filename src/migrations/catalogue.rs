@@ -260,9 +260,28 @@ pub fn expected_after<'a>(
     replay(live, running, "on the live schema")
 }
 
+/// Like [`expected_after`], with `setup` run first on the scratch database: the bookkeeping
+/// tables (stashes) the SQL reads, which the schema model leaves out.
+pub fn expected_after_with<'a>(
+    live: &Schema,
+    setup: &[String],
+    pending: impl IntoIterator<Item = &'a Migration>,
+) -> Result<Schema> {
+    replay_with(live, setup, pending, "on the live schema")
+}
+
 /// Creates `start` in memory, runs `list` on it with foreign keys off, and inspects the result.
 fn replay<'a>(
     start: &Schema,
+    list: impl IntoIterator<Item = &'a Migration>,
+    how: &'static str,
+) -> Result<Schema> {
+    replay_with(start, &[], list, how)
+}
+
+fn replay_with<'a>(
+    start: &Schema,
+    setup: &[String],
     list: impl IntoIterator<Item = &'a Migration>,
     how: &'static str,
 ) -> Result<Schema> {
@@ -270,6 +289,10 @@ fn replay<'a>(
         object: e.object.to_string(),
         message: e.message,
     })?;
+    for sql in setup {
+        conn.execute_batch(sql)
+            .map_err(|e| Error::sqlite("create the stash tables in a scratch database", e))?;
+    }
     conn.execute_batch("PRAGMA foreign_keys = OFF")
         .map_err(|e| Error::sqlite("open a scratch database", e))?;
     for m in list {

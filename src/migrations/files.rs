@@ -1,10 +1,13 @@
 //! Migration files: `migrations/V{n}__{name}.sql` (forward) and `rollbacks/V{n}__{name}.sql`
 //! (reverse), loaded at run time into [`Migration`]s with [`Origin::File`]. Generated and
 //! hand-written files are alike; a generated file's header says what running it safely needs.
+//! Statements that would break the all-or-nothing run (transaction control, `ATTACH`,
+//! `VACUUM`, `PRAGMA journal_mode`) or return rows (`SELECT`) are refused at load time, with
+//! their place (see [`statements`]).
 
 use std::path::Path;
 
-use super::{Migration, Origin};
+use super::{Migration, Origin, statements};
 use crate::error::{Error, Result};
 
 /// Parses `V{n}__{name}.sql`.
@@ -55,10 +58,12 @@ pub fn load(dir: &Path, rollbacks: &Path) -> Result<Vec<Migration>> {
         };
         let sql =
             std::fs::read_to_string(&path).map_err(|e| Error::io("read migration", &path, e))?;
+        statements::check(&path.display().to_string(), &sql)?;
         let reverse_path = rollbacks.join(file_name);
         let (rollback_path, reverse) = if reverse_path.is_file() {
             let text = std::fs::read_to_string(&reverse_path)
                 .map_err(|e| Error::io("read rollback", &reverse_path, e))?;
+            statements::check(&reverse_path.display().to_string(), &text)?;
             (Some(reverse_path), Some(text))
         } else {
             (None, None)

@@ -9,13 +9,16 @@ mod catalogue;
 pub mod files;
 pub mod history;
 mod render;
+pub mod statements;
 
 use std::fmt;
 use std::path::PathBuf;
 
-pub use catalogue::{AppliedState, Catalogue, Status, expected_after, expected_schema};
+pub use catalogue::{
+    AppliedState, Catalogue, Status, expected_after, expected_after_with, expected_schema,
+};
 pub use files::{check_name, load, write_new};
-pub use render::{FOREIGN_KEYS_HEADER, Needs, STASH_PREFIX, needs, render};
+pub use render::{FOREIGN_KEYS_HEADER, Needs, STASH_PREFIX, check_stashable, needs, render};
 
 use crate::error::{Error, Result};
 use crate::plan::{Direction, Plan};

@@ -16,12 +16,23 @@ pub struct Needs {
     pub check: Option<Vec<String>>,
     /// It drops or narrows something.
     pub destructive: bool,
+    /// It has a statement that changes rows (`DELETE`, `UPDATE`, `DROP`, `INSERT ... SELECT`):
+    /// the driver reports every table's row count before and after, and rows that disappear
+    /// need `--allow-destructive`.
+    pub changes_data: bool,
 }
 
 /// Reads what `sql` needs: from a generated header, or (hand-written) from its statements:
 /// any `DROP TABLE` needs foreign keys off and a full check, and is destructive, as is any
 /// `DROP COLUMN`.
 pub fn needs(sql: &str) -> Needs {
+    Needs {
+        changes_data: super::statements::changes_data(sql),
+        ..needs_from_header_or_statements(sql)
+    }
+}
+
+fn needs_from_header_or_statements(sql: &str) -> Needs {
     if let Some(line) = sql.lines().find(|l| l.starts_with(FOREIGN_KEYS_HEADER)) {
         let tables = line[FOREIGN_KEYS_HEADER.len()..]
             .split(',')
@@ -34,6 +45,7 @@ pub fn needs(sql: &str) -> Needs {
             destructive: sql
                 .lines()
                 .any(|l| l.starts_with("-- step") && l.contains("destructive]")),
+            changes_data: false,
         };
     }
     if sql.lines().any(|l| l.starts_with("-- schemactl migration")) {
@@ -43,6 +55,7 @@ pub fn needs(sql: &str) -> Needs {
             destructive: sql
                 .lines()
                 .any(|l| l.starts_with("-- step") && l.contains("destructive]")),
+            changes_data: false,
         };
     }
     let tokens = lex(sql).unwrap_or_default();
@@ -52,6 +65,23 @@ pub fn needs(sql: &str) -> Needs {
         foreign_keys_off: drops_table,
         check: if drops_table { None } else { Some(Vec::new()) },
         destructive: drops_table || pair("DROP", "COLUMN"),
+        changes_data: false,
+    }
+}
+
+/// Refuses a plan with a step whose stash could not find its rows again: a table whose
+/// columns shadow `rowid`, `_rowid_` and `oid` and whose primary key may be NULL.
+pub fn check_stashable(plan: &Plan) -> crate::error::Result<()> {
+    match plan
+        .steps
+        .iter()
+        .filter_map(|s| s.stash.as_ref())
+        .find(|s| !s.identifiable())
+    {
+        Some(stash) => Err(crate::error::Error::StashUnidentifiable {
+            table: stash.table.clone(),
+        }),
+        None => Ok(()),
     }
 }
 
@@ -71,7 +101,8 @@ mod tests {
             Needs {
                 foreign_keys_off: false,
                 check: Some(vec![]),
-                destructive: false
+                destructive: false,
+                changes_data: false,
             }
         );
         assert_eq!(
@@ -79,7 +110,8 @@ mod tests {
             Needs {
                 foreign_keys_off: false,
                 check: Some(vec![]),
-                destructive: true
+                destructive: true,
+                changes_data: false,
             }
         );
         assert_eq!(
@@ -87,7 +119,8 @@ mod tests {
             Needs {
                 foreign_keys_off: true,
                 check: None,
-                destructive: true
+                destructive: true,
+                changes_data: true,
             }
         );
         // 'drop table' in a string is not a statement

@@ -180,6 +180,7 @@ pub fn write_migration(opts: &WriteOptions) -> Result<Written> {
     if plan.is_empty() {
         return Ok(written);
     }
+    migrations::check_stashable(&plan)?;
     let catalogue = Catalogue { applied, ..files };
     let version = catalogue.next_version();
     let stem = format!("V{version}__{}", opts.name);

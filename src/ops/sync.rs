@@ -96,6 +96,7 @@ pub fn migrations(opts: &Options) -> Result<Vec<Migration>> {
     if !blocking.is_empty() && !opts.ignore_lint {
         return Err(Error::LintBlocked { findings: blocking });
     }
+    crate::migrations::check_stashable(&plan)?;
     let mut version = catalogue.next_version();
     let mut out = Vec::new();
     if adopt {

@@ -21,7 +21,7 @@ use std::collections::BTreeSet;
 
 pub use rebuild::{rebuild, rebuild_filled, temp_name};
 pub use script::{Direction, FOREIGN_KEYS_HEADER};
-pub use stash::{STASH_PLACEHOLDER, STASH_PREFIX, Stash, stash_name};
+pub use stash::{STASH_PLACEHOLDER, STASH_PREFIX, Stash, rowid_alias, stash_name};
 pub use table::{affinity, narrows};
 
 use crate::diff::{Change, TableChange};

@@ -52,13 +52,15 @@ pub fn rebuild_filled(
         Some(_) => format!("{}.{col}", ident(&from.name)),
         None => col.to_string(),
     };
-    if from.without_rowid == to.without_rowid
-        && !from.without_rowid
-        && from.rowid_alias().is_none()
-        && to.rowid_alias().is_none()
-    {
-        targets.push("rowid".to_string());
-        sources.push(src("rowid"));
+    // The rowid, under a name no column shadows in either table.
+    let rowid = super::stash::rowid_alias(from).filter(|a| to.column(a).is_none());
+    if let Some(rowid) = rowid.filter(|_| {
+        from.without_rowid == to.without_rowid
+            && from.rowid_alias().is_none()
+            && to.rowid_alias().is_none()
+    }) {
+        targets.push(rowid.to_string());
+        sources.push(src(rowid));
     }
     for c in to.columns.iter().filter(|c| c.generated.is_none()) {
         if let Some(source) = source_column(from, c, renames) {

@@ -27,8 +27,13 @@ pub struct Stash {
     pub table: String,
     /// The stored columns that go (every stored column for a whole table).
     pub columns: Vec<String>,
-    /// The columns that identify a row (the primary key); empty means the rowid.
+    /// The primary key's columns (empty: none, or an expression key).
     pub key: Vec<String>,
+    /// The name under which the stash reads the table's rowid: the first of `rowid`,
+    /// `_rowid_` and `oid` that no column shadows. None for a WITHOUT ROWID table, and for a
+    /// table whose columns shadow all three (see [`Stash::identifiable`]).
+    #[serde(skip)]
+    pub rowid: Option<String>,
     /// True when the whole table goes.
     pub whole_table: bool,
     /// True when the table is AUTOINCREMENT, so its counter is kept too.
@@ -41,16 +46,30 @@ pub struct Stash {
 
 impl Stash {
     /// Returns the condition that pairs a stash row (alias `s`) with its row in `table` (an
-    /// SQL identifier): by rowid, or by primary key.
+    /// SQL identifier): by rowid and primary key together, so that a NULL key never pairs
+    /// with another row's NULL key and a key deleted and inserted again since (it gets a new
+    /// rowid) does not receive the old row's value; by primary key alone in a WITHOUT ROWID
+    /// table (its key is NOT NULL and unique).
     pub fn matches(&self, table: &str) -> String {
-        if self.key.is_empty() {
-            return format!("s._schemactl_rowid = {table}.rowid");
-        }
-        self.key
-            .iter()
-            .map(|k| format!("s.{k} IS {table}.{k}", k = ident(k)))
+        let rowid = self
+            .rowid
+            .as_ref()
+            .map(|r| format!("s._schemactl_rowid = {table}.{r}"));
+        rowid
+            .into_iter()
+            .chain(
+                self.key
+                    .iter()
+                    .map(|k| format!("s.{k} IS {table}.{k}", k = ident(k))),
+            )
             .collect::<Vec<_>>()
             .join(" AND ")
+    }
+
+    /// Returns true when a stash row can be paired with its row: the table has an unshadowed
+    /// rowid alias, or a primary key whose columns are all NOT NULL.
+    pub fn identifiable(&self) -> bool {
+        self.rowid.is_some() || !self.key.is_empty()
     }
 
     /// Describes the stash of a whole table: its rows, with their rowids unless it is
@@ -63,6 +82,7 @@ impl Stash {
         };
         Stash {
             table: t.name.to_string(),
+            rowid: rowid_alias(t).map(str::to_string),
             columns: t
                 .columns
                 .iter()
@@ -78,7 +98,8 @@ impl Stash {
 
     /// Describes the stash of some columns of a table.
     pub fn columns(t: &Table, columns: Vec<String>) -> Self {
-        let key = match &t.primary_key {
+        let rowid = rowid_alias(t).map(str::to_string);
+        let key: Vec<String> = match &t.primary_key {
             Some(pk) if pk.columns.iter().all(|k| !k.is_expr) => pk
                 .columns
                 .iter()
@@ -86,8 +107,20 @@ impl Stash {
                 .collect(),
             _ => Vec::new(),
         };
+        // Without a rowid, a key that may be NULL identifies nothing: NULL = NULL is not true.
+        let nullable = |k: &String| {
+            !t.without_rowid
+                && t.rowid_alias().is_none_or(|a| !a.eq_ignore_ascii_case(k))
+                && t.column(k).is_none_or(|c| !c.not_null)
+        };
+        let key = if rowid.is_none() && key.iter().any(nullable) {
+            Vec::new()
+        } else {
+            key
+        };
         Stash {
             table: t.name.to_string(),
+            rowid,
             columns,
             key,
             whole_table: false,
@@ -103,15 +136,19 @@ impl Stash {
     pub fn save_sql(&self, name: &str) -> Vec<String> {
         let t = ident(&self.table);
         let cols: Vec<String> = self.columns.iter().map(|c| ident(c)).collect();
-        let key: Vec<String> = if self.key.is_empty() {
-            vec!["rowid AS _schemactl_rowid".to_string()]
-        } else {
-            self.key
-                .iter()
-                .map(|k| ident(k))
-                .filter(|k| !cols.contains(k))
-                .collect()
-        };
+        let key: Vec<String> = self
+            .rowid
+            .iter()
+            .map(|r| format!("{r} AS _schemactl_rowid"))
+            .chain(
+                (!self.whole_table)
+                    .then_some(&self.key)
+                    .into_iter()
+                    .flatten()
+                    .map(|k| ident(k))
+                    .filter(|k| !cols.contains(k)),
+            )
+            .collect();
         let mut out = vec![format!(
             "CREATE TABLE {} AS SELECT {} FROM {t}",
             ident(name),
@@ -142,10 +179,11 @@ impl Stash {
             let cols: Vec<String> = self.columns.iter().map(|c| ident(c)).collect();
             // The stash has a rowid column unless the table is WITHOUT ROWID (see save_sql).
             let c = cols.join(", ");
-            out.push(if self.key.is_empty() {
-                format!("INSERT INTO {t} (rowid, {c}) SELECT _schemactl_rowid, {c} FROM {s}")
-            } else {
-                format!("INSERT INTO {t} ({c}) SELECT {c} FROM {s}")
+            out.push(match &self.rowid {
+                Some(r) => {
+                    format!("INSERT INTO {t} ({r}, {c}) SELECT _schemactl_rowid, {c} FROM {s}")
+                }
+                None => format!("INSERT INTO {t} ({c}) SELECT {c} FROM {s}"),
             });
             if self.autoincrement {
                 let seq = ident(&format!("{name}_seq"));
@@ -179,4 +217,16 @@ impl Stash {
         out.push(format!("DROP TABLE {s}"));
         out
     }
+}
+
+/// Returns the first of `rowid`, `_rowid_` and `oid` that no column of `t` shadows (a column
+/// with one of these names hides the rowid under that name), or None for a WITHOUT ROWID
+/// table or when all three are shadowed.
+pub fn rowid_alias(t: &Table) -> Option<&'static str> {
+    if t.without_rowid {
+        return None;
+    }
+    ["rowid", "_rowid_", "oid"]
+        .into_iter()
+        .find(|alias| t.column(alias).is_none())
 }

@@ -1,0 +1,286 @@
+//! The statements of a migration's SQL, as the runner sees them: split at the top-level `;`
+//! (a trigger's body, and a `CASE ... END` inside it, stay in their statement), each
+//! classified by its first words.
+//!
+//! A migration runs inside the transaction schemactl opens (grouped, all or nothing), so a
+//! statement that ends, opens or escapes a transaction (`BEGIN`, `COMMIT`, `END`, `ROLLBACK`,
+//! `SAVEPOINT`, `RELEASE`, `VACUUM`, `ATTACH`, `DETACH`, `PRAGMA journal_mode`) is refused
+//! when a file is loaded, with its place, and again by the driver just before it would run
+//! (stored SQL does not come through the loader). A `SELECT` returns rows a migration cannot
+//! use and is refused too. `DELETE`, `UPDATE`, `DROP` and `INSERT ... SELECT` change data:
+//! [`changes_data`] says so, and the driver then reports every table's row count.
+
+use crate::error::{Error, Result, SourceError};
+use crate::sql::{Tok, lex};
+
+/// Words that control the transaction or the connection, refused as a statement's first word.
+const TRANSACTION_CONTROL: [&str; 9] = [
+    "BEGIN",
+    "COMMIT",
+    "END",
+    "ROLLBACK",
+    "SAVEPOINT",
+    "RELEASE",
+    "VACUUM",
+    "ATTACH",
+    "DETACH",
+];
+
+/// One top-level statement: its tokens.
+struct Statement<'t> {
+    tokens: &'t [Tok],
+}
+
+/// Splits `tokens` into top-level statements (empty ones skipped).
+fn split(tokens: &[Tok]) -> Vec<Statement<'_>> {
+    let mut out = Vec::new();
+    let mut start = 0;
+    let mut in_trigger = false;
+    let mut case_depth = 0usize;
+    for (i, t) in tokens.iter().enumerate() {
+        let first = i == start;
+        if first {
+            in_trigger = false;
+            case_depth = 0;
+        }
+        if !in_trigger && is_create_trigger(&tokens[start..=i]) {
+            in_trigger = true;
+        }
+        if in_trigger {
+            if t.is_kw("CASE") {
+                case_depth += 1;
+            } else if t.is_kw("END") && case_depth > 0 {
+                case_depth -= 1;
+            } else if t.is_kw("END") {
+                // The trigger's body ends here; its statement ends at the next `;`.
+                in_trigger = false;
+            }
+            continue;
+        }
+        if t.token == sqlparser::tokenizer::Token::SemiColon {
+            if i > start {
+                out.push(Statement {
+                    tokens: &tokens[start..i],
+                });
+            }
+            start = i + 1;
+        }
+    }
+    if start < tokens.len() {
+        out.push(Statement {
+            tokens: &tokens[start..],
+        });
+    }
+    out
+}
+
+/// True when `tokens` (a statement's first tokens) read `CREATE [TEMP|TEMPORARY] TRIGGER`.
+fn is_create_trigger(tokens: &[Tok]) -> bool {
+    let words: Vec<&Tok> = tokens.iter().take(3).collect();
+    match words.as_slice() {
+        [c, t, ..] if c.is_kw("CREATE") && t.is_kw("TRIGGER") => true,
+        [c, tmp, t] => {
+            c.is_kw("CREATE") && (tmp.is_kw("TEMP") || tmp.is_kw("TEMPORARY")) && t.is_kw("TRIGGER")
+        }
+        _ => false,
+    }
+}
+
+/// What is wrong with a statement: the token to point at, and the message.
+struct Problem<'t> {
+    at: &'t Tok,
+    message: String,
+    help: &'static str,
+}
+
+fn problem<'t>(s: &Statement<'t>) -> Option<Problem<'t>> {
+    let first = s.tokens.first()?;
+    if let Some(word) = TRANSACTION_CONTROL.iter().find(|w| first.is_kw(w)) {
+        return Some(Problem {
+            at: first,
+            message: format!(
+                "`{word}` controls the transaction or the connection, and a migration runs inside schemactl's transaction (all pending migrations commit together, or none)"
+            ),
+            help: "remove it: schemactl opens and commits the transaction, and switches foreign keys off outside it when needed",
+        });
+    }
+    if first.is_kw("PRAGMA") {
+        // PRAGMA [schema.]journal_mode
+        let name = match s.tokens.get(2).map(|t| &t.token) {
+            Some(sqlparser::tokenizer::Token::Period) => s.tokens.get(3),
+            _ => s.tokens.get(1),
+        };
+        if let Some(name) = name.filter(|n| n.is_kw("journal_mode")) {
+            return Some(Problem {
+                at: name,
+                message: "`PRAGMA journal_mode` cannot change inside a transaction, and a migration runs inside schemactl's".into(),
+                help: "set the journal mode outside migrations (`schemactl optimize`, or the application)",
+            });
+        }
+    }
+    if first.is_kw("SELECT") || first.is_kw("VALUES") {
+        return Some(Problem {
+            at: first,
+            message: "a SELECT returns rows, and a migration has nowhere to show them".into(),
+            help: "remove it, or write the rows somewhere with INSERT INTO ... SELECT",
+        });
+    }
+    None
+}
+
+/// Checks the statements of `text`, the contents of `file` (a migration or rollback file):
+/// every statement schemactl refuses, each with its file:line:column. Text that does not lex
+/// is left to SQLite, which names the error when it runs.
+pub fn check(file: &str, text: &str) -> Result<()> {
+    let Ok(tokens) = lex(text) else {
+        return Ok(());
+    };
+    let errors: Vec<SourceError> = split(&tokens)
+        .iter()
+        .filter_map(problem)
+        .map(|p| {
+            SourceError::at(
+                file,
+                text,
+                p.at.start,
+                p.at.end - p.at.start,
+                p.message,
+                "refused here",
+            )
+            .with_help(p.help)
+        })
+        .collect();
+    if errors.is_empty() {
+        Ok(())
+    } else {
+        Err(Error::Source(errors))
+    }
+}
+
+/// Returns why `sql` (one statement, about to run) must not run in a migration, if it must not.
+pub fn refused(sql: &str) -> Option<String> {
+    let tokens = lex(sql).ok()?;
+    split(&tokens)
+        .iter()
+        .find_map(|s| problem(s).map(|p| p.message))
+}
+
+/// Returns true when `sql` has a statement that changes rows: `DELETE`, `UPDATE`, `DROP`,
+/// `REPLACE`, or `INSERT ... SELECT` (a `WITH` prefix included).
+pub fn changes_data(sql: &str) -> bool {
+    let Ok(tokens) = lex(sql) else {
+        return true;
+    };
+    split(&tokens).iter().any(|s| {
+        let Some(first) = s.tokens.first() else {
+            return false;
+        };
+        let verb = if first.is_kw("WITH") {
+            // WITH ... DELETE/UPDATE/INSERT: the verb follows the CTEs at depth 0.
+            top_level(s.tokens)
+                .find(|t| {
+                    ["DELETE", "UPDATE", "INSERT", "REPLACE", "SELECT"]
+                        .iter()
+                        .any(|k| t.is_kw(k))
+                })
+                .unwrap_or(first)
+        } else {
+            first
+        };
+        if ["DELETE", "UPDATE", "DROP", "REPLACE"]
+            .iter()
+            .any(|k| verb.is_kw(k))
+        {
+            return true;
+        }
+        (verb.is_kw("INSERT")) && s.tokens.iter().any(|t| t.is_kw("SELECT"))
+    })
+}
+
+/// The tokens of a statement outside parentheses.
+fn top_level<'t>(tokens: &'t [Tok]) -> impl Iterator<Item = &'t Tok> {
+    let mut depth = 0i32;
+    tokens.iter().filter(move |t| {
+        match t.token {
+            sqlparser::tokenizer::Token::LParen => depth += 1,
+            sqlparser::tokenizer::Token::RParen => depth -= 1,
+            _ => return depth == 0,
+        }
+        false
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn places(text: &str) -> Vec<(usize, usize)> {
+        match check("V1__x.sql", text) {
+            Ok(()) => Vec::new(),
+            Err(Error::Source(errors)) => errors.iter().map(|e| (e.line, e.column)).collect(),
+            Err(e) => panic!("{e}"),
+        }
+    }
+
+    #[test]
+    fn transaction_control_is_refused_with_its_place() {
+        for word in TRANSACTION_CONTROL {
+            assert_eq!(
+                places(&format!("CREATE TABLE a (x);\n  {word};\n")),
+                vec![(2, 3)],
+                "{word}"
+            );
+        }
+        assert_eq!(
+            places("CREATE TABLE a (x);\nROLLBACK;\nCOMMIT; BEGIN;\n"),
+            vec![(2, 1), (3, 1), (3, 9)]
+        );
+        assert_eq!(places("PRAGMA journal_mode = WAL;"), vec![(1, 8)]);
+        assert_eq!(places("PRAGMA main.journal_mode=DELETE;"), vec![(1, 13)]);
+        assert_eq!(places("begin transaction;"), vec![(1, 1)]);
+        assert_eq!(places("SELECT count(*) FROM a;"), vec![(1, 1)]);
+    }
+
+    #[test]
+    fn words_inside_statements_are_not_transaction_control() {
+        let ok = [
+            "CREATE TRIGGER t AFTER INSERT ON a BEGIN UPDATE a SET x = CASE WHEN x THEN 1 ELSE 2 END; DELETE FROM b; END;\nCREATE TABLE c (y);",
+            "CREATE TEMP TRIGGER t AFTER INSERT ON a BEGIN SELECT RAISE(ROLLBACK, 'no'); END;",
+            "INSERT OR ROLLBACK INTO a VALUES (1);",
+            "UPDATE a SET x = 'COMMIT; BEGIN;'; -- ROLLBACK;\n",
+            "PRAGMA foreign_keys = OFF;",
+            "CREATE TABLE \"begin\" (\"end\");",
+        ];
+        for sql in ok {
+            assert_eq!(places(sql), Vec::<(usize, usize)>::new(), "{sql}");
+        }
+        assert_eq!(
+            refused("CREATE TRIGGER t AFTER INSERT ON a BEGIN DELETE FROM b; END"),
+            None
+        );
+        assert!(refused("COMMIT").is_some());
+    }
+
+    #[test]
+    fn data_changes_are_classified() {
+        for sql in [
+            "DELETE FROM metrics_log;",
+            "UPDATE a SET x = 1;",
+            "DROP TABLE a;",
+            "INSERT INTO a SELECT * FROM b;",
+            "WITH old AS (SELECT 1) DELETE FROM a WHERE x IN old;",
+            "REPLACE INTO a VALUES (1);",
+        ] {
+            assert!(changes_data(sql), "{sql}");
+        }
+        for sql in [
+            "CREATE TABLE a (x);",
+            "INSERT INTO a VALUES (1);",
+            "ALTER TABLE a ADD COLUMN y;",
+            "CREATE TRIGGER t AFTER INSERT ON a BEGIN DELETE FROM b; END;",
+            "CREATE INDEX i ON a (x);",
+        ] {
+            assert!(!changes_data(sql), "{sql}");
+        }
+    }
+}
