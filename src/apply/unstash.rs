@@ -156,13 +156,6 @@ impl Drop {
         let version = rolled_back.iter().map(|(v, _)| *v).min().unwrap_or(0);
         let name = name.to_string();
         let mut out = self.stash.save_sql(&name);
-        if self.stash.rowid.is_some() {
-            out.push(format!(
-                "CREATE INDEX {} ON {} (_schemactl_rowid)",
-                ident(&format!("{name}_id")),
-                ident(&name)
-            ));
-        }
         let migrations = serde_json::json!(rolled_back).to_string();
         let restore = self.restore_sql(&name).join(";\n");
         out.push(CREATE_TABLE.to_string());

@@ -70,11 +70,28 @@ pub fn rebuild_filled(
     }
     let mut source_table = ident(&from.name);
     if let Some((stash, name)) = fill {
+        // A row with no stash row (inserted since) gets the column's default.
+        let stashed = stash
+            .rowid
+            .as_ref()
+            .map(|_| "s._schemactl_rowid".to_string())
+            .or_else(|| stash.key.first().map(|k| format!("s.{}", ident(k))));
         for c in &stash.columns {
-            if to.column(c).is_some_and(|c| c.generated.is_none()) && !targets.contains(&ident(c)) {
-                targets.push(ident(c));
-                sources.push(format!("s.{}", ident(c)));
+            let Some(column) = to.column(c).filter(|c| c.generated.is_none()) else {
+                continue;
+            };
+            if targets.contains(&ident(c)) {
+                continue;
             }
+            targets.push(ident(c));
+            sources.push(match (&column.default, &stashed) {
+                (Some(default), Some(id)) => format!(
+                    "CASE WHEN {id} IS NULL THEN ({}) ELSE s.{} END",
+                    default.as_str(),
+                    ident(c)
+                ),
+                _ => format!("s.{}", ident(c)),
+            });
         }
         let t = ident(&from.name);
         let matches = stash.matches(&t);

@@ -66,10 +66,12 @@ impl Step {
                     ..
                 },
             ) => {
-                let mut out: Vec<String> = filled
-                    .iter()
-                    .map(|sql| sql.replace(STASH_PLACEHOLDER, name))
-                    .collect();
+                let mut out = vec![kept.unforget_sql(name)];
+                out.extend(
+                    filled
+                        .iter()
+                        .map(|sql| sql.replace(STASH_PLACEHOLDER, name)),
+                );
                 out.push(format!("DROP TABLE {}", ident(name)));
                 out
             }

@@ -165,7 +165,67 @@ impl Stash {
                 quote_literal(&self.table)
             ));
         }
+        if !self.whole_table {
+            out.extend(self.forget_sql(name));
+        }
         out
+    }
+
+    /// The identity columns of a stash row (`_schemactl_rowid`, then the key), matched with
+    /// `row` (`OLD` in a trigger).
+    fn identity_of(&self, row: &str) -> String {
+        self.rowid
+            .iter()
+            .map(|r| format!("_schemactl_rowid = {row}.{r}"))
+            .chain(
+                self.key
+                    .iter()
+                    .map(|k| format!("{k} IS {row}.{k}", k = ident(k))),
+            )
+            .collect::<Vec<_>>()
+            .join(" AND ")
+    }
+
+    /// The statements that keep a column stash true while the table lives on: an index on
+    /// its identity, and a trigger that forgets a row's stashed values when the row is
+    /// deleted, so that a row inserted later under the same rowid or key (SQLite reuses the
+    /// highest rowid, and a key can be inserted again) gets the default, not the deleted
+    /// row's value. A rebuild of the table by a later migration drops the trigger; from then
+    /// on the rowid and key alone identify rows.
+    fn forget_sql(&self, name: &str) -> Vec<String> {
+        let identity: Vec<String> = self
+            .rowid
+            .iter()
+            .map(|_| "_schemactl_rowid".to_string())
+            .chain(self.key.iter().map(|k| ident(k)))
+            .collect();
+        if identity.is_empty() {
+            return Vec::new();
+        }
+        vec![
+            format!(
+                "CREATE INDEX {} ON {} ({})",
+                ident(&format!("{name}_id")),
+                ident(name),
+                identity.join(", ")
+            ),
+            format!(
+                "CREATE TRIGGER {} AFTER DELETE ON {} BEGIN DELETE FROM {} WHERE {}; END",
+                ident(&format!("{name}_forget")),
+                ident(&self.table),
+                ident(name),
+                self.identity_of("OLD")
+            ),
+        ]
+    }
+
+    /// Returns the statement that drops the trigger of [`Stash::forget_sql`] (before the
+    /// table is rebuilt or its stash is restored).
+    pub fn unforget_sql(&self, name: &str) -> String {
+        format!(
+            "DROP TRIGGER IF EXISTS {}",
+            ident(&format!("{name}_forget"))
+        )
     }
 
     /// Returns the statements that put back what [`Stash::save_sql`] kept, after the step's
@@ -198,6 +258,7 @@ impl Stash {
                 out.push(format!("DROP TABLE {seq}"));
             }
         } else {
+            out.push(self.unforget_sql(name));
             let matches = self.matches(&t);
             let sets: Vec<String> = self
                 .columns

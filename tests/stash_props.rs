@@ -1,0 +1,260 @@
+//! Property: a column dropped by a generated migration comes back, on rollback, to exactly
+//! the rows it came from, whatever identifies them: a plain rowid, an INTEGER PRIMARY KEY, a
+//! TEXT key holding NULLs, a WITHOUT ROWID key, with user columns named `rowid` or `_rowid_`
+//! shadowing the rowid. Rows deleted after the migration stay deleted, and rows inserted after
+//! it, even under a deleted row's rowid or key, get the column's default.
+
+use proptest::prelude::*;
+use rusqlite::Connection;
+use schemactl::plan::Direction;
+
+#[derive(Debug, Clone, Copy)]
+enum Key {
+    /// No declared key: the rowid.
+    Rowid,
+    /// `id INTEGER PRIMARY KEY`.
+    Integer,
+    /// `id TEXT PRIMARY KEY`, NULLs allowed (SQLite's legacy rule).
+    NullableText,
+    /// `id TEXT NOT NULL PRIMARY KEY`, WITHOUT ROWID.
+    WithoutRowid,
+}
+
+#[derive(Debug, Clone)]
+struct Case {
+    key: Key,
+    /// How many of `rowid`, `_rowid_` are user columns.
+    shadows: usize,
+    /// The dropped column is the last one (reverse: ADD COLUMN) or not (reverse: a rebuild).
+    last: bool,
+    /// The dropped column's default.
+    default: Option<&'static str>,
+    /// Per original row: its key is NULL (NullableText only).
+    null_keys: Vec<bool>,
+    /// Per original row: deleted after the migration.
+    deleted: Vec<bool>,
+    /// Per deleted row: a new row reuses its rowid or key.
+    reuse: Vec<bool>,
+}
+
+fn case() -> impl Strategy<Value = Case> {
+    (
+        prop_oneof![
+            Just(Key::Rowid),
+            Just(Key::Integer),
+            Just(Key::NullableText),
+            Just(Key::WithoutRowid)
+        ],
+        0usize..=2,
+        any::<bool>(),
+        prop_oneof![Just(None), Just(Some("'dflt'"))],
+        1usize..10,
+    )
+        .prop_flat_map(|(key, shadows, last, default, n)| {
+            (
+                Just(key),
+                Just(shadows),
+                Just(last),
+                Just(default),
+                prop::collection::vec(any::<bool>(), n),
+                prop::collection::vec(any::<bool>(), n),
+                prop::collection::vec(any::<bool>(), n),
+            )
+        })
+        .prop_map(
+            |(key, shadows, last, default, null_keys, deleted, reuse)| Case {
+                key,
+                shadows,
+                last,
+                default,
+                null_keys,
+                deleted,
+                reuse,
+            },
+        )
+}
+
+impl Case {
+    fn ddl(&self, with_v: bool) -> String {
+        let mut cols = Vec::new();
+        match self.key {
+            Key::Rowid => {}
+            Key::Integer => cols.push("id INTEGER PRIMARY KEY".to_string()),
+            Key::NullableText => cols.push("id TEXT PRIMARY KEY".to_string()),
+            Key::WithoutRowid => cols.push("id TEXT NOT NULL PRIMARY KEY".to_string()),
+        }
+        for shadow in ["rowid", "_rowid_"].iter().take(self.shadows) {
+            cols.push(format!("\"{shadow}\" INTEGER"));
+        }
+        let v = format!(
+            "v TEXT{}",
+            self.default
+                .map_or(String::new(), |d| format!(" DEFAULT {d}"))
+        );
+        if with_v && !self.last {
+            cols.push(v.clone());
+        }
+        cols.push("tag TEXT NOT NULL".into());
+        if with_v && self.last {
+            cols.push(v);
+        }
+        let tail = if matches!(self.key, Key::WithoutRowid) {
+            " WITHOUT ROWID"
+        } else {
+            ""
+        };
+        format!("CREATE TABLE t ({}){tail};", cols.join(", "))
+    }
+
+    fn key_of(&self, i: usize) -> String {
+        match self.key {
+            Key::Rowid => String::new(),
+            Key::Integer => format!("{}", i + 1),
+            Key::NullableText if self.null_keys[i] => "NULL".into(),
+            Key::NullableText | Key::WithoutRowid => format!("'k{i}'"),
+        }
+    }
+
+    fn has_key(&self) -> bool {
+        !matches!(self.key, Key::Rowid)
+    }
+
+    /// Inserts a row: its key (when the table has one), the shadow columns (values that
+    /// look like other rows' rowids), its tag, and `v` when given.
+    fn insert(&self, conn: &Connection, key: &str, tag: &str, v: Option<&str>) {
+        let mut cols = Vec::new();
+        let mut vals = Vec::new();
+        if self.has_key() {
+            cols.push("id".to_string());
+            vals.push(key.to_string());
+        }
+        for (j, shadow) in ["rowid", "_rowid_"].iter().take(self.shadows).enumerate() {
+            cols.push(format!("\"{shadow}\""));
+            vals.push(format!("{}", 7 - j));
+        }
+        cols.push("tag".into());
+        vals.push(format!("'{tag}'"));
+        if let Some(v) = v {
+            cols.push("v".into());
+            vals.push(format!("'{v}'"));
+        }
+        conn.execute_batch(&format!(
+            "INSERT INTO t ({}) VALUES ({})",
+            cols.join(", "),
+            vals.join(", ")
+        ))
+        .unwrap();
+    }
+}
+
+fn schema_of(ddl: &str) -> schemactl::Schema {
+    let conn = Connection::open_in_memory().unwrap();
+    conn.execute_batch(ddl).unwrap();
+    schemactl::inspect(&conn).unwrap()
+}
+
+fn rows(conn: &Connection) -> Vec<(String, Option<String>)> {
+    let mut stmt = conn.prepare("SELECT tag, v FROM t ORDER BY tag").unwrap();
+    stmt.query_map([], |r| Ok((r.get(0)?, r.get(1)?)))
+        .unwrap()
+        .map(|r| r.unwrap())
+        .collect()
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 64, ..ProptestConfig::default() })]
+
+    #[test]
+    fn dropped_values_return_to_their_own_rows(case in case()) {
+        let current = schema_of(&case.ddl(true));
+        let desired = schema_of(&case.ddl(false));
+        let changes = schemactl::diff::diff(&current, &desired, &Default::default()).unwrap();
+        let plan = schemactl::plan::plan(&current, &desired, &changes);
+        schemactl::migrations::check_stashable(&plan).unwrap();
+        let forward = plan.migration_file("V5__drop_v", 1, Direction::Forward);
+        let reverse = plan.migration_file("V5__drop_v", 1, Direction::Reverse);
+
+        let conn = Connection::open_in_memory().unwrap();
+        conn.execute_batch(&case.ddl(true)).unwrap();
+        let n = case.null_keys.len();
+        for i in 0..n {
+            case.insert(&conn, &case.key_of(i), &format!("o{i}"), Some(&format!("v{i}")));
+        }
+        let rowids: Vec<i64> = if matches!(case.key, Key::WithoutRowid) {
+            Vec::new()
+        } else {
+            let mut stmt = conn.prepare("SELECT oid FROM t ORDER BY tag").unwrap();
+            stmt.query_map([], |r| r.get(0)).unwrap().map(|r| r.unwrap()).collect()
+        };
+        conn.execute_batch(&forward).map_err(|e| TestCaseError::fail(format!("{e}\n{forward}")))?;
+
+        // After the migration: rows deleted, some of their rowids or keys taken by new rows,
+        // and a fresh row.
+        let mut expected: Vec<(String, Option<String>)> = Vec::new();
+        let default = case.default.map(|d| d.trim_matches('\'').to_string());
+        for i in 0..n {
+            let tag = format!("o{i}");
+            if !case.deleted[i] {
+                expected.push((tag, Some(format!("v{i}"))));
+                continue;
+            }
+            conn.execute("DELETE FROM t WHERE tag = ?1", [&tag]).unwrap();
+            if case.reuse[i] {
+                let new_tag = format!("r{i}");
+                if case.has_key() {
+                    case.insert(&conn, &case.key_of(i), &new_tag, None);
+                } else {
+                    // The same rowid, explicitly, under an alias no column shadows.
+                    let alias = ["rowid", "_rowid_", "oid"][case.shadows];
+                    case.insert(&conn, "", &new_tag, None);
+                    conn.execute_batch(&format!(
+                        "UPDATE t SET {alias} = {} WHERE tag = '{new_tag}'",
+                        rowids[i]
+                    ))
+                    .unwrap();
+                }
+                expected.push((new_tag, default.clone()));
+            }
+        }
+        if case.has_key() {
+            case.insert(&conn, &match case.key {
+                Key::Integer => "1000".to_string(),
+                _ => "'fresh'".to_string(),
+            }, "zfresh", None);
+        } else {
+            case.insert(&conn, "", "zfresh", None);
+        }
+        expected.push(("zfresh".into(), default.clone()));
+        expected.sort();
+
+        conn.execute_batch(&reverse).map_err(|e| TestCaseError::fail(format!("{e}\n{reverse}")))?;
+        prop_assert_eq!(rows(&conn), expected, "{}\n{}", forward, reverse);
+        prop_assert_eq!(schemactl::inspect(&conn).unwrap(), current);
+        let left: i64 = conn
+            .query_row("SELECT count(*) FROM sqlite_schema WHERE name LIKE '\\_schemactl%' ESCAPE '\\'", [], |r| r.get(0))
+            .unwrap();
+        prop_assert_eq!(left, 0, "the stash, its index and trigger are gone");
+    }
+}
+
+#[test]
+fn a_table_that_hides_every_rowid_alias_and_has_a_nullable_key_is_refused() {
+    let with = "CREATE TABLE t (id TEXT PRIMARY KEY, rowid INT, _rowid_ INT, oid INT, v TEXT);";
+    let without = "CREATE TABLE t (id TEXT PRIMARY KEY, rowid INT, _rowid_ INT, oid INT);";
+    let (current, desired) = (schema_of(with), schema_of(without));
+    let changes = schemactl::diff::diff(&current, &desired, &Default::default()).unwrap();
+    let plan = schemactl::plan::plan(&current, &desired, &changes);
+    let err = schemactl::migrations::check_stashable(&plan).unwrap_err();
+    assert_eq!(
+        err.to_string(),
+        "table \"t\" has columns named rowid, _rowid_ and oid, which hide its rowid, and no NOT NULL primary key: a stash of its data could not find its rows again; rename one of those columns first"
+    );
+    // A NOT NULL key identifies the rows by itself.
+    let with =
+        "CREATE TABLE t (id TEXT NOT NULL PRIMARY KEY, rowid INT, _rowid_ INT, oid INT, v TEXT);";
+    let without = "CREATE TABLE t (id TEXT NOT NULL PRIMARY KEY, rowid INT, _rowid_ INT, oid INT);";
+    let (current, desired) = (schema_of(with), schema_of(without));
+    let changes = schemactl::diff::diff(&current, &desired, &Default::default()).unwrap();
+    let plan = schemactl::plan::plan(&current, &desired, &changes);
+    schemactl::migrations::check_stashable(&plan).unwrap();
+}
