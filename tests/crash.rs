@@ -5,7 +5,8 @@
 //! before, running the command again must reach the state after (nothing half-done blocks it,
 //! and nothing is done twice).
 //!
-//! CI runs 40 trials (8 per command); `SCHEMACTL_CRASH_TRIALS=250` runs that many in all.
+//! CI runs 42 trials (6 per scenario; `unstash` is a rollback that stashes, `reapply` the
+//! apply that brings its stash back); `SCHEMACTL_CRASH_TRIALS=250` runs that many in all.
 //! Run with `--nocapture` to see the counts.
 
 mod common;
@@ -250,6 +251,36 @@ fn sigkill_at_random_moments_leaves_the_state_before_or_after() {
         ok(t.path(), &["sync", "--yes"]);
         Scenario::new("rollback", t, &["rollback", "last", "--yes"])
     };
+    // A rollback that stashes (V2 added `category`, which holds values), and the apply that
+    // brings the stash back.
+    let rollback_stash = {
+        let t = base(rows, true);
+        Scenario::new(
+            "unstash",
+            t,
+            &[
+                "rollback",
+                "V2",
+                "--cascade",
+                "--allow-destructive",
+                "--yes",
+            ],
+        )
+    };
+    let reapply = {
+        let t = base(rows, true);
+        ok(
+            t.path(),
+            &[
+                "rollback",
+                "V2",
+                "--cascade",
+                "--allow-destructive",
+                "--yes",
+            ],
+        );
+        Scenario::new("reapply", t, &["apply", "--yes"])
+    };
     let restore = {
         let t = base(rows, true);
         ok(
@@ -276,7 +307,15 @@ fn sigkill_at_random_moments_leaves_the_state_before_or_after() {
         Scenario::new("prune", t, &["prune", "--yes"])
     };
 
-    let scenarios = [apply, sync, rollback, restore, prune];
+    let scenarios = [
+        apply,
+        sync,
+        rollback,
+        rollback_stash,
+        reapply,
+        restore,
+        prune,
+    ];
     let per = total.div_ceil(scenarios.len());
     let mut all = Tally::default();
     for (k, s) in scenarios.iter().enumerate() {

@@ -89,6 +89,13 @@ pub fn rollback(
             s.version, s.name
         ));
     }
+    // Stored reverse SQL did not come through the file loader: check it the same way.
+    for u in &undo {
+        migrations::statements::check(
+            &format!("_schemactl_migrations (reverse of {})", u.stem()),
+            &u.forward,
+        )?;
+    }
     let mut report = Report {
         version_before: applied.iter().map(|a| a.version).max(),
         migrations: undo
