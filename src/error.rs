@@ -303,6 +303,18 @@ pub enum Error {
         /// What it drops, one line each.
         drops: Vec<String>,
     },
+    /// A rollback must bring back a NOT NULL column without a default, and its stash is gone.
+    #[error(
+        "the rollback brings back column \"{table}\".\"{column}\", NOT NULL without a default, and its stash was dropped: nothing can fill its {rows} row(s); nothing was changed; restore a backup taken before the migration, or, instead of rolling back, write a migration that adds the column back with a default"
+    )]
+    Unfillable {
+        /// The table.
+        table: String,
+        /// The column.
+        column: String,
+        /// The rows that would need a value.
+        rows: i64,
+    },
     /// A step would stash data it could not pair with its rows again.
     #[error(
         "table \"{table}\" has columns named rowid, _rowid_ and oid, which hide its rowid, and no NOT NULL primary key: a stash of its data could not find its rows again; rename one of those columns first"

@@ -306,3 +306,53 @@ fn rolling_back_everything_never_drops_every_table_silently() {
     );
     assert_eq!(p.versions(), [1, 2, 3]);
 }
+
+#[test]
+fn after_stash_drop_a_not_null_column_without_default_is_refused_before_anything() {
+    let p = Project::new();
+    let path = p.path("schema/memory.yaml");
+    let text = std::fs::read_to_string(&path).unwrap();
+    let edited = text.replace("      pattern_data: { type: TEXT, not_null: true }\n", "");
+    assert_ne!(text, edited);
+    std::fs::write(&path, edited).unwrap();
+    p.ok(&["sync", "--yes", "--allow-destructive"]);
+    p.ok(&["stash", "drop", "V4", "--yes"]);
+    let backups = || std::fs::read_dir(p.path("backups")).map_or(0, |d| d.count());
+    let backups_before = backups();
+    let err = p.refused(&["rollback", "last", "--yes", "--allow-destructive"]);
+    assert!(
+        err.contains("brings back column \"patterns\".\"pattern_data\", NOT NULL without a default, and its stash was dropped: nothing can fill its 50 row(s); nothing was changed"),
+        "{err}"
+    );
+    assert_eq!(backups(), backups_before, "refused before the backup");
+    assert_eq!(p.versions(), [1, 2, 3, 4]);
+}
+
+#[test]
+fn an_added_virtual_table_comes_back_with_its_rows() {
+    let p = Project::new();
+    p.write(
+        "migrations/V4__search.sql",
+        "CREATE VIRTUAL TABLE search USING fts5(body);\n",
+    );
+    p.write("rollbacks/V4__search.sql", "DROP TABLE search;\n");
+    p.ok(&["apply", "--yes"]);
+    p.conn()
+        .execute_batch(
+            "INSERT INTO search (rowid, body) VALUES (3, 'three'), (7, 'seven words here');",
+        )
+        .unwrap();
+    let err = p.refused(&["rollback", "V4", "--yes"]);
+    assert!(err.contains("virtual table search (2 row(s))"), "{err}");
+    p.ok(&["rollback", "V4", "--yes", "--allow-destructive"]);
+    p.ok(&["apply", "--yes"]);
+    let conn = p.conn();
+    let rows: Vec<String> = conn
+        .prepare("SELECT rowid || ':' || body FROM search WHERE search MATCH 'seven OR three' ORDER BY rowid")
+        .unwrap()
+        .query_map([], |r| r.get(0))
+        .unwrap()
+        .map(|r| r.unwrap())
+        .collect();
+    assert_eq!(rows, ["3:three", "7:seven words here"]);
+}

@@ -109,6 +109,9 @@ pub fn rollback(
     let current = crate::inspect(&live)?;
     let shapes = super::unstash::stash_shapes(&live)?;
     let expected = expected_after_with(&current, &shapes, &undo)?;
+    if undo.iter().any(|s| dropped.contains(&s.version)) {
+        refuse_unfillable(&live, &current, &expected)?;
+    }
     // What it drops that holds data is destructive: shown, gated, and stashed.
     let drops = super::unstash::analyse(&live, &current, &expected)?;
     report.drops = drops.iter().map(|d| d.what.clone()).collect();
@@ -135,6 +138,42 @@ pub fn rollback(
     };
     guarded_run(&live, opts, "rollback", undo.len(), &mut report, &run, say)?;
     Ok(report)
+}
+
+/// Refuses, before anything runs, a rollback whose stash was dropped when it must bring back
+/// a NOT NULL column without a default into a table that has rows: nothing could fill it.
+fn refuse_unfillable(
+    live: &Connection,
+    current: &crate::model::Schema,
+    expected: &crate::model::Schema,
+) -> Result<()> {
+    for t in &expected.tables {
+        let Some(now) = current.tables.iter().find(|c| c.name == t.name) else {
+            continue;
+        };
+        for c in t.columns.iter().filter(|c| {
+            c.not_null
+                && c.default.is_none()
+                && c.generated.is_none()
+                && now.column(&c.name).is_none()
+        }) {
+            let rows: i64 = live
+                .query_row(
+                    &format!("SELECT count(*) FROM {}", crate::sql::quote_ident(&t.name)),
+                    [],
+                    |r| r.get(0),
+                )
+                .map_err(|e| Error::sqlite("count rows", e))?;
+            if rows > 0 {
+                return Err(Error::Unfillable {
+                    table: t.name.to_string(),
+                    column: c.name.to_string(),
+                    rows,
+                });
+            }
+        }
+    }
+    Ok(())
 }
 
 /// Returns `undo` with the statements that stash `drops` before the first reverse runs.
