@@ -192,14 +192,14 @@ proptest! {
         // and a fresh row.
         let mut expected: Vec<(String, Option<String>)> = Vec::new();
         let default = case.default.map(|d| d.trim_matches('\'').to_string());
-        for i in 0..n {
+        for (i, (&deleted, &reuse)) in case.deleted.iter().zip(&case.reuse).enumerate() {
             let tag = format!("o{i}");
-            if !case.deleted[i] {
+            if !deleted {
                 expected.push((tag, Some(format!("v{i}"))));
                 continue;
             }
             conn.execute("DELETE FROM t WHERE tag = ?1", [&tag]).unwrap();
-            if case.reuse[i] {
+            if reuse {
                 let new_tag = format!("r{i}");
                 if case.has_key() {
                     case.insert(&conn, &case.key_of(i), &new_tag, None);

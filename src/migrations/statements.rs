@@ -198,7 +198,7 @@ pub fn changes_data(sql: &str) -> bool {
 }
 
 /// The tokens of a statement outside parentheses.
-fn top_level<'t>(tokens: &'t [Tok]) -> impl Iterator<Item = &'t Tok> {
+fn top_level(tokens: &[Tok]) -> impl Iterator<Item = &Tok> {
     let mut depth = 0i32;
     tokens.iter().filter(move |t| {
         match t.token {
