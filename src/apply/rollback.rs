@@ -91,7 +91,7 @@ pub fn rollback(
     }
     // Stored reverse SQL did not come through the file loader: check it the same way.
     for u in &undo {
-        migrations::statements::check(
+        migrations::statements::check_stored(
             &format!("_schemactl_migrations (reverse of {})", u.stem()),
             &u.forward,
         )?;

@@ -20,7 +20,7 @@ use rusqlite::Connection;
 use crate::diff::{Change, TableChange};
 use crate::error::{Error, Result};
 use crate::migrations::Migration;
-use crate::model::{Schema, Table};
+use crate::model::{Column, Schema, Table};
 use crate::plan::{STASH_PREFIX, Stash};
 use crate::sql::{ident, quote_literal};
 
@@ -47,8 +47,10 @@ fn q(context: &'static str) -> impl Fn(rusqlite::Error) -> Error {
     move |e| Error::sqlite(context, e)
 }
 
-/// Returns the data that turning `live` (the schema of `conn`) into `after` drops: the tables,
-/// virtual tables and columns that go while they hold rows or non-NULL values.
+/// Returns the data that turning `live` (the schema of `conn`) into `after` drops: the tables
+/// and virtual tables that go while they hold rows, and the columns that go while a value
+/// differs from their constant default (NULL when they have none; any non-NULL value when the
+/// default is not a constant).
 pub fn analyse(conn: &Connection, live: &Schema, after: &Schema) -> Result<Vec<Drop>> {
     let changes = crate::diff::diff(live, after, &Default::default())?;
     let mut out = Vec::new();
@@ -95,24 +97,23 @@ pub fn analyse(conn: &Connection, live: &Schema, after: &Schema) -> Result<Vec<D
                 }
             }
             Change::ModifyTable(d) => {
-                let dropped: Vec<String> = d
+                let dropped: Vec<&Column> = d
                     .changes
                     .iter()
                     .filter_map(|c| match c {
-                        TableChange::DropColumn(c) if c.generated.is_none() => {
-                            Some(c.name.to_string())
-                        }
+                        TableChange::DropColumn(c) if c.generated.is_none() => Some(c),
                         _ => None,
                     })
                     .collect();
                 for c in dropped {
                     let n = count(format!(
-                        "SELECT count(*) FROM {} WHERE {} IS NOT NULL",
+                        "SELECT count(*) FROM {} WHERE {} IS NOT {}",
                         ident(&d.from.name),
-                        ident(&c)
+                        ident(&c.name),
+                        constant_default(c).unwrap_or("NULL")
                     ))?;
                     if n > 0 {
-                        out.push(column_drop(&d.from, c, n)?);
+                        out.push(column_drop(&d.from, c.name.to_string(), n)?);
                     }
                 }
             }
@@ -120,6 +121,15 @@ pub fn analyse(conn: &Connection, live: &Schema, after: &Schema) -> Result<Vec<D
         }
     }
     Ok(out)
+}
+
+/// The column's default when it is a constant (a literal: adding the column back gives every
+/// row that value again), else None. `CURRENT_*` and parenthesised expressions are not.
+fn constant_default(c: &Column) -> Option<&str> {
+    let d = c.default.as_ref()?;
+    let key = d.key();
+    let constant = !key.starts_with('(') && !key.starts_with("current_");
+    constant.then_some(d.as_str())
 }
 
 fn column_drop(t: &Table, column: String, n: i64) -> Result<Drop> {

@@ -91,6 +91,8 @@ struct Problem<'t> {
     at: &'t Tok,
     message: String,
     help: &'static str,
+    /// A SELECT: harmless to run, refused in files only.
+    select: bool,
 }
 
 fn problem<'t>(s: &Statement<'t>) -> Option<Problem<'t>> {
@@ -102,6 +104,7 @@ fn problem<'t>(s: &Statement<'t>) -> Option<Problem<'t>> {
                 "`{word}` controls the transaction or the connection, and a migration runs inside schemactl's transaction (all pending migrations commit together, or none)"
             ),
             help: "remove it: schemactl opens and commits the transaction, and switches foreign keys off outside it when needed",
+            select: false,
         });
     }
     if first.is_kw("PRAGMA") {
@@ -115,6 +118,7 @@ fn problem<'t>(s: &Statement<'t>) -> Option<Problem<'t>> {
                 at: name,
                 message: "`PRAGMA journal_mode` cannot change inside a transaction, and a migration runs inside schemactl's".into(),
                 help: "set the journal mode outside migrations (`schemactl optimize`, or the application)",
+                select: false,
             });
         }
     }
@@ -123,6 +127,7 @@ fn problem<'t>(s: &Statement<'t>) -> Option<Problem<'t>> {
             at: first,
             message: "a SELECT returns rows, and a migration has nowhere to show them".into(),
             help: "remove it, or write the rows somewhere with INSERT INTO ... SELECT",
+            select: true,
         });
     }
     None
@@ -132,12 +137,23 @@ fn problem<'t>(s: &Statement<'t>) -> Option<Problem<'t>> {
 /// every statement schemactl refuses, each with its file:line:column. Text that does not lex
 /// is left to SQLite, which names the error when it runs.
 pub fn check(file: &str, text: &str) -> Result<()> {
+    check_with(file, text, true)
+}
+
+/// Like [`check`], for SQL stored in the database (a reverse kept at apply time): only what
+/// would break the transaction is refused; a SELECT there runs and returns nothing to anyone.
+pub fn check_stored(what: &str, text: &str) -> Result<()> {
+    check_with(what, text, false)
+}
+
+fn check_with(file: &str, text: &str, selects: bool) -> Result<()> {
     let Ok(tokens) = lex(text) else {
         return Ok(());
     };
     let errors: Vec<SourceError> = split(&tokens)
         .iter()
         .filter_map(problem)
+        .filter(|p| selects || !p.select)
         .map(|p| {
             SourceError::at(
                 file,
@@ -162,7 +178,9 @@ pub fn refused(sql: &str) -> Option<String> {
     let tokens = lex(sql).ok()?;
     split(&tokens)
         .iter()
-        .find_map(|s| problem(s).map(|p| p.message))
+        .filter_map(problem)
+        .find(|p| !p.select)
+        .map(|p| p.message)
 }
 
 /// Returns true when `sql` has a statement that changes rows: `DELETE`, `UPDATE`, `DROP`,
