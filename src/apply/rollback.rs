@@ -4,6 +4,11 @@
 //! The reverse SQL comes from `_schemactl_migrations`, kept at apply time, and falls back to
 //! `rollbacks/V{n}__{name}.sql` for migrations applied by other means. The history rows go in
 //! the same transaction as the reverse SQL.
+//!
+//! Before anything runs, the reverse is replayed in memory (with the stash tables' shapes) to
+//! give the schema every rollback is compared with; what it drops that holds data is shown,
+//! needs `allow_destructive`, and is stashed for a re-apply (see [`super::unstash`]); a dropped
+//! stash that would leave a NOT NULL column without a default unfilled is refused.
 
 use rusqlite::Connection;
 
