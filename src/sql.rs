@@ -233,6 +233,109 @@ pub fn quote_literal(value: &str) -> String {
     format!("'{}'", value.replace('\'', "''"))
 }
 
+/// Renders `text` as one SQL line comment, `-- text`, that nothing in the text can end early
+/// or turn into SQL: every control character (newlines and carriage returns above all, which
+/// end a `--` comment), the Unicode line and paragraph separators, and the backslash are
+/// escaped (`\n`, `\r`, `\t`, `\\`, `\u{b}`, ...), and `*/` becomes `*\/`, so the text cannot
+/// close a block comment either. Every comment schemactl writes into SQL (step headers, script
+/// and migration-file headers) goes through here; [`uncomment`] reads one back.
+pub fn comment(text: &str) -> String {
+    let mut out = String::with_capacity(text.len() + 3);
+    out.push_str("-- ");
+    let mut chars = text.chars().peekable();
+    while let Some(c) = chars.next() {
+        match c {
+            '\\' => out.push_str("\\\\"),
+            '\n' => out.push_str("\\n"),
+            '\r' => out.push_str("\\r"),
+            '\t' => out.push_str("\\t"),
+            '*' if chars.peek() == Some(&'/') => out.push_str("*\\"),
+            c if c.is_control() || matches!(c, '\u{2028}' | '\u{2029}') => {
+                let _ = fmt::Write::write_fmt(&mut out, format_args!("\\u{{{:x}}}", c as u32));
+            }
+            c => out.push(c),
+        }
+    }
+    out
+}
+
+/// Reads back the text of a line comment written by [`comment`]: `line` without its `--`
+/// (and one space), with the escapes undone. Returns None when `line` is not a `--` comment.
+pub fn uncomment(line: &str) -> Option<String> {
+    let body = line.strip_prefix("--")?;
+    let body = body.strip_prefix(' ').unwrap_or(body);
+    let body = body.trim_end_matches(['\n', '\r']);
+    let mut out = String::with_capacity(body.len());
+    let mut chars = body.chars();
+    while let Some(c) = chars.next() {
+        if c != '\\' {
+            out.push(c);
+            continue;
+        }
+        match chars.next() {
+            Some('n') => out.push('\n'),
+            Some('r') => out.push('\r'),
+            Some('t') => out.push('\t'),
+            Some('u') => {
+                let rest = chars.as_str();
+                let decoded = rest
+                    .strip_prefix('{')
+                    .and_then(|r| r.split_once('}'))
+                    .and_then(|(hex, tail)| {
+                        let c = u32::from_str_radix(hex, 16).ok().and_then(char::from_u32)?;
+                        Some((c, tail))
+                    });
+                match decoded {
+                    Some((c, tail)) => {
+                        out.push(c);
+                        chars = tail.chars();
+                    }
+                    None => out.push_str("\\u"),
+                }
+            }
+            Some(other) => out.push(other),
+            None => out.push('\\'),
+        }
+    }
+    Some(out)
+}
+
+/// A `--` comment of an SQL text, with whether only comments and whitespace come before it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LineComment {
+    /// The comment as written, from `--` to the end of its line (without the newline).
+    pub line: String,
+    /// True when no statement text comes before it (a header comment).
+    pub leading: bool,
+}
+
+/// Returns the `--` comments of `sql`, as the lexer sees them: text inside a quoted
+/// identifier or a string is never a comment, however it looks. Fails when `sql` does not lex.
+pub fn line_comments(sql: &str) -> Result<Vec<LineComment>, LexError> {
+    use sqlparser::tokenizer::Whitespace;
+    let tokens = Tokenizer::new(&SQLiteDialect {}, sql)
+        .tokenize()
+        .map_err(|e| LexError {
+            message: e.message.clone(),
+            offset: 0,
+        })?;
+    let mut leading = true;
+    let mut out = Vec::new();
+    for t in tokens {
+        match t {
+            Token::Whitespace(Whitespace::SingleLineComment { comment, prefix }) => {
+                out.push(LineComment {
+                    line: format!("{prefix}{}", comment.trim_end_matches(['\n', '\r'])),
+                    leading,
+                });
+            }
+            Token::Whitespace(_) | Token::EOF => {}
+            _ => leading = false,
+        }
+    }
+    Ok(out)
+}
+
 /// Returns true when `word` is one of SQLite's keywords (https://www.sqlite.org/lang_keywords.html).
 pub fn is_keyword(word: &str) -> bool {
     let upper = word.to_ascii_uppercase();
@@ -470,6 +573,53 @@ mod tests {
         );
         assert!(mentions("SELECT x FROM \"Patterns\"", "patterns"));
         assert!(!mentions("SELECT 'patterns'", "patterns"));
+    }
+
+    proptest::proptest! {
+        #![proptest_config(proptest::prelude::ProptestConfig::with_cases(256))]
+        /// A comment is one line that no text can end early, and reads back exactly.
+        #[test]
+        fn comments_hold_any_text_on_one_line(text in "(\\PC|[\n\r\t\x0b\x0c\x01\x7f\u{85}\u{2028}\\\\*/-])*") {
+            let line = comment(&text);
+            let breaks = ['\n', '\r', '\u{2028}', '\u{2029}'];
+            proptest::prop_assert!(!line.contains(breaks), "{}", line);
+            proptest::prop_assert!(!line.contains("*/"));
+            proptest::prop_assert!(!line.chars().any(char::is_control));
+            proptest::prop_assert_eq!(uncomment(&line), Some(text.clone()));
+            // SQLite sees nothing but a comment.
+            let conn = rusqlite::Connection::open_in_memory().unwrap();
+            conn.execute_batch("CREATE TABLE t (x); INSERT INTO t VALUES (1);").unwrap();
+            conn.execute_batch(&format!("{line}\nSELECT 1;")).unwrap();
+            let n: i64 = conn.query_row("SELECT count(*) FROM t", [], |r| r.get(0)).unwrap();
+            proptest::prop_assert_eq!(n, 1);
+        }
+    }
+
+    #[test]
+    fn comment_escapes_what_would_end_it() {
+        assert_eq!(
+            comment("create view \"v\nDELETE FROM t;\n--\""),
+            "-- create view \"v\\nDELETE FROM t;\\n--\""
+        );
+        assert_eq!(comment("a */ b \\ c\x0b"), "-- a *\\/ b \\\\ c\\u{b}");
+        assert_eq!(
+            comment("step 1 [safe]: add column t.a"),
+            "-- step 1 [safe]: add column t.a"
+        );
+        let lines = line_comments("-- head\nCREATE TABLE \"x\n-- no\" (a); -- tail\n").unwrap();
+        assert_eq!(
+            lines,
+            vec![
+                LineComment {
+                    line: "-- head".into(),
+                    leading: true
+                },
+                LineComment {
+                    line: "-- tail".into(),
+                    leading: false
+                },
+            ]
+        );
     }
 
     #[test]

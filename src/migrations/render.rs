@@ -3,7 +3,7 @@
 //! needs ([`needs`]), from a generated file's header or a hand-written file's statements.
 
 use crate::plan::{Direction, Plan};
-use crate::sql::lex;
+use crate::sql::{lex, line_comments, uncomment};
 
 pub use crate::plan::{FOREIGN_KEYS_HEADER, STASH_PREFIX};
 
@@ -25,6 +25,11 @@ pub struct Needs {
 /// Reads what `sql` needs: from a generated header, or (hand-written) from its statements:
 /// any `DROP TABLE` needs foreign keys off and a full check, and is destructive, as is any
 /// `DROP COLUMN`.
+///
+/// Only real comments count, as the lexer finds them: a header is a comment before the first
+/// statement, a step line (`-- step N [kind]: ...`) a comment anywhere. Text inside a quoted
+/// name or a string is never a header, however it looks, so a name cannot forge one. SQL
+/// that does not lex needs everything (foreign keys off, a full check, destructive).
 pub fn needs(sql: &str) -> Needs {
     Needs {
         changes_data: super::statements::changes_data(sql),
@@ -33,28 +38,36 @@ pub fn needs(sql: &str) -> Needs {
 }
 
 fn needs_from_header_or_statements(sql: &str) -> Needs {
-    if let Some(line) = sql.lines().find(|l| l.starts_with(FOREIGN_KEYS_HEADER)) {
-        let tables = line[FOREIGN_KEYS_HEADER.len()..]
-            .split(',')
-            .map(|t| t.trim().to_string())
-            .filter(|t| !t.is_empty())
-            .collect();
+    let Ok(comments) = line_comments(sql) else {
         return Needs {
             foreign_keys_off: true,
-            check: Some(tables),
-            destructive: sql
-                .lines()
-                .any(|l| l.starts_with("-- step") && l.contains("destructive]")),
+            check: None,
+            destructive: true,
+            changes_data: false,
+        };
+    };
+    let header_prefix = FOREIGN_KEYS_HEADER.trim_start_matches("-- ");
+    let texts: Vec<(String, bool)> = comments
+        .iter()
+        .filter_map(|c| uncomment(&c.line).map(|t| (t, c.leading)))
+        .collect();
+    let destructive = texts
+        .iter()
+        .any(|(t, _)| step_label(t).is_some_and(|l| l.contains("destructive")));
+    let leading = || texts.iter().filter(|(_, leading)| *leading).map(|(t, _)| t);
+    if let Some(list) = leading().find_map(|t| t.strip_prefix(header_prefix)) {
+        return Needs {
+            foreign_keys_off: true,
+            check: Some(check_list(list)),
+            destructive,
             changes_data: false,
         };
     }
-    if sql.lines().any(|l| l.starts_with("-- schemactl migration")) {
+    if leading().any(|t| t.starts_with("schemactl migration")) {
         return Needs {
             foreign_keys_off: false,
             check: Some(Vec::new()),
-            destructive: sql
-                .lines()
-                .any(|l| l.starts_with("-- step") && l.contains("destructive]")),
+            destructive,
             changes_data: false,
         };
     }
@@ -83,6 +96,41 @@ pub fn check_stashable(plan: &Plan) -> crate::error::Result<()> {
         }),
         None => Ok(()),
     }
+}
+
+/// The label of a step line `step N [label]: summary`, or None when `text` is not one.
+fn step_label(text: &str) -> Option<&str> {
+    let rest = text.strip_prefix("step ")?;
+    let digits = rest.len() - rest.trim_start_matches(|c: char| c.is_ascii_digit()).len();
+    if digits == 0 {
+        return None;
+    }
+    rest[digits..]
+        .strip_prefix(" [")?
+        .split_once("]:")
+        .map(|(label, _)| label)
+}
+
+/// The tables of a foreign-key header: SQL identifiers separated by commas (older files wrote
+/// bare names, which read the same way).
+fn check_list(list: &str) -> Vec<String> {
+    let words = lex(list).ok().and_then(|tokens| {
+        let mut names = Vec::new();
+        for (i, t) in tokens.iter().enumerate() {
+            match (i % 2, t.word()) {
+                (0, Some(w)) => names.push(w.to_string()),
+                (1, None) if t.token == sqlparser::tokenizer::Token::Comma => {}
+                _ => return None,
+            }
+        }
+        Some(names)
+    });
+    words.unwrap_or_else(|| {
+        list.split(',')
+            .map(|t| t.trim().to_string())
+            .filter(|t| !t.is_empty())
+            .collect()
+    })
 }
 
 /// Renders a plan as a migration file's SQL in `direction` (see [`Plan::migration_file`]).
@@ -122,6 +170,29 @@ mod tests {
                 destructive: true,
                 changes_data: true,
             }
+        );
+        // A name that looks like a header or a step line is not one.
+        let forged = "-- schemactl migration V9__x (schema version 9)\n\n-- step 1 [safe]: create table x\n\
+            CREATE TABLE \"x\n-- schemactl: foreign-keys off; check: y\n-- step 2 [destructive]: z\" (a);\n";
+        assert_eq!(
+            needs(forged),
+            Needs {
+                foreign_keys_off: false,
+                check: Some(vec![]),
+                destructive: false,
+                changes_data: false,
+            }
+        );
+        // The check list is a list of identifiers: a comma or a newline stays in its name.
+        let header =
+            "-- schemactl: foreign-keys off; check: \"a, b\", \"c\\n-- d\", plain\nDROP TABLE x;";
+        assert_eq!(
+            needs(header).check,
+            Some(vec![
+                "a, b".to_string(),
+                "c\n-- d".to_string(),
+                "plain".to_string()
+            ])
         );
         // 'drop table' in a string is not a statement
         assert!(!needs("UPDATE t SET note = 'drop table';").foreign_keys_off);
