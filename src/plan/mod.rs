@@ -219,14 +219,23 @@ impl Plan {
 
 /// Plans `changes`, which turn `current` into `desired`.
 pub fn plan(current: &Schema, desired: &Schema, changes: &[Change]) -> Plan {
-    let dependents = Dependents::of(current, desired, changes);
+    // The table steps come first, so that what depends on a table they rebuild (either way)
+    // is known, whatever forced the rebuild: SQLite drops a table's triggers with the table.
+    let mut tables = Vec::new();
+    table_steps(changes, &mut tables);
+    let rebuilt: BTreeSet<String> = tables
+        .iter()
+        .filter(|s| s.drops_table_in(Direction::Forward) || s.drops_table_in(Direction::Reverse))
+        .filter_map(|s| s.table.as_deref().map(str::to_ascii_lowercase))
+        .collect();
+    let dependents = Dependents::of(current, desired, changes, rebuilt);
     let mut steps = Vec::new();
     // 1. Drop triggers, then views (dependents first).
     dependents.drop_steps(current, &mut steps);
     // 2. Virtual tables that go or change.
     drop_virtual_tables(changes, &mut steps);
     // 3. Tables: renames, drops (children first), creates (parents first), modifications.
-    table_steps(changes, &mut steps);
+    steps.extend(tables);
     // 4. Create virtual tables, views (dependencies first), triggers.
     create_virtual_tables(changes, &mut steps);
     dependents.create_steps(desired, &mut steps);
@@ -245,7 +254,8 @@ pub fn plan(current: &Schema, desired: &Schema, changes: &[Change]) -> Plan {
 }
 
 /// The views and triggers a plan drops and creates (lowercase names): those the changes name,
-/// and those that depend on a table the plan renames, drops, rebuilds or changes.
+/// and those that depend on a table the plan renames, drops, rebuilds (in either direction,
+/// whatever forced the rebuild) or changes.
 #[derive(Default)]
 struct Dependents {
     /// Tables whose dependents (views, triggers) must be dropped and recreated.
@@ -257,8 +267,16 @@ struct Dependents {
 }
 
 impl Dependents {
-    fn of(current: &Schema, desired: &Schema, changes: &[Change]) -> Self {
-        let mut d = Dependents::default();
+    fn of(
+        current: &Schema,
+        desired: &Schema,
+        changes: &[Change],
+        rebuilt: BTreeSet<String>,
+    ) -> Self {
+        let mut d = Dependents {
+            affected: rebuilt,
+            ..Dependents::default()
+        };
         for change in changes {
             d.note(change);
         }
