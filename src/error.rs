@@ -342,6 +342,17 @@ pub enum Error {
         /// What the check said.
         result: String,
     },
+    /// A plan, run on the schema alone before anything else, does not produce the schema it
+    /// was made for (a planner bug: nothing runs).
+    #[error(
+        "the {direction} plan does not produce the declared schema (a schemactl bug), nothing was changed:\n{difference}"
+    )]
+    PlanIncorrect {
+        /// `forward` or `reverse`.
+        direction: &'static str,
+        /// What differs, one line per object, or the statement that failed.
+        difference: String,
+    },
     /// The schema after the migrations is not the one they should produce.
     #[error("the schema after the migrations is not the schema they should produce:\n{difference}")]
     UnexpectedSchema {

@@ -110,7 +110,10 @@ fn trigger_sql(n: &Names) -> String {
 /// only a rebuild can make.
 fn desired(n: &Names, rebuild: bool) -> serde_json::Value {
     let mut columns = serde_json::Map::new();
-    columns.insert("id".into(), json!({ "type": "INTEGER", "primary_key": true }));
+    columns.insert(
+        "id".into(),
+        json!({ "type": "INTEGER", "primary_key": true }),
+    );
     columns.insert(
         n.new.clone(),
         json!({ "type": "TEXT", "renamed_from": n.old }),
@@ -150,13 +153,11 @@ fn rows(conn: &Connection, sql: &str) -> Vec<Vec<String>> {
     let width = stmt.column_count();
     stmt.query_map([], |r| {
         Ok((0..width)
-            .map(|i| {
-                match r.get::<_, rusqlite::types::Value>(i).unwrap() {
-                    rusqlite::types::Value::Null => "NULL".into(),
-                    rusqlite::types::Value::Integer(v) => v.to_string(),
-                    rusqlite::types::Value::Text(t) => t,
-                    other => format!("{other:?}"),
-                }
+            .map(|i| match r.get::<_, rusqlite::types::Value>(i).unwrap() {
+                rusqlite::types::Value::Null => "NULL".into(),
+                rusqlite::types::Value::Integer(v) => v.to_string(),
+                rusqlite::types::Value::Text(t) => t,
+                other => format!("{other:?}"),
             })
             .collect())
     })
@@ -334,7 +335,11 @@ fn through_every_renderer(n: &Names, rebuild: bool) {
     assert_desired(&conn, n, "sync");
     drop(conn);
     let check = run(dir, &["plan", "--check"]);
-    assert_eq!(check.status.code(), Some(0), "re-plan after sync: {check:?}");
+    assert_eq!(
+        check.status.code(),
+        Some(0),
+        "re-plan after sync: {check:?}"
+    );
     let imported = ok(dir, &["import", "--schema-version", "2"]);
     std::fs::write(dir.join("schema/s.yaml"), &imported).unwrap();
     let check = run(dir, &["plan", "--check"]);
@@ -345,8 +350,28 @@ fn through_every_renderer(n: &Names, rebuild: bool) {
 /// injected statement.
 fn fragment() -> impl Strategy<Value = String> {
     prop::sample::select(vec![
-        "a", "B", "_", " ", "\n", "\r", "\r\n", "\t", "\x0b", "\x0c", "\"", "'", "`", "]", "[",
-        "*/", "/*", "--", ";", "\\", "é", "\u{2028}",
+        "a",
+        "B",
+        "_",
+        " ",
+        "\n",
+        "\r",
+        "\r\n",
+        "\t",
+        "\x0b",
+        "\x0c",
+        "\"",
+        "'",
+        "`",
+        "]",
+        "[",
+        "*/",
+        "/*",
+        "--",
+        ";",
+        "\\",
+        "é",
+        "\u{2028}",
         "\nDELETE FROM keep;\n--",
         "*/ DELETE FROM keep; /*",
         "\n-- step 9 [safe]: x\n",
@@ -395,7 +420,10 @@ fn a_view_name_cannot_end_its_comment_and_delete_rows() {
     });
     std::fs::write(dir.join("schema/s.yaml"), schema.to_string()).unwrap();
     let script = ok(dir, &["plan", "--format", "sql"]);
-    assert!(!script.contains("\nDELETE FROM t;\n--\" [safe]"), "{script}");
+    assert!(
+        !script.contains("\nDELETE FROM t;\n--\" [safe]"),
+        "{script}"
+    );
     ok(dir, &["sync", "--yes"]);
     let conn = Connection::open(dir.join("db.sqlite")).unwrap();
     assert_eq!(

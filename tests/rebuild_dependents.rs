@@ -14,7 +14,8 @@ const BASE: &str = "CREATE TABLE log (msg TEXT);
 CREATE TABLE other (id INTEGER PRIMARY KEY, ref INTEGER);
 CREATE TRIGGER other_ins AFTER INSERT ON other BEGIN INSERT INTO log SELECT 'other ' || count(*) FROM t; END;";
 
-const DEPENDENTS: &str = "CREATE TRIGGER t_ins AFTER INSERT ON t BEGIN INSERT INTO log VALUES ('t ' || new.id); END;
+const DEPENDENTS: &str =
+    "CREATE TRIGGER t_ins AFTER INSERT ON t BEGIN INSERT INTO log VALUES ('t ' || new.id); END;
 CREATE TRIGGER t_upd AFTER UPDATE OF b ON t BEGIN INSERT INTO log VALUES ('u ' || new.id); END;
 CREATE VIEW tv AS SELECT id, b FROM t;
 CREATE VIEW tvv AS SELECT count(*) AS n FROM tv;";
@@ -22,9 +23,18 @@ CREATE VIEW tvv AS SELECT count(*) AS n FROM tv;";
 /// Changes to `t`: each forces a rebuild (ALTER TABLE cannot make it). The column lists are
 /// the parts of `CREATE TABLE t (...)`.
 const CHANGES: &[(&str, &str)] = &[
-    ("add column, non-constant default", "ts TEXT DEFAULT (datetime('now'))"),
-    ("add column, CURRENT_TIMESTAMP default", "ts2 TEXT DEFAULT CURRENT_TIMESTAMP"),
-    ("add stored generated column", "g TEXT GENERATED ALWAYS AS (b || 'g') STORED"),
+    (
+        "add column, non-constant default",
+        "ts TEXT DEFAULT (datetime('now'))",
+    ),
+    (
+        "add column, CURRENT_TIMESTAMP default",
+        "ts2 TEXT DEFAULT CURRENT_TIMESTAMP",
+    ),
+    (
+        "add stored generated column",
+        "g TEXT GENERATED ALWAYS AS (b || 'g') STORED",
+    ),
     ("add column NOT NULL without default", "nn TEXT NOT NULL"),
     ("add unique column", "u INTEGER UNIQUE"),
     ("add table check", "CHECK (b IS NOT 'never')"),
@@ -161,4 +171,39 @@ proptest! {
         prop_assert!(inspect(&conn).unwrap() == current, "reverse does not restore");
         triggers_fire(&conn, &format!("reverse {current_ddl}"));
     }
+}
+
+/// The plan's own proof: a plan that loses a trigger (here, one whose step that recreates it
+/// is removed) is refused before anything runs, naming the trigger.
+#[test]
+fn verify_refuses_a_plan_that_loses_a_trigger() {
+    let current_ddl = format!(
+        "{BASE}\n{}\n{DEPENDENTS}",
+        table(&["id INTEGER PRIMARY KEY", "b TEXT", "c INTEGER"], false)
+    );
+    let desired_ddl = format!(
+        "{BASE}\n{}\n{DEPENDENTS}",
+        table(
+            &[
+                "id INTEGER PRIMARY KEY",
+                "b TEXT",
+                "c INTEGER",
+                "ts TEXT DEFAULT (datetime('now'))"
+            ],
+            false
+        )
+    );
+    let (current, desired) = (schema_of(&current_ddl), schema_of(&desired_ddl));
+    let changes = diff(&current, &desired, &Renames::default()).unwrap();
+    let mut p = plan(&current, &desired, &changes);
+    schemactl::plan::verify(&p, &current, &desired).unwrap();
+    p.steps.retain(|s| s.summary != "create trigger t_upd");
+    let err = schemactl::plan::verify(&p, &current, &desired)
+        .unwrap_err()
+        .to_string();
+    assert!(err.contains("t_upd"), "{err}");
+    assert!(
+        err.starts_with("the forward plan does not produce"),
+        "{err}"
+    );
 }

@@ -181,6 +181,7 @@ pub fn write_migration(opts: &WriteOptions) -> Result<Written> {
         return Ok(written);
     }
     migrations::check_stashable(&plan)?;
+    crate::plan::verify(&plan, &current, &desired.schema)?;
     let catalogue = Catalogue { applied, ..files };
     let version = catalogue.next_version();
     let stem = format!("V{version}__{}", opts.name);

@@ -80,6 +80,7 @@ pub fn migrations(opts: &Options) -> Result<Vec<Migration>> {
     if plan.is_empty() {
         return Ok(Vec::new());
     }
+    crate::plan::verify(&plan, &current, &desired.schema)?;
     let blocking: Vec<String> = findings
         .iter()
         .filter(|f| f.blocks())

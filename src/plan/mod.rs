@@ -10,12 +10,14 @@
 //! whether it is destructive), the directions in which it drops a table ([`TableDrops`], which
 //! decide when foreign keys go off), its forward and reverse SQL, and the data it stashes
 //! ([`Stash`], in `stash.rs`). `script.rs` renders the steps, as a plain script or as a
-//! migration file; `table.rs` plans one modified table and `rebuild.rs` the table rebuild.
+//! migration file; `table.rs` plans one modified table and `rebuild.rs` the table rebuild;
+//! `verify.rs` proves a plan on the schema alone before anything runs.
 
 mod rebuild;
 mod script;
 mod stash;
 mod table;
+mod verify;
 
 use std::collections::BTreeSet;
 
@@ -23,6 +25,7 @@ pub use rebuild::{rebuild, rebuild_filled, temp_name};
 pub use script::{Direction, FOREIGN_KEYS_HEADER};
 pub use stash::{STASH_PLACEHOLDER, STASH_PREFIX, Stash, rowid_alias, stash_name};
 pub use table::{affinity, narrows};
+pub use verify::verify;
 
 use crate::diff::{Change, TableChange};
 use crate::model::{Name, Schema, Table, Trigger, View};
