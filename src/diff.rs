@@ -149,45 +149,75 @@ pub fn diff(current: &Schema, desired: &Schema, renames: &Renames) -> Result<Vec
     let mut current = current.clone();
     let mut changes = Vec::new();
 
-    // Table renames, applied to `current` as SQLite applies them.
-    for (to, from) in &renames.tables {
-        if current.table(to).is_some() {
-            continue; // the hint was already applied
-        }
-        if current.table(from).is_none() {
-            return Err(Error::RenameSource {
-                object: format!("table \"{to}\""),
-                from: from.clone(),
-                missing: format!("there is no table \"{from}\""),
-            });
-        }
-        rename_table(&mut current, from, to);
+    // Table renames, applied to `current` as SQLite applies them: all at once, so that a
+    // swap or a chain lands each table where its hint says.
+    let table_hints: Vec<(String, String)> = renames.tables.clone();
+    let table_renames = pending(
+        &table_hints,
+        |n| current.table(n).is_some(),
+        |to, from| Error::RenameSource {
+            object: format!("table \"{to}\""),
+            from: from.to_string(),
+            missing: format!("there is no table \"{from}\""),
+        },
+        |to, other, from| Error::RenamedTwice {
+            first: format!("table \"{other}\""),
+            second: format!("table \"{to}\""),
+            from: from.to_string(),
+        },
+    )?;
+    let table_renames: Vec<(String, String)> = table_renames
+        .into_iter()
+        .map(|(from, to)| {
+            let real = current.table(&from).map_or(from, |t| t.name.to_string());
+            (real, to)
+        })
+        .collect();
+    for (i, (from, _)) in table_renames.iter().enumerate() {
+        rename_table(&mut current, from, &placeholder(i));
+    }
+    for (i, (from, to)) in table_renames.iter().enumerate() {
+        rename_table(&mut current, &placeholder(i), to);
         changes.push(Change::RenameTable {
             from: from.clone(),
             to: to.clone(),
         });
     }
-    // Column renames, likewise.
+    // Column renames, likewise, table by table.
     let mut column_renames: Vec<(String, String, String)> = Vec::new();
-    for (table, to, from) in &renames.columns {
+    let mut seen: Vec<String> = Vec::new();
+    for (table, _, _) in &renames.columns {
+        if seen.iter().any(|s| s.eq_ignore_ascii_case(table)) {
+            continue;
+        }
+        seen.push(table.clone());
         let Some(t) = current.table(table) else {
             continue; // a new table: nothing to rename
         };
-        if t.column(to).is_some() {
-            continue;
-        }
-        if t.column(from).is_none() {
-            return Err(Error::RenameSource {
+        let hints: Vec<(String, String)> = renames
+            .columns
+            .iter()
+            .filter(|(tb, _, _)| tb.eq_ignore_ascii_case(table))
+            .map(|(_, to, from)| (to.clone(), from.clone()))
+            .collect();
+        let found = pending(
+            &hints,
+            |n| t.column(n).is_some(),
+            |to, from| Error::RenameSource {
                 object: format!("column \"{table}\".\"{to}\""),
-                from: from.clone(),
+                from: from.to_string(),
                 missing: format!("\"{table}\" has no column \"{from}\""),
-            });
+            },
+            |to, other, from| Error::RenamedTwice {
+                first: format!("column \"{table}\".\"{other}\""),
+                second: format!("column \"{table}\".\"{to}\""),
+                from: from.to_string(),
+            },
+        )?;
+        for (from, to) in found {
+            let real_from = t.column(&from).map_or(from, |c| c.name.to_string());
+            column_renames.push((t.name.to_string(), real_from, to));
         }
-        let real_from = t
-            .column(from)
-            .map(|c| c.name.to_string())
-            .unwrap_or_default();
-        column_renames.push((t.name.to_string(), real_from, to.clone()));
     }
     for (table, to, from) in &renames.indexes {
         let Some(t) = current.table(table) else {
@@ -203,8 +233,12 @@ pub fn diff(current: &Schema, desired: &Schema, renames: &Renames) -> Result<Vec
         }
     }
     let originals = current.clone();
-    for (table, from, to) in &column_renames {
-        rename_column(&mut current, table, from, to);
+    // All at once: each column first to a placeholder, then to its new name.
+    for (i, (table, from, _)) in column_renames.iter().enumerate() {
+        rename_column(&mut current, table, from, &placeholder(i));
+    }
+    for (i, (table, _, to)) in column_renames.iter().enumerate() {
+        rename_column(&mut current, table, &placeholder(i), to);
     }
 
     for t in &current.tables {
@@ -273,6 +307,114 @@ pub fn diff(current: &Schema, desired: &Schema, renames: &Renames) -> Result<Vec
         |from, to| Change::ModifyVirtualTable { from, to },
     );
     Ok(changes)
+}
+
+/// A name no user object can have (`_schemactl` names are reserved), standing for a renamed
+/// object between its old and new name while renames are applied all at once.
+fn placeholder(i: usize) -> String {
+    format!("_schemactl_renaming_{i}")
+}
+
+/// Returns the rename hints `(new, old)` that are still to apply, as `(old, new)` pairs, given
+/// which names exist now. A hint is pending when its old name exists and its new name is free
+/// or is itself the old name of another pending hint (a chain `b <- a, c <- b`, or a swap);
+/// it is applied already when its old name is gone and its new name exists. A hint whose
+/// names both do not exist, or two hints from the same old name, are errors.
+fn pending(
+    hints: &[(String, String)],
+    exists: impl Fn(&str) -> bool,
+    missing: impl Fn(&str, &str) -> Error,
+    twice: impl Fn(&str, &str, &str) -> Error,
+) -> Result<Vec<(String, String)>> {
+    for (i, (to, from)) in hints.iter().enumerate() {
+        if let Some((other, _)) = hints[..i]
+            .iter()
+            .find(|(_, f)| f.eq_ignore_ascii_case(from))
+        {
+            return Err(twice(to, other, from));
+        }
+        if !exists(from) && !exists(to) {
+            return Err(missing(to, from));
+        }
+    }
+    let mut live: Vec<bool> = hints.iter().map(|(_, from)| exists(from)).collect();
+    loop {
+        let next: Vec<bool> = hints
+            .iter()
+            .enumerate()
+            .map(|(i, (to, _))| {
+                live[i]
+                    && (!exists(to)
+                        || hints
+                            .iter()
+                            .enumerate()
+                            .any(|(j, (_, f))| j != i && live[j] && f.eq_ignore_ascii_case(to)))
+            })
+            .collect();
+        if next == live {
+            break;
+        }
+        live = next;
+    }
+    Ok(hints
+        .iter()
+        .zip(live)
+        .filter(|(_, live)| *live)
+        .map(|((to, from), _)| (from.clone(), to.clone()))
+        .collect())
+}
+
+/// Returns the hints without those that form a cycle (a swap `a <- b, b <- a`, or longer):
+/// whether a cycle was applied cannot be read from the names, which are the same before and
+/// after, so a caller that knows it was applied (see `ops::sync`) leaves them out.
+pub fn without_rename_cycles(renames: &Renames) -> Renames {
+    fn in_cycle(hints: &[(&str, &str)], start: usize) -> bool {
+        // Follow old -> new: from the hint's new name, the hint whose old name it is, ...
+        let mut at = start;
+        for _ in 0..hints.len() {
+            let to = hints[at].0;
+            match hints.iter().position(|(_, f)| f.eq_ignore_ascii_case(to)) {
+                Some(next) if next == start => return true,
+                Some(next) => at = next,
+                None => return false,
+            }
+        }
+        false
+    }
+    let tables: Vec<(&str, &str)> = renames
+        .tables
+        .iter()
+        .map(|(t, f)| (t.as_str(), f.as_str()))
+        .collect();
+    let columns = renames
+        .columns
+        .iter()
+        .filter(|(table, to, from)| {
+            let hints: Vec<(&str, &str)> = renames
+                .columns
+                .iter()
+                .filter(|(t, _, _)| t.eq_ignore_ascii_case(table))
+                .map(|(_, t, f)| (t.as_str(), f.as_str()))
+                .collect();
+            let me = hints
+                .iter()
+                .position(|(t, f)| t == to && f == from)
+                .unwrap_or(0);
+            !in_cycle(&hints, me)
+        })
+        .cloned()
+        .collect();
+    Renames {
+        tables: renames
+            .tables
+            .iter()
+            .enumerate()
+            .filter(|(i, _)| !in_cycle(&tables, *i))
+            .map(|(_, h)| h.clone())
+            .collect(),
+        columns,
+        indexes: renames.indexes.clone(),
+    }
 }
 
 #[allow(clippy::too_many_arguments)]

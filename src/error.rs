@@ -544,6 +544,16 @@ pub enum Error {
         /// What is missing: `there is no table "x"`.
         missing: String,
     },
+    /// Two rename hints (`renamed_from`) name the same old object.
+    #[error("{first} and {second} are both renamed_from \"{from}\"")]
+    RenamedTwice {
+        /// The first object renamed from it: `table "t"`, `column "t"."c"`.
+        first: String,
+        /// The second.
+        second: String,
+        /// The old name both give.
+        from: String,
+    },
     /// Backup retention was asked for without a rule.
     #[error("prune needs --keep-last N or --keep-days D")]
     NoRetentionRule,

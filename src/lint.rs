@@ -13,7 +13,7 @@ use crate::error::{Error, Result};
 use crate::model::{Column, ForeignKey, KeyPart, Schema, Table};
 use crate::plan::{affinity, narrows};
 use crate::render::key_part;
-use crate::sql::{ident, rename_word};
+use crate::sql::{ident, rename_words};
 
 /// What a finding is about.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
@@ -98,10 +98,13 @@ struct Lint<'a> {
 impl Lint<'_> {
     /// Rewrites desired column names in `sql` back to the live ones.
     fn live_sql(&self, sql: &str) -> String {
-        self.d
+        let back: Vec<(String, String)> = self
+            .d
             .column_renames
             .iter()
-            .fold(sql.to_string(), |s, (from, to)| rename_word(&s, to, from))
+            .map(|(from, to)| (to.clone(), from.clone()))
+            .collect();
+        rename_words(sql, &back)
     }
 
     fn live_column(&self, name: &str) -> String {

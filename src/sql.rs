@@ -510,13 +510,20 @@ pub fn mentions(sql: &str, name: &str) -> bool {
 /// Replaces every word `from` (quoted or not, ignoring ASCII case) in `sql` by the identifier
 /// `to`, as SQLite's RENAME COLUMN rewrites expressions.
 pub fn rename_word(sql: &str, from: &str, to: &str) -> String {
+    rename_words(sql, &[(from.to_string(), to.to_string())])
+}
+
+/// Replaces every word that is the first of a pair `(from, to)` by the second, all at once
+/// (so a swap `a -> b, b -> a` swaps), as SQLite's RENAME COLUMN rewrites expressions.
+pub fn rename_words(sql: &str, renames: &[(String, String)]) -> String {
     let Ok(tokens) = lex(sql) else {
         return sql.to_string();
     };
     let mut out = String::with_capacity(sql.len());
     let mut last = 0;
     for t in tokens {
-        if t.word().is_some_and(|w| w.eq_ignore_ascii_case(from)) {
+        let Some(w) = t.word() else { continue };
+        if let Some((_, to)) = renames.iter().find(|(f, _)| w.eq_ignore_ascii_case(f)) {
             out.push_str(&sql[last..t.start]);
             out.push_str(&quote_ident(to));
             last = t.end;

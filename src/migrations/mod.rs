@@ -18,7 +18,10 @@ pub use catalogue::{
     AppliedState, Catalogue, Status, expected_after, expected_after_with, expected_schema,
 };
 pub use files::{check_name, load, write_new};
-pub use render::{FOREIGN_KEYS_HEADER, Needs, STASH_PREFIX, check_stashable, needs, render};
+pub use render::{
+    FOREIGN_KEYS_HEADER, Needs, STASH_PREFIX, check_stashable, needs, renames_to_plan, render,
+    schema_version,
+};
 
 use crate::error::{Error, Result};
 use crate::plan::{Direction, Plan};

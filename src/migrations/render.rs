@@ -98,6 +98,38 @@ pub fn check_stashable(plan: &Plan) -> crate::error::Result<()> {
     }
 }
 
+/// Reads the schema version a generated migration leads to, from its header comment
+/// (`-- schemactl migration V{n}__{name} (schema version N)`); None for a hand-written file.
+pub fn schema_version(sql: &str) -> Option<u32> {
+    let comments = line_comments(sql).ok()?;
+    comments
+        .iter()
+        .filter(|c| c.leading)
+        .filter_map(|c| uncomment(&c.line))
+        .find(|t| t.starts_with("schemactl migration"))?
+        .rsplit_once("(schema version ")?
+        .1
+        .strip_suffix(')')?
+        .parse()
+        .ok()
+}
+
+/// Returns the rename hints to plan with, given the schema versions migrations already led
+/// to (`applied`): all of them, unless a migration already led to `version`; then the hints
+/// that form a cycle (a swap) are left out, since the names alone cannot say whether a swap
+/// has been made, and making it again would swap the columns back.
+pub fn renames_to_plan(
+    renames: &crate::dsl::Renames,
+    version: u32,
+    applied: impl IntoIterator<Item = u32>,
+) -> crate::dsl::Renames {
+    if applied.into_iter().any(|v| v >= version) {
+        crate::diff::without_rename_cycles(renames)
+    } else {
+        renames.clone()
+    }
+}
+
 /// The label of a step line `step N [label]: summary`, or None when `text` is not one.
 fn step_label(text: &str) -> Option<&str> {
     let rest = text.strip_prefix("step ")?;

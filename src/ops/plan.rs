@@ -54,7 +54,18 @@ pub fn plan(opts: &Options, say: &mut dyn FnMut(&str)) -> Result<Planned> {
         Some(c) => exclude.apply(&crate::inspect(c)?),
         None => Schema::default(),
     };
-    let changes = crate::diff::diff(&current, &desired.schema, &desired.renames)?;
+    let recorded = match &conn {
+        Some(c) => migrations::history::recorded(c)?,
+        None => Vec::new(),
+    };
+    let renames = migrations::renames_to_plan(
+        &desired.renames,
+        desired.version,
+        recorded
+            .iter()
+            .filter_map(|r| migrations::schema_version(&r.forward)),
+    );
+    let changes = crate::diff::diff(&current, &desired.schema, &renames)?;
     let plan = crate::plan::plan(&current, &desired.schema, &changes);
     let findings = match (&conn, opts.lint) {
         (Some(c), true) => crate::lint::lint(c, &current, &desired.schema, &changes)?,
@@ -175,7 +186,15 @@ pub fn write_migration(opts: &WriteOptions) -> Result<Written> {
         &[],
     )?;
     let current = exclude.apply(&files.expected_schema()?);
-    let changes = crate::diff::diff(&current, &desired.schema, &desired.renames)?;
+    let renames = migrations::renames_to_plan(
+        &desired.renames,
+        desired.version,
+        files
+            .migrations
+            .iter()
+            .filter_map(|m| migrations::schema_version(&m.forward)),
+    );
+    let changes = crate::diff::diff(&current, &desired.schema, &renames)?;
     let plan = crate::plan::plan(&current, &desired.schema, &changes);
     if plan.is_empty() {
         return Ok(written);

@@ -72,7 +72,14 @@ pub fn migrations(opts: &Options) -> Result<Vec<Migration>> {
         });
     }
     catalogue.verify()?;
-    let changes = crate::diff::diff(&current, &desired.schema, &desired.renames)?;
+    let renames = migrations::renames_to_plan(
+        &desired.renames,
+        desired.version,
+        catalogue
+            .applied_migrations()
+            .filter_map(|m| migrations::schema_version(&m.forward)),
+    );
+    let changes = crate::diff::diff(&current, &desired.schema, &renames)?;
     let findings = crate::lint::lint(&conn, &current, &desired.schema, &changes)?;
     let adopt = catalogue.applied.is_empty() && current != Schema::default();
     drop(conn);

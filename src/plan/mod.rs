@@ -485,23 +485,28 @@ fn create_virtual_tables(changes: &[Change], steps: &mut Vec<Step>) {
 
 /// The table steps: renames, drops (children first), creates (parents first), modifications.
 fn table_steps(changes: &[Change], steps: &mut Vec<Step>) {
-    for change in changes {
-        if let Change::RenameTable { from, to } = change {
-            steps.push(Step::safe(
-                to,
-                format!("rename table {} to {}", ident(from), ident(to)),
-                vec![format!(
-                    "ALTER TABLE {} RENAME TO {}",
-                    ident(from),
-                    ident(to)
-                )],
-                vec![format!(
-                    "ALTER TABLE {} RENAME TO {}",
-                    ident(to),
-                    ident(from)
-                )],
-            ));
-        }
+    let renames: Vec<(String, String)> = changes
+        .iter()
+        .filter_map(|c| match c {
+            Change::RenameTable { from, to } => Some((from.clone(), to.clone())),
+            _ => None,
+        })
+        .collect();
+    for (from, to) in rename_order(&renames) {
+        steps.push(Step::safe(
+            &to,
+            format!("rename table {} to {}", ident(&from), ident(&to)),
+            vec![format!(
+                "ALTER TABLE {} RENAME TO {}",
+                ident(&from),
+                ident(&to)
+            )],
+            vec![format!(
+                "ALTER TABLE {} RENAME TO {}",
+                ident(&to),
+                ident(&from)
+            )],
+        ));
     }
     let dropped: Vec<&Table> = changes
         .iter()
@@ -548,6 +553,36 @@ fn table_steps(changes: &[Change], steps: &mut Vec<Step>) {
             steps.extend(table::table_steps(d));
         }
     }
+}
+
+/// Orders renames `(old, new)` that happen all at once (a swap, a chain `b <- a, c <- b`)
+/// into one-at-a-time renames that SQLite can run: a rename goes once nothing still to be
+/// renamed holds its new name; a cycle goes through a temporary name
+/// (`_schemactl_swap_N`, reserved, so no user object has it).
+pub fn rename_order(renames: &[(String, String)]) -> Vec<(String, String)> {
+    let mut rest: Vec<(String, String)> = renames.to_vec();
+    let mut out = Vec::new();
+    let mut temps = 0;
+    while !rest.is_empty() {
+        let free = (0..rest.len()).find(|&i| {
+            !rest
+                .iter()
+                .enumerate()
+                .any(|(j, (from, _))| j != i && from.eq_ignore_ascii_case(&rest[i].1))
+        });
+        match free {
+            Some(i) => out.push(rest.remove(i)),
+            None => {
+                // Every new name is still held: a cycle. Park the first one aside.
+                let temp = format!("_schemactl_swap_{temps}");
+                temps += 1;
+                let (from, to) = rest[0].clone();
+                out.push((from, temp.clone()));
+                rest[0] = (temp, to);
+            }
+        }
+    }
+    out
 }
 
 /// The tables whose foreign keys can be broken by changing `touched`: the touched tables

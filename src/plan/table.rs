@@ -196,7 +196,7 @@ fn native_steps(d: &TableDiff) -> Option<Vec<Step>> {
         ));
         state.indexes.retain(|i| i.name != index.name);
     }
-    for (from, to) in &d.column_renames {
+    for (from, to) in &super::rename_order(&d.column_renames) {
         steps.push(Step::safe(
             &d.to.name,
             format!("rename column {}.{} to {}", name, ident(from), ident(to)),
