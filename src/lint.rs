@@ -2,7 +2,10 @@
 //!
 //! Each check counts the rows a change would reject and names up to five of them by key (or
 //! rowid): NOT NULL over NULLs, UNIQUE over duplicates, a CHECK the rows violate, a foreign
-//! key with orphans, and a STRICT or narrower type the values do not fit.
+//! key with orphans, a STRICT or narrower type the values do not fit, and a column becoming
+//! the INTEGER PRIMARY KEY (the rowid) over NULLs, duplicates or non-integers. The NOT NULL
+//! and UNIQUE constraints of a verbatim table (which may carry ON CONFLICT clauses) are read
+//! from SQLite's catalog of the new definition.
 
 use rusqlite::Connection;
 use rusqlite::types::Value;
@@ -237,10 +240,103 @@ impl Lint<'_> {
                 _ => {}
             }
         }
+        self.copy_constraints()?;
         if becomes_strict {
             for c in d.to.columns.iter().filter(|c| c.generated.is_none()) {
                 if d.from.column(&self.live_column(&c.name)).is_some() && !d.changes.iter().any(|ch| matches!(ch, TableChange::ModifyColumn { to, .. } if to.name == c.name)) {
                     self.fits(c, true)?;
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// What the rebuild's copy would run into that the changes above do not name: the
+    /// constraints of a verbatim table's new text (its NOT NULL and UNIQUE constraints, read
+    /// from SQLite's catalog, since the model does not hold them; an ON CONFLICT clause there
+    /// would otherwise decide what happens to the rows), and a column becoming the INTEGER
+    /// PRIMARY KEY, which is the rowid: SQLite gives a NULL there a new id instead of failing.
+    fn copy_constraints(&mut self) -> Result<()> {
+        let to = &self.d.to;
+        // The new table alone, in memory, for SQLite to say what it declares.
+        let probe = Connection::open_in_memory().and_then(|c| {
+            c.execute_batch(&crate::render::create_table(to))
+                .map(|()| c)
+        });
+        let probe = match probe {
+            Ok(p) => p,
+            Err(e) => return self.unchecked("the new definition's constraints", &e),
+        };
+        let new = Catalog::read(&probe, &to.name);
+        let live = Catalog::read(self.conn, &self.live.name);
+        let (new, live) = match (new, live) {
+            (Ok(n), Ok(l)) => (n, l),
+            (Err(e), _) | (_, Err(e)) => {
+                return self.unchecked("the new definition's constraints", &e);
+            }
+        };
+        if to.verbatim.is_some() {
+            for column in &new.not_null {
+                let live_col = self.live_column(column);
+                let was = live
+                    .not_null
+                    .iter()
+                    .any(|c| c.eq_ignore_ascii_case(&live_col));
+                if !was && self.live.column(&live_col).is_some() {
+                    self.rows_where(
+                        FindingKind::NotNull,
+                        format!("NOT NULL on {}", ident(column)),
+                        &format!("{} IS NULL", ident(&live_col)),
+                    )?;
+                }
+            }
+            for key in &new.unique {
+                let live_key: Vec<KeyPart> = key
+                    .iter()
+                    .map(|k| KeyPart {
+                        expr: crate::sql::Sql::new(self.live_column(k.expr.as_str())),
+                        ..k.clone()
+                    })
+                    .collect();
+                if !live.unique.contains(&live_key) {
+                    self.unique(&format!("UNIQUE ({})", keys(key)), key, None)?;
+                }
+            }
+        }
+        if let Some(alias) = &new.rowid_alias {
+            let col = self.live_column(alias);
+            let already = live
+                .rowid_alias
+                .as_ref()
+                .is_some_and(|a| a.eq_ignore_ascii_case(&col));
+            if !already && self.live.column(&col).is_some() {
+                let c = ident(&col);
+                self.rows_where(
+                    FindingKind::NotNull,
+                    format!(
+                        "{} becomes the INTEGER PRIMARY KEY (the rowid): SQLite would give the rows where it is NULL new ids",
+                        ident(alias)
+                    ),
+                    &format!("{c} IS NULL"),
+                )?;
+                self.rows_where(
+                    FindingKind::Type,
+                    format!("{} becomes the INTEGER PRIMARY KEY: values that are not integers", ident(alias)),
+                    &format!(
+                        "{c} IS NOT NULL AND NOT (typeof({c}) = 'integer' OR (typeof({c}) IN ('real', 'text') AND CAST({c} AS INTEGER) = {c}))"
+                    ),
+                )?;
+                let key_changes = self
+                    .d
+                    .changes
+                    .iter()
+                    .any(|c| matches!(c, TableChange::ModifyPrimaryKey { .. }));
+                if !key_changes || to.verbatim.is_some() {
+                    self.unique(
+                        &format!("INTEGER PRIMARY KEY ({})", ident(alias)),
+                        &[KeyPart::column(alias.as_str())],
+                        None,
+                    )?;
                 }
             }
         }
@@ -382,6 +478,74 @@ impl Lint<'_> {
             format!("{message}: orphan rows"),
             &condition,
         )
+    }
+}
+
+/// What SQLite's catalog says about a table's keys: its NOT NULL columns, its UNIQUE and
+/// PRIMARY KEY constraints (as key parts, expressions left out), and its rowid alias.
+struct Catalog {
+    not_null: Vec<String>,
+    unique: Vec<Vec<KeyPart>>,
+    rowid_alias: Option<String>,
+}
+
+impl Catalog {
+    fn read(conn: &Connection, table: &str) -> rusqlite::Result<Self> {
+        let mut stmt = conn.prepare(
+            "SELECT name, type, \"notnull\", pk FROM pragma_table_info(?1) ORDER BY cid",
+        )?;
+        let columns: Vec<(String, String, bool, i64)> = stmt
+            .query_map([table], |r| {
+                Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?))
+            })?
+            .collect::<rusqlite::Result<_>>()?;
+        let without_rowid: bool = conn.query_row(
+            "SELECT count(*) > 0 FROM pragma_table_list WHERE name = ?1 AND wr",
+            [table],
+            |r| r.get(0),
+        )?;
+        let pk: Vec<&(String, String, bool, i64)> = columns.iter().filter(|c| c.3 > 0).collect();
+        let rowid_alias = match pk.as_slice() {
+            [(name, ty, _, _)] if !without_rowid && ty.eq_ignore_ascii_case("integer") => {
+                Some(name.clone())
+            }
+            _ => None,
+        };
+        let mut stmt = conn.prepare(
+            "SELECT name FROM pragma_index_list(?1) WHERE origin IN ('u', 'pk') AND NOT partial",
+        )?;
+        let indexes: Vec<String> = stmt
+            .query_map([table], |r| r.get(0))?
+            .collect::<rusqlite::Result<_>>()?;
+        let mut unique = Vec::new();
+        for index in indexes {
+            let mut stmt = conn.prepare(
+                "SELECT name, coll, desc FROM pragma_index_xinfo(?1) WHERE key ORDER BY seqno",
+            )?;
+            let parts: Vec<Option<KeyPart>> = stmt
+                .query_map([&index], |r| {
+                    let name: Option<String> = r.get(0)?;
+                    let coll: String = r.get(1)?;
+                    Ok(name.map(|n| KeyPart {
+                        collate: (!coll.eq_ignore_ascii_case("binary")).then_some(coll),
+                        desc: false,
+                        ..KeyPart::column(n)
+                    }))
+                })?
+                .collect::<rusqlite::Result<_>>()?;
+            if let Some(parts) = parts.into_iter().collect::<Option<Vec<_>>>() {
+                unique.push(parts);
+            }
+        }
+        Ok(Catalog {
+            not_null: columns
+                .iter()
+                .filter(|c| c.2)
+                .map(|c| c.0.clone())
+                .collect(),
+            unique,
+            rowid_alias,
+        })
     }
 }
 

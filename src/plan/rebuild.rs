@@ -24,7 +24,8 @@ pub fn temp_name(table: &str) -> String {
 /// as they are and take the new column's affinity on insert, which never loses data, where a
 /// CAST would (`CAST('abc' AS INTEGER)` is 0); values a STRICT or narrower type cannot hold are
 /// found by the lint before anything runs. Rowids of tables without an INTEGER PRIMARY KEY are
-/// copied too, and the AUTOINCREMENT counter is carried over.
+/// copied too, and the AUTOINCREMENT counter is carried over. The copy never applies the new
+/// table's ON CONFLICT clauses: a row they would replace, skip or rewrite fails the step.
 pub fn rebuild(from: &Table, to: &Table, renames: &[(String, String)]) -> Vec<String> {
     rebuild_filled(from, to, renames, None)
 }
@@ -98,8 +99,12 @@ pub fn rebuild_filled(
         source_table = format!("{t} LEFT JOIN {} AS s ON {matches}", ident(name));
     }
     if !targets.is_empty() {
+        // OR ABORT overrides any ON CONFLICT clause of the new table
+        // (https://www.sqlite.org/lang_conflict.html): a row the new constraints reject fails
+        // the step, where REPLACE would delete rows, IGNORE skip them, and a NOT NULL ...
+        // ON CONFLICT REPLACE column take its default.
         out.push(format!(
-            "INSERT INTO {} ({}) SELECT {} FROM {source_table}",
+            "INSERT OR ABORT INTO {} ({}) SELECT {} FROM {source_table}",
             ident(&tmp),
             targets.join(", "),
             sources.join(", "),

@@ -230,7 +230,8 @@ impl Stash {
 
     /// Returns the statements that put back what [`Stash::save_sql`] kept, after the step's
     /// reverse re-created the table or columns, then drop the stash. Rows inserted since keep
-    /// their defaults; rows deleted since stay deleted.
+    /// their defaults; rows deleted since stay deleted. `OR ABORT` keeps the table's ON
+    /// CONFLICT clauses from replacing or skipping rows: a conflict fails the rollback.
     pub fn restore_sql(&self, name: &str) -> Vec<String> {
         let t = ident(&self.table);
         let s = ident(name);
@@ -241,9 +242,11 @@ impl Stash {
             let c = cols.join(", ");
             out.push(match &self.rowid {
                 Some(r) => {
-                    format!("INSERT INTO {t} ({r}, {c}) SELECT _schemactl_rowid, {c} FROM {s}")
+                    format!(
+                        "INSERT OR ABORT INTO {t} ({r}, {c}) SELECT _schemactl_rowid, {c} FROM {s}"
+                    )
                 }
-                None => format!("INSERT INTO {t} ({c}) SELECT {c} FROM {s}"),
+                None => format!("INSERT OR ABORT INTO {t} ({c}) SELECT {c} FROM {s}"),
             });
             if self.autoincrement {
                 let seq = ident(&format!("{name}_seq"));
@@ -271,7 +274,7 @@ impl Stash {
                 })
                 .collect();
             out.push(format!(
-                "UPDATE {t} SET {} WHERE EXISTS (SELECT 1 FROM {s} AS s WHERE {matches})",
+                "UPDATE OR ABORT {t} SET {} WHERE EXISTS (SELECT 1 FROM {s} AS s WHERE {matches})",
                 sets.join(", ")
             ));
         }

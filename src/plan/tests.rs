@@ -98,7 +98,7 @@ fn plans_are_minimal_and_reversible() {
                 vec!["ALTER TABLE t DROP COLUMN b"],
                 rebuild_t(
                     "CREATE TABLE _schemactl_new_t (\n  a INTEGER,\n  b TEXT,\n  c REAL\n)",
-                    "INSERT INTO _schemactl_new_t (rowid, a, c) SELECT rowid, a, c FROM t",
+                    "INSERT OR ABORT INTO _schemactl_new_t (rowid, a, c) SELECT rowid, a, c FROM t",
                 ),
             )],
         },
@@ -150,11 +150,11 @@ fn plans_are_minimal_and_reversible() {
                 Safety::Rebuild,
                 rebuild_t(
                     "CREATE TABLE _schemactl_new_t (\n  a INTEGER,\n  CHECK (a > 0)\n)",
-                    "INSERT INTO _schemactl_new_t (rowid, a) SELECT rowid, a FROM t",
+                    "INSERT OR ABORT INTO _schemactl_new_t (rowid, a) SELECT rowid, a FROM t",
                 ),
                 rebuild_t(
                     "CREATE TABLE _schemactl_new_t (\n  a INTEGER\n)",
-                    "INSERT INTO _schemactl_new_t (rowid, a) SELECT rowid, a FROM t",
+                    "INSERT OR ABORT INTO _schemactl_new_t (rowid, a) SELECT rowid, a FROM t",
                 ),
             )],
         },
@@ -168,7 +168,7 @@ fn plans_are_minimal_and_reversible() {
                 {
                     let mut v = rebuild_t(
                         "CREATE TABLE _schemactl_new_t (\n  id INTEGER PRIMARY KEY,\n  a TEXT,\n  at TEXT DEFAULT CURRENT_TIMESTAMP\n)",
-                        "INSERT INTO _schemactl_new_t (id, a) SELECT id, a FROM t",
+                        "INSERT OR ABORT INTO _schemactl_new_t (id, a) SELECT id, a FROM t",
                     );
                     v.push("CREATE INDEX t_a ON t (a)");
                     v
@@ -176,7 +176,7 @@ fn plans_are_minimal_and_reversible() {
                 {
                     let mut v = rebuild_t(
                         "CREATE TABLE _schemactl_new_t (\n  id INTEGER PRIMARY KEY,\n  a TEXT\n)",
-                        "INSERT INTO _schemactl_new_t (id, a) SELECT id, a FROM t",
+                        "INSERT OR ABORT INTO _schemactl_new_t (id, a) SELECT id, a FROM t",
                     );
                     v.push("CREATE INDEX t_a ON t (a)");
                     v
@@ -192,7 +192,7 @@ fn plans_are_minimal_and_reversible() {
                 Safety::Rebuild,
                 vec![
                     "CREATE TABLE _schemactl_new_t (\n  id INTEGER PRIMARY KEY AUTOINCREMENT,\n  a TEXT NOT NULL\n)",
-                    "INSERT INTO _schemactl_new_t (id, a) SELECT id, a FROM t",
+                    "INSERT OR ABORT INTO _schemactl_new_t (id, a) SELECT id, a FROM t",
                     "DELETE FROM sqlite_sequence WHERE name = '_schemactl_new_t'",
                     "INSERT INTO sqlite_sequence (name, seq) SELECT '_schemactl_new_t', seq FROM sqlite_sequence WHERE name = 't'",
                     "DROP TABLE t",
@@ -202,7 +202,7 @@ fn plans_are_minimal_and_reversible() {
                 ],
                 vec![
                     "CREATE TABLE _schemactl_new_t (\n  id INTEGER PRIMARY KEY AUTOINCREMENT,\n  a TEXT\n)",
-                    "INSERT INTO _schemactl_new_t (id, a) SELECT id, a FROM t",
+                    "INSERT OR ABORT INTO _schemactl_new_t (id, a) SELECT id, a FROM t",
                     "DELETE FROM sqlite_sequence WHERE name = '_schemactl_new_t'",
                     "INSERT INTO sqlite_sequence (name, seq) SELECT '_schemactl_new_t', seq FROM sqlite_sequence WHERE name = 't'",
                     "DROP TABLE t",
@@ -241,11 +241,11 @@ fn plans_are_minimal_and_reversible() {
                     Safety::Rebuild,
                     rebuild_t(
                         "CREATE TABLE _schemactl_new_t (\n  a INTEGER,\n  CHECK (a > 0)\n)",
-                        "INSERT INTO _schemactl_new_t (rowid, a) SELECT rowid, a FROM t",
+                        "INSERT OR ABORT INTO _schemactl_new_t (rowid, a) SELECT rowid, a FROM t",
                     ),
                     rebuild_t(
                         "CREATE TABLE _schemactl_new_t (\n  a INTEGER\n)",
-                        "INSERT INTO _schemactl_new_t (rowid, a) SELECT rowid, a FROM t",
+                        "INSERT OR ABORT INTO _schemactl_new_t (rowid, a) SELECT rowid, a FROM t",
                     ),
                 ),
                 (
