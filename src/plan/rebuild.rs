@@ -63,7 +63,20 @@ pub fn rebuild_filled(
         targets.push(rowid.to_string());
         sources.push(src(rowid));
     }
-    for c in to.columns.iter().filter(|c| c.generated.is_none()) {
+    // Columns the stash refills come from the stash, not from the table.
+    let refilled = |c: &Column| {
+        fill.is_some_and(|(stash, _)| {
+            stash
+                .columns
+                .iter()
+                .any(|s| s.eq_ignore_ascii_case(&c.name))
+        })
+    };
+    for c in to
+        .columns
+        .iter()
+        .filter(|c| c.generated.is_none() && !refilled(c))
+    {
         if let Some(source) = source_column(from, c, renames) {
             targets.push(ident(&c.name));
             sources.push(src(&ident(&source.name)));
@@ -138,7 +151,9 @@ pub fn rebuild_filled(
     out
 }
 
-/// Finds the column of `from` that feeds `to_column`: same name, or renamed into it.
+/// Finds the column of `from` that feeds `to_column`: same name, or renamed into it. A
+/// generated column feeds a stored one with its computed values (a generated column that
+/// becomes a regular one keeps them).
 fn source_column<'a>(
     from: &'a Table,
     to_column: &Column,
@@ -148,7 +163,7 @@ fn source_column<'a>(
         .iter()
         .find(|(_, t)| t.eq_ignore_ascii_case(&to_column.name))
         .map_or(to_column.name.as_str(), |(f, _)| f.as_str());
-    from.column(name).filter(|c| c.generated.is_none())
+    from.column(name)
 }
 
 /// Rewrites the name in a verbatim CREATE TABLE statement.

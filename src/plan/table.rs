@@ -42,6 +42,20 @@ fn rebuild_step(d: &TableDiff) -> Step {
             _ => None,
         })
         .collect();
+    // A stored column that becomes generated loses its values to the computed ones: they are
+    // stashed like a dropped column's, so that the rollback brings them back.
+    let overwritten: Vec<&str> = d
+        .changes
+        .iter()
+        .filter_map(|c| match c {
+            TableChange::ModifyColumn { from, to }
+                if from.generated.is_none() && to.generated.is_some() =>
+            {
+                Some(to.name.as_str())
+            }
+            _ => None,
+        })
+        .collect();
     let mut summary = format!(
         "rebuild table {} ({})",
         ident(&d.to.name),
@@ -53,11 +67,26 @@ fn rebuild_step(d: &TableDiff) -> Step {
     if !narrowed.is_empty() {
         summary.push_str(&format!("; narrows {}", list(&narrowed)));
     }
-    let destructive = !dropped.is_empty() || !narrowed.is_empty();
+    if !overwritten.is_empty() {
+        summary.push_str(&format!(
+            "; replaces the values of {} by generated ones",
+            list(&overwritten)
+        ));
+    }
+    let destructive = !dropped.is_empty() || !narrowed.is_empty() || !overwritten.is_empty();
+    // The stash names columns as the current table does (a ModifyColumn names them after
+    // the renames).
+    let current_name = |c: &str| {
+        d.column_renames
+            .iter()
+            .find(|(_, to)| to.eq_ignore_ascii_case(c))
+            .map_or(c.to_string(), |(from, _)| from.clone())
+    };
     let stored: Vec<String> = dropped
         .iter()
-        .filter(|c| d.from.column(c).is_some_and(|c| c.generated.is_none()))
         .map(|c| c.to_string())
+        .chain(overwritten.iter().map(|c| current_name(c)))
+        .filter(|c| d.from.column(c).is_some_and(|c| c.generated.is_none()))
         .collect();
     let stash = (!stored.is_empty()).then(|| {
         let mut stash = Stash::columns(&d.from, stored);
