@@ -3,12 +3,17 @@
 //! triggers included, and the reverse SQL brings back the current one. A step that loses a
 //! trigger or a view, or any other planner mistake, stops `sync` and `plan --write` here,
 //! instead of being replayed into the "expected" schema the apply compares with.
+//!
+//! The proof runs on the part of the schema the plan can reach (see [`scope`]), so its cost
+//! follows the size of the change, not of the schema.
+
+use std::collections::{BTreeMap, BTreeSet};
 
 use rusqlite::Connection;
 
 use super::{Direction, Plan};
 use crate::error::{Error, Result};
-use crate::model::Schema;
+use crate::model::{Schema, Table};
 use crate::normal::{create_in_memory, describe_difference, sqlite_message};
 
 /// Checks that `plan` turns `current` into `desired` and back, on empty tables in memory.
@@ -16,14 +21,136 @@ pub fn verify(plan: &Plan, current: &Schema, desired: &Schema) -> Result<()> {
     if plan.is_empty() {
         return Ok(());
     }
-    let conn = create_in_memory(current).map_err(|e| Error::Materialise {
+    let names = scope(plan, current, desired);
+    let (current, desired) = (within(current, &names), within(desired, &names));
+    let conn = create_in_memory(&current).map_err(|e| Error::Materialise {
         object: e.object.to_string(),
         message: e.message,
     })?;
     run(&conn, plan, Direction::Forward)?;
-    compare(&conn, desired, Direction::Forward)?;
+    compare(&conn, &desired, Direction::Forward)?;
     run(&conn, plan, Direction::Reverse)?;
-    compare(&conn, current, Direction::Reverse)
+    compare(&conn, &current, Direction::Reverse)
+}
+
+/// The names (lowercase) of what the plan can reach: the tables its steps name, every table,
+/// view, trigger or virtual table that differs between the two schemas (added, dropped,
+/// renamed or changed), and, transitively, every view, trigger or virtual table that is on
+/// or mentions one of those, with everything it mentions (so that SQLite can resolve it
+/// when a RENAME re-checks the schema).
+fn scope(plan: &Plan, current: &Schema, desired: &Schema) -> BTreeSet<String> {
+    let lower = |s: &str| s.to_ascii_lowercase();
+    let mut names: BTreeSet<String> = plan
+        .steps
+        .iter()
+        .filter_map(|s| s.table.as_deref().map(lower))
+        .collect();
+    let differs = |a: &Schema, b: &Schema, names: &mut BTreeSet<String>| {
+        let b_tables: BTreeMap<String, &Table> =
+            b.tables.iter().map(|t| (lower(&t.name), t)).collect();
+        for t in &a.tables {
+            if b_tables.get(&lower(&t.name)) != Some(&t) {
+                names.insert(lower(&t.name));
+            }
+        }
+        for v in &a.views {
+            if !b.views.contains(v) {
+                names.insert(lower(&v.name));
+            }
+        }
+        for t in &a.triggers {
+            if !b.triggers.contains(t) {
+                names.insert(lower(&t.name));
+            }
+        }
+        for v in &a.virtual_tables {
+            if !b.virtual_tables.contains(v) {
+                names.insert(lower(&v.name));
+            }
+        }
+    };
+    differs(current, desired, &mut names);
+    differs(desired, current, &mut names);
+    // Every object name, and the words of each view, trigger and virtual table.
+    let objects: BTreeSet<String> = [current, desired]
+        .iter()
+        .flat_map(|s| {
+            s.tables
+                .iter()
+                .map(|t| lower(&t.name))
+                .chain(s.views.iter().map(|v| lower(&v.name)))
+                .chain(s.virtual_tables.iter().map(|v| lower(&v.name)))
+        })
+        .collect();
+    let dependents: Vec<(String, BTreeSet<String>)> = [current, desired]
+        .iter()
+        .flat_map(|s| {
+            s.views
+                .iter()
+                .map(|v| (lower(&v.name), v.select.as_str()))
+                .chain(s.triggers.iter().map(|t| (lower(&t.name), t.sql.as_str())))
+                .chain(
+                    s.virtual_tables
+                        .iter()
+                        .map(|v| (lower(&v.name), v.sql.as_str())),
+                )
+        })
+        .map(|(name, sql)| {
+            let words = crate::sql::lex(sql)
+                .map(|tokens| {
+                    tokens
+                        .iter()
+                        .filter_map(|t| t.word().map(lower))
+                        .collect::<BTreeSet<String>>()
+                })
+                // Text that does not lex: assume it mentions everything.
+                .unwrap_or_else(|_| objects.clone());
+            (name, words)
+        })
+        .collect();
+    loop {
+        let before = names.len();
+        for (name, words) in &dependents {
+            if names.contains(name) || words.iter().any(|w| names.contains(w)) {
+                names.insert(name.clone());
+                names.extend(words.iter().filter(|w| objects.contains(*w)).cloned());
+            }
+        }
+        if names.len() == before {
+            return names;
+        }
+    }
+}
+
+/// The part of `schema` named in `names`.
+fn within(schema: &Schema, names: &BTreeSet<String>) -> Schema {
+    let keep = |n: &str| names.contains(&n.to_ascii_lowercase());
+    Schema {
+        tables: schema
+            .tables
+            .iter()
+            .filter(|t| keep(&t.name))
+            .cloned()
+            .collect(),
+        views: schema
+            .views
+            .iter()
+            .filter(|v| keep(&v.name))
+            .cloned()
+            .collect(),
+        triggers: schema
+            .triggers
+            .iter()
+            .filter(|t| keep(&t.name) && keep(&t.table))
+            .cloned()
+            .collect(),
+        virtual_tables: schema
+            .virtual_tables
+            .iter()
+            .filter(|v| keep(&v.name))
+            .cloned()
+            .collect(),
+    }
 }
 
 fn run(conn: &Connection, plan: &Plan, direction: Direction) -> Result<()> {
