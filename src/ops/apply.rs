@@ -53,12 +53,19 @@ pub fn check_entry(opts: &Options) -> Result<()> {
         return Ok(());
     }
     let conn = crate::db::open_read_only(&p.database)?;
-    if migrations::history::current_version(&conn)?.is_some() {
+    // One read transaction: the history and the tables come from one snapshot. Read one after
+    // the other, a concurrent apply that commits in between (its tables and its history rows
+    // together) would look like tables without a history.
+    let snapshot = conn
+        .unchecked_transaction()
+        .map_err(Error::sqlite_in("read the database's history and schema"))?;
+    if migrations::history::current_version(&snapshot)?.is_some() {
         return Ok(());
     }
-    let exclude = opts.exclude.union(&schema_exclude(opts)?);
-    let live = crate::inspect(&conn)?;
+    let live = crate::inspect(&snapshot)?;
+    drop(snapshot);
     drop(conn);
+    let exclude = opts.exclude.union(&schema_exclude(opts)?);
     if exclude.apply(&live) == crate::model::Schema::default() {
         return Ok(());
     }
