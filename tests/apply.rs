@@ -440,3 +440,71 @@ fn apply_without_yes_off_a_terminal_asks_and_refuses() {
     assert!(stderr(&out).contains("pass --yes"), "{}", stderr(&out));
     assert_eq!(p.history().len(), 0);
 }
+
+/// Issue 20, point 2: a destructive migration over tables with no rows loses nothing and runs
+/// without --allow-destructive (a new database built from the migrations, the README's CI
+/// recipe); the gate stays whenever a row would be lost, counted just before the drop, also
+/// when the rows are written by an earlier migration of the same run, and whatever the case
+/// of the table's name.
+#[test]
+fn the_destructive_gate_fires_only_when_a_row_would_be_lost() {
+    let drop_v4 = "CREATE TABLE scratch (a);\n";
+    let drop_v5 = "DROP TABLE SCRATCH;\nDROP INDEX idx_patterns_last_used;\nALTER TABLE patterns DROP COLUMN last_used;\n";
+    // A new database: V1 to V5 in one run, the dropped table and column empty.
+    let p = Project::new();
+    std::fs::write(p.path("migrations/V4__scratch.sql"), drop_v4).unwrap();
+    std::fs::write(p.path("migrations/V5__drop_scratch.sql"), drop_v5).unwrap();
+    let out = p.run(&["apply", "--yes", "--skip-backup"]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert!(
+        stderr(&out)
+            .contains("V5__drop_scratch drop(s) only empty tables or columns: nothing can be lost"),
+        "{}",
+        stderr(&out)
+    );
+    assert_eq!(p.history().len(), 5);
+
+    // Rows in the table a step drops: refused before anything runs, naming the table.
+    let p = Project::new().with_rows(3);
+    std::fs::write(p.path("migrations/V4__scratch.sql"), drop_v4).unwrap();
+    std::fs::write(p.path("migrations/V5__drop_scratch.sql"), drop_v5).unwrap();
+    let before = schema_of(&p.conn());
+    let out = p.run(&["apply", "--yes"]);
+    assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
+    assert!(
+        stderr(&out).contains("\"patterns\".\"last_used\" of 3 row(s)")
+            && stderr(&out).contains("--allow-destructive"),
+        "{}",
+        stderr(&out)
+    );
+    assert_eq!(schema_of(&p.conn()), before);
+    assert_eq!(p.count("patterns"), 3);
+    assert_eq!(p.history().len(), 3);
+
+    // Rows written by an earlier migration of the same run into a table a later one drops:
+    // the count in the transaction stops it, and nothing changes.
+    let p = Project::new();
+    std::fs::write(
+        p.path("migrations/V4__scratch.sql"),
+        "CREATE TABLE scratch (a);\nINSERT INTO scratch VALUES (1);\n",
+    )
+    .unwrap();
+    std::fs::write(
+        p.path("migrations/V5__drop_scratch.sql"),
+        "DROP TABLE Scratch;\n",
+    )
+    .unwrap();
+    for extra in [&[][..], &["--skip-rehearsal"][..]] {
+        let out = p.run(&[&["apply", "--yes", "--skip-backup"][..], extra].concat());
+        assert_eq!(out.status.code(), Some(1), "{extra:?} {}", stderr(&out));
+        assert!(
+            stderr(&out).contains("drops table \"Scratch\" with 1 row(s)"),
+            "{}",
+            stderr(&out)
+        );
+        assert_eq!(p.history().len(), 0, "{extra:?}");
+    }
+    let out = p.run(&["apply", "--yes", "--skip-backup", "--allow-destructive"]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert_eq!(p.history().len(), 5);
+}

@@ -223,12 +223,47 @@ fn check_counts_expired_rows() {
              INSERT INTO memory_entries VALUES ('ns', 'forever', 'v', NULL, '2020-01-01T00:00:00Z', NULL);",
         )
         .unwrap();
+    // Issue 20: expired rows are a warning: the daily check exits 0 on them by default
+    // (a cron job alerts on what needs action) and 2 with --fail-on warning.
     let (code, findings) = p.check();
-    assert_eq!(code, Some(2));
+    assert_eq!(code, Some(0));
     assert_eq!(classes(&findings), ["expired"]);
+    assert_eq!(findings[0]["severity"], "warning");
     assert_eq!(findings[0]["subject"], "memory_entries");
     assert_eq!(findings[0]["count"], 1);
     assert_eq!(findings[0]["samples"], serde_json::json!(["'ns', 'gone'"]));
+    let out = p.run(&["check", "--fail-on", "warning", "--format", "json"]);
+    assert_eq!(out.status.code(), Some(2), "{}", stderr(&out));
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(
+        (
+            v["healthy"].clone(),
+            v["errors"].clone(),
+            v["warnings"].clone()
+        ),
+        (true.into(), 0.into(), 1.into())
+    );
+    let out = p.run(&["check"]);
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    assert!(
+        stdout(&out).contains("warning  expired") && stdout(&out).contains("healthy, 1 warning(s)"),
+        "{}",
+        stdout(&out)
+    );
+    // An error beside the warning exits 2 whatever --fail-on says.
+    p.conn()
+        .execute_batch("DROP INDEX idx_patterns_type;")
+        .unwrap();
+    let (code, findings) = p.check();
+    assert_eq!(code, Some(2));
+    let severity = |class: &str| {
+        findings
+            .iter()
+            .find(|f| f["class"] == class)
+            .map(|f| f["severity"].clone())
+    };
+    assert_eq!(severity("index"), Some("error".into()));
+    assert_eq!(severity("expired"), Some("warning".into()));
 }
 
 #[test]
@@ -254,9 +289,17 @@ fn check_finds_missing_and_changed_indexes() {
                 && f["message"].as_str().unwrap().contains("differs"))
     );
     // The changed index still serves `verifications_by_agent` (a search by agent_name, then a
-    // sort), so no query finding: index health and query plans are separate classes.
+    // sort), so no query error: index health and query plans are separate classes. The sort it
+    // no longer serves is a warning (issue 20: a temporary b-tree).
+    let query: Vec<_> = findings.iter().filter(|f| f["class"] == "query").collect();
+    assert_eq!(query.len(), 1, "{findings:?}");
+    assert_eq!(query[0]["severity"], "warning");
+    assert_eq!(query[0]["subject"], "verifications_by_agent");
     assert!(
-        !classes(&findings).contains(&"query".to_string()),
+        query[0]["message"]
+            .as_str()
+            .unwrap()
+            .contains("USE TEMP B-TREE FOR ORDER BY"),
         "{findings:?}"
     );
 }
@@ -272,6 +315,7 @@ fn check_fails_when_a_declared_query_loses_its_index() {
     let (code, findings) = p.check();
     assert_eq!(code, Some(2));
     let query = findings.iter().find(|f| f["class"] == "query").unwrap();
+    assert_eq!(query["severity"], "error");
     assert_eq!(query["subject"], "trajectories_by_type");
     assert!(
         query["message"]

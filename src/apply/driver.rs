@@ -46,6 +46,9 @@ pub struct Driver<'c> {
     pub checked: Vec<String>,
     /// Rows may disappear from tables (`--allow-destructive`).
     allow_rows_removed: bool,
+    /// Refuse a destructive statement that would drop a row (apply without
+    /// --allow-destructive): counted in the transaction, just before the statement runs.
+    refuse_loss: bool,
 }
 
 impl<'c> Driver<'c> {
@@ -64,6 +67,7 @@ impl<'c> Driver<'c> {
             quick_check_pages: QUICK_CHECK_PAGES,
             checked: Vec::new(),
             allow_rows_removed: false,
+            refuse_loss: false,
         }
     }
 
@@ -77,6 +81,12 @@ impl<'c> Driver<'c> {
     /// True when a pending migration has a statement that changes rows.
     fn changes_data(&self) -> bool {
         self.pending.iter().any(|p| p.needs.changes_data)
+    }
+
+    /// Refuses (`yes`) any destructive statement that would drop a row or a non-NULL value.
+    pub fn refusing_loss(mut self, yes: bool) -> Self {
+        self.refuse_loss = yes;
+        self
     }
 }
 
@@ -219,7 +229,7 @@ impl Driver<'_> {
             // An adoption (a database's schema before its first sync) is recorded, never
             // run: the database has it already.
             if p.origin != migrations::Origin::Adopted {
-                run_statements(self.conn, sql, p)?;
+                run_statements(self.conn, sql, p, self.refuse_loss && p.needs.destructive)?;
             }
         }
         let restored = super::unstash::restore(self.conn, &self.pending)?;
@@ -250,7 +260,7 @@ impl Driver<'_> {
             BTreeMap::new()
         };
         for p in &self.pending {
-            run_statements(self.conn, &p.forward, p)?;
+            run_statements(self.conn, &p.forward, p, false)?;
             for table in [HISTORY_TABLE, MIGRATIONS_TABLE, STASH_DROPPED_TABLE] {
                 let exists =
                     crate::db::table_exists(self.conn, table).map_err(q("read the history"))?;
@@ -442,8 +452,52 @@ impl Driver<'_> {
     }
 }
 
-/// Runs one migration's SQL statement by statement, naming the failing one.
-fn run_statements(conn: &Connection, sql: &str, p: &migrations::Migration) -> Result<()> {
+/// How many rows `dropped` would touch now: the rows of the table dropped, or of the table
+/// whose column is dropped (every row loses a value, NULL or not: the gate stays on whenever
+/// the table holds a row); 0 when the table does not exist (yet).
+pub fn rows_lost(conn: &Connection, dropped: &migrations::Dropped) -> Result<u64> {
+    let q = || Error::sqlite_in("count the rows a destructive step drops");
+    // SQLite's names are case-insensitive: `DROP TABLE Patterns` drops `patterns`.
+    let exists: bool = conn
+        .query_row(
+            "SELECT count(*) > 0 FROM sqlite_schema WHERE type = 'table' AND name = ?1 COLLATE NOCASE",
+            [&dropped.table],
+            |r| r.get(0),
+        )
+        .map_err(q())?;
+    if !exists {
+        return Ok(0);
+    }
+    let n: i64 = conn
+        .query_row(
+            &format!("SELECT count(*) FROM {}", quote_ident(&dropped.table)),
+            [],
+            |r| r.get(0),
+        )
+        .map_err(q())?;
+    Ok(u64::try_from(n).unwrap_or(0))
+}
+
+/// Names what `dropped` loses, for the gate's message.
+pub fn describe_loss(dropped: &migrations::Dropped, rows: u64) -> String {
+    match &dropped.column {
+        None => format!("drops table \"{}\" with {rows} row(s)", dropped.table),
+        Some(c) => format!(
+            "drops column \"{}\".\"{c}\" of {rows} row(s)",
+            dropped.table
+        ),
+    }
+}
+
+/// Runs one migration's SQL statement by statement, naming the failing one. With
+/// `refuse_loss`, a statement that drops a table or column holding data is refused (the
+/// count and the drop share the transaction, so no row appears in between).
+fn run_statements(
+    conn: &Connection,
+    sql: &str,
+    p: &migrations::Migration,
+    refuse_loss: bool,
+) -> Result<()> {
     let mut batch = rusqlite::Batch::new(conn, sql);
     loop {
         let next = batch.next();
@@ -460,6 +514,21 @@ fn run_statements(conn: &Connection, sql: &str, p: &migrations::Migration) -> Re
             }
         };
         let text = stmt.expanded_sql().unwrap_or_default();
+        if refuse_loss {
+            for dropped in migrations::drops(&text) {
+                let rows = rows_lost(conn, &dropped)?;
+                if rows > 0 {
+                    return Err(Error::DestructiveRefused {
+                        migrations: vec![format!(
+                            "{} ({}: {})",
+                            p.stem(),
+                            p.origin,
+                            describe_loss(&dropped, rows)
+                        )],
+                    });
+                }
+            }
+        }
         let fail = |message: String| Error::Apply {
             step: 0,
             summary: format!("V{}__{} ({})", p.version, p.name, p.origin),

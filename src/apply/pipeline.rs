@@ -72,9 +72,11 @@ fn run_refinery(
     all: &[refinery_core::Migration],
     expected: &Option<Schema>,
     allow_destructive: bool,
+    refuse_loss: bool,
 ) -> Result<Vec<String>> {
     let driver = Driver::new(conn, mode, pending.to_vec(), expected.clone())
-        .allow_rows_removed(allow_destructive);
+        .allow_rows_removed(allow_destructive)
+        .refusing_loss(refuse_loss);
     let mut runner = Runner::new(all)
         .set_grouped(true)
         .set_abort_divergent(true)
@@ -145,15 +147,43 @@ pub fn apply(opts: &Options, say: &mut dyn FnMut(&str)) -> Result<Report> {
     if pending.is_empty() {
         return Ok(report);
     }
-    let destructive: Vec<String> = pending
-        .iter()
-        .filter(|m| m.needs.destructive)
-        .map(|m| format!("{} ({})", m.stem(), m.origin))
-        .collect();
-    if !destructive.is_empty() && !opts.allow_destructive && !opts.dry_run {
-        return Err(Error::DestructiveRefused {
-            migrations: destructive,
-        });
+    // The destructive gate: a destructive migration that drops a table or column holding
+    // data needs --allow-destructive. One that drops only empty tables (a new database built
+    // from the migrations) loses nothing and runs; the driver counts again in the live
+    // transaction, just before each drop, so rows that appear meanwhile still stop it. A
+    // destructive migration whose drops cannot be named keeps the gate.
+    let refuse_loss = !opts.allow_destructive && !opts.dry_run;
+    if refuse_loss {
+        let mut losing = Vec::new();
+        let mut empty = Vec::new();
+        for m in pending.iter().filter(|m| m.needs.destructive) {
+            let dropped = migrations::drops(&m.forward);
+            if dropped.is_empty() {
+                losing.push(format!("{} ({})", m.stem(), m.origin));
+                continue;
+            }
+            let mut lost = Vec::new();
+            for d in &dropped {
+                let rows = super::driver::rows_lost(&live, d)?;
+                if rows > 0 {
+                    lost.push(super::driver::describe_loss(d, rows));
+                }
+            }
+            if lost.is_empty() {
+                empty.push(m.stem());
+            } else {
+                losing.push(format!("{} ({}: {})", m.stem(), m.origin, lost.join(", ")));
+            }
+        }
+        if !losing.is_empty() {
+            return Err(Error::DestructiveRefused { migrations: losing });
+        }
+        if !empty.is_empty() {
+            say(&format!(
+                "note: {} drop(s) only empty tables or columns: nothing can be lost, so it runs without --allow-destructive",
+                empty.join(", ")
+            ));
+        }
     }
     if opts.dry_run {
         report.sql = pending.iter().map(|m| m.forward.clone()).collect();
@@ -183,6 +213,7 @@ pub fn apply(opts: &Options, say: &mut dyn FnMut(&str)) -> Result<Report> {
             &all,
             &expected,
             opts.allow_destructive,
+            refuse_loss,
         )
     };
     guarded_run(&live, opts, "apply", pending.len(), &mut report, &run, say)?;

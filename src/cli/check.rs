@@ -1,4 +1,5 @@
-//! `schemactl check`: health and declared rules; exit 0 healthy, 2 findings, 1 error.
+//! `schemactl check`: health and declared rules; exit 0 healthy, 2 error findings (or warnings
+//! too, with `--fail-on warning`), 1 error.
 
 use std::process::ExitCode;
 
@@ -6,11 +7,21 @@ use super::output::Format;
 use super::{DatabaseArg, SchemaArg};
 use crate::config::Config;
 use crate::error::Result;
+use crate::ops::check::Severity;
+
+/// The least severe finding that makes `check` exit 2.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum FailOn {
+    /// Errors only (the default): a daily cron job alerts on what needs action.
+    Error,
+    /// Errors and warnings.
+    Warning,
+}
 
 /// Arguments of `schemactl check`.
 #[derive(Debug, clap::Args)]
 #[command(
-    after_help = "Checks: integrity_check (quick_check with --quick), foreign_key_check, orphan rows of the\nrelationships schema/ declares, expired rows (tables with `expires:`), index health, the\ntables' `invariants:`, and that every declared query uses an index.\n\nExit status: 0 healthy, 2 findings, 1 error.\n\nExamples:\n  schemactl check\n  schemactl check --quick --format json | jq '.findings[] | .class'"
+    after_help = "Checks: integrity_check (quick_check with --quick), foreign_key_check, orphan rows of the\nrelationships schema/ declares, expired rows (tables with `expires:`), index health, the\ntables' `invariants:`, and that every declared query uses an index.\n\nEach finding is an error (integrity, foreign keys, orphans, invariants, a missing or changed\nindex, a query no index serves) or a warning (expired rows, a query sorting in a temporary\nb-tree).\n\nExit status: 0 no error findings, 2 error findings (or any finding, with --fail-on warning),\n1 error.\n\nExamples:\n  schemactl check\n  schemactl check --fail-on warning\n  schemactl check --quick --format json | jq '.findings[] | {class, severity}'"
 )]
 pub struct Args {
     #[command(flatten)]
@@ -20,6 +31,9 @@ pub struct Args {
     /// Run quick_check instead of the full integrity_check
     #[arg(long)]
     quick: bool,
+    /// The least severe finding that exits 2
+    #[arg(long, value_enum, default_value_t = FailOn::Error)]
+    fail_on: FailOn,
     /// Output format
     #[arg(long, value_enum, default_value_t = Format::Human)]
     format: Format,
@@ -32,11 +46,21 @@ pub fn run(args: &Args, config: &Config) -> Result<ExitCode> {
     desired.exclude = config.exclude.union(&desired.exclude);
     let conn = crate::db::open_read_only(&database)?;
     let report = crate::ops::check::check(&conn, &desired, args.quick)?;
+    let threshold = match args.fail_on {
+        FailOn::Error => Severity::Error,
+        FailOn::Warning => Severity::Warning,
+    };
+    let (errors, warnings) = (
+        report.count(Severity::Error),
+        report.count(Severity::Warning),
+    );
     match args.format {
         Format::Json => {
             let v = serde_json::json!({
                 "database": database.display().to_string(),
-                "healthy": report.findings.is_empty(),
+                "healthy": errors == 0,
+                "errors": errors,
+                "warnings": warnings,
                 "checked": report.checked,
                 "findings": report.findings,
             });
@@ -44,26 +68,26 @@ pub fn run(args: &Args, config: &Config) -> Result<ExitCode> {
         }
         Format::Human => {
             for f in &report.findings {
-                println!("{:<12} {}", f.class, f.message);
+                println!("{:<8} {:<12} {}", f.severity.as_str(), f.class, f.message);
                 if !f.samples.is_empty() {
-                    println!("{:<12}   e.g. {}", "", f.samples.join("; "));
+                    println!("{:<21}   e.g. {}", "", f.samples.join("; "));
                 }
             }
             println!(
                 "{}: {} ({})",
                 database.display(),
-                if report.findings.is_empty() {
-                    "healthy".to_string()
-                } else {
-                    format!("{} finding(s)", report.findings.len())
+                match (errors, warnings) {
+                    (0, 0) => "healthy".to_string(),
+                    (0, w) => format!("healthy, {w} warning(s)"),
+                    (e, w) => format!("{e} error(s), {w} warning(s)"),
                 },
                 report.checked.join(", ")
             );
         }
     }
-    Ok(if report.findings.is_empty() {
-        ExitCode::SUCCESS
-    } else {
+    Ok(if report.fails(threshold) {
         ExitCode::from(2)
+    } else {
+        ExitCode::SUCCESS
     })
 }

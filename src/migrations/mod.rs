@@ -19,8 +19,8 @@ pub use catalogue::{
 };
 pub use files::{check_name, load, write_new};
 pub use render::{
-    FOREIGN_KEYS_HEADER, Needs, STASH_PREFIX, check_stashable, needs, renames_to_plan, render,
-    schema_version,
+    Dropped, FOREIGN_KEYS_HEADER, Needs, STASH_PREFIX, check_stashable, drops, needs,
+    renames_to_plan, render, schema_version,
 };
 
 use crate::error::{Error, Result};

@@ -165,6 +165,69 @@ fn check_list(list: &str) -> Vec<String> {
     })
 }
 
+/// What one statement drops: a table, or one column of it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Dropped {
+    /// The table dropped, or whose column is dropped.
+    pub table: String,
+    /// The column dropped, when only a column is.
+    pub column: Option<String>,
+}
+
+/// The tables and columns `sql`'s statements drop (`DROP TABLE [IF EXISTS] t`,
+/// `ALTER TABLE t DROP [COLUMN] c`), in order. SQL that does not lex drops nothing known:
+/// callers treat a destructive migration with no known drop as one that may lose rows.
+pub fn drops(sql: &str) -> Vec<Dropped> {
+    let tokens = lex(sql).unwrap_or_default();
+    // A possibly schema-qualified name starting at `i`: the last word before anything else.
+    let name_at = |mut i: usize| -> Option<(String, usize)> {
+        let mut name = tokens.get(i)?.word()?.to_string();
+        while tokens
+            .get(i + 1)
+            .is_some_and(|t| t.token == sqlparser::tokenizer::Token::Period)
+        {
+            name = tokens.get(i + 2)?.word()?.to_string();
+            i += 2;
+        }
+        Some((name, i + 1))
+    };
+    let mut out = Vec::new();
+    for i in 0..tokens.len() {
+        if tokens[i].is_kw("DROP") && tokens.get(i + 1).is_some_and(|t| t.is_kw("TABLE")) {
+            let mut at = i + 2;
+            if tokens.get(at).is_some_and(|t| t.is_kw("IF"))
+                && tokens.get(at + 1).is_some_and(|t| t.is_kw("EXISTS"))
+            {
+                at += 2;
+            }
+            if let Some((table, _)) = name_at(at) {
+                out.push(Dropped {
+                    table,
+                    column: None,
+                });
+            }
+        } else if tokens[i].is_kw("ALTER") && tokens.get(i + 1).is_some_and(|t| t.is_kw("TABLE")) {
+            let Some((table, mut at)) = name_at(i + 2) else {
+                continue;
+            };
+            if !tokens.get(at).is_some_and(|t| t.is_kw("DROP")) {
+                continue;
+            }
+            at += 1;
+            if tokens.get(at).is_some_and(|t| t.is_kw("COLUMN")) {
+                at += 1;
+            }
+            if let Some(column) = tokens.get(at).and_then(|t| t.word()) {
+                out.push(Dropped {
+                    table,
+                    column: Some(column.to_string()),
+                });
+            }
+        }
+    }
+    out
+}
+
 /// Renders a plan as a migration file's SQL in `direction` (see [`Plan::migration_file`]).
 pub fn render(plan: &Plan, stem: &str, schema_version: u32, direction: Direction) -> String {
     plan.migration_file(stem, schema_version, direction)
@@ -228,5 +291,21 @@ mod tests {
         );
         // 'drop table' in a string is not a statement
         assert!(!needs("UPDATE t SET note = 'drop table';").foreign_keys_off);
+    }
+
+    #[test]
+    fn drops_names_the_tables_and_columns() {
+        let d = |table: &str, column: Option<&str>| Dropped {
+            table: table.into(),
+            column: column.map(Into::into),
+        };
+        assert_eq!(
+            drops(
+                "DROP TABLE IF EXISTS main.\"a b\"; ALTER TABLE t DROP COLUMN c; \
+                 ALTER TABLE [u] DROP v; ALTER TABLE t ADD COLUMN w; DROP INDEX i; \
+                 UPDATE t SET note = 'drop table x';"
+            ),
+            vec![d("a b", None), d("t", Some("c")), d("u", Some("v"))]
+        );
     }
 }

@@ -1,8 +1,9 @@
 //! `schemactl check`: the database's health, and the rules the schema declares.
 //!
 //! Each finding has a class (integrity, foreign_key, orphan, expired, index, invariant, query),
-//! the object it concerns, how many rows it covers and a few sample keys, so that a person can
-//! find the rows and a machine can count them.
+//! a severity (an error needs action; a warning is worth knowing), the object it concerns, how
+//! many rows it covers and a few sample keys, so that a person can find the rows and a machine
+//! can count them.
 
 use rusqlite::Connection;
 
@@ -15,11 +16,35 @@ use crate::sql::quote_ident;
 /// How many sample keys a finding carries.
 pub const SAMPLES: usize = 5;
 
+/// How much a finding matters.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, serde::Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Severity {
+    /// Worth knowing, no action needed today: expired rows, a declared query that sorts in a
+    /// temporary b-tree.
+    Warning,
+    /// Needs action: integrity, foreign keys, orphans, invariants, a missing or changed index,
+    /// a declared query that no index serves any more.
+    Error,
+}
+
+impl Severity {
+    /// `error` or `warning`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Severity::Error => "error",
+            Severity::Warning => "warning",
+        }
+    }
+}
+
 /// One problem found.
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
 pub struct Finding {
     /// integrity, foreign_key, orphan, expired, index, invariant or query.
     pub class: &'static str,
+    /// Error (needs action) or warning.
+    pub severity: Severity,
     /// The table, index, invariant or query concerned.
     pub subject: String,
     /// What is wrong, in a sentence.
@@ -39,6 +64,21 @@ pub struct Report {
     pub findings: Vec<Finding>,
 }
 
+impl Report {
+    /// How many findings have `severity`.
+    pub fn count(&self, severity: Severity) -> usize {
+        self.findings
+            .iter()
+            .filter(|f| f.severity == severity)
+            .count()
+    }
+
+    /// Whether any finding is at least as severe as `threshold` (the exit status 2 test).
+    pub fn fails(&self, threshold: Severity) -> bool {
+        self.findings.iter().any(|f| f.severity >= threshold)
+    }
+}
+
 /// Runs every check on `conn` against the desired schema and its rules.
 pub fn check(conn: &Connection, desired: &Desired, quick: bool) -> Result<Report> {
     // The tables schema/ excludes are not its own: their objects are not compared.
@@ -54,6 +94,7 @@ pub fn check(conn: &Connection, desired: &Desired, quick: bool) -> Result<Report
         if let Some(scan) = plan.full_scans.first() {
             findings.push(Finding {
                 class: "query",
+                severity: Severity::Error,
                 subject: plan.name.clone(),
                 message: format!(
                     "query \"{}\" no longer uses an index: {scan}{}",
@@ -64,6 +105,18 @@ pub fn check(conn: &Connection, desired: &Desired, quick: bool) -> Result<Report
                         .unwrap_or_default()
                 ),
                 count: plan.full_scans.len() as u64,
+                samples: Vec::new(),
+            });
+        } else if let Some(sort) = plan.temp_btrees.first() {
+            findings.push(Finding {
+                class: "query",
+                severity: Severity::Warning,
+                subject: plan.name.clone(),
+                message: format!(
+                    "query \"{}\" sorts in a temporary b-tree: {sort}",
+                    plan.name
+                ),
+                count: plan.temp_btrees.len() as u64,
                 samples: Vec::new(),
             });
         }
@@ -103,6 +156,7 @@ fn integrity(conn: &Connection, quick: bool, out: &mut Vec<Finding>) -> Result<(
     if lines != ["ok"] {
         out.push(Finding {
             class: "integrity",
+            severity: Severity::Error,
             subject: "database".into(),
             message: format!("{pragma} reports {} problem(s)", lines.len()),
             count: lines.len() as u64,
@@ -206,6 +260,7 @@ fn foreign_keys(conn: &Connection, live: &Schema, out: &mut Vec<Finding>) -> Res
         }
         out.push(Finding {
             class: "foreign_key",
+            severity: Severity::Error,
             subject: table.clone(),
             message: format!(
                 "{} row(s) of \"{table}\" reference missing rows of \"{parent}\"",
@@ -249,6 +304,7 @@ fn orphans(
             if count > 0 {
                 out.push(Finding {
                     class: "orphan",
+                severity: Severity::Error,
                     subject: table.name.to_string(),
                     message: format!(
                         "{count} row(s) of \"{}\" have no \"{}\" row (a relationship schema/ declares and the database does not enforce)",
@@ -280,12 +336,24 @@ fn expired(
         let condition = format!("{col} IS NOT NULL AND julianday({col}) < julianday('now')");
         let (count, samples) = count_where(conn, table, &condition, "count expired rows")?;
         if count > 0 {
+            let pruned = desired
+                .rules
+                .retention
+                .iter()
+                .any(|r| r.table == rule.table);
             out.push(Finding {
                 class: "expired",
+                severity: Severity::Warning,
                 subject: rule.table.clone(),
                 message: format!(
-                    "{count} row(s) of \"{}\" expired ({} is in the past)",
-                    rule.table, rule.column
+                    "{count} row(s) of \"{}\" expired ({} is in the past){}",
+                    rule.table,
+                    rule.column,
+                    if pruned {
+                        "; its retention rule decides what `schemactl prune` removes"
+                    } else {
+                        "; no retention rule covers the table"
+                    }
                 ),
                 count,
                 samples,
@@ -313,6 +381,7 @@ fn indexes(live: &Schema, desired: &Schema, out: &mut Vec<Finding>) {
             };
             out.push(Finding {
                 class: "index",
+                severity: Severity::Error,
                 subject: index.name.to_string(),
                 message,
                 count: 1,
@@ -338,6 +407,7 @@ fn invariants(
         if count > 0 {
             out.push(Finding {
                 class: "invariant",
+                severity: Severity::Error,
                 subject: format!("{}.{}", inv.table, inv.name),
                 message: format!(
                     "{count} row(s) of \"{}\" break invariant \"{}\": {}",
