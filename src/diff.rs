@@ -156,6 +156,7 @@ pub fn diff(current: &Schema, desired: &Schema, renames: &Renames) -> Result<Vec
         &table_hints,
         |n| current.table(n).is_some(),
         |to, from| Error::RenameSource {
+            place: renames.places.get(&format!("table \"{to}\"")).cloned(),
             object: format!("table \"{to}\""),
             from: from.to_string(),
             missing: format!("there is no table \"{from}\""),
@@ -204,6 +205,10 @@ pub fn diff(current: &Schema, desired: &Schema, renames: &Renames) -> Result<Vec
             &hints,
             |n| t.column(n).is_some(),
             |to, from| Error::RenameSource {
+                place: renames
+                    .places
+                    .get(&format!("column \"{table}\".\"{to}\""))
+                    .cloned(),
                 object: format!("column \"{table}\".\"{to}\""),
                 from: from.to_string(),
                 missing: format!("\"{table}\" has no column \"{from}\""),
@@ -225,8 +230,10 @@ pub fn diff(current: &Schema, desired: &Schema, renames: &Renames) -> Result<Vec
         };
         let exists = |n: &str| t.indexes.iter().any(|i| i.name.eq_ignore_ascii_case(n));
         if !exists(to) && !exists(from) {
+            let object = format!("index \"{to}\"");
             return Err(Error::RenameSource {
-                object: format!("index \"{to}\""),
+                place: renames.places.get(&object).cloned(),
+                object,
                 from: from.clone(),
                 missing: format!("\"{table}\" has no index \"{from}\""),
             });
@@ -414,6 +421,7 @@ pub fn without_rename_cycles(renames: &Renames) -> Renames {
             .collect(),
         columns,
         indexes: renames.indexes.clone(),
+        places: renames.places.clone(),
     }
 }
 

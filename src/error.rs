@@ -205,6 +205,18 @@ pub enum Error {
         /// The migration's version.
         version: i32,
     },
+    /// The directory a database should be in does not exist (nothing is created in it).
+    #[error(
+        "directory {} does not exist: {} cannot be created or replaced there (create the directory, or check --database)",
+        directory.display(),
+        database.display()
+    )]
+    MissingDirectory {
+        /// The database asked for.
+        database: PathBuf,
+        /// Its directory, which is missing.
+        directory: PathBuf,
+    },
     /// A value the caller gave is not valid.
     #[error("{what}: {message}")]
     InvalidArgument {
@@ -535,8 +547,13 @@ pub enum Error {
         message: String,
     },
     /// A rename hint (`renamed_from`) names an object the current schema does not have.
-    #[error("{object}: renamed_from \"{from}\", but {missing}")]
+    #[error(
+        "{}{object}: renamed_from \"{from}\", but {missing}",
+        place.as_ref().map(|p| format!("{p}: ")).unwrap_or_default()
+    )]
     RenameSource {
+        /// Where the hint is written (`file:line:column`), when known.
+        place: Option<String>,
         /// The renamed object: `table "t"`, `column "t"."c"`.
         object: String,
         /// The old name the hint gives.

@@ -278,3 +278,74 @@ fn the_cli_exits_1_and_shows_the_place() {
     );
     assert!(out.stdout.is_empty());
 }
+
+/// Issue 20, point 4: structural errors and query/rule errors come in one report; a query or
+/// rule that fails only because the table it names did not convert is not reported twice.
+#[test]
+fn structural_and_query_errors_are_reported_together() {
+    let yaml = format!(
+        "{HEAD}tables:\n  t:\n    columns: {{ a: {{}} }}\n    indexes:\n      i: {{ columns: [x] }}\n  u:\n    columns: {{ b: {{}} }}\n    invariants:\n      positive: \"nosuch > 0\"\nqueries:\n  broken: \"SELECT * FROM nowhere\"\n  of_t: \"SELECT * FROM t\"\n"
+    );
+    let Err(Error::Source(errors)) = dsl::load_str("s.yaml", &yaml) else {
+        panic!("accepted")
+    };
+    let messages: Vec<String> = errors.iter().map(|e| e.to_string()).collect();
+    assert_eq!(errors.len(), 3, "{messages:#?}");
+    assert!(
+        messages[0].contains("[x]") || messages[0].contains("\"x\""),
+        "{messages:#?}"
+    );
+    assert!(
+        messages[1].contains("invariant \"positive\"") && messages[1].contains("nosuch"),
+        "{messages:#?}"
+    );
+    assert!(
+        messages[2].contains("query \"broken\"") && messages[2].contains("nowhere"),
+        "{messages:#?}"
+    );
+    let broken = place_of(&yaml, "\"SELECT * FROM nowhere");
+    assert_eq!(format!("{}:{}", errors[2].line, errors[2].column), broken);
+}
+
+/// Issue 20, point 4: a `renamed_from` naming a column (table, index) the database does not
+/// have names the file, line and column of the hint.
+#[test]
+fn a_rename_hint_for_a_missing_object_names_its_place() {
+    let live = "CREATE TABLE t (a INTEGER); CREATE INDEX i ON t (a);";
+    let current = {
+        let conn = rusqlite::Connection::open_in_memory().unwrap();
+        conn.execute_batch(live).unwrap();
+        schemactl::inspect(&conn).unwrap()
+    };
+    for (what, body, hint, message) in [
+        (
+            "column",
+            "tables:\n  t:\n    columns:\n      a: { type: INTEGER }\n      c: { type: INTEGER, renamed_from: gone }\n    indexes:\n      i: { columns: [a] }\n",
+            "gone",
+            "column \"t\".\"c\": renamed_from \"gone\", but \"t\" has no column \"gone\"",
+        ),
+        (
+            "table",
+            "tables:\n  t:\n    columns:\n      a: { type: INTEGER }\n    indexes:\n      i: { columns: [a] }\n  u:\n    renamed_from: nowhere\n    columns:\n      b: { type: INTEGER }\n",
+            "nowhere",
+            "table \"u\": renamed_from \"nowhere\", but there is no table \"nowhere\"",
+        ),
+        (
+            "index",
+            "tables:\n  t:\n    columns:\n      a: { type: INTEGER }\n    indexes:\n      j: { columns: [a], renamed_from: old_j }\n",
+            "old_j",
+            "index \"j\": renamed_from \"old_j\", but \"t\" has no index \"old_j\"",
+        ),
+    ] {
+        let yaml = format!("{HEAD}{body}");
+        let desired = dsl::load_str("s.yaml", &yaml).unwrap();
+        let err = schemactl::diff::diff(&current, &desired.schema, &desired.renames)
+            .unwrap_err()
+            .to_string();
+        let expected = format!("s.yaml:{}: {message}", place_of(&yaml, hint));
+        assert!(
+            err.starts_with(&expected),
+            "{what}: {err}\nwanted {expected}"
+        );
+    }
+}

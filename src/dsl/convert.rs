@@ -91,23 +91,29 @@ pub(super) fn convert(sources: &[Source], files: &[FileSpec]) -> Result<Desired>
         }
     }
     let exclude = excluded(&mut ctx, files, &schema);
-    if !ctx.errors.is_empty() {
-        return Err(Error::Source(ctx.errors));
-    }
     schema.normalize();
 
     // Pass 3: SQLite has the last word; its refusals are reported at the object's place.
-    let normal = materialise(&mut ctx, &schema, &objects);
+    let normal = if ctx.errors.is_empty() {
+        materialise(&mut ctx, &schema, &objects)
+    } else {
+        None
+    };
+    // Pass 4: the rules and queries, checked even when the structure has errors, so that
+    // every error is reported at once: against the tables that converted, leaving out what
+    // only fails because a table it names did not convert (that table's error says why).
+    let failed: Vec<String> = tables
+        .iter()
+        .map(|(_, name, _)| name.value.clone())
+        .filter(|name| schema.table(name).is_none())
+        .collect();
+    let rules = super::rules::rules(&mut ctx, files, normal.as_ref().unwrap_or(&schema), &failed);
     if !ctx.errors.is_empty() {
         return Err(Error::Source(ctx.errors));
     }
     let (Some(version), Some(schema)) = (version, normal) else {
         return Err(Error::Source(ctx.errors));
     };
-    let rules = super::rules::rules(&mut ctx, files, &schema);
-    if !ctx.errors.is_empty() {
-        return Err(Error::Source(ctx.errors));
-    }
     Ok(Desired {
         version,
         schema,

@@ -50,6 +50,9 @@ pub struct Renames {
     pub columns: Vec<(String, String, String)>,
     /// `(table, new index, old index)`.
     pub indexes: Vec<(String, String, String)>,
+    /// Where each hint is written (`file:line:column`), by the object it renames, spelled as
+    /// the diff's messages spell it: `table "u"`, `column "t"."c"`, `index "i"`.
+    pub places: std::collections::BTreeMap<String, String>,
 }
 
 /// One schema file's name (as shown in messages) and text.

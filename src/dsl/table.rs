@@ -25,6 +25,14 @@ pub(super) fn has_column(shape: &TableShape, name: &str) -> bool {
 
 /// Converts one table spec to a model table, or None (with errors in `ctx`) when it is
 /// wrong; records its rename hints in `renames`.
+/// `file:line:column` of a `renamed_from` value, for the diff's message when the object it
+/// names is missing from the live database.
+fn hint_place(ctx: &Ctx<'_>, src: usize, old: &Spanned<String>) -> String {
+    let place = place_of(src, old);
+    let file = ctx.sources.get(src).map_or("", |s| s.file.as_str());
+    format!("{file}:{}:{}", place.loc.line(), place.loc.column())
+}
+
 pub(super) fn table(
     ctx: &mut Ctx<'_>,
     src: usize,
@@ -38,6 +46,9 @@ pub(super) fn table(
     let mut table = Table::new(tname.clone());
     if let Some(old) = &spec.renamed_from {
         renames.tables.push((tname.clone(), old.value.clone()));
+        renames
+            .places
+            .insert(format!("table \"{tname}\""), hint_place(ctx, src, old));
     }
     let shape = shapes.get(&tname.to_ascii_lowercase())?;
     verbatim(ctx, src, name, spec, &mut table);
@@ -71,6 +82,10 @@ pub(super) fn table(
             renames
                 .indexes
                 .push((tname.clone(), iname.value.clone(), old.value.clone()));
+            renames.places.insert(
+                format!("index \"{}\"", iname.value),
+                hint_place(ctx, src, old),
+            );
         }
         if let Some(index) = index(ctx, src, &tname, shape, iname, ispec) {
             table.indexes.push(index);
@@ -157,6 +172,10 @@ fn columns<'a>(
             renames
                 .columns
                 .push((tname.clone(), cname.value.clone(), old.value.clone()));
+            renames.places.insert(
+                format!("column \"{tname}\".\"{}\"", cname.value),
+                hint_place(ctx, src, old),
+            );
         }
         let column = column(ctx, src, &tname, cname, cspec);
         if cspec.primary_key {

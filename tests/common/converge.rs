@@ -371,5 +371,6 @@ fn invert(r: &Renames) -> Renames {
             })
             .collect(),
         indexes: Vec::new(),
+        ..Renames::default()
     }
 }
