@@ -6,6 +6,11 @@
 //! [`Catalogue`] sees them. Differences are shown as unified diffs of the canonical dumps
 //! ([`crate::normal::dump`]). Excluded tables ([`crate::exclude`]) are left out of every
 //! comparison.
+//!
+//! Each cause is reported once: a migration that fails to replay is one `replay_applied` or
+//! `replay` finding (not one per comparison that needs it), and an applied file that is gone
+//! is one `missing` finding: the replays, which would run the migrations after it without it,
+//! are not attempted, so no knock-on finding names the next migration.
 
 use rusqlite::Connection;
 
@@ -30,6 +35,25 @@ pub enum DriftKind {
     Pending,
     /// schema/ has changes that no migration covers.
     Uncovered,
+    /// The applied migrations fail when replayed from empty (the live schema cannot be
+    /// compared).
+    ReplayApplied,
+    /// A pending migration fails when all the migrations are replayed from empty (schema/
+    /// cannot be compared).
+    Replay,
+}
+
+impl DriftKind {
+    /// Every kind, in the order findings are reported.
+    pub const ALL: [DriftKind; 7] = [
+        DriftKind::Missing,
+        DriftKind::Divergent,
+        DriftKind::Pending,
+        DriftKind::ReplayApplied,
+        DriftKind::LiveSchema,
+        DriftKind::Replay,
+        DriftKind::Uncovered,
+    ];
 }
 
 /// One finding.
@@ -82,7 +106,18 @@ pub fn drift(
             diff: String::new(),
         });
     }
+    // An applied file that is gone leaves a hole in every replay: its finding is the cause,
+    // and comparing what the rest builds would only report that hole again.
+    if findings.iter().any(|f| f.kind == DriftKind::Missing) {
+        if let Some(f) = findings.iter_mut().find(|f| f.kind == DriftKind::Missing) {
+            f.message.push_str(
+                " (the migrations cannot be replayed without it: the live schema and schema/ are not compared)",
+            );
+        }
+        return Ok(findings);
+    }
     let live = exclude.apply(&crate::inspect(conn)?);
+    let mut applied_failure = None;
     match crate::migrations::expected_schema(catalogue.applied_migrations())
         .map(|s| exclude.apply(&s))
     {
@@ -92,11 +127,17 @@ pub fn drift(
             diff: describe_difference(&expected, &live),
         }),
         Ok(_) => {}
-        Err(e) => findings.push(Finding {
-            kind: DriftKind::LiveSchema,
-            message: format!("the applied migrations do not replay: {e}"),
-            diff: String::new(),
-        }),
+        Err(e) => {
+            let message = e.to_string();
+            findings.push(Finding {
+                kind: DriftKind::ReplayApplied,
+                message: format!(
+                    "the applied migrations do not replay, so the live schema is not compared: {message}"
+                ),
+                diff: String::new(),
+            });
+            applied_failure = Some(message);
+        }
     }
     match catalogue.expected_schema().map(|s| exclude.apply(&s)) {
         Ok(built) if &built != desired => findings.push(Finding {
@@ -105,9 +146,13 @@ pub fn drift(
             diff: describe_difference(&built, desired),
         }),
         Ok(_) => {}
+        // The same failure as the applied migrations': reported once, above.
+        Err(e) if applied_failure.as_deref() == Some(e.to_string().as_str()) => {}
         Err(e) => findings.push(Finding {
-            kind: DriftKind::Uncovered,
-            message: format!("the migrations do not replay: {e}"),
+            kind: DriftKind::Replay,
+            message: format!(
+                "the migrations do not replay, so schema/ is not compared with them: {e}"
+            ),
             diff: String::new(),
         }),
     }

@@ -177,11 +177,31 @@ pub fn describe_difference(expected: &Schema, got: &Schema) -> String {
         .to_string()
 }
 
+/// The header of this repository's snapshot test (`tests/snapshots.rs`, asserting `dump`).
+pub const SNAPSHOT_HEADER: &str = "source: tests/snapshots.rs\nexpression: dump\n";
+
 /// Returns the canonical dump in insta's snapshot file format, as `snapshots/schema.snap`
 /// holds it: a header, then the dump.
 pub fn snapshot(schema: &Schema) -> String {
-    format!(
-        "---\nsource: tests/snapshots.rs\nexpression: dump\n---\n{}",
-        dump(schema)
-    )
+    snapshot_over(schema, None)
+}
+
+/// Returns the snapshot file insta writes for `schema`'s dump over `existing` (the snapshot
+/// file's current text): its header kept (the test that owns it: `source`, `expression`,
+/// ...) without the `assertion_line` insta no longer persists; [`SNAPSHOT_HEADER`] when there
+/// is no such file or it has no header.
+pub fn snapshot_over(schema: &Schema, existing: Option<&str>) -> String {
+    let header = existing
+        .and_then(|text| text.strip_prefix("---\n"))
+        .and_then(|rest| rest.split_once("\n---\n"))
+        .map(|(header, _)| {
+            header
+                .lines()
+                .filter(|l| !l.starts_with("assertion_line:"))
+                .map(|l| format!("{l}\n"))
+                .collect::<String>()
+        })
+        .filter(|h| !h.is_empty())
+        .unwrap_or_else(|| SNAPSHOT_HEADER.to_string());
+    format!("---\n{header}---\n{}", dump(schema))
 }

@@ -137,3 +137,70 @@ fn a_missing_database_is_an_error_not_drift() {
     let out = run(&dir, &["drift", "--database", "nope.db"]);
     assert_eq!(out.status.code(), Some(1));
 }
+
+fn kinds(out: &Output) -> Vec<String> {
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    v["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| f["kind"].as_str().unwrap().to_string())
+        .collect()
+}
+
+/// Issue 20, point 5: one missing applied file is one finding (no knock-on finding for the
+/// migrations after it); a migration that does not replay has its own kind, reported once.
+#[test]
+fn each_cause_is_reported_once_under_its_own_kind() {
+    let dir = project();
+    let v2 = dir.path().join("migrations/V2__add_pattern_category.sql");
+    let text = std::fs::read_to_string(&v2).unwrap();
+    std::fs::remove_file(&v2).unwrap();
+    let out = run(&dir, &["drift", "--format", "json"]);
+    assert_eq!(out.status.code(), Some(2));
+    assert_eq!(kinds(&out), ["missing"], "{}", stdout(&out));
+    assert!(stdout(&out).contains("V2__add_pattern_category is applied but its file is missing"));
+    std::fs::write(&v2, text).unwrap();
+
+    // A pending migration that fails: `replay`, beside `pending`.
+    let v4 = dir.path().join("migrations/V4__bad.sql");
+    std::fs::write(&v4, "SELEC nonsense;\n").unwrap();
+    let out = run(&dir, &["drift", "--format", "json"]);
+    assert_eq!(out.status.code(), Some(2));
+    assert_eq!(kinds(&out), ["pending", "replay"], "{}", stdout(&out));
+    std::fs::remove_file(&v4).unwrap();
+
+    // An applied migration edited into one that fails: `divergent`, and one
+    // `replay_applied` (the same failure is not reported again as `replay`).
+    let v3 = dir
+        .path()
+        .join("migrations/V3__add_trajectory_type_index.sql");
+    std::fs::write(&v3, "CREATE INDEX broken ON nowhere (a);\n").unwrap();
+    let out = run(&dir, &["drift", "--format", "json"]);
+    assert_eq!(out.status.code(), Some(2));
+    assert_eq!(
+        kinds(&out),
+        ["divergent", "replay_applied"],
+        "{}",
+        stdout(&out)
+    );
+    assert!(
+        stdout(&out).contains("no such table: main.nowhere") || stdout(&out).contains("nowhere")
+    );
+}
+
+/// Every drift kind is listed in the README's drift section.
+#[test]
+fn the_readme_lists_every_drift_kind() {
+    let readme = std::fs::read_to_string(common::repo_root().join("README.md")).unwrap();
+    let start = readme.find("### `schemactl drift").unwrap();
+    let section = &readme[start..start + readme[start..].find("\n### ").unwrap()];
+    for kind in schemactl::drift::DriftKind::ALL {
+        let name = serde_json::to_value(kind).unwrap();
+        let name = name.as_str().unwrap();
+        assert!(
+            section.contains(&format!("`{name}`")),
+            "README drift section lacks `{name}`"
+        );
+    }
+}

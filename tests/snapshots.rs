@@ -95,4 +95,42 @@ fn schemactl_snapshot_writes_the_same_file() {
     };
     assert_eq!(body(&written), body(&held));
     assert!(!body(&held).is_empty());
+    // Issue 20: the whole file, header included, byte for byte: the file insta writes (it
+    // persists no `assertion_line`) is the file `schemactl snapshot` writes.
+    assert_eq!(written, held);
+    assert!(!held.contains("assertion_line"));
+}
+
+/// Over an existing snapshot (another project's test, with insta's older `assertion_line`),
+/// `schemactl snapshot` keeps the header naming that test and drops `assertion_line`, as
+/// insta does when it rewrites the file.
+#[test]
+fn schemactl_snapshot_keeps_the_header_of_the_test_that_owns_the_file() {
+    let dir = common::temp_dir();
+    let path = dir.path().join("schema.snap");
+    std::fs::write(
+        &path,
+        "---\nsource: tests/schema_snapshot.rs\nassertion_line: 7\nexpression: \"schemactl::normal::dump(&desired.schema)\"\n---\nCREATE TABLE old (a);\n",
+    )
+    .unwrap();
+    let out = assert_cmd::Command::cargo_bin("schemactl")
+        .unwrap()
+        .current_dir(common::repo_root())
+        .args(["snapshot", "--out"])
+        .arg(dir.path())
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let desired = schemactl::load(&common::repo_root().join("schema")).unwrap();
+    assert_eq!(
+        std::fs::read_to_string(&path).unwrap(),
+        format!(
+            "---\nsource: tests/schema_snapshot.rs\nexpression: \"schemactl::normal::dump(&desired.schema)\"\n---\n{}",
+            dump(&desired.schema)
+        )
+    );
 }

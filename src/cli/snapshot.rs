@@ -1,4 +1,6 @@
-//! `schemactl snapshot`: write the canonical dump of schema/ in insta's snapshot format.
+//! `schemactl snapshot`: write the canonical dump of schema/ in insta's snapshot format: the
+//! same bytes insta writes for the snapshot test (an existing file's header is kept, without
+//! `assertion_line`).
 
 use std::process::ExitCode;
 
@@ -25,7 +27,12 @@ pub fn run(args: &Args, config: &Config) -> Result<ExitCode> {
     let dir = args.out.clone().unwrap_or_else(|| config.snapshots.clone());
     std::fs::create_dir_all(&dir).map_err(|e| Error::io("create directory", &dir, e))?;
     let path = dir.join("schema.snap");
-    let text = crate::normal::snapshot(&desired.schema);
+    let existing = match std::fs::read_to_string(&path) {
+        Ok(text) => Some(text),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => None,
+        Err(e) => return Err(Error::io("read", &path, e)),
+    };
+    let text = crate::normal::snapshot_over(&desired.schema, existing.as_deref());
     std::fs::write(&path, text).map_err(|e| Error::io("write", &path, e))?;
     println!("wrote {}", path.display());
     Ok(ExitCode::SUCCESS)

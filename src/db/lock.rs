@@ -28,13 +28,14 @@ pub fn acquire(database: &Path, wait: bool, on_wait: &mut dyn FnMut(&str)) -> Re
     let path = lock_path(database);
     // The lock file sits beside the database: a missing directory is named as such, not as
     // a lock file that cannot be opened.
-    if let Some(directory) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
-        if !directory.is_dir() {
-            return Err(Error::MissingDirectory {
-                database: database.to_path_buf(),
-                directory: directory.to_path_buf(),
-            });
-        }
+    if let Some(directory) = path
+        .parent()
+        .filter(|d| !d.as_os_str().is_empty() && !d.is_dir())
+    {
+        return Err(Error::MissingDirectory {
+            database: database.to_path_buf(),
+            directory: directory.to_path_buf(),
+        });
     }
     let mut options = std::fs::OpenOptions::new();
     options.create(true).truncate(false).read(true).write(true);
