@@ -85,3 +85,76 @@ fn import_onto_an_existing_file_names_it() {
     );
     assert_eq!(std::fs::read_to_string(&out_file).unwrap(), "mine");
 }
+
+/// Issue 20, point 3: `stats` shows sizes for people (KiB/MiB/GiB) in aligned columns, and
+/// exact bytes in JSON and Prometheus.
+#[test]
+fn stats_shows_human_sizes_aligned_and_exact_bytes_in_json() {
+    let p = common::project_dir("database = \"memory.db\"\nbackups = \"backups\"\n");
+    let out = run(p.path(), &["apply", "--yes", "--skip-backup"]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let db = p.path().join("memory.db");
+    let conn = rusqlite::Connection::open(&db).unwrap();
+    conn.execute_batch(
+        "WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < 400)
+         INSERT INTO metrics_log (metric_name, metric_value, timestamp)
+           SELECT 'm' || i, i, hex(randomblob(200)) FROM n;",
+    )
+    .unwrap();
+    drop(conn);
+    let file_bytes = std::fs::metadata(&db).unwrap().len();
+
+    let out = run(p.path(), &["stats"]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let text = String::from_utf8_lossy(&out.stdout).to_string();
+    let file_line = text.lines().nth(1).unwrap();
+    assert!(
+        file_line.contains(&format!(
+            "file {},",
+            schemactl::ops::stats::human_size(file_bytes)
+        )) && file_line.contains("KiB"),
+        "{text}"
+    );
+    assert!(
+        !text.contains(&file_bytes.to_string()),
+        "no raw byte count: {text}"
+    );
+    let table: Vec<&str> = text
+        .lines()
+        .skip_while(|l| !l.trim_start().starts_with("object"))
+        .collect();
+    let header = table[0];
+    let size_end = header.find("size").unwrap() + "size".len();
+    let kind_at = header.find("kind").unwrap();
+    assert!(table.len() > 10, "{text}");
+    for line in &table[1..] {
+        // Names and kinds start in their columns; sizes end where the header's does.
+        assert_eq!(
+            line.char_indices().nth(kind_at - 1).map(|(_, c)| c),
+            Some(' '),
+            "{line}"
+        );
+        assert!(
+            line[kind_at..].starts_with("table") || line[kind_at..].starts_with("index"),
+            "{text}"
+        );
+        let size = &line[..size_end];
+        assert!(
+            size.ends_with(" B") || size.ends_with("KiB") || size.ends_with("MiB"),
+            "{line}\n{text}"
+        );
+    }
+    let metrics = table
+        .iter()
+        .find(|l| l.trim_start().starts_with("metrics_log "))
+        .unwrap();
+    assert!(metrics.trim_end().ends_with(" 400"), "{metrics}");
+
+    // JSON and Prometheus: exact bytes.
+    let out = run(p.path(), &["stats", "--format", "json"]);
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(v["file_bytes"], file_bytes);
+    let out = run(p.path(), &["stats", "--format", "prometheus"]);
+    let prom = String::from_utf8_lossy(&out.stdout).to_string();
+    assert!(prom.contains(&format!(" {file_bytes}\n")), "{prom}");
+}

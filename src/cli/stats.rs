@@ -34,6 +34,60 @@ pub struct Args {
     max_size: Option<u64>,
 }
 
+/// The human format: sizes in KiB/MiB/GiB, every column aligned (names left, numbers right).
+fn human(s: &stats::Stats) -> String {
+    use std::fmt::Write;
+    let size = stats::human_size;
+    let mut out = String::new();
+    let _ = writeln!(out, "{}", s.database);
+    let _ = writeln!(
+        out,
+        "  file {}, WAL {} ({} mode), {} pages of {}, {} free",
+        size(s.file_bytes),
+        size(s.wal_bytes),
+        s.journal_mode,
+        s.page_count,
+        size(s.page_size),
+        s.freelist_count
+    );
+    let _ = writeln!(
+        out,
+        "  schema version {}",
+        s.last_migration
+            .as_deref()
+            .unwrap_or("(none applied by schemactl)")
+    );
+    let rows: Vec<[String; 4]> = s
+        .objects
+        .iter()
+        .map(|o| {
+            [
+                o.name.clone(),
+                o.kind.clone(),
+                size(o.bytes),
+                o.rows.map(|r| r.to_string()).unwrap_or_default(),
+            ]
+        })
+        .collect();
+    let header = ["object", "kind", "size", "rows"].map(String::from);
+    let width = |i: usize| {
+        std::iter::once(&header)
+            .chain(&rows)
+            .map(|r| r[i].chars().count())
+            .max()
+            .unwrap_or(0)
+    };
+    let (w0, w1, w2, w3) = (width(0), width(1), width(2), width(3));
+    for r in std::iter::once(&header).chain(&rows) {
+        let line = format!(
+            "  {:<w0$}  {:<w1$}  {:>w2$}  {:>w3$}",
+            r[0], r[1], r[2], r[3]
+        );
+        let _ = writeln!(out, "{}", line.trim_end());
+    }
+    out
+}
+
 /// Prints the statistics.
 pub fn run(args: &Args, config: &Config) -> Result<ExitCode> {
     let database = args.database.resolve(config);
@@ -54,42 +108,14 @@ pub fn run(args: &Args, config: &Config) -> Result<ExitCode> {
             println!("{}", serde_json::to_string_pretty(&v).unwrap_or_default());
         }
         Format::Prometheus => print!("{}", stats::prometheus(&s)),
-        Format::Human => {
-            println!("{}", s.database);
-            println!(
-                "  file {} bytes, WAL {} bytes ({} mode), {} pages of {} bytes, {} free",
-                s.file_bytes,
-                s.wal_bytes,
-                s.journal_mode,
-                s.page_count,
-                s.page_size,
-                s.freelist_count
-            );
-            println!(
-                "  schema version {}",
-                s.last_migration
-                    .as_deref()
-                    .unwrap_or("(none applied by schemactl)")
-            );
-            println!(
-                "  {:<36} {:<6} {:>14} {:>12}",
-                "object", "kind", "bytes", "rows"
-            );
-            for o in &s.objects {
-                println!(
-                    "  {:<36} {:<6} {:>14} {:>12}",
-                    o.name,
-                    o.kind,
-                    o.bytes,
-                    o.rows.map(|r| r.to_string()).unwrap_or_default()
-                );
-            }
-        }
+        Format::Human => print!("{}", human(&s)),
     }
     if let Some(max) = over {
         eprintln!(
-            "{} is {total} bytes (file + WAL), over --max-size {max}",
-            database.display()
+            "{} is {} ({total} bytes, file + WAL), over --max-size {} ({max} bytes)",
+            database.display(),
+            stats::human_size(total),
+            stats::human_size(max)
         );
         return Ok(ExitCode::from(2));
     }

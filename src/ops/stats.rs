@@ -113,6 +113,25 @@ pub fn stats(conn: &Connection, path: &Path) -> Result<Stats> {
     })
 }
 
+/// A size for people: bytes below 1 KiB, else one decimal in the largest binary unit (KiB,
+/// MiB, GiB, TiB) that keeps the number under 1024, e.g. `512 B`, `1.5 KiB`, `12.0 MiB`.
+/// [`parse_size`] reads it back (within half a unit of its last digit). JSON and Prometheus
+/// keep exact bytes.
+pub fn human_size(bytes: u64) -> String {
+    const UNITS: [&str; 4] = ["KiB", "MiB", "GiB", "TiB"];
+    if bytes < 1024 {
+        return format!("{bytes} B");
+    }
+    let mut value = bytes as f64 / 1024.0;
+    let mut unit = 0;
+    // Rounded to one decimal, 1023.95 KiB would print as 1024.0 KiB: move up a unit first.
+    while value >= 1023.95 && unit + 1 < UNITS.len() {
+        value /= 1024.0;
+        unit += 1;
+    }
+    format!("{value:.1} {}", UNITS[unit])
+}
+
 /// Parses a size: a number of bytes, or with a unit (KB, MB, GB, TB: powers of 1000; KiB,
 /// MiB, GiB, TiB: powers of 1024), e.g. `1GB`, `512 MiB`.
 pub fn parse_size(text: &str) -> std::result::Result<u64, String> {
@@ -230,4 +249,47 @@ pub fn prometheus(s: &Stats) -> String {
             .collect(),
     );
     out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+
+    #[test]
+    fn human_sizes_pick_the_unit_that_keeps_the_number_small() {
+        let cases: [(u64, &str); 9] = [
+            (0, "0 B"),
+            (1023, "1023 B"),
+            (1024, "1.0 KiB"),
+            (1536, "1.5 KiB"),
+            (1024 * 1024 - 1, "1.0 MiB"),
+            (12 * 1024 * 1024, "12.0 MiB"),
+            (1_073_741_824, "1.0 GiB"),
+            (5 * 1024u64.pow(4), "5.0 TiB"),
+            (3000 * 1024u64.pow(4), "3000.0 TiB"),
+        ];
+        for (bytes, text) in cases {
+            assert_eq!(human_size(bytes), text, "{bytes}");
+        }
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(64))]
+        /// Any size reads back within 5% (exactly below 1 KiB), and its number stays under
+        /// 1024 below the largest unit.
+        #[test]
+        fn human_sizes_read_back(bytes in prop_oneof![0u64..4096, any::<u64>(), 0u64..(1u64 << 45)]) {
+            let text = human_size(bytes);
+            let back = parse_size(&text).map_err(TestCaseError::fail)?;
+            if bytes < 1024 {
+                prop_assert_eq!(back, bytes);
+            } else {
+                let error = (back as f64 - bytes as f64).abs() / bytes as f64;
+                prop_assert!(error <= 0.05, "{} -> {} -> {}", bytes, text, back);
+            }
+            let number: f64 = text.split(' ').next().unwrap_or_default().parse().unwrap_or(f64::MAX);
+            prop_assert!(number < 1024.0 || text.ends_with("TiB"), "{}", text);
+        }
+    }
 }
