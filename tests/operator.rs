@@ -158,3 +158,131 @@ fn stats_shows_human_sizes_aligned_and_exact_bytes_in_json() {
     let prom = String::from_utf8_lossy(&out.stdout).to_string();
     assert!(prom.contains(&format!(" {file_bytes}\n")), "{prom}");
 }
+
+fn lines(out: &Output) -> Vec<String> {
+    assert!(out.status.success(), "{}", stderr(out));
+    String::from_utf8_lossy(&out.stdout)
+        .lines()
+        .map(str::to_string)
+        .collect()
+}
+
+/// Issue 20, point 6: completion knows the project: migration versions and names for
+/// `rollback` (and `--to`), stashed versions for `stash drop`, backup files for `restore`,
+/// through the hook bash, zsh and fish get; bash's hook is run for real.
+#[test]
+fn completions_offer_the_projects_migrations_stashes_and_backups() {
+    let p = common::project_dir("database = \"memory.db\"\nbackups = \"backups\"\n");
+    std::fs::write(
+        p.path().join("migrations/V4__notes.sql"),
+        "CREATE TABLE notes (id INTEGER PRIMARY KEY, body TEXT);\n",
+    )
+    .unwrap();
+    std::fs::write(
+        p.path().join("rollbacks/V4__notes.sql"),
+        "DROP TABLE notes;\n",
+    )
+    .unwrap();
+    assert!(run(p.path(), &["apply", "--yes"]).status.success());
+    // No stash yet; then rolling back V4 over a row keeps it in V4's stash.
+    assert_eq!(
+        lines(&run(p.path(), &["complete-values", "stashes"])),
+        Vec::<String>::new()
+    );
+    rusqlite::Connection::open(p.path().join("memory.db"))
+        .unwrap()
+        .execute("INSERT INTO notes (body) VALUES ('kept')", [])
+        .unwrap();
+    let out = run(
+        p.path(),
+        &["rollback", "V4", "--yes", "--allow-destructive"],
+    );
+    assert!(out.status.success(), "{}", stderr(&out));
+
+    let migrations = lines(&run(p.path(), &["complete-values", "migrations"]));
+    assert_eq!(
+        migrations,
+        [
+            "last",
+            "V4",
+            "V4__notes",
+            "V3",
+            "V3__add_trajectory_type_index",
+            "V2",
+            "V2__add_pattern_category",
+            "V1",
+            "V1__initial_memory_schema"
+        ]
+    );
+    assert_eq!(
+        lines(&run(p.path(), &["complete-values", "stashes"])),
+        ["V4"]
+    );
+    let backups = lines(&run(p.path(), &["complete-values", "backups"]));
+    // Every backup has its manifest: exactly those files are offered.
+    let mut on_disk: Vec<String> = std::fs::read_dir(p.path().join("backups"))
+        .unwrap()
+        .map(|e| e.unwrap().file_name().into_string().unwrap())
+        .filter_map(|n| n.strip_suffix(".json").map(str::to_string))
+        .map(|n| p.path().join("backups").join(n).display().to_string())
+        .collect();
+    on_disk.sort();
+    on_disk.reverse();
+    assert_eq!(on_disk.len(), 2, "pre-apply and pre-rollback: {on_disk:?}");
+    assert_eq!(backups, on_disk);
+    // A project that cannot be read completes nothing, quietly.
+    let empty = common::temp_dir();
+    let out = run(
+        empty.path(),
+        &[
+            "complete-values",
+            "stashes",
+            "--database",
+            "/nonexistent/x.db",
+        ],
+    );
+    assert_eq!(lines(&out), Vec::<String>::new());
+    assert!(out.stderr.is_empty());
+
+    // Each shell's script carries the hook.
+    for shell in ["bash", "zsh", "fish"] {
+        let script = String::from_utf8(run(p.path(), &["completions", shell]).stdout).unwrap();
+        assert!(script.contains("schemactl complete-values"), "{shell}");
+        assert!(
+            script.contains("migrations")
+                && script.contains("stashes")
+                && script.contains("backups"),
+            "{shell}"
+        );
+    }
+    // bash, for real: the hook completes what the user typed.
+    let bin = std::path::Path::new(env!("CARGO_BIN_EXE_schemactl"))
+        .parent()
+        .unwrap();
+    let script = p.path().join("completion.bash");
+    std::fs::write(&script, run(p.path(), &["completions", "bash"]).stdout).unwrap();
+    let complete = |words: &str, cword: usize| -> Vec<String> {
+        let out = std::process::Command::new("bash")
+            .arg("-c")
+            .arg(format!(
+                "source {}; COMP_WORDS=({words}); COMP_CWORD={cword}; _schemactl_values schemactl; printf '%s\\n' \"${{COMPREPLY[@]}}\"",
+                script.display()
+            ))
+            .current_dir(p.path())
+            .env("PATH", format!("{}:{}", bin.display(), std::env::var("PATH").unwrap()))
+            .env_remove("SCHEMACTL_DATABASE")
+            .output()
+            .unwrap();
+        lines(&out).into_iter().filter(|l| !l.is_empty()).collect()
+    };
+    assert_eq!(
+        complete("schemactl rollback V3", 2),
+        ["V3", "V3__add_trajectory_type_index"]
+    );
+    assert_eq!(
+        complete("schemactl rollback --to V1", 3),
+        ["V1", "V1__initial_memory_schema"]
+    );
+    assert_eq!(complete("schemactl stash drop ''", 3), ["V4"]);
+    assert_eq!(complete("schemactl restore ''", 2), backups);
+}

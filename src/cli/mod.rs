@@ -93,6 +93,9 @@ pub enum Command {
     Schema(schema::Command),
     /// Print shell completions.
     Completions(completions::Args),
+    /// List completion candidates (called by the completion scripts).
+    #[command(hide = true)]
+    CompleteValues(completions::Values),
 }
 
 /// A `--database` flag, shared by the commands that open the live database.
@@ -151,6 +154,7 @@ pub fn run(cli: Cli) -> Result<ExitCode> {
         Command::Snapshot(args) => snapshot::run(&args, &config()?),
         Command::Schema(cmd) => schema::run(&cmd, &config()?),
         Command::Completions(args) => completions::run(&args),
+        Command::CompleteValues(args) => completions::values(&args, config().ok().as_ref()),
     }
 }
 

@@ -7,6 +7,7 @@ pub mod backup;
 pub mod baseline;
 pub mod catalog;
 pub mod check;
+pub mod complete;
 pub mod explain;
 pub mod graph;
 pub mod optimize;
