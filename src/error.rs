@@ -62,6 +62,20 @@ pub enum Error {
         /// SQLite's message.
         message: String,
     },
+    /// A statement of a migration failed; the transaction was rolled back.
+    #[error(
+        "statement {index} of migration {migration} failed, nothing was changed: {message}\n  statement: {statement}"
+    )]
+    MigrationStatement {
+        /// 1-based number of the statement in the migration's SQL.
+        index: usize,
+        /// The migration: `V3__name (its file)`.
+        migration: String,
+        /// The failing statement's text.
+        statement: String,
+        /// SQLite's message, or why schemactl refused it.
+        message: String,
+    },
     /// `foreign_key_check` found violations; the transaction was rolled back.
     #[error("foreign_key_check failed, nothing was changed: {}", .0.join("; "))]
     ForeignKeys(Vec<String>),

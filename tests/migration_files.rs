@@ -356,3 +356,97 @@ fn an_added_virtual_table_comes_back_with_its_rows() {
         .collect();
     assert_eq!(rows, ["3:three", "7:seven words here"]);
 }
+
+#[test]
+fn a_failing_statement_is_numbered_from_one_and_named() {
+    let p = Project::new();
+    // The second statement fails when it runs (the key exists), not when it is prepared.
+    p.write(
+        "migrations/V4__dup.sql",
+        "CREATE TABLE notes (body TEXT);\n-- a comment between\nINSERT INTO patterns (id, type, pattern_data, created_at) VALUES ('p1', 'k', 'd', 'now');\n",
+    );
+    p.write("rollbacks/V4__dup.sql", "DROP TABLE notes;\n");
+    for flags in [
+        &["apply", "--yes"][..],
+        &["apply", "--yes", "--skip-rehearsal"],
+    ] {
+        let err = p.refused(flags);
+        assert!(
+            err.contains("statement 2 of migration V4__dup (")
+                && err.contains("V4__dup.sql)")
+                && err.contains(
+                    "statement: INSERT INTO patterns (id, type, pattern_data, created_at) VALUES ('p1', 'k', 'd', 'now')"
+                )
+                && err.contains("UNIQUE constraint failed"),
+            "{flags:?}: {err}"
+        );
+        assert!(!err.contains("step 0"), "{err}");
+        assert_eq!(p.versions(), [1, 2, 3]);
+    }
+}
+
+/// A database synced from `schema.yaml`: a bare folder, no migration files.
+fn synced(ddl: &str, edit: impl Fn(&str) -> String) -> Project {
+    let dir = common::temp_dir();
+    std::fs::write(
+        dir.path().join("schemactl.toml"),
+        "database = \"memory.db\"\nbackups = \"backups\"\nschema = \"schema.yaml\"\n",
+    )
+    .unwrap();
+    let p = Project { dir };
+    p.conn().execute_batch(ddl).unwrap();
+    p.ok(&["import", "--out", "schema.yaml"]);
+    let text = std::fs::read_to_string(p.path("schema.yaml")).unwrap();
+    let edited = edit(&text);
+    assert_ne!(text, edited, "{text}");
+    p.write("schema.yaml", &edited);
+    p.ok(&["sync", "--yes", "--allow-destructive"]);
+    p
+}
+
+#[test]
+fn a_sync_that_dropped_an_integer_primary_key_rolls_back_with_every_id_on_its_row() {
+    // app-chains finding 8: the stash keyed on the dropped key itself, and the rebuild
+    // renumbered the rows; the rollback failed ("no such column: t.id").
+    let p = synced(
+        "CREATE TABLE t (id INTEGER PRIMARY KEY, name TEXT);
+         INSERT INTO t VALUES (3, 'a'), (7, 'b'), (9, 'c');",
+        |yaml| yaml.replacen("      id: { type: INTEGER, primary_key: true }\n", "", 1),
+    );
+    p.conn()
+        .execute_batch("DELETE FROM t WHERE name = 'a'; INSERT INTO t (name) VALUES ('new');")
+        .unwrap();
+    // Bringing the column back drops nothing: no flag needed.
+    p.ok(&["rollback", "last", "--yes"]);
+    let rows: Vec<(i64, String)> = p
+        .conn()
+        .prepare("SELECT id, name FROM t ORDER BY name")
+        .unwrap()
+        .query_map([], |r| Ok((r.get(0)?, r.get(1)?)))
+        .unwrap()
+        .map(|r| r.unwrap())
+        .collect();
+    assert_eq!(rows[0], (7, "b".to_string()));
+    assert_eq!(rows[1], (9, "c".to_string()));
+    assert_eq!(rows[2].1, "new");
+    assert!(rows[2].0 != 7 && rows[2].0 != 9, "{rows:?}");
+    assert_eq!(rows.len(), 3);
+}
+
+#[test]
+fn a_sync_that_dropped_an_integer_primary_key_rolls_back_on_an_empty_table() {
+    let p = synced(
+        "CREATE TABLE t (id INTEGER PRIMARY KEY, name TEXT);",
+        |yaml| yaml.replacen("      id: { type: INTEGER, primary_key: true }\n", "", 1),
+    );
+    p.ok(&["rollback", "last", "--yes"]);
+    let cols: Vec<String> = p
+        .conn()
+        .prepare("SELECT name FROM pragma_table_xinfo('t')")
+        .unwrap()
+        .query_map([], |r| r.get(0))
+        .unwrap()
+        .map(|r| r.unwrap())
+        .collect();
+    assert_eq!(cols, ["id", "name"]);
+}

@@ -489,64 +489,64 @@ pub fn describe_loss(dropped: &migrations::Dropped, rows: u64) -> String {
     }
 }
 
-/// Runs one migration's SQL statement by statement, naming the failing one. With
-/// `refuse_loss`, a statement that drops a table or column holding data is refused (the
-/// count and the drop share the transaction, so no row appears in between).
+/// Runs one migration's SQL statement by statement, naming the failing one: statements are
+/// split by schemactl's own lexer and numbered from 1, so that a statement SQLite cannot even
+/// prepare is still named by its text. With `refuse_loss`, a statement that drops a table or
+/// column holding data is refused (the count and the drop share the transaction, so no row
+/// appears in between).
 fn run_statements(
     conn: &Connection,
     sql: &str,
     p: &migrations::Migration,
     refuse_loss: bool,
 ) -> Result<()> {
-    let mut batch = rusqlite::Batch::new(conn, sql);
-    loop {
-        let next = batch.next();
-        let mut stmt = match next {
-            Ok(Some(stmt)) => stmt,
-            Ok(None) => return Ok(()),
-            Err(e) => {
-                return Err(Error::Apply {
-                    step: 0,
-                    summary: format!("V{}__{} ({})", p.version, p.name, p.origin),
-                    statement: String::new(),
-                    message: sqlite_message(&e),
-                });
-            }
-        };
-        let text = stmt.expanded_sql().unwrap_or_default();
-        if refuse_loss {
-            for dropped in migrations::drops(&text) {
-                let rows = rows_lost(conn, &dropped)?;
-                if rows > 0 {
-                    return Err(Error::DestructiveRefused {
-                        migrations: vec![format!(
-                            "{} ({}: {})",
-                            p.stem(),
-                            p.origin,
-                            describe_loss(&dropped, rows)
-                        )],
-                    });
-                }
-            }
-        }
-        let fail = |message: String| Error::Apply {
-            step: 0,
-            summary: format!("V{}__{} ({})", p.version, p.name, p.origin),
-            statement: text.trim().to_string(),
+    let migration = format!("V{}__{} ({})", p.version, p.name, p.origin);
+    for (i, text) in migrations::statements::texts(sql).into_iter().enumerate() {
+        let fail = |message: String| Error::MigrationStatement {
+            index: i + 1,
+            migration: migration.clone(),
+            statement: text.to_string(),
             message,
         };
         // Stored SQL (a reverse kept at apply time) does not come through the file loader's
         // check: refuse transaction control here too, before it can commit anything.
-        if let Some(why) = migrations::statements::refused(&text) {
+        if let Some(why) = migrations::statements::refused(text) {
             return Err(fail(why));
         }
-        stmt.raw_execute().map_err(|e| fail(sqlite_message(&e)))?;
-        if conn.is_autocommit() {
-            return Err(fail(
-                "the statement ended the migration's transaction".into(),
-            ));
+        // A batch, not one prepared statement: should the split ever keep two statements
+        // together, both still run (one prepared statement would skip the second).
+        let mut batch = rusqlite::Batch::new(conn, text);
+        loop {
+            let mut stmt = match batch.next() {
+                Ok(Some(stmt)) => stmt,
+                Ok(None) => break,
+                Err(e) => return Err(fail(sqlite_message(&e))),
+            };
+            if refuse_loss {
+                let one = stmt.expanded_sql().unwrap_or_else(|| text.to_string());
+                for dropped in migrations::drops(&one) {
+                    let rows = rows_lost(conn, &dropped)?;
+                    if rows > 0 {
+                        return Err(Error::DestructiveRefused {
+                            migrations: vec![format!(
+                                "{} ({}: {})",
+                                p.stem(),
+                                p.origin,
+                                describe_loss(&dropped, rows)
+                            )],
+                        });
+                    }
+                }
+            }
+            stmt.raw_execute().map_err(|e| fail(sqlite_message(&e)))?;
+            if conn.is_autocommit() {
+                return Err(fail(
+                    "the statement ended the migration's transaction".into(),
+                ));
+            }
         }
     }
+    Ok(())
 }
 
 /// Row counts of every user table (schemactl's own tables aside).

@@ -36,14 +36,17 @@ fn split(tokens: &[Tok]) -> Vec<Statement<'_>> {
     let mut out = Vec::new();
     let mut start = 0;
     let mut in_trigger = false;
+    // True once the statement's trigger body has ended (it must not start again).
+    let mut body_done = false;
     let mut case_depth = 0usize;
     for (i, t) in tokens.iter().enumerate() {
         let first = i == start;
         if first {
             in_trigger = false;
+            body_done = false;
             case_depth = 0;
         }
-        if !in_trigger && is_create_trigger(&tokens[start..=i]) {
+        if !in_trigger && !body_done && is_create_trigger(&tokens[start..=i]) {
             in_trigger = true;
         }
         if in_trigger {
@@ -54,6 +57,7 @@ fn split(tokens: &[Tok]) -> Vec<Statement<'_>> {
             } else if t.is_kw("END") {
                 // The trigger's body ends here; its statement ends at the next `;`.
                 in_trigger = false;
+                body_done = true;
             }
             continue;
         }
@@ -173,6 +177,27 @@ fn check_with(file: &str, text: &str, selects: bool) -> Result<()> {
     }
 }
 
+/// Returns the text of each top-level statement of `sql`, in order (comments between
+/// statements and the `;` left out), so that a statement can be named even when SQLite cannot
+/// prepare it. Text that does not lex comes back whole, as one statement.
+pub fn texts(sql: &str) -> Vec<&str> {
+    let Ok(tokens) = lex(sql) else {
+        let whole = sql.trim();
+        return if whole.is_empty() {
+            Vec::new()
+        } else {
+            vec![whole]
+        };
+    };
+    split(&tokens)
+        .iter()
+        .filter_map(|s| {
+            let (first, last) = (s.tokens.first()?, s.tokens.last()?);
+            sql.get(first.start..last.end)
+        })
+        .collect()
+}
+
 /// Returns why `sql` (one statement, about to run) must not run in a migration, if it must not.
 pub fn refused(sql: &str) -> Option<String> {
     let tokens = lex(sql).ok()?;
@@ -230,6 +255,31 @@ fn top_level(tokens: &[Tok]) -> impl Iterator<Item = &Tok> {
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn texts_name_each_statement_even_one_sqlite_cannot_prepare() {
+        let sql = "CREATE TABLE a (x);\n-- note\nINSERT INTO missing VALUES (1) ;\n\
+                   CREATE TRIGGER g AFTER INSERT ON a BEGIN SELECT CASE WHEN 1 THEN 2 END; END;\n\
+                   CREATE TABLE b (y);\n";
+        assert_eq!(
+            texts(sql),
+            [
+                "CREATE TABLE a (x)",
+                "INSERT INTO missing VALUES (1)",
+                "CREATE TRIGGER g AFTER INSERT ON a BEGIN SELECT CASE WHEN 1 THEN 2 END; END",
+                "CREATE TABLE b (y)",
+            ]
+        );
+        // A statement after a trigger is its own: a COMMIT there is seen and refused.
+        assert!(
+            check(
+                "f.sql",
+                "CREATE TRIGGER g AFTER INSERT ON a BEGIN SELECT 1; END;\nCOMMIT;\n"
+            )
+            .is_err()
+        );
+        assert!(texts("  -- only a comment\n").is_empty());
+    }
+
     use super::*;
 
     fn places(text: &str) -> Vec<(usize, usize)> {

@@ -53,13 +53,13 @@ pub fn rebuild_filled(
         Some(_) => format!("{}.{col}", ident(&from.name)),
         None => col.to_string(),
     };
-    // The rowid, under a name no column shadows in either table.
+    // The rowid, under a name no column shadows in either table. When the old table's
+    // INTEGER PRIMARY KEY goes, its values stay the rows' rowids (a column stash finds its
+    // rows by rowid; renumbered rows would receive other rows' values).
     let rowid = super::stash::rowid_alias(from).filter(|a| to.column(a).is_none());
-    if let Some(rowid) = rowid.filter(|_| {
-        from.without_rowid == to.without_rowid
-            && from.rowid_alias().is_none()
-            && to.rowid_alias().is_none()
-    }) {
+    if let Some(rowid) =
+        rowid.filter(|_| from.without_rowid == to.without_rowid && to.rowid_alias().is_none())
+    {
         targets.push(rowid.to_string());
         sources.push(src(rowid));
     }

@@ -107,6 +107,15 @@ impl Stash {
                 .collect(),
             _ => Vec::new(),
         };
+        // A key column the step drops cannot find the row afterwards: the rowid alone does.
+        let key = if key
+            .iter()
+            .any(|k| columns.iter().any(|c| c.eq_ignore_ascii_case(k)))
+        {
+            Vec::new()
+        } else {
+            key
+        };
         // Without a rowid, a key that may be NULL identifies nothing: NULL = NULL is not true.
         let nullable = |k: &String| {
             !t.without_rowid
