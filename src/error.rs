@@ -379,6 +379,15 @@ pub enum Error {
         /// What differs, one line per object, or the statement that failed.
         difference: String,
     },
+    /// The row-level proof found rows the migrations changed in a way they do not describe;
+    /// the transaction was rolled back.
+    #[error("row proof: table \"{table}\": {detail}")]
+    RowProof {
+        /// The table (its name after the migrations).
+        table: String,
+        /// What differs: the columns, the row counts, up to five keys.
+        detail: String,
+    },
     /// The schema after the migrations is not the one they should produce.
     #[error("the schema after the migrations is not the schema they should produce:\n{difference}")]
     UnexpectedSchema {

@@ -55,6 +55,7 @@ fn apply_then_rollback(
         skip_rehearsal: false,
         allow_destructive: true,
         dry_run: false,
+        verify: true,
         extra: vec![schemactl::migrations::Migration::sync(&plan, 1, 1)],
     };
     apply::apply(&opts, &mut |_| {}).map_err(|e| format!("apply: {e}"))?;

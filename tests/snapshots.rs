@@ -50,6 +50,7 @@ fn every_rollback_from_head_to_empty_gives_the_replay_up_to_that_version() {
         skip_rehearsal: false,
         allow_destructive: true,
         dry_run: false,
+        verify: true,
         extra: Vec::new(),
     };
     apply::apply(&opts, &mut |_| {}).unwrap();

@@ -25,6 +25,8 @@ use crate::model::Schema;
 use crate::normal::sqlite_message;
 use crate::sql::{lex, quote_ident};
 
+use super::proof::Proof;
+
 /// Whether changes are kept.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Mode {
@@ -42,6 +44,8 @@ pub struct Driver<'c> {
     expected: Option<Schema>,
     /// Tables above this many pages get quick_check instead of integrity_check.
     quick_check_pages: i64,
+    /// Whether the row-level proof ([`super::proof`]) runs.
+    prove: bool,
     /// What the checks found, one line each.
     pub checked: Vec<String>,
     /// Rows may disappear from tables (`--allow-destructive`).
@@ -65,6 +69,7 @@ impl<'c> Driver<'c> {
             pending,
             expected,
             quick_check_pages: QUICK_CHECK_PAGES,
+            prove: false,
             checked: Vec::new(),
             allow_rows_removed: false,
             refuse_loss: false,
@@ -87,6 +92,29 @@ impl<'c> Driver<'c> {
     pub fn refusing_loss(mut self, yes: bool) -> Self {
         self.refuse_loss = yes;
         self
+    }
+
+    /// Runs the row-level proof around the migrations when `prove` is true.
+    pub fn proving(mut self, prove: bool) -> Self {
+        self.prove = prove;
+        self
+    }
+
+    /// Describes the pending migrations and stores the rows the proof compares afterwards.
+    fn prove_before(&self) -> Result<Option<Proof>> {
+        if !self.prove {
+            return Ok(None);
+        }
+        let sql: Vec<&str> = self.pending.iter().map(|p| p.forward.as_str()).collect();
+        Proof::prepare(self.conn, &sql).map(Some)
+    }
+
+    /// Compares the rows with the ones [`Driver::prove_before`] stored.
+    fn prove_after(&mut self, proof: Option<Proof>) -> Result<()> {
+        if let Some(proof) = proof {
+            self.checked.push(proof.verify(self.conn)?);
+        }
+        Ok(())
     }
 }
 
@@ -171,6 +199,13 @@ impl Driver<'_> {
             .query_row("PRAGMA foreign_keys", [], |r| r.get(0))
             .map_err(q("read PRAGMA foreign_keys"))?;
         let switch = fk_on && self.pending.iter().any(|p| p.needs.foreign_keys_off);
+        if self.prove {
+            // The proof's TEMP tables go to a file, so a million rows stay out of memory
+            // (the pragma cannot change inside a transaction).
+            self.conn
+                .execute_batch("PRAGMA temp_store = FILE")
+                .map_err(q("set temp_store"))?;
+        }
         if switch {
             self.conn
                 .execute_batch("PRAGMA foreign_keys = OFF")
@@ -213,6 +248,7 @@ impl Driver<'_> {
         } else {
             BTreeMap::new()
         };
+        let proof = self.prove_before()?;
         let history_insert = format!("INSERT INTO {HISTORY_TABLE}");
         let mut index = 0;
         for sql in queries {
@@ -246,6 +282,7 @@ impl Driver<'_> {
                 )
                 .map_err(q("record the migration in _schemactl_migrations"))?;
         }
+        self.prove_after(proof)?;
         self.check(&counts_before)?;
         Ok(queries.len())
     }
@@ -259,6 +296,7 @@ impl Driver<'_> {
         } else {
             BTreeMap::new()
         };
+        let proof = self.prove_before()?;
         for p in &self.pending {
             run_statements(self.conn, &p.forward, p, false)?;
             for table in [HISTORY_TABLE, MIGRATIONS_TABLE, STASH_DROPPED_TABLE] {
@@ -275,6 +313,7 @@ impl Driver<'_> {
                     .map_err(q("remove the migration from the history"))?;
             }
         }
+        self.prove_after(proof)?;
         self.check(&counts_before)
     }
 

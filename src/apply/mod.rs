@@ -84,6 +84,7 @@ pub fn check_foreign_keys(conn: &Connection, tables: &[String]) -> Result<()> {
 mod driver;
 pub use crate::db::lock;
 mod pipeline;
+mod proof;
 mod rollback;
 pub mod stash;
 pub mod unstash;

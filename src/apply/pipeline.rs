@@ -38,6 +38,8 @@ pub struct Options {
     pub allow_destructive: bool,
     /// Report what would run, change nothing.
     pub dry_run: bool,
+    /// Run the row-level proof on the live run too (the rehearsal always runs it).
+    pub verify: bool,
     /// Migrations that are not files (sync's). When there are any, only they run: any other
     /// pending migration is refused (sync never runs a file it was not asked to).
     pub extra: Vec<Migration>,
@@ -73,10 +75,12 @@ fn run_refinery(
     expected: &Option<Schema>,
     allow_destructive: bool,
     refuse_loss: bool,
+    prove: bool,
 ) -> Result<Vec<String>> {
     let driver = Driver::new(conn, mode, pending.to_vec(), expected.clone())
         .allow_rows_removed(allow_destructive)
-        .refusing_loss(refuse_loss);
+        .refusing_loss(refuse_loss)
+        .proving(prove);
     let mut runner = Runner::new(all)
         .set_grouped(true)
         .set_abort_divergent(true)
@@ -206,6 +210,7 @@ pub fn apply(opts: &Options, say: &mut dyn FnMut(&str)) -> Result<Report> {
         .collect::<Result<_>>()?;
 
     let run = |conn: &Connection, mode: Mode| {
+        let prove = mode == Mode::Rehearsal || opts.verify;
         run_refinery(
             conn,
             mode,
@@ -214,6 +219,7 @@ pub fn apply(opts: &Options, say: &mut dyn FnMut(&str)) -> Result<Report> {
             &expected,
             opts.allow_destructive,
             refuse_loss,
+            prove,
         )
     };
     guarded_run(&live, opts, "apply", pending.len(), &mut report, &run, say)?;

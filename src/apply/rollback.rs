@@ -139,6 +139,7 @@ pub fn rollback(
     let run = |conn: &Connection, mode: Mode| -> Result<Vec<String>> {
         Driver::new(conn, mode, undo.clone(), expected.clone())
             .allow_rows_removed(opts.allow_destructive)
+            .proving(mode == Mode::Rehearsal || opts.verify)
             .run(Driver::run_reverse)
     };
     guarded_run(&live, opts, "rollback", undo.len(), &mut report, &run, say)?;

@@ -39,6 +39,9 @@ pub struct PipelineArgs {
     /// Output format: human, or one JSON object on standard output
     #[arg(long, value_enum, default_value_t = Format::Human)]
     pub format: Format,
+    /// Prove the rows row by row on the live run too (the rehearsal always does)
+    #[arg(long)]
+    pub verify: bool,
 }
 
 impl PipelineArgs {
@@ -54,6 +57,7 @@ impl PipelineArgs {
             skip_rehearsal: self.skip_rehearsal,
             allow_destructive: self.allow_destructive,
             dry_run: self.dry_run,
+            verify: self.verify,
             extra: Vec::new(),
         }
     }

@@ -45,6 +45,9 @@ pub struct Args {
     /// values): it is stashed, and applying the same migration again brings it back
     #[arg(long)]
     allow_destructive: bool,
+    /// Prove the rows row by row on the live run too (the rehearsal always does)
+    #[arg(long)]
+    verify: bool,
 }
 
 /// Rolls back.
@@ -59,6 +62,7 @@ pub fn run(args: &Args, config: &Config) -> Result<ExitCode> {
         skip_rehearsal: args.skip_rehearsal,
         allow_destructive: args.allow_destructive,
         dry_run: false,
+        verify: args.verify,
         extra: Vec::new(),
     };
     let (target, cascade) = match (&args.target, &args.to) {

@@ -1,0 +1,935 @@
+//! The row-level proof: every row of every table the migrations touch is the same after them
+//! as before, except where the migrations say otherwise.
+//!
+//! Row counts cannot see a value rewritten. Before the migrations run (inside their
+//! transaction), [`Proof::prepare`] describes what their SQL does to each table
+//! ([`describe`]: renames, added and dropped columns, rebuilds, hand-written data changes)
+//! and, for each table it will prove, stores one row per row in a TEMP table: the row's
+//! identity (its rowid where the table has one and keeps it, else its primary key) and a hash
+//! of every column the description keeps, with the columns whose type affinity changes stored
+//! as values in columns of the new affinity, so SQLite itself applies the conversion
+//! (https://www.sqlite.org/datatype3.html). The same pass sums, per column, a hash of (row
+//! identity, value) into order-independent accumulators. After the migrations,
+//! [`Proof::verify`] makes one pass over each table and compares the sums: when they agree
+//! the rows are proven; when not, it joins the stored rows with the new ones to name the
+//! table, the columns and up to five keys, and the migration fails (and rolls back). New
+//! columns must hold their default. The TEMP tables go to a file (`temp_store = FILE`), so
+//! memory stays bounded at a million rows.
+//!
+//! A table a hand-written migration inserts into or deletes from (and what its triggers and
+//! foreign keys reach) is not proven, nor are the columns an `UPDATE` of an existing table
+//! sets: those are the data changes the migration makes on purpose. When the migrations hold
+//! SQL the description cannot read, every table they do not name is still proven unchanged.
+
+mod describe;
+
+use std::cell::OnceCell;
+use std::hash::{DefaultHasher, Hash, Hasher};
+use std::sync::{Arc, Mutex};
+
+use rusqlite::Connection;
+use rusqlite::functions::FunctionFlags;
+use rusqlite::types::{Value, ValueRef};
+
+use crate::error::{Error, Result};
+use crate::sql::{lex, quote_ident, quote_literal};
+use describe::{Description, Reach, Source};
+
+/// The SQL function that hashes a row and adds it to the accumulators: `(slot, first
+/// column, key, values...)`, returning the hash of the values.
+const FUNCTION: &str = "schemactl_proof_row";
+/// The prefix of the TEMP tables the proof keeps its rows in.
+const TEMP_PREFIX: &str = "_schemactl_proof_";
+
+/// Order-independent sums over the rows of one table, one side.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+struct Acc {
+    rows: u64,
+    keys: u64,
+    columns: Vec<u64>,
+}
+
+/// A column's type affinity (https://www.sqlite.org/datatype3.html, 3.1).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Affinity {
+    Integer,
+    Text,
+    Blob,
+    Real,
+    Numeric,
+}
+
+impl Affinity {
+    /// Reads the affinity of a declared type, as SQLite's rules do; in a STRICT table `ANY`
+    /// keeps values as they are.
+    fn of(declared: &str, strict: bool) -> Self {
+        let t = declared.to_ascii_uppercase();
+        let t = t.trim_end_matches(" GENERATED ALWAYS").trim();
+        if strict && t == "ANY" {
+            Affinity::Blob
+        } else if t.contains("INT") {
+            Affinity::Integer
+        } else if t.contains("CHAR") || t.contains("CLOB") || t.contains("TEXT") {
+            Affinity::Text
+        } else if t.contains("BLOB") || t.is_empty() {
+            Affinity::Blob
+        } else if t.contains("REAL") || t.contains("FLOA") || t.contains("DOUB") {
+            Affinity::Real
+        } else {
+            Affinity::Numeric
+        }
+    }
+
+    /// A declared type with this affinity, for the TEMP tables.
+    fn type_name(self) -> &'static str {
+        match self {
+            Affinity::Integer => "INTEGER",
+            Affinity::Text => "TEXT",
+            Affinity::Blob => "BLOB",
+            Affinity::Real => "REAL",
+            Affinity::Numeric => "NUMERIC",
+        }
+    }
+}
+
+/// One column as the catalog reports it.
+#[derive(Debug, Clone)]
+struct Col {
+    name: String,
+    affinity: Affinity,
+    pk: i64,
+    /// 0 a normal column, 1 hidden (virtual tables), 2 and 3 generated.
+    hidden: i64,
+    default: Option<String>,
+}
+
+/// One table as the catalog reports it.
+#[derive(Debug, Clone)]
+struct Shape {
+    rowid: bool,
+    columns: Vec<Col>,
+    alias: Option<String>,
+}
+
+impl Shape {
+    fn read(conn: &Connection, table: &str) -> Result<Self> {
+        let q = |e| Error::sqlite(format!("read the columns of \"{table}\""), e);
+        let (wr, strict): (i64, i64) = conn
+            .query_row(
+                "SELECT wr, strict FROM pragma_table_list WHERE schema = 'main' AND name = ?1 COLLATE NOCASE",
+                [table],
+                |r| Ok((r.get(0)?, r.get(1)?)),
+            )
+            .map_err(q)?;
+        let mut stmt = conn
+            .prepare(
+                "SELECT name, type, pk, hidden, dflt_value FROM pragma_table_xinfo(?1, 'main')",
+            )
+            .map_err(q)?;
+        let columns = stmt
+            .query_map([table], |r| {
+                Ok(Col {
+                    name: r.get(0)?,
+                    affinity: Affinity::of(&r.get::<_, String>(1)?, strict != 0),
+                    pk: r.get(2)?,
+                    hidden: r.get(3)?,
+                    default: r.get(4)?,
+                })
+            })
+            .map_err(q)?
+            .collect::<rusqlite::Result<Vec<_>>>()
+            .map_err(q)?;
+        // An INTEGER PRIMARY KEY is the rowid and has no index of its own.
+        let pk_index: i64 = conn
+            .query_row(
+                "SELECT count(*) FROM pragma_index_list(?1, 'main') WHERE origin = 'pk'",
+                [table],
+                |r| r.get(0),
+            )
+            .map_err(q)?;
+        let pk: Vec<&Col> = columns.iter().filter(|c| c.pk > 0).collect();
+        let alias = match pk.as_slice() {
+            [one] if wr == 0 && pk_index == 0 => Some(one.name.clone()),
+            _ => None,
+        };
+        Ok(Shape {
+            rowid: wr == 0,
+            columns,
+            alias,
+        })
+    }
+
+    fn column(&self, name: &str) -> Option<&Col> {
+        self.columns
+            .iter()
+            .find(|c| c.name.eq_ignore_ascii_case(name))
+    }
+
+    /// A name that reads the rowid here (a column may take `rowid`, `_rowid_` or `oid`).
+    fn rowid_name(&self) -> Option<&'static str> {
+        ["rowid", "_rowid_", "oid"]
+            .into_iter()
+            .find(|n| self.column(n).is_none())
+    }
+}
+
+/// How rows are matched before and after.
+#[derive(Debug, Clone)]
+enum Key {
+    /// By an SQL expression on each side; `label` says what it is in messages.
+    Expr {
+        before: String,
+        after: String,
+        label: String,
+        /// The key is one value, shown with `quote()`; else it is already text.
+        single: bool,
+    },
+    /// The table has no identity the migrations keep: rows are compared as a multiset.
+    None,
+}
+
+/// What the proof holds for one table.
+#[derive(Debug)]
+struct TableProof {
+    before: String,
+    after: String,
+    temp: String,
+    key: Key,
+    /// (before, after) columns whose values must be equal.
+    kept: Vec<(String, String)>,
+    /// (before, after, affinity after) columns whose values must be the declared conversion.
+    converted: Vec<(String, String, Affinity)>,
+    /// New columns and the value each row must hold (None: a default the proof cannot
+    /// compute, such as `CURRENT_TIMESTAMP`).
+    added: Vec<(String, Option<Value>)>,
+    slot: usize,
+}
+
+/// The proof of one batch of migrations, between [`Proof::prepare`] and [`Proof::verify`].
+#[derive(Debug)]
+pub struct Proof {
+    state: Arc<Mutex<Vec<Acc>>>,
+    tables: Vec<TableProof>,
+    /// Tables the proof leaves alone, and why.
+    skipped: Vec<String>,
+}
+
+fn q(context: &str) -> impl Fn(rusqlite::Error) -> Error + '_ {
+    move |e| Error::sqlite(format!("row proof: {context}"), e)
+}
+
+/// The database's triggers and foreign keys, read once when a data change needs them.
+struct Catalog<'c> {
+    conn: &'c Connection,
+    before: &'c [String],
+    triggers: OnceCell<Vec<(String, String)>>,
+    references: OnceCell<Vec<(String, String)>>,
+}
+
+impl Reach for Catalog<'_> {
+    fn reached_from(&self, table: &str) -> Vec<String> {
+        let triggers = self.triggers.get_or_init(|| {
+            rows2(
+                self.conn,
+                "SELECT tbl_name, sql FROM main.sqlite_schema WHERE type = 'trigger' AND sql IS NOT NULL",
+            )
+        });
+        let references = self.references.get_or_init(|| {
+            rows2(
+                self.conn,
+                "SELECT f.\"table\", m.name FROM main.sqlite_schema AS m, pragma_foreign_key_list(m.name) AS f WHERE m.type = 'table'",
+            )
+        });
+        let mut out = Vec::new();
+        for (on, sql) in triggers {
+            if on.eq_ignore_ascii_case(table) {
+                let words: Vec<String> = lex(sql)
+                    .unwrap_or_default()
+                    .iter()
+                    .filter_map(|t| t.word().map(str::to_ascii_lowercase))
+                    .collect();
+                out.extend(
+                    self.before
+                        .iter()
+                        .filter(|b| words.contains(&b.to_ascii_lowercase()))
+                        .cloned(),
+                );
+            }
+        }
+        out.extend(
+            references
+                .iter()
+                .filter(|(parent, _)| parent.eq_ignore_ascii_case(table))
+                .map(|(_, child)| child.clone()),
+        );
+        out
+    }
+}
+
+/// Reads two text columns; an error reads as nothing (the proof then reaches less far, and
+/// proves more).
+fn rows2(conn: &Connection, sql: &str) -> Vec<(String, String)> {
+    let Ok(mut stmt) = conn.prepare(sql) else {
+        return Vec::new();
+    };
+    stmt.query_map([], |r| Ok((r.get(0)?, r.get(1)?)))
+        .map(|rows| rows.filter_map(|r| r.ok()).collect())
+        .unwrap_or_default()
+}
+
+impl Proof {
+    /// Describes `sql` (the pending migrations, in the order they run) and stores what the
+    /// proof needs of every table it will prove. Runs inside the migration transaction,
+    /// before the migrations.
+    pub fn prepare(conn: &Connection, sql: &[&str]) -> Result<Proof> {
+        let before: Vec<String> = conn
+            .prepare(
+                "SELECT name FROM pragma_table_list WHERE schema = 'main' AND type = 'table' AND name NOT LIKE 'sqlite\\_%' ESCAPE '\\' AND name NOT LIKE '\\_schemactl%' ESCAPE '\\' ORDER BY name",
+            )
+            .and_then(|mut s| {
+                s.query_map([], |r| r.get(0))?
+                    .collect::<rusqlite::Result<Vec<String>>>()
+            })
+            .map_err(q("list the tables"))?;
+        let catalog = Catalog {
+            conn,
+            before: &before,
+            triggers: OnceCell::new(),
+            references: OnceCell::new(),
+        };
+        let d = Description::new(&before, sql, &catalog);
+        let state = Arc::new(Mutex::new(Vec::new()));
+        let mut proof = Proof {
+            state: Arc::clone(&state),
+            tables: Vec::new(),
+            skipped: Vec::new(),
+        };
+        let everything = !d.undescribed.is_empty();
+        let mut chosen = Vec::new();
+        for (i, name) in before.iter().enumerate() {
+            let named = d.named.contains(&name.to_ascii_lowercase());
+            if d.tables[i].rows_changed {
+                proof
+                    .skipped
+                    .push(format!("\"{name}\" (its rows change on purpose)"));
+            } else if named || everything {
+                chosen.push((i, named));
+            }
+        }
+        if chosen.is_empty() {
+            return Ok(proof);
+        }
+        register(conn, state)?;
+        // The shape after the migrations: the schema of the database, with the migrations
+        // run on it, in memory. Only tables the migrations name can change shape.
+        let simulated = if chosen.iter().any(|&(_, named)| named) {
+            simulate(conn, sql)
+        } else {
+            None
+        };
+        for (i, named) in chosen {
+            let name = &before[i];
+            let Some((after_index, after_name)) = d.successor(i) else {
+                continue; // dropped: the destructive gate and the stash answer for it
+            };
+            let shape_before = Shape::read(conn, name)?;
+            let shape_after = if !named {
+                shape_before.clone()
+            } else if let Some(sim) = &simulated {
+                match Shape::read(sim, after_name) {
+                    Ok(s) => s,
+                    Err(_) => continue,
+                }
+            } else {
+                proof.skipped.push(format!(
+                    "\"{name}\" (the migrations do not run on its schema alone)"
+                ));
+                continue;
+            };
+            let slot = proof.tables.len() * 3;
+            let t = table_proof(
+                conn,
+                &d,
+                (i, name, &shape_before),
+                (after_index, after_name, &shape_after),
+                slot,
+            )?;
+            proof.snapshot(conn, &t)?;
+            proof.tables.push(t);
+        }
+        Ok(proof)
+    }
+
+    /// Stores the rows of `t` before the migrations and sums them.
+    fn snapshot(&self, conn: &Connection, t: &TableProof) -> Result<()> {
+        let key_type = match &t.key {
+            Key::Expr { before, .. }
+                if before == "rowid" || before == "_rowid_" || before == "oid" =>
+            {
+                "INTEGER PRIMARY KEY"
+            }
+            _ => "",
+        };
+        let mut cols = vec![format!("k {key_type}"), "h INTEGER".to_string()];
+        cols.extend(
+            t.converted
+                .iter()
+                .enumerate()
+                .map(|(i, (_, _, a))| format!("c{i} {}", a.type_name())),
+        );
+        conn.execute_batch(&format!(
+            "CREATE TEMP TABLE {} ({})",
+            quote_ident(&t.temp),
+            cols.join(", ")
+        ))
+        .map_err(q("create its table"))?;
+        let key = match &t.key {
+            Key::Expr { before, .. } => before.clone(),
+            Key::None => "NULL".into(),
+        };
+        let mut values = vec![key.clone()];
+        values.extend(t.kept.iter().map(|(b, _)| quote_ident(b)));
+        let mut select = vec![
+            key,
+            format!("{FUNCTION}({}, 0, {})", t.slot, values.join(", ")),
+        ];
+        select.extend(t.converted.iter().map(|(b, _, _)| quote_ident(b)));
+        let targets: Vec<String> = std::iter::once("k".to_string())
+            .chain(std::iter::once("h".to_string()))
+            .chain((0..t.converted.len()).map(|i| format!("c{i}")))
+            .collect();
+        conn.execute(
+            &format!(
+                "INSERT INTO temp.{} ({}) SELECT {} FROM main.{}",
+                quote_ident(&t.temp),
+                targets.join(", "),
+                select.join(", "),
+                quote_ident(&t.before)
+            ),
+            [],
+        )
+        .map_err(q(&format!("read \"{}\"", t.before)))?;
+        if !t.converted.is_empty() {
+            // The converted values, as the new affinity stored them.
+            let conv: Vec<String> = (0..t.converted.len()).map(|i| format!("c{i}")).collect();
+            conn.query_row(
+                &format!(
+                    "SELECT count({FUNCTION}({}, {}, k, {})) FROM temp.{}",
+                    t.slot + 1,
+                    t.kept.len(),
+                    conv.join(", "),
+                    quote_ident(&t.temp)
+                ),
+                [],
+                |_| Ok(()),
+            )
+            .map_err(q(&format!("read \"{}\"", t.before)))?;
+        }
+        Ok(())
+    }
+
+    /// Checks every proven table after the migrations (inside their transaction), drops the
+    /// proof's TEMP tables, and returns what it proved, one line.
+    pub fn verify(self, conn: &Connection) -> Result<String> {
+        let result = self.verify_tables(conn);
+        for t in &self.tables {
+            let _ = conn.execute_batch(&format!(
+                "DROP TABLE IF EXISTS temp.{}",
+                quote_ident(&t.temp)
+            ));
+            let _ = conn.execute_batch(&format!(
+                "DROP TABLE IF EXISTS temp.{}",
+                quote_ident(&format!("{}_after", t.temp))
+            ));
+        }
+        let _ = conn.execute_batch(&format!("DROP TABLE IF EXISTS temp.{TEMP_PREFIX}value"));
+        if !self.tables.is_empty() {
+            let _ = conn.remove_function(FUNCTION, -1);
+        }
+        let rows = result?;
+        let mut line = format!(
+            "rows: proven row by row ({} table(s), {rows} row(s))",
+            self.tables.len()
+        );
+        if !self.skipped.is_empty() {
+            line.push_str(&format!("; not proven: {}", self.skipped.join(", ")));
+        }
+        Ok(line)
+    }
+
+    fn verify_tables(&self, conn: &Connection) -> Result<u64> {
+        let mut rows = 0;
+        for t in &self.tables {
+            let (values, conv) = after_values(t);
+            let key = match &t.key {
+                Key::Expr { after, .. } => after.clone(),
+                Key::None => "NULL".into(),
+            };
+            let mut args = vec![key];
+            args.extend(values.iter().chain(&conv).cloned());
+            conn.query_row(
+                &format!(
+                    "SELECT count({FUNCTION}({}, 0, {})) FROM main.{}",
+                    t.slot + 2,
+                    args.join(", "),
+                    quote_ident(&t.after)
+                ),
+                [],
+                |_| Ok(()),
+            )
+            .map_err(q(&format!("read \"{}\"", t.after)))?;
+            let (before, after) = {
+                let state = self
+                    .state
+                    .lock()
+                    .map_err(|_| Error::ThreadPanicked { what: "row proof" })?;
+                let get = |s: usize| state.get(s).cloned().unwrap_or_default();
+                let mut before = get(t.slot);
+                let conv = get(t.slot + 1);
+                before.columns.resize(t.kept.len() + t.converted.len(), 0);
+                for i in t.kept.len()..before.columns.len() {
+                    before.columns[i] = conv.columns.get(i).copied().unwrap_or_default();
+                }
+                let mut after = get(t.slot + 2);
+                after.columns.resize(before.columns.len(), 0);
+                (before, after)
+            };
+            if before != after {
+                return Err(self.explain(conn, t, &before, &after));
+            }
+            self.check_added(conn, t)?;
+            rows += after.rows;
+        }
+        Ok(rows)
+    }
+
+    /// Names what differs in `t`: the columns, the row counts, and up to five keys.
+    fn explain(&self, conn: &Connection, t: &TableProof, before: &Acc, after: &Acc) -> Error {
+        let mut what = Vec::new();
+        if before.rows != after.rows {
+            what.push(format!(
+                "{} row(s) before, {} after",
+                before.rows, after.rows
+            ));
+        } else if before.keys != after.keys {
+            what.push("rows changed identity".to_string());
+        }
+        // Missing or renumbered rows move every column's sum: name columns only when the
+        // rows are the same ones.
+        let same_rows = what.is_empty();
+        let names: Vec<String> = t
+            .kept
+            .iter()
+            .map(|(b, a)| (b, a))
+            .chain(t.converted.iter().map(|(b, a, _)| (b, a)))
+            .zip(before.columns.iter().zip(&after.columns))
+            .filter(|(_, (x, y))| x != y)
+            .map(|((b, a), _)| {
+                if b.eq_ignore_ascii_case(a) {
+                    format!("column \"{a}\"")
+                } else {
+                    format!("column \"{a}\" (from \"{b}\")")
+                }
+            })
+            .collect();
+        if same_rows && !names.is_empty() {
+            let converted = t.converted.iter().any(|(_, a, _)| {
+                names
+                    .iter()
+                    .any(|n| n.starts_with(&format!("column \"{a}\"")))
+            });
+            what.push(format!(
+                "{} {} not hold the {} the migrations keep",
+                names.join(", "),
+                if names.len() == 1 { "does" } else { "do" },
+                if converted {
+                    "values (or conversions)"
+                } else {
+                    "values"
+                }
+            ));
+        }
+        let keys = match &t.key {
+            Key::Expr { label, .. } => match differing_keys(conn, t) {
+                Ok(k) if !k.is_empty() => format!("; rows by {label}: {}", k.join(", ")),
+                Ok(_) => String::new(),
+                Err(e) => format!("; the rows could not be named: {e}"),
+            },
+            Key::None => "; the table has no key the migrations keep".to_string(),
+        };
+        Error::RowProof {
+            table: t.after.clone(),
+            detail: format!("{}{keys}", what.join("; ")),
+        }
+    }
+
+    /// Checks that every new column holds its default.
+    fn check_added(&self, conn: &Connection, t: &TableProof) -> Result<()> {
+        for (column, expected) in &t.added {
+            let Some(expected) = expected else { continue };
+            let key = match &t.key {
+                Key::Expr { after, single, .. } if *single => format!("quote({after})"),
+                Key::Expr { after, .. } => after.clone(),
+                Key::None => "NULL".into(),
+            };
+            let c = quote_ident(column);
+            let sql = format!(
+                "SELECT {key} FROM main.{} WHERE NOT ({c} IS ?1 COLLATE BINARY AND typeof({c}) = typeof(?1)) LIMIT 5",
+                quote_ident(&t.after)
+            );
+            let keys: Vec<Option<String>> = conn
+                .prepare(&sql)
+                .and_then(|mut s| {
+                    s.query_map([expected], |r| r.get(0))?
+                        .collect::<rusqlite::Result<_>>()
+                })
+                .map_err(q(&format!("read \"{}\"", t.after)))?;
+            if !keys.is_empty() {
+                let label = match &t.key {
+                    Key::Expr { label, .. } => label.as_str(),
+                    Key::None => "position",
+                };
+                return Err(Error::RowProof {
+                    table: t.after.clone(),
+                    detail: format!(
+                        "new column \"{column}\" does not hold its default {}; rows by {label}: {}",
+                        show(expected),
+                        keys.into_iter()
+                            .map(|k| k.unwrap_or_else(|| "?".into()))
+                            .collect::<Vec<_>>()
+                            .join(", ")
+                    ),
+                });
+            }
+        }
+        Ok(())
+    }
+}
+
+/// The after-side expressions of the kept and converted columns.
+fn after_values(t: &TableProof) -> (Vec<String>, Vec<String>) {
+    (
+        t.kept.iter().map(|(_, a)| quote_ident(a)).collect(),
+        t.converted.iter().map(|(_, a, _)| quote_ident(a)).collect(),
+    )
+}
+
+/// Shows a value as SQL would write it.
+fn show(v: &Value) -> String {
+    match v {
+        Value::Null => "NULL".into(),
+        Value::Integer(i) => i.to_string(),
+        Value::Real(f) => f.to_string(),
+        Value::Text(s) => quote_literal(s),
+        Value::Blob(b) => format!(
+            "x'{}'",
+            b.iter().map(|x| format!("{x:02x}")).collect::<String>()
+        ),
+    }
+}
+
+/// Stores the rows after the migrations beside the ones before and returns up to five keys
+/// whose rows differ (or exist on one side only). Runs only when the sums differ.
+fn differing_keys(conn: &Connection, t: &TableProof) -> Result<Vec<String>> {
+    let Key::Expr { after, single, .. } = &t.key else {
+        return Ok(Vec::new());
+    };
+    let before_t = format!("temp.{}", quote_ident(&t.temp));
+    let after_t = format!("temp.{}", quote_ident(&format!("{}_after", t.temp)));
+    let mut cols = vec!["k".to_string(), "h INTEGER".to_string()];
+    cols.extend(
+        t.converted
+            .iter()
+            .enumerate()
+            .map(|(i, (_, _, a))| format!("c{i} {}", a.type_name())),
+    );
+    let (values, conv) = after_values(t);
+    let mut args = vec![after.clone()];
+    args.extend(values);
+    let mut select = vec![
+        after.clone(),
+        // The scratch slot: these sums are not compared.
+        format!("{FUNCTION}({}, 0, {})", usize::MAX >> 1, args.join(", ")),
+    ];
+    select.extend(conv);
+    let targets: Vec<String> = std::iter::once("k".to_string())
+        .chain(std::iter::once("h".to_string()))
+        .chain((0..t.converted.len()).map(|i| format!("c{i}")))
+        .collect();
+    // An index names its table without the schema: it lives in the table's.
+    let index = |table: &str, name: &str| {
+        format!(
+            "CREATE INDEX IF NOT EXISTS temp.{} ON {} (k)",
+            quote_ident(&format!("{}_{name}", t.temp)),
+            quote_ident(table)
+        )
+    };
+    conn.execute_batch(&format!(
+        "CREATE TEMP TABLE {} ({}); INSERT INTO {after_t} ({}) SELECT {} FROM main.{}; {}; {};",
+        quote_ident(&format!("{}_after", t.temp)),
+        cols.join(", "),
+        targets.join(", "),
+        select.join(", "),
+        quote_ident(&t.after),
+        index(&format!("{}_after", t.temp), "ka"),
+        index(&t.temp, "kb"),
+    ))
+    .map_err(q("store the rows after"))?;
+    let show_k = |side: &str| {
+        if *single {
+            format!("quote({side}.k)")
+        } else {
+            format!("{side}.k")
+        }
+    };
+    let conv_differs: String = (0..t.converted.len())
+        .map(|i| {
+            format!(" OR a.c{i} IS NOT b.c{i} COLLATE BINARY OR typeof(a.c{i}) <> typeof(b.c{i})")
+        })
+        .collect();
+    let sql = format!(
+        "SELECT {} FROM {before_t} AS b LEFT JOIN {after_t} AS a ON a.k IS b.k WHERE a.h IS NULL OR a.h IS NOT b.h{conv_differs} \
+         UNION ALL SELECT {} FROM {after_t} AS a WHERE NOT EXISTS (SELECT 1 FROM {before_t} AS b WHERE b.k IS a.k) LIMIT 5",
+        show_k("b"),
+        show_k("a"),
+    );
+    conn.prepare(&sql)
+        .and_then(|mut s| {
+            s.query_map([], |r| {
+                Ok(r.get::<_, Option<String>>(0)?.unwrap_or_default())
+            })?
+            .collect::<rusqlite::Result<Vec<String>>>()
+        })
+        .map_err(q("compare the rows"))
+}
+
+/// Builds the proof of one table: which columns it keeps, converts and adds, and its key.
+fn table_proof(
+    conn: &Connection,
+    d: &Description,
+    (bi, before_name, before): (usize, &str, &Shape),
+    (ai, after_name, after): (usize, &str, &Shape),
+    slot: usize,
+) -> Result<TableProof> {
+    let mut kept = Vec::new();
+    let mut converted = Vec::new();
+    let mut added = Vec::new();
+    for c in after.columns.iter().filter(|c| c.hidden == 0) {
+        let source = match d.source(bi, ai, &c.name) {
+            Source::Kept(name) => match before.column(&name) {
+                Some(b) if b.hidden != 1 => Source::Kept(b.name.clone()),
+                _ => Source::Added,
+            },
+            other => other,
+        };
+        match source {
+            Source::Kept(b) => {
+                let from = before.column(&b).map_or(c.affinity, |b| b.affinity);
+                if from == c.affinity {
+                    kept.push((b, c.name.clone()));
+                } else {
+                    converted.push((b, c.name.clone(), c.affinity));
+                }
+            }
+            Source::Added if d.fills_new_column(bi, ai, &c.name) => {}
+            Source::Added => added.push((c.name.clone(), default_value(conn, c)?)),
+            Source::Written => {}
+        }
+    }
+    let map = |after_col: &str| -> Option<String> {
+        kept.iter()
+            .find(|(_, a)| a.eq_ignore_ascii_case(after_col))
+            .map(|(b, _)| b.clone())
+    };
+    let mut key = Key::None;
+    if before.rowid && after.rowid {
+        let keeps_rowid = match (&before.alias, &after.alias) {
+            (None, None) => true,
+            (Some(b), Some(a)) => map(a).is_some_and(|m| m.eq_ignore_ascii_case(b)),
+            _ => false,
+        };
+        if let (true, Some(b), Some(a)) = (keeps_rowid, before.rowid_name(), after.rowid_name()) {
+            key = Key::Expr {
+                before: b.into(),
+                after: a.into(),
+                label: "rowid".into(),
+                single: true,
+            };
+        }
+    }
+    if matches!(key, Key::None) {
+        let mut pk: Vec<&Col> = after.columns.iter().filter(|c| c.pk > 0).collect();
+        pk.sort_by_key(|c| c.pk);
+        let mapped: Option<Vec<(String, String)>> = pk
+            .iter()
+            .map(|c| map(&c.name).map(|b| (b, c.name.clone())))
+            .collect();
+        if let Some(mapped) = mapped.filter(|m| !m.is_empty()) {
+            let side = |pick: fn(&(String, String)) -> &String| -> String {
+                if mapped.len() == 1 {
+                    quote_ident(pick(&mapped[0]))
+                } else {
+                    mapped
+                        .iter()
+                        .map(|m| format!("quote({})", quote_ident(pick(m))))
+                        .collect::<Vec<_>>()
+                        .join(" || ',' || ")
+                }
+            };
+            key = Key::Expr {
+                before: side(|m| &m.0),
+                after: side(|m| &m.1),
+                label: format!(
+                    "({})",
+                    mapped
+                        .iter()
+                        .map(|m| format!("\"{}\"", m.1))
+                        .collect::<Vec<_>>()
+                        .join(", ")
+                ),
+                single: mapped.len() == 1,
+            };
+        }
+    }
+    Ok(TableProof {
+        before: before_name.to_string(),
+        after: after_name.to_string(),
+        temp: format!("{TEMP_PREFIX}{}", slot / 3),
+        key,
+        kept,
+        converted,
+        added,
+        slot,
+    })
+}
+
+/// The value a new column holds in the rows that existed: its default with the column's
+/// affinity applied, or NULL. None when the default is not a constant the proof can compute.
+fn default_value(conn: &Connection, c: &Col) -> Result<Option<Value>> {
+    let Some(default) = &c.default else {
+        return Ok(Some(Value::Null));
+    };
+    let tokens = lex(default).unwrap_or_default();
+    let constant = !tokens.is_empty()
+        && !tokens.iter().enumerate().any(|(i, t)| {
+            t.is_kw("CURRENT_TIME")
+                || t.is_kw("CURRENT_DATE")
+                || t.is_kw("CURRENT_TIMESTAMP")
+                || (t.word().is_some()
+                    && tokens
+                        .get(i + 1)
+                        .is_some_and(|n| n.token == sqlparser::tokenizer::Token::LParen))
+        });
+    if !constant {
+        return Ok(None);
+    }
+    // The default is an expression SQLite already accepted in this table's definition;
+    // prepare() refuses anything that is not one statement.
+    let Ok(raw) = conn.query_row(&format!("SELECT {default}"), [], |r| r.get::<_, Value>(0)) else {
+        return Ok(None);
+    };
+    let table = format!("temp.{TEMP_PREFIX}value");
+    conn.execute_batch(&format!(
+        "DROP TABLE IF EXISTS {table}; CREATE TEMP TABLE {TEMP_PREFIX}value (v {})",
+        c.affinity.type_name()
+    ))
+    .map_err(q("compute a default"))?;
+    conn.execute(&format!("INSERT INTO {table} (v) VALUES (?1)"), [&raw])
+        .map_err(q("compute a default"))?;
+    let v = conn
+        .query_row(&format!("SELECT v FROM {table}"), [], |r| r.get(0))
+        .map_err(q("compute a default"))?;
+    Ok(Some(v))
+}
+
+/// Creates the schema of `conn` in memory and runs `sql` on it; None when it does not run
+/// there (migrations whose data statements need real rows).
+fn simulate(conn: &Connection, sql: &[&str]) -> Option<Connection> {
+    let sim = Connection::open_in_memory().ok()?;
+    let objects: Vec<String> = conn
+        .prepare("SELECT sql FROM main.sqlite_schema WHERE sql IS NOT NULL AND name NOT LIKE 'sqlite\\_%' ESCAPE '\\' ORDER BY rowid")
+        .and_then(|mut s| s.query_map([], |r| r.get(0))?.collect())
+        .ok()?;
+    sim.execute_batch("PRAGMA foreign_keys = OFF; BEGIN").ok()?;
+    for o in &objects {
+        // The shadow tables of a virtual table exist once the virtual table does.
+        let _ = sim.execute_batch(o);
+    }
+    sim.execute_batch("COMMIT").ok()?;
+    for s in sql {
+        sim.execute_batch(s).ok()?;
+    }
+    Some(sim)
+}
+
+/// Registers [`FUNCTION`] on `conn`, summing into `state`.
+fn register(conn: &Connection, state: Arc<Mutex<Vec<Acc>>>) -> Result<()> {
+    conn.create_scalar_function(FUNCTION, -1, FunctionFlags::SQLITE_UTF8, move |ctx| {
+        let fail = |m: &str| rusqlite::Error::UserFunctionError(m.to_string().into());
+        if ctx.len() < 3 {
+            return Err(fail("row proof: too few arguments"));
+        }
+        let slot = usize::try_from(ctx.get::<i64>(0)?).map_err(|_| fail("bad slot"))?;
+        let first = usize::try_from(ctx.get::<i64>(1)?).map_err(|_| fail("bad column"))?;
+        let mut key = DefaultHasher::new();
+        feed(&mut key, ctx.get_raw(2));
+        let mut row = DefaultHasher::new();
+        let mut state = state.lock().map_err(|_| fail("row proof: poisoned"))?;
+        if slot > 1 << 20 {
+            // The scratch slot: only the row's hash is wanted.
+            for i in 3..ctx.len() {
+                feed(&mut row, ctx.get_raw(i));
+            }
+            return Ok(row.finish() as i64);
+        }
+        if state.len() <= slot {
+            state.resize(slot + 1, Acc::default());
+        }
+        let acc = &mut state[slot];
+        acc.rows += 1;
+        acc.keys = acc.keys.wrapping_add(key.finish());
+        for i in 3..ctx.len() {
+            let v = ctx.get_raw(i);
+            feed(&mut row, v);
+            let c = first + i - 3;
+            let mut h = key.clone();
+            c.hash(&mut h);
+            feed(&mut h, v);
+            if acc.columns.len() <= c {
+                acc.columns.resize(c + 1, 0);
+            }
+            acc.columns[c] = acc.columns[c].wrapping_add(h.finish());
+        }
+        // The row's hash is stored as SQLite's signed 64-bit integer, bit for bit.
+        Ok(row.finish() as i64)
+    })
+    .map_err(q("register its function"))
+}
+
+/// Feeds one value, with its storage class, to a hasher.
+fn feed(h: &mut DefaultHasher, v: ValueRef<'_>) {
+    match v {
+        ValueRef::Null => h.write_u8(0),
+        ValueRef::Integer(i) => {
+            h.write_u8(1);
+            h.write_i64(i);
+        }
+        ValueRef::Real(f) => {
+            h.write_u8(2);
+            h.write_u64(f.to_bits());
+        }
+        ValueRef::Text(t) => {
+            h.write_u8(3);
+            h.write_usize(t.len());
+            h.write(t);
+        }
+        ValueRef::Blob(b) => {
+            h.write_u8(4);
+            h.write_usize(b.len());
+            h.write(b);
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,581 @@
+//! What a migration's SQL says it does to the tables that exist before it, read from its
+//! statements alone (never from the data they move): renames of tables and columns, added
+//! and dropped columns, rebuilds (a new table filled from the old one, the old one dropped,
+//! the new one renamed into its place), and the data changes a hand-written migration makes
+//! on purpose (an `UPDATE` of an existing table's columns, rows inserted into or deleted from
+//! an existing table, and what its triggers and foreign-key actions reach from there).
+//!
+//! The row-level proof ([`super`]) holds every table to what this description says, so the
+//! description must never follow the SQL's data flow: a rebuild's copy that swaps two columns
+//! is described as keeping both, and the proof finds the swap.
+
+use std::collections::BTreeSet;
+
+use sqlparser::tokenizer::Token;
+
+use crate::sql::{Tok, lex, matching_paren};
+
+/// What happened to one column name, in statement order.
+#[derive(Debug, Clone)]
+enum ColumnEvent {
+    Rename {
+        from: String,
+        to: String,
+    },
+    Add(String),
+    Drop(String),
+    /// The migration writes this column's values itself (`UPDATE ... SET c`, or an
+    /// `INSERT` column list into a table it created).
+    Written(String),
+}
+
+/// One table as the statements leave it.
+#[derive(Debug, Clone)]
+pub struct Tracked {
+    /// Its name before the migrations, when it existed before them.
+    pub origin: Option<String>,
+    /// Its name now; None once dropped.
+    pub current: Option<String>,
+    /// The name it had last (when dropped, the name it was dropped under).
+    pub last: String,
+    events: Vec<ColumnEvent>,
+    /// Every column of it is written by an `INSERT` without a column list.
+    written_all: bool,
+    /// Its rows may change on purpose (hand-written DML on a table that existed before).
+    pub rows_changed: bool,
+    /// The tables (indexes into [`Description::tables`]) an `INSERT` into it read from.
+    filled_from: BTreeSet<usize>,
+}
+
+/// Where a column of the table after the migrations comes from.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Source {
+    /// The column of this name before the migrations.
+    Kept(String),
+    /// A new column, which must hold its default.
+    Added,
+    /// A column whose values the migration writes on purpose: not proven.
+    Written,
+}
+
+/// The description of a batch of migrations.
+#[derive(Debug, Clone, Default)]
+pub struct Description {
+    /// Every table the statements know: those that existed before (first, in the order
+    /// given), then those they create.
+    pub tables: Vec<Tracked>,
+    /// Every word of every statement, lowercased: a table not named here is not touched by
+    /// the statements themselves.
+    pub named: BTreeSet<String>,
+    /// The statements it cannot describe (their first words), in order.
+    pub undescribed: Vec<String>,
+}
+
+/// Triggers and foreign keys of the database before the migrations, for the data changes
+/// that reach beyond the table a statement names.
+pub trait Reach {
+    /// Returns the tables the triggers on `table` name, and the tables whose foreign keys
+    /// reference it (their actions may change them).
+    fn reached_from(&self, table: &str) -> Vec<String>;
+}
+
+impl Description {
+    /// Describes `sql` (the pending migrations, in order) against the tables `before`.
+    pub fn new(before: &[String], sql: &[&str], reach: &dyn Reach) -> Self {
+        let mut d = Description {
+            tables: before
+                .iter()
+                .map(|name| Tracked {
+                    origin: Some(name.clone()),
+                    current: Some(name.clone()),
+                    last: name.clone(),
+                    events: Vec::new(),
+                    written_all: false,
+                    rows_changed: false,
+                    filled_from: BTreeSet::new(),
+                })
+                .collect(),
+            ..Description::default()
+        };
+        for text in sql {
+            let Ok(tokens) = lex(text) else {
+                d.undescribed.push("(SQL that does not lex)".into());
+                d.named
+                    .extend(before.iter().map(|b| b.to_ascii_lowercase()));
+                continue;
+            };
+            for st in statements(&tokens) {
+                d.named.extend(
+                    st.iter()
+                        .filter_map(|t| t.word())
+                        .map(str::to_ascii_lowercase),
+                );
+                d.statement(st, reach);
+            }
+        }
+        d
+    }
+
+    /// Finds the table alive under `name`.
+    fn alive(&self, name: &str) -> Option<usize> {
+        self.tables.iter().rposition(|t| {
+            t.current
+                .as_deref()
+                .is_some_and(|c| c.eq_ignore_ascii_case(name))
+        })
+    }
+
+    /// Marks the rows of the table `name` (and of what its triggers and foreign keys reach)
+    /// as changed on purpose.
+    fn rows_change(&mut self, name: &str, reach: &dyn Reach) {
+        let mut work = vec![name.to_string()];
+        let mut seen = BTreeSet::new();
+        while let Some(n) = work.pop() {
+            if !seen.insert(n.to_ascii_lowercase()) {
+                continue;
+            }
+            if let Some(i) = self.alive(&n) {
+                self.tables[i].rows_changed = true;
+                if let Some(origin) = self.tables[i].origin.clone() {
+                    work.extend(reach.reached_from(&origin));
+                }
+            }
+            work.extend(reach.reached_from(&n));
+        }
+    }
+
+    fn statement(&mut self, st: &[Tok], reach: &dyn Reach) {
+        let Some(first) = st.first() else { return };
+        let kw = |i: usize, k: &str| st.get(i).is_some_and(|t| t.is_kw(k));
+        if first.is_kw("CREATE") {
+            let mut i = 1;
+            let mut temp = false;
+            while kw(i, "TEMP") || kw(i, "TEMPORARY") || kw(i, "UNIQUE") || kw(i, "VIRTUAL") {
+                temp |= kw(i, "TEMP") || kw(i, "TEMPORARY");
+                i += 1;
+            }
+            if !kw(i, "TABLE") {
+                return; // index, view, trigger: no rows change
+            }
+            i += 1;
+            if kw(i, "IF") {
+                i += 3;
+            }
+            if let Some((schema, name, _)) = name_at(st, i)
+                && !temp
+                && !schema.is_some_and(|s| s.eq_ignore_ascii_case("temp"))
+            {
+                self.tables.push(Tracked {
+                    origin: None,
+                    current: Some(name.clone()),
+                    last: name,
+                    events: Vec::new(),
+                    written_all: false,
+                    rows_changed: false,
+                    filled_from: BTreeSet::new(),
+                });
+            }
+        } else if first.is_kw("DROP") {
+            if !kw(1, "TABLE") {
+                return;
+            }
+            let i = if kw(2, "IF") { 4 } else { 2 };
+            if let Some((_, name, _)) = name_at(st, i)
+                && let Some(t) = self.alive(&name)
+            {
+                self.tables[t].last = name;
+                self.tables[t].current = None;
+            }
+        } else if first.is_kw("ALTER") {
+            self.alter(st);
+        } else if first.is_kw("INSERT") || first.is_kw("REPLACE") {
+            let Some(into) = st.iter().position(|t| t.is_kw("INTO")) else {
+                self.undescribed(st, reach);
+                return;
+            };
+            let Some((_, name, next)) = name_at(st, into + 1) else {
+                self.undescribed(st, reach);
+                return;
+            };
+            let Some(t) = self.alive(&name) else {
+                return; // sqlite_sequence, a stash, a table the proof does not know
+            };
+            if self.tables[t].origin.is_some() {
+                self.rows_change(&name, reach);
+                return;
+            }
+            // A table the migrations created: this is the copy of a rebuild (or its fill).
+            let mut rest = next;
+            if st.get(next).is_some_and(|t| t.token == Token::LParen) {
+                let close = matching_paren(st, next).unwrap_or(st.len() - 1);
+                for tok in &st[next + 1..close] {
+                    if let Some(w) = tok.word() {
+                        self.tables[t]
+                            .events
+                            .push(ColumnEvent::Written(w.to_string()));
+                    }
+                }
+                rest = close + 1;
+            } else {
+                self.tables[t].written_all = true;
+            }
+            let sources: Vec<usize> = st[rest.min(st.len())..]
+                .iter()
+                .filter_map(|tok| tok.word())
+                .filter_map(|w| self.alive(w))
+                .filter(|&s| s != t)
+                .collect();
+            self.tables[t].filled_from.extend(sources);
+        } else if first.is_kw("UPDATE") {
+            let mut i = 1;
+            if kw(i, "OR") {
+                i += 2;
+            }
+            let Some((_, name, next)) = name_at(st, i) else {
+                self.undescribed(st, reach);
+                return;
+            };
+            let Some(t) = self.alive(&name) else { return };
+            for column in set_columns(st, next) {
+                self.tables[t].events.push(ColumnEvent::Written(column));
+            }
+            if self.tables[t].origin.is_some() {
+                // Its triggers and foreign-key actions may change other tables; its own rows
+                // keep their identity and their other columns.
+                let reached: Vec<String> = reach.reached_from(&name);
+                for r in reached {
+                    self.rows_change(&r, reach);
+                }
+            }
+        } else if first.is_kw("DELETE") {
+            let Some((_, name, _)) = name_at(st, 2) else {
+                self.undescribed(st, reach);
+                return;
+            };
+            if let Some(t) = self.alive(&name)
+                && self.tables[t].origin.is_some()
+            {
+                self.rows_change(&name, reach);
+            }
+        } else if ["PRAGMA", "SELECT", "ANALYZE", "REINDEX"]
+            .iter()
+            .any(|k| first.is_kw(k))
+        {
+            // No rows change.
+        } else {
+            self.undescribed(st, reach);
+        }
+    }
+
+    /// A statement the proof cannot describe: every table it names may change.
+    fn undescribed(&mut self, st: &[Tok], reach: &dyn Reach) {
+        self.undescribed.push(
+            st.iter()
+                .take(3)
+                .map(|t| t.token.to_string())
+                .collect::<Vec<_>>()
+                .join(" "),
+        );
+        let words: Vec<String> = st
+            .iter()
+            .filter_map(|t| t.word())
+            .map(String::from)
+            .collect();
+        for w in words {
+            if self.alive(&w).is_some() {
+                self.rows_change(&w, reach);
+            }
+        }
+    }
+
+    fn alter(&mut self, st: &[Tok]) {
+        let kw = |i: usize, k: &str| st.get(i).is_some_and(|t| t.is_kw(k));
+        let Some((_, name, i)) = name_at(st, 2) else {
+            return;
+        };
+        let Some(t) = self.alive(&name) else { return };
+        let word = |i: usize| st.get(i).and_then(|t| t.word()).map(String::from);
+        if kw(i, "RENAME") && kw(i + 1, "TO") {
+            if let Some(to) = word(i + 2) {
+                self.tables[t].current = Some(to.clone());
+                self.tables[t].last = to;
+            }
+        } else if kw(i, "RENAME") {
+            let j = if kw(i + 1, "COLUMN") { i + 2 } else { i + 1 };
+            if let (Some(from), Some(to)) = (word(j), word(j + 2)) {
+                self.tables[t].events.push(ColumnEvent::Rename { from, to });
+            }
+        } else if kw(i, "ADD") {
+            let j = if kw(i + 1, "COLUMN") { i + 2 } else { i + 1 };
+            if let Some(c) = word(j) {
+                self.tables[t].events.push(ColumnEvent::Add(c));
+            }
+        } else if kw(i, "DROP") {
+            let j = if kw(i + 1, "COLUMN") { i + 2 } else { i + 1 };
+            if let Some(c) = word(j) {
+                self.tables[t].events.push(ColumnEvent::Drop(c));
+            }
+        }
+    }
+
+    /// Returns the table after the migrations that holds the rows of `before` (an index into
+    /// [`Description::tables`] of a table that existed before), with its name: the same table
+    /// (perhaps renamed), or the table a rebuild filled from it and renamed into its place.
+    pub fn successor(&self, before: usize) -> Option<(usize, &str)> {
+        let b = self.tables.get(before)?;
+        if let Some(name) = &b.current {
+            return Some((before, name));
+        }
+        self.tables.iter().enumerate().find_map(|(i, t)| {
+            let name = t.current.as_deref()?;
+            (t.origin.is_none()
+                && t.filled_from.contains(&before)
+                && name.eq_ignore_ascii_case(&b.last))
+            .then_some((i, name))
+        })
+    }
+
+    /// Returns where the column `column` of table `after` (the successor of `before`)
+    /// comes from. [`Source::Kept`] names the column before; the caller treats a name the
+    /// table did not have as [`Source::Added`].
+    pub fn source(&self, before: usize, after: usize, column: &str) -> Source {
+        let mut name = column.to_string();
+        if after != before {
+            // Through the rebuild: the new table's history, then the copy by name.
+            // A column the copy (or an UPDATE) writes is still held to the old one of its
+            // name: that is what the copy of a rebuild must do.
+            if let Walk::Added = walk_back(&self.tables[after], &mut name) {
+                return Source::Added;
+            }
+        }
+        match walk_back(&self.tables[before], &mut name) {
+            Walk::Through => Source::Kept(name),
+            Walk::Added => Source::Added,
+            Walk::Written => Source::Written,
+        }
+    }
+
+    /// Returns true when the migrations write column `column` of `after` themselves, where
+    /// it is a new column (filled by the copy of a rebuild, or by an `UPDATE`).
+    pub fn fills_new_column(&self, before: usize, after: usize, column: &str) -> bool {
+        let mut name = column.to_string();
+        if after != before {
+            let t = &self.tables[after];
+            if t.written_all {
+                return true;
+            }
+            if matches!(walk_back(t, &mut name), Walk::Written) {
+                return true;
+            }
+        }
+        matches!(walk_back(&self.tables[before], &mut name), Walk::Written)
+    }
+}
+
+enum Walk {
+    /// Reached the start under this (possibly older) name.
+    Through,
+    /// Added (or re-added after a drop) by the migrations.
+    Added,
+    /// Written by the migrations.
+    Written,
+}
+
+/// Follows `name` back through the table's column events to the name it had at the start.
+fn walk_back(t: &Tracked, name: &mut String) -> Walk {
+    let mut written = false;
+    for e in t.events.iter().rev() {
+        match e {
+            ColumnEvent::Rename { from, to } if to.eq_ignore_ascii_case(name) => {
+                *name = from.clone();
+            }
+            ColumnEvent::Add(c) | ColumnEvent::Drop(c) if c.eq_ignore_ascii_case(name) => {
+                return if written { Walk::Written } else { Walk::Added };
+            }
+            ColumnEvent::Written(c) if c.eq_ignore_ascii_case(name) => written = true,
+            _ => {}
+        }
+    }
+    if written {
+        Walk::Written
+    } else {
+        Walk::Through
+    }
+}
+
+/// Reads `[schema .] name` at `i`: the schema, the name and the index after it.
+fn name_at(st: &[Tok], i: usize) -> Option<(Option<String>, String, usize)> {
+    let first = st.get(i)?.word()?.to_string();
+    if st.get(i + 1).is_some_and(|t| t.token == Token::Period)
+        && let Some(name) = st.get(i + 2).and_then(|t| t.word())
+    {
+        return Some((Some(first), name.to_string(), i + 3));
+    }
+    Some((None, first, i + 1))
+}
+
+/// The columns an `UPDATE`'s SET clause assigns (from the token after the table name).
+fn set_columns(st: &[Tok], from: usize) -> Vec<String> {
+    let Some(set) = st[from.min(st.len())..]
+        .iter()
+        .position(|t| t.is_kw("SET"))
+        .map(|p| p + from)
+    else {
+        return Vec::new();
+    };
+    let mut out = Vec::new();
+    let mut depth = 0usize;
+    let mut expect_target = true;
+    let mut i = set + 1;
+    while i < st.len() {
+        let t = &st[i];
+        match &t.token {
+            Token::LParen if depth == 0 && expect_target => {
+                // (a, b) = (...)
+                let close = matching_paren(st, i).unwrap_or(st.len() - 1);
+                out.extend(
+                    st[i + 1..close]
+                        .iter()
+                        .filter_map(|t| t.word())
+                        .map(String::from),
+                );
+                i = close;
+                expect_target = false;
+            }
+            Token::LParen => depth += 1,
+            Token::RParen => depth = depth.saturating_sub(1),
+            Token::Comma if depth == 0 => expect_target = true,
+            Token::Word(_)
+                if depth == 0
+                    && ["FROM", "WHERE", "RETURNING", "ORDER", "LIMIT"]
+                        .iter()
+                        .any(|k| t.is_kw(k)) =>
+            {
+                break;
+            }
+            Token::Word(w) if depth == 0 && expect_target => {
+                out.push(w.value.clone());
+                expect_target = false;
+            }
+            _ => {}
+        }
+        i += 1;
+    }
+    out
+}
+
+/// Splits tokens into statements at top-level semicolons; a trigger's body (up to
+/// `; END ;`) stays in its CREATE TRIGGER statement.
+fn statements(tokens: &[Tok]) -> Vec<&[Tok]> {
+    let mut out = Vec::new();
+    let mut start = 0;
+    let mut in_trigger = false;
+    for (i, t) in tokens.iter().enumerate() {
+        if i == start {
+            let create_trigger =
+                t.is_kw("CREATE") && tokens[i + 1..].iter().take(3).any(|t| t.is_kw("TRIGGER"));
+            in_trigger = create_trigger;
+        }
+        if t.token != Token::SemiColon {
+            continue;
+        }
+        if in_trigger {
+            let ends =
+                i >= 2 && tokens[i - 1].is_kw("END") && tokens[i - 2].token == Token::SemiColon;
+            if !ends {
+                continue;
+            }
+        }
+        if i > start {
+            out.push(&tokens[start..i]);
+        }
+        start = i + 1;
+    }
+    if start < tokens.len() {
+        out.push(&tokens[start..]);
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    struct Nothing;
+    impl Reach for Nothing {
+        fn reached_from(&self, _: &str) -> Vec<String> {
+            Vec::new()
+        }
+    }
+
+    fn describe(before: &[&str], sql: &str) -> Description {
+        let before: Vec<String> = before.iter().map(|s| s.to_string()).collect();
+        Description::new(&before, &[sql], &Nothing)
+    }
+
+    #[test]
+    fn a_rebuild_keeps_columns_by_name_and_renames_by_alter() {
+        let d = describe(
+            &["t"],
+            "ALTER TABLE t RENAME COLUMN a TO b;
+             CREATE TABLE _new_t (b TEXT, c TEXT, d TEXT);
+             INSERT INTO _new_t (b, c) SELECT c, b FROM t;
+             DROP TABLE t;
+             ALTER TABLE _new_t RENAME TO t;",
+        );
+        let (after, name) = d.successor(0).unwrap();
+        assert_eq!(name, "t");
+        assert_ne!(after, 0);
+        // the copy swaps b and c, but the description keeps them: the proof sees the swap
+        assert_eq!(d.source(0, after, "b"), Source::Kept("a".into()));
+        assert_eq!(d.source(0, after, "c"), Source::Kept("c".into()));
+        assert_eq!(d.source(0, after, "d"), Source::Kept("d".into()));
+        assert!(!d.fills_new_column(0, after, "d"));
+        assert!(d.undescribed.is_empty());
+    }
+
+    #[test]
+    fn swapped_renames_through_a_temporary_name_are_followed() {
+        let d = describe(
+            &["t"],
+            "ALTER TABLE t RENAME COLUMN a TO tmp; ALTER TABLE t RENAME COLUMN b TO a;
+             ALTER TABLE t RENAME COLUMN tmp TO b;",
+        );
+        assert_eq!(d.source(0, 0, "a"), Source::Kept("b".into()));
+        assert_eq!(d.source(0, 0, "b"), Source::Kept("a".into()));
+    }
+
+    #[test]
+    fn an_update_of_an_existing_table_writes_its_columns() {
+        let d = describe(
+            &["t"],
+            "ALTER TABLE t ADD COLUMN c TEXT; UPDATE t SET c = 'x', (d, e) = (1, 2) WHERE a = 1;",
+        );
+        assert_eq!(d.source(0, 0, "c"), Source::Written);
+        assert_eq!(d.source(0, 0, "d"), Source::Written);
+        assert_eq!(d.source(0, 0, "a"), Source::Kept("a".into()));
+        assert!(!d.tables[0].rows_changed);
+    }
+
+    #[test]
+    fn dml_on_an_existing_table_changes_its_rows_and_unknown_sql_is_undescribed() {
+        let d = describe(&["t", "u"], "DELETE FROM t WHERE a = 1; VACUUM;");
+        assert!(d.tables[0].rows_changed);
+        assert!(!d.tables[1].rows_changed);
+        assert_eq!(d.undescribed, vec!["VACUUM".to_string()]);
+    }
+
+    #[test]
+    fn a_drop_without_a_copy_has_no_successor() {
+        let d = describe(&["t"], "DROP TABLE t; CREATE TABLE t (a);");
+        assert_eq!(d.successor(0), None);
+    }
+
+    #[test]
+    fn trigger_bodies_stay_in_their_statement() {
+        let tokens =
+            lex("CREATE TRIGGER x AFTER INSERT ON t BEGIN DELETE FROM u; END; DELETE FROM t;")
+                .unwrap();
+        assert_eq!(statements(&tokens).len(), 2);
+    }
+}
