@@ -14,6 +14,8 @@ use rusqlite::Connection;
 
 struct Args {
     rows: u64,
+    /// Bytes per embedding blob (1,536 by default; smaller to fit a million rows on a small disk).
+    blob: u64,
     runs: usize,
     dir: PathBuf,
     only: Option<String>,
@@ -22,6 +24,7 @@ struct Args {
 fn args() -> Args {
     let mut a = Args {
         rows: 1_000_000,
+        blob: 1536,
         runs: 3,
         dir: PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("target/bench-data"),
         only: None,
@@ -32,6 +35,7 @@ fn args() -> Args {
         let value = argv.get(i + 1).cloned().unwrap_or_default();
         match argv[i].as_str() {
             "--rows" => a.rows = value.parse().expect("--rows N"),
+            "--blob-bytes" => a.blob = value.parse().expect("--blob-bytes N"),
             "--runs" => a.runs = value.parse().expect("--runs R"),
             "--dir" => a.dir = PathBuf::from(value),
             "--only" => a.only = Some(value),
@@ -85,8 +89,12 @@ fn median(mut v: Vec<Duration>) -> Duration {
 }
 
 /// The project: the repository's migrations applied (V1, V2), N patterns and N embeddings.
-fn generate(dir: &Path, rows: u64) -> PathBuf {
-    let base = dir.join(format!("base-{rows}.db"));
+fn generate(dir: &Path, rows: u64, blob: u64) -> PathBuf {
+    let base = if blob == 1536 {
+        dir.join(format!("base-{rows}.db"))
+    } else {
+        dir.join(format!("base-{rows}-{blob}.db"))
+    };
     if base.exists() {
         return base;
     }
@@ -123,7 +131,7 @@ fn generate(dir: &Path, rows: u64) -> PathBuf {
                   '2026-01-01T00:00:00Z', CASE WHEN i % 3 = 0 THEN NULL ELSE '2026-06-01T00:00:00Z' END, 'general'
            FROM n;
          INSERT INTO pattern_embeddings (pattern_id, embedding, dimension, created_at)
-           SELECT id, randomblob(1536), 384, created_at FROM patterns;
+           SELECT id, randomblob({blob}), 384, created_at FROM patterns;
          COMMIT;
          PRAGMA wal_checkpoint(TRUNCATE);"
     ))
@@ -341,6 +349,46 @@ fn pipeline_scenario(a: &Args, base: &Path, peak: &mut i64, rows: &mut Vec<Row>)
     rows.push(("full pipeline vs the runbook's procedure (.backup, cp, apply, integrity_check, apply, integrity_check)".into(), pipeline, median(runbook)));
 }
 
+/// The row-level proof's cost: `sync --verify` runs it twice (rehearsal and live run), `sync`
+/// once (rehearsal), so the difference is one proof of the rebuilt table.
+fn proof_scenario(a: &Args, base: &Path, peak: &mut i64, rows: &mut Vec<Row>) {
+    let (mut plain, mut verify) = (Vec::new(), Vec::new());
+    let (mut peak_v, mut peak_p) = (0, 0);
+    alternate(
+        a.runs,
+        || {
+            let p = project(&a.dir, base, "proof-verify", &add_check);
+            let (t, rss) = run_schemactl(&p, &["sync", "--yes", "--verify"]);
+            verify.push(t);
+            peak_v = peak_v.max(rss);
+            let _ = std::fs::remove_dir_all(&p);
+        },
+        || {
+            let p = project(&a.dir, base, "proof", &add_check);
+            let (t, rss) = run_schemactl(&p, &["sync", "--yes"]);
+            plain.push(t);
+            peak_p = peak_p.max(rss);
+            let _ = std::fs::remove_dir_all(&p);
+        },
+    );
+    *peak = (*peak).max(peak_v).max(peak_p);
+    let (v, p) = (median(verify), median(plain));
+    let one = v.saturating_sub(p);
+    let without = p.saturating_sub(one);
+    eprintln!(
+        "proof: one pass {:.2} s; the pipeline without it {:.2} s; its share {:.1}%",
+        one.as_secs_f64(),
+        without.as_secs_f64(),
+        100.0 * one.as_secs_f64() / without.as_secs_f64()
+    );
+    rows.push(("`sync --verify` (the row proof in the rehearsal and the live run) vs `sync` (in the rehearsal only)".into(), v, p));
+    rows.push((
+        "one row proof (the difference) vs the pipeline without it".into(),
+        one,
+        without,
+    ));
+}
+
 fn backup_scenario(a: &Args, base: &Path, peak: &mut i64, rows: &mut Vec<Row>) {
     let p = project(&a.dir, base, "backup", &|s| s);
     let db = p.join("memory.db");
@@ -464,7 +512,7 @@ fn backup_scenario(a: &Args, base: &Path, peak: &mut i64, rows: &mut Vec<Row>) {
 fn main() {
     let a = args();
     eprintln!("generating {} rows in {} ...", a.rows, a.dir.display());
-    let base = generate(&a.dir, a.rows);
+    let base = generate(&a.dir, a.rows, a.blob);
     let size = std::fs::metadata(&base).unwrap().len();
     let mut rows: Vec<Row> = Vec::new();
     let mut peak = 0i64;
@@ -480,6 +528,9 @@ fn main() {
     }
     if wanted("backup") {
         backup_scenario(&a, &base, &mut peak, &mut rows);
+    }
+    if wanted("proof") {
+        proof_scenario(&a, &base, &mut peak, &mut rows);
     }
     println!(
         "\nN = {} rows ({:.2} GB), medians of {} runs, SQLite {}; peak RSS of any schemactl run: {:.1} MB\n",

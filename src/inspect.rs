@@ -120,9 +120,20 @@ pub fn inspect_with_notes(conn: &Connection) -> Result<Inspection> {
             _ => {}
         }
     }
+    // By name, so that thousands of indexes do not each scan thousands of tables.
+    let position: BTreeMap<String, usize> = out
+        .schema
+        .tables
+        .iter()
+        .enumerate()
+        .map(|(i, t)| (t.name.to_ascii_lowercase(), i))
+        .collect();
     for (name, tbl_name, sql) in indexes {
         let (_, index) = parse_index(&sql).map_err(|e| inspect_err("index", &name, e))?;
-        let Some(table) = out.schema.tables.iter_mut().find(|t| t.name == tbl_name) else {
+        let Some(table) = position
+            .get(&tbl_name.to_ascii_lowercase())
+            .and_then(|&i| out.schema.tables.get_mut(i))
+        else {
             return Err(Error::Inspect {
                 object: format!("index \"{name}\""),
                 message: format!("its table \"{tbl_name}\" was not read"),

@@ -64,10 +64,11 @@ fn each_class_of_bad_input_names_its_place() {
             "",
         ),
         (
-            "unknown table in a foreign key",
-            "tables:\n  t:\n    columns: { a: {} }\n    foreign_keys:\n      - { columns: [a], references: nowhere(id) }\n",
-            "nowhere",
-            "foreign key on table \"t\" references unknown table \"nowhere\"",
+            // SQLite accepts the declaration and refuses the first insert (issue 14, class 7).
+            "a foreign key to a column that is neither the primary key nor UNIQUE",
+            "tables:\n  p:\n    columns: { id: { primary_key: true }, code: {}, u: {} }\n    indexes:\n      p_u: { columns: [u], unique: true, where: \"u > 0\" }\n  t:\n    columns: { a: {} }\n    foreign_keys:\n      - { columns: [a], references: p(u) }\n",
+            "p(u)",
+            "foreign key on table \"t\" references \"p\"(\"u\"), which is neither its primary key nor UNIQUE",
         ),
         (
             "unknown parent column",
@@ -179,6 +180,20 @@ fn each_class_of_bad_input_names_its_place() {
         message.starts_with("s.yaml:2:10: version 0 is not a positive integer"),
         "{message}"
     );
+}
+
+#[test]
+fn foreign_keys_sqlite_accepts_load() {
+    // A parent the schema does not declare (SQLite allows it; import writes such files), and
+    // parent keys that are UNIQUE by column, by constraint, by a full unique index, or the
+    // primary key in another order.
+    let yaml = format!(
+        "{HEAD}tables:\n  p:\n    columns: {{ a: {{}}, b: {{}}, c: {{ unique: true }}, d: {{}}, e: {{}} }}\n    primary_key: [b, a]\n    unique: [[d, c]]\n    indexes:\n      p_e: {{ columns: [e], unique: true }}\n  t:\n    columns: {{ x: {{}}, y: {{}} }}\n    foreign_keys:\n      - {{ columns: [x], references: elsewhere(id) }}\n      - {{ columns: [x, y], references: \"p(a, b)\" }}\n      - {{ columns: [x], references: p(c) }}\n      - {{ columns: [x, y], references: \"p(c, d)\" }}\n      - {{ columns: [x], references: p(e) }}\n"
+    );
+    let desired = dsl::load_str("s.yaml", &yaml).unwrap_or_else(|e| panic!("{e}"));
+    let t = desired.schema.table("t").unwrap();
+    assert_eq!(t.foreign_keys.len(), 5);
+    assert!(t.foreign_keys.iter().any(|f| f.ref_table == "elsewhere"));
 }
 
 #[test]

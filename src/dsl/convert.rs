@@ -6,7 +6,7 @@ use rusqlite::Connection;
 use serde_saphyr::{Location, Spanned};
 
 use super::context::{Ctx, Place, place_of};
-use super::spec::{FileSpec, PrimaryKeySpec, TableSpec, TriggerSpec, VirtualTableSpec};
+use super::spec::{FileSpec, PrimaryKeySpec, TableSpec, TriggerSpec, UniqueSpec, VirtualTableSpec};
 use super::table::table;
 use super::{Desired, FORMAT_VERSION, Renames, Source};
 use crate::error::{Error, Result};
@@ -16,10 +16,19 @@ use crate::normal::{self, Object};
 use crate::parse::{ParseError, parse_trigger, parse_virtual_table};
 use crate::sql::Sql;
 
-/// What later checks need to know of every table: its columns and primary-key arity.
+/// What later checks need to know of every table: its columns, primary-key arity, and the
+/// column sets a foreign key may reference (lowercased; None when unknown, for verbatim and
+/// virtual tables).
 pub(super) struct TableShape {
     pub(super) columns: Vec<String>,
     pub(super) pk_len: usize,
+    pub(super) keys: Option<Keys>,
+}
+
+/// The primary key's columns and every other unique column set of a table, lowercased.
+pub(super) struct Keys {
+    pub(super) primary: Vec<String>,
+    pub(super) unique: Vec<Vec<String>>,
 }
 
 /// Converts the parsed files into the desired schema in three passes (declare, convert,
@@ -209,6 +218,7 @@ fn declare_all<'a>(ctx: &mut Ctx<'_>, files: &'a [FileSpec]) -> Declared<'a> {
                 .or_insert(TableShape {
                     columns: Vec::new(),
                     pk_len: 0,
+                    keys: None,
                 });
             let _ = src;
         }
@@ -407,7 +417,11 @@ fn shape_of(ctx: &Ctx<'_>, spec: &TableSpec) -> TableShape {
             .as_ref()
             .and_then(|c| verbatim_columns(c, &sql.value).ok())
             .unwrap_or_default();
-        return TableShape { pk_len: 0, columns };
+        return TableShape {
+            pk_len: 0,
+            columns,
+            keys: None,
+        };
     }
     let column_pk = spec.columns.0.iter().filter(|(_, c)| c.primary_key).count();
     let pk_len = match spec.primary_key.as_ref().map(|p| &p.value) {
@@ -423,7 +437,63 @@ fn shape_of(ctx: &Ctx<'_>, spec: &TableSpec) -> TableShape {
             .map(|(k, _)| k.value.clone())
             .collect(),
         pk_len,
+        keys: Some(keys_of(spec)),
     }
+}
+
+/// Reads the column sets of a table that SQLite accepts as a foreign key's parent key: the
+/// primary key, UNIQUE columns and constraints, and unique indexes on plain columns without a
+/// WHERE clause (https://www.sqlite.org/foreignkeys.html#fk_indexes).
+fn keys_of(spec: &TableSpec) -> Keys {
+    // `col`, `"col"`, `col DESC`, `col COLLATE x`: the column; None for an expression.
+    let column = |key: &str| -> Option<String> {
+        let k = key.trim();
+        if k.contains('(') {
+            return None;
+        }
+        let name = if let Some(rest) = k.strip_prefix('"') {
+            rest.split('"').next().unwrap_or_default().to_string()
+        } else {
+            k.split_whitespace().next().unwrap_or_default().to_string()
+        };
+        Some(name.to_ascii_lowercase())
+    };
+    let set = |keys: &[String]| -> Option<Vec<String>> {
+        let mut out: Vec<String> = keys.iter().map(|k| column(k)).collect::<Option<_>>()?;
+        out.sort();
+        Some(out)
+    };
+    let mut primary = match spec.primary_key.as_ref().map(|p| &p.value) {
+        Some(PrimaryKeySpec::Keys(k)) | Some(PrimaryKeySpec::Full { columns: k, .. }) => {
+            set(k).unwrap_or_default()
+        }
+        None => spec
+            .columns
+            .0
+            .iter()
+            .filter(|(_, c)| c.primary_key)
+            .map(|(k, _)| k.value.to_ascii_lowercase())
+            .collect(),
+    };
+    primary.sort();
+    let mut unique: Vec<Vec<String>> = spec
+        .columns
+        .0
+        .iter()
+        .filter(|(_, c)| c.unique)
+        .map(|(k, _)| vec![k.value.to_ascii_lowercase()])
+        .collect();
+    for u in &spec.unique {
+        let (UniqueSpec::Keys(k) | UniqueSpec::Named { columns: k, .. }) = &u.value;
+        unique.extend(set(k));
+    }
+    for (_, index) in &spec.indexes.0 {
+        if index.unique && index.where_clause.is_none() {
+            let cols: Vec<String> = index.columns.iter().map(|c| c.value.clone()).collect();
+            unique.extend(set(&cols));
+        }
+    }
+    Keys { primary, unique }
 }
 
 /// Creates a verbatim table in a scratch savepoint and reads its column names.

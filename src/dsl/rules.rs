@@ -75,15 +75,22 @@ pub(super) fn rules(
     schema: &Schema,
     failed: &[String],
 ) -> Rules {
-    // A schema with errors may not materialise whole (a view over a table that failed): then
-    // its tables and indexes alone are the basis.
-    let conn = normal::create_in_memory(schema).ok().or_else(|| {
-        let tables_only = Schema {
-            tables: schema.tables.clone(),
-            ..Schema::default()
-        };
-        normal::create_in_memory(&tables_only).ok()
-    });
+    // Created when a rule first needs it: a schema of thousands of tables without rules never
+    // pays for a second materialisation. A schema with errors may not materialise whole (a
+    // view over a table that failed): then its tables and indexes alone are the basis.
+    let lazy = std::cell::OnceCell::new();
+    let conn = || -> Option<&Connection> {
+        lazy.get_or_init(|| {
+            normal::create_in_memory(schema).ok().or_else(|| {
+                let tables_only = Schema {
+                    tables: schema.tables.clone(),
+                    ..Schema::default()
+                };
+                normal::create_in_memory(&tables_only).ok()
+            })
+        })
+        .as_ref()
+    };
     let knock_on = |sql: &str| failed.iter().any(|t| crate::sql::mentions(sql, t));
     let mut rules = Rules::default();
     for (src, file) in files.iter().enumerate() {
@@ -103,7 +110,7 @@ pub(super) fn rules(
                     quote_ident(&table),
                     condition.value
                 );
-                if check(ctx, conn.as_ref(), src, condition, &what, &sql) {
+                if check(ctx, conn(), src, condition, &what, &sql) {
                     rules.invariants.push(Invariant {
                         table: table.clone(),
                         name: name.value.clone(),
@@ -134,7 +141,7 @@ pub(super) fn rules(
                     quote_ident(&table),
                     rule.value.when.value
                 );
-                if check(ctx, conn.as_ref(), src, &rule.value.when, &what, &sql) {
+                if check(ctx, conn(), src, &rule.value.when, &what, &sql) {
                     rules.retention.push(Retention {
                         table: table.clone(),
                         when: rule.value.when.value.trim().to_string(),
@@ -146,7 +153,7 @@ pub(super) fn rules(
         for (name, sql) in &file.queries.0 {
             let what = format!("query \"{}\"", name.value);
             let place = place_of(src, sql);
-            let Some(conn) = conn.as_ref() else { continue };
+            let Some(conn) = conn() else { continue };
             match conn.prepare(sql.value.trim()) {
                 Ok(stmt) if stmt.readonly() => rules.queries.push(Query {
                     name: name.value.clone(),

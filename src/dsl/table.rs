@@ -257,6 +257,44 @@ fn primary_key(
 
 /// Converts one foreign key of table `tname`, checking its columns and its parent against
 /// `shapes`; None when its reference does not parse.
+/// Checks that a foreign key's parent columns are the parent's primary key or one of its unique
+/// column sets: SQLite accepts the declaration and refuses the first insert ("foreign key
+/// mismatch"), so this is an error at load time.
+fn parent_key(
+    ctx: &mut Ctx<'_>,
+    place: super::context::Place,
+    tname: &str,
+    ref_table: &str,
+    ref_columns: &[Name],
+    keys: &super::convert::Keys,
+) {
+    if ref_columns.is_empty() {
+        if keys.primary.is_empty() {
+            ctx.error(
+                place,
+                format!("foreign key on table \"{tname}\" references the primary key of \"{ref_table}\", which has none: SQLite would refuse every insert (foreign key mismatch)"),
+                "the parent has no primary key",
+            );
+        }
+        return;
+    }
+    let mut wanted: Vec<String> = ref_columns.iter().map(|c| c.to_ascii_lowercase()).collect();
+    wanted.sort();
+    if keys.primary == wanted || keys.unique.contains(&wanted) {
+        return;
+    }
+    let cols = ref_columns
+        .iter()
+        .map(|c| format!("\"{c}\""))
+        .collect::<Vec<_>>()
+        .join(", ");
+    ctx.error(
+        place,
+        format!("foreign key on table \"{tname}\" references \"{ref_table}\"({cols}), which is neither its primary key nor UNIQUE: SQLite would refuse every insert (foreign key mismatch)"),
+        "the parent key must be the primary key, or UNIQUE",
+    );
+}
+
 fn foreign_key(
     ctx: &mut Ctx<'_>,
     src: usize,
@@ -291,13 +329,10 @@ fn foreign_key(
             return None;
         }
     };
-    match shapes.get(&ref_table.to_ascii_lowercase()) {
-        None => ctx.error(
-            rplace,
-            format!("foreign key on table \"{tname}\" references unknown table \"{ref_table}\""),
-            "no such table in the schema",
-        ),
-        Some(parent) => {
+    // A parent the schema does not declare is allowed, as SQLite allows it: the foreign key
+    // is kept as declared (https://www.sqlite.org/foreignkeys.html).
+    if let Some(parent) = shapes.get(&ref_table.to_ascii_lowercase()) {
+        {
             for rc in &ref_columns {
                 if !parent.columns.is_empty() && !has_column(parent, rc) {
                     ctx.error(rplace, format!("foreign key on table \"{tname}\" references unknown column \"{ref_table}\".\"{rc}\""), "no such column in the parent");
@@ -311,6 +346,9 @@ fn foreign_key(
             if (!ref_columns.is_empty() || !parent.columns.is_empty()) && arity != fkv.columns.len()
             {
                 ctx.error(place, format!("foreign key on table \"{tname}\": {} child column(s) but {arity} parent column(s)", fkv.columns.len()), "column counts differ");
+            }
+            if let Some(keys) = &parent.keys {
+                parent_key(ctx, rplace, tname, &ref_table, &ref_columns, keys);
             }
         }
     }
