@@ -354,18 +354,16 @@ impl Table {
     }
 
     /// Brings the table to normal form: unordered collections sorted, and NOT NULL set where
-    /// SQLite implies it and cleared where it cannot matter, so that spellings with the same
-    /// meaning compare equal:
-    /// - primary-key columns of WITHOUT ROWID and STRICT tables are NOT NULL whether declared
-    ///   or not (https://www.sqlite.org/withoutrowid.html, https://www.sqlite.org/stricttables.html);
-    /// - a rowid alias (INTEGER PRIMARY KEY) never holds NULL: inserting NULL assigns a new
-    ///   rowid with or without NOT NULL, so the constraint is dropped.
+    /// SQLite implies it, as `PRAGMA table_xinfo` reports it: primary-key columns of WITHOUT
+    /// ROWID and STRICT tables are NOT NULL whether declared or not
+    /// (https://www.sqlite.org/withoutrowid.html, https://www.sqlite.org/stricttables.html).
+    /// A NOT NULL the user declared on a rowid alias (INTEGER PRIMARY KEY) is kept: SQLite
+    /// would not need it, but its catalog, and every tool that reads it, shows it.
     pub fn normalize(&mut self) {
         self.sort();
         if self.verbatim.is_some() {
             return;
         }
-        let alias = self.rowid_alias().map(str::to_string);
         let implied: Vec<String> = if self.without_rowid || self.strict {
             self.primary_key
                 .iter()
@@ -380,12 +378,7 @@ impl Table {
             Vec::new()
         };
         for column in &mut self.columns {
-            if alias
-                .as_deref()
-                .is_some_and(|a| a.eq_ignore_ascii_case(&column.name))
-            {
-                column.not_null = false;
-            } else if implied.iter().any(|k| k.eq_ignore_ascii_case(&column.name)) {
+            if implied.iter().any(|k| k.eq_ignore_ascii_case(&column.name)) {
                 column.not_null = true;
             }
         }

@@ -257,6 +257,33 @@ fn primary_key(
 
 /// Converts one foreign key of table `tname`, checking its columns and its parent against
 /// `shapes`; None when its reference does not parse.
+/// Writes an SQL default as the user wrote it when it is one term (a literal, a name such as
+/// `CURRENT_TIMESTAMP`, a signed number, a double-quoted string that SQLite reads as text after
+/// DEFAULT), so the catalog's `dflt_value` is the user's text; any other expression in
+/// parentheses, as SQLite requires.
+fn default_sql(sql: &str) -> String {
+    let tokens = crate::sql::lex(sql).unwrap_or_default();
+    let term = match tokens.as_slice() {
+        [_] => true,
+        [sign, n] => {
+            matches!(
+                sign.token,
+                sqlparser::tokenizer::Token::Minus | sqlparser::tokenizer::Token::Plus
+            ) && matches!(n.token, sqlparser::tokenizer::Token::Number(..))
+        }
+        _ => false,
+    };
+    if term
+        && !tokens
+            .iter()
+            .any(|t| t.token == sqlparser::tokenizer::Token::LParen)
+    {
+        sql.trim().to_string()
+    } else {
+        format!("({sql})")
+    }
+}
+
 /// Checks that a foreign key's parent columns are the parent's primary key or one of its unique
 /// column sets: SQLite accepts the declaration and refuses the first insert ("foreign key
 /// mismatch"), so this is an error at load time.
@@ -523,9 +550,10 @@ fn column(
             DefaultSpec::Str(s) => Some(quote_literal(s)),
             DefaultSpec::Sql { sql } => ctx
                 .check_expr(place, &format!("{what} default"), sql)
-                .then(|| format!("({sql})")),
+                .then(|| default_sql(sql)),
         };
-        column.default = text.map(Sql::new).filter(|s| s.key() != "null");
+        // `DEFAULT NULL` is kept: the catalog shows it.
+        column.default = text.map(Sql::new);
     }
     if let Some(c) = &spec.collate {
         if c.value.trim().is_empty() {

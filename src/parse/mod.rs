@@ -514,9 +514,7 @@ fn column_def(c: &mut Cursor<'_>, table: &mut Table, end: usize) -> Result<()> {
             return c.err(format!("expected a constraint on column \"{name}\""));
         }
     }
-    if column.default.as_ref().is_some_and(|d| d.key() == "null") {
-        column.default = None;
-    }
+    // `DEFAULT NULL` stays: `PRAGMA table_xinfo` reports it (dflt_value 'NULL').
     table.columns.push(column);
     Ok(())
 }
