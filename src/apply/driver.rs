@@ -105,7 +105,13 @@ impl<'c> Driver<'c> {
         if !self.prove {
             return Ok(None);
         }
-        let sql: Vec<&str> = self.pending.iter().map(|p| p.forward.as_str()).collect();
+        // An adoption is recorded, never run.
+        let sql: Vec<&str> = self
+            .pending
+            .iter()
+            .filter(|p| p.origin != migrations::Origin::Adopted)
+            .map(|p| p.forward.as_str())
+            .collect();
         Proof::prepare(self.conn, &sql).map(Some)
     }
 
@@ -268,6 +274,9 @@ impl Driver<'_> {
                 run_statements(self.conn, sql, p, self.refuse_loss && p.needs.destructive)?;
             }
         }
+        // The proof covers the migrations; a rollback stash's values come back after it, on
+        // purpose.
+        self.prove_after(proof)?;
         let restored = super::unstash::restore(self.conn, &self.pending)?;
         self.checked.extend(restored);
         self.conn
@@ -282,7 +291,6 @@ impl Driver<'_> {
                 )
                 .map_err(q("record the migration in _schemactl_migrations"))?;
         }
-        self.prove_after(proof)?;
         self.check(&counts_before)?;
         Ok(queries.len())
     }
