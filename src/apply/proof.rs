@@ -724,6 +724,10 @@ fn table_proof(
             other => other,
         };
         match source {
+            // A generated column made regular by a rollback gets back the values its
+            // migration stashed, not the computed ones.
+            Source::Kept(b)
+                if before.column(&b).is_some_and(|b| b.hidden >= 2) && d.filled_from_stash(ai) => {}
             Source::Kept(b) => {
                 let from = before.column(&b).map_or(c.affinity, |b| b.affinity);
                 if from == c.affinity {

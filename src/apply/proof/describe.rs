@@ -22,6 +22,8 @@ enum ColumnEvent {
         from: String,
         to: String,
     },
+    /// Renames made at once by a rebuild's copy (a swap): `(from, to)` pairs.
+    RenameAll(Vec<(String, String)>),
     Add(String),
     Drop(String),
     /// The migration writes this column's values itself (`UPDATE ... SET c`, or an
@@ -45,6 +47,8 @@ pub struct Tracked {
     pub rows_changed: bool,
     /// The tables (indexes into [`Description::tables`]) an `INSERT` into it read from.
     filled_from: BTreeSet<usize>,
+    /// An `INSERT` into it read a stash (`_schemactl_stash_*`): a rollback putting values back.
+    from_stash: bool,
 }
 
 /// Where a column of the table after the migrations comes from.
@@ -93,24 +97,35 @@ impl Description {
                     written_all: false,
                     rows_changed: false,
                     filled_from: BTreeSet::new(),
+                    from_stash: false,
                 })
                 .collect(),
             ..Description::default()
         };
         for text in sql {
-            let Ok(tokens) = lex(text) else {
-                d.undescribed.push("(SQL that does not lex)".into());
-                d.named
-                    .extend(before.iter().map(|b| b.to_ascii_lowercase()));
-                continue;
-            };
-            for st in statements(&tokens) {
-                d.named.extend(
-                    st.iter()
-                        .filter_map(|t| t.word())
-                        .map(str::to_ascii_lowercase),
-                );
-                d.statement(st, reach);
+            let reverse = text
+                .lines()
+                .any(|l| l.starts_with("-- schemactl migration (reverse)"));
+            for (header, segment) in steps(text) {
+                if let Some((table, renames)) = header.and_then(|h| rebuild_renames(h, reverse))
+                    && let Some(t) = d.alive(&table)
+                {
+                    d.tables[t].events.push(ColumnEvent::RenameAll(renames));
+                }
+                let Ok(tokens) = lex(segment) else {
+                    d.undescribed.push("(SQL that does not lex)".into());
+                    d.named
+                        .extend(before.iter().map(|b| b.to_ascii_lowercase()));
+                    continue;
+                };
+                for st in statements(&tokens) {
+                    d.named.extend(
+                        st.iter()
+                            .filter_map(|t| t.word())
+                            .map(str::to_ascii_lowercase),
+                    );
+                    d.statement(st, reach);
+                }
             }
         }
         d
@@ -173,6 +188,7 @@ impl Description {
                     written_all: false,
                     rows_changed: false,
                     filled_from: BTreeSet::new(),
+                    from_stash: false,
                 });
             }
         } else if first.is_kw("DROP") {
@@ -226,6 +242,14 @@ impl Description {
                 .filter(|&s| s != t)
                 .collect();
             self.tables[t].filled_from.extend(sources);
+            if st.iter().any(|tok| {
+                tok.word().is_some_and(|w| {
+                    w.to_ascii_lowercase()
+                        .starts_with(crate::plan::STASH_PREFIX)
+                })
+            }) {
+                self.tables[t].from_stash = true;
+            }
         } else if first.is_kw("UPDATE") {
             let mut i = 1;
             if kw(i, "OR") {
@@ -355,6 +379,12 @@ impl Description {
         }
     }
 
+    /// Returns true when the table `after` was filled from a stash (a rollback putting back
+    /// the values its migration replaced).
+    pub fn filled_from_stash(&self, after: usize) -> bool {
+        self.tables.get(after).is_some_and(|t| t.from_stash)
+    }
+
     /// Returns true when the migrations write column `column` of `after` themselves, where
     /// it is a new column (filled by the copy of a rebuild, or by an `UPDATE`).
     pub fn fills_new_column(&self, before: usize, after: usize, column: &str) -> bool {
@@ -389,6 +419,12 @@ fn walk_back(t: &Tracked, name: &mut String) -> Walk {
             ColumnEvent::Rename { from, to } if to.eq_ignore_ascii_case(name) => {
                 *name = from.clone();
             }
+            ColumnEvent::RenameAll(pairs) => {
+                if let Some((from, _)) = pairs.iter().find(|(_, to)| to.eq_ignore_ascii_case(name))
+                {
+                    *name = from.clone();
+                }
+            }
             ColumnEvent::Add(c) | ColumnEvent::Drop(c) if c.eq_ignore_ascii_case(name) => {
                 return if written { Walk::Written } else { Walk::Added };
             }
@@ -401,6 +437,50 @@ fn walk_back(t: &Tracked, name: &mut String) -> Walk {
     } else {
         Walk::Through
     }
+}
+
+/// Splits a migration's text at its generated step headers (`-- step N [kind]: summary`):
+/// each header (None before the first) with the text up to the next one.
+fn steps(text: &str) -> Vec<(Option<&str>, &str)> {
+    let mut out = Vec::new();
+    let mut header = None;
+    let mut start = 0;
+    let mut offset = 0;
+    for line in text.split_inclusive('\n') {
+        if line.starts_with("-- step ") {
+            out.push((header, &text[start..offset]));
+            header = Some(line.trim_end());
+            start = offset + line.len();
+        }
+        offset += line.len();
+    }
+    out.push((header, &text[start..]));
+    out
+}
+
+/// Reads the renames a generated rebuild makes in its copy, from its step header
+/// (`rebuild table T (rename column a to b, ...)`): the table and the `(from, to)` pairs, the
+/// other way round in a reverse migration. The header is the tool's own description of the
+/// step; every other column of the copy is held to its name.
+fn rebuild_renames(header: &str, reverse: bool) -> Option<(String, Vec<(String, String)>)> {
+    let at = header.find("rebuild table ")? + "rebuild table ".len();
+    let tokens = lex(&header[at..]).ok()?;
+    let table = tokens.first()?.word()?.to_string();
+    let mut pairs = Vec::new();
+    for w in tokens.windows(5) {
+        if w[0].is_kw("rename")
+            && w[1].is_kw("column")
+            && w[3].is_kw("to")
+            && let (Some(from), Some(to)) = (w[2].word(), w[4].word())
+        {
+            pairs.push(if reverse {
+                (to.to_string(), from.to_string())
+            } else {
+                (from.to_string(), to.to_string())
+            });
+        }
+    }
+    (!pairs.is_empty()).then_some((table, pairs))
 }
 
 /// Reads `[schema .] name` at `i`: the schema, the name and the index after it.
@@ -569,6 +649,27 @@ mod tests {
     fn a_drop_without_a_copy_has_no_successor() {
         let d = describe(&["t"], "DROP TABLE t; CREATE TABLE t (a);");
         assert_eq!(d.successor(0), None);
+    }
+
+    #[test]
+    fn a_generated_rebuild_that_swaps_follows_its_header_both_ways() {
+        let body =
+            "-- step 1 [rebuild]: rebuild table t (rename column b to a, rename column a to b)
+CREATE TABLE _schemactl_new_t (id INTEGER PRIMARY KEY, a TEXT, b TEXT);
+INSERT OR ABORT INTO _schemactl_new_t (id, a, b) SELECT id, b, a FROM t;
+DROP TABLE t;
+ALTER TABLE _schemactl_new_t RENAME TO t;
+";
+        let d = describe(&["t"], body);
+        let (after, _) = d.successor(0).unwrap();
+        assert_eq!(d.source(0, after, "a"), Source::Kept("b".into()));
+        assert_eq!(d.source(0, after, "b"), Source::Kept("a".into()));
+        // A chain, reversed: forward c <- b, b <- a; the reverse gives b <- c, a <- b.
+        let chain = "-- schemactl migration (reverse) V2__x\n-- step 1 [rebuild]: rebuild table t (rename column b to c, rename column a to b)\nCREATE TABLE _n (a, b);\nINSERT INTO _n (a, b) SELECT b, c FROM t;\nDROP TABLE t;\nALTER TABLE _n RENAME TO t;\n";
+        let d = describe(&["t"], chain);
+        let (after, _) = d.successor(0).unwrap();
+        assert_eq!(d.source(0, after, "a"), Source::Kept("b".into()));
+        assert_eq!(d.source(0, after, "b"), Source::Kept("c".into()));
     }
 
     #[test]
