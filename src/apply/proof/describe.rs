@@ -103,29 +103,37 @@ impl Description {
             ..Description::default()
         };
         for text in sql {
+            let Ok(tokens) = lex(text) else {
+                d.undescribed.push("(SQL that does not lex)".into());
+                d.named
+                    .extend(before.iter().map(|b| b.to_ascii_lowercase()));
+                continue;
+            };
             let reverse = text
                 .lines()
                 .any(|l| l.starts_with("-- schemactl migration (reverse)"));
-            for (header, segment) in steps(text) {
-                if let Some((table, renames)) = header.and_then(|h| rebuild_renames(h, reverse))
-                    && let Some(t) = d.alive(&table)
+            let headers = step_headers(text, &tokens);
+            let mut applied = None;
+            for st in statements(&tokens) {
+                // The step header above this statement, if it is a rebuild's and not yet read.
+                let start = st.first().map_or(0, |t| t.start);
+                let header = headers.iter().rev().find(|(at, _)| *at < start);
+                if let Some(&(at, h)) = header
+                    && applied != Some(at)
                 {
-                    d.tables[t].events.push(ColumnEvent::RenameAll(renames));
+                    applied = Some(at);
+                    if let Some((table, renames)) = rebuild_renames(h, reverse)
+                        && let Some(t) = d.alive(&table)
+                    {
+                        d.tables[t].events.push(ColumnEvent::RenameAll(renames));
+                    }
                 }
-                let Ok(tokens) = lex(segment) else {
-                    d.undescribed.push("(SQL that does not lex)".into());
-                    d.named
-                        .extend(before.iter().map(|b| b.to_ascii_lowercase()));
-                    continue;
-                };
-                for st in statements(&tokens) {
-                    d.named.extend(
-                        st.iter()
-                            .filter_map(|t| t.word())
-                            .map(str::to_ascii_lowercase),
-                    );
-                    d.statement(st, reach);
-                }
+                d.named.extend(
+                    st.iter()
+                        .filter_map(|t| t.word())
+                        .map(str::to_ascii_lowercase),
+                );
+                d.statement(st, reach);
             }
         }
         d
@@ -439,22 +447,20 @@ fn walk_back(t: &Tracked, name: &mut String) -> Walk {
     }
 }
 
-/// Splits a migration's text at its generated step headers (`-- step N [kind]: summary`):
-/// each header (None before the first) with the text up to the next one.
-fn steps(text: &str) -> Vec<(Option<&str>, &str)> {
+/// Finds the generated step headers (`-- step N [kind]: summary` lines) of a migration's text,
+/// with their byte offsets: only lines that start outside every token, so that a name holding
+/// such a line inside its quotes is never read as one.
+fn step_headers<'a>(text: &'a str, tokens: &[Tok]) -> Vec<(usize, &'a str)> {
     let mut out = Vec::new();
-    let mut header = None;
-    let mut start = 0;
     let mut offset = 0;
     for line in text.split_inclusive('\n') {
-        if line.starts_with("-- step ") {
-            out.push((header, &text[start..offset]));
-            header = Some(line.trim_end());
-            start = offset + line.len();
+        if line.starts_with("-- step ")
+            && !tokens.iter().any(|t| t.start <= offset && offset < t.end)
+        {
+            out.push((offset, line.trim_end()));
         }
         offset += line.len();
     }
-    out.push((header, &text[start..]));
     out
 }
 
