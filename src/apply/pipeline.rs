@@ -13,7 +13,6 @@ use crate::backup;
 use crate::error::{Error, Result};
 use crate::migrations::history::{self, HISTORY_TABLE};
 use crate::migrations::{self, Catalogue, Migration, expected_after};
-use crate::model::Schema;
 
 pub use crate::db::open_live;
 
@@ -67,20 +66,9 @@ pub struct Report {
     pub checks: Vec<String>,
 }
 
-fn run_refinery(
-    conn: &Connection,
-    mode: Mode,
-    pending: &[Migration],
-    all: &[refinery_core::Migration],
-    expected: &Option<Schema>,
-    allow_destructive: bool,
-    refuse_loss: bool,
-    prove: bool,
-) -> Result<Vec<String>> {
-    let driver = Driver::new(conn, mode, pending.to_vec(), expected.clone())
-        .allow_rows_removed(allow_destructive)
-        .refusing_loss(refuse_loss)
-        .proving(prove);
+/// Runs `all` through refinery with `driver`, which holds the pending migrations and what
+/// their run checks.
+fn run_refinery(driver: Driver<'_>, all: &[refinery_core::Migration]) -> Result<Vec<String>> {
     let mut runner = Runner::new(all)
         .set_grouped(true)
         .set_abort_divergent(true)
@@ -210,17 +198,11 @@ pub fn apply(opts: &Options, say: &mut dyn FnMut(&str)) -> Result<Report> {
         .collect::<Result<_>>()?;
 
     let run = |conn: &Connection, mode: Mode| {
-        let prove = mode == Mode::Rehearsal || opts.verify;
-        run_refinery(
-            conn,
-            mode,
-            &pending,
-            &all,
-            &expected,
-            opts.allow_destructive,
-            refuse_loss,
-            prove,
-        )
+        let driver = Driver::new(conn, mode, pending.to_vec(), expected.clone())
+            .allow_rows_removed(opts.allow_destructive)
+            .refusing_loss(refuse_loss)
+            .proving(mode == Mode::Rehearsal || opts.verify);
+        run_refinery(driver, &all)
     };
     guarded_run(&live, opts, "apply", pending.len(), &mut report, &run, say)?;
     Ok(report)
