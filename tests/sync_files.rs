@@ -372,9 +372,18 @@ proptest! {
         std::fs::create_dir_all(p.path("data")).unwrap();
         let conn = Connection::open(p.db()).unwrap();
         schemactl::normal::create(&conn, &live).unwrap();
+        let before = schemactl::inspect(&conn).unwrap();
         drop(conn);
         write_schema(p.dir.path(), &desired);
         let out = p.run(&["sync", "--yes", "--allow-destructive", "--skip-backup"]);
+        if !out.status.success() && stderr(&out).contains("could not find its rows again") {
+            // The stash's refusal (a table whose rows a stash could not pair again) comes before
+            // anything runs: the database must be exactly as it was, and the case says nothing
+            // about plan and drift after a sync.
+            let conn = Connection::open(p.db()).unwrap();
+            prop_assert_eq!(schemactl::inspect(&conn).unwrap(), before);
+            return Ok(());
+        }
         prop_assert!(out.status.success(), "{}", stderr(&out));
         let out = p.run(&["plan", "--check"]);
         prop_assert_eq!(out.status.code(), Some(0), "{}", stdout(&out));
