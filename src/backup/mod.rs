@@ -134,16 +134,20 @@ pub fn take(source: &Connection, database: &Path, dir: &Path, label: &str) -> Re
 /// Returns true when SQLite found a file corrupt or not a database at all, directly or as
 /// the reason an integrity check failed.
 pub fn is_corrupt(e: &Error) -> bool {
-    use rusqlite::ErrorCode::{DatabaseCorrupt, NotADatabase};
     match e {
         Error::IntegrityCheckFailed { .. } => true,
-        Error::Sqlite {
-            cause: rusqlite::Error::SqliteFailure(f, _),
-            ..
-        } => matches!(f.code, DatabaseCorrupt | NotADatabase),
+        Error::Sqlite { cause, .. } => is_corrupt_sqlite(cause),
         Error::BackupRejected { source } => is_corrupt(source),
         _ => false,
     }
+}
+
+/// Returns true when SQLite's error says the file is corrupt or not a database.
+pub fn is_corrupt_sqlite(e: &rusqlite::Error) -> bool {
+    matches!(
+        e.sqlite_error_code(),
+        Some(rusqlite::ErrorCode::DatabaseCorrupt | rusqlite::ErrorCode::NotADatabase)
+    )
 }
 
 /// Removes a database file and whatever SQLite or schemactl keeps beside it.
