@@ -26,7 +26,12 @@ pub enum Rename {
     },
 }
 
-/// The renames in SQL text, in order.
+/// The prefix of the table a rebuild creates (see `plan/rebuild.rs`).
+const REBUILD_PREFIX: &str = "_schemactl_new_";
+
+/// The renames in SQL text, in order: `ALTER TABLE ... RENAME`, and the renames a table
+/// rebuild makes by copying a column into another name
+/// (`INSERT INTO _schemactl_new_t (b) SELECT a FROM t`).
 pub fn renames(sql: &str) -> Vec<Rename> {
     let Ok(tokens) = crate::sql::lex(sql) else {
         return Vec::new();
@@ -35,6 +40,10 @@ pub fn renames(sql: &str) -> Vec<Rename> {
     let mut out = Vec::new();
     let mut i = 0;
     while i < tokens.len() {
+        if tokens[i].is_kw("INSERT") {
+            i = rebuild_copy(&tokens, i, &mut out);
+            continue;
+        }
         if !(tokens[i].is_kw("ALTER") && tokens.get(i + 1).is_some_and(|t| t.is_kw("TABLE"))) {
             i += 1;
             continue;
@@ -78,6 +87,85 @@ pub fn renames(sql: &str) -> Vec<Rename> {
     out
 }
 
+/// Reads a rebuild's copy at `tokens[i]` (`INSERT INTO _schemactl_new_t (cols) SELECT items
+/// FROM s`): a column copied from a column of another name is a rename on `s`, and `s`
+/// becoming `t` a table rename. Returns where to go on.
+fn rebuild_copy(tokens: &[Tok], i: usize, out: &mut Vec<Rename>) -> usize {
+    use sqlparser::tokenizer::Token;
+    let word = |k: usize| tokens.get(k).and_then(|t| t.word());
+    let (Some(target), true) = (
+        word(i + 2).filter(|w| w.starts_with(REBUILD_PREFIX)),
+        tokens.get(i + 1).is_some_and(|t| t.is_kw("INTO"))
+            && tokens
+                .get(i + 3)
+                .is_some_and(|t| matches!(t.token, Token::LParen)),
+    ) else {
+        return i + 1;
+    };
+    let table = target[REBUILD_PREFIX.len()..].to_string();
+    // The column list.
+    let mut k = i + 4;
+    let mut columns = Vec::new();
+    while let Some(t) = tokens.get(k) {
+        match &t.token {
+            Token::RParen => break,
+            Token::Comma => {}
+            _ => columns.push(t.word().map(str::to_string)),
+        }
+        k += 1;
+    }
+    if !tokens.get(k + 1).is_some_and(|t| t.is_kw("SELECT")) {
+        return k;
+    }
+    // The select list: one item per comma at depth 0, a plain column when it is one word.
+    k += 2;
+    let mut items: Vec<Option<String>> = Vec::new();
+    let mut current: Vec<&Tok> = Vec::new();
+    let mut depth = 0usize;
+    while let Some(t) = tokens.get(k) {
+        match &t.token {
+            Token::LParen => depth += 1,
+            Token::RParen => depth = depth.saturating_sub(1),
+            _ => {}
+        }
+        let end = depth == 0 && (t.is_kw("FROM") || matches!(t.token, Token::Comma));
+        if end {
+            items.push(match current.as_slice() {
+                [one] => one.word().map(str::to_string),
+                _ => None,
+            });
+            current.clear();
+            if t.is_kw("FROM") {
+                break;
+            }
+        } else {
+            current.push(t);
+        }
+        k += 1;
+    }
+    let Some(source) = word(k + 1).map(str::to_string) else {
+        return k;
+    };
+    for (column, item) in columns.iter().zip(&items) {
+        if let (Some(to), Some(from)) = (column, item)
+            && !to.eq_ignore_ascii_case(from)
+        {
+            out.push(Rename::Column {
+                table: source.clone(),
+                from: from.clone(),
+                to: to.clone(),
+            });
+        }
+    }
+    if !source.eq_ignore_ascii_case(&table) {
+        out.push(Rename::Table {
+            from: source,
+            to: table,
+        });
+    }
+    k + 2
+}
+
 /// How the backup's table maps onto the live one.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Mapping {
@@ -116,7 +204,12 @@ pub fn map(live: &Table, backup: &Schema, renames: &[Rename]) -> Option<Mapping>
         stored(live).into_iter().map(|c| (c.clone(), c)).collect();
     for rename in renames.iter().rev() {
         match rename {
-            Rename::Table { from, to } if to.eq_ignore_ascii_case(&table) => table = from.clone(),
+            // The rebuild's own table taking the name is no rename of the user's table.
+            Rename::Table { from, to }
+                if to.eq_ignore_ascii_case(&table) && !from.starts_with(REBUILD_PREFIX) =>
+            {
+                table = from.clone()
+            }
             Rename::Column { table: t, from, to } if t.eq_ignore_ascii_case(&table) => {
                 for (_, then) in names.iter_mut().filter(|(_, n)| n.eq_ignore_ascii_case(to)) {
                     *then = from.clone();
@@ -176,6 +269,47 @@ mod tests {
                 },
             ]
         );
+    }
+
+    #[test]
+    fn a_rebuild_copy_is_read_as_its_renames() {
+        let sql = "CREATE TABLE _schemactl_new_u (id INTEGER, value REAL, unit TEXT);\nINSERT INTO _schemactl_new_u (id, value, unit) SELECT id, metric_value, upper(u) FROM t;\nDROP TABLE t;\nALTER TABLE _schemactl_new_u RENAME TO u;";
+        let all = renames(sql);
+        assert_eq!(
+            all,
+            [
+                Rename::Column {
+                    table: "t".into(),
+                    from: "metric_value".into(),
+                    to: "value".into()
+                },
+                Rename::Table {
+                    from: "t".into(),
+                    to: "u".into()
+                },
+                Rename::Table {
+                    from: "_schemactl_new_u".into(),
+                    to: "u".into()
+                },
+            ]
+        );
+        let conn = rusqlite::Connection::open_in_memory().unwrap();
+        conn.execute_batch("CREATE TABLE t (id INTEGER, metric_value REAL, u TEXT)")
+            .unwrap();
+        let backup = crate::inspect(&conn).unwrap();
+        conn.execute_batch(sql).unwrap();
+        let live = crate::inspect(&conn).unwrap();
+        let m = map(live.table("u").unwrap(), &backup, &all).unwrap();
+        assert_eq!(m.backup_table, "t");
+        assert_eq!(
+            m.pairs,
+            [
+                ("id".to_string(), "id".to_string()),
+                ("value".to_string(), "metric_value".to_string())
+            ]
+        );
+        assert_eq!(m.unfilled, ["unit"], "an expression is not a rename");
+        assert_eq!(m.unmapped, ["u"]);
     }
 
     #[test]

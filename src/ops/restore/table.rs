@@ -18,8 +18,9 @@ use crate::sql::{ident, quote_literal};
 pub enum TableMode {
     /// Delete the table's rows, then insert the backup's (with their rowids).
     Replace,
-    /// Insert only the backup's rows that are missing: by primary key, or for a table
-    /// without one, by rowid (and never a row the table already holds under another rowid).
+    /// Insert only the backup's rows that are missing: by primary key; for a table without
+    /// one, by content (the backup's k-th copy of a row comes back when the table holds fewer
+    /// than k). Rowids are kept where they are free.
     Merge,
 }
 
@@ -126,25 +127,53 @@ fn write_rows(
         .iter()
         .map(|(_, c)| format!("b.{}", ident(c)))
         .collect();
-    let insert = |with_rowid: bool, condition: &str| -> rusqlite::Result<usize> {
-        let (r_live, r_backup) = match rowid.filter(|_| with_rowid) {
-            Some(r) => (format!("{r}, "), format!("b.{r}, ")),
-            None => (String::new(), String::new()),
+    // Rows come from `source` as `b`, their rowid as `b_rowid`. A row whose rowid another
+    // live row holds gets a new one (NULL), after the rows that keep theirs, so that no new
+    // rowid takes one of theirs; SQLite evaluates the SELECT in full before inserting, since
+    // it reads the table inserted into.
+    let insert = |source: &str,
+                  b_rowid: &str,
+                  condition: &str|
+     -> rusqlite::Result<(usize, usize)> {
+        let Some(r) = rowid else {
+            let n = live.execute(
+                &format!(
+                    "INSERT INTO {t} ({}) SELECT {} FROM {source} AS b WHERE {condition}",
+                    live_cols.join(", "),
+                    backup_cols.join(", ")
+                ),
+                [],
+            )?;
+            return Ok((n, 0));
         };
-        live.execute(
+        let taken = format!("EXISTS (SELECT 1 FROM {t} AS l WHERE l.{r} = {b_rowid})");
+        let renumbered: i64 = live.query_row(
+            &format!("SELECT count(*) FROM {source} AS b WHERE ({condition}) AND {taken}"),
+            [],
+            |row| row.get(0),
+        )?;
+        let n = live.execute(
             &format!(
-                "INSERT INTO {t} ({r_live}{}) SELECT {r_backup}{} FROM {b} AS b WHERE {condition}",
+                "INSERT INTO {t} ({r}, {}) SELECT CASE WHEN NOT {taken} THEN {b_rowid} END, {} FROM {source} AS b WHERE {condition} ORDER BY {taken}, {b_rowid}",
                 live_cols.join(", "),
                 backup_cols.join(", ")
             ),
             [],
-        )
+        )?;
+        Ok((n, usize::try_from(renumbered).unwrap_or_default()))
     };
+    let plain_rowid = rowid.map_or(String::new(), |r| format!("b.{r}"));
+    let same = mapping
+        .pairs
+        .iter()
+        .map(|(l, s)| format!("l.{} IS b.{}", ident(l), ident(s)))
+        .collect::<Vec<_>>()
+        .join(" AND ");
     let mut rows = Rows::default();
     match mode {
         TableMode::Replace => {
             rows.deleted = live.execute(&format!("DELETE FROM {t}"), []).map_err(q)?;
-            rows.inserted = insert(true, "1").map_err(q)?;
+            (rows.inserted, rows.renumbered) = insert(&b, &plain_rowid, "1").map_err(q)?;
         }
         TableMode::Merge => {
             let key: Vec<(String, &str)> = table
@@ -152,9 +181,8 @@ fn write_rows(
                 .into_iter()
                 .filter_map(|k| mapping.source(&k).map(|s| (k.clone(), s)))
                 .collect();
-            let free =
-                rowid.map(|r| format!("NOT EXISTS (SELECT 1 FROM {t} AS l WHERE l.{r} = b.{r})"));
             if !key.is_empty() && key.len() == table.key_columns().len() {
+                // The rows missing by primary key.
                 let missing = format!(
                     "NOT EXISTS (SELECT 1 FROM {t} AS l WHERE {})",
                     key.iter()
@@ -162,29 +190,25 @@ fn write_rows(
                         .collect::<Vec<_>>()
                         .join(" AND ")
                 );
-                // Rowids kept where they are free; a row whose rowid another live row took
-                // comes back under a new one.
-                match &free {
-                    Some(free) => {
-                        rows.inserted =
-                            insert(true, &format!("{missing} AND {free}")).map_err(q)?;
-                        rows.renumbered = insert(false, &missing).map_err(q)?;
-                        rows.inserted += rows.renumbered;
-                    }
-                    None => rows.inserted = insert(false, &missing).map_err(q)?,
-                }
-            } else if let Some(free) = &free {
-                // No usable primary key: the rowid names the row; a row the table holds
-                // already under another rowid (renumbered by a VACUUM) is not inserted again.
-                let same = mapping
+                (rows.inserted, rows.renumbered) = insert(&b, &plain_rowid, &missing).map_err(q)?;
+            } else if let Some(r) = rowid {
+                // No primary key: rows are compared by content, as a multiset. The k-th copy
+                // of a row in the backup (by rowid) comes back when the table holds fewer
+                // than k copies: so a second merge inserts nothing, and no row the table
+                // holds (under whatever rowid a VACUUM gave it) is inserted again.
+                let partition = mapping
                     .pairs
                     .iter()
-                    .map(|(l, s)| format!("l.{} IS b.{}", ident(l), ident(s)))
+                    .map(|(_, s)| ident(s))
                     .collect::<Vec<_>>()
-                    .join(" AND ");
-                rows.inserted = insert(
-                    true,
-                    &format!("{free} AND NOT EXISTS (SELECT 1 FROM {t} AS l WHERE {same})"),
+                    .join(", ");
+                let ranked = format!(
+                    "(SELECT *, {r} AS schemactl_rowid, row_number() OVER (PARTITION BY {partition} ORDER BY {r}) AS schemactl_rank FROM {b})"
+                );
+                (rows.inserted, rows.renumbered) = insert(
+                    &ranked,
+                    "b.schemactl_rowid",
+                    &format!("b.schemactl_rank > (SELECT count(*) FROM {t} AS l WHERE {same})"),
                 )
                 .map_err(q)?;
             } else {
