@@ -79,9 +79,12 @@ fn stderr(out: &Output) -> String {
     String::from_utf8_lossy(&out.stderr).to_string()
 }
 
+/// What happens to the live file's bytes.
+type Damage = fn(&mut Vec<u8>);
+
 #[test]
 fn a_corrupt_live_file_is_moved_aside_intact_and_restored_over() {
-    let cases: [(&str, fn(&mut Vec<u8>)); 3] = [
+    let cases: [(&str, Damage); 3] = [
         ("truncated", |b| b.truncate(b.len() / 3)),
         ("not sqlite", |b| {
             *b = b"this is not a database, it is a note\n".repeat(200)

@@ -120,7 +120,9 @@ pub fn run(args: &Args, config: &Config) -> Result<ExitCode> {
     let preview = prepared.preview.clone();
     let mut progress = Progress::new(&opts.database);
     if let Some(table) = &args.table {
-        let r = restore::restore_table(&opts, prepared, table, args.mode.into(), &mut |m| progress.say(m));
+        let r = restore::restore_table(&opts, prepared, table, args.mode.into(), &mut |m| {
+            progress.say(m)
+        });
         drop(progress);
         let r = r?;
         if args.format == Format::Json {
