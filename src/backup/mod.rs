@@ -150,13 +150,6 @@ pub fn is_corrupt_sqlite(e: &rusqlite::Error) -> bool {
     )
 }
 
-/// Removes a database file and whatever SQLite or schemactl keeps beside it.
-pub fn remove_with_sidecars(path: &Path) {
-    for suffix in ["", "-journal", "-wal", "-shm", ".sha256", ".json"] {
-        let _ = std::fs::remove_file(sibling(path, suffix));
-    }
-}
-
 /// The manifest of a backup file.
 pub fn manifest_path(backup: &Path) -> PathBuf {
     sibling(backup, ".json")

@@ -83,10 +83,10 @@ impl Owner {
         {
             return true;
         }
-        // A manifest from before identities: its path as typed, resolved from here.
+        // A manifest without an identity (older versions; prune's archives): its path as
+        // typed, resolved from here.
         if database_id.is_empty() && !database.is_empty() {
-            let limit = self.earlier.as_ref().and_then(|(_, l)| l.clone());
-            return canonical(Path::new(database)) == self.path && before(&limit);
+            return canonical(Path::new(database)) == self.path;
         }
         false
     }
