@@ -93,18 +93,24 @@ pub fn renames(sql: &str) -> Vec<Rename> {
 fn rebuild_copy(tokens: &[Tok], i: usize, out: &mut Vec<Rename>) -> usize {
     use sqlparser::tokenizer::Token;
     let word = |k: usize| tokens.get(k).and_then(|t| t.word());
+    // INSERT [OR conflict] INTO
+    let into = if tokens.get(i + 1).is_some_and(|t| t.is_kw("OR")) {
+        i + 3
+    } else {
+        i + 1
+    };
     let (Some(target), true) = (
-        word(i + 2).filter(|w| w.starts_with(REBUILD_PREFIX)),
-        tokens.get(i + 1).is_some_and(|t| t.is_kw("INTO"))
+        word(into + 1).filter(|w| w.starts_with(REBUILD_PREFIX)),
+        tokens.get(into).is_some_and(|t| t.is_kw("INTO"))
             && tokens
-                .get(i + 3)
+                .get(into + 2)
                 .is_some_and(|t| matches!(t.token, Token::LParen)),
     ) else {
         return i + 1;
     };
     let table = target[REBUILD_PREFIX.len()..].to_string();
     // The column list.
-    let mut k = i + 4;
+    let mut k = into + 3;
     let mut columns = Vec::new();
     while let Some(t) = tokens.get(k) {
         match &t.token {
@@ -130,8 +136,12 @@ fn rebuild_copy(tokens: &[Tok], i: usize, out: &mut Vec<Rename>) -> usize {
         }
         let end = depth == 0 && (t.is_kw("FROM") || matches!(t.token, Token::Comma));
         if end {
+            // A column, or a column qualified by its table (`t.a`, when a stash is joined in).
             items.push(match current.as_slice() {
                 [one] => one.word().map(str::to_string),
+                [_, dot, one] if matches!(dot.token, Token::Period) => {
+                    one.word().map(str::to_string)
+                }
                 _ => None,
             });
             current.clear();
@@ -273,7 +283,7 @@ mod tests {
 
     #[test]
     fn a_rebuild_copy_is_read_as_its_renames() {
-        let sql = "CREATE TABLE _schemactl_new_u (id INTEGER, value REAL, unit TEXT);\nINSERT INTO _schemactl_new_u (id, value, unit) SELECT id, metric_value, upper(u) FROM t;\nDROP TABLE t;\nALTER TABLE _schemactl_new_u RENAME TO u;";
+        let sql = "CREATE TABLE _schemactl_new_u (id INTEGER, value REAL, unit TEXT);\nINSERT OR ABORT INTO _schemactl_new_u (id, value, unit) SELECT id, t.metric_value, upper(u) FROM t;\nDROP TABLE t;\nALTER TABLE _schemactl_new_u RENAME TO u;";
         let all = renames(sql);
         assert_eq!(
             all,
