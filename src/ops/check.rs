@@ -103,6 +103,7 @@ pub fn check(conn: &Connection, desired: &Desired, quick: bool) -> Result<Report
         Err(e) if !findings.is_empty() && crate::backup::is_corrupt(&e) => {
             findings.push(Finding {
                 class: "integrity",
+                severity: Severity::Error,
                 subject: "database".into(),
                 message: format!("the other checks could not read the database: {e}"),
                 count: 1,
