@@ -72,6 +72,17 @@ pub struct Prepared {
 
 /// Chooses and verifies the backup, and says what restoring it would do. Changes nothing.
 pub fn prepare(opts: &Options, say: &mut dyn FnMut(&str)) -> Result<Prepared> {
+    // Where the database is to be is checked first: a missing directory is never created.
+    if let Some(directory) = opts
+        .database
+        .parent()
+        .filter(|d| !d.as_os_str().is_empty() && !d.is_dir())
+    {
+        return Err(Error::MissingDirectory {
+            database: opts.database.clone(),
+            directory: directory.to_path_buf(),
+        });
+    }
     let owner = catalog::owner(&opts.database, &opts.dir)?;
     let candidates = candidates(opts, &owner)?;
     say("verifying the backup ...");
