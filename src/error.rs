@@ -472,11 +472,15 @@ pub enum Error {
         /// The backup file.
         file: PathBuf,
     },
-    /// No backup in the directory fits what was asked for.
-    #[error("no backup in {} fits", dir.display())]
+    /// No backup of the database in the directory fits what was asked for.
+    #[error("{}", no_backup(dir, database, *others))]
     NoBackup {
         /// The backups directory.
         dir: PathBuf,
+        /// The database whose backups were looked for.
+        database: PathBuf,
+        /// How many files of other databases (or safety copies) the directory holds.
+        others: usize,
     },
     /// The chosen backup failed verification; nothing was restored.
     #[error("{source}; nothing was restored")]
@@ -597,6 +601,52 @@ pub enum Error {
     /// Backup retention was asked for without a rule.
     #[error("prune needs --keep-last N or --keep-days D")]
     NoRetentionRule,
+    /// The database cannot be read, and the backups taken at its path are of more than one
+    /// database: which ones are its own cannot be told.
+    #[error(
+        "{} cannot be read, and backups of {} databases were taken at its path ({}): name the backup file to restore",
+        database.display(),
+        identities.len(),
+        identities.join(", ")
+    )]
+    AmbiguousOwner {
+        /// The database.
+        database: PathBuf,
+        /// The identities recorded at its path.
+        identities: Vec<String>,
+    },
+    /// The backup named was taken from another database, and restoring it was not confirmed.
+    #[error(
+        "{} is a backup of another database ({}), not of {}: pass --from-other-database to restore it anyway; nothing was restored",
+        file.display(),
+        source_database,
+        database.display()
+    )]
+    OtherDatabase {
+        /// The backup.
+        file: PathBuf,
+        /// The database it was taken from, as its manifest records it.
+        source_database: String,
+        /// The database that was to be restored.
+        database: PathBuf,
+    },
+    /// A table restore was asked for on a database that cannot be read.
+    #[error(
+        "{} cannot be read ({reason}): restore the whole database instead; nothing was restored",
+        database.display()
+    )]
+    LiveUnreadable {
+        /// The database.
+        database: PathBuf,
+        /// Why.
+        reason: String,
+    },
+    /// A table restore was asked for one of schemactl's own tables.
+    #[error("\"{table}\" is schemactl's own bookkeeping table: it is not restored on its own")]
+    BookkeepingTable {
+        /// The table.
+        table: String,
+    },
     // --- end of the storage block. ---
     // --- adopting existing databases (issue 17). ---
     /// `apply` in a project without migration files: there is nothing to apply.
@@ -668,6 +718,20 @@ pub enum Error {
         /// The pending files, as `V{n}__{name}`.
         pending: Vec<String>,
     },
+}
+
+fn no_backup(dir: &std::path::Path, database: &std::path::Path, others: usize) -> String {
+    let mut text = format!(
+        "no backup of {} in {} fits",
+        database.display(),
+        dir.display()
+    );
+    if others > 0 {
+        text.push_str(&format!(
+            " ({others} other file(s) there are safety copies or backups of other databases: see `schemactl backup list --all`, and name a file to restore it)"
+        ));
+    }
+    text
 }
 
 fn missing_table(place: Option<&str>, table: &str) -> String {

@@ -223,3 +223,102 @@ fn a_lock_held_past_the_busy_timeout_gives_a_clear_message_and_changes_nothing()
         .unwrap();
     assert_eq!(old, 2000, "nothing was pruned");
 }
+
+#[test]
+fn a_restore_beside_another_databases_backups_taken_meanwhile_takes_its_own_and_spoils_none() {
+    let p = project();
+    let dir = p.path();
+    let db = dir.join("memory.db");
+    ok(dir, &["backup", "--label", "mine"]);
+    let own: i64 = Connection::open(&db)
+        .unwrap()
+        .query_row("SELECT count(*) FROM patterns", [], |r| r.get(0))
+        .unwrap();
+    ok(
+        dir,
+        &["apply", "--yes", "--skip-backup", "--database", "other.db"],
+    );
+    // The application writes into other.db all along, while other.db is backed up into the
+    // same folder again and again (each run sweeping the folder), and memory.db is restored.
+    let stop = Arc::new(AtomicBool::new(false));
+    let app = application(dir.join("other.db"), stop.clone());
+    let taken_so_far = Arc::new(std::sync::atomic::AtomicUsize::new(0));
+    let backups = {
+        let dir = dir.to_path_buf();
+        let stop = stop.clone();
+        let taken_so_far = taken_so_far.clone();
+        std::thread::spawn(move || {
+            while !stop.load(Ordering::Relaxed) {
+                ok(
+                    &dir,
+                    &["backup", "--database", "other.db", "--label", "other"],
+                );
+                taken_so_far.fetch_add(1, Ordering::SeqCst);
+            }
+            taken_so_far.load(Ordering::SeqCst)
+        })
+    };
+    // other.db's backups are the newest in the folder before the first restore.
+    while taken_so_far.load(Ordering::SeqCst) < 2 {
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    Connection::open(&db)
+        .unwrap()
+        .execute_batch("DELETE FROM pattern_embeddings; DELETE FROM patterns;")
+        .unwrap();
+    for _ in 0..3 {
+        ok(dir, &["restore", "--latest", "--yes", "--wait"]);
+        let restored: i64 = Connection::open(&db)
+            .unwrap()
+            .query_row("SELECT count(*) FROM patterns", [], |r| r.get(0))
+            .unwrap();
+        assert_eq!(
+            restored, own,
+            "memory.db's own backup, not other.db's newer ones"
+        );
+    }
+    stop.store(true, Ordering::Relaxed);
+    let taken = backups.join().unwrap();
+    let w = app.join().unwrap();
+    assert!(taken > 0 && !w.metrics.is_empty());
+    // Every backup of other.db verifies, and nothing of a run is left in the folder.
+    let out = run(
+        dir,
+        &["backup", "verify", "--all", "--database", "other.db"],
+        &[],
+    );
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stdout)
+    );
+    let verified = String::from_utf8_lossy(&out.stdout).lines().count();
+    assert!(verified >= taken, "{verified} verified, {taken} taken");
+    let leftovers: Vec<String> = std::fs::read_dir(dir.join("backups"))
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().to_string())
+        .filter(|n| n.ends_with(".inprogress") || n.contains(".scratch.db"))
+        .collect();
+    assert!(leftovers.is_empty(), "{leftovers:?}");
+    // The application's writes to other.db are all there.
+    let other = Connection::open(dir.join("other.db")).unwrap();
+    let lost = w
+        .metrics
+        .iter()
+        .filter(|id| {
+            other
+                .query_row(
+                    "SELECT count(*) FROM metrics_log WHERE id = ?1",
+                    [*id],
+                    |r| r.get::<_, i64>(0),
+                )
+                .unwrap()
+                == 0
+        })
+        .count();
+    println!(
+        "concurrency: 3 restores of memory.db beside {taken} backups of other.db taken meanwhile and {} application writes to other.db; {lost} lost",
+        w.metrics.len()
+    );
+    assert_eq!(lost, 0);
+}

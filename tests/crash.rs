@@ -5,6 +5,11 @@
 //! before, running the command again must reach the state after (nothing half-done blocks it,
 //! and nothing is done twice).
 //!
+//! The backups folder is shared with another database (`other.db`, a copy that went its own
+//! way), whose backups are newer: the restore (`--latest`) must take memory.db's own, every
+//! file already in the folder must stay byte for byte, and the next command that writes into
+//! the folder must leave no marker or scratch file of the killed run behind.
+//!
 //! CI runs 42 trials (6 per scenario; `unstash` is a rollback that stashes, `reapply` the
 //! apply that brings its stash back); `SCHEMACTL_CRASH_TRIALS=250` runs that many in all.
 //! Run with `--nocapture` to see the counts.
@@ -136,6 +141,44 @@ struct Scenario {
     before: State,
     after: State,
     duration: Duration,
+    /// The files of the backups folder before the run, with their sha256.
+    kept: Vec<(String, String)>,
+}
+
+/// The files of `dir/backups`, with the sha256 of each, sorted.
+fn backups_folder(dir: &Path) -> Vec<(String, String)> {
+    let Ok(entries) = std::fs::read_dir(dir.join("backups")) else {
+        return Vec::new();
+    };
+    let mut out: Vec<(String, String)> = entries
+        .map(|e| e.unwrap().path())
+        .map(|p| {
+            let sha = format!("{:x}", Sha256::digest(std::fs::read(&p).unwrap()));
+            (p.file_name().unwrap().to_string_lossy().to_string(), sha)
+        })
+        .collect();
+    out.sort();
+    out
+}
+
+/// Every file the folder held before is still there, unchanged; after a command that writes
+/// into the folder has run, nothing of an interrupted run is left.
+fn check_folder(s: &Scenario, dir: &Path, context: &str) {
+    let now = backups_folder(dir);
+    for kept in &s.kept {
+        assert!(
+            now.contains(kept),
+            "{context}: {} was changed or removed",
+            kept.0
+        );
+    }
+    ok(dir, &["backup", "--label", "probe"]);
+    let leftovers: Vec<String> = backups_folder(dir)
+        .into_iter()
+        .map(|(name, _)| name)
+        .filter(|name| name.ends_with(".inprogress") || name.contains(".scratch.db"))
+        .collect();
+    assert!(leftovers.is_empty(), "{context}: left behind {leftovers:?}");
 }
 
 impl Scenario {
@@ -154,6 +197,7 @@ impl Scenario {
         );
         let after = state(&reference.path().join("memory.db"));
         assert_ne!(before, after, "{name}: the command changes something");
+        let kept = backups_folder(template.path());
         Scenario {
             name,
             template,
@@ -161,6 +205,7 @@ impl Scenario {
             before,
             after,
             duration,
+            kept,
         }
     }
 }
@@ -202,6 +247,7 @@ fn trial(s: &Scenario, seed: u64, tally: &mut Tally) {
     let context = format!("{} trial seed {seed} (kill after {delay:?})", s.name);
     if got == s.after {
         tally.after += 1;
+        check_folder(s, dir.path(), &context);
         return;
     }
     assert!(
@@ -224,6 +270,7 @@ fn trial(s: &Scenario, seed: u64, tally: &mut Tally) {
     );
     assert_eq!(again.schema, s.after.schema, "{context}");
     assert_eq!(again.versions.len(), s.after.versions.len(), "{context}");
+    check_folder(s, dir.path(), &context);
 }
 
 #[test]
@@ -287,20 +334,36 @@ fn sigkill_at_random_moments_leaves_the_state_before_or_after() {
             t.path(),
             &["backup", "--compress", "zstd", "--label", "crash"],
         );
-        let file = std::fs::read_dir(t.path().join("backups"))
+        // Another database backs up into the same folder, later: a copy gone its own way.
+        std::fs::copy(t.path().join("memory.db"), t.path().join("other.db")).unwrap();
+        Connection::open(t.path().join("other.db"))
             .unwrap()
-            .map(|e| e.unwrap().path())
-            .find(|p| p.extension().is_some_and(|x| x == "zst"))
+            .execute_batch("DELETE FROM metrics_log WHERE rowid % 2 = 0")
             .unwrap();
+        for label in ["other1", "other2"] {
+            ok(
+                t.path(),
+                &["backup", "--database", "other.db", "--label", label],
+            );
+        }
         let conn = Connection::open(t.path().join("memory.db")).unwrap();
         conn.execute_batch(
             "INSERT INTO metrics_log (metric_name, metric_value, timestamp) VALUES ('after-backup', 1, 'now');
              DELETE FROM pattern_embeddings WHERE rowid % 3 = 0;",
         )
         .unwrap();
+        // Each trial runs on a copy of this directory while the template stays: a copy of a
+        // database whose original is still in place is another database (db::identity). The
+        // identity says the original moved away, so that every copy is memory.db moved.
+        conn.execute_batch("UPDATE _schemactl_identity SET path = '/moved-away/memory.db'")
+            .unwrap();
         drop(conn);
-        let file = file.to_string_lossy().to_string();
-        Scenario::new("restore", t, &["restore", &file, "--yes"])
+        let s = Scenario::new("restore", t, &["restore", "--latest", "--yes"]);
+        assert_eq!(
+            s.after.tables["metrics_log"].0, rows as i64,
+            "memory.db's own backup, not other.db's newer ones"
+        );
+        s
     };
     let prune = {
         let t = base(rows, true);

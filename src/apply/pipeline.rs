@@ -220,7 +220,20 @@ pub(super) fn guarded_run(
     run: &dyn Fn(&Connection, Mode) -> Result<Vec<String>>,
     say: &mut dyn FnMut(&str),
 ) -> Result<()> {
-    // 3. Backup, 4. rehearsal on it.
+    // 3. Backup (a safety copy, written like any backup), 4. rehearsal on it.
+    for f in backup::partial::sweep(&opts.backups)? {
+        say(&format!(
+            "removed {} (left by an interrupted run)",
+            f.display()
+        ));
+    }
+    // The database's first write by schemactl gives it its identity (see db::identity),
+    // recorded after the live run succeeded: a failure leaves the database as it was.
+    let (identity, new_identity) = crate::db::identity::planned(live, &opts.database)?;
+    let owner = crate::db::identity::Owner::managed(
+        &identity,
+        &crate::db::identity::canonical(&opts.database),
+    );
     let mut backup_file = None;
     if opts.skip_backup {
         say(
@@ -228,67 +241,45 @@ pub(super) fn guarded_run(
         );
     } else {
         say(&format!("backing up {} ...", opts.database.display()));
-        let b = backup::take(live, &opts.database, &opts.backups, &format!("pre-{what}"))?;
-        say(&format!("backup: {} ({} bytes)", b.path.display(), b.size));
-        backup_file = Some(b);
+        backup_file = Some(backup::take(
+            live,
+            &opts.database,
+            &opts.backups,
+            &format!("pre-{what}"),
+        )?);
     }
     if opts.skip_rehearsal {
         say(
             "warning: --skip-rehearsal: the migrations run on the live database without a rehearsal",
         );
     } else {
-        let (rehearsal_path, scratch) = match &backup_file {
-            Some(b) => (b.path.clone(), false),
-            None => (
-                backup::take(live, &opts.database, &opts.backups, "rehearsal")?.path,
-                true,
-            ),
+        // The rehearsal runs on the plain copy before it is finished (its changes are rolled
+        // back); without a backup, on a scratch copy removed when dropped.
+        let scratch;
+        let copy = match &backup_file {
+            Some(b) => b,
+            None => {
+                scratch = backup::take(live, &opts.database, &opts.backups, "rehearsal")?;
+                &scratch
+            }
         };
         say(&format!(
             "rehearsing the {what} of {count} migration(s) on the backup ..."
         ));
-        // The backup's checksum: in WAL mode the rehearsal's writes stay in the -wal file
-        // (and are rolled back), so the file can be hashed while the rehearsal runs;
-        // otherwise it is hashed first.
-        let hash = |b: &backup::BackupFile| backup::sha256_file(&b.path);
-        let (sha256, result) = std::thread::scope(|scope| {
-            let hasher = backup_file
-                .as_ref()
-                .filter(|b| backup::is_wal(&b.path))
-                .map(|b| scope.spawn(move || hash(b)));
-            let before = match (&backup_file, &hasher) {
-                (Some(b), None) => Some(hash(b)),
-                _ => None,
-            };
-            let result = Connection::open(&rehearsal_path)
-                .map_err(|e| Error::sqlite(format!("open {}", rehearsal_path.display()), e))
-                .and_then(|conn| run(&conn, Mode::Rehearsal));
-            let during = hasher.map(|h| {
-                h.join()
-                    .unwrap_or_else(|_| Err(Error::ThreadPanicked { what: "checksum" }))
-            });
-            (before.or(during), result)
-        });
-        if scratch {
-            let _ = std::fs::remove_file(&rehearsal_path);
-        }
-        if let (Some(b), Some(sha256)) = (&backup_file, sha256) {
-            write_manifest(b, opts, what, report, &sha256?)?;
-            report.backup = Some(b.path.clone());
-        }
+        let result = Connection::open(&copy.file.path)
+            .map_err(|e| Error::sqlite(format!("open {}", copy.file.path.display()), e))
+            .and_then(|conn| run(&conn, Mode::Rehearsal));
         match result {
             Ok(checked) => report.rehearsal = checked,
             Err(e) => {
+                finish_backup(backup_file, opts, &owner, what, report, say)?;
                 return Err(Error::RehearsalFailed {
                     source: Box::new(e),
                 });
             }
         }
     }
-    if let (Some(b), None) = (&backup_file, &report.backup) {
-        write_manifest(b, opts, what, report, &backup::sha256_file(&b.path)?)?;
-        report.backup = Some(b.path.clone());
-    }
+    finish_backup(backup_file, opts, &owner, what, report, say)?;
 
     // 5. Apply on the live database, all or nothing.
     say(&format!(
@@ -296,7 +287,14 @@ pub(super) fn guarded_run(
         opts.database.display()
     ));
     match run(live, Mode::Live) {
-        Ok(checked) => report.checks = checked,
+        Ok(checked) => {
+            report.checks = checked;
+            if new_identity && let Err(e) = crate::db::identity::record(live, &identity) {
+                say(&format!(
+                    "warning: the database's identity was not recorded ({e}); the next write records one"
+                ));
+            }
+        }
         Err(e) => {
             return Err(Error::LiveRunFailed {
                 source: Box::new(e),
@@ -307,21 +305,36 @@ pub(super) fn guarded_run(
     Ok(())
 }
 
-fn write_manifest(
-    b: &backup::BackupFile,
+/// Finishes the pre-migration copy like any backup (integrity_check, compression, sidecar,
+/// manifest of kind `safety`) and records it in the report.
+fn finish_backup(
+    pending: Option<backup::Pending>,
     opts: &Options,
+    owner: &crate::db::identity::Owner,
     what: &str,
-    report: &Report,
-    sha256: &str,
+    report: &mut Report,
+    say: &mut dyn FnMut(&str),
 ) -> Result<()> {
-    backup::write_manifest(
-        b,
+    let Some(pending) = pending else {
+        return Ok(());
+    };
+    let manifest = backup::Manifest::new(
         &opts.database,
+        owner,
         &format!("pre-{what}"),
+        backup::Kind::Safety,
         backup::Detail::Migration {
             schema_version_before: report.version_before,
             migrations: report.migrations.clone(),
         },
-        sha256,
-    )
+    );
+    let written = pending.finish(backup::Compression::Zstd, manifest)?;
+    say(&format!(
+        "backup: {} ({} bytes, database {} bytes)",
+        written.path.display(),
+        written.size,
+        written.database_size
+    ));
+    report.backup = Some(written.path);
+    Ok(())
 }

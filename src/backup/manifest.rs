@@ -2,14 +2,51 @@
 //! from, its size and sha256. This is the one place manifests are written and read.
 //!
 //! The keys keep the order they have always had: `database`, `reason`, what this kind of file
-//! adds ([`Detail`]), then `file`, `size`, `sha256`, `created_at`, `sqlite_version`. Reading is
-//! lenient: a key that is missing reads as empty, so older manifests still list.
+//! adds ([`Detail`]), then `file`, `size`, `sha256`, `created_at`, `sqlite_version`; the keys
+//! added since come last: `database_id` and `canonical_path` (whose backup it is, see
+//! [`crate::db::identity`]) and `kind` (a backup, a safety copy or an archive). Reading is
+//! lenient: a key that is missing reads as empty, so older manifests still list (their kind
+//! is told by their reason).
 
 use std::collections::BTreeMap;
 use std::path::Path;
 
 use super::{BackupFile, Compression, manifest_path};
+use crate::db::identity::Owner;
 use crate::error::{Error, Result};
+
+/// What a file in the backups folder is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Kind {
+    /// A backup a person asked for (`schemactl backup`).
+    Backup,
+    /// A copy schemactl keeps before it changes a database: `pre-apply`, `pre-rollback`,
+    /// `before-restore`. Never chosen by `restore --latest` or `--at` unless asked.
+    Safety,
+    /// A prune's archive of the rows it removed.
+    Archive,
+}
+
+impl Kind {
+    /// The kind of a file whose manifest predates `kind`, by its reason.
+    pub fn of_reason(reason: &str) -> Self {
+        match reason {
+            "pre-apply" | "pre-rollback" | "before-restore" => Kind::Safety,
+            "prune-archive" => Kind::Archive,
+            _ => Kind::Backup,
+        }
+    }
+
+    /// The word for it.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Kind::Backup => "backup",
+            Kind::Safety => "safety",
+            Kind::Archive => "archive",
+        }
+    }
+}
 
 /// A backup's or archive's manifest.
 #[derive(Debug, Clone, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
@@ -32,6 +69,40 @@ pub struct Manifest {
     pub created_at: String,
     /// The SQLite version that wrote it.
     pub sqlite_version: String,
+    /// The identity of the database it was taken from (its id, or `path:<canonical path>`
+    /// while it had none); empty in manifests older than identities.
+    pub database_id: String,
+    /// The canonical path of the database it was taken from; empty in older manifests.
+    pub canonical_path: String,
+    /// What the file is; None in older manifests (then [`Manifest::kind`] tells it by reason).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub kind: Option<Kind>,
+}
+
+impl Manifest {
+    /// A manifest for a file about to be written from `database` (as given), owned by `owner`:
+    /// the keys describing the file itself are filled in when it is written.
+    pub fn new(database: &Path, owner: &Owner, reason: &str, kind: Kind, detail: Detail) -> Self {
+        Manifest {
+            database: database.display().to_string(),
+            reason: reason.to_string(),
+            detail,
+            database_id: owner.id.clone(),
+            canonical_path: owner.path.display().to_string(),
+            kind: Some(kind),
+            ..Manifest::default()
+        }
+    }
+
+    /// What the file is.
+    pub fn kind(&self) -> Kind {
+        self.kind.unwrap_or_else(|| Kind::of_reason(&self.reason))
+    }
+
+    /// Returns true when the file was taken from the database `owner` describes.
+    pub fn belongs_to(&self, owner: &Owner) -> bool {
+        owner.owns(&self.database_id, &self.database, &self.created_at)
+    }
 }
 
 /// What a manifest says beyond the common keys, by the kind of file it describes.
@@ -75,7 +146,8 @@ impl Default for Detail {
 }
 
 /// Writes the manifest of `file` (a new file, fsynced) with its sha256, taken from `database`
-/// for `reason`.
+/// for `reason`; its kind is told by the reason, and its identity is the database's path
+/// (callers that know the database's [`Owner`] use [`write`]).
 pub fn write_manifest(
     file: &BackupFile,
     database: &Path,
@@ -83,21 +155,31 @@ pub fn write_manifest(
     detail: Detail,
     sha256: &str,
 ) -> Result<()> {
+    let owner = Owner::unmanaged(&crate::db::identity::canonical(database));
     let manifest = Manifest {
-        database: database.display().to_string(),
-        reason: reason.to_string(),
-        detail,
+        database_id: String::new(),
+        ..Manifest::new(database, &owner, reason, Kind::of_reason(reason), detail)
+    };
+    write(file, manifest, sha256).map(drop)
+}
+
+/// Writes `manifest` for `file` (a new file, fsynced), filling in the file's name, size and
+/// sha256, the time and the SQLite version; returns what it wrote.
+pub fn write(file: &BackupFile, manifest: Manifest, sha256: &str) -> Result<Manifest> {
+    let manifest = Manifest {
         file: file.path.display().to_string(),
         size: file.size,
         sha256: sha256.to_string(),
         created_at: crate::db::now_rfc3339(),
         sqlite_version: rusqlite::version().to_string(),
+        ..manifest
     };
     let text = serde_json::to_string_pretty(&manifest).map_err(|source| Error::Json {
         context: "manifest",
         source,
     })?;
-    crate::db::write_new(&file.manifest, &(text + "\n"))
+    crate::db::write_new(&file.manifest, &(text + "\n"))?;
+    Ok(manifest)
 }
 
 /// Reads the manifest of a backup or archive file; None when there is none or it is not a
@@ -130,6 +212,9 @@ mod tests {
             sha256: "00".into(),
             created_at: "2026-01-01T00:00:00Z".into(),
             sqlite_version: "3".into(),
+            database_id: String::new(),
+            canonical_path: String::new(),
+            kind: None,
         }
     }
 
@@ -143,25 +228,25 @@ mod tests {
                     schema_version: None,
                     last_migration: None,
                 },
-                r#"{"database":"db","reason":"why","compression":"zstd","database_size":9,"schema_version":null,"last_migration":null,"file":"f","size":1,"sha256":"00","created_at":"2026-01-01T00:00:00Z","sqlite_version":"3"}"#,
+                r#"{"database":"db","reason":"why","compression":"zstd","database_size":9,"schema_version":null,"last_migration":null,"file":"f","size":1,"sha256":"00","created_at":"2026-01-01T00:00:00Z","sqlite_version":"3","database_id":"","canonical_path":""}"#,
             ),
             (
                 Detail::Migration {
                     schema_version_before: Some(2),
                     migrations: vec!["V3__x".into()],
                 },
-                r#"{"database":"db","reason":"why","schema_version_before":2,"migrations":["V3__x"],"file":"f","size":1,"sha256":"00","created_at":"2026-01-01T00:00:00Z","sqlite_version":"3"}"#,
+                r#"{"database":"db","reason":"why","schema_version_before":2,"migrations":["V3__x"],"file":"f","size":1,"sha256":"00","created_at":"2026-01-01T00:00:00Z","sqlite_version":"3","database_id":"","canonical_path":""}"#,
             ),
             (
                 Detail::Prune {
                     prune_id: "p".into(),
                     rows: BTreeMap::from([("t".to_string(), 4)]),
                 },
-                r#"{"database":"db","reason":"why","prune_id":"p","rows":{"t":4},"file":"f","size":1,"sha256":"00","created_at":"2026-01-01T00:00:00Z","sqlite_version":"3"}"#,
+                r#"{"database":"db","reason":"why","prune_id":"p","rows":{"t":4},"file":"f","size":1,"sha256":"00","created_at":"2026-01-01T00:00:00Z","sqlite_version":"3","database_id":"","canonical_path":""}"#,
             ),
             (
                 Detail::Plain {},
-                r#"{"database":"db","reason":"why","file":"f","size":1,"sha256":"00","created_at":"2026-01-01T00:00:00Z","sqlite_version":"3"}"#,
+                r#"{"database":"db","reason":"why","file":"f","size":1,"sha256":"00","created_at":"2026-01-01T00:00:00Z","sqlite_version":"3","database_id":"","canonical_path":""}"#,
             ),
         ];
         for (detail, json) in cases {
@@ -176,5 +261,39 @@ mod tests {
         let m: Manifest = serde_json::from_str(r#"{"sha256":"ab"}"#).unwrap();
         assert_eq!(m.sha256, "ab");
         assert_eq!(m.detail, Detail::Plain {});
+        assert_eq!(m.kind(), Kind::Backup);
+    }
+
+    #[test]
+    fn identity_and_kind_come_last_and_old_manifests_are_told_by_reason() {
+        let owner = Owner::unmanaged(Path::new("/srv/db.sqlite"));
+        let m = Manifest {
+            sha256: "00".into(),
+            ..Manifest::new(
+                Path::new("db.sqlite"),
+                &owner,
+                "before-restore",
+                Kind::Safety,
+                Detail::Plain {},
+            )
+        };
+        let json = serde_json::to_string(&m).unwrap();
+        assert!(
+            json.ends_with(r#""database_id":"path:/srv/db.sqlite","canonical_path":"/srv/db.sqlite","kind":"safety"}"#),
+            "{json}"
+        );
+        assert_eq!(serde_json::from_str::<Manifest>(&json).unwrap(), m);
+        for (reason, kind) in [
+            ("pre-apply", Kind::Safety),
+            ("pre-rollback", Kind::Safety),
+            ("before-restore", Kind::Safety),
+            ("prune-archive", Kind::Archive),
+            ("manual", Kind::Backup),
+            ("pre-deploy", Kind::Backup),
+        ] {
+            let old: Manifest =
+                serde_json::from_str(&format!(r#"{{"reason":"{reason}"}}"#)).unwrap();
+            assert_eq!(old.kind(), kind, "{reason}");
+        }
     }
 }

@@ -6,6 +6,12 @@
 //! rollback-journal mode they wait for the copy). `apply` (the pre-migration backup and the
 //! rehearsal copy), `ops::backup`, `ops::restore` and `ops::prune` (its archives) all use this
 //! code; it sits at the bottom of the crate, beside `db`, and imports neither of them.
+//!
+//! A backup and a safety copy (`pre-apply`, `pre-rollback`, `before-restore`) are made by the
+//! same two calls: [`take`] (the plain copy) and [`Pending::finish`] (integrity_check,
+//! compression, sha256 sidecar, manifest with its [`Kind`] and the database's identity).
+//! Everything written into the folder is announced by a marker ([`partial`]), so that what a
+//! killed run left is provably ours and provably abandoned, and the next run removes it.
 
 use std::io::Read;
 use std::path::{Path, PathBuf};
@@ -17,12 +23,16 @@ use crate::db::sibling;
 use crate::error::{Error, Result};
 
 mod compress;
+mod finish;
 mod hash;
 pub mod manifest;
+pub mod partial;
 
 pub use compress::{Compression, compress, decompress};
+pub use finish::Written;
 pub use hash::{Hashing, sha256_file};
-pub use manifest::{Detail, Manifest, read_manifest, write_manifest};
+pub use manifest::{Detail, Kind, Manifest, read_manifest, write_manifest};
+use partial::Marker;
 
 /// How long a backup waits for a writer that holds the database.
 pub const BUSY_WAIT: std::time::Duration = std::time::Duration::from_secs(30);
@@ -38,9 +48,18 @@ pub struct BackupFile {
     pub size: u64,
 }
 
+/// A plain copy just taken, not finished yet: [`Pending::finish`] makes it a backup (or a
+/// safety copy); dropped unfinished, it is removed with everything beside it.
+#[derive(Debug)]
+pub struct Pending {
+    /// The copy.
+    pub file: BackupFile,
+    marker: Marker,
+}
+
 /// Copies the `main` database of `source` into a new file in `dir`, named after `database`,
 /// the time and `label`, and returns it. The file is fsynced; nothing is overwritten.
-pub fn take(source: &Connection, database: &Path, dir: &Path, label: &str) -> Result<BackupFile> {
+pub fn take(source: &Connection, database: &Path, dir: &Path, label: &str) -> Result<Pending> {
     std::fs::create_dir_all(dir).map_err(|e| Error::io("create backup directory", dir, e))?;
     let stem = database
         .file_stem()
@@ -48,9 +67,10 @@ pub fn take(source: &Connection, database: &Path, dir: &Path, label: &str) -> Re
     let base = format!("{stem}-{}-{label}", crate::db::timestamp());
     // A name free in every compressed form too, so that compressing never meets a file.
     let taken = |p: &Path| {
-        [Compression::None, Compression::Zstd, Compression::Gzip]
-            .iter()
-            .any(|c| sibling(p, c.suffix()).exists())
+        sibling(p, partial::MARKER).exists()
+            || [Compression::None, Compression::Zstd, Compression::Gzip]
+                .iter()
+                .any(|c| sibling(p, c.suffix()).exists())
     };
     let mut path = dir.join(format!("{base}.db"));
     let mut n = 1;
@@ -58,6 +78,7 @@ pub fn take(source: &Connection, database: &Path, dir: &Path, label: &str) -> Re
         n += 1;
         path = dir.join(format!("{base}-{n}.db"));
     }
+    let marker = Marker::begin(&path)?;
     let q = |e| {
         Error::sqlite(
             format!("back up {} to {}", database.display(), path.display()),
@@ -71,56 +92,62 @@ pub fn take(source: &Connection, database: &Path, dir: &Path, label: &str) -> Re
         .create_new(true)
         .open(&path)
         .map_err(|e| Error::io("create backup", &path, e))?;
-    let copied = (|| {
-        let mut dest = Connection::open(&path).map_err(q)?;
-        let backup = Backup::new(source, &mut dest).map_err(q)?;
-        // One step of every page: the whole database under one read transaction, so the copy
-        // is one consistent snapshot. A writer holding the database makes it wait, boundedly.
-        let deadline = std::time::Instant::now() + BUSY_WAIT;
-        loop {
-            match backup.step(-1).map_err(q)? {
-                StepResult::Done => break,
-                StepResult::More => {}
-                _ if std::time::Instant::now() > deadline => {
-                    return Err(Error::BackupBusy {
-                        database: database.to_path_buf(),
-                        seconds: BUSY_WAIT.as_secs(),
-                    });
-                }
-                _ => std::thread::sleep(std::time::Duration::from_millis(20)),
+    // A failed copy (a full disk, say) leaves nothing behind: the marker removes it.
+    let mut dest = Connection::open(&path).map_err(q)?;
+    let backup = Backup::new(source, &mut dest).map_err(q)?;
+    // One step of every page: the whole database under one read transaction, so the copy
+    // is one consistent snapshot. A writer holding the database makes it wait, boundedly.
+    let deadline = std::time::Instant::now() + BUSY_WAIT;
+    loop {
+        match backup.step(-1).map_err(q)? {
+            StepResult::Done => break,
+            StepResult::More => {}
+            _ if std::time::Instant::now() > deadline => {
+                return Err(Error::BackupBusy {
+                    database: database.to_path_buf(),
+                    seconds: BUSY_WAIT.as_secs(),
+                });
             }
+            _ => std::thread::sleep(std::time::Duration::from_millis(20)),
         }
-        drop(backup);
-        drop(dest);
-        let file = std::fs::File::open(&path).map_err(|e| Error::io("open backup", &path, e))?;
-        file.sync_all()
-            .map_err(|e| Error::io("sync backup", &path, e))?;
-        Ok(file
-            .metadata()
-            .map_err(|e| Error::io("stat backup", &path, e))?
-            .len())
-    })();
-    let size = match copied {
-        Ok(size) => size,
-        Err(e) => {
-            // A failed copy (a full disk, say) leaves nothing behind.
-            remove_with_sidecars(&path);
-            return Err(e);
-        }
-    };
+    }
+    drop(backup);
+    drop(dest);
+    let file = std::fs::File::open(&path).map_err(|e| Error::io("open backup", &path, e))?;
+    file.sync_all()
+        .map_err(|e| Error::io("sync backup", &path, e))?;
+    let size = file
+        .metadata()
+        .map_err(|e| Error::io("stat backup", &path, e))?
+        .len();
     let manifest = manifest_path(&path);
-    Ok(BackupFile {
-        path,
-        manifest,
-        size,
+    Ok(Pending {
+        file: BackupFile {
+            path,
+            manifest,
+            size,
+        },
+        marker,
     })
 }
 
-/// Removes a database file and whatever SQLite or schemactl keeps beside it.
-pub fn remove_with_sidecars(path: &Path) {
-    for suffix in ["", "-journal", "-wal", "-shm", ".sha256", ".json"] {
-        let _ = std::fs::remove_file(sibling(path, suffix));
+/// Returns true when SQLite found a file corrupt or not a database at all, directly or as
+/// the reason an integrity check failed.
+pub fn is_corrupt(e: &Error) -> bool {
+    match e {
+        Error::IntegrityCheckFailed { .. } => true,
+        Error::Sqlite { cause, .. } => is_corrupt_sqlite(cause),
+        Error::BackupRejected { source } => is_corrupt(source),
+        _ => false,
     }
+}
+
+/// Returns true when SQLite's error says the file is corrupt or not a database.
+pub fn is_corrupt_sqlite(e: &rusqlite::Error) -> bool {
+    matches!(
+        e.sqlite_error_code(),
+        Some(rusqlite::ErrorCode::DatabaseCorrupt | rusqlite::ErrorCode::NotADatabase)
+    )
 }
 
 /// The manifest of a backup file.

@@ -1,53 +1,85 @@
-//! `schemactl backup [list|verify|prune]`: online, compressed, verified backups.
+//! `schemactl backup [list|verify|prune]`: online, compressed, verified backups, each one
+//! database's own.
 
-use std::path::PathBuf;
+use std::io::IsTerminal;
+use std::path::{Path, PathBuf};
 use std::process::ExitCode;
+use std::time::Instant;
 
 use super::DatabaseArg;
-use super::output::Format;
-use super::output::Progress;
+use super::output::{Format, Progress, confirm};
+use crate::backup::Kind;
 use crate::config::Config;
+use crate::db::identity::Owner;
 use crate::error::{Error, Result};
 use crate::ops::backup::{self, Compression};
-use crate::ops::catalog;
+use crate::ops::catalog::{self, Entry};
+use crate::ops::retention::{self, Rules};
+
+/// The backups folder flag: `--backups` (the name `restore` uses too), or `--out`.
+#[derive(Debug, clap::Args)]
+pub struct DirArg {
+    /// Directory of backups [default: from schemactl.toml, else .swarm/backups]
+    #[arg(long = "backups", visible_alias = "out", value_name = "DIR")]
+    pub backups: Option<PathBuf>,
+}
+
+impl DirArg {
+    fn resolve(&self, config: &Config) -> PathBuf {
+        self.backups
+            .clone()
+            .unwrap_or_else(|| config.backups.clone())
+    }
+}
 
 /// Arguments of `schemactl backup`.
 #[derive(Debug, clap::Args)]
 #[command(
     args_conflicts_with_subcommands = true,
-    after_help = "Examples:\n  schemactl backup\n  schemactl backup --compress gzip --label daily --keep-last 30\n  schemactl backup list\n  schemactl backup verify --all\n  schemactl backup prune --keep-days 30"
+    after_help = "Several databases may share one backups folder: every backup records the identity of its\ndatabase, and list, verify --all, prune and --keep-last/--keep-days act on that database's\nbackups only.\n\nExamples:\n  schemactl backup\n  schemactl backup --compress gzip --label daily --keep-last 30\n  schemactl backup --format json\n  schemactl backup list\n  schemactl backup list --all\n  schemactl backup verify --all\n  schemactl backup prune --keep-days 30 --dry-run"
 )]
 pub struct Args {
     #[command(subcommand)]
     command: Option<Command>,
     #[command(flatten)]
     database: DatabaseArg,
-    /// Directory of backups [default: from schemactl.toml, else .swarm/backups]
-    #[arg(long, value_name = "DIR")]
-    out: Option<PathBuf>,
+    #[command(flatten)]
+    dir: DirArg,
     /// Compression
     #[arg(long, value_enum, default_value_t = CompressArg::Zstd)]
     compress: CompressArg,
-    /// A word in the file name and manifest
+    /// A word in the file name and manifest (letters, digits, -, _, .)
     #[arg(long, default_value = "manual", value_name = "L")]
     label: String,
-    /// After the backup, keep only the N newest backups (and those --keep-days keeps)
+    /// After the backup, keep only this database's N newest backups (and those --keep-days keeps)
     #[arg(long, value_name = "N")]
     keep_last: Option<usize>,
-    /// After the backup, keep only backups from the last D days (and those --keep-last keeps)
+    /// After the backup, keep only this database's backups from the last D days (and those --keep-last keeps)
     #[arg(long, value_name = "D")]
     keep_days: Option<u64>,
+    /// Do not ask before pruning (asked only on a terminal)
+    #[arg(long, short = 'y')]
+    yes: bool,
+    /// Output format
+    #[arg(long, value_enum, default_value_t = Format::Human)]
+    format: Format,
 }
 
 /// The `backup` subcommands.
 #[derive(Debug, clap::Subcommand)]
 pub enum Command {
-    /// List the backups, newest first.
-    #[command(after_help = "Example:\n  schemactl backup list --format json")]
+    /// List this database's backups, newest first, then its safety copies.
+    #[command(
+        after_help = "Examples:\n  schemactl backup list --format json\n  schemactl backup list --all"
+    )]
     List {
-        /// Directory of backups
-        #[arg(long, value_name = "DIR")]
-        out: Option<PathBuf>,
+        #[command(flatten)]
+        database: DatabaseArg,
+        #[command(flatten)]
+        dir: DirArg,
+        /// Every database's backups, and the files no manifest describes
+        #[arg(long)]
+        all: bool,
         /// Output format
         #[arg(long, value_enum, default_value_t = Format::Human)]
         format: Format,
@@ -59,127 +91,371 @@ pub enum Command {
     Verify {
         /// The backup file
         file: Option<PathBuf>,
-        /// Verify every backup
+        /// Verify every backup and safety copy of this database
         #[arg(long, conflicts_with = "file")]
         all: bool,
-        /// Directory of backups
-        #[arg(long, value_name = "DIR")]
-        out: Option<PathBuf>,
+        #[command(flatten)]
+        database: DatabaseArg,
+        #[command(flatten)]
+        dir: DirArg,
     },
-    /// Delete backups beyond the retention rules.
-    #[command(after_help = "Example:\n  schemactl backup prune --keep-last 10 --keep-days 30")]
+    /// Delete this database's backups (or safety copies) beyond the retention rules.
+    #[command(
+        after_help = "The newest backup of the database that passes verification is kept, whatever the rules say,\nunless --including-newest-verified. On a terminal, asks first.\n\nExamples:\n  schemactl backup prune --keep-last 10 --keep-days 30 --dry-run\n  schemactl backup prune --keep-last 7 --label daily --yes\n  schemactl backup prune --safety --keep-days 14 --yes"
+    )]
     Prune {
-        /// Keep the N newest backups
+        /// Keep the N newest
         #[arg(long, value_name = "N")]
         keep_last: Option<usize>,
-        /// Keep backups from the last D days
+        /// Keep those from the last D days
         #[arg(long, value_name = "D")]
         keep_days: Option<u64>,
-        /// Directory of backups
-        #[arg(long, value_name = "DIR")]
-        out: Option<PathBuf>,
+        /// Only backups with this label
+        #[arg(long, value_name = "L")]
+        label: Option<String>,
+        /// Prune schemactl's safety copies (pre-apply, pre-rollback, before-restore) instead
+        #[arg(long)]
+        safety: bool,
+        /// Say what would be deleted, delete nothing
+        #[arg(long)]
+        dry_run: bool,
+        /// Do not ask (asked only on a terminal)
+        #[arg(long, short = 'y')]
+        yes: bool,
+        /// Allow deleting the newest backup that passes verification too
+        #[arg(long)]
+        including_newest_verified: bool,
+        #[command(flatten)]
+        database: DatabaseArg,
+        #[command(flatten)]
+        dir: DirArg,
+        /// Output format
+        #[arg(long, value_enum, default_value_t = Format::Human)]
+        format: Format,
     },
+}
+
+/// Asks on a terminal unless `yes`; off a terminal (cron), goes ahead.
+fn agreed(yes: bool, question: &str) -> Result<bool> {
+    if yes || !std::io::stdin().is_terminal() {
+        return Ok(true);
+    }
+    confirm(question)
+}
+
+fn print_json(value: &serde_json::Value) -> Result<()> {
+    print!("{}", super::output::json(value)?);
+    Ok(())
 }
 
 /// Runs `backup` or one of its subcommands.
 pub fn run(args: &Args, config: &Config) -> Result<ExitCode> {
-    let dir = |out: &Option<PathBuf>| out.clone().unwrap_or_else(|| config.backups.clone());
+    let started = Instant::now();
     match &args.command {
-        None => {
-            let database = args.database.resolve(config);
-            if !database.is_file() {
-                return Err(Error::Usage(format!(
-                    "database {} does not exist",
-                    database.display()
-                )));
-            }
-            let opts = backup::Options {
-                database,
-                dir: dir(&args.out),
-                compress: args.compress.into(),
-                label: args.label.clone(),
-            };
-            let mut progress = Progress::new(&opts.database);
-            progress.say(&format!("backing up {} ...", opts.database.display()));
-            let taken = backup::backup(&opts);
-            drop(progress);
-            let taken = taken?;
-            println!(
-                "backup: {} ({} bytes, database {} bytes, sha256 {})",
-                taken.path.display(),
-                taken.size,
-                taken.database_size,
-                taken.sha256
-            );
-            if args.keep_last.is_some() || args.keep_days.is_some() {
-                for removed in catalog::prune(&opts.dir, args.keep_last, args.keep_days)? {
-                    println!("pruned {}", removed.display());
-                }
-            }
-        }
-        Some(Command::List { out, format }) => {
-            let entries = catalog::list(&dir(out))?;
-            if *format == Format::Json {
-                println!(
-                    "{}",
-                    serde_json::to_string_pretty(&entries).unwrap_or_default()
-                );
-            } else {
-                for e in &entries {
-                    println!(
-                        "{}  {:>12}  {:<14}  {}",
-                        e.created_at,
-                        e.size,
-                        e.reason,
-                        e.file.display()
-                    );
-                }
-                if entries.is_empty() {
-                    println!("no backups in {}", dir(out).display());
-                }
-            }
-        }
-        Some(Command::Verify { file, all, out }) => {
+        None => take(args, config, started),
+        Some(Command::List {
+            database,
+            dir,
+            all,
+            format,
+        }) => list(
+            &database.resolve(config),
+            &dir.resolve(config),
+            *all,
+            *format,
+        ),
+        Some(Command::Verify {
+            file,
+            all,
+            database,
+            dir,
+        }) => {
             let files: Vec<PathBuf> = match (file, all) {
                 (Some(f), _) => vec![f.clone()],
-                (None, true) => catalog::list(&dir(out))?
-                    .into_iter()
-                    .map(|e| e.file)
-                    .collect(),
+                (None, true) => {
+                    let dir = dir.resolve(config);
+                    let owner = catalog::owner(&database.resolve(config), &dir)?;
+                    catalog::owned(&dir, &owner, &[Kind::Backup, Kind::Safety])?
+                        .into_iter()
+                        .map(|e| e.file)
+                        .collect()
+                }
                 (None, false) => return Err(Error::Usage("give a backup file, or --all".into())),
             };
-            let mut failed = 0;
-            for f in &files {
-                let mut progress = Progress::new(f);
-                progress.say(&format!("verifying {} ...", f.display()));
-                let verified = catalog::verify(f);
-                drop(progress);
-                match verified {
-                    Ok(()) => println!("ok      {}", f.display()),
-                    Err(e) => {
-                        failed += 1;
-                        println!("FAILED  {e}");
-                    }
-                }
-            }
-            if failed > 0 {
-                return Err(Error::Usage(format!(
-                    "{failed} of {} backup(s) failed verification",
-                    files.len()
-                )));
-            }
+            verify(&files)
         }
         Some(Command::Prune {
             keep_last,
             keep_days,
-            out,
+            label,
+            safety,
+            dry_run,
+            yes,
+            including_newest_verified,
+            database,
+            dir,
+            format,
         }) => {
-            let removed = catalog::prune(&dir(out), *keep_last, *keep_days)?;
-            for r in &removed {
-                println!("pruned {}", r.display());
+            let database = database.resolve(config);
+            let dir = dir.resolve(config);
+            let swept = crate::backup::partial::sweep(&dir)?;
+            let owner = catalog::owner(&database, &dir)?;
+            let rules = Rules {
+                keep_last: *keep_last,
+                keep_days: *keep_days,
+                label: label.clone(),
+                kind: if *safety { Kind::Safety } else { Kind::Backup },
+                protect: Vec::new(),
+                allow_newest_verified: *including_newest_verified,
+            };
+            let pruned = prune(&dir, &owner, &rules, *dry_run, *yes, *format)?;
+            if *format == Format::Json {
+                print_json(&serde_json::json!({
+                    "command": "backup prune",
+                    "database": database.display().to_string(),
+                    "dry_run": dry_run,
+                    "removed": pruned.removed,
+                    "kept_newest_verified": pruned.kept_newest_verified,
+                    "swept": swept,
+                    "duration_ms": started.elapsed().as_millis() as u64,
+                }))?;
+            } else {
+                for f in &swept {
+                    println!("removed {} (left by an interrupted run)", f.display());
+                }
             }
-            println!("{} backup(s) removed", removed.len());
+            Ok(ExitCode::SUCCESS)
         }
+    }
+}
+
+/// `schemactl backup`: take one, then prune when asked.
+fn take(args: &Args, config: &Config, started: Instant) -> Result<ExitCode> {
+    let database = args.database.resolve(config);
+    if !database.is_file() {
+        return Err(Error::Usage(format!(
+            "database {} does not exist",
+            database.display()
+        )));
+    }
+    let opts = backup::Options {
+        database,
+        dir: args.dir.resolve(config),
+        compress: args.compress.into(),
+        label: args.label.clone(),
+        count_rows: args.format == Format::Json,
+    };
+    let mut progress = Progress::new(&opts.database);
+    progress.say(&format!("backing up {} ...", opts.database.display()));
+    let taken = backup::backup(&opts);
+    drop(progress);
+    let taken = taken?;
+    if args.format == Format::Human {
+        for f in &taken.swept {
+            println!("removed {} (left by an interrupted run)", f.display());
+        }
+        println!(
+            "backup: {} ({} bytes, database {} bytes, sha256 {})",
+            taken.path.display(),
+            taken.size,
+            taken.database_size,
+            taken.sha256
+        );
+    }
+    let mut pruned = retention::Pruned::default();
+    if args.keep_last.is_some() || args.keep_days.is_some() {
+        let owner = catalog::owner(&opts.database, &opts.dir)?;
+        let rules = Rules {
+            keep_last: args.keep_last,
+            keep_days: args.keep_days,
+            label: None,
+            kind: Kind::Backup,
+            // What was just written is never pruned by its own run.
+            protect: vec![taken.path.clone()],
+            allow_newest_verified: false,
+        };
+        pruned = prune(&opts.dir, &owner, &rules, false, args.yes, args.format)?;
+    }
+    if args.format == Format::Json {
+        print_json(&serde_json::json!({
+            "command": "backup",
+            "database": opts.database.display().to_string(),
+            "backup": taken.path,
+            "size": taken.size,
+            "database_size": taken.database_size,
+            "sha256": taken.sha256,
+            "rows": taken.rows,
+            "pruned": pruned.removed,
+            "swept": taken.swept,
+            "duration_ms": started.elapsed().as_millis() as u64,
+        }))?;
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+/// Plans a prune, shows it, asks on a terminal, and removes (unless a dry run).
+fn prune(
+    dir: &Path,
+    owner: &Owner,
+    rules: &Rules,
+    dry_run: bool,
+    yes: bool,
+    format: Format,
+) -> Result<retention::Pruned> {
+    let pruned = retention::plan(dir, owner, rules)?;
+    let human = format == Format::Human;
+    let verb = if dry_run { "would prune" } else { "pruning" };
+    if human || !dry_run {
+        for f in &pruned.removed {
+            eprintln!("{verb} {}", f.display());
+        }
+        if let Some(kept) = &pruned.kept_newest_verified {
+            eprintln!(
+                "keeping {}: the newest verified {} of {} (pass --including-newest-verified to prune it too)",
+                kept.display(),
+                if rules.kind == Kind::Safety {
+                    "safety copy"
+                } else {
+                    "backup"
+                },
+                owner.path.display()
+            );
+        }
+    }
+    if dry_run || pruned.removed.is_empty() {
+        if human {
+            println!(
+                "{} file(s) {}",
+                pruned.removed.len(),
+                if dry_run {
+                    "would be removed (dry run)"
+                } else {
+                    "removed"
+                }
+            );
+        }
+        return Ok(pruned);
+    }
+    if !agreed(
+        yes,
+        &format!("delete these {} file(s)?", pruned.removed.len()),
+    )? {
+        return Err(Error::Usage("not confirmed; nothing was deleted".into()));
+    }
+    retention::remove(&pruned)?;
+    if human {
+        for f in &pruned.removed {
+            println!("pruned {}", f.display());
+        }
+        println!("{} file(s) removed", pruned.removed.len());
+    }
+    Ok(pruned)
+}
+
+/// `backup list`: this database's backups, then its safety copies; with `all`, every
+/// database's, then the files no manifest describes.
+fn list(database: &Path, dir: &Path, all: bool, format: Format) -> Result<ExitCode> {
+    let owner = catalog::owner(database, dir)?;
+    let entries: Vec<Entry> = if all {
+        catalog::list(dir)?
+    } else {
+        catalog::owned(dir, &owner, &[Kind::Backup, Kind::Safety])?
+    };
+    let strays = if all {
+        catalog::strays(dir)?
+    } else {
+        Vec::new()
+    };
+    if format == Format::Json {
+        let rows: Vec<serde_json::Value> = entries
+            .iter()
+            .map(|e| {
+                let mut v = serde_json::to_value(e).unwrap_or_default();
+                v["this_database"] = e.belongs_to(&owner).into();
+                v
+            })
+            .collect();
+        if all {
+            print_json(&serde_json::json!({ "files": rows, "unrecognised": strays }))?;
+        } else {
+            print_json(&serde_json::Value::Array(rows))?;
+        }
+        return Ok(ExitCode::SUCCESS);
+    }
+    let line = |e: &Entry| {
+        format!(
+            "{}  {:>12}  {:<14}  {}",
+            e.created_at,
+            e.size,
+            e.reason,
+            e.file.display()
+        )
+    };
+    let mine = |kind: Kind| -> Vec<&Entry> {
+        entries
+            .iter()
+            .filter(|e| e.kind == kind && e.belongs_to(&owner))
+            .collect()
+    };
+    println!("backups of {}:", owner.path.display());
+    let backups = mine(Kind::Backup);
+    for e in &backups {
+        println!("  {}", line(e));
+    }
+    if backups.is_empty() {
+        println!("  none in {}", dir.display());
+    }
+    let safety = mine(Kind::Safety);
+    if !safety.is_empty() {
+        println!("safety copies schemactl kept (restore names them, or --include-safety):");
+        for e in &safety {
+            println!("  {}", line(e));
+        }
+    }
+    if all {
+        let others: Vec<&Entry> = entries.iter().filter(|e| !e.belongs_to(&owner)).collect();
+        if !others.is_empty() {
+            println!("other databases' backups and archives:");
+            for e in others {
+                let from = if e.canonical_path.is_empty() {
+                    &e.database
+                } else {
+                    &e.canonical_path
+                };
+                println!("  {}  ({} of {from})", line(e), e.kind.as_str());
+            }
+        }
+        if !strays.is_empty() {
+            println!("files no manifest describes (left alone):");
+            for f in &strays {
+                println!("  {}", f.display());
+            }
+        }
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+/// `backup verify`: each file's checksum and integrity_check.
+fn verify(files: &[PathBuf]) -> Result<ExitCode> {
+    let mut failed = 0;
+    for f in files {
+        let mut progress = Progress::new(f);
+        progress.say(&format!("verifying {} ...", f.display()));
+        let verified = catalog::verify(f);
+        drop(progress);
+        match verified {
+            Ok(()) => println!("ok      {}", f.display()),
+            Err(e) => {
+                failed += 1;
+                println!("FAILED  {e}");
+            }
+        }
+    }
+    if failed > 0 {
+        return Err(Error::Usage(format!(
+            "{failed} of {} backup(s) failed verification",
+            files.len()
+        )));
     }
     Ok(ExitCode::SUCCESS)
 }

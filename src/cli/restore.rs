@@ -1,10 +1,13 @@
-//! `schemactl restore`: the whole database from a verified backup.
+//! `schemactl restore`: the whole database, or one table, from a verified backup of it; shows
+//! what it will put in place before asking.
 
+use std::io::IsTerminal;
 use std::path::PathBuf;
 use std::process::ExitCode;
+use std::time::Instant;
 
 use super::DatabaseArg;
-use super::output::{Progress, confirm};
+use super::output::{Format, Progress, confirm};
 use crate::config::Config;
 use crate::error::{Error, Result};
 use crate::ops::restore::{self, Source, TableMode};
@@ -12,25 +15,34 @@ use crate::ops::restore::{self, Source, TableMode};
 /// Arguments of `schemactl restore`.
 #[derive(Debug, clap::Args)]
 #[command(
-    after_help = "Examples:\n  schemactl restore --latest --yes\n  schemactl restore --latest --table patterns --mode merge --yes\n  schemactl restore --at 2026-11-25T14:30:00Z --yes\n  schemactl restore --latest-valid --yes\n  schemactl restore .swarm/backups/memory-20261125T020000Z-daily.db.zst --yes"
+    after_help = "--latest, --at and --latest-valid choose among this database's own backups (never another\ndatabase's from the same folder, never a safety copy unless --include-safety). A backup of\nanother database is restored only when named, with --from-other-database (or on a terminal,\nafter a warning). A live file that cannot be read is moved aside intact, then restored over.\n\nExamples:\n  schemactl restore --latest --yes\n  schemactl restore --latest --table patterns --mode merge --yes\n  schemactl restore --at 2026-11-25T14:30:00Z --yes\n  schemactl restore --latest-valid --yes\n  schemactl restore .swarm/backups/memory-20261125T020000Z-daily.db.zst --yes\n  schemactl restore /srv/old/backup.db.gz --without-checksum --yes"
 )]
 pub struct Args {
     /// The backup file
     #[arg(conflicts_with_all = ["latest", "at"])]
     file: Option<PathBuf>,
-    /// The newest backup
+    /// This database's newest backup
     #[arg(long)]
     latest: bool,
-    /// The newest backup taken at or before TIME (RFC 3339, e.g. 2026-11-25T14:30:00Z)
+    /// This database's newest backup taken at or before TIME (RFC 3339, e.g. 2026-11-25T14:30:00Z)
     #[arg(long, value_name = "TIME")]
     at: Option<String>,
     /// Walk back past backups that fail verification (disaster recovery)
     #[arg(long)]
     latest_valid: bool,
+    /// Let --latest, --at and --latest-valid choose schemactl's safety copies too
+    #[arg(long)]
+    include_safety: bool,
+    /// Restore a named backup that was taken from another database
+    #[arg(long)]
+    from_other_database: bool,
+    /// Accept a backup with neither sha256 sidecar nor manifest, on integrity_check alone
+    #[arg(long)]
+    without_checksum: bool,
     #[command(flatten)]
     database: DatabaseArg,
     /// Directory of backups [default: from schemactl.toml, else .swarm/backups]
-    #[arg(long, value_name = "DIR")]
+    #[arg(long, visible_alias = "out", value_name = "DIR")]
     backups: Option<PathBuf>,
     /// Wait for a writer that holds the database, instead of refusing
     #[arg(long)]
@@ -41,13 +53,17 @@ pub struct Args {
     /// Restore only this table, by ATTACH, in one transaction
     #[arg(long, value_name = "T")]
     table: Option<String>,
-    /// With --table: replace its rows, or merge in the rows missing by primary key
+    /// With --table: replace its rows, or merge in the rows missing by primary key (or rowid)
     #[arg(long, value_enum, default_value_t = ModeArg::Replace, requires = "table")]
     mode: ModeArg,
+    /// Output format
+    #[arg(long, value_enum, default_value_t = Format::Human)]
+    format: Format,
 }
 
 /// Restores.
 pub fn run(args: &Args, config: &Config) -> Result<ExitCode> {
+    let started = Instant::now();
     let source = match (&args.file, args.latest || args.latest_valid, &args.at) {
         (Some(f), _, _) => Source::File(f.clone()),
         (None, _, Some(t)) => Source::At(t.clone()),
@@ -58,7 +74,7 @@ pub fn run(args: &Args, config: &Config) -> Result<ExitCode> {
             ));
         }
     };
-    let opts = restore::Options {
+    let mut opts = restore::Options {
         database: args.database.resolve(config),
         dir: args
             .backups
@@ -67,7 +83,27 @@ pub fn run(args: &Args, config: &Config) -> Result<ExitCode> {
         source,
         latest_valid: args.latest_valid,
         wait: args.wait,
+        include_safety: args.include_safety,
+        from_other_database: args.from_other_database,
+        without_checksum: args.without_checksum,
     };
+    let mut progress = Progress::new(&opts.database);
+    let prepared = restore::prepare(&opts, &mut |m| progress.say(m));
+    drop(progress);
+    let prepared = prepared?;
+    // What will be put in place, before anything is asked or done.
+    eprint!("{}", restore::render(&prepared.preview, &opts.database));
+    if !prepared.preview.this_database && !opts.from_other_database {
+        eprintln!(
+            "warning: {} is a backup of another database ({}), not of {}",
+            prepared.preview.file.display(),
+            prepared.preview.source_database,
+            opts.database.display()
+        );
+        if std::io::stdin().is_terminal() && !args.yes {
+            opts.from_other_database = confirm("restore another database's backup over it?")?;
+        }
+    }
     if !args.yes
         && !confirm(&format!(
             "{} the contents of {}?",
@@ -81,36 +117,96 @@ pub fn run(args: &Args, config: &Config) -> Result<ExitCode> {
     {
         return Err(Error::Usage("not confirmed; nothing was restored".into()));
     }
+    let preview = prepared.preview.clone();
+    let mut progress = Progress::new(&opts.database);
     if let Some(table) = &args.table {
-        let mut progress = Progress::new(&opts.database);
-        let r = restore::restore_table(&opts, table, args.mode.into(), &mut |m| progress.say(m));
+        let r = restore::restore_table(&opts, prepared, table, args.mode.into(), &mut |m| {
+            progress.say(m)
+        });
         drop(progress);
         let r = r?;
-        if !r.dropped_columns.is_empty() {
+        if args.format == Format::Json {
+            print!(
+                "{}",
+                super::output::json(&serde_json::json!({
+                    "command": "restore",
+                    "database": opts.database.display().to_string(),
+                    "table": table,
+                    "mode": TableMode::from(args.mode),
+                    "preview": preview,
+                    "result": r,
+                    "duration_ms": started.elapsed().as_millis() as u64,
+                }))?
+            );
+            return Ok(ExitCode::SUCCESS);
+        }
+        for (live, from) in &r.renamed_columns {
+            eprintln!(
+                "note: \"{table}\".\"{live}\" restored from the backup's \"{from}\" (renamed since)"
+            );
+        }
+        if !r.unmapped_columns.is_empty() {
             eprintln!(
                 "note: the live \"{table}\" no longer has {}: those values were not restored",
-                r.dropped_columns.join(", ")
+                r.unmapped_columns.join(", ")
+            );
+        }
+        if !r.unfilled_columns.is_empty() {
+            eprintln!(
+                "note: the backup has no value for {}: the restored rows take the default",
+                r.unfilled_columns.join(", ")
+            );
+        }
+        if r.triggers_suspended > 0 {
+            eprintln!(
+                "note: {} trigger(s) of \"{table}\" were suspended during the restore and are back",
+                r.triggers_suspended
             );
         }
         println!(
-            "restored table \"{table}\" in {} from {}: {} row(s) deleted, {} inserted (the previous contents are in {})",
+            "restored table \"{table}\" in {} from {}: {} row(s) deleted, {} inserted{} (the previous contents are in {})",
             opts.database.display(),
             r.from.display(),
             r.deleted,
             r.inserted,
+            if r.renumbered > 0 {
+                format!(
+                    ", {} of them under a new rowid (theirs was taken)",
+                    r.renumbered
+                )
+            } else {
+                String::new()
+            },
             r.before.display()
         );
         return Ok(ExitCode::SUCCESS);
     }
-    let mut progress = Progress::new(&opts.database);
-    let restored = restore::restore(&opts, &mut |m| progress.say(m));
+    let restored = restore::restore(&opts, prepared, &mut |m| progress.say(m));
     drop(progress);
     let restored = restored?;
+    if args.format == Format::Json {
+        print!(
+            "{}",
+            super::output::json(&serde_json::json!({
+                "command": "restore",
+                "database": opts.database.display().to_string(),
+                "preview": preview,
+                "result": restored,
+                "duration_ms": started.elapsed().as_millis() as u64,
+            }))?
+        );
+        return Ok(ExitCode::SUCCESS);
+    }
     println!(
-        "restored {} from {} (the previous contents are in {})",
+        "restored {} from {} ({})",
         opts.database.display(),
         restored.from.display(),
-        restored.before.display()
+        match (&restored.before, restored.moved_aside.first()) {
+            (Some(before), _) => format!("the previous contents are in {}", before.display()),
+            (None, Some(aside)) =>
+                format!("the unreadable file was moved aside to {}", aside.display()),
+            (None, None) => "there was no database before".to_string(),
+        }
     );
     Ok(ExitCode::SUCCESS)
 }
@@ -118,9 +214,9 @@ pub fn run(args: &Args, config: &Config) -> Result<ExitCode> {
 /// `--mode`: the CLI's names for [`TableMode`].
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
 enum ModeArg {
-    /// Delete the table's rows, then insert the backup's.
+    /// Delete the table's rows, then insert the backup's (with their rowids).
     Replace,
-    /// Insert only the backup's rows whose primary key (or rowid) is missing.
+    /// Insert only the backup's rows that are missing (by primary key, or by content).
     Merge,
 }
 

@@ -52,6 +52,19 @@ pub const ARCHIVE_TABLE: &str = "_schemactl_prune";
 pub const CREATE_ARCHIVE_TABLE: &str =
     "CREATE TABLE _schemactl_prune (id TEXT, database TEXT, created_at TEXT)";
 
+/// The database's identity: one row naming it (an id, where and when it was created, the path
+/// it was last written at), so that backups are told apart by the database they were taken
+/// from, whatever its path. See [`super::identity`].
+pub const IDENTITY_TABLE: &str = "_schemactl_identity";
+
+/// Creates [`IDENTITY_TABLE`] when it is missing.
+pub const CREATE_IDENTITY_TABLE: &str = "CREATE TABLE IF NOT EXISTS _schemactl_identity (
+  id TEXT NOT NULL,
+  created_at TEXT NOT NULL,
+  created_path TEXT NOT NULL,
+  path TEXT NOT NULL
+)";
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -64,6 +77,7 @@ mod tests {
             (STASH_DROPPED_TABLE, CREATE_STASH_DROPPED),
             (PRUNES_TABLE, CREATE_PRUNES_TABLE),
             (ARCHIVE_TABLE, CREATE_ARCHIVE_TABLE),
+            (IDENTITY_TABLE, CREATE_IDENTITY_TABLE),
         ] {
             conn.execute_batch(ddl).unwrap();
             assert!(super::super::table_exists(&conn, name).unwrap(), "{name}");

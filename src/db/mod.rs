@@ -16,6 +16,7 @@ use crate::error::{Error, Result};
 pub mod bookkeeping;
 mod clock;
 mod files;
+pub mod identity;
 pub mod lock;
 pub mod orphans;
 mod transaction;

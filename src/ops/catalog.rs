@@ -1,31 +1,53 @@
-//! The backups directory: list, verify and prune backups by their manifests.
+//! The backups folder: whose backup each file is, listing, verifying and retention.
+//!
+//! Several databases may share one folder. Each manifest records the identity of the database
+//! it was taken from (see [`crate::db::identity`]); everything that chooses among backups
+//! (`restore --latest`, `--at`, `--latest-valid`, `backup list`, `verify --all`, every
+//! retention rule) first keeps only the backups of the one database it was given
+//! ([`owned`]), and of the kind asked for: backups, or schemactl's own safety copies.
 
 use std::path::{Path, PathBuf};
 
+use crate::backup::partial::{self, Marker};
 use crate::backup::{
-    Compression, decompress, integrity_check, manifest_path, read_manifest, sha256_file,
+    Compression, Kind, decompress, integrity_check, manifest_path, read_manifest, sha256_file,
     sidecar_path,
 };
+use crate::db::identity::{self, Owner};
 use crate::error::{Error, Result};
 
-/// One backup, as its manifest describes it.
+/// One file of the folder, as its manifest describes it.
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
 pub struct Entry {
     /// The backup file.
     pub file: PathBuf,
     /// When it was taken (RFC 3339, UTC).
     pub created_at: String,
-    /// Why (`manual`, `pre-apply`, ...).
+    /// Why: the label of a backup (`manual`, `daily`, ...), or `pre-apply`, `pre-rollback`,
+    /// `before-restore` for a safety copy.
     pub reason: String,
+    /// Backup, safety copy or archive.
+    pub kind: Kind,
     /// The file's size.
     pub size: u64,
     /// The sha256 the manifest records.
     pub sha256: String,
-    /// The database it was taken from.
+    /// The database it was taken from, as it was given then.
     pub database: String,
+    /// The identity of that database (empty in manifests older than identities).
+    pub database_id: String,
+    /// Its canonical path then (empty in older manifests).
+    pub canonical_path: String,
 }
 
-/// Lists the backups of `dir` that have a manifest, newest first.
+impl Entry {
+    /// Returns true when the file was taken from the database `owner` describes.
+    pub fn belongs_to(&self, owner: &Owner) -> bool {
+        owner.owns(&self.database_id, &self.database, &self.created_at)
+    }
+}
+
+/// Lists every file of `dir` that has a manifest, of every database, newest first.
 pub fn list(dir: &Path) -> Result<Vec<Entry>> {
     if !dir.exists() {
         return Ok(Vec::new());
@@ -47,11 +69,14 @@ pub fn list(dir: &Path) -> Result<Vec<Entry>> {
             continue;
         }
         out.push(Entry {
+            kind: m.kind(),
             created_at: m.created_at,
             reason: m.reason,
             size: m.size,
             sha256: m.sha256,
             database: m.database,
+            database_id: m.database_id,
+            canonical_path: m.canonical_path,
             file,
         });
     }
@@ -59,10 +84,86 @@ pub fn list(dir: &Path) -> Result<Vec<Entry>> {
     Ok(out)
 }
 
+/// Lists the files of `dir` taken from the database `owner` describes, of the kinds in
+/// `kinds`, newest first.
+pub fn owned(dir: &Path, owner: &Owner, kinds: &[Kind]) -> Result<Vec<Entry>> {
+    Ok(list(dir)?
+        .into_iter()
+        .filter(|e| kinds.contains(&e.kind) && e.belongs_to(owner))
+        .collect())
+}
+
+/// The files of `dir` that no manifest describes and no running schemactl is writing: what
+/// `backup list --all` shows beside the backups (nothing here is ever removed).
+pub fn strays(dir: &Path) -> Result<Vec<PathBuf>> {
+    let Ok(entries) = std::fs::read_dir(dir) else {
+        return Ok(Vec::new());
+    };
+    let described: Vec<PathBuf> = list(dir)?.into_iter().map(|e| e.file).collect();
+    let in_progress: Vec<PathBuf> = partial::markers(dir)?
+        .into_iter()
+        .filter(|(_, held)| *held)
+        .flat_map(|(m, _)| {
+            let name = m.to_string_lossy().to_string();
+            let mut g = partial::group(Path::new(&name[..name.len() - partial::MARKER.len()]));
+            g.push(m);
+            g
+        })
+        .collect();
+    let mut out = Vec::new();
+    for entry in entries {
+        let path = entry
+            .map_err(|e| Error::io("read backups directory", dir, e))?
+            .path();
+        let ours = described
+            .iter()
+            .any(|f| path == *f || path == sidecar_path(f) || path == manifest_path(f));
+        if !ours && !in_progress.contains(&path) && path.is_file() {
+            out.push(path);
+        }
+    }
+    out.sort();
+    Ok(out)
+}
+
+/// The owner of `database`, for choosing among the backups of `dir`: read from the database
+/// itself when it can be read; otherwise (a corrupt or missing file) from the backups taken
+/// at its canonical path, which must all be of one database.
+pub fn owner(database: &Path, dir: &Path) -> Result<Owner> {
+    if let Some(owner) = crate::db::open_read_only(database)
+        .ok()
+        .and_then(|c| identity::owner(&c, database).ok())
+    {
+        return Ok(owner);
+    }
+    let path = identity::canonical(database);
+    let shown = path.display().to_string();
+    let mut ids: Vec<String> = list(dir)?
+        .into_iter()
+        .filter(|e| e.canonical_path == shown && !e.database_id.starts_with("path:"))
+        .map(|e| e.database_id)
+        .filter(|id| !id.is_empty())
+        .collect();
+    ids.sort();
+    ids.dedup();
+    match ids.as_slice() {
+        [] => Ok(Owner::unmanaged(&path)),
+        [id] => Ok(Owner {
+            id: id.clone(),
+            earlier: Some((identity::path_id(&path), None)),
+            path,
+        }),
+        _ => Err(Error::AmbiguousOwner {
+            database: database.to_path_buf(),
+            identities: ids,
+        }),
+    }
+}
+
 /// Checks a backup: its sha256 against its sidecar (or manifest), and integrity_check on the
 /// database it holds. Err says what failed.
 pub fn verify(file: &Path) -> Result<()> {
-    verify_plain(file).map(drop)
+    verify_plain(file, false).map(drop)
 }
 
 /// A verified backup as a plain database file: the backup itself when it is not compressed,
@@ -71,27 +172,29 @@ pub fn verify(file: &Path) -> Result<()> {
 pub struct Verified {
     /// The plain database file.
     pub path: PathBuf,
-    scratch: bool,
-}
-
-impl Drop for Verified {
-    fn drop(&mut self) {
-        if self.scratch {
-            let _ = std::fs::remove_file(&self.path);
-        }
-    }
+    /// False when the backup had no checksum and only integrity_check vouches for it.
+    pub checksum: bool,
+    /// The scratch copy's marker: dropping it removes the copy.
+    _scratch: Option<Marker>,
 }
 
 /// Verifies a backup and returns it as a plain database file, reading it as few times as
 /// possible: a plain backup is hashed while integrity_check runs on it (two threads); a
 /// compressed one is hashed while it is decompressed, then the scratch copy is checked.
-pub fn verify_plain(file: &Path) -> Result<Verified> {
-    let recorded = recorded_sha256(file)?;
+/// With `without_checksum`, a backup with neither sidecar nor manifest (a runbook's
+/// `backup.db.gz`) is accepted on integrity_check alone.
+pub fn verify_plain(file: &Path, without_checksum: bool) -> Result<Verified> {
+    let recorded = match recorded_sha256(file) {
+        Ok(sha) => Some(sha),
+        Err(Error::NoChecksum { .. }) if without_checksum => None,
+        Err(e) => return Err(e),
+    };
     let mismatch = |actual: &str| Error::ChecksumMismatch {
         file: file.to_path_buf(),
-        recorded: recorded.clone(),
+        recorded: recorded.clone().unwrap_or_default(),
         actual: actual.to_string(),
     };
+    let differs = |actual: &str| recorded.as_deref().is_some_and(|r| r != actual);
     if Compression::of(file) == Compression::None {
         let (actual, checked) = std::thread::scope(|s| {
             let hashing = s.spawn(|| sha256_file(file));
@@ -102,28 +205,30 @@ pub fn verify_plain(file: &Path) -> Result<Verified> {
             (actual, checked)
         });
         let actual = actual?;
-        if actual != recorded {
+        if differs(&actual) {
             return Err(mismatch(&actual));
         }
         checked?;
         return Ok(Verified {
             path: file.to_path_buf(),
-            scratch: false,
+            checksum: recorded.is_some(),
+            _scratch: None,
         });
     }
     let scratch = scratch_path(file);
-    let _ = std::fs::remove_file(&scratch);
+    let marker = Marker::begin(&scratch)?;
     let verified = Verified {
         path: scratch,
-        scratch: true,
+        checksum: recorded.is_some(),
+        _scratch: Some(marker),
     };
     match decompress(file, &verified.path) {
-        Ok(actual) if actual != recorded => return Err(mismatch(&actual)),
+        Ok(actual) if differs(&actual) => return Err(mismatch(&actual)),
         Ok(_) => {}
         // A corrupt stream stops the decoder: say so as a checksum mismatch when it is one.
         Err(e) => {
             return Err(match sha256_file(file) {
-                Ok(actual) if actual != recorded => mismatch(&actual),
+                Ok(actual) if differs(&actual) => mismatch(&actual),
                 _ => e,
             });
         }
@@ -147,41 +252,7 @@ fn recorded_sha256(file: &Path) -> Result<String> {
         })
 }
 
-/// A scratch file name beside a backup.
+/// A scratch file name beside a backup, this process's own.
 pub fn scratch_path(file: &Path) -> PathBuf {
-    crate::db::sibling(file, ".scratch.db")
-}
-
-/// Deletes backups beyond the `keep_last` newest and older than `keep_days` days (a backup is
-/// kept when either rule keeps it), with their sidecars and manifests. Returns what it removed.
-pub fn prune(dir: &Path, keep_last: Option<usize>, keep_days: Option<u64>) -> Result<Vec<PathBuf>> {
-    if keep_last.is_none() && keep_days.is_none() {
-        return Err(Error::NoRetentionRule);
-    }
-    let now = time::OffsetDateTime::now_utc();
-    let mut removed = Vec::new();
-    for (i, entry) in list(dir)?.into_iter().enumerate() {
-        let by_count = keep_last.is_some_and(|n| i < n);
-        let by_age = keep_days.is_some_and(|d| {
-            time::OffsetDateTime::parse(
-                &entry.created_at,
-                &time::format_description::well_known::Rfc3339,
-            )
-            .is_ok_and(|t| now - t <= time::Duration::days(i64::try_from(d).unwrap_or(i64::MAX)))
-        });
-        if by_count || by_age {
-            continue;
-        }
-        for path in [
-            sidecar_path(&entry.file),
-            manifest_path(&entry.file),
-            entry.file.clone(),
-        ] {
-            if path.exists() {
-                std::fs::remove_file(&path).map_err(|e| Error::io("remove", &path, e))?;
-            }
-        }
-        removed.push(entry.file);
-    }
-    Ok(removed)
+    crate::db::sibling(file, &format!(".{}.scratch.db", std::process::id()))
 }

@@ -81,15 +81,52 @@ impl Report {
 
 /// Runs every check on `conn` against the desired schema and its rules.
 pub fn check(conn: &Connection, desired: &Desired, quick: bool) -> Result<Report> {
-    // The tables schema/ excludes are not its own: their objects are not compared.
-    let live = desired.exclude.apply(&crate::inspect(conn)?);
     let mut findings = Vec::new();
     integrity(conn, quick, &mut findings)?;
-    foreign_keys(conn, &live, &mut findings)?;
-    orphans(conn, &live, &desired.schema, &mut findings)?;
-    expired(conn, &live, desired, &mut findings)?;
-    indexes(&live, &desired.schema, &mut findings);
-    invariants(conn, &live, desired, &mut findings)?;
+    let checked = vec![
+        if quick {
+            "quick_check"
+        } else {
+            "integrity_check"
+        },
+        "foreign_key",
+        "orphan",
+        "expired",
+        "index",
+        "invariant",
+        "query",
+    ];
+    match declared(conn, desired, &mut findings) {
+        Ok(()) => Ok(Report { checked, findings }),
+        // A corrupt database stops the other checks; the integrity finding says why, and the
+        // ones that could not run are not claimed as checked.
+        Err(e) if !findings.is_empty() && crate::backup::is_corrupt(&e) => {
+            findings.push(Finding {
+                class: "integrity",
+                severity: Severity::Error,
+                subject: "database".into(),
+                message: format!("the other checks could not read the database: {e}"),
+                count: 1,
+                samples: Vec::new(),
+            });
+            Ok(Report {
+                checked: checked[..1].to_vec(),
+                findings,
+            })
+        }
+        Err(e) => Err(e),
+    }
+}
+
+/// The checks after the integrity check: keys, orphans, expiry, indexes, invariants, queries.
+fn declared(conn: &Connection, desired: &Desired, findings: &mut Vec<Finding>) -> Result<()> {
+    // The tables schema/ excludes are not its own: their objects are not compared.
+    let live = desired.exclude.apply(&crate::inspect(conn)?);
+    foreign_keys(conn, &live, findings)?;
+    orphans(conn, &live, &desired.schema, findings)?;
+    expired(conn, &live, desired, findings)?;
+    indexes(&live, &desired.schema, findings);
+    invariants(conn, &live, desired, findings)?;
     for plan in crate::ops::explain::explain(conn, &live, &desired.rules.queries)? {
         if let Some(scan) = plan.full_scans.first() {
             findings.push(Finding {
@@ -121,22 +158,7 @@ pub fn check(conn: &Connection, desired: &Desired, quick: bool) -> Result<Report
             });
         }
     }
-    Ok(Report {
-        checked: vec![
-            if quick {
-                "quick_check"
-            } else {
-                "integrity_check"
-            },
-            "foreign_key",
-            "orphan",
-            "expired",
-            "index",
-            "invariant",
-            "query",
-        ],
-        findings,
-    })
+    Ok(())
 }
 
 fn integrity(conn: &Connection, quick: bool, out: &mut Vec<Finding>) -> Result<()> {
@@ -145,14 +167,21 @@ fn integrity(conn: &Connection, quick: bool, out: &mut Vec<Finding>) -> Result<(
     } else {
         "integrity_check"
     };
-    let mut stmt = conn
-        .prepare(&format!("PRAGMA {pragma}(100)"))
-        .map_err(Error::sqlite_in(pragma))?;
-    let lines: Vec<String> = stmt
-        .query_map([], |r| r.get(0))
-        .map_err(Error::sqlite_in(pragma))?
-        .collect::<rusqlite::Result<_>>()
-        .map_err(Error::sqlite_in(pragma))?;
+    let lines: Vec<String> =
+        match conn
+            .prepare(&format!("PRAGMA {pragma}(100)"))
+            .and_then(|mut stmt| {
+                stmt.query_map([], |r| r.get(0))?
+                    .collect::<rusqlite::Result<_>>()
+            }) {
+            Ok(lines) => lines,
+            // SQLite may stop the check itself on a malformed page: that is a finding too, as
+            // quick_check reports it, not an error of `check`.
+            Err(e) if crate::backup::is_corrupt_sqlite(&e) => {
+                vec![format!("{pragma} stopped: {e}")]
+            }
+            Err(e) => return Err(Error::sqlite(pragma, e)),
+        };
     if lines != ["ok"] {
         out.push(Finding {
             class: "integrity",

@@ -14,6 +14,7 @@ pub mod optimize;
 pub mod plan;
 pub mod prune;
 pub mod restore;
+pub mod retention;
 pub mod stats;
 pub mod status;
 pub mod sync;

@@ -1,0 +1,118 @@
+//! The second half of every backup and safety copy: the plain copy made self-contained,
+//! checked, compressed and hashed, then its sidecar and manifest written, the manifest last.
+
+use std::path::PathBuf;
+
+use rusqlite::Connection;
+
+use super::{
+    BackupFile, Compression, Detail, Manifest, Pending, compress, integrity_check, manifest,
+    manifest_path, sha256_file, write_sidecar,
+};
+use crate::db::bookkeeping::HISTORY_TABLE;
+use crate::db::sibling;
+use crate::error::{Error, Result};
+
+/// A finished backup or safety copy: the file, its sidecar and manifest, and what they say.
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct Written {
+    /// The backup file.
+    pub path: PathBuf,
+    /// The sha256 of the file.
+    pub sha256: String,
+    /// The file's size.
+    pub size: u64,
+    /// The database's size (uncompressed).
+    pub database_size: u64,
+    /// The manifest written beside it.
+    #[serde(skip)]
+    pub manifest: Manifest,
+}
+
+impl Pending {
+    /// Makes the copy self-contained (no `-wal`), runs integrity_check on it beside the pass
+    /// that compresses and hashes it, writes the sha256 sidecar and then `manifest` (the
+    /// file's own keys filled in; a [`Detail::Plain`] detail becomes [`Detail::Backup`], read
+    /// from the copy). On error everything written is removed.
+    pub fn finish(self, compression: Compression, manifest: Manifest) -> Result<Written> {
+        let written = finish(&self.file, compression, manifest)?;
+        self.marker.done();
+        Ok(written)
+    }
+}
+
+fn finish(raw: &BackupFile, compression: Compression, manifest: Manifest) -> Result<Written> {
+    // A backup is one self-contained file: no WAL to go with it.
+    Connection::open(&raw.path)
+        .and_then(|c| {
+            c.query_row("PRAGMA journal_mode = DELETE", [], |r| {
+                r.get::<_, String>(0)
+            })
+        })
+        .map_err(|e| Error::sqlite(format!("finish {}", raw.path.display()), e))?;
+    let database_size = std::fs::metadata(&raw.path)
+        .map_err(|e| Error::io("stat", &raw.path, e))?
+        .len();
+    // The integrity check of the copy runs beside the pass that compresses and hashes it
+    // (or only hashes it): two full reads of the copy, on two cores at once.
+    let path = sibling(&raw.path, compression.suffix());
+    let (checked, hashed) = std::thread::scope(|s| {
+        let hashing = s.spawn(|| match compression {
+            Compression::None => sha256_file(&raw.path),
+            c => compress(&raw.path, &path, c),
+        });
+        let checked = integrity_check(&raw.path);
+        let hashed = hashing
+            .join()
+            .unwrap_or_else(|_| Err(Error::ThreadPanicked { what: "checksum" }));
+        (checked, hashed)
+    });
+    let sha256 = checked.and(hashed)?;
+    let detail = match manifest.detail {
+        Detail::Plain {} => {
+            let (schema_version, last_migration) = schema_version(raw);
+            Detail::Backup {
+                compression,
+                database_size,
+                schema_version,
+                last_migration,
+            }
+        }
+        other => other,
+    };
+    if path != raw.path {
+        let _ = std::fs::remove_file(&raw.path);
+    }
+    let size = std::fs::metadata(&path)
+        .map_err(|e| Error::io("stat", &path, e))?
+        .len();
+    write_sidecar(&path, &sha256)?;
+    let file = BackupFile {
+        path: path.clone(),
+        manifest: manifest_path(&path),
+        size,
+    };
+    let manifest = manifest::write(&file, Manifest { detail, ..manifest }, &sha256)?;
+    Ok(Written {
+        path,
+        sha256,
+        size,
+        database_size,
+        manifest,
+    })
+}
+
+/// The last applied version and migration recorded in the copy, when it has a history.
+fn schema_version(raw: &BackupFile) -> (Option<i32>, Option<String>) {
+    let Ok(conn) = Connection::open(&raw.path) else {
+        return (None, None);
+    };
+    conn.query_row(
+        &format!("SELECT version, name FROM {HISTORY_TABLE} ORDER BY version DESC LIMIT 1"),
+        [],
+        |r| Ok((r.get::<_, i32>(0)?, r.get::<_, String>(1)?)),
+    )
+    .map_or((None, None), |(v, name)| {
+        (Some(v), Some(format!("V{v}__{name}")))
+    })
+}

@@ -1,0 +1,466 @@
+//! `schemactl restore`, in two calls: [`prepare`] chooses the backup among the database's own
+//! (see [`choose`]), verifies it and builds the [`Preview`] shown before confirming; then
+//! [`restore`] (the whole database) or [`restore_table`] (one table) puts it in place.
+//!
+//! A whole restore keeps the current database as a `before-restore` safety copy, written like
+//! any backup; when the live file cannot be opened, or that copy fails its integrity check,
+//! the live file (with its `-wal` and `-journal`) is moved aside intact instead, never
+//! deleted. The backup is then copied in through SQLite's backup API, which takes SQLite's own
+//! locks and writes through its journal or WAL: all or nothing, and never a file copied over a
+//! database that has a `-wal` beside it. The database keeps its own identity.
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+
+use rusqlite::Connection;
+use rusqlite::backup::{Backup, StepResult};
+
+use crate::backup::{self, BUSY_WAIT, Detail, Kind, Manifest, is_corrupt};
+use crate::db::Tables;
+use crate::db::bookkeeping::IDENTITY_TABLE;
+use crate::db::identity::{self, Identity, Owner};
+use crate::error::{Error, Result};
+use crate::ops::catalog;
+
+mod choose;
+pub mod columns;
+mod table;
+
+use choose::{Chosen, candidates, pick_verified, preview};
+pub use choose::{Preview, TableCounts, render};
+pub use table::TableMode;
+
+/// Which backup to restore.
+#[derive(Debug, Clone)]
+pub enum Source {
+    /// This file.
+    File(PathBuf),
+    /// The newest backup of the database.
+    Latest,
+    /// The newest backup of the database taken at or before this RFC 3339 time.
+    At(String),
+}
+
+/// What `restore` is asked to do.
+#[derive(Debug, Clone)]
+pub struct Options {
+    /// The live database.
+    pub database: PathBuf,
+    /// The backups directory.
+    pub dir: PathBuf,
+    /// The backup.
+    pub source: Source,
+    /// Walk back past backups that fail verification.
+    pub latest_valid: bool,
+    /// Wait for a writer instead of refusing.
+    pub wait: bool,
+    /// Let `--latest` and `--at` choose schemactl's safety copies too.
+    pub include_safety: bool,
+    /// Restore a file whose manifest names another database.
+    pub from_other_database: bool,
+    /// Accept a backup with neither sidecar nor manifest on integrity_check alone.
+    pub without_checksum: bool,
+}
+
+/// A backup chosen and verified, ready to restore: see [`Prepared::preview`].
+pub struct Prepared {
+    /// What the restore would put in place.
+    pub preview: Preview,
+    owner: Owner,
+    chosen: Chosen,
+}
+
+/// Chooses and verifies the backup, and says what restoring it would do. Changes nothing.
+pub fn prepare(opts: &Options, say: &mut dyn FnMut(&str)) -> Result<Prepared> {
+    // Where the database is to be is checked first: a missing directory is never created.
+    if let Some(directory) = opts
+        .database
+        .parent()
+        .filter(|d| !d.as_os_str().is_empty() && !d.is_dir())
+    {
+        return Err(Error::MissingDirectory {
+            database: opts.database.clone(),
+            directory: directory.to_path_buf(),
+        });
+    }
+    let owner = catalog::owner(&opts.database, &opts.dir)?;
+    let candidates = candidates(opts, &owner)?;
+    say("verifying the backup ...");
+    let (chosen, skipped) = pick_verified(candidates, opts)?;
+    for (file, why) in &skipped {
+        say(&format!("skipping {}: {why}", file.display()));
+    }
+    let preview = preview(opts, &owner, &chosen, skipped);
+    Ok(Prepared {
+        preview,
+        owner,
+        chosen,
+    })
+}
+
+/// What a restore did.
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct Restored {
+    /// The backup restored.
+    pub from: PathBuf,
+    /// The before-restore safety copy of what the database held (None when there was no
+    /// database, or it could not be read and was moved aside).
+    pub before: Option<PathBuf>,
+    /// Where the unreadable live file (and its `-wal`, `-journal`) was moved, kept intact.
+    pub moved_aside: Vec<PathBuf>,
+    /// Every table's rows, as restored.
+    pub rows: BTreeMap<String, u64>,
+    /// What interrupted runs had left in the backups folder, removed first.
+    pub swept: Vec<PathBuf>,
+}
+
+/// The live database as found under the lock.
+enum Live {
+    /// Readable: its connection and identity (the flag: not recorded in it yet).
+    Ok(Connection, Identity, bool),
+    /// There is none (or it is an empty file).
+    Missing,
+    /// It cannot be opened or read: why.
+    Unreadable(String),
+}
+
+/// Opens the live database under the lock: refuses while a writer holds it, and reads the
+/// identity it has or gets (recorded once the restore succeeded: a failure leaves the
+/// database as it was). A file SQLite calls corrupt is [`Live::Unreadable`].
+fn open(opts: &Options) -> Result<Live> {
+    if std::fs::metadata(&opts.database).map_or(true, |m| m.len() == 0) {
+        return Ok(Live::Missing);
+    }
+    let opened = crate::db::open_live(&opts.database).and_then(|live| {
+        refuse_while_written(&live, &opts.database, opts.wait)?;
+        let (identity, new) = identity::planned(&live, &opts.database)?;
+        Ok((live, identity, new))
+    });
+    match opened {
+        Ok((live, identity, new)) => Ok(Live::Ok(live, identity, new)),
+        Err(e) if is_corrupt(&e) => Ok(Live::Unreadable(e.to_string())),
+        Err(e) => Err(e),
+    }
+}
+
+/// Refuses a backup of another database unless it was asked for.
+fn gate(opts: &Options, prepared: &Prepared) -> Result<()> {
+    if prepared.preview.this_database || opts.from_other_database {
+        return Ok(());
+    }
+    Err(Error::OtherDatabase {
+        file: prepared.chosen.from.clone(),
+        source_database: prepared.preview.source_database.clone(),
+        database: opts.database.clone(),
+    })
+}
+
+/// Keeps the live database as a `before-restore` safety copy, written like a backup. Err(None)
+/// when the copy fails its integrity check (the live database is corrupt).
+fn keep_before(
+    live: &Connection,
+    opts: &Options,
+    owner: &Owner,
+) -> std::result::Result<PathBuf, Option<Error>> {
+    let pending = backup::take(live, &opts.database, &opts.dir, "before-restore")
+        .map_err(|e| (!is_corrupt(&e)).then_some(e))?;
+    let manifest = Manifest::new(
+        &opts.database,
+        owner,
+        "before-restore",
+        Kind::Safety,
+        Detail::Plain {},
+    );
+    pending
+        .finish(backup::Compression::Zstd, manifest)
+        .map(|w| w.path)
+        .map_err(|e| (!is_corrupt(&e)).then_some(e))
+}
+
+/// Moves the live file and SQLite's files beside it aside, intact, to
+/// `<database>.corrupt-<time>[-n]`; returns where they went.
+fn move_aside(database: &Path) -> Result<Vec<PathBuf>> {
+    let base = format!("{}.corrupt-{}", database.display(), crate::db::timestamp());
+    let mut target = PathBuf::from(&base);
+    let mut n = 1;
+    while target.exists() {
+        n += 1;
+        target = PathBuf::from(format!("{base}-{n}"));
+    }
+    let mut moved = Vec::new();
+    for suffix in ["", "-wal", "-journal", "-shm"] {
+        let from = crate::db::sibling(database, suffix);
+        if from.exists() {
+            let to = crate::db::sibling(&target, suffix);
+            std::fs::rename(&from, &to).map_err(|e| Error::io("move aside", &from, e))?;
+            moved.push(to);
+        }
+    }
+    if let Some(dir) = database.parent().filter(|d| !d.as_os_str().is_empty()) {
+        crate::db::sync_dir(dir)?;
+    }
+    Ok(moved)
+}
+
+/// Restores the whole database from the prepared backup.
+pub fn restore(opts: &Options, prepared: Prepared, say: &mut dyn FnMut(&str)) -> Result<Restored> {
+    gate(opts, &prepared)?;
+    let swept = backup::partial::sweep(&opts.dir)?;
+    for f in &swept {
+        say(&format!(
+            "removed {} (left by an interrupted run)",
+            f.display()
+        ));
+    }
+    let _lock = crate::db::lock::acquire(&opts.database, opts.wait, &mut |m| say(m))?;
+    let mut before = None;
+    let mut moved_aside = Vec::new();
+    let mut known = None;
+    let unreadable = match open(opts)? {
+        Live::Ok(live, identity, _) => {
+            say("keeping the current database as a before-restore safety copy ...");
+            known = Some(identity);
+            match keep_before(&live, opts, &prepared.owner) {
+                Ok(path) => {
+                    before = Some(path);
+                    None
+                }
+                Err(Some(e)) => return Err(e),
+                Err(None) => Some("it fails integrity_check".to_string()),
+            }
+        }
+        Live::Missing => None,
+        Live::Unreadable(why) => Some(why),
+    };
+    if let Some(why) = unreadable {
+        moved_aside = move_aside(&opts.database)?;
+        say(&format!(
+            "{} cannot be read ({why}): moved it aside, intact, to {}",
+            opts.database.display(),
+            moved_aside
+                .iter()
+                .map(|p| p.display().to_string())
+                .collect::<Vec<_>>()
+                .join(", ")
+        ));
+        known = None;
+    }
+    let mut live = crate::db::open_live(&opts.database)?;
+    say(&format!(
+        "restoring {} from {} ...",
+        opts.database.display(),
+        prepared.chosen.from.display()
+    ));
+    copy_into(&prepared.chosen.plain.path, &mut live, &opts.database)?;
+    say("writing the restored pages into the database file ...");
+    live.query_row("PRAGMA wal_checkpoint(TRUNCATE)", [], |_| Ok(()))
+        .map_err(|e| Error::sqlite("checkpoint the restored database", e))?;
+    // The pages came from a verified file through SQLite's own pager; the row counts of every
+    // table confirm that the data landed (a full check would read the whole file again).
+    say("counting the restored rows ...");
+    let mut restored = crate::db::row_counts(&live, Tables::All)?;
+    let mut expected = prepared.chosen.counts.clone();
+    restored.remove(IDENTITY_TABLE);
+    expected.remove(IDENTITY_TABLE);
+    if restored != expected {
+        return Err(Error::RestoreMismatch {
+            before: before.clone().unwrap_or_default(),
+        });
+    }
+    restamp(&live, opts, &prepared.owner, known)?;
+    Ok(Restored {
+        from: prepared.chosen.from.clone(),
+        before,
+        moved_aside,
+        rows: restored,
+        swept,
+    })
+}
+
+/// Gives the restored database back its own identity (the backup's may be another's, or
+/// none): the one it had, else the one its backups record, else a new one.
+fn restamp(
+    live: &Connection,
+    opts: &Options,
+    owner: &Owner,
+    known: Option<Identity>,
+) -> Result<()> {
+    let path = identity::canonical(&opts.database);
+    let identity = match known {
+        Some(identity) => Identity {
+            path: path.display().to_string(),
+            ..identity
+        },
+        None if owner.id.starts_with("path:") => {
+            identity::ensure(live, &opts.database)?;
+            return Ok(());
+        }
+        None => Identity {
+            id: owner.id.clone(),
+            ..identity::fresh(&path)
+        },
+    };
+    identity::record(live, &identity)
+}
+
+/// Refuses while another connection holds a write lock, unless `wait`.
+fn refuse_while_written(live: &Connection, database: &Path, wait: bool) -> Result<()> {
+    let timeout = if wait {
+        BUSY_WAIT
+    } else {
+        std::time::Duration::ZERO
+    };
+    live.busy_timeout(timeout)
+        .map_err(|e| Error::sqlite("set busy_timeout", e))?;
+    match live.execute_batch("BEGIN IMMEDIATE; ROLLBACK") {
+        Ok(()) => live
+            .busy_timeout(BUSY_WAIT)
+            .map_err(|e| Error::sqlite("set busy_timeout", e)),
+        Err(e) if !wait && e.sqlite_error_code() == Some(rusqlite::ErrorCode::DatabaseBusy) => {
+            Err(Error::WriterActive {
+                database: database.to_path_buf(),
+            })
+        }
+        Err(e) => Err(Error::sqlite(
+            format!("wait for the writer on {}", database.display()),
+            e,
+        )),
+    }
+}
+
+/// Copies the plain database `from` into `live` with the backup API, in one step.
+fn copy_into(from: &Path, live: &mut Connection, database: &Path) -> Result<()> {
+    let q = |e| Error::sqlite(format!("restore {}", database.display()), e);
+    let src = Connection::open(from).map_err(q)?;
+    let backup = Backup::new(&src, live).map_err(q)?;
+    let deadline = std::time::Instant::now() + BUSY_WAIT;
+    loop {
+        match backup.step(-1).map_err(q)? {
+            StepResult::Done => return Ok(()),
+            StepResult::More => {}
+            _ if std::time::Instant::now() > deadline => {
+                return Err(Error::RestoreBusy {
+                    database: database.to_path_buf(),
+                });
+            }
+            _ => std::thread::sleep(std::time::Duration::from_millis(20)),
+        }
+    }
+}
+
+/// What a table restore did.
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct TableRestored {
+    /// The backup restored from.
+    pub from: PathBuf,
+    /// The before-restore safety copy of the whole database.
+    pub before: PathBuf,
+    /// Rows deleted (replace).
+    pub deleted: usize,
+    /// Rows inserted.
+    pub inserted: usize,
+    /// Of those, rows whose rowid another live row had taken: they got a new one.
+    pub renumbered: usize,
+    /// Triggers of the table suspended during the restore (and created again).
+    pub triggers_suspended: usize,
+    /// (live column, backup column) pairs where a rename since the backup was followed.
+    pub renamed_columns: Vec<(String, String)>,
+    /// Columns of the backup's table no live column takes (dropped since): not restored.
+    pub unmapped_columns: Vec<String>,
+    /// Live columns no backup column feeds (added since): they took their default.
+    pub unfilled_columns: Vec<String>,
+    /// What interrupted runs had left in the backups folder, removed first.
+    pub swept: Vec<PathBuf>,
+}
+
+/// Restores one table from the prepared backup by ATTACH, in one transaction (see
+/// [`table`]); foreign keys are switched off outside the transaction and checked before the
+/// commit.
+pub fn restore_table(
+    opts: &Options,
+    prepared: Prepared,
+    name: &str,
+    mode: TableMode,
+    say: &mut dyn FnMut(&str),
+) -> Result<TableRestored> {
+    if name.starts_with("_schemactl") {
+        return Err(Error::BookkeepingTable {
+            table: name.to_string(),
+        });
+    }
+    gate(opts, &prepared)?;
+    let swept = backup::partial::sweep(&opts.dir)?;
+    let _lock = crate::db::lock::acquire(&opts.database, opts.wait, &mut |m| say(m))?;
+    let unreadable = |reason: String| Error::LiveUnreadable {
+        database: opts.database.clone(),
+        reason,
+    };
+    let (live, identity, new_identity) = match open(opts)? {
+        Live::Ok(live, identity, new) => (live, identity, new),
+        Live::Missing => return Err(unreadable("it does not exist".into())),
+        Live::Unreadable(why) => return Err(unreadable(why)),
+    };
+    let live_schema = crate::inspect(&live)?;
+    let Some(live_table) = live_schema.table(name).cloned() else {
+        return Err(Error::MissingTable {
+            place: Some("the live database".into()),
+            table: name.to_string(),
+        });
+    };
+    let scratch = &prepared.chosen.plain.path;
+    let backup_conn = Connection::open(scratch)
+        .map_err(|e| Error::sqlite(format!("open {}", scratch.display()), e))?;
+    let backup_schema = crate::inspect(&backup_conn)?;
+    let since = crate::migrations::history::current_version(&backup_conn)?;
+    drop(backup_conn);
+    let renames: Vec<columns::Rename> = crate::migrations::history::recorded(&live)?
+        .iter()
+        .filter(|m| since.is_none_or(|v| m.version > v))
+        .flat_map(|m| columns::renames(&m.forward))
+        .collect();
+    let mapping =
+        columns::map(&live_table, &backup_schema, &renames).ok_or_else(|| Error::MissingTable {
+            place: Some(format!("backup {}", prepared.chosen.from.display())),
+            table: name.to_string(),
+        })?;
+    if mapping.pairs.is_empty() {
+        return Err(Error::NoCommonColumns {
+            table: name.to_string(),
+        });
+    }
+    let backup_table = backup_schema
+        .table(&mapping.backup_table)
+        .cloned()
+        .ok_or_else(|| Error::MissingTable {
+            place: Some(format!("backup {}", prepared.chosen.from.display())),
+            table: mapping.backup_table.clone(),
+        })?;
+    say("keeping the current database as a before-restore safety copy ...");
+    let before = keep_before(&live, opts, &prepared.owner)
+        .map_err(|e| e.unwrap_or_else(|| unreadable("it fails integrity_check".into())))?;
+    say(&format!(
+        "restoring table \"{name}\" from {} ...",
+        prepared.chosen.from.display()
+    ));
+    let rows = table::restore_rows(&live, scratch, &live_table, &backup_table, &mapping, mode)?;
+    if new_identity {
+        identity::record(&live, &identity)?;
+    }
+    Ok(TableRestored {
+        from: prepared.chosen.from.clone(),
+        before,
+        deleted: rows.deleted,
+        inserted: rows.inserted,
+        renumbered: rows.renumbered,
+        triggers_suspended: rows.triggers,
+        renamed_columns: mapping
+            .pairs
+            .iter()
+            .filter(|(l, b)| !l.eq_ignore_ascii_case(b))
+            .cloned()
+            .collect(),
+        unmapped_columns: mapping.unmapped.clone(),
+        unfilled_columns: mapping.unfilled.clone(),
+        swept,
+    })
+}
