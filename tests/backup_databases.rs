@@ -8,7 +8,6 @@ mod common;
 use std::path::{Path, PathBuf};
 use std::process::Output;
 
-use assert_cmd::Command;
 use rusqlite::Connection;
 
 /// A project with two migrated databases, `prod.db` (the configured one) and `test.db`, and
@@ -32,14 +31,7 @@ impl Two {
     }
 
     fn run(&self, args: &[&str]) -> Output {
-        Command::cargo_bin("schemactl")
-            .unwrap()
-            .current_dir(self.dir.path())
-            .env_remove("SCHEMACTL_DATABASE")
-            .env("NO_COLOR", "1")
-            .args(args)
-            .output()
-            .unwrap()
+        common::schemactl(self.dir.path(), args)
     }
 
     fn ok(&self, args: &[&str]) -> String {

@@ -8,7 +8,6 @@ mod common;
 use std::path::Path;
 use std::process::Output;
 
-use assert_cmd::Command;
 use proptest::prelude::*;
 use rusqlite::Connection;
 use schemactl::ops::backup::{self, Compression};
@@ -27,14 +26,7 @@ impl Project {
     }
 
     fn run(&self, args: &[&str]) -> Output {
-        Command::cargo_bin("schemactl")
-            .unwrap()
-            .current_dir(self.dir.path())
-            .env_remove("SCHEMACTL_DATABASE")
-            .env("NO_COLOR", "1")
-            .args(args)
-            .output()
-            .unwrap()
+        common::schemactl(self.dir.path(), args)
     }
 
     fn ok(&self, args: &[&str]) -> Output {

@@ -9,6 +9,20 @@ use std::path::{Path, PathBuf};
 
 use rusqlite::Connection;
 
+/// Runs the schemactl binary in `dir`, without `SCHEMACTL_DATABASE` from the environment and
+/// without colour.
+pub fn schemactl(dir: &Path, args: &[&str]) -> std::process::Output {
+    use assert_cmd::cargo::CommandCargoExt;
+    std::process::Command::cargo_bin("schemactl")
+        .expect("the schemactl binary")
+        .current_dir(dir)
+        .env_remove("SCHEMACTL_DATABASE")
+        .env("NO_COLOR", "1")
+        .args(args)
+        .output()
+        .expect("run schemactl")
+}
+
 /// A fresh temporary directory, removed when dropped.
 pub fn temp_dir() -> tempfile::TempDir {
     tempfile::tempdir().expect("create a temp dir")
