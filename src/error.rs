@@ -10,7 +10,14 @@
 
 use std::path::PathBuf;
 
-use miette::{Diagnostic, NamedSource, SourceSpan};
+use miette::Diagnostic;
+
+mod messages;
+mod source;
+
+pub use messages::{busy_timeout, sqlite_message};
+use messages::{missing_table, no_backup, prune_mismatch};
+pub use source::SourceError;
 
 /// Result with [`Error`].
 pub type Result<T, E = Error> = std::result::Result<T, E>;
@@ -718,167 +725,4 @@ pub enum Error {
         /// The pending files, as `V{n}__{name}`.
         pending: Vec<String>,
     },
-}
-
-fn no_backup(dir: &std::path::Path, database: &std::path::Path, others: usize) -> String {
-    let mut text = format!(
-        "no backup of {} in {} fits",
-        database.display(),
-        dir.display()
-    );
-    if others > 0 {
-        text.push_str(&format!(
-            " ({others} other file(s) there are safety copies or backups of other databases: see `schemactl backup list --all`, and name a file to restore it)"
-        ));
-    }
-    text
-}
-
-fn missing_table(place: Option<&str>, table: &str) -> String {
-    match place {
-        Some(place) => format!("{place} has no table \"{table}\""),
-        None => format!("no table \"{table}\""),
-    }
-}
-
-fn prune_mismatch(table: &str, done: u64, selected: u64, archiving: bool) -> String {
-    if archiving {
-        format!(
-            "archived {done} row(s) of \"{table}\" where {selected} were selected; nothing was pruned"
-        )
-    } else {
-        format!(
-            "the prune would remove {done} row(s) of \"{table}\" where {selected} were selected (a trigger the schema does not show?); nothing was pruned"
-        )
-    }
-}
-
-/// Returns SQLite's own message for an error, without rusqlite's wrapping; a busy database is
-/// said in words, with the timeout that ran out.
-pub fn sqlite_message(e: &rusqlite::Error) -> String {
-    if matches!(
-        e.sqlite_error_code(),
-        Some(rusqlite::ErrorCode::DatabaseBusy | rusqlite::ErrorCode::DatabaseLocked)
-    ) {
-        return format!(
-            "the database is locked: another connection held it for longer than the busy timeout ({} ms; set SCHEMACTL_BUSY_TIMEOUT_MS to wait longer); nothing was changed",
-            busy_timeout().as_millis()
-        );
-    }
-    match e {
-        rusqlite::Error::SqlInputError { msg, .. } => msg.clone(),
-        rusqlite::Error::SqliteFailure(_, Some(msg)) => msg.clone(),
-        rusqlite::Error::MultipleStatement => "more than one statement".into(),
-        other => other.to_string(),
-    }
-}
-
-/// How long schemactl waits for another connection's lock before it gives up with a message:
-/// `SCHEMACTL_BUSY_TIMEOUT_MS` milliseconds, 10 s by default. It lives here, beside the
-/// message that names it; `db` re-exports it.
-pub fn busy_timeout() -> std::time::Duration {
-    std::env::var("SCHEMACTL_BUSY_TIMEOUT_MS")
-        .ok()
-        .and_then(|v| v.trim().parse::<u64>().ok())
-        .map_or(
-            std::time::Duration::from_secs(10),
-            std::time::Duration::from_millis,
-        )
-}
-
-impl Error {
-    /// Wraps a SQLite error with what was being done.
-    pub fn sqlite(context: impl Into<String>, source: rusqlite::Error) -> Self {
-        Error::Sqlite {
-            context: context.into(),
-            cause: source,
-        }
-    }
-
-    /// `map_err(Error::sqlite_in("count rows"))`: wraps a SQLite error with what was being done.
-    pub fn sqlite_in(context: impl Into<String>) -> impl FnOnce(rusqlite::Error) -> Self {
-        let context = context.into();
-        move |e| Error::sqlite(context, e)
-    }
-
-    /// Wraps an I/O error with the action and file.
-    pub fn io(action: &'static str, path: impl Into<PathBuf>, source: std::io::Error) -> Self {
-        Error::Io {
-            action,
-            path: path.into(),
-            cause: source,
-        }
-    }
-}
-
-/// An error at a place in a user's file.
-#[derive(Debug, Clone, thiserror::Error, Diagnostic)]
-#[error("{file}:{line}:{column}: {message}")]
-pub struct SourceError {
-    /// The file as given by the user.
-    pub file: String,
-    /// 1-based line.
-    pub line: usize,
-    /// 1-based column, in characters.
-    pub column: usize,
-    /// What is wrong, naming the object.
-    pub message: String,
-    /// The file's text, for the snippet.
-    #[source_code]
-    pub src: NamedSource<String>,
-    /// The place.
-    #[label("{label}")]
-    pub span: SourceSpan,
-    /// The label shown at the place.
-    pub label: String,
-    /// How to fix it, when there is a clear way.
-    #[help]
-    pub help: Option<String>,
-}
-
-impl SourceError {
-    /// Builds an error at byte `offset` (length `len`) of `text`, the contents of `file`.
-    pub fn at(
-        file: &str,
-        text: &str,
-        offset: usize,
-        len: usize,
-        message: impl Into<String>,
-        label: impl Into<String>,
-    ) -> Self {
-        let offset = floor_char_boundary(text, offset.min(text.len()));
-        let before = &text[..offset];
-        let line = before.matches('\n').count() + 1;
-        let line_start = before.rfind('\n').map_or(0, |i| i + 1);
-        let column = text[line_start..offset].chars().count() + 1;
-        SourceError {
-            file: file.to_string(),
-            line,
-            column,
-            message: message.into(),
-            src: NamedSource::new(file, text.to_string()),
-            span: SourceSpan::new(offset.into(), len.min(text.len() - offset)),
-            label: label.into(),
-            help: None,
-        }
-    }
-
-    /// Adds a hint on how to fix the error.
-    pub fn with_help(mut self, help: impl Into<String>) -> Self {
-        self.help = Some(help.into());
-        self
-    }
-}
-
-fn floor_char_boundary(text: &str, mut i: usize) -> usize {
-    while i > 0 && !text.is_char_boundary(i) {
-        i -= 1;
-    }
-    i
-}
-
-impl From<SourceError> for Error {
-    fn from(e: SourceError) -> Self {
-        Error::Source(vec![e])
-    }
 }

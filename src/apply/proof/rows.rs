@@ -1,0 +1,351 @@
+//! The proof's row-level work: each table's expected shape and defaults, the scalar function
+//! that hashes a row, the scratch simulation of a migration's statements, and the keys of rows
+//! that differ.
+
+use super::*;
+
+pub(super) fn after_values(t: &TableProof) -> (Vec<String>, Vec<String>) {
+    (
+        t.kept.iter().map(|(_, a)| quote_ident(a)).collect(),
+        t.converted.iter().map(|(_, a, _)| quote_ident(a)).collect(),
+    )
+}
+
+/// Shows a value as SQL would write it.
+pub(super) fn show(v: &Value) -> String {
+    match v {
+        Value::Null => "NULL".into(),
+        Value::Integer(i) => i.to_string(),
+        Value::Real(f) => f.to_string(),
+        Value::Text(s) => quote_literal(s),
+        Value::Blob(b) => format!(
+            "x'{}'",
+            b.iter().map(|x| format!("{x:02x}")).collect::<String>()
+        ),
+    }
+}
+
+/// Stores the rows after the migrations beside the ones before and returns up to five keys
+/// whose rows differ (or exist on one side only). Runs only when the sums differ.
+pub(super) fn differing_keys(conn: &Connection, t: &TableProof) -> Result<Vec<String>> {
+    let Key::Expr { after, single, .. } = &t.key else {
+        return Ok(Vec::new());
+    };
+    let before_t = format!("temp.{}", quote_ident(&t.temp));
+    let after_t = format!("temp.{}", quote_ident(&format!("{}_after", t.temp)));
+    let mut cols = vec!["k".to_string(), "h INTEGER".to_string()];
+    cols.extend(
+        t.converted
+            .iter()
+            .enumerate()
+            .map(|(i, (_, _, a))| format!("c{i} {}", a.type_name())),
+    );
+    let (values, conv) = after_values(t);
+    let mut args = vec![after.clone()];
+    args.extend(values);
+    let mut select = vec![
+        after.clone(),
+        // The scratch slot: these sums are not compared.
+        format!("{FUNCTION}({}, 0, {})", usize::MAX >> 1, args.join(", ")),
+    ];
+    select.extend(conv);
+    let targets: Vec<String> = std::iter::once("k".to_string())
+        .chain(std::iter::once("h".to_string()))
+        .chain((0..t.converted.len()).map(|i| format!("c{i}")))
+        .collect();
+    // An index names its table without the schema: it lives in the table's.
+    let index = |table: &str, name: &str| {
+        format!(
+            "CREATE INDEX IF NOT EXISTS temp.{} ON {} (k)",
+            quote_ident(&format!("{}_{name}", t.temp)),
+            quote_ident(table)
+        )
+    };
+    conn.execute_batch(&format!(
+        "CREATE TEMP TABLE {} ({}); INSERT INTO {after_t} ({}) SELECT {} FROM main.{}; {}; {};",
+        quote_ident(&format!("{}_after", t.temp)),
+        cols.join(", "),
+        targets.join(", "),
+        select.join(", "),
+        quote_ident(&t.after),
+        index(&format!("{}_after", t.temp), "ka"),
+        index(&t.temp, "kb"),
+    ))
+    .map_err(q("store the rows after"))?;
+    let show_k = |side: &str| {
+        if *single {
+            format!("quote({side}.k)")
+        } else {
+            format!("{side}.k")
+        }
+    };
+    let conv_differs: String = (0..t.converted.len())
+        .map(|i| {
+            format!(" OR a.c{i} IS NOT b.c{i} COLLATE BINARY OR typeof(a.c{i}) <> typeof(b.c{i})")
+        })
+        .collect();
+    let sql = format!(
+        "SELECT {} FROM {before_t} AS b LEFT JOIN {after_t} AS a ON a.k IS b.k WHERE a.h IS NULL OR a.h IS NOT b.h{conv_differs} \
+         UNION ALL SELECT {} FROM {after_t} AS a WHERE NOT EXISTS (SELECT 1 FROM {before_t} AS b WHERE b.k IS a.k) LIMIT 5",
+        show_k("b"),
+        show_k("a"),
+    );
+    conn.prepare(&sql)
+        .and_then(|mut s| {
+            s.query_map([], |r| {
+                Ok(r.get::<_, Option<String>>(0)?.unwrap_or_default())
+            })?
+            .collect::<rusqlite::Result<Vec<String>>>()
+        })
+        .map_err(q("compare the rows"))
+}
+
+/// Builds the proof of one table: which columns it keeps, converts and adds, and its key.
+pub(super) fn table_proof(
+    conn: &Connection,
+    d: &Description,
+    (bi, before_name, before): (usize, &str, &Shape),
+    (ai, after_name, after): (usize, &str, &Shape),
+    slot: usize,
+) -> Result<TableProof> {
+    let mut kept = Vec::new();
+    let mut converted = Vec::new();
+    let mut added = Vec::new();
+    for c in after.columns.iter().filter(|c| c.hidden == 0) {
+        let source = match d.source(bi, ai, &c.name) {
+            Source::Kept(name) => match before.column(&name) {
+                Some(b) if b.hidden != 1 => Source::Kept(b.name.clone()),
+                _ => Source::Added,
+            },
+            other => other,
+        };
+        match source {
+            // A generated column made regular by a rollback gets back the values its
+            // migration stashed, not the computed ones.
+            Source::Kept(b)
+                if before.column(&b).is_some_and(|b| b.hidden >= 2) && d.filled_from_stash(ai) => {}
+            Source::Kept(b) => {
+                let from = before.column(&b).map_or(c.affinity, |b| b.affinity);
+                if from == c.affinity {
+                    kept.push((b, c.name.clone()));
+                } else {
+                    converted.push((b, c.name.clone(), c.affinity));
+                }
+            }
+            Source::Added if d.fills_new_column(bi, ai, &c.name) => {}
+            Source::Added => added.push((c.name.clone(), default_value(conn, c)?)),
+            Source::Written => {}
+        }
+    }
+    let map = |after_col: &str| -> Option<String> {
+        kept.iter()
+            .find(|(_, a)| a.eq_ignore_ascii_case(after_col))
+            .map(|(b, _)| b.clone())
+    };
+    let mut key = Key::None;
+    if before.rowid && after.rowid {
+        let keeps_rowid = match (&before.alias, &after.alias) {
+            (None, None) => true,
+            (Some(b), Some(a)) => map(a).is_some_and(|m| m.eq_ignore_ascii_case(b)),
+            _ => false,
+        };
+        if let (true, Some(b), Some(a)) = (keeps_rowid, before.rowid_name(), after.rowid_name()) {
+            key = Key::Expr {
+                before: b.into(),
+                after: a.into(),
+                label: "rowid".into(),
+                single: true,
+            };
+        }
+    }
+    if matches!(key, Key::None) {
+        let mut pk: Vec<&Col> = after.columns.iter().filter(|c| c.pk > 0).collect();
+        pk.sort_by_key(|c| c.pk);
+        let mapped: Option<Vec<(String, String)>> = pk
+            .iter()
+            .map(|c| map(&c.name).map(|b| (b, c.name.clone())))
+            .collect();
+        if let Some(mapped) = mapped.filter(|m| !m.is_empty()) {
+            let side = |pick: fn(&(String, String)) -> &String| -> String {
+                if mapped.len() == 1 {
+                    quote_ident(pick(&mapped[0]))
+                } else {
+                    mapped
+                        .iter()
+                        .map(|m| format!("quote({})", quote_ident(pick(m))))
+                        .collect::<Vec<_>>()
+                        .join(" || ',' || ")
+                }
+            };
+            key = Key::Expr {
+                before: side(|m| &m.0),
+                after: side(|m| &m.1),
+                label: format!(
+                    "({})",
+                    mapped
+                        .iter()
+                        .map(|m| format!("\"{}\"", m.1))
+                        .collect::<Vec<_>>()
+                        .join(", ")
+                ),
+                single: mapped.len() == 1,
+            };
+        }
+    }
+    Ok(TableProof {
+        before: before_name.to_string(),
+        after: after_name.to_string(),
+        temp: format!("{TEMP_PREFIX}{}", slot / 3),
+        key,
+        kept,
+        converted,
+        added,
+        slot,
+    })
+}
+
+/// The value a new column holds in the rows that existed: its default with the column's
+/// affinity applied, or NULL. None when the default is not a constant the proof can compute.
+pub(super) fn default_value(conn: &Connection, c: &Col) -> Result<Option<Value>> {
+    let Some(default) = &c.default else {
+        return Ok(Some(Value::Null));
+    };
+    let tokens = lex(default).unwrap_or_default();
+    let constant = !tokens.is_empty()
+        && !tokens.iter().enumerate().any(|(i, t)| {
+            t.is_kw("CURRENT_TIME")
+                || t.is_kw("CURRENT_DATE")
+                || t.is_kw("CURRENT_TIMESTAMP")
+                || (t.word().is_some()
+                    && tokens
+                        .get(i + 1)
+                        .is_some_and(|n| n.token == sqlparser::tokenizer::Token::LParen))
+        });
+    if !constant {
+        return Ok(None);
+    }
+    // The default is an expression SQLite already accepted in this table's definition;
+    // prepare() refuses anything that is not one statement.
+    let Ok(raw) = conn.query_row(&format!("SELECT {default}"), [], |r| r.get::<_, Value>(0)) else {
+        return Ok(None);
+    };
+    let table = format!("temp.{TEMP_PREFIX}value");
+    conn.execute_batch(&format!(
+        "DROP TABLE IF EXISTS {table}; CREATE TEMP TABLE {TEMP_PREFIX}value (v {})",
+        c.affinity.type_name()
+    ))
+    .map_err(q("compute a default"))?;
+    conn.execute(&format!("INSERT INTO {table} (v) VALUES (?1)"), [&raw])
+        .map_err(q("compute a default"))?;
+    let v = conn
+        .query_row(&format!("SELECT v FROM {table}"), [], |r| r.get(0))
+        .map_err(q("compute a default"))?;
+    Ok(Some(v))
+}
+
+/// Creates the objects of `conn` the migrations name (and the indexes and triggers of the
+/// tables they name) in memory and runs `sql` on them; None when it does not run there
+/// (migrations whose data statements need real rows, or that need objects they do not name):
+/// then the tables they name are not proven. Creating only what they name keeps a one-table
+/// change on a schema of thousands of tables cheap: SQLite rereads its catalog on every CREATE.
+pub(super) fn simulate(
+    conn: &Connection,
+    sql: &[&str],
+    named: &BTreeSet<String>,
+) -> Option<Connection> {
+    let sim = Connection::open_in_memory().ok()?;
+    let objects: Vec<String> = conn
+        .prepare("SELECT name, tbl_name, sql FROM main.sqlite_schema WHERE sql IS NOT NULL AND name NOT LIKE 'sqlite\\_%' ESCAPE '\\' ORDER BY rowid")
+        .and_then(|mut s| {
+            s.query_map([], |r| {
+                Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?, r.get::<_, String>(2)?))
+            })?
+            .collect::<rusqlite::Result<Vec<_>>>()
+        })
+        .ok()?
+        .into_iter()
+        .filter(|(name, table, _)| {
+            named.contains(&name.to_ascii_lowercase()) || named.contains(&table.to_ascii_lowercase())
+        })
+        .map(|(_, _, sql)| sql)
+        .collect();
+    sim.execute_batch("PRAGMA foreign_keys = OFF; BEGIN").ok()?;
+    for o in &objects {
+        // The shadow tables of a virtual table exist once the virtual table does.
+        let _ = sim.execute_batch(o);
+    }
+    sim.execute_batch("COMMIT").ok()?;
+    for s in sql {
+        sim.execute_batch(s).ok()?;
+    }
+    Some(sim)
+}
+
+/// Registers [`FUNCTION`] on `conn`, summing into `state`.
+pub(super) fn register(conn: &Connection, state: Arc<Mutex<Vec<Acc>>>) -> Result<()> {
+    conn.create_scalar_function(FUNCTION, -1, FunctionFlags::SQLITE_UTF8, move |ctx| {
+        let fail = |m: &str| rusqlite::Error::UserFunctionError(m.to_string().into());
+        if ctx.len() < 3 {
+            return Err(fail("row proof: too few arguments"));
+        }
+        let slot = usize::try_from(ctx.get::<i64>(0)?).map_err(|_| fail("bad slot"))?;
+        let first = usize::try_from(ctx.get::<i64>(1)?).map_err(|_| fail("bad column"))?;
+        let mut key = DefaultHasher::new();
+        feed(&mut key, ctx.get_raw(2));
+        let mut row = DefaultHasher::new();
+        let mut state = state.lock().map_err(|_| fail("row proof: poisoned"))?;
+        if slot > 1 << 20 {
+            // The scratch slot: only the row's hash is wanted.
+            for i in 3..ctx.len() {
+                feed(&mut row, ctx.get_raw(i));
+            }
+            return Ok(row.finish() as i64);
+        }
+        if state.len() <= slot {
+            state.resize(slot + 1, Acc::default());
+        }
+        let acc = &mut state[slot];
+        acc.rows += 1;
+        acc.keys = acc.keys.wrapping_add(key.finish());
+        for i in 3..ctx.len() {
+            let v = ctx.get_raw(i);
+            feed(&mut row, v);
+            let c = first + i - 3;
+            let mut h = key.clone();
+            c.hash(&mut h);
+            feed(&mut h, v);
+            if acc.columns.len() <= c {
+                acc.columns.resize(c + 1, 0);
+            }
+            acc.columns[c] = acc.columns[c].wrapping_add(h.finish());
+        }
+        // The row's hash is stored as SQLite's signed 64-bit integer, bit for bit.
+        Ok(row.finish() as i64)
+    })
+    .map_err(q("register its function"))
+}
+
+/// Feeds one value, with its storage class, to a hasher.
+pub(super) fn feed(h: &mut DefaultHasher, v: ValueRef<'_>) {
+    match v {
+        ValueRef::Null => h.write_u8(0),
+        ValueRef::Integer(i) => {
+            h.write_u8(1);
+            h.write_i64(i);
+        }
+        ValueRef::Real(f) => {
+            h.write_u8(2);
+            h.write_u64(f.to_bits());
+        }
+        ValueRef::Text(t) => {
+            h.write_u8(3);
+            h.write_usize(t.len());
+            h.write(t);
+        }
+        ValueRef::Blob(b) => {
+            h.write_u8(4);
+            h.write_usize(b.len());
+            h.write(b);
+        }
+    }
+}

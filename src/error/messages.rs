@@ -1,0 +1,101 @@
+//! SQLite's messages in words, the busy timeout they name, the constructors that wrap a cause
+//! with what was being done, and the longer messages some variants compose.
+
+use std::path::PathBuf;
+
+use super::Error;
+
+pub(super) fn no_backup(
+    dir: &std::path::Path,
+    database: &std::path::Path,
+    others: usize,
+) -> String {
+    let mut text = format!(
+        "no backup of {} in {} fits",
+        database.display(),
+        dir.display()
+    );
+    if others > 0 {
+        text.push_str(&format!(
+            " ({others} other file(s) there are safety copies or backups of other databases: see `schemactl backup list --all`, and name a file to restore it)"
+        ));
+    }
+    text
+}
+
+pub(super) fn missing_table(place: Option<&str>, table: &str) -> String {
+    match place {
+        Some(place) => format!("{place} has no table \"{table}\""),
+        None => format!("no table \"{table}\""),
+    }
+}
+
+pub(super) fn prune_mismatch(table: &str, done: u64, selected: u64, archiving: bool) -> String {
+    if archiving {
+        format!(
+            "archived {done} row(s) of \"{table}\" where {selected} were selected; nothing was pruned"
+        )
+    } else {
+        format!(
+            "the prune would remove {done} row(s) of \"{table}\" where {selected} were selected (a trigger the schema does not show?); nothing was pruned"
+        )
+    }
+}
+
+/// Returns SQLite's own message for an error, without rusqlite's wrapping; a busy database is
+/// said in words, with the timeout that ran out.
+pub fn sqlite_message(e: &rusqlite::Error) -> String {
+    if matches!(
+        e.sqlite_error_code(),
+        Some(rusqlite::ErrorCode::DatabaseBusy | rusqlite::ErrorCode::DatabaseLocked)
+    ) {
+        return format!(
+            "the database is locked: another connection held it for longer than the busy timeout ({} ms; set SCHEMACTL_BUSY_TIMEOUT_MS to wait longer); nothing was changed",
+            busy_timeout().as_millis()
+        );
+    }
+    match e {
+        rusqlite::Error::SqlInputError { msg, .. } => msg.clone(),
+        rusqlite::Error::SqliteFailure(_, Some(msg)) => msg.clone(),
+        rusqlite::Error::MultipleStatement => "more than one statement".into(),
+        other => other.to_string(),
+    }
+}
+
+/// How long schemactl waits for another connection's lock before it gives up with a message:
+/// `SCHEMACTL_BUSY_TIMEOUT_MS` milliseconds, 10 s by default. It lives here, beside the
+/// message that names it; `db` re-exports it.
+pub fn busy_timeout() -> std::time::Duration {
+    std::env::var("SCHEMACTL_BUSY_TIMEOUT_MS")
+        .ok()
+        .and_then(|v| v.trim().parse::<u64>().ok())
+        .map_or(
+            std::time::Duration::from_secs(10),
+            std::time::Duration::from_millis,
+        )
+}
+
+impl Error {
+    /// Wraps a SQLite error with what was being done.
+    pub fn sqlite(context: impl Into<String>, source: rusqlite::Error) -> Self {
+        Error::Sqlite {
+            context: context.into(),
+            cause: source,
+        }
+    }
+
+    /// `map_err(Error::sqlite_in("count rows"))`: wraps a SQLite error with what was being done.
+    pub fn sqlite_in(context: impl Into<String>) -> impl FnOnce(rusqlite::Error) -> Self {
+        let context = context.into();
+        move |e| Error::sqlite(context, e)
+    }
+
+    /// Wraps an I/O error with the action and file.
+    pub fn io(action: &'static str, path: impl Into<PathBuf>, source: std::io::Error) -> Self {
+        Error::Io {
+            action,
+            path: path.into(),
+            cause: source,
+        }
+    }
+}
