@@ -140,26 +140,11 @@ impl Project {
     }
 
     fn ok(&self, args: &[&str]) -> String {
-        let out = self.run(args);
-        assert!(
-            out.status.success(),
-            "{args:?}: {}{}",
-            stdout(&out),
-            stderr(&out)
-        );
-        stdout(&out)
+        common::ok_in(self.dir.path(), args)
     }
 
     fn fails(&self, args: &[&str], code: i32) -> String {
-        let out = self.run(args);
-        assert_eq!(
-            out.status.code(),
-            Some(code),
-            "{args:?}: {}{}",
-            stdout(&out),
-            stderr(&out)
-        );
-        stderr(&out)
+        common::fails_in(self.dir.path(), args, code)
     }
 
     fn history(&self) -> Vec<(i64, String, String)> {
@@ -174,13 +159,7 @@ impl Project {
     }
 }
 
-fn stdout(out: &Output) -> String {
-    String::from_utf8_lossy(&out.stdout).into_owned()
-}
-
-fn stderr(out: &Output) -> String {
-    String::from_utf8_lossy(&out.stderr).into_owned()
-}
+use common::{stderr, stdout};
 
 /// Every row of every table (the operators' log and sqlite_sequence included), with rowids,
 /// in rowid order: the data, not only the schema.

@@ -46,26 +46,11 @@ impl Project {
     }
 
     fn ok(&self, args: &[&str]) -> String {
-        let out = self.run(args);
-        assert!(
-            out.status.success(),
-            "{args:?}: {}{}",
-            stdout(&out),
-            stderr(&out)
-        );
-        stdout(&out)
+        common::ok_in(self.dir.path(), args)
     }
 
     fn fails(&self, args: &[&str], code: i32) -> String {
-        let out = self.run(args);
-        assert_eq!(
-            out.status.code(),
-            Some(code),
-            "{args:?}: {}{}",
-            stdout(&out),
-            stderr(&out)
-        );
-        stderr(&out)
+        common::fails_in(self.dir.path(), args, code)
     }
 
     fn edit_schema(&self, from: &str, to: &str) {
@@ -84,13 +69,7 @@ impl Project {
     }
 }
 
-fn stdout(out: &Output) -> String {
-    String::from_utf8_lossy(&out.stdout).into_owned()
-}
-
-fn stderr(out: &Output) -> String {
-    String::from_utf8_lossy(&out.stderr).into_owned()
-}
+use common::{stderr, stdout};
 
 const ADD_NOTE: (&str, &str) = (
     "      category:     { type: TEXT }\n",

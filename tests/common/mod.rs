@@ -23,6 +23,41 @@ pub fn schemactl(dir: &Path, args: &[&str]) -> std::process::Output {
         .expect("run schemactl")
 }
 
+/// A process's standard output, as text.
+pub fn stdout(out: &std::process::Output) -> String {
+    String::from_utf8_lossy(&out.stdout).into_owned()
+}
+
+/// A process's standard error, as text.
+pub fn stderr(out: &std::process::Output) -> String {
+    String::from_utf8_lossy(&out.stderr).into_owned()
+}
+
+/// Runs schemactl in `dir`, asserts it succeeded, and returns its standard output.
+pub fn ok_in(dir: &Path, args: &[&str]) -> String {
+    let out = schemactl(dir, args);
+    assert!(
+        out.status.success(),
+        "{args:?}: {}{}",
+        stdout(&out),
+        stderr(&out)
+    );
+    stdout(&out)
+}
+
+/// Runs schemactl in `dir`, asserts it exited with `code`, and returns its standard error.
+pub fn fails_in(dir: &Path, args: &[&str], code: i32) -> String {
+    let out = schemactl(dir, args);
+    assert_eq!(
+        out.status.code(),
+        Some(code),
+        "{args:?}: {}{}",
+        stdout(&out),
+        stderr(&out)
+    );
+    stderr(&out)
+}
+
 /// A fresh temporary directory, removed when dropped.
 pub fn temp_dir() -> tempfile::TempDir {
     tempfile::tempdir().expect("create a temp dir")
