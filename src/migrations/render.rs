@@ -16,7 +16,7 @@ pub struct Needs {
     pub check: Option<Vec<String>>,
     /// It drops or narrows something.
     pub destructive: bool,
-    /// It has a statement that changes rows (`DELETE`, `UPDATE`, `DROP`, `INSERT ... SELECT`):
+    /// It has a statement that changes rows (`DELETE`, `UPDATE`, `DROP TABLE`, `INSERT ... SELECT`):
     /// the driver reports every table's row count before and after, and rows that disappear
     /// need `--allow-destructive`.
     pub changes_data: bool,

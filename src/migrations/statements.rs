@@ -208,7 +208,7 @@ pub fn refused(sql: &str) -> Option<String> {
         .map(|p| p.message)
 }
 
-/// Returns true when `sql` has a statement that changes rows: `DELETE`, `UPDATE`, `DROP`,
+/// Returns true when `sql` has a statement that changes rows: `DELETE`, `UPDATE`, `DROP TABLE`,
 /// `REPLACE`, or `INSERT ... SELECT` (a `WITH` prefix included).
 pub fn changes_data(sql: &str) -> bool {
     let Ok(tokens) = lex(sql) else {
@@ -230,11 +230,12 @@ pub fn changes_data(sql: &str) -> bool {
         } else {
             first
         };
-        if ["DELETE", "UPDATE", "DROP", "REPLACE"]
-            .iter()
-            .any(|k| verb.is_kw(k))
-        {
+        if ["DELETE", "UPDATE", "REPLACE"].iter().any(|k| verb.is_kw(k)) {
             return true;
+        }
+        if verb.is_kw("DROP") {
+            // Only a dropped table takes rows with it; an index, a view or a trigger does not.
+            return s.tokens.get(1).is_some_and(|t| t.is_kw("TABLE"));
         }
         (verb.is_kw("INSERT")) && s.tokens.iter().any(|t| t.is_kw("SELECT"))
     })
@@ -335,6 +336,8 @@ mod tests {
             "DELETE FROM metrics_log;",
             "UPDATE a SET x = 1;",
             "DROP TABLE a;",
+            "drop table if exists a;",
+            "CREATE INDEX i ON a (x); DROP TABLE a;",
             "INSERT INTO a SELECT * FROM b;",
             "WITH old AS (SELECT 1) DELETE FROM a WHERE x IN old;",
             "REPLACE INTO a VALUES (1);",
@@ -347,6 +350,10 @@ mod tests {
             "ALTER TABLE a ADD COLUMN y;",
             "CREATE TRIGGER t AFTER INSERT ON a BEGIN DELETE FROM b; END;",
             "CREATE INDEX i ON a (x);",
+            "DROP INDEX i;",
+            "DROP VIEW IF EXISTS v;",
+            "DROP TRIGGER t;",
+            "ALTER TABLE a DROP COLUMN y;",
         ] {
             assert!(!changes_data(sql), "{sql}");
         }
