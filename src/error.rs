@@ -348,6 +348,15 @@ pub enum Error {
         /// The rows that would need a value.
         rows: i64,
     },
+    /// A rollback would drop objects added by hand that it cannot create again.
+    #[error(
+        "the rollback would drop what was added by hand and cannot create it again: {}; nothing was changed; drop it by hand first if it can go",
+        .objects.join(", ")
+    )]
+    RollbackLosesHandMade {
+        /// Each object, with SQLite's reason.
+        objects: Vec<String>,
+    },
     /// A step would stash data it could not pair with its rows again.
     #[error(
         "table \"{table}\" has columns named rowid, _rowid_ and oid, which hide its rowid, and no NOT NULL primary key: a stash of its data could not find its rows again; rename one of those columns first"

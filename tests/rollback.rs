@@ -349,3 +349,65 @@ fn stashes_are_listed_sized_shown_in_plan_and_can_be_dropped() {
     assert_eq!(out.status.code(), Some(1));
     assert!(stderr(&out).contains("V9 has no stash"));
 }
+
+#[test]
+fn objects_added_by_hand_are_kept_or_the_rollback_refuses_naming_them() {
+    let p = Project::new();
+    p.edit_schema(|s| common::without_last_used(&s));
+    p.ok(&["sync", "--yes", "--allow-destructive"]);
+    // Added by hand after the migration: the reverse rebuilds `patterns`.
+    p.conn()
+        .execute_batch(
+            "CREATE INDEX hand_idx ON patterns (type, created_at);
+             CREATE TABLE hand_log (id TEXT);
+             CREATE TRIGGER hand_trg AFTER UPDATE ON patterns BEGIN INSERT INTO hand_log VALUES (NEW.id); END;
+             CREATE VIEW hand_view AS SELECT id, type FROM patterns;",
+        )
+        .unwrap();
+    let hand = "SELECT type || ' ' || name || ' ' || sql FROM sqlite_schema WHERE name LIKE 'hand%' ORDER BY name";
+    let objects = p.rows(hand);
+    assert_eq!(objects.len(), 4);
+    let out = p.run(&["rollback", "last", "--yes"]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert_eq!(p.rows(hand), objects, "every object added by hand is kept");
+    assert!(
+        p.rows("SELECT name FROM pragma_table_info('patterns')")
+            .iter()
+            .any(|c| c == "last_used")
+    );
+    // The trigger still fires on its table.
+    p.conn()
+        .execute("UPDATE patterns SET type = 'x' WHERE id = 'p1'", [])
+        .unwrap();
+    assert_eq!(p.rows("SELECT id FROM hand_log"), ["p1"]);
+
+    // An index added by hand on a table the rollback drops cannot be kept: refused, named.
+    std::fs::write(
+        p.path("migrations/V5__notes.sql"),
+        "CREATE TABLE notes (body TEXT);\n",
+    )
+    .unwrap();
+    std::fs::write(p.path("rollbacks/V5__notes.sql"), "DROP TABLE notes;\n").unwrap();
+    p.ok(&["apply", "--yes"]);
+    p.conn()
+        .execute_batch("CREATE INDEX hand_notes ON notes (body);")
+        .unwrap();
+    let schema = schemactl::inspect(&p.conn()).unwrap();
+    let versions = p.versions();
+    for extra in [&[][..], &["--allow-destructive"][..]] {
+        let mut args = vec!["rollback", "V5", "--yes"];
+        args.extend(extra);
+        let out = p.run(&args);
+        assert_eq!(out.status.code(), Some(1), "{args:?}");
+        assert!(
+            stderr(&out)
+                .contains("cannot create it again: index hand_notes on notes (no such table"),
+            "{}",
+            stderr(&out)
+        );
+        assert_eq!(p.versions(), versions);
+        assert_eq!(schemactl::inspect(&p.conn()).unwrap(), schema);
+    }
+    p.conn().execute_batch("DROP INDEX hand_notes").unwrap();
+    p.ok(&["rollback", "V5", "--yes"]);
+}

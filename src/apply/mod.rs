@@ -86,6 +86,7 @@ pub use crate::db::lock;
 mod pipeline;
 mod proof;
 mod rollback;
+mod rollback_kept;
 pub mod stash;
 pub mod unstash;
 

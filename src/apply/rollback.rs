@@ -8,7 +8,8 @@
 //! Before anything runs, the reverse is replayed in memory (with the stash tables' shapes) to
 //! give the schema every rollback is compared with; what it drops that holds data is shown,
 //! needs `allow_destructive`, and is stashed for a re-apply (see [`super::unstash`]); a dropped
-//! stash that would leave a NOT NULL column without a default unfilled is refused.
+//! stash that would leave a NOT NULL column without a default unfilled is refused. Indexes,
+//! triggers and views added by hand are kept (see [`super::rollback_kept`]).
 
 use rusqlite::Connection;
 
@@ -113,7 +114,11 @@ pub fn rollback(
     // stash tables it reads. Every rollback compares it with the result before committing.
     let current = crate::inspect(&live)?;
     let shapes = super::unstash::stash_shapes(&live)?;
-    let expected = expected_after_with(&current, &shapes, &undo)?;
+    // Objects added by hand are dropped before the reverse and created again after it.
+    let hand_made = super::rollback_kept::hand_made(&live, opts, &applied, say)?;
+    let (undo, expected) = super::rollback_kept::keep(&hand_made, undo, |undo| {
+        expected_after_with(&current, &shapes, undo)
+    })?;
     if undo.iter().any(|s| dropped.contains(&s.version)) {
         refuse_unfillable(&live, &current, &expected)?;
     }
