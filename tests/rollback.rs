@@ -411,3 +411,180 @@ fn objects_added_by_hand_are_kept_or_the_rollback_refuses_naming_them() {
     p.conn().execute_batch("DROP INDEX hand_notes").unwrap();
     p.ok(&["rollback", "V5", "--yes"]);
 }
+
+#[test]
+fn a_narrowed_column_comes_back_with_its_original_text() {
+    let p = Project::new();
+    p.conn()
+        .execute_batch(
+            "UPDATE patterns SET last_used = '007' WHERE id = 'p1';
+             UPDATE patterns SET last_used = '1.50' WHERE id = 'p2';
+             UPDATE patterns SET last_used = NULL WHERE id = 'p3';
+             UPDATE patterns SET last_used = '12' WHERE id = 'p4';
+             UPDATE patterns SET last_used = '0x10' WHERE id = 'p5';
+             UPDATE patterns SET last_used = '008' WHERE id = 'p6';",
+        )
+        .unwrap();
+    let before = p.rows(ALL_PATTERNS);
+    let schema_before = schemactl::inspect(&p.conn()).unwrap();
+    p.edit_schema(|s| {
+        s.replace(
+            "      last_used:    { type: TEXT }\n",
+            "      last_used:    { type: INTEGER }\n",
+        )
+    });
+    // The lint sees that INTEGER does not hold '007' as it is: the stash is what makes it safe.
+    let out = p.run(&["sync", "--yes", "--allow-destructive"]);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(stderr(&out).contains("last_used INTEGER does not hold every value"));
+    p.ok(&["sync", "--yes", "--allow-destructive", "--ignore-lint"]);
+    let typed = "SELECT id || ':' || typeof(last_used) || ':' || ifnull(last_used, 'NULL') FROM patterns WHERE id IN ('p1', 'p2', 'p6') ORDER BY id";
+    assert_eq!(
+        p.rows(typed),
+        ["p1:integer:7", "p2:real:1.5", "p6:integer:8"],
+        "the migration narrowed the values"
+    );
+    // Life goes on: p6 is written since (its new value stays), a row is added, one deleted.
+    p.conn().execute_batch(
+        "UPDATE patterns SET last_used = 9 WHERE id = 'p6';
+         INSERT INTO patterns (id, type, pattern_data, created_at, last_used, category) VALUES ('new', 't', 'd', 'now', 42, 'c');
+         DELETE FROM pattern_embeddings WHERE pattern_id = 'p7'; DELETE FROM patterns WHERE id = 'p7';",
+    )
+    .unwrap();
+    p.ok(&["rollback", "last", "--yes"]);
+    assert_eq!(schemactl::inspect(&p.conn()).unwrap(), schema_before);
+    let mut expected: Vec<String> = before
+        .into_iter()
+        .filter(|r| !r.starts_with("p7|"))
+        .map(|r| {
+            if r.starts_with("p6|") {
+                r.replace("|008|", "|9|")
+            } else {
+                r
+            }
+        })
+        .collect();
+    expected.push("new|42|c".into());
+    expected.sort();
+    let mut after = p.rows(ALL_PATTERNS);
+    after.sort();
+    assert_eq!(
+        after, expected,
+        "every original text is back in its own row"
+    );
+    assert!(after.contains(&"p1|007|cat-1".to_string()));
+    assert_eq!(
+        p.rows("SELECT typeof(last_used) FROM patterns WHERE id IN ('p1', 'p2') ORDER BY id"),
+        ["text", "text"]
+    );
+    assert!(
+        p.rows(
+            "SELECT name FROM sqlite_schema WHERE name LIKE '\\_schemactl\\_stash%' ESCAPE '\\'"
+        )
+        .is_empty(),
+        "the stash is freed"
+    );
+}
+
+#[test]
+fn a_stash_that_finds_none_of_its_rows_is_refused_unless_lossy() {
+    let p = Project::new();
+    p.edit_schema(|s| common::without_last_used(&s));
+    p.ok(&["sync", "--yes", "--allow-destructive"]);
+    // Every row gets another rowid (as a one-table restore renumbering them would), with
+    // the stash's deletion trigger gone (as after a later rebuild of the table).
+    let trigger = p.rows("SELECT name FROM sqlite_schema WHERE type = 'trigger' AND name LIKE '\\_schemactl\\_stash\\_4\\_%' ESCAPE '\\'");
+    assert_eq!(trigger.len(), 1);
+    p.conn()
+        .execute_batch(&format!(
+            "DROP TRIGGER \"{}\"; UPDATE patterns SET rowid = rowid + 1000;",
+            trigger[0]
+        ))
+        .unwrap();
+    let schema = schemactl::inspect(&p.conn()).unwrap();
+    let all =
+        "SELECT rowid || '|' || id || '|' || ifnull(category, 'NULL') FROM patterns ORDER BY id";
+    let rows = p.rows(all);
+    for extra in [&[][..], &["--allow-destructive"][..], &["--dry-run"][..]] {
+        let mut args = vec!["rollback", "last", "--yes"];
+        args.extend(extra);
+        let out = p.run(&args);
+        assert_eq!(out.status.code(), Some(1), "{args:?}");
+        assert!(
+            stderr(&out).contains("of table \"patterns\" finds none of its 50 row(s)")
+                && stderr(&out).contains("--lossy"),
+            "{}",
+            stderr(&out)
+        );
+        assert_eq!(p.versions(), [1, 2, 3, 4]);
+        assert_eq!(schemactl::inspect(&p.conn()).unwrap(), schema);
+        assert_eq!(p.rows(all), rows);
+    }
+    let out = p.run(&["rollback", "last", "--yes", "--lossy"]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert!(
+        stderr(&out).contains("warning: --lossy: stash"),
+        "{}",
+        stderr(&out)
+    );
+    assert_eq!(p.versions(), [1, 2, 3]);
+    assert_eq!(
+        p.rows("SELECT count(*) || '' FROM patterns WHERE last_used IS NULL"),
+        ["50"],
+        "nothing went to a wrong row"
+    );
+}
+
+#[test]
+fn after_stash_drop_a_fill_value_is_bound_never_spliced() {
+    let p = Project::new();
+    p.edit_schema(|s| s.replace("      pattern_data: { type: TEXT, not_null: true }\n", ""));
+    p.ok(&["sync", "--yes", "--allow-destructive"]);
+    p.ok(&["stash", "drop", "V4", "--yes"]);
+    let schema = schemactl::inspect(&p.conn()).unwrap();
+    let out = p.run(&["rollback", "last", "--yes"]);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(
+        stderr(&out).contains("give the value with --fill patterns.pattern_data=VALUE"),
+        "{}",
+        stderr(&out)
+    );
+    // Bad fills: each named, nothing changed.
+    for (fill, message) in [
+        (
+            &["--fill", "patterns.pattern_data"][..],
+            "--fill patterns.pattern_data: expected table.column=VALUE",
+        ),
+        (
+            &["--fill", "pattern_data=x"][..],
+            "expected table.column=VALUE",
+        ),
+        (
+            &[
+                "--fill",
+                "patterns.pattern_data=x",
+                "--fill",
+                "patterns.type=x",
+            ][..],
+            "the rollback brings back no column 'patterns'.'type'",
+        ),
+    ] {
+        let mut args = vec!["rollback", "last", "--yes"];
+        args.extend(fill);
+        let out = p.run(&args);
+        assert_eq!(out.status.code(), Some(1), "{fill:?}");
+        assert!(stderr(&out).contains(message), "{fill:?}: {}", stderr(&out));
+        assert_eq!(schemactl::inspect(&p.conn()).unwrap(), schema);
+        assert_eq!(p.versions(), [1, 2, 3, 4]);
+    }
+    let hostile = "x'); DROP TABLE patterns; --";
+    let fill = format!("patterns.pattern_data={hostile}");
+    p.ok(&["rollback", "last", "--yes", "--fill", &fill]);
+    assert_eq!(p.versions(), [1, 2, 3]);
+    assert_eq!(
+        p.rows("SELECT DISTINCT pattern_data FROM patterns"),
+        [hostile],
+        "every row holds the value as given"
+    );
+    assert_eq!(p.rows("SELECT count(*) || '' FROM patterns"), ["50"]);
+}

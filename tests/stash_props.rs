@@ -258,3 +258,20 @@ fn a_table_that_hides_every_rowid_alias_and_has_a_nullable_key_is_refused() {
     let plan = schemactl::plan::plan(&current, &desired, &changes);
     schemactl::migrations::check_stashable(&plan).unwrap();
 }
+
+#[test]
+fn a_without_rowid_table_losing_a_key_column_is_refused_naming_the_real_cause() {
+    let with = "CREATE TABLE t (k TEXT NOT NULL, j TEXT NOT NULL, v TEXT, PRIMARY KEY (k, j)) WITHOUT ROWID;";
+    let without = "CREATE TABLE t (j TEXT NOT NULL PRIMARY KEY, v TEXT) WITHOUT ROWID;";
+    let (current, desired) = (schema_of(with), schema_of(without));
+    let changes = schemactl::diff::diff(&current, &desired, &Default::default()).unwrap();
+    let plan = schemactl::plan::plan(&current, &desired, &changes);
+    let err = schemactl::migrations::check_stashable(&plan)
+        .unwrap_err()
+        .to_string();
+    assert_eq!(
+        err,
+        "table \"t\" is WITHOUT ROWID and the step removes or changes a column of its primary key: a WITHOUT ROWID table has no rowid, so a stash of its data could not find its rows again; change the primary key in a migration of its own first"
+    );
+    assert!(!err.contains("rowid, _rowid_ and oid"), "{err}");
+}

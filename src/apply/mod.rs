@@ -88,8 +88,9 @@ mod proof;
 mod rollback;
 mod rollback_kept;
 pub mod stash;
+pub mod stash_rows;
 pub mod unstash;
 
 pub use driver::{Mode, QUICK_CHECK_PAGES, row_counts};
 pub use pipeline::{Options, Report, apply, open_live};
-pub use rollback::rollback;
+pub use rollback::{rollback, rollback_lossy};

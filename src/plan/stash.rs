@@ -34,10 +34,19 @@ pub struct Stash {
     /// table whose columns shadow all three (see [`Stash::identifiable`]).
     #[serde(skip)]
     pub rowid: Option<String>,
+    /// True when the table is WITHOUT ROWID (for messages: its key alone finds its rows).
+    #[serde(skip)]
+    pub without_rowid: bool,
     /// True when the whole table goes.
     pub whole_table: bool,
     /// True when the table is AUTOINCREMENT, so its counter is kept too.
     pub autoincrement: bool,
+    /// Columns of [`Stash::columns`] whose type narrows (TEXT to INTEGER: `'007'` becomes 7),
+    /// each with the affinity of its new type. Beside each original value the stash keeps the
+    /// value it becomes (column [`narrowed_as`]); the rollback puts the original back where
+    /// the row still holds that value, and leaves a value written since alone.
+    #[serde(skip)]
+    pub narrowed: Vec<(String, &'static str)>,
     /// The step's reverse that refills the columns from the stash while it rebuilds (the
     /// stash table named [`STASH_PLACEHOLDER`]), when the reverse is a rebuild.
     #[serde(skip)]
@@ -90,8 +99,10 @@ impl Stash {
                 .map(|c| c.name.to_string())
                 .collect(),
             key,
+            without_rowid: t.without_rowid,
             whole_table: true,
             autoincrement: t.primary_key.as_ref().is_some_and(|pk| pk.autoincrement),
+            narrowed: Vec::new(),
             reverse: None,
         }
     }
@@ -132,8 +143,10 @@ impl Stash {
             rowid,
             columns,
             key,
+            without_rowid: t.without_rowid,
             whole_table: false,
             autoincrement: false,
+            narrowed: Vec::new(),
             reverse: None,
         }
     }
@@ -174,8 +187,35 @@ impl Stash {
                 quote_literal(&self.table)
             ));
         }
+        out.extend(self.narrowed_sql(name));
         if !self.whole_table {
             out.extend(self.forget_sql(name));
+        }
+        out
+    }
+
+    /// The statements that keep, beside each narrowed column's original value, the value it
+    /// becomes: a column of the new type's affinity, assigned the original (the same
+    /// conversion the rebuild's copy makes). When the stash holds nothing else, the rows whose
+    /// values the change keeps as they are (same value, same type) are not kept.
+    fn narrowed_sql(&self, name: &str) -> Vec<String> {
+        let s = ident(name);
+        let mut out = Vec::new();
+        for (c, affinity) in &self.narrowed {
+            let a = ident(&narrowed_as(c));
+            out.push(format!("ALTER TABLE {s} ADD COLUMN {a} {affinity}"));
+            out.push(format!("UPDATE {s} SET {a} = {}", ident(c)));
+        }
+        if !self.narrowed.is_empty() && self.narrowed.len() == self.columns.len() {
+            let unchanged: Vec<String> = self
+                .narrowed
+                .iter()
+                .map(|(c, _)| {
+                    let (c, a) = (ident(c), ident(&narrowed_as(c)));
+                    format!("({c} IS {a} AND typeof({c}) = typeof({a}))")
+                })
+                .collect();
+            out.push(format!("DELETE FROM {s} WHERE {}", unchanged.join(" AND ")));
         }
         out
     }
@@ -302,4 +342,9 @@ pub fn rowid_alias(t: &Table) -> Option<&'static str> {
     ["rowid", "_rowid_", "oid"]
         .into_iter()
         .find(|alias| t.column(alias).is_none())
+}
+
+/// The stash column that keeps what a narrowed column's value becomes.
+pub fn narrowed_as(column: &str) -> String {
+    format!("_schemactl_as_{column}")
 }
