@@ -588,3 +588,40 @@ fn after_stash_drop_a_fill_value_is_bound_never_spliced() {
     );
     assert_eq!(p.rows("SELECT count(*) || '' FROM patterns"), ["50"]);
 }
+
+#[test]
+fn a_dropped_virtual_table_comes_back_with_its_rows() {
+    let p = Project::new();
+    let virtuals = "virtual_tables:\n  search:\n    sql: \"CREATE VIRTUAL TABLE search USING fts5(title, body UNINDEXED, tokenize = 'porter')\"\n  places:\n    sql: \"CREATE VIRTUAL TABLE places USING rtree(id, min_x, max_x)\"\n";
+    p.edit_schema(|s| format!("{s}{virtuals}"));
+    p.ok(&["sync", "--yes"]);
+    p.conn()
+        .execute_batch(
+            "INSERT INTO search (rowid, title, body) VALUES (3, 'three', 'x'), (7, 'seven words', NULL);
+             INSERT INTO places VALUES (5, 1.0, 2.0), (9, -3.5, 4.25);",
+        )
+        .unwrap();
+    let search = "SELECT rowid || ':' || title || ':' || ifnull(body, 'NULL') FROM search WHERE search MATCH 'seven OR three' ORDER BY rowid";
+    let places = "SELECT id || ':' || min_x || ':' || max_x FROM places ORDER BY id";
+    let (s, r) = (p.rows(search), p.rows(places));
+    assert_eq!(s.len(), 2);
+    assert_eq!(r.len(), 2);
+    let schema = schemactl::inspect(&p.conn()).unwrap();
+    p.edit_schema(|s| s.replace(virtuals, ""));
+    p.ok(&["sync", "--yes", "--allow-destructive"]);
+    assert!(
+        p.rows("SELECT name FROM sqlite_schema WHERE name IN ('search', 'places')")
+            .is_empty()
+    );
+    p.ok(&["rollback", "last", "--yes"]);
+    assert_eq!(schemactl::inspect(&p.conn()).unwrap(), schema);
+    assert_eq!(p.rows(search), s, "the fts5 rows are back, searchable");
+    assert_eq!(p.rows(places), r, "the rtree rows are back");
+    assert!(
+        p.rows(
+            "SELECT name FROM sqlite_schema WHERE name LIKE '\\_schemactl\\_stash%' ESCAPE '\\'"
+        )
+        .is_empty(),
+        "the stash is freed"
+    );
+}
