@@ -346,7 +346,7 @@ proptest! {
                 Key::Rowid => None,
                 Key::Integer => Some((i + 1).to_string()),
                 // Every other row's key is NULL.
-                Key::NullableText if i % 2 == 0 => None,
+                Key::NullableText if i.is_multiple_of(2) => None,
                 Key::NullableText | Key::WithoutRowid => Some(format!("k{i}")),
             };
             if matches!(key, Key::Rowid) {
