@@ -336,9 +336,10 @@ pub enum Error {
         /// What it drops, one line each.
         drops: Vec<String>,
     },
-    /// A rollback must bring back a NOT NULL column without a default, and its stash is gone.
+    /// A rollback must bring back a NOT NULL column without a default into rows that have no
+    /// stashed value, and no `--fill` gives one.
     #[error(
-        "the rollback brings back column \"{table}\".\"{column}\", NOT NULL without a default, and its stash was dropped: nothing can fill its {rows} row(s); nothing was changed; restore a backup taken before the migration, or, instead of rolling back, write a migration that adds the column back with a default"
+        "the rollback brings back column \"{table}\".\"{column}\", NOT NULL without a default, and {cause}: nothing can fill its {rows} row(s); nothing was changed; give the value with --fill {table}.{column}=VALUE (a lossy rollback), restore a backup taken before the migration, or, instead of rolling back, write a migration that adds the column back with a default"
     )]
     Unfillable {
         /// The table.
@@ -347,14 +348,37 @@ pub enum Error {
         column: String,
         /// The rows that would need a value.
         rows: i64,
+        /// Why they have no value: `its stash was dropped`, ...
+        cause: &'static str,
+    },
+    /// A migration's stash finds none of its rows (their rowids or keys changed since).
+    #[error(
+        "stash {stash} of table \"{table}\" finds none of its {stashed} row(s): their rowids or keys changed since the migration (a one-table restore renumbers rowids), so its values cannot go back to their rows; nothing was changed; re-run with --lossy to roll back without them, or restore a backup taken before the migration"
+    )]
+    StashLost {
+        /// The stash table.
+        stash: String,
+        /// The table.
+        table: String,
+        /// Rows the stash holds.
+        stashed: i64,
+    },
+    /// A rollback would drop objects added by hand that it cannot create again.
+    #[error(
+        "the rollback would drop what was added by hand and cannot create it again: {}; nothing was changed; drop it by hand first if it can go",
+        .objects.join(", ")
+    )]
+    RollbackLosesHandMade {
+        /// Each object, with SQLite's reason.
+        objects: Vec<String>,
     },
     /// A step would stash data it could not pair with its rows again.
-    #[error(
-        "table \"{table}\" has columns named rowid, _rowid_ and oid, which hide its rowid, and no NOT NULL primary key: a stash of its data could not find its rows again; rename one of those columns first"
-    )]
+    #[error("{}", unidentifiable(table, *without_rowid))]
     StashUnidentifiable {
         /// The table.
         table: String,
+        /// True when the table is WITHOUT ROWID (the step removes its key).
+        without_rowid: bool,
     },
     /// Migrations removed rows and `--allow-destructive` was not given.
     #[error(
@@ -725,4 +749,17 @@ pub enum Error {
         /// The pending files, as `V{n}__{name}`.
         pending: Vec<String>,
     },
+}
+
+/// The message of [`Error::StashUnidentifiable`], naming the real cause.
+fn unidentifiable(table: &str, without_rowid: bool) -> String {
+    if without_rowid {
+        format!(
+            "table \"{table}\" is WITHOUT ROWID and the step removes or changes a column of its primary key: a WITHOUT ROWID table has no rowid, so a stash of its data could not find its rows again; change the primary key in a migration of its own first"
+        )
+    } else {
+        format!(
+            "table \"{table}\" has columns named rowid, _rowid_ and oid, which hide its rowid, and no NOT NULL primary key: a stash of its data could not find its rows again; rename one of those columns first"
+        )
+    }
 }

@@ -349,3 +349,279 @@ fn stashes_are_listed_sized_shown_in_plan_and_can_be_dropped() {
     assert_eq!(out.status.code(), Some(1));
     assert!(stderr(&out).contains("V9 has no stash"));
 }
+
+#[test]
+fn objects_added_by_hand_are_kept_or_the_rollback_refuses_naming_them() {
+    let p = Project::new();
+    p.edit_schema(|s| common::without_last_used(&s));
+    p.ok(&["sync", "--yes", "--allow-destructive"]);
+    // Added by hand after the migration: the reverse rebuilds `patterns`.
+    p.conn()
+        .execute_batch(
+            "CREATE INDEX hand_idx ON patterns (type, created_at);
+             CREATE TABLE hand_log (id TEXT);
+             CREATE TRIGGER hand_trg AFTER UPDATE ON patterns BEGIN INSERT INTO hand_log VALUES (NEW.id); END;
+             CREATE VIEW hand_view AS SELECT id, type FROM patterns;",
+        )
+        .unwrap();
+    let hand = "SELECT type || ' ' || name || ' ' || sql FROM sqlite_schema WHERE name LIKE 'hand%' ORDER BY name";
+    let objects = p.rows(hand);
+    assert_eq!(objects.len(), 4);
+    let out = p.run(&["rollback", "last", "--yes"]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert_eq!(p.rows(hand), objects, "every object added by hand is kept");
+    assert!(
+        p.rows("SELECT name FROM pragma_table_info('patterns')")
+            .iter()
+            .any(|c| c == "last_used")
+    );
+    // The trigger still fires on its table.
+    p.conn()
+        .execute("UPDATE patterns SET type = 'x' WHERE id = 'p1'", [])
+        .unwrap();
+    assert_eq!(p.rows("SELECT id FROM hand_log"), ["p1"]);
+
+    // An index added by hand on a table the rollback drops cannot be kept: refused, named.
+    std::fs::write(
+        p.path("migrations/V5__notes.sql"),
+        "CREATE TABLE notes (body TEXT);\n",
+    )
+    .unwrap();
+    std::fs::write(p.path("rollbacks/V5__notes.sql"), "DROP TABLE notes;\n").unwrap();
+    p.ok(&["apply", "--yes"]);
+    p.conn()
+        .execute_batch("CREATE INDEX hand_notes ON notes (body);")
+        .unwrap();
+    let schema = schemactl::inspect(&p.conn()).unwrap();
+    let versions = p.versions();
+    for extra in [&[][..], &["--allow-destructive"][..]] {
+        let mut args = vec!["rollback", "V5", "--yes"];
+        args.extend(extra);
+        let out = p.run(&args);
+        assert_eq!(out.status.code(), Some(1), "{args:?}");
+        assert!(
+            stderr(&out)
+                .contains("cannot create it again: index hand_notes on notes (no such table"),
+            "{}",
+            stderr(&out)
+        );
+        assert_eq!(p.versions(), versions);
+        assert_eq!(schemactl::inspect(&p.conn()).unwrap(), schema);
+    }
+    p.conn().execute_batch("DROP INDEX hand_notes").unwrap();
+    p.ok(&["rollback", "V5", "--yes"]);
+}
+
+#[test]
+fn a_narrowed_column_comes_back_with_its_original_text() {
+    let p = Project::new();
+    p.conn()
+        .execute_batch(
+            "UPDATE patterns SET last_used = '007' WHERE id = 'p1';
+             UPDATE patterns SET last_used = '1.50' WHERE id = 'p2';
+             UPDATE patterns SET last_used = NULL WHERE id = 'p3';
+             UPDATE patterns SET last_used = '12' WHERE id = 'p4';
+             UPDATE patterns SET last_used = '0x10' WHERE id = 'p5';
+             UPDATE patterns SET last_used = '008' WHERE id = 'p6';",
+        )
+        .unwrap();
+    let before = p.rows(ALL_PATTERNS);
+    let schema_before = schemactl::inspect(&p.conn()).unwrap();
+    p.edit_schema(|s| {
+        s.replace(
+            "      last_used:    { type: TEXT }\n",
+            "      last_used:    { type: INTEGER }\n",
+        )
+    });
+    // The lint sees that INTEGER does not hold '007' as it is: the stash is what makes it safe.
+    let out = p.run(&["sync", "--yes", "--allow-destructive"]);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(stderr(&out).contains("last_used INTEGER does not hold every value"));
+    p.ok(&["sync", "--yes", "--allow-destructive", "--ignore-lint"]);
+    let typed = "SELECT id || ':' || typeof(last_used) || ':' || ifnull(last_used, 'NULL') FROM patterns WHERE id IN ('p1', 'p2', 'p6') ORDER BY id";
+    assert_eq!(
+        p.rows(typed),
+        ["p1:integer:7", "p2:real:1.5", "p6:integer:8"],
+        "the migration narrowed the values"
+    );
+    // Life goes on: p6 is written since (its new value stays), a row is added, one deleted.
+    p.conn().execute_batch(
+        "UPDATE patterns SET last_used = 9 WHERE id = 'p6';
+         INSERT INTO patterns (id, type, pattern_data, created_at, last_used, category) VALUES ('new', 't', 'd', 'now', 42, 'c');
+         DELETE FROM pattern_embeddings WHERE pattern_id = 'p7'; DELETE FROM patterns WHERE id = 'p7';",
+    )
+    .unwrap();
+    p.ok(&["rollback", "last", "--yes"]);
+    assert_eq!(schemactl::inspect(&p.conn()).unwrap(), schema_before);
+    let mut expected: Vec<String> = before
+        .into_iter()
+        .filter(|r| !r.starts_with("p7|"))
+        .map(|r| {
+            if r.starts_with("p6|") {
+                r.replace("|008|", "|9|")
+            } else {
+                r
+            }
+        })
+        .collect();
+    expected.push("new|42|c".into());
+    expected.sort();
+    let mut after = p.rows(ALL_PATTERNS);
+    after.sort();
+    assert_eq!(
+        after, expected,
+        "every original text is back in its own row"
+    );
+    assert!(after.contains(&"p1|007|cat-1".to_string()));
+    assert_eq!(
+        p.rows("SELECT typeof(last_used) FROM patterns WHERE id IN ('p1', 'p2') ORDER BY id"),
+        ["text", "text"]
+    );
+    assert!(
+        p.rows(
+            "SELECT name FROM sqlite_schema WHERE name LIKE '\\_schemactl\\_stash%' ESCAPE '\\'"
+        )
+        .is_empty(),
+        "the stash is freed"
+    );
+}
+
+#[test]
+fn a_stash_that_finds_none_of_its_rows_is_refused_unless_lossy() {
+    let p = Project::new();
+    p.edit_schema(|s| common::without_last_used(&s));
+    p.ok(&["sync", "--yes", "--allow-destructive"]);
+    // Every row gets another rowid (as a one-table restore renumbering them would), with
+    // the stash's deletion trigger gone (as after a later rebuild of the table).
+    let trigger = p.rows("SELECT name FROM sqlite_schema WHERE type = 'trigger' AND name LIKE '\\_schemactl\\_stash\\_4\\_%' ESCAPE '\\'");
+    assert_eq!(trigger.len(), 1);
+    p.conn()
+        .execute_batch(&format!(
+            "DROP TRIGGER \"{}\"; UPDATE patterns SET rowid = rowid + 1000;",
+            trigger[0]
+        ))
+        .unwrap();
+    let schema = schemactl::inspect(&p.conn()).unwrap();
+    let all =
+        "SELECT rowid || '|' || id || '|' || ifnull(category, 'NULL') FROM patterns ORDER BY id";
+    let rows = p.rows(all);
+    for extra in [&[][..], &["--allow-destructive"][..], &["--dry-run"][..]] {
+        let mut args = vec!["rollback", "last", "--yes"];
+        args.extend(extra);
+        let out = p.run(&args);
+        assert_eq!(out.status.code(), Some(1), "{args:?}");
+        assert!(
+            stderr(&out).contains("of table \"patterns\" finds none of its 50 row(s)")
+                && stderr(&out).contains("--lossy"),
+            "{}",
+            stderr(&out)
+        );
+        assert_eq!(p.versions(), [1, 2, 3, 4]);
+        assert_eq!(schemactl::inspect(&p.conn()).unwrap(), schema);
+        assert_eq!(p.rows(all), rows);
+    }
+    let out = p.run(&["rollback", "last", "--yes", "--lossy"]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert!(
+        stderr(&out).contains("warning: --lossy: stash"),
+        "{}",
+        stderr(&out)
+    );
+    assert_eq!(p.versions(), [1, 2, 3]);
+    assert_eq!(
+        p.rows("SELECT count(*) || '' FROM patterns WHERE last_used IS NULL"),
+        ["50"],
+        "nothing went to a wrong row"
+    );
+}
+
+#[test]
+fn after_stash_drop_a_fill_value_is_bound_never_spliced() {
+    let p = Project::new();
+    p.edit_schema(|s| s.replace("      pattern_data: { type: TEXT, not_null: true }\n", ""));
+    p.ok(&["sync", "--yes", "--allow-destructive"]);
+    p.ok(&["stash", "drop", "V4", "--yes"]);
+    let schema = schemactl::inspect(&p.conn()).unwrap();
+    let out = p.run(&["rollback", "last", "--yes"]);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(
+        stderr(&out).contains("give the value with --fill patterns.pattern_data=VALUE"),
+        "{}",
+        stderr(&out)
+    );
+    // Bad fills: each named, nothing changed.
+    for (fill, message) in [
+        (
+            &["--fill", "patterns.pattern_data"][..],
+            "--fill patterns.pattern_data: expected table.column=VALUE",
+        ),
+        (
+            &["--fill", "pattern_data=x"][..],
+            "expected table.column=VALUE",
+        ),
+        (
+            &[
+                "--fill",
+                "patterns.pattern_data=x",
+                "--fill",
+                "patterns.type=x",
+            ][..],
+            "the rollback brings back no column 'patterns'.'type'",
+        ),
+    ] {
+        let mut args = vec!["rollback", "last", "--yes"];
+        args.extend(fill);
+        let out = p.run(&args);
+        assert_eq!(out.status.code(), Some(1), "{fill:?}");
+        assert!(stderr(&out).contains(message), "{fill:?}: {}", stderr(&out));
+        assert_eq!(schemactl::inspect(&p.conn()).unwrap(), schema);
+        assert_eq!(p.versions(), [1, 2, 3, 4]);
+    }
+    let hostile = "x'); DROP TABLE patterns; --";
+    let fill = format!("patterns.pattern_data={hostile}");
+    p.ok(&["rollback", "last", "--yes", "--fill", &fill]);
+    assert_eq!(p.versions(), [1, 2, 3]);
+    assert_eq!(
+        p.rows("SELECT DISTINCT pattern_data FROM patterns"),
+        [hostile],
+        "every row holds the value as given"
+    );
+    assert_eq!(p.rows("SELECT count(*) || '' FROM patterns"), ["50"]);
+}
+
+#[test]
+fn a_dropped_virtual_table_comes_back_with_its_rows() {
+    let p = Project::new();
+    let virtuals = "virtual_tables:\n  search:\n    sql: \"CREATE VIRTUAL TABLE search USING fts5(title, body UNINDEXED, tokenize = 'porter')\"\n  places:\n    sql: \"CREATE VIRTUAL TABLE places USING rtree(id, min_x, max_x)\"\n";
+    p.edit_schema(|s| format!("{s}{virtuals}"));
+    p.ok(&["sync", "--yes"]);
+    p.conn()
+        .execute_batch(
+            "INSERT INTO search (rowid, title, body) VALUES (3, 'three', 'x'), (7, 'seven words', NULL);
+             INSERT INTO places VALUES (5, 1.0, 2.0), (9, -3.5, 4.25);",
+        )
+        .unwrap();
+    let search = "SELECT rowid || ':' || title || ':' || ifnull(body, 'NULL') FROM search WHERE search MATCH 'seven OR three' ORDER BY rowid";
+    let places = "SELECT id || ':' || min_x || ':' || max_x FROM places ORDER BY id";
+    let (s, r) = (p.rows(search), p.rows(places));
+    assert_eq!(s.len(), 2);
+    assert_eq!(r.len(), 2);
+    let schema = schemactl::inspect(&p.conn()).unwrap();
+    p.edit_schema(|s| s.replace(virtuals, ""));
+    p.ok(&["sync", "--yes", "--allow-destructive"]);
+    assert!(
+        p.rows("SELECT name FROM sqlite_schema WHERE name IN ('search', 'places')")
+            .is_empty()
+    );
+    p.ok(&["rollback", "last", "--yes"]);
+    assert_eq!(schemactl::inspect(&p.conn()).unwrap(), schema);
+    assert_eq!(p.rows(search), s, "the fts5 rows are back, searchable");
+    assert_eq!(p.rows(places), r, "the rtree rows are back");
+    assert!(
+        p.rows(
+            "SELECT name FROM sqlite_schema WHERE name LIKE '\\_schemactl\\_stash%' ESCAPE '\\'"
+        )
+        .is_empty(),
+        "the stash is freed"
+    );
+}

@@ -2,7 +2,9 @@
 //! the rows it came from, whatever identifies them: a plain rowid, an INTEGER PRIMARY KEY, a
 //! TEXT key holding NULLs, a WITHOUT ROWID key, with user columns named `rowid` or `_rowid_`
 //! shadowing the rowid. Rows deleted after the migration stay deleted, and rows inserted after
-//! it, even under a deleted row's rowid or key, get the column's default.
+//! it, even under a deleted row's rowid or key, get the column's default. And: a column
+//! narrowed from TEXT (to INTEGER, REAL or NUMERIC) comes back with each row's original text
+//! (`'007'`, not `'7'`), values written since as written (64 and 48 cases).
 
 use proptest::prelude::*;
 use rusqlite::Connection;
@@ -257,4 +259,142 @@ fn a_table_that_hides_every_rowid_alias_and_has_a_nullable_key_is_refused() {
     let changes = schemactl::diff::diff(&current, &desired, &Default::default()).unwrap();
     let plan = schemactl::plan::plan(&current, &desired, &changes);
     schemactl::migrations::check_stashable(&plan).unwrap();
+}
+
+#[test]
+fn a_without_rowid_table_losing_a_key_column_is_refused_naming_the_real_cause() {
+    let with = "CREATE TABLE t (k TEXT NOT NULL, j TEXT NOT NULL, v TEXT, PRIMARY KEY (k, j)) WITHOUT ROWID;";
+    let without = "CREATE TABLE t (j TEXT NOT NULL PRIMARY KEY, v TEXT) WITHOUT ROWID;";
+    let (current, desired) = (schema_of(with), schema_of(without));
+    let changes = schemactl::diff::diff(&current, &desired, &Default::default()).unwrap();
+    let plan = schemactl::plan::plan(&current, &desired, &changes);
+    let err = schemactl::migrations::check_stashable(&plan)
+        .unwrap_err()
+        .to_string();
+    assert_eq!(
+        err,
+        "table \"t\" is WITHOUT ROWID and the step removes or changes a column of its primary key: a WITHOUT ROWID table has no rowid, so a stash of its data could not find its rows again; change the primary key in a migration of its own first"
+    );
+    assert!(!err.contains("rowid, _rowid_ and oid"), "{err}");
+}
+
+/// What happens to a row after a narrowing migration.
+#[derive(Debug, Clone, Copy)]
+enum After {
+    Kept,
+    /// Written since: it keeps its new value.
+    Updated(i64),
+    Deleted,
+}
+
+fn narrowing_case() -> impl Strategy<Value = (Key, &'static str, Vec<(Option<String>, After)>)> {
+    let value = prop_oneof![
+        Just(None),
+        prop::sample::select(vec![
+            "007", "1.50", "12", " 5", "1e3", "0x10", "abc", "", "-0", "2.0"
+        ])
+        .prop_map(|s| Some(s.to_string())),
+        "[0-9 .e+-]{0,5}".prop_map(Some),
+    ];
+    let after = prop_oneof![
+        3 => Just(After::Kept),
+        1 => (0i64..100).prop_map(After::Updated),
+        1 => Just(After::Deleted),
+    ];
+    (
+        prop_oneof![
+            Just(Key::Rowid),
+            Just(Key::Integer),
+            Just(Key::NullableText),
+            Just(Key::WithoutRowid)
+        ],
+        prop::sample::select(vec!["INTEGER", "REAL", "NUMERIC"]),
+        prop::collection::vec((value, after), 1..10),
+    )
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 48, ..ProptestConfig::default() })]
+
+    /// A column narrowed from TEXT (to INTEGER, REAL or NUMERIC) comes back, on rollback,
+    /// with each row's original text, type included; a value written since stays as written;
+    /// a row inserted since keeps its own; a deleted row stays deleted.
+    #[test]
+    fn narrowed_values_return_as_they_were(case in narrowing_case()) {
+        let (key, to, rows_in) = case;
+        let ddl = |ty: &str| {
+            let (k, tail) = match key {
+                Key::Rowid => ("", ""),
+                Key::Integer => ("id INTEGER PRIMARY KEY, ", ""),
+                Key::NullableText => ("id TEXT PRIMARY KEY, ", ""),
+                Key::WithoutRowid => ("id TEXT NOT NULL PRIMARY KEY, ", " WITHOUT ROWID"),
+            };
+            format!("CREATE TABLE t ({k}tag TEXT NOT NULL, v {ty}){tail};")
+        };
+        let current = schema_of(&ddl("TEXT"));
+        let desired = schema_of(&ddl(to));
+        let changes = schemactl::diff::diff(&current, &desired, &Default::default()).unwrap();
+        let plan = schemactl::plan::plan(&current, &desired, &changes);
+        schemactl::migrations::check_stashable(&plan).unwrap();
+        let forward = plan.migration_file("V5__narrow_v", 1, Direction::Forward);
+        let reverse = plan.migration_file("V5__narrow_v", 1, Direction::Reverse);
+
+        let conn = Connection::open_in_memory().unwrap();
+        conn.execute_batch(&ddl("TEXT")).unwrap();
+        let insert = |i: usize, tag: &str, v: &dyn rusqlite::ToSql| {
+            let id: Option<String> = match key {
+                Key::Rowid => None,
+                Key::Integer => Some((i + 1).to_string()),
+                // Every other row's key is NULL.
+                Key::NullableText if i.is_multiple_of(2) => None,
+                Key::NullableText | Key::WithoutRowid => Some(format!("k{i}")),
+            };
+            if matches!(key, Key::Rowid) {
+                conn.execute("INSERT INTO t (tag, v) VALUES (?1, ?2)", rusqlite::params![tag, v]).unwrap();
+            } else {
+                conn.execute("INSERT INTO t (id, tag, v) VALUES (?1, ?2, ?3)", rusqlite::params![id, tag, v]).unwrap();
+            }
+        };
+        for (i, (v, _)) in rows_in.iter().enumerate() {
+            insert(i, &format!("o{i}"), v);
+        }
+        let snapshot = |conn: &Connection| -> Vec<(String, String, Option<String>)> {
+            let mut stmt = conn.prepare("SELECT tag, typeof(v), CAST(v AS TEXT) FROM t ORDER BY tag").unwrap();
+            stmt.query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?))).unwrap().map(|r| r.unwrap()).collect()
+        };
+        let before = snapshot(&conn);
+        conn.execute_batch(&forward).map_err(|e| TestCaseError::fail(format!("{e}\n{forward}")))?;
+
+        let mut expected = Vec::new();
+        let mut written: Vec<String> = Vec::new();
+        for (i, ((_, after), row)) in rows_in.iter().zip(&before).enumerate() {
+            let tag = format!("o{i}");
+            match after {
+                After::Kept => expected.push(row.clone()),
+                After::Updated(n) => {
+                    conn.execute("UPDATE t SET v = ?1 WHERE tag = ?2", rusqlite::params![n, tag]).unwrap();
+                    written.push(tag);
+                }
+                After::Deleted => {
+                    conn.execute("DELETE FROM t WHERE tag = ?1", [&tag]).unwrap();
+                }
+            }
+        }
+        insert(rows_in.len() + 100, "zfresh", &42i64);
+        written.push("zfresh".into());
+        // A value written since comes back as the narrowed column holds it, as text (42 in
+        // a REAL column is 42.0, and comes back '42.0').
+        for row in snapshot(&conn).into_iter().filter(|r| written.contains(&r.0)) {
+            expected.push((row.0, "text".into(), row.2));
+        }
+        expected.sort();
+
+        conn.execute_batch(&reverse).map_err(|e| TestCaseError::fail(format!("{e}\n{reverse}")))?;
+        prop_assert_eq!(snapshot(&conn), expected, "{}\n{}", forward, reverse);
+        prop_assert_eq!(schemactl::inspect(&conn).unwrap(), current);
+        let left: i64 = conn
+            .query_row("SELECT count(*) FROM sqlite_schema WHERE name LIKE '\\_schemactl%' ESCAPE '\\'", [], |r| r.get(0))
+            .unwrap();
+        prop_assert_eq!(left, 0, "the stash is gone");
+    }
 }

@@ -86,9 +86,11 @@ pub use crate::db::lock;
 mod pipeline;
 mod proof;
 mod rollback;
+mod rollback_kept;
 pub mod stash;
+pub mod stash_rows;
 pub mod unstash;
 
 pub use driver::{Mode, QUICK_CHECK_PAGES, row_counts};
 pub use pipeline::{Options, Report, apply, open_live};
-pub use rollback::rollback;
+pub use rollback::{rollback, rollback_lossy};

@@ -8,13 +8,15 @@
 //! Before anything runs, the reverse is replayed in memory (with the stash tables' shapes) to
 //! give the schema every rollback is compared with; what it drops that holds data is shown,
 //! needs `allow_destructive`, and is stashed for a re-apply (see [`super::unstash`]); a dropped
-//! stash that would leave a NOT NULL column without a default unfilled is refused.
+//! stash that would leave a NOT NULL column without a default unfilled is refused. Indexes,
+//! triggers and views added by hand are kept (see [`super::rollback_kept`]).
 
 use rusqlite::Connection;
 
 use super::driver::{Driver, Mode};
 use super::lock;
 use super::pipeline::{Options, Report, guarded_run, open_live};
+use super::stash_rows::Lossy;
 use crate::error::{Error, Result};
 use crate::migrations::{self, Migration, Origin, expected_after_with, history};
 
@@ -57,6 +59,18 @@ pub fn rollback(
     opts: &Options,
     target: &str,
     cascade: bool,
+    say: &mut dyn FnMut(&str),
+) -> Result<Report> {
+    rollback_lossy(opts, target, cascade, &Lossy::default(), say)
+}
+
+/// Like [`rollback`], told what to do when a stash cannot give rows their values back
+/// (`--lossy`, `--fill`; see [`super::stash_rows`]).
+pub fn rollback_lossy(
+    opts: &Options,
+    target: &str,
+    cascade: bool,
+    lossy: &Lossy,
     say: &mut dyn FnMut(&str),
 ) -> Result<Report> {
     if !opts.database.exists() {
@@ -113,10 +127,29 @@ pub fn rollback(
     // stash tables it reads. Every rollback compares it with the result before committing.
     let current = crate::inspect(&live)?;
     let shapes = super::unstash::stash_shapes(&live)?;
-    let expected = expected_after_with(&current, &shapes, &undo)?;
+    // Objects added by hand are dropped before the reverse and created again after it.
+    let hand_made = super::rollback_kept::hand_made(&live, opts, &applied, say)?;
+    let (undo, expected) = super::rollback_kept::keep(&hand_made, undo, |undo| {
+        expected_after_with(&current, &shapes, undo)
+    })?;
     if undo.iter().any(|s| dropped.contains(&s.version)) {
-        refuse_unfillable(&live, &current, &expected)?;
+        refuse_unfillable(&live, &current, &expected, lossy)?;
     }
+    // The migrations' stashes must still find their rows, and a NOT NULL column coming back
+    // needs a value in every row.
+    let recorded = history::recorded(&live)?;
+    let forwards: Vec<(i32, String)> = undo
+        .iter()
+        .filter_map(|u| {
+            recorded
+                .iter()
+                .find(|r| r.version == u.version)
+                .map(|r| (u.version, r.forward.clone()))
+        })
+        .collect();
+    let checked =
+        super::stash_rows::check(&live, &forwards, &current, &expected, lossy, &dropped, say)?;
+    let undo = with_fills(undo, &checked.fills);
     // What it drops that holds data is destructive: shown, gated, and stashed.
     let drops = super::unstash::analyse(&live, &current, &expected)?;
     report.drops = drops.iter().map(|d| d.what.clone()).collect();
@@ -137,6 +170,7 @@ pub fn rollback(
     let undo = with_stashes(&live, undo, &drops, &rolled_back)?;
     let expected = Some(expected);
     let run = |conn: &Connection, mode: Mode| -> Result<Vec<String>> {
+        super::stash_rows::bind(conn, &checked.values)?;
         Driver::new(conn, mode, undo.clone(), expected.clone())
             .allow_rows_removed(opts.allow_destructive)
             .proving(mode == Mode::Rehearsal || opts.verify)
@@ -152,6 +186,7 @@ fn refuse_unfillable(
     live: &Connection,
     current: &crate::model::Schema,
     expected: &crate::model::Schema,
+    lossy: &Lossy,
 ) -> Result<()> {
     for t in &expected.tables {
         let Some(now) = current.tables.iter().find(|c| c.name == t.name) else {
@@ -162,6 +197,9 @@ fn refuse_unfillable(
                 && c.default.is_none()
                 && c.generated.is_none()
                 && now.column(&c.name).is_none()
+                && !lossy.fills.iter().any(|f| {
+                    f.table.eq_ignore_ascii_case(&t.name) && f.column.eq_ignore_ascii_case(&c.name)
+                })
         }) {
             let rows: i64 = live
                 .query_row(
@@ -175,11 +213,35 @@ fn refuse_unfillable(
                     table: t.name.to_string(),
                     column: c.name.to_string(),
                     rows,
+                    cause: "its stash was dropped",
                 });
             }
         }
     }
     Ok(())
+}
+
+/// Returns `undo` with each fill statement before the reverse of its version.
+fn with_fills(undo: Vec<Migration>, fills: &[(i32, String)]) -> Vec<Migration> {
+    undo.into_iter()
+        .map(|u| {
+            let mine: Vec<&str> = fills
+                .iter()
+                .filter(|(v, _)| *v == u.version)
+                .map(|(_, sql)| sql.as_str())
+                .collect();
+            if mine.is_empty() {
+                return u;
+            }
+            Migration::new(
+                u.version,
+                u.name.clone(),
+                format!("{};\n{}", mine.join(";\n"), u.forward),
+                u.reverse.clone(),
+                u.origin.clone(),
+            )
+        })
+        .collect()
 }
 
 /// Returns `undo` with the statements that stash `drops` before the first reverse runs.

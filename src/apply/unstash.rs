@@ -89,8 +89,10 @@ pub fn analyse(conn: &Connection, live: &Schema, after: &Schema) -> Result<Vec<D
                             columns,
                             key,
                             rowid,
+                            without_rowid: false,
                             whole_table: true,
                             autoincrement: false,
+                            narrowed: Vec::new(),
                             reverse: None,
                         },
                     });
@@ -137,6 +139,7 @@ fn column_drop(t: &Table, column: String, n: i64) -> Result<Drop> {
     if !stash.identifiable() {
         return Err(Error::StashUnidentifiable {
             table: t.name.to_string(),
+            without_rowid: t.without_rowid,
         });
     }
     Ok(Drop {

@@ -12,7 +12,7 @@ use crate::error::{Error, Result};
 /// Arguments of `schemactl rollback`.
 #[derive(Debug, clap::Args)]
 #[command(
-    after_help = "Examples:\n  schemactl rollback last --yes\n  schemactl rollback V2 --dry-run\n  schemactl rollback --to V1 --allow-destructive --yes\n  schemactl rollback add_pattern_category --cascade --allow-destructive --yes"
+    after_help = "Examples:\n  schemactl rollback last --yes\n  schemactl rollback V2 --dry-run\n  schemactl rollback --to V1 --allow-destructive --yes\n  schemactl rollback add_pattern_category --cascade --allow-destructive --yes\n  schemactl rollback last --fill patterns.pattern_data='' --yes"
 )]
 pub struct Args {
     /// The migration: a version (`V3` or `3`), a name, or `last`
@@ -48,6 +48,15 @@ pub struct Args {
     /// Prove the rows row by row on the live run too (the rehearsal always does)
     #[arg(long)]
     verify: bool,
+    /// Roll back even when a migration's stash finds none of its rows (their rowids or keys
+    /// changed since, e.g. a one-table restore): their stashed values do not come back
+    #[arg(long)]
+    lossy: bool,
+    /// The value of a NOT NULL column without a default that comes back into rows with no
+    /// stashed value (its stash was dropped): `table.column=VALUE`, bound as a parameter;
+    /// repeatable
+    #[arg(long, value_name = "TABLE.COLUMN=VALUE")]
+    fill: Vec<String>,
 }
 
 /// Rolls back.
@@ -70,16 +79,25 @@ pub fn run(args: &Args, config: &Config) -> Result<ExitCode> {
         (None, Some(to)) => (after(&opts.database, to)?, true),
         (None, None) => return Err(Error::Usage("name a migration, or --to VERSION".into())),
     };
+    let lossy = crate::apply::stash_rows::Lossy {
+        allowed: args.lossy,
+        fills: args
+            .fill
+            .iter()
+            .map(|f| crate::apply::stash_rows::Fill::parse(f))
+            .collect::<Result<_>>()?,
+    };
     let mut progress = Progress::new(&opts.database);
     let mut say = |m: &str| progress.say(m);
     if args.dry_run || !args.yes {
-        let preview = crate::apply::rollback(
+        let preview = crate::apply::rollback_lossy(
             &Options {
                 dry_run: true,
                 ..opts.clone()
             },
             &target,
             cascade,
+            &lossy,
             &mut say,
         )?;
         if !preview.drops.is_empty() {
@@ -100,7 +118,7 @@ pub fn run(args: &Args, config: &Config) -> Result<ExitCode> {
             return Ok(done);
         }
     }
-    let report = crate::apply::rollback(&opts, &target, cascade, &mut say)?;
+    let report = crate::apply::rollback_lossy(&opts, &target, cascade, &lossy, &mut say)?;
     drop(progress);
     print_report("rolled back", "in", &report, &opts.database);
     Ok(ExitCode::SUCCESS)

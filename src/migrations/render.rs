@@ -93,6 +93,7 @@ pub fn check_stashable(plan: &Plan) -> crate::error::Result<()> {
     {
         Some(stash) => Err(crate::error::Error::StashUnidentifiable {
             table: stash.table.clone(),
+            without_rowid: stash.without_rowid,
         }),
         None => Ok(()),
     }

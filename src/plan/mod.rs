@@ -460,7 +460,7 @@ fn drop_virtual_tables(changes: &[Change], steps: &mut Vec<Step>) {
                 summary: format!("drop virtual table {}", ident(&v.name)),
                 forward: vec![format!("DROP TABLE {}", ident(&v.name))],
                 reverse: vec![v.sql.as_str().to_string()],
-                stash: None,
+                stash: Stash::virtual_table(v),
             });
         }
     }

@@ -98,6 +98,23 @@ pub fn rebuild_filled(
                 continue;
             }
             targets.push(ident(c));
+            // A narrowed column gets its original value back where the row still holds what
+            // it became; a value written since, or a row with no stash row, keeps its own.
+            let narrowed = stash
+                .narrowed
+                .iter()
+                .any(|(n, _)| n.eq_ignore_ascii_case(c));
+            if let (true, Some(source), Some(id)) =
+                (narrowed, source_column(from, column, renames), &stashed)
+            {
+                let now = src(&ident(&source.name));
+                let was = format!("s.{}", ident(&super::stash::narrowed_as(c)));
+                sources.push(format!(
+                    "CASE WHEN {id} IS NOT NULL AND {now} IS {was} AND typeof({now}) = typeof({was}) THEN s.{} ELSE {now} END",
+                    ident(c)
+                ));
+                continue;
+            }
             sources.push(match (&column.default, &stashed) {
                 (Some(default), Some(id)) => format!(
                     "CASE WHEN {id} IS NULL THEN ({}) ELSE s.{} END",

@@ -34,10 +34,19 @@ pub struct Stash {
     /// table whose columns shadow all three (see [`Stash::identifiable`]).
     #[serde(skip)]
     pub rowid: Option<String>,
+    /// True when the table is WITHOUT ROWID (for messages: its key alone finds its rows).
+    #[serde(skip)]
+    pub without_rowid: bool,
     /// True when the whole table goes.
     pub whole_table: bool,
     /// True when the table is AUTOINCREMENT, so its counter is kept too.
     pub autoincrement: bool,
+    /// Columns of [`Stash::columns`] whose type narrows (TEXT to INTEGER: `'007'` becomes 7),
+    /// each with the affinity of its new type. Beside each original value the stash keeps the
+    /// value it becomes (column [`narrowed_as`]); the rollback puts the original back where
+    /// the row still holds that value, and leaves a value written since alone.
+    #[serde(skip)]
+    pub narrowed: Vec<(String, &'static str)>,
     /// The step's reverse that refills the columns from the stash while it rebuilds (the
     /// stash table named [`STASH_PLACEHOLDER`]), when the reverse is a rebuild.
     #[serde(skip)]
@@ -90,10 +99,69 @@ impl Stash {
                 .map(|c| c.name.to_string())
                 .collect(),
             key,
+            without_rowid: t.without_rowid,
             whole_table: true,
             autoincrement: t.primary_key.as_ref().is_some_and(|pk| pk.autoincrement),
+            narrowed: Vec::new(),
             reverse: None,
         }
+    }
+
+    /// Describes the stash of a virtual table a step drops: its rows, read through the
+    /// module. fts3, fts4 and fts5 tables keep their rowids and the columns the arguments
+    /// declare (options, `name=value`, are not columns); an rtree's first column is its id.
+    /// None for another module, or an fts table whose content lives elsewhere
+    /// (`content=...`: its rows are not its own) or nowhere.
+    pub fn virtual_table(v: &crate::model::VirtualTable) -> Option<Self> {
+        let (module, args) = module_args(v.sql.as_str())?;
+        let module = module.to_ascii_lowercase();
+        let fts = matches!(module.as_str(), "fts3" | "fts4" | "fts5");
+        if !fts && module != "rtree" && module != "rtree_i32" {
+            return None;
+        }
+        let mut columns = Vec::new();
+        for arg in &args {
+            if arg
+                .iter()
+                .any(|t| t.token == sqlparser::tokenizer::Token::Eq)
+            {
+                if fts
+                    && arg.first().and_then(|t| t.word()).is_some_and(|w| {
+                        w.eq_ignore_ascii_case("content")
+                            || w.eq_ignore_ascii_case("contentless_delete")
+                    })
+                {
+                    return None;
+                }
+                continue;
+            }
+            // fts3's `tokenize porter` is an option without `=`.
+            if fts && arg.first().is_some_and(|t| t.is_kw("tokenize")) {
+                continue;
+            }
+            // An rtree's auxiliary column is written `+name`.
+            let name = arg.iter().find_map(|t| t.word())?;
+            columns.push(name.to_string());
+        }
+        if columns.is_empty() {
+            return None;
+        }
+        let (rowid, key) = if fts {
+            (Some("rowid".to_string()), Vec::new())
+        } else {
+            (None, vec![columns[0].clone()])
+        };
+        Some(Stash {
+            table: v.name.to_string(),
+            columns,
+            key,
+            rowid,
+            without_rowid: false,
+            whole_table: true,
+            autoincrement: false,
+            narrowed: Vec::new(),
+            reverse: None,
+        })
     }
 
     /// Describes the stash of some columns of a table.
@@ -132,8 +200,10 @@ impl Stash {
             rowid,
             columns,
             key,
+            without_rowid: t.without_rowid,
             whole_table: false,
             autoincrement: false,
+            narrowed: Vec::new(),
             reverse: None,
         }
     }
@@ -174,8 +244,35 @@ impl Stash {
                 quote_literal(&self.table)
             ));
         }
+        out.extend(self.narrowed_sql(name));
         if !self.whole_table {
             out.extend(self.forget_sql(name));
+        }
+        out
+    }
+
+    /// The statements that keep, beside each narrowed column's original value, the value it
+    /// becomes: a column of the new type's affinity, assigned the original (the same
+    /// conversion the rebuild's copy makes). When the stash holds nothing else, the rows whose
+    /// values the change keeps as they are (same value, same type) are not kept.
+    fn narrowed_sql(&self, name: &str) -> Vec<String> {
+        let s = ident(name);
+        let mut out = Vec::new();
+        for (c, affinity) in &self.narrowed {
+            let a = ident(&narrowed_as(c));
+            out.push(format!("ALTER TABLE {s} ADD COLUMN {a} {affinity}"));
+            out.push(format!("UPDATE {s} SET {a} = {}", ident(c)));
+        }
+        if !self.narrowed.is_empty() && self.narrowed.len() == self.columns.len() {
+            let unchanged: Vec<String> = self
+                .narrowed
+                .iter()
+                .map(|(c, _)| {
+                    let (c, a) = (ident(c), ident(&narrowed_as(c)));
+                    format!("({c} IS {a} AND typeof({c}) = typeof({a}))")
+                })
+                .collect();
+            out.push(format!("DELETE FROM {s} WHERE {}", unchanged.join(" AND ")));
         }
         out
     }
@@ -302,4 +399,82 @@ pub fn rowid_alias(t: &Table) -> Option<&'static str> {
     ["rowid", "_rowid_", "oid"]
         .into_iter()
         .find(|alias| t.column(alias).is_none())
+}
+
+/// The stash column that keeps what a narrowed column's value becomes.
+pub fn narrowed_as(column: &str) -> String {
+    format!("_schemactl_as_{column}")
+}
+
+/// The module and the arguments (each a list of tokens) of a CREATE VIRTUAL TABLE statement.
+fn module_args(sql: &str) -> Option<(String, Vec<Vec<crate::sql::Tok>>)> {
+    use sqlparser::tokenizer::Token;
+    let tokens = crate::sql::lex(sql).ok()?;
+    let using = tokens.iter().position(|t| t.is_kw("USING"))?;
+    let module = tokens.get(using + 1)?.word()?.to_string();
+    let open = using + 2;
+    if tokens.get(open).is_none_or(|t| t.token != Token::LParen) {
+        return Some((module, Vec::new()));
+    }
+    let close = crate::sql::matching_paren(&tokens, open)?;
+    let mut args = vec![Vec::new()];
+    let mut depth = 0usize;
+    for t in &tokens[open + 1..close] {
+        match t.token {
+            Token::LParen => depth += 1,
+            Token::RParen => depth = depth.saturating_sub(1),
+            Token::Comma if depth == 0 => {
+                args.push(Vec::new());
+                continue;
+            }
+            _ => {}
+        }
+        if let Some(last) = args.last_mut() {
+            last.push(t.clone());
+        }
+    }
+    args.retain(|a| !a.is_empty());
+    Some((module, args))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn stash_of(sql: &str) -> Option<(Vec<String>, Option<String>, Vec<String>)> {
+        let v = crate::model::VirtualTable {
+            name: "v".into(),
+            sql: crate::sql::Sql::new(sql),
+        };
+        Stash::virtual_table(&v).map(|s| (s.columns, s.rowid, s.key))
+    }
+
+    #[test]
+    fn a_virtual_tables_stash_reads_its_declared_columns() {
+        let cols = |c: &[&str]| c.iter().map(|c| c.to_string()).collect::<Vec<_>>();
+        assert_eq!(
+            stash_of(
+                "CREATE VIRTUAL TABLE v USING fts5(a, \"b c\" UNINDEXED, tokenize = 'porter', prefix='2 3')"
+            ),
+            Some((cols(&["a", "b c"]), Some("rowid".into()), Vec::new()))
+        );
+        assert_eq!(
+            stash_of("CREATE VIRTUAL TABLE v USING fts3(a, tokenize porter)"),
+            Some((cols(&["a"]), Some("rowid".into()), Vec::new()))
+        );
+        assert_eq!(
+            stash_of("CREATE VIRTUAL TABLE v USING rtree(id, x0, x1, +aux)"),
+            Some((cols(&["id", "x0", "x1", "aux"]), None, cols(&["id"])))
+        );
+        // Rows that are not its own, or another module: not stashed.
+        assert_eq!(
+            stash_of("CREATE VIRTUAL TABLE v USING fts4(a, content=\"t\")"),
+            None
+        );
+        assert_eq!(
+            stash_of("CREATE VIRTUAL TABLE v USING fts5(a, content='')"),
+            None
+        );
+        assert_eq!(stash_of("CREATE VIRTUAL TABLE v USING spellfix1"), None);
+    }
 }

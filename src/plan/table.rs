@@ -88,8 +88,37 @@ fn rebuild_step(d: &TableDiff) -> Step {
         .chain(overwritten.iter().map(|c| current_name(c)))
         .filter(|c| d.from.column(c).is_some_and(|c| c.generated.is_none()))
         .collect();
+    // A narrowed column's original values are stashed too (TEXT to INTEGER turns '007'
+    // into 7): named as the current table does, with the affinity of the new type. Not when
+    // that would leave the stash unable to find its rows (a narrowed key of a WITHOUT ROWID
+    // table): then only what goes is stashed.
+    let narrowed_stored: Vec<(String, &'static str)> = d
+        .changes
+        .iter()
+        .filter_map(|c| match c {
+            TableChange::ModifyColumn { from, to }
+                if narrowed.contains(&to.name.as_str()) && from.generated.is_none() =>
+            {
+                Some((current_name(&to.name), affinity(to.decl_type.as_str())))
+            }
+            _ => None,
+        })
+        .filter(|(c, _)| d.from.column(c).is_some() && !stored.contains(c))
+        .collect();
+    let with_narrowed: Vec<String> = stored
+        .iter()
+        .cloned()
+        .chain(narrowed_stored.iter().map(|(c, _)| c.clone()))
+        .collect();
+    let (stored, narrowed_stored) = if Stash::columns(&d.from, with_narrowed.clone()).identifiable()
+    {
+        (with_narrowed, narrowed_stored)
+    } else {
+        (stored, Vec::new())
+    };
     let stash = (!stored.is_empty()).then(|| {
         let mut stash = Stash::columns(&d.from, stored);
+        stash.narrowed = narrowed_stored;
         stash.reverse = Some(rebuild_filled(
             &d.to,
             &d.from,

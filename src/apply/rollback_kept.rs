@@ -1,0 +1,192 @@
+//! Objects added by hand: indexes, triggers and views the live database has and its history
+//! does not build. A reverse that rebuilds or drops a table would drop them with it, and the
+//! schema check would not see it (the replay drops them the same way). So, before a rollback,
+//! the live schema is compared with the schema the applied migrations build (their forward
+//! SQL as `_schemactl_migrations` keeps it, else their files, replayed from empty): each
+//! object the history does not build is dropped before the reverse runs and created again,
+//! from its own SQL, after it. One that cannot be created again (its table or a column it
+//! reads goes with the rollback) stops the rollback before anything runs, naming it.
+
+use std::collections::BTreeSet;
+
+use rusqlite::Connection;
+
+use super::pipeline::Options;
+use crate::error::{Error, Result};
+use crate::migrations::{self, Migration, Origin, history};
+use crate::model::Schema;
+use crate::sql::ident;
+
+/// An object the history does not build, as `sqlite_schema` has it.
+#[derive(Debug, Clone)]
+pub struct HandMade {
+    /// `index`, `trigger` or `view`.
+    kind: String,
+    name: String,
+    table: String,
+    sql: String,
+}
+
+impl HandMade {
+    fn describe(&self) -> String {
+        match self.kind.as_str() {
+            "view" => format!("view {}", ident(&self.name)),
+            kind => format!("{kind} {} on {}", ident(&self.name), ident(&self.table)),
+        }
+    }
+}
+
+fn q(e: rusqlite::Error) -> Error {
+    Error::sqlite("read the objects added by hand", e)
+}
+
+/// Returns the schema the applied migrations build, replayed from empty: the forward SQL
+/// recorded for each, else its file. None when an applied migration has neither.
+fn history_schema(
+    live: &Connection,
+    opts: &Options,
+    applied: &[history::Applied],
+) -> Result<Option<Schema>> {
+    let recorded = history::recorded(live)?;
+    let files = migrations::load(&opts.migrations, &opts.rollbacks)?;
+    let mut list = Vec::new();
+    for a in applied {
+        let forward = recorded
+            .iter()
+            .find(|r| r.version == a.version)
+            .map(|r| r.forward.clone())
+            .or_else(|| {
+                files
+                    .iter()
+                    .find(|f| f.version == a.version)
+                    .map(|f| f.forward.clone())
+            });
+        let Some(forward) = forward else {
+            return Ok(None);
+        };
+        list.push(Migration::new(
+            a.version,
+            a.name.clone(),
+            forward,
+            None,
+            Origin::Sync,
+        ));
+    }
+    migrations::expected_schema(&list).map(Some)
+}
+
+/// Returns the indexes, triggers and views of `live` that the history does not build, in the
+/// order they were created. `say` is told when the history cannot be replayed.
+pub fn hand_made(
+    live: &Connection,
+    opts: &Options,
+    applied: &[history::Applied],
+    say: &mut dyn FnMut(&str),
+) -> Result<Vec<HandMade>> {
+    let built = match history_schema(live, opts, applied) {
+        Ok(Some(s)) => s,
+        Ok(None) | Err(_) => {
+            say(
+                "warning: the applied migrations cannot be replayed, so objects added by hand cannot be told apart; a reverse that rebuilds a table drops its indexes and triggers added by hand",
+            );
+            return Ok(Vec::new());
+        }
+    };
+    let known: BTreeSet<String> = built
+        .tables
+        .iter()
+        .flat_map(|t| t.indexes.iter().map(|i| i.name.to_string()))
+        .chain(built.views.iter().map(|v| v.name.to_string()))
+        .chain(built.triggers.iter().map(|t| t.name.to_string()))
+        .map(|n| n.to_lowercase())
+        .collect();
+    let mut stmt = live
+        .prepare(
+            "SELECT type, name, tbl_name, sql FROM sqlite_schema
+             WHERE type IN ('index', 'trigger', 'view') AND sql IS NOT NULL
+               AND name NOT LIKE '\\_schemactl\\_%' ESCAPE '\\' AND name NOT LIKE 'sqlite\\_%' ESCAPE '\\'
+             ORDER BY rowid",
+        )
+        .map_err(q)?;
+    let rows = stmt
+        .query_map([], |r| {
+            Ok(HandMade {
+                kind: r.get(0)?,
+                name: r.get(1)?,
+                table: r.get(2)?,
+                sql: r.get(3)?,
+            })
+        })
+        .map_err(q)?;
+    let mut out = Vec::new();
+    for row in rows {
+        let row = row.map_err(q)?;
+        if !known.contains(&row.name.to_lowercase()) {
+            out.push(row);
+        }
+    }
+    Ok(out)
+}
+
+/// Returns `undo` with `kept` dropped before the first reverse and created again after the
+/// last, and the schema that leaves: `expected` (the reverse replayed with the objects
+/// dropped) with them created again. Refuses, naming them, the objects that cannot be.
+pub fn keep(
+    kept: &[HandMade],
+    mut undo: Vec<Migration>,
+    replay: impl Fn(&[Migration]) -> Result<Schema>,
+) -> Result<(Vec<Migration>, Schema)> {
+    if kept.is_empty() || undo.is_empty() {
+        let expected = replay(&undo)?;
+        return Ok((undo, expected));
+    }
+    let drops: Vec<String> = kept
+        .iter()
+        .rev()
+        .map(|h| {
+            format!(
+                "DROP {} IF EXISTS {};\n",
+                h.kind.to_uppercase(),
+                ident(&h.name)
+            )
+        })
+        .collect();
+    let first = &undo[0];
+    undo[0] = Migration::new(
+        first.version,
+        first.name.clone(),
+        format!("{}{}", drops.concat(), first.forward),
+        first.reverse.clone(),
+        first.origin.clone(),
+    );
+    let without = replay(&undo)?;
+    let conn = crate::normal::create_in_memory(&without).map_err(|e| Error::Materialise {
+        object: e.object.to_string(),
+        message: e.message,
+    })?;
+    let mut lost = Vec::new();
+    for h in kept {
+        if let Err(e) = conn.execute_batch(&h.sql) {
+            lost.push(format!(
+                "{} ({})",
+                h.describe(),
+                crate::normal::sqlite_message(&e)
+            ));
+        }
+    }
+    if !lost.is_empty() {
+        return Err(Error::RollbackLosesHandMade { objects: lost });
+    }
+    let expected = crate::inspect(&conn)?;
+    let last = undo.len() - 1;
+    let l = &undo[last];
+    let creates: String = kept.iter().map(|h| format!("\n{};", h.sql)).collect();
+    undo[last] = Migration::new(
+        l.version,
+        l.name.clone(),
+        format!("{}\n;{creates}", l.forward),
+        l.reverse.clone(),
+        l.origin.clone(),
+    );
+    Ok((undo, expected))
+}
