@@ -230,7 +230,10 @@ pub fn changes_data(sql: &str) -> bool {
         } else {
             first
         };
-        if ["DELETE", "UPDATE", "REPLACE"].iter().any(|k| verb.is_kw(k)) {
+        if ["DELETE", "UPDATE", "REPLACE"]
+            .iter()
+            .any(|k| verb.is_kw(k))
+        {
             return true;
         }
         if verb.is_kw("DROP") {
