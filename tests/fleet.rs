@@ -146,6 +146,18 @@ fn a_migration_failing_everywhere_stops_after_the_canary_with_nothing_changed() 
     for t in &targets {
         break_rows(&p.join(t));
     }
+    // A dry run shows the plan (every database fails the lint) and writes nothing.
+    let out = schemactl(
+        p,
+        &["fleet", "apply", "--targets", GLOB, "--dry-run", "--yes"],
+    );
+    assert_eq!(out.status.code(), Some(2), "{}", stderr(&out));
+    assert!(
+        stdout(&out).contains("NOT NULL on body: in 12 of 12 database(s)"),
+        "{}",
+        stdout(&out)
+    );
+    assert!(runs(p).is_empty());
     let bytes: Vec<Vec<u8>> = targets
         .iter()
         .map(|t| std::fs::read(p.join(t)).unwrap())

@@ -201,6 +201,34 @@ mod tests {
         }
     }
 
+    proptest::proptest! {
+        #![proptest_config(proptest::prelude::ProptestConfig { cases: 64, ..Default::default() })]
+        /// A kill can cut the journal anywhere: what is read back is exactly the records
+        /// whose line was whole, and the next record lands on a line of its own after them.
+        #[test]
+        fn a_journal_cut_anywhere_reads_back_its_whole_lines(n in 1usize..6, cut in 0.0f64..1.0) {
+            let dir = tempfile::tempdir().unwrap();
+            let run = Run::create(dir.path(), &[], &serde_json::json!({})).unwrap();
+            let journal = Journal::open(&run, APPLY_JOURNAL).unwrap();
+            let records: Vec<Record> = (0..n).map(|i| record(&format!("t{i}.db"))).collect();
+            for r in &records {
+                journal.write(r).unwrap();
+            }
+            drop(journal);
+            let path = run.dir.join(APPLY_JOURNAL);
+            let text = std::fs::read(&path).unwrap();
+            let at = (text.len() as f64 * cut) as usize;
+            std::fs::write(&path, &text[..at]).unwrap();
+            let whole = text[..at].iter().filter(|&&b| b == b'\n').count();
+            proptest::prop_assert_eq!(run.records(APPLY_JOURNAL).unwrap(), records[..whole].to_vec());
+            let journal = Journal::open(&run, APPLY_JOURNAL).unwrap();
+            journal.write(&record("next.db")).unwrap();
+            let mut want = records[..whole].to_vec();
+            want.push(record("next.db"));
+            proptest::prop_assert_eq!(run.records(APPLY_JOURNAL).unwrap(), want);
+        }
+    }
+
     #[test]
     fn a_torn_last_line_is_left_out_and_cut_off_before_the_next_record() {
         let dir = tempfile::tempdir().unwrap();

@@ -199,6 +199,25 @@ fn matches(pattern: &[u8], name: &[u8]) -> bool {
 mod tests {
     use super::*;
 
+    /// The plain definition: `*` any run, `?` one byte, anything else itself.
+    fn reference(p: &[u8], n: &[u8]) -> bool {
+        match (p.first(), n.first()) {
+            (None, None) => true,
+            (Some(b'*'), _) => reference(&p[1..], n) || (!n.is_empty() && reference(p, &n[1..])),
+            (Some(b'?'), Some(_)) => reference(&p[1..], &n[1..]),
+            (Some(a), Some(b)) if a == b => reference(&p[1..], &n[1..]),
+            _ => false,
+        }
+    }
+
+    proptest::proptest! {
+        #![proptest_config(proptest::prelude::ProptestConfig { cases: 64, ..Default::default() })]
+        #[test]
+        fn the_matcher_agrees_with_the_definition(p in "[ab*?.]{0,8}", n in "[ab.]{0,10}") {
+            proptest::prop_assert_eq!(matches(p.as_bytes(), n.as_bytes()), reference(p.as_bytes(), n.as_bytes()));
+        }
+    }
+
     #[test]
     fn wildcards_match_within_one_name() {
         assert!(matches(b"*.db", b"a.db"));
