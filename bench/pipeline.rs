@@ -19,6 +19,10 @@ struct Args {
     runs: usize,
     dir: PathBuf,
     only: Option<String>,
+    /// Fleet scenario: databases, rows per database, databases for the peak RSS measurement.
+    fleet: usize,
+    fleet_rows: u64,
+    fleet_large: usize,
 }
 
 fn args() -> Args {
@@ -28,6 +32,9 @@ fn args() -> Args {
         runs: 3,
         dir: PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("target/bench-data"),
         only: None,
+        fleet: 1000,
+        fleet_rows: 590,
+        fleet_large: 10_000,
     };
     let argv: Vec<String> = std::env::args().skip(1).collect();
     let mut i = 0;
@@ -39,6 +46,9 @@ fn args() -> Args {
             "--runs" => a.runs = value.parse().expect("--runs R"),
             "--dir" => a.dir = PathBuf::from(value),
             "--only" => a.only = Some(value),
+            "--fleet" => a.fleet = value.parse().expect("--fleet N"),
+            "--fleet-rows" => a.fleet_rows = value.parse().expect("--fleet-rows N"),
+            "--fleet-large" => a.fleet_large = value.parse().expect("--fleet-large N"),
             _ => {
                 i += 1;
                 continue; // cargo bench passes --bench
@@ -48,6 +58,8 @@ fn args() -> Args {
     }
     a
 }
+
+mod fleet;
 
 fn schemactl() -> &'static str {
     env!("CARGO_BIN_EXE_schemactl")
@@ -534,6 +546,10 @@ fn backup_scenario(a: &Args, base: &Path, peak: &mut i64, rows: &mut Vec<Row>) {
 
 fn main() {
     let a = args();
+    if a.only.as_deref() == Some("fleet") {
+        fleet::scenario(&a);
+        return;
+    }
     eprintln!("generating {} rows in {} ...", a.rows, a.dir.display());
     let base = generate(&a.dir, a.rows, a.blob);
     let size = std::fs::metadata(&base).unwrap().len();

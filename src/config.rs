@@ -15,6 +15,24 @@ use crate::exclude::Exclude;
 /// The configuration file's name.
 pub const FILE_NAME: &str = "schemactl.toml";
 
+/// The placeholder for a database's directory in a backups path: `{dir}/backups`.
+pub const DIR_PLACEHOLDER: &str = "{dir}";
+
+/// Returns `template` with a leading `{dir}` replaced by the directory of `database`
+/// (`.` when it has none); any other path is returned as it is.
+pub fn backups_for(template: &Path, database: &Path) -> PathBuf {
+    match template.strip_prefix(DIR_PLACEHOLDER) {
+        Ok(rest) => {
+            let dir = database
+                .parent()
+                .filter(|d| !d.as_os_str().is_empty())
+                .unwrap_or(Path::new("."));
+            dir.join(rest)
+        }
+        Err(_) => template.to_path_buf(),
+    }
+}
+
 /// Resolved project paths.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Config {
@@ -28,8 +46,12 @@ pub struct Config {
     pub rollbacks: PathBuf,
     /// Canonical schema snapshots.
     pub snapshots: PathBuf,
-    /// Backups.
+    /// Backups. A path starting with `{dir}` is a template: `{dir}` stands for the directory of
+    /// each database (see [`Config::backups_for`]); `fleet` puts backups beside each database
+    /// this way by default.
     pub backups: PathBuf,
+    /// The run directories of `fleet` (journals and run records).
+    pub fleet_runs: PathBuf,
     /// Archives of pruned rows.
     pub archives: PathBuf,
     /// Tables schemactl does not manage (names or globs); each schema file can add its own.
@@ -46,10 +68,17 @@ struct ConfigFile {
     snapshots: Option<PathBuf>,
     backups: Option<PathBuf>,
     archives: Option<PathBuf>,
+    fleet_runs: Option<PathBuf>,
     exclude: Option<Vec<String>>,
 }
 
 impl Config {
+    /// Returns the backups directory of `database`: the configured one, with `{dir}` replaced
+    /// by the database's directory.
+    pub fn backups_for(&self, database: &Path) -> PathBuf {
+        backups_for(&self.backups, database)
+    }
+
     /// Returns the defaults, relative to `root`.
     pub fn defaults(root: &Path) -> Self {
         Config {
@@ -60,6 +89,7 @@ impl Config {
             snapshots: root.join("snapshots"),
             backups: root.join(".swarm/backups"),
             archives: root.join(".swarm/archives"),
+            fleet_runs: root.join(".swarm/fleet"),
             exclude: Exclude::default(),
         }
     }
@@ -90,14 +120,20 @@ impl Config {
         let root = path.parent().unwrap_or(Path::new(""));
         let defaults = Self::defaults(root);
         let at = |p: Option<PathBuf>, d: PathBuf| p.map_or(d, |p| root.join(p));
+        // A `{dir}` template is relative to each database, not to the file.
+        let backups = match file.backups {
+            Some(p) if p.starts_with(DIR_PLACEHOLDER) => p,
+            other => at(other, defaults.backups),
+        };
         Ok(Config {
             database: at(file.database, defaults.database),
             schema: at(file.schema, defaults.schema),
             migrations: at(file.migrations, defaults.migrations),
             rollbacks: at(file.rollbacks, defaults.rollbacks),
             snapshots: at(file.snapshots, defaults.snapshots),
-            backups: at(file.backups, defaults.backups),
+            backups,
             archives: at(file.archives, defaults.archives),
+            fleet_runs: at(file.fleet_runs, defaults.fleet_runs),
             exclude: Exclude::new(
                 file.exclude.unwrap_or_default(),
                 &path.display().to_string(),

@@ -749,6 +749,18 @@ pub enum Error {
         /// The pending files, as `V{n}__{name}`.
         pending: Vec<String>,
     },
+    /// A fleet run whose concurrent backups do not fit on a file system.
+    #[error("the backups of {jobs} database(s) at once need about {need} bytes in {} and its file system has {free}; free space or lower --jobs; nothing was changed", place.display())]
+    FleetNoSpace {
+        /// A backups directory on that file system.
+        place: PathBuf,
+        /// How many backups run at once.
+        jobs: usize,
+        /// Bytes needed.
+        need: u64,
+        /// Bytes free.
+        free: u64,
+    },
 }
 
 /// The message of [`Error::StashUnidentifiable`], naming the real cause.

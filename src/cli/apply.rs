@@ -48,10 +48,10 @@ impl PipelineArgs {
     /// Builds the pipeline's options.
     pub fn options(&self, database: std::path::PathBuf, config: &Config) -> Options {
         Options {
+            backups: config.backups_for(&database),
             database,
             migrations: config.migrations.clone(),
             rollbacks: config.rollbacks.clone(),
-            backups: config.backups.clone(),
             wait: !self.no_wait,
             skip_backup: self.skip_backup,
             skip_rehearsal: self.skip_rehearsal,

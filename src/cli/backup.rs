@@ -25,10 +25,10 @@ pub struct DirArg {
 }
 
 impl DirArg {
-    fn resolve(&self, config: &Config) -> PathBuf {
+    fn resolve(&self, config: &Config, database: &std::path::Path) -> PathBuf {
         self.backups
             .clone()
-            .unwrap_or_else(|| config.backups.clone())
+            .unwrap_or_else(|| config.backups_for(database))
     }
 }
 
@@ -160,7 +160,7 @@ pub fn run(args: &Args, config: &Config) -> Result<ExitCode> {
             format,
         }) => list(
             &database.resolve(config),
-            &dir.resolve(config),
+            &dir.resolve(config, &database.resolve(config)),
             *all,
             *format,
         ),
@@ -173,7 +173,7 @@ pub fn run(args: &Args, config: &Config) -> Result<ExitCode> {
             let files: Vec<PathBuf> = match (file, all) {
                 (Some(f), _) => vec![f.clone()],
                 (None, true) => {
-                    let dir = dir.resolve(config);
+                    let dir = dir.resolve(config, &database.resolve(config));
                     let owner = catalog::owner(&database.resolve(config), &dir)?;
                     catalog::owned(&dir, &owner, &[Kind::Backup, Kind::Safety])?
                         .into_iter()
@@ -197,7 +197,7 @@ pub fn run(args: &Args, config: &Config) -> Result<ExitCode> {
             format,
         }) => {
             let database = database.resolve(config);
-            let dir = dir.resolve(config);
+            let dir = dir.resolve(config, &database);
             let swept = crate::backup::partial::sweep(&dir)?;
             let owner = catalog::owner(&database, &dir)?;
             let rules = Rules {
@@ -239,8 +239,8 @@ fn take(args: &Args, config: &Config, started: Instant) -> Result<ExitCode> {
         )));
     }
     let opts = backup::Options {
+        dir: args.dir.resolve(config, &database),
         database,
-        dir: args.dir.resolve(config),
         compress: args.compress.into(),
         label: args.label.clone(),
         count_rows: args.format == Format::Json,

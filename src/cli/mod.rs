@@ -10,6 +10,7 @@ mod check;
 mod completions;
 mod drift;
 mod explain;
+mod fleet;
 mod graph;
 mod import;
 mod optimize;
@@ -76,6 +77,9 @@ pub enum Command {
     Restore(restore::Args),
     /// Check integrity, foreign keys, orphans, expiry, indexes, invariants and queries: exit 2 on findings.
     Check(check::Args),
+    /// One migration across many databases: plan, apply (resumable), status, rollback.
+    #[command(subcommand)]
+    Fleet(fleet::Command),
     /// Run PRAGMA optimize or ANALYZE, and VACUUM after checking for disk space.
     Optimize(optimize::Args),
     /// Run EXPLAIN QUERY PLAN on the queries schema/ declares: full scans, temp b-trees, indexes to add.
@@ -146,6 +150,7 @@ pub fn run(cli: Cli) -> Result<ExitCode> {
         Command::Backup(args) => backup::run(&args, &config()?),
         Command::Restore(args) => restore::run(&args, &config()?),
         Command::Check(args) => check::run(&args, &config()?),
+        Command::Fleet(cmd) => fleet::run(&cmd, &config()?),
         Command::Optimize(args) => optimize::run(&args, &config()?),
         Command::Explain(args) => explain::run(&args, &config()?),
         Command::Prune(args) => prune::run(&args, &config()?),

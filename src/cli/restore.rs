@@ -74,12 +74,13 @@ pub fn run(args: &Args, config: &Config) -> Result<ExitCode> {
             ));
         }
     };
+    let database = args.database.resolve(config);
     let mut opts = restore::Options {
-        database: args.database.resolve(config),
         dir: args
             .backups
             .clone()
-            .unwrap_or_else(|| config.backups.clone()),
+            .unwrap_or_else(|| config.backups_for(&database)),
+        database,
         source,
         latest_valid: args.latest_valid,
         wait: args.wait,

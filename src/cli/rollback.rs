@@ -65,7 +65,7 @@ pub fn run(args: &Args, config: &Config) -> Result<ExitCode> {
         database: args.database.resolve(config),
         migrations: config.migrations.clone(),
         rollbacks: config.rollbacks.clone(),
-        backups: config.backups.clone(),
+        backups: config.backups_for(&args.database.resolve(config)),
         wait: !args.no_wait,
         skip_backup: args.skip_backup,
         skip_rehearsal: args.skip_rehearsal,

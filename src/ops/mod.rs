@@ -9,6 +9,7 @@ pub mod catalog;
 pub mod check;
 pub mod complete;
 pub mod explain;
+pub mod fleet;
 pub mod graph;
 pub mod optimize;
 pub mod plan;

@@ -3,6 +3,7 @@
 
 pub mod converge;
 pub mod corpus;
+pub mod fleet;
 pub mod schemas;
 
 use std::path::{Path, PathBuf};

@@ -1,0 +1,259 @@
+//! The run directory and its journal. Each run gets `<fleet_runs>/<run id>/` holding
+//! `targets.txt` (the resolved targets, one a line), `run.json` (what was asked) and
+//! `journal.ndjson`: one line per finished target, written and fsynced before the next target
+//! is reported, so that a killed run's journal holds exactly what it finished (a line torn by
+//! the kill was never acknowledged: it is cut off when the journal is opened again). The
+//! databases' own histories stay the truth: the journal only says what a run did.
+
+use std::fs::File;
+use std::io::{Seek, SeekFrom, Write};
+use std::path::{Path, PathBuf};
+use std::sync::Mutex;
+
+use super::report::Record;
+use crate::error::{Error, Result};
+
+/// The journal of an apply run.
+pub const APPLY_JOURNAL: &str = "journal.ndjson";
+/// The journal of a fleet rollback of a run.
+pub const ROLLBACK_JOURNAL: &str = "rollback.ndjson";
+
+/// A run directory.
+#[derive(Debug, Clone)]
+pub struct Run {
+    /// The run's id (its directory's name).
+    pub id: String,
+    /// Its directory.
+    pub dir: PathBuf,
+}
+
+impl Run {
+    /// Creates a new run directory under `runs`, named after the time, with the targets and
+    /// `meta` (what was asked) written and fsynced.
+    pub fn create(runs: &Path, targets: &[PathBuf], meta: &serde_json::Value) -> Result<Run> {
+        std::fs::create_dir_all(runs).map_err(|e| Error::io("create directory", runs, e))?;
+        // Written in a hidden directory, then renamed into place: a run directory is always
+        // whole (a kill before the rename leaves only the hidden one, which is no run).
+        let scratch = runs.join(format!(".new-{}", std::process::id()));
+        if scratch.exists() {
+            std::fs::remove_dir_all(&scratch).map_err(|e| Error::io("remove", &scratch, e))?;
+        }
+        std::fs::create_dir(&scratch).map_err(|e| Error::io("create directory", &scratch, e))?;
+        let list: String = targets
+            .iter()
+            .map(|t| format!("{}\n", t.display()))
+            .collect();
+        crate::db::write_new(&scratch.join("targets.txt"), &list)?;
+        let meta = serde_json::to_string_pretty(meta).map_err(|source| Error::Json {
+            context: "render run.json",
+            source,
+        })?;
+        crate::db::write_new(&scratch.join("run.json"), &(meta + "\n"))?;
+        crate::db::sync_dir(&scratch)?;
+        let stamp = crate::db::timestamp();
+        let mut n = 1;
+        let (id, dir) = loop {
+            let id = if n == 1 {
+                stamp.clone()
+            } else {
+                format!("{stamp}-{n}")
+            };
+            let dir = runs.join(&id);
+            // rename(2) never replaces a directory that has files: a taken name fails.
+            if !dir.exists() && std::fs::rename(&scratch, &dir).is_ok() {
+                break (id, dir);
+            }
+            n += 1;
+            if n > 1000 {
+                return Err(Error::io(
+                    "create run directory",
+                    &dir,
+                    std::io::Error::from(std::io::ErrorKind::AlreadyExists),
+                ));
+            }
+        };
+        crate::db::sync_dir(runs)?;
+        Ok(Run { id, dir })
+    }
+
+    /// Opens the run `id` under `runs`.
+    pub fn open(runs: &Path, id: &str) -> Result<Run> {
+        let bad = |message: &str| Error::InvalidArgument {
+            what: format!("run {id}"),
+            message: message.to_string(),
+        };
+        if id.is_empty() || id.contains(['/', '\\']) || id.starts_with('.') {
+            return Err(bad(
+                "a run id is the name of a directory under the runs directory",
+            ));
+        }
+        let dir = runs.join(id);
+        if !dir.join("run.json").is_file() {
+            return Err(bad(&format!("no such run in {}", runs.display())));
+        }
+        Ok(Run {
+            id: id.to_string(),
+            dir,
+        })
+    }
+
+    /// Returns the targets the run was started with.
+    pub fn targets(&self) -> Result<Vec<PathBuf>> {
+        let path = self.dir.join("targets.txt");
+        let text = std::fs::read_to_string(&path).map_err(|e| Error::io("read", &path, e))?;
+        Ok(text
+            .lines()
+            .filter(|l| !l.is_empty())
+            .map(PathBuf::from)
+            .collect())
+    }
+
+    /// Returns the records of the journal `name` (none when it does not exist yet). A last
+    /// line without its newline was torn by a kill and is left out.
+    pub fn records(&self, name: &str) -> Result<Vec<Record>> {
+        let path = self.dir.join(name);
+        let text = match std::fs::read_to_string(&path) {
+            Ok(t) => t,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(Vec::new()),
+            Err(e) => return Err(Error::io("read", &path, e)),
+        };
+        let complete = text.rfind('\n').map_or("", |end| &text[..end]);
+        complete
+            .lines()
+            .enumerate()
+            .map(|(i, line)| {
+                serde_json::from_str(line).map_err(|e| Error::InvalidArgument {
+                    what: format!("{}:{}", path.display(), i + 1),
+                    message: format!("not a journal record: {e}"),
+                })
+            })
+            .collect()
+    }
+}
+
+/// A journal being written: one fsynced line per record.
+#[derive(Debug)]
+pub struct Journal {
+    path: PathBuf,
+    file: Mutex<File>,
+}
+
+impl Journal {
+    /// Opens the journal `name` of `run` for appending, cutting off a line torn by a kill.
+    pub fn open(run: &Run, name: &str) -> Result<Journal> {
+        let path = run.dir.join(name);
+        let io = |what: &'static str| {
+            let path = path.clone();
+            move |e| Error::io(what, path, e)
+        };
+        let mut file = std::fs::OpenOptions::new()
+            .create(true)
+            .truncate(false)
+            .read(true)
+            .write(true)
+            .open(&path)
+            .map_err(io("open journal"))?;
+        let text = std::fs::read(&path).map_err(io("read journal"))?;
+        let keep = text.iter().rposition(|&b| b == b'\n').map_or(0, |i| i + 1);
+        if keep < text.len() {
+            file.set_len(keep as u64)
+                .map_err(io("cut the torn line of"))?;
+        }
+        file.seek(SeekFrom::Start(keep as u64))
+            .map_err(io("seek journal"))?;
+        Ok(Journal {
+            path,
+            file: Mutex::new(file),
+        })
+    }
+
+    /// Appends `record` as one line and fsyncs it.
+    pub fn write(&self, record: &Record) -> Result<()> {
+        let mut line = serde_json::to_string(record).map_err(|source| Error::Json {
+            context: "render a journal record",
+            source,
+        })?;
+        line.push('\n');
+        // A poisoned lock means a writer panicked between lines; the file is still whole lines.
+        let mut file = self.file.lock().unwrap_or_else(|p| p.into_inner());
+        file.write_all(line.as_bytes())
+            .and_then(|()| file.sync_data())
+            .map_err(|e| Error::io("write journal", &self.path, e))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::super::report::Outcome;
+    use super::*;
+
+    fn record(target: &str) -> Record {
+        Record {
+            target: target.into(),
+            run: "r".into(),
+            from: Some(1),
+            to: Some(2),
+            outcome: Outcome::Applied,
+            ms: 3,
+            backup: None,
+            lint: Vec::new(),
+            error: None,
+        }
+    }
+
+    proptest::proptest! {
+        #![proptest_config(proptest::prelude::ProptestConfig { cases: 64, ..Default::default() })]
+        /// A kill can cut the journal anywhere: what is read back is exactly the records
+        /// whose line was whole, and the next record lands on a line of its own after them.
+        #[test]
+        fn a_journal_cut_anywhere_reads_back_its_whole_lines(n in 1usize..6, cut in 0.0f64..1.0) {
+            let dir = tempfile::tempdir().unwrap();
+            let run = Run::create(dir.path(), &[], &serde_json::json!({})).unwrap();
+            let journal = Journal::open(&run, APPLY_JOURNAL).unwrap();
+            let records: Vec<Record> = (0..n).map(|i| record(&format!("t{i}.db"))).collect();
+            for r in &records {
+                journal.write(r).unwrap();
+            }
+            drop(journal);
+            let path = run.dir.join(APPLY_JOURNAL);
+            let text = std::fs::read(&path).unwrap();
+            let at = (text.len() as f64 * cut) as usize;
+            std::fs::write(&path, &text[..at]).unwrap();
+            let whole = text[..at].iter().filter(|&&b| b == b'\n').count();
+            proptest::prop_assert_eq!(run.records(APPLY_JOURNAL).unwrap(), records[..whole].to_vec());
+            let journal = Journal::open(&run, APPLY_JOURNAL).unwrap();
+            journal.write(&record("next.db")).unwrap();
+            let mut want = records[..whole].to_vec();
+            want.push(record("next.db"));
+            proptest::prop_assert_eq!(run.records(APPLY_JOURNAL).unwrap(), want);
+        }
+    }
+
+    #[test]
+    fn a_torn_last_line_is_left_out_and_cut_off_before_the_next_record() {
+        let dir = tempfile::tempdir().unwrap();
+        let run =
+            Run::create(dir.path(), &[PathBuf::from("a.db")], &serde_json::json!({})).unwrap();
+        let journal = Journal::open(&run, APPLY_JOURNAL).unwrap();
+        journal.write(&record("a.db")).unwrap();
+        drop(journal);
+        let path = run.dir.join(APPLY_JOURNAL);
+        let mut f = std::fs::OpenOptions::new()
+            .append(true)
+            .open(&path)
+            .unwrap();
+        f.write_all(b"{\"target\":\"b.d").unwrap();
+        drop(f);
+        assert_eq!(run.records(APPLY_JOURNAL).unwrap(), vec![record("a.db")]);
+        let journal = Journal::open(&run, APPLY_JOURNAL).unwrap();
+        journal.write(&record("c.db")).unwrap();
+        assert_eq!(
+            run.records(APPLY_JOURNAL).unwrap(),
+            vec![record("a.db"), record("c.db")]
+        );
+        let again = Run::open(dir.path(), &run.id).unwrap();
+        assert_eq!(again.targets().unwrap(), vec![PathBuf::from("a.db")]);
+        assert!(Run::open(dir.path(), "../x").is_err());
+        assert!(Run::open(dir.path(), "nope").is_err());
+    }
+}

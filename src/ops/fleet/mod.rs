@@ -1,0 +1,67 @@
+//! `fleet`: one migration across many databases, in one process. Each database goes through
+//! the apply pipeline unchanged ([`crate::ops::apply::check_entry`], then
+//! [`crate::apply::apply`]: lock, backup, rehearsal, apply, checks), each all or nothing; there
+//! is no atomicity across databases: the fleet converges, target by target, and a run can be
+//! resumed or re-run (the databases' histories are the truth).
+//!
+//! The concerns, one file each: [`targets`] (which databases), [`preflight`] (what would
+//! happen, writing nothing), [`pool`] (the worker threads and the busy queue), [`journal`] (the
+//! run directory and its fsynced journal), [`report`] (records and summary), [`run`] (the
+//! apply run: canary, max failures, stop), [`rollback`] (undo what a run changed), [`status`]
+//! (the fleet's versions, read-only).
+
+pub mod journal;
+pub mod pool;
+pub mod preflight;
+pub mod report;
+pub mod rollback;
+pub mod run;
+pub mod status;
+pub mod targets;
+
+use std::path::Path;
+
+pub use preflight::{Preflight, Project, State, preflight};
+pub use report::{Failure, Outcome, Record, Summary};
+pub use rollback::rollback;
+pub use run::{Applied, Count, Options, apply};
+pub use status::status;
+pub use targets::{Source, resolve};
+
+/// Returns the default number of workers: the number of cores.
+pub fn default_jobs() -> usize {
+    std::thread::available_parallelism().map_or(1, std::num::NonZeroUsize::get)
+}
+
+/// Returns a target path as the report writes it.
+pub fn name(path: &Path) -> String {
+    path.display().to_string()
+}
+
+/// Returns how long `started` ago was, in milliseconds.
+fn ms(started: std::time::Instant) -> u64 {
+    u64::try_from(started.elapsed().as_millis()).unwrap_or(u64::MAX)
+}
+
+/// Returns true when `error` says another process holds the database: schemactl's lock, a
+/// backup that waited out a writer, or SQLite's own lock.
+fn is_busy(error: &crate::Error) -> bool {
+    use crate::Error;
+    let mut cause = Some(error);
+    while let Some(e) = cause {
+        match e {
+            Error::Locked { .. } | Error::BackupBusy { .. } => return true,
+            Error::Sqlite { cause, .. }
+                if matches!(
+                    cause.sqlite_error_code(),
+                    Some(rusqlite::ErrorCode::DatabaseBusy | rusqlite::ErrorCode::DatabaseLocked)
+                ) =>
+            {
+                return true;
+            }
+            _ => {}
+        }
+        cause = report::inner(e);
+    }
+    false
+}
