@@ -328,11 +328,23 @@ impl Schema {
         self.virtual_tables.sort_by(|a, b| a.name.cmp(&b.name));
     }
 
-    /// Finds a table by name, ignoring ASCII case as SQLite does.
+    /// Finds a table by name, ignoring ASCII case as SQLite does: by binary search when the
+    /// tables are in [`Schema::normalize`]'s order (a diff of thousands of tables looks each one
+    /// up), by a scan otherwise.
     pub fn table(&self, name: &str) -> Option<&Table> {
-        self.tables
-            .iter()
-            .find(|t| t.name.eq_ignore_ascii_case(name))
+        fn folded(s: &str) -> impl Iterator<Item = u8> + '_ {
+            s.bytes().map(|b| b.to_ascii_lowercase())
+        }
+        let at = self
+            .tables
+            .partition_point(|t| folded(&t.name).lt(folded(name)));
+        match self.tables.get(at) {
+            Some(t) if t.name.eq_ignore_ascii_case(name) => Some(t),
+            _ => self
+                .tables
+                .iter()
+                .find(|t| t.name.eq_ignore_ascii_case(name)),
+        }
     }
 }
 
