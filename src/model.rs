@@ -431,11 +431,11 @@ impl Table {
             .then_some(column.name.as_str())
     }
 
-    /// Sorts the table's unordered collections.
+    /// Sorts the table's unordered collections. UNIQUE constraints and foreign keys keep the
+    /// order they were declared in: SQLite numbers them by it (`sqlite_autoindex_<t>_N`,
+    /// `foreign_key_list`'s ids), and other tools read those numbers.
     pub fn sort(&mut self) {
-        self.uniques.sort();
         self.checks.sort();
-        self.foreign_keys.sort();
         self.indexes.sort_by(|a, b| a.name.cmp(&b.name));
         for column in &mut self.columns {
             column.checks.sort();
