@@ -389,8 +389,14 @@ impl Table {
         } else {
             Vec::new()
         };
+        // A STRICT table's INTEGER PRIMARY KEY is the rowid: SQLite does not report it
+        // NOT NULL (PRAGMA table_xinfo), so it is NOT NULL only where it is declared so.
+        let alias = self.rowid_alias().map(str::to_string);
         for column in &mut self.columns {
-            if implied.iter().any(|k| k.eq_ignore_ascii_case(&column.name)) {
+            let is_alias = alias
+                .as_deref()
+                .is_some_and(|a| a.eq_ignore_ascii_case(&column.name));
+            if !is_alias && implied.iter().any(|k| k.eq_ignore_ascii_case(&column.name)) {
                 column.not_null = true;
             }
         }

@@ -46,7 +46,7 @@ pub fn catalog(conn: &Connection) -> Vec<String> {
         conn,
         &format!(
             "SELECT name, type, wr, strict FROM pragma_table_list WHERE schema = 'main' \
-             AND type IN ('table', 'virtual') AND {USER} ORDER BY name"
+             AND type IN ('table', 'virtual', 'view') AND {USER} ORDER BY name"
         ),
         None,
     );
@@ -83,6 +83,8 @@ pub fn catalog(conn: &Connection) -> Vec<String> {
             }
         }
     }
+    // A view's columns are above (table_xinfo); of its text, the query is compared with
+    // spacing set aside: how its own name is spelled in the header is not what it reads.
     for o in rows(
         conn,
         &format!(
@@ -91,7 +93,18 @@ pub fn catalog(conn: &Connection) -> Vec<String> {
         ),
         None,
     ) {
-        out.push(o.join(" "));
+        let sql = o[3].trim_matches('\'').replace("''", "'");
+        let text = if o[0] == "'view'" {
+            let words: Vec<&str> = sql.split_whitespace().collect();
+            let at = words
+                .iter()
+                .position(|w| w.eq_ignore_ascii_case("as"))
+                .map_or(0, |i| i + 1);
+            words[at..].join(" ")
+        } else {
+            sql
+        };
+        out.push(format!("{} {} on {}: {text}", o[0], o[1], o[2]));
     }
     out
 }
