@@ -212,3 +212,15 @@ fn spellings_with_the_same_meaning_compare_equal() {
         assert_ne!(schema_of(&a_sql), schema_of(b_sql), "\n{a_sql}\n{b_sql}");
     }
 }
+
+/// App-chains finding 6: `DEFAULT false` (as ORMs write it) came back `FALSE` in
+/// `PRAGMA table_xinfo`'s dflt_value; every spelling of a boolean default is kept.
+#[test]
+fn boolean_defaults_keep_their_spelling_in_the_catalog() {
+    round_trip(
+        "CREATE TABLE t (id INTEGER PRIMARY KEY, a INTEGER NOT NULL DEFAULT false, \
+         b INTEGER DEFAULT TRUE, c INTEGER DEFAULT true, d INTEGER DEFAULT False, \
+         e INTEGER DEFAULT (false));",
+    )
+    .unwrap();
+}

@@ -276,7 +276,9 @@ fn default(d: &Sql) -> String {
     {
         return inner.to_string();
     }
-    if inner.eq_ignore_ascii_case("true") || inner.eq_ignore_ascii_case("false") {
+    // A YAML boolean loads back as TRUE or FALSE: other spellings (`false`, as ORMs write it)
+    // stay SQL, so `PRAGMA table_xinfo` reports the default as it was written.
+    if inner == "TRUE" || inner == "FALSE" {
         return inner.to_ascii_lowercase();
     }
     if let Ok(tokens) = lex(inner)
