@@ -598,6 +598,9 @@ fn scaling_scenario(a: &Args) {
             median(laters).as_secs_f64()
         ));
     }
+    for n in [100usize, 1_000, 5_000] {
+        let _ = std::fs::remove_dir_all(a.dir.join(format!("scaling-{n}")));
+    }
     println!(
         "{table}\nmedians of {} runs, SQLite {}",
         a.runs,
