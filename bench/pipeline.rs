@@ -1,7 +1,7 @@
 //! The apply benchmark: schemactl against hand-written SQL run through the same bundled
 //! SQLite, on the generated memory database. Run with
 //!
-//!     cargo bench --bench pipeline -- [--rows N] [--runs R] [--dir DIR]
+//!     cargo bench --bench pipeline -- [--rows N] [--runs R] [--dir DIR] [--only SCENARIO]
 //!
 //! (defaults: 1,000,000 rows, 3 runs, target/bench-data). It prints medians and ratios as a
 //! Markdown table for BENCHMARKS.md. Every run works on a fresh copy of the generated database.
@@ -544,10 +544,90 @@ fn backup_scenario(a: &Args, base: &Path, peak: &mut i64, rows: &mut Vec<Row>) {
     rows.push(("the same vs its unavoidable work, one step after another: integrity_check of the backup, a before-restore copy, the copy into the WAL-mode live database".into(), restore_plain, median(restore_floor)));
 }
 
+/// Class 8 of issue 14: a no-op `plan` and a one-table `sync` (the first one, which adopts
+/// the database, and a later one) on N tables, each with an index and a foreign key to the
+/// table before it. Needs no generated rows.
+fn scaling_scenario(a: &Args) {
+    let mut table = String::from(
+        "\n| tables (+ as many indexes and foreign keys) | no-op `plan` | first one-table `sync` (adopts) | later one-table `sync` |\n|---|---|---|---|\n",
+    );
+    for n in [100usize, 1_000, 5_000] {
+        let dir = a.dir.join(format!("scaling-{n}"));
+        let base = dir.join("base.db");
+        if !base.exists() {
+            std::fs::create_dir_all(&dir).unwrap();
+            let tmp = dir.join("base.tmp");
+            let _ = std::fs::remove_file(&tmp);
+            let conn = Connection::open(&tmp).unwrap();
+            let mut sql = String::from("BEGIN;\n");
+            for i in 0..n {
+                let parent = if i == 0 {
+                    String::new()
+                } else {
+                    format!(" REFERENCES t{}(id)", i - 1)
+                };
+                sql.push_str(&format!(
+                    "CREATE TABLE t{i} (id INTEGER PRIMARY KEY, name TEXT NOT NULL, parent_id INTEGER{parent});\n\
+                     CREATE INDEX t{i}_name ON t{i}(name);\n"
+                ));
+            }
+            sql.push_str("COMMIT;");
+            conn.execute_batch(&sql).unwrap();
+            drop(conn);
+            std::fs::rename(&tmp, &base).unwrap();
+        }
+        let mut plans = Vec::new();
+        let mut firsts = Vec::new();
+        let mut laters = Vec::new();
+        for _ in 0..a.runs {
+            let p = dir.join("project");
+            let _ = std::fs::remove_dir_all(&p);
+            std::fs::create_dir_all(p.join("schema")).unwrap();
+            std::fs::write(p.join("schemactl.toml"), "database = \"app.db\"\nschema = \"schema\"\nbackups = \"backups\"\nmigrations = \"migrations\"\nrollbacks = \"rollbacks\"\n").unwrap();
+            std::fs::copy(&base, p.join("app.db")).unwrap();
+            run_schemactl(&p, &["import", "--out", "schema/app.yaml"]);
+            plans.push(run_schemactl(&p, &["plan"]).0);
+            let yaml = p.join("schema/app.yaml");
+            let key = format!(
+                "  t{}:\n    columns:\n      id: {{ type: INTEGER, primary_key: true }}\n",
+                n / 2
+            );
+            let add = |column: &str| {
+                let text = std::fs::read_to_string(&yaml).unwrap();
+                assert!(text.contains(&key), "import wrote t{} differently", n / 2);
+                let text = text.replace(&key, &format!("{key}      {column}: {{ type: TEXT }}\n"));
+                std::fs::write(&yaml, text).unwrap();
+            };
+            add("note");
+            firsts.push(run_schemactl(&p, &["sync", "--yes"]).0);
+            add("note2");
+            laters.push(run_schemactl(&p, &["sync", "--yes"]).0);
+        }
+        table.push_str(&format!(
+            "| {n} | {:.2} s | {:.2} s | {:.2} s |\n",
+            median(plans).as_secs_f64(),
+            median(firsts).as_secs_f64(),
+            median(laters).as_secs_f64()
+        ));
+    }
+    for n in [100usize, 1_000, 5_000] {
+        let _ = std::fs::remove_dir_all(a.dir.join(format!("scaling-{n}")));
+    }
+    println!(
+        "{table}\nmedians of {} runs, SQLite {}",
+        a.runs,
+        rusqlite::version()
+    );
+}
+
 fn main() {
     let a = args();
     if a.only.as_deref() == Some("fleet") {
         fleet::scenario(&a);
+        return;
+    }
+    if a.only.as_deref() == Some("scaling") {
+        scaling_scenario(&a);
         return;
     }
     eprintln!("generating {} rows in {} ...", a.rows, a.dir.display());
@@ -570,6 +650,9 @@ fn main() {
     }
     if wanted("proof") {
         proof_scenario(&a, &base, &mut peak, &mut rows);
+    }
+    if wanted("scaling") {
+        scaling_scenario(&a);
     }
     tidy(&a.dir);
     println!(

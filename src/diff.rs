@@ -531,7 +531,7 @@ fn table_changes(from: &Table, to: &Table, renames: &[(String, String)]) -> Vec<
             to: to.primary_key.clone(),
         });
     }
-    set_changes(
+    ordered_changes(
         &from.uniques,
         &to.uniques,
         &mut out,
@@ -545,7 +545,7 @@ fn table_changes(from: &Table, to: &Table, renames: &[(String, String)]) -> Vec<
         TableChange::DropCheck,
         TableChange::AddCheck,
     );
-    set_changes(
+    ordered_changes(
         &from.foreign_keys,
         &to.foreign_keys,
         &mut out,
@@ -560,6 +560,28 @@ fn table_changes(from: &Table, to: &Table, renames: &[(String, String)]) -> Vec<
     }
     index_changes(from, to, &mut out);
     out
+}
+
+/// Like [`set_changes`], for constraints whose declaration order SQLite makes visible
+/// (UNIQUE constraints number their automatic indexes by it, foreign keys their ids): those
+/// both sides have, in another order, are dropped and added again from the first one out of
+/// place, so the rebuilt table declares them in the desired order.
+fn ordered_changes<T: Clone + PartialEq>(
+    from: &[T],
+    to: &[T],
+    out: &mut Vec<TableChange>,
+    drop: impl Fn(T) -> TableChange,
+    add: impl Fn(T) -> TableChange,
+) {
+    set_changes(from, to, out, &drop, &add);
+    let kept_from: Vec<&T> = from.iter().filter(|f| to.contains(f)).collect();
+    let kept_to: Vec<&T> = to.iter().filter(|t| from.contains(t)).collect();
+    if let Some(first) = kept_from.iter().zip(&kept_to).position(|(a, b)| a != b) {
+        for t in kept_to.into_iter().skip(first) {
+            out.push(drop(t.clone()));
+            out.push(add(t.clone()));
+        }
+    }
 }
 
 fn set_changes<T: Clone + PartialEq>(

@@ -328,11 +328,23 @@ impl Schema {
         self.virtual_tables.sort_by(|a, b| a.name.cmp(&b.name));
     }
 
-    /// Finds a table by name, ignoring ASCII case as SQLite does.
+    /// Finds a table by name, ignoring ASCII case as SQLite does: by binary search when the
+    /// tables are in [`Schema::normalize`]'s order (a diff of thousands of tables looks each one
+    /// up), by a scan otherwise.
     pub fn table(&self, name: &str) -> Option<&Table> {
-        self.tables
-            .iter()
-            .find(|t| t.name.eq_ignore_ascii_case(name))
+        fn folded(s: &str) -> impl Iterator<Item = u8> + '_ {
+            s.bytes().map(|b| b.to_ascii_lowercase())
+        }
+        let at = self
+            .tables
+            .partition_point(|t| folded(&t.name).lt(folded(name)));
+        match self.tables.get(at) {
+            Some(t) if t.name.eq_ignore_ascii_case(name) => Some(t),
+            _ => self
+                .tables
+                .iter()
+                .find(|t| t.name.eq_ignore_ascii_case(name)),
+        }
     }
 }
 
@@ -377,8 +389,14 @@ impl Table {
         } else {
             Vec::new()
         };
+        // A STRICT table's INTEGER PRIMARY KEY is the rowid: SQLite does not report it
+        // NOT NULL (PRAGMA table_xinfo), so it is NOT NULL only where it is declared so.
+        let alias = self.rowid_alias().map(str::to_string);
         for column in &mut self.columns {
-            if implied.iter().any(|k| k.eq_ignore_ascii_case(&column.name)) {
+            let is_alias = alias
+                .as_deref()
+                .is_some_and(|a| a.eq_ignore_ascii_case(&column.name));
+            if !is_alias && implied.iter().any(|k| k.eq_ignore_ascii_case(&column.name)) {
                 column.not_null = true;
             }
         }
@@ -419,11 +437,11 @@ impl Table {
             .then_some(column.name.as_str())
     }
 
-    /// Sorts the table's unordered collections.
+    /// Sorts the table's unordered collections. UNIQUE constraints and foreign keys keep the
+    /// order they were declared in: SQLite numbers them by it (`sqlite_autoindex_<t>_N`,
+    /// `foreign_key_list`'s ids), and other tools read those numbers.
     pub fn sort(&mut self) {
-        self.uniques.sort();
         self.checks.sort();
-        self.foreign_keys.sort();
         self.indexes.sort_by(|a, b| a.name.cmp(&b.name));
         for column in &mut self.columns {
             column.checks.sort();

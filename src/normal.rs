@@ -6,8 +6,10 @@
 
 use rusqlite::Connection;
 
-use crate::error::{Error, Result};
-use crate::inspect::inspect;
+pub mod part;
+pub mod scratch;
+
+use crate::error::Result;
 use crate::model::Schema;
 use crate::render::{create_index, create_table, create_view};
 
@@ -150,13 +152,11 @@ pub fn create(conn: &Connection, schema: &Schema) -> Result<(), MaterialiseError
     Ok(())
 }
 
-/// Materialises `schema` in memory and inspects it back: its normal form.
+/// Materialises `schema` in memory and inspects it back: its normal form. The objects are
+/// created in small scratch databases (see [`scratch`]), so the cost follows the schema's size;
+/// the result is what one database holding them all reads back.
 pub fn materialise(schema: &Schema) -> Result<Schema> {
-    let conn = create_in_memory(schema).map_err(|e| Error::Inspect {
-        object: e.object.to_string(),
-        message: e.message,
-    })?;
-    inspect(&conn)
+    scratch::materialise(schema).map(|i| i.schema)
 }
 
 /// Returns the canonical dump of a schema: its CREATE statements, one block each, in the

@@ -507,6 +507,39 @@ pub fn mentions(sql: &str, name: &str) -> bool {
     }
 }
 
+/// The words of one SQL text, read once, for asking [`mentions`] of many names: a migration
+/// that creates thousands of tables is lexed once, not once per table.
+pub struct Mentions(MentionsInner);
+
+enum MentionsInner {
+    Words(std::collections::HashSet<String>),
+    /// The text did not lex: its lowercased text, searched as [`mentions`] does.
+    Text(String),
+}
+
+impl Mentions {
+    /// Reads the words of `sql`.
+    pub fn new(sql: &str) -> Self {
+        Mentions(match lex(sql) {
+            Ok(tokens) => MentionsInner::Words(
+                tokens
+                    .iter()
+                    .filter_map(|t| t.word().map(str::to_ascii_lowercase))
+                    .collect(),
+            ),
+            Err(_) => MentionsInner::Text(sql.to_ascii_lowercase()),
+        })
+    }
+
+    /// Returns true when the text names `name`, as [`mentions`] decides it.
+    pub fn mentions(&self, name: &str) -> bool {
+        match &self.0 {
+            MentionsInner::Words(words) => words.contains(&name.to_ascii_lowercase()),
+            MentionsInner::Text(text) => text.contains(&name.to_ascii_lowercase()),
+        }
+    }
+}
+
 /// Replaces every word `from` (quoted or not, ignoring ASCII case) in `sql` by the identifier
 /// `to`, as SQLite's RENAME COLUMN rewrites expressions.
 pub fn rename_word(sql: &str, from: &str, to: &str) -> String {

@@ -1,5 +1,7 @@
 //! The exact round trip, on every schema of the corpus and on the memory schema:
-//! import(DB) → load (materialise) → inspect == inspect(DB).
+//! import(DB) → load (materialise) → inspect == inspect(DB), and SQLite's catalog (PRAGMA
+//! table_xinfo, index_list/index_xinfo, foreign_key_list, views and triggers) of the schema
+//! created from the imported file is the original's.
 
 mod common;
 
@@ -23,6 +25,16 @@ fn round_trip(ddl: &str) -> Result<(), String> {
         return Err(format!(
             "import then load differs from the live schema\nlive: {live:#?}\nloaded: {:#?}\n{yaml}",
             desired.schema
+        ));
+    }
+    // Equal as other tools read it too: SQLite's catalog of the schema created from the
+    // imported file is the original's.
+    let created = normal::create_in_memory(&desired.schema)
+        .map_err(|e| format!("create {}: {}", e.object, e.message))?;
+    let difference = common::catalog::catalog_difference(&conn, &created);
+    if !difference.is_empty() {
+        return Err(format!(
+            "the catalog of the imported schema differs:\n{difference}\n{yaml}"
         ));
     }
     let again = normal::materialise(&live).map_err(|e| format!("materialise: {e}"))?;
@@ -199,4 +211,16 @@ fn spellings_with_the_same_meaning_compare_equal() {
         let (a_sql, b_sql) = (a.replace("(a) STRICT", "(a ANY) STRICT"), b);
         assert_ne!(schema_of(&a_sql), schema_of(b_sql), "\n{a_sql}\n{b_sql}");
     }
+}
+
+/// App-chains finding 6: `DEFAULT false` (as ORMs write it) came back `FALSE` in
+/// `PRAGMA table_xinfo`'s dflt_value; every spelling of a boolean default is kept.
+#[test]
+fn boolean_defaults_keep_their_spelling_in_the_catalog() {
+    round_trip(
+        "CREATE TABLE t (id INTEGER PRIMARY KEY, a INTEGER NOT NULL DEFAULT false, \
+         b INTEGER DEFAULT TRUE, c INTEGER DEFAULT true, d INTEGER DEFAULT False, \
+         e INTEGER DEFAULT (false));",
+    )
+    .unwrap();
 }

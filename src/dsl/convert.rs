@@ -529,37 +529,39 @@ fn materialise(
             loc: Location::UNKNOWN,
         })
     };
-    let conn = match normal::create_in_memory(schema) {
-        Ok(conn) => conn,
+    let refused = |ctx: &mut Ctx<'_>, e: normal::MaterialiseError| {
+        let place = place_for(&e.object);
+        ctx.error(
+            place,
+            format!("{}: SQLite refuses it: {}", e.object, e.message),
+            "refused by SQLite",
+        );
+    };
+    let scratch = match normal::scratch::create(schema) {
+        Ok(scratch) => scratch,
         Err(e) => {
-            let place = place_for(&e.object);
-            ctx.error(
-                place,
-                format!("{}: SQLite refuses it: {}", e.object, e.message),
-                "refused by SQLite",
-            );
+            refused(ctx, e);
             return None;
         }
     };
     // Views and triggers are only compiled when used: compile each view now.
-    for view in &schema.views {
-        let sql = format!(
-            "SELECT * FROM {} LIMIT 0",
-            crate::sql::quote_ident(&view.name)
-        );
-        if let Err(e) = conn.prepare(&sql) {
-            let object = Object::View(view.name.to_string());
-            ctx.error(
-                place_for(&object),
-                format!(
-                    "{object}: SQLite refuses it: {}",
-                    normal::sqlite_message(&e)
-                ),
-                "refused by SQLite",
-            );
+    match normal::scratch::compile_views(schema) {
+        Ok(views) => {
+            for (view, message) in views {
+                let object = Object::View(view);
+                ctx.error(
+                    place_for(&object),
+                    format!("{object}: SQLite refuses it: {message}"),
+                    "refused by SQLite",
+                );
+            }
+        }
+        Err(e) => {
+            refused(ctx, e);
+            return None;
         }
     }
-    let inspected = match crate::inspect::inspect_with_notes(&conn) {
+    let inspected = match scratch.inspect() {
         Ok(i) => i,
         Err(e) => {
             ctx.error(

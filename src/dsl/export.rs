@@ -60,14 +60,31 @@ fn write_table(y: &mut String, table: &Table) {
         .primary_key
         .as_ref()
         .filter(|pk| pk.name.is_none() && pk.columns.len() == 1 && plain(&pk.columns[0]));
+    // The DSL declares the column ones first, in column order, then the table-level ones:
+    // only a leading run of single-column keys in column order goes on the columns, so the
+    // declaration order (SQLite's autoindex numbering) comes back as it was.
+    let position = |c: &str| {
+        table
+            .columns
+            .iter()
+            .position(|x| x.name.eq_ignore_ascii_case(c))
+    };
     let mut column_unique: Vec<&str> = Vec::new();
     let mut table_uniques = Vec::new();
+    let mut last = None;
     for u in &table.uniques {
-        let single = (u.name.is_none() && u.columns.len() == 1 && plain(&u.columns[0]))
-            .then(|| u.columns[0].expr.as_str())
-            .filter(|c| !column_unique.iter().any(|x| x.eq_ignore_ascii_case(c)));
+        let single = (table_uniques.is_empty()
+            && u.name.is_none()
+            && u.columns.len() == 1
+            && plain(&u.columns[0]))
+        .then(|| u.columns[0].expr.as_str())
+        .filter(|c| !column_unique.iter().any(|x| x.eq_ignore_ascii_case(c)))
+        .filter(|c| position(c).is_some() && position(c) > last);
         match single {
-            Some(c) => column_unique.push(c),
+            Some(c) => {
+                last = position(c);
+                column_unique.push(c);
+            }
             None => table_uniques.push(u),
         }
     }
@@ -259,7 +276,9 @@ fn default(d: &Sql) -> String {
     {
         return inner.to_string();
     }
-    if inner.eq_ignore_ascii_case("true") || inner.eq_ignore_ascii_case("false") {
+    // A YAML boolean loads back as TRUE or FALSE: other spellings (`false`, as ORMs write it)
+    // stay SQL, so `PRAGMA table_xinfo` reports the default as it was written.
+    if inner == "TRUE" || inner == "FALSE" {
         return inner.to_ascii_lowercase();
     }
     if let Ok(tokens) = lex(inner)

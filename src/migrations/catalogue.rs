@@ -285,7 +285,21 @@ fn replay_with<'a>(
     list: impl IntoIterator<Item = &'a Migration>,
     how: &'static str,
 ) -> Result<Schema> {
-    let conn = crate::normal::create_in_memory(start).map_err(|e| Error::Materialise {
+    let list: Vec<&Migration> = list.into_iter().collect();
+    // Only the part of `start` the SQL can reach is created and replayed on; the rest stays
+    // as it is (SQLite rereads its catalog on every CREATE: the whole of a schema of
+    // thousands of tables would cost seconds).
+    let texts: Vec<&str> = list
+        .iter()
+        .map(|m| m.forward.as_str())
+        .chain(setup.iter().map(String::as_str))
+        .collect();
+    let scope = crate::normal::part::reach(start, &texts);
+    let part = match &scope {
+        Some(names) => crate::normal::part::within(start, names),
+        None => start.clone(),
+    };
+    let conn = crate::normal::create_in_memory(&part).map_err(|e| Error::Materialise {
         object: e.object.to_string(),
         message: e.message,
     })?;
@@ -303,5 +317,9 @@ fn replay_with<'a>(
             message: crate::normal::sqlite_message(&e),
         })?;
     }
-    crate::inspect(&conn)
+    let got = crate::inspect(&conn)?;
+    Ok(match scope {
+        Some(names) => crate::normal::part::replace(start, &names, got),
+        None => got,
+    })
 }

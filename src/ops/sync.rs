@@ -118,22 +118,16 @@ pub fn migrations(opts: &Options) -> Result<Vec<Migration>> {
 /// Returns the migration that records `current` as where a database without history starts:
 /// its CREATE statements in an order that replays, never run on the database itself.
 fn adoption(current: &Schema, version: i32) -> Result<Migration> {
-    let conn = crate::normal::create_in_memory(current).map_err(|e| Error::Materialise {
+    // In scratch databases (one per batch of tables, then the rest: each one's statements
+    // replay after the ones before), so a schema of thousands of tables costs no more than
+    // its size.
+    let scratch = crate::normal::scratch::create(current).map_err(|e| Error::Materialise {
         object: e.object.to_string(),
         message: e.message,
     })?;
-    let q = |e| Error::sqlite("read the adopted schema", e);
-    let mut stmt = conn
-        .prepare(
-            "SELECT sql FROM sqlite_schema WHERE sql IS NOT NULL \
-             AND name NOT LIKE 'sqlite\\_%' ESCAPE '\\' ORDER BY rowid",
-        )
-        .map_err(q)?;
-    let statements: Vec<String> = stmt
-        .query_map([], |r| r.get(0))
-        .map_err(q)?
-        .collect::<rusqlite::Result<_>>()
-        .map_err(q)?;
+    let statements = scratch
+        .statements()
+        .map_err(|e| Error::sqlite("read the adopted schema", e))?;
     // No user text in the comment: the path could hold a line break.
     let mut forward = format!(
         "-- schemactl adoption V{version}__adopted: the schema the database had before its first sync.\n\

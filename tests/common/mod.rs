@@ -1,6 +1,7 @@
 //! Helpers shared by the integration tests: temp databases and the conformance corpus.
 #![allow(dead_code)]
 
+pub mod catalog;
 pub mod converge;
 pub mod corpus;
 pub mod fleet;

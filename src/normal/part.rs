@@ -1,0 +1,169 @@
+//! The part of a schema some SQL can reach, so that SQL is replayed on that part alone.
+//!
+//! A migration changes only what it names, and what SQLite changes with it: the indexes and
+//! triggers of a table it drops or rebuilds, the foreign keys of other tables that a table
+//! rename rewrites, and the views and triggers over any of those. Replaying it on that part
+//! (created in memory) and keeping the rest as it is gives the same schema as replaying it on
+//! the whole one, at a cost that follows the change, not the schema.
+
+use std::collections::BTreeSet;
+
+use crate::model::Schema;
+
+/// Returns the names (lowercase) of the objects of `schema` that `sql` can reach: the ones
+/// it names, the tables whose foreign keys reference one of them, and, transitively, every
+/// view, trigger or virtual table that is on or mentions one of them, with everything it
+/// mentions (SQLite re-checks those on a RENAME). None when the text does not lex: then
+/// nothing can be left out.
+pub fn reach(schema: &Schema, sql: &[&str]) -> Option<BTreeSet<String>> {
+    let lower = |s: &str| s.to_ascii_lowercase();
+    let words = |text: &str| -> Option<BTreeSet<String>> {
+        crate::sql::lex(text)
+            .ok()
+            .map(|tokens| tokens.iter().filter_map(|t| t.word().map(lower)).collect())
+    };
+    let objects: BTreeSet<String> = schema
+        .tables
+        .iter()
+        .map(|t| lower(&t.name))
+        .chain(schema.views.iter().map(|v| lower(&v.name)))
+        .chain(schema.virtual_tables.iter().map(|v| lower(&v.name)))
+        .chain(schema.triggers.iter().map(|t| lower(&t.name)))
+        .chain(
+            schema
+                .tables
+                .iter()
+                .flat_map(|t| t.indexes.iter().map(|i| lower(&i.name))),
+        )
+        .collect();
+    let mut names = BTreeSet::new();
+    for text in sql {
+        let words = words(text)?;
+        // SQL that writes the catalog itself can reach anything.
+        if words.iter().any(|w| {
+            matches!(
+                w.as_str(),
+                "sqlite_schema" | "sqlite_master" | "writable_schema"
+            )
+        }) {
+            return None;
+        }
+        names.extend(words.into_iter().filter(|w| objects.contains(w)));
+    }
+    // An index named: its table (DROP INDEX, REINDEX).
+    for t in &schema.tables {
+        if t.indexes.iter().any(|i| names.contains(&lower(&i.name))) {
+            names.insert(lower(&t.name));
+        }
+    }
+    let dependents: Vec<(String, Option<String>, BTreeSet<String>)> = schema
+        .views
+        .iter()
+        .map(|v| (lower(&v.name), None, v.select.as_str()))
+        .chain(
+            schema
+                .triggers
+                .iter()
+                .map(|t| (lower(&t.name), Some(lower(&t.table)), t.sql.as_str())),
+        )
+        .chain(
+            schema
+                .virtual_tables
+                .iter()
+                .map(|v| (lower(&v.name), None, v.sql.as_str())),
+        )
+        .map(|(name, on, text)| (name, on, words(text).unwrap_or_else(|| objects.clone())))
+        .collect();
+    loop {
+        let before = names.len();
+        for t in &schema.tables {
+            if t.foreign_keys
+                .iter()
+                .any(|fk| names.contains(&lower(&fk.ref_table)))
+            {
+                names.insert(lower(&t.name));
+            }
+        }
+        for (name, on, words) in &dependents {
+            let reached = names.contains(name)
+                || on.as_ref().is_some_and(|t| names.contains(t))
+                || words.iter().any(|w| names.contains(w));
+            if reached {
+                names.insert(name.clone());
+                names.extend(on.iter().cloned());
+                names.extend(words.iter().filter(|w| objects.contains(*w)).cloned());
+            }
+        }
+        if names.len() == before {
+            return Some(names);
+        }
+    }
+}
+
+/// The part of `schema` named in `names` (a trigger with its table).
+pub fn within(schema: &Schema, names: &BTreeSet<String>) -> Schema {
+    let keep = |n: &str| names.contains(&n.to_ascii_lowercase());
+    Schema {
+        tables: schema
+            .tables
+            .iter()
+            .filter(|t| keep(&t.name))
+            .cloned()
+            .collect(),
+        views: schema
+            .views
+            .iter()
+            .filter(|v| keep(&v.name))
+            .cloned()
+            .collect(),
+        triggers: schema
+            .triggers
+            .iter()
+            .filter(|t| keep(&t.name) && keep(&t.table))
+            .cloned()
+            .collect(),
+        virtual_tables: schema
+            .virtual_tables
+            .iter()
+            .filter(|v| keep(&v.name))
+            .cloned()
+            .collect(),
+    }
+}
+
+/// Returns `schema` with the part named in `names` replaced by `part`.
+pub fn replace(schema: &Schema, names: &BTreeSet<String>, part: Schema) -> Schema {
+    let away = |n: &str| !names.contains(&n.to_ascii_lowercase());
+    let mut out = Schema {
+        tables: schema
+            .tables
+            .iter()
+            .filter(|t| away(&t.name))
+            .cloned()
+            .chain(part.tables)
+            .collect(),
+        views: schema
+            .views
+            .iter()
+            .filter(|v| away(&v.name))
+            .cloned()
+            .chain(part.views)
+            .collect(),
+        triggers: schema
+            .triggers
+            .iter()
+            .filter(|t| away(&t.name) || away(&t.table))
+            .cloned()
+            .chain(part.triggers)
+            .collect(),
+        virtual_tables: schema
+            .virtual_tables
+            .iter()
+            .filter(|v| away(&v.name))
+            .cloned()
+            .chain(part.virtual_tables)
+            .collect(),
+    };
+    out.normalize();
+    out
+}
