@@ -72,13 +72,28 @@ pub fn take(source: &Connection, database: &Path, dir: &Path, label: &str) -> Re
                 .iter()
                 .any(|c| sibling(p, c.suffix()).exists())
     };
+    let written = |p: &Path| {
+        [Compression::None, Compression::Zstd, Compression::Gzip]
+            .iter()
+            .any(|c| sibling(p, c.suffix()).exists())
+    };
+    // Two processes sharing a backups folder may pick the same name in the same second: the
+    // marker, created exclusively, decides which one writes it; the other takes the next name.
     let mut path = dir.join(format!("{base}.db"));
     let mut n = 1;
-    while taken(&path) {
+    let marker = loop {
+        if !taken(&path)
+            && let Some(marker) = Marker::claim(&path)?
+        {
+            if !written(&path) {
+                break marker;
+            }
+            // Completed by another process between the look and the claim.
+            marker.release();
+        }
         n += 1;
         path = dir.join(format!("{base}-{n}.db"));
-    }
-    let marker = Marker::begin(&path)?;
+    };
     let q = |e| {
         Error::sqlite(
             format!("back up {} to {}", database.display(), path.display()),

@@ -51,6 +51,25 @@ impl Marker {
         })
     }
 
+    /// Announces that `base` is about to be written, unless another process announced it
+    /// first: None then (its marker exists), and nothing of that process is touched.
+    pub fn claim(base: &Path) -> Result<Option<Marker>> {
+        match Marker::begin(base) {
+            Ok(m) => Ok(Some(m)),
+            Err(Error::Io { cause, .. }) if cause.kind() == std::io::ErrorKind::AlreadyExists => {
+                Ok(None)
+            }
+            Err(e) => Err(e),
+        }
+    }
+
+    /// Withdraws the announcement without touching `base` or its group (files another process
+    /// completed under the same name before the marker was taken).
+    pub fn release(mut self) {
+        self.done = true;
+        let _ = std::fs::remove_file(&self.path);
+    }
+
     /// Says the file is complete: the marker goes, the files stay.
     pub fn done(mut self) {
         self.done = true;
