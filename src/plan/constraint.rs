@@ -116,6 +116,11 @@ impl Changes {
         self.drops.is_empty() && self.nullability.is_empty() && self.checks.is_empty()
     }
 
+    /// Returns true when `check` is a table CHECK these changes add.
+    pub(super) fn adds(&self, check: &Check) -> bool {
+        self.checks.contains(check)
+    }
+
     /// Takes `change` when it is a constraint change; returns None when it is one that needs a
     /// rebuild, Some(false) when it is no constraint change.
     pub(super) fn take(&mut self, change: &TableChange) -> Option<bool> {

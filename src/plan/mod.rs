@@ -718,3 +718,5 @@ fn topological<'a, T>(
 
 #[cfg(test)]
 mod tests;
+#[cfg(test)]
+mod constraint_tests;

@@ -326,7 +326,10 @@ fn native_steps(d: &TableDiff, target: Target) -> Option<Vec<Step>> {
         });
     }
     for column in &adds {
-        if !can_add_column(&d.to, column) {
+        // A table CHECK the constraint steps add after the columns may use the new column.
+        let mut to = d.to.clone();
+        to.checks.retain(|c| !constraints.adds(c));
+        if !can_add_column(&to, column) {
             return None;
         }
         state.columns.push((*column).clone());
