@@ -38,7 +38,11 @@ fn add_named_check(s: String) -> String {
 fn category_not_null(s: String) -> String {
     let at = "      category:     { type: TEXT }\n";
     assert!(s.contains(at), "schema/memory.yaml changed: no {at:?}");
-    s.replacen(at, "      category:     { type: TEXT, not_null: true }\n", 1)
+    s.replacen(
+        at,
+        "      category:     { type: TEXT, not_null: true }\n",
+        1,
+    )
 }
 
 fn drop_embeddings_fk(s: String) -> String {
@@ -171,7 +175,10 @@ pub(super) fn native_scenario(a: &Args, base: &Path, peak: &mut i64, rows: &mut 
             .collect(),
     );
     let _ = std::fs::remove_dir_all(&p);
-    eprintln!("process start (`schemactl --version`): {:.3} s", start.as_secs_f64());
+    eprintln!(
+        "process start (`schemactl --version`): {:.3} s",
+        start.as_secs_f64()
+    );
     for change in changes() {
         let (mut ours, mut idle, mut native, mut rebuilt) =
             (Vec::new(), Vec::new(), Vec::new(), Vec::new());
@@ -202,7 +209,10 @@ pub(super) fn native_scenario(a: &Args, base: &Path, peak: &mut i64, rows: &mut 
         );
         let (ours, idle) = (median(ours), median(idle));
         rows.push((
-            format!("{} (`sync --skip-backup --skip-rehearsal`) vs the hand-written 12-step rebuild", change.what),
+            format!(
+                "{} (`sync --skip-backup --skip-rehearsal`) vs the hand-written 12-step rebuild",
+                change.what
+            ),
             ours,
             median(rebuilt),
         ));

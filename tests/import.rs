@@ -328,7 +328,11 @@ fn import_keeps_constraint_names_so_later_changes_run_in_place() {
         .arg(&db)
         .output()
         .unwrap();
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     let yaml = String::from_utf8(out.stdout).unwrap();
     for name in ["a_pos", "t_p", "two words"] {
         assert!(yaml.contains(name), "{name} is kept:\n{yaml}");

@@ -116,7 +116,9 @@ fn native_steps_never_touch_child_rows_either_way() {
     apply::execute(&conn, &plan, Direction::Forward).unwrap();
     assert_eq!(inspect(&conn).unwrap(), desired.schema);
     assert_eq!(rows(&conn), before, "a native step changed rows");
-    let fk: bool = conn.query_row("PRAGMA foreign_keys", [], |r| r.get(0)).unwrap();
+    let fk: bool = conn
+        .query_row("PRAGMA foreign_keys", [], |r| r.get(0))
+        .unwrap();
     assert!(fk);
     // The reverse adds the foreign key back by a rebuild of embeddings, the one that has
     // ON DELETE CASCADE children itself (notes): they keep every row too.

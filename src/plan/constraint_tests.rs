@@ -341,6 +341,11 @@ fn versions_parse_and_order() {
         assert_eq!(SqliteVersion::parse(bad), None, "{bad}");
     }
     assert!(SqliteVersion::new(3, 9, 0) < SqliteVersion::new(3, 40, 0));
-    assert!(!Target { sqlite: SqliteVersion::new(3, 52, 9) }.constraint_alters());
+    assert!(
+        !Target {
+            sqlite: SqliteVersion::new(3, 52, 9)
+        }
+        .constraint_alters()
+    );
     assert!(Target::BUNDLED.constraint_alters());
 }

@@ -717,6 +717,6 @@ fn topological<'a, T>(
 }
 
 #[cfg(test)]
-mod tests;
-#[cfg(test)]
 mod constraint_tests;
+#[cfg(test)]
+mod tests;
