@@ -343,9 +343,32 @@ fn normal_after(table: &Table, statements: &[String]) -> Option<Table> {
 }
 
 /// Says why a table's constraint change needs a rebuild when a name (or a table-level CHECK)
-/// would have let SQLite make it in place; None when the rebuild has other reasons too.
+/// would have let SQLite make it in place; None when other changes of the table (a type, a
+/// key, STRICT, a new foreign key, ...) need the rebuild anyway.
 pub(super) fn why_rebuild(d: &TableDiff, target: Target) -> Option<String> {
     if !target.constraint_alters() {
+        return None;
+    }
+    // Advice only when nothing else in the change needs the rebuild.
+    let only_constraints = d.changes.iter().all(|c| match c {
+        TableChange::ModifyColumn { from, to } => {
+            let mut same = from.clone();
+            same.not_null = to.not_null;
+            same.checks = to.checks.clone();
+            same == *to
+        }
+        TableChange::AddColumn(_)
+        | TableChange::DropColumn(_)
+        | TableChange::RenameColumn { .. }
+        | TableChange::AddIndex(_)
+        | TableChange::DropIndex(_)
+        | TableChange::ModifyIndex { .. }
+        | TableChange::AddCheck(_)
+        | TableChange::DropCheck(_)
+        | TableChange::DropForeignKey(_) => true,
+        _ => false,
+    });
+    if !only_constraints {
         return None;
     }
     let mut reasons = Vec::new();

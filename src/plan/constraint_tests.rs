@@ -274,17 +274,28 @@ fn a_rebuild_a_name_would_avoid_says_so() {
         plan.steps[0].summary,
         "rebuild table t (drop check); a rebuild because the check (a > 0) has no name, so SQLite cannot drop it in place; name each check and foreign key (`name:` in the schema file) and declare new checks on the table, so that later changes run in place"
     );
-    let named = Case {
-        name: "named check dropped",
-        current: "CREATE TABLE t (a INTEGER, b TEXT, CONSTRAINT a_pos CHECK (a > 0))",
+    let typed = Case {
+        name: "unnamed check dropped with a type change",
+        current: "CREATE TABLE t (a INTEGER, b TEXT, CHECK (a > 0))",
         desired: "CREATE TABLE t (a TEXT, b TEXT)",
         steps: Vec::new(),
     };
     // A type change rebuilds anyway: no advice about names.
-    let plan = run(&named, Target::BUNDLED);
+    let plan = run(&typed, Target::BUNDLED);
     assert_eq!(
         plan.steps[0].summary,
         "rebuild table t (change column a, drop check)"
+    );
+    let on_column = Case {
+        name: "named column check added",
+        current: "CREATE TABLE t (a INTEGER)",
+        desired: "CREATE TABLE t (a INTEGER CONSTRAINT a_pos CHECK (a > 0))",
+        steps: Vec::new(),
+    };
+    let plan = run(&on_column, Target::BUNDLED);
+    assert_eq!(
+        plan.steps[0].summary,
+        "rebuild table t (change column a); a rebuild because SQLite adds a check in place only on the table, not on column a; name each check and foreign key (`name:` in the schema file) and declare new checks on the table, so that later changes run in place"
     );
 }
 
