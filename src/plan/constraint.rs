@@ -423,7 +423,11 @@ pub(super) fn why_rebuild(d: &TableDiff, target: Target) -> Option<String> {
 /// it: the constraint ALTERs (3.53.0), DROP COLUMN (3.35.0), RENAME COLUMN (3.25.0).
 pub fn requires(sql: &str) -> Option<(SqliteVersion, &'static str)> {
     let rest = after_alter_table(sql)?;
-    let starts = |p: &str| rest.len() >= p.len() && rest[..p.len()].eq_ignore_ascii_case(p);
+    // `get`, not slicing: the text after the name may start with any character.
+    let starts = |p: &str| {
+        rest.get(..p.len())
+            .is_some_and(|h| h.eq_ignore_ascii_case(p))
+    };
     if starts("ADD CONSTRAINT ") || starts("DROP CONSTRAINT ") || starts("ALTER COLUMN ") {
         Some((
             CONSTRAINT_ALTERS,

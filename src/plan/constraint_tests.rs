@@ -360,3 +360,43 @@ fn versions_parse_and_order() {
     );
     assert!(Target::BUNDLED.constraint_alters());
 }
+
+#[test]
+fn the_sqlite_a_statement_needs_is_read_past_any_table_name() {
+    use super::constraint::requires;
+    use crate::sql::ident;
+    let v = |m| Some(SqliteVersion::new(3, m, 0));
+    for table in [
+        "t",
+        "表",
+        "a b",
+        "x\"y",
+        "é ADD CONSTRAINT x",
+        "DROP COLUMN",
+    ] {
+        let t = ident(table);
+        let cases = [
+            (format!("ALTER TABLE {t} RENAME TO \"表\""), None),
+            (format!("ALTER TABLE {t} RENAME TO {}", ident("é")), None),
+            (format!("ALTER TABLE {t} RENAME COLUMN a TO b"), v(25)),
+            (format!("ALTER TABLE {t} DROP COLUMN \"表\""), v(35)),
+            (
+                format!("ALTER TABLE {t} ADD COLUMN \"ADD CONSTRAINT\" TEXT"),
+                None,
+            ),
+            (
+                format!("ALTER TABLE {t} ADD CONSTRAINT c CHECK (a > 0)"),
+                v(53),
+            ),
+            (format!("ALTER TABLE {t} DROP CONSTRAINT \"表\""), v(53)),
+            (
+                format!("ALTER TABLE {t} ALTER COLUMN a SET NOT NULL"),
+                v(53),
+            ),
+            (format!("CREATE TABLE {t} (a)"), None),
+        ];
+        for (sql, want) in cases {
+            assert_eq!(requires(&sql).map(|(v, _)| v), want, "{sql}");
+        }
+    }
+}
