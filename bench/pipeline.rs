@@ -12,6 +12,8 @@ use std::time::{Duration, Instant};
 
 use rusqlite::Connection;
 
+mod native;
+
 struct Args {
     rows: u64,
     /// Bytes per embedding blob (1,536 by default; smaller to fit a million rows on a small disk).
@@ -650,6 +652,9 @@ fn main() {
     }
     if wanted("proof") {
         proof_scenario(&a, &base, &mut peak, &mut rows);
+    }
+    if wanted("native") {
+        native::native_scenario(&a, &base, &mut peak, &mut rows);
     }
     if wanted("scaling") {
         scaling_scenario(&a);

@@ -309,3 +309,58 @@ fn a_bad_command_line_exits_1_and_help_exits_0() {
     let out = schemactl(dir.path()).args(["--help"]).output().unwrap();
     assert_eq!(out.status.code(), Some(0));
 }
+
+#[test]
+fn import_keeps_constraint_names_so_later_changes_run_in_place() {
+    let dir = common::temp_dir();
+    let db = common::db_from_ddl(
+        dir.path(),
+        "named.db",
+        "CREATE TABLE p (id INTEGER PRIMARY KEY);
+         CREATE TABLE t (id INTEGER PRIMARY KEY,
+           a INTEGER CONSTRAINT a_pos CHECK (a > 0),
+           p_id INTEGER,
+           CONSTRAINT t_p FOREIGN KEY (p_id) REFERENCES p (id) ON DELETE CASCADE,
+           CONSTRAINT \"two words\" CHECK (a <> 7));",
+    );
+    let out = schemactl(dir.path())
+        .args(["import", "--database"])
+        .arg(&db)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let yaml = String::from_utf8(out.stdout).unwrap();
+    for name in ["a_pos", "t_p", "two words"] {
+        assert!(yaml.contains(name), "{name} is kept:\n{yaml}");
+    }
+    let imported = dsl::load_str("imported.yaml", &yaml).unwrap();
+    let conn = rusqlite::Connection::open(&db).unwrap();
+    let live = schemactl::inspect(&conn).unwrap();
+    assert_eq!(imported.schema, live);
+    // The names make the drops native: remove the three constraints from the imported file.
+    let mut desired = imported.schema.clone();
+    let t = desired.tables.iter_mut().find(|t| t.name == "t").unwrap();
+    t.checks.clear();
+    t.foreign_keys.clear();
+    t.columns.iter_mut().for_each(|c| c.checks.clear());
+    let changes =
+        schemactl::diff::diff(&live, &desired, &schemactl::dsl::Renames::default()).unwrap();
+    let plan = schemactl::plan::plan(&live, &desired, &changes);
+    let forward: Vec<&str> = plan
+        .steps
+        .iter()
+        .flat_map(|s| s.forward.iter().map(String::as_str))
+        .collect();
+    assert_eq!(
+        forward,
+        vec![
+            "ALTER TABLE t DROP CONSTRAINT a_pos",
+            "ALTER TABLE t DROP CONSTRAINT \"two words\"",
+            "ALTER TABLE t DROP CONSTRAINT t_p",
+        ]
+    );
+}

@@ -48,6 +48,26 @@ pub struct Args {
     /// migrations (replayed from empty) to schema/, instead of from the database
     #[arg(long, value_name = "NAME")]
     write: Option<String>,
+    /// Plan for an older SQLite (e.g. 3.40, the sqlite3 shell of many systems): before 3.53,
+    /// constraint changes (CHECK, NOT NULL, dropping a foreign key) rebuild their table
+    /// instead of ALTER TABLE ... ADD/DROP CONSTRAINT and ALTER COLUMN
+    #[arg(long, value_name = "VERSION", value_parser = compat_version, conflicts_with = "write")]
+    sqlite_compat: Option<crate::plan::SqliteVersion>,
+}
+
+/// Parses `--sqlite-compat`: `3.MINOR[.PATCH]`, 3.35.0 or later (the DROP COLUMN of the
+/// plans' native steps).
+fn compat_version(text: &str) -> std::result::Result<crate::plan::SqliteVersion, String> {
+    let oldest = crate::plan::SqliteVersion::new(3, 35, 0);
+    match crate::plan::SqliteVersion::parse(text) {
+        Some(v) if v.major == 3 && v >= oldest => Ok(v),
+        Some(v) => Err(format!(
+            "SQLite {v} is too old: schemactl's plans need {oldest} or later (ALTER TABLE ... DROP COLUMN)"
+        )),
+        None => Err(format!(
+            "\"{text}\" is no SQLite version: write it as 3.40 or 3.40.1"
+        )),
+    }
 }
 
 /// Plans and prints.
@@ -63,6 +83,11 @@ pub fn run(args: &Args, config: &Config) -> Result<ExitCode> {
             schema: schema_path.clone(),
             lint: !args.no_lint,
             exclude: config.exclude.clone(),
+            target: args
+                .sqlite_compat
+                .map_or(crate::plan::Target::BUNDLED, |sqlite| crate::plan::Target {
+                    sqlite,
+                }),
         },
         &mut |note| eprintln!("{note}"),
     )?;

@@ -15,7 +15,9 @@ pub fn json_schema() -> Value {
         "oneOf": [
             { "type": "string", "description": "an SQL condition" },
             { "type": "object", "additionalProperties": false, "required": ["name", "expr"],
-              "properties": { "name": { "type": "string" }, "expr": { "type": "string" } } }
+              "properties": {
+                  "name": { "type": "string", "description": "the constraint's name: SQLite 3.53+ adds and drops a named table check in place (ALTER TABLE ... ADD/DROP CONSTRAINT), and drops a named column check in place, instead of rebuilding the table" },
+                  "expr": { "type": "string" } } }
         ]
     });
     let action = json!({ "enum": ["no_action", "restrict", "set_null", "set_default", "cascade"] });
@@ -73,7 +75,7 @@ pub fn json_schema() -> Value {
             "foreign_keys": { "type": "array", "items": {
                 "type": "object", "additionalProperties": false, "required": ["columns", "references"],
                 "properties": {
-                    "name": { "type": "string" },
+                    "name": { "type": "string", "description": "the constraint's name: SQLite 3.53+ drops a named foreign key in place (ALTER TABLE ... DROP CONSTRAINT) instead of rebuilding the table" },
                     "columns": name_list.clone(),
                     "references": { "type": "string", "description": "table or table(column, ...)" },
                     "on_delete": action.clone(),

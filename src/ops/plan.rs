@@ -21,6 +21,9 @@ pub struct Options {
     pub lint: bool,
     /// Tables left alone (schemactl.toml; the schema files add theirs).
     pub exclude: crate::exclude::Exclude,
+    /// The SQLite the plan's SQL is for (`--sqlite-compat`): before 3.53, constraint changes
+    /// rebuild their table.
+    pub target: crate::plan::Target,
 }
 
 /// A plan, with what the live data says about it.
@@ -66,7 +69,7 @@ pub fn plan(opts: &Options, say: &mut dyn FnMut(&str)) -> Result<Planned> {
             .filter_map(|r| migrations::schema_version(&r.forward)),
     );
     let changes = crate::diff::diff(&current, &desired.schema, &renames)?;
-    let plan = crate::plan::plan(&current, &desired.schema, &changes);
+    let plan = crate::plan::plan_for(&current, &desired.schema, &changes, opts.target);
     let findings = match (&conn, opts.lint) {
         (Some(c), true) => crate::lint::lint(c, &current, &desired.schema, &changes)?,
         _ => Vec::new(),

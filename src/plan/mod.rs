@@ -11,8 +11,10 @@
 //! decide when foreign keys go off), its forward and reverse SQL, and the data it stashes
 //! ([`Stash`], in `stash.rs`). `script.rs` renders the steps, as a plain script or as a
 //! migration file; `table.rs` plans one modified table and `rebuild.rs` the table rebuild;
-//! `verify.rs` proves a plan on the schema alone before anything runs.
+//! `verify.rs` proves a plan on the schema alone before anything runs; `constraint.rs` plans
+//! SQLite 3.53's constraint ALTERs, each proved on the table in memory before it is used.
 
+mod constraint;
 mod rebuild;
 mod script;
 mod stash;
@@ -21,6 +23,7 @@ mod verify;
 
 use std::collections::BTreeSet;
 
+pub use constraint::{CONSTRAINT_ALTERS, SqliteVersion, Target};
 pub use rebuild::{rebuild, rebuild_filled, temp_name};
 pub use script::{Direction, FOREIGN_KEYS_HEADER};
 pub use stash::{STASH_PLACEHOLDER, STASH_PREFIX, Stash, rowid_alias, stash_name};
@@ -192,6 +195,9 @@ pub struct Plan {
     pub check_forward: Vec<String>,
     /// Tables whose foreign keys must be checked before committing the reverse plan.
     pub check_reverse: Vec<String>,
+    /// The SQLite the plan was written for (see [`plan_for`]).
+    #[serde(skip)]
+    pub target: Target,
 }
 
 impl Plan {
@@ -214,18 +220,33 @@ impl Plan {
             || self.needs_foreign_keys_off_in(Direction::Reverse)
     }
 
+    /// Returns the oldest SQLite that runs the plan's SQL in `direction`, with the ALTER TABLE
+    /// form that needs it; None when no step uses a form newer than SQLite 3.25.
+    pub fn requires(&self, direction: Direction) -> Option<(SqliteVersion, &'static str)> {
+        self.statements(direction)
+            .into_iter()
+            .filter_map(|(_, sql)| constraint::requires(sql))
+            .max_by_key(|(v, _)| *v)
+    }
+
     /// Returns the destructive steps.
     pub fn destructive_steps(&self) -> impl Iterator<Item = &Step> {
         self.steps.iter().filter(|s| s.is_destructive())
     }
 }
 
-/// Plans `changes`, which turn `current` into `desired`.
+/// Plans `changes`, which turn `current` into `desired`, for the bundled SQLite.
 pub fn plan(current: &Schema, desired: &Schema, changes: &[Change]) -> Plan {
+    plan_for(current, desired, changes, Target::BUNDLED)
+}
+
+/// Plans `changes`, which turn `current` into `desired`, with the ALTER TABLE forms `target`
+/// has: before SQLite 3.53, every constraint change rebuilds its table.
+pub fn plan_for(current: &Schema, desired: &Schema, changes: &[Change], target: Target) -> Plan {
     // The table steps come first, so that what depends on a table they rebuild (either way)
     // is known, whatever forced the rebuild: SQLite drops a table's triggers with the table.
     let mut tables = Vec::new();
-    table_steps(changes, &mut tables);
+    table_steps(changes, target, &mut tables);
     let rebuilt: BTreeSet<String> = tables
         .iter()
         .filter(|s| s.drops_table_in(Direction::Forward) || s.drops_table_in(Direction::Reverse))
@@ -253,6 +274,7 @@ pub fn plan(current: &Schema, desired: &Schema, changes: &[Change]) -> Plan {
         check_forward: fk_checks(desired, &touched),
         check_reverse: fk_checks(current, &touched),
         steps,
+        target,
     }
 }
 
@@ -318,6 +340,8 @@ impl Dependents {
                 self.affected.insert(lower(&t.name));
             }
             Change::ModifyTable(d) => {
+                // Constraint changes are structural only when they rebuild the table, and a
+                // rebuild (either way) is in `rebuilt` already.
                 let structural = d.changes.iter().any(|c| {
                     !matches!(
                         c,
@@ -325,6 +349,10 @@ impl Dependents {
                             | TableChange::AddIndex(_)
                             | TableChange::DropIndex(_)
                             | TableChange::ModifyIndex { .. }
+                            | TableChange::AddCheck(_)
+                            | TableChange::DropCheck(_)
+                            | TableChange::DropForeignKey(_)
+                            | TableChange::ModifyColumn { .. }
                     )
                 });
                 if structural || !d.column_renames.is_empty() {
@@ -484,7 +512,7 @@ fn create_virtual_tables(changes: &[Change], steps: &mut Vec<Step>) {
 }
 
 /// The table steps: renames, drops (children first), creates (parents first), modifications.
-fn table_steps(changes: &[Change], steps: &mut Vec<Step>) {
+fn table_steps(changes: &[Change], target: Target, steps: &mut Vec<Step>) {
     let renames: Vec<(String, String)> = changes
         .iter()
         .filter_map(|c| match c {
@@ -550,7 +578,7 @@ fn table_steps(changes: &[Change], steps: &mut Vec<Step>) {
     }
     for change in changes {
         if let Change::ModifyTable(d) = change {
-            steps.extend(table::table_steps(d));
+            steps.extend(table::table_steps(d, target));
         }
     }
 }
@@ -688,5 +716,7 @@ fn topological<'a, T>(
     out
 }
 
+#[cfg(test)]
+mod constraint_tests;
 #[cfg(test)]
 mod tests;

@@ -198,6 +198,18 @@ impl Plan {
         if self.steps.is_empty() {
             return false;
         }
+        match self.requires(direction) {
+            Some((version, what)) if version >= super::CONSTRAINT_ALTERS => {
+                let _ = writeln!(
+                    s,
+                    "-- Needs SQLite {version} or later ({what}); for an older sqlite3 shell: schemactl plan --format sql --sqlite-compat 3.40 writes the rebuild form"
+                );
+            }
+            Some((version, what)) => {
+                let _ = writeln!(s, "-- Needs SQLite {version} or later ({what})");
+            }
+            None => {}
+        }
         if fk_off {
             s.push_str(
                 "PRAGMA foreign_keys = OFF; -- outside the transaction, where it takes effect\n",

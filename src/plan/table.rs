@@ -1,6 +1,8 @@
 //! The steps for one modified table: SQLite's own ALTER TABLE where it is legal, a rebuild
-//! otherwise (https://www.sqlite.org/lang_altertable.html).
+//! otherwise (https://www.sqlite.org/lang_altertable.html). The constraint ALTERs of SQLite
+//! 3.53 are planned, and proved, in `constraint.rs`.
 
+use super::constraint::{self, Target};
 use super::rebuild::{rebuild, rebuild_filled};
 use super::{STASH_PLACEHOLDER, Stash, Step, StepKind, TableDrops};
 use crate::diff::{TableChange, TableDiff};
@@ -9,14 +11,15 @@ use crate::render::{column_def, create_index};
 use crate::sql::{ident, mentions};
 
 /// Returns the steps that turn `d.from` into `d.to`.
-pub fn table_steps(d: &TableDiff) -> Vec<Step> {
-    match native_steps(d) {
+/// With a `target` older than SQLite 3.53, every constraint change rebuilds the table.
+pub fn table_steps(d: &TableDiff, target: Target) -> Vec<Step> {
+    match native_steps(d, target) {
         Some(steps) => steps,
-        None => vec![rebuild_step(d)],
+        None => vec![rebuild_step(d, target)],
     }
 }
 
-fn rebuild_step(d: &TableDiff) -> Step {
+fn rebuild_step(d: &TableDiff, target: Target) -> Step {
     let inverse: Vec<(String, String)> = d
         .column_renames
         .iter()
@@ -72,6 +75,9 @@ fn rebuild_step(d: &TableDiff) -> Step {
             "; replaces the values of {} by generated ones",
             list(&overwritten)
         ));
+    }
+    if let Some(why) = constraint::why_rebuild(d, target) {
+        summary.push_str(&format!("; a rebuild because {why}"));
     }
     let destructive = !dropped.is_empty() || !narrowed.is_empty() || !overwritten.is_empty();
     // The stash names columns as the current table does (a ModifyColumn names them after
@@ -209,7 +215,8 @@ pub fn narrows(from: &Column, to: &Column, becomes_strict: bool) -> bool {
 }
 
 /// The native steps, or None when the changes need a rebuild.
-fn native_steps(d: &TableDiff) -> Option<Vec<Step>> {
+fn native_steps(d: &TableDiff, target: Target) -> Option<Vec<Step>> {
+    let mut constraints = constraint::Changes::default();
     let mut drops = Vec::new();
     let mut adds = Vec::new();
     let mut drop_indexes = Vec::new();
@@ -225,6 +232,11 @@ fn native_steps(d: &TableDiff) -> Option<Vec<Step>> {
                 drop_indexes.push(from);
                 add_indexes.push(to);
             }
+            _ if target.constraint_alters() => {
+                if !constraints.take(c)? {
+                    return None;
+                }
+            }
             _ => return None,
         }
     }
@@ -236,7 +248,8 @@ fn native_steps(d: &TableDiff) -> Option<Vec<Step>> {
     // `state` follows the table through the steps, so each reverse is built from the state
     // the step leaves behind.
     let mut state = d.from.clone();
-    let mut steps = Vec::new();
+    // Constraints go by name first, so that a column their expression uses can go next.
+    let mut steps = constraints.drop_steps(&mut state)?;
     for index in drop_indexes {
         // Indexes go before the renames, so they are dropped (and re-created on reverse)
         // under the current column names.
@@ -313,7 +326,10 @@ fn native_steps(d: &TableDiff) -> Option<Vec<Step>> {
         });
     }
     for column in &adds {
-        if !can_add_column(&d.to, column) {
+        // A table CHECK the constraint steps add after the columns may use the new column.
+        let mut to = d.to.clone();
+        to.checks.retain(|c| !constraints.adds(c));
+        if !can_add_column(&to, column) {
             return None;
         }
         state.columns.push((*column).clone());
@@ -341,6 +357,20 @@ fn native_steps(d: &TableDiff) -> Option<Vec<Step>> {
                 ident(&column.name)
             )],
         ));
+    }
+    steps.extend(constraints.add_steps(&mut state)?);
+    if !constraints.is_empty() {
+        // Each constraint step is proved on its own; the table they leave must be the
+        // desired one (the new indexes follow).
+        let bare = |t: &Table| {
+            let mut t = t.clone();
+            t.indexes.clear();
+            t.normalize();
+            t
+        };
+        if bare(&state) != bare(&d.to) {
+            return None;
+        }
     }
     for index in add_indexes {
         steps.push(Step::safe(

@@ -1,0 +1,170 @@
+//! SQLite 3.53's constraint ALTERs on real files with rows: a native step never touches a
+//! child row (the cascade trap: ON DELETE CASCADE children keep every row, with foreign keys
+//! ON), keeps every row and value of its own table, is reversed likewise, and the lint still
+//! names the rows a new rule would reject before anything runs.
+
+mod common;
+
+use rusqlite::Connection;
+use schemactl::diff::diff;
+use schemactl::dsl::{self, Renames};
+use schemactl::plan::{Direction, Plan, plan};
+use schemactl::{apply, inspect, lint};
+
+const ROWS: i64 = 300;
+
+/// patterns (parent) and embeddings (child, a named foreign key with ON DELETE CASCADE), and a
+/// grandchild on the child, filled; foreign keys ON on the returned connection.
+fn database() -> (tempfile::TempDir, Connection) {
+    let dir = common::temp_dir();
+    let conn = Connection::open(dir.path().join("memory.db")).unwrap();
+    conn.execute_batch(&format!(
+        "CREATE TABLE patterns (id TEXT PRIMARY KEY, kind TEXT, confidence REAL,
+           CONSTRAINT kind_known CHECK (kind <> ''));
+         CREATE TABLE embeddings (id INTEGER PRIMARY KEY, pattern_id TEXT NOT NULL,
+           v BLOB,
+           CONSTRAINT embeddings_pattern FOREIGN KEY (pattern_id) REFERENCES patterns (id) ON DELETE CASCADE);
+         CREATE TABLE notes (id INTEGER PRIMARY KEY, embedding_id INTEGER
+           REFERENCES embeddings (id) ON DELETE CASCADE);
+         WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < {ROWS})
+         INSERT INTO patterns SELECT 'p' || i, 'k' || (i % 7), i / 1000.0 FROM n;
+         INSERT INTO embeddings (pattern_id, v) SELECT id, randomblob(16) FROM patterns;
+         INSERT INTO notes (embedding_id) SELECT id FROM embeddings;
+         PRAGMA foreign_keys = ON;"
+    ))
+    .unwrap();
+    (dir, conn)
+}
+
+/// Every row of every table, in rowid order, as text: the data, not only the counts.
+fn rows(conn: &Connection) -> Vec<String> {
+    let mut out = Vec::new();
+    for (table, cols) in [
+        ("patterns", ["rowid", "id", "kind", "confidence"].as_slice()),
+        ("embeddings", ["id", "pattern_id", "v"].as_slice()),
+        ("notes", ["id", "embedding_id"].as_slice()),
+    ] {
+        let values: Vec<String> = cols.iter().map(|c| format!("quote({c})")).collect();
+        let sql = format!(
+            "SELECT '{table}:' || {} FROM {table} ORDER BY rowid",
+            values.join(" || ',' || ")
+        );
+        let mut stmt = conn.prepare(&sql).unwrap();
+        let got = stmt.query_map([], |r| r.get::<_, String>(0)).unwrap();
+        out.extend(got.map(Result::unwrap));
+    }
+    assert_eq!(out.len() as i64, 3 * ROWS, "every row is read");
+    out
+}
+
+const DESIRED: &str = r#"
+schemactl: 1
+version: 2
+tables:
+  patterns:
+    columns:
+      id: { type: TEXT, primary_key: true }
+      kind: { type: TEXT, not_null: true }
+      confidence: { type: REAL }
+    checks:
+      - { name: kind_known, expr: "kind <> ''" }
+      - { name: confidence_range, expr: "confidence BETWEEN 0 AND 1" }
+  embeddings:
+    columns:
+      id: { type: INTEGER, primary_key: true }
+      pattern_id: { type: TEXT }
+      v: { type: BLOB }
+  notes:
+    columns:
+      id: { type: INTEGER, primary_key: true }
+      embedding_id: { type: INTEGER }
+    foreign_keys:
+      - { columns: [embedding_id], references: embeddings(id), on_delete: cascade }
+"#;
+
+fn planned(conn: &Connection, yaml: &str) -> (schemactl::model::Schema, dsl::Desired, Plan) {
+    let current = inspect(conn).unwrap();
+    let desired = dsl::load_str("memory.yaml", yaml).unwrap();
+    let changes = diff(&current, &desired.schema, &Renames::default()).unwrap();
+    let plan = plan(&current, &desired.schema, &changes);
+    (current, desired, plan)
+}
+
+#[test]
+fn native_steps_never_touch_child_rows_either_way() {
+    let (_dir, conn) = database();
+    let before = rows(&conn);
+    let (current, desired, plan) = planned(&conn, DESIRED);
+    let forward: Vec<&str> = plan
+        .steps
+        .iter()
+        .flat_map(|s| s.forward.iter().map(String::as_str))
+        .collect();
+    // Every change is an ALTER in place: no table is dropped going forward.
+    assert_eq!(
+        forward,
+        vec![
+            "ALTER TABLE embeddings DROP CONSTRAINT embeddings_pattern",
+            "ALTER TABLE embeddings ALTER COLUMN pattern_id DROP NOT NULL",
+            "ALTER TABLE patterns ALTER COLUMN kind SET NOT NULL",
+            "ALTER TABLE patterns ADD CONSTRAINT confidence_range CHECK (confidence BETWEEN 0 AND 1)",
+        ],
+        "{}",
+        plan.script(Direction::Forward)
+    );
+    assert!(!plan.needs_foreign_keys_off_in(Direction::Forward));
+    apply::execute(&conn, &plan, Direction::Forward).unwrap();
+    assert_eq!(inspect(&conn).unwrap(), desired.schema);
+    assert_eq!(rows(&conn), before, "a native step changed rows");
+    let fk: bool = conn
+        .query_row("PRAGMA foreign_keys", [], |r| r.get(0))
+        .unwrap();
+    assert!(fk);
+    // The reverse adds the foreign key back by a rebuild of embeddings, the one that has
+    // ON DELETE CASCADE children itself (notes): they keep every row too.
+    assert!(plan.needs_foreign_keys_off_in(Direction::Reverse));
+    apply::execute(&conn, &plan, Direction::Reverse).unwrap();
+    assert_eq!(inspect(&conn).unwrap(), current);
+    assert_eq!(rows(&conn), before, "the reverse changed rows");
+}
+
+#[test]
+fn the_script_of_native_steps_is_safe_the_sqlite3_way() {
+    // One batch on a connection with foreign keys on, as `sqlite3 -bail` runs it.
+    let (_dir, conn) = database();
+    let before = rows(&conn);
+    let (_, desired, plan) = planned(&conn, DESIRED);
+    let script = plan.script(Direction::Forward);
+    assert!(!script.contains("PRAGMA foreign_keys = OFF"), "{script}");
+    conn.execute_batch(&script).unwrap();
+    assert_eq!(inspect(&conn).unwrap(), desired.schema);
+    assert_eq!(rows(&conn), before);
+}
+
+#[test]
+fn the_lint_names_the_rows_a_native_step_would_reject_and_the_apply_changes_nothing() {
+    let (_dir, conn) = database();
+    conn.execute_batch("UPDATE patterns SET confidence = 2.5 WHERE id = 'p7'; UPDATE patterns SET kind = NULL WHERE id = 'p9';")
+        .unwrap();
+    let before = rows(&conn);
+    let (current, desired, plan) = planned(&conn, DESIRED);
+    let changes = diff(&current, &desired.schema, &Renames::default()).unwrap();
+    let findings = lint::lint(&conn, &current, &desired.schema, &changes).unwrap();
+    let mut seen: Vec<(String, i64, Vec<String>)> = findings
+        .iter()
+        .map(|f| (f.table.clone(), f.count, f.samples.clone()))
+        .collect();
+    seen.sort();
+    assert_eq!(
+        seen,
+        vec![
+            ("patterns".to_string(), 1, vec!["id='p7'".to_string()]),
+            ("patterns".to_string(), 1, vec!["id='p9'".to_string()]),
+        ],
+        "{findings:?}"
+    );
+    // Run anyway: SQLite refuses the ALTER, the transaction rolls back, nothing changed.
+    assert!(apply::execute(&conn, &plan, Direction::Forward).is_err());
+    assert_eq!(inspect(&conn).unwrap(), current);
+    assert_eq!(rows(&conn), before);
+}
