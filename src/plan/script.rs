@@ -152,6 +152,7 @@ impl Plan {
                 schema_version,
             } => self.migration_head(&mut s, direction, fk_off, stem, schema_version),
         }
+        let mut forget = Vec::new();
         for i in self.order(direction) {
             let step = &self.steps[i];
             let (summary, label) = (&step.summary, step.kind.label());
@@ -174,6 +175,22 @@ impl Plan {
                 }
             };
             for sql in step.statements(direction, stash.as_deref()) {
+                let _ = writeln!(s, "{sql};");
+            }
+            if let (Direction::Forward, Some(name), Some(kept)) = (direction, &stash, &step.stash)
+                && let Some(trigger) = kept.forget_sql(name)
+            {
+                forget.push(trigger);
+            }
+        }
+        // Created after every step: a later step that rebuilds the table drops its triggers.
+        if !forget.is_empty() {
+            let _ = writeln!(
+                s,
+                "\n{}",
+                comment("the stashes forget the rows deleted from now on")
+            );
+            for sql in forget {
                 let _ = writeln!(s, "{sql};");
             }
         }

@@ -51,6 +51,10 @@ pub struct Stash {
     /// stash table named [`STASH_PLACEHOLDER`]), when the reverse is a rebuild.
     #[serde(skip)]
     pub reverse: Option<Vec<String>>,
+    /// A column of the table named like the stash's own bookkeeping (`_schemactl_...`):
+    /// such a table is not stashed (see [`Stash::identifiable`]).
+    #[serde(skip)]
+    pub reserved: Option<String>,
 }
 
 impl Stash {
@@ -78,7 +82,7 @@ impl Stash {
     /// Returns true when a stash row can be paired with its row: the table has an unshadowed
     /// rowid alias, or a primary key whose columns are all NOT NULL.
     pub fn identifiable(&self) -> bool {
-        self.rowid.is_some() || !self.key.is_empty()
+        self.reserved.is_none() && (self.rowid.is_some() || !self.key.is_empty())
     }
 
     /// Describes the stash of a whole table: its rows, with their rowids unless it is
@@ -104,6 +108,7 @@ impl Stash {
             autoincrement: t.primary_key.as_ref().is_some_and(|pk| pk.autoincrement),
             narrowed: Vec::new(),
             reverse: None,
+            reserved: reserved_column(t),
         }
     }
 
@@ -161,6 +166,7 @@ impl Stash {
             autoincrement: false,
             narrowed: Vec::new(),
             reverse: None,
+            reserved: None,
         })
     }
 
@@ -205,6 +211,7 @@ impl Stash {
             autoincrement: false,
             narrowed: Vec::new(),
             reverse: None,
+            reserved: reserved_column(t),
         }
     }
 
@@ -246,9 +253,29 @@ impl Stash {
         }
         out.extend(self.narrowed_sql(name));
         if !self.whole_table {
-            out.extend(self.forget_sql(name));
+            out.extend(self.identity_index_sql(name));
         }
         out
+    }
+
+    /// Returns the trigger that keeps a column stash true while the table lives on: it
+    /// forgets a row's stashed values when the row is deleted, so that a row inserted later
+    /// under the same rowid or key (SQLite reuses the highest rowid, and a key can be inserted
+    /// again) gets the default, not the deleted row's value. It is created after the
+    /// migration's last step (a step that rebuilds the table drops the triggers on it). A
+    /// rebuild of the table by a later migration drops it; from then on the rowid and key
+    /// alone identify rows. None for a whole-table stash.
+    pub fn forget_sql(&self, name: &str) -> Option<String> {
+        if self.whole_table || (self.rowid.is_none() && self.key.is_empty()) {
+            return None;
+        }
+        Some(format!(
+            "CREATE TRIGGER {} AFTER DELETE ON {} BEGIN DELETE FROM {} WHERE {}; END",
+            ident(&format!("{name}_forget")),
+            ident(&self.table),
+            ident(name),
+            self.identity_of("OLD")
+        ))
     }
 
     /// The statements that keep, beside each narrowed column's original value, the value it
@@ -292,13 +319,9 @@ impl Stash {
             .join(" AND ")
     }
 
-    /// The statements that keep a column stash true while the table lives on: an index on
-    /// its identity, and a trigger that forgets a row's stashed values when the row is
-    /// deleted, so that a row inserted later under the same rowid or key (SQLite reuses the
-    /// highest rowid, and a key can be inserted again) gets the default, not the deleted
-    /// row's value. A rebuild of the table by a later migration drops the trigger; from then
-    /// on the rowid and key alone identify rows.
-    fn forget_sql(&self, name: &str) -> Vec<String> {
+    /// The index on a column stash's identity, which the restore and the forget trigger
+    /// look rows up by.
+    fn identity_index_sql(&self, name: &str) -> Option<String> {
         let identity: Vec<String> = self
             .rowid
             .iter()
@@ -306,23 +329,14 @@ impl Stash {
             .chain(self.key.iter().map(|k| ident(k)))
             .collect();
         if identity.is_empty() {
-            return Vec::new();
+            return None;
         }
-        vec![
-            format!(
-                "CREATE INDEX {} ON {} ({})",
-                ident(&format!("{name}_id")),
-                ident(name),
-                identity.join(", ")
-            ),
-            format!(
-                "CREATE TRIGGER {} AFTER DELETE ON {} BEGIN DELETE FROM {} WHERE {}; END",
-                ident(&format!("{name}_forget")),
-                ident(&self.table),
-                ident(name),
-                self.identity_of("OLD")
-            ),
-        ]
+        Some(format!(
+            "CREATE INDEX {} ON {} ({})",
+            ident(&format!("{name}_id")),
+            ident(name),
+            identity.join(", ")
+        ))
     }
 
     /// Returns the statement that drops the trigger of [`Stash::forget_sql`] (before the
@@ -399,6 +413,14 @@ pub fn rowid_alias(t: &Table) -> Option<&'static str> {
     ["rowid", "_rowid_", "oid"]
         .into_iter()
         .find(|alias| t.column(alias).is_none())
+}
+
+/// The first column of `t` whose name starts with `_schemactl_` (the stashes' own).
+fn reserved_column(t: &Table) -> Option<String> {
+    t.columns
+        .iter()
+        .find(|c| c.name.to_ascii_lowercase().starts_with("_schemactl_"))
+        .map(|c| c.name.to_string())
 }
 
 /// The stash column that keeps what a narrowed column's value becomes.

@@ -1,0 +1,279 @@
+//! What a hostile tester found in rollback and the stash (issue 15), each as a process run on
+//! a real project in a temp dir: cascades whose newer reverse brings back what an older one
+//! drops, the forget trigger of a stash made by a rebuild, seed rows on re-apply, reserved
+//! column names, generated columns, contentless fts tables and VACUUM.
+
+mod common;
+
+use std::process::Output;
+
+use rusqlite::Connection;
+
+struct P {
+    dir: tempfile::TempDir,
+}
+
+impl P {
+    fn new() -> Self {
+        let dir = common::temp_dir();
+        for d in ["schema", "migrations", "rollbacks"] {
+            std::fs::create_dir_all(dir.path().join(d)).unwrap();
+        }
+        std::fs::write(
+            dir.path().join("schemactl.toml"),
+            "database = \"db.sqlite\"\nbackups = \"backups\"\n",
+        )
+        .unwrap();
+        P { dir }
+    }
+
+    /// Writes the schema of version `n` and its migration.
+    fn ver(&self, n: u32, tables: &str) {
+        std::fs::write(
+            self.dir.path().join("schema/s.yaml"),
+            format!("schemactl: 1\nversion: {n}\n{tables}"),
+        )
+        .unwrap();
+        self.ok(&["plan", "--write", &format!("v{n}")]);
+    }
+
+    fn run(&self, args: &[&str]) -> Output {
+        common::schemactl(self.dir.path(), args)
+    }
+
+    /// Runs schemactl, asserts it succeeded, and returns what it printed (both streams).
+    fn ok(&self, args: &[&str]) -> String {
+        let out = self.run(args);
+        let text = format!("{}{}", common::stdout(&out), common::stderr(&out));
+        assert!(out.status.success(), "{args:?}: {text}");
+        text
+    }
+
+    fn fails(&self, args: &[&str]) -> String {
+        common::fails_in(self.dir.path(), args, 1)
+    }
+
+    fn conn(&self) -> Connection {
+        Connection::open(self.dir.path().join("db.sqlite")).unwrap()
+    }
+
+    fn exec(&self, sql: &str) {
+        self.conn().execute_batch(sql).unwrap();
+    }
+
+    /// Each row of `sql`, its columns joined by `|` (NULL as `NULL`).
+    fn rows(&self, sql: &str) -> Vec<String> {
+        let conn = self.conn();
+        let mut stmt = conn.prepare(sql).unwrap();
+        let n = stmt.column_count();
+        stmt.query_map([], |r| {
+            Ok((0..n)
+                .map(|i| match r.get_ref(i).unwrap() {
+                    rusqlite::types::ValueRef::Null => "NULL".to_string(),
+                    rusqlite::types::ValueRef::Integer(v) => v.to_string(),
+                    rusqlite::types::ValueRef::Real(v) => v.to_string(),
+                    rusqlite::types::ValueRef::Text(t) => String::from_utf8_lossy(t).into(),
+                    rusqlite::types::ValueRef::Blob(b) => format!("{b:?}"),
+                })
+                .collect::<Vec<_>>()
+                .join("|"))
+        })
+        .unwrap()
+        .map(|r| r.unwrap())
+        .collect()
+    }
+
+    fn file_bytes(&self) -> Vec<u8> {
+        std::fs::read(self.dir.path().join("db.sqlite")).unwrap()
+    }
+
+    /// Applies the migrations written so far except those in `held` (moved aside and back).
+    fn apply_without(&self, held: &[&str], args: &[&str]) -> String {
+        let m = self.dir.path().join("migrations");
+        let aside = self.dir.path().join("aside");
+        std::fs::create_dir_all(&aside).unwrap();
+        for h in held {
+            std::fs::rename(m.join(h), aside.join(h)).unwrap();
+        }
+        let out = self.ok(args);
+        for h in held {
+            std::fs::rename(aside.join(h), m.join(h)).unwrap();
+        }
+        out
+    }
+}
+
+const T_ID: &str = "tables:\n  t:\n    columns:\n      id: { type: INTEGER, primary_key: true }\n";
+
+#[test]
+fn a_cascade_gates_and_stashes_a_table_a_newer_reverse_brought_back() {
+    let p = P::new();
+    p.ver(1, T_ID);
+    p.ver(
+        2,
+        &format!("{T_ID}  n:\n    columns:\n      id: {{ type: INTEGER, primary_key: true }}\n      v: {{ type: TEXT }}\n"),
+    );
+    p.ok(&["apply", "--yes"]);
+    p.exec("INSERT INTO n VALUES (1, 'n1'), (2, 'n2')");
+    p.ver(3, T_ID);
+    p.ok(&["apply", "--yes", "--allow-destructive"]);
+    let before = p.file_bytes();
+    // Shown in the dry run, refused without --allow-destructive, nothing changed.
+    let dry = p.ok(&["rollback", "--to", "1", "--dry-run"]);
+    assert!(dry.contains("table n"), "{dry}");
+    let err = p.fails(&["rollback", "--to", "1", "--yes"]);
+    assert!(
+        err.contains("drops data") && err.contains("table n"),
+        "{err}"
+    );
+    assert_eq!(p.file_bytes(), before, "a refused rollback changes nothing");
+    // Allowed: kept in a rollback stash, holding the rows V3's reverse brought back.
+    p.ok(&["rollback", "--to", "1", "--yes", "--allow-destructive"]);
+    assert_eq!(
+        p.rows("SELECT id, v FROM _schemactl_stash_2_r1 ORDER BY id"),
+        ["1|n1", "2|n2"]
+    );
+    // Applying V2 and V3 again and rolling back V3 brings them back.
+    p.ok(&["apply", "--yes", "--allow-destructive"]);
+    p.ok(&["rollback", "last", "--yes"]);
+    assert_eq!(p.rows("SELECT id, v FROM n ORDER BY id"), ["1|n1", "2|n2"]);
+}
+
+#[test]
+fn a_cascade_gates_and_stashes_a_column_a_newer_reverse_brought_back() {
+    let p = P::new();
+    p.ver(1, T_ID);
+    p.ver(2, &format!("{T_ID}      x: {{ type: TEXT }}\n"));
+    p.ok(&["apply", "--yes"]);
+    p.exec("INSERT INTO t VALUES (1, 'x1'), (2, 'x2')");
+    p.ver(3, T_ID);
+    p.ok(&["apply", "--yes", "--allow-destructive"]);
+    let err = p.fails(&["rollback", "--to", "1", "--yes"]);
+    assert!(err.contains("column t.x"), "{err}");
+    p.ok(&["rollback", "--to", "1", "--yes", "--allow-destructive"]);
+    p.ok(&["apply", "--yes", "--allow-destructive"]);
+    p.ok(&["rollback", "last", "--yes"]);
+    assert_eq!(p.rows("SELECT id, x FROM t ORDER BY id"), ["1|x1", "2|x2"]);
+}
+
+#[test]
+fn rollback_to_0_stashes_a_table_in_the_shape_its_reverse_finds() {
+    let p = P::new();
+    p.ver(
+        1,
+        "tables:\n  t:\n    columns:\n      id: { type: INTEGER, primary_key: true }\n      a: { type: TEXT }\n      b: { type: TEXT }\n",
+    );
+    p.ver(
+        2,
+        "tables:\n  t:\n    columns:\n      id: { type: INTEGER, primary_key: true }\n      b: { type: TEXT }\n",
+    );
+    p.apply_without(&["V2__v2.sql"], &["apply", "--yes"]);
+    p.exec("INSERT INTO t VALUES (1, 'a1', 'b1'), (2, 'a2', 'b2')");
+    p.ok(&["apply", "--yes", "--allow-destructive"]);
+    p.ok(&["rollback", "--to", "0", "--yes", "--allow-destructive"]);
+    assert_eq!(
+        p.rows("SELECT id, a, b FROM _schemactl_stash_1_r1 ORDER BY id"),
+        ["1|a1|b1", "2|a2|b2"],
+        "the stash holds t as V1's reverse found it, with a back"
+    );
+    // Applying both again puts t back right after V1, so V2 stashes a again.
+    let out = p.ok(&["apply", "--yes", "--allow-destructive"]);
+    assert!(
+        out.contains("restored table t from the rollback stash (2 row(s))"),
+        "{out}"
+    );
+    assert_eq!(p.rows("SELECT id, b FROM t ORDER BY id"), ["1|b1", "2|b2"]);
+    p.ok(&["rollback", "last", "--yes", "--allow-destructive"]);
+    assert_eq!(
+        p.rows("SELECT id, a, b FROM t ORDER BY id"),
+        ["1|a1|b1", "2|a2|b2"]
+    );
+}
+
+/// A stash made by a step that rebuilds its table keeps its forget trigger: a row deleted and
+/// inserted again under the same key since the migration does not get the deleted row's value.
+#[test]
+fn a_stash_made_by_a_rebuild_keeps_its_forget_trigger() {
+    let cases = [
+        // Narrowing TEXT to INTEGER.
+        (
+            "      zip: { type: TEXT }\n",
+            "      zip: { type: INTEGER }\n",
+            "INSERT INTO t VALUES (1, '00123'), (2, '00456')",
+            "DELETE FROM t WHERE id = 1; INSERT INTO t VALUES (1, 123)",
+            "SELECT id, zip, typeof(zip) FROM t ORDER BY id",
+            vec!["1|123|text", "2|00456|text"],
+        ),
+        // Dropping a column with a UNIQUE constraint.
+        (
+            "      email: { type: TEXT }\n    unique: [[email]]\n",
+            "",
+            "INSERT INTO t VALUES (1, 'alice@x'), (2, 'bob@x')",
+            "DELETE FROM t WHERE id = 2; INSERT INTO t VALUES (2)",
+            "SELECT id, email FROM t ORDER BY id",
+            vec!["1|alice@x", "2|NULL"],
+        ),
+    ];
+    for (v1, v2, seed, since, check, want) in cases {
+        let p = P::new();
+        p.ver(1, &format!("{T_ID}{v1}"));
+        p.ok(&["apply", "--yes"]);
+        p.exec(seed);
+        p.ver(2, &format!("{T_ID}{v2}"));
+        p.ok(&["apply", "--yes", "--allow-destructive"]);
+        assert_eq!(
+            p.rows("SELECT name FROM sqlite_schema WHERE type = 'trigger'"),
+            ["_schemactl_stash_2_1_forget"]
+        );
+        p.exec(since);
+        p.ok(&["rollback", "last", "--yes", "--allow-destructive"]);
+        assert_eq!(p.rows(check), want);
+    }
+}
+
+#[test]
+fn a_whole_table_stash_replaces_the_seed_rows_and_counts_true() {
+    let p = P::new();
+    p.ver(1, T_ID);
+    p.ver(
+        2,
+        &format!("{T_ID}  s:\n    columns:\n      id: {{ type: INTEGER, primary_key: true }}\n      v: {{ type: TEXT }}\n"),
+    );
+    p.apply_without(&["V2__v2.sql"], &["apply", "--yes"]);
+    // V2 seeds s.
+    let m = p.dir.path().join("migrations/V2__v2.sql");
+    let mut text = std::fs::read_to_string(&m).unwrap();
+    text.push_str("\nINSERT INTO s VALUES (1, 'seed 1'), (2, 'seed 2');\n");
+    std::fs::write(&m, text).unwrap();
+    p.ok(&["apply", "--yes"]);
+    p.exec(
+        "DELETE FROM s WHERE id = 1; INSERT INTO s VALUES (1, 'app 1');
+         UPDATE s SET v = 'app 2' WHERE id = 2; INSERT INTO s VALUES (3, 'app 3')",
+    );
+    p.ok(&["rollback", "last", "--yes", "--allow-destructive"]);
+    let out = p.ok(&["apply", "--yes"]);
+    assert!(
+        out.contains("restored table s from the rollback stash (3 row(s))"),
+        "{out}"
+    );
+    assert_eq!(
+        p.rows("SELECT id, v FROM s ORDER BY id"),
+        ["1|app 1", "2|app 2", "3|app 3"]
+    );
+}
+
+#[test]
+fn the_restore_counts_the_values_it_puts_back() {
+    let p = P::new();
+    p.ver(1, T_ID);
+    p.ver(2, &format!("{T_ID}      c: {{ type: TEXT }}\n"));
+    p.ok(&["apply", "--yes"]);
+    p.exec("INSERT INTO t VALUES (1, 'c1'), (2, 'c2'), (3, 'c3')");
+    p.ok(&["rollback", "last", "--yes", "--allow-destructive"]);
+    p.exec("DELETE FROM t WHERE id = 3");
+    let out = p.ok(&["apply", "--yes"]);
+    assert!(
+        out.contains("restored column t.c from the rollback stash (2 value(s))"),
+        "{out}"
+    );
+}
