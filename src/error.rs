@@ -363,6 +363,15 @@ pub enum Error {
         /// Rows the stash holds.
         stashed: i64,
     },
+    /// A stash keyed by rowid alone finds rows at its rowids that are not the rows it kept.
+    #[error(
+        "stash {stash} of table \"{table}\" finds its rowids on {rows} row(s) whose other columns changed since the migration (updated, or renumbered by VACUUM): their values cannot be placed safely; nothing was changed; re-run with --lossy to roll back without them, or restore a backup taken before the migration"
+    )]
+    StashMoved {
+        stash: String,
+        table: String,
+        rows: i64,
+    },
     /// A rollback would drop objects added by hand that it cannot create again.
     #[error(
         "the rollback would drop what was added by hand and cannot create it again: {}; nothing was changed; drop it by hand first if it can go",
@@ -392,7 +401,7 @@ pub enum Error {
     },
     /// VACUUM would renumber the rowids a stash finds its rows by.
     #[error(
-        "VACUUM renumbers the rowids of tables without an INTEGER PRIMARY KEY, and {} find rows of such tables by rowid: after it, a rollback would put their values in the wrong rows; nothing was changed; roll back or re-apply first, or drop those stashes with `schemactl stash drop VERSION` (their rollback becomes lossy), then vacuum",
+        "VACUUM renumbers the rowids of tables without an INTEGER PRIMARY KEY, and {} find rows of such tables by rowid: after it, their rollback could not find those rows again; nothing was changed; roll back first, or drop those stashes with `schemactl stash drop VERSION` (their rollback becomes lossy), then vacuum",
         .stashes.join(", ")
     )]
     VacuumWouldMisplace {

@@ -277,3 +277,175 @@ fn the_restore_counts_the_values_it_puts_back() {
         "{out}"
     );
 }
+
+#[test]
+fn schemactl_column_names_are_reserved_and_never_stashed() {
+    // In the schema files: a load error naming the place.
+    let p = P::new();
+    std::fs::write(
+        p.dir.path().join("schema/s.yaml"),
+        "schemactl: 1\nversion: 1\ntables:\n  t:\n    columns:\n      k: { type: TEXT, primary_key: true }\n      _schemactl_rowid: { type: TEXT }\n",
+    )
+    .unwrap();
+    let err = p.fails(&["plan", "--write", "v1"]);
+    assert!(
+        err.contains("s.yaml:7:7") && err.contains("_schemactl_rowid") && err.contains("reserved"),
+        "{err}"
+    );
+    // In a live table made by hand: a migration that would stash it is refused, and so is a
+    // rollback that would.
+    for column in ["_schemactl_rowid", "_schemactl_as_c"] {
+        let p = P::new();
+        p.ver(1, T_ID);
+        p.ok(&["apply", "--yes"]);
+        let m = p.dir.path().join("migrations/V2__by_hand.sql");
+        std::fs::write(
+            &m,
+            format!("CREATE TABLE h (k TEXT PRIMARY KEY, {column} TEXT, c TEXT);\n"),
+        )
+        .unwrap();
+        std::fs::write(
+            p.dir.path().join("rollbacks/V2__by_hand.sql"),
+            "DROP TABLE h;\n",
+        )
+        .unwrap();
+        p.ok(&["apply", "--yes"]);
+        p.exec(&format!(
+            "INSERT INTO h (k, {column}, c) VALUES ('k1', 'secret', '007')"
+        ));
+        let before = p.file_bytes();
+        let err = p.fails(&["rollback", "last", "--yes", "--allow-destructive"]);
+        assert!(
+            err.contains(column) && err.contains("rename the column"),
+            "{err}"
+        );
+        assert_eq!(p.file_bytes(), before);
+        assert_eq!(p.rows("SELECT k, c FROM h"), ["k1|007"]);
+    }
+}
+
+#[test]
+fn rolling_back_generated_to_regular_is_gated_stashed_and_brought_back() {
+    let p = P::new();
+    let gen_s = "      s: { type: TEXT, generated: { expr: \"upper(a)\", stored: true } }\n";
+    p.ver(1, &format!("{T_ID}      a: {{ type: TEXT }}\n{gen_s}"));
+    p.ok(&["apply", "--yes"]);
+    p.exec("INSERT INTO t (id, a) VALUES (1, 'x'), (2, 'y')");
+    p.ver(
+        2,
+        &format!("{T_ID}      a: {{ type: TEXT }}\n      s: {{ type: TEXT }}\n"),
+    );
+    p.ok(&["apply", "--yes"]);
+    p.exec("UPDATE t SET s = 'written by app' WHERE id = 1");
+    let dry = p.ok(&["rollback", "last", "--dry-run"]);
+    assert!(dry.contains("column t.s (1 value(s))"), "{dry}");
+    let err = p.fails(&["rollback", "last", "--yes"]);
+    assert!(err.contains("column t.s"), "{err}");
+    assert_eq!(p.rows("SELECT s FROM t WHERE id = 1"), ["written by app"]);
+    p.ok(&["rollback", "last", "--yes", "--allow-destructive"]);
+    assert_eq!(p.rows("SELECT s FROM t ORDER BY id"), ["X", "Y"]);
+    p.ok(&["apply", "--yes"]);
+    assert_eq!(
+        p.rows("SELECT id, s FROM t ORDER BY id"),
+        ["1|written by app", "2|Y"]
+    );
+}
+
+#[test]
+fn a_contentless_fts_table_is_said_lost_not_promised_back() {
+    let p = P::new();
+    p.ver(1, T_ID);
+    p.ver(
+        2,
+        &format!("{T_ID}virtual_tables:\n  cl:\n    sql: \"CREATE VIRTUAL TABLE cl USING fts5(body, content='')\"\n"),
+    );
+    p.ok(&["apply", "--yes"]);
+    p.exec("INSERT INTO cl (rowid, body) VALUES (1, 'secret words'), (2, 'more words')");
+    let err = p.fails(&["rollback", "last", "--yes"]);
+    assert!(err.contains("virtual table cl (2 row(s), LOST"), "{err}");
+    let out = p.ok(&["rollback", "last", "--yes", "--allow-destructive"]);
+    assert_eq!(
+        p.rows(
+            "SELECT name FROM sqlite_schema WHERE name LIKE '\\_schemactl\\_stash%' ESCAPE '\\'"
+        ),
+        Vec::<String>::new(),
+        "{out}"
+    );
+    let out = p.ok(&["apply", "--yes"]);
+    assert!(!out.contains("restored"), "{out}");
+}
+
+#[test]
+fn a_stash_restore_fires_no_trigger() {
+    let p = P::new();
+    let audit = "  audit:\n    columns:\n      msg: { type: TEXT }\ntriggers:\n  t_audit:\n    sql: \"CREATE TRIGGER t_audit AFTER UPDATE ON t BEGIN INSERT INTO audit VALUES ('update ' || NEW.id); END\"\n";
+    p.ver(1, &format!("{T_ID}{audit}"));
+    p.ver(2, &format!("{T_ID}      x: {{ type: TEXT }}\n{audit}"));
+    p.ok(&["apply", "--yes"]);
+    p.exec("INSERT INTO t VALUES (1, 'x1'), (2, 'x2')");
+    p.ok(&["rollback", "last", "--yes", "--allow-destructive"]);
+    let out = p.ok(&["apply", "--yes"]);
+    assert_eq!(out.matches("live restored column t.x").count(), 1, "{out}");
+    assert_eq!(p.rows("SELECT id, x FROM t ORDER BY id"), ["1|x1", "2|x2"]);
+    assert_eq!(p.rows("SELECT count(*) FROM audit"), ["0"]);
+    assert_eq!(
+        p.rows("SELECT name FROM sqlite_schema WHERE type = 'trigger'"),
+        ["t_audit"]
+    );
+}
+
+/// VACUUM renumbers the rowids of a table without an INTEGER PRIMARY KEY: `optimize
+/// --vacuum` refuses while a stash finds rows of such a table by rowid, and a rollback after
+/// an external VACUUM refuses rather than put values into other rows (or, with --lossy, puts
+/// back only the values whose row it can still tell).
+#[test]
+fn vacuum_never_lets_a_stash_misplace_values() {
+    let cases = [
+        // No primary key at all.
+        (
+            "tables:\n  t:\n    columns:\n      name: { type: TEXT }\n      v: { type: TEXT }\n",
+            "tables:\n  t:\n    columns:\n      name: { type: TEXT }\n",
+            "INSERT INTO t VALUES ('a', 'va'), ('b', 'vb'), ('c', 'vc'), ('d', 'vd'), ('e', 've')",
+            "DELETE FROM t WHERE name = 'b'",
+            "SELECT name, v FROM t ORDER BY name",
+            vec!["a|va", "c|NULL", "d|NULL", "e|NULL"],
+        ),
+        // V2 drops the INTEGER PRIMARY KEY.
+        (
+            "tables:\n  t:\n    columns:\n      id: { type: INTEGER, primary_key: true }\n      name: { type: TEXT }\n",
+            "tables:\n  t:\n    columns:\n      name: { type: TEXT }\n",
+            "INSERT INTO t VALUES (1, 'one'), (2, 'two'), (3, 'three'), (4, 'four')",
+            "DELETE FROM t WHERE name = 'two'",
+            // 'three' and 'four' moved: they get new ids, never another row's old one.
+            "SELECT name, id FROM t WHERE id <= 4 ORDER BY id",
+            vec!["one|1"],
+        ),
+    ];
+    for (v1, v2, seed, delete, check, want) in cases {
+        let p = P::new();
+        p.ver(1, v1);
+        p.ok(&["apply", "--yes"]);
+        p.exec(seed);
+        p.ver(2, v2);
+        p.ok(&["apply", "--yes", "--allow-destructive"]);
+        p.exec(delete);
+        let before = p.file_bytes();
+        let err = p.fails(&["optimize", "--vacuum"]);
+        assert!(err.contains("_schemactl_stash_2_1 (table \"t\")"), "{err}");
+        assert_eq!(p.file_bytes(), before, "a refused VACUUM changes nothing");
+        // VACUUM from elsewhere: the rollback refuses, then --lossy misplaces nothing.
+        p.exec("VACUUM");
+        let vacuumed = p.file_bytes();
+        let err = p.fails(&["rollback", "last", "--yes", "--allow-destructive"]);
+        assert!(err.contains("renumbered by VACUUM"), "{err}");
+        assert_eq!(p.file_bytes(), vacuumed);
+        p.ok(&[
+            "rollback",
+            "last",
+            "--yes",
+            "--allow-destructive",
+            "--lossy",
+        ]);
+        assert_eq!(p.rows(check), want);
+    }
+}

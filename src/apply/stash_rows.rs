@@ -16,6 +16,7 @@ use rusqlite::Connection;
 
 use crate::error::{Error, Result};
 use crate::model::Schema;
+use crate::plan::{FINGERPRINT, fingerprint_sql};
 use crate::sql::{ident, quote_literal};
 
 /// The temporary table the fill values are bound into, one row per `--fill`.
@@ -78,6 +79,8 @@ struct ColumnStash {
     key: Vec<String>,
     /// The stashed columns.
     columns: Vec<String>,
+    /// The columns of its fingerprint, when it finds rows by rowid alone.
+    fingerprint: Vec<String>,
 }
 
 fn q(e: rusqlite::Error) -> Error {
@@ -162,9 +165,23 @@ fn column_stashes(conn: &Connection, version: i32, forward: &str) -> Result<Vec<
         if !key.iter().all(|k| has(k)) {
             continue;
         }
-        let columns = strings(conn, "SELECT name FROM pragma_table_info(?1)", &name)?
+        let stash_columns = strings(conn, "SELECT name FROM pragma_table_info(?1)", &name)?;
+        // The fingerprint's columns, as its first row names them (see Stash::fingerprint).
+        let fingerprint = if stash_columns.iter().any(|c| c == FINGERPRINT) {
+            strings(
+                conn,
+                &format!(
+                    "SELECT key FROM json_each((SELECT {FINGERPRINT} FROM {} LIMIT 1)) WHERE ?1 IS NOT NULL",
+                    ident(&name)
+                ),
+                &name,
+            )?
+        } else {
+            Vec::new()
+        };
+        let columns = stash_columns
             .into_iter()
-            .filter(|c| !identity.contains(c) && !c.starts_with("_schemactl_as_"))
+            .filter(|c| !identity.contains(c) && !c.starts_with("_schemactl_"))
             .collect();
         out.push(ColumnStash {
             name,
@@ -172,6 +189,7 @@ fn column_stashes(conn: &Connection, version: i32, forward: &str) -> Result<Vec<
             rowid,
             key,
             columns,
+            fingerprint,
         });
     }
     Ok(out)
@@ -188,6 +206,12 @@ impl ColumnStash {
                     .iter()
                     .map(|k| format!("s.{k} IS t.{k}", k = ident(k))),
             )
+            .chain((!self.fingerprint.is_empty()).then(|| {
+                format!(
+                    "s.{FINGERPRINT} IS {}",
+                    fingerprint_sql(&self.fingerprint, Some("t"))
+                )
+            }))
             .collect::<Vec<_>>()
             .join(" AND ")
     }
@@ -266,6 +290,28 @@ pub fn check(
                     stash.matches()
                 ),
             )?;
+            if let (false, Some(r)) = (stash.fingerprint.is_empty(), &stash.rowid) {
+                let moved = count(
+                    conn,
+                    &format!(
+                        "SELECT count(*) FROM {s} AS s WHERE EXISTS (SELECT 1 FROM {t} AS t WHERE s._schemactl_rowid = t.{r}) AND NOT EXISTS (SELECT 1 FROM {t} AS t WHERE {})",
+                        stash.matches()
+                    ),
+                )?;
+                if moved > 0 && !lossy.allowed {
+                    return Err(Error::StashMoved {
+                        stash: stash.name.clone(),
+                        table: stash.table.clone(),
+                        rows: moved,
+                    });
+                }
+                if moved > 0 {
+                    say(&format!(
+                        "warning: --lossy: stash {} finds {moved} row(s) of table {t} changed since the migration: their values do not come back",
+                        stash.name
+                    ));
+                }
+            }
             if stashed > 0 && rows > 0 && found == 0 {
                 if !lossy.allowed {
                     return Err(Error::StashLost {

@@ -55,6 +55,32 @@ pub struct Stash {
     /// such a table is not stashed (see [`Stash::identifiable`]).
     #[serde(skip)]
     pub reserved: Option<String>,
+    /// When the stash finds rows by rowid alone (no primary key identifies them), the
+    /// columns the step keeps: beside each row the stash keeps their values
+    /// ([`FINGERPRINT`]), and a value goes back only to the row at its rowid that still holds
+    /// them, so that rowids renumbered since (VACUUM renumbers a table without an INTEGER
+    /// PRIMARY KEY) never put a value into another row.
+    #[serde(skip)]
+    pub fingerprint: Vec<String>,
+}
+
+/// The stash column that keeps the fingerprint of [`Stash::fingerprint`].
+pub const FINGERPRINT: &str = "_schemactl_fp";
+
+/// The fingerprint of `columns` of the row `row` (an alias, or None for the table read
+/// directly): a JSON object of each column's name and `quote()`d value.
+pub fn fingerprint_sql(columns: &[String], row: Option<&str>) -> String {
+    let parts: Vec<String> = columns
+        .iter()
+        .map(|c| {
+            let col = match row {
+                Some(r) => format!("{r}.{}", ident(c)),
+                None => ident(c),
+            };
+            format!("{}, quote({col})", quote_literal(c))
+        })
+        .collect();
+    format!("json_object({})", parts.join(", "))
 }
 
 impl Stash {
@@ -75,6 +101,12 @@ impl Stash {
                     .iter()
                     .map(|k| format!("s.{k} IS {table}.{k}", k = ident(k))),
             )
+            .chain((!self.fingerprint.is_empty()).then(|| {
+                format!(
+                    "s.{FINGERPRINT} IS {}",
+                    fingerprint_sql(&self.fingerprint, Some(table))
+                )
+            }))
             .collect::<Vec<_>>()
             .join(" AND ")
     }
@@ -109,6 +141,7 @@ impl Stash {
             narrowed: Vec::new(),
             reverse: None,
             reserved: reserved_column(t),
+            fingerprint: Vec::new(),
         }
     }
 
@@ -167,6 +200,7 @@ impl Stash {
             narrowed: Vec::new(),
             reverse: None,
             reserved: None,
+            fingerprint: Vec::new(),
         })
     }
 
@@ -201,9 +235,20 @@ impl Stash {
         } else {
             key
         };
+        let fingerprint = if key.is_empty() && rowid.is_some() {
+            t.columns
+                .iter()
+                .filter(|c| c.generated.is_none())
+                .filter(|c| !columns.iter().any(|s| s.eq_ignore_ascii_case(&c.name)))
+                .map(|c| c.name.to_string())
+                .collect()
+        } else {
+            Vec::new()
+        };
         Stash {
             table: t.name.to_string(),
             rowid,
+            fingerprint,
             columns,
             key,
             without_rowid: t.without_rowid,
@@ -235,12 +280,19 @@ impl Stash {
                     .filter(|k| !cols.contains(k)),
             )
             .collect();
+        let fingerprint = (!self.fingerprint.is_empty()).then(|| {
+            format!(
+                "{} AS {FINGERPRINT}",
+                fingerprint_sql(&self.fingerprint, None)
+            )
+        });
         let mut out = vec![format!(
             "CREATE TABLE {} AS SELECT {} FROM {t}",
             ident(name),
             key.iter()
                 .chain(&cols)
                 .cloned()
+                .chain(fingerprint)
                 .collect::<Vec<_>>()
                 .join(", ")
         )];

@@ -271,6 +271,15 @@ impl Description {
             for column in set_columns(st, next) {
                 self.tables[t].events.push(ColumnEvent::Written(column));
             }
+            // A rollback stash put back on re-apply: the stash answers for those values.
+            if st.iter().any(|tok| {
+                tok.word().is_some_and(|w| {
+                    w.to_ascii_lowercase()
+                        .starts_with(crate::plan::STASH_PREFIX)
+                })
+            }) {
+                self.tables[t].from_stash = true;
+            }
             if self.tables[t].origin.is_some() {
                 // Its triggers and foreign-key actions may change other tables; its own rows
                 // keep their identity and their other columns.
