@@ -15,7 +15,7 @@ use miette::Diagnostic;
 mod messages;
 mod source;
 
-pub use messages::{busy_timeout, sqlite_message};
+pub use messages::{busy_timeout, fill_flag, sqlite_message};
 use messages::{missing_table, no_backup, prune_mismatch};
 pub use source::SourceError;
 
@@ -339,7 +339,8 @@ pub enum Error {
     /// A rollback must bring back a NOT NULL column without a default into rows that have no
     /// stashed value, and no `--fill` gives one.
     #[error(
-        "the rollback brings back column \"{table}\".\"{column}\", NOT NULL without a default, and {cause}: nothing can fill its {rows} row(s); nothing was changed; give the value with --fill {table}.{column}=VALUE (a lossy rollback), restore a backup taken before the migration, or, instead of rolling back, write a migration that adds the column back with a default"
+        "the rollback brings back column \"{table}\".\"{column}\", NOT NULL without a default, and {cause}: nothing can fill its {rows} row(s); nothing was changed; give the value with --fill {} (a lossy rollback), restore a backup taken before the migration, or, instead of rolling back, write a migration that adds the column back with a default",
+        fill_flag(table, column)
     )]
     Unfillable {
         /// The table.

@@ -449,3 +449,80 @@ fn vacuum_never_lets_a_stash_misplace_values() {
         assert_eq!(p.rows(check), want);
     }
 }
+
+#[test]
+fn fill_takes_quoted_names_and_suggests_a_flag_that_works() {
+    let p = P::new();
+    let tab =
+        "tables:\n  \"my.tab\":\n    columns:\n      id: { type: INTEGER, primary_key: true }\n";
+    p.ver(
+        1,
+        &format!("{tab}      \"v=1\": {{ type: TEXT, not_null: true }}\n"),
+    );
+    p.ok(&["apply", "--yes"]);
+    p.exec("INSERT INTO \"my.tab\" VALUES (1, 'a'), (2, 'b')");
+    p.ver(2, tab);
+    p.ok(&["apply", "--yes", "--allow-destructive"]);
+    p.ok(&["stash", "drop", "2", "--yes"]);
+    let err = p.fails(&["rollback", "last", "--yes"]);
+    let flag = "\"my.tab\".\"v=1\"=VALUE";
+    assert!(err.contains(&format!("--fill {flag}")), "{err}");
+    p.ok(&[
+        "rollback",
+        "last",
+        "--yes",
+        "--fill",
+        &flag.replace("VALUE", "x"),
+    ]);
+    assert_eq!(
+        p.rows("SELECT id, \"v=1\" FROM \"my.tab\" ORDER BY id"),
+        ["1|x", "2|x"]
+    );
+}
+
+#[test]
+fn stash_drop_and_a_dry_run_create_nothing() {
+    let p = P::new();
+    let err = p.fails(&["stash", "drop", "1", "--yes"]);
+    assert!(
+        err.contains("db.sqlite") && err.contains("does not exist"),
+        "{err}"
+    );
+    assert!(!p.dir.path().join("db.sqlite").exists());
+    p.ver(1, T_ID);
+    p.ok(&["apply", "--yes"]);
+    let lock = p.dir.path().join("db.sqlite.schemactl-lock");
+    let _ = std::fs::remove_file(&lock);
+    let before = p.file_bytes();
+    p.ok(&["rollback", "last", "--dry-run"]);
+    assert!(!lock.exists(), "a dry run writes no lock file");
+    assert_eq!(p.file_bytes(), before);
+}
+
+/// SQLite checks neither a trigger's body nor a view's columns at CREATE: one added by hand
+/// that reads a column the rollback drops is refused by name, not created again broken.
+#[test]
+fn a_hand_made_trigger_or_view_reading_a_dropped_column_is_refused() {
+    let log = "  log:\n    columns:\n      msg: { type: TEXT }\n";
+    for (object, name) in [
+        (
+            "CREATE TRIGGER hand_log AFTER INSERT ON t BEGIN INSERT INTO log VALUES (NEW.x); END",
+            "trigger hand_log on t",
+        ),
+        ("CREATE VIEW hand_v AS SELECT id, x FROM t", "view hand_v"),
+    ] {
+        let p = P::new();
+        p.ver(1, &format!("{T_ID}{log}"));
+        p.ver(2, &format!("{T_ID}      x: {{ type: TEXT }}\n{log}"));
+        p.ok(&["apply", "--yes"]);
+        p.exec(object);
+        p.exec("INSERT INTO t VALUES (1, 'x1')");
+        let before = p.file_bytes();
+        let err = p.fails(&["rollback", "last", "--yes", "--allow-destructive"]);
+        assert!(
+            err.contains(name) && err.contains("no such column"),
+            "{err}"
+        );
+        assert_eq!(p.file_bytes(), before);
+    }
+}

@@ -78,8 +78,15 @@ pub fn rollback_lossy(
             path: opts.database.clone(),
         });
     }
-    let _lock = lock::acquire(&opts.database, opts.wait, &mut |m| say(m))?;
-    let live = open_live(&opts.database)?;
+    // A dry run writes nothing, not even the lock file: it reads.
+    let (_lock, live) = if opts.dry_run {
+        (None, crate::db::open_read_only(&opts.database)?)
+    } else {
+        (
+            Some(lock::acquire(&opts.database, opts.wait, &mut |m| say(m))?),
+            open_live(&opts.database)?,
+        )
+    };
     let applied = history::applied(&live)?;
     let version = resolve(target, &applied)?;
     let mut later: Vec<&history::Applied> =

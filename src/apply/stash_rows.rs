@@ -45,27 +45,50 @@ pub struct Fill {
 }
 
 impl Fill {
-    /// Reads `table.column=VALUE` (the table and column split at the first `.`).
+    /// Reads `table.column=VALUE`: the table ends at the first `.` and the column at the
+    /// first `=`, unless written in double quotes (`"my.tab"."v=1"=VALUE`, `""` for a quote
+    /// inside); the value is the rest, as is.
     pub fn parse(text: &str) -> Result<Fill> {
         let bad = |message: &str| Error::InvalidArgument {
             what: format!("--fill {text}"),
             message: message.to_string(),
         };
-        let (target, value) = text
-            .split_once('=')
-            .ok_or_else(|| bad("expected table.column=VALUE"))?;
-        let (table, column) = target
-            .split_once('.')
-            .ok_or_else(|| bad("expected table.column=VALUE"))?;
+        let expected = "expected table.column=VALUE (double-quote a name that holds . or =)";
+        let (table, rest) = name_until(text, '.').ok_or_else(|| bad(expected))?;
+        let (column, value) = name_until(rest, '=').ok_or_else(|| bad(expected))?;
         if table.is_empty() || column.is_empty() {
-            return Err(bad("expected table.column=VALUE"));
+            return Err(bad(expected));
         }
         Ok(Fill {
-            table: table.to_string(),
-            column: column.to_string(),
+            table,
+            column,
             value: value.to_string(),
         })
     }
+}
+
+/// Reads a name up to `end` (double-quoted, or bare up to the first `end`) and returns it
+/// with the text after `end`.
+fn name_until(text: &str, end: char) -> Option<(String, &str)> {
+    let Some(quoted) = text.strip_prefix('"') else {
+        let (name, rest) = text.split_once(end)?;
+        return Some((name.to_string(), rest));
+    };
+    let mut name = String::new();
+    let mut chars = quoted.char_indices();
+    while let Some((i, c)) = chars.next() {
+        if c != '"' {
+            name.push(c);
+            continue;
+        }
+        if quoted[i + 1..].starts_with('"') {
+            name.push('"');
+            chars.next();
+            continue;
+        }
+        return quoted[i + 1..].strip_prefix(end).map(|rest| (name, rest));
+    }
+    None
 }
 
 /// A migration's column stash, as the live database holds it.
@@ -423,4 +446,31 @@ pub fn bind(conn: &Connection, values: &[String]) -> Result<()> {
         .map_err(w)?;
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn parsed(text: &str) -> Option<(String, String, String)> {
+        Fill::parse(text).ok().map(|f| (f.table, f.column, f.value))
+    }
+
+    fn three(t: &str, c: &str, v: &str) -> Option<(String, String, String)> {
+        Some((t.into(), c.into(), v.into()))
+    }
+
+    #[test]
+    fn a_fill_names_any_table_and_column_and_its_suggestion_parses_back() {
+        assert_eq!(parsed("t.c=x=y"), three("t", "c", "x=y"));
+        assert_eq!(parsed("\"my.tab\".\"v=1\"=x"), three("my.tab", "v=1", "x"));
+        assert_eq!(parsed("\"a\"\"b\".c="), three("a\"b", "c", ""));
+        assert_eq!(parsed("\"my.tab\"v=x"), None);
+        assert_eq!(parsed("t=x"), None);
+        assert_eq!(parsed(".c=x"), None);
+        for (t, c) in [("my.tab", "v=1"), ("t", "c"), ("a\"b", "."), ("x", " y")] {
+            let flag = crate::error::fill_flag(t, c).replace("VALUE", "v");
+            assert_eq!(parsed(&flag), three(t, c, "v"), "{flag}");
+        }
+    }
 }
