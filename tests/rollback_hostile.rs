@@ -223,7 +223,10 @@ fn a_stash_made_by_a_rebuild_keeps_its_forget_trigger() {
         p.ok(&["apply", "--yes", "--allow-destructive"]);
         assert_eq!(
             p.rows("SELECT name FROM sqlite_schema WHERE type = 'trigger'"),
-            ["_schemactl_stash_2_1_forget"]
+            [
+                "_schemactl_stash_2_1_forget",
+                "_schemactl_stash_2_1_forget_insert"
+            ]
         );
         p.exec(since);
         p.ok(&["rollback", "last", "--yes", "--allow-destructive"]);
@@ -525,4 +528,23 @@ fn a_hand_made_trigger_or_view_reading_a_dropped_column_is_refused() {
         );
         assert_eq!(p.file_bytes(), before);
     }
+}
+
+/// REPLACE deletes the row it replaces without firing delete triggers: the row it inserts
+/// under the same key is new, and gets the default, not the replaced row's stashed value.
+#[test]
+fn a_row_replaced_since_the_migration_gets_no_stashed_value() {
+    let p = P::new();
+    let t = "tables:\n  t:\n    without_rowid: true\n    columns:\n      k: { type: TEXT, primary_key: true, not_null: true }\n";
+    p.ver(1, &format!("{t}      c: {{ type: TEXT }}\n"));
+    p.ok(&["apply", "--yes"]);
+    p.exec("INSERT INTO t VALUES ('k1', 'c1'), ('k2', 'c2')");
+    p.ver(2, t);
+    p.ok(&["apply", "--yes", "--allow-destructive"]);
+    p.exec("REPLACE INTO t (k) VALUES ('k1')");
+    p.ok(&["rollback", "last", "--yes", "--allow-destructive"]);
+    assert_eq!(
+        p.rows("SELECT k, c FROM t ORDER BY k"),
+        ["k1|NULL", "k2|c2"]
+    );
 }

@@ -455,10 +455,11 @@ pub fn restore(conn: &Connection, p: &Planned) -> Result<String> {
                 put = put.max(changed);
             }
         }
-        let forget = format!("{}_forget", p.name);
+        let forget = format!("{}_forget", p.name).to_ascii_lowercase();
         for (name, sql) in &triggers {
-            // The stash's own forget trigger goes with it.
-            if !name.eq_ignore_ascii_case(&forget) {
+            // The stash's own forget triggers go with it.
+            let lower = name.to_ascii_lowercase();
+            if lower != forget && lower != format!("{forget}_insert") {
                 conn.execute_batch(sql)?;
             }
         }

@@ -317,16 +317,27 @@ impl Stash {
     /// migration's last step (a step that rebuilds the table drops the triggers on it). A
     /// rebuild of the table by a later migration drops it; from then on the rowid and key
     /// alone identify rows. None for a whole-table stash.
+    ///
+    /// A second trigger forgets the stashed values of a row's identity when a row is
+    /// inserted under it: a row inserted after the migration is never the row the stash
+    /// kept, and `REPLACE` deletes the row it replaces without firing delete triggers.
     pub fn forget_sql(&self, name: &str) -> Option<String> {
         if self.whole_table || (self.rowid.is_none() && self.key.is_empty()) {
             return None;
         }
+        let trigger = |suffix: &str, event: &str, row: &str| {
+            format!(
+                "CREATE TRIGGER {} AFTER {event} ON {} BEGIN DELETE FROM {} WHERE {}; END",
+                ident(&format!("{name}{suffix}")),
+                ident(&self.table),
+                ident(name),
+                self.identity_of(row)
+            )
+        };
         Some(format!(
-            "CREATE TRIGGER {} AFTER DELETE ON {} BEGIN DELETE FROM {} WHERE {}; END",
-            ident(&format!("{name}_forget")),
-            ident(&self.table),
-            ident(name),
-            self.identity_of("OLD")
+            "{};\n{}",
+            trigger("_forget", "DELETE", "OLD"),
+            trigger("_forget_insert", "INSERT", "NEW")
         ))
     }
 
@@ -395,8 +406,9 @@ impl Stash {
     /// table is rebuilt or its stash is restored).
     pub fn unforget_sql(&self, name: &str) -> String {
         format!(
-            "DROP TRIGGER IF EXISTS {}",
-            ident(&format!("{name}_forget"))
+            "DROP TRIGGER IF EXISTS {};\nDROP TRIGGER IF EXISTS {}",
+            ident(&format!("{name}_forget")),
+            ident(&format!("{name}_forget_insert"))
         )
     }
 
