@@ -394,8 +394,17 @@ proptest! {
             match after {
                 After::Kept => expected.push(row.clone()),
                 After::Updated(n) => {
+                    // Writing the value the row already holds (' 5' became 5, then 5 is
+                    // written) changes nothing a database could see: the original comes back.
+                    let same: bool = conn
+                        .query_row("SELECT v IS ?1 AND typeof(v) = typeof(?1) FROM t WHERE tag = ?2", rusqlite::params![n, tag], |r| r.get(0))
+                        .unwrap();
                     conn.execute("UPDATE t SET v = ?1 WHERE tag = ?2", rusqlite::params![n, tag]).unwrap();
-                    written.push(tag);
+                    if same {
+                        expected.push(row.clone());
+                    } else {
+                        written.push(tag);
+                    }
                 }
                 After::Deleted => {
                     conn.execute("DELETE FROM t WHERE tag = ?1", [&tag]).unwrap();

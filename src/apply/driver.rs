@@ -50,6 +50,9 @@ pub struct Driver<'c> {
     pub checked: Vec<String>,
     /// Rows may disappear from tables (`--allow-destructive`).
     allow_rows_removed: bool,
+    /// The restore statements of the rollback stashes the migrations put back (their rows
+    /// change on purpose).
+    unstash_sql: Vec<String>,
     /// Refuse a destructive statement that would drop a row (apply without
     /// --allow-destructive): counted in the transaction, just before the statement runs.
     refuse_loss: bool,
@@ -72,6 +75,7 @@ impl<'c> Driver<'c> {
             prove: false,
             checked: Vec::new(),
             allow_rows_removed: false,
+            unstash_sql: Vec::new(),
             refuse_loss: false,
         }
     }
@@ -265,6 +269,7 @@ impl Driver<'_> {
         };
         let (unstash, kept) = super::unstash::planned(self.conn, &self.pending)?;
         self.checked.extend(kept);
+        self.unstash_sql = unstash.iter().map(|u| u.restore.clone()).collect();
         let proof = self.prove_before(&unstash)?;
         let history_insert = format!("INSERT INTO {HISTORY_TABLE}");
         let mut index = 0;
@@ -421,7 +426,9 @@ impl Driver<'_> {
         let changed_by_dml: Vec<String> = self
             .pending
             .iter()
-            .flat_map(|p| dml_targets(&p.forward))
+            .map(|p| p.forward.as_str())
+            .chain(self.unstash_sql.iter().map(String::as_str))
+            .flat_map(dml_targets)
             .collect();
         let counts_after = row_counts(self.conn)?;
         for (table, before) in counts_before {

@@ -274,7 +274,7 @@ fn with_stashes(
             .iter()
             .zip(&names)
             .filter(|(d, _)| d.step == i)
-            .flat_map(|(d, name)| d.save_sql(rolled_back, name))
+            .flat_map(|(d, name)| d.save_sql(rolled_back, u.version, name))
             .collect();
         if save.is_empty() {
             continue;

@@ -45,6 +45,8 @@ pub struct Drop {
     pub step: usize,
     /// How it is kept; None when it cannot be (a contentless fts table).
     stash: Option<Stash>,
+    /// True when its forget triggers can go on the table the step leaves.
+    forget: bool,
 }
 
 fn q(context: &'static str) -> impl Fn(rusqlite::Error) -> Error {
@@ -111,6 +113,7 @@ fn analyse_step(conn: &Connection, so_far: &[Schema], after: &Schema) -> Result<
                         count: None,
                         step: 0,
                         stash: Some(Stash::table(t)),
+                        forget: false,
                     });
                     continue;
                 }
@@ -122,6 +125,7 @@ fn analyse_step(conn: &Connection, so_far: &[Schema], after: &Schema) -> Result<
                         count: Some(n),
                         step: 0,
                         stash: Some(Stash::table(t)),
+                        forget: false,
                     });
                 }
             }
@@ -140,6 +144,7 @@ fn analyse_step(conn: &Connection, so_far: &[Schema], after: &Schema) -> Result<
                             count: None,
                             step: 0,
                             stash: Some(stash),
+                            forget: false,
                         });
                     }
                     continue;
@@ -161,6 +166,7 @@ fn analyse_step(conn: &Connection, so_far: &[Schema], after: &Schema) -> Result<
                             count: Some(n),
                             step: 0,
                             stash: None,
+                            forget: false,
                         });
                     }
                     continue;
@@ -170,6 +176,7 @@ fn analyse_step(conn: &Connection, so_far: &[Schema], after: &Schema) -> Result<
                     count: Some(n),
                     step: 0,
                     stash: Some(stash),
+                    forget: false,
                 });
             }
             Change::ModifyTable(d) => {
@@ -216,7 +223,7 @@ fn analyse_step(conn: &Connection, so_far: &[Schema], after: &Schema) -> Result<
                     } else {
                         None
                     };
-                    out.push(column_drop(&d.from, c.name.to_string(), n)?);
+                    out.push(column_drop(&d.from, c.name.to_string(), n, after)?);
                 }
             }
             _ => {}
@@ -250,9 +257,16 @@ fn constant_default(c: &Column) -> Option<&str> {
     constant.then_some(d.as_str())
 }
 
-fn column_drop(t: &Table, column: String, n: Option<i64>) -> Result<Drop> {
+fn column_drop(t: &Table, column: String, n: Option<i64>, after: &Schema) -> Result<Drop> {
     refuse_reserved(t)?;
     let stash = Stash::columns(t, vec![column.clone()]);
+    // The forget triggers go on the table as the step leaves it: only when it keeps its
+    // name, its rowid alias and its key columns (else the rowid and key alone identify rows).
+    let forget = after.tables.iter().any(|a| {
+        a.name == t.name
+            && crate::plan::rowid_alias(a) == stash.rowid.as_deref()
+            && stash.key.iter().all(|k| a.column(k).is_some())
+    });
     if !stash.identifiable() {
         return Err(Error::StashUnidentifiable {
             table: t.name.to_string(),
@@ -268,6 +282,7 @@ fn column_drop(t: &Table, column: String, n: Option<i64>) -> Result<Drop> {
         count: n,
         step: 0,
         stash: Some(stash),
+        forget,
     })
 }
 
@@ -284,13 +299,13 @@ fn contentless(sql: &str) -> bool {
 impl Drop {
     /// Returns the statements that stash this drop in table `name` for the rollback of
     /// `rolled_back` (each migration's version and refinery checksum, as `_schemactl_history`
-    /// has them), and record how a re-apply restores it. The stash belongs to the oldest.
+    /// has them), and record how a re-apply restores it. The stash belongs to `version`, the
+    /// migration whose reverse drops it: a re-apply puts it back right after that migration.
     /// Nothing when the drop cannot be kept.
-    pub fn save_sql(&self, rolled_back: &[(i32, String)], name: &str) -> Vec<String> {
+    pub fn save_sql(&self, rolled_back: &[(i32, String)], version: i32, name: &str) -> Vec<String> {
         let Some(stash) = &self.stash else {
             return Vec::new();
         };
-        let version = rolled_back.iter().map(|(v, _)| *v).min().unwrap_or(0);
         let name = name.to_string();
         let mut out = stash.save_sql(&name);
         let migrations = serde_json::json!(rolled_back).to_string();
@@ -309,7 +324,7 @@ impl Drop {
     /// Returns the statement to run after the reverse step that drops this, when it is a
     /// column stash: its forget trigger (see [`Stash::forget_sql`]).
     pub fn after_sql(&self, name: &str) -> Option<String> {
-        self.stash.as_ref()?.forget_sql(name)
+        self.forget.then(|| self.stash.as_ref()?.forget_sql(name))?
     }
 }
 

@@ -152,7 +152,6 @@ impl Plan {
                 schema_version,
             } => self.migration_head(&mut s, direction, fk_off, stem, schema_version),
         }
-        let mut forget = Vec::new();
         for i in self.order(direction) {
             let step = &self.steps[i];
             let (summary, label) = (&step.summary, step.kind.label());
@@ -177,21 +176,12 @@ impl Plan {
             for sql in step.statements(direction, stash.as_deref()) {
                 let _ = writeln!(s, "{sql};");
             }
+            // After the step's own statements: a step that rebuilds the table drops the
+            // triggers on it.
             if let (Direction::Forward, Some(name), Some(kept)) = (direction, &stash, &step.stash)
                 && let Some(trigger) = kept.forget_sql(name)
             {
-                forget.push(trigger);
-            }
-        }
-        // Created after every step: a later step that rebuilds the table drops its triggers.
-        if !forget.is_empty() {
-            let _ = writeln!(
-                s,
-                "\n{}",
-                comment("the stashes forget the rows deleted from now on")
-            );
-            for sql in forget {
-                let _ = writeln!(s, "{sql};");
+                let _ = writeln!(s, "{trigger};");
             }
         }
         if frame == Frame::Script {

@@ -260,6 +260,27 @@ impl Stash {
         }
     }
 
+    /// Keeps in the fingerprint only the columns a step that turns the table into `to`
+    /// keeps as they are: the same name and declared type, not renamed (`renames`: from, to).
+    /// Their values after the step are the ones the fingerprint read before it.
+    pub fn fingerprint_kept_by(&mut self, from: &Table, to: &Table, renames: &[(String, String)]) {
+        self.fingerprint.retain(|c| {
+            let renamed = renames
+                .iter()
+                .any(|(a, b)| a.eq_ignore_ascii_case(c) || b.eq_ignore_ascii_case(c));
+            let same = match (from.column(c), to.column(c)) {
+                (Some(a), Some(b)) => {
+                    a.decl_type
+                        .as_str()
+                        .eq_ignore_ascii_case(b.decl_type.as_str())
+                        && b.generated.is_none()
+                }
+                _ => false,
+            };
+            !renamed && same
+        });
+    }
+
     /// Returns the statements that keep what the stash describes in table `name`, before the
     /// step drops it: the row's key (primary key, or rowid) and the dropped values; a whole
     /// table's rows (with rowids when no INTEGER PRIMARY KEY carries them) and its
