@@ -390,25 +390,18 @@ pub enum Error {
         /// True when the table is WITHOUT ROWID (the step removes its key).
         without_rowid: bool,
     },
-    /// A stash would read a table with a column named like the stash's own.
+    /// A stash would read a table with a column named like the stash's own (the table, the
+    /// column).
     #[error(
         "table \"{table}\" has a column \"{column}\": names starting with _schemactl_ are schemactl's own, and a stash of this table would confuse its values with its bookkeeping; nothing was changed; rename the column first"
     )]
-    ReservedColumn {
-        /// The table.
-        table: String,
-        /// The column.
-        column: String,
-    },
-    /// VACUUM would renumber the rowids a stash finds its rows by.
+    ReservedColumn { table: String, column: String },
+    /// VACUUM would renumber the rowids a stash finds its rows by (each stash, its table).
     #[error(
         "VACUUM renumbers the rowids of tables without an INTEGER PRIMARY KEY, and {} find rows of such tables by rowid: after it, their rollback could not find those rows again; nothing was changed; roll back first, or drop those stashes with `schemactl stash drop VERSION` (their rollback becomes lossy), then vacuum",
         .stashes.join(", ")
     )]
-    VacuumWouldMisplace {
-        /// Each stash, with its table.
-        stashes: Vec<String>,
-    },
+    VacuumWouldMisplace { stashes: Vec<String> },
     /// Migrations removed rows and `--allow-destructive` was not given.
     #[error(
         "rows would disappear; nothing was changed; re-run with --allow-destructive to allow it:\n  {}",
