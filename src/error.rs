@@ -15,7 +15,7 @@ use miette::Diagnostic;
 mod messages;
 mod source;
 
-pub use messages::{busy_timeout, sqlite_message};
+pub use messages::{busy_timeout, fill_flag, sqlite_message};
 use messages::{missing_table, no_backup, prune_mismatch};
 pub use source::SourceError;
 
@@ -339,7 +339,8 @@ pub enum Error {
     /// A rollback must bring back a NOT NULL column without a default into rows that have no
     /// stashed value, and no `--fill` gives one.
     #[error(
-        "the rollback brings back column \"{table}\".\"{column}\", NOT NULL without a default, and {cause}: nothing can fill its {rows} row(s); nothing was changed; give the value with --fill {table}.{column}=VALUE (a lossy rollback), restore a backup taken before the migration, or, instead of rolling back, write a migration that adds the column back with a default"
+        "the rollback brings back column \"{table}\".\"{column}\", NOT NULL without a default, and {cause}: nothing can fill its {rows} row(s); nothing was changed; give the value with --fill {} (a lossy rollback), restore a backup taken before the migration, or, instead of rolling back, write a migration that adds the column back with a default",
+        fill_flag(table, column)
     )]
     Unfillable {
         /// The table.
@@ -363,6 +364,15 @@ pub enum Error {
         /// Rows the stash holds.
         stashed: i64,
     },
+    /// A stash keyed by rowid alone finds rows at its rowids that are not the rows it kept.
+    #[error(
+        "stash {stash} of table \"{table}\" finds its rowids on {rows} row(s) whose other columns changed since the migration (updated, or renumbered by VACUUM): their values cannot be placed safely; nothing was changed; re-run with --lossy to roll back without them, or restore a backup taken before the migration"
+    )]
+    StashMoved {
+        stash: String,
+        table: String,
+        rows: i64,
+    },
     /// A rollback would drop objects added by hand that it cannot create again.
     #[error(
         "the rollback would drop what was added by hand and cannot create it again: {}; nothing was changed; drop it by hand first if it can go",
@@ -380,6 +390,18 @@ pub enum Error {
         /// True when the table is WITHOUT ROWID (the step removes its key).
         without_rowid: bool,
     },
+    /// A stash would read a table with a column named like the stash's own (the table, the
+    /// column).
+    #[error(
+        "table \"{table}\" has a column \"{column}\": names starting with _schemactl_ are schemactl's own, and a stash of this table would confuse its values with its bookkeeping; nothing was changed; rename the column first"
+    )]
+    ReservedColumn { table: String, column: String },
+    /// VACUUM would renumber the rowids a stash finds its rows by (each stash, its table).
+    #[error(
+        "VACUUM renumbers the rowids of tables without an INTEGER PRIMARY KEY, and {} find rows of such tables by rowid: after it, their rollback could not find those rows again; nothing was changed; roll back first, or drop those stashes with `schemactl stash drop VERSION` (their rollback becomes lossy), then vacuum",
+        .stashes.join(", ")
+    )]
+    VacuumWouldMisplace { stashes: Vec<String> },
     /// Migrations removed rows and `--allow-destructive` was not given.
     #[error(
         "rows would disappear; nothing was changed; re-run with --allow-destructive to allow it:\n  {}",

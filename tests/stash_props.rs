@@ -4,7 +4,9 @@
 //! shadowing the rowid. Rows deleted after the migration stay deleted, and rows inserted after
 //! it, even under a deleted row's rowid or key, get the column's default. And: a column
 //! narrowed from TEXT (to INTEGER, REAL or NUMERIC) comes back with each row's original text
-//! (`'007'`, not `'7'`), values written since as written (64 and 48 cases).
+//! (`'007'`, not `'7'`), values written since as written (64 and 48 cases). After a VACUUM
+//! (which renumbers the rowids of a table without an INTEGER PRIMARY KEY) a value comes back
+//! to its own row or not at all, never to another row.
 
 use proptest::prelude::*;
 use rusqlite::Connection;
@@ -37,6 +39,9 @@ struct Case {
     deleted: Vec<bool>,
     /// Per deleted row: a new row reuses its rowid or key.
     reuse: Vec<bool>,
+    /// VACUUM runs before the rollback (it renumbers the rowids of a table without an
+    /// INTEGER PRIMARY KEY).
+    vacuum: bool,
 }
 
 fn case() -> impl Strategy<Value = Case> {
@@ -51,10 +56,11 @@ fn case() -> impl Strategy<Value = Case> {
         any::<bool>(),
         prop_oneof![Just(None), Just(Some("'dflt'"))],
         1usize..10,
+        any::<bool>(),
     )
-        .prop_flat_map(|(key, shadows, last, default, n)| {
+        .prop_flat_map(|(key, shadows, last, default, n, vacuum)| {
             (
-                Just(key),
+                (Just(key), Just(vacuum)),
                 Just(shadows),
                 Just(last),
                 Just(default),
@@ -64,8 +70,9 @@ fn case() -> impl Strategy<Value = Case> {
             )
         })
         .prop_map(
-            |(key, shadows, last, default, null_keys, deleted, reuse)| Case {
+            |((key, vacuum), shadows, last, default, null_keys, deleted, reuse)| Case {
                 key,
+                vacuum,
                 shadows,
                 last,
                 default,
@@ -229,8 +236,23 @@ proptest! {
         expected.push(("zfresh".into(), default.clone()));
         expected.sort();
 
+        // VACUUM renumbers rowids (a table without an INTEGER PRIMARY KEY): a value then
+        // comes back to its own row or not at all, never to another row.
+        let stable = matches!(case.key, Key::Integer | Key::WithoutRowid);
+        if case.vacuum {
+            conn.execute_batch("VACUUM").unwrap();
+        }
         conn.execute_batch(&reverse).map_err(|e| TestCaseError::fail(format!("{e}\n{reverse}")))?;
-        prop_assert_eq!(rows(&conn), expected, "{}\n{}", forward, reverse);
+        if case.vacuum && !stable {
+            let got = rows(&conn);
+            prop_assert_eq!(got.len(), expected.len());
+            for ((tag, v), (want_tag, want)) in got.iter().zip(&expected) {
+                prop_assert_eq!(tag, want_tag);
+                prop_assert!(v == want || *v == default, "row {}: {:?}, want {:?} or the default\n{}\n{}", tag, v, want, forward, reverse);
+            }
+        } else {
+            prop_assert_eq!(rows(&conn), expected, "{}\n{}", forward, reverse);
+        }
         prop_assert_eq!(schemactl::inspect(&conn).unwrap(), current);
         let left: i64 = conn
             .query_row("SELECT count(*) FROM sqlite_schema WHERE name LIKE '\\_schemactl%' ESCAPE '\\'", [], |r| r.get(0))
@@ -372,8 +394,17 @@ proptest! {
             match after {
                 After::Kept => expected.push(row.clone()),
                 After::Updated(n) => {
+                    // Writing the value the row already holds (' 5' became 5, then 5 is
+                    // written) changes nothing a database could see: the original comes back.
+                    let same: bool = conn
+                        .query_row("SELECT v IS ?1 AND typeof(v) = typeof(?1) FROM t WHERE tag = ?2", rusqlite::params![n, tag], |r| r.get(0))
+                        .unwrap();
                     conn.execute("UPDATE t SET v = ?1 WHERE tag = ?2", rusqlite::params![n, tag]).unwrap();
-                    written.push(tag);
+                    if same {
+                        expected.push(row.clone());
+                    } else {
+                        written.push(tag);
+                    }
                 }
                 After::Deleted => {
                     conn.execute("DELETE FROM t WHERE tag = ?1", [&tag]).unwrap();

@@ -50,6 +50,9 @@ pub struct Driver<'c> {
     pub checked: Vec<String>,
     /// Rows may disappear from tables (`--allow-destructive`).
     allow_rows_removed: bool,
+    /// The restore statements of the rollback stashes the migrations put back (their rows
+    /// change on purpose).
+    unstash_sql: Vec<String>,
     /// Refuse a destructive statement that would drop a row (apply without
     /// --allow-destructive): counted in the transaction, just before the statement runs.
     refuse_loss: bool,
@@ -72,6 +75,7 @@ impl<'c> Driver<'c> {
             prove: false,
             checked: Vec::new(),
             allow_rows_removed: false,
+            unstash_sql: Vec::new(),
             refuse_loss: false,
         }
     }
@@ -101,17 +105,26 @@ impl<'c> Driver<'c> {
     }
 
     /// Describes the pending migrations and stores the rows the proof compares afterwards.
-    fn prove_before(&self) -> Result<Option<Proof>> {
+    fn prove_before(&self, unstash: &[super::unstash::Planned]) -> Result<Option<Proof>> {
         if !self.prove {
             return Ok(None);
         }
-        // An adoption is recorded, never run.
-        let sql: Vec<&str> = self
+        // An adoption is recorded, never run. A rollback stash put back after a migration
+        // changes rows on purpose: its statements are described with the migration's.
+        let sql: Vec<String> = self
             .pending
             .iter()
             .filter(|p| p.origin != migrations::Origin::Adopted)
-            .map(|p| p.forward.as_str())
+            .map(|p| {
+                let mut sql = p.forward.clone();
+                for u in unstash.iter().filter(|u| u.version == p.version) {
+                    sql.push_str(";\n");
+                    sql.push_str(&u.restore);
+                }
+                sql
+            })
             .collect();
+        let sql: Vec<&str> = sql.iter().map(String::as_str).collect();
         Proof::prepare(self.conn, &sql).map(Some)
     }
 
@@ -254,7 +267,10 @@ impl Driver<'_> {
         } else {
             BTreeMap::new()
         };
-        let proof = self.prove_before()?;
+        let (unstash, kept) = super::unstash::planned(self.conn, &self.pending)?;
+        self.checked.extend(kept);
+        self.unstash_sql = unstash.iter().map(|u| u.restore.clone()).collect();
+        let proof = self.prove_before(&unstash)?;
         let history_insert = format!("INSERT INTO {HISTORY_TABLE}");
         let mut index = 0;
         for sql in queries {
@@ -273,12 +289,13 @@ impl Driver<'_> {
             if p.origin != migrations::Origin::Adopted {
                 run_statements(self.conn, sql, p, self.refuse_loss && p.needs.destructive)?;
             }
+            // A rollback stash of this migration goes back before the later ones run.
+            for u in unstash.iter().filter(|u| u.version == p.version) {
+                let line = super::unstash::restore(self.conn, u)?;
+                self.checked.push(line);
+            }
         }
-        // The proof covers the migrations; a rollback stash's values come back after it, on
-        // purpose.
         self.prove_after(proof)?;
-        let restored = super::unstash::restore(self.conn, &self.pending)?;
-        self.checked.extend(restored);
         self.conn
             .execute_batch(CREATE_MIGRATIONS_TABLE)
             .map_err(q("create _schemactl_migrations"))?;
@@ -304,7 +321,7 @@ impl Driver<'_> {
         } else {
             BTreeMap::new()
         };
-        let proof = self.prove_before()?;
+        let proof = self.prove_before(&[])?;
         for p in &self.pending {
             run_statements(self.conn, &p.forward, p, false)?;
             for table in [HISTORY_TABLE, MIGRATIONS_TABLE, STASH_DROPPED_TABLE] {
@@ -409,7 +426,9 @@ impl Driver<'_> {
         let changed_by_dml: Vec<String> = self
             .pending
             .iter()
-            .flat_map(|p| dml_targets(&p.forward))
+            .map(|p| p.forward.as_str())
+            .chain(self.unstash_sql.iter().map(String::as_str))
+            .flat_map(dml_targets)
             .collect();
         let counts_after = row_counts(self.conn)?;
         for (table, before) in counts_before {

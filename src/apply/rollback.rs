@@ -78,8 +78,15 @@ pub fn rollback_lossy(
             path: opts.database.clone(),
         });
     }
-    let _lock = lock::acquire(&opts.database, opts.wait, &mut |m| say(m))?;
-    let live = open_live(&opts.database)?;
+    // A dry run writes nothing, not even the lock file: it reads.
+    let (_lock, live) = if opts.dry_run {
+        (None, crate::db::open_read_only(&opts.database)?)
+    } else {
+        (
+            Some(lock::acquire(&opts.database, opts.wait, &mut |m| say(m))?),
+            open_live(&opts.database)?,
+        )
+    };
     let applied = history::applied(&live)?;
     let version = resolve(target, &applied)?;
     let mut later: Vec<&history::Applied> =
@@ -132,6 +139,12 @@ pub fn rollback_lossy(
     let (undo, expected) = super::rollback_kept::keep(&hand_made, undo, |undo| {
         expected_after_with(&current, &shapes, undo)
     })?;
+    // Step by step: a newer reverse can bring back what an older one drops.
+    let mut steps = vec![current.clone()];
+    for i in 1..undo.len() {
+        steps.push(expected_after_with(&current, &shapes, &undo[..i])?);
+    }
+    steps.push(expected.clone());
     if undo.iter().any(|s| dropped.contains(&s.version)) {
         refuse_unfillable(&live, &current, &expected, lossy)?;
     }
@@ -151,7 +164,7 @@ pub fn rollback_lossy(
         super::stash_rows::check(&live, &forwards, &current, &expected, lossy, &dropped, say)?;
     let undo = with_fills(undo, &checked.fills);
     // What it drops that holds data is destructive: shown, gated, and stashed.
-    let drops = super::unstash::analyse(&live, &current, &expected)?;
+    let drops = super::unstash::analyse(&live, &steps)?;
     report.drops = drops.iter().map(|d| d.what.clone()).collect();
     if opts.dry_run {
         report.sql = undo.iter().map(|s| s.forward.clone()).collect();
@@ -244,7 +257,8 @@ fn with_fills(undo: Vec<Migration>, fills: &[(i32, String)]) -> Vec<Migration> {
         .collect()
 }
 
-/// Returns `undo` with the statements that stash `drops` before the first reverse runs.
+/// Returns `undo` with the statements that stash `drops`, each before the reverse step that
+/// drops it (so it is kept in the shape, and with the rows, that step finds).
 fn with_stashes(
     live: &Connection,
     mut undo: Vec<Migration>,
@@ -255,19 +269,36 @@ fn with_stashes(
         return Ok(undo);
     };
     let names = super::unstash::free_names(live, target.version, drops.len())?;
-    let save: Vec<String> = drops
-        .iter()
-        .zip(&names)
-        .flat_map(|(d, name)| d.save_sql(rolled_back, name))
-        .collect();
-    let first = &undo[0];
-    undo[0] = Migration::new(
-        first.version,
-        first.name.clone(),
-        format!("{};\n{}", save.join(";\n"), first.forward),
-        first.reverse.clone(),
-        first.origin.clone(),
-    );
+    for (i, u) in undo.iter_mut().enumerate() {
+        let save: Vec<String> = drops
+            .iter()
+            .zip(&names)
+            .filter(|(d, _)| d.step == i)
+            .flat_map(|(d, name)| d.save_sql(rolled_back, u.version, name))
+            .collect();
+        if save.is_empty() {
+            continue;
+        }
+        // Forget triggers after the step: a reverse that rebuilds the table drops them.
+        let after: Vec<String> = drops
+            .iter()
+            .zip(&names)
+            .filter(|(d, _)| d.step == i)
+            .filter_map(|(d, name)| d.after_sql(name))
+            .collect();
+        let after = if after.is_empty() {
+            String::new()
+        } else {
+            format!("\n;\n{};", after.join(";\n"))
+        };
+        *u = Migration::new(
+            u.version,
+            u.name.clone(),
+            format!("{};\n{}{after}", save.join(";\n"), u.forward),
+            u.reverse.clone(),
+            u.origin.clone(),
+        );
+    }
     Ok(undo)
 }
 

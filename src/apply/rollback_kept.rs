@@ -165,8 +165,26 @@ pub fn keep(
         message: e.message,
     })?;
     let mut lost = Vec::new();
+    // SQLite does not check a trigger's body or a view's columns at CREATE; renaming a table
+    // re-reads every trigger and view of the schema and fails on one that reads what is gone.
+    let probe = |conn: &Connection| {
+        conn.execute_batch(
+            "CREATE TABLE _schemactl_probe (x); ALTER TABLE _schemactl_probe RENAME TO _schemactl_probe_2; DROP TABLE _schemactl_probe_2;",
+        )
+    };
+    let checkable = probe(&conn).is_ok();
     for h in kept {
-        if let Err(e) = conn.execute_batch(&h.sql) {
+        let made = conn.execute_batch(&h.sql).and_then(|()| match checkable {
+            true => probe(&conn).inspect_err(|_| {
+                let _ = conn.execute_batch(&format!(
+                    "DROP {} IF EXISTS {}",
+                    h.kind.to_uppercase(),
+                    ident(&h.name)
+                ));
+            }),
+            false => Ok(()),
+        });
+        if let Err(e) = made {
             lost.push(format!(
                 "{} ({})",
                 h.describe(),

@@ -129,3 +129,60 @@ pub fn drop(conn: &Connection, version: i32) -> Result<StashInfo> {
     )?;
     Ok(info)
 }
+
+/// The column stashes that find rows by rowid in a table VACUUM may renumber (one without
+/// an INTEGER PRIMARY KEY), each as `stash (table "t")`: after VACUUM their values would
+/// find no row, or, keyed by rowid alone, another row's other columns (which the
+/// fingerprint then refuses). A stash whose table cannot be told (its forget trigger went
+/// with a rebuild) is named too. Empty stashes (dropped) are not.
+pub fn renumbered_by_vacuum(conn: &Connection) -> Result<Vec<String>> {
+    let names: Vec<String> = conn
+        .prepare(
+            "SELECT s.name FROM sqlite_schema AS s WHERE s.type = 'table' AND s.name LIKE '\\_schemactl\\_stash\\_%' ESCAPE '\\'
+               AND EXISTS (SELECT 1 FROM pragma_table_info(s.name) WHERE name = '_schemactl_rowid')
+               AND EXISTS (SELECT 1 FROM sqlite_schema AS i WHERE i.type = 'index' AND i.name = s.name || '_id')
+             ORDER BY s.name",
+        )
+        .map_err(q)?
+        .query_map([], |r| r.get(0))
+        .map_err(q)?
+        .collect::<rusqlite::Result<_>>()
+        .map_err(q)?;
+    let mut out = Vec::new();
+    for name in names {
+        let rows: i64 = conn
+            .query_row(
+                &format!("SELECT count(*) FROM {}", quote_ident(&name)),
+                [],
+                |r| r.get(0),
+            )
+            .map_err(q)?;
+        if rows == 0 {
+            continue;
+        }
+        let table: Option<String> = conn
+            .query_row(
+                "SELECT tbl_name FROM sqlite_schema WHERE type = 'trigger' AND name = ?1 || '_forget'",
+                [&name],
+                |r| r.get(0),
+            )
+            .ok();
+        let Some(table) = table else {
+            out.push(format!("{name} (its table unknown)"));
+            continue;
+        };
+        // An INTEGER PRIMARY KEY is the rowid, which VACUUM keeps.
+        let ipk: bool = conn
+            .query_row(
+                "SELECT count(*) = 1 AND sum(pk = 1 AND upper(type) = 'INTEGER') = 1 FROM pragma_table_info(?1) WHERE pk > 0",
+                [&table],
+                |r| r.get::<_, Option<bool>>(0),
+            )
+            .map_err(q)?
+            .unwrap_or(false);
+        if !ipk {
+            out.push(format!("{name} (table \"{table}\")"));
+        }
+    }
+    Ok(out)
+}

@@ -16,6 +16,7 @@ use rusqlite::Connection;
 
 use crate::error::{Error, Result};
 use crate::model::Schema;
+use crate::plan::{FINGERPRINT, fingerprint_sql};
 use crate::sql::{ident, quote_literal};
 
 /// The temporary table the fill values are bound into, one row per `--fill`.
@@ -44,27 +45,50 @@ pub struct Fill {
 }
 
 impl Fill {
-    /// Reads `table.column=VALUE` (the table and column split at the first `.`).
+    /// Reads `table.column=VALUE`: the table ends at the first `.` and the column at the
+    /// first `=`, unless written in double quotes (`"my.tab"."v=1"=VALUE`, `""` for a quote
+    /// inside); the value is the rest, as is.
     pub fn parse(text: &str) -> Result<Fill> {
         let bad = |message: &str| Error::InvalidArgument {
             what: format!("--fill {text}"),
             message: message.to_string(),
         };
-        let (target, value) = text
-            .split_once('=')
-            .ok_or_else(|| bad("expected table.column=VALUE"))?;
-        let (table, column) = target
-            .split_once('.')
-            .ok_or_else(|| bad("expected table.column=VALUE"))?;
+        let expected = "expected table.column=VALUE (double-quote a name that holds . or =)";
+        let (table, rest) = name_until(text, '.').ok_or_else(|| bad(expected))?;
+        let (column, value) = name_until(rest, '=').ok_or_else(|| bad(expected))?;
         if table.is_empty() || column.is_empty() {
-            return Err(bad("expected table.column=VALUE"));
+            return Err(bad(expected));
         }
         Ok(Fill {
-            table: table.to_string(),
-            column: column.to_string(),
+            table,
+            column,
             value: value.to_string(),
         })
     }
+}
+
+/// Reads a name up to `end` (double-quoted, or bare up to the first `end`) and returns it
+/// with the text after `end`.
+fn name_until(text: &str, end: char) -> Option<(String, &str)> {
+    let Some(quoted) = text.strip_prefix('"') else {
+        let (name, rest) = text.split_once(end)?;
+        return Some((name.to_string(), rest));
+    };
+    let mut name = String::new();
+    let mut chars = quoted.char_indices();
+    while let Some((i, c)) = chars.next() {
+        if c != '"' {
+            name.push(c);
+            continue;
+        }
+        if quoted[i + 1..].starts_with('"') {
+            name.push('"');
+            chars.next();
+            continue;
+        }
+        return quoted[i + 1..].strip_prefix(end).map(|rest| (name, rest));
+    }
+    None
 }
 
 /// A migration's column stash, as the live database holds it.
@@ -78,6 +102,8 @@ struct ColumnStash {
     key: Vec<String>,
     /// The stashed columns.
     columns: Vec<String>,
+    /// The columns of its fingerprint, when it finds rows by rowid alone.
+    fingerprint: Vec<String>,
 }
 
 fn q(e: rusqlite::Error) -> Error {
@@ -162,9 +188,23 @@ fn column_stashes(conn: &Connection, version: i32, forward: &str) -> Result<Vec<
         if !key.iter().all(|k| has(k)) {
             continue;
         }
-        let columns = strings(conn, "SELECT name FROM pragma_table_info(?1)", &name)?
+        let stash_columns = strings(conn, "SELECT name FROM pragma_table_info(?1)", &name)?;
+        // The fingerprint's columns, as its first row names them (see Stash::fingerprint).
+        let fingerprint = if stash_columns.iter().any(|c| c == FINGERPRINT) {
+            strings(
+                conn,
+                &format!(
+                    "SELECT key FROM json_each((SELECT {FINGERPRINT} FROM {} LIMIT 1)) WHERE ?1 IS NOT NULL",
+                    ident(&name)
+                ),
+                &name,
+            )?
+        } else {
+            Vec::new()
+        };
+        let columns = stash_columns
             .into_iter()
-            .filter(|c| !identity.contains(c) && !c.starts_with("_schemactl_as_"))
+            .filter(|c| !identity.contains(c) && !c.starts_with("_schemactl_"))
             .collect();
         out.push(ColumnStash {
             name,
@@ -172,6 +212,7 @@ fn column_stashes(conn: &Connection, version: i32, forward: &str) -> Result<Vec<
             rowid,
             key,
             columns,
+            fingerprint,
         });
     }
     Ok(out)
@@ -188,6 +229,12 @@ impl ColumnStash {
                     .iter()
                     .map(|k| format!("s.{k} IS t.{k}", k = ident(k))),
             )
+            .chain((!self.fingerprint.is_empty()).then(|| {
+                format!(
+                    "s.{FINGERPRINT} IS {}",
+                    fingerprint_sql(&self.fingerprint, Some("t"))
+                )
+            }))
             .collect::<Vec<_>>()
             .join(" AND ")
     }
@@ -266,6 +313,28 @@ pub fn check(
                     stash.matches()
                 ),
             )?;
+            if let (false, Some(r)) = (stash.fingerprint.is_empty(), &stash.rowid) {
+                let moved = count(
+                    conn,
+                    &format!(
+                        "SELECT count(*) FROM {s} AS s WHERE EXISTS (SELECT 1 FROM {t} AS t WHERE s._schemactl_rowid = t.{r}) AND NOT EXISTS (SELECT 1 FROM {t} AS t WHERE {})",
+                        stash.matches()
+                    ),
+                )?;
+                if moved > 0 && !lossy.allowed {
+                    return Err(Error::StashMoved {
+                        stash: stash.name.clone(),
+                        table: stash.table.clone(),
+                        rows: moved,
+                    });
+                }
+                if moved > 0 {
+                    say(&format!(
+                        "warning: --lossy: stash {} finds {moved} row(s) of table {t} changed since the migration: their values do not come back",
+                        stash.name
+                    ));
+                }
+            }
             if stashed > 0 && rows > 0 && found == 0 {
                 if !lossy.allowed {
                     return Err(Error::StashLost {
@@ -377,4 +446,31 @@ pub fn bind(conn: &Connection, values: &[String]) -> Result<()> {
         .map_err(w)?;
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn parsed(text: &str) -> Option<(String, String, String)> {
+        Fill::parse(text).ok().map(|f| (f.table, f.column, f.value))
+    }
+
+    fn three(t: &str, c: &str, v: &str) -> Option<(String, String, String)> {
+        Some((t.into(), c.into(), v.into()))
+    }
+
+    #[test]
+    fn a_fill_names_any_table_and_column_and_its_suggestion_parses_back() {
+        assert_eq!(parsed("t.c=x=y"), three("t", "c", "x=y"));
+        assert_eq!(parsed("\"my.tab\".\"v=1\"=x"), three("my.tab", "v=1", "x"));
+        assert_eq!(parsed("\"a\"\"b\".c="), three("a\"b", "c", ""));
+        assert_eq!(parsed("\"my.tab\"v=x"), None);
+        assert_eq!(parsed("t=x"), None);
+        assert_eq!(parsed(".c=x"), None);
+        for (t, c) in [("my.tab", "v=1"), ("t", "c"), ("a\"b", "."), ("x", " y")] {
+            let flag = crate::error::fill_flag(t, c).replace("VALUE", "v");
+            assert_eq!(parsed(&flag), three(t, c, "v"), "{flag}");
+        }
+    }
 }

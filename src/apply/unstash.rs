@@ -38,21 +38,63 @@ const CREATE_TABLE: &str = "CREATE TABLE IF NOT EXISTS _schemactl_rollback_stash
 pub struct Drop {
     /// What goes, for messages: `column "patterns"."category" (50 value(s))`.
     pub what: String,
-    /// The rows or values it holds.
-    pub count: i64,
-    stash: Stash,
+    /// The rows or values it holds; None when a newer reverse of the same rollback brings
+    /// them back, so that they cannot be counted before it runs.
+    pub count: Option<i64>,
+    /// The reverse step (0: the newest) before which it is stashed.
+    pub step: usize,
+    /// How it is kept; None when it cannot be (a contentless fts table).
+    stash: Option<Stash>,
+    /// True when its forget triggers can go on the table the step leaves.
+    forget: bool,
 }
 
 fn q(context: &'static str) -> impl Fn(rusqlite::Error) -> Error {
     move |e| Error::sqlite(context, e)
 }
 
-/// Returns the data that turning `live` (the schema of `conn`) into `after` drops: the tables
-/// and virtual tables that go while they hold rows, and the columns that go while a value
-/// differs from their constant default (NULL when they have none; any non-NULL value when the
-/// default is not a constant).
-pub fn analyse(conn: &Connection, live: &Schema, after: &Schema) -> Result<Vec<Drop>> {
-    let changes = crate::diff::diff(live, after, &Default::default())?;
+/// Returns the data the reverse steps drop, step by step: `steps[i]` is the schema before
+/// step `i` runs (`steps[0]` the live schema of `conn`), `steps[i + 1]` the schema it leaves.
+/// A table or virtual table that goes while it holds rows, and a column that goes while a
+/// value differs from its constant default (NULL when it has none; any non-NULL value when
+/// the default is not a constant), is a drop of that step, described in the shape the step
+/// finds it (so a column a newer reverse brought back is kept too). What the live database
+/// holds in the same shape is counted there; what a newer reverse brings back or reshapes
+/// cannot be counted before the rollback runs, so it is a drop whatever it holds.
+pub fn analyse(conn: &Connection, steps: &[Schema]) -> Result<Vec<Drop>> {
+    let mut out = Vec::new();
+    for (step, pair) in steps.windows(2).enumerate() {
+        for mut d in analyse_step(conn, &steps[..=step], &pair[1])? {
+            d.step = step;
+            out.push(d);
+        }
+    }
+    Ok(out)
+}
+
+/// The drops of one reverse step, to `after`; `so_far` holds the schema before each step up
+/// to this one (the first is what `conn` holds). A table every step so far kept has the rows
+/// the live one has (a reverse adds and drops columns, not rows); a column every step so far
+/// kept as it is has the live values.
+fn analyse_step(conn: &Connection, so_far: &[Schema], after: &Schema) -> Result<Vec<Drop>> {
+    let Some(before) = so_far.last() else {
+        return Ok(Vec::new());
+    };
+    let changes = crate::diff::diff(before, after, &Default::default())?;
+    let kept_table = |name: &str| {
+        so_far
+            .iter()
+            .all(|s| s.tables.iter().any(|t| t.name == name))
+    };
+    let kept_column = |table: &str, c: &Column| {
+        so_far.iter().all(|s| {
+            s.tables
+                .iter()
+                .find(|t| t.name == table)
+                .and_then(|t| t.column(&c.name))
+                .is_some_and(|l| l == c)
+        })
+    };
     let mut out = Vec::new();
     let count = |sql: String| -> Result<i64> {
         conn.query_row(&sql, [], |r| r.get(0))
@@ -61,68 +103,149 @@ pub fn analyse(conn: &Connection, live: &Schema, after: &Schema) -> Result<Vec<D
     for change in &changes {
         match change {
             Change::DropTable(t) => {
+                if !kept_table(&t.name) {
+                    refuse_reserved(t)?;
+                    out.push(Drop {
+                        what: format!(
+                            "table {} (its rows as the newer reverses leave them)",
+                            ident(&t.name)
+                        ),
+                        count: None,
+                        step: 0,
+                        stash: Some(Stash::table(t)),
+                        forget: false,
+                    });
+                    continue;
+                }
                 let n = count(format!("SELECT count(*) FROM {}", ident(&t.name)))?;
                 if n > 0 {
+                    refuse_reserved(t)?;
                     out.push(Drop {
                         what: format!("table {} ({n} row(s))", ident(&t.name)),
-                        count: n,
-                        stash: Stash::table(t),
+                        count: Some(n),
+                        step: 0,
+                        stash: Some(Stash::table(t)),
+                        forget: false,
                     });
                 }
             }
             Change::DropVirtualTable(v) => {
+                let kept = so_far
+                    .iter()
+                    .all(|s| s.virtual_tables.iter().any(|l| l.name == v.name));
+                if !kept {
+                    // Brought back by a newer reverse: its stash was the module's rows.
+                    if let Some(stash) = Stash::virtual_table(v) {
+                        out.push(Drop {
+                            what: format!(
+                                "virtual table {} (its rows as the newer reverses leave them)",
+                                ident(&v.name)
+                            ),
+                            count: None,
+                            step: 0,
+                            stash: Some(stash),
+                            forget: false,
+                        });
+                    }
+                    continue;
+                }
                 // Shadow tables hold an fts or rtree table's rows; its rowid names them.
                 let n = count(format!("SELECT count(*) FROM {}", ident(&v.name))).unwrap_or(0);
-                let columns = virtual_columns(conn, &v.name)?;
-                // An rtree's first column is its rowid; fts tables take the rowid on insert.
-                let rtree = crate::sql::mentions(v.sql.as_str(), "rtree");
-                let (rowid, key) = match columns.first() {
-                    Some(first) if rtree => (None, vec![first.clone()]),
-                    _ => (Some("rowid".to_string()), Vec::new()),
-                };
-                if n > 0 && !columns.is_empty() {
-                    out.push(Drop {
-                        what: format!("virtual table {} ({n} row(s))", ident(&v.name)),
-                        count: n,
-                        stash: Stash {
-                            table: v.name.to_string(),
-                            columns,
-                            key,
-                            rowid,
-                            without_rowid: false,
-                            whole_table: true,
-                            autoincrement: false,
-                            narrowed: Vec::new(),
-                            reverse: None,
-                        },
-                    });
+                if n == 0 {
+                    continue;
                 }
+                let Some(stash) = Stash::virtual_table(v) else {
+                    // An fts table with external content keeps no rows of its own: they live
+                    // in its content table. A contentless one keeps none that can be read.
+                    if contentless(v.sql.as_str()) {
+                        out.push(Drop {
+                            what: format!(
+                                "virtual table {} ({n} row(s), LOST: a contentless fts table keeps no values a stash could read, so they do not come back)",
+                                ident(&v.name)
+                            ),
+                            count: Some(n),
+                            step: 0,
+                            stash: None,
+                            forget: false,
+                        });
+                    }
+                    continue;
+                };
+                out.push(Drop {
+                    what: format!("virtual table {} ({n} row(s))", ident(&v.name)),
+                    count: Some(n),
+                    step: 0,
+                    stash: Some(stash),
+                    forget: false,
+                });
             }
             Change::ModifyTable(d) => {
-                let dropped: Vec<&Column> = d
-                    .changes
-                    .iter()
-                    .filter_map(|c| match c {
-                        TableChange::DropColumn(c) if c.generated.is_none() => Some(c),
-                        _ => None,
-                    })
-                    .collect();
-                for c in dropped {
-                    let n = count(format!(
-                        "SELECT count(*) FROM {} WHERE {} IS NOT {}",
-                        ident(&d.from.name),
-                        ident(&c.name),
-                        constant_default(c).unwrap_or("NULL")
-                    ))?;
-                    if n > 0 {
-                        out.push(column_drop(&d.from, c.name.to_string(), n)?);
-                    }
+                for c in d.changes.iter() {
+                    let (c, regenerated) = match c {
+                        TableChange::DropColumn(c) if c.generated.is_none() => (c, false),
+                        // A stored column that becomes generated loses what was written.
+                        TableChange::ModifyColumn { from, to }
+                            if from.generated.is_none() && to.generated.is_some() =>
+                        {
+                            (from, true)
+                        }
+                        _ => continue,
+                    };
+                    let n = if kept_column(&d.from.name, c) {
+                        let n = count(if regenerated {
+                            // Values the generated expression gives back are not lost.
+                            let to = after.tables.iter().find(|t| t.name == d.from.name);
+                            let expr = to
+                                .and_then(|t| t.column(&c.name))
+                                .and_then(|c| c.generated.as_ref())
+                                .map(|g| g.expr.as_str().to_string());
+                            match expr {
+                                Some(e) => format!(
+                                    "SELECT count(*) FROM {} WHERE {} IS NOT ({e})",
+                                    ident(&d.from.name),
+                                    ident(&c.name)
+                                ),
+                                None => format!("SELECT count(*) FROM {}", ident(&d.from.name)),
+                            }
+                        } else {
+                            format!(
+                                "SELECT count(*) FROM {} WHERE {} IS NOT {}",
+                                ident(&d.from.name),
+                                ident(&c.name),
+                                constant_default(c).unwrap_or("NULL")
+                            )
+                        })
+                        .unwrap_or(1);
+                        if n == 0 {
+                            continue;
+                        }
+                        Some(n)
+                    } else {
+                        None
+                    };
+                    out.push(column_drop(&d.from, c.name.to_string(), n, after)?);
                 }
             }
             _ => {}
         }
     }
     Ok(out)
+}
+
+/// Refuses a stash from a table with a column named like the stash's own (`_schemactl_...`):
+/// its values and the stash's row identity would be confused.
+fn refuse_reserved(t: &Table) -> Result<()> {
+    match t
+        .columns
+        .iter()
+        .find(|c| c.name.to_ascii_lowercase().starts_with("_schemactl_"))
+    {
+        Some(c) => Err(Error::ReservedColumn {
+            table: t.name.to_string(),
+            column: c.name.to_string(),
+        }),
+        None => Ok(()),
+    }
 }
 
 /// The column's default when it is a constant (a literal: adding the column back gives every
@@ -134,43 +257,59 @@ fn constant_default(c: &Column) -> Option<&str> {
     constant.then_some(d.as_str())
 }
 
-fn column_drop(t: &Table, column: String, n: i64) -> Result<Drop> {
+fn column_drop(t: &Table, column: String, n: Option<i64>, after: &Schema) -> Result<Drop> {
+    refuse_reserved(t)?;
     let stash = Stash::columns(t, vec![column.clone()]);
+    // The forget triggers go on the table as the step leaves it: only when it keeps its
+    // name, its rowid alias and its key columns (else the rowid and key alone identify rows).
+    let forget = after.tables.iter().any(|a| {
+        a.name == t.name
+            && crate::plan::rowid_alias(a) == stash.rowid.as_deref()
+            && stash.key.iter().all(|k| a.column(k).is_some())
+    });
     if !stash.identifiable() {
         return Err(Error::StashUnidentifiable {
             table: t.name.to_string(),
             without_rowid: t.without_rowid,
         });
     }
+    let held = match n {
+        Some(n) => format!("{n} value(s)"),
+        None => "its values as the newer reverses leave them".to_string(),
+    };
     Ok(Drop {
-        what: format!(
-            "column {}.{} ({n} value(s))",
-            ident(&t.name),
-            ident(&column)
-        ),
+        what: format!("column {}.{} ({held})", ident(&t.name), ident(&column)),
         count: n,
-        stash,
+        step: 0,
+        stash: Some(stash),
+        forget,
     })
 }
 
-/// The columns of a virtual table, as `SELECT *` returns them.
-fn virtual_columns(conn: &Connection, name: &str) -> Result<Vec<String>> {
-    let stmt = conn
-        .prepare(&format!("SELECT * FROM {} LIMIT 0", ident(name)))
-        .map_err(q("read a virtual table's columns"))?;
-    Ok(stmt.column_names().map(str::to_string).collect())
+/// True for an fts table declared `content=''` (or `""`): it keeps no values.
+fn contentless(sql: &str) -> bool {
+    let flat: String = sql
+        .chars()
+        .filter(|c| !c.is_whitespace())
+        .collect::<String>()
+        .to_ascii_lowercase();
+    flat.contains("content=''") || flat.contains("content=\"\"")
 }
 
 impl Drop {
     /// Returns the statements that stash this drop in table `name` for the rollback of
     /// `rolled_back` (each migration's version and refinery checksum, as `_schemactl_history`
-    /// has them), and record how a re-apply restores it. The stash belongs to the oldest.
-    pub fn save_sql(&self, rolled_back: &[(i32, String)], name: &str) -> Vec<String> {
-        let version = rolled_back.iter().map(|(v, _)| *v).min().unwrap_or(0);
+    /// has them), and record how a re-apply restores it. The stash belongs to `version`, the
+    /// migration whose reverse drops it: a re-apply puts it back right after that migration.
+    /// Nothing when the drop cannot be kept.
+    pub fn save_sql(&self, rolled_back: &[(i32, String)], version: i32, name: &str) -> Vec<String> {
+        let Some(stash) = &self.stash else {
+            return Vec::new();
+        };
         let name = name.to_string();
-        let mut out = self.stash.save_sql(&name);
+        let mut out = stash.save_sql(&name);
         let migrations = serde_json::json!(rolled_back).to_string();
-        let restore = self.restore_sql(&name).join(";\n");
+        let restore = restore_sql(stash, &name).join(";\n");
         out.push(CREATE_TABLE.to_string());
         out.push(format!(
             "INSERT INTO _schemactl_rollback_stashes (name, version, migrations, restore, what) VALUES ({}, {version}, {}, {}, {})",
@@ -182,41 +321,24 @@ impl Drop {
         out
     }
 
-    /// The statements that put the stash back once its table or column exists again: the
-    /// values into the rows they came from (by rowid and key), or the rows that are not there
-    /// (by rowid, or by key in a WITHOUT ROWID table); then the stash goes.
-    fn restore_sql(&self, name: &str) -> Vec<String> {
-        let s = &self.stash;
-        if !s.whole_table {
-            return s.restore_sql(name);
-        }
-        let t = ident(&s.table);
-        let cols: Vec<String> = s.columns.iter().map(|c| ident(c)).collect();
-        let c = cols.join(", ");
-        let (targets, sources) = match &s.rowid {
-            Some(r) => (format!("{r}, {c}"), format!("_schemactl_rowid, {c}")),
-            None => (c.clone(), c.clone()),
-        };
-        // Rows the re-applied migration created itself (seed rows) are not replaced.
-        let absent = format!(
-            "NOT EXISTS (SELECT 1 FROM {t} AS _schemactl_t WHERE {})",
-            s.matches("_schemactl_t")
-        );
-        let mut out = vec![format!(
-            "INSERT INTO {t} ({targets}) SELECT {sources} FROM {} AS s WHERE {absent}",
-            ident(name)
-        )];
-        if s.autoincrement {
-            let mut kept = s.restore_sql(name);
-            // restore_sql ends with the stash's own INSERT first and DROP last: keep the
-            // counter statements in between.
-            kept.remove(0);
-            kept.pop();
-            out.extend(kept);
-        }
-        out.push(format!("DROP TABLE {}", ident(name)));
-        out
+    /// Returns the statement to run after the reverse step that drops this, when it is a
+    /// column stash: its forget trigger (see [`Stash::forget_sql`]).
+    pub fn after_sql(&self, name: &str) -> Option<String> {
+        self.forget.then(|| self.stash.as_ref()?.forget_sql(name))?
     }
+}
+
+/// The statements that put the stash back once its table or column exists again: the
+/// values into the rows they came from (by rowid and key); or, for a whole table, its rows
+/// exactly as they were (the rows the re-applied migration inserted itself, seed rows, are
+/// replaced: the stash is the table as the rollback found it); then the stash goes.
+fn restore_sql(s: &Stash, name: &str) -> Vec<String> {
+    if !s.whole_table {
+        return s.restore_sql(name);
+    }
+    let mut out = vec![format!("DELETE FROM {}", ident(&s.table))];
+    out.extend(s.restore_sql(name));
+    out
 }
 
 /// Returns `count` free stash names for the rollback of `version`:
@@ -251,10 +373,22 @@ pub fn stash_shapes(conn: &Connection) -> Result<Vec<String>> {
         .map_err(q("read the stashes"))
 }
 
-/// After `applied` ran (in the driver's transaction): restores every rollback stash whose
-/// migrations are all among `applied`, unchanged, and whose table and columns exist again.
-/// Returns a line per stash restored or left.
-pub fn restore(conn: &Connection, applied: &[Migration]) -> Result<Vec<String>> {
+/// A rollback stash a re-apply puts back.
+#[derive(Debug, Clone)]
+pub struct Planned {
+    name: String,
+    /// The migration after which it is put back (the oldest it was rolled back with).
+    pub version: i32,
+    /// Its restore statements.
+    pub restore: String,
+    what: String,
+}
+
+/// Before `applied` run (in the driver's transaction): the rollback stashes whose migrations
+/// are all among `applied`, unchanged; each is put back by [`restore`] right after the
+/// migration of its version, so the later ones act on its rows as they did the first time.
+/// Returns them, and a line for each stash left because its migrations changed.
+pub fn planned(conn: &Connection, applied: &[Migration]) -> Result<(Vec<Planned>, Vec<String>)> {
     let exists: bool = conn
         .query_row(
             "SELECT count(*) > 0 FROM sqlite_schema WHERE name = '_schemactl_rollback_stashes'",
@@ -263,7 +397,7 @@ pub fn restore(conn: &Connection, applied: &[Migration]) -> Result<Vec<String>> 
         )
         .map_err(q("read the rollback stashes"))?;
     if !exists {
-        return Ok(Vec::new());
+        return Ok((Vec::new(), Vec::new()));
     }
     forget_dropped(conn, applied)?;
     let rows: Vec<(String, i32, String, String, String)> = conn
@@ -273,6 +407,7 @@ pub fn restore(conn: &Connection, applied: &[Migration]) -> Result<Vec<String>> 
         .map_err(q("read the rollback stashes"))?
         .collect::<rusqlite::Result<_>>()
         .map_err(q("read the rollback stashes"))?;
+    let mut out = Vec::new();
     let mut lines = Vec::new();
     for (name, version, migrations, restore, what) in rows {
         let wanted: Vec<(i32, String)> =
@@ -294,30 +429,87 @@ pub fn restore(conn: &Connection, applied: &[Migration]) -> Result<Vec<String>> 
             ));
             continue;
         }
-        // A savepoint inside the migrations' transaction: a restore that cannot run (its
-        // table or column is gone again, dropped by a later pending migration) leaves nothing
-        // half done, and its stash stays.
-        conn.execute_batch("SAVEPOINT _schemactl_unstash")
-            .map_err(q("restore a rollback stash"))?;
-        if let Err(e) = conn.execute_batch(&restore) {
-            conn.execute_batch("ROLLBACK TO _schemactl_unstash; RELEASE _schemactl_unstash")
-                .map_err(q("restore a rollback stash"))?;
-            lines.push(format!(
-                "stash {name} of {what} kept: {}",
-                crate::normal::sqlite_message(&e)
-            ));
-            continue;
-        }
-        conn.execute_batch("RELEASE _schemactl_unstash")
-            .map_err(q("restore a rollback stash"))?;
-        conn.execute(
-            "DELETE FROM _schemactl_rollback_stashes WHERE name = ?1",
-            [&name],
-        )
-        .map_err(q("record the restored stash"))?;
-        lines.push(format!("restored {what} from the rollback stash"));
+        out.push(Planned {
+            name,
+            version,
+            restore,
+            what,
+        });
     }
-    Ok(lines)
+    Ok((out, lines))
+}
+
+/// Puts `p` back (in the driver's transaction, right after the migration of its version),
+/// with the database's triggers suspended: a restore writes the rows as they were, it does
+/// not act on them. Returns what it did: the values or rows put back, counted, or why the
+/// stash stays (its table or column is not there).
+pub fn restore(conn: &Connection, p: &Planned) -> Result<String> {
+    let w = q("restore a rollback stash");
+    // A savepoint inside the migrations' transaction: a restore that cannot run leaves
+    // nothing half done, and its stash stays.
+    conn.execute_batch("SAVEPOINT _schemactl_unstash")
+        .map_err(&w)?;
+    let triggers: Vec<(String, String)> = conn
+        .prepare("SELECT name, sql FROM sqlite_schema WHERE type = 'trigger' AND sql IS NOT NULL ORDER BY rowid")
+        .map_err(&w)?
+        .query_map([], |r| Ok((r.get(0)?, r.get(1)?)))
+        .map_err(&w)?
+        .collect::<rusqlite::Result<_>>()
+        .map_err(&w)?;
+    let run = || -> rusqlite::Result<usize> {
+        for (name, _) in &triggers {
+            conn.execute_batch(&format!("DROP TRIGGER {}", ident(name)))?;
+        }
+        let mut put = 0;
+        for sql in crate::migrations::statements::texts(&p.restore) {
+            let changed = conn.execute(sql, [])?;
+            let head = sql.trim_start().to_ascii_uppercase();
+            if (head.starts_with("INSERT") || head.starts_with("UPDATE"))
+                && !head.contains("SQLITE_SEQUENCE")
+            {
+                put = put.max(changed);
+            }
+        }
+        let forget = format!("{}_forget", p.name).to_ascii_lowercase();
+        for (name, sql) in &triggers {
+            // The stash's own forget triggers go with it.
+            let lower = name.to_ascii_lowercase();
+            if lower != forget && lower != format!("{forget}_insert") {
+                conn.execute_batch(sql)?;
+            }
+        }
+        Ok(put)
+    };
+    let done = run();
+    let what = p.what.split(" (").next().unwrap_or(&p.what);
+    match done {
+        Err(e) => {
+            conn.execute_batch("ROLLBACK TO _schemactl_unstash; RELEASE _schemactl_unstash")
+                .map_err(&w)?;
+            Ok(format!(
+                "stash {} of {what} kept: {}",
+                p.name,
+                crate::normal::sqlite_message(&e)
+            ))
+        }
+        Ok(put) => {
+            conn.execute_batch("RELEASE _schemactl_unstash")
+                .map_err(&w)?;
+            conn.execute(
+                "DELETE FROM _schemactl_rollback_stashes WHERE name = ?1",
+                [&p.name],
+            )
+            .map_err(q("record the restored stash"))?;
+            let unit = if what.starts_with("column") {
+                "value(s)"
+            } else {
+                "row(s)"
+            };
+            Ok(format!(
+                "restored {what} from the rollback stash ({put} {unit})"
+            ))
+        }
+    }
 }
 
 /// Forgets that the stashes of `applied` were dropped: they are applied again, with new ones.

@@ -75,6 +75,9 @@ pub fn run(cmd: &Command, config: &Config) -> Result<ExitCode> {
             let version: i32 = digits
                 .parse()
                 .map_err(|_| Error::Usage(format!("`{migration}` is not a version (V3 or 3)")))?;
+            let path = database.resolve(config);
+            // Only apply, sync and baseline create a database.
+            crate::db::must_exist(&path)?;
             if !yes
                 && !super::output::confirm(&format!(
                     "drop the stash of V{version}? its rollback will not restore the data it dropped"
@@ -82,7 +85,6 @@ pub fn run(cmd: &Command, config: &Config) -> Result<ExitCode> {
             {
                 return Err(Error::Usage("not confirmed; nothing was changed".into()));
             }
-            let path = database.resolve(config);
             let conn = crate::apply::open_live(&path)?;
             let info = crate::apply::stash::drop(&conn, version)?;
             println!(

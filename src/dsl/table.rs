@@ -154,6 +154,18 @@ fn columns<'a>(
                 "name it",
             );
         }
+        // The stashes keep their bookkeeping (`_schemactl_rowid`, `_schemactl_as_...`)
+        // beside a table's columns: a column named like it would be confused with it.
+        if cname.value.to_ascii_lowercase().starts_with("_schemactl_") {
+            ctx.error(
+                place_of(src, cname),
+                format!(
+                    "column \"{tname}\".\"{}\": column names starting with _schemactl_ are reserved (the stashes keep their own columns under them)",
+                    cname.value
+                ),
+                "reserved name",
+            );
+        }
         if table
             .columns
             .iter()

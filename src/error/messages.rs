@@ -99,3 +99,16 @@ impl Error {
         }
     }
 }
+
+/// The `--fill` target for `table.column` as `schemactl rollback --fill` reads it: each part
+/// double-quoted (`""` for a quote inside) when it holds `.`, `=` or `"`, or is empty.
+pub fn fill_flag(table: &str, column: &str) -> String {
+    let part = |p: &str| {
+        if p.is_empty() || p.contains(['.', '=', '"']) || p.starts_with(char::is_whitespace) {
+            format!("\"{}\"", p.replace('"', "\"\""))
+        } else {
+            p.to_string()
+        }
+    };
+    format!("{}.{}=VALUE", part(table), part(column))
+}

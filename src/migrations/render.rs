@@ -2,7 +2,7 @@
 //! statements of the steps that drop data), and reading back what running a migration's SQL
 //! needs ([`needs`]), from a generated file's header or a hand-written file's statements.
 
-use crate::plan::{Direction, Plan};
+use crate::plan::{Direction, Plan, Stash};
 use crate::sql::{lex, line_comments, uncomment};
 
 pub use crate::plan::{FOREIGN_KEYS_HEADER, STASH_PREFIX};
@@ -91,6 +91,14 @@ pub fn check_stashable(plan: &Plan) -> crate::error::Result<()> {
         .filter_map(|s| s.stash.as_ref())
         .find(|s| !s.identifiable())
     {
+        Some(Stash {
+            table,
+            reserved: Some(column),
+            ..
+        }) => Err(crate::error::Error::ReservedColumn {
+            table: table.clone(),
+            column: column.clone(),
+        }),
         Some(stash) => Err(crate::error::Error::StashUnidentifiable {
             table: stash.table.clone(),
             without_rowid: stash.without_rowid,

@@ -73,6 +73,12 @@ pub fn optimize(opts: &Options, say: &mut dyn FnMut(&str)) -> Result<Report> {
     let before = sizes(&conn, &opts.database)?;
     let mut ran = Vec::new();
     if opts.vacuum {
+        // VACUUM renumbers the rowids of a table without an INTEGER PRIMARY KEY: a stash
+        // that finds rows by rowid would lose them, or find others.
+        let stashes = crate::apply::stash::renumbered_by_vacuum(&conn)?;
+        if !stashes.is_empty() {
+            return Err(Error::VacuumWouldMisplace { stashes });
+        }
         // VACUUM writes a temporary copy of the database and journals the rewrite of the
         // original (or writes it to the WAL): about twice the file.
         let need = (before.file_bytes + before.wal_bytes).saturating_mul(2);

@@ -26,7 +26,9 @@ use std::collections::BTreeSet;
 pub use constraint::{CONSTRAINT_ALTERS, SqliteVersion, Target};
 pub use rebuild::{rebuild, rebuild_filled, temp_name};
 pub use script::{Direction, FOREIGN_KEYS_HEADER};
-pub use stash::{STASH_PLACEHOLDER, STASH_PREFIX, Stash, rowid_alias, stash_name};
+pub use stash::{
+    FINGERPRINT, STASH_PLACEHOLDER, STASH_PREFIX, Stash, fingerprint_sql, rowid_alias, stash_name,
+};
 pub use table::{affinity, narrows};
 pub use verify::verify;
 

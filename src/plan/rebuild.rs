@@ -115,6 +115,21 @@ pub fn rebuild_filled(
                 ));
                 continue;
             }
+            // The stash gives back the INTEGER PRIMARY KEY: a row it cannot find (inserted
+            // since, or lost with --lossy) gets an id above every stashed one, never the id
+            // another row had.
+            if let (Some(id), true) = (
+                &stashed,
+                to.rowid_alias().is_some_and(|a| a.eq_ignore_ascii_case(c)),
+            ) {
+                sources.push(format!(
+                    "coalesce(s.{c}, (SELECT coalesce(max({c}), 0) FROM {stash_table}) + row_number() OVER (PARTITION BY {id} IS NULL ORDER BY {t}.rowid))",
+                    c = ident(c),
+                    stash_table = ident(name),
+                    t = ident(&from.name),
+                ));
+                continue;
+            }
             sources.push(match (&column.default, &stashed) {
                 (Some(default), Some(id)) => format!(
                     "CASE WHEN {id} IS NULL THEN ({}) ELSE s.{} END",

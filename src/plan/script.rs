@@ -176,6 +176,13 @@ impl Plan {
             for sql in step.statements(direction, stash.as_deref()) {
                 let _ = writeln!(s, "{sql};");
             }
+            // After the step's own statements: a step that rebuilds the table drops the
+            // triggers on it.
+            if let (Direction::Forward, Some(name), Some(kept)) = (direction, &stash, &step.stash)
+                && let Some(trigger) = kept.forget_sql(name)
+            {
+                let _ = writeln!(s, "{trigger};");
+            }
         }
         if frame == Frame::Script {
             self.script_tail(&mut s, direction, fk_off);

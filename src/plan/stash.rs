@@ -51,6 +51,36 @@ pub struct Stash {
     /// stash table named [`STASH_PLACEHOLDER`]), when the reverse is a rebuild.
     #[serde(skip)]
     pub reverse: Option<Vec<String>>,
+    /// A column of the table named like the stash's own bookkeeping (`_schemactl_...`):
+    /// such a table is not stashed (see [`Stash::identifiable`]).
+    #[serde(skip)]
+    pub reserved: Option<String>,
+    /// When the stash finds rows by rowid alone (no primary key identifies them), the
+    /// columns the step keeps: beside each row the stash keeps their values
+    /// ([`FINGERPRINT`]), and a value goes back only to the row at its rowid that still holds
+    /// them, so that rowids renumbered since (VACUUM renumbers a table without an INTEGER
+    /// PRIMARY KEY) never put a value into another row.
+    #[serde(skip)]
+    pub fingerprint: Vec<String>,
+}
+
+/// The stash column that keeps the fingerprint of [`Stash::fingerprint`].
+pub const FINGERPRINT: &str = "_schemactl_fp";
+
+/// The fingerprint of `columns` of the row `row` (an alias, or None for the table read
+/// directly): a JSON object of each column's name and `quote()`d value.
+pub fn fingerprint_sql(columns: &[String], row: Option<&str>) -> String {
+    let parts: Vec<String> = columns
+        .iter()
+        .map(|c| {
+            let col = match row {
+                Some(r) => format!("{r}.{}", ident(c)),
+                None => ident(c),
+            };
+            format!("{}, quote({col})", quote_literal(c))
+        })
+        .collect();
+    format!("json_object({})", parts.join(", "))
 }
 
 impl Stash {
@@ -71,6 +101,12 @@ impl Stash {
                     .iter()
                     .map(|k| format!("s.{k} IS {table}.{k}", k = ident(k))),
             )
+            .chain((!self.fingerprint.is_empty()).then(|| {
+                format!(
+                    "s.{FINGERPRINT} IS {}",
+                    fingerprint_sql(&self.fingerprint, Some(table))
+                )
+            }))
             .collect::<Vec<_>>()
             .join(" AND ")
     }
@@ -78,7 +114,7 @@ impl Stash {
     /// Returns true when a stash row can be paired with its row: the table has an unshadowed
     /// rowid alias, or a primary key whose columns are all NOT NULL.
     pub fn identifiable(&self) -> bool {
-        self.rowid.is_some() || !self.key.is_empty()
+        self.reserved.is_none() && (self.rowid.is_some() || !self.key.is_empty())
     }
 
     /// Describes the stash of a whole table: its rows, with their rowids unless it is
@@ -104,6 +140,8 @@ impl Stash {
             autoincrement: t.primary_key.as_ref().is_some_and(|pk| pk.autoincrement),
             narrowed: Vec::new(),
             reverse: None,
+            reserved: reserved_column(t),
+            fingerprint: Vec::new(),
         }
     }
 
@@ -161,6 +199,8 @@ impl Stash {
             autoincrement: false,
             narrowed: Vec::new(),
             reverse: None,
+            reserved: None,
+            fingerprint: Vec::new(),
         })
     }
 
@@ -195,9 +235,20 @@ impl Stash {
         } else {
             key
         };
+        let fingerprint = if key.is_empty() && rowid.is_some() {
+            t.columns
+                .iter()
+                .filter(|c| c.generated.is_none())
+                .filter(|c| !columns.iter().any(|s| s.eq_ignore_ascii_case(&c.name)))
+                .map(|c| c.name.to_string())
+                .collect()
+        } else {
+            Vec::new()
+        };
         Stash {
             table: t.name.to_string(),
             rowid,
+            fingerprint,
             columns,
             key,
             without_rowid: t.without_rowid,
@@ -205,7 +256,29 @@ impl Stash {
             autoincrement: false,
             narrowed: Vec::new(),
             reverse: None,
+            reserved: reserved_column(t),
         }
+    }
+
+    /// Keeps in the fingerprint only the columns a step that turns the table into `to`
+    /// keeps as they are: the same name and declared type, not renamed (`renames`: from, to).
+    /// Their values after the step are the ones the fingerprint read before it.
+    pub fn fingerprint_kept_by(&mut self, from: &Table, to: &Table, renames: &[(String, String)]) {
+        self.fingerprint.retain(|c| {
+            let renamed = renames
+                .iter()
+                .any(|(a, b)| a.eq_ignore_ascii_case(c) || b.eq_ignore_ascii_case(c));
+            let same = match (from.column(c), to.column(c)) {
+                (Some(a), Some(b)) => {
+                    a.decl_type
+                        .as_str()
+                        .eq_ignore_ascii_case(b.decl_type.as_str())
+                        && b.generated.is_none()
+                }
+                _ => false,
+            };
+            !renamed && same
+        });
     }
 
     /// Returns the statements that keep what the stash describes in table `name`, before the
@@ -228,12 +301,19 @@ impl Stash {
                     .filter(|k| !cols.contains(k)),
             )
             .collect();
+        let fingerprint = (!self.fingerprint.is_empty()).then(|| {
+            format!(
+                "{} AS {FINGERPRINT}",
+                fingerprint_sql(&self.fingerprint, None)
+            )
+        });
         let mut out = vec![format!(
             "CREATE TABLE {} AS SELECT {} FROM {t}",
             ident(name),
             key.iter()
                 .chain(&cols)
                 .cloned()
+                .chain(fingerprint)
                 .collect::<Vec<_>>()
                 .join(", ")
         )];
@@ -246,9 +326,40 @@ impl Stash {
         }
         out.extend(self.narrowed_sql(name));
         if !self.whole_table {
-            out.extend(self.forget_sql(name));
+            out.extend(self.identity_index_sql(name));
         }
         out
+    }
+
+    /// Returns the trigger that keeps a column stash true while the table lives on: it
+    /// forgets a row's stashed values when the row is deleted, so that a row inserted later
+    /// under the same rowid or key (SQLite reuses the highest rowid, and a key can be inserted
+    /// again) gets the default, not the deleted row's value. It is created after the
+    /// migration's last step (a step that rebuilds the table drops the triggers on it). A
+    /// rebuild of the table by a later migration drops it; from then on the rowid and key
+    /// alone identify rows. None for a whole-table stash.
+    ///
+    /// A second trigger forgets the stashed values of a row's identity when a row is
+    /// inserted under it: a row inserted after the migration is never the row the stash
+    /// kept, and `REPLACE` deletes the row it replaces without firing delete triggers.
+    pub fn forget_sql(&self, name: &str) -> Option<String> {
+        if self.whole_table || (self.rowid.is_none() && self.key.is_empty()) {
+            return None;
+        }
+        let trigger = |suffix: &str, event: &str, row: &str| {
+            format!(
+                "CREATE TRIGGER {} AFTER {event} ON {} BEGIN DELETE FROM {} WHERE {}; END",
+                ident(&format!("{name}{suffix}")),
+                ident(&self.table),
+                ident(name),
+                self.identity_of(row)
+            )
+        };
+        Some(format!(
+            "{};\n{}",
+            trigger("_forget", "DELETE", "OLD"),
+            trigger("_forget_insert", "INSERT", "NEW")
+        ))
     }
 
     /// The statements that keep, beside each narrowed column's original value, the value it
@@ -292,13 +403,9 @@ impl Stash {
             .join(" AND ")
     }
 
-    /// The statements that keep a column stash true while the table lives on: an index on
-    /// its identity, and a trigger that forgets a row's stashed values when the row is
-    /// deleted, so that a row inserted later under the same rowid or key (SQLite reuses the
-    /// highest rowid, and a key can be inserted again) gets the default, not the deleted
-    /// row's value. A rebuild of the table by a later migration drops the trigger; from then
-    /// on the rowid and key alone identify rows.
-    fn forget_sql(&self, name: &str) -> Vec<String> {
+    /// The index on a column stash's identity, which the restore and the forget trigger
+    /// look rows up by.
+    fn identity_index_sql(&self, name: &str) -> Option<String> {
         let identity: Vec<String> = self
             .rowid
             .iter()
@@ -306,31 +413,23 @@ impl Stash {
             .chain(self.key.iter().map(|k| ident(k)))
             .collect();
         if identity.is_empty() {
-            return Vec::new();
+            return None;
         }
-        vec![
-            format!(
-                "CREATE INDEX {} ON {} ({})",
-                ident(&format!("{name}_id")),
-                ident(name),
-                identity.join(", ")
-            ),
-            format!(
-                "CREATE TRIGGER {} AFTER DELETE ON {} BEGIN DELETE FROM {} WHERE {}; END",
-                ident(&format!("{name}_forget")),
-                ident(&self.table),
-                ident(name),
-                self.identity_of("OLD")
-            ),
-        ]
+        Some(format!(
+            "CREATE INDEX {} ON {} ({})",
+            ident(&format!("{name}_id")),
+            ident(name),
+            identity.join(", ")
+        ))
     }
 
     /// Returns the statement that drops the trigger of [`Stash::forget_sql`] (before the
     /// table is rebuilt or its stash is restored).
     pub fn unforget_sql(&self, name: &str) -> String {
         format!(
-            "DROP TRIGGER IF EXISTS {}",
-            ident(&format!("{name}_forget"))
+            "DROP TRIGGER IF EXISTS {};\nDROP TRIGGER IF EXISTS {}",
+            ident(&format!("{name}_forget")),
+            ident(&format!("{name}_forget_insert"))
         )
     }
 
@@ -399,6 +498,14 @@ pub fn rowid_alias(t: &Table) -> Option<&'static str> {
     ["rowid", "_rowid_", "oid"]
         .into_iter()
         .find(|alias| t.column(alias).is_none())
+}
+
+/// The first column of `t` whose name starts with `_schemactl_` (the stashes' own).
+fn reserved_column(t: &Table) -> Option<String> {
+    t.columns
+        .iter()
+        .find(|c| c.name.to_ascii_lowercase().starts_with("_schemactl_"))
+        .map(|c| c.name.to_string())
 }
 
 /// The stash column that keeps what a narrowed column's value becomes.

@@ -124,6 +124,7 @@ fn rebuild_step(d: &TableDiff, target: Target) -> Step {
     };
     let stash = (!stored.is_empty()).then(|| {
         let mut stash = Stash::columns(&d.from, stored);
+        stash.fingerprint_kept_by(&d.from, &d.to, &d.column_renames);
         stash.narrowed = narrowed_stored;
         stash.reverse = Some(rebuild_filled(
             &d.to,

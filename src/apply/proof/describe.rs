@@ -271,6 +271,15 @@ impl Description {
             for column in set_columns(st, next) {
                 self.tables[t].events.push(ColumnEvent::Written(column));
             }
+            // A rollback stash put back on re-apply: the stash answers for those values.
+            if st.iter().any(|tok| {
+                tok.word().is_some_and(|w| {
+                    w.to_ascii_lowercase()
+                        .starts_with(crate::plan::STASH_PREFIX)
+                })
+            }) {
+                self.tables[t].from_stash = true;
+            }
             if self.tables[t].origin.is_some() {
                 // Its triggers and foreign-key actions may change other tables; its own rows
                 // keep their identity and their other columns.
@@ -376,8 +385,15 @@ impl Description {
             // Through the rebuild: the new table's history, then the copy by name.
             // A column the copy (or an UPDATE) writes is still held to the old one of its
             // name: that is what the copy of a rebuild must do.
-            if let Walk::Added = walk_back(&self.tables[after], &mut name) {
-                return Source::Added;
+            let mut probe = name.clone();
+            match walk_back(&self.tables[after], &mut probe) {
+                Walk::Added => return Source::Added,
+                // Added to the new table after the copy (an older reverse bringing back a
+                // column a newer one dropped), then written: not the old column.
+                Walk::Written if added_after_copy(&self.tables[after], column) => {
+                    return Source::Written;
+                }
+                _ => name = probe,
             }
         }
         match walk_back(&self.tables[before], &mut name) {
@@ -420,6 +436,29 @@ enum Walk {
 }
 
 /// Follows `name` back through the table's column events to the name it had at the start.
+/// True when `column` of `t` (by its name at the end) was added to `t` itself (an `ADD
+/// COLUMN`, not the copy of a rebuild).
+fn added_after_copy(t: &Tracked, column: &str) -> bool {
+    let mut name = column.to_string();
+    for e in t.events.iter().rev() {
+        match e {
+            ColumnEvent::Rename { from, to } if to.eq_ignore_ascii_case(&name) => {
+                name = from.clone();
+            }
+            ColumnEvent::RenameAll(pairs) => {
+                if let Some((from, _)) = pairs.iter().find(|(_, to)| to.eq_ignore_ascii_case(&name))
+                {
+                    name = from.clone();
+                }
+            }
+            ColumnEvent::Add(c) if c.eq_ignore_ascii_case(&name) => return true,
+            ColumnEvent::Drop(c) if c.eq_ignore_ascii_case(&name) => return false,
+            _ => {}
+        }
+    }
+    false
+}
+
 fn walk_back(t: &Tracked, name: &mut String) -> Walk {
     let mut written = false;
     for e in t.events.iter().rev() {
