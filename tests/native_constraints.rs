@@ -168,3 +168,66 @@ fn the_lint_names_the_rows_a_native_step_would_reject_and_the_apply_changes_noth
     assert_eq!(inspect(&conn).unwrap(), current);
     assert_eq!(rows(&conn), before);
 }
+
+/// SQLite 3.54.1 refuses `DROP CONSTRAINT` on a foreign key with a `SET DEFAULT` action ("near
+/// \"DEFAULT\": syntax error"), found by tests/native_props.rs. The planner proves each native
+/// statement on the table in memory first, so such a drop is planned as a rebuild and keeps
+/// every row. If a later SQLite accepts it, the first assertion fails: the property test's
+/// exception can then go.
+#[test]
+fn sqlite_drop_constraint_refuses_set_default_and_the_plan_rebuilds() {
+    let conn = Connection::open_in_memory().unwrap();
+    conn.execute_batch(
+        "CREATE TABLE p (id INTEGER PRIMARY KEY);
+         CREATE TABLE c (id INTEGER PRIMARY KEY, p_id INTEGER DEFAULT 0,
+           CONSTRAINT c_p FOREIGN KEY (p_id) REFERENCES p (id) ON UPDATE SET DEFAULT);
+         INSERT INTO p VALUES (0), (1), (2);
+         INSERT INTO c (p_id) VALUES (1), (2), (NULL);",
+    )
+    .unwrap();
+    let refused = conn
+        .execute_batch("ALTER TABLE c DROP CONSTRAINT c_p")
+        .unwrap_err()
+        .to_string();
+    assert!(refused.contains("near \"DEFAULT\""), "{refused}");
+    let c_rows = |conn: &Connection| -> Vec<String> {
+        let mut stmt = conn
+            .prepare("SELECT quote(id) || ',' || quote(p_id) FROM c ORDER BY id")
+            .unwrap();
+        stmt.query_map([], |r| r.get(0))
+            .unwrap()
+            .map(Result::unwrap)
+            .collect()
+    };
+    let before = c_rows(&conn);
+    assert_eq!(before.len(), 3);
+    let live = inspect::inspect(&conn).unwrap();
+    let mut desired = live.clone();
+    desired
+        .tables
+        .iter_mut()
+        .find(|t| t.name.as_str() == "c")
+        .unwrap()
+        .foreign_keys
+        .clear();
+    let changes = diff(&live, &desired, &Renames::default()).unwrap();
+    let p = plan(&live, &desired, &changes);
+    assert!(p.steps.iter().any(|s| s.is_rebuild()), "{:#?}", p.steps);
+    let sql: String = p
+        .steps
+        .iter()
+        .flat_map(|s| s.forward.iter())
+        .map(|s| format!("{s};\n"))
+        .collect();
+    conn.execute_batch(&format!("PRAGMA foreign_keys = OFF; BEGIN; {sql} COMMIT;"))
+        .unwrap();
+    assert_eq!(c_rows(&conn), before);
+    let fks: i64 = conn
+        .query_row(
+            "SELECT count(*) FROM pragma_foreign_key_list('c')",
+            [],
+            |r| r.get(0),
+        )
+        .unwrap();
+    assert_eq!(fks, 0);
+}

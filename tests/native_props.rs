@@ -133,7 +133,19 @@ proptest! {
                 .filter(|s| s.is_rebuild())
                 .map(|s| s.summary.as_str())
                 .collect();
-            prop_assert!(rebuilt.is_empty(), "rebuilds: {:?}", rebuilt);
+            // SQLite 3.54.1 refuses DROP CONSTRAINT on a foreign key with a SET DEFAULT action
+            // ("near \"DEFAULT\": syntax error", see sqlite_drop_constraint_refuses_set_default
+            // in tests/native_constraints.rs): the planner proves the statement first and
+            // rebuilds such a table. Any other rebuild is a failure.
+            let refused_by_sqlite = |summary: &&str| {
+                plan.steps.iter().any(|s| s.summary == *summary && current.table(s.table.as_deref().unwrap_or_default()).is_some_and(|t| {
+                    t.foreign_keys.iter().any(|f| {
+                        [f.on_delete, f.on_update].contains(&schemactl::model::FkAction::SetDefault)
+                    })
+                }))
+            };
+            let unexplained: Vec<&&str> = rebuilt.iter().filter(|s| !refused_by_sqlite(s)).collect();
+            prop_assert!(unexplained.is_empty(), "rebuilds: {:?}\n{}\n=>\n{}", unexplained, current_ddl, desired_ddl);
         }
     }
 }
