@@ -204,10 +204,15 @@ fn a_delete_in_a_file_is_counted_and_needs_allow_destructive() {
         err.contains("rows would disappear") && err.contains("metrics_log: 4,990 → 0"),
         "{err}"
     );
+    // Said once: the rehearsal's failure quotes its cause, and no layer of the chain
+    // (refinery's wrapper included) repeats it.
+    assert_eq!(err.matches("metrics_log: 4,990 → 0").count(), 1, "{err}");
+    assert!(!err.contains("error applying migrations"), "{err}");
     assert_eq!(p.count("SELECT count(*) FROM metrics_log"), 4990);
     // Skipping the rehearsal, the live run checks the same.
     let err = p.refused(&["apply", "--yes", "--skip-rehearsal"]);
     assert!(err.contains("metrics_log: 4,990 → 0"), "{err}");
+    assert_eq!(err.matches("metrics_log: 4,990 → 0").count(), 1, "{err}");
     let out = p.ok(&["apply", "--yes", "--allow-destructive"]);
     assert!(out.contains("rows: metrics_log: 4,990 → 0"), "{out}");
     assert_eq!(p.count("SELECT count(*) FROM metrics_log"), 0);

@@ -175,8 +175,69 @@ pub fn report(error: Error) {
                 eprintln!("{:?}", miette::Report::new(e));
             }
         }
-        other => eprintln!("{:?}", miette::Report::new(other)),
+        other => match deduplicated(&other) {
+            Some(chain) => eprintln!("{:?}", miette::Report::new(chain)),
+            None => eprintln!("{:?}", miette::Report::new(other)),
+        },
     }
+}
+
+/// One message of an error's chain of causes, the next as its source.
+#[derive(Debug)]
+struct Layer {
+    text: String,
+    next: Option<Box<Layer>>,
+}
+
+impl std::fmt::Display for Layer {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.text)
+    }
+}
+
+impl std::error::Error for Layer {
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        self.next
+            .as_deref()
+            .map(|l| l as &(dyn std::error::Error + 'static))
+    }
+}
+
+impl miette::Diagnostic for Layer {}
+
+/// The chain of `error` without the causes an outer message already says in full (a rehearsal
+/// failure quotes its cause, refinery's error quotes it again): each message once. None when no
+/// message repeats, so the error keeps its own rendering.
+fn deduplicated(error: &Error) -> Option<Layer> {
+    let mut all: Vec<String> = Vec::new();
+    let mut cause: Option<&dyn std::error::Error> = Some(error);
+    while let Some(e) = cause {
+        all.push(e.to_string());
+        cause = e.source();
+    }
+    let mut texts: Vec<String> = Vec::new();
+    for (i, text) in all.iter().enumerate() {
+        let said = texts.iter().any(|t| t.contains(text.trim()));
+        // A wrapper that only quotes its causes (refinery's "`error applying migrations`,
+        // `...`") says nothing of its own once they are said.
+        let mut own = text.clone();
+        for later in &all[i + 1..] {
+            own = own.replace(later.trim(), "");
+        }
+        let wrapper = i > 0 && own.len() < text.len() && own.trim().len() < 40;
+        if !(said || wrapper) {
+            texts.push(text.clone());
+        }
+    }
+    if texts.len() == all.len() {
+        return None;
+    }
+    texts.into_iter().rev().fold(None, |next, text| {
+        Some(Layer {
+            text,
+            next: next.map(Box::new),
+        })
+    })
 }
 
 #[cfg(test)]
