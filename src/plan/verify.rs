@@ -22,7 +22,10 @@ pub fn verify(plan: &Plan, current: &Schema, desired: &Schema) -> Result<()> {
         return Ok(());
     }
     let names = scope(plan, current, desired);
-    let (current, desired) = (within(current, &names), within(desired, &names));
+    let (current, desired) = (
+        crate::normal::part::within(current, &names),
+        crate::normal::part::within(desired, &names),
+    );
     let conn = create_in_memory(&current).map_err(|e| Error::Materialise {
         object: e.object.to_string(),
         message: e.message,
@@ -119,37 +122,6 @@ fn scope(plan: &Plan, current: &Schema, desired: &Schema) -> BTreeSet<String> {
         if names.len() == before {
             return names;
         }
-    }
-}
-
-/// The part of `schema` named in `names`.
-fn within(schema: &Schema, names: &BTreeSet<String>) -> Schema {
-    let keep = |n: &str| names.contains(&n.to_ascii_lowercase());
-    Schema {
-        tables: schema
-            .tables
-            .iter()
-            .filter(|t| keep(&t.name))
-            .cloned()
-            .collect(),
-        views: schema
-            .views
-            .iter()
-            .filter(|v| keep(&v.name))
-            .cloned()
-            .collect(),
-        triggers: schema
-            .triggers
-            .iter()
-            .filter(|t| keep(&t.name) && keep(&t.table))
-            .cloned()
-            .collect(),
-        virtual_tables: schema
-            .virtual_tables
-            .iter()
-            .filter(|v| keep(&v.name))
-            .cloned()
-            .collect(),
     }
 }
 
