@@ -65,3 +65,25 @@ fn is_busy(error: &crate::Error) -> bool {
     }
     false
 }
+
+/// Records in `record` how a target's pipeline failed with `error`: busy, in the rehearsal, or
+/// in the live run (with the backup that run names); `other` names the outcome of any other
+/// error. The error itself goes into the record too.
+fn record_failure(
+    record: &mut report::Record,
+    error: &crate::Error,
+    other: impl FnOnce(&crate::Error) -> report::Outcome,
+) {
+    use crate::Error;
+    use report::Outcome;
+    record.outcome = match error {
+        _ if is_busy(error) => Outcome::Busy,
+        Error::RehearsalFailed { .. } => Outcome::RehearsalFailed,
+        Error::LiveRunFailed { backup, .. } => {
+            record.backup = backup.as_ref().map(|b| b.display().to_string());
+            Outcome::ApplyFailed
+        }
+        e => other(e),
+    };
+    record.error = Some(report::Failure::from_error(error));
+}

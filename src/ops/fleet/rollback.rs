@@ -17,8 +17,8 @@ use serde::Serialize;
 use super::journal::{APPLY_JOURNAL, Journal, ROLLBACK_JOURNAL, Run};
 use super::pool::{self, Attempt};
 use super::preflight::Project;
-use super::report::{Failure, Outcome, Record, Summary};
-use super::{is_busy, ms};
+use super::report::{Outcome, Record, Summary};
+use super::{is_busy, ms, record_failure};
 use crate::error::{Error, Result};
 
 /// What `fleet rollback` is asked to do.
@@ -252,16 +252,7 @@ fn one(opts: &Options, changed: &Record, run: &str, last: bool) -> Option<Record
         }
         Err(e) if is_busy(&e) && !last => return None,
         Err(e) => {
-            record.outcome = match &e {
-                _ if is_busy(&e) => Outcome::Busy,
-                Error::RehearsalFailed { .. } => Outcome::RehearsalFailed,
-                Error::LiveRunFailed { backup, .. } => {
-                    record.backup = backup.as_ref().map(|b| b.display().to_string());
-                    Outcome::ApplyFailed
-                }
-                _ => Outcome::Failed,
-            };
-            record.error = Some(Failure::from_error(&e));
+            record_failure(&mut record, &e, |_| Outcome::Failed);
         }
     }
     record.ms = ms(started);

@@ -14,7 +14,7 @@ use super::journal::{APPLY_JOURNAL, Journal, Run};
 use super::pool::{self, Attempt};
 use super::preflight::{self, Preflight, Project, State, Target};
 use super::report::{Failure, Outcome, Record, Summary};
-use super::{is_busy, ms, name};
+use super::{is_busy, ms, name, record_failure};
 use crate::error::{Error, Result};
 
 /// A number of targets, or a percentage of them.
@@ -340,21 +340,14 @@ fn one(opts: &Options, t: &Target, run: &str, last: bool) -> Option<Record> {
         Err(e) if is_busy(&e) && !last => return None,
         Err(e) => {
             let head = t.to;
-            record.outcome = match &e {
-                _ if is_busy(&e) => Outcome::Busy,
-                Error::RehearsalFailed { .. } => Outcome::RehearsalFailed,
-                Error::LiveRunFailed { backup, .. } => {
-                    record.backup = backup.as_ref().map(|b| b.display().to_string());
-                    Outcome::ApplyFailed
-                }
+            record_failure(&mut record, &e, |e| match e {
                 Error::MissingMigration { version, .. } if Some(*version) > head => Outcome::Ahead,
                 Error::MissingMigration { .. }
                 | Error::Divergent { .. }
                 | Error::OutOfOrder { .. } => Outcome::Divergent,
                 Error::NeedsBaseline { .. } => Outcome::NotAdopted,
                 _ => Outcome::Failed,
-            };
-            record.error = Some(Failure::from_error(&e));
+            });
         }
     }
     record.ms = ms(started);
