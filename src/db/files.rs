@@ -1,5 +1,5 @@
-//! Files beside a database: sibling names (`<db>-wal`, `<backup>.sha256`, ...), and new files
-//! written durably (created, never overwritten, fsynced).
+//! Files beside a database: sibling names (`<db>-wal`, `<backup>.sha256`, ...), new files
+//! written durably (created, never overwritten, fsynced), and the file system that holds them.
 
 use std::path::{Path, PathBuf};
 
@@ -51,4 +51,23 @@ pub fn sync_dir(dir: &Path) -> Result<()> {
         }
         Err(e) => Err(Error::io("sync", dir, e)),
     }
+}
+
+/// Returns the id and the free bytes (for an unprivileged writer) of the file system holding
+/// `path`; None when `statvfs` cannot tell.
+// statvfs's field types differ between platforms (u32 on some 32-bit ones).
+#[allow(clippy::useless_conversion)]
+pub fn file_system(path: &Path) -> Option<(u64, u64)> {
+    use std::os::unix::ffi::OsStrExt;
+    let c = std::ffi::CString::new(path.as_os_str().as_bytes()).ok()?;
+    // SAFETY: statvfs is plain old data, for which all-zero bytes are a valid value.
+    let mut s: libc::statvfs = unsafe { std::mem::zeroed() };
+    // SAFETY: `c` is a valid NUL-terminated path and `s` a properly sized out-parameter.
+    let rc = unsafe { libc::statvfs(c.as_ptr(), &mut s) };
+    (rc == 0).then(|| {
+        (
+            u64::from(s.f_fsid),
+            u64::from(s.f_bavail).saturating_mul(u64::from(s.f_frsize)),
+        )
+    })
 }

@@ -54,15 +54,8 @@ fn sizes(conn: &rusqlite::Connection, path: &Path) -> Result<Sizes> {
 }
 
 /// Free bytes on the file system holding `path`.
-// statvfs's field types differ between platforms (u32 on some 32-bit ones).
-#[allow(clippy::useless_conversion)]
 pub fn free_space(path: &Path) -> Option<u64> {
-    use std::os::unix::ffi::OsStrExt;
-    let c = std::ffi::CString::new(path.as_os_str().as_bytes()).ok()?;
-    let mut s: libc::statvfs = unsafe { std::mem::zeroed() };
-    // SAFETY: `c` is a valid NUL-terminated path and `s` a properly sized out-parameter.
-    let rc = unsafe { libc::statvfs(c.as_ptr(), &mut s) };
-    (rc == 0).then(|| u64::from(s.f_bavail).saturating_mul(u64::from(s.f_frsize)))
+    crate::db::file_system(path).map(|(_, free)| free)
 }
 
 /// Runs the optimizations.

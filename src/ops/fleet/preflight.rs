@@ -287,7 +287,7 @@ fn disk(targets: &[Target], template: &Path, jobs: usize) -> Result<Vec<Disk>> {
             .ancestors()
             .find(|a| !a.as_os_str().is_empty() && a.exists())
             .map_or_else(|| PathBuf::from("."), Path::to_path_buf);
-        let Some((fsid, _)) = statvfs(&existing) else {
+        let Some((fsid, _)) = crate::db::file_system(&existing) else {
             continue;
         };
         by_fs
@@ -304,7 +304,7 @@ fn disk(targets: &[Target], template: &Path, jobs: usize) -> Result<Vec<Disk>> {
             .take(jobs.max(1))
             .sum::<u64>()
             .saturating_mul(2);
-        let free = statvfs(&dir).map_or(u64::MAX, |(_, free)| free);
+        let free = crate::db::file_system(&dir).map_or(u64::MAX, |(_, free)| free);
         out.push(Disk {
             directory: dir,
             free,
@@ -312,21 +312,4 @@ fn disk(targets: &[Target], template: &Path, jobs: usize) -> Result<Vec<Disk>> {
         });
     }
     Ok(out)
-}
-
-/// Returns the file system id and the free bytes of the file system holding `path`.
-// statvfs's field types differ between platforms (u32 on some 32-bit ones).
-#[allow(clippy::useless_conversion)]
-fn statvfs(path: &Path) -> Option<(u64, u64)> {
-    use std::os::unix::ffi::OsStrExt;
-    let c = std::ffi::CString::new(path.as_os_str().as_bytes()).ok()?;
-    let mut s: libc::statvfs = unsafe { std::mem::zeroed() };
-    // SAFETY: `c` is a valid NUL-terminated path and `s` a properly sized out-parameter.
-    let rc = unsafe { libc::statvfs(c.as_ptr(), &mut s) };
-    (rc == 0).then(|| {
-        (
-            u64::from(s.f_fsid),
-            u64::from(s.f_bavail).saturating_mul(u64::from(s.f_frsize)),
-        )
-    })
 }
