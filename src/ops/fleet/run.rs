@@ -256,39 +256,38 @@ pub fn apply(opts: &Options, on_record: &(dyn Fn(&Record) + Sync)) -> Result<App
     })
 }
 
-/// The record of a target preflight refused.
-fn refused(t: &Target, run: &str) -> Record {
+/// The record of target `t` in run `run` with `outcome`, still at its version before the run.
+fn record(t: &Target, run: &str, outcome: Outcome) -> Record {
     Record {
         target: name(&t.target),
         run: run.to_string(),
         from: t.from,
         to: t.from,
-        outcome: match t.state {
-            State::Ahead => Outcome::Ahead,
-            State::Divergent => Outcome::Divergent,
-            State::NotAdopted => Outcome::NotAdopted,
-            _ => Outcome::Failed,
-        },
-        ms: 0,
-        backup: None,
-        lint: t.lint.clone(),
-        error: t.error.clone().map(Failure::message),
-    }
-}
-
-/// The record of a target never started.
-fn skipped(t: &Target, run: &str) -> Record {
-    Record {
-        target: name(&t.target),
-        run: run.to_string(),
-        from: t.from,
-        to: t.from,
-        outcome: Outcome::Skipped,
+        outcome,
         ms: 0,
         backup: None,
         lint: t.lint.clone(),
         error: None,
     }
+}
+
+/// The record of a target preflight refused.
+fn refused(t: &Target, run: &str) -> Record {
+    let outcome = match t.state {
+        State::Ahead => Outcome::Ahead,
+        State::Divergent => Outcome::Divergent,
+        State::NotAdopted => Outcome::NotAdopted,
+        _ => Outcome::Failed,
+    };
+    Record {
+        error: t.error.clone().map(Failure::message),
+        ..record(t, run, outcome)
+    }
+}
+
+/// The record of a target never started.
+fn skipped(t: &Target, run: &str) -> Record {
+    record(t, run, Outcome::Skipped)
 }
 
 /// Runs one target through the pipeline. Returns None when it was busy and `last` is false.
@@ -314,17 +313,7 @@ fn one(opts: &Options, t: &Target, run: &str, last: bool) -> Option<Record> {
     };
     let result = crate::ops::apply::check_entry(&apply_opts)
         .and_then(|()| crate::apply::apply(&apply_opts.pipeline, &mut |_| {}));
-    let mut record = Record {
-        target: name(&t.target),
-        run: run.to_string(),
-        from: t.from,
-        to: t.from,
-        outcome: Outcome::Failed,
-        ms: 0,
-        backup: None,
-        lint: t.lint.clone(),
-        error: None,
-    };
+    let mut record = record(t, run, Outcome::Failed);
     match result {
         Ok(report) => {
             record.from = report.version_before;
