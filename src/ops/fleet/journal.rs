@@ -18,6 +18,51 @@ pub const APPLY_JOURNAL: &str = "journal.ndjson";
 /// The journal of a fleet rollback of a run.
 pub const ROLLBACK_JOURNAL: &str = "rollback.ndjson";
 
+/// The prefix of the hidden directory a run is written in before it is renamed into place.
+const SCRATCH: &str = ".new-";
+/// The suffix of the file whose lock says the hidden directory's owner is alive.
+const LOCK: &str = ".lock";
+
+/// Creates (or opens) `<scratch>.lock` and holds an exclusive lock on it.
+fn hold(scratch: &Path) -> Result<File> {
+    let path = crate::db::sibling(scratch, LOCK);
+    let file = std::fs::OpenOptions::new()
+        .write(true)
+        .create(true)
+        .truncate(false)
+        .open(&path)
+        .map_err(|e| Error::io("create", &path, e))?;
+    file.lock().map_err(|e| Error::io("lock", &path, e))?;
+    Ok(file)
+}
+
+/// Removes the hidden directories of runs killed before they were renamed into place: those
+/// whose lock nobody holds. A directory whose owner is alive, and anything else in `runs`, is
+/// left alone. Best effort: what cannot be removed now is tried again by the next run.
+fn sweep_abandoned(runs: &Path) {
+    let Ok(entries) = std::fs::read_dir(runs) else {
+        return;
+    };
+    for entry in entries.flatten() {
+        let name = entry.file_name();
+        let Some(name) = name.to_str() else { continue };
+        let Some(stem) = name.strip_suffix(LOCK) else {
+            continue;
+        };
+        if !stem.starts_with(SCRATCH) {
+            continue;
+        }
+        let lock = entry.path();
+        let Ok(file) = std::fs::OpenOptions::new().write(true).open(&lock) else {
+            continue;
+        };
+        if file.try_lock().is_ok() {
+            let _ = std::fs::remove_dir_all(runs.join(stem));
+            let _ = std::fs::remove_file(&lock);
+        }
+    }
+}
+
 /// A run directory.
 #[derive(Debug, Clone)]
 pub struct Run {
@@ -34,10 +79,15 @@ impl Run {
         std::fs::create_dir_all(runs).map_err(|e| Error::io("create directory", runs, e))?;
         // Written in a hidden directory, then renamed into place: a run directory is always
         // whole (a kill before the rename leaves only the hidden one, which is no run).
-        let scratch = runs.join(format!(".new-{}", std::process::id()));
+        // The hidden directory's owner holds a lock on `<it>.lock` until the rename is done
+        // (the system drops it however the process ends): one nobody holds was abandoned by
+        // a killed run, and [`sweep_abandoned`] removes it.
+        let scratch = runs.join(format!("{SCRATCH}{}", std::process::id()));
+        let owner = hold(&scratch)?;
         if scratch.exists() {
             std::fs::remove_dir_all(&scratch).map_err(|e| Error::io("remove", &scratch, e))?;
         }
+        sweep_abandoned(runs);
         std::fs::create_dir(&scratch).map_err(|e| Error::io("create directory", &scratch, e))?;
         let list: String = targets
             .iter()
@@ -72,6 +122,8 @@ impl Run {
                 ));
             }
         };
+        let _ = std::fs::remove_file(crate::db::sibling(&scratch, LOCK));
+        drop(owner);
         crate::db::sync_dir(runs)?;
         Ok(Run { id, dir })
     }
@@ -227,6 +279,44 @@ mod tests {
             want.push(record("next.db"));
             proptest::prop_assert_eq!(run.records(APPLY_JOURNAL).unwrap(), want);
         }
+    }
+
+    #[test]
+    fn a_killed_runs_hidden_directory_is_swept_and_a_live_ones_is_not() {
+        let dir = tempfile::tempdir().unwrap();
+        let runs = dir.path();
+        // Killed: its directory and lock file remain, nobody holds the lock.
+        let dead = runs.join(".new-4000001");
+        std::fs::create_dir(&dead).unwrap();
+        std::fs::write(dead.join("targets.txt"), "a.db\n").unwrap();
+        drop(hold(&dead).unwrap());
+        // Alive: another process (here, this test) holds its lock.
+        let live = runs.join(".new-4000002");
+        let held = hold(&live).unwrap();
+        std::fs::create_dir(&live).unwrap();
+        // Not ours to judge: no lock file.
+        let other = runs.join(".new-4000003");
+        std::fs::create_dir(&other).unwrap();
+
+        let run = Run::create(runs, &[], &serde_json::json!({})).unwrap();
+        assert!(!dead.exists() && !crate::db::sibling(&dead, LOCK).exists());
+        assert!(live.exists() && other.exists());
+        drop(held);
+        let mut names: Vec<String> = std::fs::read_dir(runs)
+            .unwrap()
+            .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+            .collect();
+        names.sort();
+        assert_eq!(
+            names,
+            vec![
+                ".new-4000002".to_string(),
+                ".new-4000002.lock".into(),
+                ".new-4000003".into(),
+                run.id.clone()
+            ],
+            "the run's own lock file is gone, the live and foreign ones stay"
+        );
     }
 
     #[test]
