@@ -626,3 +626,61 @@ fn a_dropped_virtual_table_comes_back_with_its_rows() {
         "the stash is freed"
     );
 }
+
+#[test]
+fn rollback_reports_in_json_what_it_would_drop_and_what_it_did() {
+    let p = Project::new();
+    let json = |out: &Output| -> serde_json::Value {
+        assert!(out.status.success(), "{}", stderr(out));
+        serde_json::from_slice(&out.stdout).expect("standard output is one JSON object")
+    };
+    // V2 added `category`, which holds 50 values: rolling it back (with V3) drops them.
+    let args = ["rollback", "V2", "--cascade", "--format", "json"];
+    let preview = json(&p.run(&[&args[..], &["--dry-run"]].concat()));
+    assert_eq!(preview["command"], "rollback");
+    assert_eq!(preview["dry_run"], true);
+    assert_eq!(preview["ran"], serde_json::json!([]));
+    assert_eq!(preview["version_before"], 3);
+    assert_eq!(
+        preview["pending"],
+        serde_json::json!(["V3__add_trajectory_type_index", "V2__add_pattern_category"])
+    );
+    assert_eq!(
+        preview["drops"],
+        serde_json::json!(["column patterns.category (50 value(s))"])
+    );
+    assert_eq!(p.versions(), vec![1, 2, 3], "a dry run changes nothing");
+
+    // Without --allow-destructive it is refused: nothing on standard output, the refusal on
+    // standard error.
+    let refused = p.run(&[&args[..], &["--yes"]].concat());
+    assert_eq!(refused.status.code(), Some(1));
+    assert!(
+        refused.stdout.is_empty(),
+        "{}",
+        String::from_utf8_lossy(&refused.stdout)
+    );
+    assert!(
+        stderr(&refused).contains("patterns.category"),
+        "{}",
+        stderr(&refused)
+    );
+    assert_eq!(p.versions(), vec![1, 2, 3]);
+
+    let done = json(&p.run(&[&args[..], &["--yes", "--allow-destructive"]].concat()));
+    assert_eq!(done["dry_run"], false);
+    assert_eq!(done["ran"], preview["pending"]);
+    assert_eq!(done["pending"], serde_json::json!([]));
+    assert_eq!(
+        (
+            done["version_before"].clone(),
+            done["version_after"].clone()
+        ),
+        (serde_json::json!(3), serde_json::json!(1))
+    );
+    assert_eq!(done["drops"], preview["drops"]);
+    assert_eq!(done["row_counts"]["patterns"], 50);
+    let backup = PathBuf::from(done["backup"].as_str().expect("a backup was taken"));
+    assert!(backup.is_file(), "{}", backup.display());
+    assert_eq!(p.versions(), vec![1]);
+}

@@ -124,6 +124,11 @@ pub fn rollback_lossy(
     }
     let mut report = Report {
         version_before: applied.iter().map(|a| a.version).max(),
+        version_after: applied
+            .iter()
+            .map(|a| a.version)
+            .filter(|v| !undo.iter().any(|u| u.version == *v))
+            .max(),
         migrations: undo
             .iter()
             .map(|s| format!("V{}__{}", s.version, s.name))

@@ -3,8 +3,8 @@
 use std::process::ExitCode;
 
 use super::DatabaseArg;
-use super::apply::{preview_and_confirm, print_report};
-use super::output::Progress;
+use super::apply::{Outcome, preview_and_confirm, print_outcome};
+use super::output::{Format, Progress, confirm};
 use crate::apply::Options;
 use crate::config::Config;
 use crate::error::{Error, Result};
@@ -12,7 +12,7 @@ use crate::error::{Error, Result};
 /// Arguments of `schemactl rollback`.
 #[derive(Debug, clap::Args)]
 #[command(
-    after_help = "Examples:\n  schemactl rollback last --yes\n  schemactl rollback V2 --dry-run\n  schemactl rollback --to V1 --allow-destructive --yes\n  schemactl rollback add_pattern_category --cascade --allow-destructive --yes\n  schemactl rollback last --fill patterns.pattern_data='' --yes"
+    after_help = "Examples:\n  schemactl rollback last --yes\n  schemactl rollback V2 --dry-run\n  schemactl rollback --to V1 --allow-destructive --yes\n  schemactl rollback add_pattern_category --cascade --allow-destructive --yes\n  schemactl rollback last --fill patterns.pattern_data='' --yes\n  schemactl rollback V3 --yes --format json"
 )]
 pub struct Args {
     /// The migration: a version (`V3` or `3`), a name, or `last`
@@ -57,10 +57,16 @@ pub struct Args {
     /// repeatable
     #[arg(long, value_name = "TABLE.COLUMN=VALUE")]
     fill: Vec<String>,
+    /// Output format: human, or one JSON object on standard output (what was rolled back,
+    /// versions before and after, the backup, the data it dropped and stashed, row counts)
+    #[arg(long, value_enum, default_value_t = Format::Human)]
+    format: Format,
 }
 
 /// Rolls back.
 pub fn run(args: &Args, config: &Config) -> Result<ExitCode> {
+    let started = std::time::Instant::now();
+    let json = args.format == Format::Json;
     let opts = Options {
         database: args.database.resolve(config),
         migrations: config.migrations.clone(),
@@ -101,11 +107,19 @@ pub fn run(args: &Args, config: &Config) -> Result<ExitCode> {
             &mut say,
         )?;
         if !preview.drops.is_empty() {
-            println!(
-                "the rollback drops data [destructive]; it is stashed, and applying the same migration(s) again brings it back:"
+            // Standard output holds only the JSON object in that format.
+            let show = |line: &str| {
+                if json {
+                    eprintln!("{line}");
+                } else {
+                    println!("{line}");
+                }
+            };
+            show(
+                "the rollback drops data [destructive]; it is stashed, and applying the same migration(s) again brings it back:",
             );
             for d in &preview.drops {
-                println!("  {d}");
+                show(&format!("  {d}"));
             }
             if !args.allow_destructive && !args.dry_run {
                 return Err(Error::RollbackDestructive {
@@ -114,14 +128,49 @@ pub fn run(args: &Args, config: &Config) -> Result<ExitCode> {
             }
         }
         let heading = format!("to roll back in {}, newest first", opts.database.display());
-        if let Some(done) = preview_and_confirm(&preview, &heading, "roll back", args.dry_run)? {
+        if json {
+            if args.dry_run {
+                let drops = serde_json::json!({ "drops": preview.drops });
+                let outcome = Outcome::Previewed(preview);
+                return print_outcome(
+                    "rollback",
+                    &outcome,
+                    &opts.database,
+                    args.format,
+                    started.elapsed(),
+                    drops,
+                );
+            }
+            eprintln!("{heading}: {}", preview.migrations.join(", "));
+            if !confirm(&format!(
+                "roll back {} migration(s)?",
+                preview.migrations.len()
+            ))? {
+                return Err(Error::Usage(
+                    "not confirmed; nothing was changed (pass --yes to skip the question)".into(),
+                ));
+            }
+        } else if let Some(done) =
+            preview_and_confirm(&preview, &heading, "roll back", args.dry_run)?
+        {
             return Ok(done);
         }
     }
     let report = crate::apply::rollback_lossy(&opts, &target, cascade, &lossy, &mut say)?;
     drop(progress);
-    print_report("rolled back", "in", &report, &opts.database);
-    Ok(ExitCode::SUCCESS)
+    if !json {
+        super::apply::print_report("rolled back", "in", &report, &opts.database);
+        return Ok(ExitCode::SUCCESS);
+    }
+    let drops = serde_json::json!({ "drops": report.drops });
+    print_outcome(
+        "rollback",
+        &Outcome::Ran(report),
+        &opts.database,
+        args.format,
+        started.elapsed(),
+        drops,
+    )
 }
 
 /// `--to VERSION`: the first migration applied after VERSION (rolled back with the later ones).
