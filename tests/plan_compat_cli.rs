@@ -118,3 +118,25 @@ fn a_bad_or_too_old_compat_version_is_refused() {
         1,
     );
 }
+
+#[test]
+fn the_json_plan_names_the_sqlite_each_direction_needs() {
+    let dir = project();
+    let plan = |extra: &[&str]| -> serde_json::Value {
+        let args = [
+            &["plan", "--database", "m.db", "--format", "json"][..],
+            extra,
+        ]
+        .concat();
+        serde_json::from_str(&common::ok_in(dir.path(), &args)).unwrap()
+    };
+    // SET NOT NULL forward; its reverse is DROP NOT NULL, in place too.
+    assert_eq!(
+        plan(&[])["requires_sqlite"],
+        serde_json::json!({ "forward": "3.53.0", "reverse": "3.53.0" })
+    );
+    assert_eq!(
+        plan(&["--sqlite-compat", "3.40"])["requires_sqlite"],
+        serde_json::json!({ "forward": null, "reverse": null })
+    );
+}

@@ -205,6 +205,10 @@ pub fn to_json(
         "schema_version": version,
         "pending": !plan.is_empty(),
         "foreign_keys_off": plan.needs_foreign_keys_off_in(Direction::Forward),
+        "requires_sqlite": {
+            "forward": plan.requires(Direction::Forward).map(|(v, _)| v.to_string()),
+            "reverse": plan.requires(Direction::Reverse).map(|(v, _)| v.to_string()),
+        },
         "steps": steps,
         "lint": findings,
     })
