@@ -191,6 +191,11 @@ pub struct PrimaryKey {
     pub columns: Vec<KeyPart>,
     /// `AUTOINCREMENT` (only legal on a single INTEGER PRIMARY KEY column).
     pub autoincrement: bool,
+    /// How many of the table's UNIQUE constraints were declared before the key. SQLite numbers
+    /// the indexes of both in declaration order (`sqlite_autoindex_<t>_N`, which
+    /// `PRAGMA index_list` reports): `a TEXT UNIQUE, b TEXT PRIMARY KEY` numbers the UNIQUE 1
+    /// and the key 2. Always 0 for a rowid alias, which has no index.
+    pub after_uniques: usize,
 }
 
 /// A UNIQUE constraint.
@@ -375,6 +380,15 @@ impl Table {
         self.sort();
         if self.verbatim.is_some() {
             return;
+        }
+        let indexed_key = self.rowid_alias().is_none();
+        let uniques = self.uniques.len();
+        if let Some(pk) = &mut self.primary_key {
+            pk.after_uniques = if indexed_key {
+                pk.after_uniques.min(uniques)
+            } else {
+                0
+            };
         }
         let implied: Vec<String> = if self.without_rowid || self.strict {
             self.primary_key

@@ -16,8 +16,11 @@ pub fn create_table(table: &Table) -> String {
     if let Some(sql) = &table.verbatim {
         return sql.as_str().to_string();
     }
+    // A key declared after UNIQUE constraints goes among them, table-level, so that SQLite
+    // numbers their indexes as declared.
     let inline_pk = table.primary_key.as_ref().filter(|pk| {
-        pk.columns.len() == 1
+        pk.after_uniques == 0
+            && pk.columns.len() == 1
             && !pk.columns[0].is_expr
             && pk.columns[0].collate.is_none()
             && !pk.columns[0].desc
@@ -30,7 +33,17 @@ pub fn create_table(table: &Table) -> String {
             column_def_with_key(c, pk)
         })
         .collect();
-    if let Some(pk) = table.primary_key.as_ref().filter(|_| inline_pk.is_none()) {
+    let table_pk = table.primary_key.as_ref().filter(|_| inline_pk.is_none());
+    let before = table_pk.map_or(0, |pk| pk.after_uniques.min(table.uniques.len()));
+    let unique = |u: &crate::model::Unique| {
+        format!(
+            "{}UNIQUE ({})",
+            constraint_name(&u.name),
+            key_list(&u.columns)
+        )
+    };
+    items.extend(table.uniques[..before].iter().map(unique));
+    if let Some(pk) = table_pk {
         let mut clause = constraint_name(&pk.name);
         let _ = write!(clause, "PRIMARY KEY ({}", key_list(&pk.columns));
         if pk.autoincrement {
@@ -39,13 +52,7 @@ pub fn create_table(table: &Table) -> String {
         clause.push(')');
         items.push(clause);
     }
-    for u in &table.uniques {
-        items.push(format!(
-            "{}UNIQUE ({})",
-            constraint_name(&u.name),
-            key_list(&u.columns)
-        ));
-    }
+    items.extend(table.uniques[before..].iter().map(unique));
     for c in &table.checks {
         items.push(format!("{}CHECK ({})", constraint_name(&c.name), c.expr));
     }

@@ -26,5 +26,13 @@ proptest! {
         let yaml = dsl::export(&inspection.schema, 1, "proptest");
         let loaded = dsl::load_str("p.yaml", &yaml).map_err(|e| TestCaseError::fail(format!("{e}\n{yaml}")))?;
         prop_assert_eq!(&loaded.schema, &schema, "{}", yaml);
+        // ...and what it creates is the same catalog as other tools read it (autoindex
+        // numbers, foreign key ids).
+        let again = Connection::open_in_memory().unwrap();
+        for (_, sql) in normal::ddl(&loaded.schema) {
+            again.execute_batch(&sql).unwrap();
+        }
+        let difference = common::catalog::catalog_difference(&conn, &again);
+        prop_assert!(difference.is_empty(), "{}\n{}", difference, yaml);
     }
 }

@@ -245,7 +245,9 @@ fn merge(db: &Path, dir: &Path, file: &Path) {
         dir: dir.to_path_buf(),
         source: Source::File(file.to_path_buf()),
         latest_valid: false,
-        wait: false,
+        // Waits: this test binary's other threads spawn schemactl processes, and a child
+        // between fork and exec briefly shares every open file, the lock file included.
+        wait: true,
         include_safety: false,
         from_other_database: false,
         without_checksum: false,

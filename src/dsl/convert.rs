@@ -412,13 +412,13 @@ fn file_versions(ctx: &mut Ctx<'_>, files: &[FileSpec]) -> Option<u32> {
 fn shape_of(ctx: &Ctx<'_>, spec: &TableSpec) -> TableShape {
     if let Some(sql) = &spec.sql {
         // A verbatim table's shape is whatever SQLite makes of it.
-        let columns = ctx
+        let (columns, pk_len) = ctx
             .probe
             .as_ref()
             .and_then(|c| verbatim_columns(c, &sql.value).ok())
             .unwrap_or_default();
         return TableShape {
-            pk_len: 0,
+            pk_len,
             columns,
             keys: None,
         };
@@ -497,7 +497,7 @@ fn keys_of(spec: &TableSpec) -> Keys {
 }
 
 /// Creates a verbatim table in a scratch savepoint and reads its column names.
-fn verbatim_columns(conn: &Connection, sql: &str) -> rusqlite::Result<Vec<String>> {
+fn verbatim_columns(conn: &Connection, sql: &str) -> rusqlite::Result<(Vec<String>, usize)> {
     conn.execute_batch("SAVEPOINT shape")?;
     let result = (|| {
         conn.prepare(sql)?.execute([])?;
@@ -506,11 +506,14 @@ fn verbatim_columns(conn: &Connection, sql: &str) -> rusqlite::Result<Vec<String
             [],
             |r| r.get(0),
         )?;
-        let mut stmt = conn.prepare("SELECT name FROM pragma_table_xinfo(?1)")?;
+        let mut stmt = conn.prepare("SELECT name, pk FROM pragma_table_xinfo(?1)")?;
         let cols = stmt
-            .query_map([name], |r| r.get(0))?
-            .collect::<rusqlite::Result<Vec<String>>>()?;
-        Ok(cols)
+            .query_map([name], |r| {
+                Ok((r.get::<_, String>(0)?, r.get::<_, i64>(1)?))
+            })?
+            .collect::<rusqlite::Result<Vec<(String, i64)>>>()?;
+        let pk_len = cols.iter().filter(|(_, pk)| *pk > 0).count();
+        Ok((cols.into_iter().map(|(c, _)| c).collect(), pk_len))
     })();
     conn.execute_batch("ROLLBACK TO shape; RELEASE shape")?;
     result

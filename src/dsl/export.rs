@@ -56,7 +56,7 @@ fn write_table(y: &mut String, table: &Table) {
     }
     // A key that fits on its column is written there.
     let plain = |k: &crate::model::KeyPart| !k.is_expr && k.collate.is_none() && !k.desc;
-    let column_pk = table
+    let mut column_pk = table
         .primary_key
         .as_ref()
         .filter(|pk| pk.name.is_none() && pk.columns.len() == 1 && plain(&pk.columns[0]));
@@ -86,6 +86,31 @@ fn write_table(y: &mut String, table: &Table) {
                 column_unique.push(c);
             }
             None => table_uniques.push(u),
+        }
+    }
+    // The key comes after the UNIQUE constraints declared before it (SQLite numbers their
+    // indexes in that order). The DSL declares a column's key after the UNIQUE of the columns
+    // before it, a table-level key after every column's UNIQUE and before the table's.
+    if let Some(pk) = &table.primary_key {
+        let before = pk.after_uniques;
+        if column_unique.len() > before {
+            let moved = column_unique.split_off(before);
+            let rest: Vec<_> = table.uniques[before..before + moved.len()].iter().collect();
+            table_uniques.splice(0..0, rest);
+        }
+        let on_column = |c: &str| {
+            let at = position(c);
+            column_unique.iter().filter(|u| position(u) < at).count()
+        };
+        if column_pk.is_some_and(|pk| on_column(pk.columns[0].expr.as_str()) != before) {
+            column_pk = None;
+        }
+        if column_pk.is_none() && column_unique.len() != before {
+            // Declared after a table-level UNIQUE: only the SQL says so.
+            let sql = crate::render::create_table(table);
+            let _ = writeln!(y, "    sql: {}", s(&sql));
+            write_indexes(y, table);
+            return;
         }
     }
     y.push_str("    columns:\n");

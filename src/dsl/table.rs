@@ -240,10 +240,26 @@ fn primary_key(
             "declare a composite key with the table's `primary_key: [a, b]`",
         ),
         (None, [(c, cspec)]) => {
+            // Declared on its column: after the UNIQUE of the columns before it (the
+            // table's `unique:` list comes after every column).
+            let position = |name: &str| {
+                table
+                    .columns
+                    .iter()
+                    .position(|x| x.name.eq_ignore_ascii_case(name))
+            };
+            let at = position(&c.value);
+            let after_uniques = table
+                .uniques
+                .iter()
+                .filter_map(|u| position(u.columns.first()?.expr.as_str()))
+                .filter(|p| at.is_some_and(|at| *p < at))
+                .count();
             table.primary_key = Some(PrimaryKey {
                 name: None,
                 columns: vec![KeyPart::column(c.value.clone())],
                 autoincrement: cspec.autoincrement,
+                after_uniques,
             });
         }
         (Some(pk), []) => {
@@ -257,10 +273,13 @@ fn primary_key(
                 } => (name.clone(), columns, *autoincrement),
             };
             let columns = key_parts(ctx, place, &tname, shape, keys, "primary key");
+            // Declared on the table: after every column's UNIQUE, before the table's
+            // `unique:` list.
             table.primary_key = Some(PrimaryKey {
                 name: name.map(Name::from),
                 columns,
                 autoincrement,
+                after_uniques: table.uniques.len(),
             });
         }
         (None, []) => {}

@@ -476,6 +476,7 @@ fn column_def(c: &mut Cursor<'_>, table: &mut Table, end: usize) -> Result<()> {
                 name: cname,
                 columns: vec![KeyPart::column(name.clone())],
                 autoincrement,
+                after_uniques: table.uniques.len(),
             });
         } else if c.eat_kw("NOT") {
             c.expect_kw("NULL")?;
@@ -563,6 +564,7 @@ fn table_constraint(c: &mut Cursor<'_>, table: &mut Table) -> Result<()> {
             name,
             columns,
             autoincrement,
+            after_uniques: table.uniques.len(),
         });
     } else if c.eat_kw("UNIQUE") {
         let (columns, _) = c.key_list()?;

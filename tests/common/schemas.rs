@@ -84,7 +84,8 @@ pub struct RawTable {
     pk: u8,
     strict: bool,
     without_rowid: bool,
-    unique: Option<(usize, bool)>,
+    /// A UNIQUE column, named or not, and whether the key is declared after it.
+    unique: Option<(usize, bool, bool)>,
     indexes: Vec<(usize, u8, bool, bool)>,
     fk: Option<(usize, usize, usize, bool)>,
 }
@@ -119,7 +120,7 @@ pub fn raw_table() -> impl Strategy<Value = RawTable> {
         0u8..5,
         prop::bool::weighted(0.3),
         prop::bool::weighted(0.3),
-        prop::option::weighted(0.3, (0usize..8, any::<bool>())),
+        prop::option::weighted(0.3, (0usize..8, any::<bool>(), any::<bool>())),
         prop::collection::vec((0usize..8, 0u8..4, any::<bool>(), any::<bool>()), 0..3),
         prop::option::weighted(0.5, (0usize..8, 0usize..8, 0usize..8, any::<bool>())),
     )
@@ -216,6 +217,7 @@ pub fn build(raw: &[RawTable]) -> Schema {
                 name: None,
                 columns: vec![KeyPart::column(plain[0].clone())],
                 autoincrement: false,
+                after_uniques: 0,
             }),
             2 if plain.len() >= 2 => Some(PrimaryKey {
                 name: Some(format!("pk {tname}").into()),
@@ -227,6 +229,7 @@ pub fn build(raw: &[RawTable]) -> Schema {
                     },
                 ],
                 autoincrement: false,
+                after_uniques: 0,
             }),
             3 if !rt.without_rowid => {
                 table.columns[0].decl_type = Sql::new("INTEGER");
@@ -236,17 +239,22 @@ pub fn build(raw: &[RawTable]) -> Schema {
                     name: None,
                     columns: vec![KeyPart::column(table.columns[0].name.clone())],
                     autoincrement: true,
+                    after_uniques: 0,
                 })
             }
             _ => None,
         };
         table.without_rowid = rt.without_rowid && table.primary_key.is_some();
-        if let Some((i, named)) = rt.unique {
+        if let Some((i, named, key_after)) = rt.unique {
             let col = &plain[i % plain.len()];
             table.uniques.push(Unique {
                 name: named.then(|| format!("uq {col}").into()),
                 columns: vec![KeyPart::column(col.clone())],
             });
+            if let Some(pk) = table.primary_key.as_mut().filter(|_| key_after) {
+                // Normal form makes it 0 again for a rowid alias, which has no index.
+                pk.after_uniques = 1;
+            }
         }
         for (n, (col, kind, desc, partial)) in rt.indexes.iter().enumerate() {
             let col = &table.columns[col % table.columns.len()].name;
