@@ -35,6 +35,9 @@ const CASES: &[&str] = &[
     "CREATE TABLE c (a TEXT UNIQUE, b TEXT, id TEXT, note TEXT, PRIMARY KEY (id, b), UNIQUE (b));",
     // A column key after a later column's UNIQUE: declared on the table.
     "CREATE TABLE c (id TEXT, a TEXT UNIQUE, note TEXT, PRIMARY KEY (id));",
+    // The same with a quote in the key's name, and a foreign key to it by name.
+    "CREATE TABLE p (\"x\"\"y\" INTEGER NOT NULL, a INTEGER UNIQUE, PRIMARY KEY (\"x\"\"y\")) WITHOUT ROWID;
+     CREATE TABLE c (id INTEGER PRIMARY KEY, px INTEGER REFERENCES p(\"x\"\"y\"), note TEXT);",
 ];
 
 /// Tables the import keeps as SQL: an order the DSL cannot say with columns and lists (a key

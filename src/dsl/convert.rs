@@ -446,17 +446,12 @@ fn shape_of(ctx: &Ctx<'_>, spec: &TableSpec) -> TableShape {
 /// WHERE clause (https://www.sqlite.org/foreignkeys.html#fk_indexes).
 fn keys_of(spec: &TableSpec) -> Keys {
     // `col`, `"col"`, `col DESC`, `col COLLATE x`: the column; None for an expression.
+    // Read as the key itself is (`"x""y"` is the column x"y).
     let column = |key: &str| -> Option<String> {
-        let k = key.trim();
-        if k.contains('(') {
-            return None;
-        }
-        let name = if let Some(rest) = k.strip_prefix('"') {
-            rest.split('"').next().unwrap_or_default().to_string()
-        } else {
-            k.split_whitespace().next().unwrap_or_default().to_string()
-        };
-        Some(name.to_ascii_lowercase())
+        crate::parse::parse_key_part(key)
+            .ok()
+            .filter(|k| !k.is_expr)
+            .map(|k| k.expr.as_str().to_ascii_lowercase())
     };
     let set = |keys: &[String]| -> Option<Vec<String>> {
         let mut out: Vec<String> = keys.iter().map(|k| column(k)).collect::<Option<_>>()?;
