@@ -402,6 +402,12 @@ pub enum Error {
         .stashes.join(", ")
     )]
     VacuumWouldMisplace { stashes: Vec<String> },
+    /// VACUUM would renumber the rowids a full-text index finds its content rows by.
+    #[error(
+        "VACUUM renumbers the rowids of tables without an INTEGER PRIMARY KEY, and these full-text indexes find the rows of such a content table by rowid: {}; after it, their searches would return other rows, or none; nothing was changed; give the content table an INTEGER PRIMARY KEY (and the index content_rowid set to it), or drop the index, vacuum and create it again",
+        .indexes.join(", ")
+    )]
+    VacuumWouldBreakIndex { indexes: Vec<String> },
     /// Migrations removed rows and `--allow-destructive` was not given.
     #[error(
         "rows would disappear; nothing was changed; re-run with --allow-destructive to allow it:\n  {}",

@@ -52,7 +52,7 @@ impl Kind {
 #[derive(Debug, Clone, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 #[serde(default)]
 pub struct Manifest {
-    /// The database the file was taken from.
+    /// The database the file was taken from, as an absolute path (older manifests: as typed).
     pub database: String,
     /// Why it was taken: `manual`, `pre-apply`, `before-restore`, `prune-archive`, ...
     pub reason: String,
@@ -80,11 +80,16 @@ pub struct Manifest {
 }
 
 impl Manifest {
-    /// A manifest for a file about to be written from `database` (as given), owned by `owner`:
+    /// A manifest for a file about to be written from `database` (made absolute), owned by `owner`:
     /// the keys describing the file itself are filled in when it is written.
     pub fn new(database: &Path, owner: &Owner, reason: &str, kind: Kind, detail: Detail) -> Self {
         Manifest {
-            database: database.display().to_string(),
+            // Absolute: a path relative to a working directory nobody recorded would name
+            // another database when read from elsewhere.
+            database: std::path::absolute(database)
+                .unwrap_or_else(|_| database.to_path_buf())
+                .display()
+                .to_string(),
             reason: reason.to_string(),
             detail,
             database_id: owner.id.clone(),
@@ -143,24 +148,6 @@ impl Default for Detail {
     fn default() -> Self {
         Detail::Plain {}
     }
-}
-
-/// Writes the manifest of `file` (a new file, fsynced) with its sha256, taken from `database`
-/// for `reason`; its kind is told by the reason, and its identity is the database's path
-/// (callers that know the database's [`Owner`] use [`write`]).
-pub fn write_manifest(
-    file: &BackupFile,
-    database: &Path,
-    reason: &str,
-    detail: Detail,
-    sha256: &str,
-) -> Result<()> {
-    let owner = Owner::unmanaged(&crate::db::identity::canonical(database));
-    let manifest = Manifest {
-        database_id: String::new(),
-        ..Manifest::new(database, &owner, reason, Kind::of_reason(reason), detail)
-    };
-    write(file, manifest, sha256).map(drop)
 }
 
 /// Writes `manifest` for `file` (a new file, fsynced), filling in the file's name, size and

@@ -31,7 +31,7 @@ pub mod partial;
 pub use compress::{Compression, compress, decompress};
 pub use finish::Written;
 pub use hash::{Hashing, sha256_file};
-pub use manifest::{Detail, Kind, Manifest, read_manifest, write_manifest};
+pub use manifest::{Detail, Kind, Manifest, read_manifest};
 use partial::Marker;
 
 /// How long a backup waits for a writer that holds the database.

@@ -33,12 +33,22 @@ pub const STASH_DROPPED_TABLE: &str = "_schemactl_stash_dropped";
 /// Creates [`STASH_DROPPED_TABLE`] when it is missing.
 pub const CREATE_STASH_DROPPED: &str = "CREATE TABLE IF NOT EXISTS _schemactl_stash_dropped (version INTEGER PRIMARY KEY, dropped_at TEXT NOT NULL)";
 
-/// The history of committed prunes: one row per prune, naming its archive. An archive no row
-/// names belongs to a prune that never committed.
+/// The history of committed prunes: one row per prune, naming its archive. That no row names
+/// an archive is no proof that its prune never committed (a restore brings back an older
+/// history): see [`PRUNE_INTENTS_TABLE`].
 pub const PRUNES_TABLE: &str = "_schemactl_prunes";
 
 /// Creates [`PRUNES_TABLE`] when it is missing.
 pub const CREATE_PRUNES_TABLE: &str = "CREATE TABLE IF NOT EXISTS _schemactl_prunes (id TEXT PRIMARY KEY, archive TEXT, pruned_at TEXT NOT NULL, rows INTEGER NOT NULL)";
+
+/// The prunes started and not (yet) committed: a prune records its id and its archive's
+/// absolute path here, committed before it writes anything into the archives folder, and the
+/// transaction that deletes the rows removes the row again. A row here is the proof that
+/// this database's prune never committed, and names every file it may have left.
+pub const PRUNE_INTENTS_TABLE: &str = "_schemactl_prune_intents";
+
+/// Creates [`PRUNE_INTENTS_TABLE`] when it is missing.
+pub const CREATE_PRUNE_INTENTS_TABLE: &str = "CREATE TABLE IF NOT EXISTS _schemactl_prune_intents (id TEXT PRIMARY KEY, archive TEXT NOT NULL, started_at TEXT NOT NULL)";
 
 /// The prefix of the temporary tables (in `temp`) holding the keys of the rows a prune
 /// removes, `_schemactl_prune_keys_{n}`.
@@ -76,6 +86,7 @@ mod tests {
             (MIGRATIONS_TABLE, CREATE_MIGRATIONS_TABLE),
             (STASH_DROPPED_TABLE, CREATE_STASH_DROPPED),
             (PRUNES_TABLE, CREATE_PRUNES_TABLE),
+            (PRUNE_INTENTS_TABLE, CREATE_PRUNE_INTENTS_TABLE),
             (ARCHIVE_TABLE, CREATE_ARCHIVE_TABLE),
             (IDENTITY_TABLE, CREATE_IDENTITY_TABLE),
         ] {

@@ -7,10 +7,12 @@
 //!   the first time schemactl writes to it (`apply`, `sync`, `rollback`, `restore`). Until then
 //!   it is *unmanaged*, and its backups carry `path:<canonical path>` as their identity.
 //! - The row also records the canonical path the database was last written at. A database
-//!   found at another path is either *moved* or *copied*: when the recorded path still holds a
-//!   database with the same id, it is a copy, which gets its own identity when schemactl first
-//!   writes to it (until then it counts as unmanaged at its new path); otherwise it was moved,
-//!   and keeps its id (the new path is recorded on the next write).
+//!   found at another path is the same file (a hard link: same device and inode), *moved* or
+//!   *copied*: it was moved, and keeps its id (the new path is recorded on the next write),
+//!   only when nothing exists at the recorded path any more; when anything does (the
+//!   original, even unreadable or corrupt, or another file), it is a copy, which gets its own
+//!   identity when schemactl first writes to it (until then it counts as unmanaged at its
+//!   new path). A hard link is neither: the same database under another name.
 //! - The backups taken while a database was unmanaged (`path:<P>`, taken before its identity
 //!   was created at `P`) stay its own.
 
@@ -83,9 +85,10 @@ impl Owner {
         {
             return true;
         }
-        // A manifest without an identity (older versions; prune's archives): its path as
-        // typed, resolved from here.
-        if database_id.is_empty() && !database.is_empty() {
+        // A manifest without an identity (older versions): its path, when it is absolute. A
+        // relative one was relative to a working directory nobody recorded: resolving it from
+        // ours would name whatever database sits there now, so it is nobody's.
+        if database_id.is_empty() && Path::new(database).is_absolute() {
             return canonical(Path::new(database)) == self.path;
         }
         false
@@ -150,20 +153,37 @@ fn found(conn: &Connection, path: &Path) -> Result<Found> {
     let Some(identity) = read(conn)? else {
         return Ok(Found::None);
     };
-    if Path::new(&identity.path) == path {
+    let original = Path::new(&identity.path);
+    // Another name of the same file (a hard link) is the same database, not a copy.
+    if original == path || same_file(original, path) {
         return Ok(Found::Here(identity));
     }
-    let original = Path::new(&identity.path);
-    let still_there = original.is_file()
-        && super::open_read_only(original)
-            .ok()
-            .and_then(|c| read(&c).ok().flatten())
-            .is_some_and(|i| i.id == identity.id);
-    Ok(if still_there {
-        Found::Copy
-    } else {
-        Found::Moved(identity)
+    // Moved only when nothing is left at the recorded path. A file there that cannot be read
+    // (corrupt, locked away, another database) may be the original: a copy taking over its
+    // identity would take its backups too, so the database found here is a copy.
+    Ok(match std::fs::symlink_metadata(original) {
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Found::Moved(identity),
+        _ => Found::Copy,
     })
+}
+
+/// Returns true when `a` and `b` name the same file (the same device and inode).
+#[cfg(unix)]
+pub fn same_file(a: &Path, b: &Path) -> bool {
+    use std::os::unix::fs::MetadataExt;
+    match (std::fs::metadata(a), std::fs::metadata(b)) {
+        (Ok(a), Ok(b)) => a.dev() == b.dev() && a.ino() == b.ino(),
+        _ => false,
+    }
+}
+
+/// Returns true when `a` and `b` name the same file (by canonical path).
+#[cfg(not(unix))]
+pub fn same_file(a: &Path, b: &Path) -> bool {
+    match (std::fs::canonicalize(a), std::fs::canonicalize(b)) {
+        (Ok(a), Ok(b)) => a == b,
+        _ => false,
+    }
 }
 
 /// The owner of the database open on `conn` at `path`, without writing to it.
@@ -247,7 +267,7 @@ pub fn write(conn: &Connection, identity: &Identity) -> Result<()> {
 
 /// 32 hex digits from the system's random source; where there is none, from the time, the
 /// process and the path.
-fn new_id(path: &str) -> String {
+pub fn new_id(path: &str) -> String {
     use sha2::{Digest, Sha256};
     use std::io::Read;
     let mut random = [0u8; 16];

@@ -83,6 +83,9 @@ impl Report {
 pub fn check(conn: &Connection, desired: &Desired, quick: bool) -> Result<Report> {
     let mut findings = Vec::new();
     integrity(conn, quick, &mut findings)?;
+    if findings.is_empty() {
+        full_text(conn, &mut findings);
+    }
     let checked = vec![
         if quick {
             "quick_check"
@@ -193,6 +196,36 @@ fn integrity(conn: &Connection, quick: bool, out: &mut Vec<Finding>) -> Result<(
         });
     }
     Ok(())
+}
+
+/// The external-content full-text indexes out of step with their content tables (the
+/// integrity class: a search would return other rows, or none), found by their own
+/// integrity-check; one that could not be checked is a warning.
+fn full_text(conn: &Connection, out: &mut Vec<Finding>) {
+    let Some(path) = conn.path().filter(|p| !p.is_empty()) else {
+        return;
+    };
+    let Ok(schema) = crate::inspect(conn) else {
+        return;
+    };
+    let busy = std::time::Duration::from_secs(5);
+    for (ix, found) in crate::ops::fts::out_of_step(std::path::Path::new(path), &schema, busy) {
+        let (severity, message) = match found {
+            Ok(why) => (Severity::Error, why),
+            Err(why) => (
+                Severity::Warning,
+                format!("full-text index \"{}\" was not checked: {why}", ix.name),
+            ),
+        };
+        out.push(Finding {
+            class: "integrity",
+            severity,
+            subject: ix.name.clone(),
+            message,
+            count: 1,
+            samples: Vec::new(),
+        });
+    }
 }
 
 /// An SQL expression giving a row's key as text: its primary key columns (quoted literals,

@@ -10,6 +10,7 @@ pub mod check;
 pub mod complete;
 pub mod explain;
 pub mod fleet;
+pub mod fts;
 pub mod graph;
 pub mod optimize;
 pub mod plan;

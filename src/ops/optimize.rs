@@ -1,5 +1,6 @@
 //! `schemactl optimize`: PRAGMA optimize (or a full ANALYZE), and VACUUM after checking that
-//! the disk has room for it, with sizes before and after.
+//! the disk has room for it and that nothing finds rows by a rowid VACUUM would renumber (a
+//! stash, an external-content full-text index), with sizes before and after.
 
 use std::path::Path;
 
@@ -72,6 +73,8 @@ pub fn optimize(opts: &Options, say: &mut dyn FnMut(&str)) -> Result<Report> {
         if !stashes.is_empty() {
             return Err(Error::VacuumWouldMisplace { stashes });
         }
+        // So does an external-content full-text index: its rowids are its content table's.
+        crate::ops::fts::refuse_vacuum(&crate::inspect(&conn)?)?;
         // VACUUM writes a temporary copy of the database and journals the rewrite of the
         // original (or writes it to the WAL): about twice the file.
         let need = (before.file_bytes + before.wal_bytes).saturating_mul(2);

@@ -17,7 +17,7 @@
 mod constraint;
 mod rebuild;
 mod script;
-mod stash;
+pub(crate) mod stash;
 mod table;
 mod verify;
 

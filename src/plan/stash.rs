@@ -514,7 +514,7 @@ pub fn narrowed_as(column: &str) -> String {
 }
 
 /// The module and the arguments (each a list of tokens) of a CREATE VIRTUAL TABLE statement.
-fn module_args(sql: &str) -> Option<(String, Vec<Vec<crate::sql::Tok>>)> {
+pub(crate) fn module_args(sql: &str) -> Option<(String, Vec<Vec<crate::sql::Tok>>)> {
     use sqlparser::tokenizer::Token;
     let tokens = crate::sql::lex(sql).ok()?;
     let using = tokens.iter().position(|t| t.is_kw("USING"))?;

@@ -1,5 +1,6 @@
 //! The archive of a prune: the selected rows in a new SQLite file with the same table shapes,
-//! durable before anything is deleted; and the removal of archives whose prune never committed.
+//! durable before anything is deleted, its manifest naming the database by identity and by
+//! absolute path (see `abandoned` for when one may be removed).
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -7,32 +8,45 @@ use std::path::{Path, PathBuf};
 use rusqlite::Connection;
 
 use super::Options;
+use super::abandoned::remove_archive;
 use super::keys::Keys;
-use crate::backup::{self, BackupFile, Detail};
-use crate::db::bookkeeping::{ARCHIVE_TABLE, CREATE_ARCHIVE_TABLE, PRUNES_TABLE};
+use crate::backup::{self, BackupFile, Detail, Kind, Manifest};
+use crate::db::bookkeeping::{ARCHIVE_TABLE, CREATE_ARCHIVE_TABLE};
+use crate::db::identity::Owner;
 use crate::db::{sync_dir, sync_file};
 use crate::error::{Error, Result};
 use crate::model::Schema;
 use crate::sql::{quote_ident, quote_literal};
 
-/// Writes the archive: the selected rows of each table, read by the live connection (which
-/// holds the write lock) and written into a new SQLite file with the same table shapes,
-/// committed and fsynced under a `.partial` name, then renamed, with its sha256 sidecar and
-/// manifest. Returns its path.
-pub(super) fn write_archive(
-    conn: &Connection,
-    opts: &Options,
-    live: &Schema,
-    keys: &[&Keys],
-    id: &str,
-) -> Result<PathBuf> {
-    std::fs::create_dir_all(&opts.archives)
-        .map_err(|e| Error::io("create archive directory", &opts.archives, e))?;
+/// Where the archive of prune `id` goes: an absolute path in the archives folder (recorded in
+/// the database before the prune starts, so never resolved against another working directory).
+pub(super) fn archive_path(opts: &Options, id: &str) -> PathBuf {
     let stem = opts
         .database
         .file_stem()
         .map_or("database".to_string(), |s| s.to_string_lossy().to_string());
-    let path = opts.archives.join(format!("{stem}-{id}.db"));
+    let dir = crate::db::identity::canonical(&opts.archives);
+    dir.join(format!("{stem}-{id}.db"))
+}
+
+/// Writes the archive at `path` (from [`archive_path`]): the selected rows of each table, read
+/// by the live connection (which holds the write lock) and written into a new SQLite file with
+/// the same table shapes, committed and fsynced under a `.partial` name, then renamed, with its
+/// sha256 sidecar and manifest (the database's identity, `owner`, and absolute path).
+#[allow(clippy::too_many_arguments)]
+pub(super) fn write_archive(
+    conn: &Connection,
+    opts: &Options,
+    owner: &Owner,
+    live: &Schema,
+    keys: &[&Keys],
+    id: &str,
+    path: &Path,
+) -> Result<PathBuf> {
+    std::fs::create_dir_all(&opts.archives)
+        .map_err(|e| Error::io("create archive directory", &opts.archives, e))?;
+    let path = path.to_path_buf();
+    let database = std::path::absolute(&opts.database).unwrap_or_else(|_| opts.database.clone());
     if path.exists() {
         return Err(Error::ArchiveExists { path });
     }
@@ -52,7 +66,7 @@ pub(super) fn write_archive(
              INSERT INTO {ARCHIVE_TABLE} VALUES ({}, {}, {});
              COMMIT",
             quote_literal(id),
-            quote_literal(&opts.database.display().to_string()),
+            quote_literal(&database.display().to_string()),
             quote_literal(&crate::db::now_rfc3339())
         ))
         .map_err(Error::sqlite_in("finish the archive"))?;
@@ -67,18 +81,23 @@ pub(super) fn write_archive(
             .map_err(|e| Error::io("stat", &partial, e))?
             .len();
         let rows: BTreeMap<String, u64> = keys.iter().map(|k| (k.table.clone(), k.rows)).collect();
-        backup::write_manifest(
+        let manifest = Manifest::new(
+            &database,
+            owner,
+            "prune-archive",
+            Kind::Archive,
+            Detail::Prune {
+                prune_id: id.to_string(),
+                rows,
+            },
+        );
+        backup::manifest::write(
             &BackupFile {
                 path: path.clone(),
                 manifest: backup::manifest_path(&path),
                 size,
             },
-            &opts.database,
-            "prune-archive",
-            Detail::Prune {
-                prune_id: id.to_string(),
-                rows,
-            },
+            manifest,
             &sha,
         )?;
         sync_dir(&opts.archives)?;
@@ -166,64 +185,4 @@ fn copy_rows(conn: &Connection, out: &Connection, live: &Schema, k: &Keys) -> Re
         });
     }
     Ok(())
-}
-
-pub(super) fn remove_archive(path: &Path) {
-    let _ = std::fs::remove_file(path);
-    let _ = std::fs::remove_file(backup::sidecar_path(path));
-    let _ = std::fs::remove_file(backup::manifest_path(path));
-}
-
-/// Removes archives (and `.partial` files) of prunes the history does not record: their
-/// deletion never committed, so their rows are all still in the database.
-pub(super) fn remove_abandoned(conn: &Connection, dir: &Path) -> Result<Vec<PathBuf>> {
-    let Ok(entries) = std::fs::read_dir(dir) else {
-        return Ok(Vec::new());
-    };
-    let recorded = |id: &str| -> bool {
-        conn.query_row(
-            &format!("SELECT count(*) > 0 FROM {PRUNES_TABLE} WHERE id = ?1"),
-            [id],
-            |r| r.get::<_, bool>(0),
-        )
-        .unwrap_or(false)
-    };
-    let mut removed = Vec::new();
-    for entry in entries.flatten() {
-        let path = entry.path();
-        let name = path.to_string_lossy().to_string();
-        if name.ends_with(".db.partial") {
-            let _ = std::fs::remove_file(&path);
-            removed.push(path);
-            continue;
-        }
-        if !name.ends_with(".db.json") {
-            continue;
-        }
-        let Some(manifest) = backup::manifest::read(&path) else {
-            continue;
-        };
-        let backup::Detail::Prune { prune_id: id, .. } = &manifest.detail else {
-            continue;
-        };
-        let db = &manifest.database;
-        // Only archives of this database (an archives directory may be shared).
-        if same_file(Path::new(db), &conn_path(conn)) && !recorded(id) {
-            let archive = path.with_extension("");
-            remove_archive(&archive);
-            removed.push(archive);
-        }
-    }
-    Ok(removed)
-}
-
-fn conn_path(conn: &Connection) -> PathBuf {
-    conn.path().map(PathBuf::from).unwrap_or_default()
-}
-
-fn same_file(a: &Path, b: &Path) -> bool {
-    match (a.canonicalize(), b.canonicalize()) {
-        (Ok(a), Ok(b)) => a == b,
-        _ => false,
-    }
 }

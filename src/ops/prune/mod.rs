@@ -3,11 +3,16 @@
 //! `schemactl restore ARCHIVE --table T --mode merge`).
 //!
 //! Crash safety: the live database is write-locked (`BEGIN IMMEDIATE`) for the whole prune, so
-//! the rows archived are exactly the rows deleted. The archive is written under a `.partial`
-//! name, fsynced and renamed, with its sha256 sidecar and manifest, before anything is deleted;
-//! the deletion and a history row naming the archive commit together. A crash before that
-//! commit leaves every row in the database and an archive no history row names: the next prune
-//! removes that archive and starts again. So a crash loses nothing and deletes nothing twice.
+//! the rows archived are exactly the rows deleted. Before anything is written into the archives
+//! folder, the prune's id and its archive's absolute path are committed into the database
+//! (`_schemactl_prune_intents`). The archive is written under a `.partial` name, fsynced and
+//! renamed, with its sha256 sidecar and manifest, before anything is deleted; the deletion, a
+//! history row naming the archive and the removal of the intent commit together. A crash
+//! before that commit leaves every row in the database and the intent naming what it left:
+//! the next prune removes those files, and only those, once it has checked that every row they
+//! hold is still in the database (see `abandoned`). So a crash loses nothing and deletes
+//! nothing twice, and no prune removes another database's files, or an archive that a restore
+//! made the only copy of its rows. `--dry-run` writes nothing: no lock file, no intent.
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -15,15 +20,20 @@ use std::path::{Path, PathBuf};
 use rusqlite::Connection;
 
 use crate::db::ForeignKeys;
-use crate::db::bookkeeping::{CREATE_PRUNES_TABLE, PRUNES_TABLE};
+use crate::db::bookkeeping::{
+    CREATE_PRUNE_INTENTS_TABLE, CREATE_PRUNES_TABLE, PRUNE_INTENTS_TABLE, PRUNES_TABLE,
+};
+use crate::db::identity::Owner;
 use crate::error::{Error, Result};
 use crate::model::Schema;
 use crate::sql::quote_ident;
 
+mod abandoned;
 mod archive;
 mod keys;
 
-use archive::{remove_abandoned, remove_archive, write_archive};
+use abandoned::remove_archive;
+use archive::{archive_path, write_archive};
 use keys::{Keys, plan, select_keys};
 
 /// What `prune` is asked to do.
@@ -66,8 +76,11 @@ pub struct Report {
     pub effects: Vec<TableEffect>,
     /// The archive written, if any.
     pub archive: Option<PathBuf>,
-    /// Archives of earlier prunes that never committed, removed.
+    /// Files of this database's earlier prunes that never committed, removed (their rows are
+    /// all in the database).
     pub abandoned: Vec<PathBuf>,
+    /// Archives of this database's earlier prunes that never committed, kept: why.
+    pub kept: Vec<(PathBuf, String)>,
 }
 
 /// A table reached by a rule: directly (`parent` None, with the rule's condition) or by an
@@ -87,52 +100,83 @@ pub fn prune(
     say: &mut dyn FnMut(&str),
 ) -> Result<Report> {
     crate::db::must_exist(&opts.database)?;
+    if opts.dry_run {
+        // Writes nothing: no lock file, no intent, a read-only connection.
+        let conn = crate::db::open_read_only(&opts.database)?;
+        return dry_run(&conn, rules, say);
+    }
     let _lock = crate::db::lock::acquire(&opts.database, opts.wait, &mut |m| say(m))?;
     let conn = crate::db::open_live(&opts.database)?;
     conn.execute_batch("PRAGMA foreign_keys = ON")
         .map_err(Error::sqlite_in("switch foreign keys on"))?;
-    let abandoned = if opts.dry_run {
-        Vec::new()
-    } else {
-        remove_abandoned(&conn, &opts.archives)?
-    };
-    for a in &abandoned {
+    let owner = crate::db::identity::owner(&conn, &opts.database)?;
+    let settled = abandoned::settle(&conn, &owner)?;
+    for a in &settled.removed {
         say(&format!(
-            "removed {}: its prune never committed, so its rows are still in the database",
+            "removed {}: its prune never committed, and every row it holds is still in the database",
             a.display()
         ));
     }
+    for (a, why) in &settled.kept {
+        say(&format!(
+            "kept {}: its prune never committed, but {why}",
+            a.display()
+        ));
+    }
+    let abandoned = settled.removed;
+    let kept = settled.kept;
     let live = crate::inspect(&conn)?;
     let (nodes, effects) = plan(&conn, &live, rules)?;
     let before = counts(&conn, &live)?;
     if let Some(block) = effects.iter().find(|e| e.action == "blocks" && e.rows > 0) {
-        let blocked = Error::PruneBlocked {
+        return Err(Error::PruneBlocked {
             table: block.table.clone(),
             rows: block.rows,
             via: block.via.clone(),
-        };
-        if !opts.dry_run {
-            return Err(blocked);
-        }
-        say(&blocked.to_string());
+        });
     }
-    if opts.dry_run || effects.iter().all(|e| e.rows == 0) {
+    if effects.iter().all(|e| e.rows == 0) {
         return Ok(Report {
-            dry_run: opts.dry_run,
+            dry_run: false,
             after: before.clone(),
             before,
             effects,
             archive: None,
             abandoned,
+            kept,
         });
     }
+    // Unique per run, and never the id of another database's prune: the time and random bits.
+    let id = format!(
+        "prune-{}-{}",
+        crate::db::timestamp(),
+        &crate::db::identity::new_id("prune")[..12]
+    );
+    let path = archive_path(opts, &id);
+    intend(&conn, &id, &path)?;
     let mut archive = None;
     let result = crate::db::immediate(
         &conn,
         ForeignKeys::Keep,
         &format!("lock {}", opts.database.display()),
         "commit the prune",
-        || run(&conn, opts, &live, &nodes, &before, &mut archive, say),
+        || {
+            let target = Target {
+                owner: &owner,
+                id: &id,
+                path: &path,
+            };
+            run(
+                &conn,
+                opts,
+                &target,
+                &live,
+                &nodes,
+                &before,
+                &mut archive,
+                say,
+            )
+        },
     );
     match result {
         Ok(after) => Ok(Report {
@@ -142,23 +186,84 @@ pub fn prune(
             effects,
             archive,
             abandoned,
+            kept,
         }),
         Err(e) => {
             // The deletion was rolled back: an archive of rows still in the database would
-            // only mislead.
+            // only mislead. (Should this fail, the intent names it for the next prune.)
             if let Some(a) = &archive {
                 remove_archive(a);
             }
+            let _ = std::fs::remove_file(crate::db::sibling(&path, ".partial"));
+            let _ = abandoned::forget(&conn, &id);
             Err(e)
         }
     }
 }
 
+/// `prune --dry-run`: what the rules would remove, on a read-only connection.
+fn dry_run(
+    conn: &Connection,
+    rules: &[crate::dsl::Retention],
+    say: &mut dyn FnMut(&str),
+) -> Result<Report> {
+    conn.execute_batch("PRAGMA foreign_keys = ON")
+        .map_err(Error::sqlite_in("switch foreign keys on"))?;
+    let live = crate::inspect(conn)?;
+    let (_, effects) = plan(conn, &live, rules)?;
+    let before = counts(conn, &live)?;
+    if let Some(block) = effects.iter().find(|e| e.action == "blocks" && e.rows > 0) {
+        say(&Error::PruneBlocked {
+            table: block.table.clone(),
+            rows: block.rows,
+            via: block.via.clone(),
+        }
+        .to_string());
+    }
+    Ok(Report {
+        dry_run: true,
+        after: before.clone(),
+        before,
+        effects,
+        archive: None,
+        abandoned: Vec::new(),
+        kept: Vec::new(),
+    })
+}
+
+/// Records, committed, that prune `id` starts and where its archive goes: from here until the
+/// prune's own commit removes the row, the row is the proof that its files are this
+/// database's and that its rows were not deleted.
+fn intend(conn: &Connection, id: &str, archive: &Path) -> Result<()> {
+    let context = format!("record the start of prune {id}");
+    crate::db::immediate(conn, ForeignKeys::Keep, &context, &context, || {
+        conn.execute_batch(CREATE_PRUNE_INTENTS_TABLE)
+            .map_err(Error::sqlite_in(context.clone()))?;
+        conn.execute(
+            &format!(
+                "INSERT INTO {PRUNE_INTENTS_TABLE} (id, archive, started_at) VALUES (?1, ?2, ?3)"
+            ),
+            rusqlite::params![id, archive.display().to_string(), crate::db::now_rfc3339()],
+        )
+        .map_err(Error::sqlite_in(context.clone()))
+        .map(drop)
+    })
+}
+
+/// Whose prune this is, its id, and where its archive goes.
+struct Target<'a> {
+    owner: &'a Owner,
+    id: &'a str,
+    path: &'a Path,
+}
+
 /// Inside the write transaction: select the keys once, archive (into `archive`), delete,
 /// check and record. The caller commits.
+#[allow(clippy::too_many_arguments)]
 fn run(
     conn: &Connection,
     opts: &Options,
+    target: &Target,
     live: &Schema,
     nodes: &[Node],
     before: &BTreeMap<String, u64>,
@@ -175,15 +280,21 @@ fn run(
     };
     let keys = select_keys(conn, live, nodes)?;
     let expected: BTreeMap<String, u64> = keys.iter().map(|k| (k.table.clone(), k.rows)).collect();
-    // Unique per run: one process prunes once, so the time and the process id never repeat.
-    let id = format!("prune-{}-{}", crate::db::timestamp(), std::process::id());
     let archived: Vec<&Keys> = keys.iter().filter(|k| k.archive && k.rows > 0).collect();
     if !archived.is_empty() {
         say(&format!(
             "archiving {} row(s) ...",
             archived.iter().map(|k| k.rows).sum::<u64>()
         ));
-        *archive = Some(write_archive(conn, opts, live, &archived, &id)?);
+        *archive = Some(write_archive(
+            conn,
+            opts,
+            target.owner,
+            live,
+            &archived,
+            target.id,
+            target.path,
+        )?);
     }
     delete_and_record(
         conn,
@@ -191,7 +302,7 @@ fn run(
         &keys,
         &before,
         &expected,
-        &id,
+        target.id,
         archive.as_deref(),
         say,
     )
@@ -247,6 +358,11 @@ fn delete_and_record(
             crate::db::now_rfc3339(),
             i64::try_from(expected.values().sum::<u64>()).unwrap_or(i64::MAX)
         ],
+    )
+    .map_err(Error::sqlite_in("record the prune"))?;
+    conn.execute(
+        &format!("DELETE FROM {PRUNE_INTENTS_TABLE} WHERE id = ?1"),
+        [id],
     )
     .map_err(Error::sqlite_in("record the prune"))?;
     for k in keys {

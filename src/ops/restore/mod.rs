@@ -219,8 +219,12 @@ pub fn restore(opts: &Options, prepared: Prepared, say: &mut dyn FnMut(&str)) ->
     let unreadable = match open(opts)? {
         Live::Ok(live, identity, _) => {
             say("keeping the current database as a before-restore safety copy ...");
+            // The safety copy is recorded under the identity the database has or gets here
+            // (restamp records it), as apply's are: an unmanaged database's copy taken under
+            // its path, after the identity's creation time, would be nobody's.
+            let owner = Owner::managed(&identity, &identity::canonical(&opts.database));
             known = Some(identity);
-            match keep_before(&live, opts, &prepared.owner) {
+            match keep_before(&live, opts, &owner) {
                 Ok(path) => {
                     before = Some(path);
                     None
@@ -436,7 +440,8 @@ pub fn restore_table(
             table: mapping.backup_table.clone(),
         })?;
     say("keeping the current database as a before-restore safety copy ...");
-    let before = keep_before(&live, opts, &prepared.owner)
+    let owner = Owner::managed(&identity, &identity::canonical(&opts.database));
+    let before = keep_before(&live, opts, &owner)
         .map_err(|e| e.unwrap_or_else(|| unreadable("it fails integrity_check".into())))?;
     say(&format!(
         "restoring table \"{name}\" from {} ...",

@@ -1,0 +1,168 @@
+//! Full-text indexes whose rows live in another table (`content=...`): they find those rows by
+//! rowid, so they must stay in step with it. `optimize --vacuum` refuses while VACUUM would
+//! renumber the rowids such an index holds (a content table without an INTEGER PRIMARY KEY),
+//! and `check` runs each one's own `integrity-check` against its content table.
+
+use rusqlite::{Connection, OpenFlags};
+use sqlparser::tokenizer::Token;
+
+use crate::error::{Error, Result};
+use crate::model::Schema;
+use crate::sql::{Tok, quote_ident};
+
+/// An fts3/4/5 table whose content lives in another table.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ExternalIndex {
+    /// The fts table.
+    pub name: String,
+    /// `fts3`, `fts4` or `fts5`.
+    pub module: String,
+    /// The content table (or view).
+    pub content: String,
+    /// The content table's column the index takes for its rowid (`rowid` unless fts5's
+    /// `content_rowid` says otherwise).
+    pub content_rowid: String,
+}
+
+/// The value of a `name = value` argument: a string, a quoted or bare word, a number.
+fn value(arg: &[Tok]) -> Option<String> {
+    let eq = arg.iter().position(|t| t.token == Token::Eq)?;
+    let v = arg.get(eq + 1)?;
+    Some(match &v.token {
+        Token::SingleQuotedString(s) | Token::DoubleQuotedString(s) => s.clone(),
+        Token::Word(w) => w.value.clone(),
+        Token::Number(n, _) => n.clone(),
+        _ => return None,
+    })
+}
+
+/// Every fts table of `schema` declared with a non-empty `content=` option.
+pub fn external_indexes(schema: &Schema) -> Vec<ExternalIndex> {
+    let mut out = Vec::new();
+    for v in &schema.virtual_tables {
+        let Some((module, args)) = crate::plan::stash::module_args(v.sql.as_str()) else {
+            continue;
+        };
+        let module = module.to_ascii_lowercase();
+        if !matches!(module.as_str(), "fts3" | "fts4" | "fts5") {
+            continue;
+        }
+        let option = |name: &str| {
+            args.iter()
+                .filter(|a| {
+                    a.first()
+                        .and_then(|t| t.word())
+                        .is_some_and(|w| w.eq_ignore_ascii_case(name))
+                })
+                .find_map(|a| value(a))
+        };
+        let Some(content) = option("content").filter(|c| !c.is_empty()) else {
+            continue;
+        };
+        let content_rowid = if module == "fts5" {
+            option("content_rowid").unwrap_or_else(|| "rowid".into())
+        } else {
+            "rowid".into()
+        };
+        out.push(ExternalIndex {
+            name: v.name.to_string(),
+            module,
+            content,
+            content_rowid,
+        });
+    }
+    out
+}
+
+/// The external-content indexes whose rowids VACUUM would renumber, each as
+/// `"i" (content table "t")`: those whose content
+/// table is a rowid table without an INTEGER PRIMARY KEY and whose rowid is the table's own.
+pub fn renumbered_by_vacuum(schema: &Schema) -> Vec<String> {
+    external_indexes(schema)
+        .into_iter()
+        .filter(|ix| {
+            let rowid = ["rowid", "oid", "_rowid_"]
+                .iter()
+                .any(|r| ix.content_rowid.eq_ignore_ascii_case(r));
+            rowid
+                && schema.table(&ix.content).is_some_and(|t| {
+                    !t.without_rowid
+                        && t.rowid_alias().is_none()
+                        // A column of that name shadows the rowid: its values are kept.
+                        && t.column(&ix.content_rowid).is_none()
+                })
+        })
+        .map(|ix| format!("\"{}\" (content table \"{}\")", ix.name, ix.content))
+        .collect()
+}
+
+/// Runs each external-content index's own `integrity-check` against its content table, in a
+/// transaction that is always rolled back (the check is written as an INSERT, so it needs a
+/// read-write connection and, while it runs, the write lock: it waits for it at most
+/// `busy`). Returns, per index, what it found wrong: Ok(Some(why)) out of step, Err(why) when
+/// it could not be checked.
+pub fn out_of_step(
+    database: &std::path::Path,
+    schema: &Schema,
+    busy: std::time::Duration,
+) -> Vec<(ExternalIndex, std::result::Result<String, String>)> {
+    let indexes = external_indexes(schema);
+    if indexes.is_empty() {
+        return Vec::new();
+    }
+    let conn = match Connection::open_with_flags(
+        database,
+        OpenFlags::SQLITE_OPEN_READ_WRITE | OpenFlags::SQLITE_OPEN_NO_MUTEX,
+    ) {
+        Ok(c) => c,
+        Err(e) => {
+            let why = format!("it cannot be opened for its integrity-check: {e}");
+            return indexes.into_iter().map(|i| (i, Err(why.clone()))).collect();
+        }
+    };
+    let _ = conn.busy_timeout(busy);
+    let mut out = Vec::new();
+    for ix in indexes {
+        match integrity_check(&conn, &ix) {
+            Ok(None) => {}
+            Ok(Some(why)) => out.push((ix, Ok(why))),
+            Err(why) => out.push((ix, Err(why))),
+        }
+    }
+    out
+}
+
+/// One index's integrity-check, rolled back: Ok(Some) when the index is out of step.
+fn integrity_check(
+    conn: &Connection,
+    ix: &ExternalIndex,
+) -> std::result::Result<Option<String>, String> {
+    let t = quote_ident(&ix.name);
+    let sql = if ix.module == "fts5" {
+        format!("INSERT INTO {t}({t}, rank) VALUES('integrity-check', 1)")
+    } else {
+        format!("INSERT INTO {t}({t}) VALUES('integrity-check')")
+    };
+    conn.execute_batch("BEGIN IMMEDIATE")
+        .map_err(|e| format!("its integrity-check could not start: {e}"))?;
+    let result = conn.execute_batch(&sql);
+    let _ = conn.execute_batch("ROLLBACK");
+    match result {
+        Ok(()) => Ok(None),
+        Err(e) if crate::backup::is_corrupt_sqlite(&e) => Ok(Some(format!(
+            "full-text index \"{}\" is out of step with its content table \"{}\" ({e}): rebuild it with INSERT INTO {t}({t}) VALUES('rebuild')",
+            ix.name, ix.content
+        ))),
+        Err(e) => Err(format!("its integrity-check failed: {e}")),
+    }
+}
+
+/// Refuses a VACUUM that would renumber the rowids an external-content index holds.
+pub fn refuse_vacuum(schema: &Schema) -> Result<()> {
+    let indexes = renumbered_by_vacuum(schema);
+    if indexes.is_empty() {
+        Ok(())
+    } else {
+        Err(Error::VacuumWouldBreakIndex { indexes })
+    }
+}
