@@ -50,7 +50,11 @@ fn project() -> tempfile::TempDir {
     conn.execute("INSERT INTO t(v) VALUES ('keep me')", [])
         .unwrap();
     drop(conn);
-    write(p, "migrations/V2__w.sql", "ALTER TABLE t ADD COLUMN w TEXT;\n");
+    write(
+        p,
+        "migrations/V2__w.sql",
+        "ALTER TABLE t ADD COLUMN w TEXT;\n",
+    );
     write(p, "rollbacks/V2__w.sql", "ALTER TABLE t DROP COLUMN w;\n");
     dir
 }
@@ -92,7 +96,11 @@ fn make(p: &Path, c: &Change) {
             "migrations/V2__w.sql",
             "ALTER TABLE t ADD COLUMN w2 TEXT; UPDATE t SET v = NULL;\n",
         ),
-        Change::Restore => write(p, "migrations/V2__w.sql", "ALTER TABLE t ADD COLUMN w TEXT;\n"),
+        Change::Restore => write(
+            p,
+            "migrations/V2__w.sql",
+            "ALTER TABLE t ADD COLUMN w TEXT;\n",
+        ),
         Change::Remove => {
             let _ = std::fs::remove_file(p.join("migrations/V2__w.sql"));
         }

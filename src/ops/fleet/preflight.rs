@@ -193,8 +193,15 @@ fn read(
     target: &mut Target,
 ) -> Result<()> {
     if !path.is_file() {
-        return Err(Error::DatabaseMissing {
-            path: path.to_path_buf(),
+        if !path.exists() {
+            return Err(Error::DatabaseMissing {
+                path: path.to_path_buf(),
+            });
+        }
+        return Err(Error::InvalidArgument {
+            what: path.display().to_string(),
+            message: "not a regular file (a directory, FIFO, socket or device): not a database"
+                .into(),
         });
     }
     let conn = crate::db::open_read_only(path)?;

@@ -69,9 +69,11 @@ pub struct RolledBack {
 /// The targets the run changed: the last `applied` record of each in its journal.
 fn changed(run: &Run) -> Result<Vec<Record>> {
     let mut out: Vec<Record> = Vec::new();
-    for r in run.records(APPLY_JOURNAL)? {
+    for mut r in run.records(APPLY_JOURNAL)? {
         if r.outcome == Outcome::Applied && r.from != r.to {
-            out.retain(|o| o.target != r.target);
+            // Where the run's database is, whatever directory this rollback runs in.
+            r.path = Some(run.locate(&r)?.display().to_string());
+            out.retain(|o| o.path != r.path);
             out.push(r);
         }
     }
@@ -105,9 +107,14 @@ enum Position {
     Back,
 }
 
-/// Reads where `r.target` is now.
+/// The database of `r` (its path, which [`changed`] fills in).
+fn at(r: &Record) -> PathBuf {
+    PathBuf::from(r.path.as_deref().unwrap_or(&r.target))
+}
+
+/// Reads where `r`'s database is now.
 fn position(r: &Record) -> Result<Position> {
-    let path = PathBuf::from(&r.target);
+    let path = at(r);
     let conn = crate::db::open_read_only(&path)?;
     let applied = crate::migrations::history::applied(&conn)?;
     let now = applied.iter().map(|a| a.version).max();
@@ -148,7 +155,7 @@ pub fn preview(opts: &Options) -> Result<Vec<Planned>> {
         match position(r) {
             Ok(Position::Back) => planned.note = Some("already back at its version".into()),
             Ok(Position::AtRun(first)) => {
-                let p = pipeline(opts, std::path::Path::new(&r.target), true);
+                let p = pipeline(opts, &at(r), true);
                 match crate::apply::rollback(&p, &format!("V{first}"), true, &mut |_| {}) {
                     Ok(report) => {
                         planned.migrations = report.migrations;
@@ -205,6 +212,7 @@ pub fn rollback(opts: &Options, on_record: &(dyn Fn(&Record) + Sync)) -> Result<
                     backup: None,
                     lint: Vec::new(),
                     error: None,
+                    path: c.path.clone(),
                 };
                 on_record(&r);
                 r
@@ -232,11 +240,12 @@ fn one(opts: &Options, changed: &Record, run: &str, last: bool) -> Option<Record
         backup: None,
         lint: Vec::new(),
         error: None,
+        path: changed.path.clone(),
     };
     let result = position(changed).and_then(|p| match p {
         Position::Back => Ok(None),
         Position::AtRun(first) => {
-            let p = pipeline(opts, std::path::Path::new(&changed.target), false);
+            let p = pipeline(opts, &at(changed), false);
             crate::apply::rollback(&p, &format!("V{first}"), true, &mut |_| {}).map(Some)
         }
     });

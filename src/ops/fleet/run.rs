@@ -15,6 +15,7 @@ use super::pool::{self, Attempt};
 use super::preflight::{self, Preflight, Project, State, Target};
 use super::report::{Failure, Outcome, Record, Summary};
 use super::{is_busy, ms, name, record_failure};
+use crate::db::identity::canonical;
 use crate::error::{Error, Result};
 
 /// A number of targets, or a percentage of them.
@@ -144,12 +145,14 @@ pub fn apply(opts: &Options, on_record: &(dyn Fn(&Record) + Sync)) -> Result<App
             }),
         )?,
     };
-    let finished: BTreeMap<String, Record> = run
-        .records(APPLY_JOURNAL)?
-        .into_iter()
-        .filter(|r| r.outcome.converged())
-        .map(|r| (r.target.clone(), r))
-        .collect();
+    // Matched by where the database is, not by how it was named (a resume may be started
+    // from another directory, or name the targets differently).
+    let mut finished: BTreeMap<PathBuf, Record> = BTreeMap::new();
+    for r in run.records(APPLY_JOURNAL)? {
+        if r.outcome.converged() {
+            finished.insert(canonical(&run.locate(&r)?), r);
+        }
+    }
     let journal = Journal::open(&run, APPLY_JOURNAL)?;
     let mut records: Vec<Option<Record>> = vec![None; preflight.targets.len()];
     let emit = |r: &Record| -> Result<()> {
@@ -160,7 +163,7 @@ pub fn apply(opts: &Options, on_record: &(dyn Fn(&Record) + Sync)) -> Result<App
     // Finished by the run before (resume), and refused by preflight: no pipeline.
     let mut runnable = Vec::new();
     for (i, t) in preflight.targets.iter().enumerate() {
-        if let Some(done) = finished.get(&name(&t.target)) {
+        if let Some(done) = finished.get(&canonical(&t.target)) {
             on_record(done);
             records[i] = Some(done.clone());
         } else if t.state.refused() {
@@ -246,7 +249,18 @@ pub fn apply(opts: &Options, on_record: &(dyn Fn(&Record) + Sync)) -> Result<App
             })
         })
         .collect();
-    let summary = Summary::of(&run.id, &records, started.elapsed());
+    let mut summary = Summary::of(&run.id, &records, started.elapsed());
+    if opts.resume.is_some() {
+        // Before this resume, each database was where preflight found it (a target the
+        // run had finished is at its new version, not at the one its record started from).
+        summary.versions_before = BTreeMap::new();
+        for t in &preflight.targets {
+            *summary
+                .versions_before
+                .entry(super::report::version_name(t.from))
+                .or_insert(0) += 1;
+        }
+    }
     Ok(Applied {
         run,
         preflight,
@@ -268,6 +282,7 @@ fn record(t: &Target, run: &str, outcome: Outcome) -> Record {
         backup: None,
         lint: t.lint.clone(),
         error: None,
+        path: Some(canonical(&t.target).display().to_string()),
     }
 }
 
