@@ -87,9 +87,10 @@ pub fn run(args: &Args, config: &Config) -> Result<ExitCode> {
         schema: args.schema.resolve(config),
         exclude: config.exclude.clone(),
     };
+    // Both read files only, and fail before anything changes.
     crate::ops::apply::check_entry(&opts)?;
-    let outcome = run_pipeline(&opts.pipeline, &args.pipeline)?;
     let uncovered = crate::ops::apply::uncovered(&opts)?;
+    let outcome = run_pipeline(&opts.pipeline, &args.pipeline)?;
     if let (Some(lines), Format::Human) = (uncovered, args.pipeline.format) {
         eprintln!(
             "note: {} has changes no migration covers ({lines} line(s) of the schema dump differ): write a migration with `schemactl plan --write NAME`",
