@@ -799,4 +799,7 @@ pub enum Error {
         /// What would run now, each marked when it was not shown or was edited since.
         now: Vec<String>,
     },
+    /// A read-only command found a hot journal (`DB-journal`) a crashed writer left in DB.
+    #[error("a crashed writer left {}-journal (a transaction it never finished): a read-only command cannot roll it back; open {} read-write once (e.g. `schemactl backup --database {}`) to roll it back, then run this again; nothing was changed", .0.display(), .0.display(), .0.display())]
+    HotJournal(PathBuf),
 }
