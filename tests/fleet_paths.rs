@@ -365,3 +365,33 @@ fn an_old_journal_with_relative_targets_is_resolved_where_the_run_started_or_ref
         assert_eq!(&std::fs::read(other.join(t)).unwrap(), before, "other/{t}");
     }
 }
+
+#[test]
+fn a_fifo_target_is_not_a_regular_file() {
+    let dir = project();
+    let p = dir.path();
+    let targets = fleet(p, 1);
+    std::fs::create_dir_all(p.join("t/fifo")).unwrap();
+    let fifo = std::ffi::CString::new(p.join("t/fifo/memory.db").to_str().unwrap()).unwrap();
+    // SAFETY: a valid NUL-terminated path; mkfifo only creates the node.
+    assert_eq!(unsafe { libc::mkfifo(fifo.as_ptr(), 0o600) }, 0);
+    let out = schemactl(p, &["fleet", "plan", "--targets", GLOB, "--format", "json"]);
+    assert_eq!(out.status.code(), Some(2), "{}", stderr(&out));
+    let v: serde_json::Value = serde_json::from_str(&stdout(&out)).unwrap();
+    let fifo = &v["targets"][1];
+    assert_eq!(fifo["target"], "t/fifo/memory.db", "{v}");
+    assert_eq!(fifo["state"], "unreadable");
+    assert_eq!(
+        fifo["error"],
+        "t/fifo/memory.db: not a regular file (a directory, FIFO, socket or device): not a database"
+    );
+    assert_eq!(v["targets"][0]["target"], targets[0].as_str());
+    std::fs::write(p.join("list.txt"), "t/fifo/memory.db\n").unwrap();
+    let out = schemactl(p, &["fleet", "plan", "--targets-from", "list.txt"]);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(
+        stderr(&out).contains("list.txt:1: t/fifo/memory.db is not a regular file"),
+        "{}",
+        stderr(&out)
+    );
+}
