@@ -1,9 +1,9 @@
-//! What a command shows and the user confirms is what runs (apply, sync and rollback ask on a
-//! terminal, then run): the run is handed the preview ([`Options::confirmed`]) and refuses,
-//! under the lock and before anything changes, when the migration files or the database
-//! changed meanwhile. A property over any sequence of changes between the preview and the
-//! run: either nothing changed and exactly the shown migrations ran, or the run refused and
-//! the database is byte for byte as it was.
+//! What a command shows and the user confirms is what runs (apply, sync, rollback and fleet
+//! apply ask on a terminal, then run): the run is handed the preview ([`Options::confirmed`])
+//! and refuses, under the lock and before anything changes, when it would run anything that
+//! was not shown (a file added or edited meanwhile). A property over any sequence of changes
+//! between the preview and the run: whatever ran was shown with that SQL (all of it when
+//! nothing changed), or the run refused and the database is byte for byte as it was.
 
 mod common;
 
@@ -155,26 +155,38 @@ proptest! {
         let unchanged = files(p) == shown_files && history(p).len() == 1;
         let before = std::fs::read(p.join("db.sqlite")).unwrap();
         let before_history = history(p);
+        let shown = preview.planned();
         let result = apply::apply(
-            &Options { confirmed: Some(preview.planned()), ..options(p) },
+            &Options { confirmed: Some(shown.clone()), ..options(p) },
             &mut |_| {},
         );
-        if unchanged {
-            let report = result.unwrap();
-            prop_assert_eq!(report.migrations, preview.migrations);
-            prop_assert_eq!(history(p), vec![(1, "init".to_string()), (2, "w".to_string())]);
-        } else {
-            let err = result.unwrap_err();
-            if !matches!(err, schemactl::Error::ChangedSinceShown { .. }) {
-                // Refused earlier, for what any run would refuse now (a file of an applied
-                // migration removed, say): the same error without a preview.
-                let plain = apply::apply(&Options { dry_run: true, ..options(p) }, &mut |_| {});
-                prop_assert_eq!(plain.map(|_| ()).unwrap_err().to_string(), err.to_string());
-            } else {
-                prop_assert!(err.to_string().contains("nothing was changed"), "{err}");
+        match result {
+            Ok(report) => {
+                // Whatever ran was shown, with that SQL; nothing else ran.
+                for ran in report.planned() {
+                    prop_assert!(shown.contains(&ran), "{changes:?}: ran {ran:?} unseen");
+                }
+                prop_assert_eq!(history(p).len(), before_history.len() + report.migrations.len());
+                if unchanged {
+                    prop_assert_eq!(&report.migrations, &preview.migrations);
+                }
             }
-            prop_assert_eq!(history(p), before_history);
-            prop_assert_eq!(std::fs::read(p.join("db.sqlite")).unwrap(), before);
+            Err(err) => {
+                prop_assert!(!unchanged, "{changes:?}: {err}");
+                prop_assert_eq!(history(p), before_history);
+                prop_assert_eq!(std::fs::read(p.join("db.sqlite")).unwrap(), before);
+                let plain = apply::apply(&Options { dry_run: true, ..options(p) }, &mut |_| {});
+                if matches!(err, schemactl::Error::ChangedSinceShown { .. }) {
+                    // It would run something that was not shown.
+                    let now = plain.unwrap().planned();
+                    prop_assert!(now.iter().any(|m| !shown.contains(m)), "{changes:?}: {err}");
+                    prop_assert!(err.to_string().contains("nothing was changed"), "{err}");
+                } else {
+                    // Refused earlier, for what any run would refuse now (a file of an applied
+                    // migration removed, say): the same error without a preview.
+                    prop_assert_eq!(plain.map(|_| ()).unwrap_err().to_string(), err.to_string());
+                }
+            }
         }
     }
 }
@@ -247,4 +259,52 @@ fn a_rollback_runs_what_it_showed_or_nothing() {
     let report = apply::rollback(&confirmed, "V2", true, &mut |_| {}).unwrap();
     assert_eq!(report.migrations, vec!["V2__w".to_string()]);
     assert_eq!(history(p), vec![(1, "init".to_string())]);
+}
+
+#[test]
+fn a_fleet_runs_what_its_preview_showed_or_refuses_the_target() {
+    use schemactl::ops::fleet;
+    let dir = project();
+    let p = dir.path();
+    std::fs::create_dir_all(p.join("t/a")).unwrap();
+    std::fs::copy(p.join("db.sqlite"), p.join("t/a/memory.db")).unwrap();
+    let project = fleet::Project {
+        migrations: p.join("migrations"),
+        rollbacks: p.join("rollbacks"),
+        schema: p.join("schema"),
+        exclude: Default::default(),
+    };
+    let targets = vec![p.join("t/a/memory.db")];
+    let shown = fleet::preflight(&project, &targets, 1, false, None).unwrap();
+    assert_eq!(shown.targets[0].pending, vec!["V2__w".to_string()]);
+    // While the question is open: V2 edited, V3 added.
+    make(p, &Change::Edit);
+    make(p, &Change::Add(3));
+    let before = std::fs::read(p.join("t/a/memory.db")).unwrap();
+    let done = fleet::apply(
+        &fleet::Options {
+            project,
+            targets: Some(targets),
+            runs: p.join("runs"),
+            backups: "{dir}/backups".into(),
+            jobs: 1,
+            canary: fleet::Count::Absolute(0),
+            canary_only: false,
+            max_failures: None,
+            resume: None,
+            allow_destructive: true,
+            stop: Default::default(),
+            files: Some(shown.files),
+        },
+        &|_| {},
+    )
+    .unwrap();
+    let r = &done.records[0];
+    assert_eq!(r.outcome, fleet::Outcome::Failed, "{r:?}");
+    let message = &r.error.as_ref().unwrap().message;
+    assert!(
+        message.contains("(shown: V2__w; now: V2__w (edited since), V3__never_shown (not shown)); nothing was changed"),
+        "{message}"
+    );
+    assert_eq!(std::fs::read(p.join("t/a/memory.db")).unwrap(), before);
 }

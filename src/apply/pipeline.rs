@@ -83,14 +83,16 @@ impl Report {
     }
 }
 
-/// Refuses when `opts.confirmed` is set and `report` would run anything else: another list
-/// of migrations, or another SQL for one of them. Nothing has changed yet when it is called.
+/// Refuses when `opts.confirmed` is set and `report` would run anything that was not shown:
+/// a migration not in the list, or another SQL for one that is. Running less than was shown
+/// (another process ran some of it meanwhile) runs nothing unseen. Nothing has changed yet
+/// when it is called.
 pub(super) fn check_confirmed(opts: &Options, report: &Report) -> Result<()> {
     let Some(shown) = &opts.confirmed else {
         return Ok(());
     };
     let planned = report.planned();
-    if *shown == planned {
+    if planned.iter().all(|p| shown.contains(p)) {
         return Ok(());
     }
     let now = planned

@@ -486,6 +486,7 @@ fn apply(args: &ApplyArgs, config: &Config) -> Result<ExitCode> {
             "name the targets: --targets GLOB or --targets-from FILE (or --resume RUN)".into(),
         ));
     }
+    let mut files = None;
     if args.dry_run || !args.yes {
         let list = match (&targets, &args.resume) {
             (Some(t), _) => t.clone(),
@@ -507,6 +508,8 @@ fn apply(args: &ApplyArgs, config: &Config) -> Result<ExitCode> {
             ));
         }
         targets = Some(list);
+        // What runs is what this preview showed: its files, each target's planned migrations.
+        files = Some(found.files);
     }
     let opts = fleet::Options {
         project,
@@ -520,6 +523,7 @@ fn apply(args: &ApplyArgs, config: &Config) -> Result<ExitCode> {
         resume: args.resume.clone(),
         allow_destructive: args.allow_destructive,
         stop: stop_on_signals(),
+        files,
     };
     let format = args.format;
     let done = fleet::apply(&opts, &|r| print_record(r, format))?;

@@ -101,6 +101,10 @@ pub struct Preflight {
     pub lint: Vec<(String, usize)>,
     /// Free disk per file system holding backups.
     pub disk: Vec<Disk>,
+    /// The migration files it was made from: what a run after it runs, and nothing else
+    /// (see [`super::Options::files`]).
+    #[serde(skip)]
+    pub files: Vec<Migration>,
 }
 
 impl Preflight {
@@ -138,7 +142,18 @@ pub fn preflight(
     lint: bool,
     backups: Option<&Path>,
 ) -> Result<Preflight> {
-    let files = load(project)?;
+    preflight_with(project, load(project)?, targets, jobs, lint, backups)
+}
+
+/// Like [`preflight`], from migration files already loaded (those a confirmed preview showed).
+pub fn preflight_with(
+    project: &Project,
+    files: Vec<Migration>,
+    targets: &[PathBuf],
+    jobs: usize,
+    lint: bool,
+    backups: Option<&Path>,
+) -> Result<Preflight> {
     // The project's files are read once, before any target: a schema file that does not
     // load is the project's error (exit 1), not every target's "unreadable".
     let exclude = project.exclude.union(
@@ -163,6 +178,7 @@ pub fn preflight(
         targets: classified,
         lint: counts.into_iter().collect(),
         disk,
+        files,
     })
 }
 

@@ -81,6 +81,10 @@ pub struct Options {
     pub allow_destructive: bool,
     /// Set (by a Ctrl-C handler, say) to stop starting new targets.
     pub stop: Arc<AtomicBool>,
+    /// The migration files of the preview the user confirmed ([`Preflight::files`]); None
+    /// loads them. Either way each target runs exactly what the run's preflight planned for
+    /// it, or is refused (`ChangedSinceShown`), never a file added or edited since.
+    pub files: Option<Vec<crate::migrations::Migration>>,
 }
 
 /// What a fleet apply did.
@@ -115,8 +119,13 @@ pub fn apply(opts: &Options, on_record: &(dyn Fn(&Record) + Sync)) -> Result<App
             ));
         }
     };
-    let preflight = preflight::preflight(
+    let files = match &opts.files {
+        Some(files) => files.clone(),
+        None => preflight::load(&opts.project)?,
+    };
+    let preflight = preflight::preflight_with(
         &opts.project,
+        files,
         &targets,
         opts.jobs,
         true,
@@ -192,7 +201,7 @@ pub fn apply(opts: &Options, on_record: &(dyn Fn(&Record) + Sync)) -> Result<App
         };
         let work = |k: usize, last: bool| {
             let t = &preflight.targets[phase[k]];
-            let r = match one(opts, t, &run.id, last) {
+            let r = match one(opts, t, &preflight.files, &run.id, last) {
                 Some(r) => r,
                 None => return Attempt::Busy,
             };
@@ -305,8 +314,26 @@ fn skipped(t: &Target, run: &str) -> Record {
     record(t, run, Outcome::Skipped)
 }
 
-/// Runs one target through the pipeline. Returns None when it was busy and `last` is false.
-fn one(opts: &Options, t: &Target, run: &str, last: bool) -> Option<Record> {
+/// Runs one target through the pipeline: exactly the migrations preflight planned for it, with
+/// the SQL of `files`. Returns None when it was busy and `last` is false.
+fn one(
+    opts: &Options,
+    t: &Target,
+    files: &[crate::migrations::Migration],
+    run: &str,
+    last: bool,
+) -> Option<Record> {
+    let planned = t
+        .pending
+        .iter()
+        .map(|stem| {
+            let sql = files
+                .iter()
+                .find(|m| m.stem() == *stem)
+                .map(|m| m.forward.clone());
+            (stem.clone(), sql.unwrap_or_default())
+        })
+        .collect();
     let started = Instant::now();
     let apply_opts = crate::ops::apply::Options {
         pipeline: crate::apply::Options {
@@ -322,7 +349,7 @@ fn one(opts: &Options, t: &Target, run: &str, last: bool) -> Option<Record> {
             dry_run: false,
             verify: false,
             extra: Vec::new(),
-            confirmed: None,
+            confirmed: Some(planned),
         },
         schema: opts.project.schema.clone(),
         exclude: opts.project.exclude.clone(),
