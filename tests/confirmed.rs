@@ -308,3 +308,75 @@ fn a_fleet_runs_what_its_preview_showed_or_refuses_the_target() {
     );
     assert_eq!(std::fs::read(p.join("t/a/memory.db")).unwrap(), before);
 }
+
+#[test]
+fn a_fleet_rollback_undoes_what_its_preview_showed_or_refuses_the_target() {
+    use schemactl::ops::fleet;
+    let dir = project();
+    let p = dir.path();
+    for t in ["a", "b"] {
+        std::fs::create_dir_all(p.join("t").join(t)).unwrap();
+        std::fs::copy(p.join("db.sqlite"), p.join("t").join(t).join("memory.db")).unwrap();
+    }
+    let project = fleet::Project {
+        migrations: p.join("migrations"),
+        rollbacks: p.join("rollbacks"),
+        schema: p.join("schema"),
+        exclude: Default::default(),
+    };
+    let done = fleet::apply(
+        &fleet::Options {
+            project: project.clone(),
+            targets: Some(vec![p.join("t/a/memory.db"), p.join("t/b/memory.db")]),
+            runs: p.join("runs"),
+            backups: "{dir}/backups".into(),
+            jobs: 1,
+            canary: fleet::Count::Absolute(0),
+            canary_only: false,
+            max_failures: None,
+            resume: None,
+            allow_destructive: true,
+            stop: Default::default(),
+            files: None,
+        },
+        &|_| {},
+    )
+    .unwrap();
+    assert!(
+        done.records
+            .iter()
+            .all(|r| r.outcome == fleet::Outcome::Applied)
+    );
+    let mut opts = fleet::rollback::Options {
+        project,
+        runs: p.join("runs"),
+        run: done.run.id.clone(),
+        backups: "{dir}/backups".into(),
+        jobs: 1,
+        stop: Default::default(),
+        confirmed: None,
+    };
+    let mut shown = fleet::rollback::preview(&opts).unwrap();
+    assert_eq!(shown.len(), 2);
+    // What t/b would run is not what was shown for it (as if its reverse changed meanwhile).
+    shown[1].planned.1[0].1 = "ALTER TABLE t DROP COLUMN v;".into();
+    let b = std::fs::read(p.join("t/b/memory.db")).unwrap();
+    opts.confirmed = Some(shown);
+    let rolled = fleet::rollback(&opts, &|_| {}).unwrap();
+    assert_eq!(rolled.records[0].outcome, fleet::Outcome::RolledBack);
+    assert_eq!(
+        rolled.records[1].outcome,
+        fleet::Outcome::Failed,
+        "{:?}",
+        rolled.records[1]
+    );
+    assert!(
+        rolled.records[1]
+            .error
+            .as_ref()
+            .unwrap()
+            .message
+            .contains("V2__w (edited since)")
+    );
+    assert_eq!(std::fs::read(p.join("t/b/memory.db")).unwrap(), b);
+}

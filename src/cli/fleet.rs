@@ -608,13 +608,14 @@ fn status(args: &StatusArgs, config: &Config) -> Result<ExitCode> {
 }
 
 fn rollback(args: &RollbackArgs, config: &Config) -> Result<ExitCode> {
-    let opts = fleet::rollback::Options {
+    let mut opts = fleet::rollback::Options {
         project: args.common.project(config),
         runs: args.places.runs(config),
         run: args.run.clone(),
         backups: args.places.backups(config),
         jobs: args.common.jobs(),
         stop: stop_on_signals(),
+        confirmed: None,
     };
     if !args.yes {
         let planned = fleet::rollback::preview(&opts)?;
@@ -638,6 +639,8 @@ fn rollback(args: &RollbackArgs, config: &Config) -> Result<ExitCode> {
                 "not confirmed; nothing was changed (pass --yes to skip the question)".into(),
             ));
         }
+        // Each target rolls back what was shown for it, or nothing.
+        opts.confirmed = Some(planned);
     }
     let format = args.format;
     let done = fleet::rollback(&opts, &|r| print_record(r, format))?;

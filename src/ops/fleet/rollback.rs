@@ -36,6 +36,9 @@ pub struct Options {
     pub jobs: usize,
     /// Set to stop starting new targets.
     pub stop: Arc<AtomicBool>,
+    /// The preview the user confirmed ([`preview`]): each target then rolls back exactly
+    /// what it showed for it, or is refused (`ChangedSinceShown`), untouched.
+    pub confirmed: Option<Vec<Planned>>,
 }
 
 /// A target the run changed, and what undoing it would do.
@@ -53,6 +56,9 @@ pub struct Planned {
     pub drops: Vec<String>,
     /// Why it cannot be rolled back, or that it already is.
     pub note: Option<String>,
+    /// The database (canonical), and what the reverse runs: each migration with its SQL.
+    #[serde(skip)]
+    pub planned: (Option<String>, Vec<(String, String)>),
 }
 
 /// What a fleet rollback did.
@@ -151,6 +157,7 @@ pub fn preview(opts: &Options) -> Result<Vec<Planned>> {
             migrations: Vec::new(),
             drops: Vec::new(),
             note: None,
+            planned: (r.path.clone(), Vec::new()),
         };
         match position(r) {
             Ok(Position::Back) => planned.note = Some("already back at its version".into()),
@@ -158,6 +165,7 @@ pub fn preview(opts: &Options) -> Result<Vec<Planned>> {
                 let p = pipeline(opts, &at(r), true);
                 match crate::apply::rollback(&p, &format!("V{first}"), true, &mut |_| {}) {
                     Ok(report) => {
+                        planned.planned.1 = report.planned();
                         planned.migrations = report.migrations;
                         planned.drops = report.drops;
                     }
@@ -245,7 +253,17 @@ fn one(opts: &Options, changed: &Record, run: &str, last: bool) -> Option<Record
     let result = position(changed).and_then(|p| match p {
         Position::Back => Ok(None),
         Position::AtRun(first) => {
-            let p = pipeline(opts, &at(changed), false);
+            let mut p = pipeline(opts, &at(changed), false);
+            if let Some(shown) = &opts.confirmed {
+                // Shown with nothing to run (or not shown at all): anything would be unseen.
+                p.confirmed = Some(
+                    shown
+                        .iter()
+                        .find(|s| s.planned.0 == changed.path)
+                        .map(|s| s.planned.1.clone())
+                        .unwrap_or_default(),
+                );
+            }
             crate::apply::rollback(&p, &format!("V{first}"), true, &mut |_| {}).map(Some)
         }
     });
