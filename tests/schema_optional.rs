@@ -128,3 +128,27 @@ fn without_schema_files_check_runs_and_preflight_names_a_database_not_adopted() 
     let out = schemactl(p, &["fleet", "plan", "--targets", "a.db"]);
     assert_eq!(out.status.code(), Some(1), "{}", stdout(&out));
 }
+
+#[test]
+fn a_migration_that_needs_real_rows_applies_and_the_comparison_is_skipped() {
+    // V2 reads a row V1's table holds: replayed from empty (to compare with schema/) it fails,
+    // on the database it runs. The comparison is a report: it never fails the command.
+    let dir = project(Some(SCHEMA_OK));
+    let p = dir.path();
+    let out = schemactl(p, &["apply", "--yes"]);
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    rusqlite::Connection::open(p.join("db.sqlite"))
+        .unwrap()
+        .execute("INSERT INTO t(v) VALUES ('first')", [])
+        .unwrap();
+    std::fs::write(
+        p.join("migrations/V2__copy.sql"),
+        "CREATE TABLE n(x TEXT NOT NULL);\nINSERT INTO n(x) SELECT (SELECT v FROM t LIMIT 1);\n",
+    )
+    .unwrap();
+    for format in ["human", "json"] {
+        let out = schemactl(p, &["apply", "--yes", "--format", format]);
+        assert_eq!(out.status.code(), Some(0), "{format}: {}", stderr(&out));
+    }
+    assert_eq!(history(&p.join("db.sqlite")), vec![1, 2]);
+}

@@ -113,7 +113,12 @@ pub fn uncovered(opts: &Options) -> Result<Option<usize>> {
         Vec::new(),
         &[],
     )?;
-    let built = exclude.apply(&files.expected_schema()?);
+    // Migrations whose data statements need real rows do not replay on an empty database:
+    // then there is nothing to compare, and the pipeline says what fails where it runs.
+    let Ok(built) = files.expected_schema() else {
+        return Ok(None);
+    };
+    let built = exclude.apply(&built);
     let desired = exclude.apply(&desired.schema);
     if built == desired {
         return Ok(None);
