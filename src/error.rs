@@ -16,7 +16,7 @@ mod messages;
 mod source;
 
 pub use messages::{busy_timeout, fill_flag, sqlite_message};
-use messages::{missing_table, no_backup, prune_mismatch};
+use messages::{missing_table, no_backup, prune_mismatch, unidentifiable};
 pub use source::SourceError;
 
 /// Result with [`Error`].
@@ -789,17 +789,17 @@ pub enum Error {
         /// Bytes free.
         free: u64,
     },
-}
-
-/// The message of [`Error::StashUnidentifiable`], naming the real cause.
-fn unidentifiable(table: &str, without_rowid: bool) -> String {
-    if without_rowid {
-        format!(
-            "table \"{table}\" is WITHOUT ROWID and the step removes or changes a column of its primary key: a WITHOUT ROWID table has no rowid, so a stash of its data could not find its rows again; change the primary key in a migration of its own first"
-        )
-    } else {
-        format!(
-            "table \"{table}\" has columns named rowid, _rowid_ and oid, which hide its rowid, and no NOT NULL primary key: a stash of its data could not find its rows again; rename one of those columns first"
-        )
-    }
+    /// What a command was about to run is not what it showed and the user confirmed.
+    #[error("what would run on {} changed after it was shown (shown: {}; now: {}); nothing was changed: run the command again to see what it runs now", database.display(), shown.join(", "), if now.is_empty() { "nothing".to_string() } else { now.join(", ") })]
+    ChangedSinceShown {
+        /// The database.
+        database: PathBuf,
+        /// What was shown, as `V{n}__{name}`.
+        shown: Vec<String>,
+        /// What would run now, each marked when it was not shown or was edited since.
+        now: Vec<String>,
+    },
+    /// A read-only command found a hot journal (`DB-journal`) a crashed writer left in DB.
+    #[error("a crashed writer left {}-journal (a transaction it never finished): a read-only command cannot roll it back; open {} read-write once (e.g. `schemactl backup --database {}`) to roll it back, then run this again; nothing was changed", .0.display(), .0.display(), .0.display())]
+    HotJournal(PathBuf),
 }

@@ -57,6 +57,7 @@ fn apply_then_rollback(
         dry_run: false,
         verify: true,
         extra: vec![schemactl::migrations::Migration::sync(&plan, 1, 1)],
+        confirmed: None,
     };
     apply::apply(&opts, &mut |_| {}).map_err(|e| format!("apply: {e}"))?;
     let conn = Connection::open(&db).map_err(|e| e.to_string())?;
@@ -71,6 +72,7 @@ fn apply_then_rollback(
     apply::rollback(
         &Options {
             extra: Vec::new(),
+            confirmed: None,
             ..opts
         },
         "last",

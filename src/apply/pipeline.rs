@@ -42,6 +42,11 @@ pub struct Options {
     /// Migrations that are not files (sync's). When there are any, only they run: any other
     /// pending migration is refused (sync never runs a file it was not asked to).
     pub extra: Vec<Migration>,
+    /// What the user was shown and confirmed ([`Report::planned`] of the preview). When set,
+    /// the run refuses, under the lock and before anything changes, unless it would run
+    /// exactly these migrations with exactly this SQL (a file added or edited while the
+    /// question was open, or another process's run, is never run unseen).
+    pub confirmed: Option<Vec<(String, String)>>,
 }
 
 /// What `apply` did.
@@ -53,7 +58,7 @@ pub struct Report {
     pub version_after: Option<i32>,
     /// Migrations applied (or, in a dry run, pending), as `V{n}__{name}`.
     pub migrations: Vec<String>,
-    /// The pending SQL, in a dry run.
+    /// The SQL of each migration in `migrations`, in the same order.
     pub sql: Vec<String>,
     /// What a rollback drops and stashes, one line each (shown first, and gated by
     /// `allow_destructive`).
@@ -64,6 +69,45 @@ pub struct Report {
     pub rehearsal: Vec<String>,
     /// What the live run checked.
     pub checks: Vec<String>,
+}
+
+impl Report {
+    /// What runs: each migration (`V{n}__{name}`) with its SQL, what [`Options::confirmed`]
+    /// takes from a preview.
+    pub fn planned(&self) -> Vec<(String, String)> {
+        self.migrations
+            .iter()
+            .cloned()
+            .zip(self.sql.iter().cloned())
+            .collect()
+    }
+}
+
+/// Refuses when `opts.confirmed` is set and `report` would run anything that was not shown:
+/// a migration not in the list, or another SQL for one that is. Running less than was shown
+/// (another process ran some of it meanwhile) runs nothing unseen. Nothing has changed yet
+/// when it is called.
+pub(super) fn check_confirmed(opts: &Options, report: &Report) -> Result<()> {
+    let Some(shown) = &opts.confirmed else {
+        return Ok(());
+    };
+    let planned = report.planned();
+    if planned.iter().all(|p| shown.contains(p)) {
+        return Ok(());
+    }
+    let now = planned
+        .iter()
+        .map(|(stem, sql)| match shown.iter().find(|(s, _)| s == stem) {
+            None => format!("{stem} (not shown)"),
+            Some((_, was)) if was != sql => format!("{stem} (edited since)"),
+            Some(_) => stem.clone(),
+        })
+        .collect();
+    Err(Error::ChangedSinceShown {
+        database: opts.database.clone(),
+        shown: shown.iter().map(|(stem, _)| stem.clone()).collect(),
+        now,
+    })
 }
 
 /// Runs `all` through refinery with `driver`, which holds the pending migrations and what
@@ -121,8 +165,10 @@ pub fn apply(opts: &Options, say: &mut dyn FnMut(&str)) -> Result<Report> {
             .max()
             .or(catalogue.current_version()),
         migrations: pending.iter().map(Migration::stem).collect(),
+        sql: pending.iter().map(|m| m.forward.clone()).collect(),
         ..Report::default()
     };
+    check_confirmed(opts, &report)?;
     if !opts.extra.is_empty() {
         let others: Vec<String> = pending
             .iter()
@@ -178,7 +224,6 @@ pub fn apply(opts: &Options, say: &mut dyn FnMut(&str)) -> Result<Report> {
         }
     }
     if opts.dry_run {
-        report.sql = pending.iter().map(|m| m.forward.clone()).collect();
         return Ok(report);
     }
     // The schema the migrations should produce, from the live schema alone. Migrations whose

@@ -171,8 +171,9 @@ pub fn rollback_lossy(
     // What it drops that holds data is destructive: shown, gated, and stashed.
     let drops = super::unstash::analyse(&live, &steps)?;
     report.drops = drops.iter().map(|d| d.what.clone()).collect();
+    report.sql = undo.iter().map(|s| s.forward.clone()).collect();
+    super::pipeline::check_confirmed(opts, &report)?;
     if opts.dry_run {
-        report.sql = undo.iter().map(|s| s.forward.clone()).collect();
         return Ok(report);
     }
     if !drops.is_empty() && !opts.allow_destructive {

@@ -59,6 +59,7 @@ impl PipelineArgs {
             dry_run: self.dry_run,
             verify: self.verify,
             extra: Vec::new(),
+            confirmed: None,
         }
     }
 }
@@ -86,9 +87,10 @@ pub fn run(args: &Args, config: &Config) -> Result<ExitCode> {
         schema: args.schema.resolve(config),
         exclude: config.exclude.clone(),
     };
+    // Both read files only, and fail before anything changes.
     crate::ops::apply::check_entry(&opts)?;
-    let outcome = run_pipeline(&opts.pipeline, &args.pipeline)?;
     let uncovered = crate::ops::apply::uncovered(&opts)?;
+    let outcome = run_pipeline(&opts.pipeline, &args.pipeline)?;
     if let (Some(lines), Format::Human) = (uncovered, args.pipeline.format) {
         eprintln!(
             "note: {} has changes no migration covers ({lines} line(s) of the schema dump differ): write a migration with `schemactl plan --write NAME`",
@@ -121,6 +123,7 @@ pub(super) fn run_pipeline(opts: &Options, args: &PipelineArgs) -> Result<Outcom
     let run = crate::apply::apply;
     let mut progress = Progress::new(&opts.database);
     let mut say = |m: &str| progress.say(m);
+    let mut opts = opts.clone();
     if args.dry_run || !args.yes {
         let preview = run(
             &Options {
@@ -150,8 +153,10 @@ pub(super) fn run_pipeline(opts: &Options, args: &PipelineArgs) -> Result<Outcom
                 "not confirmed; nothing was changed (pass --yes to skip the question)".into(),
             ));
         }
+        // Exactly what was shown runs, or nothing (checked under the lock).
+        opts.confirmed = Some(preview.planned());
     }
-    let report = run(opts, &mut say)?;
+    let report = run(&opts, &mut say)?;
     drop(progress);
     if report.migrations.is_empty() {
         return Ok(Outcome::UpToDate(report));

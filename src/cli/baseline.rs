@@ -54,11 +54,8 @@ fn parse_version(text: &str) -> Result<i32> {
 pub fn run(args: &Args, config: &Config) -> Result<ExitCode> {
     let started = Instant::now();
     let schema = args.schema.resolve(config);
-    let schema_exclude = if schema.exists() {
-        crate::dsl::load(&schema)?.exclude
-    } else {
-        crate::exclude::Exclude::default()
-    };
+    let schema_exclude = crate::dsl::load_if_any(&schema)?
+        .map_or_else(crate::exclude::Exclude::default, |d| d.exclude);
     let opts = baseline::Options {
         database: args.database.resolve(config),
         migrations: config.migrations.clone(),

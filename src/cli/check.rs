@@ -42,7 +42,18 @@ pub struct Args {
 /// Checks the database.
 pub fn run(args: &Args, config: &Config) -> Result<ExitCode> {
     let database = args.database.resolve(config);
-    let mut desired = crate::dsl::load(&args.schema.resolve(config))?;
+    let schema = args.schema.resolve(config);
+    // Without schema files (a versioned-only project) the database's own checks run alone.
+    let mut desired = match crate::dsl::load_if_any(&schema)? {
+        Some(d) => d,
+        None => {
+            eprintln!(
+                "note: no schema files in {}: only the checks of the database itself run (integrity, foreign keys)",
+                schema.display()
+            );
+            crate::dsl::Desired::empty()
+        }
+    };
     desired.exclude = config.exclude.union(&desired.exclude);
     let conn = crate::db::open_read_only(&database)?;
     let report = crate::ops::check::check(&conn, &desired, args.quick)?;

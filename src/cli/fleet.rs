@@ -41,8 +41,9 @@ pub struct TargetArgs {
 }
 
 impl TargetArgs {
-    /// Resolves the targets; None when none were named.
-    fn resolve(&self) -> Result<Option<Vec<PathBuf>>> {
+    /// Resolves the targets (never schemactl's own files: see [`fleet::own`]; `backups` is
+    /// the fleet's backups template); None when none were named.
+    fn resolve(&self, backups: &Path, config: &Config) -> Result<Option<Vec<PathBuf>>> {
         let source = match (&self.targets, &self.targets_from) {
             (Some(glob), _) => Source::Glob(glob.clone()),
             (None, Some(file)) if file.as_os_str() == "-" => {
@@ -60,11 +61,15 @@ impl TargetArgs {
             },
             (None, None) => return Ok(None),
         };
-        fleet::resolve(&source).map(Some)
+        let mut folders = vec![config.archives.clone(), config.fleet_runs.clone()];
+        if !config.backups.starts_with(crate::config::DIR_PLACEHOLDER) {
+            folders.push(config.backups.clone());
+        }
+        fleet::resolve(&source, backups, &folders).map(Some)
     }
 
-    fn required(&self) -> Result<Vec<PathBuf>> {
-        self.resolve()?.ok_or_else(|| {
+    fn required(&self, backups: &Path, config: &Config) -> Result<Vec<PathBuf>> {
+        self.resolve(backups, config)?.ok_or_else(|| {
             Error::Usage("name the targets: --targets GLOB or --targets-from FILE".into())
         })
     }
@@ -112,6 +117,11 @@ impl Places {
         if let Some(b) = &self.backups {
             return b.clone();
         }
+        Places::default_backups(config)
+    }
+
+    /// The backups template without `--backups`.
+    fn default_backups(config: &Config) -> PathBuf {
         if config.backups.starts_with(crate::config::DIR_PLACEHOLDER) {
             return config.backups.clone();
         }
@@ -256,8 +266,8 @@ pub fn run(cmd: &Command, config: &Config) -> Result<ExitCode> {
 }
 
 fn plan(args: &PlanArgs, config: &Config) -> Result<ExitCode> {
-    let targets = args.targets.required()?;
     let backups = args.places.backups(config);
+    let targets = args.targets.required(&backups, config)?;
     let jobs = args.common.jobs();
     let found = fleet::preflight(
         &args.common.project(config),
@@ -470,12 +480,13 @@ fn apply(args: &ApplyArgs, config: &Config) -> Result<ExitCode> {
     let backups = args.places.backups(config);
     let runs = args.places.runs(config);
     let jobs = args.common.jobs();
-    let mut targets = args.targets.resolve()?;
+    let mut targets = args.targets.resolve(&backups, config)?;
     if targets.is_none() && args.resume.is_none() {
         return Err(Error::Usage(
             "name the targets: --targets GLOB or --targets-from FILE (or --resume RUN)".into(),
         ));
     }
+    let mut files = None;
     if args.dry_run || !args.yes {
         let list = match (&targets, &args.resume) {
             (Some(t), _) => t.clone(),
@@ -497,6 +508,8 @@ fn apply(args: &ApplyArgs, config: &Config) -> Result<ExitCode> {
             ));
         }
         targets = Some(list);
+        // What runs is what this preview showed: its files, each target's planned migrations.
+        files = Some(found.files);
     }
     let opts = fleet::Options {
         project,
@@ -510,6 +523,7 @@ fn apply(args: &ApplyArgs, config: &Config) -> Result<ExitCode> {
         resume: args.resume.clone(),
         allow_destructive: args.allow_destructive,
         stop: stop_on_signals(),
+        files,
     };
     let format = args.format;
     let done = fleet::apply(&opts, &|r| print_record(r, format))?;
@@ -532,7 +546,9 @@ fn apply(args: &ApplyArgs, config: &Config) -> Result<ExitCode> {
 }
 
 fn status(args: &StatusArgs, config: &Config) -> Result<ExitCode> {
-    let targets = args.targets.required()?;
+    let targets = args
+        .targets
+        .required(&Places::default_backups(config), config)?;
     let found = fleet::status(&args.common.project(config), &targets, args.common.jobs())?;
     match args.format {
         StatusFormat::Json => {
@@ -592,13 +608,14 @@ fn status(args: &StatusArgs, config: &Config) -> Result<ExitCode> {
 }
 
 fn rollback(args: &RollbackArgs, config: &Config) -> Result<ExitCode> {
-    let opts = fleet::rollback::Options {
+    let mut opts = fleet::rollback::Options {
         project: args.common.project(config),
         runs: args.places.runs(config),
         run: args.run.clone(),
         backups: args.places.backups(config),
         jobs: args.common.jobs(),
         stop: stop_on_signals(),
+        confirmed: None,
     };
     if !args.yes {
         let planned = fleet::rollback::preview(&opts)?;
@@ -622,6 +639,8 @@ fn rollback(args: &RollbackArgs, config: &Config) -> Result<ExitCode> {
                 "not confirmed; nothing was changed (pass --yes to skip the question)".into(),
             ));
         }
+        // Each target rolls back what was shown for it, or nothing.
+        opts.confirmed = Some(planned);
     }
     let format = args.format;
     let done = fleet::rollback(&opts, &|r| print_record(r, format))?;

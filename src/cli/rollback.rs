@@ -67,7 +67,7 @@ pub struct Args {
 pub fn run(args: &Args, config: &Config) -> Result<ExitCode> {
     let started = std::time::Instant::now();
     let json = args.format == Format::Json;
-    let opts = Options {
+    let mut opts = Options {
         database: args.database.resolve(config),
         migrations: config.migrations.clone(),
         rollbacks: config.rollbacks.clone(),
@@ -79,6 +79,7 @@ pub fn run(args: &Args, config: &Config) -> Result<ExitCode> {
         dry_run: false,
         verify: args.verify,
         extra: Vec::new(),
+        confirmed: None,
     };
     let (target, cascade) = match (&args.target, &args.to) {
         (Some(target), _) => (target.clone(), args.cascade),
@@ -155,6 +156,8 @@ pub fn run(args: &Args, config: &Config) -> Result<ExitCode> {
         {
             return Ok(done);
         }
+        // Exactly what was shown runs, or nothing (checked under the lock).
+        opts.confirmed = Some(preview.planned());
     }
     let report = crate::apply::rollback_lossy(&opts, &target, cascade, &lossy, &mut say)?;
     drop(progress);

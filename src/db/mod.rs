@@ -64,7 +64,16 @@ fn finish_open(conn: Connection, path: &Path) -> Result<Connection> {
     conn.busy_timeout(busy_timeout())
         .map_err(|e| Error::sqlite("set busy_timeout", e))?;
     conn.query_row("SELECT count(*) FROM sqlite_schema", [], |_| Ok(()))
-        .map_err(|e| Error::sqlite(format!("read {}", path.display()), e))?;
+        .map_err(|e| match &e {
+            // A hot journal: a writer crashed mid-transaction, and a read-only connection
+            // cannot roll it back (SQLITE_READONLY_ROLLBACK).
+            rusqlite::Error::SqliteFailure(f, _)
+                if f.extended_code == rusqlite::ffi::SQLITE_READONLY_ROLLBACK =>
+            {
+                Error::HotJournal(path.to_path_buf())
+            }
+            _ => Error::sqlite(format!("read {}", path.display()), e),
+        })?;
     Ok(conn)
 }
 

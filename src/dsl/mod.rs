@@ -41,6 +41,19 @@ pub struct Desired {
     pub exclude: crate::exclude::Exclude,
 }
 
+impl Desired {
+    /// No schema: nothing declared, nothing excluded.
+    pub fn empty() -> Desired {
+        Desired {
+            version: 0,
+            schema: Schema::default(),
+            renames: Renames::default(),
+            rules: Rules::default(),
+            exclude: crate::exclude::Exclude::default(),
+        }
+    }
+}
+
 /// The `renamed_from` hints of a schema.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Renames {
@@ -67,6 +80,17 @@ pub struct Source {
 /// Loads a schema file, or every `*.yaml`/`*.yml` file of a directory, into normal form.
 pub fn load(path: &Path) -> Result<Desired> {
     load_sources(&read_sources(path)?)
+}
+
+/// Loads the schema files at `path` when there are any: None when `path` does not exist or is
+/// a directory without `*.yaml` files (a versioned-only project, with migration files alone).
+/// Whatever the files hold is loaded and checked as [`load`] does.
+pub fn load_if_any(path: &Path) -> Result<Option<Desired>> {
+    match load(path) {
+        Err(Error::NoSchemaFiles { .. }) => Ok(None),
+        _ if !path.exists() => Ok(None),
+        other => other.map(Some),
+    }
 }
 
 /// Loads a schema from text, naming it `file` in messages.

@@ -112,3 +112,16 @@ pub fn fill_flag(table: &str, column: &str) -> String {
     };
     format!("{}.{}=VALUE", part(table), part(column))
 }
+
+/// The message of [`Error::StashUnidentifiable`], naming the real cause.
+pub(super) fn unidentifiable(table: &str, without_rowid: bool) -> String {
+    if without_rowid {
+        format!(
+            "table \"{table}\" is WITHOUT ROWID and the step removes or changes a column of its primary key: a WITHOUT ROWID table has no rowid, so a stash of its data could not find its rows again; change the primary key in a migration of its own first"
+        )
+    } else {
+        format!(
+            "table \"{table}\" has columns named rowid, _rowid_ and oid, which hide its rowid, and no NOT NULL primary key: a stash of its data could not find its rows again; rename one of those columns first"
+        )
+    }
+}

@@ -4,8 +4,9 @@
 //! Before any lock or backup: a project without migration files has nothing to apply (the
 //! database is not created); a database that has tables but no history is refused, naming the
 //! version it matches and the `baseline` command (the migrations would fail on tables that
-//! exist). After the run: changes in schema/ that no migration file covers are named, with
-//! `plan --write`.
+//! exist); changes in schema/ that no migration file covers are found (and named after the
+//! run, with `plan --write`). Every check that can fail runs before anything changes: a
+//! successful run never ends in an error.
 
 use std::path::PathBuf;
 use std::time::Instant;
@@ -77,20 +78,18 @@ pub fn check_entry(opts: &Options) -> Result<()> {
 
 /// Returns the `exclude:` patterns of the schema files, when there are any to read.
 pub fn schema_exclude(opts: &Options) -> Result<Exclude> {
-    if !opts.schema.exists() {
-        return Ok(Exclude::default());
-    }
-    Ok(crate::dsl::load(&opts.schema)?.exclude)
+    Ok(crate::dsl::load_if_any(&opts.schema)?.map_or_else(Exclude::default, |d| d.exclude))
 }
 
-/// Runs the entry checks, then the pipeline, then compares schema/ with what the migration
-/// files build. `say` receives progress lines.
+/// Runs the entry checks and compares schema/ with what the migration files build (both read
+/// only files, and fail before anything changes), then the pipeline. `say` receives progress
+/// lines.
 pub fn apply(opts: &Options, say: &mut dyn FnMut(&str)) -> Result<Applied> {
     let started = Instant::now();
     check_entry(opts)?;
+    let uncovered = uncovered(opts)?;
     let report = apply::apply(&opts.pipeline, say)?;
     let version_after = report.version_after;
-    let uncovered = uncovered(opts)?;
     Ok(Applied {
         report,
         version_after,
@@ -100,12 +99,13 @@ pub fn apply(opts: &Options, say: &mut dyn FnMut(&str)) -> Result<Applied> {
 }
 
 /// Returns how many dump lines differ between schema/ and what the migration files build, when
-/// they differ (None when they agree or there is no schema/).
+/// they differ (None when they agree, or there are no schema files: no schema/, or an empty
+/// one). It reads files only: callers run it before the pipeline, so that a schema file that
+/// does not load stops the command before anything changes, never after a commit.
 pub fn uncovered(opts: &Options) -> Result<Option<usize>> {
-    if !opts.schema.exists() {
+    let Some(desired) = crate::dsl::load_if_any(&opts.schema)? else {
         return Ok(None);
-    }
-    let desired = crate::dsl::load(&opts.schema)?;
+    };
     let exclude = opts.exclude.union(&desired.exclude);
     let files = Catalogue::new(
         migrations::load(&opts.pipeline.migrations, &opts.pipeline.rollbacks)?,
@@ -113,7 +113,12 @@ pub fn uncovered(opts: &Options) -> Result<Option<usize>> {
         Vec::new(),
         &[],
     )?;
-    let built = exclude.apply(&files.expected_schema()?);
+    // Migrations whose data statements need real rows do not replay on an empty database:
+    // then there is nothing to compare, and the pipeline says what fails where it runs.
+    let Ok(built) = files.expected_schema() else {
+        return Ok(None);
+    };
+    let built = exclude.apply(&built);
     let desired = exclude.apply(&desired.schema);
     if built == desired {
         return Ok(None);

@@ -66,8 +66,20 @@ fn mermaid_word(s: &str) -> String {
     if w.is_empty() { "_".into() } else { w }
 }
 
+/// A Mermaid label (inside `"..."`): `#`, `"` and every control character (a newline would
+/// end the line, and the diagram with it) as Mermaid's entity codes (`#35;`, `#quot;`,
+/// `#10;`), which draw as themselves.
 fn mermaid_label(s: &str) -> String {
-    s.replace('"', "#quot;")
+    let mut out = String::with_capacity(s.len());
+    for c in s.chars() {
+        match c {
+            '"' => out.push_str("#quot;"),
+            '#' => out.push_str("#35;"),
+            c if c.is_control() => out.push_str(&format!("#{};", u32::from(c))),
+            c => out.push(c),
+        }
+    }
+    out
 }
 
 fn mermaid(schema: &Schema) -> String {

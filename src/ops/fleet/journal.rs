@@ -11,6 +11,7 @@ use std::path::{Path, PathBuf};
 use std::sync::Mutex;
 
 use super::report::Record;
+use crate::db::identity::canonical;
 use crate::error::{Error, Result};
 
 /// The journal of an apply run.
@@ -89,12 +90,18 @@ impl Run {
         }
         sweep_abandoned(runs);
         std::fs::create_dir(&scratch).map_err(|e| Error::io("create directory", &scratch, e))?;
+        // Absolute and canonical: a resume or a rollback started from another directory
+        // acts on these databases, never on others at the same relative paths.
         let list: String = targets
             .iter()
-            .map(|t| format!("{}\n", t.display()))
+            .map(|t| format!("{}\n", canonical(t).display()))
             .collect();
         crate::db::write_new(&scratch.join("targets.txt"), &list)?;
-        let meta = serde_json::to_string_pretty(meta).map_err(|source| Error::Json {
+        let mut meta = meta.clone();
+        if let (Some(map), Ok(cwd)) = (meta.as_object_mut(), std::env::current_dir()) {
+            map.insert("cwd".into(), canonical(&cwd).display().to_string().into());
+        }
+        let meta = serde_json::to_string_pretty(&meta).map_err(|source| Error::Json {
             context: "render run.json",
             source,
         })?;
@@ -149,15 +156,60 @@ impl Run {
         })
     }
 
-    /// Returns the targets the run was started with.
+    /// Returns the targets the run was started with, absolute (a relative line of a run
+    /// written before targets were recorded absolute is resolved against the run's recorded
+    /// working directory, see [`Run::locate`]), shown relative to the current directory when
+    /// they are under it.
     pub fn targets(&self) -> Result<Vec<PathBuf>> {
         let path = self.dir.join("targets.txt");
         let text = std::fs::read_to_string(&path).map_err(|e| Error::io("read", &path, e))?;
-        Ok(text
-            .lines()
+        let here = std::env::current_dir().map(|d| canonical(&d)).ok();
+        text.lines()
             .filter(|l| !l.is_empty())
-            .map(PathBuf::from)
-            .collect())
+            .map(|l| {
+                let at = self.locate_path(l)?;
+                Ok(
+                    match here.as_deref().and_then(|h| at.strip_prefix(h).ok()) {
+                        Some(rel) if !rel.as_os_str().is_empty() => rel.to_path_buf(),
+                        _ => at,
+                    },
+                )
+            })
+            .collect()
+    }
+
+    /// Returns where the database of `record` is: its recorded canonical path; for a record
+    /// written before those were recorded, its target, resolved against the directory the
+    /// run was started in (`cwd` in run.json). A relative target of a run that recorded no
+    /// directory is refused: resolved against the current directory it could name another
+    /// database.
+    pub fn locate(&self, record: &Record) -> Result<PathBuf> {
+        match &record.path {
+            Some(p) => Ok(PathBuf::from(p)),
+            None => self.locate_path(&record.target),
+        }
+    }
+
+    fn locate_path(&self, target: &str) -> Result<PathBuf> {
+        let path = Path::new(target);
+        if path.is_absolute() {
+            return Ok(path.to_path_buf());
+        }
+        let meta = self.dir.join("run.json");
+        let cwd = std::fs::read_to_string(&meta)
+            .ok()
+            .and_then(|t| serde_json::from_str::<serde_json::Value>(&t).ok())
+            .and_then(|v| v.get("cwd").and_then(|c| c.as_str()).map(PathBuf::from));
+        match cwd {
+            Some(cwd) => Ok(cwd.join(path)),
+            None => Err(Error::InvalidArgument {
+                what: format!("run {}", self.id),
+                message: format!(
+                    "its journal names {target} relative to the directory the run was started in, which it did not record: add \"cwd\": \"<that directory>\" to {} (or name the targets again with --targets); nothing was changed",
+                    meta.display()
+                ),
+            }),
+        }
     }
 
     /// Returns the records of the journal `name` (none when it does not exist yet). A last
@@ -250,6 +302,7 @@ mod tests {
             backup: None,
             lint: Vec::new(),
             error: None,
+            path: None,
         }
     }
 

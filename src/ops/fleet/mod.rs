@@ -4,13 +4,14 @@
 //! is no atomicity across databases: the fleet converges, target by target, and a run can be
 //! resumed or re-run (the databases' histories are the truth).
 //!
-//! The concerns, one file each: [`targets`] (which databases), [`preflight`] (what would
+//! The concerns, one file each: [`targets`] (which databases), [`own`] (schemactl's own files, never targets), [`preflight`] (what would
 //! happen, writing nothing), [`pool`] (the worker threads and the busy queue), [`journal`] (the
 //! run directory and its fsynced journal), [`report`] (records and summary), [`run`] (the
 //! apply run: canary, max failures, stop), [`rollback`] (undo what a run changed), [`status`]
 //! (the fleet's versions, read-only).
 
 pub mod journal;
+pub mod own;
 pub mod pool;
 pub mod preflight;
 pub mod report;

@@ -101,6 +101,10 @@ pub struct Preflight {
     pub lint: Vec<(String, usize)>,
     /// Free disk per file system holding backups.
     pub disk: Vec<Disk>,
+    /// The migration files it was made from: what a run after it runs, and nothing else
+    /// (see [`super::Options::files`]).
+    #[serde(skip)]
+    pub files: Vec<Migration>,
 }
 
 impl Preflight {
@@ -138,9 +142,25 @@ pub fn preflight(
     lint: bool,
     backups: Option<&Path>,
 ) -> Result<Preflight> {
-    let files = load(project)?;
+    preflight_with(project, load(project)?, targets, jobs, lint, backups)
+}
+
+/// Like [`preflight`], from migration files already loaded (those a confirmed preview showed).
+pub fn preflight_with(
+    project: &Project,
+    files: Vec<Migration>,
+    targets: &[PathBuf],
+    jobs: usize,
+    lint: bool,
+    backups: Option<&Path>,
+) -> Result<Preflight> {
+    // The project's files are read once, before any target: a schema file that does not
+    // load is the project's error (exit 1), not every target's "unreadable".
+    let exclude = project.exclude.union(
+        &crate::dsl::load_if_any(&project.schema)?.map_or_else(Exclude::default, |d| d.exclude),
+    );
     let head = files.iter().map(|m| m.version).max();
-    let classified = super::pool::map(targets, jobs, |t| classify(project, &files, t, lint));
+    let classified = super::pool::map(targets, jobs, |t| classify(&exclude, &files, t, lint));
     let mut counts: BTreeMap<String, usize> = BTreeMap::new();
     for t in &classified {
         let mut seen: Vec<&String> = t.lint.iter().collect();
@@ -158,12 +178,14 @@ pub fn preflight(
         targets: classified,
         lint: counts.into_iter().collect(),
         disk,
+        files,
     })
 }
 
-/// Classifies one target, reading it in one read transaction. Never fails: what cannot be
-/// read is `Unreadable`, with the reason.
-pub fn classify(project: &Project, files: &[Migration], path: &Path, lint: bool) -> Target {
+/// Classifies one target, reading it in one read transaction (`exclude`: the tables neither
+/// the configuration nor the schema files manage). Never fails: what cannot be read is
+/// `Unreadable`, with the reason.
+pub fn classify(exclude: &Exclude, files: &[Migration], path: &Path, lint: bool) -> Target {
     let mut target = Target {
         target: path.to_path_buf(),
         state: State::Unreadable,
@@ -174,7 +196,7 @@ pub fn classify(project: &Project, files: &[Migration], path: &Path, lint: bool)
         error: None,
         bytes: std::fs::metadata(path).map_or(0, |m| m.len()),
     };
-    if let Err(e) = read(project, files, path, lint, &mut target) {
+    if let Err(e) = read(exclude, files, path, lint, &mut target) {
         target.state = State::Unreadable;
         target.error = Some(e.to_string());
     }
@@ -186,15 +208,22 @@ pub fn classify(project: &Project, files: &[Migration], path: &Path, lint: bool)
 }
 
 fn read(
-    project: &Project,
+    exclude: &Exclude,
     files: &[Migration],
     path: &Path,
     lint: bool,
     target: &mut Target,
 ) -> Result<()> {
     if !path.is_file() {
-        return Err(Error::DatabaseMissing {
-            path: path.to_path_buf(),
+        if !path.exists() {
+            return Err(Error::DatabaseMissing {
+                path: path.to_path_buf(),
+            });
+        }
+        return Err(Error::InvalidArgument {
+            what: path.display().to_string(),
+            message: "not a regular file (a directory, FIFO, socket or device): not a database"
+                .into(),
         });
     }
     let conn = crate::db::open_read_only(path)?;
@@ -204,7 +233,7 @@ fn read(
     let applied = migrations::history::applied(&snapshot)?;
     let recorded = migrations::history::recorded(&snapshot)?;
     target.from = applied.iter().map(|a| a.version).max();
-    if applied.is_empty() && !empty(&snapshot, project)? {
+    if applied.is_empty() && !empty(&snapshot, exclude)? {
         target.state = State::NotAdopted;
         target.error = Some(format!(
             "{} has tables but no migration history: adopt it with `schemactl baseline`",
@@ -241,17 +270,8 @@ fn read(
 }
 
 /// Returns true when the database has no table schemactl manages.
-fn empty(conn: &Connection, project: &Project) -> Result<bool> {
+fn empty(conn: &Connection, exclude: &Exclude) -> Result<bool> {
     let live = crate::inspect(conn)?;
-    if live == crate::model::Schema::default() {
-        return Ok(true);
-    }
-    let schema_exclude = if project.schema.exists() {
-        crate::dsl::load(&project.schema)?.exclude
-    } else {
-        Exclude::default()
-    };
-    let exclude = project.exclude.union(&schema_exclude);
     Ok(exclude.apply(&live) == crate::model::Schema::default())
 }
 

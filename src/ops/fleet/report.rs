@@ -172,6 +172,11 @@ pub struct Record {
     pub lint: Vec<String>,
     /// Why it failed.
     pub error: Option<Failure>,
+    /// The database's canonical (absolute) path: what a resume or a rollback acts on,
+    /// from whatever directory it is started in. Journals written before it was recorded
+    /// lack it (see [`super::journal::Run::locate`]).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub path: Option<String>,
 }
 
 /// The summary closing a report.
@@ -270,6 +275,7 @@ mod tests {
             backup: None,
             lint: Vec::new(),
             error: None,
+            path: None,
         }
     }
 

@@ -36,6 +36,9 @@ pub struct Options {
     pub jobs: usize,
     /// Set to stop starting new targets.
     pub stop: Arc<AtomicBool>,
+    /// The preview the user confirmed ([`preview`]): each target then rolls back exactly
+    /// what it showed for it, or is refused (`ChangedSinceShown`), untouched.
+    pub confirmed: Option<Vec<Planned>>,
 }
 
 /// A target the run changed, and what undoing it would do.
@@ -53,6 +56,9 @@ pub struct Planned {
     pub drops: Vec<String>,
     /// Why it cannot be rolled back, or that it already is.
     pub note: Option<String>,
+    /// The database (canonical), and what the reverse runs: each migration with its SQL.
+    #[serde(skip)]
+    pub planned: (Option<String>, Vec<(String, String)>),
 }
 
 /// What a fleet rollback did.
@@ -69,9 +75,11 @@ pub struct RolledBack {
 /// The targets the run changed: the last `applied` record of each in its journal.
 fn changed(run: &Run) -> Result<Vec<Record>> {
     let mut out: Vec<Record> = Vec::new();
-    for r in run.records(APPLY_JOURNAL)? {
+    for mut r in run.records(APPLY_JOURNAL)? {
         if r.outcome == Outcome::Applied && r.from != r.to {
-            out.retain(|o| o.target != r.target);
+            // Where the run's database is, whatever directory this rollback runs in.
+            r.path = Some(run.locate(&r)?.display().to_string());
+            out.retain(|o| o.path != r.path);
             out.push(r);
         }
     }
@@ -93,6 +101,7 @@ fn pipeline(opts: &Options, database: &std::path::Path, dry_run: bool) -> crate:
         dry_run,
         verify: false,
         extra: Vec::new(),
+        confirmed: None,
     }
 }
 
@@ -104,9 +113,14 @@ enum Position {
     Back,
 }
 
-/// Reads where `r.target` is now.
+/// The database of `r` (its path, which [`changed`] fills in).
+fn at(r: &Record) -> PathBuf {
+    PathBuf::from(r.path.as_deref().unwrap_or(&r.target))
+}
+
+/// Reads where `r`'s database is now.
 fn position(r: &Record) -> Result<Position> {
-    let path = PathBuf::from(&r.target);
+    let path = at(r);
     let conn = crate::db::open_read_only(&path)?;
     let applied = crate::migrations::history::applied(&conn)?;
     let now = applied.iter().map(|a| a.version).max();
@@ -143,13 +157,15 @@ pub fn preview(opts: &Options) -> Result<Vec<Planned>> {
             migrations: Vec::new(),
             drops: Vec::new(),
             note: None,
+            planned: (r.path.clone(), Vec::new()),
         };
         match position(r) {
             Ok(Position::Back) => planned.note = Some("already back at its version".into()),
             Ok(Position::AtRun(first)) => {
-                let p = pipeline(opts, std::path::Path::new(&r.target), true);
+                let p = pipeline(opts, &at(r), true);
                 match crate::apply::rollback(&p, &format!("V{first}"), true, &mut |_| {}) {
                     Ok(report) => {
+                        planned.planned.1 = report.planned();
                         planned.migrations = report.migrations;
                         planned.drops = report.drops;
                     }
@@ -204,6 +220,7 @@ pub fn rollback(opts: &Options, on_record: &(dyn Fn(&Record) + Sync)) -> Result<
                     backup: None,
                     lint: Vec::new(),
                     error: None,
+                    path: c.path.clone(),
                 };
                 on_record(&r);
                 r
@@ -231,11 +248,22 @@ fn one(opts: &Options, changed: &Record, run: &str, last: bool) -> Option<Record
         backup: None,
         lint: Vec::new(),
         error: None,
+        path: changed.path.clone(),
     };
     let result = position(changed).and_then(|p| match p {
         Position::Back => Ok(None),
         Position::AtRun(first) => {
-            let p = pipeline(opts, std::path::Path::new(&changed.target), false);
+            let mut p = pipeline(opts, &at(changed), false);
+            if let Some(shown) = &opts.confirmed {
+                // Shown with nothing to run (or not shown at all): anything would be unseen.
+                p.confirmed = Some(
+                    shown
+                        .iter()
+                        .find(|s| s.planned.0 == changed.path)
+                        .map(|s| s.planned.1.clone())
+                        .unwrap_or_default(),
+                );
+            }
             crate::apply::rollback(&p, &format!("V{first}"), true, &mut |_| {}).map(Some)
         }
     });

@@ -15,6 +15,7 @@ use super::pool::{self, Attempt};
 use super::preflight::{self, Preflight, Project, State, Target};
 use super::report::{Failure, Outcome, Record, Summary};
 use super::{is_busy, ms, name, record_failure};
+use crate::db::identity::canonical;
 use crate::error::{Error, Result};
 
 /// A number of targets, or a percentage of them.
@@ -80,6 +81,10 @@ pub struct Options {
     pub allow_destructive: bool,
     /// Set (by a Ctrl-C handler, say) to stop starting new targets.
     pub stop: Arc<AtomicBool>,
+    /// The migration files of the preview the user confirmed ([`Preflight::files`]); None
+    /// loads them. Either way each target runs exactly what the run's preflight planned for
+    /// it, or is refused (`ChangedSinceShown`), never a file added or edited since.
+    pub files: Option<Vec<crate::migrations::Migration>>,
 }
 
 /// What a fleet apply did.
@@ -114,8 +119,13 @@ pub fn apply(opts: &Options, on_record: &(dyn Fn(&Record) + Sync)) -> Result<App
             ));
         }
     };
-    let preflight = preflight::preflight(
+    let files = match &opts.files {
+        Some(files) => files.clone(),
+        None => preflight::load(&opts.project)?,
+    };
+    let preflight = preflight::preflight_with(
         &opts.project,
+        files,
         &targets,
         opts.jobs,
         true,
@@ -144,12 +154,14 @@ pub fn apply(opts: &Options, on_record: &(dyn Fn(&Record) + Sync)) -> Result<App
             }),
         )?,
     };
-    let finished: BTreeMap<String, Record> = run
-        .records(APPLY_JOURNAL)?
-        .into_iter()
-        .filter(|r| r.outcome.converged())
-        .map(|r| (r.target.clone(), r))
-        .collect();
+    // Matched by where the database is, not by how it was named (a resume may be started
+    // from another directory, or name the targets differently).
+    let mut finished: BTreeMap<PathBuf, Record> = BTreeMap::new();
+    for r in run.records(APPLY_JOURNAL)? {
+        if r.outcome.converged() {
+            finished.insert(canonical(&run.locate(&r)?), r);
+        }
+    }
     let journal = Journal::open(&run, APPLY_JOURNAL)?;
     let mut records: Vec<Option<Record>> = vec![None; preflight.targets.len()];
     let emit = |r: &Record| -> Result<()> {
@@ -160,7 +172,7 @@ pub fn apply(opts: &Options, on_record: &(dyn Fn(&Record) + Sync)) -> Result<App
     // Finished by the run before (resume), and refused by preflight: no pipeline.
     let mut runnable = Vec::new();
     for (i, t) in preflight.targets.iter().enumerate() {
-        if let Some(done) = finished.get(&name(&t.target)) {
+        if let Some(done) = finished.get(&canonical(&t.target)) {
             on_record(done);
             records[i] = Some(done.clone());
         } else if t.state.refused() {
@@ -189,7 +201,7 @@ pub fn apply(opts: &Options, on_record: &(dyn Fn(&Record) + Sync)) -> Result<App
         };
         let work = |k: usize, last: bool| {
             let t = &preflight.targets[phase[k]];
-            let r = match one(opts, t, &run.id, last) {
+            let r = match one(opts, t, &preflight.files, &run.id, last) {
                 Some(r) => r,
                 None => return Attempt::Busy,
             };
@@ -246,7 +258,18 @@ pub fn apply(opts: &Options, on_record: &(dyn Fn(&Record) + Sync)) -> Result<App
             })
         })
         .collect();
-    let summary = Summary::of(&run.id, &records, started.elapsed());
+    let mut summary = Summary::of(&run.id, &records, started.elapsed());
+    if opts.resume.is_some() {
+        // Before this resume, each database was where preflight found it (a target the
+        // run had finished is at its new version, not at the one its record started from).
+        summary.versions_before = BTreeMap::new();
+        for t in &preflight.targets {
+            *summary
+                .versions_before
+                .entry(super::report::version_name(t.from))
+                .or_insert(0) += 1;
+        }
+    }
     Ok(Applied {
         run,
         preflight,
@@ -268,6 +291,7 @@ fn record(t: &Target, run: &str, outcome: Outcome) -> Record {
         backup: None,
         lint: t.lint.clone(),
         error: None,
+        path: Some(canonical(&t.target).display().to_string()),
     }
 }
 
@@ -290,8 +314,26 @@ fn skipped(t: &Target, run: &str) -> Record {
     record(t, run, Outcome::Skipped)
 }
 
-/// Runs one target through the pipeline. Returns None when it was busy and `last` is false.
-fn one(opts: &Options, t: &Target, run: &str, last: bool) -> Option<Record> {
+/// Runs one target through the pipeline: exactly the migrations preflight planned for it, with
+/// the SQL of `files`. Returns None when it was busy and `last` is false.
+fn one(
+    opts: &Options,
+    t: &Target,
+    files: &[crate::migrations::Migration],
+    run: &str,
+    last: bool,
+) -> Option<Record> {
+    let planned = t
+        .pending
+        .iter()
+        .map(|stem| {
+            let sql = files
+                .iter()
+                .find(|m| m.stem() == *stem)
+                .map(|m| m.forward.clone());
+            (stem.clone(), sql.unwrap_or_default())
+        })
+        .collect();
     let started = Instant::now();
     let apply_opts = crate::ops::apply::Options {
         pipeline: crate::apply::Options {
@@ -307,6 +349,7 @@ fn one(opts: &Options, t: &Target, run: &str, last: bool) -> Option<Record> {
             dry_run: false,
             verify: false,
             extra: Vec::new(),
+            confirmed: Some(planned),
         },
         schema: opts.project.schema.clone(),
         exclude: opts.project.exclude.clone(),

@@ -1,6 +1,8 @@
 //! The fleet's targets: a glob (`tenants/*/memory.db`, `**` for any depth) or a list of paths
 //! (one a line; blank lines and `#` comments skipped), resolved to existing paths, in a stable
-//! order (sorted by path), each database once however it was named (by its canonical path).
+//! order (sorted by path), each database once however it was named (by its file: device and
+//! inode, so symlinks, `..` and hard links name one target), schemactl's own files left out
+//! ([`super::own`]: a glob skips them, a list naming one is refused).
 
 use std::collections::BTreeSet;
 use std::path::{Component, Path, PathBuf};
@@ -21,12 +23,16 @@ pub enum Source {
     },
 }
 
-/// Resolves `source` to targets: sorted, each database once. A glob matching nothing, an
-/// empty list, or a listed path that is not a file is an error naming it.
-pub fn resolve(source: &Source) -> Result<Vec<PathBuf>> {
+/// Resolves `source` to targets: sorted, each database once, none of schemactl's own files
+/// (`backups` is the fleet's backups template, `folders` the project's backups, archives and
+/// run folders). A glob matching nothing, an empty list, or a listed path that is not a
+/// regular file or is schemactl's own is an error naming it.
+pub fn resolve(source: &Source, backups: &Path, folders: &[PathBuf]) -> Result<Vec<PathBuf>> {
     let found = match source {
         Source::Glob(pattern) => {
-            let found = glob(pattern)?;
+            let mut found = glob(pattern)?;
+            let own = super::own::Folders::new(&found, backups, folders);
+            found.retain(|p| own.why(p).is_none());
             if found.is_empty() {
                 return Err(Error::InvalidArgument {
                     what: format!("--targets {pattern}"),
@@ -43,13 +49,33 @@ pub fn resolve(source: &Source) -> Result<Vec<PathBuf>> {
                     continue;
                 }
                 let path = PathBuf::from(line);
+                let bad = |message: String| Error::InvalidArgument {
+                    what: format!("{origin}:{}", i + 1),
+                    message,
+                };
                 if !path.is_file() {
-                    return Err(Error::InvalidArgument {
-                        what: format!("{origin}:{}", i + 1),
-                        message: format!("{line} is not a file"),
-                    });
+                    return Err(bad(if path.exists() {
+                        format!("{line} is not a regular file")
+                    } else {
+                        format!("{line} is not a file")
+                    }));
                 }
                 found.push(path);
+            }
+            let own = super::own::Folders::new(&found, backups, folders);
+            for (i, line) in text.lines().enumerate() {
+                let line = line.trim();
+                if line.is_empty() || line.starts_with('#') {
+                    continue;
+                }
+                if let Some(why) = own.why(Path::new(line)) {
+                    return Err(Error::InvalidArgument {
+                        what: format!("{origin}:{}", i + 1),
+                        message: format!(
+                            "{line} is schemactl's own file, not a database to migrate: {why}"
+                        ),
+                    });
+                }
             }
             if found.is_empty() {
                 return Err(Error::InvalidArgument {
@@ -63,18 +89,31 @@ pub fn resolve(source: &Source) -> Result<Vec<PathBuf>> {
     Ok(dedup(found))
 }
 
-/// Sorts `paths` and keeps the first name of each file (two names of one file, through `..`
-/// or a link, would run the same database twice).
+/// Sorts `paths` and keeps the first name of each file: two names of one file (through `..`,
+/// a symlink or a hard link) would run the same database twice, in parallel, under two lock
+/// files. A file is its device and inode.
 fn dedup(mut paths: Vec<PathBuf>) -> Vec<PathBuf> {
     paths.sort();
     let mut seen = BTreeSet::new();
-    paths.retain(|p| seen.insert(std::fs::canonicalize(p).unwrap_or_else(|_| p.clone())));
+    paths.retain(|p| seen.insert(file_id(p)));
     paths
 }
 
+/// What tells one file from another: device and inode (the canonical path where there are
+/// none, or the file cannot be read).
+fn file_id(path: &Path) -> (u64, u64, PathBuf) {
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::MetadataExt;
+        if let Ok(m) = std::fs::metadata(path) {
+            return (m.dev(), m.ino(), PathBuf::new());
+        }
+    }
+    (0, 0, crate::db::identity::canonical(path))
+}
+
 /// Returns the files matching `pattern`. The directories before the first wildcard are the
-/// root of the walk; SQLite's own files (`-wal`, `-shm`, `-journal`) and schemactl's lock
-/// files are never targets.
+/// root of the walk.
 fn glob(pattern: &str) -> Result<Vec<PathBuf>> {
     let path = Path::new(pattern);
     let mut root = PathBuf::new();
@@ -108,12 +147,6 @@ fn glob(pattern: &str) -> Result<Vec<PathBuf>> {
         root.clone()
     };
     walk(&start, &root, &rest, &mut out)?;
-    out.retain(|p| {
-        let name = p.to_string_lossy();
-        !["-wal", "-shm", "-journal", ".schemactl-lock"]
-            .iter()
-            .any(|s| name.ends_with(s))
-    });
     Ok(out)
 }
 
@@ -199,6 +232,10 @@ fn matches(pattern: &[u8], name: &[u8]) -> bool {
 mod tests {
     use super::*;
 
+    fn resolve_plain(source: &Source) -> Result<Vec<PathBuf>> {
+        resolve(source, Path::new("{dir}/backups"), &[])
+    }
+
     /// The plain definition: `*` any run, `?` one byte, anything else itself.
     fn reference(p: &[u8], n: &[u8]) -> bool {
         match (p.first(), n.first()) {
@@ -239,15 +276,15 @@ mod tests {
         std::fs::create_dir_all(dir.path().join("a/deep/er")).unwrap();
         std::fs::write(dir.path().join("a/deep/er/memory.db"), "").unwrap();
         let root = dir.path().display().to_string();
-        let got = resolve(&Source::Glob(format!("{root}/*/memory.db"))).unwrap();
+        let got = resolve_plain(&Source::Glob(format!("{root}/*/memory.db"))).unwrap();
         let want: Vec<PathBuf> = ["a", "b", "c"]
             .iter()
             .map(|t| dir.path().join(t).join("memory.db"))
             .collect();
         assert_eq!(got, want);
-        let deep = resolve(&Source::Glob(format!("{root}/**/memory.db"))).unwrap();
+        let deep = resolve_plain(&Source::Glob(format!("{root}/**/memory.db"))).unwrap();
         assert_eq!(deep.len(), 4);
-        assert!(resolve(&Source::Glob(format!("{root}/*/none.db"))).is_err());
+        assert!(resolve_plain(&Source::Glob(format!("{root}/*/none.db"))).is_err());
     }
 
     #[test]
@@ -258,13 +295,13 @@ mod tests {
         let again = dir.path().join("sub/../a.db");
         std::fs::create_dir_all(dir.path().join("sub")).unwrap();
         let text = format!("# tenants\n{}\n\n{}\n", a.display(), again.display());
-        let got = resolve(&Source::List {
+        let got = resolve_plain(&Source::List {
             text,
             origin: "list.txt".into(),
         })
         .unwrap();
         assert_eq!(got.len(), 1);
-        let bad = resolve(&Source::List {
+        let bad = resolve_plain(&Source::List {
             text: format!("{}\nnowhere.db\n", a.display()),
             origin: "list.txt".into(),
         })
