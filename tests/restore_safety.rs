@@ -96,7 +96,7 @@ fn app_rows(db: &Path) -> BTreeSet<i64> {
         .collect()
 }
 
-/// Restores (`args`) while another connection inserts rows as fast as it can; every row that
+/// Restores (`args`) while another connection inserts a row every millisecond or so; every row that
 /// connection committed must be in the live database or in the before-restore safety copy.
 fn race(wal: bool, args: &[&str]) {
     let p = Project::new();
@@ -126,6 +126,8 @@ fn race(wal: bool, args: &[&str]) {
                 {
                     committed.insert(n);
                 }
+                // A busy application, not a lock-hog that starves everyone else's locks.
+                std::thread::sleep(std::time::Duration::from_millis(1));
             }
             committed
         })

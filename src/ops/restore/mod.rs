@@ -257,6 +257,8 @@ pub fn restore(opts: &Options, prepared: Prepared, say: &mut dyn FnMut(&str)) ->
     let mut moved_aside = Vec::new();
     let mut known = None;
     let mut restored_into = None;
+    // Changes only when another connection commits (see the check below).
+    let mut version = 0;
     let from = &prepared.chosen.plain.path;
     let restoring = format!(
         "restoring {} from {} ...",
@@ -270,6 +272,7 @@ pub fn restore(opts: &Options, prepared: Prepared, say: &mut dyn FnMut(&str)) ->
             // (restamp records it), as apply's are: an unmanaged database's copy taken under
             // its path, after the identity's creation time, would be nobody's.
             let owner = Owner::managed(&identity, &identity::canonical(&opts.database));
+            version = whole::data_version(&live)?;
             match whole::overwrite(&mut live, from, opts, &owner, &mut || say(&restoring))? {
                 Ok(path) => {
                     before = Some(path);
@@ -300,6 +303,7 @@ pub fn restore(opts: &Options, prepared: Prepared, say: &mut dyn FnMut(&str)) ->
         Some(live) => live,
         None => {
             let mut live = crate::db::open_live(&opts.database)?;
+            version = whole::data_version(&live)?;
             say(&restoring);
             whole::copy_into(from, &mut live, &opts.database)?;
             live
@@ -309,13 +313,20 @@ pub fn restore(opts: &Options, prepared: Prepared, say: &mut dyn FnMut(&str)) ->
     live.query_row("PRAGMA wal_checkpoint(TRUNCATE)", [], |_| Ok(()))
         .map_err(|e| Error::sqlite("checkpoint the restored database", e))?;
     // The pages came from a verified file through SQLite's own pager; the row counts of every
-    // table confirm that the data landed (a full check would read the whole file again).
+    // table confirm that the data landed (a full check would read the whole file again). An
+    // application may write as soon as the restore lets go of its lock: its rows are then
+    // counted too, and the counts are compared only when no other connection has committed
+    // since the restore took the lock (`PRAGMA data_version`, which the restore's own commit
+    // leaves as it is).
     say("counting the restored rows ...");
     let mut restored = crate::db::row_counts(&live, Tables::All)?;
     let mut expected = prepared.chosen.counts.clone();
     restored.remove(IDENTITY_TABLE);
     expected.remove(IDENTITY_TABLE);
-    if restored != expected {
+    let written_since = whole::data_version(&live)? != version;
+    if written_since {
+        say("another connection has written since the restore: its row counts are not compared");
+    } else if restored != expected {
         return Err(Error::RestoreMismatch {
             before: before.clone().unwrap_or_default(),
         });

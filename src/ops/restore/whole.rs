@@ -138,6 +138,12 @@ fn uri_path(path: &Path) -> String {
         .collect()
 }
 
+/// `PRAGMA data_version` of `conn`: it changes when another connection commits.
+pub(super) fn data_version(conn: &Connection) -> Result<i64> {
+    conn.query_row("PRAGMA data_version", [], |r| r.get(0))
+        .map_err(Error::sqlite_in("read PRAGMA data_version"))
+}
+
 fn journal_mode(conn: &Connection, database: &Path) -> Result<String> {
     conn.query_row("PRAGMA journal_mode", [], |r| r.get::<_, String>(0))
         .map(|m| m.to_ascii_lowercase())
