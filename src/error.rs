@@ -13,10 +13,12 @@ use std::path::PathBuf;
 use miette::Diagnostic;
 
 mod messages;
+mod restore;
 mod source;
 
 pub use messages::{busy_timeout, fill_flag, sqlite_message};
 use messages::{missing_table, no_backup, prune_mismatch, unidentifiable};
+pub use restore::RestoreError;
 pub use source::SourceError;
 
 /// Result with [`Error`].
@@ -489,21 +491,9 @@ pub enum Error {
         /// How long the backup waited, in seconds.
         seconds: u64,
     },
-    /// A restore waited for a writer that held the database for longer than it waits.
-    #[error("{} stayed busy; nothing was restored", database.display())]
-    RestoreBusy {
-        /// The database.
-        database: PathBuf,
-    },
-    /// A writer holds the database and waiting was not asked for.
-    #[error(
-        "a writer holds {}: stop it, or pass --wait; nothing was restored",
-        database.display()
-    )]
-    WriterActive {
-        /// The database.
-        database: PathBuf,
-    },
+    /// A restore refused or stopped, for the reason named; nothing was restored.
+    #[error(transparent)]
+    Restore(#[from] RestoreError),
     /// `PRAGMA integrity_check` found a problem in a database file.
     #[error("{}: integrity_check failed: {result}", path.display())]
     IntegrityCheckFailed {

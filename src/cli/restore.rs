@@ -92,6 +92,9 @@ pub fn run(args: &Args, config: &Config) -> Result<ExitCode> {
     let prepared = restore::prepare(&opts, &mut |m| progress.say(m));
     drop(progress);
     let prepared = prepared?;
+    if args.table.is_none() {
+        prepared.refuse_whole()?;
+    }
     // What will be put in place, before anything is asked or done.
     eprint!("{}", restore::render(&prepared.preview, &opts.database));
     if !prepared.preview.this_database && !opts.from_other_database {

@@ -12,6 +12,25 @@ pub fn sibling(path: &Path, suffix: &str) -> PathBuf {
     name.into()
 }
 
+/// The file a path names once every symbolic link in a chain of them is followed (a link's
+/// relative target is taken from the link's directory); the path itself when it is no link.
+/// What is written to a database, moved aside or locked is this file, never a link to it
+/// (SQLite, too, puts `-wal` and `-journal` beside the file the link points to).
+pub fn resolve_links(path: &Path) -> PathBuf {
+    let mut file = path.to_path_buf();
+    // As many links as the kernel follows before it calls the chain a loop.
+    for _ in 0..40 {
+        let Ok(target) = std::fs::read_link(&file) else {
+            break;
+        };
+        file = match file.parent() {
+            Some(dir) if target.is_relative() => dir.join(target),
+            _ => target,
+        };
+    }
+    file
+}
+
 /// The size of a database's `-wal` file, 0 when there is none.
 pub fn wal_bytes(path: &Path) -> u64 {
     std::fs::metadata(sibling(path, "-wal")).map_or(0, |m| m.len())

@@ -25,7 +25,8 @@ pub fn lock_path(database: &Path) -> PathBuf {
 /// Takes the lock of `database`. When another process holds it: with `wait`, says so through
 /// `on_wait` and waits; without, fails naming the holder.
 pub fn acquire(database: &Path, wait: bool, on_wait: &mut dyn FnMut(&str)) -> Result<Lock> {
-    let path = lock_path(database);
+    // One lock per database file: named through a symbolic link or not, the same lock file.
+    let path = lock_path(&super::resolve_links(database));
     // The lock file sits beside the database: a missing directory is named as such, not as
     // a lock file that cannot be opened.
     if let Some(directory) = path

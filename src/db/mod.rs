@@ -23,7 +23,7 @@ mod transaction;
 
 pub use crate::error::busy_timeout;
 pub use clock::{now_rfc3339, timestamp};
-pub use files::{file_system, sibling, sync_dir, sync_file, wal_bytes, write_new};
+pub use files::{file_system, resolve_links, sibling, sync_dir, sync_file, wal_bytes, write_new};
 pub use transaction::{ForeignKeys, immediate};
 
 /// Errs unless the database file exists: commands that work on a database never create one.

@@ -14,7 +14,7 @@ use crate::backup::{
     sidecar_path,
 };
 use crate::db::identity::{self, Owner};
-use crate::error::{Error, Result};
+use crate::error::{Error, RestoreError, Result};
 
 /// One file of the folder, as its manifest describes it.
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
@@ -184,6 +184,7 @@ pub struct Verified {
 /// With `without_checksum`, a backup with neither sidecar nor manifest (a runbook's
 /// `backup.db.gz`) is accepted on integrity_check alone.
 pub fn verify_plain(file: &Path, without_checksum: bool) -> Result<Verified> {
+    holds_bytes(file)?;
     let recorded = match recorded_sha256(file) {
         Ok(sha) => Some(sha),
         Err(Error::NoChecksum { .. }) if without_checksum => None,
@@ -233,8 +234,59 @@ pub fn verify_plain(file: &Path, without_checksum: bool) -> Result<Verified> {
             });
         }
     }
-    integrity_check(&verified.path)?;
+    // Errors name the backup, not the scratch copy (removed when this returns).
+    let named = |e: Error| match e {
+        Error::IntegrityCheckFailed { result, .. } => Error::IntegrityCheckFailed {
+            path: file.to_path_buf(),
+            result,
+        },
+        Error::Sqlite { cause, .. } => Error::Sqlite {
+            context: format!("check {} (decompressed)", file.display()),
+            cause,
+        },
+        e => e,
+    };
+    if std::fs::metadata(&verified.path).is_ok_and(|m| m.len() == 0) {
+        return Err(RestoreError::EmptyBackup {
+            file: file.to_path_buf(),
+        }
+        .into());
+    }
+    integrity_check(&verified.path).map_err(named)?;
     Ok(verified)
+}
+
+/// Refuses a file that cannot hold a backup: not a regular file (a FIFO would block the
+/// read, a device is no backup), or empty (SQLite reads an empty file as an empty database,
+/// which passes integrity_check: restoring it would empty the database).
+fn holds_bytes(file: &Path) -> Result<()> {
+    let meta = std::fs::metadata(file).map_err(|e| Error::io("read", file, e))?;
+    let kind = meta.file_type();
+    if !kind.is_file() {
+        use std::os::unix::fs::FileTypeExt as _;
+        return Err(RestoreError::NotAFile {
+            file: file.to_path_buf(),
+            kind: if kind.is_dir() {
+                "a directory"
+            } else if kind.is_fifo() {
+                "a FIFO"
+            } else if kind.is_char_device() || kind.is_block_device() {
+                "a device"
+            } else if kind.is_socket() {
+                "a socket"
+            } else {
+                "not a file"
+            },
+        }
+        .into());
+    }
+    if meta.len() == 0 {
+        return Err(RestoreError::EmptyBackup {
+            file: file.to_path_buf(),
+        }
+        .into());
+    }
+    Ok(())
 }
 
 /// The sha256 a backup's sidecar (or else its manifest) records.

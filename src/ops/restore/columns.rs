@@ -24,6 +24,15 @@ pub enum Rename {
         /// The new name.
         to: String,
     },
+    /// A rebuild's copy of the table into its new one: every (old name, new name) pair at
+    /// once, as one parallel rename (`INSERT INTO _schemactl_new_t (a, b) SELECT b, a FROM t`
+    /// swaps a and b; read as two renames one after the other, it would not).
+    Columns {
+        /// The table, as it was named then.
+        table: String,
+        /// (old name, new name), the columns that changed name.
+        pairs: Vec<(String, String)>,
+    },
 }
 
 /// The prefix of the table a rebuild creates (see `plan/rebuild.rs`).
@@ -156,16 +165,21 @@ fn rebuild_copy(tokens: &[Tok], i: usize, out: &mut Vec<Rename>) -> usize {
     let Some(source) = word(k + 1).map(str::to_string) else {
         return k;
     };
-    for (column, item) in columns.iter().zip(&items) {
-        if let (Some(to), Some(from)) = (column, item)
-            && !to.eq_ignore_ascii_case(from)
-        {
-            out.push(Rename::Column {
-                table: source.clone(),
-                from: from.clone(),
-                to: to.clone(),
-            });
-        }
+    let pairs: Vec<(String, String)> = columns
+        .iter()
+        .zip(&items)
+        .filter_map(|(column, item)| match (column, item) {
+            (Some(to), Some(from)) if !to.eq_ignore_ascii_case(from) => {
+                Some((from.clone(), to.clone()))
+            }
+            _ => None,
+        })
+        .collect();
+    if !pairs.is_empty() {
+        out.push(Rename::Columns {
+            table: source.clone(),
+            pairs,
+        });
     }
     if !source.eq_ignore_ascii_case(&table) {
         out.push(Rename::Table {
@@ -223,6 +237,17 @@ pub fn map(live: &Table, backup: &Schema, renames: &[Rename]) -> Option<Mapping>
             Rename::Column { table: t, from, to } if t.eq_ignore_ascii_case(&table) => {
                 for (_, then) in names.iter_mut().filter(|(_, n)| n.eq_ignore_ascii_case(to)) {
                     *then = from.clone();
+                }
+            }
+            // All at once: each name is looked up among the new names as they were before
+            // this copy, never through another pair of the same copy.
+            Rename::Columns { table: t, pairs } if t.eq_ignore_ascii_case(&table) => {
+                for (_, then) in names.iter_mut() {
+                    if let Some((from, _)) =
+                        pairs.iter().find(|(_, to)| to.eq_ignore_ascii_case(then))
+                    {
+                        *then = from.clone();
+                    }
                 }
             }
             _ => {}
@@ -288,10 +313,9 @@ mod tests {
         assert_eq!(
             all,
             [
-                Rename::Column {
+                Rename::Columns {
                     table: "t".into(),
-                    from: "metric_value".into(),
-                    to: "value".into()
+                    pairs: vec![("metric_value".into(), "value".into())],
                 },
                 Rename::Table {
                     from: "t".into(),

@@ -3,28 +3,34 @@
 //! [`restore`] (the whole database) or [`restore_table`] (one table) puts it in place.
 //!
 //! A whole restore keeps the current database as a `before-restore` safety copy, written like
-//! any backup; when the live file cannot be opened, or that copy fails its integrity check,
-//! the live file (with its `-wal` and `-journal`) is moved aside intact instead, never
-//! deleted. The backup is then copied in through SQLite's backup API, which takes SQLite's own
-//! locks and writes through its journal or WAL: all or nothing, and never a file copied over a
-//! database that has a `-wal` beside it. The database keeps its own identity.
+//! any backup, taken under the same write lock as the overwrite (see [`whole`]): no other
+//! connection's commit can fall between them. When the live file cannot be opened, or that
+//! copy fails its integrity check, the live file (with its `-wal` and `-journal`) is moved
+//! aside intact instead, never deleted. The backup is copied in through SQLite's backup API,
+//! which takes SQLite's own locks and writes through its journal or WAL: all or nothing, and
+//! never a file copied over a database that has a `-wal` beside it. The database keeps its own
+//! identity. A database named through a symbolic link is the file the link points to: that
+//! file is restored (or moved aside), never the link.
+//!
+//! A file that holds no database (empty, not a regular file) or a prune archive (the rows a
+//! prune removed, see `ops::prune`) is refused as a whole backup.
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
 use rusqlite::Connection;
-use rusqlite::backup::{Backup, StepResult};
 
 use crate::backup::{self, BUSY_WAIT, Detail, Kind, Manifest, is_corrupt};
 use crate::db::Tables;
-use crate::db::bookkeeping::IDENTITY_TABLE;
+use crate::db::bookkeeping::{ARCHIVE_TABLE, IDENTITY_TABLE};
 use crate::db::identity::{self, Identity, Owner};
-use crate::error::{Error, Result};
+use crate::error::{Error, RestoreError, Result};
 use crate::ops::catalog;
 
 mod choose;
 pub mod columns;
 mod table;
+mod whole;
 
 use choose::{Chosen, candidates, pick_verified, preview};
 pub use choose::{Preview, TableCounts, render};
@@ -72,6 +78,7 @@ pub struct Prepared {
 
 /// Chooses and verifies the backup, and says what restoring it would do. Changes nothing.
 pub fn prepare(opts: &Options, say: &mut dyn FnMut(&str)) -> Result<Prepared> {
+    let opts = &resolved(opts);
     // Where the database is to be is checked first: a missing directory is never created.
     if let Some(directory) = opts
         .database
@@ -96,6 +103,37 @@ pub fn prepare(opts: &Options, say: &mut dyn FnMut(&str)) -> Result<Prepared> {
         owner,
         chosen,
     })
+}
+
+/// The options with the database named by the file a symbolic link points to (through every
+/// link of a chain): a restore writes, or moves aside, that file and never the link.
+fn resolved(opts: &Options) -> Options {
+    Options {
+        database: crate::db::resolve_links(&opts.database),
+        ..opts.clone()
+    }
+}
+
+impl Prepared {
+    /// Refuses a file that is no backup of a whole database: a prune archive holds only the
+    /// rows a prune removed (restore them with `--table T --mode merge`).
+    pub fn refuse_whole(&self) -> Result<()> {
+        if !self.chosen.counts.contains_key(ARCHIVE_TABLE) {
+            return Ok(());
+        }
+        let tables: Vec<String> = self
+            .chosen
+            .counts
+            .keys()
+            .filter(|t| !t.starts_with("_schemactl"))
+            .map(|t| format!("\"{t}\""))
+            .collect();
+        Err(RestoreError::PruneArchive {
+            file: self.chosen.from.clone(),
+            tables: tables.join(", "),
+        }
+        .into())
+    }
 }
 
 /// What a restore did.
@@ -204,6 +242,8 @@ fn move_aside(database: &Path) -> Result<Vec<PathBuf>> {
 
 /// Restores the whole database from the prepared backup.
 pub fn restore(opts: &Options, prepared: Prepared, say: &mut dyn FnMut(&str)) -> Result<Restored> {
+    let opts = &resolved(opts);
+    prepared.refuse_whole()?;
     gate(opts, &prepared)?;
     let swept = backup::partial::sweep(&opts.dir)?;
     for f in &swept {
@@ -216,21 +256,31 @@ pub fn restore(opts: &Options, prepared: Prepared, say: &mut dyn FnMut(&str)) ->
     let mut before = None;
     let mut moved_aside = Vec::new();
     let mut known = None;
+    let mut restored_into = None;
+    // Changes only when another connection commits (see the check below).
+    let mut version = 0;
+    let from = &prepared.chosen.plain.path;
+    let restoring = format!(
+        "restoring {} from {} ...",
+        opts.database.display(),
+        prepared.chosen.from.display()
+    );
     let unreadable = match open(opts)? {
-        Live::Ok(live, identity, _) => {
-            say("keeping the current database as a before-restore safety copy ...");
+        Live::Ok(mut live, identity, _) => {
+            say("locking the database for writing, keeping it as a before-restore safety copy ...");
             // The safety copy is recorded under the identity the database has or gets here
             // (restamp records it), as apply's are: an unmanaged database's copy taken under
             // its path, after the identity's creation time, would be nobody's.
             let owner = Owner::managed(&identity, &identity::canonical(&opts.database));
-            known = Some(identity);
-            match keep_before(&live, opts, &owner) {
+            version = whole::data_version(&live)?;
+            match whole::overwrite(&mut live, from, opts, &owner, &mut || say(&restoring))? {
                 Ok(path) => {
                     before = Some(path);
+                    known = Some(identity);
+                    restored_into = Some(live);
                     None
                 }
-                Err(Some(e)) => return Err(e),
-                Err(None) => Some("it fails integrity_check".to_string()),
+                Err(why) => Some(why),
             }
         }
         Live::Missing => None,
@@ -249,24 +299,34 @@ pub fn restore(opts: &Options, prepared: Prepared, say: &mut dyn FnMut(&str)) ->
         ));
         known = None;
     }
-    let mut live = crate::db::open_live(&opts.database)?;
-    say(&format!(
-        "restoring {} from {} ...",
-        opts.database.display(),
-        prepared.chosen.from.display()
-    ));
-    copy_into(&prepared.chosen.plain.path, &mut live, &opts.database)?;
+    let live = match restored_into {
+        Some(live) => live,
+        None => {
+            let mut live = crate::db::open_live(&opts.database)?;
+            version = whole::data_version(&live)?;
+            say(&restoring);
+            whole::copy_into(from, &mut live, &opts.database)?;
+            live
+        }
+    };
     say("writing the restored pages into the database file ...");
     live.query_row("PRAGMA wal_checkpoint(TRUNCATE)", [], |_| Ok(()))
         .map_err(|e| Error::sqlite("checkpoint the restored database", e))?;
     // The pages came from a verified file through SQLite's own pager; the row counts of every
-    // table confirm that the data landed (a full check would read the whole file again).
+    // table confirm that the data landed (a full check would read the whole file again). An
+    // application may write as soon as the restore lets go of its lock: its rows are then
+    // counted too, and the counts are compared only when no other connection has committed
+    // since the restore took the lock (`PRAGMA data_version`, which the restore's own commit
+    // leaves as it is).
     say("counting the restored rows ...");
     let mut restored = crate::db::row_counts(&live, Tables::All)?;
     let mut expected = prepared.chosen.counts.clone();
     restored.remove(IDENTITY_TABLE);
     expected.remove(IDENTITY_TABLE);
-    if restored != expected {
+    let written_since = whole::data_version(&live)? != version;
+    if written_since {
+        say("another connection has written since the restore: its row counts are not compared");
+    } else if restored != expected {
         return Err(Error::RestoreMismatch {
             before: before.clone().unwrap_or_default(),
         });
@@ -307,6 +367,54 @@ fn restamp(
     identity::record(live, &identity)
 }
 
+/// Refuses a one-table restore of a virtual table (FTS5, R*Tree, ...) or of one of the shadow
+/// tables that hold a virtual table's data: their rows and the module's index only make sense
+/// together.
+fn refuse_virtual(live: &Connection, name: &str) -> Result<()> {
+    let kind: Option<String> = live
+        .query_row(
+            "SELECT type FROM pragma_table_list WHERE schema = 'main' AND name = ?1 COLLATE NOCASE",
+            [name],
+            |r| r.get(0),
+        )
+        .map(Some)
+        .or_else(|e| match e {
+            rusqlite::Error::QueryReturnedNoRows => Ok(None),
+            e => Err(e),
+        })
+        .map_err(Error::sqlite_in(format!("read what \"{name}\" is")))?;
+    let module = match kind.as_deref() {
+        Some("virtual") => {
+            let sql: String = live
+                .query_row(
+                    "SELECT sql FROM main.sqlite_schema WHERE type = 'table' AND name = ?1 COLLATE NOCASE",
+                    [name],
+                    |r| r.get(0),
+                )
+                .map_err(Error::sqlite_in(format!("read the definition of \"{name}\"")))?;
+            crate::sql::lex(&sql)
+                .ok()
+                .and_then(|t| {
+                    let using = t.iter().position(|t| t.is_kw("USING"))?;
+                    t.get(using + 1)?.word().map(str::to_string)
+                })
+                .unwrap_or_else(|| "a module".into())
+        }
+        Some("shadow") => {
+            return Err(RestoreError::ShadowTable {
+                table: name.to_string(),
+            }
+            .into());
+        }
+        _ => return Ok(()),
+    };
+    Err(RestoreError::VirtualTable {
+        table: name.to_string(),
+        module,
+    }
+    .into())
+}
+
 /// Refuses while another connection holds a write lock, unless `wait`.
 fn refuse_while_written(live: &Connection, database: &Path, wait: bool) -> Result<()> {
     let timeout = if wait {
@@ -321,34 +429,15 @@ fn refuse_while_written(live: &Connection, database: &Path, wait: bool) -> Resul
             .busy_timeout(BUSY_WAIT)
             .map_err(|e| Error::sqlite("set busy_timeout", e)),
         Err(e) if !wait && e.sqlite_error_code() == Some(rusqlite::ErrorCode::DatabaseBusy) => {
-            Err(Error::WriterActive {
+            Err(RestoreError::WriterActive {
                 database: database.to_path_buf(),
-            })
+            }
+            .into())
         }
         Err(e) => Err(Error::sqlite(
             format!("wait for the writer on {}", database.display()),
             e,
         )),
-    }
-}
-
-/// Copies the plain database `from` into `live` with the backup API, in one step.
-fn copy_into(from: &Path, live: &mut Connection, database: &Path) -> Result<()> {
-    let q = |e| Error::sqlite(format!("restore {}", database.display()), e);
-    let src = Connection::open(from).map_err(q)?;
-    let backup = Backup::new(&src, live).map_err(q)?;
-    let deadline = std::time::Instant::now() + BUSY_WAIT;
-    loop {
-        match backup.step(-1).map_err(q)? {
-            StepResult::Done => return Ok(()),
-            StepResult::More => {}
-            _ if std::time::Instant::now() > deadline => {
-                return Err(Error::RestoreBusy {
-                    database: database.to_path_buf(),
-                });
-            }
-            _ => std::thread::sleep(std::time::Duration::from_millis(20)),
-        }
     }
 }
 
@@ -387,6 +476,7 @@ pub fn restore_table(
     mode: TableMode,
     say: &mut dyn FnMut(&str),
 ) -> Result<TableRestored> {
+    let opts = &resolved(opts);
     if name.starts_with("_schemactl") {
         return Err(Error::BookkeepingTable {
             table: name.to_string(),
@@ -404,6 +494,7 @@ pub fn restore_table(
         Live::Missing => return Err(unreadable("it does not exist".into())),
         Live::Unreadable(why) => return Err(unreadable(why)),
     };
+    refuse_virtual(&live, name)?;
     let live_schema = crate::inspect(&live)?;
     let Some(live_table) = live_schema.table(name).cloned() else {
         return Err(Error::MissingTable {
@@ -439,15 +530,40 @@ pub fn restore_table(
             place: Some(format!("backup {}", prepared.chosen.from.display())),
             table: mapping.backup_table.clone(),
         })?;
-    say("keeping the current database as a before-restore safety copy ...");
+    say("locking the database for writing, keeping it as a before-restore safety copy ...");
+    // Taken inside the restore's write transaction, by a second connection (a reader goes on
+    // beside the lock): no other connection's commit falls between the copy and the restore.
     let owner = Owner::managed(&identity, &identity::canonical(&opts.database));
-    let before = keep_before(&live, opts, &owner)
-        .map_err(|e| e.unwrap_or_else(|| unreadable("it fails integrity_check".into())))?;
-    say(&format!(
-        "restoring table \"{name}\" from {} ...",
-        prepared.chosen.from.display()
-    ));
-    let rows = table::restore_rows(&live, scratch, &live_table, &backup_table, &mapping, mode)?;
+    let mut before = None;
+    let keep = || -> Result<PathBuf> {
+        let reader = crate::db::open_read_only(&opts.database)?;
+        let copy = keep_before(&reader, opts, &owner)
+            .map_err(|e| e.unwrap_or_else(|| unreadable("it fails integrity_check".into())))?;
+        before = Some(copy.clone());
+        say(&format!(
+            "restoring table \"{name}\" from {} ...",
+            prepared.chosen.from.display()
+        ));
+        Ok(copy)
+    };
+    let restored = table::restore_rows(
+        &live,
+        scratch,
+        (&live_table, &backup_table),
+        &mapping,
+        mode,
+        keep,
+    );
+    let (rows, before) = match restored {
+        Ok(done) => done,
+        Err(e) => {
+            // Nothing was restored: the backups folder is left as it was.
+            if let Some(copy) = &before {
+                whole::discard(copy);
+            }
+            return Err(e);
+        }
+    };
     if new_identity {
         identity::record(&live, &identity)?;
     }

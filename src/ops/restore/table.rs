@@ -49,14 +49,16 @@ fn rowid_name(tables: &[&Table]) -> Option<&'static str> {
 }
 
 /// Runs the restore of `table`'s rows from the backup copy `scratch`.
-pub(super) fn restore_rows(
+/// `keep` runs first inside the write transaction (the safety copy: nobody else can commit
+/// between it and the restore); its value is returned with the rows.
+pub(super) fn restore_rows<T>(
     live: &Connection,
     scratch: &Path,
-    table: &Table,
-    backup_table: &Table,
+    (table, backup_table): (&Table, &Table),
     mapping: &Mapping,
     mode: TableMode,
-) -> Result<Rows> {
+    keep: impl FnOnce() -> Result<T>,
+) -> Result<(Rows, T)> {
     let context = format!("restore table \"{}\"", table.name);
     live.execute_batch(&format!(
         "ATTACH DATABASE {} AS schemactl_snapshot",
@@ -64,6 +66,7 @@ pub(super) fn restore_rows(
     ))
     .map_err(Error::sqlite_in(context.clone()))?;
     let result = crate::db::immediate(live, ForeignKeys::Off, &context, &context, || {
+        let kept = keep()?;
         let triggers = suspend_triggers(live, &table.name, &context)?;
         let mut rows = write_rows(live, table, backup_table, mapping, mode, &context)?;
         for sql in &triggers {
@@ -80,7 +83,7 @@ pub(super) fn restore_rows(
             .map_err(q)?;
         check.extend(children);
         crate::apply::check_foreign_keys(live, &check)?;
-        Ok(rows)
+        Ok((rows, kept))
     });
     let _ = live.execute_batch("DETACH DATABASE schemactl_snapshot");
     result

@@ -1,0 +1,90 @@
+//! Why a restore was refused or stopped, or a file is no backup: each reason names the file,
+//! database or table it is about, and says what to do.
+
+use std::path::PathBuf;
+
+/// A restore refused or stopped (nothing was restored), or a file that is no backup.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum RestoreError {
+    /// A restore waited for a writer that held the database for longer than it waits.
+    #[error("{} stayed busy; nothing was restored", database.display())]
+    Busy {
+        /// The database.
+        database: PathBuf,
+    },
+    /// A writer holds the database and waiting was not asked for.
+    #[error(
+        "a writer holds {}: stop it, or pass --wait; nothing was restored",
+        database.display()
+    )]
+    WriterActive {
+        /// The database.
+        database: PathBuf,
+    },
+    /// The backup file is empty (a failed copy, `/dev/null`): it holds no database.
+    #[error(
+        "{} is empty: an empty file is no backup (a failed copy?)",
+        file.display()
+    )]
+    EmptyBackup {
+        /// The file.
+        file: PathBuf,
+    },
+    /// The backup is not a regular file (a FIFO, a device, a directory).
+    #[error(
+        "{} is not a regular file ({kind}): a backup is a file",
+        file.display()
+    )]
+    NotAFile {
+        /// The file.
+        file: PathBuf,
+        /// What it is instead.
+        kind: &'static str,
+    },
+    /// The file is a prune archive: the rows prune removed, not a backup of the database.
+    #[error(
+        "{} is a prune archive (the rows prune removed from {tables}), not a backup of the database: restoring it whole would replace the database by those rows; put them back with `schemactl restore {} --table TABLE --mode merge`; nothing was restored",
+        file.display(),
+        file.display()
+    )]
+    PruneArchive {
+        /// The archive.
+        file: PathBuf,
+        /// The tables it holds rows of, listed.
+        tables: String,
+    },
+    /// The live database is in WAL mode and the backup has another page size: SQLite cannot
+    /// change the page size of a WAL database, so the backup API cannot write it.
+    #[error(
+        "{} is in WAL mode with a page size of {live} bytes, and the backup's page size is {backup} bytes: SQLite cannot change a WAL database's page size. With the application stopped, run `PRAGMA journal_mode=DELETE` on {}, restore, then `PRAGMA journal_mode=WAL`; nothing was restored and no safety copy was kept",
+        database.display(),
+        database.display()
+    )]
+    WalPageSize {
+        /// The live database.
+        database: PathBuf,
+        /// Its page size.
+        live: u32,
+        /// The backup's page size.
+        backup: u32,
+    },
+    /// A table restore was asked for a virtual table (FTS5, R*Tree, ...).
+    #[error(
+        "\"{table}\" is a virtual table (USING {module}): its rows live in its shadow tables and its module's index, which a one-table restore cannot put back consistently; restore the whole database instead; nothing was restored"
+    )]
+    VirtualTable {
+        /// The table.
+        table: String,
+        /// Its module (fts5, rtree, ...).
+        module: String,
+    },
+    /// A table restore was asked for a shadow table, where a virtual table keeps its data.
+    #[error(
+        "\"{table}\" is a shadow table of a virtual table (FTS5, R*Tree, ...): it holds part of that table's data and index, which a one-table restore cannot put back consistently; restore the whole database instead; nothing was restored"
+    )]
+    ShadowTable {
+        /// The table.
+        table: String,
+    },
+}
