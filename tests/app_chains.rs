@@ -118,6 +118,8 @@ struct Tally {
     noop: usize,
     /// Rollbacks that left an empty `sqlite_sequence` behind (SQLite never drops it).
     sequence_left: usize,
+    /// Rollbacks refused because they drop rows, then run with `--allow-destructive`.
+    gated: usize,
     pass: BTreeMap<&'static str, usize>,
     fail: BTreeMap<&'static str, usize>,
     messages: BTreeMap<&'static str, Vec<String>>,
@@ -339,10 +341,25 @@ fn replay(name: &str, ups: &[PathBuf]) -> Tally {
 
         // 5. Roll back to state k-1.
         let prev_catalog = catalog(&prev);
-        let rolled = match project.ok("rollback", &["last", "--database", s(&copy), "--yes"]) {
+        let rollback = |extra: &[&str]| {
+            let args = [&["last", "--database", s(&copy), "--yes"][..], extra].concat();
+            project.ok("rollback", &args)
+        };
+        let mut gated = false;
+        let rolled = match rollback(&[]) {
             Err(e) if e.contains("nothing to roll back") && prev_catalog == state_catalog => {
                 tally.noop += 1;
                 Ok(())
+            }
+            // A rollback that drops rows is refused until it is allowed: then it runs, and
+            // stashes what it drops.
+            Err(e) if e.contains("re-run with --allow-destructive") => {
+                gated = true;
+                tally.gated += 1;
+                rollback(&["--allow-destructive"]).and_then(|()| {
+                    let got = catalog(&copy);
+                    compare(&got, &prev_catalog)
+                })
             }
             Err(e) => Err(e),
             Ok(()) => {
@@ -355,7 +372,8 @@ fn replay(name: &str, ups: &[PathBuf]) -> Tally {
             }
         };
         let rolled_ok = tally.record("rollback", &step, rolled);
-        if rolled_ok && with_rows {
+        // The rows a gated rollback drops are in its stash, not in the tables.
+        if rolled_ok && with_rows && !gated {
             tally.record(
                 "rows back",
                 &step,
@@ -375,9 +393,13 @@ fn report(results: &[(String, Tally)]) -> String {
     for p in PHASES {
         let _ = write!(out, " {p:>10}");
     }
-    let _ = writeln!(out, " {:>8} {:>5} {:>6}", "rows-blk", "noop", "seq");
+    let _ = writeln!(
+        out,
+        " {:>8} {:>5} {:>6} {:>5}",
+        "rows-blk", "noop", "seq", "gated"
+    );
     let mut totals: BTreeMap<&str, (usize, usize)> = BTreeMap::new();
-    let (mut steps, mut rejected, mut blocked, mut noop, mut seq) = (0, 0, 0, 0, 0);
+    let (mut steps, mut rejected, mut blocked, mut noop, mut seq, mut gated) = (0, 0, 0, 0, 0, 0);
     for (name, t) in results {
         let _ = write!(out, "{name:<22} {:>5} {:>4}", t.steps, t.rejected.len());
         steps += t.steps;
@@ -393,27 +415,30 @@ fn report(results: &[(String, Tally)]) -> String {
         }
         let _ = writeln!(
             out,
-            " {:>8} {:>5} {:>6}",
+            " {:>8} {:>5} {:>6} {:>5}",
             t.blocked_by_rows.len(),
             t.noop,
-            t.sequence_left
+            t.sequence_left,
+            t.gated
         );
         noop += t.noop;
         seq += t.sequence_left;
+        gated += t.gated;
     }
     let _ = write!(out, "{:<22} {steps:>5} {rejected:>4}", "TOTAL");
     for p in PHASES {
         let (pass, all) = totals.get(p).copied().unwrap_or_default();
         let _ = write!(out, " {:>10}", format!("{pass}/{all}"));
     }
-    let _ = writeln!(out, " {blocked:>8} {noop:>5} {seq:>6}");
+    let _ = writeln!(out, " {blocked:>8} {noop:>5} {seq:>6} {gated:>5}");
     let _ = writeln!(
         out,
         "(pass/run per phase; a phase runs only when the one before it passed; rows = seeded rows \
          survive the sync, rows back = after the rollback; rej = files the bundled SQLite \
          rejects; rows-blk = syncs that fail on seeded rows but pass on the empty copy; noop = steps that change \
          no schema, so nothing to roll back; seq = rollbacks that leave an empty sqlite_sequence, \
-         which SQLite never drops, ignored)"
+         which SQLite never drops, ignored; gated = rollbacks refused because they drop rows, \
+         then run with --allow-destructive and compared by catalog, their rows being in the stash)"
     );
     for (name, t) in results {
         for r in &t.rejected {
