@@ -167,10 +167,11 @@ fn changes() -> [Change; 3] {
     ]
 }
 
-/// The native statement with what `sync --skip-backup --skip-rehearsal` runs around it on the
-/// live database, by hand: the lint's query before, the statement in a transaction (the row
-/// counts and integrity checks run in the rehearsal, which this skips; the schema comparison
-/// reads only the catalog).
+/// The native statement with what `sync --skip-backup --skip-rehearsal` ran around it on the
+/// live database before the lint left the rows of a CHECK or NOT NULL added in place to
+/// SQLite, by hand: the lint's query before, the statement in a transaction (the row counts
+/// and integrity checks run in the rehearsal, which this skips; the schema comparison reads
+/// only the catalog).
 fn safe_by_hand(db: &Path, change: &Change) {
     let conn = Connection::open(db).unwrap();
     if let Some(lint) = change.lint {

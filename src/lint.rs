@@ -58,12 +58,37 @@ impl Finding {
     }
 }
 
+/// Which of the lint's row checks run.
+#[derive(Debug, Clone, Copy)]
+pub enum Scan<'p> {
+    /// Every check: the lint reports the rows a change would reject before anything runs.
+    All,
+    /// Every check but those that `plan` makes itself, in place, in the migration's
+    /// transaction ([`crate::plan::checked_in_place`]: a named CHECK added, NOT NULL set), so
+    /// that a run whose first act is the change reads the rows once, not twice. SQLite then
+    /// refuses the change on the first row that fails, the transaction rolls back, and the
+    /// caller runs the lint with [`Scan::All`] to name the rows (as `sync` does, see
+    /// [`crate::ops::sync`]).
+    SkipCheckedInPlace(&'p crate::plan::Plan),
+}
+
 /// Checks `changes` against the rows of `conn`, whose schema is `current`.
 pub fn lint(
     conn: &Connection,
     current: &Schema,
     desired: &Schema,
     changes: &[Change],
+) -> Result<Vec<Finding>> {
+    lint_with(conn, current, desired, changes, Scan::All)
+}
+
+/// Like [`lint`], running the row checks `scan` says.
+pub fn lint_with(
+    conn: &Connection,
+    current: &Schema,
+    desired: &Schema,
+    changes: &[Change],
+    scan: Scan<'_>,
 ) -> Result<Vec<Finding>> {
     let mut findings = Vec::new();
     for change in changes {
@@ -84,6 +109,7 @@ pub fn lint(
             conn,
             live,
             d,
+            scan,
             findings: &mut findings,
         };
         l.table(desired)?;
@@ -95,10 +121,21 @@ struct Lint<'a> {
     conn: &'a Connection,
     live: &'a Table,
     d: &'a TableDiff,
+    scan: Scan<'a>,
     findings: &'a mut Vec<Finding>,
 }
 
 impl Lint<'_> {
+    /// Returns true when the plan's own statement checks the rows `change` would reject.
+    fn checked_in_place(&self, change: &TableChange) -> bool {
+        match self.scan {
+            Scan::All => false,
+            Scan::SkipCheckedInPlace(plan) => {
+                crate::plan::checked_in_place(plan, &self.d.from.name, change)
+            }
+        }
+    }
+
     /// Rewrites desired column names in `sql` back to the live ones.
     fn live_sql(&self, sql: &str) -> String {
         let back: Vec<(String, String)> = self
@@ -202,7 +239,10 @@ impl Lint<'_> {
         let becomes_strict = d.to.strict && !d.from.strict;
         for change in &d.changes {
             match change {
-                TableChange::ModifyColumn { from, to } => self.column(from, to, becomes_strict)?,
+                TableChange::ModifyColumn { from, to } => {
+                    let not_null = !self.checked_in_place(change);
+                    self.column(from, to, becomes_strict, not_null)?;
+                }
                 TableChange::AddColumn(c)
                     if c.not_null && c.default.is_none() && c.generated.is_none() =>
                 {
@@ -228,6 +268,7 @@ impl Lint<'_> {
                     let where_clause = i.where_clause.as_ref().map(|w| self.live_sql(w.as_str()));
                     self.unique(&message, &i.columns, where_clause.as_deref())?;
                 }
+                TableChange::AddCheck(_) if self.checked_in_place(change) => {}
                 TableChange::AddCheck(c) => {
                     let expr = self.live_sql(c.expr.as_str());
                     self.rows_where(
@@ -343,9 +384,16 @@ impl Lint<'_> {
         Ok(())
     }
 
-    fn column(&mut self, from: &Column, to: &Column, becomes_strict: bool) -> Result<()> {
+    /// The rows a column's change would reject; its new NOT NULL only when `not_null`.
+    fn column(
+        &mut self,
+        from: &Column,
+        to: &Column,
+        becomes_strict: bool,
+        not_null: bool,
+    ) -> Result<()> {
         let col = ident(&self.live_column(&to.name));
-        if to.not_null && !from.not_null {
+        if not_null && to.not_null && !from.not_null {
             self.rows_where(
                 FindingKind::NotNull,
                 format!("NOT NULL on {}", ident(&to.name)),

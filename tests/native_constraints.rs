@@ -231,3 +231,178 @@ fn sqlite_drop_constraint_refuses_set_default_and_the_plan_rebuilds() {
         .unwrap();
     assert_eq!(fks, 0);
 }
+
+/// A project around the database of [`database`] (its connection closed) with `DESIRED` as
+/// schema/, for the CLI.
+fn project() -> tempfile::TempDir {
+    let (dir, conn) = database();
+    conn.execute_batch("UPDATE patterns SET confidence = 2.5 WHERE id IN ('p7', 'p8'); UPDATE patterns SET kind = NULL WHERE id = 'p9';")
+        .unwrap();
+    drop(conn);
+    for sub in ["schema", "migrations", "rollbacks"] {
+        std::fs::create_dir_all(dir.path().join(sub)).unwrap();
+    }
+    std::fs::write(dir.path().join("schema/memory.yaml"), DESIRED).unwrap();
+    std::fs::write(
+        dir.path().join("schemactl.toml"),
+        "database = \"memory.db\"\nbackups = \"backups\"\nmigrations = \"migrations\"\nrollbacks = \"rollbacks\"\n",
+    )
+    .unwrap();
+    dir
+}
+
+/// The whole database as SQLite sees it: every row, and the catalog (sqlite_schema).
+fn everything(dir: &std::path::Path) -> (Vec<String>, Vec<String>) {
+    let conn = Connection::open(dir.join("memory.db")).unwrap();
+    let mut stmt = conn
+        .prepare(
+            "SELECT type || ' ' || name || ' ' || ifnull(sql, '') FROM sqlite_schema ORDER BY name",
+        )
+        .unwrap();
+    let catalog = stmt
+        .query_map([], |r| r.get::<_, String>(0))
+        .unwrap()
+        .map(Result::unwrap)
+        .collect();
+    (rows(&conn), catalog)
+}
+
+/// The lint's refusal, from its first line on (what comes before are progress lines).
+fn refusal(stderr: &str) -> &str {
+    let at = stderr
+        .find("the live data does not fit the change")
+        .unwrap_or_else(|| panic!("no lint refusal in: {stderr}"));
+    &stderr[at..]
+}
+
+/// A run whose first act is the change (`sync --yes --skip-backup --skip-rehearsal`) lets
+/// SQLite check the rows of a named CHECK and a NOT NULL added in place instead of scanning
+/// them first; when SQLite refuses, the rows are named exactly as the lint names them before
+/// anything runs (`plan`, `sync` with its backup), exit 1, and nothing changed: no row, no
+/// catalog entry, no history, no identity, no backup.
+#[test]
+fn a_change_sqlite_refuses_in_place_is_reported_as_the_lint_reports_it() {
+    let tmp = project();
+    let dir = tmp.path();
+    let before = everything(dir);
+    let upfront = common::fails_in(dir, &["sync", "--yes"], 1);
+    assert!(upfront.contains("id='p7'; id='p8'"), "{upfront}");
+    assert!(upfront.contains("id='p9'"), "{upfront}");
+    assert!(
+        !dir.join("backups").exists(),
+        "the lint refuses before the backup"
+    );
+    let fast = common::fails_in(
+        dir,
+        &["sync", "--yes", "--skip-backup", "--skip-rehearsal"],
+        1,
+    );
+    assert_eq!(refusal(&fast), refusal(&upfront));
+    assert_eq!(everything(dir), before, "nothing changed");
+    // plan shows the same rows, before anything runs.
+    let plan = common::schemactl(dir, &["plan"]);
+    let shown = common::stdout(&plan) + &common::stderr(&plan);
+    assert!(
+        shown.contains("id='p7'") && shown.contains("id='p9'"),
+        "{shown}"
+    );
+    // Only one of the two rules failing: the other is still named, the first by SQLite.
+    let conn = Connection::open(dir.join("memory.db")).unwrap();
+    conn.execute_batch("UPDATE patterns SET kind = 'k' WHERE id = 'p9'")
+        .unwrap();
+    drop(conn);
+    let before = everything(dir);
+    let upfront = common::fails_in(dir, &["sync", "--yes"], 1);
+    let fast = common::fails_in(
+        dir,
+        &["sync", "--yes", "--skip-backup", "--skip-rehearsal"],
+        1,
+    );
+    assert_eq!(refusal(&fast), refusal(&upfront));
+    assert!(!fast.contains("id='p9'"), "{fast}");
+    assert_eq!(everything(dir), before, "nothing changed");
+    // With --ignore-lint SQLite's own refusal is the message; still nothing changed (the
+    // database's identity, written in the same transaction, included).
+    let ignored = common::fails_in(
+        dir,
+        &[
+            "sync",
+            "--yes",
+            "--skip-backup",
+            "--skip-rehearsal",
+            "--ignore-lint",
+        ],
+        1,
+    );
+    assert!(
+        ignored.contains("constraint failed")
+            && ignored.contains("ADD CONSTRAINT confidence_range"),
+        "{ignored}"
+    );
+    assert!(!ignored.contains("does not fit"), "{ignored}");
+    assert_eq!(everything(dir), before, "nothing changed");
+    // The rows fixed, the same run changes the table in place, keeping every row.
+    let conn = Connection::open(dir.join("memory.db")).unwrap();
+    conn.execute_batch("UPDATE patterns SET confidence = 0.5 WHERE id IN ('p7', 'p8')")
+        .unwrap();
+    let rows_before = rows(&conn);
+    drop(conn);
+    common::ok_in(dir, &["sync", "--yes", "--skip-backup", "--skip-rehearsal"]);
+    let conn = Connection::open(dir.join("memory.db")).unwrap();
+    assert_eq!(rows(&conn), rows_before);
+    let desired = dsl::load_str("memory.yaml", DESIRED).unwrap();
+    assert_eq!(inspect(&conn).unwrap(), desired.schema);
+    let identities: i64 = conn
+        .query_row("SELECT count(*) FROM _schemactl_identity", [], |r| r.get(0))
+        .unwrap();
+    assert_eq!(identities, 1, "the first write records the identity");
+}
+
+/// The lint leaves to SQLite exactly the rules the plan adds in place (a named CHECK added,
+/// NOT NULL set), and still scans for every other: here a NOT NULL whose column also changes
+/// type, which rebuilds the table.
+#[test]
+fn the_lint_skips_only_what_the_plan_checks_in_place() {
+    let (_dir, conn) = database();
+    conn.execute_batch("UPDATE patterns SET confidence = 2.5 WHERE id = 'p7'; UPDATE patterns SET kind = NULL WHERE id = 'p9';")
+        .unwrap();
+    let (current, desired, plan) = planned(&conn, DESIRED);
+    let changes = diff(&current, &desired.schema, &Renames::default()).unwrap();
+    let all = lint::lint(&conn, &current, &desired.schema, &changes).unwrap();
+    assert_eq!(all.len(), 2, "{all:?}");
+    let deferred = lint::lint_with(
+        &conn,
+        &current,
+        &desired.schema,
+        &changes,
+        lint::Scan::SkipCheckedInPlace(&plan),
+    )
+    .unwrap();
+    assert_eq!(deferred, Vec::new(), "both rules are checked in place");
+    // kind also becomes INTEGER: a rebuild, whose copy the lint must still vouch for.
+    let retyped = DESIRED.replace(
+        "kind: { type: TEXT, not_null: true }",
+        "kind: { type: INTEGER, not_null: true }",
+    );
+    let (current, desired, plan) = planned(&conn, &retyped);
+    assert!(plan.steps.iter().any(|s| s.is_rebuild()), "{plan:?}");
+    let changes = diff(&current, &desired.schema, &Renames::default()).unwrap();
+    let deferred = lint::lint_with(
+        &conn,
+        &current,
+        &desired.schema,
+        &changes,
+        lint::Scan::SkipCheckedInPlace(&plan),
+    )
+    .unwrap();
+    let all = lint::lint(&conn, &current, &desired.schema, &changes).unwrap();
+    assert_eq!(deferred, all, "the rebuild's rules are all scanned first");
+    let kinds: Vec<(lint::FindingKind, Vec<String>)> = deferred
+        .iter()
+        .map(|f| (f.kind, f.samples.clone()))
+        .collect();
+    assert!(
+        kinds.contains(&(lint::FindingKind::NotNull, vec!["id='p9'".to_string()])),
+        "{deferred:?}"
+    );
+}

@@ -56,6 +56,9 @@ pub struct Driver<'c> {
     /// Refuse a destructive statement that would drop a row (apply without
     /// --allow-destructive): counted in the transaction, just before the statement runs.
     refuse_loss: bool,
+    /// The database's identity to record in a live run, in the migrations' transaction (one
+    /// commit; see [`crate::db::identity`]).
+    identity: Option<crate::db::identity::Identity>,
 }
 
 impl<'c> Driver<'c> {
@@ -77,7 +80,15 @@ impl<'c> Driver<'c> {
             allow_rows_removed: false,
             unstash_sql: Vec::new(),
             refuse_loss: false,
+            identity: None,
         }
+    }
+
+    /// Records `identity` as the database's in a live run, in the same transaction as the
+    /// migrations, after their checks: it commits with them, or not at all.
+    pub fn recording_identity(mut self, identity: Option<&crate::db::identity::Identity>) -> Self {
+        self.identity = identity.cloned();
+        self
     }
 
     /// Lets the migrations remove rows (`--allow-destructive`); without it, a table that has
@@ -203,11 +214,38 @@ impl Driver<'_> {
     /// returns what the checks found.
     pub fn run(mut self, body: impl FnOnce(&mut Self) -> Result<()>) -> Result<Vec<String>> {
         let restore_fk = self.begin()?;
-        let result = body(&mut self);
+        let result = body(&mut self).and_then(|()| self.record_identity());
         let ended = self.end(result.is_ok(), restore_fk);
         result?;
         ended?;
         Ok(self.checked)
+    }
+
+    /// Writes the identity ([`Driver::recording_identity`]) in a live run, inside the
+    /// transaction. A write that fails is undone alone (a savepoint) and noted: the
+    /// migrations still commit, and the next write records the identity.
+    fn record_identity(&mut self) -> Result<()> {
+        let Some(identity) = self.identity.as_ref().filter(|_| self.mode == Mode::Live) else {
+            return Ok(());
+        };
+        self.conn
+            .execute_batch("SAVEPOINT schemactl_identity")
+            .map_err(q("begin the identity's savepoint"))?;
+        match crate::db::identity::write(self.conn, identity) {
+            Ok(()) => self
+                .conn
+                .execute_batch("RELEASE schemactl_identity")
+                .map_err(q("release the identity's savepoint")),
+            Err(e) => {
+                self.conn
+                    .execute_batch("ROLLBACK TO schemactl_identity; RELEASE schemactl_identity")
+                    .map_err(q("undo the identity's write"))?;
+                self.checked.push(format!(
+                    "warning: the database's identity was not recorded ({e}); the next write records one"
+                ));
+                Ok(())
+            }
+        }
     }
 
     /// Begins the migration transaction, switching foreign keys off first when needed;

@@ -10,6 +10,7 @@ use rusqlite::Connection;
 use super::driver::{Driver, Mode};
 use super::lock;
 use crate::backup;
+use crate::db::identity::Identity;
 use crate::error::{Error, Result};
 use crate::migrations::history::{self, HISTORY_TABLE};
 use crate::migrations::{self, Catalogue, Migration, expected_after};
@@ -242,16 +243,21 @@ pub fn apply(opts: &Options, say: &mut dyn FnMut(&str)) -> Result<Report> {
         .map(Migration::refinery)
         .collect::<Result<_>>()?;
 
-    let run = |conn: &Connection, mode: Mode| {
+    let run = |conn: &Connection, mode: Mode, identity: Option<&Identity>| {
         let driver = Driver::new(conn, mode, pending.to_vec(), expected.clone())
             .allow_rows_removed(opts.allow_destructive)
             .refusing_loss(refuse_loss)
-            .proving(mode == Mode::Rehearsal || opts.verify);
+            .proving(mode == Mode::Rehearsal || opts.verify)
+            .recording_identity(identity);
         run_refinery(driver, &all)
     };
     guarded_run(&live, opts, "apply", pending.len(), &mut report, &run, say)?;
     Ok(report)
 }
+
+/// What runs the migrations on a connection in a mode, recording the database's identity
+/// when given one (in the live run's transaction).
+pub(super) type Run<'a> = dyn Fn(&Connection, Mode, Option<&Identity>) -> Result<Vec<String>> + 'a;
 
 /// Steps 3 to 5 of apply and rollback: the backup, the rehearsal on it (`run` in
 /// [`Mode::Rehearsal`]), and the live run (`run` in [`Mode::Live`]), each stopping everything
@@ -262,7 +268,7 @@ pub(super) fn guarded_run(
     what: &str,
     count: usize,
     report: &mut Report,
-    run: &dyn Fn(&Connection, Mode) -> Result<Vec<String>>,
+    run: &Run<'_>,
     say: &mut dyn FnMut(&str),
 ) -> Result<()> {
     // 3. Backup (a safety copy, written like any backup), 4. rehearsal on it.
@@ -273,7 +279,7 @@ pub(super) fn guarded_run(
         ));
     }
     // The database's first write by schemactl gives it its identity (see db::identity),
-    // recorded after the live run succeeded: a failure leaves the database as it was.
+    // recorded in the live run's transaction: a failure leaves the database as it was.
     let (identity, new_identity) = crate::db::identity::planned(live, &opts.database)?;
     let owner = crate::db::identity::Owner::managed(
         &identity,
@@ -313,7 +319,7 @@ pub(super) fn guarded_run(
         ));
         let result = Connection::open(&copy.file.path)
             .map_err(|e| Error::sqlite(format!("open {}", copy.file.path.display()), e))
-            .and_then(|conn| run(&conn, Mode::Rehearsal));
+            .and_then(|conn| run(&conn, Mode::Rehearsal, None));
         match result {
             Ok(checked) => report.rehearsal = checked,
             Err(e) => {
@@ -331,15 +337,8 @@ pub(super) fn guarded_run(
         "running the {what} of {count} migration(s) on {} ...",
         opts.database.display()
     ));
-    match run(live, Mode::Live) {
-        Ok(checked) => {
-            report.checks = checked;
-            if new_identity && let Err(e) = crate::db::identity::record(live, &identity) {
-                say(&format!(
-                    "warning: the database's identity was not recorded ({e}); the next write records one"
-                ));
-            }
-        }
+    match run(live, Mode::Live, new_identity.then_some(&identity)) {
+        Ok(checked) => report.checks = checked,
         Err(e) => {
             return Err(Error::LiveRunFailed {
                 source: Box::new(e),

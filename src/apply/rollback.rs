@@ -17,6 +17,7 @@ use super::driver::{Driver, Mode};
 use super::lock;
 use super::pipeline::{Options, Report, guarded_run, open_live};
 use super::stash_rows::Lossy;
+use crate::db::identity::Identity;
 use crate::error::{Error, Result};
 use crate::migrations::{self, Migration, Origin, expected_after_with, history};
 
@@ -188,11 +189,12 @@ pub fn rollback_lossy(
         .collect();
     let undo = with_stashes(&live, undo, &drops, &rolled_back)?;
     let expected = Some(expected);
-    let run = |conn: &Connection, mode: Mode| -> Result<Vec<String>> {
+    let run = |conn: &Connection, mode: Mode, identity: Option<&Identity>| {
         super::stash_rows::bind(conn, &checked.values)?;
         Driver::new(conn, mode, undo.clone(), expected.clone())
             .allow_rows_removed(opts.allow_destructive)
             .proving(mode == Mode::Rehearsal || opts.verify)
+            .recording_identity(identity)
             .run(Driver::run_reverse)
     };
     guarded_run(&live, opts, "rollback", undo.len(), &mut report, &run, say)?;

@@ -32,14 +32,18 @@ pub struct Args {
 pub fn run(args: &Args, config: &Config) -> Result<ExitCode> {
     let started = Instant::now();
     let database = args.database.resolve(config);
-    let list = sync::migrations(&sync::Options {
+    let p = &args.pipeline;
+    let sync_opts = sync::Options {
         database: database.clone(),
         schema: args.schema.resolve(config),
         migrations: config.migrations.clone(),
         rollbacks: config.rollbacks.clone(),
         ignore_lint: args.ignore_lint,
         exclude: config.exclude.clone(),
-    })?;
+        // The change is the run's first act: SQLite checks the rows it adds a rule for.
+        defer_lint: p.yes && !p.dry_run && p.skip_backup && p.skip_rehearsal,
+    };
+    let list = sync::migrations(&sync_opts)?;
     let outcome = if list.is_empty() {
         if args.pipeline.format == super::output::Format::Human {
             println!("{} matches the schema: nothing to do", database.display());
@@ -59,7 +63,7 @@ pub fn run(args: &Args, config: &Config) -> Result<ExitCode> {
     } else {
         let mut opts = args.pipeline.options(database.clone(), config);
         opts.extra = list;
-        run_pipeline(&opts, &args.pipeline)?
+        run_pipeline(&opts, &args.pipeline).map_err(|e| sync::explain_failure(&sync_opts, e))?
     };
     print_outcome(
         "sync",

@@ -21,6 +21,7 @@ use rusqlite::Connection;
 use crate::apply::{self, Report};
 use crate::error::{Error, Result};
 use crate::exclude::Exclude;
+use crate::lint::Scan;
 use crate::migrations::{self, Catalogue, Migration, Origin};
 use crate::model::Schema;
 
@@ -39,6 +40,13 @@ pub struct Options {
     pub ignore_lint: bool,
     /// Tables left alone (schemactl.toml; the schema files add theirs).
     pub exclude: Exclude,
+    /// Leave out of the lint the rows the plan's in-place statements check themselves (a named
+    /// CHECK added, NOT NULL set: [`crate::lint::Scan::SkipCheckedInPlace`]), so that they
+    /// are read once, by SQLite, not twice. Only for a run whose first act is the change (no
+    /// preview or confirmation, no backup, no rehearsal): should SQLite refuse it, the
+    /// transaction rolls back and [`explain_failure`] runs the whole lint to name the rows,
+    /// with the message the lint gives before anything runs.
+    pub defer_lint: bool,
 }
 
 /// Plans the live database to schema/ and returns the migrations that bring it there (the
@@ -80,10 +88,15 @@ pub fn migrations(opts: &Options) -> Result<Vec<Migration>> {
             .filter_map(|m| migrations::schema_version(&m.forward)),
     );
     let changes = crate::diff::diff(&current, &desired.schema, &renames)?;
-    let findings = crate::lint::lint(&conn, &current, &desired.schema, &changes)?;
+    let plan = crate::plan::plan(&current, &desired.schema, &changes);
+    let scan = if opts.defer_lint {
+        Scan::SkipCheckedInPlace(&plan)
+    } else {
+        Scan::All
+    };
+    let findings = crate::lint::lint_with(&conn, &current, &desired.schema, &changes, scan)?;
     let adopt = catalogue.applied.is_empty() && current != Schema::default();
     drop(conn);
-    let plan = crate::plan::plan(&current, &desired.schema, &changes);
     if plan.is_empty() {
         return Ok(Vec::new());
     }
@@ -159,5 +172,25 @@ pub fn sync(
         return Ok(None);
     }
     pipeline.extra.extend(list);
-    apply::apply(&pipeline, say).map(Some)
+    apply::apply(&pipeline, say)
+        .map(Some)
+        .map_err(|e| explain_failure(opts, e))
+}
+
+/// What a sync that left checks to SQLite ([`Options::defer_lint`]) reports when it failed:
+/// the lint's refusal naming the rows (the same message, computed now on the live database,
+/// which the rolled-back transaction left as it was) when the live rows do not fit the
+/// change; `failed` otherwise.
+pub fn explain_failure(opts: &Options, failed: Error) -> Error {
+    if !opts.defer_lint || opts.ignore_lint {
+        return failed;
+    }
+    let all = Options {
+        defer_lint: false,
+        ..opts.clone()
+    };
+    match migrations(&all) {
+        Err(blocked @ Error::LintBlocked { .. }) => blocked,
+        _ => failed,
+    }
 }

@@ -232,8 +232,8 @@ impl Changes {
             steps.push(proved_step(
                 &before,
                 state,
-                vec![format!("ALTER TABLE {name} ALTER COLUMN {c} {forward}")],
-                Some(format!("ALTER TABLE {name} ALTER COLUMN {c} {reverse}")),
+                vec![nullability(&name, &c, forward)],
+                Some(nullability(&name, &c, reverse)),
                 format!("{verb} NOT NULL on {name}.{c}"),
             )?);
         }
@@ -255,6 +255,38 @@ impl Changes {
         }
         Some(steps)
     }
+}
+
+/// `ALTER TABLE t ALTER COLUMN c SET NOT NULL` (or `DROP NOT NULL`), `table` and `column`
+/// quoted already.
+fn nullability(table: &str, column: &str, what: &str) -> String {
+    format!("ALTER TABLE {table} ALTER COLUMN {column} {what}")
+}
+
+/// Returns true when `change` of the table `table` (its current name) is made by one of
+/// `plan`'s forward statements that checks every existing row itself and refuses the change
+/// on the first row that fails: a named CHECK added in place (`ADD CONSTRAINT ... CHECK`,
+/// which reads every row) or NOT NULL set in place (`ALTER COLUMN ... SET NOT NULL`). The
+/// lint's scan for the same rows can then wait until SQLite refuses (see
+/// [`crate::lint::Scan`]).
+pub fn checked_in_place(plan: &super::Plan, table: &str, change: &TableChange) -> bool {
+    let name = ident(table);
+    let statement = match change {
+        TableChange::AddCheck(check) => add_check(&name, check),
+        TableChange::ModifyColumn { from, to } if to.not_null && !from.not_null => {
+            Some(nullability(&name, &ident(&to.name), "SET NOT NULL"))
+        }
+        _ => None,
+    };
+    statement.is_some_and(|sql| {
+        plan.steps.iter().any(|s| {
+            !s.is_rebuild()
+                && s.table
+                    .as_deref()
+                    .is_some_and(|t| t.eq_ignore_ascii_case(table))
+                && s.forward == [sql.as_str()]
+        })
+    })
 }
 
 /// `ALTER TABLE t ADD CONSTRAINT name CHECK (expr)`; None for an unnamed check.

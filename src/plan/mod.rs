@@ -23,7 +23,7 @@ mod verify;
 
 use std::collections::BTreeSet;
 
-pub use constraint::{CONSTRAINT_ALTERS, SqliteVersion, Target};
+pub use constraint::{CONSTRAINT_ALTERS, SqliteVersion, Target, checked_in_place};
 pub use rebuild::{rebuild, rebuild_filled, temp_name};
 pub use script::{Direction, FOREIGN_KEYS_HEADER};
 pub use stash::{
