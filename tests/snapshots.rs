@@ -52,6 +52,7 @@ fn every_rollback_from_head_to_empty_gives_the_replay_up_to_that_version() {
         dry_run: false,
         verify: true,
         extra: Vec::new(),
+        inspected: None,
     };
     apply::apply(&opts, &mut |_| {}).unwrap();
     let list = files();

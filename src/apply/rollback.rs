@@ -189,7 +189,7 @@ pub fn rollback_lossy(
     let expected = Some(expected);
     let run = |conn: &Connection, mode: Mode| -> Result<Vec<String>> {
         super::stash_rows::bind(conn, &checked.values)?;
-        Driver::new(conn, mode, undo.clone(), expected.clone())
+        Driver::new(conn, mode, undo.clone(), expected.as_ref())
             .allow_rows_removed(opts.allow_destructive)
             .proving(mode == Mode::Rehearsal || opts.verify)
             .run(Driver::run_reverse)

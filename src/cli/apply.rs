@@ -59,6 +59,7 @@ impl PipelineArgs {
             dry_run: self.dry_run,
             verify: self.verify,
             extra: Vec::new(),
+            inspected: None,
         }
     }
 }

@@ -79,6 +79,7 @@ pub fn run(args: &Args, config: &Config) -> Result<ExitCode> {
         dry_run: false,
         verify: args.verify,
         extra: Vec::new(),
+        inspected: None,
     };
     let (target, cascade) = match (&args.target, &args.to) {
         (Some(target), _) => (target.clone(), args.cascade),

@@ -32,7 +32,7 @@ pub struct Args {
 pub fn run(args: &Args, config: &Config) -> Result<ExitCode> {
     let started = Instant::now();
     let database = args.database.resolve(config);
-    let list = sync::migrations(&sync::Options {
+    let planned = sync::planned(&sync::Options {
         database: database.clone(),
         schema: args.schema.resolve(config),
         migrations: config.migrations.clone(),
@@ -40,7 +40,7 @@ pub fn run(args: &Args, config: &Config) -> Result<ExitCode> {
         ignore_lint: args.ignore_lint,
         exclude: config.exclude.clone(),
     })?;
-    let outcome = if list.is_empty() {
+    let outcome = if planned.migrations.is_empty() {
         if args.pipeline.format == super::output::Format::Human {
             println!("{} matches the schema: nothing to do", database.display());
             return Ok(ExitCode::SUCCESS);
@@ -58,7 +58,8 @@ pub fn run(args: &Args, config: &Config) -> Result<ExitCode> {
         })
     } else {
         let mut opts = args.pipeline.options(database.clone(), config);
-        opts.extra = list;
+        opts.extra = planned.migrations;
+        opts.inspected = Some(planned.inspected);
         run_pipeline(&opts, &args.pipeline)?
     };
     print_outcome(

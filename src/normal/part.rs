@@ -11,7 +11,7 @@ use std::collections::BTreeSet;
 use crate::model::Schema;
 
 /// Returns the names (lowercase) of the objects of `schema` that `sql` can reach: the ones
-/// it names, the tables whose foreign keys reference one of them, and, transitively, every
+/// it names, the tables whose foreign keys reference a table it names, and, transitively, every
 /// view, trigger or virtual table that is on or mentions one of them, with everything it
 /// mentions (SQLite re-checks those on a RENAME). None when the text does not lex: then
 /// nothing can be left out.
@@ -56,6 +56,19 @@ pub fn reach(schema: &Schema, sql: &[&str]) -> Option<BTreeSet<String>> {
             names.insert(lower(&t.name));
         }
     }
+    // The tables whose foreign keys reference a table the SQL names: a RENAME of the table or
+    // of one of its columns rewrites them. Only those the SQL names: a table reached otherwise
+    // (mentioned by a view or trigger that is reached) is not renamed by it, so its own
+    // referrers do not change (a chain of foreign keys would otherwise take the whole chain).
+    let named = names.clone();
+    for t in &schema.tables {
+        if t.foreign_keys
+            .iter()
+            .any(|fk| named.contains(&lower(&fk.ref_table)))
+        {
+            names.insert(lower(&t.name));
+        }
+    }
     let dependents: Vec<(String, Option<String>, BTreeSet<String>)> = schema
         .views
         .iter()
@@ -76,14 +89,6 @@ pub fn reach(schema: &Schema, sql: &[&str]) -> Option<BTreeSet<String>> {
         .collect();
     loop {
         let before = names.len();
-        for t in &schema.tables {
-            if t.foreign_keys
-                .iter()
-                .any(|fk| names.contains(&lower(&fk.ref_table)))
-            {
-                names.insert(lower(&t.name));
-            }
-        }
         for (name, on, words) in &dependents {
             let reached = names.contains(name)
                 || on.as_ref().is_some_and(|t| names.contains(t))

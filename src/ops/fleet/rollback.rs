@@ -93,6 +93,7 @@ fn pipeline(opts: &Options, database: &std::path::Path, dry_run: bool) -> crate:
         dry_run,
         verify: false,
         extra: Vec::new(),
+        inspected: None,
     }
 }
 

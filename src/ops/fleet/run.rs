@@ -307,6 +307,7 @@ fn one(opts: &Options, t: &Target, run: &str, last: bool) -> Option<Record> {
             dry_run: false,
             verify: false,
             extra: Vec::new(),
+            inspected: None,
         },
         schema: opts.project.schema.clone(),
         exclude: opts.project.exclude.clone(),
