@@ -147,7 +147,11 @@ pub fn inspect_since(conn: &Connection, before: Option<&Inspection>) -> Result<I
             "index" => {
                 let index = match same.and_then(|r| r.index(tbl_name, name)) {
                     Some(i) => i.clone(),
-                    None => parse_index(sql).map_err(|e| inspect_err("index", name, e))?.1,
+                    None => {
+                        parse_index(sql)
+                            .map_err(|e| inspect_err("index", name, e))?
+                            .1
+                    }
                 };
                 indexes.push((name.clone(), tbl_name.clone(), index));
             }
@@ -215,7 +219,11 @@ impl<'a> Reuse<'a> {
             tables: s.tables.iter().map(|t| (t.name.as_str(), t)).collect(),
             views: s.views.iter().map(|v| (v.name.as_str(), v)).collect(),
             triggers: s.triggers.iter().map(|t| (t.name.as_str(), t)).collect(),
-            virtual_tables: s.virtual_tables.iter().map(|v| (v.name.as_str(), v)).collect(),
+            virtual_tables: s
+                .virtual_tables
+                .iter()
+                .map(|v| (v.name.as_str(), v))
+                .collect(),
         }
     }
 

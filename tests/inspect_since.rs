@@ -49,7 +49,10 @@ fn statement(op: u8, table: &str, n: usize) -> String {
         9 => "DROP VIEW va".into(),
         10 => format!("ALTER TABLE {table} DROP COLUMN note"),
         // Same name, another spelling: the row changes, the model may not.
-        11 => format!("ALTER TABLE {table} RENAME TO {}", table.to_ascii_uppercase()),
+        11 => format!(
+            "ALTER TABLE {table} RENAME TO {}",
+            table.to_ascii_uppercase()
+        ),
         12 => "DROP TRIGGER a_ins".into(),
         _ => format!(
             "CREATE TABLE {table}_v{n} (id INTEGER PRIMARY KEY ON CONFLICT IGNORE, name TEXT)"
@@ -218,10 +221,9 @@ fn a_hand_edit_after_the_backup_is_caught_by_the_live_run() {
         // the edit: its schema check reads the edited object again and refuses.
         let (_dir, opts, err) = edited_while_running(edit, "rehearsing");
         match &err {
-            Error::LiveRunFailed { source, .. } => assert!(
-                unexpected_schema(source),
-                "{edit}: {source}"
-            ),
+            Error::LiveRunFailed { source, .. } => {
+                assert!(unexpected_schema(source), "{edit}: {source}")
+            }
             other => panic!("{edit}: expected the live run to fail, got {other:?}"),
         }
         assert_not_applied(&opts, edit);
@@ -233,10 +235,9 @@ fn a_hand_edit_before_the_backup_is_caught_by_the_rehearsal() {
     for edit in EDITS {
         let (_dir, opts, err) = edited_while_running(edit, "backing up");
         match &err {
-            Error::RehearsalFailed { source } => assert!(
-                unexpected_schema(source),
-                "{edit}: {source}"
-            ),
+            Error::RehearsalFailed { source } => {
+                assert!(unexpected_schema(source), "{edit}: {source}")
+            }
             other => panic!("{edit}: expected the rehearsal to fail, got {other}"),
         }
         assert_not_applied(&opts, edit);

@@ -34,7 +34,13 @@ fn expected(before: &Inspection, promised: &str) -> Schema {
     expected_after(&before.schema, [&migration(promised)]).unwrap()
 }
 
-fn run(conn: &Connection, mode: Mode, sql: &str, expected: &Schema, before: &Inspection) -> crate::error::Result<Vec<String>> {
+fn run(
+    conn: &Connection,
+    mode: Mode,
+    sql: &str,
+    expected: &Schema,
+    before: &Inspection,
+) -> crate::error::Result<Vec<String>> {
     Driver::new(conn, mode, vec![migration(sql)], Some(expected))
         .inspected_before(Some(before))
         .run(Driver::run_reverse)
@@ -52,8 +58,14 @@ fn a_migration_that_changes_another_object_is_refused() {
         for mode in [Mode::Rehearsal, Mode::Live] {
             let (_dir, conn, before) = start();
             let expected = expected(&before, promised);
-            let err = run(&conn, mode, &format!("{promised}\n{more}"), &expected, &before)
-                .expect_err("the schema check must refuse");
+            let err = run(
+                &conn,
+                mode,
+                &format!("{promised}\n{more}"),
+                &expected,
+                &before,
+            )
+            .expect_err("the schema check must refuse");
             match err {
                 Error::UnexpectedSchema { difference } => {
                     assert!(difference.contains(object), "{more}: {difference}");
@@ -61,7 +73,11 @@ fn a_migration_that_changes_another_object_is_refused() {
                 other => panic!("{more}: {other}"),
             }
             // Rolled back: the database is as it was.
-            assert_eq!(inspect_with_notes(&conn).unwrap().schema, before.schema, "{more}");
+            assert_eq!(
+                inspect_with_notes(&conn).unwrap().schema,
+                before.schema,
+                "{more}"
+            );
         }
     }
 }
@@ -85,7 +101,10 @@ fn a_hand_edit_after_the_inspection_is_refused() {
             let edited = inspect_with_notes(&conn).unwrap().schema;
             let err = run(&conn, mode, promised, &expected, &before)
                 .expect_err("the hand edit must be seen");
-            assert!(matches!(err, Error::UnexpectedSchema { .. }), "{edit}: {err}");
+            assert!(
+                matches!(err, Error::UnexpectedSchema { .. }),
+                "{edit}: {err}"
+            );
             assert_eq!(inspect_with_notes(&conn).unwrap().schema, edited, "{edit}");
         }
     }
@@ -99,6 +118,9 @@ fn the_migration_it_promised_passes() {
         let (_dir, conn, before) = start();
         let expected = expected(&before, promised);
         let checked = run(&conn, mode, promised, &expected, &before).unwrap();
-        assert!(checked.iter().any(|l| l == "schema: as expected"), "{checked:?}");
+        assert!(
+            checked.iter().any(|l| l == "schema: as expected"),
+            "{checked:?}"
+        );
     }
 }
