@@ -52,7 +52,7 @@ pub type Rows = HashMap<(String, String), Row>;
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Row {
     tbl_name: String,
-    sql: Option<String>,
+    sql: String,
     info: Option<TableInfo>,
 }
 
@@ -115,13 +115,13 @@ pub fn inspect_since(conn: &Connection, before: Option<&Inspection>) -> Result<I
         let info = table_info.get(&name).filter(|_| kind == "table");
         let row = Row {
             tbl_name,
-            sql: Some(sql),
+            sql,
             info: info.cloned(),
         };
         let key = (kind, name);
         let same = reuse.as_ref().and_then(|r| r.same(&key, &row));
         let (kind, name) = &key;
-        let (tbl_name, sql) = (&row.tbl_name, row.sql.as_deref().unwrap_or_default());
+        let (tbl_name, sql) = (&row.tbl_name, row.sql.as_str());
         match kind.as_str() {
             "table" => match info.map(|i| i.kind.as_str()) {
                 Some("shadow") => {}
