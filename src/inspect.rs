@@ -8,12 +8,12 @@
 //! is guessed silently. Bookkeeping tables (`_schemactl*`), SQLite's own tables and the shadow
 //! tables of virtual tables are left out.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
 
 use rusqlite::Connection;
 
 use crate::error::{Error, Result};
-use crate::model::{Column, Schema, Table, Trigger, VirtualTable};
+use crate::model::{Column, Index, Schema, Table, Trigger, View, VirtualTable};
 use crate::parse::{parse_index, parse_table, parse_trigger, parse_view, parse_virtual_table};
 use crate::sql::Sql;
 
@@ -37,6 +37,23 @@ pub struct Inspection {
     pub schema: Schema,
     /// One line per object that could not be represented faithfully, saying why.
     pub notes: Vec<String>,
+    /// The catalog rows the schema was read from, so that a later inspection (of the same
+    /// file, or of a copy) reads again only the objects whose rows changed ([`inspect_since`]).
+    /// Empty for a schema put together from several databases.
+    pub rows: Rows,
+}
+
+/// The `sqlite_schema` rows an inspection read, by object: see [`inspect_since`].
+pub type Rows = HashMap<(String, String), Row>;
+
+/// Everything an object's inspection reads: its `sqlite_schema` row, and for a table what
+/// `pragma_table_list` says of it (SQLite derives `table_xinfo` and `foreign_key_list` from the
+/// CREATE text alone). Two objects with equal rows inspect to the same model.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Row {
+    tbl_name: String,
+    sql: String,
+    info: Option<TableInfo>,
 }
 
 /// Reads the schema of the `main` database of `conn`.
@@ -44,7 +61,7 @@ pub fn inspect(conn: &Connection) -> Result<Schema> {
     inspect_with_notes(conn).map(|i| i.schema)
 }
 
-#[derive(Debug)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 struct TableInfo {
     kind: String,
     without_rowid: bool,
@@ -53,6 +70,17 @@ struct TableInfo {
 
 /// Reads the schema of the `main` database of `conn`, with notes on verbatim tables.
 pub fn inspect_with_notes(conn: &Connection) -> Result<Inspection> {
+    inspect_since(conn, None)
+}
+
+/// Reads the schema of the `main` database of `conn` as [`inspect_with_notes`] does, taking
+/// from `before` (an inspection of this file, or of the file it was copied from) every object
+/// whose catalog row is the same as then: the same `sqlite_schema` text, table name and
+/// `pragma_table_list` entry, which is all its inspection reads. Every other object (changed,
+/// added, or kept verbatim before) is read again, and one that is gone is gone: the result
+/// is what a full inspection gives, at the cost of one catalog query and what changed.
+pub fn inspect_since(conn: &Connection, before: Option<&Inspection>) -> Result<Inspection> {
+    let reuse = before.map(Reuse::new);
     let q = |e| Error::sqlite("read the schema", e);
     let table_info: BTreeMap<String, TableInfo> = conn
         .prepare(TABLE_LIST_QUERY)
@@ -84,41 +112,71 @@ pub fn inspect_with_notes(conn: &Connection) -> Result<Inspection> {
         let Some(sql) = sql else {
             continue; // automatic indexes (UNIQUE, PRIMARY KEY) have no SQL of their own
         };
+        let info = table_info.get(&name).filter(|_| kind == "table");
+        let row = Row {
+            tbl_name,
+            sql,
+            info: info.cloned(),
+        };
+        let key = (kind, name);
+        let same = reuse.as_ref().and_then(|r| r.same(&key, &row));
+        let (kind, name) = &key;
+        let (tbl_name, sql) = (&row.tbl_name, row.sql.as_str());
         match kind.as_str() {
-            "table" => {
-                let info = table_info.get(&name);
-                match info.map(|i| i.kind.as_str()) {
-                    Some("shadow") => continue,
-                    Some("virtual") => {
-                        parse_virtual_table(&sql)
-                            .map_err(|e| inspect_err("virtual table", &name, e))?;
+            "table" => match info.map(|i| i.kind.as_str()) {
+                Some("shadow") => {}
+                Some("virtual") => match same.and_then(|r| r.virtual_table(name)) {
+                    Some(v) => out.schema.virtual_tables.push(v.clone()),
+                    None => {
+                        parse_virtual_table(sql)
+                            .map_err(|e| inspect_err("virtual table", name, e))?;
                         out.schema.virtual_tables.push(VirtualTable {
-                            name: name.into(),
+                            name: name.as_str().into(),
                             sql: Sql::new(sql),
                         });
-                        continue;
                     }
-                    _ => {}
+                },
+                _ => match same.and_then(|r| r.table(name)) {
+                    Some(t) => out.schema.tables.push(t),
+                    None => {
+                        let table = read_table(conn, name, sql, info, &mut out.notes)?;
+                        out.schema.tables.push(table);
+                    }
+                },
+            },
+            "index" => {
+                let index = match same.and_then(|r| r.index(tbl_name, name)) {
+                    Some(i) => i.clone(),
+                    None => {
+                        parse_index(sql)
+                            .map_err(|e| inspect_err("index", name, e))?
+                            .1
+                    }
+                };
+                indexes.push((name.clone(), tbl_name.clone(), index));
+            }
+            "view" => match same.and_then(|r| r.view(name)) {
+                Some(v) => out.schema.views.push(v.clone()),
+                None => {
+                    let view = parse_view(sql).map_err(|e| inspect_err("view", name, e))?;
+                    out.schema.views.push(view);
                 }
-                let table = read_table(conn, &name, &sql, info, &mut out.notes)?;
-                out.schema.tables.push(table);
-            }
-            "index" => indexes.push((name, tbl_name, sql)),
-            "view" => {
-                let view = parse_view(&sql).map_err(|e| inspect_err("view", &name, e))?;
-                out.schema.views.push(view);
-            }
-            "trigger" => {
-                let (_, table) =
-                    parse_trigger(&sql).map_err(|e| inspect_err("trigger", &name, e))?;
-                out.schema.triggers.push(Trigger {
-                    name: name.into(),
-                    table,
-                    sql: Sql::new(sql),
-                });
-            }
+            },
+            "trigger" => match same.and_then(|r| r.trigger(name)) {
+                Some(t) => out.schema.triggers.push(t.clone()),
+                None => {
+                    let (_, table) =
+                        parse_trigger(sql).map_err(|e| inspect_err("trigger", name, e))?;
+                    out.schema.triggers.push(Trigger {
+                        name: name.as_str().into(),
+                        table,
+                        sql: Sql::new(sql),
+                    });
+                }
+            },
             _ => {}
         }
+        out.rows.insert(key, row);
     }
     // By name, so that thousands of indexes do not each scan thousands of tables.
     let position: BTreeMap<String, usize> = out
@@ -128,8 +186,7 @@ pub fn inspect_with_notes(conn: &Connection) -> Result<Inspection> {
         .enumerate()
         .map(|(i, t)| (t.name.to_ascii_lowercase(), i))
         .collect();
-    for (name, tbl_name, sql) in indexes {
-        let (_, index) = parse_index(&sql).map_err(|e| inspect_err("index", &name, e))?;
+    for (name, tbl_name, index) in indexes {
         let Some(table) = position
             .get(&tbl_name.to_ascii_lowercase())
             .and_then(|&i| out.schema.tables.get_mut(i))
@@ -143,6 +200,66 @@ pub fn inspect_with_notes(conn: &Connection) -> Result<Inspection> {
     }
     out.schema.normalize();
     Ok(out)
+}
+
+/// An earlier inspection, looked up by name: the objects [`inspect_since`] may take from it.
+struct Reuse<'a> {
+    before: &'a Inspection,
+    tables: HashMap<&'a str, &'a Table>,
+    views: HashMap<&'a str, &'a View>,
+    triggers: HashMap<&'a str, &'a Trigger>,
+    virtual_tables: HashMap<&'a str, &'a VirtualTable>,
+}
+
+impl<'a> Reuse<'a> {
+    fn new(before: &'a Inspection) -> Self {
+        let s = &before.schema;
+        Reuse {
+            before,
+            tables: s.tables.iter().map(|t| (t.name.as_str(), t)).collect(),
+            views: s.views.iter().map(|v| (v.name.as_str(), v)).collect(),
+            triggers: s.triggers.iter().map(|t| (t.name.as_str(), t)).collect(),
+            virtual_tables: s
+                .virtual_tables
+                .iter()
+                .map(|v| (v.name.as_str(), v))
+                .collect(),
+        }
+    }
+
+    /// Self, when the object `key` had the same row before.
+    fn same(&self, key: &(String, String), row: &Row) -> Option<&Self> {
+        (self.before.rows.get(key) == Some(row)).then_some(self)
+    }
+
+    /// The table as read before, without its indexes (they are rows of their own). A table
+    /// kept verbatim is read again, so that its note is written again.
+    fn table(&self, name: &str) -> Option<Table> {
+        let t = self.tables.get(name).filter(|t| t.verbatim.is_none())?;
+        let mut t = (*t).clone();
+        t.indexes.clear();
+        Some(t)
+    }
+
+    fn index(&self, table: &str, name: &str) -> Option<&'a Index> {
+        self.tables
+            .get(table)?
+            .indexes
+            .iter()
+            .find(|i| i.name.as_str() == name)
+    }
+
+    fn view(&self, name: &str) -> Option<&'a View> {
+        self.views.get(name).copied()
+    }
+
+    fn trigger(&self, name: &str) -> Option<&'a Trigger> {
+        self.triggers.get(name).copied()
+    }
+
+    fn virtual_table(&self, name: &str) -> Option<&'a VirtualTable> {
+        self.virtual_tables.get(name).copied()
+    }
 }
 
 fn inspect_err(kind: &str, name: &str, e: crate::parse::ParseError) -> Error {

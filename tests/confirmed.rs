@@ -26,6 +26,7 @@ fn options(dir: &Path) -> Options {
         verify: false,
         extra: Vec::new(),
         confirmed: None,
+        inspected: None,
     }
 }
 

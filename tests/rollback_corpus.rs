@@ -58,6 +58,7 @@ fn apply_then_rollback(
         verify: true,
         extra: vec![schemactl::migrations::Migration::sync(&plan, 1, 1)],
         confirmed: None,
+        inspected: None,
     };
     apply::apply(&opts, &mut |_| {}).map_err(|e| format!("apply: {e}"))?;
     let conn = Connection::open(&db).map_err(|e| e.to_string())?;

@@ -53,6 +53,7 @@ fn every_rollback_from_head_to_empty_gives_the_replay_up_to_that_version() {
         verify: true,
         extra: Vec::new(),
         confirmed: None,
+        inspected: None,
     };
     apply::apply(&opts, &mut |_| {}).unwrap();
     let list = files();

@@ -20,6 +20,7 @@ use crate::db::bookkeeping::{
     CREATE_MIGRATIONS_TABLE, HISTORY_TABLE, MIGRATIONS_TABLE, STASH_DROPPED_TABLE,
 };
 use crate::error::{Error, Result};
+use crate::inspect::Inspection;
 use crate::migrations;
 use crate::model::Schema;
 use crate::normal::sqlite_message;
@@ -41,7 +42,10 @@ pub struct Driver<'c> {
     conn: &'c Connection,
     mode: Mode,
     pending: Vec<migrations::Migration>,
-    expected: Option<Schema>,
+    expected: Option<&'c Schema>,
+    /// The inspection of the database before the migrations (or of the file it was copied
+    /// from): the schema check reads again only the objects whose catalog rows changed.
+    before: Option<&'c Inspection>,
     /// Tables above this many pages get quick_check instead of integrity_check.
     quick_check_pages: i64,
     /// Whether the row-level proof ([`super::proof`]) runs.
@@ -67,13 +71,14 @@ impl<'c> Driver<'c> {
         conn: &'c Connection,
         mode: Mode,
         pending: Vec<migrations::Migration>,
-        expected: Option<Schema>,
+        expected: Option<&'c Schema>,
     ) -> Self {
         Driver {
             conn,
             mode,
             pending,
             expected,
+            before: None,
             quick_check_pages: QUICK_CHECK_PAGES,
             prove: false,
             checked: Vec::new(),
@@ -106,6 +111,15 @@ impl<'c> Driver<'c> {
     /// Refuses (`yes`) any destructive statement that would drop a row or a non-NULL value.
     pub fn refusing_loss(mut self, yes: bool) -> Self {
         self.refuse_loss = yes;
+        self
+    }
+
+    /// Gives the inspection of the database before the migrations (or of the file this one
+    /// is a copy of, taken under the same lock): the schema check then reads again only what
+    /// changed since, which is what a full inspection would find different (see
+    /// [`crate::inspect::inspect_since`]).
+    pub fn inspected_before(mut self, before: Option<&'c Inspection>) -> Self {
+        self.before = before;
         self
     }
 
@@ -546,8 +560,8 @@ impl Driver<'_> {
 
     /// Compares the schema inside the transaction with the one the migrations should produce.
     fn check_schema(&mut self) -> Result<()> {
-        if let Some(expected) = &self.expected {
-            let got = crate::inspect(self.conn)?;
+        if let Some(expected) = self.expected {
+            let got = crate::inspect::inspect_since(self.conn, self.before)?.schema;
             if &got != expected {
                 return Err(Error::UnexpectedSchema {
                     difference: crate::normal::describe_difference(expected, &got),
@@ -716,3 +730,7 @@ fn references_any(conn: &Connection, table: &str, parents: &[String]) -> Result<
         .iter()
         .any(|r| parents.iter().any(|p| p.eq_ignore_ascii_case(r))))
 }
+
+#[cfg(test)]
+#[path = "driver_tests.rs"]
+mod tests;

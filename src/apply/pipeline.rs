@@ -3,6 +3,7 @@
 //! it fails.
 
 use std::path::PathBuf;
+use std::sync::Arc;
 
 use refinery_core::Runner;
 use rusqlite::Connection;
@@ -12,6 +13,7 @@ use super::lock;
 use crate::backup;
 use crate::db::identity::Identity;
 use crate::error::{Error, Result};
+use crate::inspect::Inspection;
 use crate::migrations::history::{self, HISTORY_TABLE};
 use crate::migrations::{self, Catalogue, Migration, expected_after};
 
@@ -48,6 +50,10 @@ pub struct Options {
     /// exactly these migrations with exactly this SQL (a file added or edited while the
     /// question was open, or another process's run, is never run unseen).
     pub confirmed: Option<Vec<(String, String)>>,
+    /// An inspection of the live database taken before the lock (sync's plan): the pipeline
+    /// reads again, under the lock, only the objects whose catalog rows changed since
+    /// ([`crate::inspect::inspect_since`]), so a change made in between is still seen.
+    pub inspected: Option<Arc<Inspection>>,
 }
 
 /// What `apply` did.
@@ -230,7 +236,10 @@ pub fn apply(opts: &Options, say: &mut dyn FnMut(&str)) -> Result<Report> {
     // The schema the migrations should produce, from the live schema alone. Migrations whose
     // data statements need real rows may not run on an empty copy: then the schema is not
     // compared, and the rehearsal and the live run say what fails.
-    let expected = match expected_after(&crate::inspect(&live)?, &pending) {
+    // Read under the lock; the rehearsal's and the live run's schema checks read again only
+    // what changed since (the backup is a copy of this file, taken under the same lock).
+    let before = crate::inspect::inspect_since(&live, opts.inspected.as_deref())?;
+    let expected = match expected_after(&before.schema, &pending) {
         Ok(schema) => Some(schema),
         Err(e) => {
             say(&format!("note: the expected schema is not compared: {e}"));
@@ -244,11 +253,12 @@ pub fn apply(opts: &Options, say: &mut dyn FnMut(&str)) -> Result<Report> {
         .collect::<Result<_>>()?;
 
     let run = |conn: &Connection, mode: Mode, identity: Option<&Identity>| {
-        let driver = Driver::new(conn, mode, pending.to_vec(), expected.clone())
+        let driver = Driver::new(conn, mode, pending.to_vec(), expected.as_ref())
             .allow_rows_removed(opts.allow_destructive)
             .refusing_loss(refuse_loss)
             .proving(mode == Mode::Rehearsal || opts.verify)
-            .recording_identity(identity);
+            .recording_identity(identity)
+            .inspected_before(Some(&before));
         run_refinery(driver, &all)
     };
     guarded_run(&live, opts, "apply", pending.len(), &mut report, &run, say)?;

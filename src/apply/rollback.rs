@@ -191,7 +191,7 @@ pub fn rollback_lossy(
     let expected = Some(expected);
     let run = |conn: &Connection, mode: Mode, identity: Option<&Identity>| {
         super::stash_rows::bind(conn, &checked.values)?;
-        Driver::new(conn, mode, undo.clone(), expected.clone())
+        Driver::new(conn, mode, undo.clone(), expected.as_ref())
             .allow_rows_removed(opts.allow_destructive)
             .proving(mode == Mode::Rehearsal || opts.verify)
             .recording_identity(identity)

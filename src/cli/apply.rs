@@ -60,6 +60,7 @@ impl PipelineArgs {
             verify: self.verify,
             extra: Vec::new(),
             confirmed: None,
+            inspected: None,
         }
     }
 }

@@ -80,6 +80,7 @@ pub fn run(args: &Args, config: &Config) -> Result<ExitCode> {
         verify: args.verify,
         extra: Vec::new(),
         confirmed: None,
+        inspected: None,
     };
     let (target, cascade) = match (&args.target, &args.to) {
         (Some(target), _) => (target.clone(), args.cascade),

@@ -43,8 +43,8 @@ pub fn run(args: &Args, config: &Config) -> Result<ExitCode> {
         // The change is the run's first act: SQLite checks the rows it adds a rule for.
         defer_lint: p.yes && !p.dry_run && p.skip_backup && p.skip_rehearsal,
     };
-    let list = sync::migrations(&sync_opts)?;
-    let outcome = if list.is_empty() {
+    let planned = sync::planned(&sync_opts)?;
+    let outcome = if planned.migrations.is_empty() {
         if args.pipeline.format == super::output::Format::Human {
             println!("{} matches the schema: nothing to do", database.display());
             return Ok(ExitCode::SUCCESS);
@@ -62,7 +62,8 @@ pub fn run(args: &Args, config: &Config) -> Result<ExitCode> {
         })
     } else {
         let mut opts = args.pipeline.options(database.clone(), config);
-        opts.extra = list;
+        opts.extra = planned.migrations;
+        opts.inspected = Some(planned.inspected);
         run_pipeline(&opts, &args.pipeline).map_err(|e| sync::explain_failure(&sync_opts, e))?
     };
     print_outcome(

@@ -11,7 +11,7 @@ use std::collections::BTreeSet;
 use crate::model::Schema;
 
 /// Returns the names (lowercase) of the objects of `schema` that `sql` can reach: the ones
-/// it names, the tables whose foreign keys reference one of them, and, transitively, every
+/// it names, the tables whose foreign keys reference a table it names, and, transitively, every
 /// view, trigger or virtual table that is on or mentions one of them, with everything it
 /// mentions (SQLite re-checks those on a RENAME). None when the text does not lex: then
 /// nothing can be left out.
@@ -56,6 +56,19 @@ pub fn reach(schema: &Schema, sql: &[&str]) -> Option<BTreeSet<String>> {
             names.insert(lower(&t.name));
         }
     }
+    // The tables whose foreign keys reference a table the SQL names: a RENAME of the table or
+    // of one of its columns rewrites them. Only those the SQL names: a table reached otherwise
+    // (mentioned by a view or trigger that is reached) is not renamed by it, so its own
+    // referrers do not change (a chain of foreign keys would otherwise take the whole chain).
+    let named = names.clone();
+    for t in &schema.tables {
+        if t.foreign_keys
+            .iter()
+            .any(|fk| named.contains(&lower(&fk.ref_table)))
+        {
+            names.insert(lower(&t.name));
+        }
+    }
     let dependents: Vec<(String, Option<String>, BTreeSet<String>)> = schema
         .views
         .iter()
@@ -76,14 +89,6 @@ pub fn reach(schema: &Schema, sql: &[&str]) -> Option<BTreeSet<String>> {
         .collect();
     loop {
         let before = names.len();
-        for t in &schema.tables {
-            if t.foreign_keys
-                .iter()
-                .any(|fk| names.contains(&lower(&fk.ref_table)))
-            {
-                names.insert(lower(&t.name));
-            }
-        }
         for (name, on, words) in &dependents {
             let reached = names.contains(name)
                 || on.as_ref().is_some_and(|t| names.contains(t))
@@ -166,4 +171,92 @@ pub fn replace(schema: &Schema, names: &BTreeSet<String>, part: Schema) -> Schem
     };
     out.normalize();
     out
+}
+
+#[cfg(test)]
+mod tests {
+    //! Replaying SQL on the part it reaches gives what replaying it on the whole schema gives,
+    //! along a chain of foreign keys (where the part now stops at the first referrer).
+
+    use rusqlite::Connection;
+
+    use super::{reach, replace, within};
+    use crate::model::Schema;
+
+    const CHAIN: &str = "
+        CREATE TABLE t0 (id INTEGER PRIMARY KEY, name TEXT);
+        CREATE TABLE t1 (id INTEGER PRIMARY KEY, name TEXT, p INTEGER REFERENCES t0(id));
+        CREATE TABLE t2 (id INTEGER PRIMARY KEY, name TEXT, p INTEGER REFERENCES t1(id));
+        CREATE TABLE t3 (id INTEGER PRIMARY KEY, name TEXT, p INTEGER REFERENCES t2(id));
+        CREATE TABLE t4 (id INTEGER PRIMARY KEY, name TEXT, p INTEGER REFERENCES t3(id));
+        CREATE TABLE t5 (id INTEGER PRIMARY KEY, name TEXT, p INTEGER REFERENCES t4(name));
+        CREATE INDEX t2_name ON t2(name);
+        CREATE INDEX t3_p ON t3(p);
+        CREATE VIEW v3 AS SELECT t3.name, t4.id FROM t3 JOIN t4 ON t4.p = t3.id;
+        CREATE VIEW v1 AS SELECT name FROM t1;
+        CREATE TRIGGER t4_ins AFTER INSERT ON t4 BEGIN UPDATE t2 SET name = new.name; END;
+        CREATE TRIGGER t1_del AFTER DELETE ON t1 BEGIN DELETE FROM t5; END;";
+
+    fn replayed(start: &Schema, sql: &str) -> Schema {
+        let conn = crate::normal::create_in_memory(start).unwrap();
+        conn.execute_batch("PRAGMA foreign_keys = OFF").unwrap();
+        conn.execute_batch(sql).unwrap();
+        crate::inspect(&conn).unwrap()
+    }
+
+    #[test]
+    fn the_part_gives_what_the_whole_gives() {
+        let conn = Connection::open_in_memory().unwrap();
+        conn.execute_batch(CHAIN).unwrap();
+        let schema = crate::inspect(&conn).unwrap();
+        for sql in [
+            "ALTER TABLE t2 RENAME TO t2b",
+            "PRAGMA legacy_alter_table = ON; ALTER TABLE t2 RENAME TO t2b; PRAGMA legacy_alter_table = OFF",
+            "ALTER TABLE t2 RENAME COLUMN id TO key",
+            "ALTER TABLE t4 RENAME COLUMN name TO label",
+            "ALTER TABLE t1 RENAME COLUMN name TO label",
+            "ALTER TABLE t2 ADD COLUMN note TEXT",
+            "DROP TABLE t1",
+            "DROP INDEX t3_p",
+            "CREATE TABLE _new_t2 (id INTEGER PRIMARY KEY, note TEXT, name TEXT, p INTEGER REFERENCES t1(id));
+             INSERT INTO _new_t2 (id, name, p) SELECT id, name, p FROM t2; DROP TABLE t2;
+             PRAGMA legacy_alter_table = ON; ALTER TABLE _new_t2 RENAME TO t2;
+             PRAGMA legacy_alter_table = OFF; CREATE INDEX t2_name ON t2(name);",
+        ] {
+            let whole = replayed(&schema, sql);
+            let names = reach(&schema, &[sql]).unwrap();
+            let part = replace(&schema, &names, replayed(&within(&schema, &names), sql));
+            assert_eq!(
+                part,
+                whole,
+                "{sql}: {}",
+                crate::normal::describe_difference(&whole, &part)
+            );
+        }
+    }
+
+    #[test]
+    fn a_chain_of_foreign_keys_is_reached_one_step_down() {
+        let conn = Connection::open_in_memory().unwrap();
+        // The chain alone, with a view and a trigger on t1.
+        let plain = CHAIN
+            .replace(
+                "CREATE VIEW v3 AS SELECT t3.name, t4.id FROM t3 JOIN t4 ON t4.p = t3.id;",
+                "",
+            )
+            .replace(
+                "CREATE TRIGGER t4_ins AFTER INSERT ON t4 BEGIN UPDATE t2 SET name = new.name; END;",
+                "",
+            );
+        conn.execute_batch(&plain).unwrap();
+        let schema = crate::inspect(&conn).unwrap();
+        let names = reach(&schema, &["ALTER TABLE t1 ADD COLUMN note TEXT"]).unwrap();
+        // t1, its referrer t2, the view and trigger on t1 (and what they mention: t5).
+        for name in ["t1", "t2", "v1", "t1_del", "t5"] {
+            assert!(names.contains(name), "{name} in {names:?}");
+        }
+        for name in ["t3", "t4"] {
+            assert!(!names.contains(name), "{name} in {names:?}");
+        }
+    }
 }

@@ -190,11 +190,15 @@ struct Runner {
 impl Runner {
     fn conn(&mut self, batch: usize) -> Result<&Connection, MaterialiseError> {
         while self.batches.len() <= batch {
-            let conn = Connection::open_in_memory().map_err(|e| MaterialiseError {
-                object: Object::Table(String::new()),
-                sql: String::new(),
-                message: sqlite_message(&e),
-            })?;
+            // The smallest page: each table and index takes a root page and holds no row, so
+            // 157 databases of 4 KiB pages hold 40 MB of empty pages at 5,000 tables.
+            let conn = Connection::open_in_memory()
+                .and_then(|c| c.execute_batch("PRAGMA page_size = 512").map(|()| c))
+                .map_err(|e| MaterialiseError {
+                    object: Object::Table(String::new()),
+                    sql: String::new(),
+                    message: sqlite_message(&e),
+                })?;
             self.batches.push(conn);
         }
         self.batches.get(batch).ok_or_else(|| MaterialiseError {

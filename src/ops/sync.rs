@@ -15,12 +15,14 @@
 //!   file (the same version, name and text) instead of planning its changes again.
 
 use std::path::PathBuf;
+use std::sync::Arc;
 
 use rusqlite::Connection;
 
 use crate::apply::{self, Report};
 use crate::error::{Error, Result};
 use crate::exclude::Exclude;
+use crate::inspect::Inspection;
 use crate::lint::Scan;
 use crate::migrations::{self, Catalogue, Migration, Origin};
 use crate::model::Schema;
@@ -53,6 +55,21 @@ pub struct Options {
 /// adoption of a database without history, then the sync), or an empty list when it matches
 /// schema/ already. Opens the database read-only; creates nothing.
 pub fn migrations(opts: &Options) -> Result<Vec<Migration>> {
+    planned(opts).map(|p| p.migrations)
+}
+
+/// What [`planned`] found.
+#[derive(Debug)]
+pub struct Planned {
+    /// The migrations, as [`migrations`] returns them.
+    pub migrations: Vec<Migration>,
+    /// The inspection of the live database they were planned against, for the pipeline
+    /// ([`apply::Options::inspected`]), which reads again under its lock what changed since.
+    pub inspected: Arc<Inspection>,
+}
+
+/// [`migrations`], with the inspection of the live database they were planned against.
+pub fn planned(opts: &Options) -> Result<Planned> {
     let desired = crate::dsl::load(&opts.schema)?;
     let exclude = opts.exclude.union(&desired.exclude);
     let conn = if opts.database.exists() {
@@ -60,7 +77,8 @@ pub fn migrations(opts: &Options) -> Result<Vec<Migration>> {
     } else {
         Connection::open_in_memory().map_err(|e| Error::sqlite("open an empty database", e))?
     };
-    let current = exclude.apply(&crate::inspect(&conn)?);
+    let inspected = Arc::new(crate::inspect::inspect_with_notes(&conn)?);
+    let current = exclude.apply(&inspected.schema);
     let catalogue = Catalogue::new(
         migrations::load(&opts.migrations, &opts.rollbacks)?,
         migrations::history::applied(&conn)?,
@@ -98,7 +116,10 @@ pub fn migrations(opts: &Options) -> Result<Vec<Migration>> {
     let adopt = catalogue.applied.is_empty() && current != Schema::default();
     drop(conn);
     if plan.is_empty() {
-        return Ok(Vec::new());
+        return Ok(Planned {
+            migrations: Vec::new(),
+            inspected,
+        });
     }
     crate::plan::verify(&plan, &current, &desired.schema)?;
     let blocking: Vec<String> = findings
@@ -125,7 +146,10 @@ pub fn migrations(opts: &Options) -> Result<Vec<Migration>> {
         version += 1;
     }
     out.push(Migration::sync(&plan, desired.version, version));
-    Ok(out)
+    Ok(Planned {
+        migrations: out,
+        inspected,
+    })
 }
 
 /// Returns the migration that records `current` as where a database without history starts:
@@ -167,11 +191,12 @@ pub fn sync(
     mut pipeline: apply::Options,
     say: &mut dyn FnMut(&str),
 ) -> Result<Option<Report>> {
-    let list = migrations(opts)?;
-    if list.is_empty() {
+    let planned = planned(opts)?;
+    if planned.migrations.is_empty() {
         return Ok(None);
     }
-    pipeline.extra.extend(list);
+    pipeline.extra.extend(planned.migrations);
+    pipeline.inspected = Some(planned.inspected);
     apply::apply(&pipeline, say)
         .map(Some)
         .map_err(|e| explain_failure(opts, e))

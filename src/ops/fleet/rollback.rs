@@ -102,6 +102,7 @@ fn pipeline(opts: &Options, database: &std::path::Path, dry_run: bool) -> crate:
         verify: false,
         extra: Vec::new(),
         confirmed: None,
+        inspected: None,
     }
 }
 

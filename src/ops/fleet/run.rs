@@ -350,6 +350,7 @@ fn one(
             verify: false,
             extra: Vec::new(),
             confirmed: Some(planned),
+            inspected: None,
         },
         schema: opts.project.schema.clone(),
         exclude: opts.project.exclude.clone(),
