@@ -170,7 +170,8 @@ pub fn rollback_lossy(
         super::stash_rows::check(&live, &forwards, &current, &expected, lossy, &dropped, say)?;
     let undo = with_fills(undo, &checked.fills);
     // What it drops that holds data is destructive: shown, gated, and stashed.
-    let drops = super::unstash::analyse(&live, &steps)?;
+    let sqls: Vec<&str> = undo.iter().map(|u| u.forward.as_str()).collect();
+    let drops = super::unstash::analyse(&live, &steps, &sqls)?;
     report.drops = drops.iter().map(|d| d.what.clone()).collect();
     report.sql = undo.iter().map(|s| s.forward.clone()).collect();
     super::pipeline::check_confirmed(opts, &report)?;

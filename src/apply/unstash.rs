@@ -61,10 +61,16 @@ fn q(context: &'static str) -> impl Fn(rusqlite::Error) -> Error {
 /// finds it (so a column a newer reverse brought back is kept too). What the live database
 /// holds in the same shape is counted there; what a newer reverse brings back or reshapes
 /// cannot be counted before the rollback runs, so it is a drop whatever it holds.
-pub fn analyse(conn: &Connection, steps: &[Schema]) -> Result<Vec<Drop>> {
+///
+/// `sqls[i]` is the SQL of step `i`: a table or column it renames (`ALTER TABLE ... RENAME`,
+/// a rebuild's copy under another name) is a rename, not a drop and an add, so it is neither
+/// gated nor stashed; the values stay in their rows under the new name.
+pub fn analyse(conn: &Connection, steps: &[Schema], sqls: &[&str]) -> Result<Vec<Drop>> {
     let mut out = Vec::new();
     for (step, pair) in steps.windows(2).enumerate() {
-        for mut d in analyse_step(conn, &steps[..=step], &pair[1])? {
+        let renames = crate::migrations::renames::renames(sqls.get(step).copied().unwrap_or(""));
+        let hints = crate::migrations::renames::hints(&renames, &pair[0]);
+        for mut d in analyse_step(conn, &steps[..=step], &pair[1], &hints)? {
             d.step = step;
             out.push(d);
         }
@@ -76,11 +82,21 @@ pub fn analyse(conn: &Connection, steps: &[Schema]) -> Result<Vec<Drop>> {
 /// to this one (the first is what `conn` holds). A table every step so far kept has the rows
 /// the live one has (a reverse adds and drops columns, not rows); a column every step so far
 /// kept as it is has the live values.
-fn analyse_step(conn: &Connection, so_far: &[Schema], after: &Schema) -> Result<Vec<Drop>> {
+fn analyse_step(
+    conn: &Connection,
+    so_far: &[Schema],
+    after: &Schema,
+    hints: &crate::dsl::Renames,
+) -> Result<Vec<Drop>> {
     let Some(before) = so_far.last() else {
         return Ok(Vec::new());
     };
-    let changes = crate::diff::diff(before, after, &Default::default())?;
+    // Renames read from the SQL that the schemas do not bear out fall back to no renames:
+    // every table or column that goes is then a drop (gated and stashed).
+    let changes = match crate::diff::diff(before, after, hints) {
+        Ok(changes) => changes,
+        Err(_) => crate::diff::diff(before, after, &Default::default())?,
+    };
     let kept_table = |name: &str| {
         so_far
             .iter()
@@ -456,6 +472,16 @@ pub fn restore(conn: &Connection, p: &Planned) -> Result<String> {
         .map_err(&w)?
         .collect::<rusqlite::Result<_>>()
         .map_err(&w)?;
+    let what = p.what.split(" (").next().unwrap_or(&p.what);
+    if let Some(n) = foreign_rows(conn, p).map_err(&w)? {
+        conn.execute_batch("ROLLBACK TO _schemactl_unstash; RELEASE _schemactl_unstash")
+            .map_err(&w)?;
+        return Ok(format!(
+            "stash {} of {what} kept: the table holds {n} row(s) the stash does not (written since the rollback, or brought by the migration), which putting the stash back would replace; the stash's rows stay in {} (`stash list`)",
+            p.name,
+            ident(&p.name)
+        ));
+    }
     let run = || -> rusqlite::Result<usize> {
         for (name, _) in &triggers {
             conn.execute_batch(&format!("DROP TRIGGER {}", ident(name)))?;
@@ -481,7 +507,6 @@ pub fn restore(conn: &Connection, p: &Planned) -> Result<String> {
         Ok(put)
     };
     let done = run();
-    let what = p.what.split(" (").next().unwrap_or(&p.what);
     match done {
         Err(e) => {
             conn.execute_batch("ROLLBACK TO _schemactl_unstash; RELEASE _schemactl_unstash")
@@ -510,6 +535,55 @@ pub fn restore(conn: &Connection, p: &Planned) -> Result<String> {
             ))
         }
     }
+}
+
+/// For the stash of a whole table (its restore empties the table and puts the stash's rows
+/// back), the number of rows the table holds that the stash does not hold, by value, when
+/// there are any: the re-applied migration brought them from elsewhere (a table renamed or
+/// copied into this one), and they may have been written after the rollback, so that putting
+/// the stash back would lose them. Rows equal to a stash row (seed rows the migration inserts
+/// again) are no reason to keep the stash. None for a column stash.
+fn foreign_rows(conn: &Connection, p: &Planned) -> rusqlite::Result<Option<i64>> {
+    let texts = crate::migrations::statements::texts(&p.restore);
+    let Some(table) = texts.first().and_then(|first| {
+        let tokens = crate::sql::lex(first).ok()?;
+        match tokens.as_slice() {
+            [d, f, t] if d.is_kw("DELETE") && f.is_kw("FROM") => t.word().map(str::to_string),
+            _ => None,
+        }
+    }) else {
+        return Ok(None);
+    };
+    let live: Vec<String> = conn
+        .prepare("SELECT name FROM pragma_table_info(?1)")?
+        .query_map([&table], |r| r.get(0))?
+        .collect::<rusqlite::Result<_>>()?;
+    let columns: Vec<String> = conn
+        .prepare("SELECT name FROM pragma_table_info(?1)")?
+        .query_map([&p.name], |r| r.get::<_, String>(0))?
+        .collect::<rusqlite::Result<Vec<_>>>()?
+        .into_iter()
+        .filter(|c| !c.to_ascii_lowercase().starts_with("_schemactl_"))
+        .filter(|c| live.iter().any(|l| l.eq_ignore_ascii_case(c)))
+        .collect();
+    if columns.is_empty() {
+        return Ok(None);
+    }
+    let cols = columns
+        .iter()
+        .map(|c| ident(c))
+        .collect::<Vec<_>>()
+        .join(", ");
+    let n: i64 = conn.query_row(
+        &format!(
+            "SELECT count(*) FROM (SELECT {cols} FROM {} EXCEPT SELECT {cols} FROM {})",
+            ident(&table),
+            ident(&p.name)
+        ),
+        [],
+        |r| r.get(0),
+    )?;
+    Ok((n > 0).then_some(n))
 }
 
 /// Forgets that the stashes of `applied` were dropped: they are applied again, with new ones.
