@@ -375,6 +375,17 @@ pub enum Error {
         table: String,
         rows: i64,
     },
+    /// A stash keyed by rowid alone has rows that find no row, and they may not have been
+    /// deleted: their rows may have been renumbered (VACUUM).
+    #[error(
+        "stash {stash} of table \"{table}\" finds no row for {rows} of its row(s), and {why}: their values cannot be placed safely; nothing was changed; re-run with --lossy to roll back without them, or restore a backup taken before the migration"
+    )]
+    StashRenumbered {
+        stash: String,
+        table: String,
+        rows: i64,
+        why: &'static str,
+    },
     /// A rollback would drop objects added by hand that it cannot create again.
     #[error(
         "the rollback would drop what was added by hand and cannot create it again: {}; nothing was changed; drop it by hand first if it can go",

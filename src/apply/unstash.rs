@@ -196,6 +196,17 @@ fn analyse_step(
                 });
             }
             Change::ModifyTable(d) => {
+                // A table the step also renames: the diff names it as the step leaves it;
+                // its rows are read, and stashed, under the name it has before the step.
+                let renamed_from = hints
+                    .tables
+                    .iter()
+                    .find(|(new, _)| new.eq_ignore_ascii_case(&d.from.name))
+                    .map(|(_, old)| old.clone());
+                let mut from = d.from.clone();
+                if let Some(old) = &renamed_from {
+                    from.name = old.as_str().into();
+                }
                 for c in d.changes.iter() {
                     let (c, regenerated) = match c {
                         TableChange::DropColumn(c) if c.generated.is_none() => (c, false),
@@ -207,7 +218,7 @@ fn analyse_step(
                         }
                         _ => continue,
                     };
-                    let n = if kept_column(&d.from.name, c) {
+                    let n = if kept_column(&from.name, c) {
                         let n = count(if regenerated {
                             // Values the generated expression gives back are not lost.
                             let to = after.tables.iter().find(|t| t.name == d.from.name);
@@ -218,15 +229,15 @@ fn analyse_step(
                             match expr {
                                 Some(e) => format!(
                                     "SELECT count(*) FROM {} WHERE {} IS NOT ({e})",
-                                    ident(&d.from.name),
+                                    ident(&from.name),
                                     ident(&c.name)
                                 ),
-                                None => format!("SELECT count(*) FROM {}", ident(&d.from.name)),
+                                None => format!("SELECT count(*) FROM {}", ident(&from.name)),
                             }
                         } else {
                             format!(
                                 "SELECT count(*) FROM {} WHERE {} IS NOT {}",
-                                ident(&d.from.name),
+                                ident(&from.name),
                                 ident(&c.name),
                                 constant_default(c).unwrap_or("NULL")
                             )
@@ -239,7 +250,13 @@ fn analyse_step(
                     } else {
                         None
                     };
-                    out.push(column_drop(&d.from, c.name.to_string(), n, after)?);
+                    out.push(column_drop(
+                        &from,
+                        c.name.to_string(),
+                        n,
+                        after,
+                        renamed_from.is_none(),
+                    )?);
                 }
             }
             _ => {}
@@ -273,16 +290,23 @@ fn constant_default(c: &Column) -> Option<&str> {
     constant.then_some(d.as_str())
 }
 
-fn column_drop(t: &Table, column: String, n: Option<i64>, after: &Schema) -> Result<Drop> {
+fn column_drop(
+    t: &Table,
+    column: String,
+    n: Option<i64>,
+    after: &Schema,
+    same_name: bool,
+) -> Result<Drop> {
     refuse_reserved(t)?;
     let stash = Stash::columns(t, vec![column.clone()]);
     // The forget triggers go on the table as the step leaves it: only when it keeps its
     // name, its rowid alias and its key columns (else the rowid and key alone identify rows).
-    let forget = after.tables.iter().any(|a| {
-        a.name == t.name
-            && crate::plan::rowid_alias(a) == stash.rowid.as_deref()
-            && stash.key.iter().all(|k| a.column(k).is_some())
-    });
+    let forget = same_name
+        && after.tables.iter().any(|a| {
+            a.name == t.name
+                && crate::plan::rowid_alias(a) == stash.rowid.as_deref()
+                && stash.key.iter().all(|k| a.column(k).is_some())
+        });
     if !stash.identifiable() {
         return Err(Error::StashUnidentifiable {
             table: t.name.to_string(),
