@@ -216,6 +216,16 @@ pub enum Error {
         /// The blocking findings, one line each.
         findings: Vec<String>,
     },
+    /// A rollback would bring back a rule (NOT NULL, CHECK, UNIQUE) that rows written since
+    /// the migration break.
+    #[error(
+        "the rollback brings back a rule that rows written since the migration break; fix those rows first; nothing was changed:\n  {}",
+        findings.join("\n  ")
+    )]
+    RollbackUnfit {
+        /// One line per rule: the table, the rows, the rule, up to five of them.
+        findings: Vec<String>,
+    },
     /// A migration file to be written exists already.
     #[error("{} exists; schemactl never overwrites a migration", path.display())]
     MigrationExists {

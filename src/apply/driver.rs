@@ -343,7 +343,7 @@ impl Driver<'_> {
             }
             // A rollback stash of this migration goes back before the later ones run.
             for u in unstash.iter().filter(|u| u.version == p.version) {
-                let line = super::unstash::restore(self.conn, u)?;
+                let line = super::unstash::restore(self.conn, u, &p.forward)?;
                 self.checked.push(line);
             }
         }

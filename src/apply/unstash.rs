@@ -483,7 +483,12 @@ pub fn planned(conn: &Connection, applied: &[Migration]) -> Result<(Vec<Planned>
 /// with the database's triggers suspended: a restore writes the rows as they were, it does
 /// not act on them. Returns what it did: the values or rows put back, counted, or why the
 /// stash stays (its table or column is not there).
-pub fn restore(conn: &Connection, p: &Planned) -> Result<String> {
+///
+/// `forward` is the SQL of the migration just applied: when it fills a whole stash's table
+/// from another table (renames one into it, or copies rows with `INSERT ... SELECT ... FROM`
+/// or `CREATE TABLE ... AS SELECT`), those rows may have been written after the rollback,
+/// and the stash is not put back over them (see [`foreign_rows`]).
+pub fn restore(conn: &Connection, p: &Planned, forward: &str) -> Result<String> {
     let w = q("restore a rollback stash");
     // A savepoint inside the migrations' transaction: a restore that cannot run leaves
     // nothing half done, and its stash stays.
@@ -497,7 +502,7 @@ pub fn restore(conn: &Connection, p: &Planned) -> Result<String> {
         .collect::<rusqlite::Result<_>>()
         .map_err(&w)?;
     let what = p.what.split(" (").next().unwrap_or(&p.what);
-    if let Some(n) = foreign_rows(conn, p).map_err(&w)? {
+    if let Some(n) = foreign_rows(conn, p, forward).map_err(&w)? {
         conn.execute_batch("ROLLBACK TO _schemactl_unstash; RELEASE _schemactl_unstash")
             .map_err(&w)?;
         return Ok(format!(
@@ -567,7 +572,7 @@ pub fn restore(conn: &Connection, p: &Planned) -> Result<String> {
 /// copied into this one), and they may have been written after the rollback, so that putting
 /// the stash back would lose them. Rows equal to a stash row (seed rows the migration inserts
 /// again) are no reason to keep the stash. None for a column stash.
-fn foreign_rows(conn: &Connection, p: &Planned) -> rusqlite::Result<Option<i64>> {
+fn foreign_rows(conn: &Connection, p: &Planned, forward: &str) -> rusqlite::Result<Option<i64>> {
     let texts = crate::migrations::statements::texts(&p.restore);
     let Some(table) = texts.first().and_then(|first| {
         let tokens = crate::sql::lex(first).ok()?;
@@ -578,6 +583,9 @@ fn foreign_rows(conn: &Connection, p: &Planned) -> rusqlite::Result<Option<i64>>
     }) else {
         return Ok(None);
     };
+    if !fills_from_elsewhere(forward, &table) {
+        return Ok(None);
+    }
     let live: Vec<String> = conn
         .prepare("SELECT name FROM pragma_table_info(?1)")?
         .query_map([&table], |r| r.get(0))?
@@ -608,6 +616,34 @@ fn foreign_rows(conn: &Connection, p: &Planned) -> rusqlite::Result<Option<i64>>
         |r| r.get(0),
     )?;
     Ok((n > 0).then_some(n))
+}
+
+/// True when `sql` gives `table` rows read from another table: renames a table into it
+/// (not a rebuild's own), or writes it with a statement that reads a table (`INSERT INTO
+/// table ... SELECT ... FROM`, `CREATE TABLE table AS SELECT ... FROM`). Seed rows
+/// (`INSERT INTO table VALUES ...`) are not.
+fn fills_from_elsewhere(sql: &str, table: &str) -> bool {
+    use crate::migrations::renames::{REBUILD_PREFIX, Rename, renames};
+    let renamed_in = renames(sql).iter().any(|r| {
+        matches!(r, Rename::Table { from, to }
+            if to.eq_ignore_ascii_case(table) && !from.starts_with(REBUILD_PREFIX))
+    });
+    renamed_in
+        || crate::migrations::statements::texts(sql)
+            .iter()
+            .any(|text| {
+                let Ok(tokens) = crate::sql::lex(text) else {
+                    return false;
+                };
+                let writes = tokens.iter().enumerate().any(|(i, t)| {
+                    (t.is_kw("INTO") || t.is_kw("TABLE"))
+                        && tokens
+                            .get(i + 1)
+                            .and_then(|n| n.word())
+                            .is_some_and(|w| w.eq_ignore_ascii_case(table))
+                });
+                writes && tokens.iter().any(|t| t.is_kw("FROM"))
+            })
 }
 
 /// Forgets that the stashes of `applied` were dropped: they are applied again, with new ones.
