@@ -142,6 +142,7 @@ fn rebuild_step(d: &TableDiff, target: Target) -> Step {
         forward: rebuild(&d.from, &d.to, &d.column_renames),
         reverse: rebuild(&d.to, &d.from, &inverse),
         stash,
+        reverse_summary: None,
     }
 }
 
@@ -332,6 +333,7 @@ fn native_steps(d: &TableDiff, target: Target) -> Option<Vec<Step>> {
             )],
             reverse,
             stash: Some(stash),
+            reverse_summary: None,
         });
     }
     for column in &adds {
