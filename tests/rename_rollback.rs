@@ -331,3 +331,56 @@ fn a_whole_table_stash_replaces_seed_rows_the_migration_inserts_again() {
     assert_eq!(names, ["open", "closed", "archived"]);
     assert_eq!(stash_tables(&db), Vec::<String>::new());
 }
+
+/// A hand-written migration renames a column; its hand-written reverse copies it back into a
+/// new column and drops the renamed one (gated, stashed). The re-apply renames the column the
+/// application wrote since into place: the stash is not put back over those values.
+#[test]
+fn a_column_stash_never_replaces_values_renamed_into_its_column() {
+    let dir = project();
+    let d = dir.path();
+    let db = d.join("db.sqlite");
+    std::fs::write(
+        d.join("migrations/V1__init.sql"),
+        "CREATE TABLE t (id INTEGER PRIMARY KEY, name TEXT);\n",
+    )
+    .unwrap();
+    std::fs::write(
+        d.join("migrations/V2__rename.sql"),
+        "ALTER TABLE t RENAME COLUMN name TO full_name;\n",
+    )
+    .unwrap();
+    std::fs::write(
+        d.join("rollbacks/V2__rename.sql"),
+        "ALTER TABLE t ADD COLUMN name TEXT;\nUPDATE t SET name = full_name;\nALTER TABLE t DROP COLUMN full_name;\n",
+    )
+    .unwrap();
+    ok_in(d, &["apply", "--yes"]);
+    let conn = Connection::open(&db).unwrap();
+    conn.execute_batch("INSERT INTO t VALUES (1, 'a'), (2, 'b')")
+        .unwrap();
+    drop(conn);
+    ok_in(d, &["rollback", "V2", "--yes", "--allow-destructive"]);
+    let conn = Connection::open(&db).unwrap();
+    conn.execute_batch(
+        "UPDATE t SET name = 'a-updated' WHERE id = 1; UPDATE t SET name = NULL WHERE id = 2",
+    )
+    .unwrap();
+    drop(conn);
+    let out = common::schemactl(d, &["apply", "--yes"]);
+    assert!(out.status.success(), "{}", common::stderr(&out));
+    let said = format!("{}{}", stdout(&out), common::stderr(&out));
+    assert!(
+        said.contains("kept: the migration renames another column into t.full_name"),
+        "{said}"
+    );
+    let conn = Connection::open(&db).unwrap();
+    let rows: Vec<(i64, Option<String>)> = conn
+        .prepare("SELECT id, full_name FROM t ORDER BY id")
+        .unwrap()
+        .query_map([], |r| Ok((r.get(0)?, r.get(1)?)))
+        .unwrap()
+        .map(|r| r.unwrap())
+        .collect();
+    assert_eq!(rows, [(1, Some("a-updated".to_string())), (2, None)]);
+}

@@ -511,6 +511,17 @@ pub fn restore(conn: &Connection, p: &Planned, forward: &str) -> Result<String> 
             ident(&p.name)
         ));
     }
+    if let Some((table, column)) = renamed_into(p, forward) {
+        conn.execute_batch("ROLLBACK TO _schemactl_unstash; RELEASE _schemactl_unstash")
+            .map_err(&w)?;
+        return Ok(format!(
+            "stash {} of {what} kept: the migration renames another column into {}.{}, whose values (written since the rollback) putting the stash back would replace; the stash's values stay in {} (`stash list`)",
+            p.name,
+            ident(&table),
+            ident(&column),
+            ident(&p.name)
+        ));
+    }
     let run = || -> rusqlite::Result<usize> {
         for (name, _) in &triggers {
             conn.execute_batch(&format!("DROP TRIGGER {}", ident(name)))?;
@@ -616,6 +627,44 @@ fn foreign_rows(conn: &Connection, p: &Planned, forward: &str) -> rusqlite::Resu
         |r| r.get(0),
     )?;
     Ok((n > 0).then_some(n))
+}
+
+/// For the stash of a column (its restore is `UPDATE table SET column = ...`): the table and
+/// column when `forward` renames another column into it (`ALTER TABLE ... RENAME COLUMN`, a
+/// rebuild's copy under another name). Its values are then the renamed column's, written
+/// since the rollback, and the stash is not put back over them.
+fn renamed_into(p: &Planned, forward: &str) -> Option<(String, String)> {
+    use crate::migrations::renames::{Rename, renames};
+    let texts = crate::migrations::statements::texts(&p.restore);
+    let update = texts.iter().find_map(|text| {
+        let tokens = crate::sql::lex(text).ok()?;
+        let mut i = 0;
+        if !tokens.first()?.is_kw("UPDATE") {
+            return None;
+        }
+        i += 1;
+        if tokens.get(i)?.is_kw("OR") {
+            i += 2;
+        }
+        let table = tokens.get(i)?.word()?.to_string();
+        if !tokens.get(i + 1)?.is_kw("SET") {
+            return None;
+        }
+        let column = tokens.get(i + 2)?.word()?.to_string();
+        Some((table, column))
+    })?;
+    let (table, column) = &update;
+    let into = renames(forward).iter().any(|r| match r {
+        Rename::Column { table: t, to, .. } => {
+            t.eq_ignore_ascii_case(table) && to.eq_ignore_ascii_case(column)
+        }
+        Rename::Columns { table: t, pairs } => {
+            t.eq_ignore_ascii_case(table)
+                && pairs.iter().any(|(_, to)| to.eq_ignore_ascii_case(column))
+        }
+        _ => false,
+    });
+    into.then_some(update)
 }
 
 /// True when `sql` gives `table` rows read from another table: renames a table into it
