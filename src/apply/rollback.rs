@@ -292,7 +292,7 @@ fn refuse_unfit(
     if findings.is_empty() {
         return Ok(());
     }
-    Err(Error::RollbackUnfit { findings })
+    Err(crate::error::RollbackError::Unfit { findings }.into())
 }
 
 /// Returns `undo` with each fill statement before the reverse of its version.

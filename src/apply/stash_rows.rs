@@ -333,11 +333,12 @@ pub fn check(
                     ),
                 )?;
                 if moved > 0 && !lossy.allowed {
-                    return Err(Error::StashMoved {
+                    return Err(crate::error::RollbackError::StashMoved {
                         stash: stash.name.clone(),
                         table: stash.table.clone(),
                         rows: moved,
-                    });
+                    }
+                    .into());
                 }
                 if moved > 0 {
                     say(&format!(
@@ -348,11 +349,12 @@ pub fn check(
             }
             if stashed > 0 && rows > 0 && found == 0 {
                 if !lossy.allowed {
-                    return Err(Error::StashLost {
+                    return Err(crate::error::RollbackError::StashLost {
                         stash: stash.name.clone(),
                         table: stash.table.clone(),
                         stashed,
-                    });
+                    }
+                    .into());
                 }
                 say(&format!(
                     "warning: --lossy: stash {} finds none of its {stashed} row(s) in table {}: their values do not come back",
@@ -366,7 +368,7 @@ pub fn check(
                 let unmatched = stashed - found;
                 let recorded = forget_trigger_on(conn, &stash.name, &stash.table)?;
                 if !lossy.allowed {
-                    return Err(Error::StashRenumbered {
+                    return Err(crate::error::RollbackError::StashRenumbered {
                         stash: stash.name.clone(),
                         table: stash.table.clone(),
                         rows: unmatched,
@@ -375,7 +377,8 @@ pub fn check(
                         } else {
                             "deleted or renumbered (VACUUM renumbers a table without an INTEGER PRIMARY KEY), which cannot be told apart since a rebuild dropped the stash's trigger"
                         },
-                    });
+                    }
+                    .into());
                 }
                 say(&format!(
                     "warning: --lossy: stash {} finds no row for {unmatched} of its row(s) of table {t} (renumbered or deleted since the migration): their values do not come back, nor do those of rows whose kept columns another stashed row shares (after a renumbering they may sit on each other's rowids)",

@@ -206,6 +206,10 @@ pub fn renamed_table(renames: &[Rename], table: &str) -> String {
     name
 }
 
+/// A table followed through renames: its name before, its name now, and each column's
+/// (name before, name now).
+type Followed = (String, String, Vec<(String, String)>);
+
 /// The net renames of `renames` (in order) on the tables and columns of `before`, as hints
 /// for [`crate::diff::diff`]: each table of `before` that ends under another name, and each
 /// of its stored columns that does. A rename whose new name some other object of `before`
@@ -213,7 +217,7 @@ pub fn renamed_table(renames: &[Rename], table: &str) -> String {
 /// then sees a drop, which is gated and stashed, never a value moved into the wrong place.
 pub fn hints(renames: &[Rename], before: &crate::model::Schema) -> crate::dsl::Renames {
     // Each table of `before`: its name now, and each column's (original, now).
-    let mut tables: Vec<(String, String, Vec<(String, String)>)> = before
+    let mut tables: Vec<Followed> = before
         .tables
         .iter()
         .map(|t| {
