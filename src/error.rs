@@ -14,11 +14,13 @@ use miette::Diagnostic;
 
 mod messages;
 mod restore;
+mod rollback;
 mod source;
 
 pub use messages::{busy_timeout, fill_flag, sqlite_message};
 use messages::{missing_table, no_backup, prune_mismatch, unidentifiable};
 pub use restore::RestoreError;
+pub use rollback::RollbackError;
 pub use source::SourceError;
 
 /// Result with [`Error`].
@@ -354,27 +356,6 @@ pub enum Error {
         /// Why they have no value: `its stash was dropped`, ...
         cause: &'static str,
     },
-    /// A migration's stash finds none of its rows (their rowids or keys changed since).
-    #[error(
-        "stash {stash} of table \"{table}\" finds none of its {stashed} row(s): their rowids or keys changed since the migration (a one-table restore renumbers rowids), so its values cannot go back to their rows; nothing was changed; re-run with --lossy to roll back without them, or restore a backup taken before the migration"
-    )]
-    StashLost {
-        /// The stash table.
-        stash: String,
-        /// The table.
-        table: String,
-        /// Rows the stash holds.
-        stashed: i64,
-    },
-    /// A stash keyed by rowid alone finds rows at its rowids that are not the rows it kept.
-    #[error(
-        "stash {stash} of table \"{table}\" finds its rowids on {rows} row(s) whose other columns changed since the migration (updated, or renumbered by VACUUM): their values cannot be placed safely; nothing was changed; re-run with --lossy to roll back without them, or restore a backup taken before the migration"
-    )]
-    StashMoved {
-        stash: String,
-        table: String,
-        rows: i64,
-    },
     /// A rollback would drop objects added by hand that it cannot create again.
     #[error(
         "the rollback would drop what was added by hand and cannot create it again: {}; nothing was changed; drop it by hand first if it can go",
@@ -494,6 +475,10 @@ pub enum Error {
     /// A restore refused or stopped, for the reason named; nothing was restored.
     #[error(transparent)]
     Restore(#[from] RestoreError),
+    /// A rollback refused before anything ran: its stashes cannot place their values, or a
+    /// rule it brings back does not fit the rows; nothing was changed.
+    #[error(transparent)]
+    Rollback(#[from] RollbackError),
     /// `PRAGMA integrity_check` found a problem in a database file.
     #[error("{}: integrity_check failed: {result}", path.display())]
     IntegrityCheckFailed {

@@ -408,7 +408,12 @@ impl Lint<'_> {
                 &format!("NOT ({expr})"),
             )?;
         }
-        if narrows(from, to, becomes_strict || self.d.to.strict) {
+        if narrows(
+            from,
+            to,
+            self.d.from.strict,
+            becomes_strict || self.d.to.strict,
+        ) {
             self.fits(to, self.d.to.strict)?;
         }
         Ok(())

@@ -343,7 +343,7 @@ impl Driver<'_> {
             }
             // A rollback stash of this migration goes back before the later ones run.
             for u in unstash.iter().filter(|u| u.version == p.version) {
-                let line = super::unstash::restore(self.conn, u)?;
+                let line = super::unstash::restore(self.conn, u, &p.forward)?;
                 self.checked.push(line);
             }
         }
@@ -440,14 +440,39 @@ impl Driver<'_> {
     /// [`Driver::allow_rows_removed`].
     fn check_rows_removed(&mut self, counts_before: &BTreeMap<String, u64>) -> Result<()> {
         let counts_after = row_counts(self.conn)?;
+        // A table the migrations rename keeps its rows under its new name.
+        let renames: Vec<crate::migrations::renames::Rename> = self
+            .pending
+            .iter()
+            .flat_map(|p| crate::migrations::renames::renames(&p.forward))
+            .collect();
         let mut removed = Vec::new();
+        let mut followed: Vec<String> = Vec::new();
+        let find = |counts: &BTreeMap<String, u64>, name: &str| {
+            counts
+                .iter()
+                .find(|(t, _)| t.eq_ignore_ascii_case(name))
+                .map(|(t, n)| (t.clone(), *n))
+        };
         for (table, before) in counts_before {
-            let after = counts_after.get(table).copied();
+            let now = crate::migrations::renames::renamed_table(&renames, table);
+            let renamed = !now.eq_ignore_ascii_case(table) && find(counts_before, &now).is_none();
+            let (label, after) = match (renamed, find(&counts_after, &now)) {
+                (true, Some((now, n))) => {
+                    followed.push(now.clone());
+                    (format!("{table} (renamed {now})"), Some(n))
+                }
+                _ => (table.clone(), counts_after.get(table).copied()),
+            };
             if after == Some(*before) {
+                if renamed {
+                    self.checked
+                        .push(format!("rows: {label}: {}", thousands(*before)));
+                }
                 continue;
             }
             let line = format!(
-                "{table}: {} → {}",
+                "{label}: {} → {}",
                 thousands(*before),
                 after.map_or("dropped".to_string(), thousands)
             );
@@ -457,7 +482,7 @@ impl Driver<'_> {
             self.checked.push(format!("rows: {line}"));
         }
         for (table, after) in &counts_after {
-            if !counts_before.contains_key(table) && *after > 0 {
+            if !counts_before.contains_key(table) && !followed.contains(table) && *after > 0 {
                 self.checked
                     .push(format!("rows: {table}: new → {}", thousands(*after)));
             }

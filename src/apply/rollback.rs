@@ -154,6 +154,7 @@ pub fn rollback_lossy(
     if undo.iter().any(|s| dropped.contains(&s.version)) {
         refuse_unfillable(&live, &current, &expected, lossy)?;
     }
+    refuse_unfit(&live, &current, &expected, &undo)?;
     // The migrations' stashes must still find their rows, and a NOT NULL column coming back
     // needs a value in every row.
     let recorded = history::recorded(&live)?;
@@ -170,7 +171,8 @@ pub fn rollback_lossy(
         super::stash_rows::check(&live, &forwards, &current, &expected, lossy, &dropped, say)?;
     let undo = with_fills(undo, &checked.fills);
     // What it drops that holds data is destructive: shown, gated, and stashed.
-    let drops = super::unstash::analyse(&live, &steps)?;
+    let sqls: Vec<&str> = undo.iter().map(|u| u.forward.as_str()).collect();
+    let drops = super::unstash::analyse(&live, &steps, &sqls)?;
     report.drops = drops.iter().map(|d| d.what.clone()).collect();
     report.sql = undo.iter().map(|s| s.forward.clone()).collect();
     super::pipeline::check_confirmed(opts, &report)?;
@@ -240,6 +242,57 @@ fn refuse_unfillable(
         }
     }
     Ok(())
+}
+
+/// Refuses, before anything runs (a dry run too), a rollback that brings back a rule the rows
+/// written since break: a NOT NULL over NULLs, a CHECK they violate, a UNIQUE over duplicates
+/// (a migration dropped it natively, and the reverse sets it again). The forward lint's
+/// findings on the change from the live schema to the one the rollback leaves name the rule
+/// and up to five rows; SQLite alone would say only "constraint failed".
+fn refuse_unfit(
+    live: &Connection,
+    current: &crate::model::Schema,
+    expected: &crate::model::Schema,
+    undo: &[Migration],
+) -> Result<()> {
+    use crate::lint::FindingKind;
+    let sql: Vec<&str> = undo.iter().map(|u| u.forward.as_str()).collect();
+    let renames = crate::migrations::renames::renames(&sql.join(";\n"));
+    let hints = crate::migrations::renames::hints(&renames, current);
+    let mut changes = match crate::diff::diff(current, expected, &hints) {
+        Ok(changes) => changes,
+        Err(_) => crate::diff::diff(current, expected, &Default::default())?,
+    };
+    // A column the rollback adds back is filled by its stash, a --fill or its default, and
+    // checked for that before (see stash_rows): only the rules on the rows as they are.
+    for change in &mut changes {
+        if let crate::diff::Change::ModifyTable(d) = change {
+            d.changes
+                .retain(|c| !matches!(c, crate::diff::TableChange::AddColumn(_)));
+        }
+    }
+    let findings: Vec<String> = crate::lint::lint(live, current, expected, &changes)?
+        .into_iter()
+        .filter(|f| {
+            matches!(
+                f.kind,
+                FindingKind::NotNull | FindingKind::Check | FindingKind::Unique
+            )
+        })
+        .map(|f| {
+            format!(
+                "{}: {} row(s): {} (e.g. {})",
+                f.table,
+                f.count,
+                f.message,
+                f.samples.join("; ")
+            )
+        })
+        .collect();
+    if findings.is_empty() {
+        return Ok(());
+    }
+    Err(crate::error::RollbackError::Unfit { findings }.into())
 }
 
 /// Returns `undo` with each fill statement before the reverse of its version.

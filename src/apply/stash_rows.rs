@@ -274,6 +274,17 @@ impl ColumnStash {
     }
 }
 
+/// True when the forget trigger of stash `name` (see [`crate::plan::Stash::forget_sql`]) is
+/// on `table`: every row deleted since the migration took its stash row with it.
+fn forget_trigger_on(conn: &Connection, name: &str, table: &str) -> Result<bool> {
+    conn.query_row(
+        "SELECT count(*) > 0 FROM sqlite_schema WHERE type = 'trigger' AND name = ?1 AND tbl_name = ?2 COLLATE NOCASE",
+        [format!("{name}_forget"), table.to_string()],
+        |r| r.get(0),
+    )
+    .map_err(q)
+}
+
 /// What the checks found, for the rollback to run.
 #[derive(Debug, Default)]
 pub struct Checked {
@@ -322,11 +333,12 @@ pub fn check(
                     ),
                 )?;
                 if moved > 0 && !lossy.allowed {
-                    return Err(Error::StashMoved {
+                    return Err(crate::error::RollbackError::StashMoved {
                         stash: stash.name.clone(),
                         table: stash.table.clone(),
                         rows: moved,
-                    });
+                    }
+                    .into());
                 }
                 if moved > 0 {
                     say(&format!(
@@ -337,16 +349,49 @@ pub fn check(
             }
             if stashed > 0 && rows > 0 && found == 0 {
                 if !lossy.allowed {
-                    return Err(Error::StashLost {
+                    return Err(crate::error::RollbackError::StashLost {
                         stash: stash.name.clone(),
                         table: stash.table.clone(),
                         stashed,
-                    });
+                    }
+                    .into());
                 }
                 say(&format!(
                     "warning: --lossy: stash {} finds none of its {stashed} row(s) in table {}: their values do not come back",
                     stash.name, t
                 ));
+            } else if found < stashed && stash.rowid.is_some() && stash.key.is_empty() {
+                // Keyed by rowid alone: VACUUM renumbers such a table. The forget trigger
+                // removes a deleted row's stash row, so while it is on the table a stash row
+                // without its row was not deleted: it was renumbered. Without the trigger (a
+                // later rebuild dropped it) deleted and renumbered cannot be told apart.
+                let unmatched = stashed - found;
+                let recorded = forget_trigger_on(conn, &stash.name, &stash.table)?;
+                if !lossy.allowed {
+                    return Err(crate::error::RollbackError::StashRenumbered {
+                        stash: stash.name.clone(),
+                        table: stash.table.clone(),
+                        rows: unmatched,
+                        why: if recorded {
+                            "they were not deleted (its trigger records deletions): their rows were renumbered (VACUUM renumbers a table without an INTEGER PRIMARY KEY)"
+                        } else {
+                            "deleted or renumbered (VACUUM renumbers a table without an INTEGER PRIMARY KEY), which cannot be told apart since a rebuild dropped the stash's trigger"
+                        },
+                    }
+                    .into());
+                }
+                say(&format!(
+                    "warning: --lossy: stash {} finds no row for {unmatched} of its row(s) of table {t} (renumbered or deleted since the migration): their values do not come back, nor do those of rows whose kept columns another stashed row shares (after a renumbering they may sit on each other's rowids)",
+                    stash.name
+                ));
+                if !stash.fingerprint.is_empty() {
+                    out.fills.push((
+                        *version,
+                        format!(
+                            "DELETE FROM {s} WHERE {FINGERPRINT} IN (SELECT {FINGERPRINT} FROM {s} GROUP BY {FINGERPRINT} HAVING count(*) > 1)"
+                        ),
+                    ));
+                }
             } else if found < stashed {
                 say(&format!(
                     "{} stashed row(s) of table {t} find no row (deleted since): their values are not put back",

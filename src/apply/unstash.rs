@@ -61,10 +61,16 @@ fn q(context: &'static str) -> impl Fn(rusqlite::Error) -> Error {
 /// finds it (so a column a newer reverse brought back is kept too). What the live database
 /// holds in the same shape is counted there; what a newer reverse brings back or reshapes
 /// cannot be counted before the rollback runs, so it is a drop whatever it holds.
-pub fn analyse(conn: &Connection, steps: &[Schema]) -> Result<Vec<Drop>> {
+///
+/// `sqls[i]` is the SQL of step `i`: a table or column it renames (`ALTER TABLE ... RENAME`,
+/// a rebuild's copy under another name) is a rename, not a drop and an add, so it is neither
+/// gated nor stashed; the values stay in their rows under the new name.
+pub fn analyse(conn: &Connection, steps: &[Schema], sqls: &[&str]) -> Result<Vec<Drop>> {
     let mut out = Vec::new();
     for (step, pair) in steps.windows(2).enumerate() {
-        for mut d in analyse_step(conn, &steps[..=step], &pair[1])? {
+        let renames = crate::migrations::renames::renames(sqls.get(step).copied().unwrap_or(""));
+        let hints = crate::migrations::renames::hints(&renames, &pair[0]);
+        for mut d in analyse_step(conn, &steps[..=step], &pair[1], &hints)? {
             d.step = step;
             out.push(d);
         }
@@ -76,11 +82,21 @@ pub fn analyse(conn: &Connection, steps: &[Schema]) -> Result<Vec<Drop>> {
 /// to this one (the first is what `conn` holds). A table every step so far kept has the rows
 /// the live one has (a reverse adds and drops columns, not rows); a column every step so far
 /// kept as it is has the live values.
-fn analyse_step(conn: &Connection, so_far: &[Schema], after: &Schema) -> Result<Vec<Drop>> {
+fn analyse_step(
+    conn: &Connection,
+    so_far: &[Schema],
+    after: &Schema,
+    hints: &crate::dsl::Renames,
+) -> Result<Vec<Drop>> {
     let Some(before) = so_far.last() else {
         return Ok(Vec::new());
     };
-    let changes = crate::diff::diff(before, after, &Default::default())?;
+    // Renames read from the SQL that the schemas do not bear out fall back to no renames:
+    // every table or column that goes is then a drop (gated and stashed).
+    let changes = match crate::diff::diff(before, after, hints) {
+        Ok(changes) => changes,
+        Err(_) => crate::diff::diff(before, after, &Default::default())?,
+    };
     let kept_table = |name: &str| {
         so_far
             .iter()
@@ -180,6 +196,17 @@ fn analyse_step(conn: &Connection, so_far: &[Schema], after: &Schema) -> Result<
                 });
             }
             Change::ModifyTable(d) => {
+                // A table the step also renames: the diff names it as the step leaves it;
+                // its rows are read, and stashed, under the name it has before the step.
+                let renamed_from = hints
+                    .tables
+                    .iter()
+                    .find(|(new, _)| new.eq_ignore_ascii_case(&d.from.name))
+                    .map(|(_, old)| old.clone());
+                let mut from = d.from.clone();
+                if let Some(old) = &renamed_from {
+                    from.name = old.as_str().into();
+                }
                 for c in d.changes.iter() {
                     let (c, regenerated) = match c {
                         TableChange::DropColumn(c) if c.generated.is_none() => (c, false),
@@ -191,7 +218,7 @@ fn analyse_step(conn: &Connection, so_far: &[Schema], after: &Schema) -> Result<
                         }
                         _ => continue,
                     };
-                    let n = if kept_column(&d.from.name, c) {
+                    let n = if kept_column(&from.name, c) {
                         let n = count(if regenerated {
                             // Values the generated expression gives back are not lost.
                             let to = after.tables.iter().find(|t| t.name == d.from.name);
@@ -202,15 +229,15 @@ fn analyse_step(conn: &Connection, so_far: &[Schema], after: &Schema) -> Result<
                             match expr {
                                 Some(e) => format!(
                                     "SELECT count(*) FROM {} WHERE {} IS NOT ({e})",
-                                    ident(&d.from.name),
+                                    ident(&from.name),
                                     ident(&c.name)
                                 ),
-                                None => format!("SELECT count(*) FROM {}", ident(&d.from.name)),
+                                None => format!("SELECT count(*) FROM {}", ident(&from.name)),
                             }
                         } else {
                             format!(
                                 "SELECT count(*) FROM {} WHERE {} IS NOT {}",
-                                ident(&d.from.name),
+                                ident(&from.name),
                                 ident(&c.name),
                                 constant_default(c).unwrap_or("NULL")
                             )
@@ -223,7 +250,13 @@ fn analyse_step(conn: &Connection, so_far: &[Schema], after: &Schema) -> Result<
                     } else {
                         None
                     };
-                    out.push(column_drop(&d.from, c.name.to_string(), n, after)?);
+                    out.push(column_drop(
+                        &from,
+                        c.name.to_string(),
+                        n,
+                        after,
+                        renamed_from.is_none(),
+                    )?);
                 }
             }
             _ => {}
@@ -257,16 +290,23 @@ fn constant_default(c: &Column) -> Option<&str> {
     constant.then_some(d.as_str())
 }
 
-fn column_drop(t: &Table, column: String, n: Option<i64>, after: &Schema) -> Result<Drop> {
+fn column_drop(
+    t: &Table,
+    column: String,
+    n: Option<i64>,
+    after: &Schema,
+    same_name: bool,
+) -> Result<Drop> {
     refuse_reserved(t)?;
     let stash = Stash::columns(t, vec![column.clone()]);
     // The forget triggers go on the table as the step leaves it: only when it keeps its
     // name, its rowid alias and its key columns (else the rowid and key alone identify rows).
-    let forget = after.tables.iter().any(|a| {
-        a.name == t.name
-            && crate::plan::rowid_alias(a) == stash.rowid.as_deref()
-            && stash.key.iter().all(|k| a.column(k).is_some())
-    });
+    let forget = same_name
+        && after.tables.iter().any(|a| {
+            a.name == t.name
+                && crate::plan::rowid_alias(a) == stash.rowid.as_deref()
+                && stash.key.iter().all(|k| a.column(k).is_some())
+        });
     if !stash.identifiable() {
         return Err(Error::StashUnidentifiable {
             table: t.name.to_string(),
@@ -443,7 +483,12 @@ pub fn planned(conn: &Connection, applied: &[Migration]) -> Result<(Vec<Planned>
 /// with the database's triggers suspended: a restore writes the rows as they were, it does
 /// not act on them. Returns what it did: the values or rows put back, counted, or why the
 /// stash stays (its table or column is not there).
-pub fn restore(conn: &Connection, p: &Planned) -> Result<String> {
+///
+/// `forward` is the SQL of the migration just applied: when it fills a whole stash's table
+/// from another table (renames one into it, or copies rows with `INSERT ... SELECT ... FROM`
+/// or `CREATE TABLE ... AS SELECT`), those rows may have been written after the rollback,
+/// and the stash is not put back over them (see [`foreign_rows`]).
+pub fn restore(conn: &Connection, p: &Planned, forward: &str) -> Result<String> {
     let w = q("restore a rollback stash");
     // A savepoint inside the migrations' transaction: a restore that cannot run leaves
     // nothing half done, and its stash stays.
@@ -456,6 +501,27 @@ pub fn restore(conn: &Connection, p: &Planned) -> Result<String> {
         .map_err(&w)?
         .collect::<rusqlite::Result<_>>()
         .map_err(&w)?;
+    let what = p.what.split(" (").next().unwrap_or(&p.what);
+    if let Some(n) = foreign_rows(conn, p, forward).map_err(&w)? {
+        conn.execute_batch("ROLLBACK TO _schemactl_unstash; RELEASE _schemactl_unstash")
+            .map_err(&w)?;
+        return Ok(format!(
+            "stash {} of {what} kept: the table holds {n} row(s) the stash does not (written since the rollback, or brought by the migration), which putting the stash back would replace; the stash's rows stay in {} (`stash list`)",
+            p.name,
+            ident(&p.name)
+        ));
+    }
+    if let Some((table, column)) = renamed_into(p, forward) {
+        conn.execute_batch("ROLLBACK TO _schemactl_unstash; RELEASE _schemactl_unstash")
+            .map_err(&w)?;
+        return Ok(format!(
+            "stash {} of {what} kept: the migration renames another column into {}.{}, whose values (written since the rollback) putting the stash back would replace; the stash's values stay in {} (`stash list`)",
+            p.name,
+            ident(&table),
+            ident(&column),
+            ident(&p.name)
+        ));
+    }
     let run = || -> rusqlite::Result<usize> {
         for (name, _) in &triggers {
             conn.execute_batch(&format!("DROP TRIGGER {}", ident(name)))?;
@@ -481,7 +547,6 @@ pub fn restore(conn: &Connection, p: &Planned) -> Result<String> {
         Ok(put)
     };
     let done = run();
-    let what = p.what.split(" (").next().unwrap_or(&p.what);
     match done {
         Err(e) => {
             conn.execute_batch("ROLLBACK TO _schemactl_unstash; RELEASE _schemactl_unstash")
@@ -510,6 +575,124 @@ pub fn restore(conn: &Connection, p: &Planned) -> Result<String> {
             ))
         }
     }
+}
+
+/// For the stash of a whole table (its restore empties the table and puts the stash's rows
+/// back), the number of rows the table holds that the stash does not hold, by value, when
+/// there are any: the re-applied migration brought them from elsewhere (a table renamed or
+/// copied into this one), and they may have been written after the rollback, so that putting
+/// the stash back would lose them. Rows equal to a stash row (seed rows the migration inserts
+/// again) are no reason to keep the stash. None for a column stash.
+fn foreign_rows(conn: &Connection, p: &Planned, forward: &str) -> rusqlite::Result<Option<i64>> {
+    let texts = crate::migrations::statements::texts(&p.restore);
+    let Some(table) = texts.first().and_then(|first| {
+        let tokens = crate::sql::lex(first).ok()?;
+        match tokens.as_slice() {
+            [d, f, t] if d.is_kw("DELETE") && f.is_kw("FROM") => t.word().map(str::to_string),
+            _ => None,
+        }
+    }) else {
+        return Ok(None);
+    };
+    if !fills_from_elsewhere(forward, &table) {
+        return Ok(None);
+    }
+    let live: Vec<String> = conn
+        .prepare("SELECT name FROM pragma_table_info(?1)")?
+        .query_map([&table], |r| r.get(0))?
+        .collect::<rusqlite::Result<_>>()?;
+    let columns: Vec<String> = conn
+        .prepare("SELECT name FROM pragma_table_info(?1)")?
+        .query_map([&p.name], |r| r.get::<_, String>(0))?
+        .collect::<rusqlite::Result<Vec<_>>>()?
+        .into_iter()
+        .filter(|c| !c.to_ascii_lowercase().starts_with("_schemactl_"))
+        .filter(|c| live.iter().any(|l| l.eq_ignore_ascii_case(c)))
+        .collect();
+    if columns.is_empty() {
+        return Ok(None);
+    }
+    let cols = columns
+        .iter()
+        .map(|c| ident(c))
+        .collect::<Vec<_>>()
+        .join(", ");
+    let n: i64 = conn.query_row(
+        &format!(
+            "SELECT count(*) FROM (SELECT {cols} FROM {} EXCEPT SELECT {cols} FROM {})",
+            ident(&table),
+            ident(&p.name)
+        ),
+        [],
+        |r| r.get(0),
+    )?;
+    Ok((n > 0).then_some(n))
+}
+
+/// For the stash of a column (its restore is `UPDATE table SET column = ...`): the table and
+/// column when `forward` renames another column into it (`ALTER TABLE ... RENAME COLUMN`, a
+/// rebuild's copy under another name). Its values are then the renamed column's, written
+/// since the rollback, and the stash is not put back over them.
+fn renamed_into(p: &Planned, forward: &str) -> Option<(String, String)> {
+    use crate::migrations::renames::{Rename, renames};
+    let texts = crate::migrations::statements::texts(&p.restore);
+    let update = texts.iter().find_map(|text| {
+        let tokens = crate::sql::lex(text).ok()?;
+        let mut i = 0;
+        if !tokens.first()?.is_kw("UPDATE") {
+            return None;
+        }
+        i += 1;
+        if tokens.get(i)?.is_kw("OR") {
+            i += 2;
+        }
+        let table = tokens.get(i)?.word()?.to_string();
+        if !tokens.get(i + 1)?.is_kw("SET") {
+            return None;
+        }
+        let column = tokens.get(i + 2)?.word()?.to_string();
+        Some((table, column))
+    })?;
+    let (table, column) = &update;
+    let into = renames(forward).iter().any(|r| match r {
+        Rename::Column { table: t, to, .. } => {
+            t.eq_ignore_ascii_case(table) && to.eq_ignore_ascii_case(column)
+        }
+        Rename::Columns { table: t, pairs } => {
+            t.eq_ignore_ascii_case(table)
+                && pairs.iter().any(|(_, to)| to.eq_ignore_ascii_case(column))
+        }
+        _ => false,
+    });
+    into.then_some(update)
+}
+
+/// True when `sql` gives `table` rows read from another table: renames a table into it
+/// (not a rebuild's own), or writes it with a statement that reads a table (`INSERT INTO
+/// table ... SELECT ... FROM`, `CREATE TABLE table AS SELECT ... FROM`). Seed rows
+/// (`INSERT INTO table VALUES ...`) are not.
+fn fills_from_elsewhere(sql: &str, table: &str) -> bool {
+    use crate::migrations::renames::{REBUILD_PREFIX, Rename, renames};
+    let renamed_in = renames(sql).iter().any(|r| {
+        matches!(r, Rename::Table { from, to }
+            if to.eq_ignore_ascii_case(table) && !from.starts_with(REBUILD_PREFIX))
+    });
+    renamed_in
+        || crate::migrations::statements::texts(sql)
+            .iter()
+            .any(|text| {
+                let Ok(tokens) = crate::sql::lex(text) else {
+                    return false;
+                };
+                let writes = tokens.iter().enumerate().any(|(i, t)| {
+                    (t.is_kw("INTO") || t.is_kw("TABLE"))
+                        && tokens
+                            .get(i + 1)
+                            .and_then(|n| n.word())
+                            .is_some_and(|w| w.eq_ignore_ascii_case(table))
+                });
+                writes && tokens.iter().any(|t| t.is_kw("FROM"))
+            })
 }
 
 /// Forgets that the stashes of `applied` were dropped: they are applied again, with new ones.

@@ -8,6 +8,7 @@
 mod catalogue;
 pub mod files;
 pub mod history;
+pub mod renames;
 mod render;
 pub mod statements;
 

@@ -205,7 +205,10 @@ impl Changes {
                 ident(cname)
             )];
             let summary = format!("drop {what} {} on {name}", ident(cname));
-            steps.push(proved_step(&before, state, forward, reverse, summary)?);
+            let undo = format!("add {what} {} on {name}", ident(cname));
+            steps.push(proved_step(
+                &before, state, forward, reverse, summary, undo,
+            )?);
         }
         Some(steps)
     }
@@ -224,10 +227,10 @@ impl Changes {
                 .find(|x| x.name.eq_ignore_ascii_case(column))?
                 .not_null = *not_null;
             let (set, unset) = ("SET NOT NULL", "DROP NOT NULL");
-            let (forward, reverse, verb) = if *not_null {
-                (set, unset, "set")
+            let (forward, reverse, verb, undo) = if *not_null {
+                (set, unset, "set", "drop")
             } else {
-                (unset, set, "drop")
+                (unset, set, "drop", "set")
             };
             steps.push(proved_step(
                 &before,
@@ -235,6 +238,7 @@ impl Changes {
                 vec![nullability(&name, &c, forward)],
                 Some(nullability(&name, &c, reverse)),
                 format!("{verb} NOT NULL on {name}.{c}"),
+                format!("{undo} NOT NULL on {name}.{c}"),
             )?);
         }
         for check in &self.checks {
@@ -251,7 +255,10 @@ impl Changes {
                 ident(cname)
             ));
             let summary = format!("add check {} on {name}", ident(cname));
-            steps.push(proved_step(&before, state, forward, reverse, summary)?);
+            let undo = format!("drop check {} on {name}", ident(cname));
+            steps.push(proved_step(
+                &before, state, forward, reverse, summary, undo,
+            )?);
         }
         Some(steps)
     }
@@ -330,6 +337,7 @@ fn proved_step(
     forward: Vec<String>,
     reverse: Option<String>,
     summary: String,
+    undo: String,
 ) -> Option<Step> {
     if !proves(before, &forward, after) {
         return None;
@@ -337,9 +345,15 @@ fn proved_step(
     let reverse = reverse
         .map(|r| vec![r])
         .filter(|r| proves(after, r, before));
-    let (reverse, drops_table) = match reverse {
-        Some(r) => (r, TableDrops::NONE),
-        None => (rebuild(after, before, &[]), TableDrops::REVERSE),
+    // The reverse's own words: `undo` when it is the native statement, else a rebuild that
+    // undoes the summary.
+    let (reverse, drops_table, undo) = match reverse {
+        Some(r) => (r, TableDrops::NONE, undo),
+        None => (
+            rebuild(after, before, &[]),
+            TableDrops::REVERSE,
+            format!("{undo} (by a rebuild)"),
+        ),
     };
     Some(Step {
         kind: StepKind::Safe,
@@ -349,6 +363,7 @@ fn proved_step(
         forward,
         reverse,
         stash: None,
+        reverse_summary: Some(undo),
     })
 }
 

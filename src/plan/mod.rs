@@ -153,6 +153,13 @@ pub struct Step {
     /// Data the step drops, which a migration stashes first so that its rollback restores it.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub stash: Option<Stash>,
+    /// One line saying what its reverse does, when the summary does not say it the other
+    /// way round (a native constraint step: `drop NOT NULL on t.a` is undone by `set NOT
+    /// NULL on t.a`); a reverse migration's step header shows it. A rebuild's header keeps
+    /// the forward's summary, which reading a reverse migration relies on (see
+    /// `apply/proof/describe.rs`).
+    #[serde(skip)]
+    pub reverse_summary: Option<String>,
 }
 
 impl Step {
@@ -165,6 +172,7 @@ impl Step {
             forward,
             reverse,
             stash: None,
+            reverse_summary: None,
         }
     }
 
@@ -462,6 +470,7 @@ impl Dependents {
                 forward: vec![create_view(v)],
                 reverse: vec![format!("DROP VIEW {}", ident(&v.name))],
                 stash: None,
+                reverse_summary: None,
             });
         }
         for t in desired
@@ -491,6 +500,7 @@ fn drop_virtual_tables(changes: &[Change], steps: &mut Vec<Step>) {
                 forward: vec![format!("DROP TABLE {}", ident(&v.name))],
                 reverse: vec![v.sql.as_str().to_string()],
                 stash: Stash::virtual_table(v),
+                reverse_summary: None,
             });
         }
     }
@@ -556,6 +566,7 @@ fn table_steps(changes: &[Change], target: Target, steps: &mut Vec<Step>) {
             forward: vec![format!("DROP TABLE {}", ident(&t.name))],
             reverse,
             stash: Some(Stash::table(t)),
+            reverse_summary: None,
         });
     }
     let added: Vec<&Table> = changes
@@ -651,6 +662,7 @@ fn drop_view(v: &View, destructive: bool) -> Step {
         forward: vec![format!("DROP VIEW {}", ident(&v.name))],
         reverse: vec![create_view(v)],
         stash: None,
+        reverse_summary: None,
     }
 }
 
@@ -671,6 +683,7 @@ fn drop_trigger(t: &Trigger, destructive: bool) -> Step {
         forward: vec![format!("DROP TRIGGER {}", ident(&t.name))],
         reverse: vec![t.sql.as_str().to_string()],
         stash: None,
+        reverse_summary: None,
     }
 }
 

@@ -154,7 +154,11 @@ impl Plan {
         }
         for i in self.order(direction) {
             let step = &self.steps[i];
-            let (summary, label) = (&step.summary, step.kind.label());
+            let summary = match (direction, &step.reverse_summary) {
+                (Direction::Reverse, Some(undo)) => undo,
+                _ => &step.summary,
+            };
+            let label = step.kind.label();
             let stash = match frame {
                 Frame::Script => {
                     let _ = writeln!(

@@ -38,7 +38,7 @@ fn rebuild_step(d: &TableDiff, target: Target) -> Step {
         .iter()
         .filter_map(|c| match c {
             TableChange::ModifyColumn { from, to }
-                if narrows(from, to, d.to.strict && !d.from.strict) =>
+                if narrows(from, to, d.from.strict, d.to.strict && !d.from.strict) =>
             {
                 Some(to.name.as_str())
             }
@@ -142,6 +142,7 @@ fn rebuild_step(d: &TableDiff, target: Target) -> Step {
         forward: rebuild(&d.from, &d.to, &d.column_renames),
         reverse: rebuild(&d.to, &d.from, &inverse),
         stash,
+        reverse_summary: None,
     }
 }
 
@@ -203,16 +204,24 @@ pub fn affinity(decl_type: &str) -> &'static str {
 }
 
 /// Returns true when a column's new type may not hold every value the old one could: a move
-/// to a numeric affinity from another, or any type change into a STRICT table.
-pub fn narrows(from: &Column, to: &Column, becomes_strict: bool) -> bool {
+/// to a numeric affinity from another; a move to TEXT affinity from a column that keeps
+/// every value as it is written (BLOB affinity: typeless or BLOB; `ANY` in a STRICT table,
+/// `from_strict`), which turns 7 into '7' for good (no affinity of the old type turns it
+/// back); or any type change into a STRICT table.
+pub fn narrows(from: &Column, to: &Column, from_strict: bool, becomes_strict: bool) -> bool {
     if from.decl_type == to.decl_type {
         return becomes_strict;
     }
-    let (a, b) = (
-        affinity(from.decl_type.as_str()),
-        affinity(to.decl_type.as_str()),
-    );
-    becomes_strict || (a != b && matches!(b, "INTEGER" | "REAL" | "NUMERIC"))
+    let any = from_strict && from.decl_type.as_str().trim().eq_ignore_ascii_case("ANY");
+    let a = if any {
+        "BLOB"
+    } else {
+        affinity(from.decl_type.as_str())
+    };
+    let b = affinity(to.decl_type.as_str());
+    becomes_strict
+        || (a != b && matches!(b, "INTEGER" | "REAL" | "NUMERIC"))
+        || (a == "BLOB" && b == "TEXT")
 }
 
 /// The native steps, or None when the changes need a rebuild.
@@ -324,6 +333,7 @@ fn native_steps(d: &TableDiff, target: Target) -> Option<Vec<Step>> {
             )],
             reverse,
             stash: Some(stash),
+            reverse_summary: None,
         });
     }
     for column in &adds {

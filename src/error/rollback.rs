@@ -1,0 +1,58 @@
+//! Why a rollback was refused before anything ran: a migration's stash cannot put its values
+//! back in their rows (rowids renumbered or changed since), or the rows written since break a
+//! rule the rollback brings back. Each names the stash or the rule, the table and the rows.
+
+/// A rollback refused before anything ran; nothing was changed.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum RollbackError {
+    /// A migration's stash finds none of its rows (their rowids or keys changed since).
+    #[error(
+        "stash {stash} of table \"{table}\" finds none of its {stashed} row(s): their rowids or keys changed since the migration (a one-table restore renumbers rowids), so its values cannot go back to their rows; nothing was changed; re-run with --lossy to roll back without them, or restore a backup taken before the migration"
+    )]
+    StashLost {
+        /// The stash table.
+        stash: String,
+        /// The table.
+        table: String,
+        /// Rows the stash holds.
+        stashed: i64,
+    },
+    /// A stash keyed by rowid alone finds rows at its rowids that are not the rows it kept.
+    #[error(
+        "stash {stash} of table \"{table}\" finds its rowids on {rows} row(s) whose other columns changed since the migration (updated, or renumbered by VACUUM): their values cannot be placed safely; nothing was changed; re-run with --lossy to roll back without them, or restore a backup taken before the migration"
+    )]
+    StashMoved {
+        /// The stash table.
+        stash: String,
+        /// The table.
+        table: String,
+        /// Rows found at their rowids with other values.
+        rows: i64,
+    },
+    /// A stash keyed by rowid alone has rows that find no row, and they may not have been
+    /// deleted: their rows may have been renumbered (VACUUM).
+    #[error(
+        "stash {stash} of table \"{table}\" finds no row for {rows} of its row(s), and {why}: their values cannot be placed safely; nothing was changed; re-run with --lossy to roll back without them, or restore a backup taken before the migration"
+    )]
+    StashRenumbered {
+        /// The stash table.
+        stash: String,
+        /// The table.
+        table: String,
+        /// Stashed rows that find no row.
+        rows: i64,
+        /// Whether they were renumbered, or may have been.
+        why: &'static str,
+    },
+    /// A rollback would bring back a rule (NOT NULL, CHECK, UNIQUE) that rows written since
+    /// the migration break.
+    #[error(
+        "the rollback brings back a rule that rows written since the migration break; fix those rows first; nothing was changed:\n  {}",
+        findings.join("\n  ")
+    )]
+    Unfit {
+        /// One line per rule: the table, the rows, the rule, up to five of them.
+        findings: Vec<String>,
+    },
+}
