@@ -82,6 +82,7 @@ pub fn check_foreign_keys(conn: &Connection, tables: &[String]) -> Result<()> {
 }
 
 mod driver;
+mod hand_lost;
 pub use crate::db::lock;
 mod pipeline;
 mod proof;

@@ -192,6 +192,27 @@ pub fn apply(opts: &Options, say: &mut dyn FnMut(&str)) -> Result<Report> {
     if pending.is_empty() {
         return Ok(report);
     }
+    // What was added by hand since the migrations were written and they would drop: refused
+    // without --allow-destructive, named either way (never dropped without a word).
+    let hand_lost = super::hand_lost::lost(&live, opts, &pending, say)?;
+    if !hand_lost.is_empty() {
+        if !opts.allow_destructive && !opts.dry_run {
+            return Err(crate::error::GateError::HandMadeLost {
+                database: opts.database.clone(),
+                objects: hand_lost,
+            }
+            .into());
+        }
+        say(&format!(
+            "warning: the migrations drop what was added by hand since they were written: {}{}",
+            hand_lost.join(", "),
+            if opts.dry_run {
+                " (refused without --allow-destructive)"
+            } else {
+                " (--allow-destructive; the pre-apply backup keeps it)"
+            }
+        ));
+    }
     // The destructive gate: a destructive migration that drops a table or column holding
     // data needs --allow-destructive. One that drops only empty tables (a new database built
     // from the migrations) loses nothing and runs; the driver counts again in the live
