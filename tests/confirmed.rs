@@ -27,6 +27,7 @@ fn options(dir: &Path) -> Options {
         extra: Vec::new(),
         confirmed: None,
         inspected: None,
+        planned_on: None,
     }
 }
 
@@ -356,6 +357,7 @@ fn a_fleet_rollback_undoes_what_its_preview_showed_or_refuses_the_target() {
         jobs: 1,
         stop: Default::default(),
         confirmed: None,
+        planned_on: None,
     };
     let mut shown = fleet::rollback::preview(&opts).unwrap();
     assert_eq!(shown.len(), 2);

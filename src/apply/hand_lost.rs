@@ -25,6 +25,11 @@ pub(super) fn lost(
     pending: &[Migration],
     say: &mut dyn FnMut(&str),
 ) -> Result<Vec<String>> {
+    // Sync's migrations are planned on the live schema itself (what they drop is in their
+    // plan, behind sync's own gate) and run on that schema only (`Options::planned_on`).
+    if !opts.extra.is_empty() {
+        return Ok(Vec::new());
+    }
     let applied = history::applied(live)?;
     if applied.is_empty() || pending.is_empty() {
         return Ok(Vec::new());

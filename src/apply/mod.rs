@@ -93,5 +93,5 @@ pub mod stash_rows;
 pub mod unstash;
 
 pub use driver::{Mode, QUICK_CHECK_PAGES, row_counts};
-pub use pipeline::{Options, Report, apply, open_live};
+pub use pipeline::{Options, PlannedOn, Report, apply, open_live};
 pub use rollback::{rollback, rollback_lossy};
