@@ -357,7 +357,6 @@ fn a_fleet_rollback_undoes_what_its_preview_showed_or_refuses_the_target() {
         jobs: 1,
         stop: Default::default(),
         confirmed: None,
-        planned_on: None,
     };
     let mut shown = fleet::rollback::preview(&opts).unwrap();
     assert_eq!(shown.len(), 2);
