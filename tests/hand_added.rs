@@ -28,6 +28,7 @@ fn options(dir: &Path, allow_destructive: bool) -> Options {
         verify: true,
         extra: Vec::new(),
         confirmed: None,
+        inspected: None,
         planned_on: None,
     }
 }

@@ -30,6 +30,7 @@ fn pipeline(dir: &Path) -> Options {
         verify: false,
         extra: Vec::new(),
         confirmed: None,
+        inspected: None,
         planned_on: None,
     }
 }
@@ -110,10 +111,11 @@ proptest! {
             std::fs::create_dir_all(p.join(d)).unwrap();
         }
         std::fs::write(p.join("schema/s.yaml"), V1).unwrap();
-        let (list, planned_on) = sync::planned(&sync_options(p)).unwrap();
+        let planned = sync::planned(&sync_options(p)).unwrap();
         let mut opts = pipeline(p);
-        opts.extra = list;
-        opts.planned_on = Some(planned_on);
+        opts.extra = planned.migrations;
+        opts.inspected = Some(planned.inspected);
+        opts.planned_on = Some(planned.planned_on);
         apply::apply(&opts, &mut |_| {}).unwrap();
         let conn = rusqlite::Connection::open(p.join("db.sqlite")).unwrap();
         conn.execute_batch("INSERT INTO t VALUES (1, 10), (2, 20);").unwrap();
@@ -121,10 +123,11 @@ proptest! {
         std::fs::write(p.join("schema/s.yaml"), V2).unwrap();
 
         // What the CLI does: plan, preview, ask; meanwhile another process changes the db.
-        let (list, planned_on) = sync::planned(&sync_options(p)).unwrap();
+        let planned = sync::planned(&sync_options(p)).unwrap();
         let mut opts = pipeline(p);
-        opts.extra = list;
-        opts.planned_on = Some(planned_on);
+        opts.extra = planned.migrations;
+        opts.inspected = Some(planned.inspected);
+        opts.planned_on = Some(planned.planned_on);
         let preview = apply::apply(&Options { dry_run: true, ..opts.clone() }, &mut |_| {}).unwrap();
         prop_assert_eq!(preview.migrations.len(), 1);
         opts.confirmed = Some(preview.planned());
