@@ -23,6 +23,7 @@ pub(super) fn lost(
     live: &Connection,
     opts: &Options,
     pending: &[Migration],
+    now: &Schema,
     say: &mut dyn FnMut(&str),
 ) -> Result<Vec<String>> {
     // Sync's migrations are planned on the live schema itself (what they drop is in their
@@ -43,8 +44,18 @@ pub(super) fn lost(
             return Ok(Vec::new());
         }
     };
-    let now = crate::inspect(live)?;
-    let after = match migrations::expected_after(&now, pending) {
+    // Only what the history does not build can be lost by hand: without any, nothing to
+    // replay.
+    let hand_columns = now.tables.iter().any(|t| {
+        built
+            .table(&t.name)
+            .is_some_and(|k| t.columns.iter().any(|c| k.column(&c.name).is_none()))
+    });
+    let objects = super::rollback_kept::hand_made_beside(live, &built)?;
+    if !hand_columns && objects.is_empty() {
+        return Ok(Vec::new());
+    }
+    let after = match migrations::expected_after(now, pending) {
         Ok(s) => s,
         Err(e) => {
             say(&format!(
@@ -91,7 +102,7 @@ pub(super) fn lost(
             ));
         }
     }
-    for object in super::rollback_kept::hand_made(live, opts, &applied, say)? {
+    for object in objects {
         if !has_object(&after, object.name()) {
             out.push(object.describe());
         }

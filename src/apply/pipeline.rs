@@ -269,7 +269,10 @@ pub fn apply(opts: &Options, say: &mut dyn FnMut(&str)) -> Result<Report> {
     }
     // What was added by hand since the migrations were written and they would drop: refused
     // without --allow-destructive, named either way (never dropped without a word).
-    let hand_lost = super::hand_lost::lost(&live, opts, &pending, say)?;
+    // Read under the lock; the rehearsal's and the live run's schema checks read again only
+    // what changed since (the backup is a copy of this file, taken under the same lock).
+    let before = crate::inspect::inspect_since(&live, opts.inspected.as_deref())?;
+    let hand_lost = super::hand_lost::lost(&live, opts, &pending, &before.schema, say)?;
     if !hand_lost.is_empty() {
         if !opts.allow_destructive && !opts.dry_run {
             return Err(crate::error::GateError::HandMadeLost {
@@ -332,9 +335,6 @@ pub fn apply(opts: &Options, say: &mut dyn FnMut(&str)) -> Result<Report> {
     // The schema the migrations should produce, from the live schema alone. Migrations whose
     // data statements need real rows may not run on an empty copy: then the schema is not
     // compared, and the rehearsal and the live run say what fails.
-    // Read under the lock; the rehearsal's and the live run's schema checks read again only
-    // what changed since (the backup is a copy of this file, taken under the same lock).
-    let before = crate::inspect::inspect_since(&live, opts.inspected.as_deref())?;
     let expected = match expected_after(&before.schema, &pending) {
         Ok(schema) => Some(schema),
         Err(e) => {

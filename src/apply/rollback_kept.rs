@@ -98,6 +98,12 @@ pub fn hand_made(
             return Ok(Vec::new());
         }
     };
+    hand_made_beside(live, &built)
+}
+
+/// Returns the indexes, triggers and views of `live` that `built` (the schema its history
+/// builds) does not have, in the order they were created.
+pub(super) fn hand_made_beside(live: &Connection, built: &Schema) -> Result<Vec<HandMade>> {
     let known: BTreeSet<String> = built
         .tables
         .iter()
