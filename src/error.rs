@@ -12,15 +12,15 @@ use std::path::PathBuf;
 
 use miette::Diagnostic;
 
-mod messages;
 mod gate;
+mod messages;
 mod restore;
 mod rollback;
 mod source;
 
+pub use gate::GateError;
 pub use messages::{busy_timeout, fill_flag, sqlite_message};
 use messages::{missing_table, no_backup, prune_mismatch, unidentifiable};
-pub use gate::GateError;
 pub use restore::RestoreError;
 pub use rollback::RollbackError;
 pub use source::SourceError;

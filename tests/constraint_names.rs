@@ -77,14 +77,25 @@ fn kind() -> impl Strategy<Value = Kind> {
 
 fn names() -> impl Strategy<Value = Vec<(Kind, String)>> {
     prop::collection::vec(
-        (kind(), prop_oneof![Just("dup"), Just("DUP"), Just("Dup"), Just("other"), Just("third")]),
+        (
+            kind(),
+            prop_oneof![
+                Just("dup"),
+                Just("DUP"),
+                Just("Dup"),
+                Just("other"),
+                Just("third")
+            ],
+        ),
         1..5,
     )
     .prop_map(|v| {
         // One primary key at most.
         let mut seen_pk = false;
         v.into_iter()
-            .filter(|(k, _)| !matches!(k, Kind::PrimaryKey) || !std::mem::replace(&mut seen_pk, true))
+            .filter(|(k, _)| {
+                !matches!(k, Kind::PrimaryKey) || !std::mem::replace(&mut seen_pk, true)
+            })
             .map(|(k, n)| (k, n.to_string()))
             .collect()
     })

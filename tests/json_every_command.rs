@@ -48,7 +48,8 @@ fn setup(state: State) -> tempfile::TempDir {
         State::Synced => {
             common::ok_in(p, &["sync", "--yes", "--skip-backup"]);
             let conn = rusqlite::Connection::open(p.join("db.sqlite")).unwrap();
-            conn.execute_batch("INSERT INTO t VALUES (1, 'x');").unwrap();
+            conn.execute_batch("INSERT INTO t VALUES (1, 'x');")
+                .unwrap();
         }
         State::FilePending => {
             common::ok_in(p, &["plan", "--write", "init"]);
@@ -77,7 +78,14 @@ const COMMANDS: &[&[&str]] = &[
     &["sync", "--dry-run", "--format", "json"],
     &["sync", "--yes", "--format", "json"],
     &["rollback", "last", "--dry-run", "--format", "json"],
-    &["rollback", "last", "--yes", "--allow-destructive", "--format", "json"],
+    &[
+        "rollback",
+        "last",
+        "--yes",
+        "--allow-destructive",
+        "--format",
+        "json",
+    ],
     &["stash", "list", "--format", "json"],
     &["drift", "--format", "json"],
     &["backup", "--format", "json"],
@@ -91,8 +99,22 @@ const COMMANDS: &[&[&str]] = &[
     &["stats", "--format", "json"],
     &["status", "--format", "json"],
     &["baseline", "--dry-run", "--format", "json"],
-    &["fleet", "plan", "--targets", "db.sqlite", "--format", "json"],
-    &["fleet", "status", "--targets", "db.sqlite", "--format", "json"],
+    &[
+        "fleet",
+        "plan",
+        "--targets",
+        "db.sqlite",
+        "--format",
+        "json",
+    ],
+    &[
+        "fleet",
+        "status",
+        "--targets",
+        "db.sqlite",
+        "--format",
+        "json",
+    ],
 ];
 
 fn check(p: &Path, state: State, args: &[&str]) -> Result<(), String> {

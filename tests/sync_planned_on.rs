@@ -80,7 +80,9 @@ impl Meanwhile {
                 "ALTER TABLE t ADD COLUMN c TEXT; UPDATE t SET c = 'precious-' || id;"
             }
             Meanwhile::AddIndex => "CREATE INDEX t_a ON t(a);",
-            Meanwhile::AddTable => "CREATE TABLE hotfix (id INTEGER PRIMARY KEY, note TEXT); INSERT INTO hotfix VALUES (1, 'x');",
+            Meanwhile::AddTable => {
+                "CREATE TABLE hotfix (id INTEGER PRIMARY KEY, note TEXT); INSERT INTO hotfix VALUES (1, 'x');"
+            }
             Meanwhile::WriteRows => "INSERT INTO t VALUES (100, 1000);",
             Meanwhile::ExcludedTable => "CREATE TABLE app_cache_1 (k TEXT);",
         }

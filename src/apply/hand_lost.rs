@@ -90,7 +90,11 @@ pub(super) fn lost(
                 )
                 .map_err(|e| {
                     Error::sqlite(
-                        format!("count the values of {}.{}", ident(&table.name), ident(&column.name)),
+                        format!(
+                            "count the values of {}.{}",
+                            ident(&table.name),
+                            ident(&column.name)
+                        ),
                         e,
                     )
                 })?;

@@ -112,20 +112,17 @@ fn print_json(
     database: &std::path::Path,
     started: std::time::Instant,
 ) -> Result<()> {
-    let mut value = serde_json::to_value(&report).map_err(|source| Error::Json {
+    let mut value = serde_json::to_value(report).map_err(|source| Error::Json {
         context: "render the prune report",
         source,
     })?;
-    let version = match crate::db::open_read_only(&database) {
+    let version = match crate::db::open_read_only(database) {
         Ok(conn) => crate::migrations::history::current_version(&conn)?,
         Err(_) => None,
     };
     if let Some(map) = value.as_object_mut() {
         map.insert("command".into(), "prune".into());
-        map.insert(
-            "database".into(),
-            database.display().to_string().into(),
-        );
+        map.insert("database".into(), database.display().to_string().into());
         // A prune changes rows, never the schema: the version stays.
         map.insert("version_before".into(), version.into());
         map.insert("version_after".into(), version.into());

@@ -19,7 +19,10 @@ pub(super) fn path_shown(path: &std::path::Path) -> String {
     let mut rest = Vec::new();
     let resolved = loop {
         if let Ok(found) = std::fs::canonicalize(&existing) {
-            break rest.iter().rev().fold(found, |acc: PathBuf, part| acc.join(part));
+            break rest
+                .iter()
+                .rev()
+                .fold(found, |acc: PathBuf, part| acc.join(part));
         }
         match (existing.parent(), existing.file_name()) {
             (Some(parent), Some(name)) => {

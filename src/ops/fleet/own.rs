@@ -119,7 +119,9 @@ mod tests {
         let sha = crate::backup::sha256_file(&p.join("a/y.db")).unwrap();
         std::fs::write(
             p.join("a/y.db.json"),
-            format!(r#"{{"database": "m.db", "file": "/elsewhere/y.db", "size": 1, "sha256": "{sha}"}}"#),
+            format!(
+                r#"{{"database": "m.db", "file": "/elsewhere/y.db", "size": 1, "sha256": "{sha}"}}"#
+            ),
         )
         .unwrap();
         // A manifest naming another file, or another content, describes no backup of this one.

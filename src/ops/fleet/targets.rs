@@ -31,13 +31,16 @@ pub fn resolve(source: &Source, backups: &Path, folders: &[PathBuf]) -> Result<V
     resolve_naming_skipped(source, backups, folders).map(|(found, _)| found)
 }
 
+/// Files a glob matched and left out as schemactl's own, each with why.
+pub type Skipped = Vec<(PathBuf, String)>;
+
 /// [`resolve`], with the files a glob matched and left out as schemactl's own, each with why
 /// (to be named in the output: no file is dropped from a run without a word).
 pub fn resolve_naming_skipped(
     source: &Source,
     backups: &Path,
     folders: &[PathBuf],
-) -> Result<(Vec<PathBuf>, Vec<(PathBuf, String)>)> {
+) -> Result<(Vec<PathBuf>, Skipped)> {
     let mut skipped = Vec::new();
     let found = match source {
         Source::Glob(pattern) => {

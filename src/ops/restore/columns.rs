@@ -58,9 +58,7 @@ pub fn renames_between(
     for undone in backup_applied[common..].iter().rev() {
         let reverse = find(&backup_recorded, undone.version, &undone.name)
             .and_then(|r| r.reverse)
-            .or_else(|| {
-                find(&live_recorded, undone.version, &undone.name).and_then(|r| r.reverse)
-            });
+            .or_else(|| find(&live_recorded, undone.version, &undone.name).and_then(|r| r.reverse));
         if let Some(reverse) = reverse {
             out.extend(renames(&reverse));
         }
