@@ -12,11 +12,13 @@ use std::path::PathBuf;
 
 use miette::Diagnostic;
 
+mod gate;
 mod messages;
 mod restore;
 mod rollback;
 mod source;
 
+pub use gate::GateError;
 pub use messages::{busy_timeout, fill_flag, sqlite_message};
 use messages::{missing_table, no_backup, prune_mismatch, unidentifiable};
 pub use restore::RestoreError;
@@ -479,6 +481,9 @@ pub enum Error {
     /// rule it brings back does not fit the rows; nothing was changed.
     #[error(transparent)]
     Rollback(#[from] RollbackError),
+    /// A run refused for what the database holds beside its history; nothing was changed.
+    #[error(transparent)]
+    Gate(#[from] GateError),
     /// `PRAGMA integrity_check` found a problem in a database file.
     #[error("{}: integrity_check failed: {result}", path.display())]
     IntegrityCheckFailed {

@@ -157,6 +157,7 @@ fn project(dir: &std::path::Path) -> Options {
         extra: Vec::new(),
         confirmed: None,
         inspected: None,
+        planned_on: None,
     }
 }
 

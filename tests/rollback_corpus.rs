@@ -59,6 +59,7 @@ fn apply_then_rollback(
         extra: vec![schemactl::migrations::Migration::sync(&plan, 1, 1)],
         confirmed: None,
         inspected: None,
+        planned_on: None,
     };
     apply::apply(&opts, &mut |_| {}).map_err(|e| format!("apply: {e}"))?;
     let conn = Connection::open(&db).map_err(|e| e.to_string())?;
@@ -74,6 +75,7 @@ fn apply_then_rollback(
         &Options {
             extra: Vec::new(),
             confirmed: None,
+            planned_on: None,
             ..opts
         },
         "last",

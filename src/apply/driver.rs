@@ -63,6 +63,9 @@ pub struct Driver<'c> {
     /// The database's identity to record in a live run, in the migrations' transaction (one
     /// commit; see [`crate::db::identity`]).
     identity: Option<crate::db::identity::Identity>,
+    /// The live schema the migrations were planned on, and the database (for the message):
+    /// checked in a live run's transaction before the first statement.
+    planned_on: Option<(super::pipeline::PlannedOn, std::path::PathBuf)>,
 }
 
 impl<'c> Driver<'c> {
@@ -86,6 +89,7 @@ impl<'c> Driver<'c> {
             unstash_sql: Vec::new(),
             refuse_loss: false,
             identity: None,
+            planned_on: None,
         }
     }
 
@@ -93,6 +97,17 @@ impl<'c> Driver<'c> {
     /// migrations, after their checks: it commits with them, or not at all.
     pub fn recording_identity(mut self, identity: Option<&crate::db::identity::Identity>) -> Self {
         self.identity = identity.cloned();
+        self
+    }
+
+    /// Refuses, in a live run's transaction before the first statement, when the live schema
+    /// is not `planned_on` (see [`super::pipeline::Options::planned_on`]).
+    pub fn planned_on(
+        mut self,
+        planned_on: Option<super::pipeline::PlannedOn>,
+        database: &std::path::Path,
+    ) -> Self {
+        self.planned_on = planned_on.map(|p| (p, database.to_path_buf()));
         self
     }
 
@@ -314,6 +329,10 @@ impl Driver<'_> {
     fn run_batch(&mut self, queries: &[&str]) -> Result<usize> {
         // The transaction was opened by the pipeline (see apply::run_refinery) before refinery
         // asked for anything, so the history table, the migrations and the checks share it.
+        if let (Some((planned_on, database)), Mode::Live) = (&self.planned_on, self.mode) {
+            let stems: Vec<String> = self.pending.iter().map(|p| p.stem()).collect();
+            planned_on.check(self.conn, database, &stems, self.before)?;
+        }
         let counts_before = if self.mode == Mode::Rehearsal || self.changes_data() {
             row_counts(self.conn)?
         } else {

@@ -82,6 +82,7 @@ pub fn check_foreign_keys(conn: &Connection, tables: &[String]) -> Result<()> {
 }
 
 mod driver;
+mod hand_lost;
 pub use crate::db::lock;
 mod pipeline;
 mod proof;
@@ -92,5 +93,5 @@ pub mod stash_rows;
 pub mod unstash;
 
 pub use driver::{Mode, QUICK_CHECK_PAGES, row_counts};
-pub use pipeline::{Options, Report, apply, open_live};
+pub use pipeline::{Options, PlannedOn, Report, apply, open_live};
 pub use rollback::{rollback, rollback_lossy};

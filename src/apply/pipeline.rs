@@ -54,6 +54,73 @@ pub struct Options {
     /// reads again, under the lock, only the objects whose catalog rows changed since
     /// ([`crate::inspect::inspect_since`]), so a change made in between is still seen.
     pub inspected: Option<Arc<Inspection>>,
+    /// The live schema `extra` was planned on (sync's diff). When set, the run refuses, under
+    /// the lock before anything changes and again in the live transaction before the first
+    /// statement, when the live schema is no longer that one: a plan made for another schema
+    /// (a column another process added and filled while the question was open) never runs.
+    pub planned_on: Option<PlannedOn>,
+}
+
+/// The live schema a plan was made on, as the plan saw it (the excluded tables left out).
+#[derive(Debug, Clone)]
+pub struct PlannedOn {
+    /// The live schema, without the excluded tables.
+    pub schema: crate::model::Schema,
+    /// The tables the plan leaves alone.
+    pub exclude: crate::exclude::Exclude,
+}
+
+impl PlannedOn {
+    /// Refuses, naming what changed, when `conn`'s live schema is not the one planned on.
+    /// `planned` are the migrations made on it, as `V{n}__{name}`. `base` is an earlier
+    /// inspection of the file: only what changed since is read again
+    /// ([`crate::inspect::inspect_since`]).
+    pub(super) fn check(
+        &self,
+        conn: &Connection,
+        database: &std::path::Path,
+        planned: &[String],
+        base: Option<&Inspection>,
+    ) -> Result<()> {
+        let now = self
+            .exclude
+            .apply(&crate::inspect::inspect_since(conn, base)?.schema);
+        if now == self.schema {
+            return Ok(());
+        }
+        let diff = crate::normal::describe_difference(&self.schema, &now);
+        // The dump's changed lines, less those that only gained or lost a comma.
+        let side = |sign: char, other: &str| -> Vec<String> {
+            let body = |l: &str| l[1..].trim().trim_end_matches(',').to_string();
+            let theirs: Vec<String> = diff
+                .lines()
+                .filter(|l| l.starts_with(other) && !l.starts_with(&other.repeat(3)))
+                .map(body)
+                .collect();
+            diff.lines()
+                .filter(|l| l.starts_with(sign) && !l.starts_with(&sign.to_string().repeat(3)))
+                .map(body)
+                .filter(|b| !theirs.contains(b))
+                .map(|b| format!("{sign} {b}"))
+                .collect()
+        };
+        let mut changed = side('-', "+");
+        changed.extend(side('+', "-"));
+        changed.truncate(3);
+        Err(Error::ChangedSinceShown {
+            database: database.to_path_buf(),
+            shown: planned.to_vec(),
+            now: planned
+                .iter()
+                .map(|stem| {
+                    format!(
+                        "{stem} (planned on a live schema that changed since: {})",
+                        changed.join(" ")
+                    )
+                })
+                .collect(),
+        })
+    }
 }
 
 /// What `apply` did.
@@ -176,6 +243,14 @@ pub fn apply(opts: &Options, say: &mut dyn FnMut(&str)) -> Result<Report> {
         ..Report::default()
     };
     check_confirmed(opts, &report)?;
+    if let Some(planned_on) = &opts.planned_on {
+        planned_on.check(
+            &live,
+            &opts.database,
+            &report.migrations,
+            opts.inspected.as_deref(),
+        )?;
+    }
     if !opts.extra.is_empty() {
         let others: Vec<String> = pending
             .iter()
@@ -191,6 +266,30 @@ pub fn apply(opts: &Options, say: &mut dyn FnMut(&str)) -> Result<Report> {
     }
     if pending.is_empty() {
         return Ok(report);
+    }
+    // What was added by hand since the migrations were written and they would drop: refused
+    // without --allow-destructive, named either way (never dropped without a word).
+    // Read under the lock; the rehearsal's and the live run's schema checks read again only
+    // what changed since (the backup is a copy of this file, taken under the same lock).
+    let before = crate::inspect::inspect_since(&live, opts.inspected.as_deref())?;
+    let hand_lost = super::hand_lost::lost(&live, opts, &pending, &before.schema, say)?;
+    if !hand_lost.is_empty() {
+        if !opts.allow_destructive && !opts.dry_run {
+            return Err(crate::error::GateError::HandMadeLost {
+                database: opts.database.clone(),
+                objects: hand_lost,
+            }
+            .into());
+        }
+        say(&format!(
+            "warning: the migrations drop what was added by hand since they were written: {}{}",
+            hand_lost.join(", "),
+            if opts.dry_run {
+                " (refused without --allow-destructive)"
+            } else {
+                " (--allow-destructive; the pre-apply backup keeps it)"
+            }
+        ));
     }
     // The destructive gate: a destructive migration that drops a table or column holding
     // data needs --allow-destructive. One that drops only empty tables (a new database built
@@ -236,9 +335,6 @@ pub fn apply(opts: &Options, say: &mut dyn FnMut(&str)) -> Result<Report> {
     // The schema the migrations should produce, from the live schema alone. Migrations whose
     // data statements need real rows may not run on an empty copy: then the schema is not
     // compared, and the rehearsal and the live run say what fails.
-    // Read under the lock; the rehearsal's and the live run's schema checks read again only
-    // what changed since (the backup is a copy of this file, taken under the same lock).
-    let before = crate::inspect::inspect_since(&live, opts.inspected.as_deref())?;
     let expected = match expected_after(&before.schema, &pending) {
         Ok(schema) => Some(schema),
         Err(e) => {
@@ -258,7 +354,8 @@ pub fn apply(opts: &Options, say: &mut dyn FnMut(&str)) -> Result<Report> {
             .refusing_loss(refuse_loss)
             .proving(mode == Mode::Rehearsal || opts.verify)
             .recording_identity(identity)
-            .inspected_before(Some(&before));
+            .inspected_before(Some(&before))
+            .planned_on(opts.planned_on.clone(), &opts.database);
         run_refinery(driver, &all)
     };
     guarded_run(&live, opts, "apply", pending.len(), &mut report, &run, say)?;

@@ -207,6 +207,8 @@ struct TableProof {
     /// compute, such as `CURRENT_TIMESTAMP`).
     added: Vec<(String, Option<Value>)>,
     slot: usize,
+    /// Stored columns before that no column after takes: the migrations drop them.
+    dropped: Vec<String>,
 }
 
 /// The proof of one batch of migrations, between [`Proof::prepare`] and [`Proof::verify`].
@@ -455,6 +457,21 @@ impl Proof {
             "rows: proven row by row ({} table(s), {rows} row(s))",
             self.tables.len()
         );
+        let dropped: Vec<String> = self
+            .tables
+            .iter()
+            .flat_map(|t| {
+                t.dropped
+                    .iter()
+                    .map(move |c| format!("{}.{}", quote_ident(&t.before), quote_ident(c)))
+            })
+            .collect();
+        if !dropped.is_empty() {
+            line.push_str(&format!(
+                "; dropped by the migrations: {}",
+                dropped.join(", ")
+            ));
+        }
         if !self.skipped.is_empty() {
             line.push_str(&format!("; not proven: {}", self.skipped.join(", ")));
         }

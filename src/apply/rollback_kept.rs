@@ -28,7 +28,13 @@ pub struct HandMade {
 }
 
 impl HandMade {
-    fn describe(&self) -> String {
+    /// The object's name.
+    pub(super) fn name(&self) -> &str {
+        &self.name
+    }
+
+    /// `index "i" on "t"`, `view "v"`.
+    pub(super) fn describe(&self) -> String {
         match self.kind.as_str() {
             "view" => format!("view {}", ident(&self.name)),
             kind => format!("{kind} {} on {}", ident(&self.name), ident(&self.table)),
@@ -42,7 +48,7 @@ fn q(e: rusqlite::Error) -> Error {
 
 /// Returns the schema the applied migrations build, replayed from empty: the forward SQL
 /// recorded for each, else its file. None when an applied migration has neither.
-fn history_schema(
+pub(super) fn history_schema(
     live: &Connection,
     opts: &Options,
     applied: &[history::Applied],
@@ -92,6 +98,12 @@ pub fn hand_made(
             return Ok(Vec::new());
         }
     };
+    hand_made_beside(live, &built)
+}
+
+/// Returns the indexes, triggers and views of `live` that `built` (the schema its history
+/// builds) does not have, in the order they were created.
+pub(super) fn hand_made_beside(live: &Connection, built: &Schema) -> Result<Vec<HandMade>> {
     let known: BTreeSet<String> = built
         .tables
         .iter()

@@ -29,7 +29,15 @@ pub struct Args {
 pub fn run(args: &Args, config: &Config) -> Result<ExitCode> {
     let desired = crate::dsl::load(&args.schema.resolve(config))?;
     if desired.rules.queries.is_empty() {
-        println!("schema/ declares no queries (add them under `queries:`)");
+        let note = "schema/ declares no queries (add them under `queries:`)";
+        match args.format {
+            Format::Human => println!("{note}"),
+            // Standard output holds only the JSON document in that format: no plans.
+            Format::Json => {
+                eprintln!("{note}");
+                println!("[]");
+            }
+        }
         return Ok(ExitCode::SUCCESS);
     }
     let conn = if args.schema_only {

@@ -65,7 +65,12 @@ impl TargetArgs {
         if !config.backups.starts_with(crate::config::DIR_PLACEHOLDER) {
             folders.push(config.backups.clone());
         }
-        fleet::resolve(&source, backups, &folders).map(Some)
+        let (found, skipped) = fleet::resolve_naming_skipped(&source, backups, &folders)?;
+        // Standard error, so a JSON or ndjson standard output stays one format.
+        for (file, why) in skipped {
+            eprintln!("note: {} is left out: {why}", file.display());
+        }
+        Ok(Some(found))
     }
 
     fn required(&self, backups: &Path, config: &Config) -> Result<Vec<PathBuf>> {

@@ -44,14 +44,31 @@ pub struct Args {
 pub fn run(args: &Args, config: &Config) -> Result<ExitCode> {
     let started = std::time::Instant::now();
     let desired = crate::dsl::load(&args.schema.resolve(config))?;
+    let database = args.database.resolve(config);
     if desired.rules.retention.is_empty() {
-        println!(
-            "schema/ declares no retention rules (add `retention:` to a table); nothing to prune"
-        );
+        let note =
+            "schema/ declares no retention rules (add `retention:` to a table); nothing to prune";
+        match args.format {
+            Format::Human => println!("{note}"),
+            // Standard output holds only the JSON object in that format: an empty report.
+            Format::Json => {
+                eprintln!("{note}");
+                let empty = prune::Report {
+                    dry_run: args.dry_run,
+                    before: Default::default(),
+                    after: Default::default(),
+                    effects: Vec::new(),
+                    archive: None,
+                    abandoned: Vec::new(),
+                    kept: Vec::new(),
+                };
+                print_json(&empty, &database, started)?;
+            }
+        }
         return Ok(ExitCode::SUCCESS);
     }
     let opts = prune::Options {
-        database: args.database.resolve(config),
+        database,
         archives: args
             .archives
             .clone()
@@ -82,36 +99,42 @@ pub fn run(args: &Args, config: &Config) -> Result<ExitCode> {
     drop(progress);
     let report = report?;
     match args.format {
-        Format::Json => {
-            let mut value = serde_json::to_value(&report).map_err(|source| Error::Json {
-                context: "render the prune report",
-                source,
-            })?;
-            let version = match crate::db::open_read_only(&opts.database) {
-                Ok(conn) => crate::migrations::history::current_version(&conn)?,
-                Err(_) => None,
-            };
-            if let Some(map) = value.as_object_mut() {
-                map.insert("command".into(), "prune".into());
-                map.insert(
-                    "database".into(),
-                    opts.database.display().to_string().into(),
-                );
-                // A prune changes rows, never the schema: the version stays.
-                map.insert("version_before".into(), version.into());
-                map.insert("version_after".into(), version.into());
-                map.insert(
-                    "duration_ms".into(),
-                    u64::try_from(started.elapsed().as_millis())
-                        .unwrap_or(u64::MAX)
-                        .into(),
-                );
-            }
-            print!("{}", super::output::json(&value)?);
-        }
+        Format::Json => print_json(&report, &opts.database, started)?,
         Format::Human => print!("{}", human(&report)),
     }
     Ok(ExitCode::SUCCESS)
+}
+
+/// Prints `report` as the one JSON object of `--format json`, with `command`, `database`,
+/// `version_before`, `version_after` and `duration_ms`.
+fn print_json(
+    report: &prune::Report,
+    database: &std::path::Path,
+    started: std::time::Instant,
+) -> Result<()> {
+    let mut value = serde_json::to_value(report).map_err(|source| Error::Json {
+        context: "render the prune report",
+        source,
+    })?;
+    let version = match crate::db::open_read_only(database) {
+        Ok(conn) => crate::migrations::history::current_version(&conn)?,
+        Err(_) => None,
+    };
+    if let Some(map) = value.as_object_mut() {
+        map.insert("command".into(), "prune".into());
+        map.insert("database".into(), database.display().to_string().into());
+        // A prune changes rows, never the schema: the version stays.
+        map.insert("version_before".into(), version.into());
+        map.insert("version_after".into(), version.into());
+        map.insert(
+            "duration_ms".into(),
+            u64::try_from(started.elapsed().as_millis())
+                .unwrap_or(u64::MAX)
+                .into(),
+        );
+    }
+    print!("{}", super::output::json(&value)?);
+    Ok(())
 }
 
 fn human(r: &prune::Report) -> String {

@@ -64,6 +64,9 @@ pub fn run(args: &Args, config: &Config) -> Result<ExitCode> {
         let mut opts = args.pipeline.options(database.clone(), config);
         opts.extra = planned.migrations;
         opts.inspected = Some(planned.inspected);
+        // The plan runs on the live schema it was made on, or not at all (checked under the
+        // lock and in the live transaction: a change made while the question was open).
+        opts.planned_on = Some(planned.planned_on);
         run_pipeline(&opts, &args.pipeline).map_err(|e| sync::explain_failure(&sync_opts, e))?
     };
     print_outcome(

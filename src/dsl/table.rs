@@ -93,7 +93,66 @@ pub(super) fn table(
     }
     table.strict = spec.strict;
     table.without_rowid = spec.without_rowid;
+    unique_constraint_names(ctx, src, &tname, spec);
     (ctx.errors.len() == errors_before).then_some(table)
+}
+
+/// Refuses a constraint name given twice in one table (ignoring ASCII case, as SQLite's
+/// `ALTER TABLE ... DROP CONSTRAINT` finds them): the primary key's, the unique constraints',
+/// the checks' (on the table and on its columns) and the foreign keys'. Each second use is an
+/// error at its place, naming the first.
+fn unique_constraint_names(ctx: &mut Ctx<'_>, src: usize, tname: &str, spec: &TableSpec) {
+    let mut named: Vec<(String, Place)> = Vec::new();
+    if let Some(pk) = &spec.primary_key
+        && let PrimaryKeySpec::Full {
+            name: Some(name), ..
+        } = &pk.value
+    {
+        named.push((name.clone(), place_of(src, pk)));
+    }
+    for u in &spec.unique {
+        if let UniqueSpec::Named {
+            name: Some(name), ..
+        } = &u.value
+        {
+            named.push((name.clone(), place_of(src, u)));
+        }
+    }
+    for (_, cspec) in &spec.columns.0 {
+        let Some(checks) = &cspec.check else {
+            continue;
+        };
+        let list = match &checks.value {
+            ColumnChecks::One(c) => std::slice::from_ref(c),
+            ColumnChecks::Many(v) => v.as_slice(),
+        };
+        for c in list {
+            if let CheckSpec::Named { name, .. } = c {
+                named.push((name.clone(), place_of(src, checks)));
+            }
+        }
+    }
+    for c in &spec.checks {
+        if let CheckSpec::Named { name, .. } = &c.value {
+            named.push((name.clone(), place_of(src, c)));
+        }
+    }
+    for fk in &spec.foreign_keys {
+        if let Some(name) = &fk.value.name {
+            named.push((name.clone(), place_of(src, fk)));
+        }
+    }
+    for (i, (name, place)) in named.iter().enumerate() {
+        if named[..i].iter().any(|(n, _)| n.eq_ignore_ascii_case(name)) {
+            ctx.error(
+                *place,
+                format!(
+                    "table \"{tname}\": the constraint name \"{name}\" is given twice (a name appears once per table; names ignore case)"
+                ),
+                "name each constraint once",
+            );
+        }
+    }
 }
 
 /// Takes a verbatim `sql:` table, which may not also give columns or constraints; a table

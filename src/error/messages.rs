@@ -5,6 +5,40 @@ use std::path::PathBuf;
 
 use super::Error;
 
+/// A path as given, and, when it holds `.` or `..`, as resolved (`app/../real/x.db (that is
+/// /srv/real/x.db)`): the part that does not exist yet is joined to the one that does.
+pub(super) fn path_shown(path: &std::path::Path) -> String {
+    use std::path::Component;
+    let unnormalised = path
+        .components()
+        .any(|c| matches!(c, Component::ParentDir | Component::CurDir));
+    if !unnormalised {
+        return path.display().to_string();
+    }
+    let mut existing = path.to_path_buf();
+    let mut rest = Vec::new();
+    let resolved = loop {
+        if let Ok(found) = std::fs::canonicalize(&existing) {
+            break rest
+                .iter()
+                .rev()
+                .fold(found, |acc: PathBuf, part| acc.join(part));
+        }
+        match (existing.parent(), existing.file_name()) {
+            (Some(parent), Some(name)) => {
+                rest.push(name.to_os_string());
+                existing = if parent.as_os_str().is_empty() {
+                    PathBuf::from(".")
+                } else {
+                    parent.to_path_buf()
+                };
+            }
+            _ => return path.display().to_string(),
+        }
+    };
+    format!("{} (that is {})", path.display(), resolved.display())
+}
+
 pub(super) fn no_backup(
     dir: &std::path::Path,
     database: &std::path::Path,
@@ -12,8 +46,8 @@ pub(super) fn no_backup(
 ) -> String {
     let mut text = format!(
         "no backup of {} in {} fits",
-        database.display(),
-        dir.display()
+        path_shown(database),
+        path_shown(dir)
     );
     if others > 0 {
         text.push_str(&format!(

@@ -66,6 +66,9 @@ pub struct Planned {
     /// The inspection of the live database they were planned against, for the pipeline
     /// ([`apply::Options::inspected`]), which reads again under its lock what changed since.
     pub inspected: Arc<Inspection>,
+    /// The live schema they were planned on (for [`apply::Options::planned_on`]: a run
+    /// refuses when the live schema is another by then).
+    pub planned_on: apply::PlannedOn,
 }
 
 /// [`migrations`], with the inspection of the live database they were planned against.
@@ -115,10 +118,15 @@ pub fn planned(opts: &Options) -> Result<Planned> {
     let findings = crate::lint::lint_with(&conn, &current, &desired.schema, &changes, scan)?;
     let adopt = catalogue.applied.is_empty() && current != Schema::default();
     drop(conn);
+    let planned_on = apply::PlannedOn {
+        schema: current.clone(),
+        exclude: exclude.clone(),
+    };
     if plan.is_empty() {
         return Ok(Planned {
             migrations: Vec::new(),
             inspected,
+            planned_on,
         });
     }
     crate::plan::verify(&plan, &current, &desired.schema)?;
@@ -149,6 +157,7 @@ pub fn planned(opts: &Options) -> Result<Planned> {
     Ok(Planned {
         migrations: out,
         inspected,
+        planned_on,
     })
 }
 
@@ -197,6 +206,7 @@ pub fn sync(
     }
     pipeline.extra.extend(planned.migrations);
     pipeline.inspected = Some(planned.inspected);
+    pipeline.planned_on = Some(planned.planned_on);
     apply::apply(&pipeline, say)
         .map(Some)
         .map_err(|e| explain_failure(opts, e))

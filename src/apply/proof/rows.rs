@@ -111,6 +111,7 @@ pub(super) fn table_proof(
     let mut kept = Vec::new();
     let mut converted = Vec::new();
     let mut added = Vec::new();
+    let mut sources: Vec<String> = Vec::new();
     for c in after.columns.iter().filter(|c| c.hidden == 0) {
         let source = match d.source(bi, ai, &c.name) {
             Source::Kept(name) => match before.column(&name) {
@@ -119,6 +120,9 @@ pub(super) fn table_proof(
             },
             other => other,
         };
+        if let Source::Kept(b) = &source {
+            sources.push(b.clone());
+        }
         match source {
             // A generated column made regular by a rollback gets back the values its
             // migration stashed, not the computed ones.
@@ -197,7 +201,18 @@ pub(super) fn table_proof(
             };
         }
     }
+    // Every stored column of the table before is counted: one no column after takes (by its
+    // name or as a source) goes with the migrations, and the proof names it.
+    let dropped = before
+        .columns
+        .iter()
+        .filter(|b| b.hidden == 0)
+        .filter(|b| !sources.iter().any(|s| s.eq_ignore_ascii_case(&b.name)))
+        .filter(|b| after.column(&b.name).is_none())
+        .map(|b| b.name.clone())
+        .collect();
     Ok(TableProof {
+        dropped,
         before: before_name.to_string(),
         after: after_name.to_string(),
         temp: format!("{TEMP_PREFIX}{}", slot / 3),

@@ -52,6 +52,20 @@ fn a_faithful_rebuild_is_proven() {
 }
 
 #[test]
+fn a_rebuild_that_leaves_a_column_behind_names_it() {
+    let conn = db(T);
+    let sql = rebuild(
+        "id TEXT PRIMARY KEY, a TEXT NOT NULL, b INTEGER CHECK (b > 0)",
+        "(rowid, id, a, b) SELECT rowid, id, a, b",
+    );
+    let line = prove(&conn, &sql).unwrap();
+    assert_eq!(
+        line,
+        "rows: proven row by row (1 table(s), 3 row(s)); dropped by the migrations: \"t\".\"n\""
+    );
+}
+
+#[test]
 fn an_update_inside_a_rebuild_is_caught_with_its_column_and_key() {
     let conn = db(T);
     let sql = "CREATE TABLE _schemactl_new_t (id TEXT PRIMARY KEY, a TEXT, b INTEGER, n);

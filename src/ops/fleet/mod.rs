@@ -27,7 +27,7 @@ pub use report::{Failure, Outcome, Record, Summary};
 pub use rollback::rollback;
 pub use run::{Applied, Count, Options, apply};
 pub use status::status;
-pub use targets::{Source, resolve};
+pub use targets::{Source, resolve, resolve_naming_skipped};
 
 /// Returns the default number of workers: the number of cores.
 pub fn default_jobs() -> usize {

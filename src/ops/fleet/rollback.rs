@@ -103,6 +103,7 @@ fn pipeline(opts: &Options, database: &std::path::Path, dry_run: bool) -> crate:
         extra: Vec::new(),
         confirmed: None,
         inspected: None,
+        planned_on: None,
     }
 }
 

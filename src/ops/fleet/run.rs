@@ -351,6 +351,7 @@ fn one(
             extra: Vec::new(),
             confirmed: Some(planned),
             inspected: None,
+            planned_on: None,
         },
         schema: opts.project.schema.clone(),
         exclude: opts.project.exclude.clone(),

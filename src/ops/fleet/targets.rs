@@ -28,11 +28,31 @@ pub enum Source {
 /// run folders). A glob matching nothing, an empty list, or a listed path that is not a
 /// regular file or is schemactl's own is an error naming it.
 pub fn resolve(source: &Source, backups: &Path, folders: &[PathBuf]) -> Result<Vec<PathBuf>> {
+    resolve_naming_skipped(source, backups, folders).map(|(found, _)| found)
+}
+
+/// Files a glob matched and left out as schemactl's own, each with why.
+pub type Skipped = Vec<(PathBuf, String)>;
+
+/// [`resolve`], with the files a glob matched and left out as schemactl's own, each with why
+/// (to be named in the output: no file is dropped from a run without a word).
+pub fn resolve_naming_skipped(
+    source: &Source,
+    backups: &Path,
+    folders: &[PathBuf],
+) -> Result<(Vec<PathBuf>, Skipped)> {
+    let mut skipped = Vec::new();
     let found = match source {
         Source::Glob(pattern) => {
             let mut found = glob(pattern)?;
             let own = super::own::Folders::new(&found, backups, folders);
-            found.retain(|p| own.why(p).is_none());
+            found.retain(|p| match own.why(p) {
+                Some(why) => {
+                    skipped.push((p.clone(), why));
+                    false
+                }
+                None => true,
+            });
             if found.is_empty() {
                 return Err(Error::InvalidArgument {
                     what: format!("--targets {pattern}"),
@@ -86,7 +106,7 @@ pub fn resolve(source: &Source, backups: &Path, folders: &[PathBuf]) -> Result<V
             found
         }
     };
-    Ok(dedup(found))
+    Ok((dedup(found), skipped))
 }
 
 /// Sorts `paths` and keeps the first name of each file: two names of one file (through `..`,

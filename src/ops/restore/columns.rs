@@ -28,6 +28,49 @@ impl Mapping {
     }
 }
 
+/// The renames from the backup's schema to the live one, oldest first, following both
+/// histories exactly: the migrations the backup has and the live database no longer has
+/// (rolled back since, or never applied to it) are undone newest first, by the renames of
+/// their reverse SQL (recorded in the backup's `_schemactl_migrations`, else the live one's);
+/// then the migrations the live database has and the backup does not run forward, by the
+/// renames of their recorded forward SQL. The histories part at their first difference (a
+/// version, or its name, not the same).
+pub fn renames_between(
+    backup: &rusqlite::Connection,
+    live: &rusqlite::Connection,
+) -> crate::error::Result<Vec<Rename>> {
+    use crate::migrations::history;
+    let backup_applied = history::applied(backup)?;
+    let live_applied = history::applied(live)?;
+    let common = backup_applied
+        .iter()
+        .zip(&live_applied)
+        .take_while(|(b, l)| b.version == l.version && b.name == l.name)
+        .count();
+    let backup_recorded = history::recorded(backup)?;
+    let live_recorded = history::recorded(live)?;
+    let find = |list: &[history::Recorded], version: i32, name: &str| {
+        list.iter()
+            .find(|r| r.version == version && r.name == name)
+            .cloned()
+    };
+    let mut out = Vec::new();
+    for undone in backup_applied[common..].iter().rev() {
+        let reverse = find(&backup_recorded, undone.version, &undone.name)
+            .and_then(|r| r.reverse)
+            .or_else(|| find(&live_recorded, undone.version, &undone.name).and_then(|r| r.reverse));
+        if let Some(reverse) = reverse {
+            out.extend(renames(&reverse));
+        }
+    }
+    for ran in &live_applied[common..] {
+        if let Some(r) = find(&live_recorded, ran.version, &ran.name) {
+            out.extend(renames(&r.forward));
+        }
+    }
+    Ok(out)
+}
+
 /// Maps the backup's table onto `live`, undoing `renames` (all the renames since the backup,
 /// oldest first) to find the names the backup knew. None when the backup has no such table.
 pub fn map(live: &Table, backup: &Schema, renames: &[Rename]) -> Option<Mapping> {

@@ -506,13 +506,9 @@ pub fn restore_table(
     let backup_conn = Connection::open(scratch)
         .map_err(|e| Error::sqlite(format!("open {}", scratch.display()), e))?;
     let backup_schema = crate::inspect(&backup_conn)?;
-    let since = crate::migrations::history::current_version(&backup_conn)?;
+    // From the backup's history to the live one, through the rollbacks between them too.
+    let renames = columns::renames_between(&backup_conn, &live)?;
     drop(backup_conn);
-    let renames: Vec<columns::Rename> = crate::migrations::history::recorded(&live)?
-        .iter()
-        .filter(|m| since.is_none_or(|v| m.version > v))
-        .flat_map(|m| columns::renames(&m.forward))
-        .collect();
     let mapping =
         columns::map(&live_table, &backup_schema, &renames).ok_or_else(|| Error::MissingTable {
             place: Some(format!("backup {}", prepared.chosen.from.display())),

@@ -1,0 +1,24 @@
+//! Why a run was refused before anything changed because of what the database holds beside
+//! what its history built: each reason names the database and the objects, and says what to do.
+
+use std::path::PathBuf;
+
+/// A run refused before anything changed (nothing was changed).
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum GateError {
+    /// The pending migrations would drop columns, indexes, triggers or views added by hand
+    /// since they were written (the history does not build them), and `--allow-destructive`
+    /// was not given.
+    #[error(
+        "the pending migrations would drop what was added to {} by hand since they were written: {}; nothing was changed: add it to schema/ and write the migration again (`plan --write`), or re-run with --allow-destructive to drop it (the pre-apply backup keeps it)",
+        database.display(),
+        objects.join(", ")
+    )]
+    HandMadeLost {
+        /// The database.
+        database: PathBuf,
+        /// Each object, a column with its count of values.
+        objects: Vec<String>,
+    },
+}
