@@ -64,16 +64,8 @@ fn rows(conn: &Connection) -> Vec<(i64, Value)> {
 }
 
 fn run_case(from: From, values: &[Value], writes: &[(usize, Value)]) {
-    let dir = common::temp_dir();
+    let dir = common::empty_project();
     let d = dir.path();
-    for sub in ["schema", "migrations", "rollbacks"] {
-        std::fs::create_dir_all(d.join(sub)).unwrap();
-    }
-    std::fs::write(
-        d.join("schemactl.toml"),
-        "database = \"db.sqlite\"\nbackups = \"backups\"\n",
-    )
-    .unwrap();
     let (ty, strict) = match from {
         From::Typeless => ("\"\"", false),
         From::Blob => ("BLOB", false),

@@ -134,16 +134,7 @@ fn stash_tables(db: &Path) -> Vec<String> {
 }
 
 fn project() -> tempfile::TempDir {
-    let dir = common::temp_dir();
-    for sub in ["schema", "migrations", "rollbacks"] {
-        std::fs::create_dir_all(dir.path().join(sub)).unwrap();
-    }
-    std::fs::write(
-        dir.path().join("schemactl.toml"),
-        "database = \"db.sqlite\"\nbackups = \"backups\"\n",
-    )
-    .unwrap();
-    dir
+    common::empty_project()
 }
 
 fn run_case(c: &Case) {

@@ -23,16 +23,9 @@ struct Project {
 
 impl Project {
     fn new() -> Self {
-        let dir = common::temp_dir();
-        for sub in ["schema", "migrations", "rollbacks"] {
-            std::fs::create_dir_all(dir.path().join(sub)).unwrap();
+        Project {
+            dir: common::empty_project(),
         }
-        std::fs::write(
-            dir.path().join("schemactl.toml"),
-            "database = \"db.sqlite\"\nbackups = \"backups\"\n",
-        )
-        .unwrap();
-        Project { dir }
     }
 
     fn path(&self, rel: &str) -> PathBuf {

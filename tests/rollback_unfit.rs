@@ -11,16 +11,8 @@ use proptest::prelude::*;
 use rusqlite::Connection;
 
 fn project(rule: bool) -> tempfile::TempDir {
-    let dir = common::temp_dir();
+    let dir = common::empty_project();
     let d = dir.path();
-    for sub in ["schema", "migrations", "rollbacks"] {
-        std::fs::create_dir_all(d.join(sub)).unwrap();
-    }
-    std::fs::write(
-        d.join("schemactl.toml"),
-        "database = \"db.sqlite\"\nbackups = \"backups\"\n",
-    )
-    .unwrap();
     let v1 = if rule {
         "schemactl: 1\nversion: 1\ntables:\n  t:\n    columns:\n      id: { type: INTEGER, primary_key: true }\n      a: { type: TEXT, not_null: true }\n"
     } else {

@@ -15,16 +15,7 @@ use proptest::prelude::*;
 use rusqlite::Connection;
 
 fn project() -> tempfile::TempDir {
-    let dir = common::temp_dir();
-    for sub in ["schema", "migrations", "rollbacks"] {
-        std::fs::create_dir_all(dir.path().join(sub)).unwrap();
-    }
-    std::fs::write(
-        dir.path().join("schemactl.toml"),
-        "database = \"db.sqlite\"\nbackups = \"backups\"\n",
-    )
-    .unwrap();
-    dir
+    common::empty_project()
 }
 
 /// (rowid, x, y) in rowid order; y NULL when the table has no column y.

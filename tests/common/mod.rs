@@ -121,6 +121,21 @@ pub fn project_dir(config: &str) -> tempfile::TempDir {
     dir
 }
 
+/// A temp project with empty schema/, migrations/ and rollbacks/, the database `db.sqlite`
+/// and its backups in `backups`.
+pub fn empty_project() -> tempfile::TempDir {
+    let dir = temp_dir();
+    for sub in ["schema", "migrations", "rollbacks"] {
+        std::fs::create_dir_all(dir.path().join(sub)).unwrap();
+    }
+    std::fs::write(
+        dir.path().join("schemactl.toml"),
+        "database = \"db.sqlite\"\nbackups = \"backups\"\n",
+    )
+    .unwrap();
+    dir
+}
+
 /// The repository root.
 pub fn repo_root() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR"))
