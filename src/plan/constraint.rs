@@ -339,16 +339,11 @@ fn proved_step(
     summary: String,
     undo: String,
 ) -> Option<Step> {
-    if !proves(before, &forward, after) {
-        return None;
-    }
-    let reverse = reverse
-        .map(|r| vec![r])
-        .filter(|r| proves(after, r, before));
+    let proof = Proof::run(before, &forward, after, reverse.as_deref())?;
     // The reverse's own words: `undo` when it is the native statement, else a rebuild that
     // undoes the summary.
-    let (reverse, drops_table, undo) = match reverse {
-        Some(r) => (r, TableDrops::NONE, undo),
+    let (reverse, drops_table, undo) = match reverse.filter(|_| proof.reverse_proved) {
+        Some(r) => (vec![r], TableDrops::NONE, undo),
         None => (
             rebuild(after, before, &[]),
             TableDrops::REVERSE,
@@ -367,26 +362,69 @@ fn proved_step(
     })
 }
 
-/// Returns true when `statements`, run on `from` materialised in memory, leave the table
-/// `to` is in normal form (indexes included).
-fn proves(from: &Table, statements: &[String], to: &Table) -> bool {
-    let got = normal_after(from, statements);
-    got.is_some() && got == normal_after(to, &[])
+/// The proof of a native step, made on two in-memory SQLite databases: one holding `before`,
+/// one holding `after`, each created by SQLite from its normal form and inspected back.
+struct Proof {
+    /// Whether the reverse statement, run on `after`, leaves `before` (indexes included).
+    reverse_proved: bool,
 }
 
-/// The table `table` becomes once `statements` run on it, inspected back from an in-memory
-/// SQLite; None when SQLite refuses a statement.
-fn normal_after(table: &Table, statements: &[String]) -> Option<Table> {
-    let schema = Schema {
-        tables: vec![table.clone()],
-        ..Schema::default()
-    };
-    let conn: Connection = crate::normal::create_in_memory(&schema).ok()?;
-    for sql in statements {
-        conn.execute_batch(sql).ok()?;
+impl Proof {
+    /// None when the forward statements, run on `before`, do not leave exactly `after`
+    /// (or SQLite refuses one). The reverse is run on the database that holds `after` as
+    /// SQLite created it, and compared with `before` as read back before the forward ran.
+    fn run(
+        before: &Table,
+        forward: &[String],
+        after: &Table,
+        reverse: Option<&str>,
+    ) -> Option<Self> {
+        let from = Materialised::new(before)?;
+        let before_read = from.read()?;
+        let got = from.after(forward)?;
+        let to = Materialised::new(after)?;
+        if got != to.read()? {
+            return None;
+        }
+        let reverse_proved =
+            reverse.is_some_and(|r| to.after(&[r.to_string()]) == Some(before_read));
+        Some(Proof { reverse_proved })
     }
-    let inspected = crate::inspect::inspect(&conn).ok()?;
-    inspected.table(&table.name).cloned()
+}
+
+/// One table created alone in an in-memory SQLite.
+struct Materialised {
+    conn: Connection,
+    name: crate::model::Name,
+}
+
+impl Materialised {
+    /// None when SQLite refuses the table's CREATE (or one of its indexes').
+    fn new(table: &Table) -> Option<Self> {
+        let schema = Schema {
+            tables: vec![table.clone()],
+            ..Schema::default()
+        };
+        let conn = crate::normal::create_in_memory(&schema).ok()?;
+        Some(Materialised {
+            conn,
+            name: table.name.clone(),
+        })
+    }
+
+    /// The table as SQLite now reports it, in normal form.
+    fn read(&self) -> Option<Table> {
+        let inspected = crate::inspect::inspect(&self.conn).ok()?;
+        inspected.table(&self.name).cloned()
+    }
+
+    /// Runs `statements`, then reads the table back; None when SQLite refuses a statement.
+    fn after(&self, statements: &[String]) -> Option<Table> {
+        for sql in statements {
+            self.conn.execute_batch(sql).ok()?;
+        }
+        self.read()
+    }
 }
 
 /// Says why a table's constraint change needs a rebuild when a name (or a table-level CHECK)
