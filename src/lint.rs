@@ -170,8 +170,11 @@ impl Lint<'_> {
                 })
                 .collect::<Vec<_>>()
                 .join(" || ', ' || "),
-            _ if self.live.without_rowid => "'?'".into(),
-            _ => "'rowid=' || rowid".into(),
+            // The rowid under a name no column shadows (a column named `rowid` is not it).
+            _ => match crate::plan::rowid_alias(self.live) {
+                Some(a) => format!("'{a}=' || {a}"),
+                None => "'?'".into(),
+            },
         }
     }
 

@@ -101,9 +101,9 @@ fn rebuild_step(d: &TableDiff, target: Target) -> Step {
         .filter(|c| d.from.column(c).is_some_and(|c| c.generated.is_none()))
         .collect();
     // A narrowed column's original values are stashed too (TEXT to INTEGER turns '007'
-    // into 7): named as the current table does, with the affinity of the new type. Not when
-    // that would leave the stash unable to find its rows (a narrowed key of a WITHOUT ROWID
-    // table): then only what goes is stashed.
+    // into 7): named as the current table does, with the stored affinity of the new type. A
+    // stash that could not find its rows refuses the plan (see
+    // `migrations::check_stashable`): a narrowing is never planned without its stash.
     let narrowed_stored: Vec<(String, &'static str)> = narrowing
         .iter()
         .filter(|(from, _)| from.generated.is_none())
@@ -115,21 +115,16 @@ fn rebuild_step(d: &TableDiff, target: Target) -> Step {
         })
         .filter(|(c, _)| d.from.column(c).is_some() && !stored.contains(c))
         .collect();
-    let with_narrowed: Vec<String> = stored
-        .iter()
-        .cloned()
-        .chain(narrowed_stored.iter().map(|(c, _)| c.clone()))
-        .collect();
-    let (stored, narrowed_stored) = if Stash::columns(&d.from, with_narrowed.clone()).identifiable()
-    {
-        (with_narrowed, narrowed_stored)
-    } else {
-        (stored, Vec::new())
+    // The rebuild copies the rowids unless a column becomes the INTEGER PRIMARY KEY (see
+    // `rebuild`): then the rowids are that column's values.
+    let rowid_kept = match (d.from.rowid_alias(), d.to.rowid_alias()) {
+        (_, None) => true,
+        (Some(a), Some(b)) => renamed_from(d, b).eq_ignore_ascii_case(a),
+        (None, Some(_)) => false,
     };
-    let stash = (!stored.is_empty()).then(|| {
-        let mut stash = Stash::columns(&d.from, stored);
+    let stash = (!stored.is_empty() || !narrowed_stored.is_empty()).then(|| {
+        let mut stash = Stash::rebuild(&d.from, stored, narrowed_stored, rowid_kept);
         stash.fingerprint_kept_by(&d.from, &d.to, &d.column_renames);
-        stash.narrowed = narrowed_stored;
         stash.reverse = Some(rebuild_filled(
             &d.to,
             &d.from,
