@@ -6,7 +6,8 @@
 //! into the new column and back): wherever the copy changes a value that the copy back does
 //! not give back, the plan's step narrows (destructive, stashed); a copy SQLite refuses
 //! fails the sync and changes nothing; and in every case sync then rollback gives back every
-//! value exactly (48 cases).
+//! value exactly; with `id` the INTEGER PRIMARY KEY or a plain column (the stash then finds
+//! rows by rowid) (48 cases).
 
 mod common;
 
@@ -65,7 +66,7 @@ fn case() -> impl Strategy<Value = ((&'static str, bool), (&'static str, bool), 
         .prop_filter("a change", |(a, b, _)| a != b)
 }
 
-fn create(conn: &Connection, name: &str, (ty, strict): (&str, bool)) {
+fn create(conn: &Connection, name: &str, (ty, strict): (&str, bool), keyed: bool) {
     let ty = if ty.is_empty() {
         String::new()
     } else {
@@ -73,7 +74,8 @@ fn create(conn: &Connection, name: &str, (ty, strict): (&str, bool)) {
     };
     let strict = if strict { " STRICT" } else { "" };
     conn.execute_batch(&format!(
-        "CREATE TABLE {name} (id INTEGER PRIMARY KEY, n{ty}){strict}"
+        "CREATE TABLE {name} (id INTEGER{}, n{ty}){strict}",
+        if keyed { " PRIMARY KEY" } else { "" }
     ))
     .unwrap();
 }
@@ -95,9 +97,9 @@ type Oracle = (
     Vec<(i64, Value)>,
 );
 
-fn oracle(from: (&str, bool), to: (&str, bool), values: &[Value]) -> Oracle {
+fn oracle(from: (&str, bool), to: (&str, bool), values: &[Value], keyed: bool) -> Oracle {
     let conn = Connection::open_in_memory().unwrap();
-    create(&conn, "a", from);
+    create(&conn, "a", from, keyed);
     for (i, v) in values.iter().enumerate() {
         let _ = conn.execute(
             "INSERT INTO a VALUES (?1, ?2)",
@@ -105,7 +107,7 @@ fn oracle(from: (&str, bool), to: (&str, bool), values: &[Value]) -> Oracle {
         );
     }
     let held = rows(&conn, "a");
-    create(&conn, "b", to);
+    create(&conn, "b", to, keyed);
     if conn
         .execute_batch("INSERT INTO b SELECT id, n FROM a")
         .is_err()
@@ -113,7 +115,7 @@ fn oracle(from: (&str, bool), to: (&str, bool), values: &[Value]) -> Oracle {
         return (held, None, Vec::new());
     }
     let copied = rows(&conn, "b");
-    create(&conn, "c", from);
+    create(&conn, "c", from, keyed);
     let back = match conn.execute_batch("INSERT INTO c SELECT id, n FROM b") {
         Ok(()) => rows(&conn, "c"),
         Err(_) => Vec::new(),
@@ -121,17 +123,19 @@ fn oracle(from: (&str, bool), to: (&str, bool), values: &[Value]) -> Oracle {
     (held, Some(copied), back)
 }
 
-fn yaml(version: u32, (ty, strict): (&str, bool)) -> String {
+fn yaml(version: u32, (ty, strict): (&str, bool), keyed: bool) -> String {
     format!(
-        "schemactl: 1\nversion: {version}\ntables:\n  t:\n    columns:\n      id: {{ type: INTEGER, primary_key: true }}\n      n: {{ type: \"{ty}\" }}\n    strict: {strict}\n"
+        "schemactl: 1\nversion: {version}\ntables:\n  t:\n    columns:\n      id: {{ type: INTEGER, primary_key: {keyed} }}\n      n: {{ type: \"{ty}\" }}\n    strict: {strict}\n"
     )
 }
 
-fn run_case(from: (&'static str, bool), to: (&'static str, bool), values: &[Value]) {
-    let (held, copied, back) = oracle(from, to, values);
+/// `keyed`: `id` is the INTEGER PRIMARY KEY; else a plain column, and the stash finds rows
+/// by rowid.
+fn run_case(from: (&'static str, bool), to: (&'static str, bool), values: &[Value], keyed: bool) {
+    let (held, copied, back) = oracle(from, to, values, keyed);
     let dir = common::empty_project();
     let d = dir.path();
-    std::fs::write(d.join("schema/s.yaml"), yaml(1, from)).unwrap();
+    std::fs::write(d.join("schema/s.yaml"), yaml(1, from, keyed)).unwrap();
     ok_in(d, &["sync", "--yes"]);
     let db = d.join("db.sqlite");
     let conn = Connection::open(&db).unwrap();
@@ -145,7 +149,7 @@ fn run_case(from: (&'static str, bool), to: (&'static str, bool), values: &[Valu
         "the old column holds what SQLite says"
     );
     drop(conn);
-    std::fs::write(d.join("schema/s.yaml"), yaml(2, to)).unwrap();
+    std::fs::write(d.join("schema/s.yaml"), yaml(2, to, keyed)).unwrap();
     let plan = ok_in(d, &["plan"]);
     let sync = common::schemactl(
         d,
@@ -187,9 +191,9 @@ proptest! {
 
     #[test]
     fn a_change_of_type_or_strict_that_changes_values_narrows_and_rolls_back_exactly(
-        (from, to, values) in case()
+        (from, to, values) in case(), keyed in any::<bool>()
     ) {
-        run_case(from, to, &values);
+        run_case(from, to, &values, keyed);
     }
 }
 
@@ -200,5 +204,6 @@ fn strict_off_turns_any_numeric_and_the_rollback_gives_the_values_back() {
         Value::Text("1e1".into()),
         Value::Real(1.0),
     ];
-    run_case(("ANY", true), ("ANY", false), &values);
+    run_case(("ANY", true), ("ANY", false), &values, true);
+    run_case(("ANY", true), ("ANY", false), &values, false);
 }

@@ -262,18 +262,26 @@ impl Stash {
 
     /// Describes the stash of a rebuild that drops (or overwrites) the columns `stored` of
     /// `t` and narrows the columns `narrowed` (each with the stored affinity of its new type,
-    /// see [`Stash::narrowed`]). A narrowed key column stays in the key: the stash finds its
-    /// row by the value the key becomes (the column [`narrowed_as`], which converts as the
-    /// new column does), so that a key '007' that becomes 7 still finds its row. When the
-    /// rebuild does not keep the rowids (`rowid_kept` false: a column becomes the INTEGER
-    /// PRIMARY KEY), a key finds the rows alone.
+    /// see [`Stash::narrowed`]). While the primary key stays the table's key (`key_kept`:
+    /// then two keys that would become one fail the copy), a narrowed key column stays in the
+    /// stash's key: the stash finds its row by the value the key becomes (the column
+    /// [`narrowed_as`], which converts as the new column does), so that a key '007' that
+    /// becomes 7 still finds its row. When the rebuild does not keep the rowids
+    /// (`new_rowid`: the column that becomes the INTEGER PRIMARY KEY, whose values the rowids
+    /// then are), the key finds the rows alone, if it can: NOT NULL, or that very column.
     pub fn rebuild(
         t: &Table,
         stored: Vec<String>,
         narrowed: Vec<(String, &'static str)>,
-        rowid_kept: bool,
+        key_kept: bool,
+        new_rowid: Option<&str>,
     ) -> Self {
-        let mut stash = Stash::columns(t, stored);
+        let narrowed_names = narrowed.iter().map(|(c, _)| c.clone());
+        let mut stash = if key_kept {
+            Stash::columns(t, stored)
+        } else {
+            Stash::columns(t, stored.into_iter().chain(narrowed_names).collect())
+        };
         for (c, _) in &narrowed {
             if !stash.columns.iter().any(|s| s.eq_ignore_ascii_case(c)) {
                 stash.columns.push(c.clone());
@@ -284,9 +292,16 @@ impl Stash {
         stash
             .fingerprint
             .retain(|f| !columns.iter().any(|c| c.eq_ignore_ascii_case(f)));
-        if !rowid_kept && !stash.key.is_empty() {
-            stash.rowid = None;
-            stash.fingerprint.clear();
+        if let Some(new_rowid) = new_rowid {
+            let alone = match stash.key.as_slice() {
+                [k] if k.eq_ignore_ascii_case(new_rowid) => true,
+                [] => false,
+                key => key.iter().all(|k| t.column(k).is_some_and(|c| c.not_null)),
+            };
+            if alone {
+                stash.rowid = None;
+                stash.fingerprint.clear();
+            }
         }
         stash.narrowed = narrowed;
         stash

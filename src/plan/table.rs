@@ -117,13 +117,33 @@ fn rebuild_step(d: &TableDiff, target: Target) -> Step {
         .collect();
     // The rebuild copies the rowids unless a column becomes the INTEGER PRIMARY KEY (see
     // `rebuild`): then the rowids are that column's values.
-    let rowid_kept = match (d.from.rowid_alias(), d.to.rowid_alias()) {
-        (_, None) => true,
-        (Some(a), Some(b)) => renamed_from(d, b).eq_ignore_ascii_case(a),
-        (None, Some(_)) => false,
+    let new_rowid = match (d.from.rowid_alias(), d.to.rowid_alias()) {
+        (_, None) => None,
+        (Some(a), Some(b)) if renamed_from(d, b).eq_ignore_ascii_case(a) => None,
+        (_, Some(b)) => Some(renamed_from(d, b)),
+    };
+    let key_kept = {
+        let to_key: Vec<String> =
+            d.to.key_columns()
+                .iter()
+                .map(|k| renamed_from(d, k))
+                .collect();
+        let from_key = d.from.key_columns();
+        !from_key.is_empty()
+            && from_key.len() == to_key.len()
+            && from_key
+                .iter()
+                .zip(&to_key)
+                .all(|(a, b)| a.eq_ignore_ascii_case(b))
     };
     let stash = (!stored.is_empty() || !narrowed_stored.is_empty()).then(|| {
-        let mut stash = Stash::rebuild(&d.from, stored, narrowed_stored, rowid_kept);
+        let mut stash = Stash::rebuild(
+            &d.from,
+            stored,
+            narrowed_stored,
+            key_kept,
+            new_rowid.as_deref(),
+        );
         stash.fingerprint_kept_by(&d.from, &d.to, &d.column_renames);
         stash.reverse = Some(rebuild_filled(
             &d.to,
