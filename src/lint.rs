@@ -294,10 +294,10 @@ impl Lint<'_> {
                     |ch| matches!(ch, TableChange::ModifyColumn { to, .. } if to.name == c.name),
                 );
                 let from = d.from.column(&self.live_column(&c.name)).cloned();
-                if let Some(from) = from.filter(|_| unchanged) {
-                    if becomes_strict || converts(&from, d.from.strict, c, d.to.strict) {
-                        self.fits(c, d.to.strict)?;
-                    }
+                if let Some(from) = from.filter(|_| unchanged)
+                    && (becomes_strict || converts(&from, d.from.strict, c, d.to.strict))
+                {
+                    self.fits(c, d.to.strict)?;
                 }
             }
         }
