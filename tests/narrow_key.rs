@@ -4,8 +4,8 @@
 //! value exactly, keeps what was written since, and never refuses a change the migration
 //! itself made; a copy SQLite refuses (two keys that become one) fails the sync and changes
 //! nothing. A property over random key types and values, judged by SQLite itself (a scratch
-//! database copies the rows into the new table), with random writes after the migration
-//! (48 cases). And a rowid table whose columns hide the rowid (`rowid`, `_rowid_`, `oid`)
+//! database copies the rows into the new table), with random writes, deletions and an insertion after the
+//! migration (48 cases). And a rowid table whose columns hide the rowid (`rowid`, `_rowid_`, `oid`)
 //! and has no key: a narrowing there cannot be stashed, and is refused.
 
 mod common;
@@ -44,6 +44,8 @@ struct Case {
     keys: Vec<Value>,
     /// Rows (by position) whose `v` is written after the migration.
     writes: Vec<usize>,
+    /// A row (by position) deleted after the migration, and one inserted then.
+    delete: Option<usize>,
 }
 
 fn case() -> impl Strategy<Value = Case> {
@@ -53,14 +55,16 @@ fn case() -> impl Strategy<Value = Case> {
         any::<bool>(),
         prop::collection::vec(prop::sample::select(keys()), 1..6),
         prop::collection::vec(0usize..6, 0..3),
+        prop::option::of(0usize..6),
     )
-        .prop_filter("a change", |(f, t, _, _, _)| f != t)
-        .prop_map(|(from, to, without_rowid, keys, writes)| Case {
+        .prop_filter("a change", |(f, t, _, _, _, _)| f != t)
+        .prop_map(|(from, to, without_rowid, keys, writes, delete)| Case {
             from,
             to,
             without_rowid,
             keys,
             writes,
+            delete,
         })
 }
 
@@ -176,6 +180,25 @@ fn run_case(c: &Case) {
         assert_eq!(n, 1);
         expected[i].2.push('!');
     }
+    // Deleted since: stays deleted; a row inserted since (under a key no row had) stays,
+    // its key as the old column stores what the new one holds.
+    if let Some(i) = c.delete {
+        let gone = expected.remove(i % expected.len());
+        conn.execute("DELETE FROM t WHERE v = ?1", [&gone.2])
+            .unwrap();
+        conn.execute("INSERT INTO t VALUES (12345, 'zz')", [])
+            .unwrap();
+        let now: Value = conn
+            .query_row("SELECT k FROM t WHERE v = 'zz'", [], |r| r.get(0))
+            .unwrap();
+        scratch
+            .execute_batch(&table_sql("d", c.from, c.without_rowid))
+            .unwrap();
+        scratch
+            .execute("INSERT INTO d VALUES (?1, 'zz')", [now])
+            .unwrap();
+        expected.extend(rows(&scratch, "d"));
+    }
     expected.sort_by(|a, b| a.2.cmp(&b.2));
     drop(conn);
     ok_in(d, &["rollback", "last", "--yes", "--allow-destructive"]);
@@ -206,6 +229,7 @@ fn text_keys_that_become_numbers_come_back() {
             without_rowid,
             keys: vec![Value::Text("007".into()), Value::Text("1e1".into())],
             writes: vec![1],
+            delete: Some(0),
         });
     }
 }
