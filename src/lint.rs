@@ -14,7 +14,7 @@ use crate::db::orphans::{not_null, orphan_condition};
 use crate::diff::{Change, TableChange, TableDiff};
 use crate::error::{Error, Result};
 use crate::model::{Column, ForeignKey, KeyPart, Schema, Table};
-use crate::plan::{affinity, narrows};
+use crate::plan::{converts, narrows, stored_affinity};
 use crate::render::key_part;
 use crate::sql::{ident, rename_words};
 
@@ -170,8 +170,11 @@ impl Lint<'_> {
                 })
                 .collect::<Vec<_>>()
                 .join(" || ', ' || "),
-            _ if self.live.without_rowid => "'?'".into(),
-            _ => "'rowid=' || rowid".into(),
+            // The rowid under a name no column shadows (a column named `rowid` is not it).
+            _ => match crate::plan::rowid_alias(self.live) {
+                Some(a) => format!("'{a}=' || {a}"),
+                None => "'?'".into(),
+            },
         }
     }
 
@@ -282,10 +285,19 @@ impl Lint<'_> {
             }
         }
         self.copy_constraints()?;
-        if becomes_strict {
+        // A column the changes do not name, in a table whose STRICT changes: checked when it
+        // becomes STRICT, or when its type stores values otherwise (ANY is NUMERIC in a table
+        // that is not STRICT).
+        if d.from.strict != d.to.strict {
             for c in d.to.columns.iter().filter(|c| c.generated.is_none()) {
-                if d.from.column(&self.live_column(&c.name)).is_some() && !d.changes.iter().any(|ch| matches!(ch, TableChange::ModifyColumn { to, .. } if to.name == c.name)) {
-                    self.fits(c, true)?;
+                let unchanged = !d.changes.iter().any(
+                    |ch| matches!(ch, TableChange::ModifyColumn { to, .. } if to.name == c.name),
+                );
+                let from = d.from.column(&self.live_column(&c.name)).cloned();
+                if let Some(from) = from.filter(|_| unchanged)
+                    && (becomes_strict || converts(&from, d.from.strict, c, d.to.strict))
+                {
+                    self.fits(c, d.to.strict)?;
                 }
             }
         }
@@ -408,12 +420,10 @@ impl Lint<'_> {
                 &format!("NOT ({expr})"),
             )?;
         }
-        if narrows(
-            from,
-            to,
-            self.d.from.strict,
-            becomes_strict || self.d.to.strict,
-        ) {
+        if becomes_strict
+            || self.d.to.strict
+            || narrows(from, to, self.d.from.strict, self.d.to.strict)
+        {
             self.fits(to, self.d.to.strict)?;
         }
         Ok(())
@@ -422,7 +432,7 @@ impl Lint<'_> {
     /// Values of a column that its new type cannot hold.
     fn fits(&mut self, to: &Column, strict: bool) -> Result<()> {
         let col = ident(&self.live_column(&to.name));
-        let misfit = match (affinity(to.decl_type.as_str()), strict) {
+        let misfit = match (stored_affinity(to.decl_type.as_str(), strict), strict) {
             ("INTEGER", _) => format!(
                 "typeof({col}) IN ('text', 'real', 'blob') AND NOT (typeof({col}) <> 'blob' AND CAST({col} AS INTEGER) = {col} AND CAST(CAST({col} AS INTEGER) AS TEXT) = CAST({col} AS TEXT))"
             ),

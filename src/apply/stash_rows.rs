@@ -98,8 +98,9 @@ struct ColumnStash {
     table: String,
     /// The rowid alias to read `_schemactl_rowid` against, when the identity has it.
     rowid: Option<String>,
-    /// Key columns of the identity.
-    key: Vec<String>,
+    /// Key columns of the identity: the stash's column, and the table's it pairs with (a
+    /// narrowed key `k` is found by `_schemactl_as_k`, the value it became).
+    key: Vec<(String, String)>,
     /// The stashed columns.
     columns: Vec<String>,
     /// The columns of its fingerprint, when it finds rows by rowid alone.
@@ -180,12 +181,15 @@ fn column_stashes(conn: &Connection, version: i32, forward: &str) -> Result<Vec<
         } else {
             None
         };
-        let key: Vec<String> = identity
+        let key: Vec<(String, String)> = identity
             .iter()
             .filter(|c| *c != "_schemactl_rowid")
-            .cloned()
+            .map(|c| {
+                let column = c.strip_prefix("_schemactl_as_").unwrap_or(c);
+                (c.clone(), column.to_string())
+            })
             .collect();
-        if !key.iter().all(|k| has(k)) {
+        if !key.iter().all(|(_, k)| has(k)) {
             continue;
         }
         let stash_columns = strings(conn, "SELECT name FROM pragma_table_info(?1)", &name)?;
@@ -227,7 +231,7 @@ impl ColumnStash {
             .chain(
                 self.key
                     .iter()
-                    .map(|k| format!("s.{k} IS t.{k}", k = ident(k))),
+                    .map(|(s, k)| format!("s.{} IS t.{}", ident(s), ident(k))),
             )
             .chain((!self.fingerprint.is_empty()).then(|| {
                 format!(
@@ -247,14 +251,14 @@ impl ColumnStash {
             .rowid
             .iter()
             .map(|_| "_schemactl_rowid".to_string())
-            .chain(self.key.iter().map(|k| ident(k)))
+            .chain(self.key.iter().map(|(s, _)| ident(s)))
             .chain(self.columns.iter().map(|c| ident(c)))
             .collect();
         let sources: Vec<String> = self
             .rowid
             .iter()
             .map(|r| format!("t.{r}"))
-            .chain(self.key.iter().map(|k| format!("t.{}", ident(k))))
+            .chain(self.key.iter().map(|(_, k)| format!("t.{}", ident(k))))
             .chain(self.columns.iter().map(|c| {
                 values
                     .iter()

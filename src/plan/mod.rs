@@ -29,7 +29,7 @@ pub use script::{Direction, FOREIGN_KEYS_HEADER};
 pub use stash::{
     FINGERPRINT, STASH_PLACEHOLDER, STASH_PREFIX, Stash, fingerprint_sql, rowid_alias, stash_name,
 };
-pub use table::{affinity, narrows};
+pub use table::{affinity, converts, narrows, stored_affinity};
 pub use verify::verify;
 
 use crate::diff::{Change, TableChange};

@@ -99,7 +99,7 @@ impl Stash {
             .chain(
                 self.key
                     .iter()
-                    .map(|k| format!("s.{k} IS {table}.{k}", k = ident(k))),
+                    .map(|k| format!("s.{} IS {table}.{}", ident(&self.stash_key(k)), ident(k))),
             )
             .chain((!self.fingerprint.is_empty()).then(|| {
                 format!(
@@ -260,6 +260,63 @@ impl Stash {
         }
     }
 
+    /// Describes the stash of a rebuild that drops (or overwrites) the columns `stored` of
+    /// `t` and narrows the columns `narrowed` (each with the stored affinity of its new type,
+    /// see [`Stash::narrowed`]). While the primary key stays the table's key (`key_kept`:
+    /// then two keys that would become one fail the copy), a narrowed key column stays in the
+    /// stash's key: the stash finds its row by the value the key becomes (the column
+    /// [`narrowed_as`], which converts as the new column does), so that a key '007' that
+    /// becomes 7 still finds its row. When the rebuild does not keep the rowids
+    /// (`new_rowid`: the column that becomes the INTEGER PRIMARY KEY, whose values the rowids
+    /// then are), the key finds the rows alone, if it can: NOT NULL, or that very column.
+    pub fn rebuild(
+        t: &Table,
+        stored: Vec<String>,
+        narrowed: Vec<(String, &'static str)>,
+        key_kept: bool,
+        new_rowid: Option<&str>,
+    ) -> Self {
+        let narrowed_names = narrowed.iter().map(|(c, _)| c.clone());
+        let mut stash = if key_kept {
+            Stash::columns(t, stored)
+        } else {
+            Stash::columns(t, stored.into_iter().chain(narrowed_names).collect())
+        };
+        for (c, _) in &narrowed {
+            if !stash.columns.iter().any(|s| s.eq_ignore_ascii_case(c)) {
+                stash.columns.push(c.clone());
+            }
+        }
+        // A narrowed value is not what it was after the step: it cannot fingerprint its row.
+        let columns = stash.columns.clone();
+        stash
+            .fingerprint
+            .retain(|f| !columns.iter().any(|c| c.eq_ignore_ascii_case(f)));
+        if let Some(new_rowid) = new_rowid {
+            let alone = match stash.key.as_slice() {
+                [k] if k.eq_ignore_ascii_case(new_rowid) => true,
+                [] => false,
+                key => key.iter().all(|k| t.column(k).is_some_and(|c| c.not_null)),
+            };
+            if alone {
+                stash.rowid = None;
+                stash.fingerprint.clear();
+            }
+        }
+        stash.narrowed = narrowed;
+        stash
+    }
+
+    /// The stash column that finds a row by key column `k` after the step: `k`, or, when
+    /// `k` narrows, the value it becomes ([`narrowed_as`]).
+    pub fn stash_key(&self, k: &str) -> String {
+        if self.narrowed.iter().any(|(n, _)| n.eq_ignore_ascii_case(k)) {
+            narrowed_as(k)
+        } else {
+            k.to_string()
+        }
+    }
+
     /// Keeps in the fingerprint only the columns a step that turns the table into `to`
     /// keeps as they are: the same name and declared type, not renamed (`renames`: from, to).
     /// Their values after the step are the ones the fingerprint read before it.
@@ -397,7 +454,7 @@ impl Stash {
             .chain(
                 self.key
                     .iter()
-                    .map(|k| format!("{k} IS {row}.{k}", k = ident(k))),
+                    .map(|k| format!("{} IS {row}.{}", ident(&self.stash_key(k)), ident(k))),
             )
             .collect::<Vec<_>>()
             .join(" AND ")
@@ -410,7 +467,7 @@ impl Stash {
             .rowid
             .iter()
             .map(|_| "_schemactl_rowid".to_string())
-            .chain(self.key.iter().map(|k| ident(k)))
+            .chain(self.key.iter().map(|k| ident(&self.stash_key(k))))
             .collect();
         if identity.is_empty() {
             return None;

@@ -33,18 +33,29 @@ fn rebuild_step(d: &TableDiff, target: Target) -> Step {
             _ => None,
         })
         .collect();
-    let narrowed: Vec<&str> = d
-        .changes
-        .iter()
-        .filter_map(|c| match c {
-            TableChange::ModifyColumn { from, to }
-                if narrows(from, to, d.from.strict, d.to.strict && !d.from.strict) =>
-            {
-                Some(to.name.as_str())
-            }
+    // A column narrows when its declared type changes to one that may not hold its values
+    // as they are, and also when only the table's STRICT changes what its type does (`ANY`
+    // keeps every value as written in a STRICT table, and is NUMERIC in another): each
+    // column of the new table with the column it comes from.
+    let modified = |name: &str| {
+        d.changes.iter().find_map(|c| match c {
+            TableChange::ModifyColumn { from, to } if to.name == name => Some(from),
             _ => None,
         })
-        .collect();
+    };
+    let narrowing: Vec<(&Column, &Column)> =
+        d.to.columns
+            .iter()
+            .filter_map(|to| match modified(&to.name) {
+                Some(from) => narrows(from, to, d.from.strict, d.to.strict).then_some((from, to)),
+                None => {
+                    let from = d.from.column(&renamed_from(d, &to.name))?;
+                    let stored = from.generated.is_none() && to.generated.is_none();
+                    (stored && converts(from, d.from.strict, to, d.to.strict)).then_some((from, to))
+                }
+            })
+            .collect();
+    let narrowed: Vec<&str> = narrowing.iter().map(|(_, to)| to.name.as_str()).collect();
     // A stored column that becomes generated loses its values to the computed ones: they are
     // stashed like a dropped column's, so that the rollback brings them back.
     let overwritten: Vec<&str> = d
@@ -82,12 +93,7 @@ fn rebuild_step(d: &TableDiff, target: Target) -> Step {
     let destructive = !dropped.is_empty() || !narrowed.is_empty() || !overwritten.is_empty();
     // The stash names columns as the current table does (a ModifyColumn names them after
     // the renames).
-    let current_name = |c: &str| {
-        d.column_renames
-            .iter()
-            .find(|(_, to)| to.eq_ignore_ascii_case(c))
-            .map_or(c.to_string(), |(from, _)| from.clone())
-    };
+    let current_name = |c: &str| renamed_from(d, c);
     let stored: Vec<String> = dropped
         .iter()
         .map(|c| c.to_string())
@@ -95,37 +101,50 @@ fn rebuild_step(d: &TableDiff, target: Target) -> Step {
         .filter(|c| d.from.column(c).is_some_and(|c| c.generated.is_none()))
         .collect();
     // A narrowed column's original values are stashed too (TEXT to INTEGER turns '007'
-    // into 7): named as the current table does, with the affinity of the new type. Not when
-    // that would leave the stash unable to find its rows (a narrowed key of a WITHOUT ROWID
-    // table): then only what goes is stashed.
-    let narrowed_stored: Vec<(String, &'static str)> = d
-        .changes
+    // into 7): named as the current table does, with the stored affinity of the new type. A
+    // stash that could not find its rows refuses the plan (see
+    // `migrations::check_stashable`): a narrowing is never planned without its stash.
+    let narrowed_stored: Vec<(String, &'static str)> = narrowing
         .iter()
-        .filter_map(|c| match c {
-            TableChange::ModifyColumn { from, to }
-                if narrowed.contains(&to.name.as_str()) && from.generated.is_none() =>
-            {
-                Some((current_name(&to.name), affinity(to.decl_type.as_str())))
-            }
-            _ => None,
+        .filter(|(from, _)| from.generated.is_none())
+        .map(|(_, to)| {
+            (
+                current_name(&to.name),
+                stored_affinity(to.decl_type.as_str(), d.to.strict),
+            )
         })
         .filter(|(c, _)| d.from.column(c).is_some() && !stored.contains(c))
         .collect();
-    let with_narrowed: Vec<String> = stored
-        .iter()
-        .cloned()
-        .chain(narrowed_stored.iter().map(|(c, _)| c.clone()))
-        .collect();
-    let (stored, narrowed_stored) = if Stash::columns(&d.from, with_narrowed.clone()).identifiable()
-    {
-        (with_narrowed, narrowed_stored)
-    } else {
-        (stored, Vec::new())
+    // The rebuild copies the rowids unless a column becomes the INTEGER PRIMARY KEY (see
+    // `rebuild`): then the rowids are that column's values.
+    let new_rowid = match (d.from.rowid_alias(), d.to.rowid_alias()) {
+        (_, None) => None,
+        (Some(a), Some(b)) if renamed_from(d, b).eq_ignore_ascii_case(a) => None,
+        (_, Some(b)) => Some(renamed_from(d, b)),
     };
-    let stash = (!stored.is_empty()).then(|| {
-        let mut stash = Stash::columns(&d.from, stored);
+    let key_kept = {
+        let to_key: Vec<String> =
+            d.to.key_columns()
+                .iter()
+                .map(|k| renamed_from(d, k))
+                .collect();
+        let from_key = d.from.key_columns();
+        !from_key.is_empty()
+            && from_key.len() == to_key.len()
+            && from_key
+                .iter()
+                .zip(&to_key)
+                .all(|(a, b)| a.eq_ignore_ascii_case(b))
+    };
+    let stash = (!stored.is_empty() || !narrowed_stored.is_empty()).then(|| {
+        let mut stash = Stash::rebuild(
+            &d.from,
+            stored,
+            narrowed_stored,
+            key_kept,
+            new_rowid.as_deref(),
+        );
         stash.fingerprint_kept_by(&d.from, &d.to, &d.column_renames);
-        stash.narrowed = narrowed_stored;
         stash.reverse = Some(rebuild_filled(
             &d.to,
             &d.from,
@@ -203,25 +222,45 @@ pub fn affinity(decl_type: &str) -> &'static str {
     }
 }
 
-/// Returns true when a column's new type may not hold every value the old one could: a move
-/// to a numeric affinity from another; a move to TEXT affinity from a column that keeps
-/// every value as it is written (BLOB affinity: typeless or BLOB; `ANY` in a STRICT table,
-/// `from_strict`), which turns 7 into '7' for good (no affinity of the old type turns it
-/// back); or any type change into a STRICT table.
-pub fn narrows(from: &Column, to: &Column, from_strict: bool, becomes_strict: bool) -> bool {
-    if from.decl_type == to.decl_type {
-        return becomes_strict;
-    }
-    let any = from_strict && from.decl_type.as_str().trim().eq_ignore_ascii_case("ANY");
-    let a = if any {
+/// The name the current table gives the column the desired table names `column`.
+fn renamed_from(d: &TableDiff, column: &str) -> String {
+    d.column_renames
+        .iter()
+        .find(|(_, to)| to.eq_ignore_ascii_case(column))
+        .map_or(column.to_string(), |(from, _)| from.clone())
+}
+
+/// How a column stores the values written into it: its declared type's affinity, except
+/// `ANY` in a STRICT table, which keeps every value as written ("BLOB", like a typeless
+/// column); in a table that is not STRICT, `ANY` is NUMERIC
+/// (https://www.sqlite.org/stricttables.html). A STRICT table's other types (INT, INTEGER,
+/// REAL, TEXT, BLOB) convert like their affinity, and refuse what does not fit.
+pub fn stored_affinity(decl_type: &str, strict: bool) -> &'static str {
+    if strict && decl_type.trim().eq_ignore_ascii_case("ANY") {
         "BLOB"
     } else {
-        affinity(from.decl_type.as_str())
-    };
-    let b = affinity(to.decl_type.as_str());
-    becomes_strict
-        || (a != b && matches!(b, "INTEGER" | "REAL" | "NUMERIC"))
-        || (a == "BLOB" && b == "TEXT")
+        affinity(decl_type)
+    }
+}
+
+/// Returns true when copying a column's values from `from` (in a table STRICT or not,
+/// `from_strict`) into `to` (`to_strict`) may change a value so that copying it back does
+/// not give it back: a move to a numeric affinity from another ('007' becomes 7); a move
+/// to TEXT affinity from a column that keeps every value as it is written (BLOB affinity:
+/// typeless or BLOB; `ANY` in a STRICT table), which turns 7 into '7' for good (no
+/// affinity of the old type turns it back). The affinities are the stored ones (see
+/// [`stored_affinity`]), so that a table's STRICT going off narrows its `ANY` columns.
+pub fn converts(from: &Column, from_strict: bool, to: &Column, to_strict: bool) -> bool {
+    let a = stored_affinity(from.decl_type.as_str(), from_strict);
+    let b = stored_affinity(to.decl_type.as_str(), to_strict);
+    (a != b && matches!(b, "INTEGER" | "REAL" | "NUMERIC")) || (a == "BLOB" && b == "TEXT")
+}
+
+/// Returns true when a changed column's new definition may not hold every value the old
+/// one could: its values convert (see [`converts`]), or the table becomes STRICT, which
+/// refuses what does not fit its type.
+pub fn narrows(from: &Column, to: &Column, from_strict: bool, to_strict: bool) -> bool {
+    (to_strict && !from_strict) || converts(from, from_strict, to, to_strict)
 }
 
 /// The native steps, or None when the changes need a rebuild.
