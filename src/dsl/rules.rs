@@ -75,15 +75,18 @@ pub(super) fn rules(
     schema: &Schema,
     failed: &[String],
 ) -> Rules {
-    // Created when a rule first needs it: a schema of thousands of tables without rules never
-    // pays for a second materialisation. A schema with errors may not materialise whole (a
-    // view over a table that failed): then its tables and indexes alone are the basis.
+    // Created when a rule first needs it, with only the part of the schema the rules can
+    // reach (the tables they name, and what the views they name read): a schema of thousands
+    // of tables is never created a second time. A schema with errors may not materialise whole
+    // (a view over a table that failed): then that part's tables and indexes alone are the
+    // basis.
     let lazy = std::cell::OnceCell::new();
     let conn = || -> Option<&Connection> {
         lazy.get_or_init(|| {
-            normal::create_in_memory(schema).ok().or_else(|| {
+            let part = reached(files, schema);
+            normal::create_in_memory(&part).ok().or_else(|| {
                 let tables_only = Schema {
-                    tables: schema.tables.clone(),
+                    tables: part.tables,
                     ..Schema::default()
                 };
                 normal::create_in_memory(&tables_only).ok()
@@ -174,6 +177,34 @@ pub(super) fn rules(
         }
     }
     rules
+}
+
+/// The part of `schema` that the rules and queries of `files` can reach: what they name, and
+/// transitively what the views they name read (see [`normal::part::reach`]); the whole schema
+/// when some text does not lex or names the catalog.
+fn reached(files: &[FileSpec], schema: &Schema) -> Schema {
+    let mut texts: Vec<String> = Vec::new();
+    for file in files {
+        for (tname, spec) in &file.tables.0 {
+            let rules = spec.invariants.0.iter().map(|(_, c)| c.value.as_str());
+            let retention = spec.retention.iter().map(|r| r.value.when.value.as_str());
+            let conditions: Vec<&str> = rules.chain(retention).collect();
+            if conditions.is_empty() {
+                continue;
+            }
+            texts.push(quote_ident(&tname.value));
+            texts.extend(conditions.into_iter().map(str::to_string));
+        }
+        texts.extend(file.queries.0.iter().map(|(_, q)| q.value.clone()));
+    }
+    if texts.is_empty() {
+        return Schema::default();
+    }
+    let texts: Vec<&str> = texts.iter().map(String::as_str).collect();
+    match normal::part::reach(schema, &texts) {
+        Some(names) => normal::part::within(schema, &names),
+        None => schema.clone(),
+    }
 }
 
 /// Checks that `condition` is one expression and that SQLite prepares `sql` built from it.
