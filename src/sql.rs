@@ -118,7 +118,12 @@ pub fn lex(sql: &str) -> Result<Vec<Tok>, LexError> {
         let Ok((end, tokens)) = statement_tokens(sql, start) else {
             return lex_whole(sql);
         };
-        significant(sql.get(start..end).unwrap_or_default(), start, tokens, &mut out);
+        significant(
+            sql.get(start..end).unwrap_or_default(),
+            start,
+            tokens,
+            &mut out,
+        );
         start = end;
     }
     Ok(out)

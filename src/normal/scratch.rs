@@ -142,9 +142,7 @@ pub fn create(schema: &Schema) -> Result<Scratch, MaterialiseError> {
     let read = stream(schema, true)?;
     Ok(Scratch {
         statements: read.statements,
-        inspection: read
-            .inspection
-            .unwrap_or_else(|| Ok(Inspection::default())),
+        inspection: read.inspection.unwrap_or_else(|| Ok(Inspection::default())),
     })
 }
 
@@ -185,12 +183,12 @@ fn stream(schema: &Schema, inspect: bool) -> Result<Read, MaterialiseError> {
     // refused where one database refuses it (a name taken twice in one batch is SQLite's).
     let mut names: HashMap<String, (usize, Owner)> = HashMap::new();
     let claim = |names: &mut HashMap<String, (usize, Owner)>,
-                     first: &mut First,
-                     name: &str,
-                     batch: usize,
-                     owner: Owner,
-                     pos: Pos,
-                     job: &dyn Fn() -> Job| {
+                 first: &mut First,
+                 name: &str,
+                 batch: usize,
+                 owner: Owner,
+                 pos: Pos,
+                 job: &dyn Fn() -> Job| {
         match names.get(&name.to_ascii_lowercase()) {
             None => {
                 names.insert(name.to_ascii_lowercase(), (batch, owner));
@@ -299,7 +297,10 @@ fn stream(schema: &Schema, inspect: bool) -> Result<Read, MaterialiseError> {
     }
 
     // The last database: virtual tables, views, and the triggers on views.
-    let rest = triggers_of.get(batches).map(Vec::as_slice).unwrap_or_default();
+    let rest = triggers_of
+        .get(batches)
+        .map(Vec::as_slice)
+        .unwrap_or_default();
     let any = !schema.virtual_tables.is_empty() || !schema.views.is_empty() || !rest.is_empty();
     if any && first.before((VIRTUAL, 0)) {
         let mut last = Last {
@@ -359,7 +360,12 @@ fn index_job(t: &crate::model::Table, j: usize) -> Job {
 /// The statements that create `owner` on an empty database.
 fn owner_sql(schema: &Schema, owner: &Owner) -> Vec<String> {
     match owner {
-        Owner::Table(i) => schema.tables.get(*i).map(create_table).into_iter().collect(),
+        Owner::Table(i) => schema
+            .tables
+            .get(*i)
+            .map(create_table)
+            .into_iter()
+            .collect(),
         Owner::Index(i, j) => schema
             .tables
             .get(*i)
