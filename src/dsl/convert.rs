@@ -33,20 +33,20 @@ pub(super) struct Keys {
 
 /// Converts the parsed files into the desired schema in three passes (declare, convert,
 /// materialise in SQLite), collecting every error with its place.
-pub(super) fn convert(sources: &[Source], files: &[FileSpec]) -> Result<Desired> {
+pub(super) fn convert(sources: &[Source], mut files: Vec<FileSpec>) -> Result<Desired> {
     let mut ctx = Ctx {
         sources,
         errors: Vec::new(),
         probe: Connection::open_in_memory().ok(),
     };
-    let version = file_versions(&mut ctx, files);
+    let version = file_versions(&mut ctx, &files);
 
     // Pass 1: every object's name, place and (for tables) shape, across files.
     let Declared {
         places,
         shapes,
         tables,
-    } = declare_all(&mut ctx, files);
+    } = declare_all(&mut ctx, &files);
 
     // Pass 2: convert, checking references against the shapes.
     let mut schema = Schema::default();
@@ -99,8 +99,20 @@ pub(super) fn convert(sources: &[Source], files: &[FileSpec]) -> Result<Desired>
             }
         }
     }
-    let exclude = excluded(&mut ctx, files, &schema);
+    let exclude = excluded(&mut ctx, &files, &schema);
     schema.normalize();
+    // The tables that did not convert (their errors say why): what only fails because of
+    // them is not reported again.
+    let failed: Vec<String> = tables
+        .iter()
+        .map(|(_, name, _)| name.value.clone())
+        .filter(|name| schema.table(name).is_none())
+        .collect();
+    drop((tables, shapes, places));
+    // The parsed files are done with but for their rules: the largest thing held, dropped
+    // before the schema is materialised.
+    let rule_specs = super::rules::take(&mut files);
+    drop(files);
 
     // Pass 3: SQLite has the last word; its refusals are reported at the object's place.
     let normal = if ctx.errors.is_empty() {
@@ -108,15 +120,16 @@ pub(super) fn convert(sources: &[Source], files: &[FileSpec]) -> Result<Desired>
     } else {
         None
     };
+    drop(objects);
     // Pass 4: the rules and queries, checked even when the structure has errors, so that
     // every error is reported at once: against the tables that converted, leaving out what
     // only fails because a table it names did not convert (that table's error says why).
-    let failed: Vec<String> = tables
-        .iter()
-        .map(|(_, name, _)| name.value.clone())
-        .filter(|name| schema.table(name).is_none())
-        .collect();
-    let rules = super::rules::rules(&mut ctx, files, normal.as_ref().unwrap_or(&schema), &failed);
+    let rules = super::rules::rules(
+        &mut ctx,
+        &rule_specs,
+        normal.as_ref().unwrap_or(&schema),
+        &failed,
+    );
     if !ctx.errors.is_empty() {
         return Err(Error::Source(ctx.errors));
     }

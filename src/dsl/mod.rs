@@ -153,7 +153,7 @@ pub fn load_sources(sources: &[Source]) -> Result<Desired> {
     if !errors.is_empty() {
         return Err(Error::Source(errors));
     }
-    convert::convert(sources, &files)
+    convert::convert(sources, files)
 }
 
 fn yaml_error(source: &Source, e: &serde_saphyr::Error) -> SourceError {

@@ -8,7 +8,7 @@ use rusqlite::Connection;
 use serde_saphyr::Spanned;
 
 use super::context::{Ctx, place_of};
-use super::spec::FileSpec;
+use super::spec::{FileSpec, OrderedMap, RetentionSpec};
 use crate::model::Schema;
 use crate::normal;
 use crate::sql::quote_ident;
@@ -66,24 +66,75 @@ pub struct Query {
     pub sql: String,
 }
 
+/// The rule keys of every file, taken out of the parsed files so that these can be dropped
+/// before the schema is materialised (at thousands of tables they are the largest thing held).
+pub(super) struct RuleSpecs(Vec<FileRules>);
+
+/// One file's rule keys.
+struct FileRules {
+    /// The tables that declare any, in file order.
+    tables: Vec<(Spanned<String>, TableRules)>,
+    queries: OrderedMap<Spanned<String>>,
+}
+
+/// One table's rule keys.
+struct TableRules {
+    invariants: OrderedMap<Spanned<String>>,
+    expires: Option<Box<Spanned<String>>>,
+    retention: Option<Box<Spanned<RetentionSpec>>>,
+}
+
+/// Takes the rule keys out of the parsed files (leaving them without any).
+pub(super) fn take(files: &mut [FileSpec]) -> RuleSpecs {
+    let files = files
+        .iter_mut()
+        .map(|file| FileRules {
+            tables: file
+                .tables
+                .0
+                .iter_mut()
+                .filter(|(_, spec)| {
+                    !spec.invariants.0.is_empty()
+                        || spec.expires.is_some()
+                        || spec.retention.is_some()
+                })
+                .map(|(name, spec)| {
+                    let rules = TableRules {
+                        invariants: std::mem::take(&mut spec.invariants),
+                        expires: spec.expires.take(),
+                        retention: spec.retention.take(),
+                    };
+                    (name.clone(), rules)
+                })
+                .collect(),
+            queries: std::mem::take(&mut file.queries),
+        })
+        .collect();
+    RuleSpecs(files)
+}
+
 /// Reads and checks the rules of every file against the normal schema.
 /// `failed` names the declared tables that did not convert (their errors are reported): their
 /// rules, and queries naming them, are not checked.
 pub(super) fn rules(
     ctx: &mut Ctx<'_>,
-    files: &[FileSpec],
+    specs: &RuleSpecs,
     schema: &Schema,
     failed: &[String],
 ) -> Rules {
-    // Created when a rule first needs it: a schema of thousands of tables without rules never
-    // pays for a second materialisation. A schema with errors may not materialise whole (a
-    // view over a table that failed): then its tables and indexes alone are the basis.
+    let files = &specs.0;
+    // Created when a rule first needs it, with only the part of the schema the rules can
+    // reach (the tables they name, and what the views they name read): a schema of thousands
+    // of tables is never created a second time. A schema with errors may not materialise whole
+    // (a view over a table that failed): then that part's tables and indexes alone are the
+    // basis.
     let lazy = std::cell::OnceCell::new();
     let conn = || -> Option<&Connection> {
         lazy.get_or_init(|| {
-            normal::create_in_memory(schema).ok().or_else(|| {
+            let part = reached(specs, schema);
+            normal::create_in_memory(&part).ok().or_else(|| {
                 let tables_only = Schema {
-                    tables: schema.tables.clone(),
+                    tables: part.tables,
                     ..Schema::default()
                 };
                 normal::create_in_memory(&tables_only).ok()
@@ -94,7 +145,7 @@ pub(super) fn rules(
     let knock_on = |sql: &str| failed.iter().any(|t| crate::sql::mentions(sql, t));
     let mut rules = Rules::default();
     for (src, file) in files.iter().enumerate() {
-        for (tname, spec) in &file.tables.0 {
+        for (tname, spec) in &file.tables {
             let table = tname.value.clone();
             if failed.iter().any(|t| t.eq_ignore_ascii_case(&table)) {
                 continue;
@@ -174,6 +225,34 @@ pub(super) fn rules(
         }
     }
     rules
+}
+
+/// The part of `schema` that the rules and queries of `specs` can reach: what they name, and
+/// transitively what the views they name read (see [`normal::part::reach`]); the whole schema
+/// when some text does not lex or names the catalog.
+fn reached(specs: &RuleSpecs, schema: &Schema) -> Schema {
+    let mut texts: Vec<String> = Vec::new();
+    for file in &specs.0 {
+        for (tname, spec) in &file.tables {
+            let rules = spec.invariants.0.iter().map(|(_, c)| c.value.as_str());
+            let retention = spec.retention.iter().map(|r| r.value.when.value.as_str());
+            let conditions: Vec<&str> = rules.chain(retention).collect();
+            if conditions.is_empty() {
+                continue;
+            }
+            texts.push(quote_ident(&tname.value));
+            texts.extend(conditions.into_iter().map(str::to_string));
+        }
+        texts.extend(file.queries.0.iter().map(|(_, q)| q.value.clone()));
+    }
+    if texts.is_empty() {
+        return Schema::default();
+    }
+    let texts: Vec<&str> = texts.iter().map(String::as_str).collect();
+    match normal::part::reach(schema, &texts) {
+        Some(names) => normal::part::within(schema, &names),
+        None => schema.clone(),
+    }
 }
 
 /// Checks that `condition` is one expression and that SQLite prepares `sql` built from it.

@@ -3,6 +3,10 @@
 //! Every name and every piece of SQL is [`Spanned`], so that validation after parsing can point
 //! at the place in the file. Unknown keys are refused (`deny_unknown_fields`), and duplicate keys
 //! are refused by serde-saphyr's default policy.
+//!
+//! A [`Spanned`] holds two places (about 100 bytes with a string): the optional keys that few
+//! tables, columns or indexes use are boxed, so that a schema of thousands of tables costs
+//! little memory while it is parsed and converted.
 
 use std::fmt;
 use std::marker::PhantomData;
@@ -35,6 +39,9 @@ impl<'de, V: Deserialize<'de>> Deserialize<'de> for OrderedMap<V> {
                     let value = map.next_value::<V>()?;
                     entries.push((key, value));
                 }
+                // A schema of thousands of tables holds tens of thousands of these maps until
+                // it is converted: no spare capacity.
+                entries.shrink_to_fit();
                 Ok(OrderedMap(entries))
             }
             fn visit_unit<E>(self) -> Result<Self::Value, E> {
@@ -80,13 +87,13 @@ pub struct FileSpec {
 pub struct TableSpec {
     /// The table's previous name, when it is being renamed.
     #[serde(default)]
-    pub renamed_from: Option<Spanned<String>>,
+    pub renamed_from: Option<Box<Spanned<String>>>,
     /// Columns in order.
     #[serde(default)]
     pub columns: OrderedMap<ColumnSpec>,
     /// A composite (or named) primary key.
     #[serde(default)]
-    pub primary_key: Option<Spanned<PrimaryKeySpec>>,
+    pub primary_key: Option<Box<Spanned<PrimaryKeySpec>>>,
     /// UNIQUE constraints.
     #[serde(default)]
     pub unique: Vec<Spanned<UniqueSpec>>,
@@ -107,16 +114,16 @@ pub struct TableSpec {
     pub without_rowid: bool,
     /// A verbatim CREATE TABLE statement, for tables the fields above cannot describe.
     #[serde(default)]
-    pub sql: Option<Spanned<String>>,
+    pub sql: Option<Box<Spanned<String>>>,
     /// Named conditions every row must satisfy (`schemactl check`).
     #[serde(default)]
     pub invariants: OrderedMap<Spanned<String>>,
     /// The column holding each row's expiry time (`schemactl check` counts expired rows).
     #[serde(default)]
-    pub expires: Option<Spanned<String>>,
+    pub expires: Option<Box<Spanned<String>>>,
     /// The rule `schemactl prune` follows.
     #[serde(default)]
-    pub retention: Option<Spanned<RetentionSpec>>,
+    pub retention: Option<Box<Spanned<RetentionSpec>>>,
 }
 
 /// A table's retention rule.
@@ -143,7 +150,7 @@ pub struct ColumnSpec {
     pub decl_type: Option<Spanned<String>>,
     /// The column's previous name, when it is being renamed.
     #[serde(default)]
-    pub renamed_from: Option<Spanned<String>>,
+    pub renamed_from: Option<Box<Spanned<String>>>,
     /// Single-column primary key.
     #[serde(default)]
     pub primary_key: bool,
@@ -158,16 +165,16 @@ pub struct ColumnSpec {
     pub unique: bool,
     /// DEFAULT: a number, a string, a boolean, or `{ sql: EXPR }`.
     #[serde(default)]
-    pub default: Option<Spanned<DefaultSpec>>,
+    pub default: Option<Box<Spanned<DefaultSpec>>>,
     /// COLLATE sequence.
     #[serde(default)]
-    pub collate: Option<Spanned<String>>,
+    pub collate: Option<Box<Spanned<String>>>,
     /// Column CHECK: an expression, `{ name, expr }`, or a list of them.
     #[serde(default)]
-    pub check: Option<Spanned<ColumnChecks>>,
+    pub check: Option<Box<Spanned<ColumnChecks>>>,
     /// GENERATED ALWAYS AS.
     #[serde(default)]
-    pub generated: Option<Spanned<GeneratedSpec>>,
+    pub generated: Option<Box<Spanned<GeneratedSpec>>>,
 }
 
 /// A column default.
@@ -321,10 +328,10 @@ pub struct IndexSpec {
     pub unique: bool,
     /// Partial-index condition.
     #[serde(default, rename = "where")]
-    pub where_clause: Option<Spanned<String>>,
+    pub where_clause: Option<Box<Spanned<String>>>,
     /// The index's previous name, when it is being renamed.
     #[serde(default)]
-    pub renamed_from: Option<Spanned<String>>,
+    pub renamed_from: Option<Box<Spanned<String>>>,
 }
 
 /// A view.
