@@ -637,6 +637,22 @@ pub enum Error {
         /// The old name both give.
         from: String,
     },
+    /// A rename hint (`renamed_from`) whose old and new names both exist in the current
+    /// schema: the hint can be neither made nor read as made already.
+    #[error(
+        "{}{object}: renamed_from \"{from}\", but {both}: drop one of them first, or remove the hint",
+        place.as_ref().map(|p| format!("{p}: ")).unwrap_or_default()
+    )]
+    RenameBothExist {
+        /// Where the hint is written (`file:line:column`), when known.
+        place: Option<String>,
+        /// The renamed object: `table "t"`, `column "t"."c"`.
+        object: String,
+        /// The old name the hint gives.
+        from: String,
+        /// The two objects that exist: `"t" has both columns "a" and "b"`.
+        both: String,
+    },
     /// Backup retention was asked for without a rule.
     #[error("prune needs --keep-last N or --keep-days D")]
     NoRetentionRule,
