@@ -166,11 +166,13 @@ pub fn diff(current: &Schema, desired: &Schema, renames: &Renames) -> Result<Vec
             second: format!("table \"{to}\""),
             from: from.to_string(),
         },
-        |to, from| Error::RenameBothExist {
+        |to, from| Error::RenameSource {
             place: renames.places.get(&format!("table \"{to}\"")).cloned(),
             object: format!("table \"{to}\""),
             from: from.to_string(),
-            both: format!("both tables \"{from}\" and \"{to}\" exist"),
+            missing: format!(
+                "both tables \"{from}\" and \"{to}\" exist: drop one of them first, or remove the hint"
+            ),
         },
     )?;
     let table_renames: Vec<(String, String)> = table_renames
@@ -224,14 +226,16 @@ pub fn diff(current: &Schema, desired: &Schema, renames: &Renames) -> Result<Vec
                 second: format!("column \"{table}\".\"{to}\""),
                 from: from.to_string(),
             },
-            |to, from| Error::RenameBothExist {
+            |to, from| Error::RenameSource {
                 place: renames
                     .places
                     .get(&format!("column \"{table}\".\"{to}\""))
                     .cloned(),
                 object: format!("column \"{table}\".\"{to}\""),
                 from: from.to_string(),
-                both: format!("\"{table}\" has both columns \"{from}\" and \"{to}\""),
+                missing: format!(
+                    "\"{table}\" has both columns \"{from}\" and \"{to}\": drop one of them first, or remove the hint"
+                ),
             },
         )?;
         for (from, to) in found {

@@ -13,6 +13,7 @@ use std::path::PathBuf;
 use miette::Diagnostic;
 
 mod gate;
+mod lines;
 mod messages;
 mod restore;
 mod rollback;
@@ -612,7 +613,8 @@ pub enum Error {
         /// What is wrong.
         message: String,
     },
-    /// A rename hint (`renamed_from`) names an object the current schema does not have.
+    /// A rename hint (`renamed_from`) names an object the current schema does not have, or
+    /// one it still has beside the new one (`missing` then says both exist).
     #[error(
         "{}{object}: renamed_from \"{from}\", but {missing}",
         place.as_ref().map(|p| format!("{p}: ")).unwrap_or_default()
@@ -636,22 +638,6 @@ pub enum Error {
         second: String,
         /// The old name both give.
         from: String,
-    },
-    /// A rename hint (`renamed_from`) whose old and new names both exist in the current
-    /// schema: the hint can be neither made nor read as made already.
-    #[error(
-        "{}{object}: renamed_from \"{from}\", but {both}: drop one of them first, or remove the hint",
-        place.as_ref().map(|p| format!("{p}: ")).unwrap_or_default()
-    )]
-    RenameBothExist {
-        /// Where the hint is written (`file:line:column`), when known.
-        place: Option<String>,
-        /// The renamed object: `table "t"`, `column "t"."c"`.
-        object: String,
-        /// The old name the hint gives.
-        from: String,
-        /// The two objects that exist: `"t" has both columns "a" and "b"`.
-        both: String,
     },
     /// Backup retention was asked for without a rule.
     #[error("prune needs --keep-last N or --keep-days D")]

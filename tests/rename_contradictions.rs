@@ -52,7 +52,11 @@ fn state(dir: &Path) -> Vec<String> {
 /// A schema file of tables, each `(name, hint, columns)`, every column `(name, hint)` TEXT;
 /// returns the text and, for each hint, its `line:column` (1-based, of its value).
 fn yaml(tables: &[(&str, Option<&str>, Vec<(&str, Option<&str>)>)]) -> (String, Vec<String>) {
-    let mut lines = vec!["schemactl: 1".to_string(), "version: 2".into(), "tables:".into()];
+    let mut lines = vec![
+        "schemactl: 1".to_string(),
+        "version: 2".into(),
+        "tables:".into(),
+    ];
     let mut places = Vec::new();
     for (t, hint, columns) in tables {
         lines.push(format!("  {t}:"));
@@ -89,8 +93,11 @@ fn project(live: &[(&str, &[&str])]) -> tempfile::TempDir {
         ))
         .unwrap();
         for c in *columns {
-            conn.execute(&format!("UPDATE \"{t}\" SET \"{c}\" = ?1"), [format!("{t}.{c}")])
-                .unwrap();
+            conn.execute(
+                &format!("UPDATE \"{t}\" SET \"{c}\" = ?1"),
+                [format!("{t}.{c}")],
+            )
+            .unwrap();
         }
     }
     dir
@@ -101,10 +108,7 @@ fn project(live: &[(&str, &[&str])]) -> tempfile::TempDir {
 fn refused(dir: &Path, schema: &str, needles: &[String]) -> Result<(), TestCaseError> {
     std::fs::write(dir.join("schema/s.yaml"), schema).unwrap();
     let before = state(dir);
-    for args in [
-        &["plan"][..],
-        &["sync", "--yes", "--allow-destructive"][..],
-    ] {
+    for args in [&["plan"][..], &["sync", "--yes", "--allow-destructive"][..]] {
         let err = fails_in(dir, args, 1);
         for n in needles {
             prop_assert!(err.contains(n.as_str()), "{:?}: {} not in {}", args, n, err);
@@ -124,7 +128,9 @@ fn names() -> impl Strategy<Value = (String, String, String)> {
             let case = |s: String, u: bool| {
                 if u {
                     let mut cs = s.chars();
-                    cs.next().map(|f| f.to_ascii_uppercase().to_string() + cs.as_str()).unwrap()
+                    cs.next()
+                        .map(|f| f.to_ascii_uppercase().to_string() + cs.as_str())
+                        .unwrap()
                 } else {
                     s
                 }
@@ -136,7 +142,13 @@ fn names() -> impl Strategy<Value = (String, String, String)> {
 /// The hint's old name as written: the live name in another case (names ignore case).
 fn respelled(name: &str) -> String {
     name.chars()
-        .map(|c| if c.is_ascii_lowercase() { c.to_ascii_uppercase() } else { c.to_ascii_lowercase() })
+        .map(|c| {
+            if c.is_ascii_lowercase() {
+                c.to_ascii_uppercase()
+            } else {
+                c.to_ascii_lowercase()
+            }
+        })
         .collect()
 }
 

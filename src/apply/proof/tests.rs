@@ -285,7 +285,11 @@ proptest! {
 
 /// A hand-written data change on `table`, for [`deliberate_changes_around_a_rebuild_are_left_to_the_migration`].
 fn dml(kind: usize, table: &str) -> String {
-    let (key, col) = if table == "t" { ("id", "a") } else { ("k", "v") };
+    let (key, col) = if table == "t" {
+        ("id", "a")
+    } else {
+        ("k", "v")
+    };
     let key_value = if table == "t" { "'y'" } else { "2" };
     match kind {
         0 => format!("DELETE FROM {table} WHERE {key} = {key_value};"),
@@ -316,7 +320,10 @@ fn a_delete_or_update_after_a_rebuild_is_left_to_the_migration() {
     );
     // The UPDATE leaves its column to the migration; every other column stays proven, so a
     // copy that swaps two others is still caught, in either order.
-    for (before, after) in [("", "UPDATE t SET a = upper(a);"), ("UPDATE t SET a = upper(a);", "")] {
+    for (before, after) in [
+        ("", "UPDATE t SET a = upper(a);"),
+        ("UPDATE t SET a = upper(a);", ""),
+    ] {
         let sql = format!("{before}\n{copy}\n{after}");
         assert_eq!(
             prove(&conn, &sql).unwrap(),
