@@ -49,9 +49,12 @@ fn state(dir: &Path) -> Vec<String> {
     out
 }
 
+/// A declared name and its `renamed_from` hint.
+type Hinted<'a> = (&'a str, Option<&'a str>);
+
 /// A schema file of tables, each `(name, hint, columns)`, every column `(name, hint)` TEXT;
 /// returns the text and, for each hint, its `line:column` (1-based, of its value).
-fn yaml(tables: &[(&str, Option<&str>, Vec<(&str, Option<&str>)>)]) -> (String, Vec<String>) {
+fn yaml(tables: &[(&str, Option<&str>, Vec<Hinted<'_>>)]) -> (String, Vec<String>) {
     let mut lines = vec![
         "schemactl: 1".to_string(),
         "version: 2".into(),

@@ -699,17 +699,17 @@ pub(super) fn contradictory_renames(
         .map(|(_, n, s)| (n.value.as_str(), s.renamed_from.is_some()))
         .collect();
     for (src, name, spec) in tables {
-        if let Some(old) = &spec.renamed_from {
-            if kept(&table_names, &old.value, &name.value) {
-                ctx.error(
-                    place_of(*src, old),
-                    format!(
-                        "table \"{}\": renamed_from \"{}\", but table \"{}\" is still declared: remove the hint (the rename is done) or the table \"{}\"",
-                        name.value, old.value, old.value, old.value
-                    ),
-                    "old name still declared",
-                );
-            }
+        if let Some(old) = &spec.renamed_from
+            && kept(&table_names, &old.value, &name.value)
+        {
+            ctx.error(
+                place_of(*src, old),
+                format!(
+                    "table \"{}\": renamed_from \"{}\", but table \"{}\" is still declared: remove the hint (the rename is done) or the table \"{}\"",
+                    name.value, old.value, old.value, old.value
+                ),
+                "old name still declared",
+            );
         }
         for (cname, cspec) in &spec.columns.0 {
             let Some(old) = &cspec.renamed_from else {
