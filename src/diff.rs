@@ -166,6 +166,14 @@ pub fn diff(current: &Schema, desired: &Schema, renames: &Renames) -> Result<Vec
             second: format!("table \"{to}\""),
             from: from.to_string(),
         },
+        |to, from| Error::RenameSource {
+            place: renames.places.get(&format!("table \"{to}\"")).cloned(),
+            object: format!("table \"{to}\""),
+            from: from.to_string(),
+            missing: format!(
+                "both tables \"{from}\" and \"{to}\" exist: drop one of them first, or remove the hint"
+            ),
+        },
     )?;
     let table_renames: Vec<(String, String)> = table_renames
         .into_iter()
@@ -217,6 +225,17 @@ pub fn diff(current: &Schema, desired: &Schema, renames: &Renames) -> Result<Vec
                 first: format!("column \"{table}\".\"{other}\""),
                 second: format!("column \"{table}\".\"{to}\""),
                 from: from.to_string(),
+            },
+            |to, from| Error::RenameSource {
+                place: renames
+                    .places
+                    .get(&format!("column \"{table}\".\"{to}\""))
+                    .cloned(),
+                object: format!("column \"{table}\".\"{to}\""),
+                from: from.to_string(),
+                missing: format!(
+                    "\"{table}\" has both columns \"{from}\" and \"{to}\": drop one of them first, or remove the hint"
+                ),
             },
         )?;
         for (from, to) in found {
@@ -326,12 +345,17 @@ fn placeholder(i: usize) -> String {
 /// which names exist now. A hint is pending when its old name exists and its new name is free
 /// or is itself the old name of another pending hint (a chain `b <- a, c <- b`, or a swap);
 /// it is applied already when its old name is gone and its new name exists. A hint whose
-/// names both do not exist, or two hints from the same old name, are errors.
+/// names both do not exist, or two hints from the same old name, are errors; so is a hint
+/// whose names both exist (`both`) when it is neither pending nor the next link of a chain
+/// already made (its old name the new name of another hint): the old object would be
+/// dropped and the hint silently ignored. A hint from its own name in another case is not
+/// one (SQLite treats both spellings as one name): it renames nothing.
 fn pending(
     hints: &[(String, String)],
     exists: impl Fn(&str) -> bool,
     missing: impl Fn(&str, &str) -> Error,
     twice: impl Fn(&str, &str, &str) -> Error,
+    both: impl Fn(&str, &str) -> Error,
 ) -> Result<Vec<(String, String)>> {
     for (i, (to, from)) in hints.iter().enumerate() {
         if let Some((other, _)) = hints[..i]
@@ -362,6 +386,15 @@ fn pending(
             break;
         }
         live = next;
+    }
+    for (i, (to, from)) in hints.iter().enumerate() {
+        let chained = hints
+            .iter()
+            .enumerate()
+            .any(|(j, (t, _))| j != i && t.eq_ignore_ascii_case(from));
+        if !live[i] && exists(from) && exists(to) && !from.eq_ignore_ascii_case(to) && !chained {
+            return Err(both(to, from));
+        }
     }
     Ok(hints
         .iter()

@@ -13,6 +13,7 @@ use std::path::PathBuf;
 use miette::Diagnostic;
 
 mod gate;
+mod lines;
 mod messages;
 mod restore;
 mod rollback;
@@ -612,7 +613,8 @@ pub enum Error {
         /// What is wrong.
         message: String,
     },
-    /// A rename hint (`renamed_from`) names an object the current schema does not have.
+    /// A rename hint (`renamed_from`) names an object the current schema does not have, or
+    /// one it still has beside the new one (`missing` then says both exist).
     #[error(
         "{}{object}: renamed_from \"{from}\", but {missing}",
         place.as_ref().map(|p| format!("{p}: ")).unwrap_or_default()

@@ -25,6 +25,7 @@ pub mod normal;
 pub mod ops;
 pub mod parse;
 pub mod plan;
+pub mod printable;
 pub mod render;
 pub mod sql;
 

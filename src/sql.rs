@@ -266,8 +266,8 @@ pub fn quote_literal(value: &str) -> String {
 
 /// Renders `text` as one SQL line comment, `-- text`, that nothing in the text can end early
 /// or turn into SQL: every control character (newlines and carriage returns above all, which
-/// end a `--` comment), the Unicode line and paragraph separators, and the backslash are
-/// escaped (`\n`, `\r`, `\t`, `\\`, `\u{b}`, ...), and `*/` becomes `*\/`, so the text cannot
+/// end a `--` comment), the Unicode line and paragraph separators, the bidirectional
+/// overrides ([`crate::printable::acts`]), and the backslash are escaped (`\n`, `\r`, `\t`, `\\`, `\u{b}`, ...), and `*/` becomes `*\/`, so the text cannot
 /// close a block comment either. Every comment schemactl writes into SQL (step headers, script
 /// and migration-file headers) goes through here; [`uncomment`] reads one back.
 pub fn comment(text: &str) -> String {
@@ -281,9 +281,7 @@ pub fn comment(text: &str) -> String {
             '\r' => out.push_str("\\r"),
             '\t' => out.push_str("\\t"),
             '*' if chars.peek() == Some(&'/') => out.push_str("*\\"),
-            c if c.is_control() || matches!(c, '\u{2028}' | '\u{2029}') => {
-                let _ = fmt::Write::write_fmt(&mut out, format_args!("\\u{{{:x}}}", c as u32));
-            }
+            c if crate::printable::acts(c) => crate::printable::escape_into(&mut out, c),
             c => out.push(c),
         }
     }

@@ -140,11 +140,12 @@ pub(super) fn run_pipeline(opts: &Options, args: &PipelineArgs) -> Result<Outcom
         if args.dry_run {
             return Ok(Outcome::Previewed(preview));
         }
-        let heading = format!(
+        let heading = crate::printable::line(&format!(
             "pending for {}: {}",
             opts.database.display(),
             preview.migrations.join(", ")
-        );
+        ))
+        .into_owned();
         // Standard output holds only the JSON object in that format.
         match args.format {
             Format::Human => println!("{heading}"),
@@ -213,15 +214,18 @@ pub(super) fn print_outcome(
     match outcome {
         Outcome::UpToDate(r) => println!(
             "{} is up to date{}",
-            database.display(),
+            crate::printable::line(&database.display().to_string()),
             r.version_before
                 .map_or(String::new(), |v| format!(" at V{v}"))
         ),
         Outcome::Previewed(r) => {
             println!(
-                "pending for {}: {}",
-                database.display(),
-                r.migrations.join(", ")
+                "{}",
+                crate::printable::line(&format!(
+                    "pending for {}: {}",
+                    database.display(),
+                    r.migrations.join(", ")
+                ))
             );
             for sql in &r.sql {
                 println!("\n{}", sql.trim_end());
@@ -240,7 +244,10 @@ pub(super) fn preview_and_confirm(
     verb: &str,
     dry_run: bool,
 ) -> Result<Option<ExitCode>> {
-    println!("{heading}: {}", preview.migrations.join(", "));
+    println!(
+        "{}",
+        crate::printable::line(&format!("{heading}: {}", preview.migrations.join(", ")))
+    );
     if dry_run {
         for sql in &preview.sql {
             println!("\n{}", sql.trim_end());
@@ -266,15 +273,18 @@ pub(super) fn print_report(done: &str, preposition: &str, report: &Report, datab
         .map(|c| format!("rehearsal {c}"))
         .chain(report.checks.iter().map(|c| format!("live {c}")))
     {
-        eprintln!("  {line}");
+        eprintln!("  {}", crate::printable::line(&line));
     }
     let backup = report
         .backup
         .as_ref()
         .map_or(String::new(), |b| format!(" (backup: {})", b.display()));
     println!(
-        "{done} {} {preposition} {}{backup}",
-        report.migrations.join(", "),
-        database.display()
+        "{}",
+        crate::printable::line(&format!(
+            "{done} {} {preposition} {}{backup}",
+            report.migrations.join(", "),
+            database.display()
+        ))
     );
 }

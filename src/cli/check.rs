@@ -79,9 +79,15 @@ pub fn run(args: &Args, config: &Config) -> Result<ExitCode> {
         }
         Format::Human => {
             for f in &report.findings {
-                println!("{:<8} {:<12} {}", f.severity.as_str(), f.class, f.message);
+                let line = crate::printable::line;
+                println!(
+                    "{:<8} {:<12} {}",
+                    f.severity.as_str(),
+                    f.class,
+                    line(&f.message)
+                );
                 if !f.samples.is_empty() {
-                    println!("{:<21}   e.g. {}", "", f.samples.join("; "));
+                    println!("{:<21}   e.g. {}", "", line(&f.samples.join("; ")));
                 }
             }
             println!(

@@ -45,8 +45,9 @@ pub fn run(args: &Args, config: &Config) -> Result<ExitCode> {
                 println!("{}: no drift", database.display());
             }
             for f in &findings {
-                println!("drift: {}", f.message);
+                println!("drift: {}", crate::printable::line(&f.message));
                 for line in f.diff.lines() {
+                    let line = crate::printable::line(line);
                     let code = match line.chars().next() {
                         Some('+') if !line.starts_with("+++") => "32",
                         Some('-') if !line.starts_with("---") => "31",

@@ -175,10 +175,60 @@ pub fn report(error: Error) {
                 eprintln!("{:?}", miette::Report::new(e));
             }
         }
-        other => match deduplicated(&other) {
-            Some(chain) => eprintln!("{:?}", miette::Report::new(chain)),
-            None => eprintln!("{:?}", miette::Report::new(other)),
-        },
+        // Each message of the chain with its control characters escaped (a name can move
+        // no cursor); the error itself has no diagnostic of its own to lose.
+        other => {
+            let chain = deduplicated(&other).unwrap_or_else(|| layers(&other));
+            let mut multi: Vec<String> = Vec::new();
+            let mut cause: Option<&dyn std::error::Error> = Some(&other);
+            while let Some(e) = cause {
+                if e.downcast_ref::<Error>()
+                    .is_some_and(Error::has_line_breaks)
+                {
+                    multi.push(e.to_string());
+                }
+                cause = e.source();
+            }
+            eprintln!("{:?}", miette::Report::new(chain.printable(&multi)));
+        }
+    }
+}
+
+/// Every message of `error`'s chain, as layers.
+fn layers(error: &Error) -> Layer {
+    let mut all: Vec<String> = Vec::new();
+    let mut cause: Option<&dyn std::error::Error> = Some(error);
+    while let Some(e) = cause {
+        all.push(e.to_string());
+        cause = e.source();
+    }
+    let mut chain: Option<Layer> = None;
+    for text in all.into_iter().rev() {
+        chain = Some(Layer {
+            text,
+            next: chain.map(Box::new),
+        });
+    }
+    chain.unwrap_or(Layer {
+        text: String::new(),
+        next: None,
+    })
+}
+
+impl Layer {
+    /// The chain with its control characters escaped: [`crate::printable::lines`] for the
+    /// messages in `multi` (which have line breaks of their own), [`crate::printable::line`]
+    /// for every other one.
+    fn printable(self, multi: &[String]) -> Layer {
+        let text = if multi.iter().any(|m| self.text.contains(m.as_str())) {
+            crate::printable::lines(&self.text)
+        } else {
+            crate::printable::line(&self.text)
+        };
+        Layer {
+            text: text.into_owned(),
+            next: self.next.map(|n| Box::new(n.printable(multi))),
+        }
     }
 }
 

@@ -57,7 +57,8 @@ impl Progress {
         }
         match message.strip_suffix(" ...") {
             Some(phase) if self.spinners => {
-                let bar = indicatif::ProgressBar::new_spinner().with_message(phase.to_string());
+                let bar = indicatif::ProgressBar::new_spinner()
+                    .with_message(crate::printable::line(phase).into_owned());
                 bar.set_style(
                     indicatif::ProgressStyle::with_template("{spinner} {msg} ({elapsed})")
                         .unwrap_or_else(|_| indicatif::ProgressStyle::default_spinner()),
@@ -65,7 +66,7 @@ impl Progress {
                 bar.enable_steady_tick(std::time::Duration::from_millis(120));
                 self.current = Some(bar);
             }
-            _ => eprintln!("{message}"),
+            _ => eprintln!("{}", crate::printable::lines(message)),
         }
     }
 }

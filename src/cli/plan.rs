@@ -230,6 +230,10 @@ pub fn human(
             text.to_string()
         }
     };
+    // Every name and path printed goes through `line`: a control character in a name can
+    // neither move the cursor nor break a step into two lines.
+    use crate::printable::line;
+    let (database, schema) = (line(database), line(schema));
     let mut out = String::new();
     if plan.is_empty() {
         out.push_str(&format!("{database} matches {schema}: nothing to do\n"));
@@ -249,7 +253,7 @@ pub fn human(
             }
         }
         for (group, steps) in groups {
-            out.push_str(&format!("\n{}\n", paint("1", &group)));
+            out.push_str(&format!("\n{}\n", paint("1", &line(&group))));
             for (i, step) in steps {
                 let (mark, code) = match step.kind {
                     StepKind::RebuildDestructive => ("!", "31"),
@@ -269,7 +273,7 @@ pub fn human(
                     "  {} {:>2}. {} [{}]{stash}\n",
                     paint(code, mark),
                     i + 1,
-                    step.summary,
+                    line(&step.summary),
                     paint(code, label)
                 ));
             }
@@ -296,7 +300,7 @@ pub fn human(
             let samples = if f.samples.is_empty() {
                 String::new()
             } else {
-                format!(" (e.g. {})", f.samples.join("; "))
+                format!(" (e.g. {})", line(&f.samples.join("; ")))
             };
             let mark = if f.blocks() {
                 paint("31", "x")
@@ -305,7 +309,9 @@ pub fn human(
             };
             out.push_str(&format!(
                 "  {mark} {}: {} row(s): {}{samples}\n",
-                f.table, f.count, f.message
+                line(&f.table),
+                f.count,
+                line(&f.message)
             ));
         }
     }

@@ -111,7 +111,8 @@ pub fn run(args: &Args, config: &Config) -> Result<ExitCode> {
         )?;
         if !preview.drops.is_empty() {
             // Standard output holds only the JSON object in that format.
-            let show = |line: &str| {
+            let show = |text: &str| {
+                let line = crate::printable::line(text);
                 if json {
                     eprintln!("{line}");
                 } else {

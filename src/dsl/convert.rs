@@ -68,6 +68,7 @@ pub(super) fn convert(sources: &[Source], mut files: Vec<FileSpec>) -> Result<De
             schema.tables.push(table);
         }
     }
+    super::table::contradictory_renames(&mut ctx, &tables);
     for (src, file) in files.iter().enumerate() {
         for (name, spec) in &file.views.0 {
             objects.insert(

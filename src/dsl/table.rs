@@ -678,3 +678,59 @@ fn column(
     }
     column
 }
+
+/// Refuses a `renamed_from` hint whose old name is still declared as a table (or, for a
+/// column, as a column of the same table) that is not itself renamed from something else (a
+/// chain or a swap): the old object cannot be both kept and renamed. Names ignore ASCII case,
+/// as SQLite's do; a hint from the object's own name in another case renames nothing (SQLite
+/// treats both spellings as one name) and is not a contradiction.
+pub(super) fn contradictory_renames(
+    ctx: &mut Ctx<'_>,
+    tables: &[(usize, &Spanned<String>, &TableSpec)],
+) {
+    fn kept(names: &[(&str, bool)], old: &str, own: &str) -> bool {
+        !old.eq_ignore_ascii_case(own)
+            && names
+                .iter()
+                .any(|(n, hinted)| !hinted && n.eq_ignore_ascii_case(old))
+    }
+    let table_names: Vec<(&str, bool)> = tables
+        .iter()
+        .map(|(_, n, s)| (n.value.as_str(), s.renamed_from.is_some()))
+        .collect();
+    for (src, name, spec) in tables {
+        if let Some(old) = &spec.renamed_from
+            && kept(&table_names, &old.value, &name.value)
+        {
+            ctx.error(
+                place_of(*src, old),
+                format!(
+                    "table \"{}\": renamed_from \"{}\", but table \"{}\" is still declared: remove the hint (the rename is done) or the table \"{}\"",
+                    name.value, old.value, old.value, old.value
+                ),
+                "old name still declared",
+            );
+        }
+        for (cname, cspec) in &spec.columns.0 {
+            let Some(old) = &cspec.renamed_from else {
+                continue;
+            };
+            let names: Vec<(&str, bool)> = spec
+                .columns
+                .0
+                .iter()
+                .map(|(n, c)| (n.value.as_str(), c.renamed_from.is_some()))
+                .collect();
+            if kept(&names, &old.value, &cname.value) {
+                ctx.error(
+                    place_of(*src, old),
+                    format!(
+                        "column \"{}\".\"{}\": renamed_from \"{}\", but column \"{}\".\"{}\" is still declared: remove the hint (the rename is done) or the column \"{}\"",
+                        name.value, cname.value, old.value, name.value, old.value, old.value
+                    ),
+                    "old name still declared",
+                );
+            }
+        }
+    }
+}

@@ -29,6 +29,9 @@ enum ColumnEvent {
     /// The migration writes this column's values itself (`UPDATE ... SET c`, or an
     /// `INSERT` column list into a table it created).
     Written(String),
+    /// An `UPDATE` sets this column of a rebuild's new table after the copy (in the old
+    /// table's place): a data change on purpose, not the copy.
+    Set(String),
 }
 
 /// One table as the statements leave it.
@@ -162,6 +165,12 @@ impl Description {
                 if let Some(origin) = self.tables[i].origin.clone() {
                     work.extend(reach.reached_from(&origin));
                 }
+                if let Some(b) = self.replaces(i) {
+                    self.tables[b].rows_changed = true;
+                    if let Some(origin) = self.tables[b].origin.clone() {
+                        work.extend(reach.reached_from(&origin));
+                    }
+                }
             }
             work.extend(reach.reached_from(&n));
         }
@@ -224,7 +233,13 @@ impl Description {
             let Some(t) = self.alive(&name) else {
                 return; // sqlite_sequence, a stash, a table the proof does not know
             };
-            if self.tables[t].origin.is_some() {
+            let from_stash = st.iter().any(|tok| {
+                tok.word().is_some_and(|w| {
+                    w.to_ascii_lowercase()
+                        .starts_with(crate::plan::STASH_PREFIX)
+                })
+            });
+            if self.tables[t].origin.is_some() || (self.replaces(t).is_some() && !from_stash) {
                 self.rows_change(&name, reach);
                 return;
             }
@@ -250,12 +265,7 @@ impl Description {
                 .filter(|&s| s != t)
                 .collect();
             self.tables[t].filled_from.extend(sources);
-            if st.iter().any(|tok| {
-                tok.word().is_some_and(|w| {
-                    w.to_ascii_lowercase()
-                        .starts_with(crate::plan::STASH_PREFIX)
-                })
-            }) {
+            if from_stash {
                 self.tables[t].from_stash = true;
             }
         } else if first.is_kw("UPDATE") {
@@ -268,16 +278,22 @@ impl Description {
                 return;
             };
             let Some(t) = self.alive(&name) else { return };
-            for column in set_columns(st, next) {
-                self.tables[t].events.push(ColumnEvent::Written(column));
-            }
             // A rollback stash put back on re-apply: the stash answers for those values.
-            if st.iter().any(|tok| {
+            let from_stash = st.iter().any(|tok| {
                 tok.word().is_some_and(|w| {
                     w.to_ascii_lowercase()
                         .starts_with(crate::plan::STASH_PREFIX)
                 })
-            }) {
+            });
+            let on_purpose = !from_stash && self.replaces(t).is_some();
+            for column in set_columns(st, next) {
+                self.tables[t].events.push(if on_purpose {
+                    ColumnEvent::Set(column)
+                } else {
+                    ColumnEvent::Written(column)
+                });
+            }
+            if from_stash {
                 self.tables[t].from_stash = true;
             }
             if self.tables[t].origin.is_some() {
@@ -294,7 +310,7 @@ impl Description {
                 return;
             };
             if let Some(t) = self.alive(&name)
-                && self.tables[t].origin.is_some()
+                && (self.tables[t].origin.is_some() || self.replaces(t).is_some())
             {
                 self.rows_change(&name, reach);
             }
@@ -376,6 +392,21 @@ impl Description {
         })
     }
 
+    /// Returns the table that existed before whose rows the table `t` holds, when `t` is a
+    /// rebuild's new table already renamed into its place (a statement on it now is not the
+    /// rebuild's copy, but a data change on purpose).
+    fn replaces(&self, t: usize) -> Option<usize> {
+        let n = self.tables.get(t)?;
+        let name = n.current.as_deref()?;
+        if n.origin.is_some() {
+            return None;
+        }
+        n.filled_from.iter().copied().find(|&b| {
+            let b = &self.tables[b];
+            b.origin.is_some() && b.current.is_none() && b.last.eq_ignore_ascii_case(name)
+        })
+    }
+
     /// Returns where the column `column` of table `after` (the successor of `before`)
     /// comes from. [`Source::Kept`] names the column before; the caller treats a name the
     /// table did not have as [`Source::Added`].
@@ -386,6 +417,9 @@ impl Description {
             // A column the copy (or an UPDATE) writes is still held to the old one of its
             // name: that is what the copy of a rebuild must do.
             let mut probe = name.clone();
+            if set_after_copy(&self.tables[after], column) {
+                return Source::Written;
+            }
             match walk_back(&self.tables[after], &mut probe) {
                 Walk::Added => return Source::Added,
                 // Added to the new table after the copy (an older reverse bringing back a
@@ -424,6 +458,31 @@ impl Description {
         }
         matches!(walk_back(&self.tables[before], &mut name), Walk::Written)
     }
+}
+
+/// True when an `UPDATE` sets `column` of `t` (by its name at the end) after the copy of its
+/// rebuild ([`ColumnEvent::Set`]).
+fn set_after_copy(t: &Tracked, column: &str) -> bool {
+    let mut name = column.to_string();
+    for e in t.events.iter().rev() {
+        match e {
+            ColumnEvent::Rename { from, to } if to.eq_ignore_ascii_case(&name) => {
+                name = from.clone();
+            }
+            ColumnEvent::RenameAll(pairs) => {
+                if let Some((from, _)) = pairs.iter().find(|(_, to)| to.eq_ignore_ascii_case(&name))
+                {
+                    name = from.clone();
+                }
+            }
+            ColumnEvent::Set(c) if c.eq_ignore_ascii_case(&name) => return true,
+            ColumnEvent::Add(c) | ColumnEvent::Drop(c) if c.eq_ignore_ascii_case(&name) => {
+                return false;
+            }
+            _ => {}
+        }
+    }
+    false
 }
 
 enum Walk {
@@ -475,7 +534,9 @@ fn walk_back(t: &Tracked, name: &mut String) -> Walk {
             ColumnEvent::Add(c) | ColumnEvent::Drop(c) if c.eq_ignore_ascii_case(name) => {
                 return if written { Walk::Written } else { Walk::Added };
             }
-            ColumnEvent::Written(c) if c.eq_ignore_ascii_case(name) => written = true,
+            ColumnEvent::Written(c) | ColumnEvent::Set(c) if c.eq_ignore_ascii_case(name) => {
+                written = true;
+            }
             _ => {}
         }
     }

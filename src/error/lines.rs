@@ -1,0 +1,23 @@
+//! Which messages have line breaks of their own, for printing them to people
+//! ([`crate::printable`]).
+
+use super::{Error, RollbackError};
+
+impl Error {
+    /// Returns true when the message has line breaks of its own (a list of rows, the failed
+    /// statement): printed for people, only the other control characters of the names in it
+    /// are escaped; every other message is one line, its names' line breaks escaped too.
+    pub fn has_line_breaks(&self) -> bool {
+        matches!(
+            self,
+            Error::Source(_)
+                | Error::Apply { .. }
+                | Error::MigrationStatement { .. }
+                | Error::LiveRunFailed { .. }
+                | Error::LintBlocked { .. }
+                | Error::RollbackDestructive { .. }
+                | Error::RowsRemoved { .. }
+                | Error::Rollback(RollbackError::Unfit { .. })
+        )
+    }
+}

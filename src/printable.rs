@@ -1,0 +1,83 @@
+//! Text from a user's names, made safe to print for people: one rule for every character a
+//! terminal would act on instead of showing (the C0 and C1 controls, DEL, the Unicode line and
+//! paragraph separators, and the bidirectional overrides and isolates, which reorder what
+//! follows them), escaped as `\n`, `\r`, `\t` or `\u{1b}`, the same spelling the SQL comments
+//! use ([`crate::sql::comment`]). Every human line schemactl prints that holds a name goes
+//! through [`line`] (a plan step, a check's line) or [`lines`] (a message that has line breaks
+//! of its own, such as an error with its list of rows): a name can neither move the cursor,
+//! overwrite a line, nor (through `line`) add one.
+
+use std::borrow::Cow;
+use std::fmt::Write;
+
+/// Returns true for a character a terminal acts on rather than shows.
+pub fn acts(c: char) -> bool {
+    c.is_control()
+        || matches!(
+            c,
+            '\u{2028}'
+                | '\u{2029}'
+                | '\u{061c}'
+                | '\u{200e}'
+                | '\u{200f}'
+                | '\u{202a}'..='\u{202e}'
+                | '\u{2066}'..='\u{2069}'
+        )
+}
+
+/// Writes the escape of `c` (`\n`, `\r`, `\t`, or `\u{hex}`) to `out`.
+pub fn escape_into(out: &mut String, c: char) {
+    match c {
+        '\n' => out.push_str("\\n"),
+        '\r' => out.push_str("\\r"),
+        '\t' => out.push_str("\\t"),
+        c => {
+            let _ = write!(out, "\\u{{{:x}}}", c as u32);
+        }
+    }
+}
+
+fn escaped(text: &str, keep: impl Fn(char) -> bool) -> Cow<'_, str> {
+    if !text.chars().any(|c| acts(c) && !keep(c)) {
+        return Cow::Borrowed(text);
+    }
+    let mut out = String::with_capacity(text.len() + 8);
+    for c in text.chars() {
+        if acts(c) && !keep(c) {
+            escape_into(&mut out, c);
+        } else {
+            out.push(c);
+        }
+    }
+    Cow::Owned(out)
+}
+
+/// `text` as one printable line: every character of [`acts`] escaped, line breaks too.
+pub fn line(text: &str) -> Cow<'_, str> {
+    escaped(text, |_| false)
+}
+
+/// `text` with every character of [`acts`] escaped except its line breaks (`\n`): for a
+/// message made of several lines.
+pub fn lines(text: &str) -> Cow<'_, str> {
+    escaped(text, |c| c == '\n')
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn controls_separators_and_bidi_are_escaped() {
+        assert_eq!(
+            line("a\nb\r\tc\x1b[2K\u{7f}\u{9b}"),
+            "a\\nb\\r\\tc\\u{1b}[2K\\u{7f}\\u{9b}"
+        );
+        assert_eq!(
+            line("x\u{202e}y\u{2066}\u{2028}"),
+            "x\\u{202e}y\\u{2066}\\u{2028}"
+        );
+        assert_eq!(lines("a\x1b\nb\r"), "a\\u{1b}\nb\\r");
+        assert!(matches!(line("plain äpfel \"q\""), Cow::Borrowed(_)));
+    }
+}

@@ -1,0 +1,131 @@
+//! Names holding control characters never reach a terminal raw (h7_08): the human `plan`,
+//! a `sync` refused at its prompt, and an error naming the object print every C0/C1 control,
+//! DEL, line separator and bidirectional override of a name escaped (`\n`, `\u{1b}`), so each
+//! plan step stays one line and no name can move the cursor or overwrite a line.
+
+mod common;
+
+use std::path::Path;
+
+use common::{empty_project, schemactl, stderr, stdout};
+use proptest::prelude::*;
+use rusqlite::Connection;
+
+/// A character a terminal acts on: what no output may hold raw, but for schemactl's own
+/// line breaks.
+fn acts(c: char) -> bool {
+    c.is_control()
+        || matches!(
+            c,
+            '\u{2028}' | '\u{2029}' | '\u{061c}' | '\u{200e}' | '\u{200f}'
+                | '\u{202a}'..='\u{202e}' | '\u{2066}'..='\u{2069}'
+        )
+}
+
+/// A name with controls in it: letters, brackets, and the characters of [`acts`].
+fn name() -> impl Strategy<Value = String> {
+    let chars = prop::sample::select(vec![
+        'a', 'b', 'Z', ' ', '[', '1', '-', '.', '\n', '\r', '\t', '\x1b', '\x07', '\x08', '\x7f',
+        '\u{85}', '\u{9b}', '\u{202e}', '\u{2066}', '\u{2028}', '\u{200f}',
+    ]);
+    proptest::collection::vec(chars, 1..10)
+        .prop_map(|cs| format!("n{}", cs.into_iter().collect::<String>()))
+}
+
+/// JSON (which YAML reads) with every character YAML will not take raw escaped.
+fn yaml_text(value: &serde_json::Value) -> String {
+    serde_json::to_string_pretty(value)
+        .unwrap()
+        .chars()
+        .map(|c| {
+            if (c != '\n' && acts(c)) || c == '\u{85}' {
+                format!("\\u{:04x}", c as u32)
+            } else {
+                c.to_string()
+            }
+        })
+        .collect()
+}
+
+/// Asserts that `text` holds no raw character of [`acts`] but line breaks.
+fn clean(what: &str, text: &str) -> Result<(), TestCaseError> {
+    let raw: Vec<char> = text.chars().filter(|&c| c != '\n' && acts(c)).collect();
+    prop_assert!(raw.is_empty(), "{}: raw {:?} in {:?}", what, raw, text);
+    Ok(())
+}
+
+fn write_schema(dir: &Path, value: &serde_json::Value) {
+    std::fs::write(dir.join("schema/s.yaml"), yaml_text(value)).unwrap();
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(32))]
+
+    #[test]
+    fn names_with_controls_print_escaped_one_step_per_line(
+        table in name(), column in name(), view in name(), missing in name(),
+    ) {
+        let names = [&table, &column, &view, &missing];
+        let distinct = (0..4).all(|i| (0..i).all(|j| !names[i].eq_ignore_ascii_case(names[j])));
+        prop_assume!(distinct);
+        let dir = empty_project();
+        let conn = Connection::open(dir.path().join("db.sqlite")).unwrap();
+        conn.execute_batch(
+            "CREATE TABLE keep (id INTEGER PRIMARY KEY); INSERT INTO keep VALUES (1), (2);
+             CREATE TABLE t (id INTEGER PRIMARY KEY); INSERT INTO t VALUES (1);",
+        )
+        .unwrap();
+        drop(conn);
+        let id = serde_json::json!({ "type": "INTEGER", "primary_key": true });
+        let mut schema = serde_json::json!({
+            "schemactl": 1,
+            "version": 2,
+            "tables": {
+                "t": { "columns": { "id": id, column.as_str(): { "type": "TEXT" } } },
+                table.as_str(): { "columns": { "id": id, column.as_str(): { "type": "TEXT" } } },
+            },
+            "views": { view.as_str(): { "sql": "SELECT 1 AS x" } },
+        });
+        write_schema(dir.path(), &schema);
+
+        // plan: every step one line, nothing raw.
+        let json = schemactl(dir.path(), &["plan", "--format", "json"]);
+        prop_assert!(matches!(json.status.code(), Some(0 | 2)), "{}", stderr(&json));
+        let plan: serde_json::Value = serde_json::from_str(&stdout(&json)).unwrap();
+        let steps = plan["steps"].as_array().unwrap().len();
+        prop_assert!(steps >= 4, "{}", stdout(&json));
+        let human = schemactl(dir.path(), &["plan"]);
+        prop_assert!(matches!(human.status.code(), Some(0 | 2)), "{}", stderr(&human));
+        let (out, err) = (stdout(&human), stderr(&human));
+        clean("plan stdout", &out)?;
+        clean("plan stderr", &err)?;
+        let step_lines = out
+            .lines()
+            .filter(|l| {
+                let l = l.trim_start();
+                let mut parts = l.splitn(2, ' ');
+                let mark = parts.next().unwrap_or("");
+                let rest = parts.next().unwrap_or("").trim_start();
+                ["+", "-", "~", "!"].contains(&mark)
+                    && rest.split_once(". ").is_some_and(|(n, _)| n.parse::<usize>().is_ok())
+            })
+            .count();
+        prop_assert_eq!(step_lines, steps, "{}", out);
+
+        // sync, refused at its prompt: nothing raw, nothing changed.
+        let sync = schemactl(dir.path(), &["sync", "--allow-destructive"]);
+        prop_assert_eq!(sync.status.code(), Some(1));
+        clean("sync stdout", &stdout(&sync))?;
+        clean("sync stderr", &stderr(&sync))?;
+
+        // An error naming the object: a rename hint from a table that is not there.
+        schema["tables"][table.as_str()]["renamed_from"] = serde_json::json!(missing);
+        write_schema(dir.path(), &schema);
+        let bad = schemactl(dir.path(), &["plan"]);
+        prop_assert_eq!(bad.status.code(), Some(1), "{}", stdout(&bad));
+        let err = stderr(&bad);
+        clean("error", &err)?;
+        prop_assert!(err.contains("renamed_from"), "{}", err);
+        prop_assert_eq!(err.trim_end().lines().count(), 1, "{}", err);
+    }
+}
