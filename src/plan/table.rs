@@ -3,7 +3,7 @@
 //! 3.53 are planned, and proved, in `constraint.rs`.
 
 use super::constraint::{self, Target};
-use super::rebuild::{rebuild, rebuild_filled};
+use super::rebuild::{Rowids, rebuild, rebuild_filled};
 use super::{STASH_PLACEHOLDER, Stash, Step, StepKind, TableDrops};
 use crate::diff::{TableChange, TableDiff};
 use crate::model::{Column, Table};
@@ -86,6 +86,17 @@ fn rebuild_step(d: &TableDiff, target: Target) -> Step {
             "; replaces the values of {} by generated ones",
             list(&overwritten)
         ));
+    }
+    // Rows that cannot keep their rowids say so: other tables and applications may hold them.
+    match super::rebuild::rowids(&d.from, &d.to, &d.column_renames) {
+        Rowids::FromColumn(c) => summary.push_str(&format!(
+            "; renumbers the rows: their rowids become the values of {}",
+            ident(&c)
+        )),
+        Rowids::Renumbered => summary.push_str(
+            "; renumbers the rows: no name reads their rowids (columns named rowid, _rowid_ and oid)",
+        ),
+        Rowids::NotBoth | Rowids::Copied { .. } | Rowids::Aliased => {}
     }
     if let Some(why) = constraint::why_rebuild(d, target) {
         summary.push_str(&format!("; a rebuild because {why}"));

@@ -153,10 +153,13 @@ pub(super) fn table_proof(
     };
     let mut key = Key::None;
     if before.rowid && after.rowid {
+        // A new INTEGER PRIMARY KEY column the copy fills takes the rowids the rows had.
+        let new_key = |a: &str| before.column(a).is_none() && d.fills_new_column(bi, ai, a);
         let keeps_rowid = match (&before.alias, &after.alias) {
             (None, None) => true,
-            (Some(b), Some(a)) => map(a).is_some_and(|m| m.eq_ignore_ascii_case(b)),
-            _ => false,
+            (Some(b), Some(a)) => map(a).is_some_and(|m| m.eq_ignore_ascii_case(b)) || new_key(a),
+            (None, Some(a)) => new_key(a),
+            (Some(_), None) => false,
         };
         if let (true, Some(b), Some(a)) = (keeps_rowid, before.rowid_name(), after.rowid_name()) {
             key = Key::Expr {
