@@ -390,7 +390,7 @@ impl Lint<'_> {
             let what = match key.origin.as_str() {
                 "pk" => format!("PRIMARY KEY ({})", keys(&shown)),
                 "u" => format!("UNIQUE ({})", keys(&shown)),
-                _ => format!("unique index {}", ident(&key.name)),
+                _ => format!("unique index {} ({})", ident(&key.name), keys(&shown)),
             };
             self.unique(&what, &key.parts, new_where.as_deref())?;
         }
