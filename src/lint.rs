@@ -1,11 +1,13 @@
 //! The data-aware lint: what the live rows say about a plan, before anything runs.
 //!
 //! Each check counts the rows a change would reject and names up to five of them by key (or
-//! rowid): NOT NULL over NULLs, UNIQUE over duplicates, a CHECK the rows violate, a foreign
+//! rowid): NOT NULL over NULLs, UNIQUE over duplicates (every UNIQUE key of the new table,
+//! read from SQLite's catalog of its definition with the collation each column compares
+//! under, that the live table does not already enforce), a CHECK the rows violate, a foreign
 //! key with orphans, a STRICT or narrower type the values do not fit, and a column becoming
 //! the INTEGER PRIMARY KEY (the rowid) over NULLs, duplicates or non-integers. The NOT NULL
-//! and UNIQUE constraints of a verbatim table (which may carry ON CONFLICT clauses) are read
-//! from SQLite's catalog of the new definition.
+//! constraints of a verbatim table (which may carry ON CONFLICT clauses) are read from
+//! SQLite's catalog of the new definition too.
 
 use rusqlite::Connection;
 use rusqlite::types::Value;
@@ -663,9 +665,8 @@ impl Catalog {
             }
             _ => None,
         };
-        let mut stmt = conn.prepare(
-            "SELECT name, origin, partial FROM pragma_index_list(?1) WHERE \"unique\"",
-        )?;
+        let mut stmt = conn
+            .prepare("SELECT name, origin, partial FROM pragma_index_list(?1) WHERE \"unique\"")?;
         let indexes: Vec<(String, String, bool)> = stmt
             .query_map([table], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))?
             .collect::<rusqlite::Result<_>>()?;

@@ -30,7 +30,9 @@ const COLLATIONS: [&str; 3] = ["BINARY", "NOCASE", "RTRIM"];
 
 fn ddl(key: Key, coll: &str) -> String {
     match key {
-        Key::Column => format!("CREATE TABLE t (id INTEGER PRIMARY KEY, v TEXT COLLATE {coll} UNIQUE, w TEXT)"),
+        Key::Column => {
+            format!("CREATE TABLE t (id INTEGER PRIMARY KEY, v TEXT COLLATE {coll} UNIQUE, w TEXT)")
+        }
         Key::TableUnique => format!(
             "CREATE TABLE t (id INTEGER PRIMARY KEY, v TEXT COLLATE {coll}, w TEXT, UNIQUE (w, v))"
         ),
@@ -107,7 +109,10 @@ fn run_case(key: Key, from: &str, to: &str, values: &[(Option<String>, bool)]) {
     let fails = match copy.execute_batch(&script) {
         Ok(()) => false,
         Err(e) => {
-            assert!(e.to_string().contains("UNIQUE constraint failed"), "{e}\n{script}");
+            assert!(
+                e.to_string().contains("UNIQUE constraint failed"),
+                "{e}\n{script}"
+            );
             true
         }
     };
@@ -121,7 +126,11 @@ fn run_case(key: Key, from: &str, to: &str, values: &[(Option<String>, bool)]) {
     assert!(shell.is_autocommit(), "the script left a transaction open");
     assert_eq!(rows(&shell), before, "{script}");
     let exists: i64 = shell
-        .query_row("SELECT count(*) FROM sqlite_schema WHERE name = 't'", [], |r| r.get(0))
+        .query_row(
+            "SELECT count(*) FROM sqlite_schema WHERE name = 't'",
+            [],
+            |r| r.get(0),
+        )
         .unwrap();
     assert_eq!(exists, 1);
 }
@@ -149,7 +158,10 @@ fn nocase_duplicates_are_a_finding_for_every_key_kind() {
         Key::WithoutRowid,
         Key::UniqueIndex,
     ] {
-        let values = [(Some("a@x".to_string()), false), (Some("A@X".to_string()), false)];
+        let values = [
+            (Some("a@x".to_string()), false),
+            (Some("A@X".to_string()), false),
+        ];
         run_case(key, "BINARY", "NOCASE", &values);
         let conn = seeded(key, "BINARY", &values);
         let current = schemactl::inspect(&conn).unwrap();

@@ -97,7 +97,9 @@ fn changed_columns(
 fn rows(conn: &Connection, with_k: bool) -> Vec<(i64, Value, Value, Value)> {
     let k = if with_k { "k" } else { "NULL" };
     let mut stmt = conn
-        .prepare(&format!("SELECT _rowid_, v, n, {k} FROM t ORDER BY _rowid_"))
+        .prepare(&format!(
+            "SELECT _rowid_, v, n, {k} FROM t ORDER BY _rowid_"
+        ))
         .unwrap();
     stmt.query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?)))
         .unwrap()
@@ -152,12 +154,16 @@ fn run_case(start: Start, change: Change, seed: &[(i64, Option<String>, Option<i
         .iter()
         .filter(|f| f["kind"] == "unchecked")
         .collect();
-    assert!(unchecked.is_empty(), "the lint could not check: {unchecked:?}");
-    let renumbers = plan["steps"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .any(|s| s["summary"].as_str().unwrap().contains("renumbers the rows"));
+    assert!(
+        unchecked.is_empty(),
+        "the lint could not check: {unchecked:?}"
+    );
+    let renumbers = plan["steps"].as_array().unwrap().iter().any(|s| {
+        s["summary"]
+            .as_str()
+            .unwrap()
+            .contains("renumbers the rows")
+    });
     let out = common::schemactl(d, &["sync", "--yes", "--allow-destructive"]);
     if blocking {
         assert_eq!(out.status.code(), Some(1), "{}", common::stderr(&out));
@@ -256,7 +262,11 @@ fn a_new_integer_primary_key_takes_the_rowids() {
 
     let dir = common::empty_project();
     let d = dir.path();
-    std::fs::write(d.join("schema/s.yaml"), yaml(1, &start_columns(Start::IntKey))).unwrap();
+    std::fs::write(
+        d.join("schema/s.yaml"),
+        yaml(1, &start_columns(Start::IntKey)),
+    )
+    .unwrap();
     ok_in(d, &["sync", "--yes"]);
     let columns = changed_columns(Start::IntKey, Change::KeyBecomesInteger);
     std::fs::write(d.join("schema/s.yaml"), yaml(2, &columns)).unwrap();

@@ -606,7 +606,9 @@ impl Proof {
                     },
                     label.clone(),
                 ),
-                Key::None if kept.is_empty() => (format!("quote({c})"), "the value they hold".into()),
+                Key::None if kept.is_empty() => {
+                    (format!("quote({c})"), "the value they hold".into())
+                }
                 Key::None => (
                     format!(
                         "'(' || {} || ')'",

@@ -23,8 +23,8 @@ pub fn temp_name(table: &str) -> String {
 /// `from` (by name or rename) is copied; other columns take their default. Values are copied
 /// as they are and take the new column's affinity on insert, which never loses data, where a
 /// CAST would (`CAST('abc' AS INTEGER)` is 0); values a STRICT or narrower type cannot hold are
-/// found by the lint before anything runs. Rowids of tables without an INTEGER PRIMARY KEY are
-/// copied too, and the AUTOINCREMENT counter is carried over. The copy never applies the new
+/// found by the lint before anything runs. Rowids are copied too (into a new INTEGER PRIMARY
+/// KEY column as well; see [`rowids`]), and the AUTOINCREMENT counter is carried over. The copy never applies the new
 /// table's ON CONFLICT clauses: a row they would replace, skip or rewrite fails the step.
 pub fn rebuild(from: &Table, to: &Table, renames: &[(String, String)]) -> Vec<String> {
     rebuild_filled(from, to, renames, None)

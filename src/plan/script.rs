@@ -40,7 +40,9 @@ fn rebuild_copy(statements: &[String], k: usize) -> Option<(String, String)> {
 /// script, which the script's last guard rolls back: the old table is never dropped. Within
 /// the transaction, the `SAVEPOINT` only nests.
 fn copy_guard(s: &mut String, new: &str, old: &str) {
-    s.push_str("-- the copy kept every row, or the whole transaction rolls back (without -bail too)\n");
+    s.push_str(
+        "-- the copy kept every row, or the whole transaction rolls back (without -bail too)\n",
+    );
     let _ = writeln!(
         s,
         "INSERT OR ROLLBACK INTO temp.{GUARD} SELECT (SELECT count(*) FROM {new}) = (SELECT count(*) FROM {old});"
@@ -280,10 +282,7 @@ impl Plan {
         if self.has_copies(direction) {
             // Lives only in this transaction: the last guard finds it gone when a copy guard
             // rolled the transaction back (see `copy_guard`).
-            let _ = writeln!(
-                s,
-                "CREATE TEMP TABLE {GUARD} (ok INTEGER CHECK (ok = 1));"
-            );
+            let _ = writeln!(s, "CREATE TEMP TABLE {GUARD} (ok INTEGER CHECK (ok = 1));");
         }
         true
     }
