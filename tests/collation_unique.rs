@@ -21,7 +21,7 @@ use sqlparser::tokenizer::Token;
 enum Key {
     Column,
     TableUnique,
-    PrimaryKey,
+    RowidTablePk,
     WithoutRowid,
     UniqueIndex,
 }
@@ -36,7 +36,7 @@ fn ddl(key: Key, coll: &str) -> String {
         Key::TableUnique => format!(
             "CREATE TABLE t (id INTEGER PRIMARY KEY, v TEXT COLLATE {coll}, w TEXT, UNIQUE (w, v))"
         ),
-        Key::PrimaryKey => format!("CREATE TABLE t (v TEXT COLLATE {coll} PRIMARY KEY, w TEXT)"),
+        Key::RowidTablePk => format!("CREATE TABLE t (v TEXT COLLATE {coll} PRIMARY KEY, w TEXT)"),
         Key::WithoutRowid => {
             format!("CREATE TABLE t (v TEXT COLLATE {coll} PRIMARY KEY, w TEXT) WITHOUT ROWID")
         }
@@ -139,7 +139,7 @@ proptest! {
     #![proptest_config(ProptestConfig::with_cases(64))]
     #[test]
     fn unique_lint_judges_the_new_collations(
-        key in prop::sample::select(vec![Key::Column, Key::TableUnique, Key::PrimaryKey, Key::WithoutRowid, Key::UniqueIndex]),
+        key in prop::sample::select(vec![Key::Column, Key::TableUnique, Key::RowidTablePk, Key::WithoutRowid, Key::UniqueIndex]),
         from in prop::sample::select(COLLATIONS.to_vec()),
         to in prop::sample::select(COLLATIONS.to_vec()),
         values in prop::collection::vec((value(), any::<bool>()), 0..7),
@@ -154,7 +154,7 @@ fn nocase_duplicates_are_a_finding_for_every_key_kind() {
     for key in [
         Key::Column,
         Key::TableUnique,
-        Key::PrimaryKey,
+        Key::RowidTablePk,
         Key::WithoutRowid,
         Key::UniqueIndex,
     ] {

@@ -16,9 +16,9 @@ use rusqlite::types::Value;
 
 #[derive(Debug, Clone, Copy, PartialEq)]
 enum Start {
-    NoKey,
-    IntKey,
-    IntegerKey,
+    Bare,
+    IntPk,
+    IntegerPk,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -44,9 +44,9 @@ fn yaml(version: u32, columns: &[(&str, &str, bool, &str)]) -> String {
 
 fn start_columns(start: Start) -> Vec<(&'static str, &'static str, bool, &'static str)> {
     let mut c = match start {
-        Start::NoKey => vec![],
-        Start::IntKey => vec![("k", "INT", true, "")],
-        Start::IntegerKey => vec![("k", "INTEGER", true, "")],
+        Start::Bare => vec![],
+        Start::IntPk => vec![("k", "INT", true, "")],
+        Start::IntegerPk => vec![("k", "INTEGER", true, "")],
     };
     c.extend([("v", "TEXT", false, ""), ("n", "INTEGER", false, "")]);
     c
@@ -114,12 +114,12 @@ fn run_case(start: Start, change: Change, seed: &[(i64, Option<String>, Option<i
     ok_in(d, &["sync", "--yes"]);
     let db = d.join("db.sqlite");
     let conn = Connection::open(&db).unwrap();
-    let with_k = start != Start::NoKey;
+    let with_k = start != Start::Bare;
     for (i, (rowid, v, n)) in seed.iter().enumerate() {
         if with_k {
             // The key: the rowid for an INTEGER PRIMARY KEY; distinct values in another
             // order for an INT one.
-            let k = if start == Start::IntegerKey {
+            let k = if start == Start::IntegerPk {
                 *rowid
             } else {
                 1000 - i as i64
@@ -233,7 +233,7 @@ proptest! {
     #![proptest_config(ProptestConfig::with_cases(32))]
     #[test]
     fn rows_keep_their_rowids_unless_the_plan_says(
-        start in prop::sample::select(vec![Start::NoKey, Start::IntKey, Start::IntegerKey]),
+        start in prop::sample::select(vec![Start::Bare, Start::IntPk, Start::IntegerPk]),
         change in prop::sample::select(vec![
             Change::AddIntegerKeyFirst,
             Change::AddIntegerKeyLast,
@@ -257,18 +257,18 @@ fn a_new_integer_primary_key_takes_the_rowids() {
         .iter()
         .map(|&r| (r, Some(format!("r{r}")), Some(r)))
         .collect();
-    run_case(Start::NoKey, Change::AddIntegerKeyFirst, &seed);
-    run_case(Start::IntKey, Change::KeyBecomesInteger, &seed);
+    run_case(Start::Bare, Change::AddIntegerKeyFirst, &seed);
+    run_case(Start::IntPk, Change::KeyBecomesInteger, &seed);
 
     let dir = common::empty_project();
     let d = dir.path();
     std::fs::write(
         d.join("schema/s.yaml"),
-        yaml(1, &start_columns(Start::IntKey)),
+        yaml(1, &start_columns(Start::IntPk)),
     )
     .unwrap();
     ok_in(d, &["sync", "--yes"]);
-    let columns = changed_columns(Start::IntKey, Change::KeyBecomesInteger);
+    let columns = changed_columns(Start::IntPk, Change::KeyBecomesInteger);
     std::fs::write(d.join("schema/s.yaml"), yaml(2, &columns)).unwrap();
     let plan = ok_in(d, &["plan"]);
     assert!(

@@ -67,7 +67,7 @@ pub fn rebuild_filled(
     // renumbered rows would receive other rows' values). A stash that refills the new key
     // gives its values back itself.
     if let Rowids::Copied { target, source } = rowids(from, to, renames)
-        && !to.column(&target).is_some_and(|c| refilled(c))
+        && !to.column(&target).is_some_and(&refilled)
     {
         // `rowid`, `_rowid_` and `oid` stay bare words: they read the rowid.
         targets.push(match to.column(&target) {
