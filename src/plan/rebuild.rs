@@ -214,26 +214,20 @@ pub fn rowids(from: &Table, to: &Table, renames: &[(String, String)]) -> Rowids 
     if from.without_rowid || to.without_rowid {
         return Rowids::NotBoth;
     }
-    let Some(source) = super::stash::rowid_alias(from) else {
-        return Rowids::Renumbered;
+    let key = to.rowid_alias().and_then(|a| to.column(a));
+    let fed = key.and_then(|k| source_column(from, k, renames));
+    match fed {
+        Some(s) if from.rowid_alias() == Some(s.name.as_str()) => return Rowids::Aliased,
+        Some(s) => return Rowids::FromColumn(s.name.to_string()),
+        None => {}
+    }
+    let target = match key {
+        Some(k) => Some(k.name.to_string()),
+        None => super::stash::rowid_alias(to).map(str::to_string),
     };
-    let alias = to.rowid_alias().and_then(|a| to.column(a));
-    match alias {
-        Some(key) => match source_column(from, key, renames) {
-            Some(s) if from.rowid_alias() == Some(s.name.as_str()) => Rowids::Aliased,
-            Some(s) => Rowids::FromColumn(s.name.to_string()),
-            None => Rowids::Copied {
-                target: key.name.to_string(),
-                source,
-            },
-        },
-        None => match super::stash::rowid_alias(to) {
-            Some(target) => Rowids::Copied {
-                target: target.to_string(),
-                source,
-            },
-            None => Rowids::Renumbered,
-        },
+    match (target, super::stash::rowid_alias(from)) {
+        (Some(target), Some(source)) => Rowids::Copied { target, source },
+        _ => Rowids::Renumbered,
     }
 }
 

@@ -126,12 +126,12 @@ fn rebuild_step(d: &TableDiff, target: Target) -> Step {
         })
         .filter(|(c, _)| d.from.column(c).is_some() && !stored.contains(c))
         .collect();
-    // The rebuild copies the rowids unless a column becomes the INTEGER PRIMARY KEY (see
-    // `rebuild`): then the rowids are that column's values.
-    let new_rowid = match (d.from.rowid_alias(), d.to.rowid_alias()) {
-        (_, None) => None,
-        (Some(a), Some(b)) if renamed_from(d, b).eq_ignore_ascii_case(a) => None,
-        (_, Some(b)) => Some(renamed_from(d, b)),
+    // The rebuild copies the rowids (into a new INTEGER PRIMARY KEY column too) unless a
+    // column of the old table becomes the INTEGER PRIMARY KEY (see `rebuild::rowids`): then
+    // the rowids are that column's values.
+    let new_rowid = match super::rebuild::rowids(&d.from, &d.to, &d.column_renames) {
+        Rowids::FromColumn(c) => Some(c),
+        Rowids::NotBoth | Rowids::Copied { .. } | Rowids::Aliased | Rowids::Renumbered => None,
     };
     let key_kept = {
         let to_key: Vec<String> =
