@@ -1,11 +1,13 @@
 //! The data-aware lint: what the live rows say about a plan, before anything runs.
 //!
 //! Each check counts the rows a change would reject and names up to five of them by key (or
-//! rowid): NOT NULL over NULLs, UNIQUE over duplicates, a CHECK the rows violate, a foreign
+//! rowid): NOT NULL over NULLs, UNIQUE over duplicates (every UNIQUE key of the new table,
+//! read from SQLite's catalog of its definition with the collation each column compares
+//! under, that the live table does not already enforce), a CHECK the rows violate, a foreign
 //! key with orphans, a STRICT or narrower type the values do not fit, and a column becoming
 //! the INTEGER PRIMARY KEY (the rowid) over NULLs, duplicates or non-integers. The NOT NULL
-//! and UNIQUE constraints of a verbatim table (which may carry ON CONFLICT clauses) are read
-//! from SQLite's catalog of the new definition.
+//! constraints of a verbatim table (which may carry ON CONFLICT clauses) are read from
+//! SQLite's catalog of the new definition too.
 
 use rusqlite::Connection;
 use rusqlite::types::Value;
@@ -15,7 +17,7 @@ use crate::diff::{Change, TableChange, TableDiff};
 use crate::error::{Error, Result};
 use crate::model::{Column, ForeignKey, KeyPart, Schema, Table};
 use crate::plan::{converts, narrows, stored_affinity};
-use crate::render::key_part;
+use crate::render::{create_index, key_part};
 use crate::sql::{ident, rename_words};
 
 /// What a finding is about.
@@ -258,15 +260,12 @@ impl Lint<'_> {
                         "1",
                     )?;
                 }
-                TableChange::AddUnique(u) => {
-                    self.unique(&format!("UNIQUE ({})", keys(&u.columns)), &u.columns, None)?
-                }
-                TableChange::ModifyPrimaryKey { to: Some(pk), .. } => self.unique(
-                    &format!("PRIMARY KEY ({})", keys(&pk.columns)),
-                    &pk.columns,
-                    None,
-                )?,
-                TableChange::AddIndex(i) | TableChange::ModifyIndex { to: i, .. } if i.unique => {
+                // UNIQUE and PRIMARY KEY constraints, and unique indexes over columns, are
+                // read from the new table's catalog (see `copy_constraints`): with the
+                // collations they compare under. An index over expressions is checked here.
+                TableChange::AddIndex(i) | TableChange::ModifyIndex { to: i, .. }
+                    if i.unique && i.columns.iter().any(|k| k.is_expr) =>
+                {
                     let message = format!("unique index {}", ident(&i.name));
                     let where_clause = i.where_clause.as_ref().map(|w| self.live_sql(w.as_str()));
                     self.unique(&message, &i.columns, where_clause.as_deref())?;
@@ -320,6 +319,14 @@ impl Lint<'_> {
             Ok(p) => p,
             Err(e) => return self.unchecked("the new definition's constraints", &e),
         };
+        // Its indexes, each alone (one SQLite cannot create does not hide the others).
+        for index in &to.indexes {
+            if let Err(e) = probe.execute_batch(&create_index(&to.name, index))
+                && index.unique
+            {
+                self.unchecked(&format!("unique index {}", ident(&index.name)), &e)?;
+            }
+        }
         let new = Catalog::read(&probe, &to.name);
         let live = Catalog::read(self.conn, &self.live.name);
         let (new, live) = match (new, live) {
@@ -343,18 +350,51 @@ impl Lint<'_> {
                     )?;
                 }
             }
-            for key in &new.unique {
-                let live_key: Vec<KeyPart> = key
-                    .iter()
-                    .map(|k| KeyPart {
-                        expr: crate::sql::Sql::new(self.live_column(k.expr.as_str())),
-                        ..k.clone()
-                    })
-                    .collect();
-                if !live.unique.contains(&live_key) {
-                    self.unique(&format!("UNIQUE ({})", keys(key)), key, None)?;
-                }
+        }
+        // Every UNIQUE key of the new table (constraint, PRIMARY KEY, unique index) that the
+        // live table does not already enforce, under the same collations, over the same rows:
+        // rows equal under the new key's collations would fail the copy.
+        for key in &new.unique {
+            let live_parts: Vec<KeyPart> = key
+                .parts
+                .iter()
+                .map(|k| KeyPart {
+                    expr: crate::sql::Sql::new(self.live_column(k.expr.as_str())),
+                    ..k.clone()
+                })
+                .collect();
+            let new_where = key
+                .partial
+                .then(|| self.where_of(to, &key.name).map(|w| self.live_sql(&w)))
+                .flatten();
+            let enforced = live.unique.iter().any(|l| {
+                same_parts(&l.parts, &live_parts)
+                    && l.partial == key.partial
+                    && (!l.partial || self.where_of(self.live, &l.name) == new_where)
+            });
+            if enforced {
+                continue;
             }
+            if key.partial && new_where.is_none() {
+                continue; // a partial index the model does not know: nothing to filter by
+            }
+            let shown: Vec<KeyPart> = key
+                .parts
+                .iter()
+                .map(|k| KeyPart {
+                    collate: k
+                        .collate
+                        .clone()
+                        .filter(|c| !c.eq_ignore_ascii_case("binary")),
+                    ..k.clone()
+                })
+                .collect();
+            let what = match key.origin.as_str() {
+                "pk" => format!("PRIMARY KEY ({})", keys(&shown)),
+                "u" => format!("UNIQUE ({})", keys(&shown)),
+                _ => format!("unique index {} ({})", ident(&key.name), keys(&shown)),
+            };
+            self.unique(&what, &key.parts, new_where.as_deref())?;
         }
         if let Some(alias) = &new.rowid_alias {
             let col = self.live_column(alias);
@@ -379,18 +419,12 @@ impl Lint<'_> {
                         "{c} IS NOT NULL AND NOT (typeof({c}) = 'integer' OR (typeof({c}) IN ('real', 'text') AND CAST({c} AS INTEGER) = {c}))"
                     ),
                 )?;
-                let key_changes = self
-                    .d
-                    .changes
-                    .iter()
-                    .any(|c| matches!(c, TableChange::ModifyPrimaryKey { .. }));
-                if !key_changes || to.verbatim.is_some() {
-                    self.unique(
-                        &format!("INTEGER PRIMARY KEY ({})", ident(alias)),
-                        &[KeyPart::column(alias.as_str())],
-                        None,
-                    )?;
-                }
+                // The rowid has no index in the catalog: its uniqueness is checked here.
+                self.unique(
+                    &format!("INTEGER PRIMARY KEY ({})", ident(alias)),
+                    &[KeyPart::column(alias.as_str())],
+                    None,
+                )?;
             }
         }
         Ok(())
@@ -454,6 +488,34 @@ impl Lint<'_> {
         self.rows_where(FindingKind::Type, message, &misfit)
     }
 
+    /// The WHERE clause of the partial index `name` of `table`, as the model holds it.
+    fn where_of(&self, table: &Table, name: &str) -> Option<String> {
+        table
+            .indexes
+            .iter()
+            .find(|i| i.name.as_str().eq_ignore_ascii_case(name))
+            .and_then(|i| i.where_clause.as_ref())
+            .map(|w| w.as_str().to_string())
+    }
+
+    /// What the rebuild's copy fills the new column `name` with, as an expression over the
+    /// live table: the rowid for a new INTEGER PRIMARY KEY that takes it, else its default
+    /// (a constant, the same in every row), else NULL.
+    fn filled_with(&self, name: &str) -> String {
+        let d = self.d;
+        let takes_rowid = matches!(
+            crate::plan::rowids(&d.from, &d.to, &d.column_renames),
+            crate::plan::Rowids::Copied { target, .. } if target.eq_ignore_ascii_case(name)
+        );
+        if takes_rowid && let Some(rowid) = crate::plan::rowid_alias(self.live) {
+            return rowid.to_string();
+        }
+        match d.to.column(name).and_then(|c| c.default.as_ref()) {
+            Some(default) => format!("({})", default.as_str()),
+            None => "NULL".into(),
+        }
+    }
+
     fn unique(
         &mut self,
         what: &str,
@@ -465,10 +527,18 @@ impl Lint<'_> {
             .map(|k| {
                 let mut k = k.clone();
                 k.desc = false;
-                if !k.is_expr {
-                    k.expr = crate::sql::Sql::new(self.live_column(k.expr.as_str()));
+                if k.is_expr {
+                    return self.live_sql(&key_part(&k));
                 }
-                self.live_sql(&key_part(&k))
+                let live = self.live_column(k.expr.as_str());
+                let value = match self.live.column(&live) {
+                    Some(_) => ident(&live),
+                    None => self.filled_with(k.expr.as_str()),
+                };
+                match &k.collate {
+                    Some(c) => format!("{value} COLLATE {}", ident(c)),
+                    None => value,
+                }
             })
             .collect();
         let mut conditions: Vec<String> = columns
@@ -548,8 +618,29 @@ impl Lint<'_> {
 /// PRIMARY KEY constraints (as key parts, expressions left out), and its rowid alias.
 struct Catalog {
     not_null: Vec<String>,
-    unique: Vec<Vec<KeyPart>>,
+    unique: Vec<UniqueKey>,
     rowid_alias: Option<String>,
+}
+
+/// One UNIQUE key over columns, as SQLite's catalog has it.
+struct UniqueKey {
+    /// The index's name (`sqlite_autoindex_*` for a constraint).
+    name: String,
+    /// `pk`, `u` (a UNIQUE constraint) or `c` (CREATE UNIQUE INDEX).
+    origin: String,
+    /// The columns, each with the collation it compares under (BINARY too).
+    parts: Vec<KeyPart>,
+    /// A partial index.
+    partial: bool,
+}
+
+/// Same columns (by name, in order) under the same collations.
+fn same_parts(a: &[KeyPart], b: &[KeyPart]) -> bool {
+    let coll = |k: &KeyPart| k.collate.clone().unwrap_or_default().to_ascii_lowercase();
+    a.len() == b.len()
+        && a.iter().zip(b).all(|(x, y)| {
+            x.expr.as_str().eq_ignore_ascii_case(y.expr.as_str()) && coll(x) == coll(y)
+        })
 }
 
 impl Catalog {
@@ -574,14 +665,13 @@ impl Catalog {
             }
             _ => None,
         };
-        let mut stmt = conn.prepare(
-            "SELECT name FROM pragma_index_list(?1) WHERE origin IN ('u', 'pk') AND NOT partial",
-        )?;
-        let indexes: Vec<String> = stmt
-            .query_map([table], |r| r.get(0))?
+        let mut stmt = conn
+            .prepare("SELECT name, origin, partial FROM pragma_index_list(?1) WHERE \"unique\"")?;
+        let indexes: Vec<(String, String, bool)> = stmt
+            .query_map([table], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))?
             .collect::<rusqlite::Result<_>>()?;
         let mut unique = Vec::new();
-        for index in indexes {
+        for (index, origin, partial) in indexes {
             let mut stmt = conn.prepare(
                 "SELECT name, coll, desc FROM pragma_index_xinfo(?1) WHERE key ORDER BY seqno",
             )?;
@@ -590,14 +680,21 @@ impl Catalog {
                     let name: Option<String> = r.get(0)?;
                     let coll: String = r.get(1)?;
                     Ok(name.map(|n| KeyPart {
-                        collate: (!coll.eq_ignore_ascii_case("binary")).then_some(coll),
+                        collate: Some(coll),
                         desc: false,
                         ..KeyPart::column(n)
                     }))
                 })?
                 .collect::<rusqlite::Result<_>>()?;
+            // Keys over expressions are left out (an index over expressions is checked
+            // where it changes).
             if let Some(parts) = parts.into_iter().collect::<Option<Vec<_>>>() {
-                unique.push(parts);
+                unique.push(UniqueKey {
+                    name: index,
+                    origin,
+                    parts,
+                    partial,
+                });
             }
         }
         Ok(Catalog {

@@ -588,12 +588,44 @@ impl Proof {
     fn check_added(&self, conn: &Connection, t: &TableProof) -> Result<()> {
         for (column, expected) in &t.added {
             let Some(expected) = expected else { continue };
-            let key = match &t.key {
-                Key::Expr { after, single, .. } if *single => format!("quote({after})"),
-                Key::Expr { after, .. } => after.clone(),
-                Key::None => "NULL".into(),
-            };
             let c = quote_ident(column);
+            // Rows without a key the migrations keep are named by the values they keep, or
+            // by the value they hold.
+            let kept: Vec<&str> = t.kept.iter().map(|(_, a)| a.as_str()).collect();
+            let (key, label) = match &t.key {
+                Key::Expr {
+                    after,
+                    single,
+                    label,
+                    ..
+                } => (
+                    if *single {
+                        format!("quote({after})")
+                    } else {
+                        after.clone()
+                    },
+                    label.clone(),
+                ),
+                Key::None if kept.is_empty() => {
+                    (format!("quote({c})"), "the value they hold".into())
+                }
+                Key::None => (
+                    format!(
+                        "'(' || {} || ')'",
+                        kept.iter()
+                            .map(|k| format!("quote({})", quote_ident(k)))
+                            .collect::<Vec<_>>()
+                            .join(" || ', ' || ")
+                    ),
+                    format!(
+                        "values ({})",
+                        kept.iter()
+                            .map(|k| format!("\"{k}\""))
+                            .collect::<Vec<_>>()
+                            .join(", ")
+                    ),
+                ),
+            };
             let sql = format!(
                 "SELECT {key} FROM main.{} WHERE NOT ({c} IS ?1 COLLATE BINARY AND typeof({c}) = typeof(?1)) LIMIT 5",
                 quote_ident(&t.after)
@@ -606,10 +638,6 @@ impl Proof {
                 })
                 .map_err(q(&format!("read \"{}\"", t.after)))?;
             if !keys.is_empty() {
-                let label = match &t.key {
-                    Key::Expr { label, .. } => label.as_str(),
-                    Key::None => "position",
-                };
                 return Err(Error::RowProof {
                     table: t.after.clone(),
                     detail: format!(

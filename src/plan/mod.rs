@@ -24,7 +24,7 @@ mod verify;
 use std::collections::BTreeSet;
 
 pub use constraint::{CONSTRAINT_ALTERS, SqliteVersion, Target, checked_in_place};
-pub use rebuild::{rebuild, rebuild_filled, temp_name};
+pub use rebuild::{Rowids, rebuild, rebuild_filled, rowids, temp_name};
 pub use script::{Direction, FOREIGN_KEYS_HEADER};
 pub use stash::{
     FINGERPRINT, STASH_PLACEHOLDER, STASH_PREFIX, Stash, fingerprint_sql, rowid_alias, stash_name,

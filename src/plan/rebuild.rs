@@ -23,8 +23,8 @@ pub fn temp_name(table: &str) -> String {
 /// `from` (by name or rename) is copied; other columns take their default. Values are copied
 /// as they are and take the new column's affinity on insert, which never loses data, where a
 /// CAST would (`CAST('abc' AS INTEGER)` is 0); values a STRICT or narrower type cannot hold are
-/// found by the lint before anything runs. Rowids of tables without an INTEGER PRIMARY KEY are
-/// copied too, and the AUTOINCREMENT counter is carried over. The copy never applies the new
+/// found by the lint before anything runs. Rowids are copied too (into a new INTEGER PRIMARY
+/// KEY column as well; see [`rowids`]), and the AUTOINCREMENT counter is carried over. The copy never applies the new
 /// table's ON CONFLICT clauses: a row they would replace, skip or rewrite fails the step.
 pub fn rebuild(from: &Table, to: &Table, renames: &[(String, String)]) -> Vec<String> {
     rebuild_filled(from, to, renames, None)
@@ -53,16 +53,6 @@ pub fn rebuild_filled(
         Some(_) => format!("{}.{col}", ident(&from.name)),
         None => col.to_string(),
     };
-    // The rowid, under a name no column shadows in either table. When the old table's
-    // INTEGER PRIMARY KEY goes, its values stay the rows' rowids (a column stash finds its
-    // rows by rowid; renumbered rows would receive other rows' values).
-    let rowid = super::stash::rowid_alias(from).filter(|a| to.column(a).is_none());
-    if let Some(rowid) =
-        rowid.filter(|_| from.without_rowid == to.without_rowid && to.rowid_alias().is_none())
-    {
-        targets.push(rowid.to_string());
-        sources.push(src(rowid));
-    }
     // Columns the stash refills come from the stash, not from the table.
     let refilled = |c: &Column| {
         fill.is_some_and(|(stash, _)| {
@@ -72,6 +62,20 @@ pub fn rebuild_filled(
                 .any(|s| s.eq_ignore_ascii_case(&c.name))
         })
     };
+    // The rows keep their rowids: copied under a name that reads the rowid on each side,
+    // into a new INTEGER PRIMARY KEY column too (a column stash finds its rows by rowid;
+    // renumbered rows would receive other rows' values). A stash that refills the new key
+    // gives its values back itself.
+    if let Rowids::Copied { target, source } = rowids(from, to, renames)
+        && !to.column(&target).is_some_and(&refilled)
+    {
+        // `rowid`, `_rowid_` and `oid` stay bare words: they read the rowid.
+        targets.push(match to.column(&target) {
+            Some(_) => ident(&target),
+            None => target,
+        });
+        sources.push(src(source));
+    }
     for c in to
         .columns
         .iter()
@@ -181,6 +185,50 @@ pub fn rebuild_filled(
         out.push(create_index(&to.name, index));
     }
     out
+}
+
+/// What a rebuild from `from` into `to` does with the rows' rowids.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Rowids {
+    /// One of the tables has none (WITHOUT ROWID).
+    NotBoth,
+    /// The copy carries them: `source` reads them in the old table, `target` takes them in
+    /// the new one (a name that reads the rowid, or the new INTEGER PRIMARY KEY column).
+    Copied {
+        target: String,
+        source: &'static str,
+    },
+    /// The old INTEGER PRIMARY KEY is copied into the new one: the rowids go with it.
+    Aliased,
+    /// The new INTEGER PRIMARY KEY is filled from this column of the old table, whose values
+    /// become the rows' rowids.
+    FromColumn(String),
+    /// No name reads the rowid on one side (columns named `rowid`, `_rowid_` and `oid`):
+    /// the new table numbers its rows afresh.
+    Renumbered,
+}
+
+/// Says what a rebuild from `from` into `to` (columns renamed by `renames`) does with the
+/// rows' rowids.
+pub fn rowids(from: &Table, to: &Table, renames: &[(String, String)]) -> Rowids {
+    if from.without_rowid || to.without_rowid {
+        return Rowids::NotBoth;
+    }
+    let key = to.rowid_alias().and_then(|a| to.column(a));
+    let fed = key.and_then(|k| source_column(from, k, renames));
+    match fed {
+        Some(s) if from.rowid_alias() == Some(s.name.as_str()) => return Rowids::Aliased,
+        Some(s) => return Rowids::FromColumn(s.name.to_string()),
+        None => {}
+    }
+    let target = match key {
+        Some(k) => Some(k.name.to_string()),
+        None => super::stash::rowid_alias(to).map(str::to_string),
+    };
+    match (target, super::stash::rowid_alias(from)) {
+        (Some(target), Some(source)) => Rowids::Copied { target, source },
+        _ => Rowids::Renumbered,
+    }
 }
 
 /// Finds the column of `from` that feeds `to_column`: same name, or renamed into it. A

@@ -3,7 +3,7 @@
 //! 3.53 are planned, and proved, in `constraint.rs`.
 
 use super::constraint::{self, Target};
-use super::rebuild::{rebuild, rebuild_filled};
+use super::rebuild::{Rowids, rebuild, rebuild_filled};
 use super::{STASH_PLACEHOLDER, Stash, Step, StepKind, TableDrops};
 use crate::diff::{TableChange, TableDiff};
 use crate::model::{Column, Table};
@@ -87,6 +87,17 @@ fn rebuild_step(d: &TableDiff, target: Target) -> Step {
             list(&overwritten)
         ));
     }
+    // Rows that cannot keep their rowids say so: other tables and applications may hold them.
+    match super::rebuild::rowids(&d.from, &d.to, &d.column_renames) {
+        Rowids::FromColumn(c) => summary.push_str(&format!(
+            "; renumbers the rows: their rowids become the values of {}",
+            ident(&c)
+        )),
+        Rowids::Renumbered => summary.push_str(
+            "; renumbers the rows: no name reads their rowids (columns named rowid, _rowid_ and oid)",
+        ),
+        Rowids::NotBoth | Rowids::Copied { .. } | Rowids::Aliased => {}
+    }
     if let Some(why) = constraint::why_rebuild(d, target) {
         summary.push_str(&format!("; a rebuild because {why}"));
     }
@@ -115,12 +126,12 @@ fn rebuild_step(d: &TableDiff, target: Target) -> Step {
         })
         .filter(|(c, _)| d.from.column(c).is_some() && !stored.contains(c))
         .collect();
-    // The rebuild copies the rowids unless a column becomes the INTEGER PRIMARY KEY (see
-    // `rebuild`): then the rowids are that column's values.
-    let new_rowid = match (d.from.rowid_alias(), d.to.rowid_alias()) {
-        (_, None) => None,
-        (Some(a), Some(b)) if renamed_from(d, b).eq_ignore_ascii_case(a) => None,
-        (_, Some(b)) => Some(renamed_from(d, b)),
+    // The rebuild copies the rowids (into a new INTEGER PRIMARY KEY column too) unless a
+    // column of the old table becomes the INTEGER PRIMARY KEY (see `rebuild::rowids`): then
+    // the rowids are that column's values.
+    let new_rowid = match super::rebuild::rowids(&d.from, &d.to, &d.column_renames) {
+        Rowids::FromColumn(c) => Some(c),
+        Rowids::NotBoth | Rowids::Copied { .. } | Rowids::Aliased | Rowids::Renumbered => None,
     };
     let key_kept = {
         let to_key: Vec<String> =

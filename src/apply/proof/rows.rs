@@ -142,6 +142,8 @@ pub(super) fn table_proof(
                 }
             }
             Source::Added if d.fills_new_column(bi, ai, &c.name) => {}
+            // A new INTEGER PRIMARY KEY is the rowid: held to the rows' rowids below.
+            Source::Added if after.alias.as_deref() == Some(c.name.as_str()) => {}
             Source::Added => added.push((c.name.clone(), default_value(conn, c)?)),
             Source::Written => {}
         }
@@ -153,10 +155,14 @@ pub(super) fn table_proof(
     };
     let mut key = Key::None;
     if before.rowid && after.rowid {
+        // A new INTEGER PRIMARY KEY column takes the rowids the rows had (a rollback's
+        // stash gives back the keys it kept, and new ones above them to rows it cannot find).
+        let new_key = |a: &str| before.column(a).is_none() && !d.filled_from_stash(ai);
         let keeps_rowid = match (&before.alias, &after.alias) {
             (None, None) => true,
-            (Some(b), Some(a)) => map(a).is_some_and(|m| m.eq_ignore_ascii_case(b)),
-            _ => false,
+            (Some(b), Some(a)) => map(a).is_some_and(|m| m.eq_ignore_ascii_case(b)) || new_key(a),
+            (None, Some(a)) => new_key(a),
+            (Some(_), None) => false,
         };
         if let (true, Some(b), Some(a)) = (keeps_rowid, before.rowid_name(), after.rowid_name()) {
             key = Key::Expr {

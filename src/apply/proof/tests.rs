@@ -402,3 +402,34 @@ proptest! {
         }
     }
 }
+
+/// A new INTEGER PRIMARY KEY takes the rows' rowids: the proof holds it to them, and names
+/// the rows by rowid when the copy renumbers them. A new column that does not hold its
+/// default in a table with no key the migrations keep names the rows by their values.
+#[test]
+fn a_new_integer_primary_key_is_held_to_the_rowids() {
+    let conn =
+        db("CREATE TABLE t (v TEXT); INSERT INTO t (rowid, v) VALUES (5, 'five'), (10, 'ten');");
+    let kept = rebuild("id INTEGER PRIMARY KEY, v TEXT", "(id, v) SELECT rowid, v");
+    assert!(prove(&conn, &kept).is_ok(), "{:?}", prove(&conn, &kept));
+    let renumbered = rebuild("id INTEGER PRIMARY KEY, v TEXT", "(v) SELECT v");
+    let e = prove(&conn, &renumbered).unwrap_err();
+    assert!(
+        e.contains("rows changed identity; rows by rowid: 5, 10"),
+        "{e}"
+    );
+    // No name reads the rowid (columns take all three), and a trigger rewrites the new
+    // column as the copy runs.
+    let conn = db(
+        "CREATE TABLE t (rowid TEXT, _rowid_ TEXT, oid TEXT, v TEXT);
+        INSERT INTO t VALUES ('r', 'rr', 'o', 'one'), ('r', 'rr', 'o', 'two');",
+    );
+    let sql = "CREATE TABLE _schemactl_new_t (rowid TEXT, _rowid_ TEXT, oid TEXT, v TEXT, c TEXT DEFAULT 'd');
+         CREATE TRIGGER tr AFTER INSERT ON _schemactl_new_t
+           BEGIN UPDATE _schemactl_new_t SET c = 'x' WHERE v = new.v; END;
+         INSERT INTO _schemactl_new_t (rowid, _rowid_, oid, v) SELECT rowid, _rowid_, oid, v FROM t;
+         DROP TRIGGER tr; DROP TABLE t; ALTER TABLE _schemactl_new_t RENAME TO t;";
+    let e = prove(&conn, sql).unwrap_err();
+    assert!(!e.contains('?'), "{e}");
+    assert!(e.contains("'one'") && e.contains("'two'"), "{e}");
+}
