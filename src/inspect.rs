@@ -81,31 +81,7 @@ pub fn inspect_with_notes(conn: &Connection) -> Result<Inspection> {
 /// is what a full inspection gives, at the cost of one catalog query and what changed.
 pub fn inspect_since(conn: &Connection, before: Option<&Inspection>) -> Result<Inspection> {
     let reuse = before.map(Reuse::new);
-    let q = |e| Error::sqlite("read the schema", e);
-    let table_info: BTreeMap<String, TableInfo> = conn
-        .prepare(TABLE_LIST_QUERY)
-        .map_err(q)?
-        .query_map([], |r| {
-            Ok((
-                r.get::<_, String>(0)?,
-                TableInfo {
-                    kind: r.get(1)?,
-                    without_rowid: r.get(2)?,
-                    strict: r.get(3)?,
-                },
-            ))
-        })
-        .map_err(q)?
-        .collect::<rusqlite::Result<_>>()
-        .map_err(q)?;
-    let objects: Vec<(String, String, String, Option<String>)> = conn
-        .prepare(SCHEMA_QUERY)
-        .map_err(q)?
-        .query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?)))
-        .map_err(q)?
-        .collect::<rusqlite::Result<_>>()
-        .map_err(q)?;
-
+    let (table_info, objects) = catalog(conn)?;
     let mut out = Inspection::default();
     let mut indexes = Vec::new();
     for (kind, name, tbl_name, sql) in objects {
@@ -202,6 +178,70 @@ pub fn inspect_since(conn: &Connection, before: Option<&Inspection>) -> Result<I
     Ok(out)
 }
 
+/// The catalog rows of every object: `pragma_table_list` by table, and `sqlite_schema`.
+type Catalog = (
+    BTreeMap<String, TableInfo>,
+    Vec<(String, String, String, Option<String>)>,
+);
+
+/// Reads what an inspection reads first: `pragma_table_list` and the `sqlite_schema` rows.
+fn catalog(conn: &Connection) -> Result<Catalog> {
+    let q = |e| Error::sqlite("read the schema", e);
+    let table_info: BTreeMap<String, TableInfo> = conn
+        .prepare(TABLE_LIST_QUERY)
+        .map_err(q)?
+        .query_map([], |r| {
+            Ok((
+                r.get::<_, String>(0)?,
+                TableInfo {
+                    kind: r.get(1)?,
+                    without_rowid: r.get(2)?,
+                    strict: r.get(3)?,
+                },
+            ))
+        })
+        .map_err(q)?
+        .collect::<rusqlite::Result<_>>()
+        .map_err(q)?;
+    let objects = conn
+        .prepare(SCHEMA_QUERY)
+        .map_err(q)?
+        .query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?)))
+        .map_err(q)?
+        .collect::<rusqlite::Result<_>>()
+        .map_err(q)?;
+    Ok((table_info, objects))
+}
+
+/// Returns true when every catalog row [`inspect_since`] reads is the same as in `before`
+/// (an inspection of this file, or of the file it was copied from), no object added or
+/// gone: a full inspection would then give `before`'s schema and notes, so that they can be
+/// used as they are, at the cost of the catalog query alone. False when `before` holds no
+/// rows (a schema put together from several databases, or an empty one).
+pub fn unchanged_since(conn: &Connection, before: &Inspection) -> Result<bool> {
+    if before.rows.is_empty() {
+        return Ok(false);
+    }
+    let (table_info, objects) = catalog(conn)?;
+    let mut seen = 0usize;
+    for (kind, name, tbl_name, sql) in objects {
+        let Some(sql) = sql else {
+            continue;
+        };
+        let info = table_info.get(&name).filter(|_| kind == "table").cloned();
+        let row = Row {
+            tbl_name,
+            sql,
+            info,
+        };
+        if before.rows.get(&(kind, name)) != Some(&row) {
+            return Ok(false);
+        }
+        seen += 1;
+    }
+    Ok(seen == before.rows.len())
+}
+
 /// An earlier inspection, looked up by name: the objects [`inspect_since`] may take from it.
 struct Reuse<'a> {
     before: &'a Inspection,
@@ -286,8 +326,9 @@ fn read_table(
     notes: &mut Vec<String>,
 ) -> Result<Table> {
     let q = |e| Error::sqlite(format!("read table \"{name}\""), e);
+    // Cached: one preparation for every table of the schema, not one each.
     let xcolumns: Vec<XColumn> = conn
-        .prepare(TABLE_XINFO_QUERY)
+        .prepare_cached(TABLE_XINFO_QUERY)
         .map_err(q)?
         .query_map([name], |r| {
             Ok(XColumn {
@@ -302,7 +343,8 @@ fn read_table(
         .collect::<rusqlite::Result<_>>()
         .map_err(q)?;
     let fk_count: i64 = conn
-        .query_row(FOREIGN_KEY_COUNT_QUERY, [name], |r| r.get(0))
+        .prepare_cached(FOREIGN_KEY_COUNT_QUERY)
+        .and_then(|mut stmt| stmt.query_row([name], |r| r.get(0)))
         .map_err(q)?;
     let parsed = parse_table(sql)
         .map_err(|e| e.to_string())

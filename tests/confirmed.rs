@@ -27,6 +27,7 @@ fn options(dir: &Path) -> Options {
         extra: Vec::new(),
         confirmed: None,
         inspected: None,
+        files_read: None,
         planned_on: None,
     }
 }

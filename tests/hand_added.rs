@@ -29,6 +29,7 @@ fn options(dir: &Path, allow_destructive: bool) -> Options {
         extra: Vec::new(),
         confirmed: None,
         inspected: None,
+        files_read: None,
         planned_on: None,
     }
 }

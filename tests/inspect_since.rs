@@ -12,7 +12,7 @@ use proptest::prelude::*;
 use rusqlite::Connection;
 use schemactl::Error;
 use schemactl::apply::{self, Options};
-use schemactl::inspect::{inspect_since, inspect_with_notes};
+use schemactl::inspect::{inspect_since, inspect_with_notes, unchanged_since};
 
 /// Tables of several kinds (a verbatim one, WITHOUT ROWID, STRICT, foreign keys), indexes, a
 /// view, a trigger and an FTS5 table with its shadow tables.
@@ -80,6 +80,7 @@ fn check(ops: &[(u8, usize)], copy: bool) -> Result<(), TestCaseError> {
     let same = inspect_since(&target, Some(&before)).unwrap();
     prop_assert_eq!(&same.schema, &before.schema);
     prop_assert_eq!(&same.notes, &before.notes);
+    prop_assert!(unchanged_since(&target, &before).unwrap());
     for (n, (op, table)) in ops.iter().enumerate() {
         let sql = statement(*op, TABLES[*table % TABLES.len()], n);
         let _ = target.execute_batch(&sql);
@@ -94,6 +95,14 @@ fn check(ops: &[(u8, usize)], copy: bool) -> Result<(), TestCaseError> {
     );
     prop_assert_eq!(&since.notes, &full.notes);
     prop_assert_eq!(&since.rows, &full.rows);
+    // "Unchanged" exactly when every catalog row is the same, and then the full inspection
+    // is the one before (what the pipeline takes instead of reading again).
+    let unchanged = unchanged_since(&target, &before).unwrap();
+    prop_assert_eq!(unchanged, full.rows == before.rows);
+    if unchanged {
+        prop_assert_eq!(&full.schema, &before.schema);
+        prop_assert_eq!(&full.notes, &before.notes);
+    }
     Ok(())
 }
 
@@ -157,6 +166,7 @@ fn project(dir: &std::path::Path) -> Options {
         extra: Vec::new(),
         confirmed: None,
         inspected: None,
+        files_read: None,
         planned_on: None,
     }
 }

@@ -59,6 +59,7 @@ fn apply_then_rollback(
         extra: vec![schemactl::migrations::Migration::sync(&plan, 1, 1)],
         confirmed: None,
         inspected: None,
+        files_read: None,
         planned_on: None,
     };
     apply::apply(&opts, &mut |_| {}).map_err(|e| format!("apply: {e}"))?;

@@ -54,6 +54,7 @@ fn every_rollback_from_head_to_empty_gives_the_replay_up_to_that_version() {
         extra: Vec::new(),
         confirmed: None,
         inspected: None,
+        files_read: None,
         planned_on: None,
     };
     apply::apply(&opts, &mut |_| {}).unwrap();

@@ -31,6 +31,7 @@ fn pipeline(dir: &Path) -> Options {
         extra: Vec::new(),
         confirmed: None,
         inspected: None,
+        files_read: None,
         planned_on: None,
     }
 }
@@ -118,6 +119,7 @@ proptest! {
         opts.extra = planned.migrations;
         opts.inspected = Some(planned.inspected);
         opts.planned_on = Some(planned.planned_on);
+        opts.files_read = Some(planned.files_read);
         apply::apply(&opts, &mut |_| {}).unwrap();
         let conn = rusqlite::Connection::open(p.join("db.sqlite")).unwrap();
         conn.execute_batch("INSERT INTO t VALUES (1, 10), (2, 20);").unwrap();
@@ -130,6 +132,7 @@ proptest! {
         opts.extra = planned.migrations;
         opts.inspected = Some(planned.inspected);
         opts.planned_on = Some(planned.planned_on);
+        opts.files_read = Some(planned.files_read);
         let preview = apply::apply(&Options { dry_run: true, ..opts.clone() }, &mut |_| {}).unwrap();
         prop_assert_eq!(preview.migrations.len(), 1);
         opts.confirmed = Some(preview.planned());
@@ -165,6 +168,69 @@ proptest! {
                 .query_row("SELECT count(*) FROM sqlite_schema WHERE name = 'app_cache_1'", [], |r| r.get(0))
                 .unwrap();
             prop_assert_eq!(excluded, i64::from(changes.contains(&Meanwhile::ExcludedTable)));
+        }
+    }
+}
+
+/// The migration files a sync's plan read are handed to the pipeline, which reads the folders
+/// again under the lock and reuses only a file that is byte for byte the same: an applied file
+/// edited, or a file added, between the plan and the run is seen there and refused, and the
+/// database is left as it was.
+#[test]
+fn a_migration_file_changed_after_the_plan_is_seen_by_the_run() {
+    #[derive(Debug, Clone, Copy, PartialEq)]
+    enum Change {
+        None,
+        EditApplied,
+        Add,
+    }
+    for change in [Change::None, Change::EditApplied, Change::Add] {
+        let dir = common::temp_dir();
+        let p = dir.path();
+        for d in ["migrations", "rollbacks", "schema"] {
+            std::fs::create_dir_all(p.join(d)).unwrap();
+        }
+        let v1 = "CREATE TABLE t (id INTEGER PRIMARY KEY, a INTEGER);\n";
+        std::fs::write(p.join("migrations/V1__t.sql"), v1).unwrap();
+        std::fs::write(p.join("rollbacks/V1__t.sql"), "DROP TABLE t;\n").unwrap();
+        apply::apply(&pipeline(p), &mut |_| {}).unwrap();
+        std::fs::write(p.join("schema/s.yaml"), V2).unwrap();
+        let planned = sync::planned(&sync_options(p)).unwrap();
+        assert_eq!(planned.files_read.len(), 1);
+        let mut opts = pipeline(p);
+        opts.extra = planned.migrations;
+        opts.inspected = Some(planned.inspected);
+        opts.planned_on = Some(planned.planned_on);
+        opts.files_read = Some(planned.files_read);
+        match change {
+            Change::None => {}
+            Change::EditApplied => {
+                std::fs::write(p.join("migrations/V1__t.sql"), format!("{v1}-- edited\n")).unwrap()
+            }
+            Change::Add => {
+                std::fs::write(p.join("migrations/V9__u.sql"), "CREATE TABLE u (x);\n").unwrap()
+            }
+        }
+        let before = std::fs::read(p.join("db.sqlite")).unwrap();
+        let result = apply::apply(&opts, &mut |_| {});
+        match change {
+            Change::None => assert!(result.is_ok(), "{:?}", result.err()),
+            Change::EditApplied => {
+                assert!(
+                    matches!(result, Err(Error::Divergent { .. })),
+                    "{change:?}: {:?}",
+                    result.map(|r| r.migrations)
+                );
+                assert!(std::fs::read(p.join("db.sqlite")).unwrap() == before);
+            }
+            Change::Add => {
+                assert!(
+                    matches!(result, Err(Error::FilesPending { .. })),
+                    "{change:?}: {:?}",
+                    result.map(|r| r.migrations)
+                );
+                assert!(std::fs::read(p.join("db.sqlite")).unwrap() == before);
+            }
         }
     }
 }

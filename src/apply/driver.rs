@@ -120,7 +120,7 @@ impl<'c> Driver<'c> {
 
     /// True when a pending migration has a statement that changes rows.
     fn changes_data(&self) -> bool {
-        self.pending.iter().any(|p| p.needs.changes_data)
+        self.pending.iter().any(|p| p.needs().changes_data)
     }
 
     /// Refuses (`yes`) any destructive statement that would drop a row or a non-NULL value.
@@ -284,7 +284,7 @@ impl Driver<'_> {
             .conn
             .query_row("PRAGMA foreign_keys", [], |r| r.get(0))
             .map_err(q("read PRAGMA foreign_keys"))?;
-        let switch = fk_on && self.pending.iter().any(|p| p.needs.foreign_keys_off);
+        let switch = fk_on && self.pending.iter().any(|p| p.needs().foreign_keys_off);
         if self.prove {
             // The proof's TEMP tables go to a file, so a million rows stay out of memory
             // (the pragma cannot change inside a transaction).
@@ -358,7 +358,7 @@ impl Driver<'_> {
             // An adoption (a database's schema before its first sync) is recorded, never
             // run: the database has it already.
             if p.origin != migrations::Origin::Adopted {
-                run_statements(self.conn, sql, p, self.refuse_loss && p.needs.destructive)?;
+                run_statements(self.conn, sql, p, self.refuse_loss && p.needs().destructive)?;
             }
             // A rollback stash of this migration goes back before the later ones run.
             for u in unstash.iter().filter(|u| u.version == p.version) {
@@ -417,15 +417,28 @@ impl Driver<'_> {
     /// keys; in the rehearsal also row counts and integrity; then the schema.
     fn check(&mut self, counts_before: &BTreeMap<String, u64>) -> Result<()> {
         self.check_foreign_keys()?;
-        if self.changes_data() {
-            self.check_rows_removed(counts_before)?;
+        // Every table counted once after the migrations (the checks below only read: the
+        // counts stay true for all of them, in the same transaction).
+        let counts_after = if self.changes_data() || self.mode == Mode::Rehearsal {
+            Some(row_counts(self.conn)?)
+        } else {
+            None
+        };
+        if self.changes_data()
+            && let Some(after) = &counts_after
+        {
+            self.check_rows_removed(counts_before, after)?;
         }
         if self.mode == Mode::Live {
             // The rehearsal counted every table on the same data; the live run checks the
             // foreign keys (above) and the schema (below), and keeps its transaction short.
             return self.check_schema();
         }
-        let counts_after = self.check_row_counts(counts_before)?;
+        let counts_after = match counts_after {
+            Some(after) => after,
+            None => row_counts(self.conn)?,
+        };
+        self.check_row_counts(counts_before, &counts_after)?;
         self.check_integrity(&counts_after)?;
         self.check_schema()
     }
@@ -434,13 +447,13 @@ impl Driver<'_> {
     /// headers name, or every table for a hand-written migration that drops one.
     fn check_foreign_keys(&mut self) -> Result<()> {
         // Foreign keys, where the migrations could have broken them.
-        if self.pending.iter().any(|p| p.needs.foreign_keys_off) {
+        if self.pending.iter().any(|p| p.needs().foreign_keys_off) {
             let tables: Option<Vec<String>> = self
                 .pending
                 .iter()
-                .filter(|p| p.needs.foreign_keys_off)
+                .filter(|p| p.needs().foreign_keys_off)
                 .try_fold(Vec::new(), |mut acc, p| {
-                    acc.extend(p.needs.check.clone()?);
+                    acc.extend(p.needs().check.clone()?);
                     Some(acc)
                 });
             let tables = match tables {
@@ -457,8 +470,11 @@ impl Driver<'_> {
     /// Reports the row count of every table the migrations changed (`metrics_log: 4,990 → 0`,
     /// a dropped table `→ dropped`), and fails when rows disappeared without
     /// [`Driver::allow_rows_removed`].
-    fn check_rows_removed(&mut self, counts_before: &BTreeMap<String, u64>) -> Result<()> {
-        let counts_after = row_counts(self.conn)?;
+    fn check_rows_removed(
+        &mut self,
+        counts_before: &BTreeMap<String, u64>,
+        counts_after: &BTreeMap<String, u64>,
+    ) -> Result<()> {
         // A table the migrations rename keeps its rows under its new name.
         let renames: Vec<crate::migrations::renames::Rename> = self
             .pending
@@ -476,12 +492,14 @@ impl Driver<'_> {
         for (table, before) in counts_before {
             let now = crate::migrations::renames::renamed_table(&renames, table);
             let renamed = !now.eq_ignore_ascii_case(table) && find(counts_before, &now).is_none();
-            let (label, after) = match (renamed, find(&counts_after, &now)) {
-                (true, Some((now, n))) => {
+            // Looked up (a scan of the counts) only for a table that is renamed: a lookup
+            // for every table made this quadratic in the number of tables.
+            let (label, after) = match renamed.then(|| find(counts_after, &now)).flatten() {
+                Some((now, n)) => {
                     followed.push(now.clone());
                     (format!("{table} (renamed {now})"), Some(n))
                 }
-                _ => (table.clone(), counts_after.get(table).copied()),
+                None => (table.clone(), counts_after.get(table).copied()),
             };
             if after == Some(*before) {
                 if renamed {
@@ -500,7 +518,7 @@ impl Driver<'_> {
             }
             self.checked.push(format!("rows: {line}"));
         }
-        for (table, after) in &counts_after {
+        for (table, after) in counts_after {
             if !counts_before.contains_key(table) && !followed.contains(table) && *after > 0 {
                 self.checked
                     .push(format!("rows: {table}: new → {}", thousands(*after)));
@@ -512,41 +530,45 @@ impl Driver<'_> {
         Err(Error::RowsRemoved { tables: removed })
     }
 
-    /// Compares every table's rows with `counts_before` and returns the counts after.
+    /// Compares every table's rows in `counts_before` with `counts_after`.
     fn check_row_counts(
         &mut self,
         counts_before: &BTreeMap<String, u64>,
-    ) -> Result<BTreeMap<String, u64>> {
+        counts_after: &BTreeMap<String, u64>,
+    ) -> Result<()> {
         // Row counts: every table that exists before and after keeps its rows, unless a
-        // migration inserts into or deletes from it (or a parent it cascades from).
-        let changed_by_dml: Vec<String> = self
-            .pending
-            .iter()
-            .map(|p| p.forward.as_str())
-            .chain(self.unstash_sql.iter().map(String::as_str))
-            .flat_map(dml_targets)
-            .collect();
-        let counts_after = row_counts(self.conn)?;
+        // migration inserts into or deletes from it (or a parent it cascades from). Which
+        // tables those are is read only when a count changed.
+        let mut changed_by_dml: Option<Vec<String>> = None;
         for (table, before) in counts_before {
             let Some(after) = counts_after.get(table) else {
                 continue;
             };
-            if changed_by_dml.iter().any(|t| t.eq_ignore_ascii_case(table))
-                || references_any(self.conn, table, &changed_by_dml)?
+            if before == after {
+                continue;
+            }
+            let targets = changed_by_dml.get_or_insert_with(|| {
+                self.pending
+                    .iter()
+                    .map(|p| p.forward.as_str())
+                    .chain(self.unstash_sql.iter().map(String::as_str))
+                    .flat_map(dml_targets)
+                    .collect()
+            });
+            if targets.iter().any(|t| t.eq_ignore_ascii_case(table))
+                || references_any(self.conn, table, targets)?
             {
                 continue;
             }
-            if before != after {
-                return Err(Error::RowCountChanged {
-                    table: table.clone(),
-                    before: *before,
-                    after: *after,
-                });
-            }
+            return Err(Error::RowCountChanged {
+                table: table.clone(),
+                before: *before,
+                after: *after,
+            });
         }
         self.checked
             .push(format!("row counts: ok ({} table(s))", counts_after.len()));
-        Ok(counts_after)
+        Ok(())
     }
 
     /// Runs `integrity_check` (or `quick_check` on large tables) on the tables the migrations

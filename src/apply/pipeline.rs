@@ -54,6 +54,11 @@ pub struct Options {
     /// reads again, under the lock, only the objects whose catalog rows changed since
     /// ([`crate::inspect::inspect_since`]), so a change made in between is still seen.
     pub inspected: Option<Arc<Inspection>>,
+    /// The migration files as read before the lock (sync's catalogue): the pipeline reads the
+    /// folders again under the lock and takes from these only the files that are byte for
+    /// byte the same ([`migrations::files::load_since`]): an edited, added or removed file
+    /// is seen, and an unchanged one is not checked and analysed a second time.
+    pub files_read: Option<Arc<[Migration]>>,
     /// The live schema `extra` was planned on (sync's diff). When set, the run refuses, under
     /// the lock before anything changes and again in the live transaction before the first
     /// statement, when the live schema is no longer that one: a plan made for another schema
@@ -65,12 +70,29 @@ pub struct Options {
 #[derive(Debug, Clone)]
 pub struct PlannedOn {
     /// The live schema, without the excluded tables.
-    pub schema: crate::model::Schema,
+    schema: crate::model::Schema,
     /// The tables the plan leaves alone.
-    pub exclude: crate::exclude::Exclude,
+    exclude: crate::exclude::Exclude,
+    /// The inspection `schema` comes from: a database whose catalog rows are still its rows
+    /// has that schema ([`crate::inspect::unchanged_since`]).
+    inspected: Arc<Inspection>,
 }
 
 impl PlannedOn {
+    /// The live schema of `inspected`, without the tables `exclude` leaves alone.
+    pub fn new(inspected: Arc<Inspection>, exclude: crate::exclude::Exclude) -> Self {
+        PlannedOn {
+            schema: exclude.apply(&inspected.schema),
+            exclude,
+            inspected,
+        }
+    }
+
+    /// The live schema planned on, without the excluded tables.
+    pub fn schema(&self) -> &crate::model::Schema {
+        &self.schema
+    }
+
     /// Refuses, naming what changed, when `conn`'s live schema is not the one planned on.
     /// `planned` are the migrations made on it, as `V{n}__{name}`. `base` is an earlier
     /// inspection of the file: only what changed since is read again
@@ -82,6 +104,10 @@ impl PlannedOn {
         planned: &[String],
         base: Option<&Inspection>,
     ) -> Result<()> {
+        // The same catalog rows as the inspection planned on: the same schema, read no further.
+        if crate::inspect::unchanged_since(conn, &self.inspected)? {
+            return Ok(());
+        }
         let now = self
             .exclude
             .apply(&crate::inspect::inspect_since(conn, base)?.schema);
@@ -225,7 +251,11 @@ pub fn apply(opts: &Options, say: &mut dyn FnMut(&str)) -> Result<Report> {
 
     // 2. Verify the history against the migrations.
     let catalogue = Catalogue::new(
-        migrations::load(&opts.migrations, &opts.rollbacks)?,
+        migrations::files::load_since(
+            &opts.migrations,
+            &opts.rollbacks,
+            opts.files_read.as_deref().unwrap_or_default(),
+        )?,
         history::applied(&live)?,
         history::recorded(&live)?,
         &opts.extra,
@@ -271,7 +301,13 @@ pub fn apply(opts: &Options, say: &mut dyn FnMut(&str)) -> Result<Report> {
     // without --allow-destructive, named either way (never dropped without a word).
     // Read under the lock; the rehearsal's and the live run's schema checks read again only
     // what changed since (the backup is a copy of this file, taken under the same lock).
-    let before = crate::inspect::inspect_since(&live, opts.inspected.as_deref())?;
+    // Unchanged since sync's inspection (the usual case): that one, not a copy of it.
+    let before: Arc<Inspection> = match &opts.inspected {
+        Some(inspected) if crate::inspect::unchanged_since(&live, inspected)? => {
+            Arc::clone(inspected)
+        }
+        base => Arc::new(crate::inspect::inspect_since(&live, base.as_deref())?),
+    };
     let hand_lost = super::hand_lost::lost(&live, opts, &pending, &before.schema, say)?;
     if !hand_lost.is_empty() {
         if !opts.allow_destructive && !opts.dry_run {
@@ -300,7 +336,7 @@ pub fn apply(opts: &Options, say: &mut dyn FnMut(&str)) -> Result<Report> {
     if refuse_loss {
         let mut losing = Vec::new();
         let mut empty = Vec::new();
-        for m in pending.iter().filter(|m| m.needs.destructive) {
+        for m in pending.iter().filter(|m| m.needs().destructive) {
             let dropped = migrations::drops(&m.forward);
             if dropped.is_empty() {
                 losing.push(format!("{} ({})", m.stem(), m.origin));

@@ -61,6 +61,7 @@ impl PipelineArgs {
             extra: Vec::new(),
             confirmed: None,
             inspected: None,
+            files_read: None,
             planned_on: None,
         }
     }

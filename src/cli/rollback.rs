@@ -81,6 +81,7 @@ pub fn run(args: &Args, config: &Config) -> Result<ExitCode> {
         extra: Vec::new(),
         confirmed: None,
         inspected: None,
+        files_read: None,
         planned_on: None,
     };
     let (target, cascade) = match (&args.target, &args.to) {

@@ -67,6 +67,8 @@ pub fn run(args: &Args, config: &Config) -> Result<ExitCode> {
         // The plan runs on the live schema it was made on, or not at all (checked under the
         // lock and in the live transaction: a change made while the question was open).
         opts.planned_on = Some(planned.planned_on);
+        // The files read for the plan: only one that changed since is analysed again.
+        opts.files_read = Some(planned.files_read);
         run_pipeline(&opts, &args.pipeline).map_err(|e| sync::explain_failure(&sync_opts, e))?
     };
     print_outcome(

@@ -33,6 +33,15 @@ fn looks_like_migration(file_name: &str) -> bool {
 /// Loads every `V{n}__{name}.sql` of `dir`, sorted by version, each with its reverse from
 /// `rollbacks`. A missing `dir` means no migrations. Two files with one version are an error.
 pub fn load(dir: &Path, rollbacks: &Path) -> Result<Vec<Migration>> {
+    load_since(dir, rollbacks, &[])
+}
+
+/// [`load`], reading every file again but taking from `before` (the files as an earlier
+/// [`load`] of the same folders gave them) each migration whose files are byte for byte the
+/// same: the same paths, the same forward and reverse text. Its checks passed on those bytes
+/// and what it needs was read from them: they are not done again. Any other file (edited,
+/// added, renamed) is read and checked as [`load`] does, and a file that is gone is gone.
+pub fn load_since(dir: &Path, rollbacks: &Path, before: &[Migration]) -> Result<Vec<Migration>> {
     if !dir.exists() {
         return Ok(Vec::new());
     }
@@ -58,16 +67,29 @@ pub fn load(dir: &Path, rollbacks: &Path) -> Result<Vec<Migration>> {
         };
         let sql =
             std::fs::read_to_string(&path).map_err(|e| Error::io("read migration", &path, e))?;
-        statements::check(&path.display().to_string(), &sql)?;
         let reverse_path = rollbacks.join(file_name);
         let (rollback_path, reverse) = if reverse_path.is_file() {
             let text = std::fs::read_to_string(&reverse_path)
                 .map_err(|e| Error::io("read rollback", &reverse_path, e))?;
-            statements::check(&reverse_path.display().to_string(), &text)?;
             (Some(reverse_path), Some(text))
         } else {
             (None, None)
         };
+        if let Some(same) = before.iter().find(|m| {
+            m.version == version
+                && m.name == name
+                && matches!(&m.origin, Origin::File { path: p, rollback_path: r }
+                    if *p == path && *r == rollback_path)
+                && m.forward == sql
+                && m.reverse == reverse
+        }) {
+            files.push(same.clone());
+            continue;
+        }
+        statements::check(&path.display().to_string(), &sql)?;
+        if let (Some(reverse_path), Some(text)) = (&rollback_path, &reverse) {
+            statements::check(&reverse_path.display().to_string(), text)?;
+        }
         files.push(Migration::new(
             version,
             name,
@@ -108,6 +130,61 @@ pub fn check_name(name: &str) -> Result<()> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// What tells two loads apart: every field but the lazily read needs, which are compared
+    /// by value.
+    fn summary(files: &[Migration]) -> Vec<String> {
+        files
+            .iter()
+            .map(|m| {
+                format!(
+                    "{} {} {:?} {:?} {:?} {:?} {:?}",
+                    m.version,
+                    m.name,
+                    m.forward,
+                    m.reverse,
+                    m.checksum,
+                    m.needs(),
+                    m.origin
+                )
+            })
+            .collect()
+    }
+
+    #[test]
+    fn loading_again_takes_only_what_is_byte_for_byte_the_same() {
+        let dir = tempfile::tempdir().unwrap();
+        let (m, r) = (dir.path().join("migrations"), dir.path().join("rollbacks"));
+        std::fs::create_dir_all(&m).unwrap();
+        std::fs::create_dir_all(&r).unwrap();
+        let write = |p: &Path, text: &str| std::fs::write(p, text).unwrap();
+        write(&m.join("V1__a.sql"), "CREATE TABLE a (x);\n");
+        write(&r.join("V1__a.sql"), "DROP TABLE a;\n");
+        write(&m.join("V2__b.sql"), "CREATE TABLE b (x);\n");
+        write(&m.join("V3__c.sql"), "CREATE TABLE c (x);\n");
+        let before = load(&m, &r).unwrap();
+        assert_eq!(
+            summary(&load_since(&m, &r, &before).unwrap()),
+            summary(&before)
+        );
+        // Edited (forward and reverse), gone, added, and a reverse added: each as a fresh load.
+        write(
+            &m.join("V1__a.sql"),
+            "CREATE TABLE a (x); DROP TABLE a; -- now\n",
+        );
+        write(&r.join("V1__a.sql"), "-- nothing\n");
+        std::fs::remove_file(m.join("V2__b.sql")).unwrap();
+        write(&r.join("V3__c.sql"), "DROP TABLE c;\n");
+        write(&m.join("V4__d.sql"), "CREATE TABLE d (x);\n");
+        let fresh = load(&m, &r).unwrap();
+        let again = load_since(&m, &r, &before).unwrap();
+        assert_eq!(summary(&again), summary(&fresh));
+        assert!(again[0].needs().destructive, "{:?}", again[0].needs());
+        // A file whose new text fails the load's checks fails as in a fresh load.
+        write(&m.join("V3__c.sql"), "CREATE TABLE c (x); COMMIT;\n");
+        let fresh = load(&m, &r).unwrap_err().to_string();
+        assert_eq!(load_since(&m, &r, &before).unwrap_err().to_string(), fresh);
+    }
 
     #[test]
     fn file_names_follow_refinery() {

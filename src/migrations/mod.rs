@@ -78,7 +78,9 @@ impl fmt::Display for Origin {
 }
 
 /// One migration: its version, name, SQL both ways, refinery checksum, what running it needs
-/// (read once, when it is built) and where it comes from.
+/// (read once, the first time it is asked: only a migration about to run is, so the history's
+/// applied migrations, an adoption of thousands of CREATEs among them, are never lexed for it)
+/// and where it comes from.
 #[derive(Debug, Clone)]
 pub struct Migration {
     /// The version number.
@@ -92,14 +94,14 @@ pub struct Migration {
     /// refinery's checksum of name, version and forward SQL; None when refinery refuses the
     /// name ([`Migration::refinery`] says why).
     pub checksum: Option<u64>,
-    /// What running `forward` safely needs.
-    pub needs: Needs,
+    /// What running `forward` safely needs ([`Migration::needs`]), read on first use.
+    needs: std::sync::OnceLock<Needs>,
     /// Where it comes from.
     pub origin: Origin,
 }
 
 impl Migration {
-    /// Builds a migration, computing its checksum and what it needs.
+    /// Builds a migration, computing its checksum (what it needs is read when first asked).
     pub fn new(
         version: i32,
         name: impl Into<String>,
@@ -112,14 +114,13 @@ impl Migration {
         let checksum = refinery_core::Migration::unapplied(&stem(version, &name), &forward)
             .ok()
             .map(|m| m.checksum());
-        let needs = needs(&forward);
         Migration {
             version,
             name,
             forward,
             reverse,
             checksum,
-            needs,
+            needs: std::sync::OnceLock::new(),
             origin,
         }
     }
@@ -140,6 +141,11 @@ impl Migration {
         let forward = header(render(plan, &stem, schema_version, Direction::Forward));
         let reverse = header(render(plan, &stem, schema_version, Direction::Reverse));
         Migration::new(version, name, forward, Some(reverse), Origin::Sync)
+    }
+
+    /// Returns what running `forward` safely needs ([`needs`]), read the first time.
+    pub fn needs(&self) -> &Needs {
+        self.needs.get_or_init(|| needs(&self.forward))
     }
 
     /// Returns `V{n}__{name}`.

@@ -109,8 +109,12 @@ pub fn check_stashable(plan: &Plan) -> crate::error::Result<()> {
 
 /// Reads the schema version a generated migration leads to, from its header comment
 /// (`-- schemactl migration V{n}__{name} (schema version N)`); None for a hand-written file.
+///
+/// Only the header is lexed ([`header`]: the comments and whitespace before the first
+/// statement), not the statements after it: the history's migrations are read on every
+/// sync and plan, an adoption of thousands of CREATEs among them.
 pub fn schema_version(sql: &str) -> Option<u32> {
-    let comments = line_comments(sql).ok()?;
+    let comments = line_comments(header(sql)).ok()?;
     comments
         .iter()
         .filter(|c| c.leading)
@@ -121,6 +125,24 @@ pub fn schema_version(sql: &str) -> Option<u32> {
         .strip_suffix(')')?
         .parse()
         .ok()
+}
+
+/// The start of `sql` up to its first statement: whitespace (as the lexer sees it: any
+/// Unicode white space) and comments, `--` to the end of the line, `/* ... */` (an
+/// unterminated one takes the rest, and fails to lex as it would in the whole text). The
+/// lexer finds in it exactly the leading comments it finds in the whole text.
+fn header(sql: &str) -> &str {
+    let mut rest = sql;
+    loop {
+        rest = rest.trim_start_matches(char::is_whitespace);
+        if let Some(after) = rest.strip_prefix("--") {
+            rest = after.split_once('\n').map_or("", |(_, tail)| tail);
+        } else if let Some(after) = rest.strip_prefix("/*") {
+            rest = after.split_once("*/").map_or("", |(_, tail)| tail);
+        } else {
+            return &sql[..sql.len() - rest.len()];
+        }
+    }
 }
 
 /// Returns the rename hints to plan with, given the schema versions migrations already led
@@ -300,6 +322,76 @@ mod tests {
         );
         // 'drop table' in a string is not a statement
         assert!(!needs("UPDATE t SET note = 'drop table';").foreign_keys_off);
+    }
+
+    /// The header as the whole text's lexing reads it (what [`schema_version`] did before it
+    /// lexed only the header).
+    fn schema_version_of_whole(sql: &str) -> Option<u32> {
+        line_comments(sql)
+            .ok()?
+            .iter()
+            .filter(|c| c.leading)
+            .filter_map(|c| uncomment(&c.line))
+            .find(|t| t.starts_with("schemactl migration"))?
+            .rsplit_once("(schema version ")?
+            .1
+            .strip_suffix(')')?
+            .parse()
+            .ok()
+    }
+
+    proptest::proptest! {
+        #![proptest_config(proptest::prelude::ProptestConfig::with_cases(64))]
+        /// Reading the version from the header alone finds what lexing the whole text finds,
+        /// for any text that lexes: headers after comments, blank lines, block comments and
+        /// Unicode white space, and forged headers inside names and strings or after the
+        /// first statement.
+        #[test]
+        fn schema_version_reads_the_header_as_the_whole_text_does(
+            parts in proptest::collection::vec(proptest::sample::select(vec![
+                "-- schemactl migration V3__x (schema version 7)\n",
+                "-- schemactl migration V4__y (schema version 12)",
+                "-- schemactl: foreign-keys off; check: t\n",
+                "-- note\r\n",
+                "--\n",
+                "/* block -- schemactl migration V1__z (schema version 9)\n */",
+                "/* unterminated",
+                "\n", " ", "\t", "\u{a0}", "\u{2028}", "\u{3000}",
+                "CREATE TABLE \"t\n-- schemactl migration V5__w (schema version 5)\" (a);\n",
+                "INSERT INTO t VALUES ('\n-- schemactl migration V6__v (schema version 6)');\n",
+                "DROP TABLE t;",
+                "-",
+                "/",
+                "*/",
+                "'",
+            ]), 0..8)
+        ) {
+            let sql: String = parts.concat();
+            if line_comments(&sql).is_ok() {
+                proptest::prop_assert_eq!(schema_version(&sql), schema_version_of_whole(&sql), "{:?}", sql);
+            }
+        }
+    }
+
+    #[test]
+    fn schema_version_reads_only_the_header() {
+        assert_eq!(
+            schema_version(
+                "\n-- other\n/* x */ -- schemactl migration V2__a (schema version 3)\nCREATE TABLE t (a);"
+            ),
+            Some(3)
+        );
+        assert_eq!(
+            schema_version(
+                "CREATE TABLE t (a);\n-- schemactl migration V2__a (schema version 3)\n"
+            ),
+            None
+        );
+        assert_eq!(
+            header("  -- a\n/* b */\nSELECT 1; -- c"),
+            "  -- a\n/* b */\n"
+        );
+        assert_eq!(header("/* open"), "/* open");
     }
 
     #[test]

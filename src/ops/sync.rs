@@ -69,6 +69,9 @@ pub struct Planned {
     /// The live schema they were planned on (for [`apply::Options::planned_on`]: a run
     /// refuses when the live schema is another by then).
     pub planned_on: apply::PlannedOn,
+    /// The migration files as they were read for the plan (for
+    /// [`apply::Options::files_read`]: the pipeline analyses again only a file that changed).
+    pub files_read: Arc<[Migration]>,
 }
 
 /// [`migrations`], with the inspection of the live database they were planned against.
@@ -81,9 +84,12 @@ pub fn planned(opts: &Options) -> Result<Planned> {
         Connection::open_in_memory().map_err(|e| Error::sqlite("open an empty database", e))?
     };
     let inspected = Arc::new(crate::inspect::inspect_with_notes(&conn)?);
-    let current = exclude.apply(&inspected.schema);
+    let planned_on = apply::PlannedOn::new(Arc::clone(&inspected), exclude);
+    let current = planned_on.schema();
+    let files = migrations::load(&opts.migrations, &opts.rollbacks)?;
+    let files_read: Arc<[Migration]> = files.iter().cloned().collect();
     let catalogue = Catalogue::new(
-        migrations::load(&opts.migrations, &opts.rollbacks)?,
+        files,
         migrations::history::applied(&conn)?,
         migrations::history::recorded(&conn)?,
         &[],
@@ -108,28 +114,25 @@ pub fn planned(opts: &Options) -> Result<Planned> {
             .applied_migrations()
             .filter_map(|m| migrations::schema_version(&m.forward)),
     );
-    let changes = crate::diff::diff(&current, &desired.schema, &renames)?;
-    let plan = crate::plan::plan(&current, &desired.schema, &changes);
+    let changes = crate::diff::diff(current, &desired.schema, &renames)?;
+    let plan = crate::plan::plan(current, &desired.schema, &changes);
     let scan = if opts.defer_lint {
         Scan::SkipCheckedInPlace(&plan)
     } else {
         Scan::All
     };
-    let findings = crate::lint::lint_with(&conn, &current, &desired.schema, &changes, scan)?;
-    let adopt = catalogue.applied.is_empty() && current != Schema::default();
+    let findings = crate::lint::lint_with(&conn, current, &desired.schema, &changes, scan)?;
+    let adopt = catalogue.applied.is_empty() && *current != Schema::default();
     drop(conn);
-    let planned_on = apply::PlannedOn {
-        schema: current.clone(),
-        exclude: exclude.clone(),
-    };
     if plan.is_empty() {
         return Ok(Planned {
             migrations: Vec::new(),
             inspected,
             planned_on,
+            files_read,
         });
     }
-    crate::plan::verify(&plan, &current, &desired.schema)?;
+    crate::plan::verify(&plan, current, &desired.schema)?;
     let blocking: Vec<String> = findings
         .iter()
         .filter(|f| f.blocks())
@@ -150,7 +153,7 @@ pub fn planned(opts: &Options) -> Result<Planned> {
     let mut version = catalogue.next_version();
     let mut out = Vec::new();
     if adopt {
-        out.push(adoption(&current, version)?);
+        out.push(adoption(current, version)?);
         version += 1;
     }
     out.push(Migration::sync(&plan, desired.version, version));
@@ -158,6 +161,7 @@ pub fn planned(opts: &Options) -> Result<Planned> {
         migrations: out,
         inspected,
         planned_on,
+        files_read,
     })
 }
 
@@ -207,6 +211,7 @@ pub fn sync(
     pipeline.extra.extend(planned.migrations);
     pipeline.inspected = Some(planned.inspected);
     pipeline.planned_on = Some(planned.planned_on);
+    pipeline.files_read = Some(planned.files_read);
     apply::apply(&pipeline, say)
         .map(Some)
         .map_err(|e| explain_failure(opts, e))

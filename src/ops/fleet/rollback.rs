@@ -103,6 +103,7 @@ fn pipeline(opts: &Options, database: &std::path::Path, dry_run: bool) -> crate:
         extra: Vec::new(),
         confirmed: None,
         inspected: None,
+        files_read: None,
         planned_on: None,
     }
 }

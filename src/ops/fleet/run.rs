@@ -351,6 +351,7 @@ fn one(
             extra: Vec::new(),
             confirmed: Some(planned),
             inspected: None,
+            files_read: None,
             planned_on: None,
         },
         schema: opts.project.schema.clone(),
