@@ -270,6 +270,30 @@ pub fn expected_after_with<'a>(
     replay_with(live, setup, pending, "on the live schema")
 }
 
+/// Runs an adoption's statements one by one, leaving out the CREATE TABLE of a table that is
+/// already there as the shadow table of a virtual table created before it: adoptions recorded
+/// before they left shadow tables out hold both, and the virtual table makes its own.
+fn replay_adoption(conn: &rusqlite::Connection, sql: &str) -> rusqlite::Result<()> {
+    for statement in super::statements::texts(sql) {
+        let shadow = crate::parse::parse_table(statement)
+            .ok()
+            .map(|t| {
+                conn.query_row(
+                    "SELECT count(*) FROM pragma_table_list \
+                     WHERE schema = 'main' AND name = ?1 AND type = 'shadow'",
+                    [t.name.as_str()],
+                    |r| r.get::<_, i64>(0),
+                )
+            })
+            .transpose()?
+            .is_some_and(|n| n > 0);
+        if !shadow {
+            conn.execute_batch(statement)?;
+        }
+    }
+    Ok(())
+}
+
 /// Creates `start` in memory, runs `list` on it with foreign keys off, and inspects the result.
 fn replay<'a>(
     start: &Schema,
@@ -310,7 +334,12 @@ fn replay_with<'a>(
     conn.execute_batch("PRAGMA foreign_keys = OFF")
         .map_err(|e| Error::sqlite("open a scratch database", e))?;
     for m in list {
-        conn.execute_batch(&m.forward).map_err(|e| Error::Replay {
+        let replayed = if m.origin == Origin::Adopted {
+            replay_adoption(&conn, &m.forward)
+        } else {
+            conn.execute_batch(&m.forward)
+        };
+        replayed.map_err(|e| Error::Replay {
             migration: m.stem(),
             origin: m.origin.to_string(),
             how,
@@ -322,4 +351,41 @@ fn replay_with<'a>(
         Some(names) => crate::normal::part::replace(start, &names, got),
         None => got,
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// An adoption of a database with an FTS5 table, as adoptions were recorded before they
+    /// left shadow tables out: the virtual table's CREATE, then its shadow tables' own.
+    const OLD_ADOPTION: &str = "CREATE TABLE t (id INTEGER PRIMARY KEY, v TEXT);
+CREATE VIRTUAL TABLE docs USING fts5(body);
+CREATE TABLE 'docs_data'(id INTEGER PRIMARY KEY, block BLOB);
+CREATE TABLE 'docs_idx'(segid, term, pgno, PRIMARY KEY(segid, term)) WITHOUT ROWID;
+CREATE TABLE 'docs_content'(id INTEGER PRIMARY KEY, c0);
+CREATE TABLE 'docs_docsize'(id INTEGER PRIMARY KEY, sz BLOB);
+CREATE TABLE 'docs_config'(k PRIMARY KEY, v) WITHOUT ROWID;
+";
+
+    #[test]
+    fn an_adoption_holding_shadow_tables_replays_and_a_sync_migration_does_not_skip_them() {
+        let adopted = Migration::new(1, "adopted", OLD_ADOPTION, None, Origin::Adopted);
+        let schema = expected_schema([&adopted]).expect("the adoption replays");
+        assert!(schema.table("t").is_some());
+        assert_eq!(
+            schema.virtual_tables.len(),
+            1,
+            "{:?}",
+            schema.virtual_tables
+        );
+        // Only an adoption is read that way: a migration that creates a table a virtual
+        // table already made is refused as SQLite refuses it.
+        let synced = Migration::new(1, "sync", OLD_ADOPTION, None, Origin::Sync);
+        let e = expected_schema([&synced]).unwrap_err().to_string();
+        assert!(
+            e.contains("docs_data") && e.contains("already exists"),
+            "{e}"
+        );
+    }
 }

@@ -121,11 +121,16 @@ impl Read {
     }
 }
 
-/// Appends `conn`'s CREATE statements, in the order they were created.
+/// Appends `conn`'s CREATE statements, in the order they were created. The shadow tables of a
+/// virtual table (FTS5's `docs_data`, ...) are left out: its CREATE VIRTUAL TABLE makes them,
+/// so a replay that created them too would be refused ("table already exists").
 fn statements_of(conn: &Connection, out: &mut Vec<String>) -> rusqlite::Result<()> {
     let mut stmt = conn.prepare(
-        "SELECT sql FROM sqlite_schema WHERE sql IS NOT NULL \
-         AND name NOT LIKE 'sqlite\\_%' ESCAPE '\\' ORDER BY rowid",
+        "SELECT sql FROM sqlite_schema AS s WHERE sql IS NOT NULL \
+         AND name NOT LIKE 'sqlite\\_%' ESCAPE '\\' \
+         AND NOT EXISTS (SELECT 1 FROM pragma_table_list AS l \
+           WHERE l.schema = 'main' AND l.name = s.name AND l.type = 'shadow') \
+         ORDER BY rowid",
     )?;
     let rows = stmt.query_map([], |r| r.get::<_, String>(0))?;
     for row in rows {
