@@ -89,7 +89,7 @@ fn reals() -> Vec<Value> {
         .collect();
     reals.extend([
         Value::Real(1e15 + 0.3),
-        Value::Real(-2.2250738585072009e-308),
+        Value::Real(-f64::MIN_POSITIVE / 3.0),
         Value::Real(123_456_789.123_456_78),
         Value::Integer(-7),
     ]);
