@@ -214,7 +214,7 @@ pub enum Error {
     },
     /// The live data has rows the change would reject.
     #[error(
-        "the live data does not fit the change; fix the rows, or pass --ignore-lint (the change will then fail and roll back):\n  {}",
+        "the live data does not fit the change; fix the rows, or pass --ignore-lint (the change will then fail and roll back, or keep what its rollback cannot give back):\n  {}",
         findings.join("\n  ")
     )]
     LintBlocked {

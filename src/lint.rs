@@ -182,6 +182,18 @@ impl Lint<'_> {
 
     /// Counts rows of the live table matching `condition`, with up to five keys.
     fn rows_where(&mut self, kind: FindingKind, message: String, condition: &str) -> Result<()> {
+        self.rows_where_showing(kind, message, condition, None)
+    }
+
+    /// [`Self::rows_where`], each key followed by `shown` (an SQL expression over the row,
+    /// e.g. its value and type) when given.
+    fn rows_where_showing(
+        &mut self,
+        kind: FindingKind,
+        message: String,
+        condition: &str,
+        shown: Option<&str>,
+    ) -> Result<()> {
         let table = ident(&self.live.name);
         let count_sql = format!("SELECT count(*) FROM {table} WHERE {condition}");
         let count: i64 = match self.conn.query_row(&count_sql, [], |r| r.get(0)) {
@@ -192,8 +204,9 @@ impl Lint<'_> {
             return Ok(());
         }
         let sample_sql = format!(
-            "SELECT {} FROM {table} WHERE {condition} LIMIT 5",
-            self.key_expr()
+            "SELECT {}{} FROM {table} WHERE {condition} LIMIT 5",
+            self.key_expr(),
+            shown.map_or(String::new(), |s| format!(" || ': ' || {s}"))
         );
         let samples = self.strings(&sample_sql)?;
         self.push(kind, message, count, samples);
@@ -460,7 +473,39 @@ impl Lint<'_> {
         {
             self.fits(to, self.d.to.strict)?;
         }
+        // A narrowing is stashed: its rollback gives every value back.
+        if !narrows(from, to, self.d.from.strict, self.d.to.strict) && to.generated.is_none() {
+            self.comes_back(from, to)?;
+        }
         Ok(())
+    }
+
+    /// Values that a change which does not narrow (so is not stashed) turns into values the
+    /// rollback's copy back does not turn back. A numeric column's values become their text
+    /// in a TEXT column, and SQLite's text of a REAL converts back exactly (17 significant
+    /// digits), except +Inf and -Inf: 'Inf' and '-Inf' are not numbers to SQLite, so they
+    /// stay TEXT (or a STRICT REAL column refuses them) and the rollback cannot give them
+    /// back. The condition is the round trip itself (the text cast back), so that any REAL
+    /// whose text would not give it back is named, with its value and type; the plan is
+    /// refused unless `--ignore-lint`. Integers always come back from their text.
+    fn comes_back(&mut self, from: &Column, to: &Column) -> Result<()> {
+        let old = stored_affinity(from.decl_type.as_str(), self.d.from.strict);
+        let new = stored_affinity(to.decl_type.as_str(), self.d.to.strict);
+        if !(matches!(old, "INTEGER" | "REAL" | "NUMERIC") && new == "TEXT") {
+            return Ok(());
+        }
+        let col = ident(&self.live_column(&to.name));
+        let condition = format!(
+            "typeof({col}) = 'real' AND (abs({col}) > 1.7976931348623157e308 OR CAST(CAST({col} AS TEXT) AS REAL) IS NOT {col})"
+        );
+        let message = format!(
+            "{} {} turns these values into text that does not convert back to {}: the rollback could not give them back",
+            ident(&to.name),
+            to.decl_type,
+            from.decl_type
+        );
+        let shown = format!("quote({col}) || ' (' || typeof({col}) || ')'");
+        self.rows_where_showing(FindingKind::Type, message, &condition, Some(&shown))
     }
 
     /// Values of a column that its new type cannot hold.

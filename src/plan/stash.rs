@@ -437,7 +437,12 @@ impl Stash {
                 .iter()
                 .map(|(c, _)| {
                     let (c, a) = (ident(c), ident(&narrowed_as(c)));
-                    format!("({c} IS {a} AND typeof({c}) = typeof({a}))")
+                    // SQL cannot tell -0.0 from 0.0 (`IS`, quote() and CAST agree they are
+                    // the same), and a REAL column turns -0.0 into 0.0: a REAL zero always
+                    // stays in the stash, so that the rollback gives -0.0 back.
+                    format!(
+                        "({c} IS {a} AND typeof({c}) = typeof({a}) AND NOT (typeof({c}) = 'real' AND {c} = 0))"
+                    )
                 })
                 .collect();
             out.push(format!("DELETE FROM {s} WHERE {}", unchanged.join(" AND ")));
