@@ -54,17 +54,34 @@ fn the_script_names_the_sqlite_it_needs_and_runs_in_place() {
         dir.path(),
         &["plan", "--database", "m.db", "--format", "sql"],
     );
-    let head: Vec<&str> = script.lines().take(4).collect();
+    let head: Vec<&str> = script.lines().take(3).collect();
     assert_eq!(
         head,
         vec![
             "-- schemactl plan (forward): 1 step(s)",
             "-- Run with: sqlite3 -bail DB < this-file.sql",
             "-- Needs SQLite 3.53.0 or later (ALTER TABLE ... ADD CONSTRAINT, DROP CONSTRAINT, ALTER COLUMN ... NOT NULL); for an older sqlite3 shell: schemactl plan --format sql --sqlite-compat 3.40 writes the rebuild form",
-            "BEGIN IMMEDIATE;",
         ],
         "{script}"
     );
+    // Then only the guard table (made before the transaction, see script_all_or_nothing.rs),
+    // and the transaction.
+    let before_begin: Vec<&str> = script
+        .lines()
+        .skip(3)
+        .take_while(|l| *l != "BEGIN IMMEDIATE;")
+        .filter(|l| !l.starts_with("--"))
+        .collect();
+    assert_eq!(before_begin.len(), 2, "{script}");
+    assert!(
+        before_begin[0].starts_with("DROP TABLE IF EXISTS temp._schemactl_guard"),
+        "{script}"
+    );
+    assert!(
+        before_begin[1].starts_with("CREATE TEMP TABLE _schemactl_guard "),
+        "{script}"
+    );
+    assert!(script.contains("\nBEGIN IMMEDIATE;\n"), "{script}");
     assert!(script.contains("\nALTER TABLE patterns ALTER COLUMN category SET NOT NULL;\n"));
     run_script(dir.path(), &script);
 }

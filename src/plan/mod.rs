@@ -15,6 +15,7 @@
 //! SQLite 3.53's constraint ALTERs, each proved on the table in memory before it is used.
 
 mod constraint;
+mod guard;
 mod rebuild;
 mod script;
 pub(crate) mod stash;

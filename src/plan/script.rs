@@ -12,43 +12,7 @@ use crate::sql::{comment, ident, quote_literal};
 /// follow, as SQL identifiers separated by commas (see [`Plan::migration_file`]).
 pub const FOREIGN_KEYS_HEADER: &str = "-- schemactl: foreign-keys off; check:";
 
-/// The script's guard table (TEMP), created in its transaction.
-const GUARD: &str = "_schemactl_copy_guard";
-
-/// When statement `k` of `statements` is a rebuild's copy (`INSERT OR ABORT INTO
-/// _schemactl_new_*`), returns the new table and the old one (the table the rebuild drops
-/// next), as SQL names.
-fn rebuild_copy(statements: &[String], k: usize) -> Option<(String, String)> {
-    let tokens = crate::sql::lex(statements.get(k)?).ok()?;
-    let head = ["INSERT", "OR", "ABORT", "INTO"];
-    if tokens.len() < 5 || !head.iter().zip(&tokens).all(|(kw, t)| t.is_kw(kw)) {
-        return None;
-    }
-    let new = tokens[4].word()?;
-    if !new.to_ascii_lowercase().starts_with("_schemactl_new_") {
-        return None;
-    }
-    let old = statements[k + 1..]
-        .iter()
-        .find_map(|s| s.strip_prefix("DROP TABLE "))?;
-    Some((ident(new), old.to_string()))
-}
-
-/// Writes the guard after a rebuild's copy: when the new table does not hold as many rows as
-/// the old one (the copy failed, and a shell without -bail went on), it rolls the whole
-/// transaction back, and the `SAVEPOINT` after it starts a transaction for the rest of the
-/// script, which the script's last guard rolls back: the old table is never dropped. Within
-/// the transaction, the `SAVEPOINT` only nests.
-fn copy_guard(s: &mut String, new: &str, old: &str) {
-    s.push_str(
-        "-- the copy kept every row, or the whole transaction rolls back (without -bail too)\n",
-    );
-    let _ = writeln!(
-        s,
-        "INSERT OR ROLLBACK INTO temp.{GUARD} SELECT (SELECT count(*) FROM {new}) = (SELECT count(*) FROM {old});"
-    );
-    s.push_str("SAVEPOINT _schemactl_copy_guard;\n");
-}
+use super::guard;
 
 /// Which way to run a plan.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -218,10 +182,8 @@ impl Plan {
             let statements = step.statements(direction, stash.as_deref());
             for (k, sql) in statements.iter().enumerate() {
                 let _ = writeln!(s, "{sql};");
-                if frame == Frame::Script
-                    && let Some((new, old)) = rebuild_copy(&statements, k)
-                {
-                    copy_guard(&mut s, &new, &old);
+                if frame == Frame::Script {
+                    guard::after(&mut s, &statements, k);
                 }
             }
             // After the step's own statements: a step that rebuilds the table drops the
@@ -236,14 +198,6 @@ impl Plan {
             self.script_tail(&mut s, direction, fk_off);
         }
         s
-    }
-
-    /// Returns true when the script in `direction` copies rows into a rebuilt table.
-    fn has_copies(&self, direction: Direction) -> bool {
-        self.steps.iter().any(|step| {
-            let statements = step.sql(direction);
-            (0..statements.len()).any(|k| rebuild_copy(statements, k).is_some())
-        })
     }
 
     /// Writes the script's header and opens its transaction; returns false when there is
@@ -278,12 +232,9 @@ impl Plan {
                 "PRAGMA foreign_keys = OFF; -- outside the transaction, where it takes effect\n",
             );
         }
+        guard::before_begin(s);
         s.push_str("BEGIN IMMEDIATE;\n");
-        if self.has_copies(direction) {
-            // Lives only in this transaction: the last guard finds it gone when a copy guard
-            // rolled the transaction back (see `copy_guard`).
-            let _ = writeln!(s, "CREATE TEMP TABLE {GUARD} (ok INTEGER CHECK (ok = 1));");
-        }
+        guard::after_begin(s);
         true
     }
 
@@ -300,27 +251,11 @@ impl Plan {
                     )
                 })
                 .collect();
-            s.push_str("\n-- foreign_key_check: any violation rolls the whole transaction back\n");
-            s.push_str("CREATE TEMP TABLE _schemactl_fk_guard (violations INTEGER CHECK (violations = 0));\n");
-            let _ = writeln!(
-                s,
-                "INSERT OR ROLLBACK INTO _schemactl_fk_guard SELECT {};",
-                counts.join(" + ")
-            );
-            s.push_str("DROP TABLE temp._schemactl_fk_guard;\n");
+            guard::foreign_keys(s, &counts);
         }
-        if self.has_copies(direction) {
-            s.push_str("\n-- every guard held: this is still the transaction the script began (after a guard\n-- rolled it back, the rest of the script ran in one that rolls back here)\n");
-            s.push_str("CREATE TEMP TABLE _schemactl_end_guard (ok INTEGER CHECK (ok = 1));\n");
-            let _ = writeln!(
-                s,
-                "INSERT OR ROLLBACK INTO _schemactl_end_guard SELECT count(*) FROM sqlite_temp_master WHERE name = {};",
-                quote_literal(GUARD)
-            );
-            s.push_str("DROP TABLE temp._schemactl_end_guard;\n");
-            let _ = writeln!(s, "DROP TABLE temp.{GUARD};");
-        }
+        guard::end(s);
         s.push_str("\nCOMMIT;\n");
+        guard::after_commit(s);
         if fk_off {
             s.push_str("PRAGMA foreign_keys = ON;\n");
         }
