@@ -42,14 +42,22 @@ fn schemas(change: Change) -> (String, String) {
             ),
         ),
         Change::IntToInteger => (
-            yaml(1, &format!("      n: {{ type: INT, primary_key: true }}\n{v}")),
-            yaml(2, &format!("      n: {{ type: INTEGER, primary_key: true }}\n{v}")),
+            yaml(
+                1,
+                &format!("      n: {{ type: INT, primary_key: true }}\n{v}"),
+            ),
+            yaml(
+                2,
+                &format!("      n: {{ type: INTEGER, primary_key: true }}\n{v}"),
+            ),
         ),
         Change::NewKey => (
             yaml(1, &format!("      n: {{ type: INTEGER }}\n{v}")),
             yaml(
                 2,
-                &format!("      id: {{ type: INTEGER, primary_key: true }}\n      n: {{ type: INTEGER }}\n{v}"),
+                &format!(
+                    "      id: {{ type: INTEGER, primary_key: true }}\n      n: {{ type: INTEGER }}\n{v}"
+                ),
             ),
         ),
     }
@@ -75,7 +83,10 @@ fn rows(db: &Path) -> Vec<(i64, Value, Value)> {
 }
 
 fn values(rows: &[(i64, Value, Value)]) -> Vec<(Value, Value)> {
-    let mut v: Vec<_> = rows.iter().map(|(_, n, v)| (n.clone(), v.clone())).collect();
+    let mut v: Vec<_> = rows
+        .iter()
+        .map(|(_, n, v)| (n.clone(), v.clone()))
+        .collect();
     v.sort_by(|a, b| format!("{a:?}").cmp(&format!("{b:?}")));
     v
 }
@@ -111,7 +122,13 @@ fn run_case(change: Change, seed: &[(i64, i64, Option<String>)]) -> Result<(), T
         .iter()
         .any(|s| s.contains("renumbers the rows: their rowids become the values of n"));
     let expect_renumbered = change != Change::NewKey;
-    prop_assert_eq!(renumbers, expect_renumbered, "{:?}: {:?}", change, summaries);
+    prop_assert_eq!(
+        renumbers,
+        expect_renumbered,
+        "{:?}: {:?}",
+        change,
+        summaries
+    );
     if renumbers {
         prop_assert!(
             summaries.iter().any(|s| s.contains("rollback --lossy")),
