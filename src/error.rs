@@ -215,10 +215,11 @@ pub enum Error {
     /// The live data has rows the change would reject.
     #[error(
         "the live data does not fit the change; fix the rows, or pass --ignore-lint (the change will then fail and roll back, or keep what its rollback cannot give back):\n  {}",
-        findings.join("\n  ")
+        findings.iter().map(|f| crate::printable::line(f)).collect::<Vec<_>>().join("\n  ")
     )]
     LintBlocked {
-        /// The blocking findings, one line each.
+        /// The blocking findings, one line each (a line break in a row's value is escaped:
+        /// each stays one line).
         findings: Vec<String>,
     },
     /// A migration file to be written exists already.

@@ -129,3 +129,48 @@ proptest! {
         prop_assert_eq!(err.trim_end().lines().count(), 1, "{}", err);
     }
 }
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(32))]
+
+    /// A row's value with controls in it, named by sync's lint refusal (h8_04): escaped, and
+    /// each finding one line, so a value's line break cannot forge a line of the report.
+    #[test]
+    fn row_values_in_syncs_lint_refusal_print_escaped_one_finding_per_line(
+        value in name(), other in name(),
+    ) {
+        prop_assume!(value != other);
+        let dir = empty_project();
+        let conn = Connection::open(dir.path().join("db.sqlite")).unwrap();
+        conn.execute_batch(
+            "CREATE TABLE t (k TEXT PRIMARY KEY, e TEXT); CREATE TABLE u (k TEXT PRIMARY KEY, e INTEGER);",
+        )
+        .unwrap();
+        conn.execute("INSERT INTO t VALUES (?1, NULL)", [&value]).unwrap();
+        conn.execute("INSERT INTO u VALUES (?1, NULL)", [&other]).unwrap();
+        drop(conn);
+        let not_null = serde_json::json!({ "type": "TEXT", "not_null": true });
+        let int_not_null = serde_json::json!({ "type": "INTEGER", "not_null": true });
+        let key = serde_json::json!({ "type": "TEXT", "primary_key": true });
+        write_schema(dir.path(), &serde_json::json!({
+            "schemactl": 1,
+            "version": 2,
+            "tables": {
+                "t": { "columns": { "k": key, "e": not_null } },
+                "u": { "columns": { "k": key, "e": int_not_null } },
+            },
+        }));
+        let sync = schemactl(dir.path(), &["sync", "--yes"]);
+        prop_assert_eq!(sync.status.code(), Some(1), "{}", stdout(&sync));
+        let err = stderr(&sync);
+        clean("sync stderr", &err)?;
+        prop_assert!(err.contains("does not fit the change"), "{}", err);
+        // The message's own line, then one line per finding.
+        let lines: Vec<&str> = err.trim_end().lines().collect();
+        prop_assert_eq!(lines.len(), 3, "{}", err);
+        for line in &lines[1..] {
+            let finding = line.trim_start().trim_start_matches('│').trim_start();
+            prop_assert!(finding.starts_with("t: 1 row(s)") || finding.starts_with("u: 1 row(s)"), "{}", err);
+        }
+    }
+}

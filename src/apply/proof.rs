@@ -272,6 +272,18 @@ impl Reach for Catalog<'_> {
     }
 }
 
+/// The tables of the main schema, but SQLite's and schemactl's own.
+fn list_tables(conn: &Connection) -> Result<Vec<String>> {
+    conn.prepare(
+        "SELECT name FROM pragma_table_list WHERE schema = 'main' AND type = 'table' AND name NOT LIKE 'sqlite\\_%' ESCAPE '\\' AND name NOT LIKE '\\_schemactl%' ESCAPE '\\' ORDER BY name",
+    )
+    .and_then(|mut s| {
+        s.query_map([], |r| r.get(0))?
+            .collect::<rusqlite::Result<Vec<String>>>()
+    })
+    .map_err(q("list the tables"))
+}
+
 /// Reads two text columns; an error reads as nothing (the proof then reaches less far, and
 /// proves more).
 fn rows2(conn: &Connection, sql: &str) -> Vec<(String, String)> {
@@ -288,15 +300,7 @@ impl Proof {
     /// proof needs of every table it will prove. Runs inside the migration transaction,
     /// before the migrations.
     pub fn prepare(conn: &Connection, sql: &[&str]) -> Result<Proof> {
-        let before: Vec<String> = conn
-            .prepare(
-                "SELECT name FROM pragma_table_list WHERE schema = 'main' AND type = 'table' AND name NOT LIKE 'sqlite\\_%' ESCAPE '\\' AND name NOT LIKE '\\_schemactl%' ESCAPE '\\' ORDER BY name",
-            )
-            .and_then(|mut s| {
-                s.query_map([], |r| r.get(0))?
-                    .collect::<rusqlite::Result<Vec<String>>>()
-            })
-            .map_err(q("list the tables"))?;
+        let before = list_tables(conn)?;
         let catalog = Catalog {
             conn,
             before: &before,
@@ -364,6 +368,61 @@ impl Proof {
             proof.tables.push(t);
         }
         Ok(proof)
+    }
+
+    /// The tables (with their INTEGER PRIMARY KEY) whose INTEGER PRIMARY KEY `sql` copies
+    /// into a column that is not the key after it: the rows keep its values as their rowids.
+    /// Run on a rollback, these are the rows whose rowids the migration took from a column
+    /// (see `plan::Rowids::FromColumn`): the rowids they had before it do not come back.
+    pub fn key_values_kept_as_rowids(
+        conn: &Connection,
+        sql: &[&str],
+    ) -> Result<Vec<(String, String)>> {
+        let before = list_tables(conn)?;
+        let catalog = Catalog {
+            conn,
+            before: &before,
+            triggers: OnceCell::new(),
+            references: OnceCell::new(),
+        };
+        let d = Description::new(&before, sql, &catalog);
+        let Some(sim) = (!d.named.is_empty())
+            .then(|| simulate(conn, sql, &d.named))
+            .flatten()
+        else {
+            return Ok(Vec::new());
+        };
+        let mut out = Vec::new();
+        for (i, name) in before.iter().enumerate() {
+            if !d.named.contains(&name.to_ascii_lowercase()) {
+                continue;
+            }
+            let Some((ai, after_name)) = d.successor(i) else {
+                continue;
+            };
+            // A reverse filled from its migration's stash (a narrowed key that became the
+            // INTEGER PRIMARY KEY) is held to the stash's own checks: its rowids are not gated
+            // here (the stash does not keep them either).
+            if d.filled_from_stash(ai) {
+                continue;
+            }
+            let shape = Shape::read(conn, name)?;
+            let (true, Some(key)) = (shape.rowid, &shape.alias) else {
+                continue;
+            };
+            let Ok(after) = Shape::read(&sim, after_name) else {
+                continue;
+            };
+            let copied = after.rowid
+                && after.columns.iter().filter(|c| c.hidden == 0).any(|c| {
+                    after.alias.as_deref() != Some(c.name.as_str())
+                        && matches!(d.source(i, ai, &c.name), Source::Kept(b) if b.eq_ignore_ascii_case(key))
+                });
+            if copied {
+                out.push((name.clone(), key.clone()));
+            }
+        }
+        Ok(out)
     }
 
     /// Stores the rows of `t` before the migrations and sums them.

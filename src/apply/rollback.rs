@@ -172,6 +172,16 @@ pub fn rollback_lossy(
     let undo = with_fills(undo, &checked.fills);
     // What it drops that holds data is destructive: shown, gated, and stashed.
     let sqls: Vec<&str> = undo.iter().map(|u| u.forward.as_str()).collect();
+    // A migration that made a column the INTEGER PRIMARY KEY renumbered the rows to its
+    // values; its reverse keeps them: lossy, and gated as such.
+    for (table, key) in super::proof::Proof::key_values_kept_as_rowids(&live, &sqls)? {
+        if !lossy.allowed {
+            return Err(crate::error::RollbackError::RowidsLost { table, key }.into());
+        }
+        say(&format!(
+            "warning: --lossy: the rows of table \"{table}\" keep the values of \"{key}\" as their rowids: the rowids they had before the migration do not come back"
+        ));
+    }
     let drops = super::unstash::analyse(&live, &steps, &sqls)?;
     report.drops = drops.iter().map(|d| d.what.clone()).collect();
     report.sql = undo.iter().map(|s| s.forward.clone()).collect();

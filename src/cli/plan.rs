@@ -97,6 +97,11 @@ pub fn run(args: &Args, config: &Config) -> Result<ExitCode> {
         stash_bytes,
         schema_version,
     } = planned;
+    // A step whose stash could not find its rows again is refused by sync and plan --write
+    // (the same check): plan says so too. A plain script stashes nothing, and runs.
+    if args.check || !matches!(args.format, Format::Sql) {
+        crate::migrations::check_stashable(&plan)?;
+    }
     let out = match args.format {
         Format::Human => human(
             &plan,

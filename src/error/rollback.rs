@@ -6,6 +6,18 @@
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
 pub enum RollbackError {
+    /// The rollback turns a table's INTEGER PRIMARY KEY back into a plain column: the rows
+    /// keep its values as their rowids, and the rowids they had before the migration that
+    /// made it the key (it renumbered them) do not come back.
+    #[error(
+        "the rollback cannot give the rows of table \"{table}\" their rowids back: the migration renumbered them to the values of its INTEGER PRIMARY KEY \"{key}\", and nothing kept the old ones; nothing was changed; re-run with --lossy to roll back with the rowids they have now, or restore a backup taken before the migration"
+    )]
+    RowidsLost {
+        /// The table.
+        table: String,
+        /// Its INTEGER PRIMARY KEY now.
+        key: String,
+    },
     /// A migration's stash finds none of its rows (their rowids or keys changed since).
     #[error(
         "stash {stash} of table \"{table}\" finds none of its {stashed} row(s): their rowids or keys changed since the migration (a one-table restore renumbers rowids), so its values cannot go back to their rows; nothing was changed; re-run with --lossy to roll back without them, or restore a backup taken before the migration"

@@ -90,7 +90,7 @@ fn rebuild_step(d: &TableDiff, target: Target) -> Step {
     // Rows that cannot keep their rowids say so: other tables and applications may hold them.
     match super::rebuild::rowids(&d.from, &d.to, &d.column_renames) {
         Rowids::FromColumn(c) => summary.push_str(&format!(
-            "; renumbers the rows: their rowids become the values of {}",
+            "; renumbers the rows: their rowids become the values of {} (a rollback keeps them: rollback --lossy)",
             ident(&c)
         )),
         Rowids::Renumbered => summary.push_str(

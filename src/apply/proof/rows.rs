@@ -157,7 +157,15 @@ pub(super) fn table_proof(
     if before.rowid && after.rowid {
         // A new INTEGER PRIMARY KEY column takes the rowids the rows had (a rollback's
         // stash gives back the keys it kept, and new ones above them to rows it cannot find).
-        let new_key = |a: &str| before.column(a).is_none() && !d.filled_from_stash(ai);
+        // A column of the table before that becomes it, under its name or renamed, is not
+        // new: its values become the rowids, and the rows are matched by it below.
+        let fed = |a: &str| {
+            kept.iter()
+                .map(|(b, after)| (b, after))
+                .chain(converted.iter().map(|(b, after, _)| (b, after)))
+                .any(|(_, after)| after.eq_ignore_ascii_case(a))
+        };
+        let new_key = |a: &str| before.column(a).is_none() && !fed(a) && !d.filled_from_stash(ai);
         let keeps_rowid = match (&before.alias, &after.alias) {
             (None, None) => true,
             (Some(b), Some(a)) => map(a).is_some_and(|m| m.eq_ignore_ascii_case(b)) || new_key(a),

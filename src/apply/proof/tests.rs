@@ -433,3 +433,32 @@ fn a_new_integer_primary_key_is_held_to_the_rowids() {
     assert!(!e.contains('?'), "{e}");
     assert!(e.contains("'one'") && e.contains("'two'"), "{e}");
 }
+
+/// A column renamed into the INTEGER PRIMARY KEY (h8_07): its values become the rowids, and
+/// the proof matches the rows by it, not by the rowids they had; a copy that puts the values
+/// on other rows is still caught.
+#[test]
+fn a_column_renamed_into_the_integer_primary_key_is_matched_by_its_values() {
+    let conn = db("CREATE TABLE t (n INTEGER, v TEXT);
+         INSERT INTO t (rowid, n, v) VALUES (5, 100, 'a'), (10, 200, 'b'), (20, 300, 'c');");
+    // The generated step's header names the rename, as a migration file's does.
+    let header = "-- step 1: rebuild table t (rename column n to id, change primary key)\n";
+    let renamed = format!(
+        "{header}{}",
+        rebuild("id INTEGER PRIMARY KEY, v TEXT", "(id, v) SELECT n, v")
+    );
+    assert!(
+        prove(&conn, &renamed).is_ok(),
+        "{:?}",
+        prove(&conn, &renamed)
+    );
+    let swapped = format!(
+        "{header}{}",
+        rebuild(
+            "id INTEGER PRIMARY KEY, v TEXT",
+            "(id, v) SELECT n, CASE v WHEN 'a' THEN 'b' WHEN 'b' THEN 'a' ELSE v END",
+        )
+    );
+    let e = prove(&conn, &swapped).unwrap_err();
+    assert!(e.contains("rows by (\"id\"): 100, 200"), "{e}");
+}
