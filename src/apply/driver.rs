@@ -24,6 +24,7 @@ use crate::inspect::Inspection;
 use crate::migrations;
 use crate::model::Schema;
 use crate::normal::sqlite_message;
+use crate::printable::thousands;
 use crate::sql::{lex, quote_ident};
 
 use super::proof::Proof;
@@ -739,19 +740,6 @@ fn run_statements(
 /// Row counts of every user table (schemactl's own tables aside).
 pub fn row_counts(conn: &Connection) -> Result<BTreeMap<String, u64>> {
     crate::db::row_counts(conn, crate::db::Tables::User)
-}
-
-/// Writes `n` with thousands separators: `4,990`.
-fn thousands(n: u64) -> String {
-    let digits = n.to_string();
-    let mut out = String::new();
-    for (i, c) in digits.chars().enumerate() {
-        if i > 0 && (digits.len() - i).is_multiple_of(3) {
-            out.push(',');
-        }
-        out.push(c);
-    }
-    out
 }
 
 /// Tables a migration inserts into or deletes from.

@@ -1,0 +1,149 @@
+//! Tests of [`super`]: lexing, quoting, comments and the canonical form.
+
+use super::*;
+
+#[test]
+fn keywords_are_sorted_for_binary_search() {
+    let mut sorted = SQLITE_KEYWORDS.to_vec();
+    sorted.sort_unstable();
+    assert_eq!(sorted, SQLITE_KEYWORDS);
+}
+
+#[test]
+fn canonical_ignores_case_quotes_spacing_and_outer_parens() {
+    let cases = [
+        (
+            "confidence BETWEEN 0 AND 1",
+            "(\"confidence\"  between 0\n and 1)",
+            true,
+        ),
+        ("a > 0", "a >= 0", false),
+        ("'Abc'", "'abc'", false),
+        ("x'00FF'", "X'00ff'", true),
+        ("(a) + (b)", "a + b", false),
+        ("((1))", "1", true),
+        ("lower(name) -- note", "LOWER( name )", true),
+    ];
+    for (a, b, equal) in cases {
+        assert_eq!(Sql::new(a) == Sql::new(b), equal, "{a:?} vs {b:?}");
+    }
+}
+
+#[test]
+fn lex_reports_byte_ranges_after_multibyte_text() {
+    let sql = "CREATE TABLE \"é\" (x)";
+    let toks = lex(sql).unwrap();
+    assert_eq!(&sql[toks[2].start..toks[2].end], "\"é\"");
+    assert_eq!(&sql[toks[4].start..toks[4].end], "x");
+}
+
+#[test]
+fn rename_word_rewrites_words_not_strings() {
+    assert_eq!(
+        rename_word("a > 0 AND \"A\" < 'a' AND ab = 1", "a", "b c"),
+        "\"b c\" > 0 AND \"b c\" < 'a' AND ab = 1"
+    );
+    assert!(mentions("SELECT x FROM \"Patterns\"", "patterns"));
+    assert!(!mentions("SELECT 'patterns'", "patterns"));
+}
+
+proptest::proptest! {
+    #![proptest_config(proptest::prelude::ProptestConfig::with_cases(256))]
+    /// A comment is one line that no text can end early, and reads back exactly.
+    #[test]
+    fn comments_hold_any_text_on_one_line(text in "(\\PC|[\n\r\t\x0b\x0c\x01\x7f\u{85}\u{2028}\\\\*/-])*") {
+        let line = comment(&text);
+        let breaks = ['\n', '\r', '\u{2028}', '\u{2029}'];
+        proptest::prop_assert!(!line.contains(breaks), "{}", line);
+        proptest::prop_assert!(!line.contains("*/"));
+        proptest::prop_assert!(!line.chars().any(char::is_control));
+        proptest::prop_assert_eq!(uncomment(&line), Some(text.clone()));
+        // SQLite sees nothing but a comment.
+        let conn = rusqlite::Connection::open_in_memory().unwrap();
+        conn.execute_batch("CREATE TABLE t (x); INSERT INTO t VALUES (1);").unwrap();
+        conn.execute_batch(&format!("{line}\nSELECT 1;")).unwrap();
+        let n: i64 = conn.query_row("SELECT count(*) FROM t", [], |r| r.get(0)).unwrap();
+        proptest::prop_assert_eq!(n, 1);
+    }
+}
+
+#[test]
+fn comment_escapes_what_would_end_it() {
+    assert_eq!(
+        comment("create view \"v\nDELETE FROM t;\n--\""),
+        "-- create view \"v\\nDELETE FROM t;\\n--\""
+    );
+    assert_eq!(comment("a */ b \\ c\x0b"), "-- a *\\/ b \\\\ c\\u{b}");
+    assert_eq!(
+        comment("step 1 [safe]: add column t.a"),
+        "-- step 1 [safe]: add column t.a"
+    );
+    let lines = line_comments("-- head\nCREATE TABLE \"x\n-- no\" (a); -- tail\n").unwrap();
+    assert_eq!(
+        lines,
+        vec![
+            LineComment {
+                line: "-- head".into(),
+                leading: true
+            },
+            LineComment {
+                line: "-- tail".into(),
+                leading: false
+            },
+        ]
+    );
+}
+
+/// The comments of a text lexed whole, as `line_comments` did before it lexed statement
+/// by statement.
+fn line_comments_whole(sql: &str) -> Option<Vec<LineComment>> {
+    use sqlparser::tokenizer::Whitespace;
+    let tokens = Tokenizer::new(&SQLiteDialect {}, sql).tokenize().ok()?;
+    let mut leading = true;
+    let mut out = Vec::new();
+    for t in tokens {
+        match t {
+            Token::Whitespace(Whitespace::SingleLineComment { comment, prefix }) => {
+                out.push(LineComment {
+                    line: format!("{prefix}{}", comment.trim_end_matches(['\n', '\r'])),
+                    leading,
+                });
+            }
+            Token::Whitespace(_) | Token::EOF => {}
+            _ => leading = false,
+        }
+    }
+    Some(out)
+}
+
+proptest::proptest! {
+    #![proptest_config(proptest::prelude::ProptestConfig { cases: 256, ..Default::default() })]
+    /// Lexing statement by statement finds what lexing the whole text finds (the same
+    /// tokens at the same places, the same comments, the same error), whatever
+    /// hides a `;` and a newline (a string, a quoted name, a comment, an unclosed one).
+    #[test]
+    fn line_comments_by_statement_are_the_whole_texts(
+        parts in proptest::collection::vec(
+            proptest::sample::select(vec![
+                "-- head\n", "CREATE TABLE t (a);\n", "CREATE TABLE t (a); -- c\n",
+                "'a;\n-- no;\n'", "\"q;\n-- no\"", "[b;\n]", "`c;\n`", "/* x;\n-- no */",
+                "-- c;\n", ";\n", "\n", "SELECT 1", "'", "\"", "/*", "x.", "5;\n.5",
+                "-- step 1 [destructive]: drop\n", "\r\n", ";\r\n", "DROP TABLE t;\n",
+            ]),
+            0..24,
+        )
+    ) {
+        let sql: String = parts.concat();
+        proptest::prop_assert_eq!(line_comments(&sql).ok(), line_comments_whole(&sql));
+        proptest::prop_assert_eq!(lex(&sql), lex_whole(&sql));
+    }
+}
+
+#[test]
+fn ident_quotes_only_when_needed() {
+    assert_eq!(ident("patterns"), "patterns");
+    assert_eq!(ident("order"), "\"order\"");
+    assert_eq!(ident("x\"y"), "\"x\"\"y\"");
+    assert_eq!(ident("1a"), "\"1a\"");
+    assert_eq!(ident(""), "\"\"");
+}
