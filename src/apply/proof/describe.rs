@@ -463,26 +463,12 @@ impl Description {
 /// True when an `UPDATE` sets `column` of `t` (by its name at the end) after the copy of its
 /// rebuild ([`ColumnEvent::Set`]).
 fn set_after_copy(t: &Tracked, column: &str) -> bool {
-    let mut name = column.to_string();
-    for e in t.events.iter().rev() {
-        match e {
-            ColumnEvent::Rename { from, to } if to.eq_ignore_ascii_case(&name) => {
-                name = from.clone();
-            }
-            ColumnEvent::RenameAll(pairs) => {
-                if let Some((from, _)) = pairs.iter().find(|(_, to)| to.eq_ignore_ascii_case(&name))
-                {
-                    name = from.clone();
-                }
-            }
-            ColumnEvent::Set(c) if c.eq_ignore_ascii_case(&name) => return true,
-            ColumnEvent::Add(c) | ColumnEvent::Drop(c) if c.eq_ignore_ascii_case(&name) => {
-                return false;
-            }
-            _ => {}
-        }
-    }
-    false
+    back_through_renames(t, &mut column.to_string(), |e, name| match e {
+        ColumnEvent::Set(c) if c.eq_ignore_ascii_case(name) => Some(true),
+        ColumnEvent::Add(c) | ColumnEvent::Drop(c) if c.eq_ignore_ascii_case(name) => Some(false),
+        _ => None,
+    })
+    .unwrap_or(false)
 }
 
 enum Walk {
@@ -494,32 +480,43 @@ enum Walk {
     Written,
 }
 
-/// Follows `name` back through the table's column events to the name it had at the start.
 /// True when `column` of `t` (by its name at the end) was added to `t` itself (an `ADD
 /// COLUMN`, not the copy of a rebuild).
 fn added_after_copy(t: &Tracked, column: &str) -> bool {
-    let mut name = column.to_string();
-    for e in t.events.iter().rev() {
-        match e {
-            ColumnEvent::Rename { from, to } if to.eq_ignore_ascii_case(&name) => {
-                name = from.clone();
-            }
-            ColumnEvent::RenameAll(pairs) => {
-                if let Some((from, _)) = pairs.iter().find(|(_, to)| to.eq_ignore_ascii_case(&name))
-                {
-                    name = from.clone();
-                }
-            }
-            ColumnEvent::Add(c) if c.eq_ignore_ascii_case(&name) => return true,
-            ColumnEvent::Drop(c) if c.eq_ignore_ascii_case(&name) => return false,
-            _ => {}
-        }
-    }
-    false
+    back_through_renames(t, &mut column.to_string(), |e, name| match e {
+        ColumnEvent::Add(c) if c.eq_ignore_ascii_case(name) => Some(true),
+        ColumnEvent::Drop(c) if c.eq_ignore_ascii_case(name) => Some(false),
+        _ => None,
+    })
+    .unwrap_or(false)
 }
 
+/// Follows `name` back through the table's column events to the name it had at the start.
 fn walk_back(t: &Tracked, name: &mut String) -> Walk {
     let mut written = false;
+    let ended = back_through_renames(t, name, |e, name| match e {
+        ColumnEvent::Add(c) | ColumnEvent::Drop(c) if c.eq_ignore_ascii_case(name) => Some(()),
+        ColumnEvent::Written(c) | ColumnEvent::Set(c) if c.eq_ignore_ascii_case(name) => {
+            written = true;
+            None
+        }
+        _ => None,
+    });
+    match (ended, written) {
+        (_, true) => Walk::Written,
+        (Some(()), false) => Walk::Added,
+        (None, false) => Walk::Through,
+    }
+}
+
+/// Walks `t`'s column events from the newest back, following `name` through its renames (it
+/// ends as the name the column had at the start), and returns the first answer `at` gives for
+/// another event, with the name the column has there; None when none answers.
+fn back_through_renames<T>(
+    t: &Tracked,
+    name: &mut String,
+    mut at: impl FnMut(&ColumnEvent, &str) -> Option<T>,
+) -> Option<T> {
     for e in t.events.iter().rev() {
         match e {
             ColumnEvent::Rename { from, to } if to.eq_ignore_ascii_case(name) => {
@@ -531,20 +528,14 @@ fn walk_back(t: &Tracked, name: &mut String) -> Walk {
                     *name = from.clone();
                 }
             }
-            ColumnEvent::Add(c) | ColumnEvent::Drop(c) if c.eq_ignore_ascii_case(name) => {
-                return if written { Walk::Written } else { Walk::Added };
+            _ => {
+                if let Some(answer) = at(e, name) {
+                    return Some(answer);
+                }
             }
-            ColumnEvent::Written(c) | ColumnEvent::Set(c) if c.eq_ignore_ascii_case(name) => {
-                written = true;
-            }
-            _ => {}
         }
     }
-    if written {
-        Walk::Written
-    } else {
-        Walk::Through
-    }
+    None
 }
 
 /// Finds the generated step headers (`-- step N [kind]: summary` lines) of a migration's text,
