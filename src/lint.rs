@@ -58,6 +58,15 @@ impl Finding {
     pub fn blocks(&self) -> bool {
         self.kind != FindingKind::Unchecked
     }
+
+    /// The finding on one line, as a refusal lists it: `t: 2 row(s): what (e.g. id=1; id=2)`.
+    pub fn line(&self) -> String {
+        let samples = self.samples.join("; ");
+        format!(
+            "{}: {} row(s): {} (e.g. {samples})",
+            self.table, self.count, self.message
+        )
+    }
 }
 
 /// Which of the lint's row checks run.

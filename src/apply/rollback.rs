@@ -289,15 +289,7 @@ fn refuse_unfit(
                 FindingKind::NotNull | FindingKind::Check | FindingKind::Unique
             )
         })
-        .map(|f| {
-            format!(
-                "{}: {} row(s): {} (e.g. {})",
-                f.table,
-                f.count,
-                f.message,
-                f.samples.join("; ")
-            )
-        })
+        .map(|f| f.line())
         .collect();
     if findings.is_empty() {
         return Ok(());

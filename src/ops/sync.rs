@@ -136,15 +136,7 @@ pub fn planned(opts: &Options) -> Result<Planned> {
     let blocking: Vec<String> = findings
         .iter()
         .filter(|f| f.blocks())
-        .map(|f| {
-            format!(
-                "{}: {} row(s): {} (e.g. {})",
-                f.table,
-                f.count,
-                f.message,
-                f.samples.join("; ")
-            )
-        })
+        .map(crate::lint::Finding::line)
         .collect();
     if !blocking.is_empty() && !opts.ignore_lint {
         return Err(Error::LintBlocked { findings: blocking });
