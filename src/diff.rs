@@ -140,6 +140,17 @@ pub enum TableChange {
     ReplaceVerbatim,
 }
 
+/// The error for a rename hint on `object` whose old name `from` does not fit the live
+/// schema, at the hint's place in its file.
+fn rename_source(renames: &Renames, object: String, from: &str, missing: String) -> Error {
+    Error::RenameSource {
+        place: renames.places.get(&object).cloned(),
+        object,
+        from: from.to_string(),
+        missing,
+    }
+}
+
 fn find<'a, T>(items: &'a [T], name: &str, key: impl Fn(&T) -> &str) -> Option<&'a T> {
     items.iter().find(|i| key(i).eq_ignore_ascii_case(name))
 }
@@ -155,24 +166,20 @@ pub fn diff(current: &Schema, desired: &Schema, renames: &Renames) -> Result<Vec
     let table_renames = pending(
         &table_hints,
         |n| current.table(n).is_some(),
-        |to, from| Error::RenameSource {
-            place: renames.places.get(&format!("table \"{to}\"")).cloned(),
-            object: format!("table \"{to}\""),
-            from: from.to_string(),
-            missing: format!("there is no table \"{from}\""),
+        |to, from| {
+            let missing = format!("there is no table \"{from}\"");
+            rename_source(renames, format!("table \"{to}\""), from, missing)
         },
         |to, other, from| Error::RenamedTwice {
             first: format!("table \"{other}\""),
             second: format!("table \"{to}\""),
             from: from.to_string(),
         },
-        |to, from| Error::RenameSource {
-            place: renames.places.get(&format!("table \"{to}\"")).cloned(),
-            object: format!("table \"{to}\""),
-            from: from.to_string(),
-            missing: format!(
+        |to, from| {
+            let missing = format!(
                 "both tables \"{from}\" and \"{to}\" exist: drop one of them first, or remove the hint"
-            ),
+            );
+            rename_source(renames, format!("table \"{to}\""), from, missing)
         },
     )?;
     let table_renames: Vec<(String, String)> = table_renames
@@ -212,30 +219,30 @@ pub fn diff(current: &Schema, desired: &Schema, renames: &Renames) -> Result<Vec
         let found = pending(
             &hints,
             |n| t.column(n).is_some(),
-            |to, from| Error::RenameSource {
-                place: renames
-                    .places
-                    .get(&format!("column \"{table}\".\"{to}\""))
-                    .cloned(),
-                object: format!("column \"{table}\".\"{to}\""),
-                from: from.to_string(),
-                missing: format!("\"{table}\" has no column \"{from}\""),
+            |to, from| {
+                let missing = format!("\"{table}\" has no column \"{from}\"");
+                rename_source(
+                    renames,
+                    format!("column \"{table}\".\"{to}\""),
+                    from,
+                    missing,
+                )
             },
             |to, other, from| Error::RenamedTwice {
                 first: format!("column \"{table}\".\"{other}\""),
                 second: format!("column \"{table}\".\"{to}\""),
                 from: from.to_string(),
             },
-            |to, from| Error::RenameSource {
-                place: renames
-                    .places
-                    .get(&format!("column \"{table}\".\"{to}\""))
-                    .cloned(),
-                object: format!("column \"{table}\".\"{to}\""),
-                from: from.to_string(),
-                missing: format!(
+            |to, from| {
+                let missing = format!(
                     "\"{table}\" has both columns \"{from}\" and \"{to}\": drop one of them first, or remove the hint"
-                ),
+                );
+                rename_source(
+                    renames,
+                    format!("column \"{table}\".\"{to}\""),
+                    from,
+                    missing,
+                )
             },
         )?;
         for (from, to) in found {
@@ -249,13 +256,13 @@ pub fn diff(current: &Schema, desired: &Schema, renames: &Renames) -> Result<Vec
         };
         let exists = |n: &str| t.indexes.iter().any(|i| i.name.eq_ignore_ascii_case(n));
         if !exists(to) && !exists(from) {
-            let object = format!("index \"{to}\"");
-            return Err(Error::RenameSource {
-                place: renames.places.get(&object).cloned(),
-                object,
-                from: from.clone(),
-                missing: format!("\"{table}\" has no index \"{from}\""),
-            });
+            let missing = format!("\"{table}\" has no index \"{from}\"");
+            return Err(rename_source(
+                renames,
+                format!("index \"{to}\""),
+                from,
+                missing,
+            ));
         }
     }
     let originals = current.clone();
