@@ -295,19 +295,25 @@ fn rows2(conn: &Connection, sql: &str) -> Vec<(String, String)> {
         .unwrap_or_default()
 }
 
+/// The tables of `conn` before `sql` runs, and what `sql` does to them.
+fn describe(conn: &Connection, sql: &[&str]) -> Result<(Vec<String>, Description)> {
+    let before = list_tables(conn)?;
+    let catalog = Catalog {
+        conn,
+        before: &before,
+        triggers: OnceCell::new(),
+        references: OnceCell::new(),
+    };
+    let d = Description::new(&before, sql, &catalog);
+    Ok((before, d))
+}
+
 impl Proof {
     /// Describes `sql` (the pending migrations, in the order they run) and stores what the
     /// proof needs of every table it will prove. Runs inside the migration transaction,
     /// before the migrations.
     pub fn prepare(conn: &Connection, sql: &[&str]) -> Result<Proof> {
-        let before = list_tables(conn)?;
-        let catalog = Catalog {
-            conn,
-            before: &before,
-            triggers: OnceCell::new(),
-            references: OnceCell::new(),
-        };
-        let d = Description::new(&before, sql, &catalog);
+        let (before, d) = describe(conn, sql)?;
         let state = Arc::new(Mutex::new(Vec::new()));
         let mut proof = Proof {
             state: Arc::clone(&state),
@@ -378,14 +384,7 @@ impl Proof {
         conn: &Connection,
         sql: &[&str],
     ) -> Result<Vec<(String, String)>> {
-        let before = list_tables(conn)?;
-        let catalog = Catalog {
-            conn,
-            before: &before,
-            triggers: OnceCell::new(),
-            references: OnceCell::new(),
-        };
-        let d = Description::new(&before, sql, &catalog);
+        let (before, d) = describe(conn, sql)?;
         let Some(sim) = (!d.named.is_empty())
             .then(|| simulate(conn, sql, &d.named))
             .flatten()
