@@ -7,6 +7,7 @@
 
 /// Aborts the process when `SCHEMACTL_FAILPOINT` names this point.
 #[cfg(any(debug_assertions, feature = "failpoints"))]
+#[allow(clippy::print_stderr)] // a test-only abort, its name ours
 pub fn hit(name: &str) {
     if std::env::var_os("SCHEMACTL_FAILPOINT").is_some_and(|v| v == name) {
         eprintln!("schemactl: failpoint {name}: aborting");

@@ -5,6 +5,10 @@
 //! ([`normal::materialise`]): the desired schema is created in an in-memory SQLite and inspected
 //! back, so two schemas are equal exactly when their [`model::Schema`]s are equal.
 
+// Every line for people goes out through `cli::output` (`say!`, `note!`), which escapes what a
+// terminal would act on; machine formats through `cli::output::out`.
+#![deny(clippy::print_stdout, clippy::print_stderr)]
+
 pub mod apply;
 pub mod backup;
 pub mod cli;

@@ -17,7 +17,23 @@ fn main() -> ExitCode {
         // --help and --version print and succeed; a bad command line is an error: exit 1,
         // as for every other bad input (2 means "differences found").
         Err(e) => {
-            let _ = e.print();
+            // clap's message quotes the argument it refused as given: a control character in
+            // it is escaped like every other line schemactl prints (and the message loses
+            // clap's colours, which only a message without one keeps).
+            let plain = e.to_string();
+            if plain
+                .chars()
+                .any(|c| c != '\n' && schemactl::printable::acts(c))
+            {
+                let text = schemactl::printable::lines(&plain);
+                if e.use_stderr() {
+                    eprint!("{text}");
+                } else {
+                    print!("{text}");
+                }
+            } else {
+                let _ = e.print();
+            }
             return if e.use_stderr() {
                 ExitCode::FAILURE
             } else {

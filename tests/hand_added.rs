@@ -16,21 +16,10 @@ use schemactl::error::{Error, GateError};
 
 fn options(dir: &Path, allow_destructive: bool) -> Options {
     Options {
-        database: dir.join("db.sqlite"),
-        migrations: dir.join("migrations"),
-        rollbacks: dir.join("rollbacks"),
-        backups: dir.join("backups"),
-        wait: true,
         skip_backup: true,
-        skip_rehearsal: false,
         allow_destructive,
-        dry_run: false,
         verify: true,
-        extra: Vec::new(),
-        confirmed: None,
-        inspected: None,
-        files_read: None,
-        planned_on: None,
+        ..common::pipeline_options(dir, dir.join("db.sqlite"))
     }
 }
 

@@ -152,23 +152,7 @@ fn project(dir: &std::path::Path) -> Options {
         "ALTER TABLE a ADD COLUMN note TEXT;\n",
     )
     .unwrap();
-    Options {
-        database: db,
-        migrations: dir.join("migrations"),
-        rollbacks: dir.join("rollbacks"),
-        backups: dir.join("backups"),
-        wait: true,
-        skip_backup: false,
-        skip_rehearsal: false,
-        allow_destructive: false,
-        dry_run: false,
-        verify: false,
-        extra: Vec::new(),
-        confirmed: None,
-        inspected: None,
-        files_read: None,
-        planned_on: None,
-    }
+    common::pipeline_options(dir, db)
 }
 
 /// Hand edits to objects the migration does not touch.

@@ -46,21 +46,10 @@ fn apply_then_rollback(
         return Ok(seeded);
     }
     let opts = Options {
-        database: db.clone(),
-        migrations: dir.path().join("migrations"),
-        rollbacks: dir.path().join("rollbacks"),
-        backups: dir.path().join("backups"),
-        wait: true,
-        skip_backup: false,
-        skip_rehearsal: false,
         allow_destructive: true,
-        dry_run: false,
         verify: true,
         extra: vec![schemactl::migrations::Migration::sync(&plan, 1, 1)],
-        confirmed: None,
-        inspected: None,
-        files_read: None,
-        planned_on: None,
+        ..common::pipeline_options(dir.path(), db.clone())
     };
     apply::apply(&opts, &mut |_| {}).map_err(|e| format!("apply: {e}"))?;
     let conn = Connection::open(&db).map_err(|e| e.to_string())?;

@@ -41,21 +41,12 @@ fn the_migrations_replayed_from_empty_build_the_snapshot() {
 fn every_rollback_from_head_to_empty_gives_the_replay_up_to_that_version() {
     let dir = common::temp_dir();
     let opts = Options {
-        database: dir.path().join("db.sqlite"),
         migrations: common::repo_root().join("migrations"),
         rollbacks: common::repo_root().join("rollbacks"),
-        backups: dir.path().join("backups"),
-        wait: true,
         skip_backup: true,
-        skip_rehearsal: false,
         allow_destructive: true,
-        dry_run: false,
         verify: true,
-        extra: Vec::new(),
-        confirmed: None,
-        inspected: None,
-        files_read: None,
-        planned_on: None,
+        ..common::pipeline_options(dir.path(), dir.path().join("db.sqlite"))
     };
     apply::apply(&opts, &mut |_| {}).unwrap();
     let list = files();

@@ -18,21 +18,8 @@ use schemactl::ops::sync;
 
 fn pipeline(dir: &Path) -> Options {
     Options {
-        database: dir.join("db.sqlite"),
-        migrations: dir.join("migrations"),
-        rollbacks: dir.join("rollbacks"),
-        backups: dir.join("backups"),
-        wait: true,
         skip_backup: true,
-        skip_rehearsal: false,
-        allow_destructive: false,
-        dry_run: false,
-        verify: false,
-        extra: Vec::new(),
-        confirmed: None,
-        inspected: None,
-        files_read: None,
-        planned_on: None,
+        ..common::pipeline_options(dir, dir.join("db.sqlite"))
     }
 }
 

@@ -95,7 +95,7 @@ pub fn run(args: &Args, config: &Config) -> Result<ExitCode> {
     let uncovered = crate::ops::apply::uncovered(&opts)?;
     let outcome = run_pipeline(&opts.pipeline, &args.pipeline)?;
     if let (Some(lines), Format::Human) = (uncovered, args.pipeline.format) {
-        eprintln!(
+        crate::note!(
             "note: {} has changes no migration covers ({lines} line(s) of the schema dump differ): write a migration with `schemactl plan --write NAME`",
             opts.schema.display()
         );
@@ -149,8 +149,8 @@ pub(super) fn run_pipeline(opts: &Options, args: &PipelineArgs) -> Result<Outcom
         .into_owned();
         // Standard output holds only the JSON object in that format.
         match args.format {
-            Format::Human => println!("{heading}"),
-            Format::Json => eprintln!("{heading}"),
+            Format::Human => crate::say!("{heading}"),
+            Format::Json => crate::note!("{heading}"),
         }
         if !confirm(&format!("apply {} migration(s)?", preview.migrations.len()))? {
             return Err(Error::Usage(
@@ -209,18 +209,18 @@ pub(super) fn print_outcome(
         if let (Some(map), serde_json::Value::Object(more)) = (value.as_object_mut(), extra) {
             map.extend(more);
         }
-        print!("{}", json(&value)?);
+        crate::cli::output::out(&json(&value)?);
         return Ok(ExitCode::SUCCESS);
     }
     match outcome {
-        Outcome::UpToDate(r) => println!(
+        Outcome::UpToDate(r) => crate::say!(
             "{} is up to date{}",
             crate::printable::line(&database.display().to_string()),
             r.version_before
                 .map_or(String::new(), |v| format!(" at V{v}"))
         ),
         Outcome::Previewed(r) => {
-            println!(
+            crate::say!(
                 "{}",
                 crate::printable::line(&format!(
                     "pending for {}: {}",
@@ -229,7 +229,7 @@ pub(super) fn print_outcome(
                 ))
             );
             for sql in &r.sql {
-                println!("\n{}", sql.trim_end());
+                crate::say!("\n{}", sql.trim_end());
             }
         }
         Outcome::Ran(r) => print_report("applied", "to", r, database),
@@ -245,13 +245,13 @@ pub(super) fn preview_and_confirm(
     verb: &str,
     dry_run: bool,
 ) -> Result<Option<ExitCode>> {
-    println!(
+    crate::say!(
         "{}",
         crate::printable::line(&format!("{heading}: {}", preview.migrations.join(", ")))
     );
     if dry_run {
         for sql in &preview.sql {
-            println!("\n{}", sql.trim_end());
+            crate::say!("\n{}", sql.trim_end());
         }
         return Ok(Some(ExitCode::SUCCESS));
     }
@@ -274,13 +274,13 @@ pub(super) fn print_report(done: &str, preposition: &str, report: &Report, datab
         .map(|c| format!("rehearsal {c}"))
         .chain(report.checks.iter().map(|c| format!("live {c}")))
     {
-        eprintln!("  {}", crate::printable::line(&line));
+        crate::note!("  {}", crate::printable::line(&line));
     }
     let backup = report
         .backup
         .as_ref()
         .map_or(String::new(), |b| format!(" (backup: {})", b.display()));
-    println!(
+    crate::say!(
         "{}",
         crate::printable::line(&format!(
             "{done} {} {preposition} {}{backup}",

@@ -144,7 +144,7 @@ fn agreed(yes: bool, question: &str) -> Result<bool> {
 }
 
 fn print_json(value: &serde_json::Value) -> Result<()> {
-    print!("{}", super::output::json(value)?);
+    super::output::out(&super::output::json(value)?);
     Ok(())
 }
 
@@ -221,7 +221,7 @@ pub fn run(args: &Args, config: &Config) -> Result<ExitCode> {
                 }))?;
             } else {
                 for f in &swept {
-                    println!("removed {} (left by an interrupted run)", f.display());
+                    crate::say!("removed {} (left by an interrupted run)", f.display());
                 }
             }
             Ok(ExitCode::SUCCESS)
@@ -252,9 +252,9 @@ fn take(args: &Args, config: &Config, started: Instant) -> Result<ExitCode> {
     let taken = taken?;
     if args.format == Format::Human {
         for f in &taken.swept {
-            println!("removed {} (left by an interrupted run)", f.display());
+            crate::say!("removed {} (left by an interrupted run)", f.display());
         }
-        println!(
+        crate::say!(
             "backup: {} ({} bytes, database {} bytes, sha256 {})",
             taken.path.display(),
             taken.size,
@@ -307,10 +307,10 @@ fn prune(
     let verb = if dry_run { "would prune" } else { "pruning" };
     if human || !dry_run {
         for f in &pruned.removed {
-            eprintln!("{verb} {}", f.display());
+            crate::note!("{verb} {}", f.display());
         }
         if let Some(kept) = &pruned.kept_newest_verified {
-            eprintln!(
+            crate::note!(
                 "keeping {}: the newest verified {} of {} (pass --including-newest-verified to prune it too)",
                 kept.display(),
                 if rules.kind == Kind::Safety {
@@ -324,7 +324,7 @@ fn prune(
     }
     if dry_run || pruned.removed.is_empty() {
         if human {
-            println!(
+            crate::say!(
                 "{} file(s) {}",
                 pruned.removed.len(),
                 if dry_run {
@@ -345,9 +345,9 @@ fn prune(
     retention::remove(&pruned)?;
     if human {
         for f in &pruned.removed {
-            println!("pruned {}", f.display());
+            crate::say!("pruned {}", f.display());
         }
-        println!("{} file(s) removed", pruned.removed.len());
+        crate::say!("{} file(s) removed", pruned.removed.len());
     }
     Ok(pruned)
 }
@@ -397,38 +397,38 @@ fn list(database: &Path, dir: &Path, all: bool, format: Format) -> Result<ExitCo
             .filter(|e| e.kind == kind && e.belongs_to(&owner))
             .collect()
     };
-    println!("backups of {}:", owner.path.display());
+    crate::say!("backups of {}:", owner.path.display());
     let backups = mine(Kind::Backup);
     for e in &backups {
-        println!("  {}", line(e));
+        crate::say!("  {}", line(e));
     }
     if backups.is_empty() {
-        println!("  none in {}", dir.display());
+        crate::say!("  none in {}", dir.display());
     }
     let safety = mine(Kind::Safety);
     if !safety.is_empty() {
-        println!("safety copies schemactl kept (restore names them, or --include-safety):");
+        crate::say!("safety copies schemactl kept (restore names them, or --include-safety):");
         for e in &safety {
-            println!("  {}", line(e));
+            crate::say!("  {}", line(e));
         }
     }
     if all {
         let others: Vec<&Entry> = entries.iter().filter(|e| !e.belongs_to(&owner)).collect();
         if !others.is_empty() {
-            println!("other databases' backups and archives:");
+            crate::say!("other databases' backups and archives:");
             for e in others {
                 let from = if e.canonical_path.is_empty() {
                     &e.database
                 } else {
                     &e.canonical_path
                 };
-                println!("  {}  ({} of {from})", line(e), e.kind.as_str());
+                crate::say!("  {}  ({} of {from})", line(e), e.kind.as_str());
             }
         }
         if !strays.is_empty() {
-            println!("files no manifest describes (left alone):");
+            crate::say!("files no manifest describes (left alone):");
             for f in &strays {
-                println!("  {}", f.display());
+                crate::say!("  {}", f.display());
             }
         }
     }
@@ -444,10 +444,10 @@ fn verify(files: &[PathBuf]) -> Result<ExitCode> {
         let verified = catalog::verify(f);
         drop(progress);
         match verified {
-            Ok(()) => println!("ok      {}", f.display()),
+            Ok(()) => crate::say!("ok      {}", f.display()),
             Err(e) => {
                 failed += 1;
-                println!("FAILED  {e}");
+                crate::say!("FAILED  {e}");
             }
         }
     }

@@ -73,9 +73,9 @@ pub fn run(args: &Args, config: &Config) -> Result<ExitCode> {
         .collect();
     let line = |text: String| {
         if human {
-            println!("{text}");
+            crate::say!("{text}");
         } else {
-            eprintln!("{text}");
+            crate::note!("{text}");
         }
     };
     if preview.matched {
@@ -95,7 +95,7 @@ pub fn run(args: &Args, config: &Config) -> Result<ExitCode> {
         ));
     }
     for stem in &preview.data_statements {
-        eprintln!(
+        crate::note!(
             "note: {stem} changes rows (INSERT, UPDATE, DELETE or REPLACE); a baseline runs nothing, so check that the database has those changes"
         );
     }
@@ -105,21 +105,18 @@ pub fn run(args: &Args, config: &Config) -> Result<ExitCode> {
             stems.join(", ")
         ));
         if !human {
-            print!(
-                "{}",
-                json(&serde_json::json!({
-                    "command": "baseline",
-                    "database": opts.database.display().to_string(),
-                    "dry_run": true,
-                    "matched": preview.matched,
-                    "version_before": null,
-                    "version_after": null,
-                    "would_record": stems,
-                    "diff": preview.diff,
-                    "data_statements_not_run": preview.data_statements,
-                    "duration_ms": u64::try_from(started.elapsed().as_millis()).unwrap_or(u64::MAX),
-                }))?
-            );
+            crate::cli::output::out(&json(&serde_json::json!({
+                "command": "baseline",
+                "database": opts.database.display().to_string(),
+                "dry_run": true,
+                "matched": preview.matched,
+                "version_before": null,
+                "version_after": null,
+                "would_record": stems,
+                "diff": preview.diff,
+                "data_statements_not_run": preview.data_statements,
+                "duration_ms": u64::try_from(started.elapsed().as_millis()).unwrap_or(u64::MAX),
+            }))?);
         }
         return Ok(ExitCode::SUCCESS);
     }
@@ -139,7 +136,7 @@ pub fn run(args: &Args, config: &Config) -> Result<ExitCode> {
     let report = baseline::record(&opts, &preview, &mut |m| progress.say(m))?;
     drop(progress);
     if human {
-        println!(
+        crate::say!(
             "recorded {} as applied to {} (baseline, nothing ran); `schemactl apply` runs the rest",
             report.recorded.join(", "),
             report.database
@@ -160,7 +157,7 @@ pub fn run(args: &Args, config: &Config) -> Result<ExitCode> {
                     .into(),
             );
         }
-        print!("{}", json(&value)?);
+        crate::cli::output::out(&json(&value)?);
     }
     Ok(ExitCode::SUCCESS)
 }

@@ -47,7 +47,7 @@ pub fn run(args: &Args, config: &Config) -> Result<ExitCode> {
     let mut desired = match crate::dsl::load_if_any(&schema)? {
         Some(d) => d,
         None => {
-            eprintln!(
+            crate::note!(
                 "note: no schema files in {}: only the checks of the database itself run (integrity, foreign keys)",
                 schema.display()
             );
@@ -75,22 +75,22 @@ pub fn run(args: &Args, config: &Config) -> Result<ExitCode> {
                 "checked": report.checked,
                 "findings": report.findings,
             });
-            println!("{}", serde_json::to_string_pretty(&v).unwrap_or_default());
+            crate::cli::output::out(&(serde_json::to_string_pretty(&v).unwrap_or_default() + "\n"));
         }
         Format::Human => {
             for f in &report.findings {
                 let line = crate::printable::line;
-                println!(
+                crate::say!(
                     "{:<8} {:<12} {}",
                     f.severity.as_str(),
                     f.class,
                     line(&f.message)
                 );
                 if !f.samples.is_empty() {
-                    println!("{:<21}   e.g. {}", "", line(&f.samples.join("; ")));
+                    crate::say!("{:<21}   e.g. {}", "", line(&f.samples.join("; ")));
                 }
             }
-            println!(
+            crate::say!(
                 "{}: {} ({})",
                 database.display(),
                 match (errors, warnings) {

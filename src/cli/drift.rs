@@ -37,15 +37,15 @@ pub fn run(args: &Args, config: &Config) -> Result<ExitCode> {
     match args.format {
         Format::Json => {
             let v = json!({ "database": database.display().to_string(), "drift": !findings.is_empty(), "findings": findings });
-            println!("{}", serde_json::to_string_pretty(&v).unwrap_or_default());
+            crate::cli::output::out(&(serde_json::to_string_pretty(&v).unwrap_or_default() + "\n"));
         }
         Format::Human => {
             let color = super::output::color();
             if findings.is_empty() {
-                println!("{}: no drift", database.display());
+                crate::say!("{}: no drift", database.display());
             }
             for f in &findings {
-                println!("drift: {}", crate::printable::line(&f.message));
+                crate::say!("drift: {}", crate::printable::line(&f.message));
                 for line in f.diff.lines() {
                     let line = crate::printable::line(line);
                     let code = match line.chars().next() {
@@ -55,9 +55,10 @@ pub fn run(args: &Args, config: &Config) -> Result<ExitCode> {
                         _ => "",
                     };
                     if color && !code.is_empty() {
-                        println!("  \x1b[{code}m{line}\x1b[0m");
+                        // The line is escaped above; the colour is ours.
+                        super::output::out(&format!("  \x1b[{code}m{line}\x1b[0m\n"));
                     } else {
-                        println!("  {line}");
+                        crate::say!("  {line}");
                     }
                 }
             }

@@ -31,11 +31,11 @@ pub fn run(args: &Args, config: &Config) -> Result<ExitCode> {
     if desired.rules.queries.is_empty() {
         let note = "schema/ declares no queries (add them under `queries:`)";
         match args.format {
-            Format::Human => println!("{note}"),
+            Format::Human => crate::say!("{note}"),
             // Standard output holds only the JSON document in that format: no plans.
             Format::Json => {
-                eprintln!("{note}");
-                println!("[]");
+                crate::note!("{note}");
+                crate::cli::output::out("[]\n");
             }
         }
         return Ok(ExitCode::SUCCESS);
@@ -53,9 +53,8 @@ pub fn run(args: &Args, config: &Config) -> Result<ExitCode> {
     };
     let plans = crate::ops::explain::explain(&conn, &live, &desired.rules.queries)?;
     match args.format {
-        Format::Json => println!(
-            "{}",
-            serde_json::to_string_pretty(&plans).unwrap_or_default()
+        Format::Json => crate::cli::output::out(
+            &(serde_json::to_string_pretty(&plans).unwrap_or_default() + "\n"),
         ),
         Format::Human => {
             for p in &plans {
@@ -64,12 +63,12 @@ pub fn run(args: &Args, config: &Config) -> Result<ExitCode> {
                     (true, false) => "sorts without an index",
                     (false, _) => "FULL SCAN",
                 };
-                println!("{}: {verdict}", p.name);
+                crate::say!("{}: {verdict}", p.name);
                 for line in &p.plan {
-                    println!("    {line}");
+                    crate::say!("    {line}");
                 }
                 if let Some(s) = &p.suggestion {
-                    println!("  suggestion: {s}");
+                    crate::say!("  suggestion: {s}");
                 }
             }
         }

@@ -68,7 +68,7 @@ impl TargetArgs {
         let (found, skipped) = fleet::resolve_naming_skipped(&source, backups, &folders)?;
         // Standard error, so a JSON or ndjson standard output stays one format.
         for (file, why) in skipped {
-            eprintln!("note: {} is left out: {why}", file.display());
+            crate::note!("note: {} is left out: {why}", file.display());
         }
         Ok(Some(found))
     }
@@ -282,8 +282,8 @@ fn plan(args: &PlanArgs, config: &Config) -> Result<ExitCode> {
         Some(&backups),
     )?;
     match args.format {
-        PlanFormat::Human => print!("{}", describe_plan(&found, jobs)),
-        PlanFormat::Json => print!("{}", json(&plan_json(&found))?),
+        PlanFormat::Human => super::output::say_text(&describe_plan(&found, jobs)),
+        PlanFormat::Json => super::output::out(&json(&plan_json(&found))?),
     }
     Ok(plan_code(&found))
 }
@@ -438,7 +438,7 @@ fn print_summary(summary: &Summary, stopped: Option<&str>, format: RunFormat) ->
                 context: "render the summary",
                 source,
             })?;
-            println!("{line}");
+            crate::say!("{line}");
         }
         RunFormat::Human => {
             let counts: Vec<String> = summary
@@ -452,22 +452,23 @@ fn print_summary(summary: &Summary, stopped: Option<&str>, format: RunFormat) ->
                     .collect::<Vec<_>>()
                     .join(", ")
             };
-            println!(
+            crate::say!(
                 "run {}: {} target(s): {}",
                 summary.run,
                 summary.targets,
                 counts.join(", ")
             );
-            println!("  versions before: {}", versions(&summary.versions_before));
-            println!("  versions after:  {}", versions(&summary.versions_after));
-            println!(
+            crate::say!("  versions before: {}", versions(&summary.versions_before));
+            crate::say!("  versions after:  {}", versions(&summary.versions_after));
+            crate::say!(
                 "  {} ms, {} database(s) per minute",
-                summary.ms, summary.databases_per_minute
+                summary.ms,
+                summary.databases_per_minute
             );
             if let Some(why) = stopped {
-                println!("  stopped: {why}");
+                crate::say!("  stopped: {why}");
             }
-            println!(
+            crate::say!(
                 "  {}",
                 if summary.converged {
                     "converged"
@@ -500,10 +501,10 @@ fn apply(args: &ApplyArgs, config: &Config) -> Result<ExitCode> {
         };
         let found = fleet::preflight(&project, &list, jobs, true, Some(&backups))?;
         if args.dry_run {
-            print!("{}", describe_plan(&found, jobs));
+            super::output::say_text(&describe_plan(&found, jobs));
             return Ok(plan_code(&found));
         }
-        eprint!("{}", describe_plan(&found, jobs));
+        super::output::note_text(&describe_plan(&found, jobs));
         if !confirm(&format!(
             "apply to {} pending database(s)?",
             found.count(State::Pending)
@@ -532,7 +533,7 @@ fn apply(args: &ApplyArgs, config: &Config) -> Result<ExitCode> {
     };
     let format = args.format;
     let done = fleet::apply(&opts, &|r| print_record(r, format))?;
-    eprintln!(
+    crate::note!(
         "run {} (journal: {})",
         done.run.id,
         done.run.dir.join(fleet::journal::APPLY_JOURNAL).display()
@@ -557,10 +558,7 @@ fn status(args: &StatusArgs, config: &Config) -> Result<ExitCode> {
     let found = fleet::status(&args.common.project(config), &targets, args.common.jobs())?;
     match args.format {
         StatusFormat::Json => {
-            print!(
-                "{}",
-                json(&serde_json::to_value(&found).unwrap_or_default())?
-            );
+            super::output::out(&json(&serde_json::to_value(&found).unwrap_or_default())?);
         }
         StatusFormat::Prometheus => {
             let mut out = String::from(
@@ -579,25 +577,25 @@ fn status(args: &StatusArgs, config: &Config) -> Result<ExitCode> {
                 "schemactl_fleet_head_version {}\n",
                 found.head.unwrap_or_default()
             );
-            print!("{out}");
+            super::output::out(&out);
         }
         StatusFormat::Human => {
-            println!(
+            crate::say!(
                 "{} target(s); the migrations' head is {}",
                 found.targets.len(),
                 fleet::report::version_name(found.head)
             );
             for (state, n) in &found.states {
-                println!("  {}: {n}", state_name(*state));
+                crate::say!("  {}: {n}", state_name(*state));
             }
             let versions: Vec<String> = found
                 .versions
                 .iter()
                 .map(|(k, v)| format!("{k}: {v}"))
                 .collect();
-            println!("  versions: {}", versions.join(", "));
+            crate::say!("  versions: {}", versions.join(", "));
             for t in found.targets.iter().filter(|t| t.state.refused()) {
-                println!(
+                crate::say!(
                     "  {}: {}",
                     t.target.display(),
                     t.error.as_deref().unwrap_or("refused")
@@ -625,7 +623,7 @@ fn rollback(args: &RollbackArgs, config: &Config) -> Result<ExitCode> {
     if !args.yes {
         let planned = fleet::rollback::preview(&opts)?;
         for p in &planned {
-            eprintln!(
+            crate::note!(
                 "{}: {} -> {}{}",
                 p.target,
                 fleet::report::version_name(p.to),
@@ -633,7 +631,7 @@ fn rollback(args: &RollbackArgs, config: &Config) -> Result<ExitCode> {
                 p.note.as_ref().map_or(String::new(), |n| format!(" ({n})"))
             );
             for d in &p.drops {
-                eprintln!("    drops, kept in a stash: {d}");
+                crate::note!("    drops, kept in a stash: {d}");
             }
         }
         if !confirm(&format!(

@@ -50,6 +50,6 @@ pub fn run(args: &Args, config: &Config) -> Result<ExitCode> {
     } else {
         crate::dsl::load(&args.schema.resolve(config))?.schema
     };
-    print!("{}", graph::graph(&schema, args.format.into()));
+    super::output::out(&graph::graph(&schema, args.format.into()));
     Ok(ExitCode::SUCCESS)
 }

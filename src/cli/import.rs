@@ -31,7 +31,7 @@ pub fn run(args: &Args, config: &Config) -> Result<ExitCode> {
     let conn = db::open_read_only(&path)?;
     let inspection = crate::inspect::inspect_with_notes(&conn)?;
     for note in &inspection.notes {
-        eprintln!("warning: {note}");
+        crate::note!("warning: {note}");
     }
     // Tables schemactl.toml excludes are not the schema's: left out, and listed as excluded.
     let mut yaml = crate::dsl::export(
@@ -68,7 +68,7 @@ pub fn run(args: &Args, config: &Config) -> Result<ExitCode> {
                 })?;
             file.write_all(yaml.as_bytes())
                 .map_err(|e| Error::io("write", out, e))?;
-            eprintln!("wrote {}", out.display());
+            crate::note!("wrote {}", out.display());
         }
     }
     Ok(ExitCode::SUCCESS)

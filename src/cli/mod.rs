@@ -172,7 +172,7 @@ pub fn report(error: Error) {
     match error {
         Error::Source(errors) => {
             for e in errors {
-                eprintln!("{:?}", miette::Report::new(e));
+                output::note_rendered(&format!("{:?}", miette::Report::new(e.printable())));
             }
         }
         // Each message of the chain with its control characters escaped (a name can move
@@ -189,7 +189,10 @@ pub fn report(error: Error) {
                 }
                 cause = e.source();
             }
-            eprintln!("{:?}", miette::Report::new(chain.printable(&multi)));
+            output::note_rendered(&format!(
+                "{:?}",
+                miette::Report::new(chain.printable(&multi))
+            ));
         }
     }
 }

@@ -42,8 +42,8 @@ pub fn run(args: &Args, config: &Config) -> Result<ExitCode> {
     let report = optimize::optimize(&opts, &mut |m| progress.say(m));
     drop(progress);
     let r = report?;
-    println!("ran: {}", r.ran.join(", "));
-    println!(
+    crate::say!("ran: {}", r.ran.join(", "));
+    crate::say!(
         "size: {} -> {} bytes (WAL {} -> {}, free pages {} -> {})",
         r.before.file_bytes,
         r.after.file_bytes,

@@ -89,7 +89,7 @@ pub fn run(args: &Args, config: &Config) -> Result<ExitCode> {
                     sqlite,
                 }),
         },
-        &mut |note| eprintln!("{note}"),
+        &mut |note| crate::note!("{note}"),
     )?;
     let Planned {
         plan,
@@ -121,7 +121,7 @@ pub fn run(args: &Args, config: &Config) -> Result<ExitCode> {
             schema_version,
         ))?,
     };
-    print!("{out}");
+    super::output::out(&out);
     Ok(if args.check && !plan.is_empty() {
         ExitCode::from(2)
     } else {
@@ -141,7 +141,7 @@ fn write(args: &Args, config: &Config, name: &str) -> Result<ExitCode> {
         exclude: config.exclude.clone(),
     })?;
     for (forward, reverse) in &written.promoted {
-        println!(
+        crate::say!(
             "wrote {} and {} (the sync recorded in the database, as a file: the same version, name and SQL)",
             forward.display(),
             reverse
@@ -152,11 +152,11 @@ fn write(args: &Args, config: &Config, name: &str) -> Result<ExitCode> {
         );
     }
     match written.planned {
-        None if written.promoted.is_empty() => println!(
+        None if written.promoted.is_empty() => crate::say!(
             "the migrations already build {}: nothing to write",
             schema.display()
         ),
-        None => println!(
+        None => crate::say!(
             "the migrations now build {}: nothing more to write",
             schema.display()
         ),
@@ -165,9 +165,9 @@ fn write(args: &Args, config: &Config, name: &str) -> Result<ExitCode> {
             reverse,
             destructive,
         }) => {
-            println!("wrote {} and {}", forward.display(), reverse.display());
+            crate::say!("wrote {} and {}", forward.display(), reverse.display());
             if destructive > 0 {
-                println!(
+                crate::say!(
                     "note: {destructive} destructive step(s): applying needs --allow-destructive"
                 );
             }

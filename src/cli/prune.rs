@@ -49,10 +49,10 @@ pub fn run(args: &Args, config: &Config) -> Result<ExitCode> {
         let note =
             "schema/ declares no retention rules (add `retention:` to a table); nothing to prune";
         match args.format {
-            Format::Human => println!("{note}"),
+            Format::Human => crate::say!("{note}"),
             // Standard output holds only the JSON object in that format: an empty report.
             Format::Json => {
-                eprintln!("{note}");
+                crate::note!("{note}");
                 let empty = prune::Report {
                     dry_run: args.dry_run,
                     before: Default::default(),
@@ -88,8 +88,8 @@ pub fn run(args: &Args, config: &Config) -> Result<ExitCode> {
         )?;
         // Standard output holds only the JSON object in that format.
         match args.format {
-            Format::Human => print!("{}", human(&preview)),
-            Format::Json => eprint!("{}", human(&preview)),
+            Format::Human => super::output::say_text(&human(&preview)),
+            Format::Json => super::output::note_text(&human(&preview)),
         }
         if !confirm(&format!("prune {}?", opts.database.display()))? {
             return Err(Error::Usage("not confirmed; nothing was pruned".into()));
@@ -100,7 +100,7 @@ pub fn run(args: &Args, config: &Config) -> Result<ExitCode> {
     let report = report?;
     match args.format {
         Format::Json => print_json(&report, &opts.database, started)?,
-        Format::Human => print!("{}", human(&report)),
+        Format::Human => super::output::say_text(&human(&report)),
     }
     Ok(ExitCode::SUCCESS)
 }
@@ -133,7 +133,7 @@ fn print_json(
                 .into(),
         );
     }
-    print!("{}", super::output::json(&value)?);
+    super::output::out(&super::output::json(&value)?);
     Ok(())
 }
 

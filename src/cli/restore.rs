@@ -96,9 +96,9 @@ pub fn run(args: &Args, config: &Config) -> Result<ExitCode> {
         prepared.refuse_whole()?;
     }
     // What will be put in place, before anything is asked or done.
-    eprint!("{}", restore::render(&prepared.preview, &opts.database));
+    crate::cli::output::note_text(&restore::render(&prepared.preview, &opts.database));
     if !prepared.preview.this_database && !opts.from_other_database {
-        eprintln!(
+        crate::note!(
             "warning: {} is a backup of another database ({}), not of {}",
             prepared.preview.file.display(),
             prepared.preview.source_database,
@@ -130,44 +130,41 @@ pub fn run(args: &Args, config: &Config) -> Result<ExitCode> {
         drop(progress);
         let r = r?;
         if args.format == Format::Json {
-            print!(
-                "{}",
-                super::output::json(&serde_json::json!({
-                    "command": "restore",
-                    "database": opts.database.display().to_string(),
-                    "table": table,
-                    "mode": TableMode::from(args.mode),
-                    "preview": preview,
-                    "result": r,
-                    "duration_ms": started.elapsed().as_millis() as u64,
-                }))?
-            );
+            super::output::out(&super::output::json(&serde_json::json!({
+                "command": "restore",
+                "database": opts.database.display().to_string(),
+                "table": table,
+                "mode": TableMode::from(args.mode),
+                "preview": preview,
+                "result": r,
+                "duration_ms": started.elapsed().as_millis() as u64,
+            }))?);
             return Ok(ExitCode::SUCCESS);
         }
         for (live, from) in &r.renamed_columns {
-            eprintln!(
+            crate::note!(
                 "note: \"{table}\".\"{live}\" restored from the backup's \"{from}\" (renamed since)"
             );
         }
         if !r.unmapped_columns.is_empty() {
-            eprintln!(
+            crate::note!(
                 "note: the live \"{table}\" no longer has {}: those values were not restored",
                 r.unmapped_columns.join(", ")
             );
         }
         if !r.unfilled_columns.is_empty() {
-            eprintln!(
+            crate::note!(
                 "note: the backup has no value for {}: the restored rows take the default",
                 r.unfilled_columns.join(", ")
             );
         }
         if r.triggers_suspended > 0 {
-            eprintln!(
+            crate::note!(
                 "note: {} trigger(s) of \"{table}\" were suspended during the restore and are back",
                 r.triggers_suspended
             );
         }
-        println!(
+        crate::say!(
             "restored table \"{table}\" in {} from {}: {} row(s) deleted, {} inserted{} (the previous contents are in {})",
             opts.database.display(),
             r.from.display(),
@@ -189,19 +186,16 @@ pub fn run(args: &Args, config: &Config) -> Result<ExitCode> {
     drop(progress);
     let restored = restored?;
     if args.format == Format::Json {
-        print!(
-            "{}",
-            super::output::json(&serde_json::json!({
-                "command": "restore",
-                "database": opts.database.display().to_string(),
-                "preview": preview,
-                "result": restored,
-                "duration_ms": started.elapsed().as_millis() as u64,
-            }))?
-        );
+        super::output::out(&super::output::json(&serde_json::json!({
+            "command": "restore",
+            "database": opts.database.display().to_string(),
+            "preview": preview,
+            "result": restored,
+            "duration_ms": started.elapsed().as_millis() as u64,
+        }))?);
         return Ok(ExitCode::SUCCESS);
     }
-    println!(
+    crate::say!(
         "restored {} from {} ({})",
         opts.database.display(),
         restored.from.display(),

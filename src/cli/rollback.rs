@@ -115,9 +115,9 @@ pub fn run(args: &Args, config: &Config) -> Result<ExitCode> {
             let show = |text: &str| {
                 let line = crate::printable::line(text);
                 if json {
-                    eprintln!("{line}");
+                    crate::note!("{line}");
                 } else {
-                    println!("{line}");
+                    crate::say!("{line}");
                 }
             };
             show(
@@ -146,7 +146,7 @@ pub fn run(args: &Args, config: &Config) -> Result<ExitCode> {
                     drops,
                 );
             }
-            eprintln!("{heading}: {}", preview.migrations.join(", "));
+            crate::note!("{heading}: {}", preview.migrations.join(", "));
             if !confirm(&format!(
                 "roll back {} migration(s)?",
                 preview.migrations.len()

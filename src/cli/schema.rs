@@ -31,7 +31,7 @@ pub fn run(cmd: &Command, config: &Config) -> Result<ExitCode> {
             let desired = crate::dsl::load(&path)?;
             let s = &desired.schema;
             let indexes: usize = s.tables.iter().map(|t| t.indexes.len()).sum();
-            println!(
+            crate::say!(
                 "{}: ok (version {}; {} tables, {indexes} indexes, {} views, {} triggers, {} virtual tables)",
                 path.display(),
                 desired.version,
@@ -44,12 +44,12 @@ pub fn run(cmd: &Command, config: &Config) -> Result<ExitCode> {
         Command::Sql(arg) => {
             let desired = crate::dsl::load(&arg.resolve(config))?;
             for (_, sql) in crate::normal::ddl(&desired.schema) {
-                println!("{sql};\n");
+                crate::cli::output::out(&format!("{sql};\n\n"));
             }
         }
         Command::JsonSchema => {
             let text = serde_json::to_string_pretty(&crate::dsl::json_schema()).unwrap_or_default();
-            println!("{text}");
+            crate::cli::output::out(&(text + "\n"));
         }
     }
     Ok(ExitCode::SUCCESS)

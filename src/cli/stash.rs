@@ -43,12 +43,12 @@ pub fn run(cmd: &Command, config: &Config) -> Result<ExitCode> {
             let conn = crate::db::open_read_only(&path)?;
             let stashes = crate::apply::stash::list(&conn)?;
             if *format == Format::Json {
-                println!(
+                crate::say!(
                     "{}",
                     serde_json::to_string_pretty(&stashes).unwrap_or_default()
                 );
             } else if stashes.is_empty() {
-                println!("{}: no stashes", path.display());
+                crate::say!("{}: no stashes", path.display());
             } else {
                 for s in stashes {
                     let note = if s.dropped {
@@ -56,7 +56,7 @@ pub fn run(cmd: &Command, config: &Config) -> Result<ExitCode> {
                     } else {
                         ""
                     };
-                    println!(
+                    crate::say!(
                         "V{}: {} row(s), {} bytes in {}{note}",
                         s.version,
                         s.rows,
@@ -87,7 +87,7 @@ pub fn run(cmd: &Command, config: &Config) -> Result<ExitCode> {
             }
             let conn = crate::apply::open_live(&path)?;
             let info = crate::apply::stash::drop(&conn, version)?;
-            println!(
+            crate::say!(
                 "dropped the stash of V{version} ({} row(s)); rolling back V{version} is now lossy",
                 info.rows
             );

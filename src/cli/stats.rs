@@ -105,13 +105,13 @@ pub fn run(args: &Args, config: &Config) -> Result<ExitCode> {
                 map.insert("max_size".into(), args.max_size.into());
                 map.insert("over_max_size".into(), over.is_some().into());
             }
-            println!("{}", serde_json::to_string_pretty(&v).unwrap_or_default());
+            crate::cli::output::out(&(serde_json::to_string_pretty(&v).unwrap_or_default() + "\n"));
         }
-        Format::Prometheus => print!("{}", stats::prometheus(&s)),
-        Format::Human => print!("{}", human(&s)),
+        Format::Prometheus => super::output::out(&stats::prometheus(&s)),
+        Format::Human => super::output::say_text(&human(&s)),
     }
     if let Some(max) = over {
-        eprintln!(
+        crate::note!(
             "{} is {} ({total} bytes, file + WAL), over --max-size {} ({max} bytes)",
             database.display(),
             stats::human_size(total),

@@ -63,14 +63,14 @@ pub fn run(args: &Args, config: &Config) -> Result<ExitCode> {
                 "schema": schema_path.display().to_string(),
                 "schema_matches": matches,
             });
-            println!("{}", serde_json::to_string_pretty(&v).unwrap_or_default());
+            crate::cli::output::out(&(serde_json::to_string_pretty(&v).unwrap_or_default() + "\n"));
         }
         Format::Human => {
             let db = database.display();
             match current {
-                Some(v) => println!("{db}: version {v}"),
-                None if exists => println!("{db}: no migrations applied"),
-                None => println!("{db}: does not exist yet"),
+                Some(v) => crate::say!("{db}: version {v}"),
+                None if exists => crate::say!("{db}: no migrations applied"),
+                None => crate::say!("{db}: does not exist yet"),
             }
             let names = |items: &[String]| {
                 if items.is_empty() {
@@ -83,16 +83,16 @@ pub fn run(args: &Args, config: &Config) -> Result<ExitCode> {
                 .iter()
                 .map(|a| format!("V{}__{} ({})", a.version, a.name, a.applied_on))
                 .collect();
-            println!("  applied:   {}", names(&applied_names));
-            println!("  pending:   {}", names(&pending));
-            println!("  divergent: {}", names(&divergent));
-            println!("  missing:   {}", names(&missing));
+            crate::say!("  applied:   {}", names(&applied_names));
+            crate::say!("  pending:   {}", names(&pending));
+            crate::say!("  divergent: {}", names(&divergent));
+            crate::say!("  missing:   {}", names(&missing));
             let m = match matches {
                 Some(true) => "matches the live schema".to_string(),
                 Some(false) => "differs from the live schema (see `schemactl plan`)".to_string(),
                 None => "cannot be loaded (see `schemactl schema check`)".to_string(),
             };
-            println!("  {}: {m}", schema_path.display());
+            crate::say!("  {}: {m}", schema_path.display());
         }
     }
     Ok(ExitCode::SUCCESS)

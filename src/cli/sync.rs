@@ -46,7 +46,7 @@ pub fn run(args: &Args, config: &Config) -> Result<ExitCode> {
     let planned = sync::planned(&sync_opts)?;
     let outcome = if planned.migrations.is_empty() {
         if args.pipeline.format == super::output::Format::Human {
-            println!("{} matches the schema: nothing to do", database.display());
+            crate::say!("{} matches the schema: nothing to do", database.display());
             return Ok(ExitCode::SUCCESS);
         }
         let version = if database.exists() {

@@ -57,6 +57,50 @@ impl SourceError {
         }
     }
 
+    /// The same error with every character a terminal would act on escaped
+    /// ([`crate::printable`]) in its file name, message, label, help and snippet, the place
+    /// moved with the text: what a file holds can neither move the cursor nor rewrite a line.
+    /// A line break stays a line break (and a CR before it, for a CRLF file).
+    pub fn printable(&self) -> SourceError {
+        let text = self.src.inner();
+        let start = self.span.offset().min(text.len());
+        let end = (start + self.span.len()).min(text.len());
+        let mut out = String::with_capacity(text.len());
+        let (mut new_start, mut new_end) = (0, 0);
+        let mut chars = text.char_indices().peekable();
+        while let Some((i, c)) = chars.next() {
+            if i == start {
+                new_start = out.len();
+            }
+            if i == end {
+                new_end = out.len();
+            }
+            let crlf = c == '\r' && chars.peek().is_some_and(|&(_, n)| n == '\n');
+            if crate::printable::acts(c) && c != '\n' && !crlf {
+                crate::printable::escape_into(&mut out, c);
+            } else {
+                out.push(c);
+            }
+        }
+        if start >= text.len() {
+            new_start = out.len();
+        }
+        if end >= text.len() {
+            new_end = out.len();
+        }
+        let lines = |t: &str| crate::printable::lines(t).into_owned();
+        SourceError {
+            file: lines(&self.file),
+            line: self.line,
+            column: self.column,
+            message: lines(&self.message),
+            src: NamedSource::new(lines(self.src.name()), out),
+            span: SourceSpan::new(new_start.into(), new_end - new_start),
+            label: lines(&self.label),
+            help: self.help.as_deref().map(lines),
+        }
+    }
+
     /// Adds a hint on how to fix the error.
     pub fn with_help(mut self, help: impl Into<String>) -> Self {
         self.help = Some(help.into());

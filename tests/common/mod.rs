@@ -173,3 +173,27 @@ pub fn require_rebuild(dir: &Path) {
     assert_ne!(text, edited, "the edit must apply");
     std::fs::write(path, edited).unwrap();
 }
+
+/// The pipeline's options for `database` in the project `dir` (its migrations/, rollbacks/
+/// and backups/), with every safety step on and nothing else asked: wait for the lock, back up,
+/// rehearse, no destructive step, no verify, no extra migration, nothing shown before. A test
+/// states what it changes: `Options { skip_backup: true, ..pipeline_options(dir, db) }`.
+pub fn pipeline_options(dir: &Path, database: PathBuf) -> schemactl::apply::Options {
+    schemactl::apply::Options {
+        database,
+        migrations: dir.join("migrations"),
+        rollbacks: dir.join("rollbacks"),
+        backups: dir.join("backups"),
+        wait: true,
+        skip_backup: false,
+        skip_rehearsal: false,
+        allow_destructive: false,
+        dry_run: false,
+        verify: false,
+        extra: Vec::new(),
+        confirmed: None,
+        inspected: None,
+        files_read: None,
+        planned_on: None,
+    }
+}
