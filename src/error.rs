@@ -707,7 +707,7 @@ pub enum Error {
         matched: String,
     },
     /// `baseline` found no version whose schema is the live one.
-    #[error("{} matches no version of the migrations; the nearest is V{nearest} ({lines} line(s) differ):\n{diff}nothing was recorded; to record V{nearest} anyway, after reading the diff: `schemactl baseline V{nearest}`", database.display())]
+    #[error("{} matches no version of the migrations; the nearest is V{nearest} ({lines} line(s) differ):\n{diff}nothing was recorded; to record V{nearest} anyway, after reading the diff: `schemactl baseline V{nearest}`", crate::printable::line(&database.display().to_string()))]
     NoBaselineMatch {
         /// The database.
         database: PathBuf,

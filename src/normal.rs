@@ -169,9 +169,13 @@ pub fn dump(schema: &Schema) -> String {
         .join("\n")
 }
 
-/// Describes how `got` differs from `expected` as a unified diff of their dumps.
+/// Describes how `got` differs from `expected` as a unified diff of their dumps, for people:
+/// each object's SQL keeps its own line breaks, and a name's control characters (a newline
+/// too) are escaped ([`crate::printable::sql_lines`]), so a name cannot add a line to the diff
+/// of a message that keeps its line breaks.
 pub fn describe_difference(expected: &Schema, got: &Schema) -> String {
-    similar::TextDiff::from_lines(&dump(expected), &dump(got))
+    let printable = |s: &Schema| crate::printable::sql_lines(&dump(s));
+    similar::TextDiff::from_lines(&printable(expected), &printable(got))
         .unified_diff()
         .header("expected", "actual")
         .to_string()

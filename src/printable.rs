@@ -63,6 +63,26 @@ pub fn lines(text: &str) -> Cow<'_, str> {
     escaped(text, |c| c == '\n')
 }
 
+/// SQL text for people, its own layout kept: the line breaks between its tokens stay line
+/// breaks, and inside a token (a quoted name, a string) every character of [`acts`] is
+/// escaped, line breaks too, so a name holding a newline stays on its line. Outside tokens
+/// (whitespace, comments) everything else of [`acts`] is escaped. Text that does not lex is
+/// escaped as one line.
+pub fn sql_lines(sql: &str) -> String {
+    let Ok(tokens) = crate::sql::lex(sql) else {
+        return line(sql).into_owned();
+    };
+    let mut out = String::with_capacity(sql.len() + 8);
+    let mut at = 0;
+    for t in &tokens {
+        out.push_str(&lines(&sql[at..t.start]));
+        out.push_str(&line(&sql[t.start..t.end]));
+        at = t.end;
+    }
+    out.push_str(&lines(&sql[at..]));
+    out
+}
+
 /// Writes `n` with thousands separators: `4,990`.
 pub fn thousands(n: u64) -> String {
     let digits = n.to_string();

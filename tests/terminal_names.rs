@@ -271,3 +271,38 @@ proptest! {
         clean("schema error", &stderr(&bad))?;
     }
 }
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(24))]
+
+    /// An error that shows a diff of schemas (baseline's nearest version, h9_05) keeps the diff's
+    /// line breaks, one line per line of SQL, while a name's own controls, its newlines too,
+    /// stay escaped inside its quotes: a name adds no line to the diff.
+    #[test]
+    fn a_diff_in_an_error_keeps_its_lines_and_escapes_names(table in name()) {
+        let dir = empty_project();
+        let q = format!("\"{}\"", table.replace('"', "\"\""));
+        std::fs::write(
+            dir.path().join("migrations/V1__init.sql"),
+            format!("CREATE TABLE {q} (id INTEGER PRIMARY KEY, v TEXT);\n"),
+        )
+        .unwrap();
+        Connection::open(dir.path().join("db.sqlite"))
+            .unwrap()
+            .execute_batch(&format!("CREATE TABLE {q} (id INTEGER PRIMARY KEY, v TEXT, extra INT);"))
+            .unwrap();
+        for args in [&["baseline"][..], &["baseline", "--dry-run"][..]] {
+            let out = schemactl(dir.path(), args);
+            prop_assert_eq!(out.status.code(), Some(1), "{}", stdout(&out));
+            let err = stderr(&out);
+            clean("baseline error", &err)?;
+            let lines: Vec<&str> = err.lines().map(|l| l.trim_start_matches([' ', '│', '×'])).collect();
+            prop_assert!(lines.iter().any(|l| l.trim_end() == "+  extra INT"), "{}", err);
+            prop_assert!(lines.iter().any(|l| l.trim_end() == "-  v TEXT"), "{}", err);
+            // The table's CREATE line is one line: its name, escaped, and the open paren.
+            let create = lines.iter().filter(|l| l.trim_start().starts_with("CREATE TABLE")).count();
+            prop_assert_eq!(create, 1, "{}", err);
+            prop_assert!(!lines.iter().any(|l| l.contains("\\n  ")), "{}", err);
+        }
+    }
+}

@@ -18,6 +18,9 @@ impl Error {
                 | Error::RollbackDestructive { .. }
                 | Error::RowsRemoved { .. }
                 | Error::Rollback(RollbackError::Unfit { .. })
+                | Error::PlanIncorrect { .. }
+                | Error::UnexpectedSchema { .. }
+                | Error::NoBaselineMatch { .. }
         )
     }
 }

@@ -208,7 +208,7 @@ pub fn find(opts: &Options) -> Result<Preview> {
     }
     let data_statements = record
         .iter()
-        .filter(|m| has_data_statements(&m.forward))
+        .filter(|m| crate::migrations::statements::writes_rows(&m.forward))
         .map(Migration::stem)
         .collect();
     Ok(Preview {
@@ -306,23 +306,6 @@ fn refuse_history(conn: &Connection, database: &Path) -> Result<()> {
     }
 }
 
-/// Returns true when `sql` has a statement that changes rows.
-fn has_data_statements(sql: &str) -> bool {
-    let tokens = crate::sql::lex(sql).unwrap_or_default();
-    let mut at_start = true;
-    for t in &tokens {
-        if at_start
-            && ["INSERT", "UPDATE", "DELETE", "REPLACE"]
-                .iter()
-                .any(|k| t.is_kw(k))
-        {
-            return true;
-        }
-        at_start = matches!(t.token, sqlparser::tokenizer::Token::SemiColon);
-    }
-    false
-}
-
 /// Describes, for `apply`'s refusal, which version `live` matches and the command to run.
 pub fn advice(
     files: &[Migration],
@@ -351,24 +334,4 @@ pub fn advice(
             c.version, c.lines
         ),
     })
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn data_statements_are_found_at_statement_starts_only() {
-        assert!(has_data_statements(
-            "ALTER TABLE t ADD c; UPDATE t SET c = 1;"
-        ));
-        assert!(has_data_statements("insert into t values (1)"));
-        assert!(!has_data_statements("CREATE TABLE t (a); -- UPDATE t\n"));
-        assert!(!has_data_statements(
-            "CREATE TRIGGER x AFTER INSERT ON t BEGIN SELECT 1; END;"
-        ));
-        assert!(!has_data_statements(
-            "CREATE TABLE t (note TEXT DEFAULT 'delete')"
-        ));
-    }
 }

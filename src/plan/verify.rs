@@ -126,9 +126,11 @@ fn scope(plan: &Plan, current: &Schema, desired: &Schema) -> BTreeSet<String> {
 }
 
 fn run(conn: &Connection, plan: &Plan, direction: Direction) -> Result<()> {
+    // SQLite's message names the object as written: one line, escaped (the error keeps its
+    // own line breaks for the diff below).
     let fail = |message: String| Error::PlanIncorrect {
         direction: label(direction),
-        difference: message,
+        difference: crate::printable::line(&message).into_owned(),
     };
     conn.execute_batch("PRAGMA foreign_keys = OFF; BEGIN")
         .map_err(|e| fail(sqlite_message(&e)))?;
