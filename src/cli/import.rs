@@ -33,7 +33,25 @@ pub fn run(args: &Args, config: &Config) -> Result<ExitCode> {
     for note in &inspection.notes {
         crate::note!("warning: {note}");
     }
-    // Tables schemactl.toml excludes are not the schema's: left out, and listed as excluded.
+    // Tables schemactl.toml excludes are not the schema's: left out, and listed as excluded;
+    // so is what reads them (a schema file could not hold it), said here by name.
+    let dependents = config.exclude.dependents(&inspection.schema);
+    for d in &dependents {
+        crate::note!(
+            "note: view {} reads {}, which schemactl.toml excludes: left out of the schema, and left alone like it",
+            crate::sql::quote_ident(&d.name),
+            crate::sql::quote_ident(&d.reads)
+        );
+    }
+    for t in &inspection.schema.triggers {
+        if let Some(d) = dependents.iter().find(|d| d.name.eq_ignore_ascii_case(&t.table)) {
+            crate::note!(
+                "note: trigger {} is on view {}, left alone: left out of the schema, and left alone like it",
+                crate::sql::quote_ident(&t.name),
+                crate::sql::quote_ident(&d.name)
+            );
+        }
+    }
     let mut yaml = crate::dsl::export(
         &config.exclude.apply(&inspection.schema),
         args.schema_version,
