@@ -130,9 +130,14 @@ impl Exclude {
                 let Some(reads) = gone.iter().find(|g| words.contains(g)).cloned() else {
                     return true;
                 };
+                let excluded = out
+                    .iter()
+                    .find(|d| d.name.eq_ignore_ascii_case(&reads))
+                    .map_or_else(|| schema_name(schema, &reads), |d| d.excluded.clone());
                 out.push(Dependent {
                     name: (*name).to_string(),
                     reads: schema_name(schema, &reads),
+                    excluded,
                 });
                 false
             });
@@ -149,8 +154,11 @@ impl Exclude {
 pub struct Dependent {
     /// The view's name.
     pub name: String,
-    /// The excluded table, virtual table or view it reads, as the schema spells it.
+    /// The excluded object, or the view left alone, it reads, as the schema spells it.
     pub reads: String,
+    /// The excluded table, virtual table or view it reads, directly (then `reads`) or
+    /// through the views left alone.
+    pub excluded: String,
 }
 
 /// The words (quoted or not) and strings of `sql`, lowercased: every name it may read.

@@ -37,18 +37,27 @@ pub fn run(args: &Args, config: &Config) -> Result<ExitCode> {
     // so is what reads them (a schema file could not hold it), said here by name.
     let dependents = config.exclude.dependents(&inspection.schema);
     for d in &dependents {
-        crate::note!(
-            "note: view {} reads {}, which schemactl.toml excludes: left out of the schema, and left alone like it",
-            crate::sql::quote_ident(&d.name),
+        let reads = if d.reads == d.excluded {
             crate::sql::quote_ident(&d.reads)
+        } else {
+            format!(
+                "view {}, which reads {}",
+                crate::sql::quote_ident(&d.reads),
+                crate::sql::quote_ident(&d.excluded)
+            )
+        };
+        crate::note!(
+            "note: view {} reads {reads}, which schemactl.toml excludes: left out of the schema, and left alone like it",
+            crate::sql::quote_ident(&d.name),
         );
     }
     for t in &inspection.schema.triggers {
         if let Some(d) = dependents.iter().find(|d| d.name.eq_ignore_ascii_case(&t.table)) {
             crate::note!(
-                "note: trigger {} is on view {}, left alone: left out of the schema, and left alone like it",
+                "note: trigger {} is on view {}, which reads {}, which schemactl.toml excludes: left out of the schema, and left alone like it",
                 crate::sql::quote_ident(&t.name),
-                crate::sql::quote_ident(&d.name)
+                crate::sql::quote_ident(&d.name),
+                crate::sql::quote_ident(&d.excluded)
             );
         }
     }
