@@ -77,6 +77,7 @@ pub fn run(args: &Args, config: &Config) -> Result<ExitCode> {
             yaml.push_str(&format!("  - {quoted}\n"));
         }
     }
+    check_loads(&yaml, args.out.as_deref(), &inspection.schema, config)?;
     match &args.out {
         None => std::io::stdout()
             .write_all(yaml.as_bytes())
@@ -99,4 +100,33 @@ pub fn run(args: &Args, config: &Config) -> Result<ExitCode> {
         }
     }
     Ok(ExitCode::SUCCESS)
+}
+
+/// What import writes must load, and plan nothing on the database it came from: a shape the
+/// loader refuses is refused here, naming it, before anything is written (the database could
+/// never be adopted by that file); one that loads but plans changes is warned about.
+fn check_loads(
+    yaml: &str,
+    out: Option<&std::path::Path>,
+    live: &crate::model::Schema,
+    config: &Config,
+) -> Result<()> {
+    let file = out.map_or_else(|| "<import>".to_string(), |p| p.display().to_string());
+    let desired = match crate::dsl::load_str(&file, yaml) {
+        Ok(desired) => desired,
+        Err(e) => {
+            crate::note!(
+                "error: the schema import would write does not load (below), so this database could not be adopted by it; nothing was written: leave the table out with `exclude = [\"NAME\"]` in schemactl.toml, or rename what is named below"
+            );
+            return Err(e);
+        }
+    };
+    let current = config.exclude.union(&desired.exclude).apply(live);
+    if current != desired.schema {
+        crate::note!(
+            "warning: the imported schema does not plan \"nothing to do\" on this database; what differs:\n{}",
+            crate::normal::describe_difference(&current, &desired.schema)
+        );
+    }
+    Ok(())
 }
