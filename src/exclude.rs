@@ -266,6 +266,73 @@ mod tests {
     }
 
     #[test]
+    fn what_reads_an_excluded_object_is_left_alone_with_it() {
+        let conn = rusqlite::Connection::open_in_memory().unwrap();
+        conn.execute_batch(
+            "CREATE TABLE t (id INTEGER PRIMARY KEY, v TEXT);
+             CREATE TABLE legacy_a (id INTEGER PRIMARY KEY, tid INT, note TEXT);
+             CREATE INDEX legacy_a_tid ON legacy_a (tid);
+             CREATE VIEW legacy_v AS SELECT * FROM t;
+             CREATE VIEW direct AS SELECT t.v, a.note FROM t JOIN \"LEGACY_A\" a ON a.tid = t.id;
+             CREATE VIEW as_string AS SELECT * FROM 'legacy_a';
+             CREATE VIEW deeper AS SELECT * FROM direct;
+             CREATE VIEW over_view AS SELECT * FROM legacy_v;
+             CREATE VIEW managed AS SELECT v FROM t;
+             CREATE VIEW managed_over AS SELECT * FROM managed;
+             CREATE TRIGGER on_deeper INSTEAD OF INSERT ON deeper BEGIN SELECT 1; END;
+             CREATE TRIGGER on_managed INSTEAD OF INSERT ON managed BEGIN SELECT 1; END;
+             CREATE TRIGGER writes AFTER INSERT ON t BEGIN INSERT INTO legacy_a (tid) VALUES (new.id); END;
+             CREATE TRIGGER on_legacy AFTER INSERT ON legacy_a BEGIN SELECT 1; END;",
+        )
+        .unwrap();
+        let schema = crate::inspect(&conn).unwrap();
+        let exclude = Exclude::new(vec!["legacy_*".to_string()], "test").unwrap();
+        let mut found: Vec<(String, String, String)> = exclude
+            .dependents(&schema)
+            .into_iter()
+            .map(|d| (d.name, d.reads, d.excluded))
+            .collect();
+        found.sort();
+        let s = |a: &str, b: &str, c: &str| (a.to_string(), b.to_string(), c.to_string());
+        assert_eq!(
+            found,
+            vec![
+                s("as_string", "legacy_a", "legacy_a"),
+                s("deeper", "direct", "legacy_a"),
+                s("direct", "legacy_a", "legacy_a"),
+                s("over_view", "legacy_v", "legacy_v"),
+            ]
+        );
+        let kept = exclude.apply(&schema);
+        let names = |v: Vec<&str>| v.into_iter().map(str::to_string).collect::<Vec<_>>();
+        assert_eq!(
+            kept.views.iter().map(|v| v.name.to_string()).collect::<Vec<_>>(),
+            names(vec!["managed", "managed_over"])
+        );
+        assert_eq!(
+            kept.triggers
+                .iter()
+                .map(|t| t.name.to_string())
+                .collect::<Vec<_>>(),
+            names(vec!["on_managed", "writes"])
+        );
+        assert_eq!(
+            kept.tables
+                .iter()
+                .map(|t| t.name.to_string())
+                .collect::<Vec<_>>(),
+            names(vec!["t"])
+        );
+        // Without an excluded object in the schema, nothing is left out.
+        assert!(
+            Exclude::new(vec!["other_*".to_string()], "test")
+                .unwrap()
+                .dependents(&schema)
+                .is_empty()
+        );
+    }
+
+    #[test]
     fn an_empty_pattern_is_refused_naming_its_place() {
         let err = Exclude::new(vec![" ".to_string()], "schemactl.toml").unwrap_err();
         assert!(err.to_string().contains("schemactl.toml"), "{err}");

@@ -355,6 +355,11 @@ fn adopt_change_and_roll_back(l: &Legacy) {
     let out = schemactl(p, &["import", "--out", "schema/app.yaml"]);
     assert!(out.status.success(), "import: {}", stderr(&out));
     let notes = stderr(&out);
+    assert!(
+        !notes.contains("warning"),
+        "import warns: {notes}\n{}",
+        built.ddl
+    );
     let unmanaged: Vec<String> = built
         .views
         .iter()
@@ -503,4 +508,59 @@ fn a_column_named_empty_by_create_table_as_adopts() {
         .unwrap();
     ok_in(p, &["import", "--out", "schema/app.yaml"]);
     plans_nothing(p, "a column named \"\"");
+}
+
+/// A foreign key to an excluded table and an fts5 table over one stay managed, and load.
+#[test]
+fn a_key_and_an_fts_table_over_an_excluded_table_adopt() {
+    let dir = common::empty_project();
+    let p = dir.path();
+    std::fs::write(
+        p.join("schemactl.toml"),
+        "database = \"db.sqlite\"\nbackups = \"backups\"\nexclude = [\"legacy_*\"]\n",
+    )
+    .unwrap();
+    Connection::open(p.join("db.sqlite"))
+        .unwrap()
+        .execute_batch(
+            "CREATE TABLE legacy_x (id INTEGER PRIMARY KEY, body TEXT);
+             CREATE TABLE t (id INTEGER PRIMARY KEY, lid INT REFERENCES legacy_x(id), v TEXT);
+             CREATE VIRTUAL TABLE f USING fts5(body, content='legacy_x', content_rowid='id');
+             INSERT INTO legacy_x VALUES (1, 'hello'); INSERT INTO t VALUES (1, 1, 'a');",
+        )
+        .unwrap();
+    ok_in(p, &["import", "--out", "schema/app.yaml"]);
+    let yaml = std::fs::read_to_string(p.join("schema/app.yaml")).unwrap();
+    assert!(yaml.contains("legacy_x(id)") && yaml.contains("f:"), "{yaml}");
+    plans_nothing(p, "a key and an fts table over an excluded table");
+}
+
+/// A shape the loader refuses stops the import, naming it, with the way out, and writes
+/// nothing; excluding the table then adopts the rest.
+#[test]
+fn import_refuses_what_its_loader_refuses_and_writes_nothing() {
+    let dir = common::empty_project();
+    let p = dir.path();
+    Connection::open(p.join("db.sqlite"))
+        .unwrap()
+        .execute_batch(
+            "CREATE TABLE odd (id INTEGER PRIMARY KEY, _schemactl_rowid INT);
+             CREATE TABLE t (a TEXT);",
+        )
+        .unwrap();
+    let out = schemactl(p, &["import", "--out", "schema/app.yaml"]);
+    assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
+    let err = stderr(&out);
+    assert!(
+        err.contains("_schemactl_rowid") && err.contains("exclude"),
+        "{err}"
+    );
+    assert!(!p.join("schema/app.yaml").exists());
+    std::fs::write(
+        p.join("schemactl.toml"),
+        "database = \"db.sqlite\"\nbackups = \"backups\"\nexclude = [\"odd\"]\n",
+    )
+    .unwrap();
+    ok_in(p, &["import", "--out", "schema/app.yaml"]);
+    plans_nothing(p, "the odd table excluded");
 }
