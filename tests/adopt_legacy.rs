@@ -193,7 +193,7 @@ fn build(l: &Legacy) -> Built {
     for (n, (name, kind)) in l.triggers.iter().enumerate() {
         let mut name = NAMES[*name].to_string();
         if used.iter().any(|u| u.eq_ignore_ascii_case(&name)) {
-            name = format!("{name}{n}");
+            name = format!("{name} #{n}");
         }
         used.push(name.clone());
         let body = match kind {
