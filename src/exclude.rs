@@ -83,16 +83,14 @@ impl Exclude {
         }
         let dependents = self.dependents(schema);
         let gone = |name: &str| {
-            self.matches(name)
-                || dependents
-                    .iter()
-                    .any(|d| d.name.eq_ignore_ascii_case(name))
+            self.matches(name) || dependents.iter().any(|d| d.name.eq_ignore_ascii_case(name))
         };
         let mut out = schema.clone();
         out.tables.retain(|t| !self.matches(&t.name));
         out.views.retain(|v| !gone(&v.name));
         out.virtual_tables.retain(|v| !self.matches(&v.name));
-        out.triggers.retain(|t| !self.matches(&t.name) && !gone(&t.table));
+        out.triggers
+            .retain(|t| !self.matches(&t.name) && !gone(&t.table));
         out
     }
 
@@ -306,7 +304,10 @@ mod tests {
         let kept = exclude.apply(&schema);
         let names = |v: Vec<&str>| v.into_iter().map(str::to_string).collect::<Vec<_>>();
         assert_eq!(
-            kept.views.iter().map(|v| v.name.to_string()).collect::<Vec<_>>(),
+            kept.views
+                .iter()
+                .map(|v| v.name.to_string())
+                .collect::<Vec<_>>(),
             names(vec!["managed", "managed_over"])
         );
         assert_eq!(

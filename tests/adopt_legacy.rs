@@ -218,10 +218,9 @@ fn build(l: &Legacy) -> Built {
                     table(0)
                 )
             }
-            TriggerKind::OnView(i) => format!(
-                "AFTER DELETE ON {} BEGIN SELECT old.id; END",
-                table(*i)
-            ),
+            TriggerKind::OnView(i) => {
+                format!("AFTER DELETE ON {} BEGIN SELECT old.id; END", table(*i))
+            }
         };
         ddl.push_str(&format!("CREATE TRIGGER {} {body};\n", q(&name)));
     }
@@ -415,7 +414,11 @@ fn adopt_change_and_roll_back(l: &Legacy) {
         stdout(&out),
         stderr(&out)
     );
-    assert_eq!(rows(&db, &cols), rows_before, "sync keeps every row\n{context}");
+    assert_eq!(
+        rows(&db, &cols),
+        rows_before,
+        "sync keeps every row\n{context}"
+    );
     assert_eq!(
         objects_sql(&db, &left_alone),
         alone_before,
@@ -468,7 +471,11 @@ fn a_view_over_an_excluded_table_is_left_alone() {
         upper_pattern: false,
         tables: vec![("t".into(), "n".into())],
         excluded: vec!["legacy_audit".into()],
-        views: vec![ViewKind::Join(0, 0), ViewKind::Over(0), ViewKind::Managed(0)],
+        views: vec![
+            ViewKind::Join(0, 0),
+            ViewKind::Over(0),
+            ViewKind::Managed(0),
+        ],
         triggers: vec![
             (1, TriggerKind::OnView(0)),
             (2, TriggerKind::WritesExcluded(0, 0)),
@@ -531,7 +538,10 @@ fn a_key_and_an_fts_table_over_an_excluded_table_adopt() {
         .unwrap();
     ok_in(p, &["import", "--out", "schema/app.yaml"]);
     let yaml = std::fs::read_to_string(p.join("schema/app.yaml")).unwrap();
-    assert!(yaml.contains("legacy_x(id)") && yaml.contains("f:"), "{yaml}");
+    assert!(
+        yaml.contains("legacy_x(id)") && yaml.contains("f:"),
+        "{yaml}"
+    );
     plans_nothing(p, "a key and an fts table over an excluded table");
 }
 

@@ -52,7 +52,10 @@ pub fn run(args: &Args, config: &Config) -> Result<ExitCode> {
         );
     }
     for t in &inspection.schema.triggers {
-        if let Some(d) = dependents.iter().find(|d| d.name.eq_ignore_ascii_case(&t.table)) {
+        if let Some(d) = dependents
+            .iter()
+            .find(|d| d.name.eq_ignore_ascii_case(&t.table))
+        {
             crate::note!(
                 "note: trigger {} is on view {}, which reads {}, which schemactl.toml excludes: left out of the schema, and left alone like it",
                 crate::sql::quote_ident(&t.name),
