@@ -7,6 +7,16 @@
 //! ever drops it and no drift is reported about it. Views named by the list go too. Matching
 //! ignores ASCII case, as SQLite does for names; `*` matches any run of characters and `?` any
 //! one character.
+//!
+//! What reads an excluded table is left alone with it: a view whose SELECT names an excluded
+//! table or virtual table (or a view so left alone, to any depth), and the triggers on such a
+//! view. The schema files could not hold such a view (SQLite compiles a view against the
+//! tables the files declare, and the excluded ones are not among them), and a plan that did
+//! not see it would drop it. A name is found as a word of the SELECT, quoted or not, or as a
+//! string (SQLite reads `FROM 'name'` as a table): this may over-report (a column named like
+//! an excluded table), never under-report. A trigger on a managed table keeps being managed
+//! whatever its body reads: SQLite resolves a trigger's body only when it fires, and a
+//! rebuild of its table must recreate it.
 
 use crate::error::{Error, Result};
 use crate::model::Schema;
@@ -66,19 +76,136 @@ impl Exclude {
     }
 
     /// Returns `schema` without the excluded tables (with their indexes and triggers), views
-    /// and virtual tables.
+    /// and virtual tables, and without what reads them ([`Exclude::dependents`]).
     pub fn apply(&self, schema: &Schema) -> Schema {
         if self.is_empty() {
             return schema.clone();
         }
+        let dependents = self.dependents(schema);
+        let gone = |name: &str| {
+            self.matches(name) || dependents.iter().any(|d| d.name.eq_ignore_ascii_case(name))
+        };
         let mut out = schema.clone();
         out.tables.retain(|t| !self.matches(&t.name));
-        out.views.retain(|v| !self.matches(&v.name));
+        out.views.retain(|v| !gone(&v.name));
         out.virtual_tables.retain(|v| !self.matches(&v.name));
         out.triggers
-            .retain(|t| !self.matches(&t.name) && !self.matches(&t.table));
+            .retain(|t| !self.matches(&t.name) && !gone(&t.table));
         out
     }
+
+    /// The views of `schema` that the list leaves alone because they read an excluded object
+    /// (directly, or through another view so left alone), in the order they were found, each
+    /// with the name it reads. The views the list names itself are not among them.
+    pub fn dependents(&self, schema: &Schema) -> Vec<Dependent> {
+        let mut out: Vec<Dependent> = Vec::new();
+        if self.is_empty() {
+            return out;
+        }
+        // Lowercase names of what is left alone so far.
+        let mut gone: Vec<String> = schema
+            .tables
+            .iter()
+            .map(|t| t.name.as_str())
+            .chain(schema.views.iter().map(|v| v.name.as_str()))
+            .chain(schema.virtual_tables.iter().map(|v| v.name.as_str()))
+            .filter(|name| self.matches(name))
+            .map(str::to_ascii_lowercase)
+            .collect();
+        if gone.is_empty() {
+            return out;
+        }
+        let mut pending: Vec<(&str, NamesRead)> = schema
+            .views
+            .iter()
+            .filter(|v| !self.matches(&v.name))
+            .map(|v| (v.name.as_str(), NamesRead::new(v.select.as_str())))
+            .collect();
+        // Until nothing more is found: a view over a view left alone is found the round after.
+        loop {
+            let before = out.len();
+            pending.retain(|(name, words)| {
+                let Some(reads) = gone.iter().find(|g| words.contains(g)).cloned() else {
+                    return true;
+                };
+                let excluded = out
+                    .iter()
+                    .find(|d| d.name.eq_ignore_ascii_case(&reads))
+                    .map_or_else(|| schema_name(schema, &reads), |d| d.excluded.clone());
+                out.push(Dependent {
+                    name: (*name).to_string(),
+                    reads: schema_name(schema, &reads),
+                    excluded,
+                });
+                false
+            });
+            if out.len() == before {
+                return out;
+            }
+            gone.extend(out[before..].iter().map(|d| d.name.to_ascii_lowercase()));
+        }
+    }
+}
+
+/// A view left alone because it reads an excluded object.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Dependent {
+    /// The view's name.
+    pub name: String,
+    /// The excluded object, or the view left alone, it reads, as the schema spells it.
+    pub reads: String,
+    /// The excluded table, virtual table or view it reads, directly (then `reads`) or
+    /// through the views left alone.
+    pub excluded: String,
+}
+
+/// The words (quoted or not) and strings of `sql`, lowercased: every name it may read.
+enum NamesRead {
+    Words(std::collections::HashSet<String>),
+    /// The text did not lex: its lowercased text, searched for the name.
+    Text(String),
+}
+
+impl NamesRead {
+    fn new(sql: &str) -> Self {
+        use sqlparser::tokenizer::Token;
+        match crate::sql::lex(sql) {
+            Ok(tokens) => NamesRead::Words(
+                tokens
+                    .iter()
+                    .filter_map(|t| match &t.token {
+                        Token::Word(w) => Some(w.value.to_ascii_lowercase()),
+                        Token::SingleQuotedString(s) | Token::DoubleQuotedString(s) => {
+                            Some(s.to_ascii_lowercase())
+                        }
+                        _ => None,
+                    })
+                    .collect(),
+            ),
+            Err(_) => NamesRead::Text(sql.to_ascii_lowercase()),
+        }
+    }
+
+    /// Returns true when the SQL may read `lower` (a lowercase name).
+    fn contains(&self, lower: &str) -> bool {
+        match self {
+            NamesRead::Words(words) => words.contains(lower),
+            NamesRead::Text(text) => text.contains(lower),
+        }
+    }
+}
+
+/// The name of `schema`'s table, view or virtual table whose lowercase name is `lower`.
+fn schema_name(schema: &Schema, lower: &str) -> String {
+    schema
+        .tables
+        .iter()
+        .map(|t| t.name.as_str())
+        .chain(schema.views.iter().map(|v| v.name.as_str()))
+        .chain(schema.virtual_tables.iter().map(|v| v.name.as_str()))
+        .find(|n| n.eq_ignore_ascii_case(lower))
+        .unwrap_or(lower)
+        .to_string()
 }
 
 /// Matches `name` against `pattern` (`*` any run, `?` one character), ignoring ASCII case.
@@ -134,6 +261,76 @@ mod tests {
                 "{pattern} ~ {name}"
             );
         }
+    }
+
+    #[test]
+    fn what_reads_an_excluded_object_is_left_alone_with_it() {
+        let conn = rusqlite::Connection::open_in_memory().unwrap();
+        conn.execute_batch(
+            "CREATE TABLE t (id INTEGER PRIMARY KEY, v TEXT);
+             CREATE TABLE legacy_a (id INTEGER PRIMARY KEY, tid INT, note TEXT);
+             CREATE INDEX legacy_a_tid ON legacy_a (tid);
+             CREATE VIEW legacy_v AS SELECT * FROM t;
+             CREATE VIEW direct AS SELECT t.v, a.note FROM t JOIN \"LEGACY_A\" a ON a.tid = t.id;
+             CREATE VIEW as_string AS SELECT * FROM 'legacy_a';
+             CREATE VIEW deeper AS SELECT * FROM direct;
+             CREATE VIEW over_view AS SELECT * FROM legacy_v;
+             CREATE VIEW managed AS SELECT v FROM t;
+             CREATE VIEW managed_over AS SELECT * FROM managed;
+             CREATE TRIGGER on_deeper INSTEAD OF INSERT ON deeper BEGIN SELECT 1; END;
+             CREATE TRIGGER on_managed INSTEAD OF INSERT ON managed BEGIN SELECT 1; END;
+             CREATE TRIGGER writes AFTER INSERT ON t BEGIN INSERT INTO legacy_a (tid) VALUES (new.id); END;
+             CREATE TRIGGER on_legacy AFTER INSERT ON legacy_a BEGIN SELECT 1; END;",
+        )
+        .unwrap();
+        let schema = crate::inspect(&conn).unwrap();
+        let exclude = Exclude::new(vec!["legacy_*".to_string()], "test").unwrap();
+        let mut found: Vec<(String, String, String)> = exclude
+            .dependents(&schema)
+            .into_iter()
+            .map(|d| (d.name, d.reads, d.excluded))
+            .collect();
+        found.sort();
+        let s = |a: &str, b: &str, c: &str| (a.to_string(), b.to_string(), c.to_string());
+        assert_eq!(
+            found,
+            vec![
+                s("as_string", "legacy_a", "legacy_a"),
+                s("deeper", "direct", "legacy_a"),
+                s("direct", "legacy_a", "legacy_a"),
+                s("over_view", "legacy_v", "legacy_v"),
+            ]
+        );
+        let kept = exclude.apply(&schema);
+        let names = |v: Vec<&str>| v.into_iter().map(str::to_string).collect::<Vec<_>>();
+        assert_eq!(
+            kept.views
+                .iter()
+                .map(|v| v.name.to_string())
+                .collect::<Vec<_>>(),
+            names(vec!["managed", "managed_over"])
+        );
+        assert_eq!(
+            kept.triggers
+                .iter()
+                .map(|t| t.name.to_string())
+                .collect::<Vec<_>>(),
+            names(vec!["on_managed", "writes"])
+        );
+        assert_eq!(
+            kept.tables
+                .iter()
+                .map(|t| t.name.to_string())
+                .collect::<Vec<_>>(),
+            names(vec!["t"])
+        );
+        // Without an excluded object in the schema, nothing is left out.
+        assert!(
+            Exclude::new(vec!["other_*".to_string()], "test")
+                .unwrap()
+                .dependents(&schema)
+                .is_empty()
+        );
     }
 
     #[test]

@@ -33,7 +33,37 @@ pub fn run(args: &Args, config: &Config) -> Result<ExitCode> {
     for note in &inspection.notes {
         crate::note!("warning: {note}");
     }
-    // Tables schemactl.toml excludes are not the schema's: left out, and listed as excluded.
+    // Tables schemactl.toml excludes are not the schema's: left out, and listed as excluded;
+    // so is what reads them (a schema file could not hold it), said here by name.
+    let dependents = config.exclude.dependents(&inspection.schema);
+    for d in &dependents {
+        let reads = if d.reads == d.excluded {
+            crate::sql::quote_ident(&d.reads)
+        } else {
+            format!(
+                "view {}, which reads {}",
+                crate::sql::quote_ident(&d.reads),
+                crate::sql::quote_ident(&d.excluded)
+            )
+        };
+        crate::note!(
+            "note: view {} reads {reads}, which schemactl.toml excludes: left out of the schema, and left alone like it",
+            crate::sql::quote_ident(&d.name),
+        );
+    }
+    for t in &inspection.schema.triggers {
+        if let Some(d) = dependents
+            .iter()
+            .find(|d| d.name.eq_ignore_ascii_case(&t.table))
+        {
+            crate::note!(
+                "note: trigger {} is on view {}, which reads {}, which schemactl.toml excludes: left out of the schema, and left alone like it",
+                crate::sql::quote_ident(&t.name),
+                crate::sql::quote_ident(&d.name),
+                crate::sql::quote_ident(&d.excluded)
+            );
+        }
+    }
     let mut yaml = crate::dsl::export(
         &config.exclude.apply(&inspection.schema),
         args.schema_version,
@@ -50,6 +80,7 @@ pub fn run(args: &Args, config: &Config) -> Result<ExitCode> {
             yaml.push_str(&format!("  - {quoted}\n"));
         }
     }
+    check_loads(&yaml, args.out.as_deref(), &inspection.schema, config)?;
     match &args.out {
         None => std::io::stdout()
             .write_all(yaml.as_bytes())
@@ -72,4 +103,33 @@ pub fn run(args: &Args, config: &Config) -> Result<ExitCode> {
         }
     }
     Ok(ExitCode::SUCCESS)
+}
+
+/// What import writes must load, and plan nothing on the database it came from: a shape the
+/// loader refuses is refused here, naming it, before anything is written (the database could
+/// never be adopted by that file); one that loads but plans changes is warned about.
+fn check_loads(
+    yaml: &str,
+    out: Option<&std::path::Path>,
+    live: &crate::model::Schema,
+    config: &Config,
+) -> Result<()> {
+    let file = out.map_or_else(|| "<import>".to_string(), |p| p.display().to_string());
+    let desired = match crate::dsl::load_str(&file, yaml) {
+        Ok(desired) => desired,
+        Err(e) => {
+            crate::note!(
+                "error: the schema import would write does not load (below), so this database could not be adopted by it; nothing was written: leave the table out with `exclude = [\"NAME\"]` in schemactl.toml, or rename what is named below"
+            );
+            return Err(e);
+        }
+    };
+    let current = config.exclude.union(&desired.exclude).apply(live);
+    if current != desired.schema {
+        crate::note!(
+            "warning: the imported schema does not plan \"nothing to do\" on this database; what differs:\n{}",
+            crate::normal::describe_difference(&current, &desired.schema)
+        );
+    }
+    Ok(())
 }

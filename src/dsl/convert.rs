@@ -343,10 +343,6 @@ fn declare(
 ) {
     let place = place_of(src, name);
     let lower = name.value.to_ascii_lowercase();
-    if name.value.is_empty() {
-        ctx.error(place, format!("{kind} with an empty name"), "name it");
-        return;
-    }
     if lower.starts_with("sqlite_") || lower.starts_with("_schemactl") {
         ctx.error(
             place,
@@ -357,7 +353,14 @@ fn declare(
             "reserved name",
         );
     }
-    if let Some((first, first_kind)) = places.get(&lower).copied() {
+    // SQLite keeps tables, views, virtual tables and indexes in one namespace and triggers in
+    // another: a trigger may be named like its table (and a database that has one imports).
+    let key = if kind == "trigger" {
+        format!("trigger\u{0}{lower}")
+    } else {
+        lower.clone()
+    };
+    if let Some((first, first_kind)) = places.get(&key).copied() {
         let first_at = format!(
             "{}:{}:{}",
             ctx.sources[first.src].file,
@@ -374,7 +377,7 @@ fn declare(
         );
         return;
     }
-    places.insert(lower, (place, kind));
+    places.insert(key, (place, kind));
 }
 
 fn file_versions(ctx: &mut Ctx<'_>, files: &[FileSpec]) -> Option<u32> {

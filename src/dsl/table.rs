@@ -206,13 +206,6 @@ fn columns<'a>(
     let tname = table.name.to_string();
     let mut column_pk: Vec<(&Spanned<String>, &ColumnSpec)> = Vec::new();
     for (cname, cspec) in &spec.columns.0 {
-        if cname.value.is_empty() {
-            ctx.error(
-                place_of(src, cname),
-                format!("table \"{tname}\": a column has an empty name"),
-                "name it",
-            );
-        }
         // The stashes keep their bookkeeping (`_schemactl_rowid`, `_schemactl_as_...`)
         // beside a table's columns: a column named like it would be confused with it.
         if cname.value.to_ascii_lowercase().starts_with("_schemactl_") {
