@@ -45,13 +45,8 @@ fn not_a_date(i: usize, secs: i64) -> Value {
 
 fn findings(dir: &std::path::Path) -> (u64, u64) {
     let out = common::schemactl(dir, &["check", "--format", "json"]);
-    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap_or_else(|e| {
-        panic!(
-            "{e}: {}{}",
-            common::stdout(&out),
-            common::stderr(&out)
-        )
-    });
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout)
+        .unwrap_or_else(|e| panic!("{e}: {}{}", common::stdout(&out), common::stderr(&out)));
     let (mut expired, mut undated) = (0, 0);
     for f in v["findings"].as_array().unwrap() {
         if f["class"] == "expired" {

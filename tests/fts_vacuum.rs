@@ -116,15 +116,17 @@ fn case() -> impl Strategy<Value = Case> {
         any::<u32>(),
         0usize..3,
     )
-        .prop_map(|(fts5, key, quote, content_rowid, rows, deleted, view)| Case {
-            fts5,
-            key,
-            quote,
-            content_rowid,
-            rows,
-            deleted,
-            view,
-        })
+        .prop_map(
+            |(fts5, key, quote, content_rowid, rows, deleted, view)| Case {
+                fts5,
+                key,
+                quote,
+                content_rowid,
+                rows,
+                deleted,
+                view,
+            },
+        )
 }
 
 /// The index's own integrity-check against its content table: Ok(true) in step.

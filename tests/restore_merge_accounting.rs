@@ -225,7 +225,9 @@ fn a_reused_key_refuses_the_merge_and_names_the_keys() {
     ];
     let err = common::fails_in(dir.path(), &args, 1);
     assert!(
-        err.contains("1 row(s) of the backup's \"jobs\" have a key that a different live row now holds (2)"),
+        err.contains(
+            "1 row(s) of the backup's \"jobs\" have a key that a different live row now holds (2)"
+        ),
         "{err}"
     );
     assert!(err.contains("--skip-taken"), "{err}");
@@ -238,7 +240,11 @@ fn a_reused_key_refuses_the_merge_and_names_the_keys() {
         err.contains("1 row(s) of the backup NOT restored (--skip-taken): a different live row holds their key (2)"),
         "{err}"
     );
-    assert!(common::stdout(&out).contains("2 inserted"), "{}", common::stdout(&out));
+    assert!(
+        common::stdout(&out).contains("2 inserted"),
+        "{}",
+        common::stdout(&out)
+    );
     assert_eq!(
         strings(&db, all),
         ["1:keep-1", "2:new-A", "3:old-3", "4:old-4"]
@@ -326,18 +332,25 @@ fn restored_rows_are_found_by_the_full_text_indexes_over_the_table() {
         assert_eq!(
             strings(
                 &db,
-                &format!("SELECT CAST(rowid AS TEXT) FROM {ix} WHERE {ix} MATCH 'banana OR cherry OR apple' ORDER BY rowid")
+                &format!(
+                    "SELECT CAST(rowid AS TEXT) FROM {ix} WHERE {ix} MATCH 'banana OR cherry OR apple' ORDER BY rowid"
+                )
             ),
             ["1", "2", "3"],
             "{ix}"
         );
         Connection::open(&db)
             .unwrap()
-            .execute_batch(&format!("INSERT INTO {ix}({ix}, rank) VALUES ('integrity-check', 1)"))
+            .execute_batch(&format!(
+                "INSERT INTO {ix}({ix}, rank) VALUES ('integrity-check', 1)"
+            ))
             .unwrap();
     }
     // A replace from a backup taken now, after the app deleted a row.
-    let backup = common::ok_in(dir.path(), &["backup", "--database", "db.sqlite", "--out", "backups"]);
+    let backup = common::ok_in(
+        dir.path(),
+        &["backup", "--database", "db.sqlite", "--out", "backups"],
+    );
     let file = dir.path().join(backup.split_whitespace().nth(1).unwrap());
     Connection::open(&db)
         .unwrap()
@@ -358,7 +371,10 @@ fn restored_rows_are_found_by_the_full_text_indexes_over_the_table() {
         ],
     );
     assert_eq!(
-        strings(&db, "SELECT CAST(rowid AS TEXT) FROM docs_fts WHERE docs_fts MATCH 'banana'"),
+        strings(
+            &db,
+            "SELECT CAST(rowid AS TEXT) FROM docs_fts WHERE docs_fts MATCH 'banana'"
+        ),
         ["2"]
     );
 }

@@ -428,7 +428,12 @@ fn expired(
             });
         }
         let condition = format!("{col} IS NOT NULL AND {when} IS NULL");
-        let (count, samples) = count_where(conn, table, &condition, "count expiry times that are not dates")?;
+        let (count, samples) = count_where(
+            conn,
+            table,
+            &condition,
+            "count expiry times that are not dates",
+        )?;
         if count > 0 {
             out.push(Finding {
                 class: "expired",

@@ -113,7 +113,11 @@ fn view_reads(schema: &Schema, view: &str) -> (Vec<String>, bool) {
                 if !tables.iter().any(|x| x.eq_ignore_ascii_case(&t.name)) {
                     tables.push(t.name.to_string());
                 }
-            } else if schema.views.iter().any(|v| v.name.as_str().eq_ignore_ascii_case(w)) {
+            } else if schema
+                .views
+                .iter()
+                .any(|v| v.name.as_str().eq_ignore_ascii_case(w))
+            {
                 queue.push(w.to_string());
             }
         }
@@ -168,7 +172,10 @@ pub fn renumbered_by_vacuum(schema: &Schema) -> Vec<String> {
             .any(|r| ix.content_rowid.eq_ignore_ascii_case(r));
         if schema.table(&ix.content).is_some() {
             if rowid && renumbered(schema, &ix.content, Some(&ix.content_rowid)) {
-                out.push(format!("\"{}\" (content table \"{}\")", ix.name, ix.content));
+                out.push(format!(
+                    "\"{}\" (content table \"{}\")",
+                    ix.name, ix.content
+                ));
             }
             continue;
         }

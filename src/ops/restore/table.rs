@@ -251,8 +251,7 @@ fn write_rows(
                     if let Some(id) = &options.archive {
                         merge::refuse_again(live, id, &table.name, context)?;
                     }
-                    (rows.inserted, rows.renumbered) =
-                        insert(&b, &plain_rowid, "1").map_err(q)?;
+                    (rows.inserted, rows.renumbered) = insert(&b, &plain_rowid, "1").map_err(q)?;
                 } else {
                     // No primary key, and rows that may still be in the table: compared by
                     // content, as a multiset. The k-th copy of a row in the backup (by
@@ -271,9 +270,7 @@ fn write_rows(
                     (rows.inserted, rows.renumbered) = insert(
                         &ranked,
                         "b.schemactl_rowid",
-                        &format!(
-                            "b.schemactl_rank > (SELECT count(*) FROM {t} AS l WHERE {same})"
-                        ),
+                        &format!("b.schemactl_rank > (SELECT count(*) FROM {t} AS l WHERE {same})"),
                     )
                     .map_err(q)?;
                 }
