@@ -237,7 +237,7 @@ fn a_reused_key_refuses_the_merge_and_names_the_keys() {
     assert!(out.status.success(), "{}", common::stderr(&out));
     let err = common::stderr(&out);
     assert!(
-        err.contains("1 row(s) of the backup NOT restored (--skip-taken): a different live row holds their key (2)"),
+        err.contains("1 row(s) of the archive NOT restored (--skip-taken): a different live row holds their key (2)"),
         "{err}"
     );
     assert!(

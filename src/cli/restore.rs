@@ -56,8 +56,8 @@ pub struct Args {
     /// With --table: replace its rows, or merge in the rows missing by primary key (or rowid)
     #[arg(long, value_enum, default_value_t = ModeArg::Replace, requires = "table")]
     mode: ModeArg,
-    /// With --mode merge: when some of the backup's keys are held by different live rows,
-    /// restore the other rows (those stay only in the backup, and are listed) instead of refusing
+    /// With --mode merge from a prune archive: when some of its keys are held by other live rows,
+    /// restore the other rows (those stay only in the archive, and are listed) instead of refusing
     #[arg(long, requires = "table")]
     skip_taken: bool,
     /// Output format
@@ -190,17 +190,27 @@ pub fn run(args: &Args, config: &Config) -> Result<ExitCode> {
             );
         }
         if r.taken > 0 {
-            crate::note!(
-                "warning: {} row(s) of the backup NOT restored (--skip-taken): a different live row holds their key ({}{}); they are only in {}",
-                r.taken,
+            let keys = format!(
+                "{}{}",
                 r.taken_keys.join("; "),
                 if r.taken > r.taken_keys.len() {
                     format!(" and {} more", r.taken - r.taken_keys.len())
                 } else {
                     String::new()
-                },
-                r.from.display()
+                }
             );
+            if r.archived {
+                crate::note!(
+                    "warning: {} row(s) of the archive NOT restored (--skip-taken): a different live row holds their key ({keys}); they are only in {}",
+                    r.taken,
+                    r.from.display()
+                );
+            } else {
+                crate::note!(
+                    "note: {} row(s) of the backup not inserted: the table holds a different row under their key ({keys}), changed since the backup; the live rows are kept",
+                    r.taken
+                );
+            }
         }
         crate::say!(
             "restored table \"{table}\" in {} from {}: {} row(s) deleted, {} inserted{} (the previous contents are in {})",

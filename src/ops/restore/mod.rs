@@ -458,11 +458,16 @@ pub struct TableRestored {
     /// Merge: the backup's rows not inserted because the table holds the same row (the same
     /// values under the same key; for a table without a primary key, an identical copy).
     pub present: usize,
-    /// Merge (with `skip_taken`): the backup's rows not restored because a different live row
-    /// holds their key; they are only in the backup.
+    /// Merge: the backup's rows not inserted because a different live row holds their key.
+    /// From a backup, that is the row changed since (the live version stays); from the
+    /// archive of a committed prune (`archived`), another row given the key (allowed by
+    /// `skip_taken` only): the archived rows are then only in the archive.
     pub taken: usize,
     /// Their keys, as SQL literals (the first 20).
     pub taken_keys: Vec<String>,
+    /// The backup is the archive of a prune this database's history records: its rows all
+    /// left the table.
+    pub archived: bool,
     /// Full-text indexes whose content is the table (or a view over it), rebuilt in the same
     /// transaction: the restored rows are searchable.
     pub indexes_rebuilt: Vec<String>,
@@ -609,6 +614,7 @@ pub fn restore_table(
         present: rows.present,
         taken: rows.taken,
         taken_keys: rows.taken_keys,
+        archived: rows.archived,
         indexes_rebuilt: rows.indexes_rebuilt,
         triggers_suspended: rows.triggers,
         renamed_columns: mapping

@@ -39,10 +39,15 @@ pub struct Rows {
     /// Merge: the backup's rows not inserted because the table holds the same row (the same
     /// values under the same key; for a table without a key, an identical copy).
     pub present: usize,
-    /// Merge: the backup's rows not inserted because a different live row holds their key.
+    /// Merge: the backup's rows not inserted because a different live row holds their key
+    /// (from a backup: the row changed since; from a committed prune's archive: the key was
+    /// given to another row, and the archived row is not restored).
     pub taken: usize,
     /// The keys of those rows (at most [`merge::SHOWN`]), each as SQL literals.
     pub taken_keys: Vec<String>,
+    /// Merge: the backup is the archive of a prune this database's history records, so its
+    /// rows all left the table (a taken key is another row's; see `merge`).
+    pub archived: bool,
     /// Full-text indexes over the table (external content) rebuilt in the same transaction.
     pub indexes_rebuilt: Vec<String>,
 }
@@ -217,13 +222,22 @@ fn write_rows(
                 .filter_map(|k| mapping.source(&k).map(|s| (k.clone(), s)))
                 .collect();
             let total = merge::backup_rows(live, &b, context)?;
+            // A committed prune's archive: every row it holds left the table.
+            let left = match &options.archive {
+                Some(id) => merge::committed(live, id, context)?,
+                None => false,
+            };
+            rows.archived = left;
             if !key.is_empty() && key.len() == table.key_columns().len() {
                 let key: Vec<(String, String)> =
                     key.iter().map(|(l, s)| (ident(l), ident(s))).collect();
                 // Every backup row: its key free (inserted), held by the same row (present),
                 // or held by a different row (taken: refused unless told, then reported).
                 (rows.taken, rows.taken_keys) = merge::taken(live, (&t, &b), &key, &same, context)?;
-                if rows.taken > 0 && !options.skip_taken {
+                // From an archive, a live row under an archived row's key is another row (the
+                // key was given again): the archived row would be lost unless told. From a
+                // backup it is the same row, changed since: the live version stays.
+                if left && rows.taken > 0 && !options.skip_taken {
                     return Err(merge::refuse_taken(
                         &table.name,
                         rows.taken,
@@ -240,11 +254,7 @@ fn write_rows(
                 (rows.inserted, rows.renumbered) = insert(&b, &plain_rowid, &missing).map_err(q)?;
                 rows.present = total.saturating_sub(rows.inserted + rows.taken);
             } else if let Some(r) = rowid {
-                let union = match &options.archive {
-                    Some(id) => merge::committed(live, id, context)?,
-                    None => false,
-                };
-                if union {
+                if left {
                     // A committed prune's archive: every row it holds left the table, so
                     // every one comes back, beside whatever identical rows were written
                     // since (4 archived copies and 1 new one make 5); once.
