@@ -378,3 +378,37 @@ fn restored_rows_are_found_by_the_full_text_indexes_over_the_table() {
         ["2"]
     );
 }
+
+/// From a backup (not a prune's archive), a live row under a backup row's key is that row,
+/// changed since: the live version stays, and the merge says so instead of refusing.
+#[test]
+fn a_row_changed_since_a_backup_is_kept_and_counted() {
+    let dir = common::temp_dir();
+    let db = db_with(
+        dir.path(),
+        "CREATE TABLE t (id INTEGER PRIMARY KEY, v TEXT);
+         INSERT INTO t VALUES (1, 'one'), (2, 'two'), (3, 'three');",
+    );
+    let taken = schemactl::ops::backup::backup(&schemactl::ops::backup::Options {
+        database: db.clone(),
+        dir: dir.path().join("backups"),
+        compress: schemactl::ops::backup::Compression::Zstd,
+        label: "t".into(),
+        count_rows: false,
+    })
+    .unwrap();
+    Connection::open(&db)
+        .unwrap()
+        .execute_batch("UPDATE t SET v = 'uno' WHERE id = 1; DELETE FROM t WHERE id = 3;")
+        .unwrap();
+    let done = merge(&db, &taken.path, "t", false).unwrap();
+    assert_eq!(
+        (done.inserted, done.present, done.taken, done.archived),
+        (1, 1, 1, false)
+    );
+    assert_eq!(done.taken_keys, ["1"]);
+    assert_eq!(
+        strings(&db, "SELECT id || v FROM t ORDER BY id"),
+        ["1uno", "2two", "3three"]
+    );
+}
