@@ -391,7 +391,7 @@ pub enum Error {
     VacuumWouldMisplace { stashes: Vec<String> },
     /// VACUUM would renumber the rowids a full-text index finds its content rows by.
     #[error(
-        "VACUUM renumbers the rowids of tables without an INTEGER PRIMARY KEY, and these full-text indexes find the rows of such a content table by rowid: {}; after it, their searches would return other rows, or none; nothing was changed; give the content table an INTEGER PRIMARY KEY (and the index content_rowid set to it), or drop the index, vacuum and create it again",
+        "VACUUM renumbers the rowids of tables without an INTEGER PRIMARY KEY, and these full-text indexes find the rows of such a table (their content table, or the table under their content view) by rowid: {}; after it, their searches would return other rows, or none; nothing was changed; give that table an INTEGER PRIMARY KEY (and set the index's content_rowid, or the view's rowid column, to it), or drop the index, vacuum and create it again",
         .indexes.join(", ")
     )]
     VacuumWouldBreakIndex { indexes: Vec<String> },

@@ -28,6 +28,10 @@ struct Case {
     rows: usize,
     /// Which rows are deleted before the vacuum (bit i: row i).
     deleted: u32,
+    /// fts5 only: the content is a view over the table, `notes_v`, whose `rid` is the
+    /// index's content_rowid: 0 no view, 1 `rowid AS rid`, 2 `id AS rid` (`rowid` without an
+    /// id column).
+    view: usize,
 }
 
 const KEYS: [&str; 5] = [
@@ -53,10 +57,24 @@ impl Case {
             ""
         };
         let mut sql = format!(
-            "CREATE TABLE notes ({}title TEXT, body TEXT{table_pk});
-             CREATE VIRTUAL TABLE notes_fts USING {module}(title, body, content={content}{rowid});\n",
+            "CREATE TABLE notes ({}title TEXT, body TEXT{table_pk});\n",
             KEYS[self.key]
         );
+        if self.through_view() {
+            let rid = if self.view == 2 && self.key > 0 {
+                "id"
+            } else {
+                "rowid"
+            };
+            sql.push_str(&format!(
+                "CREATE VIEW notes_v AS SELECT {rid} AS rid, title, body FROM notes;
+                 CREATE VIRTUAL TABLE notes_fts USING fts5(title, body, content='notes_v', content_rowid='rid');\n"
+            ));
+        } else {
+            sql.push_str(&format!(
+                "CREATE VIRTUAL TABLE notes_fts USING {module}(title, body, content={content}{rowid});\n"
+            ));
+        }
         for i in 0..self.rows {
             let id = if self.key > 0 {
                 format!("{}, ", 10 + 3 * i)
@@ -82,6 +100,12 @@ impl Case {
     }
 }
 
+impl Case {
+    fn through_view(&self) -> bool {
+        self.fts5 && self.view > 0
+    }
+}
+
 fn case() -> impl Strategy<Value = Case> {
     (
         any::<bool>(),
@@ -90,15 +114,19 @@ fn case() -> impl Strategy<Value = Case> {
         any::<bool>(),
         2usize..7,
         any::<u32>(),
+        0usize..3,
     )
-        .prop_map(|(fts5, key, quote, content_rowid, rows, deleted)| Case {
-            fts5,
-            key,
-            quote,
-            content_rowid,
-            rows,
-            deleted,
-        })
+        .prop_map(
+            |(fts5, key, quote, content_rowid, rows, deleted, view)| Case {
+                fts5,
+                key,
+                quote,
+                content_rowid,
+                rows,
+                deleted,
+                view,
+            },
+        )
 }
 
 /// The index's own integrity-check against its content table: Ok(true) in step.
@@ -174,7 +202,12 @@ fn check_case(c: &Case) -> Result<(), TestCaseError> {
                 |r| r.get::<_, bool>(0),
             )
             .unwrap();
-    let kept = alias || (c.fts5 && c.content_rowid && c.key > 0);
+    let kept = if c.through_view() {
+        // The view's rid: the id column's values (kept), or the table's rowid.
+        alias || (c.view == 2 && c.key > 0)
+    } else {
+        alias || (c.fts5 && c.content_rowid && c.key > 0)
+    };
     prop_assert!(
         kept || may_break || c.key > 0,
         "a table without an index is renumbered"
@@ -258,6 +291,28 @@ fn an_fts5_index_of_a_table_without_an_integer_primary_key_refuses_vacuum() {
         content_rowid: false,
         rows: 4,
         deleted: 0b0011,
+        view: 0,
     })
     .unwrap();
+}
+
+/// h10_12: the content is a view over that table, exposing its rowid.
+#[test]
+fn an_fts5_index_over_a_view_of_a_table_without_an_integer_primary_key_refuses_vacuum() {
+    let c = Case {
+        fts5: true,
+        key: 0,
+        quote: 0,
+        content_rowid: false,
+        rows: 4,
+        deleted: 0b0011,
+        view: 1,
+    };
+    check_case(&c).unwrap();
+    let dir = project(&c);
+    let err = common::fails_in(dir.path(), &["optimize", "--vacuum"], 1);
+    assert!(
+        err.contains("\"notes_fts\" (content view \"notes_v\", over table \"notes\" without an INTEGER PRIMARY KEY)"),
+        "{err}"
+    );
 }

@@ -253,7 +253,7 @@ fn merge(db: &Path, dir: &Path, file: &Path) {
         without_checksum: false,
     };
     let prepared = restore::prepare(&opts, &mut |_| {}).unwrap();
-    restore::restore_table(&opts, prepared, "t", TableMode::Merge, &mut |_| {}).unwrap();
+    restore::restore_table(&opts, prepared, "t", TableMode::Merge, false, &mut |_| {}).unwrap();
 }
 
 type Row = (Option<i64>, Option<String>);

@@ -56,6 +56,10 @@ pub struct Args {
     /// With --table: replace its rows, or merge in the rows missing by primary key (or rowid)
     #[arg(long, value_enum, default_value_t = ModeArg::Replace, requires = "table")]
     mode: ModeArg,
+    /// With --mode merge from a prune archive: when some of its keys are held by other live rows,
+    /// restore the other rows (those stay only in the archive, and are listed) instead of refusing
+    #[arg(long, requires = "table")]
+    skip_taken: bool,
     /// Output format
     #[arg(long, value_enum, default_value_t = Format::Human)]
     format: Format,
@@ -124,9 +128,14 @@ pub fn run(args: &Args, config: &Config) -> Result<ExitCode> {
     let preview = prepared.preview.clone();
     let mut progress = Progress::new(&opts.database);
     if let Some(table) = &args.table {
-        let r = restore::restore_table(&opts, prepared, table, args.mode.into(), &mut |m| {
-            progress.say(m)
-        });
+        let r = restore::restore_table(
+            &opts,
+            prepared,
+            table,
+            args.mode.into(),
+            args.skip_taken,
+            &mut |m| progress.say(m),
+        );
         drop(progress);
         let r = r?;
         if args.format == Format::Json {
@@ -163,6 +172,45 @@ pub fn run(args: &Args, config: &Config) -> Result<ExitCode> {
                 "note: {} trigger(s) of \"{table}\" were suspended during the restore and are back",
                 r.triggers_suspended
             );
+        }
+        if !r.indexes_rebuilt.is_empty() {
+            crate::note!(
+                "note: full-text index(es) {} over \"{table}\" rebuilt, so that the restored rows are found",
+                r.indexes_rebuilt
+                    .iter()
+                    .map(|i| format!("\"{i}\""))
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            );
+        }
+        if r.present > 0 {
+            crate::note!(
+                "note: {} row(s) of the backup not inserted: \"{table}\" holds the same row already",
+                r.present
+            );
+        }
+        if r.taken > 0 {
+            let keys = format!(
+                "{}{}",
+                r.taken_keys.join("; "),
+                if r.taken > r.taken_keys.len() {
+                    format!(" and {} more", r.taken - r.taken_keys.len())
+                } else {
+                    String::new()
+                }
+            );
+            if r.archived {
+                crate::note!(
+                    "warning: {} row(s) of the archive NOT restored (--skip-taken): a different live row holds their key ({keys}); they are only in {}",
+                    r.taken,
+                    r.from.display()
+                );
+            } else {
+                crate::note!(
+                    "note: {} row(s) of the backup not inserted: the table holds a different row under their key ({keys}), changed since the backup; the live rows are kept",
+                    r.taken
+                );
+            }
         }
         crate::say!(
             "restored table \"{table}\" in {} from {}: {} row(s) deleted, {} inserted{} (the previous contents are in {})",

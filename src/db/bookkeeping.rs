@@ -62,6 +62,14 @@ pub const ARCHIVE_TABLE: &str = "_schemactl_prune";
 pub const CREATE_ARCHIVE_TABLE: &str =
     "CREATE TABLE _schemactl_prune (id TEXT, database TEXT, created_at TEXT)";
 
+/// The prune archives merged into the database, per table (`restore ARCHIVE --table T --mode
+/// merge`): a table without a primary key takes every row of its prune's archive once, and
+/// this is how a second merge knows the rows are back.
+pub const ARCHIVE_MERGES_TABLE: &str = "_schemactl_archive_merges";
+
+/// Creates [`ARCHIVE_MERGES_TABLE`] when it is missing.
+pub const CREATE_ARCHIVE_MERGES_TABLE: &str = "CREATE TABLE IF NOT EXISTS _schemactl_archive_merges (prune_id TEXT NOT NULL, tbl TEXT NOT NULL, merged_at TEXT NOT NULL, rows INTEGER NOT NULL, PRIMARY KEY (prune_id, tbl))";
+
 /// The database's identity: one row naming it (an id, where and when it was created, the path
 /// it was last written at), so that backups are told apart by the database they were taken
 /// from, whatever its path. See [`super::identity`].
@@ -88,6 +96,7 @@ mod tests {
             (PRUNES_TABLE, CREATE_PRUNES_TABLE),
             (PRUNE_INTENTS_TABLE, CREATE_PRUNE_INTENTS_TABLE),
             (ARCHIVE_TABLE, CREATE_ARCHIVE_TABLE),
+            (ARCHIVE_MERGES_TABLE, CREATE_ARCHIVE_MERGES_TABLE),
             (IDENTITY_TABLE, CREATE_IDENTITY_TABLE),
         ] {
             conn.execute_batch(ddl).unwrap();

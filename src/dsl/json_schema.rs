@@ -89,7 +89,7 @@ pub fn json_schema() -> Value {
             "sql": { "type": "string", "description": "a verbatim CREATE TABLE, instead of columns and constraints" },
             "invariants": { "type": "object", "additionalProperties": { "type": "string" },
                             "description": "named SQL conditions every row must satisfy (schemactl check)" },
-            "expires": { "type": "string", "description": "the column holding each row's expiry time (schemactl check)" },
+            "expires": { "type": "string", "description": "the column holding each row's expiry time (schemactl check): ISO-8601 text, a Julian day number or Unix seconds; other values are reported as not dates" },
             "retention": {
                 "type": "object", "additionalProperties": false, "required": ["when"],
                 "description": "which rows schemactl prune removes",

@@ -87,4 +87,28 @@ pub enum RestoreError {
         /// The table.
         table: String,
     },
+    /// A merge would leave out backup rows whose key a different live row now holds.
+    #[error(
+        "{count} row(s) of the backup's \"{table}\" have a key that a different live row now holds ({keys}): a merge would leave them out, so nothing was restored; to restore the other rows and leave those in the backup, pass --skip-taken"
+    )]
+    KeysTaken {
+        /// The table.
+        table: String,
+        /// How many backup rows.
+        count: usize,
+        /// Their keys, as SQL literals (the first few, then how many more).
+        keys: String,
+    },
+    /// A prune archive's rows were merged into a table without a primary key already.
+    #[error(
+        "the rows of prune {prune} were merged into \"{table}\" already ({at}): the table has no primary key, so they cannot be told from identical rows, and a second merge would insert them twice; nothing was restored"
+    )]
+    ArchiveMerged {
+        /// The table.
+        table: String,
+        /// The prune's id.
+        prune: String,
+        /// When it was merged.
+        at: String,
+    },
 }

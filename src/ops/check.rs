@@ -395,7 +395,13 @@ fn expired(
             continue;
         }
         let col = format!("t.{}", quote_ident(&rule.column));
-        let condition = format!("{col} IS NOT NULL AND julianday({col}) < julianday('now')");
+        // What an `expires:` column may hold: ISO-8601 text (`2026-11-30`, `2026-11-30
+        // 14:30:00`, with `T`, fractions, `Z` or `+02:00`), or a number: a Julian day
+        // (0 to 5373484.5) or else Unix seconds (SQLite's 'auto' modifier, also for numeric
+        // text). Anything else (milliseconds, a blob, words) is not a date: reported, never
+        // taken as "not expired".
+        let when = format!("julianday({col}, 'auto')");
+        let condition = format!("{col} IS NOT NULL AND {when} < julianday('now')");
         let (count, samples) = count_where(conn, table, &condition, "count expired rows")?;
         if count > 0 {
             let pruned = desired
@@ -416,6 +422,26 @@ fn expired(
                     } else {
                         "; no retention rule covers the table"
                     }
+                ),
+                count,
+                samples,
+            });
+        }
+        let condition = format!("{col} IS NOT NULL AND {when} IS NULL");
+        let (count, samples) = count_where(
+            conn,
+            table,
+            &condition,
+            "count expiry times that are not dates",
+        )?;
+        if count > 0 {
+            out.push(Finding {
+                class: "expired",
+                severity: Severity::Warning,
+                subject: rule.table.clone(),
+                message: format!(
+                    "{count} row(s) of \"{}\" have a value in \"{}\" that is not a date, so whether they expired is unknown: `expires:` takes ISO-8601 text (2026-11-30 14:30:00), a Julian day number or Unix seconds (not milliseconds)",
+                    rule.table, rule.column
                 ),
                 count,
                 samples,

@@ -74,26 +74,127 @@ pub fn external_indexes(schema: &Schema) -> Vec<ExternalIndex> {
     out
 }
 
-/// The external-content indexes whose rowids VACUUM would renumber, each as
-/// `"i" (content table "t")`: those whose content
-/// table is a rowid table without an INTEGER PRIMARY KEY and whose rowid is the table's own.
-pub fn renumbered_by_vacuum(schema: &Schema) -> Vec<String> {
+/// The names SQLite reads a rowid by.
+const ROWID_NAMES: [&str; 3] = ["rowid", "oid", "_rowid_"];
+
+/// What a view reads, through the views it reads in turn: the tables (as the schema spells
+/// them), and whether any of those views names a rowid (`rowid`, `oid`, `_rowid_`). Read from
+/// the views' words: a word that names a table counts, wherever it stands (a name in a
+/// string literal does not), so a view may be said to read a table it does not; never the
+/// other way round.
+fn view_reads(schema: &Schema, view: &str) -> (Vec<String>, bool) {
+    let mut seen: Vec<String> = Vec::new();
+    let mut queue = vec![view.to_string()];
+    let mut tables: Vec<String> = Vec::new();
+    let mut rowid = false;
+    while let Some(name) = queue.pop() {
+        if seen.iter().any(|s| s.eq_ignore_ascii_case(&name)) {
+            continue;
+        }
+        seen.push(name.clone());
+        let Some(v) = schema
+            .views
+            .iter()
+            .find(|v| v.name.as_str().eq_ignore_ascii_case(&name))
+        else {
+            continue;
+        };
+        let Ok(tokens) = crate::sql::lex(v.select.as_str()) else {
+            // A view that does not lex reads anything: every table.
+            tables.extend(schema.tables.iter().map(|t| t.name.to_string()));
+            rowid = true;
+            continue;
+        };
+        for w in tokens.iter().filter_map(|t| t.word()) {
+            if ROWID_NAMES.iter().any(|r| w.eq_ignore_ascii_case(r)) {
+                rowid = true;
+            }
+            if let Some(t) = schema.table(w) {
+                if !tables.iter().any(|x| x.eq_ignore_ascii_case(&t.name)) {
+                    tables.push(t.name.to_string());
+                }
+            } else if schema
+                .views
+                .iter()
+                .any(|v| v.name.as_str().eq_ignore_ascii_case(w))
+            {
+                queue.push(w.to_string());
+            }
+        }
+    }
+    (tables, rowid)
+}
+
+/// The external-content indexes whose content is `table`, or a view that reads it (see
+/// [`view_reads`]): restoring rows into `table` with its triggers suspended leaves them out of
+/// step until they are rebuilt.
+pub fn over_table(schema: &Schema, table: &str) -> Vec<ExternalIndex> {
     external_indexes(schema)
         .into_iter()
         .filter(|ix| {
-            let rowid = ["rowid", "oid", "_rowid_"]
-                .iter()
-                .any(|r| ix.content_rowid.eq_ignore_ascii_case(r));
-            rowid
-                && schema.table(&ix.content).is_some_and(|t| {
-                    !t.without_rowid
-                        && t.rowid_alias().is_none()
-                        // A column of that name shadows the rowid: its values are kept.
-                        && t.column(&ix.content_rowid).is_none()
-                })
+            ix.content.eq_ignore_ascii_case(table)
+                || view_reads(schema, &ix.content)
+                    .0
+                    .iter()
+                    .any(|t| t.eq_ignore_ascii_case(table))
         })
-        .map(|ix| format!("\"{}\" (content table \"{}\")", ix.name, ix.content))
         .collect()
+}
+
+/// Rebuilds an external-content index from its content (inside the caller's transaction).
+pub fn rebuild(conn: &Connection, ix: &ExternalIndex) -> Result<()> {
+    let t = quote_ident(&ix.name);
+    conn.execute_batch(&format!("INSERT INTO {t}({t}) VALUES('rebuild')"))
+        .map_err(|e| Error::sqlite(format!("rebuild the full-text index \"{}\"", ix.name), e))
+}
+
+/// Whether VACUUM can renumber the rows of `table`: a rowid table without an INTEGER PRIMARY
+/// KEY (a column named like the rowid shadows it: `shadowed` is that name, when there is one).
+fn renumbered(schema: &Schema, table: &str, shadowed: Option<&str>) -> bool {
+    schema.table(table).is_some_and(|t| {
+        !t.without_rowid
+            && t.rowid_alias().is_none()
+            && shadowed.is_none_or(|name| t.column(name).is_none())
+    })
+}
+
+/// The external-content indexes whose rowids VACUUM would renumber, each as
+/// `"i" (content table "t")` or `"i" (content view "v", over table "t")`: those whose content
+/// table is a rowid table without an INTEGER PRIMARY KEY and whose rowid is the table's own;
+/// and those whose content is a view that names a rowid (`rowid`, `oid`, `_rowid_`) and reads
+/// such a table, directly or through other views (what the view calls its rowid cannot be
+/// proved to be anything but that table's rowid).
+pub fn renumbered_by_vacuum(schema: &Schema) -> Vec<String> {
+    let mut out = Vec::new();
+    for ix in external_indexes(schema) {
+        let rowid = ROWID_NAMES
+            .iter()
+            .any(|r| ix.content_rowid.eq_ignore_ascii_case(r));
+        if schema.table(&ix.content).is_some() {
+            if rowid && renumbered(schema, &ix.content, Some(&ix.content_rowid)) {
+                out.push(format!(
+                    "\"{}\" (content table \"{}\")",
+                    ix.name, ix.content
+                ));
+            }
+            continue;
+        }
+        let (tables, names_rowid) = view_reads(schema, &ix.content);
+        let under: Vec<String> = tables
+            .iter()
+            .filter(|t| renumbered(schema, t, None))
+            .map(|t| format!("\"{t}\""))
+            .collect();
+        if names_rowid && !under.is_empty() {
+            out.push(format!(
+                "\"{}\" (content view \"{}\", over table {} without an INTEGER PRIMARY KEY)",
+                ix.name,
+                ix.content,
+                under.join(", ")
+            ));
+        }
+    }
+    out
 }
 
 /// Runs each external-content index's own `integrity-check` against its content table, in a

@@ -29,12 +29,13 @@ use crate::ops::catalog;
 
 mod choose;
 pub mod columns;
+mod merge;
 mod table;
 mod whole;
 
 use choose::{Chosen, candidates, pick_verified, preview};
 pub use choose::{Preview, TableCounts, render};
-pub use table::TableMode;
+pub use table::{MergeOptions, TableMode};
 
 /// Which backup to restore.
 #[derive(Debug, Clone)]
@@ -454,6 +455,22 @@ pub struct TableRestored {
     pub inserted: usize,
     /// Of those, rows whose rowid another live row had taken: they got a new one.
     pub renumbered: usize,
+    /// Merge: the backup's rows not inserted because the table holds the same row (the same
+    /// values under the same key; for a table without a primary key, an identical copy).
+    pub present: usize,
+    /// Merge: the backup's rows not inserted because a different live row holds their key.
+    /// From a backup, that is the row changed since (the live version stays); from the
+    /// archive of a committed prune (`archived`), another row given the key (allowed by
+    /// `skip_taken` only): the archived rows are then only in the archive.
+    pub taken: usize,
+    /// Their keys, as SQL literals (the first 20).
+    pub taken_keys: Vec<String>,
+    /// The backup is the archive of a prune this database's history records: its rows all
+    /// left the table.
+    pub archived: bool,
+    /// Full-text indexes whose content is the table (or a view over it), rebuilt in the same
+    /// transaction: the restored rows are searchable.
+    pub indexes_rebuilt: Vec<String>,
     /// Triggers of the table suspended during the restore (and created again).
     pub triggers_suspended: usize,
     /// (live column, backup column) pairs where a rename since the backup was followed.
@@ -474,6 +491,7 @@ pub fn restore_table(
     prepared: Prepared,
     name: &str,
     mode: TableMode,
+    skip_taken: bool,
     say: &mut dyn FnMut(&str),
 ) -> Result<TableRestored> {
     let opts = &resolved(opts);
@@ -506,6 +524,23 @@ pub fn restore_table(
     let backup_conn = Connection::open(scratch)
         .map_err(|e| Error::sqlite(format!("open {}", scratch.display()), e))?;
     let backup_schema = crate::inspect(&backup_conn)?;
+    // A prune archive names its prune: see `merge`.
+    let archive = if prepared.chosen.counts.contains_key(ARCHIVE_TABLE) {
+        backup_conn
+            .query_row(&format!("SELECT id FROM {ARCHIVE_TABLE}"), [], |r| {
+                r.get::<_, Option<String>>(0)
+            })
+            .or_else(|e| match e {
+                rusqlite::Error::QueryReturnedNoRows => Ok(None),
+                e => Err(e),
+            })
+            .map_err(Error::sqlite_in(format!(
+                "read which prune wrote {}",
+                prepared.chosen.from.display()
+            )))?
+    } else {
+        None
+    };
     // From the backup's history to the live one, through the rollbacks between them too.
     let renames = columns::renames_between(&backup_conn, &live)?;
     drop(backup_conn);
@@ -547,7 +582,14 @@ pub fn restore_table(
         scratch,
         (&live_table, &backup_table),
         &mapping,
-        mode,
+        (
+            mode,
+            &MergeOptions {
+                skip_taken,
+                archive,
+            },
+        ),
+        &crate::ops::fts::over_table(&live_schema, &live_table.name),
         keep,
     );
     let (rows, before) = match restored {
@@ -569,6 +611,11 @@ pub fn restore_table(
         deleted: rows.deleted,
         inserted: rows.inserted,
         renumbered: rows.renumbered,
+        present: rows.present,
+        taken: rows.taken,
+        taken_keys: rows.taken_keys,
+        archived: rows.archived,
+        indexes_rebuilt: rows.indexes_rebuilt,
         triggers_suspended: rows.triggers,
         renamed_columns: mapping
             .pairs

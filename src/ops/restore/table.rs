@@ -7,6 +7,7 @@ use std::path::Path;
 use rusqlite::Connection;
 
 use super::columns::Mapping;
+use super::merge;
 use crate::db::ForeignKeys;
 use crate::error::{Error, Result};
 use crate::model::Table;
@@ -25,7 +26,7 @@ pub enum TableMode {
 }
 
 /// What the rows part of a table restore did.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Rows {
     /// Rows deleted (replace).
     pub deleted: usize,
@@ -35,6 +36,30 @@ pub struct Rows {
     pub renumbered: usize,
     /// Triggers suspended for the restore and created again.
     pub triggers: usize,
+    /// Merge: the backup's rows not inserted because the table holds the same row (the same
+    /// values under the same key; for a table without a key, an identical copy).
+    pub present: usize,
+    /// Merge: the backup's rows not inserted because a different live row holds their key
+    /// (from a backup: the row changed since; from a committed prune's archive: the key was
+    /// given to another row, and the archived row is not restored).
+    pub taken: usize,
+    /// The keys of those rows (at most [`merge::SHOWN`]), each as SQL literals.
+    pub taken_keys: Vec<String>,
+    /// Merge: the backup is the archive of a prune this database's history records, so its
+    /// rows all left the table (a taken key is another row's; see `merge`).
+    pub archived: bool,
+    /// Full-text indexes over the table (external content) rebuilt in the same transaction.
+    pub indexes_rebuilt: Vec<String>,
+}
+
+/// How a merge treats the rows it cannot insert, and what the backup is.
+#[derive(Debug, Clone, Default)]
+pub struct MergeOptions {
+    /// Restore the other rows when some of the backup's keys are held by different live rows
+    /// (those rows are then reported, not restored); without it the merge refuses.
+    pub skip_taken: bool,
+    /// The prune id, when the backup is a prune archive.
+    pub archive: Option<String>,
 }
 
 /// A name that reaches the rowid of `tables`' rows: `rowid`, `_rowid_` or `oid`, whichever
@@ -56,7 +81,8 @@ pub(super) fn restore_rows<T>(
     scratch: &Path,
     (table, backup_table): (&Table, &Table),
     mapping: &Mapping,
-    mode: TableMode,
+    (mode, options): (TableMode, &MergeOptions),
+    indexes: &[crate::ops::fts::ExternalIndex],
     keep: impl FnOnce() -> Result<T>,
 ) -> Result<(Rows, T)> {
     let context = format!("restore table \"{}\"", table.name);
@@ -68,12 +94,24 @@ pub(super) fn restore_rows<T>(
     let result = crate::db::immediate(live, ForeignKeys::Off, &context, &context, || {
         let kept = keep()?;
         let triggers = suspend_triggers(live, &table.name, &context)?;
-        let mut rows = write_rows(live, table, backup_table, mapping, mode, &context)?;
+        let mut rows = write_rows(
+            live,
+            (table, backup_table),
+            mapping,
+            (mode, options),
+            &context,
+        )?;
         for sql in &triggers {
             live.execute_batch(sql)
                 .map_err(|e| Error::sqlite(format!("{context}: create its triggers again"), e))?;
         }
         rows.triggers = triggers.len();
+        // The full-text indexes over the table were kept in step by those triggers (or not at
+        // all): the rows restored without them are indexed by a rebuild, before the commit.
+        for ix in indexes {
+            crate::ops::fts::rebuild(live, ix)?;
+            rows.indexes_rebuilt.push(ix.name.clone());
+        }
         // The table as a child, and every table that references it.
         let q = Error::sqlite_in(context.clone());
         let mut check = vec![table.name.to_string()];
@@ -109,10 +147,9 @@ fn suspend_triggers(live: &Connection, table: &str, context: &str) -> Result<Vec
 
 fn write_rows(
     live: &Connection,
-    table: &Table,
-    backup_table: &Table,
+    (table, backup_table): (&Table, &Table),
     mapping: &Mapping,
-    mode: TableMode,
+    (mode, options): (TableMode, &MergeOptions),
     context: &str,
 ) -> Result<Rows> {
     let q = |e| Error::sqlite(context.to_string(), e);
@@ -184,41 +221,78 @@ fn write_rows(
                 .into_iter()
                 .filter_map(|k| mapping.source(&k).map(|s| (k.clone(), s)))
                 .collect();
+            let total = merge::backup_rows(live, &b, context)?;
+            // A committed prune's archive: every row it holds left the table.
+            let left = match &options.archive {
+                Some(id) => merge::committed(live, id, context)?,
+                None => false,
+            };
+            rows.archived = left;
             if !key.is_empty() && key.len() == table.key_columns().len() {
-                // The rows missing by primary key.
+                let key: Vec<(String, String)> =
+                    key.iter().map(|(l, s)| (ident(l), ident(s))).collect();
+                // Every backup row: its key free (inserted), held by the same row (present),
+                // or held by a different row (taken: refused unless told, then reported).
+                (rows.taken, rows.taken_keys) = merge::taken(live, (&t, &b), &key, &same, context)?;
+                // From an archive, a live row under an archived row's key is another row (the
+                // key was given again): the archived row would be lost unless told. From a
+                // backup it is the same row, changed since: the live version stays.
+                if left && rows.taken > 0 && !options.skip_taken {
+                    return Err(merge::refuse_taken(
+                        &table.name,
+                        rows.taken,
+                        &rows.taken_keys,
+                    ));
+                }
                 let missing = format!(
                     "NOT EXISTS (SELECT 1 FROM {t} AS l WHERE {})",
                     key.iter()
-                        .map(|(l, s)| format!("l.{} IS b.{}", ident(l), ident(s)))
+                        .map(|(l, s)| format!("l.{l} IS b.{s}"))
                         .collect::<Vec<_>>()
                         .join(" AND ")
                 );
                 (rows.inserted, rows.renumbered) = insert(&b, &plain_rowid, &missing).map_err(q)?;
+                rows.present = total.saturating_sub(rows.inserted + rows.taken);
             } else if let Some(r) = rowid {
-                // No primary key: rows are compared by content, as a multiset. The k-th copy
-                // of a row in the backup (by rowid) comes back when the table holds fewer
-                // than k copies: so a second merge inserts nothing, and no row the table
-                // holds (under whatever rowid a VACUUM gave it) is inserted again.
-                let partition = mapping
-                    .pairs
-                    .iter()
-                    .map(|(_, s)| ident(s))
-                    .collect::<Vec<_>>()
-                    .join(", ");
-                let ranked = format!(
-                    "(SELECT *, {r} AS schemactl_rowid, row_number() OVER (PARTITION BY {partition} ORDER BY {r}) AS schemactl_rank FROM {b})"
-                );
-                (rows.inserted, rows.renumbered) = insert(
-                    &ranked,
-                    "b.schemactl_rowid",
-                    &format!("b.schemactl_rank > (SELECT count(*) FROM {t} AS l WHERE {same})"),
-                )
-                .map_err(q)?;
+                if left {
+                    // A committed prune's archive: every row it holds left the table, so
+                    // every one comes back, beside whatever identical rows were written
+                    // since (4 archived copies and 1 new one make 5); once.
+                    if let Some(id) = &options.archive {
+                        merge::refuse_again(live, id, &table.name, context)?;
+                    }
+                    (rows.inserted, rows.renumbered) = insert(&b, &plain_rowid, "1").map_err(q)?;
+                } else {
+                    // No primary key, and rows that may still be in the table: compared by
+                    // content, as a multiset. The k-th copy of a row in the backup (by
+                    // rowid) comes back when the table holds fewer than k copies: so a
+                    // second merge inserts nothing, and no row the table holds (under
+                    // whatever rowid a VACUUM gave it) is inserted again.
+                    let partition = mapping
+                        .pairs
+                        .iter()
+                        .map(|(_, s)| ident(s))
+                        .collect::<Vec<_>>()
+                        .join(", ");
+                    let ranked = format!(
+                        "(SELECT *, {r} AS schemactl_rowid, row_number() OVER (PARTITION BY {partition} ORDER BY {r}) AS schemactl_rank FROM {b})"
+                    );
+                    (rows.inserted, rows.renumbered) = insert(
+                        &ranked,
+                        "b.schemactl_rowid",
+                        &format!("b.schemactl_rank > (SELECT count(*) FROM {t} AS l WHERE {same})"),
+                    )
+                    .map_err(q)?;
+                }
+                rows.present = total.saturating_sub(rows.inserted);
             } else {
                 return Err(Error::InvalidArgument {
                     what: format!("restore table \"{}\" --mode merge", table.name),
                     message: "the table has neither a primary key the backup shares nor a rowid to match rows by".into(),
                 });
+            }
+            if let Some(id) = &options.archive {
+                merge::record(live, id, &table.name, rows.inserted, context)?;
             }
         }
     }
