@@ -263,7 +263,21 @@ pub fn plan_for(current: &Schema, desired: &Schema, changes: &[Change], target: 
         .filter(|s| s.drops_table_in(Direction::Forward) || s.drops_table_in(Direction::Reverse))
         .filter_map(|s| s.table.as_deref().map(str::to_ascii_lowercase))
         .collect();
-    let dependents = Dependents::of(current, desired, changes, rebuilt);
+    let mut dependents = Dependents::of(current, desired, changes, rebuilt);
+    // SQLite's native DROP COLUMN and RENAME COLUMN rewrite the double-quoted string literals
+    // of every view and trigger of the database (see [`crate::requote`]): those are dependents
+    // of such a step too, dropped before it and recreated after it from their own text, so that
+    // the text after the plan, either way, is the declared one.
+    if tables.iter().any(|s| {
+        s.forward
+            .iter()
+            .chain(&s.reverse)
+            .any(|sql| crate::requote::requotes(sql))
+    }) {
+        let mut names = crate::requote::rewritten(current);
+        names.extend(crate::requote::rewritten(desired));
+        dependents.add_requoted(current, desired, &names);
+    }
     let mut steps = Vec::new();
     // 1. Drop triggers, then views (dependents first).
     dependents.drop_steps(current, &mut steps);
@@ -337,6 +351,54 @@ impl Dependents {
             }
         }
         d
+    }
+
+    /// Drops the views and triggers of `current` named in `names` (lowercase), and what depends
+    /// on them, and recreates those `desired` still has.
+    fn add_requoted(&mut self, current: &Schema, desired: &Schema, names: &BTreeSet<String>) {
+        let before = (self.dropped_views.clone(), self.dropped_triggers.clone());
+        for v in &current.views {
+            let lower = v.name.to_ascii_lowercase();
+            if names.contains(&lower) {
+                self.dropped_views.insert(lower);
+            }
+        }
+        for t in &current.triggers {
+            let lower = t.name.to_ascii_lowercase();
+            if names.contains(&lower) {
+                self.dropped_triggers.insert(lower);
+            }
+        }
+        self.add_dependents(current);
+        self.recreate(desired, &before.0, &before.1);
+    }
+
+    /// Recreates the views and triggers dropped since `views` and `triggers` were the dropped
+    /// ones, when the desired schema still has them.
+    fn recreate(
+        &mut self,
+        desired: &Schema,
+        views: &BTreeSet<String>,
+        triggers: &BTreeSet<String>,
+    ) {
+        for name in self.dropped_views.difference(views) {
+            if desired
+                .views
+                .iter()
+                .any(|v| v.name.eq_ignore_ascii_case(name))
+            {
+                self.created_views.insert(name.clone());
+            }
+        }
+        for name in self.dropped_triggers.difference(triggers) {
+            if desired
+                .triggers
+                .iter()
+                .any(|t| t.name.eq_ignore_ascii_case(name))
+            {
+                self.created_triggers.insert(name.clone());
+            }
+        }
     }
 
     /// Notes what one change affects, drops or creates.

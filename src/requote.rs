@@ -1,0 +1,248 @@
+//! SQLite's quote fix: legacy double-quoted string literals ("DQS") in views and triggers.
+//!
+//! SQLite reads `"x"` as a column when one named `x` is in scope and as the string `'x'`
+//! otherwise. Its native `ALTER TABLE ... DROP COLUMN` and `RENAME COLUMN` rewrite every such
+//! string literal of the WHOLE database to single quotes (alter.c, `renameFixQuotes`), not
+//! only in the objects over the altered table: a view `... WHERE v <> "x"` over any table
+//! becomes `... WHERE v <> 'x'`. (`RENAME TO`, `ADD COLUMN` and the constraint forms do not.)
+//!
+//! Which objects SQLite rewrites, and which of their double-quoted words are strings, is
+//! asked of SQLite itself ([`literals`]): the part of the schema that holds the candidates (the
+//! views and triggers with a double-quoted word) is created in memory, a throwaway table has
+//! a column dropped, and the texts that changed are compared token by token. No quoting rule
+//! is guessed here: a double-quoted word is a string only where SQLite turned it into one.
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use sqlparser::tokenizer::Token;
+
+use crate::model::Schema;
+use crate::sql::{Tok, lex};
+
+/// The throwaway table whose column drop makes SQLite apply its quote fix.
+const PROBE: &str = "_schemactl_requote_probe";
+
+/// Returns true when `sql` holds an `ALTER TABLE` that SQLite applies its quote fix for: a
+/// `RENAME [COLUMN] a TO b` or a `DROP [COLUMN] a` (not `RENAME TO`, not `DROP CONSTRAINT`,
+/// not `ALTER COLUMN a DROP NOT NULL` or `DROP DEFAULT`). Text that does not lex counts.
+pub fn requotes(sql: &str) -> bool {
+    let Ok(tokens) = lex(sql) else {
+        return true;
+    };
+    let mut in_alter = false;
+    for (i, t) in tokens.iter().enumerate() {
+        if t.token == Token::SemiColon {
+            in_alter = false;
+            continue;
+        }
+        let next = tokens.get(i + 1);
+        if t.is_kw("ALTER") && next.is_some_and(|n| n.is_kw("TABLE")) {
+            in_alter = true;
+            continue;
+        }
+        if !in_alter {
+            continue;
+        }
+        if t.is_kw("RENAME") && !next.is_some_and(|n| n.is_kw("TO")) {
+            return true;
+        }
+        if t.is_kw("DROP")
+            && !next.is_some_and(|n| n.is_kw("CONSTRAINT") || n.is_kw("NOT") || n.is_kw("DEFAULT"))
+        {
+            return true;
+        }
+    }
+    false
+}
+
+/// Returns true when `text` has a double-quoted word, which SQLite may read as a string.
+/// Text that does not lex counts.
+fn has_double_quoted(text: &str) -> bool {
+    lex(text).map_or(true, |tokens| tokens.iter().any(is_double_quoted))
+}
+
+fn is_double_quoted(t: &Tok) -> bool {
+    matches!(&t.token, Token::Word(w) if w.quote_style == Some('"'))
+}
+
+/// The views and triggers (lowercase names) with a double-quoted word: those SQLite's quote
+/// fix may rewrite. A superset of what it rewrites, found without SQLite.
+pub fn candidates(schema: &Schema) -> BTreeSet<String> {
+    schema
+        .views
+        .iter()
+        .filter(|v| has_double_quoted(v.select.as_str()))
+        .map(|v| v.name.to_ascii_lowercase())
+        .chain(
+            schema
+                .triggers
+                .iter()
+                .filter(|t| has_double_quoted(t.sql.as_str()))
+                .map(|t| t.name.to_ascii_lowercase()),
+        )
+        .collect()
+}
+
+/// The views and triggers (lowercase names) that SQLite's quote fix rewrites in `schema`,
+/// asked of SQLite; when SQLite cannot be asked (the part does not build), every candidate.
+pub fn rewritten(schema: &Schema) -> BTreeSet<String> {
+    match literals(schema) {
+        Some(found) => found.into_keys().collect(),
+        None => candidates(schema),
+    }
+}
+
+/// The double-quoted string literals of each view and trigger of `schema` (by lowercase
+/// name), as SQLite's quote fix finds them: only the objects that have one are listed. None
+/// when the part of the schema that holds the candidates cannot be created in memory.
+pub fn literals(schema: &Schema) -> Option<BTreeMap<String, Vec<String>>> {
+    let candidates = candidates(schema);
+    if candidates.is_empty() {
+        return Some(BTreeMap::new());
+    }
+    let part = crate::normal::part::within(schema, &closure(schema, candidates));
+    let conn = crate::normal::create_in_memory(&part).ok()?;
+    let read = |conn: &rusqlite::Connection| -> rusqlite::Result<BTreeMap<String, String>> {
+        let mut stmt = conn.prepare(
+            "SELECT lower(name), sql FROM sqlite_schema WHERE type IN ('view', 'trigger')",
+        )?;
+        let rows = stmt.query_map([], |r| Ok((r.get(0)?, r.get(1)?)))?;
+        rows.collect()
+    };
+    let before = read(&conn).ok()?;
+    conn.execute_batch(&format!(
+        "CREATE TABLE \"{PROBE}\" (a, b); ALTER TABLE \"{PROBE}\" DROP COLUMN b;"
+    ))
+    .ok()?;
+    let after = read(&conn).ok()?;
+    let mut out = BTreeMap::new();
+    for (name, old) in &before {
+        let Some(new) = after.get(name).filter(|new| *new != old) else {
+            continue;
+        };
+        let (Ok(old), Ok(new)) = (lex(old), lex(new)) else {
+            return None;
+        };
+        // SQLite replaces a token by a token: the double-quoted words that came back as
+        // single-quoted strings are the string literals.
+        let found: Vec<String> = old
+            .iter()
+            .zip(new.iter())
+            .filter(|(o, _)| is_double_quoted(o))
+            .filter_map(|(o, n)| match (&o.token, &n.token) {
+                (Token::Word(w), Token::SingleQuotedString(_)) => Some(w.value.clone()),
+                _ => None,
+            })
+            .collect();
+        if old.len() != new.len() || found.is_empty() {
+            return None;
+        }
+        out.insert(name.clone(), found);
+    }
+    Some(out)
+}
+
+/// `names` with everything they mention, transitively (a trigger with its table), so that
+/// SQLite can resolve them.
+fn closure(schema: &Schema, mut names: BTreeSet<String>) -> BTreeSet<String> {
+    let lower = |s: &str| s.to_ascii_lowercase();
+    let objects: BTreeSet<String> = schema
+        .tables
+        .iter()
+        .map(|t| lower(&t.name))
+        .chain(schema.views.iter().map(|v| lower(&v.name)))
+        .chain(schema.virtual_tables.iter().map(|v| lower(&v.name)))
+        .collect();
+    let texts: Vec<(String, Option<String>, &str)> = schema
+        .views
+        .iter()
+        .map(|v| (lower(&v.name), None, v.select.as_str()))
+        .chain(
+            schema
+                .triggers
+                .iter()
+                .map(|t| (lower(&t.name), Some(lower(&t.table)), t.sql.as_str())),
+        )
+        .chain(
+            schema
+                .virtual_tables
+                .iter()
+                .map(|v| (lower(&v.name), None, v.sql.as_str())),
+        )
+        .collect();
+    loop {
+        let before = names.len();
+        for (name, on, text) in &texts {
+            if !names.contains(name) {
+                continue;
+            }
+            names.extend(on.iter().cloned());
+            match lex(text) {
+                Ok(tokens) => names.extend(
+                    tokens
+                        .iter()
+                        .filter_map(|t| t.word().map(lower))
+                        .filter(|w| objects.contains(w)),
+                ),
+                Err(_) => names.extend(objects.iter().cloned()),
+            }
+        }
+        if names.len() == before {
+            return names;
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn schema(ddl: &str) -> Schema {
+        let conn = rusqlite::Connection::open_in_memory().unwrap();
+        conn.execute_batch(ddl).unwrap();
+        crate::inspect(&conn).unwrap()
+    }
+
+    #[test]
+    fn statements_that_requote() {
+        for sql in [
+            "ALTER TABLE t DROP COLUMN w",
+            "ALTER TABLE \"t\" DROP \"w\"",
+            "ALTER TABLE t RENAME COLUMN a TO b",
+            "ALTER TABLE t RENAME a TO b",
+            "CREATE TABLE x (a); ALTER TABLE main.t DROP w;",
+        ] {
+            assert!(requotes(sql), "{sql}");
+        }
+        for sql in [
+            "ALTER TABLE t RENAME TO u",
+            "ALTER TABLE t ADD COLUMN w",
+            "ALTER TABLE t DROP CONSTRAINT c",
+            "ALTER TABLE t ALTER COLUMN a DROP NOT NULL",
+            "DROP TABLE t",
+            "CREATE VIEW v AS SELECT 1; DROP VIEW v",
+        ] {
+            assert!(!requotes(sql), "{sql}");
+        }
+    }
+
+    #[test]
+    fn literals_are_what_sqlite_requotes() {
+        let s = schema(
+            "CREATE TABLE t (id INTEGER PRIMARY KEY, v TEXT, x TEXT); CREATE TABLE u (a);
+             CREATE VIEW vx AS SELECT \"id\" FROM t WHERE v <> \"x\" AND v <> \"y\";
+             CREATE VIEW plain AS SELECT \"v\" FROM t;
+             CREATE TRIGGER tr AFTER UPDATE ON u WHEN new.a = \"log\" BEGIN SELECT 1; END;",
+        );
+        let found = literals(&s).unwrap();
+        assert_eq!(
+            found,
+            BTreeMap::from([
+                ("vx".to_string(), vec!["y".to_string()]),
+                ("tr".to_string(), vec!["log".to_string()]),
+            ])
+        );
+        assert_eq!(candidates(&s).len(), 3);
+        assert_eq!(rewritten(&s), found.into_keys().collect());
+    }
+}
