@@ -16,8 +16,10 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use sqlparser::tokenizer::Token;
 
+use crate::diff::Change;
+use crate::lint::{Finding, FindingKind};
 use crate::model::Schema;
-use crate::sql::{Tok, lex};
+use crate::sql::{Tok, ident, lex, quote_ident, quote_literal};
 
 /// The throwaway table whose column drop makes SQLite apply its quote fix.
 const PROBE: &str = "_schemactl_requote_probe";
@@ -191,6 +193,99 @@ fn closure(schema: &Schema, mut names: BTreeSet<String>) -> BTreeSet<String> {
             return names;
         }
     }
+}
+
+/// The lint's findings for the double-quoted string literals of the views and triggers that
+/// `changes` turn into column names (an added or renamed column takes the literal's name):
+/// the object keeps its text, and silently reads the column instead of the string. Asked of
+/// SQLite on both schemas; nothing when either cannot be asked.
+pub fn lint(current: &Schema, desired: &Schema, changes: &[Change]) -> Vec<Finding> {
+    if !changes
+        .iter()
+        .any(|c| matches!(c, Change::ModifyTable(_) | Change::RenameTable { .. }))
+    {
+        return Vec::new();
+    }
+    let Some(before) = literals(current) else {
+        return Vec::new();
+    };
+    if before.is_empty() {
+        return Vec::new();
+    }
+    let Some(after) = literals(desired) else {
+        return Vec::new();
+    };
+    // (kind, name, text in the current schema, text in the desired one)
+    let objects = current
+        .views
+        .iter()
+        .map(|v| {
+            let to = desired
+                .views
+                .iter()
+                .find(|d| d.name.eq_ignore_ascii_case(&v.name))
+                .map(|d| d.select.as_str());
+            ("view", &v.name, v.select.as_str(), to)
+        })
+        .chain(current.triggers.iter().map(|t| {
+            let to = desired
+                .triggers
+                .iter()
+                .find(|d| d.name.eq_ignore_ascii_case(&t.name))
+                .map(|d| d.sql.as_str());
+            ("trigger", &t.name, t.sql.as_str(), to)
+        }));
+    let mut out = Vec::new();
+    for (kind, name, from, to) in objects {
+        let lower = name.to_ascii_lowercase();
+        // Only an object that keeps its text: a changed one says what it means anew.
+        let (Some(was), Some(to)) = (before.get(&lower), to) else {
+            continue;
+        };
+        if to != from {
+            continue;
+        }
+        let mut still: Vec<&String> = after.get(&lower).into_iter().flatten().collect();
+        for literal in was {
+            if let Some(i) = still.iter().position(|l| *l == literal) {
+                still.remove(i);
+                continue;
+            }
+            let table = column_table(desired, literal, to).unwrap_or_default();
+            out.push(Finding {
+                table: table.clone(),
+                kind: FindingKind::QuotedString,
+                message: format!(
+                    "{kind} {} uses {} as a string (a legacy double-quoted string literal), and \
+                     after this change SQLite reads it as the column {}.{}: the {kind} silently \
+                     reads the column instead; write the literal in single quotes ({}) in the \
+                     {kind}'s definition, or pass --ignore-lint to take the new meaning",
+                    ident(name),
+                    quote_ident(literal),
+                    ident(&table),
+                    ident(literal),
+                    quote_literal(literal),
+                ),
+                count: 0,
+                samples: Vec::new(),
+            });
+        }
+    }
+    out
+}
+
+/// The table of `desired` with a column named `column` that `text` mentions.
+fn column_table(desired: &Schema, column: &str, text: &str) -> Option<String> {
+    desired
+        .tables
+        .iter()
+        .filter(|t| {
+            t.columns
+                .iter()
+                .any(|c| c.name.eq_ignore_ascii_case(column))
+        })
+        .find(|t| crate::sql::mentions(text, &t.name))
+        .map(|t| t.name.to_string())
 }
 
 #[cfg(test)]
