@@ -98,6 +98,22 @@ pub fn rewritten(schema: &Schema) -> BTreeSet<String> {
 /// name), as SQLite's quote fix finds them: only the objects that have one are listed. None
 /// when the part of the schema that holds the candidates cannot be created in memory.
 pub fn literals(schema: &Schema) -> Option<BTreeMap<String, Vec<String>>> {
+    Some(
+        probe(schema)?
+            .into_iter()
+            .map(|(name, words)| {
+                let strings = words.into_iter().filter(|(_, s)| *s).map(|(w, _)| w);
+                (name, strings.collect())
+            })
+            .collect(),
+    )
+}
+
+/// Every double-quoted word, in order, of the CREATE text of each view and trigger of
+/// `schema` that SQLite's quote fix rewrites (by lowercase name), with whether SQLite made it
+/// a string. None when the part of the schema that holds the candidates cannot be created
+/// in memory, or SQLite's rewrite is not one token for one token.
+fn probe(schema: &Schema) -> Option<BTreeMap<String, Vec<(String, bool)>>> {
     let candidates = candidates(schema);
     if candidates.is_empty() {
         return Some(BTreeMap::new());
@@ -125,22 +141,83 @@ pub fn literals(schema: &Schema) -> Option<BTreeMap<String, Vec<String>>> {
         let (Ok(old), Ok(new)) = (lex(old), lex(new)) else {
             return None;
         };
+        if old.len() != new.len() {
+            return None;
+        }
         // SQLite replaces a token by a token: the double-quoted words that came back as
         // single-quoted strings are the string literals.
-        let found: Vec<String> = old
+        let words: Vec<(String, bool)> = old
             .iter()
             .zip(new.iter())
             .filter(|(o, _)| is_double_quoted(o))
             .filter_map(|(o, n)| match (&o.token, &n.token) {
-                (Token::Word(w), Token::SingleQuotedString(_)) => Some(w.value.clone()),
+                (Token::Word(w), Token::SingleQuotedString(_)) => Some((w.value.clone(), true)),
+                (Token::Word(w), _) => Some((w.value.clone(), false)),
                 _ => None,
             })
             .collect();
-        if old.len() != new.len() || found.is_empty() {
+        if !words.iter().any(|(_, s)| *s) {
             return None;
         }
-        out.insert(name.clone(), found);
+        out.insert(name.clone(), words);
     }
+    Some(out)
+}
+
+/// Gives every view and trigger of `schema` that holds a double-quoted string literal the
+/// comparison key of its text as SQLite's quote fix rewrites it (`"x"` read as `'x'`), its
+/// text unchanged: two texts that differ only by that rewrite are the same definition, by
+/// SQLite's own rule, while a double-quoted word SQLite reads as a column stays a column.
+/// Nothing changes when SQLite cannot be asked.
+pub fn settle(schema: &mut Schema) {
+    let quoted = |text: &str| text.contains('"');
+    if !schema.views.iter().any(|v| quoted(v.select.as_str()))
+        && !schema.triggers.iter().any(|t| quoted(t.sql.as_str()))
+    {
+        return;
+    }
+    let Some(found) = probe(schema) else {
+        return;
+    };
+    if found.is_empty() {
+        return;
+    }
+    let fix = |name: &str, sql: &mut crate::sql::Sql| {
+        let Some(words) = found.get(&name.to_ascii_lowercase()) else {
+            return;
+        };
+        if let Some(meaning) = rewrite(sql.as_str(), words) {
+            *sql = sql.clone().keyed_as(&meaning);
+        }
+    };
+    for v in &mut schema.views {
+        fix(&v.name.to_string(), &mut v.select);
+    }
+    for t in &mut schema.triggers {
+        fix(&t.name.to_string(), &mut t.sql);
+    }
+}
+
+/// `text` (a view's SELECT or a trigger's CREATE, the tail of the CREATE text SQLite keeps)
+/// with the double-quoted words `words` says are strings written as strings: its words are
+/// the last ones of `words`, in order.
+fn rewrite(text: &str, words: &[(String, bool)]) -> Option<String> {
+    let tokens = lex(text).ok()?;
+    let mine: Vec<&Tok> = tokens.iter().filter(|t| is_double_quoted(t)).collect();
+    let skip = words.len().checked_sub(mine.len())?;
+    let mut out = String::with_capacity(text.len());
+    let mut at = 0;
+    for (tok, (word, string)) in mine.iter().zip(&words[skip..]) {
+        if tok.word() != Some(word.as_str()) {
+            return None;
+        }
+        if *string {
+            out.push_str(text.get(at..tok.start)?);
+            out.push_str(&quote_literal(word));
+            at = tok.end;
+        }
+    }
+    out.push_str(text.get(at..)?);
     Some(out)
 }
 
@@ -339,5 +416,32 @@ mod tests {
         );
         assert_eq!(candidates(&s).len(), 3);
         assert_eq!(rewritten(&s), found.into_keys().collect());
+    }
+
+    /// SQLite's quote fix as the comparison rule: `"x"` read as a string is `'x'`; `"v"` read
+    /// as a column is not `'v'`, and a string is never an identifier.
+    #[test]
+    fn settled_texts_compare_as_sqlite_reads_them() {
+        let base = "CREATE TABLE t (id INTEGER PRIMARY KEY, v TEXT); CREATE TABLE log (m TEXT);";
+        let view = |w: &str| {
+            schema(&format!(
+                "{base} CREATE VIEW vx AS SELECT id FROM t WHERE v <> {w};
+                 CREATE TRIGGER tr AFTER UPDATE ON t WHEN new.v = {w} BEGIN INSERT INTO log VALUES ({w}); END;"
+            ))
+        };
+        assert_eq!(view("\"x\""), view("'x'"));
+        assert_eq!(
+            view("\"x\"").views[0].select.as_str(),
+            "SELECT id FROM t WHERE v <> \"x\""
+        );
+        assert_ne!(view("\"v\"").views, view("'v'").views);
+        assert_ne!(view("\"x\""), view("'y'"));
+        let both = |w: &str| {
+            schema(&format!(
+                "{base} CREATE VIEW vx AS SELECT id FROM t WHERE v <> \"v\" AND v <> {w};"
+            ))
+        };
+        assert_eq!(both("\"x\""), both("'x'"));
+        assert_ne!(both("\"x\""), both("\"id\""));
     }
 }

@@ -195,3 +195,67 @@ fn a_column_that_takes_a_views_string_is_a_lint_finding() {
         .collect();
     assert_eq!(ids, vec![1], "the view still compares with the string");
 }
+
+/// Finding 2 D: hand-written files whose rollback is a native DROP COLUMN: SQLite re-quotes
+/// the view in the live database (`"x"` becomes `'x'`), which is the same definition by
+/// SQLite's own rule: drift is clean and the plan has nothing to do afterwards (that a
+/// double-quoted word SQLite reads as a column is still compared as a column is in the unit
+/// tests of src/requote.rs).
+#[test]
+fn a_hand_written_drop_column_leaves_no_drift() {
+    let dir = empty_project();
+    let p = dir.path();
+    let db = db_from_ddl(
+        p,
+        "db.sqlite",
+        "CREATE TABLE t (id INTEGER PRIMARY KEY, v TEXT); INSERT INTO t VALUES (1, 'a'), (2, 'x');
+         CREATE VIEW vx AS SELECT id FROM t WHERE v <> \"x\";",
+    );
+    ok_in(p, &["import", "--out", "schema/s.yaml"]);
+    ok_in(p, &["plan", "--write", "base"]);
+    ok_in(p, &["baseline", "--yes"]);
+    std::fs::write(
+        p.join("migrations/V2__addw.sql"),
+        "ALTER TABLE t ADD COLUMN w TEXT;\n",
+    )
+    .unwrap();
+    std::fs::write(
+        p.join("rollbacks/V2__addw.sql"),
+        "ALTER TABLE t DROP COLUMN w;\n",
+    )
+    .unwrap();
+    let file = p.join("schema/s.yaml");
+    let yaml = std::fs::read_to_string(&file).unwrap();
+    let with_w = yaml.replace("version: 1", "version: 2").replace(
+        "      v: { type: TEXT }",
+        "      v: { type: TEXT }\n      w: { type: TEXT }",
+    );
+    assert_ne!(with_w, yaml);
+    std::fs::write(&file, &with_w).unwrap();
+    ok_in(p, &["apply", "--yes"]);
+    ok_in(p, &["drift"]);
+    ok_in(p, &["rollback", "last", "--yes"]);
+    let conn = Connection::open(&db).unwrap();
+    let text: String = conn
+        .query_row("SELECT sql FROM sqlite_schema WHERE name = 'vx'", [], |r| {
+            r.get(0)
+        })
+        .unwrap();
+    assert_eq!(
+        text, "CREATE VIEW vx AS SELECT id FROM t WHERE v <> 'x'",
+        "SQLite's rewrite"
+    );
+    std::fs::remove_file(p.join("migrations/V2__addw.sql")).unwrap();
+    std::fs::remove_file(p.join("rollbacks/V2__addw.sql")).unwrap();
+    std::fs::write(&file, &yaml).unwrap();
+    ok_in(p, &["drift"]);
+    assert!(ok_in(p, &["plan"]).contains("nothing to do"));
+    let ids: Vec<i64> = conn
+        .prepare("SELECT id FROM vx ORDER BY id")
+        .unwrap()
+        .query_map([], |r| r.get(0))
+        .unwrap()
+        .map(|r| r.unwrap())
+        .collect();
+    assert_eq!(ids, vec![1]);
+}
