@@ -274,61 +274,45 @@ fn closure(schema: &Schema, mut names: BTreeSet<String>) -> BTreeSet<String> {
 
 /// The lint's findings for the double-quoted string literals of the views and triggers that
 /// `changes` turn into column names (an added or renamed column takes the literal's name):
-/// the object keeps its text, and silently reads the column instead of the string. Asked of
-/// SQLite on both schemas; nothing when either cannot be asked.
+/// a view or trigger of the desired schema whose text reads as the current one only if one
+/// of its double-quoted words that SQLite now reads as a column were the string it was (the
+/// current text may be that `"x"`, or SQLite's rewrite of it, `'x'`). Such an object keeps
+/// its text, and silently reads the column instead of the string. Asked of SQLite on both
+/// schemas; nothing when either cannot be asked.
 pub fn lint(current: &Schema, desired: &Schema, changes: &[Change]) -> Vec<Finding> {
-    if !changes
+    let relevant = changes
         .iter()
-        .any(|c| matches!(c, Change::ModifyTable(_) | Change::RenameTable { .. }))
-    {
+        .any(|c| matches!(c, Change::ModifyTable(_) | Change::RenameTable { .. }));
+    if !relevant || candidates(desired).is_empty() {
         return Vec::new();
     }
-    let Some(before) = literals(current) else {
-        return Vec::new();
-    };
-    if before.is_empty() {
-        return Vec::new();
-    }
-    let Some(after) = literals(desired) else {
+    let (Some(before), Some(after)) = (probe(current), probe(desired)) else {
         return Vec::new();
     };
     // (kind, name, text in the current schema, text in the desired one)
     let objects = current
         .views
         .iter()
-        .map(|v| {
+        .filter_map(|v| {
             let to = desired
                 .views
                 .iter()
-                .find(|d| d.name.eq_ignore_ascii_case(&v.name))
-                .map(|d| d.select.as_str());
-            ("view", &v.name, v.select.as_str(), to)
+                .find(|d| d.name.eq_ignore_ascii_case(&v.name))?;
+            Some(("view", &v.name, v.select.as_str(), to.select.as_str()))
         })
-        .chain(current.triggers.iter().map(|t| {
+        .chain(current.triggers.iter().filter_map(|t| {
             let to = desired
                 .triggers
                 .iter()
-                .find(|d| d.name.eq_ignore_ascii_case(&t.name))
-                .map(|d| d.sql.as_str());
-            ("trigger", &t.name, t.sql.as_str(), to)
+                .find(|d| d.name.eq_ignore_ascii_case(&t.name))?;
+            Some(("trigger", &t.name, t.sql.as_str(), to.sql.as_str()))
         }));
     let mut out = Vec::new();
     for (kind, name, from, to) in objects {
         let lower = name.to_ascii_lowercase();
-        // Only an object that keeps its text: a changed one says what it means anew.
-        let (Some(was), Some(to)) = (before.get(&lower), to) else {
-            continue;
-        };
-        if to != from {
-            continue;
-        }
-        let mut still: Vec<&String> = after.get(&lower).into_iter().flatten().collect();
-        for literal in was {
-            if let Some(i) = still.iter().position(|l| *l == literal) {
-                still.remove(i);
-                continue;
-            }
-            let table = column_table(desired, literal, to).unwrap_or_default();
+        let was = meaning(from, before.get(&lower));
+        for literal in captured(to, after.get(&lower), &was) {
+            let table = column_table(desired, &literal, to).unwrap_or_default();
             out.push(Finding {
                 table: table.clone(),
                 kind: FindingKind::QuotedString,
@@ -338,14 +322,58 @@ pub fn lint(current: &Schema, desired: &Schema, changes: &[Change]) -> Vec<Findi
                      reads the column instead; write the literal in single quotes ({}) in the \
                      {kind}'s definition, or pass --ignore-lint to take the new meaning",
                     ident(name),
-                    quote_ident(literal),
+                    quote_ident(&literal),
                     ident(&table),
-                    ident(literal),
-                    quote_literal(literal),
+                    ident(&literal),
+                    quote_literal(&literal),
                 ),
                 count: 0,
                 samples: Vec::new(),
             });
+        }
+    }
+    out
+}
+
+/// The canonical form of `text` with the double-quoted words SQLite reads as strings
+/// (`words`, from [`probe`]) written as strings.
+fn meaning(text: &str, words: Option<&Vec<(String, bool)>>) -> String {
+    let rewritten = words.and_then(|w| rewrite(text, w));
+    crate::sql::canonical(rewritten.as_deref().unwrap_or(text))
+}
+
+/// The double-quoted words of `text` that SQLite reads as columns (`words` says which it
+/// reads as strings) and that, read as strings instead, give `was`: each such word once.
+fn captured(text: &str, words: Option<&Vec<(String, bool)>>, was: &str) -> Vec<String> {
+    let Ok(tokens) = lex(text) else {
+        return Vec::new();
+    };
+    let mine: Vec<String> = tokens
+        .iter()
+        .filter(|t| is_double_quoted(t))
+        .filter_map(|t| t.word().map(str::to_string))
+        .collect();
+    // SQLite's flags for the words of `text`: the last ones of `words`.
+    let flags: Vec<bool> = match words {
+        Some(w) if w.len() >= mine.len() => {
+            w[w.len() - mine.len()..].iter().map(|(_, s)| *s).collect()
+        }
+        Some(_) => return Vec::new(),
+        None => vec![false; mine.len()],
+    };
+    let mut out: Vec<String> = Vec::new();
+    for i in (0..mine.len()).filter(|&i| !flags[i]) {
+        if out.contains(&mine[i]) {
+            continue;
+        }
+        let as_string: Vec<(String, bool)> = mine
+            .iter()
+            .zip(&flags)
+            .enumerate()
+            .map(|(j, (w, s))| (w.clone(), *s || mine[j] == mine[i]))
+            .collect();
+        if rewrite(text, &as_string).is_some_and(|t| crate::sql::canonical(&t) == was) {
+            out.push(mine[i].clone());
         }
     }
     out

@@ -258,4 +258,17 @@ fn a_hand_written_drop_column_leaves_no_drift() {
         .map(|r| r.unwrap())
         .collect();
     assert_eq!(ids, vec![1]);
+
+    // The live text is now SQLite's 'x', the declared one still "x": a column x added to t
+    // would make the recreated view read it, and the lint says so.
+    std::fs::write(
+        &file,
+        yaml.replace("version: 1", "version: 2").replace(
+            "      v: { type: TEXT }",
+            "      v: { type: TEXT }\n      x: { type: TEXT }",
+        ),
+    )
+    .unwrap();
+    let plan = ok_in(p, &["plan"]);
+    assert!(plan.contains("view vx uses \"x\" as a string"), "{plan}");
 }
