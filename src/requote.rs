@@ -57,6 +57,22 @@ pub fn requotes(sql: &str) -> bool {
     false
 }
 
+/// The views and triggers (lowercase names) SQLite's quote fix rewrites, in `current` or in
+/// `desired`, when one of `statements` (a plan's table steps, either way) makes it apply it:
+/// a plan drops them before such a step and recreates them after it. Empty otherwise.
+pub fn around<'a>(
+    mut statements: impl Iterator<Item = &'a String>,
+    current: &Schema,
+    desired: &Schema,
+) -> BTreeSet<String> {
+    if !statements.any(|sql| requotes(sql)) {
+        return BTreeSet::new();
+    }
+    let mut names = rewritten(current);
+    names.extend(rewritten(desired));
+    names
+}
+
 /// Returns true when `text` has a double-quoted word, which SQLite may read as a string.
 /// Text that does not lex counts.
 fn has_double_quoted(text: &str) -> bool {

@@ -264,20 +264,16 @@ pub fn plan_for(current: &Schema, desired: &Schema, changes: &[Change], target: 
         .filter_map(|s| s.table.as_deref().map(str::to_ascii_lowercase))
         .collect();
     let mut dependents = Dependents::of(current, desired, changes, rebuilt);
-    // SQLite's native DROP COLUMN and RENAME COLUMN rewrite the double-quoted string literals
-    // of every view and trigger of the database (see [`crate::requote`]): those are dependents
-    // of such a step too, dropped before it and recreated after it from their own text, so that
-    // the text after the plan, either way, is the declared one.
-    if tables.iter().any(|s| {
-        s.forward
-            .iter()
-            .chain(&s.reverse)
-            .any(|sql| crate::requote::requotes(sql))
-    }) {
-        let mut names = crate::requote::rewritten(current);
-        names.extend(crate::requote::rewritten(desired));
-        dependents.add_requoted(current, desired, &names);
-    }
+    // SQLite's native DROP COLUMN and RENAME COLUMN re-quote the views and triggers of the
+    // whole database: those are dependents of such a step too (see [`crate::requote`]).
+    let sql = tables
+        .iter()
+        .flat_map(|s| s.forward.iter().chain(&s.reverse));
+    dependents.add_requoted(
+        current,
+        desired,
+        &crate::requote::around(sql, current, desired),
+    );
     let mut steps = Vec::new();
     // 1. Drop triggers, then views (dependents first).
     dependents.drop_steps(current, &mut steps);
@@ -354,34 +350,21 @@ impl Dependents {
     }
 
     /// Drops the views and triggers of `current` named in `names` (lowercase), and what depends
-    /// on them, and recreates those `desired` still has.
+    /// on them, and recreates those `desired` still has, from their own text.
     fn add_requoted(&mut self, current: &Schema, desired: &Schema, names: &BTreeSet<String>) {
-        let before = (self.dropped_views.clone(), self.dropped_triggers.clone());
-        for v in &current.views {
-            let lower = v.name.to_ascii_lowercase();
-            if names.contains(&lower) {
-                self.dropped_views.insert(lower);
-            }
+        if names.is_empty() {
+            return;
         }
-        for t in &current.triggers {
-            let lower = t.name.to_ascii_lowercase();
-            if names.contains(&lower) {
-                self.dropped_triggers.insert(lower);
-            }
-        }
+        let known = (self.dropped_views.clone(), self.dropped_triggers.clone());
+        let named = |n: &Name| names.contains(&n.to_ascii_lowercase());
+        let views = current.views.iter().filter(|v| named(&v.name));
+        self.dropped_views
+            .extend(views.map(|v| v.name.to_ascii_lowercase()));
+        let triggers = current.triggers.iter().filter(|t| named(&t.name));
+        self.dropped_triggers
+            .extend(triggers.map(|t| t.name.to_ascii_lowercase()));
         self.add_dependents(current);
-        self.recreate(desired, &before.0, &before.1);
-    }
-
-    /// Recreates the views and triggers dropped since `views` and `triggers` were the dropped
-    /// ones, when the desired schema still has them.
-    fn recreate(
-        &mut self,
-        desired: &Schema,
-        views: &BTreeSet<String>,
-        triggers: &BTreeSet<String>,
-    ) {
-        for name in self.dropped_views.difference(views) {
+        for name in self.dropped_views.difference(&known.0) {
             if desired
                 .views
                 .iter()
@@ -390,7 +373,7 @@ impl Dependents {
                 self.created_views.insert(name.clone());
             }
         }
-        for name in self.dropped_triggers.difference(triggers) {
+        for name in self.dropped_triggers.difference(&known.1) {
             if desired
                 .triggers
                 .iter()
