@@ -351,48 +351,49 @@ pub fn lint(current: &Schema, desired: &Schema, changes: &[Change]) -> Vec<Findi
     out
 }
 
-/// The canonical form of `text` with the double-quoted words SQLite reads as strings
-/// (`words`, from [`probe`]) written as strings.
+/// `text` with the double-quoted words SQLite reads as strings (`words`, from [`probe`])
+/// written as strings.
 fn meaning(text: &str, words: Option<&Vec<(String, bool)>>) -> String {
-    let rewritten = words.and_then(|w| rewrite(text, w));
-    crate::sql::canonical(rewritten.as_deref().unwrap_or(text))
+    words
+        .and_then(|w| rewrite(text, w))
+        .unwrap_or_else(|| text.to_string())
 }
 
 /// The double-quoted words of `text` that SQLite reads as columns (`words` says which it
-/// reads as strings) and that, read as strings instead, give `was`: each such word once.
+/// reads as strings) where `was` (the current text, its strings written as strings) has
+/// that word as a string, when reading them all as strings gives `was`: each such word once.
 fn captured(text: &str, words: Option<&Vec<(String, bool)>>, was: &str) -> Vec<String> {
-    let Ok(tokens) = lex(text) else {
+    let (Ok(tokens), Ok(old)) = (lex(text), lex(was)) else {
         return Vec::new();
     };
-    let mine: Vec<String> = tokens
-        .iter()
-        .filter(|t| is_double_quoted(t))
-        .filter_map(|t| t.word().map(str::to_string))
-        .collect();
+    if tokens.len() != old.len() {
+        return Vec::new();
+    }
+    let dq = tokens.iter().filter(|t| is_double_quoted(t)).count();
     // SQLite's flags for the words of `text`: the last ones of `words`.
-    let flags: Vec<bool> = match words {
-        Some(w) if w.len() >= mine.len() => {
-            w[w.len() - mine.len()..].iter().map(|(_, s)| *s).collect()
-        }
+    let mut as_string: Vec<(String, bool)> = match words {
+        Some(w) if w.len() >= dq => w[w.len() - dq..].to_vec(),
         Some(_) => return Vec::new(),
-        None => vec![false; mine.len()],
+        None => tokens
+            .iter()
+            .filter(|t| is_double_quoted(t))
+            .filter_map(|t| t.word().map(|w| (w.to_string(), false)))
+            .collect(),
     };
     let mut out: Vec<String> = Vec::new();
-    for i in (0..mine.len()).filter(|&i| !flags[i]) {
-        if out.contains(&mine[i]) {
-            continue;
-        }
-        let as_string: Vec<(String, bool)> = mine
-            .iter()
-            .zip(&flags)
-            .enumerate()
-            .map(|(j, (w, s))| (w.clone(), *s || mine[j] == mine[i]))
-            .collect();
-        if rewrite(text, &as_string).is_some_and(|t| crate::sql::canonical(&t) == was) {
-            out.push(mine[i].clone());
+    let mine = tokens.iter().zip(&old).filter(|(t, _)| is_double_quoted(t));
+    for ((new, old), (word, string)) in mine.zip(as_string.iter_mut()) {
+        let was_string = matches!(&old.token, Token::SingleQuotedString(v) if v == word);
+        if !*string && was_string && new.word() == Some(word.as_str()) {
+            *string = true;
+            if !out.contains(word) {
+                out.push(word.clone());
+            }
         }
     }
-    out
+    let same = rewrite(text, &as_string)
+        .is_some_and(|t| crate::sql::canonical(&t) == crate::sql::canonical(was));
+    if same { out } else { Vec::new() }
 }
 
 /// The table of `desired` with a column named `column` that `text` mentions.
