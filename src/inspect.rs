@@ -174,6 +174,9 @@ pub fn inspect_since(conn: &Connection, before: Option<&Inspection>) -> Result<I
         };
         table.indexes.push(index);
     }
+    // `"x"` that SQLite reads as the string 'x' compares as 'x' (its quote fix makes one the
+    // other: a native DROP COLUMN or RENAME COLUMN elsewhere rewrites it).
+    crate::requote::settle(&mut out.schema);
     out.schema.normalize();
     Ok(out)
 }

@@ -31,6 +31,7 @@ pub mod parse;
 pub mod plan;
 pub mod printable;
 pub mod render;
+pub mod requote;
 pub mod sql;
 
 pub use dsl::{Desired, load};

@@ -36,6 +36,8 @@ pub enum FindingKind {
     Type,
     /// The lint could not evaluate a condition (it does not block).
     Unchecked,
+    /// A view's or trigger's double-quoted string that the change turns into a column.
+    QuotedString,
 }
 
 /// One lint finding.
@@ -61,11 +63,11 @@ impl Finding {
 
     /// The finding on one line, as a refusal lists it: `t: 2 row(s): what (e.g. id=1; id=2)`.
     pub fn line(&self) -> String {
-        let samples = self.samples.join("; ");
-        format!(
-            "{}: {} row(s): {} (e.g. {samples})",
-            self.table, self.count, self.message
-        )
+        let (t, m, samples) = (&self.table, &self.message, self.samples.join("; "));
+        match self.kind {
+            FindingKind::QuotedString => format!("{t}: {m}"),
+            _ => format!("{t}: {} row(s): {m} (e.g. {samples})", self.count),
+        }
     }
 }
 
@@ -125,6 +127,7 @@ pub fn lint_with(
         };
         l.table(desired)?;
     }
+    findings.extend(crate::requote::lint(current, desired, changes));
     Ok(findings)
 }
 

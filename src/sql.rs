@@ -29,6 +29,15 @@ impl Sql {
         Sql { text, key }
     }
 
+    /// The same text, compared as `meaning` is: for a text that differs from `meaning` only
+    /// where SQLite reads both the same (see [`crate::requote::settle`]).
+    pub fn keyed_as(self, meaning: &str) -> Self {
+        Sql {
+            key: canonical(meaning),
+            text: self.text,
+        }
+    }
+
     /// Returns the text as written.
     pub fn as_str(&self) -> &str {
         &self.text

@@ -10,7 +10,7 @@ use super::output;
 use super::{DatabaseArg, SchemaArg};
 use crate::config::Config;
 use crate::error::Result;
-use crate::lint::Finding;
+use crate::lint::{Finding, FindingKind};
 use crate::ops::plan::{Files, Planned};
 use crate::plan::{Direction, Plan, StepKind};
 
@@ -312,10 +312,14 @@ pub fn human(
             } else {
                 paint("33", "?")
             };
+            let rows = if f.kind == FindingKind::QuotedString {
+                String::new()
+            } else {
+                format!("{} row(s): ", f.count)
+            };
             out.push_str(&format!(
-                "  {mark} {}: {} row(s): {}{samples}\n",
+                "  {mark} {}: {rows}{}{samples}\n",
                 line(&f.table),
-                f.count,
                 line(&f.message)
             ));
         }

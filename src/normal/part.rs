@@ -13,7 +13,8 @@ use crate::model::Schema;
 /// Returns the names (lowercase) of the objects of `schema` that `sql` can reach: the ones
 /// it names, the tables whose foreign keys reference a table it names, and, transitively, every
 /// view, trigger or virtual table that is on or mentions one of them, with everything it
-/// mentions (SQLite re-checks those on a RENAME). None when the text does not lex: then
+/// mentions (SQLite re-checks those on a RENAME), and every view and trigger SQLite's quote fix
+/// may rewrite when the SQL drops or renames a column natively. None when the text does not lex: then
 /// nothing can be left out.
 pub fn reach(schema: &Schema, sql: &[&str]) -> Option<BTreeSet<String>> {
     let lower = |s: &str| s.to_ascii_lowercase();
@@ -49,6 +50,11 @@ pub fn reach(schema: &Schema, sql: &[&str]) -> Option<BTreeSet<String>> {
             return None;
         }
         names.extend(words.into_iter().filter(|w| objects.contains(w)));
+    }
+    // A native DROP COLUMN or RENAME COLUMN rewrites the double-quoted strings of every view
+    // and trigger of the database (see [`crate::requote`]): every one that may hold one.
+    if sql.iter().any(|text| crate::requote::requotes(text)) {
+        names.extend(crate::requote::candidates(schema));
     }
     // An index named: its table (DROP INDEX, REINDEX).
     for t in &schema.tables {

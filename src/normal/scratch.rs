@@ -328,6 +328,9 @@ fn stream(schema: &Schema, inspect: bool) -> Result<Read, MaterialiseError> {
         Some((_, e)) => Err(e),
         None => {
             if let Some(Ok(i)) = &mut read.inspection {
+                // Settled on the whole schema: a scratch database may hold a view without
+                // the tables it reads (see [`crate::requote::settle`]).
+                crate::requote::settle(&mut i.schema);
                 i.schema.normalize();
             }
             Ok(read)

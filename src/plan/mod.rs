@@ -263,7 +263,17 @@ pub fn plan_for(current: &Schema, desired: &Schema, changes: &[Change], target: 
         .filter(|s| s.drops_table_in(Direction::Forward) || s.drops_table_in(Direction::Reverse))
         .filter_map(|s| s.table.as_deref().map(str::to_ascii_lowercase))
         .collect();
-    let dependents = Dependents::of(current, desired, changes, rebuilt);
+    let mut dependents = Dependents::of(current, desired, changes, rebuilt);
+    // SQLite's native DROP COLUMN and RENAME COLUMN re-quote the views and triggers of the
+    // whole database: those are dependents of such a step too (see [`crate::requote`]).
+    let sql = tables
+        .iter()
+        .flat_map(|s| s.forward.iter().chain(&s.reverse));
+    dependents.add_requoted(
+        current,
+        desired,
+        &crate::requote::around(sql, current, desired),
+    );
     let mut steps = Vec::new();
     // 1. Drop triggers, then views (dependents first).
     dependents.drop_steps(current, &mut steps);
@@ -337,6 +347,41 @@ impl Dependents {
             }
         }
         d
+    }
+
+    /// Drops the views and triggers of `current` named in `names` (lowercase), and what depends
+    /// on them, and recreates those `desired` still has, from their own text.
+    fn add_requoted(&mut self, current: &Schema, desired: &Schema, names: &BTreeSet<String>) {
+        if names.is_empty() {
+            return;
+        }
+        let known = (self.dropped_views.clone(), self.dropped_triggers.clone());
+        let named = |n: &Name| names.contains(&n.to_ascii_lowercase());
+        let views = current.views.iter().filter(|v| named(&v.name));
+        self.dropped_views
+            .extend(views.map(|v| v.name.to_ascii_lowercase()));
+        let triggers = current.triggers.iter().filter(|t| named(&t.name));
+        self.dropped_triggers
+            .extend(triggers.map(|t| t.name.to_ascii_lowercase()));
+        self.add_dependents(current);
+        for name in self.dropped_views.difference(&known.0) {
+            if desired
+                .views
+                .iter()
+                .any(|v| v.name.eq_ignore_ascii_case(name))
+            {
+                self.created_views.insert(name.clone());
+            }
+        }
+        for name in self.dropped_triggers.difference(&known.1) {
+            if desired
+                .triggers
+                .iter()
+                .any(|t| t.name.eq_ignore_ascii_case(name))
+            {
+                self.created_triggers.insert(name.clone());
+            }
+        }
     }
 
     /// Notes what one change affects, drops or creates.

@@ -38,7 +38,8 @@ pub fn verify(plan: &Plan, current: &Schema, desired: &Schema) -> Result<()> {
 
 /// The names (lowercase) of what the plan can reach: the tables its steps name, every table,
 /// view, trigger or virtual table that differs between the two schemas (added, dropped,
-/// renamed or changed), and, transitively, every view, trigger or virtual table that is on
+/// renamed or changed), every view and trigger with a double-quoted word when a step drops or
+/// renames a column natively (SQLite re-quotes those), and, transitively, every view, trigger or virtual table that is on
 /// or mentions one of those, with everything it mentions (so that SQLite can resolve it
 /// when a RENAME re-checks the schema).
 fn scope(plan: &Plan, current: &Schema, desired: &Schema) -> BTreeSet<String> {
@@ -74,6 +75,18 @@ fn scope(plan: &Plan, current: &Schema, desired: &Schema) -> BTreeSet<String> {
     };
     differs(current, desired, &mut names);
     differs(desired, current, &mut names);
+    // A native DROP COLUMN or RENAME COLUMN rewrites the double-quoted strings of every view
+    // and trigger of the database (see [`crate::requote`]): every one that may hold one is in
+    // reach, whatever the planner made of it.
+    if plan.steps.iter().any(|s| {
+        s.forward
+            .iter()
+            .chain(&s.reverse)
+            .any(|sql| crate::requote::requotes(sql))
+    }) {
+        names.extend(crate::requote::candidates(current));
+        names.extend(crate::requote::candidates(desired));
+    }
     // Every object name, and the words of each view, trigger and virtual table.
     let objects: BTreeSet<String> = [current, desired]
         .iter()
