@@ -434,6 +434,16 @@ pub enum Error {
         /// What differs: the columns, the row counts, up to five keys.
         detail: String,
     },
+    /// Migrations would lose triggers without dropping them by name: a rebuilt table's
+    /// triggers not created again.
+    #[error(
+        "the migrations lose {} without dropping it by name (SQLite drops a table's triggers with the table, and the rebuilt table does not get them back); nothing was changed. Create it again after the rebuild, or write `DROP TRIGGER` for it if losing it is meant",
+        crate::printable::line(&triggers.join(", "))
+    )]
+    TriggersLost {
+        /// `trigger "x" on "t"`, each.
+        triggers: Vec<String>,
+    },
     /// The schema after the migrations is not the one they should produce.
     #[error("the schema after the migrations is not the schema they should produce:\n{difference}")]
     UnexpectedSchema {

@@ -94,6 +94,56 @@ impl Exclude {
         out
     }
 
+    /// `current` and `desired` with the triggers of `live` that the list leaves alone although
+    /// the table or view they are on is managed, and declared under the same name, added to
+    /// both: a plan that rebuilds that table then drops them and creates them again as they
+    /// are (SQLite drops a table's triggers with it), where it would otherwise lose them.
+    /// Being the same on both sides, they are never a change of their own. `None` when there
+    /// is no such trigger.
+    pub fn carry(
+        &self,
+        live: &Schema,
+        current: &Schema,
+        desired: &Schema,
+    ) -> Option<(Schema, Schema)> {
+        if self.is_empty() {
+            return None;
+        }
+        let on_both = |table: &str| {
+            let holds = |s: &Schema| {
+                s.tables.iter().any(|t| t.name.eq_ignore_ascii_case(table))
+                    || s.views.iter().any(|v| v.name.eq_ignore_ascii_case(table))
+            };
+            holds(current) && holds(desired)
+        };
+        let carried: Vec<&crate::model::Trigger> = live
+            .triggers
+            .iter()
+            .filter(|t| {
+                !current
+                    .triggers
+                    .iter()
+                    .any(|c| c.name.eq_ignore_ascii_case(&t.name))
+            })
+            .filter(|t| {
+                !desired
+                    .triggers
+                    .iter()
+                    .any(|d| d.name.eq_ignore_ascii_case(&t.name))
+            })
+            .filter(|t| on_both(&t.table))
+            .collect();
+        if carried.is_empty() {
+            return None;
+        }
+        let with = |s: &Schema| {
+            let mut out = s.clone();
+            out.triggers.extend(carried.iter().map(|t| (*t).clone()));
+            out
+        };
+        Some((with(current), with(desired)))
+    }
+
     /// The views of `schema` that the list leaves alone because they read an excluded object
     /// (directly, or through another view so left alone), in the order they were found, each
     /// with the name it reads. The views the list names itself are not among them.

@@ -378,7 +378,14 @@ pub fn apply(opts: &Options, say: &mut dyn FnMut(&str)) -> Result<Report> {
     // data statements need real rows may not run on an empty copy: then the schema is not
     // compared, and the rehearsal and the live run say what fails.
     let expected = match expected_after(&before.schema, &pending) {
-        Ok(schema) => Some(schema),
+        Ok(schema) => {
+            let sql: Vec<&str> = pending.iter().map(|m| m.forward.as_str()).collect();
+            let lost = super::trigger_loss::lost(&before.schema, &schema, &sql);
+            if !lost.is_empty() {
+                return Err(Error::TriggersLost { triggers: lost });
+            }
+            Some(schema)
+        }
         Err(e) => {
             say(&format!("note: the expected schema is not compared: {e}"));
             None

@@ -145,6 +145,11 @@ pub fn rollback_lossy(
     let (undo, expected) = super::rollback_kept::keep(&hand_made, undo, |undo| {
         expected_after_with(&current, &shapes, undo)
     })?;
+    let sql: Vec<&str> = undo.iter().map(|u| u.forward.as_str()).collect();
+    let lost = super::trigger_loss::lost(&current, &expected, &sql);
+    if !lost.is_empty() {
+        return Err(Error::TriggersLost { triggers: lost });
+    }
     // Step by step: a newer reverse can bring back what an older one drops.
     let mut steps = vec![current.clone()];
     for i in 1..undo.len() {

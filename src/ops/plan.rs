@@ -53,9 +53,17 @@ pub fn plan(opts: &Options, say: &mut dyn FnMut(&str)) -> Result<Planned> {
         None
     };
     let exclude = opts.exclude.union(&desired.exclude);
-    let current = match &conn {
-        Some(c) => exclude.apply(&crate::inspect(c)?),
+    let live = match &conn {
+        Some(c) => crate::inspect(c)?,
         None => Schema::default(),
+    };
+    let filtered = exclude.apply(&live);
+    // The triggers left alone on managed tables come back after a rebuild of their table
+    // (as `sync` plans them).
+    let carried = exclude.carry(&live, &filtered, &desired.schema);
+    let (current, desired_schema) = match &carried {
+        Some((c, d)) => (c, d),
+        None => (&filtered, &desired.schema),
     };
     let recorded = match &conn {
         Some(c) => migrations::history::recorded(c)?,
@@ -68,10 +76,10 @@ pub fn plan(opts: &Options, say: &mut dyn FnMut(&str)) -> Result<Planned> {
             .iter()
             .filter_map(|r| migrations::schema_version(&r.forward)),
     );
-    let changes = crate::diff::diff(&current, &desired.schema, &renames)?;
-    let plan = crate::plan::plan_for(&current, &desired.schema, &changes, opts.target);
+    let changes = crate::diff::diff(current, desired_schema, &renames)?;
+    let plan = crate::plan::plan_for(current, desired_schema, &changes, opts.target);
     let findings = match (&conn, opts.lint) {
-        (Some(c), true) => crate::lint::lint(c, &current, &desired.schema, &changes)?,
+        (Some(c), true) => crate::lint::lint(c, current, desired_schema, &changes)?,
         _ => Vec::new(),
     };
     let stash_bytes = plan

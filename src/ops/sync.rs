@@ -84,7 +84,7 @@ pub fn planned(opts: &Options) -> Result<Planned> {
         Connection::open_in_memory().map_err(|e| Error::sqlite("open an empty database", e))?
     };
     let inspected = Arc::new(crate::inspect::inspect_with_notes(&conn)?);
-    let planned_on = apply::PlannedOn::new(Arc::clone(&inspected), exclude);
+    let planned_on = apply::PlannedOn::new(Arc::clone(&inspected), exclude.clone());
     let current = planned_on.schema();
     let files = migrations::load(&opts.migrations, &opts.rollbacks)?;
     let files_read: Arc<[Migration]> = files.iter().cloned().collect();
@@ -114,14 +114,20 @@ pub fn planned(opts: &Options) -> Result<Planned> {
             .applied_migrations()
             .filter_map(|m| migrations::schema_version(&m.forward)),
     );
-    let changes = crate::diff::diff(current, &desired.schema, &renames)?;
-    let plan = crate::plan::plan(current, &desired.schema, &changes);
+    // The triggers left alone on managed tables come back after a rebuild of their table.
+    let carried = exclude.carry(&inspected.schema, current, &desired.schema);
+    let (from, to) = match &carried {
+        Some((c, d)) => (c, d),
+        None => (current, &desired.schema),
+    };
+    let changes = crate::diff::diff(from, to, &renames)?;
+    let plan = crate::plan::plan(from, to, &changes);
     let scan = if opts.defer_lint {
         Scan::SkipCheckedInPlace(&plan)
     } else {
         Scan::All
     };
-    let findings = crate::lint::lint_with(&conn, current, &desired.schema, &changes, scan)?;
+    let findings = crate::lint::lint_with(&conn, from, to, &changes, scan)?;
     let adopt = catalogue.applied.is_empty() && *current != Schema::default();
     drop(conn);
     if plan.is_empty() {
@@ -132,7 +138,7 @@ pub fn planned(opts: &Options) -> Result<Planned> {
             files_read,
         });
     }
-    crate::plan::verify(&plan, current, &desired.schema)?;
+    crate::plan::verify(&plan, from, to)?;
     let blocking: Vec<String> = findings
         .iter()
         .filter(|f| f.blocks())

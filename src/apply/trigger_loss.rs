@@ -1,0 +1,90 @@
+//! Triggers a migration loses without saying so.
+//!
+//! SQLite drops a table's triggers with the table, so a rebuild (a new table, a copy, `DROP
+//! TABLE`, a rename) that does not create them again loses them silently, while the schema it
+//! leaves is exactly what its own SQL produces: the schema check cannot see it. schemactl's
+//! plans drop and create every trigger of a table they rebuild, the ones schema/ leaves alone
+//! (`exclude`) too; a migration written elsewhere may not. A trigger that goes away while its
+//! table or view stays must be dropped by name (`DROP TRIGGER`): anything else is refused
+//! before the migration runs, naming the trigger.
+
+use std::collections::BTreeSet;
+
+use crate::model::Schema;
+
+/// The triggers of `before` (`"name" on "table"`) that `after` no longer has although their
+/// table or view is still there, and that no statement of `sql` drops by name.
+pub fn lost(before: &Schema, after: &Schema, sql: &[&str]) -> Vec<String> {
+    let dropped = dropped_by_name(sql);
+    let holds = |name: &str| {
+        after
+            .tables
+            .iter()
+            .any(|t| t.name.eq_ignore_ascii_case(name))
+            || after
+                .views
+                .iter()
+                .any(|v| v.name.eq_ignore_ascii_case(name))
+    };
+    before
+        .triggers
+        .iter()
+        .filter(|t| {
+            !after
+                .triggers
+                .iter()
+                .any(|a| a.name.eq_ignore_ascii_case(&t.name))
+        })
+        .filter(|t| holds(&t.table))
+        .filter(|t| !dropped.contains(&t.name.to_lowercase()))
+        .map(|t| format!("trigger \"{}\" on \"{}\"", t.name, t.table))
+        .collect()
+}
+
+/// The lowercase names that `DROP TRIGGER [IF EXISTS] [schema.]name` statements of `sql` drop.
+/// Text that does not lex drops nothing by name.
+fn dropped_by_name(sql: &[&str]) -> BTreeSet<String> {
+    let mut out = BTreeSet::new();
+    for text in sql {
+        let Ok(tokens) = crate::sql::lex(text) else {
+            continue;
+        };
+        for (i, t) in tokens.iter().enumerate() {
+            if !(t.is_kw("DROP") && tokens.get(i + 1).is_some_and(|n| n.is_kw("TRIGGER"))) {
+                continue;
+            }
+            let mut at = i + 2;
+            if tokens.get(at).is_some_and(|n| n.is_kw("IF"))
+                && tokens.get(at + 1).is_some_and(|n| n.is_kw("EXISTS"))
+            {
+                at += 2;
+            }
+            // `schema.name`: the name is the word after the dot.
+            if tokens
+                .get(at + 1)
+                .is_some_and(|n| n.token == sqlparser::tokenizer::Token::Period)
+            {
+                at += 2;
+            }
+            if let Some(name) = tokens.get(at).and_then(|n| n.word()) {
+                out.insert(name.to_lowercase());
+            }
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn drops_by_name_are_read_in_every_form() {
+        let names = dropped_by_name(&[
+            "DROP TRIGGER a; drop trigger if exists \"B c\"; DROP TRIGGER main.[d];",
+            "CREATE TABLE x (note TEXT DEFAULT 'DROP TRIGGER e')",
+        ]);
+        let want: BTreeSet<String> = ["a", "b c", "d"].iter().map(|s| s.to_string()).collect();
+        assert_eq!(names, want);
+    }
+}
