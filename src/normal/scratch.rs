@@ -358,6 +358,8 @@ fn stream(schema: &Schema, want: Want) -> Result<Read, MaterialiseError> {
         Some((_, e)) => Err(e),
         None => {
             if let Some(Ok(i)) = &mut read.inspection {
+                // Each part is fitted; the whole, put together part after part, is too.
+                crate::inspect::fit(&mut i.schema);
                 i.schema.normalize();
             }
             Ok(read)
