@@ -213,6 +213,9 @@ fn read(conn: &Connection, before: Option<&Inspection>, keep_rows: bool) -> Resu
     let mut stmt = conn.prepare(SCHEMA_QUERY).map_err(q)?;
     let mut rows = stmt.query([]).map_err(q)?;
     let mut out = Inspection::default();
+    // At most one model per table SQLite lists (it lists views, virtual and shadow tables
+    // too): no vector grown to twice the schema while it is read.
+    out.schema.tables.reserve_exact(table_info.len());
     let mut indexes = Vec::new();
     while let Some(r) = rows.next().map_err(q)? {
         let kind = Kind::of(text_not_null(r, 0).map_err(q)?);
