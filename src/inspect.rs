@@ -7,10 +7,16 @@
 //! something the model does not hold, the table is kept verbatim and a note says why: nothing
 //! is guessed silently. Bookkeeping tables (`_schemactl*`), SQLite's own tables and the shadow
 //! tables of virtual tables are left out.
+//!
+//! The catalog is streamed (each `sqlite_schema` row is read as a borrowed string and dropped
+//! once it is converted), and the rows an inspection keeps share their text with the
+//! inspection they were compared with: a schema of thousands of objects is held once.
 
 use std::collections::{BTreeMap, HashMap};
+use std::sync::Arc;
 
 use rusqlite::Connection;
+use rusqlite::types::ValueRef;
 
 use crate::error::{Error, Result};
 use crate::model::{Column, Index, Schema, Table, Trigger, View, VirtualTable};
@@ -43,34 +49,126 @@ pub struct Inspection {
     pub rows: Rows,
 }
 
-/// The `sqlite_schema` rows an inspection read, by object: see [`inspect_since`].
-pub type Rows = HashMap<(String, String), Row>;
+/// The `sqlite_schema` rows an inspection read, by object kind and name: see
+/// [`inspect_since`]. Looked up by borrowed name, so that comparing a catalog with them
+/// allocates nothing.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Rows {
+    by_kind: HashMap<Kind, HashMap<Arc<str>, Row>>,
+    len: usize,
+}
+
+impl Rows {
+    /// How many objects.
+    pub fn len(&self) -> usize {
+        self.len
+    }
+
+    /// Whether there are none.
+    pub fn is_empty(&self) -> bool {
+        self.len == 0
+    }
+
+    fn get(&self, kind: &Kind, name: &str) -> Option<(&Arc<str>, &Row)> {
+        self.by_kind.get(kind)?.get_key_value(name)
+    }
+
+    fn insert(&mut self, kind: Kind, name: Arc<str>, row: Row) {
+        if self
+            .by_kind
+            .entry(kind)
+            .or_default()
+            .insert(name, row)
+            .is_none()
+        {
+            self.len += 1;
+        }
+    }
+}
+
+/// An object's kind, as `sqlite_schema.type` names it.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+enum Kind {
+    Table,
+    Index,
+    View,
+    Trigger,
+    Other(Box<str>),
+}
+
+impl Kind {
+    fn of(s: &str) -> Kind {
+        match s {
+            "table" => Kind::Table,
+            "index" => Kind::Index,
+            "view" => Kind::View,
+            "trigger" => Kind::Trigger,
+            other => Kind::Other(other.into()),
+        }
+    }
+}
 
 /// Everything an object's inspection reads: its `sqlite_schema` row, and for a table what
 /// `pragma_table_list` says of it (SQLite derives `table_xinfo` and `foreign_key_list` from the
 /// CREATE text alone). Two objects with equal rows inspect to the same model.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Row {
-    tbl_name: String,
-    sql: String,
+    tbl_name: Arc<str>,
+    sql: Arc<str>,
     info: Option<TableInfo>,
+}
+
+impl Row {
+    /// Whether this row is the catalog row read now.
+    fn is(&self, tbl_name: &str, sql: &str, info: Option<&TableInfo>) -> bool {
+        *self.tbl_name == *tbl_name && *self.sql == *sql && self.info.as_ref() == info
+    }
 }
 
 /// Reads the schema of the `main` database of `conn`.
 pub fn inspect(conn: &Connection) -> Result<Schema> {
-    inspect_with_notes(conn).map(|i| i.schema)
+    read(conn, None, false).map(|i| i.schema)
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 struct TableInfo {
-    kind: String,
+    kind: TableKind,
     without_rowid: bool,
     strict: bool,
+}
+
+/// `pragma_table_list.type`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+enum TableKind {
+    Table,
+    View,
+    Virtual,
+    Shadow,
+    Other(Box<str>),
+}
+
+impl TableKind {
+    fn of(s: &str) -> TableKind {
+        match s {
+            "table" => TableKind::Table,
+            "view" => TableKind::View,
+            "virtual" => TableKind::Virtual,
+            "shadow" => TableKind::Shadow,
+            other => TableKind::Other(other.into()),
+        }
+    }
 }
 
 /// Reads the schema of the `main` database of `conn`, with notes on verbatim tables.
 pub fn inspect_with_notes(conn: &Connection) -> Result<Inspection> {
     inspect_since(conn, None)
+}
+
+/// Reads the schema of the `main` database of `conn` with notes, as [`inspect_with_notes`]
+/// does, without keeping the catalog rows ([`Inspection::rows`] is empty): for a database
+/// that is read once and closed (a scratch database of [`crate::normal::scratch`]).
+pub fn inspect_without_rows(conn: &Connection) -> Result<Inspection> {
+    read(conn, None, false)
 }
 
 /// Reads the schema of the `main` database of `conn` as [`inspect_with_notes`] does, taking
@@ -80,34 +178,69 @@ pub fn inspect_with_notes(conn: &Connection) -> Result<Inspection> {
 /// added, or kept verbatim before) is read again, and one that is gone is gone: the result
 /// is what a full inspection gives, at the cost of one catalog query and what changed.
 pub fn inspect_since(conn: &Connection, before: Option<&Inspection>) -> Result<Inspection> {
+    read(conn, before, true)
+}
+
+/// One `sqlite_schema` column as borrowed text (None for NULL).
+fn text<'r>(r: &'r rusqlite::Row<'_>, i: usize) -> rusqlite::Result<Option<&'r str>> {
+    match r.get_ref(i)? {
+        ValueRef::Null => Ok(None),
+        ValueRef::Text(bytes) => std::str::from_utf8(bytes)
+            .map(Some)
+            .map_err(|e| rusqlite::Error::Utf8Error(i, e)),
+        other => Err(rusqlite::Error::InvalidColumnType(
+            i,
+            String::new(),
+            other.data_type(),
+        )),
+    }
+}
+
+/// One `sqlite_schema` column that may not be NULL.
+fn text_not_null<'r>(r: &'r rusqlite::Row<'_>, i: usize) -> rusqlite::Result<&'r str> {
+    text(r, i)?.ok_or(rusqlite::Error::InvalidColumnType(
+        i,
+        String::new(),
+        rusqlite::types::Type::Null,
+    ))
+}
+
+/// [`inspect_since`]; the catalog rows are kept only when `keep_rows`.
+fn read(conn: &Connection, before: Option<&Inspection>, keep_rows: bool) -> Result<Inspection> {
     let reuse = before.map(Reuse::new);
-    let (table_info, objects) = catalog(conn)?;
+    let table_info = table_list(conn)?;
+    let q = |e| Error::sqlite("read the schema", e);
+    let mut stmt = conn.prepare(SCHEMA_QUERY).map_err(q)?;
+    let mut rows = stmt.query([]).map_err(q)?;
     let mut out = Inspection::default();
+    // At most one model per table SQLite lists (it lists views, virtual and shadow tables
+    // too): no vector grown to twice the schema while it is read.
+    out.schema.tables.reserve_exact(table_info.len());
     let mut indexes = Vec::new();
-    for (kind, name, tbl_name, sql) in objects {
-        let Some(sql) = sql else {
+    while let Some(r) = rows.next().map_err(q)? {
+        let kind = Kind::of(text_not_null(r, 0).map_err(q)?);
+        let name = text_not_null(r, 1).map_err(q)?;
+        let tbl_name = text_not_null(r, 2).map_err(q)?;
+        let Some(sql) = text(r, 3).map_err(q)? else {
             continue; // automatic indexes (UNIQUE, PRIMARY KEY) have no SQL of their own
         };
-        let info = table_info.get(&name).filter(|_| kind == "table");
-        let row = Row {
-            tbl_name,
-            sql,
-            info: info.cloned(),
-        };
-        let key = (kind, name);
-        let same = reuse.as_ref().and_then(|r| r.same(&key, &row));
-        let (kind, name) = &key;
-        let (tbl_name, sql) = (&row.tbl_name, row.sql.as_str());
-        match kind.as_str() {
-            "table" => match info.map(|i| i.kind.as_str()) {
-                Some("shadow") => {}
-                Some("virtual") => match same.and_then(|r| r.virtual_table(name)) {
+        let info = table_info.get(name).filter(|_| kind == Kind::Table);
+        // The row as before, when it is the same: its text is shared, not copied.
+        let before_row = reuse
+            .as_ref()
+            .and_then(|r| r.before.rows.get(&kind, name))
+            .filter(|(_, row)| row.is(tbl_name, sql, info));
+        let same = before_row.and(reuse.as_ref());
+        match kind {
+            Kind::Table => match info.map(|i| &i.kind) {
+                Some(TableKind::Shadow) => {}
+                Some(TableKind::Virtual) => match same.and_then(|r| r.virtual_table(name)) {
                     Some(v) => out.schema.virtual_tables.push(v.clone()),
                     None => {
                         parse_virtual_table(sql)
                             .map_err(|e| inspect_err("virtual table", name, e))?;
                         out.schema.virtual_tables.push(VirtualTable {
-                            name: name.as_str().into(),
+                            name: name.into(),
                             sql: Sql::new(sql),
                         });
                     }
@@ -120,7 +253,7 @@ pub fn inspect_since(conn: &Connection, before: Option<&Inspection>) -> Result<I
                     }
                 },
             },
-            "index" => {
+            Kind::Index => {
                 let index = match same.and_then(|r| r.index(tbl_name, name)) {
                     Some(i) => i.clone(),
                     None => {
@@ -129,31 +262,52 @@ pub fn inspect_since(conn: &Connection, before: Option<&Inspection>) -> Result<I
                             .1
                     }
                 };
-                indexes.push((name.clone(), tbl_name.clone(), index));
+                indexes.push((name.to_string(), tbl_name.to_string(), index));
             }
-            "view" => match same.and_then(|r| r.view(name)) {
+            Kind::View => match same.and_then(|r| r.view(name)) {
                 Some(v) => out.schema.views.push(v.clone()),
                 None => {
                     let view = parse_view(sql).map_err(|e| inspect_err("view", name, e))?;
                     out.schema.views.push(view);
                 }
             },
-            "trigger" => match same.and_then(|r| r.trigger(name)) {
+            Kind::Trigger => match same.and_then(|r| r.trigger(name)) {
                 Some(t) => out.schema.triggers.push(t.clone()),
                 None => {
                     let (_, table) =
                         parse_trigger(sql).map_err(|e| inspect_err("trigger", name, e))?;
                     out.schema.triggers.push(Trigger {
-                        name: name.as_str().into(),
+                        name: name.into(),
                         table,
                         sql: Sql::new(sql),
                     });
                 }
             },
-            _ => {}
+            Kind::Other(_) => {}
         }
-        out.rows.insert(key, row);
+        if keep_rows {
+            let (name, row) = match before_row {
+                Some((name, row)) => (Arc::clone(name), row.clone()),
+                None => {
+                    let name: Arc<str> = name.into();
+                    let tbl_name = if *tbl_name == *name {
+                        Arc::clone(&name)
+                    } else {
+                        tbl_name.into()
+                    };
+                    let row = Row {
+                        tbl_name,
+                        sql: sql.into(),
+                        info: info.cloned(),
+                    };
+                    (name, row)
+                }
+            };
+            out.rows.insert(kind, name, row);
+        }
     }
+    drop(rows);
+    drop(stmt);
     // By name, so that thousands of indexes do not each scan thousands of tables.
     let position: BTreeMap<String, usize> = out
         .schema
@@ -177,43 +331,43 @@ pub fn inspect_since(conn: &Connection, before: Option<&Inspection>) -> Result<I
     // `"x"` that SQLite reads as the string 'x' compares as 'x' (its quote fix makes one the
     // other: a native DROP COLUMN or RENAME COLUMN elsewhere rewrites it).
     crate::requote::settle(&mut out.schema);
+    fit(&mut out.schema);
     out.schema.normalize();
     Ok(out)
 }
 
-/// The catalog rows of every object: `pragma_table_list` by table, and `sqlite_schema`.
-type Catalog = (
-    BTreeMap<String, TableInfo>,
-    Vec<(String, String, String, Option<String>)>,
-);
+/// Shrinks every vector of `schema` to its length. An inspection is held for the rest of a
+/// run, and a vector grown by pushing starts at four places: thousands of tables with one
+/// index and one foreign key each held three times what they use.
+pub(crate) fn fit(schema: &mut Schema) {
+    for t in &mut schema.tables {
+        t.columns.shrink_to_fit();
+        t.uniques.shrink_to_fit();
+        t.checks.shrink_to_fit();
+        t.foreign_keys.shrink_to_fit();
+        t.indexes.shrink_to_fit();
+    }
+    schema.tables.shrink_to_fit();
+    schema.views.shrink_to_fit();
+    schema.triggers.shrink_to_fit();
+    schema.virtual_tables.shrink_to_fit();
+}
 
-/// Reads what an inspection reads first: `pragma_table_list` and the `sqlite_schema` rows.
-fn catalog(conn: &Connection) -> Result<Catalog> {
+/// `pragma_table_list`, by table name.
+fn table_list(conn: &Connection) -> Result<BTreeMap<String, TableInfo>> {
     let q = |e| Error::sqlite("read the schema", e);
-    let table_info: BTreeMap<String, TableInfo> = conn
-        .prepare(TABLE_LIST_QUERY)
-        .map_err(q)?
-        .query_map([], |r| {
-            Ok((
-                r.get::<_, String>(0)?,
-                TableInfo {
-                    kind: r.get(1)?,
-                    without_rowid: r.get(2)?,
-                    strict: r.get(3)?,
-                },
-            ))
-        })
-        .map_err(q)?
-        .collect::<rusqlite::Result<_>>()
-        .map_err(q)?;
-    let objects = conn
-        .prepare(SCHEMA_QUERY)
-        .map_err(q)?
-        .query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?)))
-        .map_err(q)?
-        .collect::<rusqlite::Result<_>>()
-        .map_err(q)?;
-    Ok((table_info, objects))
+    let mut stmt = conn.prepare(TABLE_LIST_QUERY).map_err(q)?;
+    let mut rows = stmt.query([]).map_err(q)?;
+    let mut out = BTreeMap::new();
+    while let Some(r) = rows.next().map_err(q)? {
+        let info = TableInfo {
+            kind: TableKind::of(text_not_null(r, 1).map_err(q)?),
+            without_rowid: r.get(2).map_err(q)?,
+            strict: r.get(3).map_err(q)?,
+        };
+        out.insert(r.get(0).map_err(q)?, info);
+    }
+    Ok(out)
 }
 
 /// Returns true when every catalog row [`inspect_since`] reads is the same as in `before`
@@ -225,19 +379,24 @@ pub fn unchanged_since(conn: &Connection, before: &Inspection) -> Result<bool> {
     if before.rows.is_empty() {
         return Ok(false);
     }
-    let (table_info, objects) = catalog(conn)?;
+    let table_info = table_list(conn)?;
+    let q = |e| Error::sqlite("read the schema", e);
+    let mut stmt = conn.prepare(SCHEMA_QUERY).map_err(q)?;
+    let mut rows = stmt.query([]).map_err(q)?;
     let mut seen = 0usize;
-    for (kind, name, tbl_name, sql) in objects {
-        let Some(sql) = sql else {
+    while let Some(r) = rows.next().map_err(q)? {
+        let Some(sql) = text(r, 3).map_err(q)? else {
             continue;
         };
-        let info = table_info.get(&name).filter(|_| kind == "table").cloned();
-        let row = Row {
-            tbl_name,
-            sql,
-            info,
-        };
-        if before.rows.get(&(kind, name)) != Some(&row) {
+        let kind = Kind::of(text_not_null(r, 0).map_err(q)?);
+        let name = text_not_null(r, 1).map_err(q)?;
+        let tbl_name = text_not_null(r, 2).map_err(q)?;
+        let info = table_info.get(name).filter(|_| kind == Kind::Table);
+        let same = before
+            .rows
+            .get(&kind, name)
+            .is_some_and(|(_, row)| row.is(tbl_name, sql, info));
+        if !same {
             return Ok(false);
         }
         seen += 1;
@@ -270,18 +429,23 @@ impl<'a> Reuse<'a> {
         }
     }
 
-    /// Self, when the object `key` had the same row before.
-    fn same(&self, key: &(String, String), row: &Row) -> Option<&Self> {
-        (self.before.rows.get(key) == Some(row)).then_some(self)
-    }
-
     /// The table as read before, without its indexes (they are rows of their own). A table
     /// kept verbatim is read again, so that its note is written again.
     fn table(&self, name: &str) -> Option<Table> {
         let t = self.tables.get(name).filter(|t| t.verbatim.is_none())?;
-        let mut t = (*t).clone();
-        t.indexes.clear();
-        Some(t)
+        // Every field but the indexes, which are not copied only to be dropped.
+        Some(Table {
+            name: t.name.clone(),
+            columns: t.columns.clone(),
+            primary_key: t.primary_key.clone(),
+            uniques: t.uniques.clone(),
+            checks: t.checks.clone(),
+            foreign_keys: t.foreign_keys.clone(),
+            indexes: Vec::new(),
+            strict: t.strict,
+            without_rowid: t.without_rowid,
+            verbatim: t.verbatim.clone(),
+        })
     }
 
     fn index(&self, table: &str, name: &str) -> Option<&'a Index> {

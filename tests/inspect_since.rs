@@ -12,7 +12,9 @@ use proptest::prelude::*;
 use rusqlite::Connection;
 use schemactl::Error;
 use schemactl::apply::{self, Options};
-use schemactl::inspect::{inspect_since, inspect_with_notes, unchanged_since};
+use schemactl::inspect::{
+    inspect_since, inspect_with_notes, inspect_without_rows, unchanged_since,
+};
 
 /// Tables of several kinds (a verbatim one, WITHOUT ROWID, STRICT, foreign keys), indexes, a
 /// view, a trigger and an FTS5 table with its shadow tables.
@@ -86,6 +88,25 @@ fn check(ops: &[(u8, usize)], copy: bool) -> Result<(), TestCaseError> {
         let _ = target.execute_batch(&sql);
     }
     let full = inspect_with_notes(&target).unwrap();
+    // Read without keeping the catalog rows (a scratch database's read-back), and without
+    // notes: the same schema and notes.
+    let rowless = inspect_without_rows(&target).unwrap();
+    prop_assert_eq!(&rowless.schema, &full.schema);
+    prop_assert_eq!(&rowless.notes, &full.notes);
+    prop_assert!(rowless.rows.is_empty());
+    prop_assert_eq!(&schemactl::inspect(&target).unwrap(), &full.schema);
+    // Rows are one per object with SQL text (automatic indexes have none), shadow tables
+    // included: what the catalog holds, not what the model keeps.
+    let with_sql: i64 = target
+        .query_row(
+            "SELECT count(*) FROM sqlite_schema WHERE sql IS NOT NULL \
+             AND name NOT LIKE 'sqlite\\_%' ESCAPE '\\' \
+             AND name NOT LIKE '\\_schemactl%' ESCAPE '\\'",
+            [],
+            |r| r.get(0),
+        )
+        .unwrap();
+    prop_assert_eq!(full.rows.len() as i64, with_sql);
     let since = inspect_since(&target, Some(&before)).unwrap();
     prop_assert_eq!(
         &since.schema,

@@ -151,6 +151,20 @@ proptest! {
         let one = normal::create_in_memory(&schema);
         let batches = scratch::create(&schema);
         let statements = scratch::statements(&schema);
+        // What loading uses: the schema read back alone, with the same refusal.
+        let inspected = scratch::create_inspected(&schema);
+        match (&one, &inspected) {
+            (Err(want), Err(got)) => {
+                prop_assert_eq!(&got.object, &want.object);
+                prop_assert_eq!(&got.message, &want.message);
+            }
+            (Ok(conn), Ok(Ok(got))) => {
+                let want = inspect_with_notes(conn).unwrap();
+                prop_assert_eq!(&got.schema, &want.schema);
+                prop_assert_eq!(sorted(got.notes.clone()), sorted(want.notes));
+            }
+            _ => prop_assert!(false, "one database and the read-back disagree: {:?}", changes),
+        }
         match (one, batches) {
             (Err(want), Err(got)) => {
                 prop_assert_eq!(&got.object, &want.object, "{:?}", changes);

@@ -122,19 +122,18 @@ pub(super) fn convert(sources: &[Source], mut files: Vec<FileSpec>) -> Result<De
         None
     };
     drop(objects);
+    // The normal form, once there is one, replaces the converted schema (dropped now: at
+    // thousands of tables the two copies are the largest things held).
+    let materialised = normal.is_some();
+    let schema = normal.unwrap_or(schema);
     // Pass 4: the rules and queries, checked even when the structure has errors, so that
     // every error is reported at once: against the tables that converted, leaving out what
     // only fails because a table it names did not convert (that table's error says why).
-    let rules = super::rules::rules(
-        &mut ctx,
-        &rule_specs,
-        normal.as_ref().unwrap_or(&schema),
-        &failed,
-    );
+    let rules = super::rules::rules(&mut ctx, &rule_specs, &schema, &failed);
     if !ctx.errors.is_empty() {
         return Err(Error::Source(ctx.errors));
     }
-    let (Some(version), Some(schema)) = (version, normal) else {
+    let (Some(version), true) = (version, materialised) else {
         return Err(Error::Source(ctx.errors));
     };
     Ok(Desired {
@@ -552,8 +551,9 @@ fn materialise(
             "refused by SQLite",
         );
     };
-    let scratch = match normal::scratch::create(schema) {
-        Ok(scratch) => scratch,
+    // The schema alone is read back (no statements: loading does not need them).
+    let inspected = match normal::scratch::create_inspected(schema) {
+        Ok(inspected) => inspected,
         Err(e) => {
             refused(ctx, e);
             return None;
@@ -576,7 +576,7 @@ fn materialise(
             return None;
         }
     }
-    let inspected = match scratch.inspect() {
+    let inspected = match inspected {
         Ok(i) => i,
         Err(e) => {
             ctx.error(

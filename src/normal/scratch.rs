@@ -27,7 +27,7 @@ use rusqlite::Connection;
 
 use super::{MaterialiseError, Object, sqlite_message};
 use crate::error::{Error, Result};
-use crate::inspect::{Inspection, inspect_with_notes};
+use crate::inspect::{Inspection, inspect_without_rows};
 use crate::model::Schema;
 use crate::render::{create_index, create_table, create_view};
 
@@ -84,30 +84,39 @@ enum Owner {
     Sql(Vec<String>),
 }
 
+/// What to read back from each scratch database before it closes.
+#[derive(Clone, Copy)]
+struct Want {
+    statements: bool,
+    inspection: bool,
+}
+
 /// What the batches read back, as they close.
 struct Read {
-    statements: rusqlite::Result<Vec<String>>,
+    /// None when not asked for.
+    statements: Option<rusqlite::Result<Vec<String>>>,
     /// None when not asked for.
     inspection: Option<Result<Inspection>>,
 }
 
 impl Read {
-    fn new(inspect: bool) -> Read {
+    fn new(want: Want) -> Read {
         Read {
-            statements: Ok(Vec::new()),
-            inspection: inspect.then(|| Ok(Inspection::default())),
+            statements: want.statements.then(|| Ok(Vec::new())),
+            inspection: want.inspection.then(|| Ok(Inspection::default())),
         }
     }
 
-    /// Reads one scratch database's statements (and schema) before it closes.
+    /// Reads one scratch database's statements and schema, as asked, before it closes.
     fn take(&mut self, conn: &Connection) {
-        if let Ok(out) = &mut self.statements
+        if let Some(Ok(out)) = &mut self.statements
             && let Err(e) = statements_of(conn, out)
         {
-            self.statements = Err(e);
+            self.statements = Some(Err(e));
         }
         if let Some(Ok(out)) = &mut self.inspection {
-            match inspect_with_notes(conn) {
+            // Its catalog rows are not kept: the database is closed next.
+            match inspect_without_rows(conn) {
                 Ok(part) => {
                     out.schema.tables.extend(part.schema.tables);
                     out.schema.views.extend(part.schema.views);
@@ -144,18 +153,39 @@ fn statements_of(conn: &Connection, out: &mut Vec<String>) -> rusqlite::Result<(
 /// database's statements and schema; the refusal one database would meet first is the error,
 /// as [`super::create`] gives it.
 pub fn create(schema: &Schema) -> Result<Scratch, MaterialiseError> {
-    let read = stream(schema, true)?;
+    let want = Want {
+        statements: true,
+        inspection: true,
+    };
+    let read = stream(schema, want)?;
     Ok(Scratch {
-        statements: read.statements,
+        statements: read.statements.unwrap_or_else(|| Ok(Vec::new())),
         inspection: read.inspection.unwrap_or_else(|| Ok(Inspection::default())),
     })
+}
+
+/// [`create`], reading back the schema alone (what loading a schema needs): the same
+/// databases, created in the same order, with the same refusals; the inner result is the
+/// schema read back, as [`Scratch::inspect`] returns it.
+pub fn create_inspected(schema: &Schema) -> Result<Result<Inspection>, MaterialiseError> {
+    let want = Want {
+        statements: false,
+        inspection: true,
+    };
+    let read = stream(schema, want)?;
+    Ok(read.inspection.unwrap_or_else(|| Ok(Inspection::default())))
 }
 
 /// The statements of [`create`] alone (no schema read back): replayed from empty in this
 /// order, they build `schema`.
 pub fn statements(schema: &Schema) -> Result<Vec<String>, MaterialiseError> {
-    stream(schema, false)?
+    let want = Want {
+        statements: true,
+        inspection: false,
+    };
+    stream(schema, want)?
         .statements
+        .unwrap_or_else(|| Ok(Vec::new()))
         .map_err(|e| MaterialiseError {
             object: Object::Table(String::new()),
             sql: String::new(),
@@ -179,7 +209,7 @@ impl First {
     }
 }
 
-fn stream(schema: &Schema, inspect: bool) -> Result<Read, MaterialiseError> {
+fn stream(schema: &Schema, want: Want) -> Result<Read, MaterialiseError> {
     let tables = &schema.tables;
     let batches = tables.len().div_ceil(TABLES_PER_BATCH);
     let mut first = First(None);
@@ -259,7 +289,7 @@ fn stream(schema: &Schema, inspect: bool) -> Result<Read, MaterialiseError> {
         })
     };
 
-    let mut read = Read::new(inspect);
+    let mut read = Read::new(want);
     let mut rank = 0;
     for (batch, triggers) in triggers_of.iter().enumerate().take(batches) {
         let lo = batch * TABLES_PER_BATCH;
@@ -331,6 +361,8 @@ fn stream(schema: &Schema, inspect: bool) -> Result<Read, MaterialiseError> {
                 // Settled on the whole schema: a scratch database may hold a view without
                 // the tables it reads (see [`crate::requote::settle`]).
                 crate::requote::settle(&mut i.schema);
+                // Each part is fitted; the whole, put together part after part, is too.
+                crate::inspect::fit(&mut i.schema);
                 i.schema.normalize();
             }
             Ok(read)
@@ -563,11 +595,10 @@ fn replay(owner: &[String], job: &Job) -> MaterialiseError {
 
 /// Materialises `schema` in scratch databases and inspects it back, with notes.
 pub fn materialise(schema: &Schema) -> Result<Inspection> {
-    let scratch = create(schema).map_err(|e| Error::Inspect {
+    create_inspected(schema).map_err(|e| Error::Inspect {
         object: e.object.to_string(),
         message: e.message,
-    })?;
-    scratch.inspect()
+    })?
 }
 
 /// Creates `schema`'s views in one scratch database, with the tables, indexes and virtual

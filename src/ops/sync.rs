@@ -169,13 +169,12 @@ fn adoption(current: &Schema, version: i32) -> Result<Migration> {
     // In scratch databases (one per batch of tables, then the rest: each one's statements
     // replay after the ones before), so a schema of thousands of tables costs no more than
     // its size.
-    let scratch = crate::normal::scratch::create(current).map_err(|e| Error::Materialise {
-        object: e.object.to_string(),
-        message: e.message,
-    })?;
-    let statements = scratch
-        .statements()
-        .map_err(|e| Error::sqlite("read the adopted schema", e))?;
+    // The statements alone: the schema is not read back.
+    let statements =
+        crate::normal::scratch::statements(current).map_err(|e| Error::Materialise {
+            object: e.object.to_string(),
+            message: e.message,
+        })?;
     // No user text in the comment: the path could hold a line break.
     let mut forward = format!(
         "-- schemactl adoption V{version}__adopted: the schema the database had before its first sync.\n\
