@@ -12,6 +12,7 @@ use std::path::PathBuf;
 
 use miette::Diagnostic;
 
+mod cause;
 mod gate;
 mod lines;
 mod messages;
@@ -89,6 +90,8 @@ pub enum Error {
         statement: String,
         /// SQLite's message, or why schemactl refused it.
         message: String,
+        /// SQLite refused it on a constraint (SQLITE_CONSTRAINT).
+        constraint: bool,
     },
     /// `foreign_key_check` found violations; the transaction was rolled back.
     #[error("foreign_key_check failed, nothing was changed: {}", .0.join("; "))]
@@ -220,6 +223,13 @@ pub enum Error {
     LintBlocked {
         /// The blocking findings, one line each (a line break in a row's value is escaped:
         /// each stays one line).
+        findings: Vec<String>,
+    },
+    /// SQLite stopped the run on a constraint: `source`, with the rows that break the rule.
+    #[error("{source}\nthe rows that break the rule (written since the checks before the run):\n  {}", findings.iter().map(|f| crate::printable::line(f)).collect::<Vec<_>>().join("\n  "))]
+    RowsBreakRules {
+        #[source]
+        source: Box<Error>,
         findings: Vec<String>,
     },
     /// A migration file to be written exists already.

@@ -447,24 +447,14 @@ impl Driver<'_> {
     /// Runs `foreign_key_check` on the tables the migrations could have broken: those their
     /// headers name, or every table for a hand-written migration that drops one.
     fn check_foreign_keys(&mut self) -> Result<()> {
-        // Foreign keys, where the migrations could have broken them.
-        if self.pending.iter().any(|p| p.needs().foreign_keys_off) {
-            let tables: Option<Vec<String>> = self
-                .pending
-                .iter()
-                .filter(|p| p.needs().foreign_keys_off)
-                .try_fold(Vec::new(), |mut acc, p| {
-                    acc.extend(p.needs().check.clone()?);
-                    Some(acc)
-                });
-            let tables = match tables {
-                Some(t) => t,
-                None => row_counts(self.conn)?.into_keys().collect(),
-            };
-            super::check_foreign_keys(self.conn, &tables)?;
-            self.checked
-                .push(format!("foreign_key_check: ok ({} table(s))", tables.len()));
-        }
+        let tables = match fk_checked(&self.pending) {
+            FkChecked::Nothing => return Ok(()),
+            FkChecked::Tables(t) => t,
+            FkChecked::All => row_counts(self.conn)?.into_keys().collect(),
+        };
+        super::check_foreign_keys(self.conn, &tables)?;
+        self.checked
+            .push(format!("foreign_key_check: ok ({} table(s))", tables.len()));
         Ok(())
     }
 
@@ -690,12 +680,14 @@ fn run_statements(
 ) -> Result<()> {
     let migration = format!("V{}__{} ({})", p.version, p.name, p.origin);
     for (i, text) in migrations::statements::texts(sql).into_iter().enumerate() {
-        let fail = |message: String| Error::MigrationStatement {
+        let refused = |message: String, constraint: bool| Error::MigrationStatement {
             index: i + 1,
             migration: migration.clone(),
             statement: text.to_string(),
             message,
+            constraint,
         };
+        let fail = |message: String| refused(message, false);
         // Stored SQL (a reverse kept at apply time) does not come through the file loader's
         // check: refuse transaction control here too, before it can commit anything.
         if let Some(why) = migrations::statements::refused(text) {
@@ -726,7 +718,11 @@ fn run_statements(
                     }
                 }
             }
-            stmt.raw_execute().map_err(|e| fail(sqlite_message(&e)))?;
+            stmt.raw_execute().map_err(|e| {
+                let constraint =
+                    e.sqlite_error_code() == Some(rusqlite::ErrorCode::ConstraintViolation);
+                refused(sqlite_message(&e), constraint)
+            })?;
             if conn.is_autocommit() {
                 return Err(fail(
                     "the statement ended the migration's transaction".into(),
@@ -735,6 +731,37 @@ fn run_statements(
         }
     }
     Ok(())
+}
+
+/// Which tables a run of `pending` reads with `foreign_key_check` before it commits.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(super) enum FkChecked {
+    /// None: no migration switches foreign keys off (SQLite enforces them statement by
+    /// statement).
+    Nothing,
+    /// These tables, which the migrations' headers name.
+    Tables(Vec<String>),
+    /// Every user table (a hand-written migration that drops a table).
+    All,
+}
+
+/// The tables the driver's `foreign_key_check` reads after running `pending`: the same rule
+/// for the run and for what a rollback checks before it runs (see [`super::unfit`]).
+pub(super) fn fk_checked(pending: &[migrations::Migration]) -> FkChecked {
+    let mut tables = Vec::new();
+    let mut any = false;
+    for p in pending.iter().filter(|p| p.needs().foreign_keys_off) {
+        any = true;
+        match &p.needs().check {
+            Some(check) => tables.extend(check.iter().cloned()),
+            None => return FkChecked::All,
+        }
+    }
+    if any {
+        FkChecked::Tables(tables)
+    } else {
+        FkChecked::Nothing
+    }
 }
 
 /// Row counts of every user table (schemactl's own tables aside).

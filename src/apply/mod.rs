@@ -90,6 +90,7 @@ mod rollback;
 mod rollback_kept;
 pub mod stash;
 pub mod stash_rows;
+mod unfit;
 pub mod unstash;
 
 pub use driver::{Mode, QUICK_CHECK_PAGES, row_counts};

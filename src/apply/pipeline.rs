@@ -400,7 +400,11 @@ pub fn apply(opts: &Options, say: &mut dyn FnMut(&str)) -> Result<Report> {
             .planned_on(opts.planned_on.clone(), &opts.database);
         run_refinery(driver, &all)
     };
-    guarded_run(&live, opts, "apply", pending.len(), &mut report, &run, say)?;
+    // A row written meanwhile that breaks a rule: SQLite says "constraint failed"; the
+    // refusal names the rule and the rows, read now that the run rolled back.
+    guarded_run(&live, opts, "apply", pending.len(), &mut report, &run, say).map_err(|e| {
+        super::unfit::explain(e, &live, &before.schema, expected.as_ref(), &pending)
+    })?;
     Ok(report)
 }
 

@@ -15,6 +15,7 @@ impl Error {
                 | Error::MigrationStatement { .. }
                 | Error::LiveRunFailed { .. }
                 | Error::LintBlocked { .. }
+                | Error::RowsBreakRules { .. }
                 | Error::RollbackDestructive { .. }
                 | Error::RowsRemoved { .. }
                 | Error::Rollback(RollbackError::Unfit { .. })
