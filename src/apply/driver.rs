@@ -447,10 +447,10 @@ impl Driver<'_> {
     /// Runs `foreign_key_check` on the tables the migrations could have broken: those their
     /// headers name, or every table for a hand-written migration that drops one.
     fn check_foreign_keys(&mut self) -> Result<()> {
-        let tables = match fk_checked(&self.pending) {
-            FkChecked::Nothing => return Ok(()),
-            FkChecked::Tables(t) => t,
-            FkChecked::All => row_counts(self.conn)?.into_keys().collect(),
+        let tables = match super::unfit::fk_checked(&self.pending) {
+            super::unfit::FkChecked::Nothing => return Ok(()),
+            super::unfit::FkChecked::Tables(t) => t,
+            super::unfit::FkChecked::All => row_counts(self.conn)?.into_keys().collect(),
         };
         super::check_foreign_keys(self.conn, &tables)?;
         self.checked
@@ -731,37 +731,6 @@ fn run_statements(
         }
     }
     Ok(())
-}
-
-/// Which tables a run of `pending` reads with `foreign_key_check` before it commits.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub(super) enum FkChecked {
-    /// None: no migration switches foreign keys off (SQLite enforces them statement by
-    /// statement).
-    Nothing,
-    /// These tables, which the migrations' headers name.
-    Tables(Vec<String>),
-    /// Every user table (a hand-written migration that drops a table).
-    All,
-}
-
-/// The tables the driver's `foreign_key_check` reads after running `pending`: the same rule
-/// for the run and for what a rollback checks before it runs (see [`super::unfit`]).
-pub(super) fn fk_checked(pending: &[migrations::Migration]) -> FkChecked {
-    let mut tables = Vec::new();
-    let mut any = false;
-    for p in pending.iter().filter(|p| p.needs().foreign_keys_off) {
-        any = true;
-        match &p.needs().check {
-            Some(check) => tables.extend(check.iter().cloned()),
-            None => return FkChecked::All,
-        }
-    }
-    if any {
-        FkChecked::Tables(tables)
-    } else {
-        FkChecked::Nothing
-    }
 }
 
 /// Row counts of every user table (schemactl's own tables aside).

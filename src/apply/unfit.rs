@@ -4,12 +4,11 @@
 //!
 //! The rules are the forward lint's findings on the change from the live schema to the one
 //! the migrations leave (NOT NULL, CHECK, UNIQUE), and every foreign key the run's
-//! `foreign_key_check` reads ([`super::driver::fk_checked`]) besides those it brings back:
+//! `foreign_key_check` reads ([`fk_checked`]) besides those it brings back:
 //! the orphans, each named by its table, its key and the parent it misses.
 
 use rusqlite::Connection;
 
-use super::driver::{FkChecked, fk_checked};
 use crate::diff::{Change, TableChange, TableDiff};
 use crate::error::{Error, Result};
 use crate::lint::FindingKind;
@@ -55,6 +54,37 @@ pub(super) fn findings(
         })
         .map(|f| f.line())
         .collect())
+}
+
+/// Which tables a run of `pending` reads with `foreign_key_check` before it commits.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(super) enum FkChecked {
+    /// None: no migration switches foreign keys off (SQLite enforces them statement by
+    /// statement).
+    Nothing,
+    /// These tables, which the migrations' headers name.
+    Tables(Vec<String>),
+    /// Every user table (a hand-written migration that drops a table).
+    All,
+}
+
+/// The tables the driver's `foreign_key_check` reads after running `pending`: the same rule
+/// for the run and for what a rollback checks before it runs (see [`findings`]).
+pub(super) fn fk_checked(pending: &[Migration]) -> FkChecked {
+    let mut tables = Vec::new();
+    let mut any = false;
+    for p in pending.iter().filter(|p| p.needs().foreign_keys_off) {
+        any = true;
+        match &p.needs().check {
+            Some(check) => tables.extend(check.iter().cloned()),
+            None => return FkChecked::All,
+        }
+    }
+    if any {
+        FkChecked::Tables(tables)
+    } else {
+        FkChecked::Nothing
+    }
 }
 
 /// Adds to `changes` (from `current` to `expected`) the foreign keys whose orphans the run
