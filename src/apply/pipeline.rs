@@ -371,19 +371,34 @@ pub fn apply(opts: &Options, say: &mut dyn FnMut(&str)) -> Result<Report> {
             ));
         }
     }
-    if opts.dry_run {
-        return Ok(report);
-    }
     // The schema the migrations should produce, from the live schema alone. Migrations whose
     // data statements need real rows may not run on an empty copy: then the schema is not
     // compared, and the rehearsal and the live run say what fails.
     let expected = match expected_after(&before.schema, &pending) {
         Ok(schema) => Some(schema),
         Err(e) => {
-            say(&format!("note: the expected schema is not compared: {e}"));
+            if !opts.dry_run {
+                say(&format!("note: the expected schema is not compared: {e}"));
+            }
             None
         }
     };
+    // Migration files bring in rules over rows nothing checked yet (sync's lint checked its
+    // own): the rows that break them are named before anything runs, a dry run too.
+    if let (Some(expected), true) = (&expected, opts.extra.is_empty()) {
+        let sql: Vec<&str> = pending.iter().map(|m| m.forward.as_str()).collect();
+        let findings = super::unfit::findings(&live, &before.schema, expected, &sql, &pending)?;
+        if !findings.is_empty() {
+            return Err(crate::error::GateError::RowsUnfit {
+                database: opts.database.clone(),
+                findings,
+            }
+            .into());
+        }
+    }
+    if opts.dry_run {
+        return Ok(report);
+    }
     let all: Vec<refinery_core::Migration> = catalogue
         .migrations
         .iter()

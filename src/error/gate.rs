@@ -21,4 +21,17 @@ pub enum GateError {
         /// Each object, a column with its count of values.
         objects: Vec<String>,
     },
+    /// The pending migrations bring in a rule (NOT NULL, CHECK, UNIQUE, a foreign key) that
+    /// rows of the database break: the run would fail on them, after the backup.
+    #[error(
+        "the pending migrations bring in a rule that rows of {} break; fix those rows first; nothing was changed:\n  {}",
+        database.display(),
+        findings.iter().map(|f| crate::printable::line(f)).collect::<Vec<_>>().join("\n  ")
+    )]
+    RowsUnfit {
+        /// The database.
+        database: PathBuf,
+        /// One line per rule: the table, the rows, the rule, up to five of them.
+        findings: Vec<String>,
+    },
 }

@@ -1,7 +1,7 @@
 //! Which messages have line breaks of their own, for printing them to people
 //! ([`crate::printable`]).
 
-use super::{Error, RollbackError};
+use super::{Error, GateError, RollbackError};
 
 impl Error {
     /// Returns true when the message has line breaks of its own (a list of rows, the failed
@@ -22,6 +22,7 @@ impl Error {
                 | Error::PlanIncorrect { .. }
                 | Error::UnexpectedSchema { .. }
                 | Error::NoBaselineMatch { .. }
+                | Error::Gate(GateError::RowsUnfit { .. })
         )
     }
 }
