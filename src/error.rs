@@ -226,10 +226,12 @@ pub enum Error {
         findings: Vec<String>,
     },
     /// SQLite stopped the run on a constraint: `source`, with the rows that break the rule.
-    #[error("{source}\nthe rows that break the rule (written since the checks before the run):\n  {}", findings.iter().map(|f| crate::printable::line(f)).collect::<Vec<_>>().join("\n  "))]
+    #[error("{source}\nthe rows that break the rule, read again after the run rolled back:\n  {}", findings.iter().map(|f| crate::printable::line(f)).collect::<Vec<_>>().join("\n  "))]
     RowsBreakRules {
+        /// SQLite's refusal, where it stopped.
         #[source]
         source: Box<Error>,
+        /// One line per rule: the table, the rows, the rule, up to five of them.
         findings: Vec<String>,
     },
     /// A migration file to be written exists already.

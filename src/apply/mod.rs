@@ -94,5 +94,5 @@ mod unfit;
 pub mod unstash;
 
 pub use driver::{Mode, QUICK_CHECK_PAGES, row_counts};
-pub use pipeline::{Options, PlannedOn, Report, apply, open_live};
+pub use pipeline::{Options, PlannedOn, Report, apply, apply_leaving_rows_to_rehearsal, open_live};
 pub use rollback::{rollback, rollback_lossy};

@@ -234,8 +234,23 @@ fn run_refinery(driver: Driver<'_>, all: &[refinery_core::Migration]) -> Result<
     })
 }
 
-/// Runs the pipeline. `say` receives progress lines for the user.
+/// Runs the pipeline. `say` receives progress lines for the user. Migration files that bring
+/// in a rule the live rows break are refused before anything runs, naming the rows.
 pub fn apply(opts: &Options, say: &mut dyn FnMut(&str)) -> Result<Report> {
+    run_pipeline(opts, true, say)
+}
+
+/// Like [`apply`], leaving the rows that break a rule the files bring in to the rehearsal
+/// (which then fails, naming them): for `fleet apply`, whose own lint reports them per
+/// database before the run and whose outcome records the rehearsal's failure.
+pub fn apply_leaving_rows_to_rehearsal(
+    opts: &Options,
+    say: &mut dyn FnMut(&str),
+) -> Result<Report> {
+    run_pipeline(opts, false, say)
+}
+
+fn run_pipeline(opts: &Options, check_rows: bool, say: &mut dyn FnMut(&str)) -> Result<Report> {
     // 1. Lock: one applier at a time. A dry run creates nothing: no lock file, no database
     // (a missing one is previewed from an empty in-memory one), and opens the file read-only.
     let (_lock, live) = if opts.dry_run {
@@ -385,7 +400,7 @@ pub fn apply(opts: &Options, say: &mut dyn FnMut(&str)) -> Result<Report> {
     };
     // Migration files bring in rules over rows nothing checked yet (sync's lint checked its
     // own): the rows that break them are named before anything runs, a dry run too.
-    if let (Some(expected), true) = (&expected, opts.extra.is_empty()) {
+    if let (Some(expected), true) = (&expected, check_rows && opts.extra.is_empty()) {
         let sql: Vec<&str> = pending.iter().map(|m| m.forward.as_str()).collect();
         let findings = super::unfit::findings(&live, &before.schema, expected, &sql, &pending)?;
         if !findings.is_empty() {

@@ -179,10 +179,25 @@ pub(super) fn explain(
     };
     let sql: Vec<&str> = run.iter().map(|m| m.forward.as_str()).collect();
     match findings(live, current, expected, &sql, run) {
-        Ok(findings) if !findings.is_empty() => Error::RowsBreakRules {
+        Ok(findings) if !findings.is_empty() => with_rows(failed, findings),
+        _ => failed,
+    }
+}
+
+/// `failed` with `findings` after SQLite's refusal, inside where it happened (the rehearsal,
+/// the live run), so that the error still says where, and what was kept.
+fn with_rows(failed: Error, findings: Vec<String>) -> Error {
+    match failed {
+        Error::RehearsalFailed { source } => Error::RehearsalFailed {
+            source: Box::new(with_rows(*source, findings)),
+        },
+        Error::LiveRunFailed { source, backup } => Error::LiveRunFailed {
+            source: Box::new(with_rows(*source, findings)),
+            backup,
+        },
+        failed => Error::RowsBreakRules {
             source: Box::new(failed),
             findings,
         },
-        _ => failed,
     }
 }

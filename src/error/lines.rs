@@ -8,6 +8,10 @@ impl Error {
     /// statement): printed for people, only the other control characters of the names in it
     /// are escaped; every other message is one line, its names' line breaks escaped too.
     pub fn has_line_breaks(&self) -> bool {
+        // The rehearsal's message is its cause's, after one line of its own.
+        if let Error::RehearsalFailed { source } = self {
+            return source.has_line_breaks();
+        }
         matches!(
             self,
             Error::Source(_)
