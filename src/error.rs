@@ -12,6 +12,7 @@ use std::path::PathBuf;
 
 use miette::Diagnostic;
 
+mod cause;
 mod gate;
 mod lines;
 mod messages;
@@ -89,6 +90,8 @@ pub enum Error {
         statement: String,
         /// SQLite's message, or why schemactl refused it.
         message: String,
+        /// SQLite refused it on a constraint (SQLITE_CONSTRAINT).
+        constraint: bool,
     },
     /// `foreign_key_check` found violations; the transaction was rolled back.
     #[error("foreign_key_check failed, nothing was changed: {}", .0.join("; "))]
@@ -220,6 +223,15 @@ pub enum Error {
     LintBlocked {
         /// The blocking findings, one line each (a line break in a row's value is escaped:
         /// each stays one line).
+        findings: Vec<String>,
+    },
+    /// SQLite stopped the run on a constraint: `source`, with the rows that break the rule.
+    #[error("{source}\nthe rows that break the rule, read again after the run rolled back:\n  {}", findings.iter().map(|f| crate::printable::line(f)).collect::<Vec<_>>().join("\n  "))]
+    RowsBreakRules {
+        /// SQLite's refusal, where it stopped.
+        #[source]
+        source: Box<Error>,
+        /// One line per rule: the table, the rows, the rule, up to five of them.
         findings: Vec<String>,
     },
     /// A migration file to be written exists already.
@@ -433,16 +445,6 @@ pub enum Error {
         table: String,
         /// What differs: the columns, the row counts, up to five keys.
         detail: String,
-    },
-    /// Migrations would lose triggers without dropping them by name: a rebuilt table's
-    /// triggers not created again.
-    #[error(
-        "the migrations lose {} without dropping it by name (SQLite drops a table's triggers with the table, and the rebuilt table does not get them back); nothing was changed. Create it again after the rebuild, or write `DROP TRIGGER` for it if losing it is meant",
-        crate::printable::line(&triggers.join(", "))
-    )]
-    TriggersLost {
-        /// `trigger "x" on "t"`, each.
-        triggers: Vec<String>,
     },
     /// The schema after the migrations is not the one they should produce.
     #[error("the schema after the migrations is not the schema they should produce:\n{difference}")]

@@ -12,13 +12,14 @@
 use rusqlite::Connection;
 use rusqlite::types::Value;
 
-use crate::db::orphans::{not_null, orphan_condition};
 use crate::diff::{Change, TableChange, TableDiff};
 use crate::error::{Error, Result};
-use crate::model::{Column, ForeignKey, KeyPart, Schema, Table};
+use crate::model::{Column, KeyPart, Schema, Table};
 use crate::plan::{converts, narrows, stored_affinity};
 use crate::render::{create_index, key_part};
 use crate::sql::{ident, rename_words};
+
+mod foreign_key;
 
 /// What a finding is about.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
@@ -122,6 +123,7 @@ pub fn lint_with(
             conn,
             live,
             d,
+            changes,
             scan,
             findings: &mut findings,
         };
@@ -135,6 +137,8 @@ struct Lint<'a> {
     conn: &'a Connection,
     live: &'a Table,
     d: &'a TableDiff,
+    /// Every change of the plan: a parent table renamed, or its columns, by the same plan.
+    changes: &'a [Change],
     scan: Scan<'a>,
     findings: &'a mut Vec<Finding>,
 }
@@ -633,41 +637,6 @@ impl Lint<'_> {
             samples,
         );
         Ok(())
-    }
-
-    fn foreign_key(&mut self, fk: &ForeignKey, desired: &Schema) -> Result<()> {
-        let child: Vec<String> = fk.columns.iter().map(|c| self.live_column(c)).collect();
-        let parent_columns: Vec<String> = if fk.ref_columns.is_empty() {
-            desired
-                .table(&fk.ref_table)
-                .map(crate::model::Table::key_columns)
-                .unwrap_or_default()
-        } else {
-            fk.ref_columns.iter().map(|c| c.to_string()).collect()
-        };
-        let message = format!(
-            "FOREIGN KEY ({}) REFERENCES {}",
-            fk.columns
-                .iter()
-                .map(|c| ident(c))
-                .collect::<Vec<_>>()
-                .join(", "),
-            ident(&fk.ref_table)
-        );
-        let parent_exists = crate::db::table_exists(self.conn, &fk.ref_table)
-            .map_err(|e| Error::sqlite("lint", e))?;
-        // With no parent table (or a key of another width), every set key is an orphan.
-        let row = ident(&self.live.name);
-        let condition = if parent_exists && parent_columns.len() == child.len() {
-            orphan_condition(&row, &child, &fk.ref_table, &parent_columns)
-        } else {
-            not_null(&row, &child)
-        };
-        self.rows_where(
-            FindingKind::ForeignKey,
-            format!("{message}: orphan rows"),
-            &condition,
-        )
     }
 }
 

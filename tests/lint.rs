@@ -64,7 +64,11 @@ fn each_finding_class_counts_and_names_rows() {
             "CREATE TABLE p (id INTEGER PRIMARY KEY); CREATE TABLE c (id INTEGER PRIMARY KEY, p_id INT)",
             "INSERT INTO p VALUES (1); INSERT INTO c VALUES (10, 1), (11, 2), (12, NULL)",
             "CREATE TABLE p (id INTEGER PRIMARY KEY); CREATE TABLE c (id INTEGER PRIMARY KEY, p_id INT REFERENCES p (id))",
-            vec![(FindingKind::ForeignKey, 1, s(&["id=11"]))],
+            vec![(
+                FindingKind::ForeignKey,
+                1,
+                s(&["id=11: p_id=2 has no parent row"]),
+            )],
         ),
         (
             "STRICT over values that do not fit",

@@ -5,7 +5,9 @@
 //! itself made; a copy SQLite refuses (two keys that become one) fails the sync and changes
 //! nothing. A property over random key types and values, judged by SQLite itself (a scratch
 //! database copies the rows into the new table), with random writes, deletions and an insertion after the
-//! migration (48 cases). And a rowid table whose columns hide the rowid (`rowid`, `_rowid_`, `oid`)
+//! migration (48 cases). A key that becomes the INTEGER PRIMARY KEY renumbers the rows to its
+//! values and nothing keeps the old rowids: its rollback is refused without `--lossy`, and
+//! with it gives every key back and keeps the rowids the rows have. And a rowid table whose columns hide the rowid (`rowid`, `_rowid_`, `oid`)
 //! and has no key: a narrowing there cannot be stashed, and is refused.
 
 mod common;
@@ -200,8 +202,26 @@ fn run_case(c: &Case) {
         expected.extend(rows(&scratch, "d"));
     }
     expected.sort_by(|a, b| a.2.cmp(&b.2));
+    // The key became the INTEGER PRIMARY KEY: the rows' rowids became its values, and the
+    // stash keeps the key's old values, not the old rowids: gated as without a stash.
+    let renumbered = !c.without_rowid && c.to == "INTEGER";
+    let rowids_before = rowids(&conn);
+    let now = rows(&conn, "t");
     drop(conn);
-    ok_in(d, &["rollback", "last", "--yes", "--allow-destructive"]);
+    let mut args = vec!["rollback", "last", "--yes", "--allow-destructive"];
+    if renumbered {
+        let err = fails_in(d, &args, 1);
+        assert!(
+            err.contains("cannot give the rows of table \"t\" their rowids back")
+                && err.contains("--lossy"),
+            "{c:?}: {err}"
+        );
+        let conn = Connection::open(&db).unwrap();
+        assert_eq!(rows(&conn, "t"), now, "a refused rollback changes nothing");
+        assert_eq!(rowids(&conn), rowids_before);
+        args.push("--lossy");
+    }
+    ok_in(d, &args);
     let conn = Connection::open(&db).unwrap();
     let mut after = rows(&conn, "t");
     after.sort_by(|a, b| a.2.cmp(&b.2));
@@ -209,6 +229,23 @@ fn run_case(c: &Case) {
         after, expected,
         "{c:?}: every key back, writes kept\n{plan}"
     );
+    if renumbered {
+        assert_eq!(
+            rowids(&conn),
+            rowids_before,
+            "--lossy keeps the rowids they have"
+        );
+    }
+}
+
+/// (v, rowid) of every row of t (a WITHOUT ROWID table: none).
+fn rowids(conn: &Connection) -> Vec<(String, i64)> {
+    conn.prepare("SELECT v, rowid FROM t ORDER BY v")
+        .and_then(|mut s| {
+            s.query_map([], |r| Ok((r.get(0)?, r.get(1)?)))?
+                .collect::<rusqlite::Result<Vec<_>>>()
+        })
+        .unwrap_or_default()
 }
 
 proptest! {

@@ -447,24 +447,14 @@ impl Driver<'_> {
     /// Runs `foreign_key_check` on the tables the migrations could have broken: those their
     /// headers name, or every table for a hand-written migration that drops one.
     fn check_foreign_keys(&mut self) -> Result<()> {
-        // Foreign keys, where the migrations could have broken them.
-        if self.pending.iter().any(|p| p.needs().foreign_keys_off) {
-            let tables: Option<Vec<String>> = self
-                .pending
-                .iter()
-                .filter(|p| p.needs().foreign_keys_off)
-                .try_fold(Vec::new(), |mut acc, p| {
-                    acc.extend(p.needs().check.clone()?);
-                    Some(acc)
-                });
-            let tables = match tables {
-                Some(t) => t,
-                None => row_counts(self.conn)?.into_keys().collect(),
-            };
-            super::check_foreign_keys(self.conn, &tables)?;
-            self.checked
-                .push(format!("foreign_key_check: ok ({} table(s))", tables.len()));
-        }
+        let tables = match super::unfit::fk_checked(&self.pending) {
+            super::unfit::FkChecked::Nothing => return Ok(()),
+            super::unfit::FkChecked::Tables(t) => t,
+            super::unfit::FkChecked::All => row_counts(self.conn)?.into_keys().collect(),
+        };
+        super::check_foreign_keys(self.conn, &tables)?;
+        self.checked
+            .push(format!("foreign_key_check: ok ({} table(s))", tables.len()));
         Ok(())
     }
 
@@ -690,12 +680,14 @@ fn run_statements(
 ) -> Result<()> {
     let migration = format!("V{}__{} ({})", p.version, p.name, p.origin);
     for (i, text) in migrations::statements::texts(sql).into_iter().enumerate() {
-        let fail = |message: String| Error::MigrationStatement {
+        let refused = |message: String, constraint: bool| Error::MigrationStatement {
             index: i + 1,
             migration: migration.clone(),
             statement: text.to_string(),
             message,
+            constraint,
         };
+        let fail = |message: String| refused(message, false);
         // Stored SQL (a reverse kept at apply time) does not come through the file loader's
         // check: refuse transaction control here too, before it can commit anything.
         if let Some(why) = migrations::statements::refused(text) {
@@ -726,7 +718,11 @@ fn run_statements(
                     }
                 }
             }
-            stmt.raw_execute().map_err(|e| fail(sqlite_message(&e)))?;
+            stmt.raw_execute().map_err(|e| {
+                let constraint =
+                    e.sqlite_error_code() == Some(rusqlite::ErrorCode::ConstraintViolation);
+                refused(sqlite_message(&e), constraint)
+            })?;
             if conn.is_autocommit() {
                 return Err(fail(
                     "the statement ended the migration's transaction".into(),

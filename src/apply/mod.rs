@@ -91,8 +91,9 @@ mod rollback_kept;
 pub mod stash;
 pub mod stash_rows;
 mod trigger_loss;
+mod unfit;
 pub mod unstash;
 
 pub use driver::{Mode, QUICK_CHECK_PAGES, row_counts};
-pub use pipeline::{Options, PlannedOn, Report, apply, open_live};
+pub use pipeline::{Options, PlannedOn, Report, apply, apply_leaving_rows_to_rehearsal, open_live};
 pub use rollback::{rollback, rollback_lossy};

@@ -234,8 +234,23 @@ fn run_refinery(driver: Driver<'_>, all: &[refinery_core::Migration]) -> Result<
     })
 }
 
-/// Runs the pipeline. `say` receives progress lines for the user.
+/// Runs the pipeline. `say` receives progress lines for the user. Migration files that bring
+/// in a rule the live rows break are refused before anything runs, naming the rows.
 pub fn apply(opts: &Options, say: &mut dyn FnMut(&str)) -> Result<Report> {
+    run_pipeline(opts, true, say)
+}
+
+/// Like [`apply`], leaving the rows that break a rule the files bring in to the rehearsal
+/// (which then fails, naming them): for `fleet apply`, whose own lint reports them per
+/// database before the run and whose outcome records the rehearsal's failure.
+pub fn apply_leaving_rows_to_rehearsal(
+    opts: &Options,
+    say: &mut dyn FnMut(&str),
+) -> Result<Report> {
+    run_pipeline(opts, false, say)
+}
+
+fn run_pipeline(opts: &Options, check_rows: bool, say: &mut dyn FnMut(&str)) -> Result<Report> {
     // 1. Lock: one applier at a time. A dry run creates nothing: no lock file, no database
     // (a missing one is previewed from an empty in-memory one), and opens the file read-only.
     let (_lock, live) = if opts.dry_run {
@@ -371,9 +386,6 @@ pub fn apply(opts: &Options, say: &mut dyn FnMut(&str)) -> Result<Report> {
             ));
         }
     }
-    if opts.dry_run {
-        return Ok(report);
-    }
     // The schema the migrations should produce, from the live schema alone. Migrations whose
     // data statements need real rows may not run on an empty copy: then the schema is not
     // compared, and the rehearsal and the live run say what fails.
@@ -382,15 +394,33 @@ pub fn apply(opts: &Options, say: &mut dyn FnMut(&str)) -> Result<Report> {
             let sql: Vec<&str> = pending.iter().map(|m| m.forward.as_str()).collect();
             let lost = super::trigger_loss::lost(&before.schema, &schema, &sql);
             if !lost.is_empty() {
-                return Err(Error::TriggersLost { triggers: lost });
+                return Err(crate::error::GateError::TriggersLost { triggers: lost }.into());
             }
             Some(schema)
         }
         Err(e) => {
-            say(&format!("note: the expected schema is not compared: {e}"));
+            if !opts.dry_run {
+                say(&format!("note: the expected schema is not compared: {e}"));
+            }
             None
         }
     };
+    // Migration files bring in rules over rows nothing checked yet (sync's lint checked its
+    // own): the rows that break them are named before anything runs, a dry run too.
+    if let (Some(expected), true) = (&expected, check_rows && opts.extra.is_empty()) {
+        let sql: Vec<&str> = pending.iter().map(|m| m.forward.as_str()).collect();
+        let findings = super::unfit::findings(&live, &before.schema, expected, &sql, &pending)?;
+        if !findings.is_empty() {
+            return Err(crate::error::GateError::RowsUnfit {
+                database: opts.database.clone(),
+                findings,
+            }
+            .into());
+        }
+    }
+    if opts.dry_run {
+        return Ok(report);
+    }
     let all: Vec<refinery_core::Migration> = catalogue
         .migrations
         .iter()
@@ -407,7 +437,11 @@ pub fn apply(opts: &Options, say: &mut dyn FnMut(&str)) -> Result<Report> {
             .planned_on(opts.planned_on.clone(), &opts.database);
         run_refinery(driver, &all)
     };
-    guarded_run(&live, opts, "apply", pending.len(), &mut report, &run, say)?;
+    // A row written meanwhile that breaks a rule: SQLite says "constraint failed"; the
+    // refusal names the rule and the rows, read now that the run rolled back.
+    guarded_run(&live, opts, "apply", pending.len(), &mut report, &run, say).map_err(|e| {
+        super::unfit::explain(e, &live, &before.schema, expected.as_ref(), &pending)
+    })?;
     Ok(report)
 }
 

@@ -400,11 +400,8 @@ impl Proof {
                 continue;
             };
             // A reverse filled from its migration's stash (a narrowed key that became the
-            // INTEGER PRIMARY KEY) is held to the stash's own checks: its rowids are not gated
-            // here (the stash does not keep them either).
-            if d.filled_from_stash(ai) {
-                continue;
-            }
+            // INTEGER PRIMARY KEY) gets the key's values back, not the rowids: the stash keeps
+            // none, so it is gated as the same renumbering without a stash is.
             let shape = Shape::read(conn, name)?;
             let (true, Some(key)) = (shape.rowid, &shape.alias) else {
                 continue;

@@ -148,7 +148,7 @@ pub fn rollback_lossy(
     let sql: Vec<&str> = undo.iter().map(|u| u.forward.as_str()).collect();
     let lost = super::trigger_loss::lost(&current, &expected, &sql);
     if !lost.is_empty() {
-        return Err(Error::TriggersLost { triggers: lost });
+        return Err(crate::error::GateError::TriggersLost { triggers: lost }.into());
     }
     // Step by step: a newer reverse can bring back what an older one drops.
     let mut steps = vec![current.clone()];
@@ -159,7 +159,6 @@ pub fn rollback_lossy(
     if undo.iter().any(|s| dropped.contains(&s.version)) {
         refuse_unfillable(&live, &current, &expected, lossy)?;
     }
-    refuse_unfit(&live, &current, &expected, &undo)?;
     // The migrations' stashes must still find their rows, and a NOT NULL column coming back
     // needs a value in every row.
     let recorded = history::recorded(&live)?;
@@ -190,6 +189,15 @@ pub fn rollback_lossy(
     let drops = super::unstash::analyse(&live, &steps, &sqls)?;
     report.drops = drops.iter().map(|d| d.what.clone()).collect();
     report.sql = undo.iter().map(|s| s.forward.clone()).collect();
+    let rolled_back: Vec<(i32, String)> = applied
+        .iter()
+        .filter(|a| undo.iter().any(|u| u.version == a.version))
+        .map(|a| (a.version, a.checksum.clone()))
+        .collect();
+    // The statements as they run (stashes first): their foreign keys are checked as the run
+    // checks them, in a dry run too.
+    let run_undo = with_stashes(&live, undo.clone(), &drops, &rolled_back)?;
+    refuse_unfit(&live, &current, &expected, &sqls, &run_undo)?;
     super::pipeline::check_confirmed(opts, &report)?;
     if opts.dry_run {
         return Ok(report);
@@ -199,12 +207,7 @@ pub fn rollback_lossy(
             drops: report.drops.clone(),
         });
     }
-    let rolled_back: Vec<(i32, String)> = applied
-        .iter()
-        .filter(|a| undo.iter().any(|u| u.version == a.version))
-        .map(|a| (a.version, a.checksum.clone()))
-        .collect();
-    let undo = with_stashes(&live, undo, &drops, &rolled_back)?;
+    let undo = run_undo;
     let expected = Some(expected);
     let run = |conn: &Connection, mode: Mode, identity: Option<&Identity>| {
         super::stash_rows::bind(conn, &checked.values)?;
@@ -214,7 +217,10 @@ pub fn rollback_lossy(
             .recording_identity(identity)
             .run(Driver::run_reverse)
     };
-    guarded_run(&live, opts, "rollback", undo.len(), &mut report, &run, say)?;
+    // A row written meanwhile that breaks a rule: SQLite says "constraint failed"; the
+    // refusal names the rule and the rows, read now that the run rolled back.
+    guarded_run(&live, opts, "rollback", undo.len(), &mut report, &run, say)
+        .map_err(|e| super::unfit::explain(e, &live, &current, expected.as_ref(), &undo))?;
     Ok(report)
 }
 
@@ -261,41 +267,19 @@ fn refuse_unfillable(
 
 /// Refuses, before anything runs (a dry run too), a rollback that brings back a rule the rows
 /// written since break: a NOT NULL over NULLs, a CHECK they violate, a UNIQUE over duplicates
-/// (a migration dropped it natively, and the reverse sets it again). The forward lint's
-/// findings on the change from the live schema to the one the rollback leaves name the rule
-/// and up to five rows; SQLite alone would say only "constraint failed".
+/// (a migration dropped it natively, and the reverse sets it again), a foreign key over
+/// orphans (one the reverse brings back, or one of a table its `foreign_key_check` reads:
+/// `run`, the statements as they run). The forward lint's findings name the rule and up to
+/// five rows (see [`super::unfit`]); SQLite alone would say only "constraint failed", or
+/// find the orphans after the backup and the rehearsal.
 fn refuse_unfit(
     live: &Connection,
     current: &crate::model::Schema,
     expected: &crate::model::Schema,
-    undo: &[Migration],
+    sql: &[&str],
+    run: &[Migration],
 ) -> Result<()> {
-    use crate::lint::FindingKind;
-    let sql: Vec<&str> = undo.iter().map(|u| u.forward.as_str()).collect();
-    let renames = crate::migrations::renames::renames(&sql.join(";\n"));
-    let hints = crate::migrations::renames::hints(&renames, current);
-    let mut changes = match crate::diff::diff(current, expected, &hints) {
-        Ok(changes) => changes,
-        Err(_) => crate::diff::diff(current, expected, &Default::default())?,
-    };
-    // A column the rollback adds back is filled by its stash, a --fill or its default, and
-    // checked for that before (see stash_rows): only the rules on the rows as they are.
-    for change in &mut changes {
-        if let crate::diff::Change::ModifyTable(d) = change {
-            d.changes
-                .retain(|c| !matches!(c, crate::diff::TableChange::AddColumn(_)));
-        }
-    }
-    let findings: Vec<String> = crate::lint::lint(live, current, expected, &changes)?
-        .into_iter()
-        .filter(|f| {
-            matches!(
-                f.kind,
-                FindingKind::NotNull | FindingKind::Check | FindingKind::Unique
-            )
-        })
-        .map(|f| f.line())
-        .collect();
+    let findings = super::unfit::findings(live, current, expected, sql, run)?;
     if findings.is_empty() {
         return Ok(());
     }
@@ -370,6 +354,9 @@ fn with_stashes(
     Ok(undo)
 }
 
+/// Where a reverse kept in the database comes from, as messages name it.
+const KEPT: &str = "its reverse, kept in the database when it was applied";
+
 /// The reverse SQL of each of `targets` (in that order): the one stored when it was applied,
 /// or its file in `rollbacks/`.
 fn reverse_sources<'a>(
@@ -400,7 +387,7 @@ fn reverse_sources<'a>(
             })
         };
         let (origin, reverse) = match (stored, from_file()) {
-            (Some(sql), _) => ("_schemactl_migrations".to_string(), sql),
+            (Some(sql), _) => (KEPT.to_string(), sql),
             (None, Some((path, sql))) => (path, sql),
             (None, None) => {
                 return Err(Error::NoReverse {

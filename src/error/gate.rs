@@ -7,6 +7,16 @@ use std::path::PathBuf;
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
 pub enum GateError {
+    /// Migrations would lose triggers without dropping them by name: a rebuilt table's
+    /// triggers not created again.
+    #[error(
+        "the migrations lose {} without dropping it by name (SQLite drops a table's triggers with the table, and the rebuilt table does not get them back); nothing was changed. Create it again after the rebuild, or write `DROP TRIGGER` for it if losing it is meant",
+        crate::printable::line(&triggers.join(", "))
+    )]
+    TriggersLost {
+        /// `trigger "x" on "t"`, each.
+        triggers: Vec<String>,
+    },
     /// The pending migrations would drop columns, indexes, triggers or views added by hand
     /// since they were written (the history does not build them), and `--allow-destructive`
     /// was not given.
@@ -20,5 +30,18 @@ pub enum GateError {
         database: PathBuf,
         /// Each object, a column with its count of values.
         objects: Vec<String>,
+    },
+    /// The pending migrations bring in a rule (NOT NULL, CHECK, UNIQUE, a foreign key) that
+    /// rows of the database break: the run would fail on them, after the backup.
+    #[error(
+        "the pending migrations bring in a rule that rows of {} break; fix those rows first; nothing was changed:\n  {}",
+        database.display(),
+        findings.iter().map(|f| crate::printable::line(f)).collect::<Vec<_>>().join("\n  ")
+    )]
+    RowsUnfit {
+        /// The database.
+        database: PathBuf,
+        /// One line per rule: the table, the rows, the rule, up to five of them.
+        findings: Vec<String>,
     },
 }

@@ -308,6 +308,7 @@ mod tests {
                 migration: "V3__x (migrations/V3__x.sql)".into(),
                 statement: "UPDATE t SET a = NULL".into(),
                 message: "NOT NULL constraint failed: t.a".into(),
+                constraint: true,
             }),
         };
         let f = Failure::from_error(&e);
