@@ -35,6 +35,10 @@ pub struct Args {
     /// Wait for another schemactl (the default; kept so that scripts may say it)
     #[arg(long, hide = true, conflicts_with = "no_wait")]
     wait: bool,
+    /// Accept that ON DELETE SET NULL / SET DEFAULT references to the pruned rows lose their
+    /// value (no archive keeps it); without it such a prune is refused
+    #[arg(long)]
+    unlink: bool,
     /// Output format
     #[arg(long, value_enum, default_value_t = Format::Human)]
     format: Format,
@@ -58,6 +62,7 @@ pub fn run(args: &Args, config: &Config) -> Result<ExitCode> {
                     before: Default::default(),
                     after: Default::default(),
                     effects: Vec::new(),
+                    removed: Default::default(),
                     archive: None,
                     abandoned: Vec::new(),
                     kept: Vec::new(),
@@ -75,6 +80,7 @@ pub fn run(args: &Args, config: &Config) -> Result<ExitCode> {
             .unwrap_or_else(|| config.archives.clone()),
         dry_run: args.dry_run,
         wait: !args.no_wait,
+        unlink: args.unlink,
     };
     let mut progress = Progress::new(&opts.database);
     if !args.dry_run && !args.yes {

@@ -99,7 +99,12 @@ pub fn check(conn: &Connection, desired: &Desired, quick: bool) -> Result<Report
         "invariant",
         "query",
     ];
-    match declared(conn, desired, &mut findings) {
+    // Invariants and queries are schema/'s text: a double-quoted name is a column, never a
+    // string (see `user_sql`).
+    let dqs = crate::ops::user_sql::strict(conn)?;
+    let declared = declared(conn, desired, &mut findings);
+    crate::ops::user_sql::restore(conn, dqs);
+    match declared {
         Ok(()) => Ok(Report { checked, findings }),
         // A corrupt database stops the other checks; the integrity finding says why, and the
         // ones that could not run are not claimed as checked.

@@ -142,7 +142,15 @@ fn copy_rows(conn: &Connection, out: &Connection, live: &Schema, k: &Keys) -> Re
         .map(|col| quote_ident(&col.name))
         .collect();
     if !table.without_rowid && table.rowid_alias().is_none() {
-        cols.insert(0, "rowid".into());
+        // The rowid under a name no column shadows (the selection refused a table where
+        // every such name is a column).
+        let rowid = table.rowid_name().ok_or_else(|| Error::PruneRefused {
+            reason: format!(
+                "\"{}\" has columns named rowid, _rowid_ and oid, so its rows cannot be told apart by rowid",
+                table.name
+            ),
+        })?;
+        cols.insert(0, rowid.into());
     }
     let t = quote_ident(&table.name);
     let mut read = conn
