@@ -246,10 +246,12 @@ pub(super) fn select(
             continue;
         };
         let mut condition = referencing(fk, parent);
-        if fk.on_delete != FkAction::Cascade
+        // Rows the prune removes anyway are neither unlinked nor blocking, except by a
+        // RESTRICT reference: SQLite checks that one row by row, even where the referencing
+        // row goes in the same statement, so every referencing row blocks.
+        if !matches!(fk.on_delete, FkAction::Cascade | FkAction::Restrict)
             && let Some(own) = keys.iter().find(|k| k.table == fk.child)
         {
-            // Rows the prune removes anyway are neither unlinked nor blocking.
             condition = format!("{condition} AND NOT {}", own.member());
         }
         let rows = count(conn, &fk.child, &condition)?;

@@ -320,6 +320,11 @@ fn delete_and_record(
 ) -> Result<BTreeMap<String, u64>> {
     crate::failpoint::hit("prune-after-archive");
     say("deleting ...");
+    // NO ACTION references between rows that all go are checked at the commit (and by
+    // `check_foreign_keys` below), whatever order the tables are deleted in; SQLite ends the
+    // deferral with the transaction.
+    conn.execute_batch("PRAGMA defer_foreign_keys = ON")
+        .map_err(Error::sqlite_in("defer the foreign key checks"))?;
     // Children first, so the result does not depend on the cascade itself.
     for k in keys.iter().rev() {
         conn.execute(
