@@ -245,7 +245,11 @@ pub fn key_sql(table: &Table, alias: &str) -> String {
         if table.without_rowid {
             return "''".into();
         }
-        return format!("{alias}.rowid");
+        // A column named `rowid` shadows that name: the one no column takes (a table whose
+        // columns take all three has no reachable rowid; its rows show no sample key).
+        return table
+            .rowid_name()
+            .map_or("''".into(), |r| format!("{alias}.{r}"));
     }
     cols.join(" || ', ' || ")
 }
