@@ -92,7 +92,11 @@ fn case() -> impl Strategy<Value = Case> {
         any::<bool>(),
         proptest::collection::vec((any::<Option<prop::sample::Index>>(), any::<bool>()), 1..8),
         proptest::collection::vec(
-            (any::<Option<prop::sample::Index>>(), any::<bool>(), any::<u8>()),
+            (
+                any::<Option<prop::sample::Index>>(),
+                any::<bool>(),
+                any::<u8>(),
+            ),
             0..8,
         ),
         proptest::collection::vec((any::<Option<prop::sample::Index>>(), any::<u8>()), 0..8),
@@ -221,21 +225,14 @@ fn check_case(case: &Case) -> Result<(), TestCaseError> {
     let db = dir.join("db.sqlite");
     let before = snapshot_all(&db);
     let base = ["prune", "--database", "db.sqlite", "--schema", "schema"];
-    let dry = schemactl(dir, &[&base[..], &["--dry-run", "--format", "json"]].concat());
+    let dry = schemactl(
+        dir,
+        &[&base[..], &["--dry-run", "--format", "json"]].concat(),
+    );
     prop_assert!(dry.status.success(), "{}", stderr(&dry));
     let dry = json(&dry);
     let blocked = effect_rows(&dry, &["blocks"]) > 0;
-    let unlinks = effect_rows(&dry, &["set null"]) > 0;
-    // Without --unlink, a prune that would set references to NULL is refused, changing nothing.
-    if unlinks && !blocked {
-        let err = fails_in(dir, &[&base[..], &["--yes"]].concat(), 1);
-        prop_assert!(err.contains("--unlink"), "{err}");
-        prop_assert_eq!(&snapshot_all(&db), &before);
-    }
-    let real = schemactl(
-        dir,
-        &[&base[..], &["--yes", "--unlink", "--format", "json"]].concat(),
-    );
+    let real = schemactl(dir, &[&base[..], &["--yes", "--format", "json"]].concat());
     if blocked {
         // The dry run's refusal is the real run's, and nothing changed.
         prop_assert_eq!(real.status.code(), Some(1), "{}", stdout(&real));
@@ -279,10 +276,14 @@ fn check_case(case: &Case) -> Result<(), TestCaseError> {
         };
         prop_assert_eq!(&archived, &gone, "archive of {}", t);
     }
-    // Archive + merge restore (parents first) gives back every row exactly, except the
-    // references --unlink set to NULL.
+    // Archive + merge restore (parents first) gives back every row exactly, and every
+    // reference SET NULL changed.
     for t in ["p", "c", "g"] {
-        if removed(&real).get(t).copied().unwrap_or(0) > 0 {
+        let unlinked =
+            real["effects"].as_array().unwrap().iter().any(|e| {
+                e["table"] == t && e["action"] == "set null" && e["rows"].as_u64() > Some(0)
+            });
+        if removed(&real).get(t).copied().unwrap_or(0) > 0 || unlinked {
             ok_in(
                 dir,
                 &[
@@ -299,17 +300,7 @@ fn check_case(case: &Case) -> Result<(), TestCaseError> {
             );
         }
     }
-    let restored = snapshot_all(&db);
-    if unlinks {
-        for (t, rows) in &before {
-            prop_assert_eq!(
-                restored[t].keys().collect::<Vec<_>>(),
-                rows.keys().collect::<Vec<_>>()
-            );
-        }
-    } else {
-        prop_assert_eq!(&restored, &before);
-    }
+    prop_assert_eq!(&snapshot_all(&db), &before);
     Ok(())
 }
 
@@ -382,7 +373,10 @@ fn a_table_whose_columns_take_every_rowid_name_is_refused_by_name() {
     );
     for extra in [&["--dry-run"][..], &["--yes"][..]] {
         let err = fails_in(dir.path(), &[&PRUNE[..], extra].concat(), 1);
-        assert!(err.contains("\"log\" has columns named rowid, _rowid_ and oid"), "{err}");
+        assert!(
+            err.contains("\"log\" has columns named rowid, _rowid_ and oid"),
+            "{err}"
+        );
     }
     let n: i64 = Connection::open(dir.path().join("db.sqlite"))
         .unwrap()
@@ -418,8 +412,9 @@ fn a_double_quoted_missing_column_is_an_error_in_a_rule_and_an_invariant() {
 }
 
 #[test]
-fn set_null_references_are_gated_and_shown_first() {
-    // h10_02: no archive keeps the old references, so the prune asks for --unlink.
+fn set_null_references_are_archived_and_a_merge_puts_them_back() {
+    // h10_02: the old references go into the archive; restoring the parents, then the
+    // children, gives every value back.
     let dir = project(
         "CREATE TABLE users (id INTEGER PRIMARY KEY, active INTEGER);
          CREATE TABLE orders (id INTEGER PRIMARY KEY, user_id INTEGER REFERENCES users(id) ON DELETE SET NULL);
@@ -428,16 +423,55 @@ fn set_null_references_are_gated_and_shown_first() {
         "schemactl: 1\nversion: 1\ntables:\n  users:\n    columns:\n      id: {type: INTEGER, primary_key: true}\n      active: {type: INTEGER}\n    retention: { when: \"active = 0\" }\n",
     );
     let out = prune(dir.path(), &["--dry-run"]);
-    let text = stdout(&out) + &stderr(&out);
-    assert!(text.contains("set null     3 row(s) of \"orders\""), "{text}");
-    assert!(text.contains("--unlink"), "{text}");
+    assert!(
+        stdout(&out).contains(
+            "set null     3 row(s) of \"orders\" (\"orders\"(user_id) references \"users\"); their old values go into the archive"
+        ),
+        "{}",
+        stdout(&out)
+    );
     let db = dir.path().join("db.sqlite");
-    let before = snapshot(&db, "orders");
-    let err = fails_in(dir.path(), &[&PRUNE[..], &["--yes"]].concat(), 1);
-    assert!(err.contains("set null 3 row(s) of \"orders\""), "{err}");
-    assert_eq!(snapshot(&db, "orders"), before);
-    ok_in(dir.path(), &[&PRUNE[..], &["--yes", "--unlink"]].concat());
-    assert_eq!(snapshot(&db, "users").len(), 1);
+    let before = (snapshot(&db, "users"), snapshot(&db, "orders"));
+    let out = prune(dir.path(), &["--yes", "--format", "json"]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let archive = json(&out)["archive"].as_str().unwrap().to_string();
+    let nulls: i64 = Connection::open(&db)
+        .unwrap()
+        .query_row(
+            "SELECT count(*) FROM orders WHERE user_id IS NULL",
+            [],
+            |r| r.get(0),
+        )
+        .unwrap();
+    assert_eq!(nulls, 3);
+    let restore = |t: &str| {
+        common::schemactl(
+            dir.path(),
+            &[
+                "restore",
+                &archive,
+                "--database",
+                "db.sqlite",
+                "--table",
+                t,
+                "--mode",
+                "merge",
+                "--yes",
+            ],
+        )
+    };
+    // Children before their parents: nothing can be put back yet, and it says so.
+    let early = restore("orders");
+    assert!(early.status.success(), "{}", stderr(&early));
+    assert!(stderr(&early).contains("3 not"), "{}", stderr(&early));
+    assert!(restore("users").status.success());
+    let out = restore("orders");
+    assert!(
+        stderr(&out).contains("3 reference(s) of \"orders\""),
+        "{}",
+        stderr(&out)
+    );
+    assert_eq!((snapshot(&db, "users"), snapshot(&db, "orders")), before);
 }
 
 #[test]
@@ -452,10 +486,7 @@ fn a_self_referencing_cascade_is_counted_to_the_end_and_a_restrict_below_it_bloc
     assert_eq!(effect_rows(&dry, &["delete"]), 5);
     let real = json(&prune(dir.path(), &["--yes", "--format", "json"]));
     assert_eq!(removed(&real)["comments"], 5);
-    assert_eq!(
-        snapshot(&dir.path().join("db.sqlite"), "comments").len(),
-        2
-    );
+    assert_eq!(snapshot(&dir.path().join("db.sqlite"), "comments").len(), 2);
     let dir = project(
         &format!(
             "{ddl} CREATE TABLE votes (id INTEGER PRIMARY KEY, comment_id INTEGER REFERENCES comments(id) ON DELETE RESTRICT); INSERT INTO votes VALUES (1, 4);"
@@ -469,7 +500,10 @@ fn a_self_referencing_cascade_is_counted_to_the_end_and_a_restrict_below_it_bloc
         stdout(&out)
     );
     let err = fails_in(dir.path(), &[&PRUNE[..], &["--yes"]].concat(), 1);
-    assert!(err.contains("\"votes\" has 1 row(s) that reference"), "{err}");
+    assert!(
+        err.contains("\"votes\" has 1 row(s) that reference"),
+        "{err}"
+    );
 }
 
 #[test]

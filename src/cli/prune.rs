@@ -35,10 +35,6 @@ pub struct Args {
     /// Wait for another schemactl (the default; kept so that scripts may say it)
     #[arg(long, hide = true, conflicts_with = "no_wait")]
     wait: bool,
-    /// Accept that ON DELETE SET NULL / SET DEFAULT references to the pruned rows lose their
-    /// value (no archive keeps it); without it such a prune is refused
-    #[arg(long)]
-    unlink: bool,
     /// Output format
     #[arg(long, value_enum, default_value_t = Format::Human)]
     format: Format,
@@ -80,7 +76,6 @@ pub fn run(args: &Args, config: &Config) -> Result<ExitCode> {
             .unwrap_or_else(|| config.archives.clone()),
         dry_run: args.dry_run,
         wait: !args.no_wait,
-        unlink: args.unlink,
     };
     let mut progress = Progress::new(&opts.database);
     if !args.dry_run && !args.yes {
@@ -152,9 +147,14 @@ fn human(r: &prune::Report) -> String {
         } else {
             e.via.clone()
         };
+        let kept = if (e.action == "set null" || e.action == "set default") && e.rows > 0 {
+            "; their old values go into the archive"
+        } else {
+            ""
+        };
         let _ = writeln!(
             out,
-            "{:<12} {} row(s) of \"{}\" ({via})",
+            "{:<12} {} row(s) of \"{}\" ({via}){kept}",
             e.action, e.rows, e.table
         );
     }
@@ -176,6 +176,20 @@ fn human(r: &prune::Report) -> String {
                 a.display(),
                 a.display()
             );
+            let mut unlinked: Vec<&str> = r
+                .effects
+                .iter()
+                .filter(|e| (e.action == "set null" || e.action == "set default") && e.rows > 0)
+                .map(|e| e.table.as_str())
+                .collect();
+            unlinked.dedup();
+            for t in unlinked {
+                let _ = writeln!(
+                    out,
+                    "the old references of \"{t}\" are in the archive: after the tables they reference, `schemactl restore {} --table {t} --mode merge` puts them back",
+                    a.display()
+                );
+            }
         }
         None if r.effects.iter().all(|e| e.rows == 0) => out.push_str("nothing to prune\n"),
         None => out.push_str("pruned without an archive (the rules say `archive: false`)\n"),

@@ -49,6 +49,8 @@ pub(super) struct LiveKey {
     pub(super) parent: String,
     pub(super) parent_columns: Vec<String>,
     pub(super) on_delete: FkAction,
+    /// The parent columns by name; empty for the parent's rowid.
+    pub(super) parent_names: Vec<String>,
 }
 
 impl LiveKey {
@@ -68,6 +70,17 @@ pub(super) struct Selection {
     pub(super) keys: Vec<Keys>,
     pub(super) effects: Vec<TableEffect>,
     pub(super) fired: Vec<Fired>,
+    /// The references ON DELETE SET NULL / SET DEFAULT changes: the key, the rows (as a
+    /// condition on the child) and how many; the archive keeps their old values.
+    pub(super) unlinked: Vec<Unlinked>,
+}
+
+/// Rows whose references to removed rows SQLite sets to NULL or their default.
+#[derive(Debug, Clone)]
+pub(super) struct Unlinked {
+    pub(super) fk: LiveKey,
+    pub(super) condition: String,
+    pub(super) rows: u64,
 }
 
 impl Selection {
@@ -107,7 +120,9 @@ fn primary_key(conn: &Connection, table: &str) -> Result<Vec<String>> {
             s.query_map([table], |r| r.get(0))?
                 .collect::<rusqlite::Result<Vec<String>>>()
         })
-        .map_err(Error::sqlite_in(format!("read the primary key of \"{table}\"")))
+        .map_err(Error::sqlite_in(format!(
+            "read the primary key of \"{table}\""
+        )))
 }
 
 /// Every foreign key of the live database, from SQLite's catalog, with its parent columns.
@@ -121,7 +136,14 @@ pub(super) fn live_keys(conn: &Connection, live: &Schema) -> Result<Vec<LiveKey>
         )
         .and_then(|mut s| {
             s.query_map([], |r| {
-                Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?, r.get(5)?))
+                Ok((
+                    r.get(0)?,
+                    r.get(1)?,
+                    r.get(2)?,
+                    r.get(3)?,
+                    r.get(4)?,
+                    r.get(5)?,
+                ))
             })?
             .collect::<rusqlite::Result<_>>()
         })
@@ -153,6 +175,7 @@ pub(super) fn live_keys(conn: &Connection, live: &Schema) -> Result<Vec<LiveKey>
                 parent: parent_t.name.to_string(),
                 parent_columns: Vec::new(),
                 on_delete,
+                parent_names: Vec::new(),
             },
             vec![to],
         ));
@@ -160,10 +183,12 @@ pub(super) fn live_keys(conn: &Connection, live: &Schema) -> Result<Vec<LiveKey>
     let mut out = Vec::new();
     for (_, _, mut key, to) in keys {
         key.parent_columns = if to.iter().all(Option::is_some) {
-            to.into_iter().flatten().map(|c| quote_ident(&c)).collect()
+            key.parent_names = to.into_iter().flatten().collect();
+            key.parent_names.iter().map(|c| quote_ident(c)).collect()
         } else {
             // `REFERENCES parent` without columns: the parent's primary key.
             let pk = primary_key(conn, &key.parent)?;
+            key.parent_names.clone_from(&pk);
             if pk.is_empty() {
                 let parent = live.table(&key.parent).ok_or_else(|| Error::MissingTable {
                     place: None,
@@ -240,7 +265,7 @@ pub(super) fn select(
         k.rows = u64::try_from(n).unwrap_or_default();
     }
     // Every foreign key into a table that loses rows: what happens to the rows referencing them.
-    let mut unlinked: Vec<(String, u64)> = Vec::new();
+    let mut unlinked: Vec<Unlinked> = Vec::new();
     for fk in &fks {
         let Some(parent) = keys.iter().find(|k| k.table == fk.parent) else {
             continue;
@@ -262,7 +287,11 @@ pub(super) fn select(
             FkAction::Restrict | FkAction::NoAction => "blocks",
         };
         if matches!(fk.on_delete, FkAction::SetNull | FkAction::SetDefault) && rows > 0 {
-            unlinked.push((fk.child.clone(), rows));
+            unlinked.push(Unlinked {
+                fk: fk.clone(),
+                condition: condition.clone(),
+                rows,
+            });
         }
         effects.push(TableEffect {
             table: fk.child.clone(),
@@ -271,7 +300,11 @@ pub(super) fn select(
             rows,
         });
     }
-    let fired = fired(conn, live, &keys, &unlinked)?;
+    let updated: Vec<(String, u64)> = unlinked
+        .iter()
+        .map(|u| (u.fk.child.clone(), u.rows))
+        .collect();
+    let fired = fired(conn, live, &keys, &updated)?;
     for f in &fired {
         effects.push(TableEffect {
             table: f.table.clone(),
@@ -284,13 +317,13 @@ pub(super) fn select(
         keys,
         effects,
         fired,
+        unlinked,
     })
 }
 
-/// Why the prune must not go ahead, naming the cause: a reference that does not cascade, a
-/// trigger that writes rows of other tables, or (without `unlink`) references it would set to
-/// NULL or their default, whose old values no archive keeps.
-pub(super) fn refusal(selection: &Selection, unlink: bool) -> Option<Error> {
+/// Why the prune must not go ahead, naming the cause: a reference that does not cascade, or a
+/// trigger that writes rows of other tables (rows no archive would keep).
+pub(super) fn refusal(selection: &Selection) -> Option<Error> {
     if let Some(block) = selection
         .effects
         .iter()
@@ -311,19 +344,6 @@ pub(super) fn refusal(selection: &Selection, unlink: bool) -> Option<Error> {
             reason: format!(
                 "trigger \"{}\" on \"{}\" fires for the rows the prune changes and writes rows of \"{target}\", which no archive would keep",
                 f.trigger, f.table
-            ),
-        });
-    }
-    if !unlink
-        && let Some(e) = selection
-            .effects
-            .iter()
-            .find(|e| (e.action == "set null" || e.action == "set default") && e.rows > 0)
-    {
-        return Some(Error::PruneRefused {
-            reason: format!(
-                "the prune would {} {} row(s) of \"{}\" ({}), and no archive keeps their old values; pass --unlink to accept that",
-                e.action, e.rows, e.table, e.via
             ),
         });
     }

@@ -34,6 +34,7 @@ mod keys;
 mod triggers;
 
 use abandoned::remove_archive;
+pub use archive::UNLINKED_TABLE;
 use archive::{archive_path, write_archive};
 use keys::{Keys, Selection, refusal, select};
 
@@ -48,9 +49,6 @@ pub struct Options {
     pub dry_run: bool,
     /// Wait for another schemactl instead of refusing.
     pub wait: bool,
-    /// Accept setting references to NULL (or their default) by ON DELETE SET NULL / SET
-    /// DEFAULT: no archive keeps their old values.
-    pub unlink: bool,
 }
 
 /// What one table's rule (or a cascade from it) does.
@@ -100,7 +98,7 @@ pub fn prune(
     if opts.dry_run {
         // Writes nothing: no lock file, no intent, a read-only connection.
         let conn = crate::db::open_read_only(&opts.database)?;
-        return dry_run(&conn, rules, opts.unlink, say);
+        return dry_run(&conn, rules, say);
     }
     let _lock = crate::db::lock::acquire(&opts.database, opts.wait, &mut |m| say(m))?;
     let conn = crate::db::open_live(&opts.database)?;
@@ -126,7 +124,7 @@ pub fn prune(
     let live = crate::inspect(&conn)?;
     let selection = select(&conn, &live, rules)?;
     let before = counts(&conn, &live)?;
-    if let Some(e) = refusal(&selection, opts.unlink) {
+    if let Some(e) = refusal(&selection) {
         return Err(e);
     }
     if selection.keys.iter().all(|k| k.rows == 0) {
@@ -200,7 +198,6 @@ pub fn prune(
 fn dry_run(
     conn: &Connection,
     rules: &[crate::dsl::Retention],
-    unlink: bool,
     say: &mut dyn FnMut(&str),
 ) -> Result<Report> {
     conn.execute_batch("PRAGMA foreign_keys = ON")
@@ -210,7 +207,7 @@ fn dry_run(
     // The same selection as the real run's, to the same fixed point.
     let selection = select(conn, &live, rules)?;
     let before = counts(conn, &live)?;
-    if let Some(e) = refusal(&selection, unlink) {
+    if let Some(e) = refusal(&selection) {
         say(&e.to_string());
     }
     Ok(Report {
@@ -271,7 +268,7 @@ fn run(
         locked
     };
     let selection = select(conn, live, rules)?;
-    if let Some(e) = refusal(&selection, opts.unlink) {
+    if let Some(e) = refusal(&selection) {
         return Err(e);
     }
     let keys = &selection.keys;
@@ -287,7 +284,7 @@ fn run(
             opts,
             target.owner,
             live,
-            &archived,
+            (&archived, &selection.unlinked),
             target.id,
             target.path,
         )?);
