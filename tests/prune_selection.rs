@@ -223,8 +223,8 @@ fn removed(report: &serde_json::Value) -> BTreeMap<String, u64> {
     let mut out = BTreeMap::new();
     for e in report["effects"].as_array().unwrap() {
         if e["action"] == "delete" {
-            *out.entry(e["table"].as_str().unwrap().to_string()).or_default() +=
-                e["rows"].as_u64().unwrap();
+            *out.entry(e["table"].as_str().unwrap().to_string())
+                .or_default() += e["rows"].as_u64().unwrap();
         }
     }
     out.retain(|_, n| *n > 0);
