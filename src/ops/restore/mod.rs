@@ -28,9 +28,9 @@ use crate::error::{Error, RestoreError, Result};
 use crate::ops::catalog;
 
 mod choose;
-mod relink;
 pub mod columns;
 mod merge;
+mod relink;
 mod table;
 mod whole;
 
