@@ -587,6 +587,12 @@ pub enum Error {
         /// The foreign key.
         via: String,
     },
+    /// A prune refused before changing anything, naming the cause.
+    #[error("{reason}; nothing was pruned")]
+    PruneRefused {
+        /// The cause: a trigger, a foreign key, a table, named.
+        reason: String,
+    },
     /// A prune would archive or delete a different number of rows than it selected.
     #[error("{}", prune_mismatch(table, *done, *selected, *archiving))]
     PruneMismatch {

@@ -430,6 +430,18 @@ impl Table {
             .unwrap_or_default()
     }
 
+    /// A name that reaches the rowid: `rowid`, `_rowid_` or `oid`, whichever is not a column
+    /// of the table (a column named `rowid` shadows that name); None for a WITHOUT ROWID
+    /// table, or one whose columns take all three names.
+    pub fn rowid_name(&self) -> Option<&'static str> {
+        if self.without_rowid {
+            return None;
+        }
+        ["rowid", "_rowid_", "oid"]
+            .into_iter()
+            .find(|n| self.column(n).is_none())
+    }
+
     /// Returns the column that aliases the rowid: the single column of the primary key of a
     /// rowid table, declared exactly `INTEGER` (https://www.sqlite.org/lang_createtable.html#rowid).
     pub fn rowid_alias(&self) -> Option<&str> {

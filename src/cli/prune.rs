@@ -58,6 +58,7 @@ pub fn run(args: &Args, config: &Config) -> Result<ExitCode> {
                     before: Default::default(),
                     after: Default::default(),
                     effects: Vec::new(),
+                    removed: Default::default(),
                     archive: None,
                     abandoned: Vec::new(),
                     kept: Vec::new(),
@@ -146,9 +147,14 @@ fn human(r: &prune::Report) -> String {
         } else {
             e.via.clone()
         };
+        let kept = if (e.action == "set null" || e.action == "set default") && e.rows > 0 {
+            "; their old values go into the archive"
+        } else {
+            ""
+        };
         let _ = writeln!(
             out,
-            "{:<12} {} row(s) of \"{}\" ({via})",
+            "{:<12} {} row(s) of \"{}\" ({via}){kept}",
             e.action, e.rows, e.table
         );
     }
@@ -170,6 +176,20 @@ fn human(r: &prune::Report) -> String {
                 a.display(),
                 a.display()
             );
+            let mut unlinked: Vec<&str> = r
+                .effects
+                .iter()
+                .filter(|e| (e.action == "set null" || e.action == "set default") && e.rows > 0)
+                .map(|e| e.table.as_str())
+                .collect();
+            unlinked.dedup();
+            for t in unlinked {
+                let _ = writeln!(
+                    out,
+                    "the old references of \"{t}\" are in the archive: after the tables they reference, `schemactl restore {} --table {t} --mode merge` puts them back",
+                    a.display()
+                );
+            }
         }
         None if r.effects.iter().all(|e| e.rows == 0) => out.push_str("nothing to prune\n"),
         None => out.push_str("pruned without an archive (the rules say `archive: false`)\n"),

@@ -212,6 +212,20 @@ pub fn run(args: &Args, config: &Config) -> Result<ExitCode> {
                 );
             }
         }
+        if r.relinked + r.not_relinked > 0 {
+            crate::note!(
+                "{} reference(s) of \"{table}\" that the prune set to NULL or their default put back{}",
+                r.relinked,
+                if r.not_relinked > 0 {
+                    format!(
+                        "; {} not: the row is gone, its reference changed since, or the row it referenced is not back (restore that table first, then this one again)",
+                        r.not_relinked
+                    )
+                } else {
+                    String::new()
+                }
+            );
+        }
         crate::say!(
             "restored table \"{table}\" in {} from {}: {} row(s) deleted, {} inserted{} (the previous contents are in {})",
             opts.database.display(),

@@ -99,7 +99,12 @@ pub fn check(conn: &Connection, desired: &Desired, quick: bool) -> Result<Report
         "invariant",
         "query",
     ];
-    match declared(conn, desired, &mut findings) {
+    // Invariants and queries are schema/'s text: a double-quoted name is a column, never a
+    // string (see `user_sql`).
+    let dqs = crate::ops::user_sql::strict(conn)?;
+    let declared = declared(conn, desired, &mut findings);
+    crate::ops::user_sql::restore(conn, dqs);
+    match declared {
         Ok(()) => Ok(Report { checked, findings }),
         // A corrupt database stops the other checks; the integrity finding says why, and the
         // ones that could not run are not claimed as checked.
@@ -240,7 +245,11 @@ pub fn key_sql(table: &Table, alias: &str) -> String {
         if table.without_rowid {
             return "''".into();
         }
-        return format!("{alias}.rowid");
+        // A column named `rowid` shadows that name: the one no column takes (a table whose
+        // columns take all three has no reachable rowid; its rows show no sample key).
+        return table
+            .rowid_name()
+            .map_or("''".into(), |r| format!("{alias}.{r}"));
     }
     cols.join(" || ', ' || ")
 }

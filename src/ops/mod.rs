@@ -20,3 +20,4 @@ pub mod retention;
 pub mod stats;
 pub mod status;
 pub mod sync;
+pub mod user_sql;

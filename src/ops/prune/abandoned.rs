@@ -157,8 +157,11 @@ pub(super) fn rows_missing(conn: &Connection, archive: &Path) -> Result<u64> {
                 .map(|c| quote_ident(&c.name))
                 .collect();
             if !table.without_rowid && table.rowid_alias().is_none() {
-                cols.insert(0, "rowid".into());
-                plain.insert(0, "rowid".into());
+                // The rowid under a name no column shadows (a prune refuses a table where
+                // each of them is a column, so its archive has none).
+                let rowid = table.rowid_name().unwrap_or("rowid");
+                cols.insert(0, rowid.into());
+                plain.insert(0, rowid.into());
             }
             let t = quote_ident(&table.name);
             let n: i64 = conn

@@ -9,7 +9,7 @@ use rusqlite::Connection;
 
 use super::Options;
 use super::abandoned::remove_archive;
-use super::keys::Keys;
+use super::keys::{Keys, Unlinked, row_key};
 use crate::backup::{self, BackupFile, Detail, Kind, Manifest};
 use crate::db::bookkeeping::{ARCHIVE_TABLE, CREATE_ARCHIVE_TABLE};
 use crate::db::identity::Owner;
@@ -39,7 +39,7 @@ pub(super) fn write_archive(
     opts: &Options,
     owner: &Owner,
     live: &Schema,
-    keys: &[&Keys],
+    (keys, unlinked): (&[&Keys], &[Unlinked]),
     id: &str,
     path: &Path,
 ) -> Result<PathBuf> {
@@ -60,6 +60,9 @@ pub(super) fn write_archive(
         .map_err(Error::sqlite_in("create the archive"))?;
         for k in keys {
             copy_rows(conn, &out, live, k)?;
+        }
+        for (n, u) in unlinked.iter().enumerate() {
+            copy_references(conn, &out, live, n, u)?;
         }
         out.execute_batch(&format!(
             "{CREATE_ARCHIVE_TABLE};
@@ -142,7 +145,15 @@ fn copy_rows(conn: &Connection, out: &Connection, live: &Schema, k: &Keys) -> Re
         .map(|col| quote_ident(&col.name))
         .collect();
     if !table.without_rowid && table.rowid_alias().is_none() {
-        cols.insert(0, "rowid".into());
+        // The rowid under a name no column shadows (the selection refused a table where
+        // every such name is a column).
+        let rowid = table.rowid_name().ok_or_else(|| Error::PruneRefused {
+            reason: format!(
+                "\"{}\" has columns named rowid, _rowid_ and oid, so its rows cannot be told apart by rowid",
+                table.name
+            ),
+        })?;
+        cols.insert(0, rowid.into());
     }
     let t = quote_ident(&table.name);
     let mut read = conn
@@ -185,4 +196,112 @@ fn copy_rows(conn: &Connection, out: &Connection, live: &Schema, k: &Keys) -> Re
         });
     }
     Ok(())
+}
+
+/// The index of the references an archive keeps: one row per foreign key whose ON DELETE SET
+/// NULL / SET DEFAULT the prune set off, naming the child table, the action, its key columns
+/// (JSON; empty for the rowid), the key's columns and the parent's (JSON; empty for its
+/// rowid). Row `n`'s old values are in `_schemactl_unlinked_<n>`: the child row's key as
+/// `k0..`, the reference's old values as `c0..`. `restore ARCHIVE --table T --mode merge` puts
+/// them back.
+pub const UNLINKED_TABLE: &str = "_schemactl_unlinked";
+
+/// Keeps, in the archive, the old values of the references `u` sets to NULL or their default.
+fn copy_references(
+    conn: &Connection,
+    out: &Connection,
+    live: &Schema,
+    n: usize,
+    u: &Unlinked,
+) -> Result<()> {
+    let child = live.table(&u.fk.child).ok_or_else(|| Error::MissingTable {
+        place: None,
+        table: u.fk.child.clone(),
+    })?;
+    let key = row_key(conn, child)?;
+    let key_names: Vec<String> = if child.without_rowid {
+        child_key_names(conn, &child.name)?
+    } else {
+        Vec::new()
+    };
+    let context = format!("keep the references of \"{}\" in the archive", child.name);
+    let q = |e| Error::sqlite(context.clone(), e);
+    let ks: Vec<String> = (0..key.len()).map(|i| format!("k{i}")).collect();
+    let cs: Vec<String> = (0..u.fk.columns.len()).map(|i| format!("c{i}")).collect();
+    let table = quote_ident(&format!("{UNLINKED_TABLE}_{n}"));
+    let json = |v: &[String]| serde_json::to_string(v).unwrap_or_else(|_| "[]".into());
+    out.execute_batch(&format!(
+        "CREATE TABLE IF NOT EXISTS {UNLINKED_TABLE} (n INTEGER PRIMARY KEY, tbl TEXT NOT NULL, action TEXT NOT NULL, key TEXT NOT NULL, columns TEXT NOT NULL, parent TEXT NOT NULL, parent_columns TEXT NOT NULL);
+         CREATE TABLE {table} ({}, {})",
+        ks.join(", "),
+        cs.join(", ")
+    ))
+    .map_err(&q)?;
+    out.execute(
+        &format!("INSERT INTO {UNLINKED_TABLE} VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)"),
+        rusqlite::params![
+            i64::try_from(n).unwrap_or(i64::MAX),
+            child.name.as_str(),
+            if u.fk.on_delete == crate::model::FkAction::SetNull {
+                "set null"
+            } else {
+                "set default"
+            },
+            json(&key_names),
+            json(&u.fk.columns),
+            u.fk.parent.as_str(),
+            json(&u.fk.parent_names),
+        ],
+    )
+    .map_err(&q)?;
+    let cols: Vec<String> = u.fk.columns.iter().map(|c| quote_ident(c)).collect();
+    let mut read = conn
+        .prepare(&format!(
+            "SELECT {}, {} FROM {} WHERE {}",
+            key.join(", "),
+            cols.join(", "),
+            quote_ident(&child.name),
+            u.condition
+        ))
+        .map_err(&q)?;
+    let width = key.len() + cols.len();
+    let mut write = out
+        .prepare(&format!(
+            "INSERT INTO {table} VALUES ({})",
+            vec!["?"; width].join(", ")
+        ))
+        .map_err(&q)?;
+    let mut rows = read.query([]).map_err(&q)?;
+    let mut kept = 0u64;
+    while let Some(row) = rows.next().map_err(&q)? {
+        let values: Vec<rusqlite::types::Value> = (0..width)
+            .map(|i| row.get(i))
+            .collect::<rusqlite::Result<_>>()
+            .map_err(&q)?;
+        write
+            .execute(rusqlite::params_from_iter(values))
+            .map_err(&q)?;
+        kept += 1;
+    }
+    if kept != u.rows {
+        return Err(Error::PruneMismatch {
+            table: child.name.to_string(),
+            done: kept,
+            selected: u.rows,
+            archiving: true,
+        });
+    }
+    Ok(())
+}
+
+/// The primary key columns of a WITHOUT ROWID table, by name, in key order.
+fn child_key_names(conn: &Connection, table: &str) -> Result<Vec<String>> {
+    conn.prepare("SELECT name FROM pragma_table_info(?1) WHERE pk > 0 ORDER BY pk")
+        .and_then(|mut s| {
+            s.query_map([table], |r| r.get(0))?
+                .collect::<rusqlite::Result<Vec<String>>>()
+        })
+        .map_err(Error::sqlite_in(format!(
+            "read the primary key of \"{table}\""
+        )))
 }

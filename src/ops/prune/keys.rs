@@ -1,21 +1,28 @@
-//! Which rows a prune removes: each rule's table and every table an ON DELETE CASCADE reaches
-//! from it (with dry-run counts), and the keys of those rows, selected once.
+//! Which rows a prune removes, computed once by one function for the dry run and the real run:
+//! each rule's rows, then, to a fixed point, the rows an ON DELETE CASCADE takes with them,
+//! following the foreign keys SQLite itself enforces (`PRAGMA foreign_key_list`, so a table
+//! schema/ keeps verbatim or excludes is followed too). The keys are held in temporary tables,
+//! so that every step (count, archive, delete, check) sees the same rows. The effects (every
+//! foreign key's action and every trigger that fires) are counted from that selection.
+
+use std::collections::BTreeMap;
 
 use rusqlite::Connection;
 
-use super::{Node, TableEffect};
+use super::TableEffect;
+use super::triggers::{Fired, fired};
 use crate::db::bookkeeping::PRUNE_KEYS_PREFIX;
-use crate::db::orphans::{parent_columns, references_condition};
+use crate::db::orphans::references_condition;
 use crate::error::{Error, Result};
 use crate::model::{FkAction, Schema, Table};
 use crate::sql::quote_ident;
 
-/// The keys of one table's rows to remove, held in a temporary table so that every step
-/// (archive, delete, check) sees the same rows, whatever `now` says by then.
+/// The keys of one table's rows to remove.
 #[derive(Debug, Clone)]
 pub(super) struct Keys {
     pub(super) table: String,
-    /// The key columns: `rowid`, or the primary key of a WITHOUT ROWID table.
+    /// The key as SQL: an unshadowed rowid name, or the quoted primary key columns of a
+    /// WITHOUT ROWID table.
     pub(super) columns: Vec<String>,
     pub(super) temp: String,
     pub(super) archive: bool,
@@ -25,96 +32,225 @@ pub(super) struct Keys {
 impl Keys {
     /// `(key) IN (SELECT * FROM temp.keys)`.
     pub(super) fn member(&self) -> String {
-        let cols: Vec<String> = self.columns.iter().map(|c| key_col(c)).collect();
-        let list = if cols.len() == 1 {
-            cols[0].clone()
+        let list = if self.columns.len() == 1 {
+            self.columns[0].clone()
         } else {
-            format!("({})", cols.join(", "))
+            format!("({})", self.columns.join(", "))
         };
         format!("{list} IN (SELECT * FROM temp.{})", quote_ident(&self.temp))
     }
 }
 
-pub(super) fn key_col(c: &str) -> String {
-    if c == "rowid" {
-        "rowid".into()
-    } else {
-        quote_ident(c)
+/// A foreign key as SQLite enforces it, its parent columns resolved (as SQL).
+#[derive(Debug, Clone)]
+pub(super) struct LiveKey {
+    pub(super) child: String,
+    pub(super) columns: Vec<String>,
+    pub(super) parent: String,
+    pub(super) parent_columns: Vec<String>,
+    pub(super) on_delete: FkAction,
+    /// The parent columns by name; empty for the parent's rowid.
+    pub(super) parent_names: Vec<String>,
+}
+
+impl LiveKey {
+    fn via(&self) -> String {
+        format!(
+            "\"{}\"({}) references \"{}\"",
+            self.child,
+            self.columns.join(", "),
+            self.parent
+        )
     }
 }
 
-/// Fills one temporary key table per table the rules reach: the rules' rows, then, until
-/// nothing changes, the rows that cascade from them.
-pub(super) fn select_keys(conn: &Connection, live: &Schema, nodes: &[Node]) -> Result<Vec<Keys>> {
-    let mut keys: Vec<Keys> = Vec::new();
-    for node in nodes {
-        if let Some(k) = keys.iter_mut().find(|k| k.table == node.table) {
-            k.archive |= node.archive;
-            continue;
-        }
-        let table = live.table(&node.table).ok_or_else(|| Error::MissingTable {
-            place: None,
-            table: node.table.clone(),
-        })?;
-        let columns: Vec<String> = if table.without_rowid {
-            table.key_columns()
-        } else {
-            vec!["rowid".into()]
-        };
-        let temp = format!("{PRUNE_KEYS_PREFIX}{}", keys.len());
-        let names: Vec<String> = (0..columns.len()).map(|i| format!("k{i}")).collect();
-        conn.execute_batch(&format!(
-            "DROP TABLE IF EXISTS temp.{t}; CREATE TEMP TABLE {t} ({n}, PRIMARY KEY ({n}))",
-            t = quote_ident(&temp),
-            n = names.join(", ")
-        ))
-        .map_err(Error::sqlite_in("hold the keys to prune"))?;
-        keys.push(Keys {
-            table: node.table.clone(),
-            columns,
-            temp,
-            archive: node.archive,
-            rows: 0,
+/// What a prune selects: the keys per table, every effect, and the triggers that fire.
+#[derive(Debug)]
+pub(super) struct Selection {
+    pub(super) keys: Vec<Keys>,
+    pub(super) effects: Vec<TableEffect>,
+    pub(super) fired: Vec<Fired>,
+    /// The references ON DELETE SET NULL / SET DEFAULT changes: the key, the rows (as a
+    /// condition on the child) and how many; the archive keeps their old values.
+    pub(super) unlinked: Vec<Unlinked>,
+}
+
+/// Rows whose references to removed rows SQLite sets to NULL or their default.
+#[derive(Debug, Clone)]
+pub(super) struct Unlinked {
+    pub(super) fk: LiveKey,
+    pub(super) condition: String,
+    pub(super) rows: u64,
+}
+
+impl Selection {
+    /// Rows removed per table.
+    pub(super) fn removed(&self) -> BTreeMap<String, u64> {
+        self.keys
+            .iter()
+            .map(|k| (k.table.clone(), k.rows))
+            .collect()
+    }
+}
+
+/// The key of `table`'s rows as SQL: its unshadowed rowid name, or (WITHOUT ROWID) its primary
+/// key as SQLite reports it. A rowid table whose columns take `rowid`, `_rowid_` and `oid` is
+/// refused, named.
+pub(super) fn row_key(conn: &Connection, table: &Table) -> Result<Vec<String>> {
+    if !table.without_rowid {
+        return table.rowid_name().map(|n| vec![n.to_string()]).ok_or_else(|| {
+            Error::PruneRefused {
+                reason: format!(
+                    "\"{}\" has columns named rowid, _rowid_ and oid, so its rows cannot be told apart by rowid",
+                    table.name
+                ),
+            }
         });
     }
-    let index = |table: &str| keys.iter().position(|k| k.table == table).unwrap_or(0);
-    let insert = |k: &Keys, condition: &str| -> Result<usize> {
-        let cols: Vec<String> = k.columns.iter().map(|c| key_col(c)).collect();
-        conn.execute(
-            &format!(
-                "INSERT OR IGNORE INTO temp.{} SELECT {} FROM {} WHERE {condition}",
-                quote_ident(&k.temp),
-                cols.join(", "),
-                quote_ident(&k.table)
-            ),
-            [],
-        )
+    Ok(primary_key(conn, &table.name)?
+        .iter()
+        .map(|c| quote_ident(c))
+        .collect())
+}
+
+/// The primary key columns of `table` in key order, as SQLite reports them.
+fn primary_key(conn: &Connection, table: &str) -> Result<Vec<String>> {
+    conn.prepare("SELECT name FROM pragma_table_info(?1) WHERE pk > 0 ORDER BY pk")
+        .and_then(|mut s| {
+            s.query_map([table], |r| r.get(0))?
+                .collect::<rusqlite::Result<Vec<String>>>()
+        })
         .map_err(Error::sqlite_in(format!(
-            "select the rows to prune in \"{}\"",
-            k.table
+            "read the primary key of \"{table}\""
         )))
-    };
-    for node in nodes.iter().filter(|n| n.parent.is_none()) {
-        insert(&keys[index(&node.table)], &format!("({})", node.condition))?;
+}
+
+/// Every foreign key of the live database, from SQLite's catalog, with its parent columns.
+pub(super) fn live_keys(conn: &Connection, live: &Schema) -> Result<Vec<LiveKey>> {
+    type Row = (String, i64, String, String, Option<String>, String);
+    let rows: Vec<Row> = conn
+        .prepare(
+            "SELECT m.name, f.id, f.\"table\", f.\"from\", f.\"to\", f.on_delete \
+             FROM sqlite_schema m, pragma_foreign_key_list(m.name) f \
+             WHERE m.type = 'table' ORDER BY m.name, f.id, f.seq",
+        )
+        .and_then(|mut s| {
+            s.query_map([], |r| {
+                Ok((
+                    r.get(0)?,
+                    r.get(1)?,
+                    r.get(2)?,
+                    r.get(3)?,
+                    r.get(4)?,
+                    r.get(5)?,
+                ))
+            })?
+            .collect::<rusqlite::Result<_>>()
+        })
+        .map_err(Error::sqlite_in("read the foreign keys"))?;
+    let mut keys: Vec<(String, i64, LiveKey, Vec<Option<String>>)> = Vec::new();
+    for (child, id, parent, from, to, on_delete) in rows {
+        // A key to a table that does not exist references nothing a prune removes.
+        let (Some(child_t), Some(parent_t)) = (live.table(&child), live.table(&parent)) else {
+            continue;
+        };
+        if let Some(k) = keys.iter_mut().find(|k| k.0 == child && k.1 == id) {
+            k.2.columns.push(from);
+            k.3.push(to);
+            continue;
+        }
+        let on_delete = match on_delete.to_ascii_uppercase().as_str() {
+            "CASCADE" => FkAction::Cascade,
+            "SET NULL" => FkAction::SetNull,
+            "SET DEFAULT" => FkAction::SetDefault,
+            "RESTRICT" => FkAction::Restrict,
+            _ => FkAction::NoAction,
+        };
+        keys.push((
+            child.clone(),
+            id,
+            LiveKey {
+                child: child_t.name.to_string(),
+                columns: vec![from],
+                parent: parent_t.name.to_string(),
+                parent_columns: Vec::new(),
+                on_delete,
+                parent_names: Vec::new(),
+            },
+            vec![to],
+        ));
     }
-    for _ in 0..64 {
-        let mut added = 0;
-        for node in nodes {
-            let Some((parent, fk)) = &node.parent else {
+    let mut out = Vec::new();
+    for (_, _, mut key, to) in keys {
+        key.parent_columns = if to.iter().all(Option::is_some) {
+            key.parent_names = to.into_iter().flatten().collect();
+            key.parent_names.iter().map(|c| quote_ident(c)).collect()
+        } else {
+            // `REFERENCES parent` without columns: the parent's primary key.
+            let pk = primary_key(conn, &key.parent)?;
+            key.parent_names.clone_from(&pk);
+            if pk.is_empty() {
+                let parent = live.table(&key.parent).ok_or_else(|| Error::MissingTable {
+                    place: None,
+                    table: key.parent.clone(),
+                })?;
+                row_key(conn, parent)?
+            } else {
+                pk.iter().map(|c| quote_ident(c)).collect()
+            }
+        };
+        out.push(key);
+    }
+    Ok(out)
+}
+
+/// Selects the rows the rules remove (see the module header), in temporary key tables on
+/// `conn`, and counts every effect. The dry run and the real run both call this.
+pub(super) fn select(
+    conn: &Connection,
+    live: &Schema,
+    rules: &[crate::dsl::Retention],
+) -> Result<Selection> {
+    let fks = live_keys(conn, live)?;
+    let mut keys: Vec<Keys> = Vec::new();
+    let mut effects = Vec::new();
+    for rule in rules {
+        let table = live
+            .table(&rule.table)
+            .ok_or_else(|| Error::RetentionTable {
+                table: rule.table.clone(),
+            })?;
+        let at = ensure(conn, &mut keys, table, rule.archive)?;
+        let condition = format!("({})", rule.when);
+        effects.push(TableEffect {
+            table: table.name.to_string(),
+            via: "retention".into(),
+            action: "delete".into(),
+            rows: count(conn, &table.name, &condition)?,
+        });
+        insert(conn, &keys[at], &condition)?;
+    }
+    // To a fixed point: a self-reference, or a cycle, reaches new rows until it reaches none.
+    loop {
+        let mut changed = false;
+        for fk in fks.iter().filter(|f| f.on_delete == FkAction::Cascade) {
+            let Some(p) = keys.iter().position(|k| k.table == fk.parent) else {
                 continue;
             };
-            let parent_keys = &keys[index(&nodes[*parent].table)];
-            let parent_table = live.table(&parent_keys.table);
-            let pcols: Vec<String> = parent_columns(fk, parent_table)
-                .iter()
-                .map(|c| key_col(c))
-                .collect();
-            let columns: Vec<String> = fk.columns.iter().map(|c| c.to_string()).collect();
-            let condition =
-                references_condition(&columns, &parent_keys.table, &pcols, &parent_keys.member());
-            added += insert(&keys[index(&node.table)], &condition)?;
+            let archive = keys[p].archive;
+            let child = live.table(&fk.child).ok_or_else(|| Error::MissingTable {
+                place: None,
+                table: fk.child.clone(),
+            })?;
+            let c = ensure(conn, &mut keys, child, archive)?;
+            if archive && !keys[c].archive {
+                keys[c].archive = true;
+                changed = true;
+            }
+            let condition = referencing(fk, &keys[p]);
+            changed |= insert(conn, &keys[c], &condition)? > 0;
         }
-        if added == 0 {
+        if !changed {
             break;
         }
     }
@@ -128,116 +264,142 @@ pub(super) fn select_keys(conn: &Connection, live: &Schema, nodes: &[Node]) -> R
             .map_err(Error::sqlite_in("count the rows to prune"))?;
         k.rows = u64::try_from(n).unwrap_or_default();
     }
-    Ok(keys)
-}
-
-/// The nodes (each rule's table, and every table an ON DELETE CASCADE reaches from it) and
-/// every effect, with row counts, following the foreign keys of the live schema.
-pub(super) fn plan(
-    conn: &Connection,
-    live: &Schema,
-    rules: &[crate::dsl::Retention],
-) -> Result<(Vec<Node>, Vec<TableEffect>)> {
-    let mut nodes: Vec<Node> = Vec::new();
-    let mut effects = Vec::new();
-    for rule in rules {
-        let Some(table) = live.table(&rule.table) else {
-            return Err(Error::RetentionTable {
-                table: rule.table.clone(),
-            });
+    // Every foreign key into a table that loses rows: what happens to the rows referencing them.
+    let mut unlinked: Vec<Unlinked> = Vec::new();
+    for fk in &fks {
+        let Some(parent) = keys.iter().find(|k| k.table == fk.parent) else {
+            continue;
         };
-        let condition = format!("({})", rule.when);
-        effects.push(TableEffect {
-            table: table.name.to_string(),
-            via: "retention".into(),
-            action: "delete".into(),
-            rows: count(conn, &table.name, &condition)?,
-        });
-        nodes.push(Node {
-            table: table.name.to_string(),
-            parent: None,
-            condition,
-            archive: rule.archive,
-        });
-        let mut stack = vec![(nodes.len() - 1, vec![table.name.to_string()])];
-        while let Some((at, path)) = stack.pop() {
-            let parent =
-                live.table(&nodes[at].table)
-                    .cloned()
-                    .ok_or_else(|| Error::MissingTable {
-                        place: None,
-                        table: nodes[at].table.clone(),
-                    })?;
-            for (child, fk) in referencing(live, &parent.name) {
-                let child_condition = child_condition(&parent, fk, &nodes[at].condition);
-                let via = format!(
-                    "\"{}\"({}) references \"{}\"",
-                    child.name,
-                    fk.columns
-                        .iter()
-                        .map(|c| c.to_string())
-                        .collect::<Vec<_>>()
-                        .join(", "),
-                    parent.name
-                );
-                let action = match fk.on_delete {
-                    FkAction::Cascade => "delete",
-                    FkAction::SetNull => "set null",
-                    FkAction::SetDefault => "set default",
-                    FkAction::Restrict | FkAction::NoAction => "blocks",
-                };
-                effects.push(TableEffect {
-                    table: child.name.to_string(),
-                    via,
-                    action: action.into(),
-                    rows: count(conn, &child.name, &child_condition)?,
-                });
-                let on_path = path.iter().any(|p| p.eq_ignore_ascii_case(&child.name));
-                if fk.on_delete == FkAction::Cascade {
-                    nodes.push(Node {
-                        table: child.name.to_string(),
-                        parent: Some((at, fk.clone())),
-                        condition: child_condition,
-                        archive: rule.archive,
-                    });
-                    // A cycle is followed by the key selection until nothing changes; the
-                    // dry run's counts stop at it.
-                    if !on_path {
-                        let mut path = path.clone();
-                        path.push(child.name.to_string());
-                        stack.push((nodes.len() - 1, path));
-                    }
-                }
-            }
+        let mut condition = referencing(fk, parent);
+        // Rows the prune removes anyway are neither unlinked nor blocking, except by a
+        // RESTRICT reference: SQLite checks that one row by row, even where the referencing
+        // row goes in the same statement, so every referencing row blocks.
+        if !matches!(fk.on_delete, FkAction::Cascade | FkAction::Restrict)
+            && let Some(own) = keys.iter().find(|k| k.table == fk.child)
+        {
+            condition = format!("{condition} AND NOT {}", own.member());
         }
+        let rows = count(conn, &fk.child, &condition)?;
+        let action = match fk.on_delete {
+            FkAction::Cascade => "delete",
+            FkAction::SetNull => "set null",
+            FkAction::SetDefault => "set default",
+            FkAction::Restrict | FkAction::NoAction => "blocks",
+        };
+        if matches!(fk.on_delete, FkAction::SetNull | FkAction::SetDefault) && rows > 0 {
+            unlinked.push(Unlinked {
+                fk: fk.clone(),
+                condition: condition.clone(),
+                rows,
+            });
+        }
+        effects.push(TableEffect {
+            table: fk.child.clone(),
+            via: fk.via(),
+            action: action.into(),
+            rows,
+        });
     }
-    Ok((nodes, effects))
-}
-
-/// The tables with a foreign key to `parent`, and those keys.
-fn referencing<'a>(
-    live: &'a Schema,
-    parent: &str,
-) -> Vec<(&'a Table, &'a crate::model::ForeignKey)> {
-    live.tables
+    let updated: Vec<(String, u64)> = unlinked
         .iter()
-        .flat_map(|t| {
-            t.foreign_keys
-                .iter()
-                .filter(|fk| fk.ref_table.as_str().eq_ignore_ascii_case(parent))
-                .map(move |fk| (t, fk))
-        })
-        .collect()
-}
-
-/// The rows of a child that reference the parent rows selected by `condition`.
-fn child_condition(parent: &Table, fk: &crate::model::ForeignKey, condition: &str) -> String {
-    let pcols: Vec<String> = parent_columns(fk, Some(parent))
-        .iter()
-        .map(|c| quote_ident(c))
+        .map(|u| (u.fk.child.clone(), u.rows))
         .collect();
-    let columns: Vec<String> = fk.columns.iter().map(|c| c.to_string()).collect();
-    references_condition(&columns, &parent.name, &pcols, condition)
+    let fired = fired(conn, live, &keys, &updated)?;
+    for f in &fired {
+        effects.push(TableEffect {
+            table: f.table.clone(),
+            via: format!("trigger \"{}\"", f.trigger),
+            action: "fires".into(),
+            rows: f.rows,
+        });
+    }
+    Ok(Selection {
+        keys,
+        effects,
+        fired,
+        unlinked,
+    })
+}
+
+/// Why the prune must not go ahead, naming the cause: a reference that does not cascade, or a
+/// trigger that writes rows of other tables (rows no archive would keep).
+pub(super) fn refusal(selection: &Selection) -> Option<Error> {
+    if let Some(block) = selection
+        .effects
+        .iter()
+        .find(|e| e.action == "blocks" && e.rows > 0)
+    {
+        return Some(Error::PruneBlocked {
+            table: block.table.clone(),
+            rows: block.rows,
+            via: block.via.clone(),
+        });
+    }
+    if let Some((f, target)) = selection
+        .fired
+        .iter()
+        .find_map(|f| f.writes.first().map(|t| (f, t)))
+    {
+        return Some(Error::PruneRefused {
+            reason: format!(
+                "trigger \"{}\" on \"{}\" fires for the rows the prune changes and writes rows of \"{target}\", which no archive would keep",
+                f.trigger, f.table
+            ),
+        });
+    }
+    None
+}
+
+/// The rows of `fk`'s child that reference the rows selected in `parent`.
+fn referencing(fk: &LiveKey, parent: &Keys) -> String {
+    references_condition(
+        &fk.columns,
+        &fk.parent,
+        &fk.parent_columns,
+        &parent.member(),
+    )
+}
+
+/// The index of `table`'s key table, created (empty) when it has none yet.
+fn ensure(conn: &Connection, keys: &mut Vec<Keys>, table: &Table, archive: bool) -> Result<usize> {
+    if let Some(at) = keys.iter().position(|k| k.table == table.name.as_str()) {
+        keys[at].archive |= archive;
+        return Ok(at);
+    }
+    let columns = row_key(conn, table)?;
+    let temp = format!("{PRUNE_KEYS_PREFIX}{}", keys.len());
+    let names: Vec<String> = (0..columns.len()).map(|i| format!("k{i}")).collect();
+    conn.execute_batch(&format!(
+        "DROP TABLE IF EXISTS temp.{t}; CREATE TEMP TABLE {t} ({n}, PRIMARY KEY ({n}))",
+        t = quote_ident(&temp),
+        n = names.join(", ")
+    ))
+    .map_err(Error::sqlite_in("hold the keys to prune"))?;
+    keys.push(Keys {
+        table: table.name.to_string(),
+        columns,
+        temp,
+        archive,
+        rows: 0,
+    });
+    Ok(keys.len() - 1)
+}
+
+/// Adds the keys of `k.table`'s rows where `condition` holds; returns how many were new.
+fn insert(conn: &Connection, k: &Keys, condition: &str) -> Result<usize> {
+    conn.execute(
+        &format!(
+            "INSERT OR IGNORE INTO temp.{} SELECT {} FROM {} WHERE {condition}",
+            quote_ident(&k.temp),
+            k.columns.join(", "),
+            quote_ident(&k.table)
+        ),
+        [],
+    )
+    .map_err(Error::sqlite_in(format!(
+        "select the rows to prune in \"{}\"",
+        k.table
+    )))
 }
 
 fn count(conn: &Connection, table: &str, condition: &str) -> Result<u64> {

@@ -31,10 +31,12 @@ use crate::sql::quote_ident;
 mod abandoned;
 mod archive;
 mod keys;
+mod triggers;
 
 use abandoned::remove_archive;
+pub use archive::UNLINKED_TABLE;
 use archive::{archive_path, write_archive};
-use keys::{Keys, plan, select_keys};
+use keys::{Keys, Selection, refusal, select};
 
 /// What `prune` is asked to do.
 #[derive(Debug, Clone)]
@@ -72,8 +74,11 @@ pub struct Report {
     pub before: BTreeMap<String, u64>,
     /// Row counts per table after (equal to before for a dry run).
     pub after: BTreeMap<String, u64>,
-    /// Every effect: the rules' rows and their cascades.
+    /// Every effect: the rules' rows, every foreign key's action, every trigger that fires.
     pub effects: Vec<TableEffect>,
+    /// Rows removed per table (the rules' rows and their cascades, to the end), as the real
+    /// run removes them.
+    pub removed: BTreeMap<String, u64>,
     /// The archive written, if any.
     pub archive: Option<PathBuf>,
     /// Files of this database's earlier prunes that never committed, removed (their rows are
@@ -81,16 +86,6 @@ pub struct Report {
     pub abandoned: Vec<PathBuf>,
     /// Archives of this database's earlier prunes that never committed, kept: why.
     pub kept: Vec<(PathBuf, String)>,
-}
-
-/// A table reached by a rule: directly (`parent` None, with the rule's condition) or by an
-/// ON DELETE CASCADE foreign key from another node.
-#[derive(Debug, Clone)]
-struct Node {
-    table: String,
-    parent: Option<(usize, crate::model::ForeignKey)>,
-    condition: String,
-    archive: bool,
 }
 
 /// Prunes (or, with `dry_run`, reports) by the retention rules.
@@ -125,22 +120,20 @@ pub fn prune(
     }
     let abandoned = settled.removed;
     let kept = settled.kept;
+    crate::ops::user_sql::strict(&conn)?;
     let live = crate::inspect(&conn)?;
-    let (nodes, effects) = plan(&conn, &live, rules)?;
+    let selection = select(&conn, &live, rules)?;
     let before = counts(&conn, &live)?;
-    if let Some(block) = effects.iter().find(|e| e.action == "blocks" && e.rows > 0) {
-        return Err(Error::PruneBlocked {
-            table: block.table.clone(),
-            rows: block.rows,
-            via: block.via.clone(),
-        });
+    if let Some(e) = refusal(&selection) {
+        return Err(e);
     }
-    if effects.iter().all(|e| e.rows == 0) {
+    if selection.keys.iter().all(|k| k.rows == 0) {
         return Ok(Report {
             dry_run: false,
             after: before.clone(),
             before,
-            effects,
+            removed: selection.removed(),
+            effects: selection.effects,
             archive: None,
             abandoned,
             kept,
@@ -170,8 +163,7 @@ pub fn prune(
                 &conn,
                 opts,
                 &target,
-                &live,
-                &nodes,
+                (&live, rules),
                 &before,
                 &mut archive,
                 say,
@@ -179,11 +171,12 @@ pub fn prune(
         },
     );
     match result {
-        Ok(after) => Ok(Report {
+        Ok((after, selection)) => Ok(Report {
             dry_run: false,
             before,
             after,
-            effects,
+            removed: selection.removed(),
+            effects: selection.effects,
             archive,
             abandoned,
             kept,
@@ -209,22 +202,20 @@ fn dry_run(
 ) -> Result<Report> {
     conn.execute_batch("PRAGMA foreign_keys = ON")
         .map_err(Error::sqlite_in("switch foreign keys on"))?;
+    crate::ops::user_sql::strict(conn)?;
     let live = crate::inspect(conn)?;
-    let (_, effects) = plan(conn, &live, rules)?;
+    // The same selection as the real run's, to the same fixed point.
+    let selection = select(conn, &live, rules)?;
     let before = counts(conn, &live)?;
-    if let Some(block) = effects.iter().find(|e| e.action == "blocks" && e.rows > 0) {
-        say(&Error::PruneBlocked {
-            table: block.table.clone(),
-            rows: block.rows,
-            via: block.via.clone(),
-        }
-        .to_string());
+    if let Some(e) = refusal(&selection) {
+        say(&e.to_string());
     }
     Ok(Report {
         dry_run: true,
         after: before.clone(),
         before,
-        effects,
+        removed: selection.removed(),
+        effects: selection.effects,
         archive: None,
         abandoned: Vec::new(),
         kept: Vec::new(),
@@ -257,19 +248,17 @@ struct Target<'a> {
     path: &'a Path,
 }
 
-/// Inside the write transaction: select the keys once, archive (into `archive`), delete,
-/// check and record. The caller commits.
-#[allow(clippy::too_many_arguments)]
+/// Inside the write transaction: select the keys once (as the dry run does), refuse what the
+/// dry run refuses, archive (into `archive`), delete, check and record. The caller commits.
 fn run(
     conn: &Connection,
     opts: &Options,
     target: &Target,
-    live: &Schema,
-    nodes: &[Node],
+    (live, rules): (&Schema, &[crate::dsl::Retention]),
     before: &BTreeMap<String, u64>,
     archive: &mut Option<PathBuf>,
     say: &mut dyn FnMut(&str),
-) -> Result<BTreeMap<String, u64>> {
+) -> Result<(BTreeMap<String, u64>, Selection)> {
     // The counts that matter are the ones under the lock.
     let before = {
         let locked = counts(conn, live)?;
@@ -278,8 +267,12 @@ fn run(
         }
         locked
     };
-    let keys = select_keys(conn, live, nodes)?;
-    let expected: BTreeMap<String, u64> = keys.iter().map(|k| (k.table.clone(), k.rows)).collect();
+    let selection = select(conn, live, rules)?;
+    if let Some(e) = refusal(&selection) {
+        return Err(e);
+    }
+    let keys = &selection.keys;
+    let expected = selection.removed();
     let archived: Vec<&Keys> = keys.iter().filter(|k| k.archive && k.rows > 0).collect();
     if !archived.is_empty() {
         say(&format!(
@@ -291,21 +284,22 @@ fn run(
             opts,
             target.owner,
             live,
-            &archived,
+            (&archived, &selection.unlinked),
             target.id,
             target.path,
         )?);
     }
-    delete_and_record(
+    let after = delete_and_record(
         conn,
         live,
-        &keys,
+        keys,
         &before,
         &expected,
         target.id,
         archive.as_deref(),
         say,
-    )
+    )?;
+    Ok((after, selection))
 }
 
 /// Deletes the selected rows (children first), checks row counts and foreign keys, and records
@@ -323,6 +317,11 @@ fn delete_and_record(
 ) -> Result<BTreeMap<String, u64>> {
     crate::failpoint::hit("prune-after-archive");
     say("deleting ...");
+    // NO ACTION references between rows that all go are checked at the commit (and by
+    // `check_foreign_keys` below), whatever order the tables are deleted in; SQLite ends the
+    // deferral with the transaction.
+    conn.execute_batch("PRAGMA defer_foreign_keys = ON")
+        .map_err(Error::sqlite_in("defer the foreign key checks"))?;
     // Children first, so the result does not depend on the cascade itself.
     for k in keys.iter().rev() {
         conn.execute(

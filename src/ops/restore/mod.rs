@@ -30,6 +30,7 @@ use crate::ops::catalog;
 mod choose;
 pub mod columns;
 mod merge;
+mod relink;
 mod table;
 mod whole;
 
@@ -473,6 +474,11 @@ pub struct TableRestored {
     pub indexes_rebuilt: Vec<String>,
     /// Triggers of the table suspended during the restore (and created again).
     pub triggers_suspended: usize,
+    /// References a prune set to NULL or their default, put back from its archive (merge).
+    pub relinked: usize,
+    /// References its archive keeps that were not put back: the row is gone, its reference
+    /// changed since, or the row it referenced is not back yet.
+    pub not_relinked: usize,
     /// (live column, backup column) pairs where a rename since the backup was followed.
     pub renamed_columns: Vec<(String, String)>,
     /// Columns of the backup's table no live column takes (dropped since): not restored.
@@ -543,24 +549,35 @@ pub fn restore_table(
     };
     // From the backup's history to the live one, through the rollbacks between them too.
     let renames = columns::renames_between(&backup_conn, &live)?;
+    // A prune archive without the table's rows may still keep references of it (ON DELETE
+    // SET NULL / SET DEFAULT): a merge puts those back.
+    let references_only = mode == TableMode::Merge
+        && columns::map(&live_table, &backup_schema, &renames).is_none()
+        && relink::kept(&backup_conn, name)?;
     drop(backup_conn);
-    let mapping =
-        columns::map(&live_table, &backup_schema, &renames).ok_or_else(|| Error::MissingTable {
-            place: Some(format!("backup {}", prepared.chosen.from.display())),
-            table: name.to_string(),
+    let rows_from = if references_only {
+        None
+    } else {
+        let mapping = columns::map(&live_table, &backup_schema, &renames).ok_or_else(|| {
+            Error::MissingTable {
+                place: Some(format!("backup {}", prepared.chosen.from.display())),
+                table: name.to_string(),
+            }
         })?;
-    if mapping.pairs.is_empty() {
-        return Err(Error::NoCommonColumns {
-            table: name.to_string(),
-        });
-    }
-    let backup_table = backup_schema
-        .table(&mapping.backup_table)
-        .cloned()
-        .ok_or_else(|| Error::MissingTable {
-            place: Some(format!("backup {}", prepared.chosen.from.display())),
-            table: mapping.backup_table.clone(),
-        })?;
+        if mapping.pairs.is_empty() {
+            return Err(Error::NoCommonColumns {
+                table: name.to_string(),
+            });
+        }
+        let backup_table = backup_schema
+            .table(&mapping.backup_table)
+            .cloned()
+            .ok_or_else(|| Error::MissingTable {
+                place: Some(format!("backup {}", prepared.chosen.from.display())),
+                table: mapping.backup_table.clone(),
+            })?;
+        Some((backup_table, mapping))
+    };
     say("locking the database for writing, keeping it as a before-restore safety copy ...");
     // Taken inside the restore's write transaction, by a second connection (a reader goes on
     // beside the lock): no other connection's commit falls between the copy and the restore.
@@ -580,8 +597,8 @@ pub fn restore_table(
     let restored = table::restore_rows(
         &live,
         scratch,
-        (&live_table, &backup_table),
-        &mapping,
+        &live_table,
+        rows_from.as_ref().map(|(b, m)| (b, m)),
         (
             mode,
             &MergeOptions {
@@ -617,14 +634,21 @@ pub fn restore_table(
         archived: rows.archived,
         indexes_rebuilt: rows.indexes_rebuilt,
         triggers_suspended: rows.triggers,
-        renamed_columns: mapping
-            .pairs
-            .iter()
-            .filter(|(l, b)| !l.eq_ignore_ascii_case(b))
-            .cloned()
-            .collect(),
-        unmapped_columns: mapping.unmapped.clone(),
-        unfilled_columns: mapping.unfilled.clone(),
+        relinked: rows.relinked,
+        not_relinked: rows.not_relinked,
+        renamed_columns: rows_from.as_ref().map_or(Vec::new(), |(_, m)| {
+            m.pairs
+                .iter()
+                .filter(|(l, b)| !l.eq_ignore_ascii_case(b))
+                .cloned()
+                .collect()
+        }),
+        unmapped_columns: rows_from
+            .as_ref()
+            .map_or(Vec::new(), |(_, m)| m.unmapped.clone()),
+        unfilled_columns: rows_from
+            .as_ref()
+            .map_or(Vec::new(), |(_, m)| m.unfilled.clone()),
         swept,
     })
 }

@@ -50,6 +50,11 @@ pub struct Rows {
     pub archived: bool,
     /// Full-text indexes over the table (external content) rebuilt in the same transaction.
     pub indexes_rebuilt: Vec<String>,
+    /// References a prune set to NULL or their default, put back from its archive.
+    pub relinked: usize,
+    /// References the archive keeps that were not put back: the row is gone, its reference
+    /// was changed since, or the row it referenced is not back (restore that table first).
+    pub not_relinked: usize,
 }
 
 /// How a merge treats the rows it cannot insert, and what the backup is.
@@ -75,12 +80,13 @@ fn rowid_name(tables: &[&Table]) -> Option<&'static str> {
 
 /// Runs the restore of `table`'s rows from the backup copy `scratch`.
 /// `keep` runs first inside the write transaction (the safety copy: nobody else can commit
-/// between it and the restore); its value is returned with the rows.
+/// between it and the restore); its value is returned with the rows. With no `rows_from`
+/// (a prune archive without the table's rows), only the references it keeps are put back.
 pub(super) fn restore_rows<T>(
     live: &Connection,
     scratch: &Path,
-    (table, backup_table): (&Table, &Table),
-    mapping: &Mapping,
+    table: &Table,
+    rows_from: Option<(&Table, &Mapping)>,
     (mode, options): (TableMode, &MergeOptions),
     indexes: &[crate::ops::fts::ExternalIndex],
     keep: impl FnOnce() -> Result<T>,
@@ -94,13 +100,19 @@ pub(super) fn restore_rows<T>(
     let result = crate::db::immediate(live, ForeignKeys::Off, &context, &context, || {
         let kept = keep()?;
         let triggers = suspend_triggers(live, &table.name, &context)?;
-        let mut rows = write_rows(
-            live,
-            (table, backup_table),
-            mapping,
-            (mode, options),
-            &context,
-        )?;
+        let mut rows = match rows_from {
+            Some((backup_table, mapping)) => write_rows(
+                live,
+                (table, backup_table),
+                mapping,
+                (mode, options),
+                &context,
+            )?,
+            None => Rows::default(),
+        };
+        if mode == TableMode::Merge {
+            (rows.relinked, rows.not_relinked) = super::relink::relink(live, table, &context)?;
+        }
         for sql in &triggers {
             live.execute_batch(sql)
                 .map_err(|e| Error::sqlite(format!("{context}: create its triggers again"), e))?;

@@ -1,0 +1,188 @@
+//! The references a prune set to NULL or their default (ON DELETE SET NULL / SET DEFAULT),
+//! put back from its archive by `restore ARCHIVE --table T --mode merge` (see
+//! [`crate::ops::prune::UNLINKED_TABLE`] for what the archive keeps). A reference comes back
+//! only where the row still exists, still holds what the prune left (NULL, or the column's
+//! default), and the row it referenced is back: nothing the application wrote since is
+//! overwritten, and no foreign key is broken. The rest is counted, not guessed.
+
+use rusqlite::Connection;
+
+use crate::error::{Error, Result};
+use crate::model::Table;
+use crate::ops::prune::UNLINKED_TABLE;
+use crate::sql::{ident, quote_ident};
+
+/// Whether the archive at `conn` keeps references of `table`.
+pub(super) fn kept(conn: &Connection, table: &str) -> Result<bool> {
+    let q = Error::sqlite_in(format!("read the references kept for \"{table}\""));
+    let has: bool = conn
+        .query_row(
+            "SELECT count(*) > 0 FROM sqlite_schema WHERE type = 'table' AND name = ?1",
+            [UNLINKED_TABLE],
+            |r| r.get(0),
+        )
+        .map_err(q)?;
+    if !has {
+        return Ok(false);
+    }
+    conn.query_row(
+        &format!("SELECT count(*) > 0 FROM {UNLINKED_TABLE} WHERE tbl = ?1 COLLATE NOCASE"),
+        [table],
+        |r| r.get(0),
+    )
+    .map_err(Error::sqlite_in(format!(
+        "read the references kept for \"{table}\""
+    )))
+}
+
+/// One kept foreign key, as the archive's index row says it.
+struct Entry {
+    n: i64,
+    action: String,
+    key: Vec<String>,
+    columns: Vec<String>,
+    parent: String,
+    parent_columns: Vec<String>,
+}
+
+/// Puts back the references of `table` kept by the archive attached as `schemactl_snapshot`,
+/// inside the caller's transaction: returns (put back, not put back).
+pub(super) fn relink(live: &Connection, table: &Table, context: &str) -> Result<(usize, usize)> {
+    let context = format!("{context}: put back the references the prune set off");
+    let q = |e| Error::sqlite(context.clone(), e);
+    let has: bool = live
+        .query_row(
+            "SELECT count(*) > 0 FROM schemactl_snapshot.sqlite_schema WHERE type = 'table' AND name = ?1",
+            [UNLINKED_TABLE],
+            |r| r.get(0),
+        )
+        .map_err(q)?;
+    if !has {
+        return Ok((0, 0));
+    }
+    let unreadable = |what: &str| Error::InvalidArgument {
+        what: format!("restore table \"{}\"", table.name),
+        message: format!("the archive's {UNLINKED_TABLE} is not readable: {what}"),
+    };
+    let rows: Vec<(i64, String, String, String, String, String)> = live
+        .prepare(&format!(
+            "SELECT n, action, key, columns, parent, parent_columns FROM schemactl_snapshot.{UNLINKED_TABLE} WHERE tbl = ?1 COLLATE NOCASE ORDER BY n"
+        ))
+        .and_then(|mut s| {
+            s.query_map([table.name.as_str()], |r| {
+                Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?, r.get(5)?))
+            })?
+            .collect::<rusqlite::Result<_>>()
+        })
+        .map_err(q)?;
+    let list = |text: &str| -> Result<Vec<String>> {
+        serde_json::from_str(text).map_err(|e| unreadable(&e.to_string()))
+    };
+    let (mut done, mut left) = (0usize, 0usize);
+    for (n, action, key, columns, parent, parent_columns) in rows {
+        let entry = Entry {
+            n,
+            action,
+            key: list(&key)?,
+            columns: list(&columns)?,
+            parent,
+            parent_columns: list(&parent_columns)?,
+        };
+        let (put, all) = put_back(live, table, &entry).map_err(q)?;
+        done += put;
+        left += all.saturating_sub(put);
+    }
+    Ok((done, left))
+}
+
+/// Runs one kept foreign key's UPDATE: (rows put back, rows put back plus rows not back).
+fn put_back(live: &Connection, table: &Table, e: &Entry) -> rusqlite::Result<(usize, usize)> {
+    let t = ident(&table.name);
+    let u = format!(
+        "schemactl_snapshot.{}",
+        quote_ident(&format!("{UNLINKED_TABLE}_{}", e.n))
+    );
+    let all: i64 = live.query_row(&format!("SELECT count(*) FROM {u}"), [], |r| r.get(0))?;
+    let all = usize::try_from(all).unwrap_or_default();
+    // The row's key: its rowid under a name no column shadows, or its primary key.
+    let key: Vec<String> = if e.key.is_empty() {
+        match table.rowid_name() {
+            Some(r) => vec![r.to_string()],
+            None => return Ok((0, all)),
+        }
+    } else {
+        e.key.iter().map(|k| quote_ident(k)).collect()
+    };
+    let same_row = key
+        .iter()
+        .enumerate()
+        .map(|(i, k)| format!("u.k{i} IS main.{t}.{k}"))
+        .collect::<Vec<_>>()
+        .join(" AND ");
+    let parent_cols: Vec<String> = if e.parent_columns.is_empty() {
+        let names: Vec<String> = live
+            .prepare("SELECT name FROM main.pragma_table_info(?1)")?
+            .query_map([e.parent.as_str()], |r| r.get(0))?
+            .collect::<rusqlite::Result<_>>()?;
+        match ["rowid", "_rowid_", "oid"]
+            .into_iter()
+            .find(|r| !names.iter().any(|n| n.eq_ignore_ascii_case(r)))
+        {
+            Some(r) => vec![r.to_string()],
+            None => return Ok((0, all)),
+        }
+    } else {
+        e.parent_columns.iter().map(|c| quote_ident(c)).collect()
+    };
+    let parent_back = format!(
+        "EXISTS (SELECT 1 FROM main.{} AS p WHERE {})",
+        quote_ident(&e.parent),
+        parent_cols
+            .iter()
+            .enumerate()
+            .map(|(i, p)| format!("p.{p} = u.c{i}"))
+            .collect::<Vec<_>>()
+            .join(" AND ")
+    );
+    // What the prune left: NULL, or the column's default as the live schema declares it.
+    let mut as_left = Vec::new();
+    for c in &e.columns {
+        let value = if e.action == "set default" {
+            live.query_row(
+                "SELECT dflt_value FROM main.pragma_table_info(?1) WHERE name = ?2",
+                [table.name.as_str(), c.as_str()],
+                |r| r.get::<_, Option<String>>(0),
+            )?
+            .unwrap_or_else(|| "NULL".into())
+        } else {
+            "NULL".into()
+        };
+        as_left.push(format!("main.{t}.{} IS ({value})", quote_ident(c)));
+    }
+    let cols: Vec<String> = e.columns.iter().map(|c| quote_ident(c)).collect();
+    let olds: Vec<String> = (0..cols.len()).map(|i| format!("u.c{i}")).collect();
+    let put = live.execute(
+        &format!(
+            "UPDATE main.{t} SET ({}) = (SELECT {} FROM {u} AS u WHERE {same_row}) WHERE {} AND EXISTS (SELECT 1 FROM {u} AS u WHERE {same_row} AND {parent_back})",
+            cols.join(", "),
+            olds.join(", "),
+            as_left.join(" AND ")
+        ),
+        [],
+    )?;
+    // Kept references the table now holds (put back now or by an earlier merge).
+    let back: i64 = live.query_row(
+        &format!(
+            "SELECT count(*) FROM {u} AS u WHERE EXISTS (SELECT 1 FROM main.{t} WHERE {same_row} AND {})",
+            cols.iter()
+                .zip(&olds)
+                .map(|(c, o)| format!("main.{t}.{c} IS {o}"))
+                .collect::<Vec<_>>()
+                .join(" AND ")
+        ),
+        [],
+        |r| r.get(0),
+    )?;
+    let back = usize::try_from(back).unwrap_or_default();
+    Ok((put, all.saturating_sub(back) + put))
+}
