@@ -16,13 +16,15 @@ mod cause;
 mod gate;
 mod lines;
 mod messages;
+mod prune;
 mod restore;
 mod rollback;
 mod source;
 
 pub use gate::GateError;
 pub use messages::{busy_timeout, fill_flag, sqlite_message};
-use messages::{missing_table, no_backup, prune_mismatch, unidentifiable};
+use messages::{missing_table, no_backup, unidentifiable};
+pub use prune::PruneError;
 pub use restore::RestoreError;
 pub use rollback::RollbackError;
 pub use source::SourceError;
@@ -491,6 +493,9 @@ pub enum Error {
     /// A restore refused or stopped, for the reason named; nothing was restored.
     #[error(transparent)]
     Restore(#[from] RestoreError),
+    /// A prune refused or stopped (nothing was pruned).
+    #[error(transparent)]
+    Prune(#[from] PruneError),
     /// A rollback refused before anything ran: its stashes cannot place their values, or a
     /// rule it brings back does not fit the rows; nothing was changed.
     #[error(transparent)]
@@ -574,36 +579,6 @@ pub enum Error {
     RetentionTable {
         /// The table the rule names.
         table: String,
-    },
-    /// Rows that do not cascade reference rows a prune removes.
-    #[error(
-        "\"{table}\" has {rows} row(s) that reference rows the prune removes ({via}), and the reference does not cascade; nothing was pruned"
-    )]
-    PruneBlocked {
-        /// The referencing table.
-        table: String,
-        /// How many of its rows.
-        rows: u64,
-        /// The foreign key.
-        via: String,
-    },
-    /// A prune refused before changing anything, naming the cause.
-    #[error("{reason}; nothing was pruned")]
-    PruneRefused {
-        /// The cause: a trigger, a foreign key, a table, named.
-        reason: String,
-    },
-    /// A prune would archive or delete a different number of rows than it selected.
-    #[error("{}", prune_mismatch(table, *done, *selected, *archiving))]
-    PruneMismatch {
-        /// The table.
-        table: String,
-        /// Rows archived (or deleted).
-        done: u64,
-        /// Rows selected.
-        selected: u64,
-        /// True when archiving, false when deleting.
-        archiving: bool,
     },
     /// A prune's archive file already exists.
     #[error("{} already exists; wait a second and prune again", path.display())]

@@ -147,7 +147,7 @@ fn copy_rows(conn: &Connection, out: &Connection, live: &Schema, k: &Keys) -> Re
     if !table.without_rowid && table.rowid_alias().is_none() {
         // The rowid under a name no column shadows (the selection refused a table where
         // every such name is a column).
-        let rowid = table.rowid_name().ok_or_else(|| Error::PruneRefused {
+        let rowid = table.rowid_name().ok_or_else(|| crate::error::PruneError::Refused {
             reason: format!(
                 "\"{}\" has columns named rowid, _rowid_ and oid, so its rows cannot be told apart by rowid",
                 table.name
@@ -188,12 +188,13 @@ fn copy_rows(conn: &Connection, out: &Connection, live: &Schema, k: &Keys) -> Re
         n += 1;
     }
     if n != k.rows {
-        return Err(Error::PruneMismatch {
+        return Err(crate::error::PruneError::Mismatch {
             table: k.table.clone(),
             done: n,
             selected: k.rows,
             archiving: true,
-        });
+        }
+        .into());
     }
     Ok(())
 }
@@ -284,12 +285,13 @@ fn copy_references(
         kept += 1;
     }
     if kept != u.rows {
-        return Err(Error::PruneMismatch {
+        return Err(crate::error::PruneError::Mismatch {
             table: child.name.to_string(),
             done: kept,
             selected: u.rows,
             archiving: true,
-        });
+        }
+        .into());
     }
     Ok(())
 }

@@ -99,12 +99,12 @@ impl Selection {
 pub(super) fn row_key(conn: &Connection, table: &Table) -> Result<Vec<String>> {
     if !table.without_rowid {
         return table.rowid_name().map(|n| vec![n.to_string()]).ok_or_else(|| {
-            Error::PruneRefused {
+            crate::error::PruneError::Refused {
                 reason: format!(
                     "\"{}\" has columns named rowid, _rowid_ and oid, so its rows cannot be told apart by rowid",
                     table.name
                 ),
-            }
+            }.into()
         });
     }
     Ok(primary_key(conn, &table.name)?
@@ -329,23 +329,26 @@ pub(super) fn refusal(selection: &Selection) -> Option<Error> {
         .iter()
         .find(|e| e.action == "blocks" && e.rows > 0)
     {
-        return Some(Error::PruneBlocked {
-            table: block.table.clone(),
-            rows: block.rows,
-            via: block.via.clone(),
-        });
+        return Some(
+            crate::error::PruneError::Blocked {
+                table: block.table.clone(),
+                rows: block.rows,
+                via: block.via.clone(),
+            }
+            .into(),
+        );
     }
     if let Some((f, target)) = selection
         .fired
         .iter()
         .find_map(|f| f.writes.first().map(|t| (f, t)))
     {
-        return Some(Error::PruneRefused {
+        return Some(crate::error::PruneError::Refused {
             reason: format!(
                 "trigger \"{}\" on \"{}\" fires for the rows the prune changes and writes rows of \"{target}\", which no archive would keep",
                 f.trigger, f.table
             ),
-        });
+        }.into());
     }
     None
 }

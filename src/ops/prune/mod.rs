@@ -335,12 +335,13 @@ fn delete_and_record(
         let left = after.get(table).copied().unwrap_or_default();
         let want = expected.get(table).copied().unwrap_or_default();
         if left > *n || n - left != want {
-            return Err(Error::PruneMismatch {
+            return Err(crate::error::PruneError::Mismatch {
                 table: table.clone(),
                 done: n.saturating_sub(left),
                 selected: want,
                 archiving: false,
-            });
+            }
+            .into());
         }
     }
     let touched: Vec<String> = keys.iter().map(|k| k.table.clone()).collect();
