@@ -267,8 +267,10 @@ pub fn plan_for(current: &Schema, desired: &Schema, changes: &[Change], target: 
 /// current schema in memory. Here the steps are first taken as written
 /// ([`Proofs::ByThePlan`]) and [`verify`] proves the whole plan: forward it leaves exactly
 /// `desired`, reverse exactly `current`, which is what each per-step proof checks of its own
-/// step (and each step's effect is seen in the final comparison, as no later step of the
-/// plan touches the same constraint). When that fails (a step SQLite would make otherwise, a
+/// step: each native step changes one named constraint or one column's NOT NULL, which no
+/// other step of the plan changes, so a step that did not do what it says would leave a
+/// schema other than `desired`, and a reverse that did not restore its constraint one other
+/// than `current`. When that fails (a step SQLite would make otherwise, a
 /// reverse that does not restore), the plan is made again with each step proved and verified
 /// again: the plan and the errors are then those of [`plan`] followed by [`verify`].
 pub fn plan_verified(current: &Schema, desired: &Schema, changes: &[Change]) -> Result<Plan> {
