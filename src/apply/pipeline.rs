@@ -102,23 +102,24 @@ impl PlannedOn {
     /// Refuses, naming what changed, when `conn`'s live schema is not the one planned on.
     /// `planned` are the migrations made on it, as `V{n}__{name}`. `base` is an earlier
     /// inspection of the file: only what changed since is read again
-    /// ([`crate::inspect::inspect_since`]).
+    /// ([`crate::inspect::inspect_since`]). Returns true when the catalog rows are still
+    /// those of the inspection planned on ([`crate::inspect::unchanged_since`]).
     pub(super) fn check(
         &self,
         conn: &Connection,
         database: &std::path::Path,
         planned: &[String],
         base: Option<&Inspection>,
-    ) -> Result<()> {
+    ) -> Result<bool> {
         // The same catalog rows as the inspection planned on: the same schema, read no further.
         if crate::inspect::unchanged_since(conn, &self.inspected)? {
-            return Ok(());
+            return Ok(true);
         }
         let now = self
             .exclude
             .apply(&crate::inspect::inspect_since(conn, base)?.schema);
         if now == *self.schema() {
-            return Ok(());
+            return Ok(false);
         }
         let diff = crate::normal::describe_difference(self.schema(), &now);
         // The dump's changed lines, less those that only gained or lost a comma.
@@ -294,13 +295,21 @@ fn run_pipeline(opts: &Options, check_rows: bool, say: &mut dyn FnMut(&str)) -> 
         ..Report::default()
     };
     check_confirmed(opts, &report)?;
+    // Whether `opts.inspected` is known to be the live schema now: the plan's check found the
+    // catalog rows of that very inspection unchanged, just now, under the lock.
+    let mut inspected_is_live = false;
     if let Some(planned_on) = &opts.planned_on {
-        planned_on.check(
+        let unchanged = planned_on.check(
             &live,
             &opts.database,
             &report.migrations,
             opts.inspected.as_deref(),
         )?;
+        inspected_is_live = unchanged
+            && opts
+                .inspected
+                .as_ref()
+                .is_some_and(|i| Arc::ptr_eq(i, &planned_on.inspected));
     }
     if !opts.extra.is_empty() {
         let others: Vec<String> = pending
@@ -323,7 +332,13 @@ fn run_pipeline(opts: &Options, check_rows: bool, say: &mut dyn FnMut(&str)) -> 
     // Read under the lock; the rehearsal's and the live run's schema checks read again only
     // what changed since (the backup is a copy of this file, taken under the same lock).
     // Unchanged since sync's inspection (the usual case): that one, not a copy of it.
+    // (The plan's check above read the same catalog rows against the same inspection a moment
+    // ago: it is not read a third time. A schema change by another process in between is
+    // refused anyway: the live transaction checks the plan's schema again before its first
+    // statement, and the rehearsal compares its result with the schema expected from this
+    // one.)
     let before: Arc<Inspection> = match &opts.inspected {
+        Some(inspected) if inspected_is_live => Arc::clone(inspected),
         Some(inspected) if crate::inspect::unchanged_since(&live, inspected)? => {
             Arc::clone(inspected)
         }

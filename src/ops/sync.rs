@@ -121,7 +121,8 @@ pub fn planned(opts: &Options) -> Result<Planned> {
         None => (current, &desired.schema),
     };
     let changes = crate::diff::diff(from, to, &renames)?;
-    let plan = crate::plan::plan(from, to, &changes);
+    // Planned and proved at once (see plan::plan_verified): an empty plan proves nothing.
+    let plan = crate::plan::plan_verified(from, to, &changes)?;
     let scan = if opts.defer_lint {
         Scan::SkipCheckedInPlace(&plan)
     } else {
@@ -138,7 +139,6 @@ pub fn planned(opts: &Options) -> Result<Planned> {
             files_read,
         });
     }
-    crate::plan::verify(&plan, from, to)?;
     let blocking: Vec<String> = findings
         .iter()
         .filter(|f| f.blocks())

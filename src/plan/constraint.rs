@@ -87,6 +87,22 @@ impl Target {
     }
 }
 
+/// Whether each native step is proved on its own while it is planned ([`proved_step`]), or
+/// taken as written, the whole plan's proof ([`super::verify`]) deciding (see
+/// [`super::plan_verified`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) enum Proofs {
+    /// Each native step is run in memory on its table alone before it is planned: a step
+    /// that does not leave exactly the desired table falls back to a rebuild, a reverse that
+    /// does not restore the table is a rebuild.
+    EachStep,
+    /// Each native step, and its native reverse, is planned as written. Only for a plan that
+    /// [`super::verify`] then proves as a whole, forward and back: when it does, every step
+    /// the per-step proof would have kept is kept, and any other plan is replanned with
+    /// [`Proofs::EachStep`].
+    ByThePlan,
+}
+
 impl Default for Target {
     fn default() -> Self {
         Target::BUNDLED
@@ -161,7 +177,7 @@ impl Changes {
 
     /// Plans the drops, which run before anything else in the table (by name, so before the
     /// column renames), updating `state`; None when one cannot be proved.
-    pub(super) fn drop_steps(&self, state: &mut Table) -> Option<Vec<Step>> {
+    pub(super) fn drop_steps(&self, state: &mut Table, proofs: Proofs) -> Option<Vec<Step>> {
         let name = ident(&state.name);
         let mut steps = Vec::new();
         for dropped in &self.drops {
@@ -207,7 +223,7 @@ impl Changes {
             let summary = format!("drop {what} {} on {name}", ident(cname));
             let undo = format!("add {what} {} on {name}", ident(cname));
             steps.push(proved_step(
-                &before, state, forward, reverse, summary, undo,
+                &before, state, forward, reverse, summary, undo, proofs,
             )?);
         }
         Some(steps)
@@ -215,7 +231,7 @@ impl Changes {
 
     /// Plans the NOT NULL changes and the new table CHECKs, which run once the columns are in
     /// place, updating `state`; None when one cannot be proved.
-    pub(super) fn add_steps(&self, state: &mut Table) -> Option<Vec<Step>> {
+    pub(super) fn add_steps(&self, state: &mut Table, proofs: Proofs) -> Option<Vec<Step>> {
         let name = ident(&state.name);
         let mut steps = Vec::new();
         for (column, not_null) in &self.nullability {
@@ -239,6 +255,7 @@ impl Changes {
                 Some(nullability(&name, &c, reverse)),
                 format!("{verb} NOT NULL on {name}.{c}"),
                 format!("{undo} NOT NULL on {name}.{c}"),
+                proofs,
             )?);
         }
         for check in &self.checks {
@@ -257,7 +274,7 @@ impl Changes {
             let summary = format!("add check {} on {name}", ident(cname));
             let undo = format!("drop check {} on {name}", ident(cname));
             steps.push(proved_step(
-                &before, state, forward, reverse, summary, undo,
+                &before, state, forward, reverse, summary, undo, proofs,
             )?);
         }
         Some(steps)
@@ -330,7 +347,8 @@ fn named_twice_with(table: &Table, cname: &str, allowed: usize) -> bool {
 
 /// A safe step whose forward is proved to turn `before` into `after`; its reverse is the
 /// native one when proved to turn `after` back into `before`, a rebuild otherwise. None when
-/// the forward cannot be proved.
+/// the forward cannot be proved. With [`Proofs::ByThePlan`], nothing runs here: the step and
+/// its native reverse are taken as written, for the whole plan's proof to decide.
 fn proved_step(
     before: &Table,
     after: &Table,
@@ -338,11 +356,15 @@ fn proved_step(
     reverse: Option<String>,
     summary: String,
     undo: String,
+    proofs: Proofs,
 ) -> Option<Step> {
-    let proof = Proof::run(before, &forward, after, reverse.as_deref())?;
+    let reverse_proved = match proofs {
+        Proofs::EachStep => Proof::run(before, &forward, after, reverse.as_deref())?.reverse_proved,
+        Proofs::ByThePlan => true,
+    };
     // The reverse's own words: `undo` when it is the native statement, else a rebuild that
     // undoes the summary.
-    let (reverse, drops_table, undo) = match reverse.filter(|_| proof.reverse_proved) {
+    let (reverse, drops_table, undo) = match reverse.filter(|_| reverse_proved) {
         Some(r) => (vec![r], TableDrops::NONE, undo),
         None => (
             rebuild(after, before, &[]),

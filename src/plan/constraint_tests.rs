@@ -3,7 +3,7 @@
 
 use rusqlite::Connection;
 
-use super::{Direction, Safety, SqliteVersion, Target, plan_for, verify};
+use super::{Direction, Safety, SqliteVersion, Target, plan_for, plan_verified, verify};
 use crate::diff::diff;
 use crate::dsl::Renames;
 use crate::inspect;
@@ -45,6 +45,13 @@ fn run(case: &Case, target: Target) -> super::Plan {
     let changes = diff(&current, &desired, &Renames::default()).unwrap();
     let plan = plan_for(&current, &desired, &changes, target);
     verify(&plan, &current, &desired).unwrap_or_else(|e| panic!("{}: {e}", case.name));
+    if target == Target::BUNDLED {
+        // Planned with the steps as written and the whole plan proved (sync's way): the same
+        // plan as with each step proved, in every case.
+        let verified = plan_verified(&current, &desired, &changes)
+            .unwrap_or_else(|e| panic!("{}: plan_verified: {e}", case.name));
+        assert_eq!(verified, plan, "{}: plan_verified", case.name);
+    }
     plan
 }
 
@@ -399,4 +406,41 @@ fn the_sqlite_a_statement_needs_is_read_past_any_table_name() {
             assert_eq!(requires(&sql).map(|(v, _)| v), want, "{sql}");
         }
     }
+}
+
+#[test]
+fn a_native_reverse_the_whole_plan_cannot_prove_is_replanned_with_each_step_proved() {
+    // ADD CONSTRAINT would put the dropped column CHECK back on the table, not on the
+    // column: the reverse written natively does not restore `current`, so the plan made with
+    // the steps as written fails the whole plan's proof, and the one made with each step
+    // proved (a rebuild reverse) is returned.
+    let current = schema("CREATE TABLE t (a INTEGER CONSTRAINT a_pos CHECK (a > 0))");
+    let desired = schema("CREATE TABLE t (a INTEGER)");
+    let changes = diff(&current, &desired, &Renames::default()).unwrap();
+    let trusted = super::plan_with(
+        &current,
+        &desired,
+        &changes,
+        Target::BUNDLED,
+        super::Proofs::ByThePlan,
+    );
+    assert_eq!(
+        trusted.steps[0].reverse,
+        ["ALTER TABLE t ADD CONSTRAINT a_pos CHECK (a > 0)"]
+    );
+    assert!(verify(&trusted, &current, &desired).is_err());
+    let verified = plan_verified(&current, &desired, &changes).unwrap();
+    assert_eq!(
+        verified,
+        plan_for(&current, &desired, &changes, Target::BUNDLED)
+    );
+    assert!(
+        verified.steps[0].reverse.len() > 1,
+        "{:?}",
+        verified.steps[0].reverse
+    );
+    assert_eq!(
+        verified.steps[0].forward,
+        ["ALTER TABLE t DROP CONSTRAINT a_pos"]
+    );
 }

@@ -24,6 +24,8 @@ mod verify;
 
 use std::collections::BTreeSet;
 
+use constraint::Proofs;
+
 pub use constraint::{CONSTRAINT_ALTERS, SqliteVersion, Target, checked_in_place};
 pub use rebuild::{Rowids, rebuild, rebuild_filled, rowids, temp_name};
 pub use script::{Direction, FOREIGN_KEYS_HEADER};
@@ -34,6 +36,7 @@ pub use table::{affinity, converts, narrows, stored_affinity};
 pub use verify::verify;
 
 use crate::diff::{Change, TableChange};
+use crate::error::Result;
 use crate::model::{Name, Schema, Table, Trigger, View};
 use crate::render::{create_index, create_table, create_view};
 use crate::sql::{ident, mentions};
@@ -254,10 +257,48 @@ pub fn plan(current: &Schema, desired: &Schema, changes: &[Change]) -> Plan {
 /// Plans `changes`, which turn `current` into `desired`, with the ALTER TABLE forms `target`
 /// has: before SQLite 3.53, every constraint change rebuilds its table.
 pub fn plan_for(current: &Schema, desired: &Schema, changes: &[Change], target: Target) -> Plan {
+    plan_with(current, desired, changes, target, Proofs::EachStep)
+}
+
+/// Plans `changes` for the bundled SQLite, as [`plan`] does, and proves the plan with
+/// [`verify`]: the same plan, and the same proof, for less. [`plan`] proves each constraint
+/// ALTER on its table alone in memory (two in-memory databases per step) to choose between
+/// it and a rebuild, and [`verify`] then runs the whole plan, forward and back, on the
+/// current schema in memory. Here the steps are first taken as written
+/// ([`Proofs::ByThePlan`]) and [`verify`] proves the whole plan: forward it leaves exactly
+/// `desired`, reverse exactly `current`, which is what each per-step proof checks of its own
+/// step: each native step changes one named constraint or one column's NOT NULL, which no
+/// other step of the plan changes, so a step that did not do what it says would leave a
+/// schema other than `desired`, and a reverse that did not restore its constraint one other
+/// than `current`. When that fails (a step SQLite would make otherwise, a
+/// reverse that does not restore), the plan is made again with each step proved and verified
+/// again: the plan and the errors are then those of [`plan`] followed by [`verify`].
+pub fn plan_verified(current: &Schema, desired: &Schema, changes: &[Change]) -> Result<Plan> {
+    let target = Target::BUNDLED;
+    let trusted = plan_with(current, desired, changes, target, Proofs::ByThePlan);
+    let Err(first) = verify(&trusted, current, desired) else {
+        return Ok(trusted);
+    };
+    let proved = plan_with(current, desired, changes, target, Proofs::EachStep);
+    if proved == trusted {
+        return Err(first);
+    }
+    verify(&proved, current, desired)?;
+    Ok(proved)
+}
+
+/// [`plan_for`], with each constraint ALTER proved as `proofs` says.
+fn plan_with(
+    current: &Schema,
+    desired: &Schema,
+    changes: &[Change],
+    target: Target,
+    proofs: Proofs,
+) -> Plan {
     // The table steps come first, so that what depends on a table they rebuild (either way)
     // is known, whatever forced the rebuild: SQLite drops a table's triggers with the table.
     let mut tables = Vec::new();
-    table_steps(changes, target, &mut tables);
+    table_steps(changes, target, proofs, &mut tables);
     let rebuilt: BTreeSet<String> = tables
         .iter()
         .filter(|s| s.drops_table_in(Direction::Forward) || s.drops_table_in(Direction::Reverse))
@@ -570,7 +611,7 @@ fn create_virtual_tables(changes: &[Change], steps: &mut Vec<Step>) {
 }
 
 /// The table steps: renames, drops (children first), creates (parents first), modifications.
-fn table_steps(changes: &[Change], target: Target, steps: &mut Vec<Step>) {
+fn table_steps(changes: &[Change], target: Target, proofs: Proofs, steps: &mut Vec<Step>) {
     let renames: Vec<(String, String)> = changes
         .iter()
         .filter_map(|c| match c {
@@ -637,7 +678,7 @@ fn table_steps(changes: &[Change], target: Target, steps: &mut Vec<Step>) {
     }
     for change in changes {
         if let Change::ModifyTable(d) = change {
-            steps.extend(table::table_steps(d, target));
+            steps.extend(table::table_steps(d, target, proofs));
         }
     }
 }

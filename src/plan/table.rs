@@ -2,7 +2,7 @@
 //! otherwise (https://www.sqlite.org/lang_altertable.html). The constraint ALTERs of SQLite
 //! 3.53 are planned, and proved, in `constraint.rs`.
 
-use super::constraint::{self, Target};
+use super::constraint::{self, Proofs, Target};
 use super::rebuild::{Rowids, rebuild, rebuild_filled};
 use super::{STASH_PLACEHOLDER, Stash, Step, StepKind, TableDrops};
 use crate::diff::{TableChange, TableDiff};
@@ -12,8 +12,9 @@ use crate::sql::{ident, mentions};
 
 /// Returns the steps that turn `d.from` into `d.to`.
 /// With a `target` older than SQLite 3.53, every constraint change rebuilds the table.
-pub fn table_steps(d: &TableDiff, target: Target) -> Vec<Step> {
-    match native_steps(d, target) {
+/// `proofs` says how the constraint ALTERs are proved (see [`Proofs`]).
+pub(super) fn table_steps(d: &TableDiff, target: Target, proofs: Proofs) -> Vec<Step> {
+    match native_steps(d, target, proofs) {
         Some(steps) => steps,
         None => vec![rebuild_step(d, target)],
     }
@@ -275,7 +276,7 @@ pub fn narrows(from: &Column, to: &Column, from_strict: bool, to_strict: bool) -
 }
 
 /// The native steps, or None when the changes need a rebuild.
-fn native_steps(d: &TableDiff, target: Target) -> Option<Vec<Step>> {
+fn native_steps(d: &TableDiff, target: Target, proofs: Proofs) -> Option<Vec<Step>> {
     let mut constraints = constraint::Changes::default();
     let mut drops = Vec::new();
     let mut adds = Vec::new();
@@ -309,7 +310,7 @@ fn native_steps(d: &TableDiff, target: Target) -> Option<Vec<Step>> {
     // the step leaves behind.
     let mut state = d.from.clone();
     // Constraints go by name first, so that a column their expression uses can go next.
-    let mut steps = constraints.drop_steps(&mut state)?;
+    let mut steps = constraints.drop_steps(&mut state, proofs)?;
     for index in drop_indexes {
         // Indexes go before the renames, so they are dropped (and re-created on reverse)
         // under the current column names.
@@ -419,7 +420,7 @@ fn native_steps(d: &TableDiff, target: Target) -> Option<Vec<Step>> {
             )],
         ));
     }
-    steps.extend(constraints.add_steps(&mut state)?);
+    steps.extend(constraints.add_steps(&mut state, proofs)?);
     if !constraints.is_empty() {
         // Each constraint step is proved on its own; the table they leave must be the
         // desired one (the new indexes follow).
