@@ -11,9 +11,11 @@
 use std::collections::BTreeSet;
 
 use crate::model::Schema;
+use crate::sql::ident;
 
-/// The triggers of `before` (`"name" on "table"`) that `after` no longer has although their
-/// table or view is still there, and that no statement of `sql` drops by name.
+/// The triggers of `before` (`trigger name on table`, as the gate for objects added by hand
+/// names them) that `after` no longer has although their table or view is still there, and
+/// that no statement of `sql` drops by name.
 pub fn lost(before: &Schema, after: &Schema, sql: &[&str]) -> Vec<String> {
     let dropped = dropped_by_name(sql);
     let holds = |name: &str| {
@@ -37,7 +39,7 @@ pub fn lost(before: &Schema, after: &Schema, sql: &[&str]) -> Vec<String> {
         })
         .filter(|t| holds(&t.table))
         .filter(|t| !dropped.contains(&t.name.to_lowercase()))
-        .map(|t| format!("trigger \"{}\" on \"{}\"", t.name, t.table))
+        .map(|t| format!("trigger {} on {}", ident(&t.name), ident(&t.table)))
         .collect()
 }
 

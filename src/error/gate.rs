@@ -14,7 +14,7 @@ pub enum GateError {
         crate::printable::line(&triggers.join(", "))
     )]
     TriggersLost {
-        /// `trigger "x" on "t"`, each.
+        /// `trigger x on t`, each.
         triggers: Vec<String>,
     },
     /// The pending migrations would drop columns, indexes, triggers or views added by hand
