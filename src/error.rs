@@ -439,6 +439,15 @@ pub enum Error {
         /// What differs, one line per object, or the statement that failed.
         difference: String,
     },
+    /// A plan would leave a view or trigger that SQLite can no longer resolve (it reads a
+    /// column or table the plan drops): every statement that fires or reads it would fail.
+    #[error(
+        "the plan leaves a view or trigger that no longer works: {message}; nothing was changed: change or drop it in schema/ with the change"
+    )]
+    PlanBreaks {
+        /// SQLite's message, naming the object and what it cannot find.
+        message: String,
+    },
     /// The row-level proof found rows the migrations changed in a way they do not describe;
     /// the transaction was rolled back.
     #[error("row proof: table \"{table}\": {detail}")]

@@ -189,3 +189,60 @@ fn a_rollback_that_loses_a_trigger_unnamed_is_refused() {
     assert!(err.contains("trigger keep_log on t"), "{err}");
     assert_eq!(std::fs::read(&db).unwrap(), before, "nothing may change");
 }
+
+/// A trigger (left alone, or declared) that reads a column the plan drops would be created
+/// again by the plan, which SQLite allows, and then fail every insert (h11_06): the plan is
+/// refused before anything runs, naming the trigger and the column.
+#[test]
+fn a_plan_that_leaves_a_trigger_broken_is_refused() {
+    for exclude in ["\"legacy_*\"", ""] {
+        let dir = project(exclude);
+        let db = dir.path().join("db.sqlite");
+        let conn = Connection::open(&db).unwrap();
+        conn.execute_batch(
+            "CREATE TABLE t (id INTEGER PRIMARY KEY, v TEXT, note TEXT); CREATE TABLE log (m TEXT);
+             CREATE TRIGGER legacy_note AFTER INSERT ON t BEGIN INSERT INTO log VALUES (new.note); END;
+             INSERT INTO t VALUES (1, 'a', 'n');",
+        )
+        .unwrap();
+        drop(conn);
+        let declared_trigger = if exclude.is_empty() {
+            "triggers:\n  legacy_note:\n    sql: \"CREATE TRIGGER legacy_note AFTER INSERT ON t BEGIN INSERT INTO log VALUES (new.note); END\"\n"
+        } else {
+            ""
+        };
+        let write = |note: bool| {
+            std::fs::write(
+                dir.path().join("schema/s.yaml"),
+                format!(
+                    "schemactl: 1\nversion: {}\ntables:\n  t:\n    columns:\n      id: {{ type: INTEGER, primary_key: true }}\n      v: {{ type: TEXT }}\n{}  log:\n    columns:\n      m: {{ type: TEXT }}\n{declared_trigger}",
+                    if note { 1 } else { 2 },
+                    if note { "      note: { type: TEXT }\n" } else { "" },
+                ),
+            )
+            .unwrap();
+        };
+        write(true);
+        let first = schemactl(dir.path(), &["sync", "--yes"]);
+        assert_eq!(first.status.code(), Some(0), "{}", stderr(&first));
+        let before = std::fs::read(&db).unwrap();
+        write(false);
+        // `plan --write` plans from the migrations (none here: from empty), where only a
+        // declared trigger exists.
+        let second: &[&str] = if exclude.is_empty() {
+            &["plan", "--write", "drop_note"]
+        } else {
+            &["sync", "--yes"]
+        };
+        for args in [&["sync", "--yes", "--allow-destructive"][..], second] {
+            let out = schemactl(dir.path(), args);
+            assert_eq!(out.status.code(), Some(1), "{args:?}: {}", stdout(&out));
+            let err = stderr(&out);
+            assert!(
+                err.contains("legacy_note") && err.contains("new.note"),
+                "{args:?}: {err}"
+            );
+        }
+        assert_eq!(std::fs::read(&db).unwrap(), before, "nothing may change");
+    }
+}

@@ -30,8 +30,16 @@ pub fn verify(plan: &Plan, current: &Schema, desired: &Schema) -> Result<()> {
         object: e.object.to_string(),
         message: e.message,
     })?;
+    let broken_before = broken(&conn);
     run(&conn, plan, Direction::Forward)?;
     compare(&conn, &desired, Direction::Forward)?;
+    // SQLite creates a trigger or a view without resolving it: one that reads a column the
+    // plan drops is created, and fails every statement that fires or reads it afterwards.
+    if let Some(message) = broken(&conn).filter(|m| Some(m) != broken_before.as_ref()) {
+        return Err(Error::PlanBreaks {
+            message: crate::printable::line(&message).into_owned(),
+        });
+    }
     run(&conn, plan, Direction::Reverse)?;
     compare(&conn, &current, Direction::Reverse)
 }
@@ -170,6 +178,23 @@ fn compare(conn: &Connection, want: &Schema, direction: Direction) -> Result<()>
         });
     }
     Ok(())
+}
+
+/// What SQLite says of the views and triggers of `conn` when it resolves them all, as it does
+/// before a `RENAME` (`error in trigger tr: no such column: new.note`); `None` when every one
+/// resolves. The probe table it renames is gone afterwards, whatever the answer.
+fn broken(conn: &Connection) -> Option<String> {
+    const PROBE: &str = "_schemactl_resolve_probe";
+    conn.execute_batch(&format!("CREATE TABLE {PROBE} (a)"))
+        .ok()?;
+    let renamed = conn.execute_batch(&format!("ALTER TABLE {PROBE} RENAME TO {PROBE}2"));
+    let table = if renamed.is_ok() {
+        format!("{PROBE}2")
+    } else {
+        PROBE.to_string()
+    };
+    let _ = conn.execute_batch(&format!("DROP TABLE {table}"));
+    renamed.err().map(|e| sqlite_message(&e))
 }
 
 fn label(direction: Direction) -> &'static str {
