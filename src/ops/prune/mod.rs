@@ -34,7 +34,7 @@ mod keys;
 mod triggers;
 
 use abandoned::remove_archive;
-pub use archive::UNLINKED_TABLE;
+pub use archive::{ROWID_MARK, UNLINKED_TABLE};
 use archive::{archive_path, write_archive};
 use keys::{Keys, Selection, refusal, select};
 
