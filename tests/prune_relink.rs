@@ -325,3 +325,26 @@ fn a_keyless_child_merged_before_its_parent_gets_its_references_by_the_advised_r
         before
     );
 }
+
+#[test]
+fn a_trigger_reached_through_an_on_update_cascade_is_named_and_refused() {
+    let dir = project(
+        "CREATE TABLE users (id INTEGER PRIMARY KEY, active INTEGER);
+         CREATE TABLE acct (id INTEGER PRIMARY KEY, code TEXT UNIQUE);
+         CREATE TABLE audit (id INTEGER PRIMARY KEY, code TEXT REFERENCES acct(code) ON UPDATE CASCADE);
+         CREATE TABLE notes (id INTEGER PRIMARY KEY, body TEXT);
+         CREATE TRIGGER users_gone AFTER DELETE ON users BEGIN UPDATE acct SET code = code || '-gone' WHERE id = old.id; END;
+         CREATE TRIGGER audit_up AFTER UPDATE ON audit BEGIN DELETE FROM notes; END;
+         INSERT INTO users VALUES (1,1),(2,0);
+         INSERT INTO acct VALUES (1,'a'),(2,'b');
+         INSERT INTO audit VALUES (10,'b');
+         INSERT INTO notes VALUES (1,'keep me');",
+        "users",
+        "active = 0",
+    );
+    refused_both(
+        dir.path(),
+        "trigger \"audit_up\" on \"audit\" fires for the rows the prune changes (fired by trigger \"users_gone\")",
+        "SELECT * FROM notes",
+    );
+}

@@ -310,7 +310,17 @@ pub(super) fn select(
         .iter()
         .map(|u| (u.fk.child.clone(), u.rows))
         .collect();
-    let fired = fired(conn, live, &keys, &updated)?;
+    let on_update: Vec<(String, String)> = fks
+        .iter()
+        .filter(|k| {
+            matches!(
+                k.on_update.to_ascii_uppercase().as_str(),
+                "CASCADE" | "SET NULL" | "SET DEFAULT"
+            )
+        })
+        .map(|k| (k.parent.clone(), k.child.clone()))
+        .collect();
+    let fired = fired(conn, live, &keys, &updated, &on_update)?;
     for f in &fired {
         effects.push(TableEffect {
             table: f.table.clone(),
@@ -440,8 +450,13 @@ pub(super) fn refusal(selection: &Selection) -> Option<Error> {
     {
         return Some(crate::error::PruneError::Refused {
             reason: format!(
-                "trigger \"{}\" on \"{}\" fires for the rows the prune changes and writes rows of \"{target}\", which no archive would keep",
-                f.trigger, f.table
+                "trigger \"{}\" on \"{}\" fires for the rows the prune changes{} and writes rows of \"{target}\", which no archive would keep",
+                f.trigger,
+                f.table,
+                f.by
+                    .as_ref()
+                    .map(|b| format!(" (fired by trigger \"{b}\")"))
+                    .unwrap_or_default()
             ),
         }.into());
     }

@@ -23,8 +23,10 @@ pub(super) struct Fired {
     pub(super) table: String,
     /// How many rows fire it.
     pub(super) rows: u64,
-    /// The ordinary tables its body inserts into or deletes from.
+    /// The ordinary tables its body inserts into, deletes from or replaces rows of.
     pub(super) writes: Vec<String>,
+    /// The trigger whose body fires it, for a trigger the prune fires through another.
+    pub(super) by: Option<String>,
 }
 
 /// The triggers fired by deleting `keys` and by updating the `unlinked` (table, rows), and
@@ -35,6 +37,7 @@ pub(super) fn fired(
     live: &Schema,
     keys: &[Keys],
     unlinked: &[(String, u64)],
+    on_update: &[(String, String)],
 ) -> Result<Vec<Fired>> {
     let triggers: Vec<(String, String, String)> = conn
         .prepare(
@@ -52,20 +55,31 @@ pub(super) fn fired(
             Some((name, table, event(&tokens), tokens))
         })
         .collect();
-    // (event, table, rows) still to follow.
-    let mut events: Vec<(&'static str, String, u64)> = keys
+    // (event, table, rows, the trigger that causes it) still to follow.
+    let mut events: Vec<(&'static str, String, u64, Option<String>)> = keys
         .iter()
         .filter(|k| k.rows > 0)
-        .map(|k| ("DELETE", k.table.clone(), k.rows))
+        .map(|k| ("DELETE", k.table.clone(), k.rows, None))
         .chain(
             unlinked
                 .iter()
                 .filter(|(_, n)| *n > 0)
-                .map(|(t, n)| ("UPDATE", t.clone(), *n)),
+                .map(|(t, n)| ("UPDATE", t.clone(), *n, None)),
         )
         .collect();
     let mut out: Vec<Fired> = Vec::new();
-    while let Some((what, on, rows)) = events.pop() {
+    while let Some((what, on, rows, by)) = events.pop() {
+        // An UPDATE of a parent key carries into its children by their ON UPDATE action.
+        if what == "UPDATE" && by.is_some() {
+            for (_, child) in on_update
+                .iter()
+                .filter(|(p, _)| p.eq_ignore_ascii_case(&on))
+            {
+                if !child.eq_ignore_ascii_case(&on) {
+                    events.push(("UPDATE", child.clone(), rows, by.clone()));
+                }
+            }
+        }
         for (name, table, ev, tokens) in &parsed {
             if *ev != Some(what) || !table.eq_ignore_ascii_case(&on) {
                 continue;
@@ -75,13 +89,14 @@ pub(super) fn fired(
             }
             let body = statements(tokens, live);
             for (next, target) in &body.fires {
-                events.push((next, target.clone(), rows));
+                events.push((next, target.clone(), rows, Some(name.clone())));
             }
             out.push(Fired {
                 trigger: name.clone(),
                 table: table.clone(),
                 rows,
                 writes: body.writes,
+                by: by.clone(),
             });
         }
     }

@@ -135,10 +135,15 @@ fn put_back(live: &Connection, table: &Table, e: &Entry) -> rusqlite::Result<(us
     // The row's identity, as the prune kept it: its primary key, or (a rowid table without
     // one) its rowid and every other value. An archive that kept a rowid alone names no row:
     // the rowid may belong to a row written since.
-    if e.key.is_empty() {
-        return Ok((0, all));
-    }
+    // (An archive written before identities were kept names a rowid table's rows by rowid:
+    // that is their identity only where the rowid is the primary key.)
     let mut key: Vec<String> = Vec::new();
+    if e.key.is_empty() {
+        match (table.rowid_name(), integer_primary_key(live, &table.name)?) {
+            (Some(r), true) => key.push(r.to_string()),
+            _ => return Ok((0, all)),
+        }
+    }
     for k in &e.key {
         if k == ROWID_MARK {
             match table.rowid_name() {
@@ -241,4 +246,13 @@ fn put_back(live: &Connection, table: &Table, e: &Entry) -> rusqlite::Result<(us
     )?;
     let back = usize::try_from(back).unwrap_or_default();
     Ok((put, all.saturating_sub(back) + put))
+}
+
+/// Whether `table`'s primary key is one INTEGER column: in a rowid table, its rowid.
+fn integer_primary_key(live: &Connection, table: &str) -> rusqlite::Result<bool> {
+    live.query_row(
+        "SELECT count(*) = 1 AND max(upper(type) = 'INTEGER') FROM main.pragma_table_info(?1) WHERE pk > 0",
+        [table],
+        |r| r.get(0),
+    )
 }
