@@ -2,8 +2,12 @@
 //! and every row it changes comes back from its archive. A property over random cascade
 //! graphs (a self-reference and two levels of children, each ON DELETE CASCADE, SET NULL,
 //! RESTRICT or NO ACTION; a child without a primary key, its rowid maybe shadowed by a column
-//! named `rowid`), random data of every storage class and random rules; plus each shape the
-//! hostile tests found (h10_01, 02, 03, 08, 09, 09b, 13b, 14). Real files and processes.
+//! named `rowid`), a child referencing a `COLLATE NOCASE` parent key in either case, a rowid
+//! the application reuses between the prune and the restore, a trigger chain (a DELETE trigger
+//! whose UPDATE fires a trigger that replaces rows), random data of every storage class and
+//! random rules; a refused dry run exits 1 as the real run does. Plus each shape the hostile
+//! tests found (h10_01, 02, 03, 08, 09, 09b, 13b, 14; H11's are in prune_relink.rs). Real
+//! files and processes.
 
 mod common;
 
