@@ -147,9 +147,8 @@ fn statements(tokens: &[Tok], live: &Schema) -> Body {
     };
     for (i, t) in toks.iter().enumerate() {
         // INSERT [OR x] INTO t, REPLACE INTO t, DELETE FROM t: rows no archive keeps.
-        let (word, event) = if t.is_kw("INSERT") {
-            ("INTO", "INSERT")
-        } else if t.is_kw("REPLACE") && toks.get(i + 1).is_some_and(|n| n.is_kw("INTO")) {
+        let replace_into = t.is_kw("REPLACE") && toks.get(i + 1).is_some_and(|n| n.is_kw("INTO"));
+        let (word, event) = if t.is_kw("INSERT") || replace_into {
             ("INTO", "INSERT")
         } else if t.is_kw("DELETE") {
             ("FROM", "DELETE")
