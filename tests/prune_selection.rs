@@ -2,8 +2,12 @@
 //! and every row it changes comes back from its archive. A property over random cascade
 //! graphs (a self-reference and two levels of children, each ON DELETE CASCADE, SET NULL,
 //! RESTRICT or NO ACTION; a child without a primary key, its rowid maybe shadowed by a column
-//! named `rowid`), random data of every storage class and random rules; plus each shape the
-//! hostile tests found (h10_01, 02, 03, 08, 09, 09b, 13b, 14). Real files and processes.
+//! named `rowid`), a child referencing a `COLLATE NOCASE` parent key in either case, a rowid
+//! the application reuses between the prune and the restore, a trigger chain (a DELETE trigger
+//! whose UPDATE fires a trigger that replaces rows), random data of every storage class and
+//! random rules; a refused dry run exits 1 as the real run does. Plus each shape the hostile
+//! tests found (h10_01, 02, 03, 08, 09, 09b, 13b, 14; H11's are in prune_relink.rs). Real
+//! files and processes.
 
 mod common;
 
@@ -55,7 +59,7 @@ fn snapshot(db: &Path, table: &str) -> Rows {
 }
 
 fn snapshot_all(db: &Path) -> BTreeMap<String, Rows> {
-    ["p", "c", "g"]
+    ["p", "c", "g", "n", "tally", "notes"]
         .into_iter()
         .map(|t| (t.to_string(), snapshot(db, t)))
         .collect()
@@ -75,6 +79,16 @@ struct Case {
     g: Vec<(Option<usize>, u8)>,
     /// A rule on c too.
     rule_c: bool,
+    /// ON DELETE of n.pname, a reference to p's `name TEXT COLLATE NOCASE UNIQUE`.
+    n_action: &'static str,
+    /// n rows: (p index or none, the name in upper case: the same parent under NOCASE).
+    n: Vec<(Option<usize>, bool)>,
+    /// Between the prune and the restore, the application deletes a row of g whose reference
+    /// the prune set to NULL and writes a new row under its rowid.
+    reuse_g: bool,
+    /// A DELETE trigger on p that updates `tally`, whose UPDATE trigger replaces rows of
+    /// `notes`: a chain no archive keeps, refused by both runs when p loses rows.
+    nested: bool,
 }
 
 fn action() -> impl Strategy<Value = &'static str> {
@@ -101,33 +115,47 @@ fn case() -> impl Strategy<Value = Case> {
         ),
         proptest::collection::vec((any::<Option<prop::sample::Index>>(), any::<u8>()), 0..8),
         any::<bool>(),
+        action(),
+        proptest::collection::vec((any::<Option<prop::sample::Index>>(), any::<bool>()), 0..6),
+        any::<bool>(),
+        prop::bool::weighted(0.2),
     )
-        .prop_map(|(actions, shadow, p, c, g, rule_c)| {
-            // A self-reference points at an earlier row (the first has none).
-            let p: Vec<(Option<usize>, bool)> = p
-                .into_iter()
-                .enumerate()
-                .map(|(i, (parent, old))| (parent.filter(|_| i > 0).map(|x| x.index(i)), old))
-                .collect();
-            let np = p.len();
-            let c: Vec<(Option<usize>, bool, u8)> = c
-                .into_iter()
-                .map(|(r, old, v)| (r.map(|x| x.index(np)), old, v))
-                .collect();
-            let nc = c.len();
-            let g = g
-                .into_iter()
-                .map(|(r, v)| (r.filter(|_| nc > 0).map(|x| x.index(nc.max(1))), v))
-                .collect();
-            Case {
-                actions,
-                shadow,
-                p,
-                c,
-                g,
-                rule_c,
-            }
-        })
+        .prop_map(
+            |(actions, shadow, p, c, g, rule_c, n_action, n, reuse_g, nested)| {
+                // A self-reference points at an earlier row (the first has none).
+                let p: Vec<(Option<usize>, bool)> = p
+                    .into_iter()
+                    .enumerate()
+                    .map(|(i, (parent, old))| (parent.filter(|_| i > 0).map(|x| x.index(i)), old))
+                    .collect();
+                let np = p.len();
+                let c: Vec<(Option<usize>, bool, u8)> = c
+                    .into_iter()
+                    .map(|(r, old, v)| (r.map(|x| x.index(np)), old, v))
+                    .collect();
+                let nc = c.len();
+                let g = g
+                    .into_iter()
+                    .map(|(r, v)| (r.filter(|_| nc > 0).map(|x| x.index(nc.max(1))), v))
+                    .collect();
+                let n = n
+                    .into_iter()
+                    .map(|(r, upper)| (r.map(|x| x.index(np)), upper))
+                    .collect();
+                Case {
+                    n_action,
+                    n,
+                    reuse_g,
+                    nested,
+                    actions,
+                    shadow,
+                    p,
+                    c,
+                    g,
+                    rule_c,
+                }
+            },
+        )
 }
 
 /// A value of every storage class, by `v`.
@@ -145,19 +173,36 @@ fn value(v: u8) -> String {
 
 fn setup(dir: &Path, case: &Case) {
     let [self_action, c_action, g_action] = case.actions;
+    let n_action = case.n_action;
     let shadow = if case.shadow { "\"rowid\" TEXT, " } else { "" };
     let mut sql = format!(
-        "CREATE TABLE p (id INTEGER PRIMARY KEY, parent INTEGER REFERENCES p(id) ON DELETE {self_action}, old INTEGER);
+        "CREATE TABLE p (id INTEGER PRIMARY KEY, parent INTEGER REFERENCES p(id) ON DELETE {self_action}, old INTEGER, name TEXT COLLATE NOCASE UNIQUE);
+         CREATE TABLE n (id INTEGER PRIMARY KEY, pname TEXT REFERENCES p(name) ON DELETE {n_action});
+         CREATE TABLE tally (k INTEGER PRIMARY KEY, n INTEGER);
+         CREATE TABLE notes (id INTEGER PRIMARY KEY, body TEXT);
+         INSERT INTO tally VALUES (1, 0);
+         INSERT INTO notes VALUES (1, 'secret'), (2, 'kept');
          CREATE TABLE c (id INTEGER PRIMARY KEY, pid INTEGER REFERENCES p(id) ON DELETE {c_action}, old INTEGER, v);
          CREATE TABLE g ({shadow}cid INTEGER REFERENCES c(id) ON DELETE {g_action}, v);\n"
     );
     for (i, (parent, old)) in case.p.iter().enumerate() {
         let parent = parent.map_or("NULL".into(), |x| (x + 1).to_string());
         sql += &format!(
-            "INSERT INTO p VALUES ({}, {parent}, {});\n",
+            "INSERT INTO p VALUES ({}, {parent}, {}, 'p{}');\n",
             i + 1,
-            i32::from(*old)
+            i32::from(*old),
+            i + 1
         );
+    }
+    for (i, (r, upper)) in case.n.iter().enumerate() {
+        let r = r.map_or("NULL".into(), |x| {
+            format!("'{}{}'", if *upper { "P" } else { "p" }, x + 1)
+        });
+        sql += &format!("INSERT INTO n VALUES ({}, {r});\n", 200 + i);
+    }
+    if case.nested {
+        sql += "CREATE TRIGGER p_gone AFTER DELETE ON p BEGIN UPDATE tally SET n = n + 1; END;
+                CREATE TRIGGER tally_up AFTER UPDATE ON tally BEGIN REPLACE INTO notes SELECT id, 'redacted' FROM notes WHERE body = 'secret'; END;\n";
     }
     for (i, (r, old, v)) in case.c.iter().enumerate() {
         let r = r.map_or("NULL".into(), |x| (x + 1).to_string());
@@ -194,7 +239,7 @@ fn setup(dir: &Path, case: &Case) {
     std::fs::write(
         dir.join("schema/s.yaml"),
         format!(
-            "schemactl: 1\nversion: 1\ntables:\n  p:\n    columns:\n      id: {{type: INTEGER, primary_key: true}}\n      parent: {{type: INTEGER}}\n      old: {{type: INTEGER}}\n    retention: {{ when: \"old = 1\" }}\n  c:\n    columns:\n      id: {{type: INTEGER, primary_key: true}}\n      pid: {{type: INTEGER}}\n      old: {{type: INTEGER}}\n      v: {{type: ANY}}\n{rule_c}"
+            "schemactl: 1\nversion: 1\ntables:\n  p:\n    columns:\n      id: {{type: INTEGER, primary_key: true}}\n      parent: {{type: INTEGER}}\n      old: {{type: INTEGER}}\n      name: {{type: TEXT, collate: NOCASE, unique: true}}\n    retention: {{ when: \"old = 1\" }}\n  c:\n    columns:\n      id: {{type: INTEGER, primary_key: true}}\n      pid: {{type: INTEGER}}\n      old: {{type: INTEGER}}\n      v: {{type: ANY}}\n{rule_c}"
         ),
     )
     .unwrap();
@@ -242,18 +287,38 @@ fn check_case(case: &Case) -> Result<(), TestCaseError> {
         dir,
         &[&base[..], &["--dry-run", "--format", "json"]].concat(),
     );
-    prop_assert!(dry.status.success(), "{}", stderr(&dry));
+    let dry_err = stderr(&dry);
+    let dry_code = dry.status.code();
     let dry = json(&dry);
     let blocked = effect_rows(&dry, &["blocks"]) > 0;
+    // p loses rows: its DELETE trigger fires, and the chain behind it replaces notes.
+    let chain = case.nested && removed(&dry).get("p").copied().unwrap_or(0) > 0;
+    // A dry run the real run would refuse fails as the real run does (exit 1), naming why.
+    prop_assert_eq!(dry_code, Some(i32::from(blocked || chain)), "{}", dry_err);
+    prop_assert_eq!(dry["refused"].is_string(), blocked || chain);
+    if case.nested {
+        // Every trigger that fires is named, the nested one too.
+        let fires = |t: &str| {
+            dry["effects"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .any(|e| e["action"] == "fires" && e["via"] == format!("trigger \"{t}\""))
+        };
+        prop_assert_eq!(fires("p_gone"), chain);
+        prop_assert_eq!(fires("tally_up"), chain);
+    }
     let real = schemactl(dir, &[&base[..], &["--yes", "--format", "json"]].concat());
-    if blocked {
+    if blocked || chain {
         // The dry run's refusal is the real run's, and nothing changed.
         prop_assert_eq!(real.status.code(), Some(1), "{}", stdout(&real));
-        prop_assert!(
-            stderr(&real).contains("does not cascade"),
-            "{}",
-            stderr(&real)
-        );
+        let why = if blocked {
+            "does not cascade"
+        } else {
+            "tally_up"
+        };
+        prop_assert!(stderr(&real).contains(why), "{}", stderr(&real));
+        prop_assert!(dry_err.contains(why), "{}", dry_err);
         prop_assert_eq!(&snapshot_all(&db), &before);
         return Ok(());
     }
@@ -289,9 +354,30 @@ fn check_case(case: &Case) -> Result<(), TestCaseError> {
         };
         prop_assert_eq!(&archived, &gone, "archive of {}", t);
     }
+    // The application deletes a row of g whose reference the prune set to NULL, and writes
+    // a new row that SQLite gives its rowid: the merge must not take the new row for it.
+    let mut expected = before.clone();
+    if case.reuse_g {
+        let nulled = before["g"].iter().find_map(|(rowid, values)| {
+            let cid = &values[usize::from(case.shadow)];
+            let now = after["g"].get(rowid)?;
+            (cid.0 != "null" && now[usize::from(case.shadow)].0 == "null").then_some(*rowid)
+        });
+        if let Some(rowid) = nulled {
+            let conn = Connection::open(&db).unwrap();
+            conn.execute_batch(&format!(
+                "DELETE FROM g WHERE _rowid_ = {rowid}; INSERT INTO g (_rowid_, cid, v) VALUES ({rowid}, NULL, 'new');"
+            ))
+            .unwrap();
+            expected
+                .get_mut("g")
+                .unwrap()
+                .insert(rowid, snapshot(&db, "g")[&rowid].clone());
+        }
+    }
     // Archive + merge restore (parents first) gives back every row exactly, and every
     // reference SET NULL changed.
-    for t in ["p", "c", "g"] {
+    for t in ["p", "c", "g", "n"] {
         let unlinked =
             real["effects"].as_array().unwrap().iter().any(|e| {
                 e["table"] == t && e["action"] == "set null" && e["rows"].as_u64() > Some(0)
@@ -313,12 +399,12 @@ fn check_case(case: &Case) -> Result<(), TestCaseError> {
             );
         }
     }
-    prop_assert_eq!(&snapshot_all(&db), &before);
+    prop_assert_eq!(&snapshot_all(&db), &expected);
     Ok(())
 }
 
 proptest! {
-    #![proptest_config(ProptestConfig { cases: 32, failure_persistence: None, ..ProptestConfig::default() })]
+    #![proptest_config(ProptestConfig { cases: 64, failure_persistence: None, ..ProptestConfig::default() })]
 
     #[test]
     fn the_dry_run_is_the_real_run_and_the_archive_gives_back_every_row(case in case()) {

@@ -62,6 +62,7 @@ pub fn run(args: &Args, config: &Config) -> Result<ExitCode> {
                     archive: None,
                     abandoned: Vec::new(),
                     kept: Vec::new(),
+                    refused: None,
                 };
                 print_json(&empty, &database, started)?;
             }
@@ -92,6 +93,12 @@ pub fn run(args: &Args, config: &Config) -> Result<ExitCode> {
             Format::Human => super::output::say_text(&human(&preview)),
             Format::Json => super::output::note_text(&human(&preview)),
         }
+        if let Some(why) = &preview.refused {
+            return Err(crate::error::PruneError::Refused {
+                reason: why.clone(),
+            }
+            .into());
+        }
         if !confirm(&format!("prune {}?", opts.database.display()))? {
             return Err(Error::Usage("not confirmed; nothing was pruned".into()));
         }
@@ -102,6 +109,11 @@ pub fn run(args: &Args, config: &Config) -> Result<ExitCode> {
     match args.format {
         Format::Json => print_json(&report, &opts.database, started)?,
         Format::Human => super::output::say_text(&human(&report)),
+    }
+    // A dry run that the real run would refuse fails as the real run does (exit 1), naming why.
+    if let Some(why) = &report.refused {
+        crate::note!("error: {why}");
+        return Ok(ExitCode::from(1));
     }
     Ok(ExitCode::SUCCESS)
 }
@@ -159,6 +171,10 @@ fn human(r: &prune::Report) -> String {
         );
     }
     if r.dry_run {
+        if r.refused.is_some() {
+            out.push_str("dry run: the prune would be refused (below); nothing was changed\n");
+            return out;
+        }
         out.push_str("dry run: nothing was changed\n");
         return out;
     }

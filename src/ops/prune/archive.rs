@@ -15,7 +15,7 @@ use crate::db::bookkeeping::{ARCHIVE_TABLE, CREATE_ARCHIVE_TABLE};
 use crate::db::identity::Owner;
 use crate::db::{sync_dir, sync_file};
 use crate::error::{Error, Result};
-use crate::model::Schema;
+use crate::model::{Schema, Table};
 use crate::sql::{quote_ident, quote_literal};
 
 /// Where the archive of prune `id` goes: an absolute path in the archives folder (recorded in
@@ -201,7 +201,8 @@ fn copy_rows(conn: &Connection, out: &Connection, live: &Schema, k: &Keys) -> Re
 
 /// The index of the references an archive keeps: one row per foreign key whose ON DELETE SET
 /// NULL / SET DEFAULT the prune set off, naming the child table, the action, its key columns
-/// (JSON; empty for the rowid), the key's columns and the parent's (JSON; empty for its
+/// (JSON: its primary key; for a rowid table without one, [`ROWID_MARK`] then every other
+/// column it keeps), the key's columns and the parent's (JSON; empty for its
 /// rowid). Row `n`'s old values are in `_schemactl_unlinked_<n>`: the child row's key as
 /// `k0..`, the reference's old values as `c0..`. `restore ARCHIVE --table T --mode merge` puts
 /// them back.
@@ -219,12 +220,10 @@ fn copy_references(
         place: None,
         table: u.fk.child.clone(),
     })?;
-    let key = row_key(conn, child)?;
-    let key_names: Vec<String> = if child.without_rowid {
-        child_key_names(conn, &child.name)?
-    } else {
-        Vec::new()
-    };
+    // The row's identity, by which the merge finds it again: its primary key where it has one
+    // (a rowid is reused once its row is deleted); for a rowid table without one, its rowid
+    // and every other value the prune does not change.
+    let (key, key_names) = identity(conn, child, &u.fk.columns)?;
     let context = format!("keep the references of \"{}\" in the archive", child.name);
     let q = |e| Error::sqlite(context.clone(), e);
     let ks: Vec<String> = (0..key.len()).map(|i| format!("k{i}")).collect();
@@ -296,7 +295,45 @@ fn copy_references(
     Ok(())
 }
 
-/// The primary key columns of a WITHOUT ROWID table, by name, in key order.
+/// Marks, in the archive's `key` list, the rowid of a table without a primary key (a column
+/// name never holds a NUL character).
+pub const ROWID_MARK: &str = "\u{0}rowid";
+
+/// The identity of `table`'s rows as SQL and as the archive's `key` list: its primary key
+/// columns, or (a rowid table without one) its rowid ([`ROWID_MARK`]) and every column but
+/// `changed`.
+fn identity(
+    conn: &Connection,
+    table: &Table,
+    changed: &[String],
+) -> Result<(Vec<String>, Vec<String>)> {
+    let pk = child_key_names(conn, &table.name)?;
+    if !pk.is_empty() {
+        return Ok((pk.iter().map(|c| quote_ident(c)).collect(), pk));
+    }
+    let mut key = row_key(conn, table)?;
+    let mut names = vec![ROWID_MARK.to_string()];
+    let columns: Vec<String> = conn
+        .prepare("SELECT name FROM pragma_table_info(?1) ORDER BY cid")
+        .and_then(|mut s| {
+            s.query_map([table.name.as_str()], |r| r.get(0))?
+                .collect::<rusqlite::Result<Vec<String>>>()
+        })
+        .map_err(Error::sqlite_in(format!(
+            "read the columns of \"{}\"",
+            table.name
+        )))?;
+    for c in columns {
+        if !changed.iter().any(|x| x.eq_ignore_ascii_case(&c)) {
+            key.push(quote_ident(&c));
+            names.push(c);
+        }
+    }
+    Ok((key, names))
+}
+
+/// The primary key columns of a table, by name, in key order (none for a rowid table without
+/// one).
 fn child_key_names(conn: &Connection, table: &str) -> Result<Vec<String>> {
     conn.prepare("SELECT name FROM pragma_table_info(?1) WHERE pk > 0 ORDER BY pk")
         .and_then(|mut s| {

@@ -12,7 +12,6 @@ use rusqlite::Connection;
 use super::TableEffect;
 use super::triggers::{Fired, fired};
 use crate::db::bookkeeping::PRUNE_KEYS_PREFIX;
-use crate::db::orphans::references_condition;
 use crate::error::{Error, Result};
 use crate::model::{FkAction, Schema, Table};
 use crate::sql::quote_ident;
@@ -49,6 +48,8 @@ pub(super) struct LiveKey {
     pub(super) parent: String,
     pub(super) parent_columns: Vec<String>,
     pub(super) on_delete: FkAction,
+    /// Its ON UPDATE action, as SQLite reports it (`NO ACTION`, `CASCADE`, ...).
+    pub(super) on_update: String,
     /// The parent columns by name; empty for the parent's rowid.
     pub(super) parent_names: Vec<String>,
 }
@@ -73,6 +74,8 @@ pub(super) struct Selection {
     /// The references ON DELETE SET NULL / SET DEFAULT changes: the key, the rows (as a
     /// condition on the child) and how many; the archive keeps their old values.
     pub(super) unlinked: Vec<Unlinked>,
+    /// Why setting those references off cannot be undone, if it cannot: named.
+    pub(super) refused: Option<String>,
 }
 
 /// Rows whose references to removed rows SQLite sets to NULL or their default.
@@ -127,10 +130,10 @@ fn primary_key(conn: &Connection, table: &str) -> Result<Vec<String>> {
 
 /// Every foreign key of the live database, from SQLite's catalog, with its parent columns.
 pub(super) fn live_keys(conn: &Connection, live: &Schema) -> Result<Vec<LiveKey>> {
-    type Row = (String, i64, String, String, Option<String>, String);
+    type Row = (String, i64, String, String, Option<String>, String, String);
     let rows: Vec<Row> = conn
         .prepare(
-            "SELECT m.name, f.id, f.\"table\", f.\"from\", f.\"to\", f.on_delete \
+            "SELECT m.name, f.id, f.\"table\", f.\"from\", f.\"to\", f.on_delete, f.on_update \
              FROM sqlite_schema m, pragma_foreign_key_list(m.name) f \
              WHERE m.type = 'table' ORDER BY m.name, f.id, f.seq",
         )
@@ -143,13 +146,14 @@ pub(super) fn live_keys(conn: &Connection, live: &Schema) -> Result<Vec<LiveKey>
                     r.get(3)?,
                     r.get(4)?,
                     r.get(5)?,
+                    r.get(6)?,
                 ))
             })?
             .collect::<rusqlite::Result<_>>()
         })
         .map_err(Error::sqlite_in("read the foreign keys"))?;
     let mut keys: Vec<(String, i64, LiveKey, Vec<Option<String>>)> = Vec::new();
-    for (child, id, parent, from, to, on_delete) in rows {
+    for (child, id, parent, from, to, on_delete, on_update) in rows {
         // A key to a table that does not exist references nothing a prune removes.
         let (Some(child_t), Some(parent_t)) = (live.table(&child), live.table(&parent)) else {
             continue;
@@ -175,6 +179,7 @@ pub(super) fn live_keys(conn: &Connection, live: &Schema) -> Result<Vec<LiveKey>
                 parent: parent_t.name.to_string(),
                 parent_columns: Vec::new(),
                 on_delete,
+                on_update,
                 parent_names: Vec::new(),
             },
             vec![to],
@@ -300,11 +305,22 @@ pub(super) fn select(
             rows,
         });
     }
+    let refused = unlinking_refused(conn, &fks, &unlinked)?;
     let updated: Vec<(String, u64)> = unlinked
         .iter()
         .map(|u| (u.fk.child.clone(), u.rows))
         .collect();
-    let fired = fired(conn, live, &keys, &updated)?;
+    let on_update: Vec<(String, String)> = fks
+        .iter()
+        .filter(|k| {
+            matches!(
+                k.on_update.to_ascii_uppercase().as_str(),
+                "CASCADE" | "SET NULL" | "SET DEFAULT"
+            )
+        })
+        .map(|k| (k.parent.clone(), k.child.clone()))
+        .collect();
+    let fired = fired(conn, live, &keys, &updated, &on_update)?;
     for f in &fired {
         effects.push(TableEffect {
             table: f.table.clone(),
@@ -318,7 +334,88 @@ pub(super) fn select(
         effects,
         fired,
         unlinked,
+        refused,
     })
+}
+
+/// Why the references ON DELETE SET NULL / SET DEFAULT change cannot be kept and put back,
+/// if they cannot: a column of the child's primary key (the row's identity, by which the
+/// archive finds it again, would change: for a WITHOUT ROWID table its very key), or a column
+/// another foreign key references (SQLite's change is an UPDATE of the parent key: its ON
+/// UPDATE action would change, or refuse, rows no archive keeps).
+fn unlinking_refused(
+    conn: &Connection,
+    fks: &[LiveKey],
+    unlinked: &[Unlinked],
+) -> Result<Option<String>> {
+    for u in unlinked {
+        let pk = primary_key(conn, &u.fk.child)?;
+        if let Some(c) =
+            u.fk.columns
+                .iter()
+                .find(|c| pk.iter().any(|k| k.eq_ignore_ascii_case(c)))
+        {
+            return Ok(Some(format!(
+                "{} ON DELETE {}, and \"{c}\" is part of the primary key of \"{}\": the {} row(s) would change their key, and the archive could not find them again to put the reference back",
+                u.fk.via(),
+                action_sql(&u.fk.on_delete),
+                u.fk.child,
+                u.rows
+            )));
+        }
+        for k in fks.iter().filter(|k| k.parent == u.fk.child) {
+            let Some(c) = k
+                .parent_names
+                .iter()
+                .find(|p| u.fk.columns.iter().any(|c| c.eq_ignore_ascii_case(p)))
+            else {
+                continue;
+            };
+            let parent = quote_ident(&k.parent);
+            let pairs = k
+                .parent_columns
+                .iter()
+                .zip(&k.columns)
+                .map(|(p, c)| format!("{parent}.{p} = \"_schemactl_child\".{}", quote_ident(c)))
+                .collect::<Vec<_>>()
+                .join(" AND ");
+            let rows: i64 = conn
+                .query_row(
+                    &format!(
+                        "SELECT count(*) FROM {} AS \"_schemactl_child\" WHERE EXISTS (SELECT 1 FROM {parent} WHERE {pairs} AND ({}))",
+                        quote_ident(&k.child),
+                        u.condition
+                    ),
+                    [],
+                    |r| r.get(0),
+                )
+                .map_err(Error::sqlite_in(format!(
+                    "count the rows of \"{}\" an update of \"{}\" reaches",
+                    k.child, k.parent
+                )))?;
+            if rows > 0 {
+                return Ok(Some(format!(
+                    "{} ON DELETE {} changes \"{}\".\"{c}\", which {} (ON UPDATE {}) from {rows} row(s): SQLite would carry the change into rows no archive keeps",
+                    u.fk.via(),
+                    action_sql(&u.fk.on_delete),
+                    u.fk.child,
+                    k.via(),
+                    k.on_update
+                )));
+            }
+        }
+    }
+    Ok(None)
+}
+
+fn action_sql(a: &FkAction) -> &'static str {
+    match a {
+        FkAction::SetNull => "SET NULL",
+        FkAction::SetDefault => "SET DEFAULT",
+        FkAction::Cascade => "CASCADE",
+        FkAction::Restrict => "RESTRICT",
+        FkAction::NoAction => "NO ACTION",
+    }
 }
 
 /// Why the prune must not go ahead, naming the cause: a reference that does not cascade, or a
@@ -338,6 +435,14 @@ pub(super) fn refusal(selection: &Selection) -> Option<Error> {
             .into(),
         );
     }
+    if let Some(reason) = &selection.refused {
+        return Some(
+            crate::error::PruneError::Refused {
+                reason: reason.clone(),
+            }
+            .into(),
+        );
+    }
     if let Some((f, target)) = selection
         .fired
         .iter()
@@ -345,23 +450,51 @@ pub(super) fn refusal(selection: &Selection) -> Option<Error> {
     {
         return Some(crate::error::PruneError::Refused {
             reason: format!(
-                "trigger \"{}\" on \"{}\" fires for the rows the prune changes and writes rows of \"{target}\", which no archive would keep",
-                f.trigger, f.table
+                "trigger \"{}\" on \"{}\" fires for the rows the prune changes{} and writes rows of \"{target}\", which no archive would keep",
+                f.trigger,
+                f.table,
+                f.by
+                    .as_ref()
+                    .map(|b| format!(" (fired by trigger \"{b}\")"))
+                    .unwrap_or_default()
             ),
         }.into());
     }
     None
 }
 
-/// The rows of `fk`'s child that reference the rows selected in `parent`.
+/// The rows of `fk`'s child that reference the rows selected in `parent`, matched as SQLite
+/// matches a foreign key: each parent column compared with its own collation (and affinity),
+/// so that a NOCASE parent key takes `'BOB'` as well as `'bob'`. The parent column is the left
+/// operand of each `=`, which is what gives it the precedence.
 fn referencing(fk: &LiveKey, parent: &Keys) -> String {
-    references_condition(
-        &fk.columns,
-        &fk.parent,
-        &fk.parent_columns,
-        &parent.member(),
+    let child = quote_ident(&fk.child);
+    let pairs = fk
+        .parent_columns
+        .iter()
+        .zip(&fk.columns)
+        .map(|(p, c)| format!("{PARENT_ALIAS}.{p} = {child}.{}", quote_ident(c)))
+        .collect::<Vec<_>>()
+        .join(" AND ");
+    let member = parent
+        .columns
+        .iter()
+        .map(|k| format!("{PARENT_ALIAS}.{k}"))
+        .collect::<Vec<_>>();
+    let member = if member.len() == 1 {
+        member[0].clone()
+    } else {
+        format!("({})", member.join(", "))
+    };
+    format!(
+        "EXISTS (SELECT 1 FROM {} AS {PARENT_ALIAS} WHERE {pairs} AND {member} IN (SELECT * FROM temp.{}))",
+        quote_ident(&fk.parent),
+        quote_ident(&parent.temp)
     )
 }
+
+/// The parent's alias in [`referencing`]: no table a user names is reached by it there.
+const PARENT_ALIAS: &str = "\"_schemactl_parent\"";
 
 /// The index of `table`'s key table, created (empty) when it has none yet.
 fn ensure(conn: &Connection, keys: &mut Vec<Keys>, table: &Table, archive: bool) -> Result<usize> {

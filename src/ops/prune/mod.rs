@@ -34,7 +34,7 @@ mod keys;
 mod triggers;
 
 use abandoned::remove_archive;
-pub use archive::UNLINKED_TABLE;
+pub use archive::{ROWID_MARK, UNLINKED_TABLE};
 use archive::{archive_path, write_archive};
 use keys::{Keys, Selection, refusal, select};
 
@@ -86,6 +86,10 @@ pub struct Report {
     pub abandoned: Vec<PathBuf>,
     /// Archives of this database's earlier prunes that never committed, kept: why.
     pub kept: Vec<(PathBuf, String)>,
+    /// Why the real run would be refused (a dry run only; the real run fails instead). A
+    /// dry run that reports one exits 1, as the real run would.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub refused: Option<String>,
 }
 
 /// Prunes (or, with `dry_run`, reports) by the retention rules.
@@ -98,7 +102,7 @@ pub fn prune(
     if opts.dry_run {
         // Writes nothing: no lock file, no intent, a read-only connection.
         let conn = crate::db::open_read_only(&opts.database)?;
-        return dry_run(&conn, rules, say);
+        return dry_run(&conn, rules);
     }
     let _lock = crate::db::lock::acquire(&opts.database, opts.wait, &mut |m| say(m))?;
     let conn = crate::db::open_live(&opts.database)?;
@@ -137,6 +141,7 @@ pub fn prune(
             archive: None,
             abandoned,
             kept,
+            refused: None,
         });
     }
     // Unique per run, and never the id of another database's prune: the time and random bits.
@@ -180,6 +185,7 @@ pub fn prune(
             archive,
             abandoned,
             kept,
+            refused: None,
         }),
         Err(e) => {
             // The deletion was rolled back: an archive of rows still in the database would
@@ -195,11 +201,7 @@ pub fn prune(
 }
 
 /// `prune --dry-run`: what the rules would remove, on a read-only connection.
-fn dry_run(
-    conn: &Connection,
-    rules: &[crate::dsl::Retention],
-    say: &mut dyn FnMut(&str),
-) -> Result<Report> {
+fn dry_run(conn: &Connection, rules: &[crate::dsl::Retention]) -> Result<Report> {
     conn.execute_batch("PRAGMA foreign_keys = ON")
         .map_err(Error::sqlite_in("switch foreign keys on"))?;
     crate::ops::user_sql::strict(conn)?;
@@ -207,9 +209,7 @@ fn dry_run(
     // The same selection as the real run's, to the same fixed point.
     let selection = select(conn, &live, rules)?;
     let before = counts(conn, &live)?;
-    if let Some(e) = refusal(&selection) {
-        say(&e.to_string());
-    }
+    let refused = refusal(&selection).map(|e| e.to_string());
     Ok(Report {
         dry_run: true,
         after: before.clone(),
@@ -219,6 +219,7 @@ fn dry_run(
         archive: None,
         abandoned: Vec::new(),
         kept: Vec::new(),
+        refused,
     })
 }
 

@@ -1,15 +1,18 @@
 //! The references a prune set to NULL or their default (ON DELETE SET NULL / SET DEFAULT),
 //! put back from its archive by `restore ARCHIVE --table T --mode merge` (see
 //! [`crate::ops::prune::UNLINKED_TABLE`] for what the archive keeps). A reference comes back
-//! only where the row still exists, still holds what the prune left (NULL, or the column's
-//! default), and the row it referenced is back: nothing the application wrote since is
+//! only where the row still exists (found by its primary key; without one, by its rowid and
+//! every other value), still holds what the prune left (NULL, or the column's default), and
+//! the row it referenced is back: the very row the archive holds, every value equal, not a
+//! row that took its key since. A second merge of the archive into a table without a
+//! primary key inserts nothing again and only puts references back. Nothing the application wrote since is
 //! overwritten, and no foreign key is broken. The rest is counted, not guessed.
 
 use rusqlite::Connection;
 
 use crate::error::{Error, Result};
 use crate::model::Table;
-use crate::ops::prune::UNLINKED_TABLE;
+use crate::ops::prune::{ROWID_MARK, UNLINKED_TABLE};
 use crate::sql::{ident, quote_ident};
 
 /// Whether the archive at `conn` keeps references of `table`.
@@ -27,6 +30,31 @@ pub(super) fn kept(conn: &Connection, table: &str) -> Result<bool> {
     }
     conn.query_row(
         &format!("SELECT count(*) > 0 FROM {UNLINKED_TABLE} WHERE tbl = ?1 COLLATE NOCASE"),
+        [table],
+        |r| r.get(0),
+    )
+    .map_err(Error::sqlite_in(format!(
+        "read the references kept for \"{table}\""
+    )))
+}
+
+/// Whether the archive attached as `schemactl_snapshot` keeps references of `table`.
+pub(super) fn kept_attached(live: &Connection, table: &str) -> Result<bool> {
+    let q = Error::sqlite_in(format!("read the references kept for \"{table}\""));
+    let has: bool = live
+        .query_row(
+            "SELECT count(*) > 0 FROM schemactl_snapshot.sqlite_schema WHERE type = 'table' AND name = ?1",
+            [UNLINKED_TABLE],
+            |r| r.get(0),
+        )
+        .map_err(q)?;
+    if !has {
+        return Ok(false);
+    }
+    live.query_row(
+        &format!(
+            "SELECT count(*) > 0 FROM schemactl_snapshot.{UNLINKED_TABLE} WHERE tbl = ?1 COLLATE NOCASE"
+        ),
         [table],
         |r| r.get(0),
     )
@@ -104,15 +132,28 @@ fn put_back(live: &Connection, table: &Table, e: &Entry) -> rusqlite::Result<(us
     );
     let all: i64 = live.query_row(&format!("SELECT count(*) FROM {u}"), [], |r| r.get(0))?;
     let all = usize::try_from(all).unwrap_or_default();
-    // The row's key: its rowid under a name no column shadows, or its primary key.
-    let key: Vec<String> = if e.key.is_empty() {
-        match table.rowid_name() {
-            Some(r) => vec![r.to_string()],
-            None => return Ok((0, all)),
+    // The row's identity, as the prune kept it: its primary key, or (a rowid table without
+    // one) its rowid and every other value. An archive that kept a rowid alone names no row:
+    // the rowid may belong to a row written since.
+    // (An archive written before identities were kept names a rowid table's rows by rowid:
+    // that is their identity only where the rowid is the primary key.)
+    let mut key: Vec<String> = Vec::new();
+    if e.key.is_empty() {
+        match (table.rowid_name(), integer_primary_key(live, &table.name)?) {
+            (Some(r), true) => key.push(r.to_string()),
+            _ => return Ok((0, all)),
         }
-    } else {
-        e.key.iter().map(|k| quote_ident(k)).collect()
-    };
+    }
+    for k in &e.key {
+        if k == ROWID_MARK {
+            match table.rowid_name() {
+                Some(r) => key.push(r.to_string()),
+                None => return Ok((0, all)),
+            }
+        } else {
+            key.push(quote_ident(k));
+        }
+    }
     let same_row = key
         .iter()
         .enumerate()
@@ -134,15 +175,35 @@ fn put_back(live: &Connection, table: &Table, e: &Entry) -> rusqlite::Result<(us
     } else {
         e.parent_columns.iter().map(|c| quote_ident(c)).collect()
     };
+    // The parent row must be the one the archive held (every value it kept equal), not a row
+    // that took its key since: otherwise the reference would tie the row to another parent.
+    let kept_columns: Vec<String> = live
+        .prepare("SELECT name FROM pragma_table_info(?1, 'schemactl_snapshot')")?
+        .query_map([e.parent.as_str()], |r| r.get(0))?
+        .collect::<rusqlite::Result<_>>()?;
+    if kept_columns.is_empty() {
+        return Ok((0, all));
+    }
+    let live_columns: Vec<String> = live
+        .prepare("SELECT name FROM main.pragma_table_info(?1)")?
+        .query_map([e.parent.as_str()], |r| r.get(0))?
+        .collect::<rusqlite::Result<_>>()?;
+    let mut same_parent: Vec<String> = Vec::new();
+    for (i, p) in parent_cols.iter().enumerate() {
+        same_parent.push(format!("p.{p} = u.c{i}"));
+        same_parent.push(format!("a.{p} = u.c{i}"));
+    }
+    for c in kept_columns
+        .iter()
+        .filter(|c| live_columns.iter().any(|l| l == *c))
+    {
+        let c = quote_ident(c);
+        same_parent.push(format!("p.{c} IS a.{c} COLLATE BINARY"));
+    }
     let parent_back = format!(
-        "EXISTS (SELECT 1 FROM main.{} AS p WHERE {})",
-        quote_ident(&e.parent),
-        parent_cols
-            .iter()
-            .enumerate()
-            .map(|(i, p)| format!("p.{p} = u.c{i}"))
-            .collect::<Vec<_>>()
-            .join(" AND ")
+        "EXISTS (SELECT 1 FROM main.{p} AS p, schemactl_snapshot.{p} AS a WHERE {})",
+        same_parent.join(" AND "),
+        p = quote_ident(&e.parent),
     );
     // What the prune left: NULL, or the column's default as the live schema declares it.
     let mut as_left = Vec::new();
@@ -185,4 +246,13 @@ fn put_back(live: &Connection, table: &Table, e: &Entry) -> rusqlite::Result<(us
     )?;
     let back = usize::try_from(back).unwrap_or_default();
     Ok((put, all.saturating_sub(back) + put))
+}
+
+/// Whether `table`'s primary key is one INTEGER column: in a rowid table, its rowid.
+fn integer_primary_key(live: &Connection, table: &str) -> rusqlite::Result<bool> {
+    live.query_row(
+        "SELECT count(*) = 1 AND max(upper(type) = 'INTEGER') FROM main.pragma_table_info(?1) WHERE pk > 0",
+        [table],
+        |r| r.get(0),
+    )
 }

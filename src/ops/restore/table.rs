@@ -270,10 +270,23 @@ fn write_rows(
                     // A committed prune's archive: every row it holds left the table, so
                     // every one comes back, beside whatever identical rows were written
                     // since (4 archived copies and 1 new one make 5); once.
-                    if let Some(id) = &options.archive {
-                        merge::refuse_again(live, id, &table.name, context)?;
+                    // A second merge of the same archive inserts nothing again: it only
+                    // puts back the references the archive keeps (the advice after a merge
+                    // that ran before the parent's), and is refused when it keeps none.
+                    let again = match &options.archive {
+                        Some(id) if super::relink::kept_attached(live, &table.name)? => {
+                            merge::merged_at(live, id, &table.name, context)?.is_some()
+                        }
+                        Some(id) => {
+                            merge::refuse_again(live, id, &table.name, context)?;
+                            false
+                        }
+                        None => false,
+                    };
+                    if !again {
+                        (rows.inserted, rows.renumbered) =
+                            insert(&b, &plain_rowid, "1").map_err(q)?;
                     }
-                    (rows.inserted, rows.renumbered) = insert(&b, &plain_rowid, "1").map_err(q)?;
                 } else {
                     // No primary key, and rows that may still be in the table: compared by
                     // content, as a multiset. The k-th copy of a row in the backup (by
