@@ -57,10 +57,15 @@ pub fn plan(opts: &Options, say: &mut dyn FnMut(&str)) -> Result<Planned> {
         Some(c) => crate::inspect(c)?,
         None => Schema::default(),
     };
-    let filtered = exclude.apply(&live);
     // The triggers left alone on managed tables come back after a rebuild of their table
-    // (as `sync` plans them).
-    let carried = exclude.carry(&live, &filtered, &desired.schema);
+    // (as `sync` plans them). Without an exclude list the live schema is used as it is.
+    let (filtered, carried) = if exclude.is_empty() {
+        (live, None)
+    } else {
+        let filtered = exclude.apply(&live);
+        let carried = exclude.carry(&live, &filtered, &desired.schema);
+        (filtered, carried)
+    };
     let (current, desired_schema) = match &carried {
         Some((c, d)) => (c, d),
         None => (&filtered, &desired.schema),
