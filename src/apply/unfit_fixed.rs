@@ -346,3 +346,54 @@ impl Edges {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn before_rule(sql: &[&str]) -> Vec<String> {
+        let w = written(&Schema::default(), &Schema::default(), sql);
+        assert!(!w.all, "{sql:?}");
+        let mut out: Vec<String> = w.before_rule.into_iter().collect();
+        out.sort();
+        out
+    }
+
+    #[test]
+    fn a_write_counts_only_before_a_statement_that_may_bring_a_rule() {
+        // The fix, then the rule: in one file or two.
+        assert_eq!(
+            before_rule(&["UPDATE t SET a = 1; CREATE UNIQUE INDEX i ON t(a);"]),
+            ["t"]
+        );
+        assert_eq!(
+            before_rule(&["DELETE FROM main.\"T\";", "CREATE UNIQUE INDEX i ON t(a);"]),
+            ["t"]
+        );
+        // The rule, then the write: SQLite stops on the rule first.
+        assert!(before_rule(&["CREATE UNIQUE INDEX i ON t(a); UPDATE t SET a = 1;"]).is_empty());
+        // A trigger or a view naming the table brings no rule.
+        assert!(
+            before_rule(&[
+                "UPDATE t SET a = 1; CREATE TRIGGER g AFTER INSERT ON u BEGIN DELETE FROM t; END;"
+            ])
+            .is_empty()
+        );
+        // A rebuild's plain copy writes nothing new; a copy that computes does.
+        let rebuild = |copy: &str| {
+            format!("CREATE TABLE n (a NOT NULL); {copy}; DROP TABLE t; ALTER TABLE n RENAME TO t;")
+        };
+        assert!(before_rule(&[&rebuild("INSERT INTO n (a) SELECT a FROM t")]).is_empty());
+        assert_eq!(
+            before_rule(&[&rebuild("INSERT INTO n (a) SELECT coalesce(a, 0) FROM t")]),
+            ["n", "t"]
+        );
+        // Through a trigger the migration creates, on a table it writes.
+        assert_eq!(
+            before_rule(&[
+                "CREATE TRIGGER g AFTER INSERT ON log BEGIN UPDATE t SET a = 0; END; INSERT INTO log VALUES (1); ALTER TABLE t ADD b;"
+            ]),
+            ["t"]
+        );
+    }
+}
