@@ -101,3 +101,61 @@ proptest! {
         run_case(not_null, &rows);
     }
 }
+
+/// A reverse that fixes the rows before it brings the rule back (de-duplicates, then creates
+/// the UNIQUE index again) rolls back, leaving the rows SQLite leaves; without the fix it is
+/// refused before anything runs (h11_13's class, on the way back).
+#[test]
+fn a_reverse_that_fixes_its_rows_first_rolls_back() {
+    for fix in [true, false] {
+        let dir = common::empty_project();
+        let d = dir.path();
+        std::fs::write(
+            d.join("schemactl.toml"),
+            "database = \"db.sqlite\"\nmigrations = \"migrations\"\nbackups = \"backups\"\n",
+        )
+        .unwrap();
+        std::fs::write(
+            d.join("migrations/V1__init.sql"),
+            "CREATE TABLE t (id INTEGER PRIMARY KEY, email TEXT);\nCREATE UNIQUE INDEX t_email ON t(email);\n",
+        )
+        .unwrap();
+        std::fs::write(d.join("migrations/V2__relax.sql"), "DROP INDEX t_email;\n").unwrap();
+        let dedupe = "UPDATE main.t SET email = email || '#' || id WHERE id NOT IN (SELECT min(id) FROM t GROUP BY email);\n";
+        let reverse = format!(
+            "{}CREATE UNIQUE INDEX t_email ON t(email);\n",
+            if fix { dedupe } else { "" }
+        );
+        std::fs::write(d.join("rollbacks/V2__relax.sql"), &reverse).unwrap();
+        ok_in(d, &["apply", "--yes"]);
+        let db = d.join("db.sqlite");
+        Connection::open(&db)
+            .unwrap()
+            .execute_batch("INSERT INTO t VALUES (1, 'a'), (2, 'a'), (3, 'b'), (4, 'b');")
+            .unwrap();
+        let copy = d.join("copy.sqlite");
+        std::fs::copy(&db, &copy).unwrap();
+        let oracle = Connection::open(&copy).unwrap().execute_batch(&reverse);
+        let rows = |db: &std::path::Path| -> Vec<(i64, String)> {
+            let conn = Connection::open(db).unwrap();
+            let mut s = conn.prepare("SELECT id, email FROM t ORDER BY id").unwrap();
+            s.query_map([], |r| Ok((r.get(0)?, r.get(1)?)))
+                .unwrap()
+                .collect::<rusqlite::Result<_>>()
+                .unwrap()
+        };
+        if fix {
+            oracle.expect("SQLite runs the reverse");
+            ok_in(d, &["rollback", "last", "--dry-run"]);
+            ok_in(d, &["rollback", "last", "--yes"]);
+            assert_eq!(rows(&db), rows(&copy), "the rows as SQLite leaves them");
+        } else {
+            assert!(oracle.is_err());
+            let before = rows(&db);
+            let err = fails_in(d, &["rollback", "last", "--yes"], 1);
+            assert!(err.contains("t: 2 row(s)"), "{err}");
+            assert!(!err.contains("rehearsal"), "before anything runs: {err}");
+            assert_eq!(rows(&db), before);
+        }
+    }
+}

@@ -743,8 +743,8 @@ fn dml_targets(sql: &str) -> Vec<String> {
     let tokens = lex(sql).unwrap_or_default();
     let mut out = Vec::new();
     for (i, t) in tokens.iter().enumerate() {
-        let target = if t.is_kw("DELETE") && tokens.get(i + 1).is_some_and(|n| n.is_kw("FROM")) {
-            tokens.get(i + 2)
+        let at = if t.is_kw("DELETE") && tokens.get(i + 1).is_some_and(|n| n.is_kw("FROM")) {
+            Some(i + 2)
         } else if t.is_kw("INTO")
             && tokens[..i]
                 .iter()
@@ -752,10 +752,16 @@ fn dml_targets(sql: &str) -> Vec<String> {
                 .take(3)
                 .any(|p| p.is_kw("INSERT") || p.is_kw("REPLACE"))
         {
-            tokens.get(i + 1)
+            Some(i + 1)
         } else {
             None
         };
+        // `main.t`: the table is the word after the schema's.
+        let at = at.map(|at| match tokens.get(at + 1) {
+            Some(p) if p.token == Token::Period => at + 2,
+            _ => at,
+        });
+        let target = at.and_then(|at| tokens.get(at));
         if let Some(Token::Word(w)) = target.map(|t| &t.token) {
             out.push(w.value.clone());
         }

@@ -92,6 +92,7 @@ pub mod stash;
 pub mod stash_rows;
 mod trigger_loss;
 mod unfit;
+mod unfit_fixed;
 pub mod unstash;
 
 pub use driver::{Mode, QUICK_CHECK_PAGES, row_counts};

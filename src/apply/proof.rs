@@ -230,6 +230,8 @@ struct Catalog<'c> {
     before: &'c [String],
     triggers: OnceCell<Vec<(String, String)>>,
     references: OnceCell<Vec<(String, String)>>,
+    /// The triggers the migrations create, (table, statement): a write they make may fire one.
+    created: Vec<(String, String)>,
 }
 
 impl Reach for Catalog<'_> {
@@ -247,7 +249,7 @@ impl Reach for Catalog<'_> {
             )
         });
         let mut out = Vec::new();
-        for (on, sql) in triggers {
+        for (on, sql) in triggers.iter().chain(&self.created) {
             if on.eq_ignore_ascii_case(table) {
                 let words: Vec<String> = lex(sql)
                     .unwrap_or_default()
@@ -303,6 +305,7 @@ fn describe(conn: &Connection, sql: &[&str]) -> Result<(Vec<String>, Description
         before: &before,
         triggers: OnceCell::new(),
         references: OnceCell::new(),
+        created: super::unfit_fixed::created_triggers(sql),
     };
     let d = Description::new(&before, sql, &catalog);
     Ok((before, d))

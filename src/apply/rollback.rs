@@ -279,7 +279,7 @@ fn refuse_unfit(
     sql: &[&str],
     run: &[Migration],
 ) -> Result<()> {
-    let findings = super::unfit::findings(live, current, expected, sql, run)?;
+    let findings = super::unfit::before_run(live, current, expected, sql, run)?;
     if findings.is_empty() {
         return Ok(());
     }

@@ -26,6 +26,38 @@ pub(super) fn findings(
     sql: &[&str],
     run: &[Migration],
 ) -> Result<Vec<String>> {
+    Ok(rule_findings(live, current, expected, sql, run)?
+        .into_iter()
+        .map(|f| f.line())
+        .collect())
+}
+
+/// [`findings`] as apply checks them before anything runs: without the rules on tables the
+/// run writes before it brings them in (see [`super::unfit_fixed`]), left to the rehearsal,
+/// which judges them on the rows as those statements leave them.
+pub(super) fn before_run(
+    live: &Connection,
+    current: &Schema,
+    expected: &Schema,
+    sql: &[&str],
+    run: &[Migration],
+) -> Result<Vec<String>> {
+    let written = super::unfit_fixed::written(current, expected, sql);
+    Ok(rule_findings(live, current, expected, sql, run)?
+        .into_iter()
+        .filter(|f| !written.leaves(f, current, expected))
+        .map(|f| f.line())
+        .collect())
+}
+
+/// The lint's findings behind [`findings`].
+fn rule_findings(
+    live: &Connection,
+    current: &Schema,
+    expected: &Schema,
+    sql: &[&str],
+    run: &[Migration],
+) -> Result<Vec<crate::lint::Finding>> {
     let renames = crate::migrations::renames::renames(&sql.join(";\n"));
     let hints = crate::migrations::renames::hints(&renames, current);
     let mut changes = match crate::diff::diff(current, expected, &hints) {
@@ -52,7 +84,6 @@ pub(super) fn findings(
                     | FindingKind::ForeignKey
             )
         })
-        .map(|f| f.line())
         .collect())
 }
 

@@ -87,6 +87,19 @@ pub enum RestoreError {
         /// The table.
         table: String,
     },
+    /// A table restore would leave a contentless full-text index, kept in step with the
+    /// table by its triggers (suspended for the restore), without the rows it writes.
+    #[error(
+        "the full-text index \"{index}\" is contentless (content='') and kept in step with \"{table}\" by its trigger \"{trigger}\", which a table restore suspends: it would miss the rows the restore writes (or keep those it deletes), and a contentless index keeps no text to be rebuilt from; restore the whole database, or insert the rows through the table so that its triggers index them; nothing was restored"
+    )]
+    ContentlessIndex {
+        /// The table.
+        table: String,
+        /// The contentless index.
+        index: String,
+        /// The trigger that writes into it.
+        trigger: String,
+    },
     /// A merge would leave out backup rows whose key a different live row now holds.
     #[error(
         "{count} row(s) of the backup's \"{table}\" have a key that a different live row now holds ({keys}): a merge would leave them out, so nothing was restored; to restore the other rows and leave those in the backup, pass --skip-taken"

@@ -74,6 +74,46 @@ pub fn external_indexes(schema: &Schema) -> Vec<ExternalIndex> {
     out
 }
 
+/// The fts tables of `schema` declared with `content=''` (contentless: they keep no copy of
+/// the text, so no `rebuild` can index rows again), each with the first trigger on `table`
+/// whose body names it (the trigger that keeps it in step with `table`).
+pub fn contentless_fed_by(schema: &Schema, table: &str) -> Vec<(String, String)> {
+    let mut out = Vec::new();
+    for v in &schema.virtual_tables {
+        let Some((module, args)) = crate::plan::stash::module_args(v.sql.as_str()) else {
+            continue;
+        };
+        if !matches!(
+            module.to_ascii_lowercase().as_str(),
+            "fts3" | "fts4" | "fts5"
+        ) {
+            continue;
+        }
+        let contentless = args.iter().any(|a| {
+            a.first()
+                .and_then(|t| t.word())
+                .is_some_and(|w| w.eq_ignore_ascii_case("content"))
+                && value(a).is_some_and(|c| c.is_empty())
+        });
+        if !contentless {
+            continue;
+        }
+        let feeder = schema.triggers.iter().find(|t| {
+            t.table.eq_ignore_ascii_case(table)
+                && crate::sql::lex(t.sql.as_str()).is_ok_and(|tokens| {
+                    tokens
+                        .iter()
+                        .filter_map(Tok::word)
+                        .any(|w| w.eq_ignore_ascii_case(&v.name))
+                })
+        });
+        if let Some(trigger) = feeder {
+            out.push((v.name.to_string(), trigger.name.to_string()));
+        }
+    }
+    out
+}
+
 /// The names SQLite reads a rowid by.
 const ROWID_NAMES: [&str; 3] = ["rowid", "oid", "_rowid_"];
 

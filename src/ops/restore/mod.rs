@@ -578,6 +578,19 @@ pub fn restore_table(
             })?;
         Some((backup_table, mapping))
     };
+    // A contentless full-text index fed by the table's triggers cannot be rebuilt after them.
+    if rows_from.is_some()
+        && let Some((index, trigger)) = crate::ops::fts::contentless_fed_by(&live_schema, name)
+            .into_iter()
+            .next()
+    {
+        return Err(RestoreError::ContentlessIndex {
+            table: name.to_string(),
+            index,
+            trigger,
+        }
+        .into());
+    }
     say("locking the database for writing, keeping it as a before-restore safety copy ...");
     // Taken inside the restore's write transaction, by a second connection (a reader goes on
     // beside the lock): no other connection's commit falls between the copy and the restore.
