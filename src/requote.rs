@@ -248,23 +248,7 @@ fn closure(schema: &Schema, mut names: BTreeSet<String>) -> BTreeSet<String> {
         .chain(schema.views.iter().map(|v| lower(&v.name)))
         .chain(schema.virtual_tables.iter().map(|v| lower(&v.name)))
         .collect();
-    let texts: Vec<(String, Option<String>, &str)> = schema
-        .views
-        .iter()
-        .map(|v| (lower(&v.name), None, v.select.as_str()))
-        .chain(
-            schema
-                .triggers
-                .iter()
-                .map(|t| (lower(&t.name), Some(lower(&t.table)), t.sql.as_str())),
-        )
-        .chain(
-            schema
-                .virtual_tables
-                .iter()
-                .map(|v| (lower(&v.name), None, v.sql.as_str())),
-        )
-        .collect();
+    let texts: Vec<(String, Option<String>, &str)> = crate::normal::part::texts(schema).collect();
     loop {
         let before = names.len();
         for (name, on, text) in &texts {

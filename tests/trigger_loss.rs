@@ -119,12 +119,10 @@ proptest! {
     }
 }
 
-/// A migration written elsewhere that rebuilds a table and does not create its trigger again
-/// is refused, naming the trigger, and changes nothing; with `DROP TRIGGER` it runs.
-#[test]
-fn a_rebuild_that_loses_a_trigger_unnamed_is_refused() {
+/// A project without an exclude list whose V1 makes `t` (one row), `log`, and the trigger
+/// `keep_log` on `t`.
+fn project_with_trigger() -> tempfile::TempDir {
     let dir = project("");
-    let db = dir.path().join("db.sqlite");
     std::fs::write(
         dir.path().join("migrations/V1__init.sql"),
         "CREATE TABLE t (id INTEGER PRIMARY KEY, v TEXT); CREATE TABLE log (m TEXT);
@@ -132,6 +130,15 @@ fn a_rebuild_that_loses_a_trigger_unnamed_is_refused() {
          INSERT INTO t VALUES (1, 'a');",
     )
     .unwrap();
+    dir
+}
+
+/// A migration written elsewhere that rebuilds a table and does not create its trigger again
+/// is refused, naming the trigger, and changes nothing; with `DROP TRIGGER` it runs.
+#[test]
+fn a_rebuild_that_loses_a_trigger_unnamed_is_refused() {
+    let dir = project_with_trigger();
+    let db = dir.path().join("db.sqlite");
     let init = schemactl(dir.path(), &["apply", "--yes"]);
     assert_eq!(init.status.code(), Some(0), "{}", stderr(&init));
     let rebuild = "CREATE TABLE t_new (id INTEGER PRIMARY KEY, v TEXT COLLATE NOCASE);
@@ -156,15 +163,8 @@ fn a_rebuild_that_loses_a_trigger_unnamed_is_refused() {
 /// A rollback file that rebuilds a table without its trigger is refused the same way.
 #[test]
 fn a_rollback_that_loses_a_trigger_unnamed_is_refused() {
-    let dir = project("");
+    let dir = project_with_trigger();
     let db = dir.path().join("db.sqlite");
-    std::fs::write(
-        dir.path().join("migrations/V1__init.sql"),
-        "CREATE TABLE t (id INTEGER PRIMARY KEY, v TEXT); CREATE TABLE log (m TEXT);
-         CREATE TRIGGER keep_log AFTER INSERT ON t BEGIN INSERT INTO log VALUES (new.v); END;
-         INSERT INTO t VALUES (1, 'a');",
-    )
-    .unwrap();
     std::fs::write(
         dir.path().join("migrations/V2__w.sql"),
         "ALTER TABLE t ADD COLUMN w TEXT;",

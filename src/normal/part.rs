@@ -10,6 +10,25 @@ use std::collections::BTreeSet;
 
 use crate::model::Schema;
 
+/// Every view, trigger and virtual table of `schema`: its name and the table or view it is on
+/// (a trigger's), both lowercase, and its SQL text.
+pub fn texts(schema: &Schema) -> impl Iterator<Item = (String, Option<String>, &str)> {
+    let lower = |s: &str| s.to_ascii_lowercase();
+    let views = schema
+        .views
+        .iter()
+        .map(move |v| (lower(&v.name), None, v.select.as_str()));
+    let triggers = schema
+        .triggers
+        .iter()
+        .map(move |t| (lower(&t.name), Some(lower(&t.table)), t.sql.as_str()));
+    let virtual_tables = schema
+        .virtual_tables
+        .iter()
+        .map(move |v| (lower(&v.name), None, v.sql.as_str()));
+    views.chain(triggers).chain(virtual_tables)
+}
+
 /// Returns the names (lowercase) of the objects of `schema` that `sql` can reach: the ones
 /// it names, the tables whose foreign keys reference a table it names, and, transitively, every
 /// view, trigger or virtual table that is on or mentions one of them, with everything it
@@ -75,22 +94,7 @@ pub fn reach(schema: &Schema, sql: &[&str]) -> Option<BTreeSet<String>> {
             names.insert(lower(&t.name));
         }
     }
-    let dependents: Vec<(String, Option<String>, BTreeSet<String>)> = schema
-        .views
-        .iter()
-        .map(|v| (lower(&v.name), None, v.select.as_str()))
-        .chain(
-            schema
-                .triggers
-                .iter()
-                .map(|t| (lower(&t.name), Some(lower(&t.table)), t.sql.as_str())),
-        )
-        .chain(
-            schema
-                .virtual_tables
-                .iter()
-                .map(|v| (lower(&v.name), None, v.sql.as_str())),
-        )
+    let dependents: Vec<(String, Option<String>, BTreeSet<String>)> = texts(schema)
         .map(|(name, on, text)| (name, on, words(text).unwrap_or_else(|| objects.clone())))
         .collect();
     loop {

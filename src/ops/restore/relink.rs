@@ -17,50 +17,37 @@ use crate::sql::{ident, quote_ident};
 
 /// Whether the archive at `conn` keeps references of `table`.
 pub(super) fn kept(conn: &Connection, table: &str) -> Result<bool> {
-    let q = Error::sqlite_in(format!("read the references kept for \"{table}\""));
-    let has: bool = conn
-        .query_row(
-            "SELECT count(*) > 0 FROM sqlite_schema WHERE type = 'table' AND name = ?1",
-            [UNLINKED_TABLE],
-            |r| r.get(0),
-        )
-        .map_err(q)?;
-    if !has {
-        return Ok(false);
-    }
-    conn.query_row(
-        &format!("SELECT count(*) > 0 FROM {UNLINKED_TABLE} WHERE tbl = ?1 COLLATE NOCASE"),
-        [table],
-        |r| r.get(0),
-    )
-    .map_err(Error::sqlite_in(format!(
-        "read the references kept for \"{table}\""
-    )))
+    kept_in(conn, "main", table)
 }
 
 /// Whether the archive attached as `schemactl_snapshot` keeps references of `table`.
 pub(super) fn kept_attached(live: &Connection, table: &str) -> Result<bool> {
-    let q = Error::sqlite_in(format!("read the references kept for \"{table}\""));
-    let has: bool = live
+    kept_in(live, "schemactl_snapshot", table)
+}
+
+/// Whether the database attached as `schema` on `conn` keeps references of `table`.
+fn kept_in(conn: &Connection, schema: &str, table: &str) -> Result<bool> {
+    let q = || Error::sqlite_in(format!("read the references kept for \"{table}\""));
+    let has: bool = conn
         .query_row(
-            "SELECT count(*) > 0 FROM schemactl_snapshot.sqlite_schema WHERE type = 'table' AND name = ?1",
+            &format!(
+                "SELECT count(*) > 0 FROM {schema}.sqlite_schema WHERE type = 'table' AND name = ?1"
+            ),
             [UNLINKED_TABLE],
             |r| r.get(0),
         )
-        .map_err(q)?;
+        .map_err(q())?;
     if !has {
         return Ok(false);
     }
-    live.query_row(
+    conn.query_row(
         &format!(
-            "SELECT count(*) > 0 FROM schemactl_snapshot.{UNLINKED_TABLE} WHERE tbl = ?1 COLLATE NOCASE"
+            "SELECT count(*) > 0 FROM {schema}.{UNLINKED_TABLE} WHERE tbl = ?1 COLLATE NOCASE"
         ),
         [table],
         |r| r.get(0),
     )
-    .map_err(Error::sqlite_in(format!(
-        "read the references kept for \"{table}\""
-    )))
+    .map_err(q())
 }
 
 /// One kept foreign key, as the archive's index row says it.
