@@ -62,7 +62,7 @@ fn is_busy(error: &crate::Error) -> bool {
             }
             _ => {}
         }
-        cause = report::inner(e);
+        cause = e.cause();
     }
     false
 }

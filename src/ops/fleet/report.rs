@@ -116,7 +116,7 @@ impl Failure {
                 }
                 _ => {}
             }
-            cause = inner(e);
+            cause = e.cause();
         }
         failure
     }
@@ -127,26 +127,6 @@ impl Failure {
             migration: None,
             statement: None,
             message: message.into(),
-        }
-    }
-}
-
-/// Returns the error `e` wraps, when it wraps one of ours: the pipeline's boxes, and the
-/// driver's error under refinery's.
-pub fn inner(e: &Error) -> Option<&Error> {
-    match e {
-        // A Box<Error> as `source` would show the inner error's own source, skipping it.
-        Error::RehearsalFailed { source } | Error::LiveRunFailed { source, .. } => Some(source),
-        other => {
-            // Through foreign errors (refinery's) down to the next one of ours.
-            let mut cause = std::error::Error::source(other);
-            while let Some(c) = cause {
-                if let Some(ours) = c.downcast_ref::<Error>() {
-                    return Some(ours);
-                }
-                cause = c.source();
-            }
-            None
         }
     }
 }
