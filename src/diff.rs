@@ -5,6 +5,8 @@
 //! keys in other tables follow a renamed table or column), and the result is compared with
 //! `desired` by name. A drop carries the whole old object, so its reverse can always be built.
 
+use std::borrow::Cow;
+
 use crate::dsl::Renames;
 use crate::error::{Error, Result};
 use crate::model::{
@@ -157,7 +159,9 @@ fn find<'a, T>(items: &'a [T], name: &str, key: impl Fn(&T) -> &str) -> Option<&
 
 /// Computes the changes from `current` to `desired`, using `renames` hints.
 pub fn diff(current: &Schema, desired: &Schema, renames: &Renames) -> Result<Vec<Change>> {
-    let mut current = current.clone();
+    // A copy of the live schema only when a rename hint changes it: at thousands of tables the
+    // copy is as large as the inspection.
+    let mut current: Cow<'_, Schema> = Cow::Borrowed(current);
     let mut changes = Vec::new();
 
     // Table renames, applied to `current` as SQLite applies them: all at once, so that a
@@ -190,10 +194,10 @@ pub fn diff(current: &Schema, desired: &Schema, renames: &Renames) -> Result<Vec
         })
         .collect();
     for (i, (from, _)) in table_renames.iter().enumerate() {
-        rename_table(&mut current, from, &placeholder(i));
+        rename_table(current.to_mut(), from, &placeholder(i));
     }
     for (i, (from, to)) in table_renames.iter().enumerate() {
-        rename_table(&mut current, &placeholder(i), to);
+        rename_table(current.to_mut(), &placeholder(i), to);
         changes.push(Change::RenameTable {
             from: from.clone(),
             to: to.clone(),
@@ -265,14 +269,17 @@ pub fn diff(current: &Schema, desired: &Schema, renames: &Renames) -> Result<Vec
             ));
         }
     }
-    let originals = current.clone();
+    // The tables before their column renames (a copy only when there are some).
+    let before_columns: Option<Schema> =
+        (!column_renames.is_empty()).then(|| current.as_ref().clone());
     // All at once: each column first to a placeholder, then to its new name.
     for (i, (table, from, _)) in column_renames.iter().enumerate() {
-        rename_column(&mut current, table, from, &placeholder(i));
+        rename_column(current.to_mut(), table, from, &placeholder(i));
     }
     for (i, (table, _, to)) in column_renames.iter().enumerate() {
-        rename_column(&mut current, table, &placeholder(i), to);
+        rename_column(current.to_mut(), table, &placeholder(i), to);
     }
+    let originals: &Schema = before_columns.as_ref().unwrap_or(&current);
 
     for t in &current.tables {
         if desired.table(&t.name).is_none() {

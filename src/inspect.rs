@@ -25,8 +25,7 @@ use crate::sql::Sql;
 
 /// The catalog query: every object with its CREATE text.
 const SCHEMA_QUERY: &str = "SELECT type, name, tbl_name, sql FROM main.sqlite_schema \
-     WHERE name NOT LIKE 'sqlite\\_%' ESCAPE '\\' AND name NOT LIKE '\\_schemactl%' ESCAPE '\\' \
-     ORDER BY name";
+     WHERE name NOT LIKE 'sqlite\\_%' ESCAPE '\\' AND name NOT LIKE '\\_schemactl%' ESCAPE '\\'";
 /// Table kinds and options: `type` is table, view, virtual or shadow.
 const TABLE_LIST_QUERY: &str =
     "SELECT name, type, wr, strict FROM pragma_table_list WHERE schema = 'main'";
@@ -181,6 +180,12 @@ pub fn inspect_since(conn: &Connection, before: Option<&Inspection>) -> Result<I
     read(conn, before, true)
 }
 
+/// The schema [`inspect_since`] reads, without the catalog rows a later inspection would
+/// reuse: for a check that only compares it.
+pub fn schema_since(conn: &Connection, before: Option<&Inspection>) -> Result<Schema> {
+    Ok(read(conn, before, false)?.schema)
+}
+
 /// One `sqlite_schema` column as borrowed text (None for NULL).
 fn text<'r>(r: &'r rusqlite::Row<'_>, i: usize) -> rusqlite::Result<Option<&'r str>> {
     match r.get_ref(i)? {
@@ -333,6 +338,9 @@ fn read(conn: &Connection, before: Option<&Inspection>, keep_rows: bool) -> Resu
     crate::requote::settle(&mut out.schema);
     fit(&mut out.schema);
     out.schema.normalize();
+    // In the order of their tables' names, as the schema is (the catalog is read in its own
+    // order: sorting it by name would hold a copy of every row's text in SQLite's sorter).
+    out.notes.sort();
     Ok(out)
 }
 

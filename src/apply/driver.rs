@@ -44,6 +44,9 @@ pub struct Driver<'c> {
     mode: Mode,
     pending: Vec<migrations::Migration>,
     expected: Option<&'c Schema>,
+    /// The schema the migrations must produce, held as the part they reach of the schema
+    /// before them (the second): see [`crate::normal::part::Replaced`].
+    expected_part: Option<(&'c crate::normal::part::Replaced, &'c Schema)>,
     /// The inspection of the database before the migrations (or of the file it was copied
     /// from): the schema check reads again only the objects whose catalog rows changed.
     before: Option<&'c Inspection>,
@@ -82,6 +85,7 @@ impl<'c> Driver<'c> {
             mode,
             pending,
             expected,
+            expected_part: None,
             before: None,
             quick_check_pages: QUICK_CHECK_PAGES,
             prove: false,
@@ -92,6 +96,17 @@ impl<'c> Driver<'c> {
             identity: None,
             planned_on: None,
         }
+    }
+
+    /// The schema the migrations must produce: `start` with the part `expected` replaces
+    /// (instead of a whole schema given to [`Driver::new`]).
+    pub fn expecting(
+        mut self,
+        expected: Option<&'c crate::normal::part::Replaced>,
+        start: &'c Schema,
+    ) -> Self {
+        self.expected_part = expected.map(|e| (e, start));
+        self
     }
 
     /// Records `identity` as the database's in a live run, in the same transaction as the
@@ -617,15 +632,27 @@ impl Driver<'_> {
 
     /// Compares the schema inside the transaction with the one the migrations should produce.
     fn check_schema(&mut self) -> Result<()> {
-        if let Some(expected) = self.expected {
-            let got = crate::inspect::inspect_since(self.conn, self.before)?.schema;
-            if &got != expected {
-                return Err(Error::UnexpectedSchema {
-                    difference: crate::normal::describe_difference(expected, &got),
-                });
-            }
-            self.checked.push("schema: as expected".into());
+        if self.expected.is_none() && self.expected_part.is_none() {
+            return Ok(());
         }
+        let got = crate::inspect::schema_since(self.conn, self.before)?;
+        let same = match (self.expected, self.expected_part) {
+            (Some(expected), _) => &got == expected,
+            (None, Some((part, start))) => part.matches(start, &got),
+            (None, None) => true,
+        };
+        if !same {
+            // Built whole only to say how it differs.
+            let expected = match (self.expected, self.expected_part) {
+                (Some(expected), _) => expected.clone(),
+                (None, Some((part, start))) => part.schema(start),
+                (None, None) => got.clone(),
+            };
+            return Err(Error::UnexpectedSchema {
+                difference: crate::normal::describe_difference(&expected, &got),
+            });
+        }
+        self.checked.push("schema: as expected".into());
         Ok(())
     }
 }

@@ -15,7 +15,7 @@ use crate::db::identity::Identity;
 use crate::error::{Error, Result};
 use crate::inspect::Inspection;
 use crate::migrations::history::{self, HISTORY_TABLE};
-use crate::migrations::{self, Catalogue, Migration, expected_after};
+use crate::migrations::{self, Catalogue, Migration, expected_part};
 
 pub use crate::db::open_live;
 
@@ -404,8 +404,12 @@ fn run_pipeline(opts: &Options, check_rows: bool, say: &mut dyn FnMut(&str)) -> 
     // The schema the migrations should produce, from the live schema alone. Migrations whose
     // data statements need real rows may not run on an empty copy: then the schema is not
     // compared, and the rehearsal and the live run say what fails.
-    let expected = match expected_after(&before.schema, &pending) {
-        Ok(schema) => {
+    // Held as the part the migrations reach (the rest is `before`): the whole is built only
+    // for the checks below and dropped before the backup, when SQLite's integrity check of
+    // the copy needs its memory.
+    let expected = match expected_part(&before.schema, &pending) {
+        Ok(part) => {
+            let schema = part.schema(&before.schema);
             let sql: Vec<&str> = pending.iter().map(|m| m.forward.as_str()).collect();
             let mut lost = super::trigger_loss::lost(&before.schema, &schema, &sql);
             // A trigger added by hand is behind its own gate (shown, --allow-destructive).
@@ -413,7 +417,22 @@ fn run_pipeline(opts: &Options, check_rows: bool, say: &mut dyn FnMut(&str)) -> 
             if !lost.is_empty() {
                 return Err(crate::error::GateError::TriggersLost { triggers: lost }.into());
             }
-            Some(schema)
+            // Migration files bring in rules over rows nothing checked yet (sync's lint
+            // checked its own): the rows that break them are named before anything runs, a
+            // dry run too. A table the run writes before its rule is left to the rehearsal
+            // (the rows as the run leaves them).
+            if check_rows && opts.extra.is_empty() {
+                let findings =
+                    super::unfit::before_run(&live, &before.schema, &schema, &sql, &pending)?;
+                if !findings.is_empty() {
+                    return Err(crate::error::GateError::RowsUnfit {
+                        database: opts.database.clone(),
+                        findings,
+                    }
+                    .into());
+                }
+            }
+            Some(part)
         }
         Err(e) => {
             if !opts.dry_run {
@@ -422,20 +441,6 @@ fn run_pipeline(opts: &Options, check_rows: bool, say: &mut dyn FnMut(&str)) -> 
             None
         }
     };
-    // Migration files bring in rules over rows nothing checked yet (sync's lint checked its
-    // own): the rows that break them are named before anything runs, a dry run too. A table
-    // the run writes before its rule is left to the rehearsal (the rows as the run leaves them).
-    if let (Some(expected), true) = (&expected, check_rows && opts.extra.is_empty()) {
-        let sql: Vec<&str> = pending.iter().map(|m| m.forward.as_str()).collect();
-        let findings = super::unfit::before_run(&live, &before.schema, expected, &sql, &pending)?;
-        if !findings.is_empty() {
-            return Err(crate::error::GateError::RowsUnfit {
-                database: opts.database.clone(),
-                findings,
-            }
-            .into());
-        }
-    }
     if opts.dry_run {
         return Ok(report);
     }
@@ -446,7 +451,8 @@ fn run_pipeline(opts: &Options, check_rows: bool, say: &mut dyn FnMut(&str)) -> 
         .collect::<Result<_>>()?;
 
     let run = |conn: &Connection, mode: Mode, identity: Option<&Identity>| {
-        let driver = Driver::new(conn, mode, pending.to_vec(), expected.as_ref())
+        let driver = Driver::new(conn, mode, pending.to_vec(), None)
+            .expecting(expected.as_ref(), &before.schema)
             .allow_rows_removed(opts.allow_destructive)
             .refusing_loss(refuse_loss)
             .proving(mode == Mode::Rehearsal || opts.verify)
@@ -458,6 +464,7 @@ fn run_pipeline(opts: &Options, check_rows: bool, say: &mut dyn FnMut(&str)) -> 
     // A row written meanwhile that breaks a rule: SQLite says "constraint failed"; the
     // refusal names the rule and the rows, read now that the run rolled back.
     guarded_run(&live, opts, "apply", pending.len(), &mut report, &run, say).map_err(|e| {
+        let expected = expected.as_ref().map(|part| part.schema(&before.schema));
         super::unfit::explain(e, &live, &before.schema, expected.as_ref(), &pending)
     })?;
     Ok(report)
@@ -538,6 +545,9 @@ pub(super) fn guarded_run(
             }
         }
     }
+    // The live connection's page cache goes back before SQLite's integrity check of the
+    // copy takes its own (the pages are read again from the OS's cache when needed).
+    let _ = live.execute_batch("PRAGMA shrink_memory");
     finish_backup(backup_file, opts, &owner, what, report, say)?;
 
     // 5. Apply on the live database, all or nothing.

@@ -43,9 +43,11 @@ impl Compression {
 /// what it wrote.
 pub fn compress(from: &Path, to: &Path, c: Compression) -> Result<String> {
     let (input, output) = open_pair(from, to)?;
-    let output = Hashing::new(std::io::BufWriter::with_capacity(1 << 20, output));
+    // Buffers of 256 KiB: larger ones save no time (zstd keeps its own window) and the
+    // compression may run beside SQLite's integrity check of the same copy.
+    let output = Hashing::new(std::io::BufWriter::with_capacity(1 << 18, output));
     let w = |e| Error::io("compress into", to, e);
-    let mut input = std::io::BufReader::with_capacity(1 << 20, input);
+    let mut input = std::io::BufReader::with_capacity(1 << 18, input);
     let output = match c {
         Compression::Zstd => {
             let mut encoder = zstd::stream::Encoder::new(output, 3).map_err(w)?;

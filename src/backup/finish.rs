@@ -41,32 +41,49 @@ impl Pending {
     }
 }
 
+/// Above this many tables and indexes, a backup's integrity check and its compression run one
+/// after the other rather than at once (see [`finish`]).
+const PARALLEL_CHECK_MAX_BTREES: i64 = 1000;
+
 fn finish(raw: &BackupFile, compression: Compression, manifest: Manifest) -> Result<Written> {
     // A backup is one self-contained file: no WAL to go with it.
-    Connection::open(&raw.path)
+    let btrees: i64 = Connection::open(&raw.path)
         .and_then(|c| {
             c.query_row("PRAGMA journal_mode = DELETE", [], |r| {
                 r.get::<_, String>(0)
-            })
+            })?;
+            c.query_row(
+                "SELECT count(*) FROM sqlite_schema WHERE rootpage > 0",
+                [],
+                |r| r.get(0),
+            )
         })
         .map_err(|e| Error::sqlite(format!("finish {}", raw.path.display()), e))?;
     let database_size = std::fs::metadata(&raw.path)
         .map_err(|e| Error::io("stat", &raw.path, e))?
         .len();
     // The integrity check of the copy runs beside the pass that compresses and hashes it
-    // (or only hashes it): two full reads of the copy, on two cores at once.
+    // (or only hashes it): two full reads of the copy, on two cores at once. SQLite's check
+    // builds one program over every table and index (about 2 KB each), so with thousands of
+    // them the two run one after the other: the memory stays bounded whatever the schema.
     let path = sibling(&raw.path, compression.suffix());
-    let (checked, hashed) = std::thread::scope(|s| {
-        let hashing = s.spawn(|| match compression {
-            Compression::None => sha256_file(&raw.path),
-            c => compress(&raw.path, &path, c),
-        });
+    let hash = || match compression {
+        Compression::None => sha256_file(&raw.path),
+        c => compress(&raw.path, &path, c),
+    };
+    let (checked, hashed) = if btrees > PARALLEL_CHECK_MAX_BTREES {
         let checked = integrity_check(&raw.path);
-        let hashed = hashing
-            .join()
-            .unwrap_or_else(|_| Err(Error::ThreadPanicked { what: "checksum" }));
-        (checked, hashed)
-    });
+        (checked, hash())
+    } else {
+        std::thread::scope(|s| {
+            let hashing = s.spawn(hash);
+            let checked = integrity_check(&raw.path);
+            let hashed = hashing
+                .join()
+                .unwrap_or_else(|_| Err(Error::ThreadPanicked { what: "checksum" }));
+            (checked, hashed)
+        })
+    };
     let sha256 = checked.and(hashed)?;
     let detail = match manifest.detail {
         Detail::Plain {} => {

@@ -11,6 +11,7 @@ use super::history::{self, Applied, Recorded};
 use super::{Migration, Origin};
 use crate::error::{Error, Result};
 use crate::model::Schema;
+use crate::normal::part::Replaced;
 
 /// The migrations and the history of one database.
 #[derive(Debug, Clone, Default)]
@@ -19,8 +20,6 @@ pub struct Catalogue {
     pub migrations: Vec<Migration>,
     /// refinery's history, oldest first.
     pub applied: Vec<Applied>,
-    /// The rows of `_schemactl_migrations`, oldest first.
-    pub recorded: Vec<Recorded>,
 }
 
 /// What the catalogue says about one applied migration.
@@ -64,7 +63,8 @@ impl Catalogue {
         // Recorded syncs and adoptions are migrations too, unless a file is the same migration
         // (`plan --write` writes a sync as a file with its version, name and text; `baseline`
         // records files). A file with the same version and another name stays a conflict.
-        for r in &recorded {
+        // The recorded texts move into their migrations: not held twice.
+        for r in recorded {
             let origin = match r.kind.as_str() {
                 "sync" => Origin::Sync,
                 "adopted" => Origin::Adopted,
@@ -77,11 +77,7 @@ impl Catalogue {
                 continue;
             }
             migrations.push(Migration::new(
-                r.version,
-                r.name.clone(),
-                r.forward.clone(),
-                r.reverse.clone(),
-                origin,
+                r.version, r.name, r.forward, r.reverse, origin,
             ));
         }
         migrations.extend(extra.iter().cloned());
@@ -98,7 +94,6 @@ impl Catalogue {
         Ok(Catalogue {
             migrations,
             applied,
-            recorded,
         })
     }
 
@@ -255,9 +250,18 @@ pub fn expected_after<'a>(
     live: &Schema,
     pending: impl IntoIterator<Item = &'a Migration>,
 ) -> Result<Schema> {
+    Ok(expected_part(live, pending)?.schema(live))
+}
+
+/// What [`expected_after`] returns, held as the part of `live` the migrations reach: the
+/// rest is `live` itself (see [`Replaced::matches`]).
+pub fn expected_part<'a>(
+    live: &Schema,
+    pending: impl IntoIterator<Item = &'a Migration>,
+) -> Result<Replaced> {
     // An adoption records the schema the database has already: it does not run on it.
     let running = pending.into_iter().filter(|m| m.origin != Origin::Adopted);
-    replay(live, running, "on the live schema")
+    replay_part(live, &[], running, "on the live schema")
 }
 
 /// Like [`expected_after`], with `setup` run first on the scratch database: the bookkeeping
@@ -309,6 +313,16 @@ fn replay_with<'a>(
     list: impl IntoIterator<Item = &'a Migration>,
     how: &'static str,
 ) -> Result<Schema> {
+    Ok(replay_part(start, setup, list, how)?.schema(start))
+}
+
+/// [`replay_with`], the result held as the part replayed ([`Replaced`]).
+fn replay_part<'a>(
+    start: &Schema,
+    setup: &[String],
+    list: impl IntoIterator<Item = &'a Migration>,
+    how: &'static str,
+) -> Result<Replaced> {
     let list: Vec<&Migration> = list.into_iter().collect();
     // Only the part of `start` the SQL can reach is created and replayed on; the rest stays
     // as it is (SQLite rereads its catalog on every CREATE: the whole of a schema of
@@ -347,10 +361,7 @@ fn replay_with<'a>(
         })?;
     }
     let got = crate::inspect(&conn)?;
-    Ok(match scope {
-        Some(names) => crate::normal::part::replace(start, &names, got),
-        None => got,
-    })
+    Ok(Replaced::new(scope, got))
 }
 
 #[cfg(test)]

@@ -16,7 +16,8 @@ use std::fmt;
 use std::path::PathBuf;
 
 pub use catalogue::{
-    AppliedState, Catalogue, Status, expected_after, expected_after_with, expected_schema,
+    AppliedState, Catalogue, Status, expected_after, expected_after_with, expected_part,
+    expected_schema,
 };
 pub use files::{check_name, load, write_new};
 pub use render::{

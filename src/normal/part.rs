@@ -183,6 +183,80 @@ pub fn replace(schema: &Schema, names: &BTreeSet<String>, part: Schema) -> Schem
     out
 }
 
+/// A schema held as another one with a part replaced ([`replace`]), without a copy of the
+/// rest: what migrations produce from a live schema, as the part they reach. At thousands of
+/// tables the whole would be as large as the live schema itself, for a change of one table.
+#[derive(Debug, Clone)]
+pub struct Replaced {
+    /// The names (lowercase) of the part replaced; None when the whole schema is.
+    names: Option<BTreeSet<String>>,
+    /// What replaces that part, in normal form.
+    part: Schema,
+}
+
+impl Replaced {
+    /// The schema that is `part` where `names` are (the whole schema when `names` is None).
+    pub fn new(names: Option<BTreeSet<String>>, mut part: Schema) -> Self {
+        part.normalize();
+        Replaced { names, part }
+    }
+
+    /// The whole schema: `start` with the part replaced.
+    pub fn schema(&self, start: &Schema) -> Schema {
+        match &self.names {
+            Some(names) => replace(start, names, self.part.clone()),
+            None => self.part.clone(),
+        }
+    }
+
+    /// Whether `got` is [`Replaced::schema`] of `start`, compared object by object in place.
+    pub fn matches(&self, start: &Schema, got: &Schema) -> bool {
+        let Some(names) = &self.names else {
+            return &self.part == got;
+        };
+        let away = |n: &str| !names.contains(&n.to_ascii_lowercase());
+        // As `replace` builds it: the objects of `start` left, then the part's, in the
+        // order `Schema::normalize` sorts them (a stable sort by name).
+        fn same<'a, T: PartialEq>(
+            kept: impl Iterator<Item = &'a T>,
+            part: &'a [T],
+            got: &[T],
+            order: impl Fn(&T, &T) -> std::cmp::Ordering,
+        ) -> bool
+        where
+            T: 'a,
+        {
+            let mut want: Vec<&T> = kept.chain(part).collect();
+            want.sort_by(|a, b| order(a, b));
+            want.len() == got.len() && want.iter().zip(got).all(|(w, g)| *w == g)
+        }
+        same(
+            start.tables.iter().filter(|t| away(&t.name)),
+            &self.part.tables,
+            &got.tables,
+            |a, b| a.name.cmp(&b.name),
+        ) && same(
+            start.views.iter().filter(|v| away(&v.name)),
+            &self.part.views,
+            &got.views,
+            |a, b| a.name.cmp(&b.name),
+        ) && same(
+            start
+                .triggers
+                .iter()
+                .filter(|t| away(&t.name) || away(&t.table)),
+            &self.part.triggers,
+            &got.triggers,
+            |a, b| a.name.cmp(&b.name),
+        ) && same(
+            start.virtual_tables.iter().filter(|v| away(&v.name)),
+            &self.part.virtual_tables,
+            &got.virtual_tables,
+            |a, b| a.name.cmp(&b.name),
+        )
+    }
+}
+
 #[cfg(test)]
 mod tests {
     //! Replaying SQL on the part it reaches gives what replaying it on the whole schema gives,
