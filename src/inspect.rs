@@ -212,6 +212,31 @@ fn text_not_null<'r>(r: &'r rusqlite::Row<'_>, i: usize) -> rusqlite::Result<&'r
 
 /// [`inspect_since`]; the catalog rows are kept only when `keep_rows`.
 fn read(conn: &Connection, before: Option<&Inspection>, keep_rows: bool) -> Result<Inspection> {
+    let mut out = read_unsettled(conn, before, keep_rows)?;
+    // `"x"` that SQLite reads as the string 'x' compares as 'x' (its quote fix makes one the
+    // other: a native DROP COLUMN or RENAME COLUMN elsewhere rewrites it).
+    crate::requote::settle(&mut out.schema);
+    fit(&mut out.schema);
+    out.schema.normalize();
+    // In the order of their tables' names, as the schema is (the catalog is read in its own
+    // order: sorting it by name would hold a copy of every row's text in SQLite's sorter).
+    out.notes.sort();
+    Ok(out)
+}
+
+/// The schema of the `main` database of `conn` as its catalog reads, in SQLite's order, each
+/// text as it is stored: no quote-fix settling and no sorting (for [`crate::requote`], which
+/// compares the texts of one schema before and after SQLite's quote fix, part by part).
+pub(crate) fn unsettled(conn: &Connection) -> Result<Schema> {
+    read_unsettled(conn, None, false).map(|i| i.schema)
+}
+
+/// [`read`] without the settling, fitting and sorting.
+fn read_unsettled(
+    conn: &Connection,
+    before: Option<&Inspection>,
+    keep_rows: bool,
+) -> Result<Inspection> {
     let reuse = before.map(Reuse::new);
     let table_info = table_list(conn)?;
     let q = |e| Error::sqlite("read the schema", e);
@@ -333,14 +358,6 @@ fn read(conn: &Connection, before: Option<&Inspection>, keep_rows: bool) -> Resu
         };
         table.indexes.push(index);
     }
-    // `"x"` that SQLite reads as the string 'x' compares as 'x' (its quote fix makes one the
-    // other: a native DROP COLUMN or RENAME COLUMN elsewhere rewrites it).
-    crate::requote::settle(&mut out.schema);
-    fit(&mut out.schema);
-    out.schema.normalize();
-    // In the order of their tables' names, as the schema is (the catalog is read in its own
-    // order: sorting it by name would hold a copy of every row's text in SQLite's sorter).
-    out.notes.sort();
     Ok(out)
 }
 

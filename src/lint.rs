@@ -37,7 +37,8 @@ pub enum FindingKind {
     Type,
     /// The lint could not evaluate a condition (it does not block).
     Unchecked,
-    /// A view's or trigger's double-quoted string that the change turns into a column.
+    /// A double-quoted string that the change turns into a column: in a view, a trigger, a
+    /// CHECK, a generated column, or an index's WHERE clause or key expression.
     QuotedString,
 }
 

@@ -111,7 +111,14 @@ pub fn run(args: &Args, config: &Config) -> Result<ExitCode> {
             &schema_path.display().to_string(),
             output::color(),
         ),
-        Format::Sql => plan.script(Direction::Forward),
+        Format::Sql => {
+            // The script goes to stdout, for sqlite3: what the lint found goes to stderr, so
+            // that a script with findings is never produced silently.
+            for f in findings.iter().filter(|f| f.blocks()) {
+                crate::note!("lint: {}", f.line());
+            }
+            plan.script(Direction::Forward)
+        }
         Format::Json => output::json(&to_json(
             &plan,
             &stash_bytes,

@@ -1,4 +1,6 @@
-//! SQLite's quote fix: legacy double-quoted string literals ("DQS") in views and triggers.
+//! SQLite's quote fix: legacy double-quoted string literals ("DQS") in views and triggers
+//! (here) and in the expressions of tables and indexes ([`sites`]: CHECKs, generated columns,
+//! index WHERE clauses and key expressions).
 //!
 //! SQLite reads `"x"` as a column when one named `x` is in scope and as the string `'x'`
 //! otherwise. Its native `ALTER TABLE ... DROP COLUMN` and `RENAME COLUMN` rewrite every such
@@ -21,8 +23,13 @@ use crate::lint::{Finding, FindingKind};
 use crate::model::Schema;
 use crate::sql::{Tok, ident, lex, quote_ident, quote_literal};
 
+mod sites;
+
 /// The throwaway table whose column drop makes SQLite apply its quote fix.
 const PROBE: &str = "_schemactl_requote_probe";
+
+/// The double-quoted words of a text, in order, with whether SQLite reads each as a string.
+type Words = Vec<(String, bool)>;
 
 /// Returns true when `sql` holds an `ALTER TABLE` that SQLite applies its quote fix for: a
 /// `RENAME [COLUMN] a TO b` or a `DROP [COLUMN] a` (not `RENAME TO`, not `DROP CONSTRAINT`,
@@ -157,27 +164,34 @@ fn probe(schema: &Schema) -> Option<BTreeMap<String, Vec<(String, bool)>>> {
         let (Ok(old), Ok(new)) = (lex(old), lex(new)) else {
             return None;
         };
-        if old.len() != new.len() {
-            return None;
-        }
-        // SQLite replaces a token by a token: the double-quoted words that came back as
-        // single-quoted strings are the string literals.
-        let words: Vec<(String, bool)> = old
-            .iter()
-            .zip(new.iter())
-            .filter(|(o, _)| is_double_quoted(o))
-            .filter_map(|(o, n)| match (&o.token, &n.token) {
-                (Token::Word(w), Token::SingleQuotedString(_)) => Some((w.value.clone(), true)),
-                (Token::Word(w), _) => Some((w.value.clone(), false)),
-                _ => None,
-            })
-            .collect();
-        if !words.iter().any(|(_, s)| *s) {
-            return None;
-        }
-        out.insert(name.clone(), words);
+        out.insert(name.clone(), align_tokens(&old, &new)?);
     }
     Some(out)
+}
+
+/// Every double-quoted word, in order, of a text SQLite's quote fix rewrote, with whether it
+/// became a string, from the text before (`old`) and after (`new`), lexed. None when the
+/// rewrite is not one token for one token, or made no string.
+fn align_tokens(old: &[Tok], new: &[Tok]) -> Option<Words> {
+    if old.len() != new.len() {
+        return None;
+    }
+    // SQLite replaces a token by a token: the double-quoted words that came back as
+    // single-quoted strings are the string literals.
+    let words: Words = old
+        .iter()
+        .zip(new.iter())
+        .filter(|(o, _)| is_double_quoted(o))
+        .filter_map(|(o, n)| match (&o.token, &n.token) {
+            (Token::Word(w), Token::SingleQuotedString(_)) => Some((w.value.clone(), true)),
+            (Token::Word(w), _) => Some((w.value.clone(), false)),
+            _ => None,
+        })
+        .collect();
+    if !words.iter().any(|(_, s)| *s) {
+        return None;
+    }
+    Some(words)
 }
 
 /// Gives every view and trigger of `schema` that holds a double-quoted string literal the
@@ -186,6 +200,7 @@ fn probe(schema: &Schema) -> Option<BTreeMap<String, Vec<(String, bool)>>> {
 /// SQLite's own rule, while a double-quoted word SQLite reads as a column stays a column.
 /// Nothing changes when SQLite cannot be asked.
 pub fn settle(schema: &mut Schema) {
+    sites::settle(schema);
     let quoted = |text: &str| text.contains('"');
     if !schema.views.iter().any(|v| quoted(v.select.as_str()))
         && !schema.triggers.iter().any(|t| quoted(t.sql.as_str()))
@@ -283,7 +298,17 @@ pub fn lint(current: &Schema, desired: &Schema, changes: &[Change]) -> Vec<Findi
     let relevant = changes
         .iter()
         .any(|c| matches!(c, Change::ModifyTable(_) | Change::RenameTable { .. }));
-    if !relevant || candidates(desired).is_empty() {
+    if !relevant {
+        return Vec::new();
+    }
+    let mut out = sites::lint(current, desired, changes);
+    out.extend(views_lint(current, desired));
+    out
+}
+
+/// [`lint`] for the views and triggers.
+fn views_lint(current: &Schema, desired: &Schema) -> Vec<Finding> {
+    if candidates(desired).is_empty() {
         return Vec::new();
     }
     let (Some(before), Some(after)) = (probe(current), probe(desired)) else {
