@@ -91,6 +91,10 @@ impl Exclude {
         out.virtual_tables.retain(|v| !self.matches(&v.name));
         out.triggers
             .retain(|t| !self.matches(&t.name) && !gone(&t.table));
+        let count = |s: &Schema| (s.tables.len(), s.views.len(), s.triggers.len());
+        if count(&out) != count(schema) {
+            settle_anew(&mut out);
+        }
         out
     }
 
@@ -139,9 +143,74 @@ impl Exclude {
         let with = |s: &Schema| {
             let mut out = s.clone();
             out.triggers.extend(carried.iter().map(|t| (*t).clone()));
+            settle_anew(&mut out);
             out
         };
         Some((with(current), with(desired)))
+    }
+
+    /// `current` and `desired` with the tables of `live` that the list leaves alone and that
+    /// a trigger of `desired` on a managed table names (an audit trigger writing into an
+    /// excluded log), added to both: what a replay of the schema alone needs to resolve that
+    /// trigger as the live database does (SQLite resolves every trigger before a `RENAME`),
+    /// without making the tables part of any plan (they are the same on both sides). `None`
+    /// when no trigger names one, or `live` does not have it.
+    pub fn lend(
+        &self,
+        live: &Schema,
+        current: &Schema,
+        desired: &Schema,
+    ) -> Option<(Schema, Schema)> {
+        let named: Vec<String> = self.named_by_triggers(desired);
+        if named.is_empty() {
+            return None;
+        }
+        let lent: Vec<&crate::model::Table> = live
+            .tables
+            .iter()
+            .filter(|t| named.contains(&t.name.to_ascii_lowercase()))
+            .collect();
+        if lent.is_empty() {
+            return None;
+        }
+        let with = |s: &Schema| {
+            let mut out = s.clone();
+            out.tables.extend(lent.iter().map(|t| (*t).clone()));
+            out.normalize();
+            settle_anew(&mut out);
+            out
+        };
+        Some((with(current), with(desired)))
+    }
+
+    /// The names (lowercase) the triggers of `schema` mention, as a word or a string, that
+    /// the list excludes.
+    pub fn named_by_triggers(&self, schema: &Schema) -> Vec<String> {
+        if self.is_empty() {
+            return Vec::new();
+        }
+        let mut out: Vec<String> = Vec::new();
+        for t in &schema.triggers {
+            let words = match crate::sql::lex(t.sql.as_str()) {
+                Ok(tokens) => tokens
+                    .iter()
+                    .filter_map(|t| match &t.token {
+                        sqlparser::tokenizer::Token::Word(w) => Some(w.value.clone()),
+                        sqlparser::tokenizer::Token::SingleQuotedString(s)
+                        | sqlparser::tokenizer::Token::DoubleQuotedString(s) => Some(s.clone()),
+                        _ => None,
+                    })
+                    .collect::<Vec<String>>(),
+                Err(_) => Vec::new(),
+            };
+            for w in words {
+                let lower = w.to_ascii_lowercase();
+                if self.matches(&lower) && !out.contains(&lower) {
+                    out.push(lower);
+                }
+            }
+        }
+        out
     }
 
     /// The views of `schema` that the list leaves alone because they read an excluded object
@@ -195,6 +264,29 @@ impl Exclude {
             gone.extend(out[before..].iter().map(|d| d.name.to_ascii_lowercase()));
         }
     }
+}
+
+/// Compares the views and triggers of `schema` anew as SQLite's quote fix reads them in
+/// `schema` itself (see [`crate::requote::settle`]). Which double-quoted words SQLite reads as
+/// strings is asked of SQLite on the objects a trigger or view names: a live database settles
+/// an audit trigger `... VALUES ("upd:")` against the excluded log table it writes into, while
+/// the schema files, which do not have that table, cannot. A schema the list has filtered (or
+/// added to) is therefore settled again on what it holds, as the files' schema is, so that
+/// the same text compares equal on both sides.
+fn settle_anew(schema: &mut Schema) {
+    let quoted = |text: &str| text.contains('"');
+    if !schema.views.iter().any(|v| quoted(v.select.as_str()))
+        && !schema.triggers.iter().any(|t| quoted(t.sql.as_str()))
+    {
+        return;
+    }
+    for v in &mut schema.views {
+        v.select = crate::sql::Sql::new(v.select.as_str());
+    }
+    for t in &mut schema.triggers {
+        t.sql = crate::sql::Sql::new(t.sql.as_str());
+    }
+    crate::requote::settle(schema);
 }
 
 /// A view left alone because it reads an excluded object.

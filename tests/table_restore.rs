@@ -429,3 +429,29 @@ proptest! {
         contentless_case(index, fed, by_delete, if merge { "merge" } else { "replace" });
     }
 }
+
+/// SQLite's own tables (which a restore by table cannot write) are refused for what they
+/// are, not as missing, whatever their case; exit 1 and nothing changed (h13_05).
+#[test]
+fn sqlites_own_tables_are_refused_for_what_they_are() {
+    let p = Project::new();
+    p.conn()
+        .execute_batch(
+            "CREATE TABLE t (id INTEGER PRIMARY KEY AUTOINCREMENT, v TEXT); CREATE INDEX iv ON t (v);
+             INSERT INTO t (v) VALUES ('a'), ('b'); ANALYZE;",
+        )
+        .unwrap();
+    let file = p.backup();
+    let before = std::fs::read(p.dir.path().join("memory.db")).unwrap();
+    for table in ["sqlite_stat1", "sqlite_sequence", "SQLITE_STAT1"] {
+        let out = p.run(&["restore", &file, "--table", table, "--yes"]);
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(1), "{table}: {stderr}");
+        assert!(
+            stderr.contains("is SQLite's own table"),
+            "{table}: {stderr}"
+        );
+        assert!(!stderr.contains("has no table"), "{table}: {stderr}");
+    }
+    assert!(std::fs::read(p.dir.path().join("memory.db")).unwrap() == before);
+}

@@ -87,6 +87,47 @@ fn rule_findings(
         .collect())
 }
 
+/// The rows of `live` that already break a foreign key of a table whose foreign keys a plan
+/// from `current` to `desired` checks before it commits (`checked`: the plan's check list,
+/// the tables it rebuilds and their children), and that the plan's own `changes` do not
+/// bring in: an old orphan, or a key into a table that exists nowhere. The plan's
+/// `foreign_key_check` refuses them at the rehearsal; this names them before anything runs,
+/// by the rule apply's pre-check uses ([`foreign_keys`]), for the lint of `plan` and `sync`.
+/// Each finding names the table, the foreign key and up to five rows.
+pub fn orphans_checked(
+    live: &Connection,
+    current: &Schema,
+    desired: &Schema,
+    changes: &[Change],
+    checked: &[String],
+) -> Result<Vec<crate::lint::Finding>> {
+    if checked.is_empty() {
+        return Ok(Vec::new());
+    }
+    // The plan's renames (to read each table under its live name), none of its own changes.
+    let mut rules: Vec<Change> = changes
+        .iter()
+        .filter_map(|c| match c {
+            Change::RenameTable { .. } => Some(c.clone()),
+            Change::ModifyTable(d) => Some(Change::ModifyTable(TableDiff {
+                changes: Vec::new(),
+                ..d.clone()
+            })),
+            _ => None,
+        })
+        .collect();
+    foreign_keys(
+        current,
+        desired,
+        &mut rules,
+        &FkChecked::Tables(checked.to_vec()),
+    );
+    Ok(crate::lint::lint(live, current, desired, &rules)?
+        .into_iter()
+        .filter(|f| f.kind == FindingKind::ForeignKey)
+        .collect())
+}
+
 /// Which tables a run of `pending` reads with `foreign_key_check` before it commits.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub(super) enum FkChecked {
@@ -151,10 +192,15 @@ fn foreign_keys(
                 .iter()
                 .any(|x| x.eq_ignore_ascii_case(&table.name) || x.eq_ignore_ascii_case(&live)),
         };
+        // A parent that exists nowhere (neither before nor after) is no table the run
+        // creates: `foreign_key_check` counts every set key into it as an orphan.
         let keys: Vec<_> = table
             .foreign_keys
             .iter()
-            .filter(|fk| current.table(&live_name(&fk.ref_table, changes)).is_some())
+            .filter(|fk| {
+                current.table(&live_name(&fk.ref_table, changes)).is_some()
+                    || expected.table(&fk.ref_table).is_none()
+            })
             .cloned()
             .collect();
         let index = changes.iter().position(

@@ -506,6 +506,15 @@ pub fn restore_table(
             table: name.to_string(),
         });
     }
+    // sqlite_stat1, sqlite_sequence, ...: SQLite's own (and hidden from the schema).
+    if name
+        .get(..7)
+        .is_some_and(|p| p.eq_ignore_ascii_case("sqlite_"))
+    {
+        return Err(Error::SqliteTable {
+            table: name.to_string(),
+        });
+    }
     gate(opts, &prepared)?;
     let swept = backup::partial::sweep(&opts.dir)?;
     let _lock = crate::db::lock::acquire(&opts.database, opts.wait, &mut |m| say(m))?;
