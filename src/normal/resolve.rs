@@ -20,7 +20,7 @@
 //! An unknown function in a trigger's body is not reported: the application may register it
 //! on its own connections (SQLite's RENAME check does not resolve functions either).
 
-use std::collections::{HashMap, HashSet};
+use std::collections::HashSet;
 
 use rusqlite::Connection;
 
@@ -78,19 +78,35 @@ pub fn unresolved(conn: &Connection) -> rusqlite::Result<Vec<Unresolved>> {
     Ok(out)
 }
 
-/// Drops every trigger, then creates each one alone and checks it (see the module header).
-/// The RENAME check's own failure without any trigger is reported for the schema as a whole
-/// when no view was reported (then it is most likely that view's).
+/// Checks the triggers (see the module header): first all together, which is enough when
+/// every statement and the RENAME check give what they give without any trigger; otherwise
+/// each one alone, so that each message is its own. The RENAME check's own failure without any
+/// trigger is reported for the schema as a whole when no view was reported.
 fn triggers_alone(
     conn: &Connection,
     triggers: &[(String, String, String)],
     out: &mut Vec<Unresolved>,
 ) -> rusqlite::Result<()> {
+    // The statements that fire them, by table or view (lowercase), and what each gives.
+    let mut tables: Vec<(String, Vec<String>)> = Vec::new();
+    for (_, table, _) in triggers {
+        let key = table.to_ascii_lowercase();
+        if !tables.iter().any(|(k, _)| *k == key) {
+            tables.push((key, firing(conn, table)?));
+        }
+    }
+    let results = |conn: &Connection, tables: &[(String, Vec<String>)]| {
+        tables
+            .iter()
+            .map(|(_, stmts)| stmts.iter().map(|s| prepared(conn, s)).collect())
+            .collect::<Vec<Vec<Option<String>>>>()
+    };
+    let together = (results(conn, &tables), rename_check(conn)?);
     for (name, _, _) in triggers {
         conn.execute_batch(&format!("DROP TRIGGER {}", quote_ident(name)))?;
     }
-    let alone = rename_check(conn)?;
-    if let Some(message) = &alone
+    let without = (results(conn, &tables), rename_check(conn)?);
+    if let Some(message) = &without.1
         && out.is_empty()
     {
         out.push(Unresolved {
@@ -98,8 +114,9 @@ fn triggers_alone(
             message: message.clone(),
         });
     }
-    // What each firing statement gives without any trigger, by table or view.
-    let mut without: HashMap<String, Vec<(String, Option<String>)>> = HashMap::new();
+    if together == without {
+        return Ok(());
+    }
     for (name, table, sql) in triggers {
         if let Err(e) = conn.execute_batch(sql) {
             out.push(Unresolved {
@@ -109,30 +126,20 @@ fn triggers_alone(
             continue;
         }
         let key = table.to_ascii_lowercase();
-        if !without.contains_key(&key) {
-            // Measured with the trigger dropped again: its own effect is what is asked.
-            conn.execute_batch(&format!("DROP TRIGGER {}", quote_ident(name)))?;
-            let base = firing(conn, table)?
-                .into_iter()
-                .map(|stmt| {
-                    let result = prepared(conn, &stmt);
-                    (stmt, result)
-                })
-                .collect();
-            without.insert(key.clone(), base);
-            conn.execute_batch(sql)?;
-        }
         let mut found = None;
-        for (stmt, base) in without.get(&key).map(Vec::as_slice).unwrap_or_default() {
-            if let Some(message) = prepared(conn, stmt)
-                && Some(&message) != base.as_ref()
-            {
-                found = Some(message);
-                break;
-            }
+        if let Some(i) = tables.iter().position(|(k, _)| *k == key)
+            && let (Some((_, stmts)), Some(base)) = (tables.get(i), without.0.get(i))
+        {
+            found = stmts
+                .iter()
+                .zip(base)
+                .filter_map(|(stmt, base)| {
+                    prepared(conn, stmt).filter(|m| Some(m) != base.as_ref())
+                })
+                .next();
         }
         if found.is_none() {
-            found = rename_check(conn)?.filter(|m| Some(m) != alone.as_ref());
+            found = rename_check(conn)?.filter(|m| Some(m) != without.1.as_ref());
         }
         if let Some(message) = found.filter(|m| !m.starts_with("no such function")) {
             out.push(Unresolved {
