@@ -208,3 +208,56 @@ fn schema_check_resolves_what_a_trigger_writes() {
         );
     }
 }
+
+/// A trigger the schema leaves alone (`exclude`), on a table the plan does not touch, that
+/// writes a column the plan drops: `schema/` cannot show it, so the plan's proof refuses the
+/// plan, naming it, and nothing changes.
+#[test]
+fn an_excluded_trigger_writing_a_dropped_column_refuses_the_sync() {
+    let dir = tempfile::tempdir().unwrap();
+    for sub in ["schema", "migrations", "rollbacks"] {
+        std::fs::create_dir(dir.path().join(sub)).unwrap();
+    }
+    std::fs::write(
+        dir.path().join("schemactl.toml"),
+        "database = \"db.sqlite\"\nbackups = \"backups\"\nexclude = [\"legacy_*\"]\n",
+    )
+    .unwrap();
+    let write = |version: u32, note: &str| {
+        std::fs::write(
+            dir.path().join("schema/s.yaml"),
+            format!(
+                "schemactl: 1\nversion: {version}\ntables:\n  t:\n    columns:\n      id: {{ type: INTEGER, primary_key: true }}\n      v: {{ type: TEXT }}\n{note}  log:\n    columns:\n      m: {{ type: TEXT }}\n"
+            ),
+        )
+        .unwrap();
+    };
+    let run = |args: &[&str]| {
+        Command::new(env!("CARGO_BIN_EXE_schemactl"))
+            .current_dir(dir.path())
+            .env("NO_COLOR", "1")
+            .env_remove("SCHEMACTL_DATABASE")
+            .args(args)
+            .output()
+            .unwrap()
+    };
+    write(1, "      note: { type: TEXT }\n");
+    assert!(run(&["sync", "--yes"]).status.success());
+    let db = dir.path().join("db.sqlite");
+    Connection::open(&db)
+        .unwrap()
+        .execute_batch(
+            "CREATE TRIGGER legacy_w AFTER INSERT ON log BEGIN UPDATE t SET note = new.m; END;",
+        )
+        .unwrap();
+    let before = std::fs::read(&db).unwrap();
+    write(2, "");
+    let out = run(&["sync", "--yes", "--allow-destructive"]);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{stderr}");
+    assert!(
+        stderr.contains("no longer works: trigger \"legacy_w\": no such column: note"),
+        "{stderr}"
+    );
+    assert_eq!(std::fs::read(&db).unwrap(), before, "nothing may change");
+}
