@@ -10,12 +10,14 @@
 //! or an upsert write to (see `renameResolveTrigger` in SQLite's `alter.c`), so it is not
 //! enough alone. What compiles everything a body names is preparing a statement that fires the
 //! trigger: SQLite codes each trigger the statement can fire when it prepares it (nothing runs).
-//! So each view is prepared (`SELECT * FROM v`), and each trigger is created alone (the others
-//! dropped, inside a savepoint rolled back at the end, so the message is its own) and checked
-//! with `INSERT ... DEFAULT VALUES`, an `UPDATE` of every column and a `DELETE` on its table or
-//! view, and with the RENAME check, which also resolves a trigger an `UPDATE OF` list keeps from
-//! firing. A statement that fails the same way without the trigger (an INSERT into a view
-//! without an INSTEAD OF trigger) says nothing about it.
+//! So each view is prepared (`SELECT * FROM v`), and the triggers are checked with
+//! `INSERT ... DEFAULT VALUES`, an `UPDATE` of every column and a `DELETE` on each table or view
+//! they are on, and with the RENAME check, which also resolves a trigger an `UPDATE OF` list
+//! keeps from firing. A statement that fails the same way without the triggers (an INSERT into
+//! a view without an INSTEAD OF trigger) says nothing about them. When the triggers together
+//! change nothing, all is well; otherwise each one is created alone (the others dropped, inside
+//! a savepoint rolled back at the end) and checked the same way, so that each message is its
+//! own.
 //!
 //! An unknown function in a trigger's body is not reported: the application may register it
 //! on its own connections (SQLite's RENAME check does not resolve functions either).
