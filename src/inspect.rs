@@ -247,6 +247,8 @@ fn read_unsettled(
     // too): no vector grown to twice the schema while it is read.
     out.schema.tables.reserve_exact(table_info.len());
     let mut indexes = Vec::new();
+    // The tables read again (lowercase): their indexes are read again too.
+    let mut read_again: std::collections::HashSet<String> = std::collections::HashSet::new();
     while let Some(r) = rows.next().map_err(q)? {
         let kind = Kind::of(text_not_null(r, 0).map_err(q)?);
         let name = text_not_null(r, 1).map_err(q)?;
@@ -280,29 +282,32 @@ fn read_unsettled(
                     None => {
                         let table = read_table(conn, name, sql, info, &mut out.notes)?;
                         out.schema.tables.push(table);
+                        read_again.insert(name.to_ascii_lowercase());
                     }
                 },
             },
             Kind::Index => {
-                let index = match same.and_then(|r| r.index(tbl_name, name)) {
-                    Some(i) => i.clone(),
-                    None => {
-                        parse_index(sql)
+                // Taken from before, it keeps its text, to be read again if its table is.
+                let index = match (same.and_then(|r| r.index(tbl_name, name)), before_row) {
+                    (Some(i), Some((_, row))) => (i.clone(), Some(Arc::clone(&row.sql))),
+                    _ => {
+                        let index = parse_index(sql)
                             .map_err(|e| inspect_err("index", name, e))?
-                            .1
+                            .1;
+                        (index, None)
                     }
                 };
                 indexes.push((name.to_string(), tbl_name.to_string(), index));
             }
             Kind::View => match same.and_then(|r| r.view(name)) {
-                Some(v) => out.schema.views.push(v.clone()),
+                Some(v) => out.schema.views.push(v),
                 None => {
                     let view = parse_view(sql).map_err(|e| inspect_err("view", name, e))?;
                     out.schema.views.push(view);
                 }
             },
             Kind::Trigger => match same.and_then(|r| r.trigger(name)) {
-                Some(t) => out.schema.triggers.push(t.clone()),
+                Some(t) => out.schema.triggers.push(t),
                 None => {
                     let (_, table) =
                         parse_trigger(sql).map_err(|e| inspect_err("trigger", name, e))?;
@@ -346,7 +351,18 @@ fn read_unsettled(
         .enumerate()
         .map(|(i, t)| (t.name.to_ascii_lowercase(), i))
         .collect();
-    for (name, tbl_name, index) in indexes {
+    for (name, tbl_name, (index, before_sql)) in indexes {
+        // An index taken from before is read again when its table is: what it makes of its
+        // expressions may depend on the table's columns (a `"x"` that SQLite reads as a
+        // column once the table has one), and so may change when its own text does not.
+        let index = match before_sql {
+            Some(sql) if read_again.contains(&tbl_name.to_ascii_lowercase()) => {
+                parse_index(&sql)
+                    .map_err(|e| inspect_err("index", &name, e))?
+                    .1
+            }
+            _ => index,
+        };
         let Some(table) = position
             .get(&tbl_name.to_ascii_lowercase())
             .and_then(|&i| out.schema.tables.get_mut(i))
@@ -481,17 +497,35 @@ impl<'a> Reuse<'a> {
             .find(|i| i.name.as_str() == name)
     }
 
-    fn view(&self, name: &str) -> Option<&'a View> {
-        self.views.get(name).copied()
+    /// The view as its text reads: what [`crate::requote::settle`] made of it before depends
+    /// on the columns of the tables it reads (a `"x"` is the string 'x' until a column x
+    /// exists), not on its own row, so it is settled again with the rest.
+    fn view(&self, name: &str) -> Option<View> {
+        self.views.get(name).map(|v| View {
+            name: v.name.clone(),
+            columns: v.columns.clone(),
+            select: unsettled(&v.select),
+        })
     }
 
-    fn trigger(&self, name: &str) -> Option<&'a Trigger> {
-        self.triggers.get(name).copied()
+    /// The trigger as its text reads (settled again, as a view is).
+    fn trigger(&self, name: &str) -> Option<Trigger> {
+        self.triggers.get(name).map(|t| Trigger {
+            name: t.name.clone(),
+            table: t.table.clone(),
+            sql: unsettled(&t.sql),
+        })
     }
 
     fn virtual_table(&self, name: &str) -> Option<&'a VirtualTable> {
         self.virtual_tables.get(name).copied()
     }
+}
+
+/// `sql` compared as its own text reads, as a fresh parse gives it: what an earlier
+/// [`crate::requote::settle`] keyed it as is dropped (it depended on other objects).
+fn unsettled(sql: &Sql) -> Sql {
+    Sql::new(sql.as_str())
 }
 
 fn inspect_err(kind: &str, name: &str, e: crate::parse::ParseError) -> Error {

@@ -7,6 +7,7 @@
 use rusqlite::Connection;
 
 pub mod part;
+pub mod resolve;
 pub mod scratch;
 
 use crate::error::Result;

@@ -559,14 +559,17 @@ fn materialise(
             return None;
         }
     };
-    // Views and triggers are only compiled when used: compile each view now.
-    match normal::scratch::compile_views(schema) {
-        Ok(views) => {
-            for (view, message) in views {
-                let object = Object::View(view);
+    // Views and triggers are only compiled when used: compile each one now, as the plan's
+    // proof does (a trigger writing a column no table has would fail every statement firing it).
+    match normal::resolve::compile(schema) {
+        Ok(refusals) => {
+            for refusal in refusals {
+                let Some(object) = refusal.object else {
+                    continue;
+                };
                 ctx.error(
                     place_for(&object),
-                    format!("{object}: SQLite refuses it: {message}"),
+                    format!("{object}: SQLite refuses it: {}", refusal.message),
                     "refused by SQLite",
                 );
             }

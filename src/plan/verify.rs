@@ -14,6 +14,7 @@ use rusqlite::Connection;
 use super::{Direction, Plan};
 use crate::error::{Error, Result};
 use crate::model::{Schema, Table};
+use crate::normal::resolve::{Unresolved, unresolved};
 use crate::normal::{create_in_memory, describe_difference, sqlite_message};
 
 /// Checks that `plan` turns `current` into `desired` and back, on empty tables in memory.
@@ -30,14 +31,18 @@ pub fn verify(plan: &Plan, current: &Schema, desired: &Schema) -> Result<()> {
         object: e.object.to_string(),
         message: e.message,
     })?;
-    let broken_before = broken(&conn);
+    let broken_before = broken(&conn)?;
     run(&conn, plan, Direction::Forward)?;
     compare(&conn, &desired, Direction::Forward)?;
-    // SQLite creates a trigger or a view without resolving it: one that reads a column the
-    // plan drops is created, and fails every statement that fires or reads it afterwards.
-    if let Some(message) = broken(&conn).filter(|m| Some(m) != broken_before.as_ref()) {
+    // SQLite creates a trigger or a view without resolving it: one that reads or writes a
+    // column the plan drops is created, and fails every statement that fires or reads it
+    // afterwards. What was broken before the plan is not the plan's doing.
+    if let Some(refusal) = broken(&conn)?
+        .into_iter()
+        .find(|u| !broken_before.contains(u))
+    {
         return Err(Error::PlanBreaks {
-            message: crate::printable::line(&message).into_owned(),
+            message: crate::printable::line(&refusal.to_string()).into_owned(),
         });
     }
     run(&conn, plan, Direction::Reverse)?;
@@ -180,21 +185,15 @@ fn compare(conn: &Connection, want: &Schema, direction: Direction) -> Result<()>
     Ok(())
 }
 
-/// What SQLite says of the views and triggers of `conn` when it resolves them all, as it does
-/// before a `RENAME` (`error in trigger tr: no such column: new.note`); `None` when every one
-/// resolves. The probe table it renames is gone afterwards, whatever the answer.
-fn broken(conn: &Connection) -> Option<String> {
-    const PROBE: &str = "_schemactl_resolve_probe";
-    conn.execute_batch(&format!("CREATE TABLE {PROBE} (a)"))
-        .ok()?;
-    let renamed = conn.execute_batch(&format!("ALTER TABLE {PROBE} RENAME TO {PROBE}2"));
-    let table = if renamed.is_ok() {
-        format!("{PROBE}2")
-    } else {
-        PROBE.to_string()
-    };
-    let _ = conn.execute_batch(&format!("DROP TABLE {table}"));
-    renamed.err().map(|e| sqlite_message(&e))
+/// Every view and trigger of `conn` that SQLite cannot compile (see
+/// [`crate::normal::resolve`], which the loader uses too).
+fn broken(conn: &Connection) -> Result<Vec<Unresolved>> {
+    unresolved(conn).map_err(|e| Error::PlanBreaks {
+        message: format!(
+            "the views and triggers could not be checked: {}",
+            sqlite_message(&e)
+        ),
+    })
 }
 
 fn label(direction: Direction) -> &'static str {
