@@ -504,7 +504,7 @@ impl<'a> Reuse<'a> {
         self.views.get(name).map(|v| View {
             name: v.name.clone(),
             columns: v.columns.clone(),
-            select: unsettled(&v.select),
+            select: rekeyed(&v.select),
         })
     }
 
@@ -513,7 +513,7 @@ impl<'a> Reuse<'a> {
         self.triggers.get(name).map(|t| Trigger {
             name: t.name.clone(),
             table: t.table.clone(),
-            sql: unsettled(&t.sql),
+            sql: rekeyed(&t.sql),
         })
     }
 
@@ -524,7 +524,7 @@ impl<'a> Reuse<'a> {
 
 /// `sql` compared as its own text reads, as a fresh parse gives it: what an earlier
 /// [`crate::requote::settle`] keyed it as is dropped (it depended on other objects).
-fn unsettled(sql: &Sql) -> Sql {
+fn rekeyed(sql: &Sql) -> Sql {
     Sql::new(sql.as_str())
 }
 
