@@ -127,8 +127,13 @@ fn run_case(c: &Case) {
             .unwrap()
     };
     let was = audited();
-    conn.execute("INSERT INTO t (v) VALUES ('new')", []).unwrap();
-    assert_eq!(audited() - was, c.triggers.len() as i64, "each trigger fires once");
+    conn.execute("INSERT INTO t (v) VALUES ('new')", [])
+        .unwrap();
+    assert_eq!(
+        audited() - was,
+        c.triggers.len() as i64,
+        "each trigger fires once"
+    );
 }
 
 proptest! {

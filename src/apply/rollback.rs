@@ -142,11 +142,10 @@ pub fn rollback_lossy(
     let shapes = super::unstash::stash_shapes(&live)?;
     // Objects added by hand are dropped before the reverse and created again after it.
     let hand_made = super::rollback_kept::hand_made(&live, opts, &applied)?;
-    let (undo, expected) = super::rollback_kept::keep(
-        hand_made.as_deref().unwrap_or_default(),
-        undo,
-        |undo| expected_after_with(&current, &shapes, undo),
-    )?;
+    let (undo, expected) =
+        super::rollback_kept::keep(hand_made.as_deref().unwrap_or_default(), undo, |undo| {
+            expected_after_with(&current, &shapes, undo)
+        })?;
     // Without a replay, what the rollback drops that its migrations did not create is gated.
     if let Err(why) = &hand_made {
         let undone: Vec<i32> = undo.iter().map(|u| u.version).collect();

@@ -91,7 +91,11 @@ pub fn hand_made(
 ) -> Result<std::result::Result<Vec<HandMade>, String>> {
     let built = match history_schema(live, opts, applied) {
         Ok(Some(s)) => s,
-        Ok(None) => return Ok(Err("an applied migration has no recorded SQL and no file".into())),
+        Ok(None) => {
+            return Ok(Err(
+                "an applied migration has no recorded SQL and no file".into()
+            ));
+        }
         Err(e) => return Ok(Err(e.to_string())),
     };
     hand_made_beside(live, &built).map(Ok)

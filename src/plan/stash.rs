@@ -462,9 +462,7 @@ impl Stash {
     /// inserted under it: a row inserted after the migration is never the row the stash
     /// kept, and `REPLACE` deletes the row it replaces without firing delete triggers.
     pub fn forget_sql(&self, name: &str) -> Option<String> {
-        if self.whole_table
-            || self.counter_only()
-            || (self.rowid.is_none() && self.key.is_empty())
+        if self.whole_table || self.counter_only() || (self.rowid.is_none() && self.key.is_empty())
         {
             return None;
         }
