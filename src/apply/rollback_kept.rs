@@ -323,3 +323,18 @@ pub fn keep(
     );
     Ok((undo, expected))
 }
+
+#[cfg(test)]
+mod tests {
+    use super::created_by_name;
+
+    #[test]
+    fn the_names_created_are_read_from_every_create_form() {
+        let sql = "CREATE UNIQUE INDEX IF NOT EXISTS main.\"a b\" ON t (v);
+            create temp trigger [T2] after insert on t begin select 1; end;
+            CREATE VIEW v3 AS SELECT 'CREATE INDEX no ON t (v)';
+            CREATE TABLE t4 (x); -- CREATE INDEX no2 ON t (v)
+            DROP INDEX gone;";
+        assert_eq!(created_by_name(sql), vec!["a b", "t2", "v3"]);
+    }
+}
