@@ -213,6 +213,22 @@ impl Exclude {
         out
     }
 
+    /// Returns the names of the triggers [`Exclude::carry`] added: those of `carried` that
+    /// `current` (the schema before it added them) does not have.
+    pub fn carried_triggers(carried: &Schema, current: &Schema) -> Vec<String> {
+        carried
+            .triggers
+            .iter()
+            .filter(|t| {
+                !current
+                    .triggers
+                    .iter()
+                    .any(|c| c.name.eq_ignore_ascii_case(&t.name))
+            })
+            .map(|t| t.name.to_string())
+            .collect()
+    }
+
     /// The views of `schema` that the list leaves alone because they read an excluded object
     /// (directly, or through another view so left alone), in the order they were found, each
     /// with the name it reads. The views the list names itself are not among them.

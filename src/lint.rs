@@ -752,6 +752,10 @@ pub fn stash_estimate(conn: &Connection, stash: &crate::plan::Stash) -> Option<i
             )
             .ok();
     }
+    // A counter alone: one row, nothing worth estimating.
+    if stash.counter_only() {
+        return None;
+    }
     let sizes: Vec<String> = stash
         .columns
         .iter()

@@ -141,10 +141,16 @@ pub fn rollback_lossy(
     let current = crate::inspect(&live)?;
     let shapes = super::unstash::stash_shapes(&live)?;
     // Objects added by hand are dropped before the reverse and created again after it.
-    let hand_made = super::rollback_kept::hand_made(&live, opts, &applied, say)?;
-    let (undo, expected) = super::rollback_kept::keep(&hand_made, undo, |undo| {
-        expected_after_with(&current, &shapes, undo)
-    })?;
+    let hand_made = super::rollback_kept::hand_made(&live, opts, &applied)?;
+    let (undo, expected) =
+        super::rollback_kept::keep(hand_made.as_deref().unwrap_or_default(), undo, |undo| {
+            expected_after_with(&current, &shapes, undo)
+        })?;
+    // Without a replay, what the rollback drops that its migrations did not create is gated.
+    if let Err(why) = &hand_made {
+        let undone: Vec<i32> = undo.iter().map(|u| u.version).collect();
+        super::rollback_kept::refuse_untold(&live, opts, why, &undone, &expected, say)?;
+    }
     let sql: Vec<&str> = undo.iter().map(|u| u.forward.as_str()).collect();
     let lost = super::trigger_loss::lost(&current, &expected, &sql);
     if !lost.is_empty() {

@@ -82,23 +82,126 @@ pub(super) fn history_schema(
 }
 
 /// Returns the indexes, triggers and views of `live` that the history does not build, in the
-/// order they were created. `say` is told when the history cannot be replayed.
+/// order they were created; or, when the history cannot be replayed, why (then
+/// [`refuse_untold`] answers for them).
 pub fn hand_made(
     live: &Connection,
     opts: &Options,
     applied: &[history::Applied],
-    say: &mut dyn FnMut(&str),
-) -> Result<Vec<HandMade>> {
+) -> Result<std::result::Result<Vec<HandMade>, String>> {
     let built = match history_schema(live, opts, applied) {
         Ok(Some(s)) => s,
-        Ok(None) | Err(_) => {
-            say(
-                "warning: the applied migrations cannot be replayed, so objects added by hand cannot be told apart; a reverse that rebuilds a table drops its indexes and triggers added by hand",
-            );
-            return Ok(Vec::new());
+        Ok(None) => {
+            return Ok(Err(
+                "an applied migration has no recorded SQL and no file".into()
+            ));
         }
+        Err(e) => return Ok(Err(e.to_string())),
     };
-    hand_made_beside(live, &built)
+    hand_made_beside(live, &built).map(Ok)
+}
+
+/// When the history cannot be replayed (`why`), so that objects added by hand cannot be told
+/// apart: refuses, without `allow_destructive`, a rollback that would drop an index, trigger
+/// or view of `live` that `expected` (the schema it leaves) does not have and that the
+/// migrations it undoes (`undone`, their versions) did not create themselves. Such an object
+/// may have been added by hand, and the rollback would drop it without a word. With
+/// `allow_destructive` (or in a dry run) `say` names them.
+pub fn refuse_untold(
+    live: &Connection,
+    opts: &Options,
+    why: &str,
+    undone: &[i32],
+    expected: &Schema,
+    say: &mut dyn FnMut(&str),
+) -> Result<()> {
+    let recorded = history::recorded(live)?;
+    let files = migrations::load(&opts.migrations, &opts.rollbacks).unwrap_or_default();
+    let created: BTreeSet<String> = undone
+        .iter()
+        .filter_map(|v| {
+            recorded
+                .iter()
+                .find(|r| r.version == *v)
+                .map(|r| r.forward.as_str())
+                .or_else(|| {
+                    files
+                        .iter()
+                        .find(|f| f.version == *v)
+                        .map(|f| f.forward.as_str())
+                })
+        })
+        .flat_map(created_by_name)
+        .collect();
+    let lost: Vec<String> = hand_made_beside(live, expected)?
+        .into_iter()
+        .filter(|h| !created.contains(&h.name.to_lowercase()))
+        .map(|h| h.describe())
+        .collect();
+    if lost.is_empty() {
+        return Ok(());
+    }
+    if !opts.allow_destructive && !opts.dry_run {
+        return Err(crate::error::GateError::RollbackDropsUntold {
+            database: opts.database.clone(),
+            why: why.to_string(),
+            objects: lost,
+        }
+        .into());
+    }
+    say(&format!(
+        "warning: the applied migrations cannot be replayed ({why}), so what was added by hand cannot be told apart: the rollback drops {}{}",
+        lost.join(", "),
+        if opts.dry_run {
+            " (refused without --allow-destructive)"
+        } else {
+            " (--allow-destructive; the pre-rollback backup keeps them)"
+        }
+    ));
+    Ok(())
+}
+
+/// The lowercase names of the indexes, triggers and views that the CREATE statements of
+/// `sql` create (`CREATE [UNIQUE|TEMP] INDEX|TRIGGER|VIEW [IF NOT EXISTS] [schema.]name`).
+/// Text that does not lex creates nothing by name.
+fn created_by_name(sql: &str) -> Vec<String> {
+    let Ok(tokens) = crate::sql::lex(sql) else {
+        return Vec::new();
+    };
+    let mut out = Vec::new();
+    for (i, t) in tokens.iter().enumerate() {
+        if !t.is_kw("CREATE") {
+            continue;
+        }
+        let mut at = i + 1;
+        while tokens
+            .get(at)
+            .is_some_and(|n| n.is_kw("UNIQUE") || n.is_kw("TEMP") || n.is_kw("TEMPORARY"))
+        {
+            at += 1;
+        }
+        if !tokens
+            .get(at)
+            .is_some_and(|n| n.is_kw("INDEX") || n.is_kw("TRIGGER") || n.is_kw("VIEW"))
+        {
+            continue;
+        }
+        at += 1;
+        if tokens.get(at).is_some_and(|n| n.is_kw("IF")) {
+            at += 3;
+        }
+        // `schema.name`: the name is the word after the dot.
+        if tokens
+            .get(at + 1)
+            .is_some_and(|n| n.token == sqlparser::tokenizer::Token::Period)
+        {
+            at += 2;
+        }
+        if let Some(name) = tokens.get(at).and_then(|n| n.word()) {
+            out.push(name.to_lowercase());
+        }
+    }
+    out
 }
 
 /// Returns the indexes, triggers and views of `live` that `built` (the schema its history
@@ -219,4 +322,19 @@ pub fn keep(
         l.origin.clone(),
     );
     Ok((undo, expected))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::created_by_name;
+
+    #[test]
+    fn the_names_created_are_read_from_every_create_form() {
+        let sql = "CREATE UNIQUE INDEX IF NOT EXISTS main.\"a b\" ON t (v);
+            create temp trigger [T2] after insert on t begin select 1; end;
+            CREATE VIEW v3 AS SELECT 'CREATE INDEX no ON t (v)';
+            CREATE TABLE t4 (x); -- CREATE INDEX no2 ON t (v)
+            DROP INDEX gone;";
+        assert_eq!(created_by_name(sql), vec!["a b", "t2", "v3"]);
+    }
 }

@@ -31,6 +31,23 @@ pub enum GateError {
         /// Each object, a column with its count of values.
         objects: Vec<String>,
     },
+    /// The applied migrations cannot be replayed, so what was added by hand cannot be told
+    /// apart, and a rollback would drop indexes, triggers or views that the migrations it
+    /// undoes did not create; `--allow-destructive` was not given.
+    #[error(
+        "the applied migrations of {} cannot be replayed ({}), so what was added to it by hand cannot be told apart, and the rollback would drop {}, which the migrations it undoes did not create; nothing was changed: re-run with --allow-destructive to drop them (the pre-rollback backup keeps them)",
+        database.display(),
+        crate::printable::line(why),
+        crate::printable::line(&objects.join(", "))
+    )]
+    RollbackDropsUntold {
+        /// The database.
+        database: PathBuf,
+        /// Why the history does not replay.
+        why: String,
+        /// Each object: `index "i" on "t"`.
+        objects: Vec<String>,
+    },
     /// The pending migrations bring in a rule (NOT NULL, CHECK, UNIQUE, a foreign key) that
     /// rows of the database break: the run would fail on them, after the backup.
     #[error(

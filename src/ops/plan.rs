@@ -82,7 +82,11 @@ pub fn plan(opts: &Options, say: &mut dyn FnMut(&str)) -> Result<Planned> {
             .filter_map(|r| migrations::schema_version(&r.forward)),
     );
     let changes = crate::diff::diff(current, desired_schema, &renames)?;
-    let plan = crate::plan::plan_for(current, desired_schema, &changes, opts.target);
+    let mut plan = crate::plan::plan_for(current, desired_schema, &changes, opts.target);
+    // The carried triggers' drops must not stop the history replaying from empty.
+    plan.drop_triggers_if_exists(&crate::exclude::Exclude::carried_triggers(
+        current, &filtered,
+    ));
     let findings = match (&conn, opts.lint) {
         (Some(c), true) => {
             let mut findings = crate::lint::lint(c, current, desired_schema, &changes)?;

@@ -266,6 +266,37 @@ fn drop_view(v: &View, destructive: bool) -> Step {
     }
 }
 
+impl Plan {
+    /// Writes each `DROP TRIGGER` of the plan that names one of `triggers` as `DROP TRIGGER IF
+    /// EXISTS`, in both directions. `triggers` are the ones carried through a rebuild of their
+    /// table although the exclude list leaves them alone (see [`crate::exclude::Exclude::carry`]):
+    /// the history never creates them, so a plain DROP would stop the history replaying from
+    /// empty, and with it what tells apart the objects added by hand. On the database, where
+    /// they exist, the statement is the same.
+    pub fn drop_triggers_if_exists(&mut self, triggers: &[String]) {
+        if triggers.is_empty() {
+            return;
+        }
+        let plain: Vec<(String, String)> = triggers
+            .iter()
+            .map(|t| {
+                (
+                    format!("DROP TRIGGER {}", ident(t)),
+                    format!("DROP TRIGGER IF EXISTS {}", ident(t)),
+                )
+            })
+            .collect();
+        for step in &mut self.steps {
+            for sql in step.forward.iter_mut().chain(step.reverse.iter_mut()) {
+                if let Some((_, tolerant)) = plain.iter().find(|(p, _)| p.eq_ignore_ascii_case(sql))
+                {
+                    sql.clone_from(tolerant);
+                }
+            }
+        }
+    }
+}
+
 fn drop_trigger(t: &Trigger, destructive: bool) -> Step {
     Step {
         kind: StepKind::new(false, destructive),

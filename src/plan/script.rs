@@ -76,6 +76,7 @@ impl Step {
                         .map(|sql| sql.replace(STASH_PLACEHOLDER, name)),
                 );
                 out.push(format!("DROP TABLE {}", ident(name)));
+                out.extend(kept.counter_restore_sql(name));
                 out
             }
             (Direction::Reverse, _) => {

@@ -39,7 +39,9 @@ pub struct Stash {
     pub without_rowid: bool,
     /// True when the whole table goes.
     pub whole_table: bool,
-    /// True when the table is AUTOINCREMENT, so its counter is kept too.
+    /// True when the step loses the table's AUTOINCREMENT counter, so the stash keeps it too
+    /// (in `{name}_seq`): the whole table goes, or a rebuild turns AUTOINCREMENT off (the old
+    /// table's `sqlite_sequence` row goes with it; see [`Stash::counter`]).
     pub autoincrement: bool,
     /// Columns of [`Stash::columns`] whose type narrows (TEXT to INTEGER: `'007'` becomes 7),
     /// each with the affinity of its new type. Beside each original value the stash keeps the
@@ -112,9 +114,37 @@ impl Stash {
     }
 
     /// Returns true when a stash row can be paired with its row: the table has an unshadowed
-    /// rowid alias, or a primary key whose columns are all NOT NULL.
+    /// rowid alias, or a primary key whose columns are all NOT NULL. A stash of the counter
+    /// alone keeps no rows.
     pub fn identifiable(&self) -> bool {
-        self.reserved.is_none() && (self.rowid.is_some() || !self.key.is_empty())
+        self.counter_only()
+            || self.reserved.is_none() && (self.rowid.is_some() || !self.key.is_empty())
+    }
+
+    /// Describes the stash of a rebuild that keeps every value but turns AUTOINCREMENT off:
+    /// the table's counter alone, so that the rollback, which turns it on again, does not
+    /// hand out ids the counter had already issued (the new table would start from its
+    /// largest rowid).
+    pub fn counter(t: &Table) -> Self {
+        Stash {
+            table: t.name.to_string(),
+            columns: Vec::new(),
+            key: Vec::new(),
+            rowid: None,
+            without_rowid: t.without_rowid,
+            whole_table: false,
+            autoincrement: true,
+            narrowed: Vec::new(),
+            reverse: None,
+            reserved: None,
+            fingerprint: Vec::new(),
+        }
+    }
+
+    /// Returns true when the stash keeps the AUTOINCREMENT counter and no rows (see
+    /// [`Stash::counter`]): it has no table `{name}`, only `{name}_seq`.
+    pub fn counter_only(&self) -> bool {
+        !self.whole_table && self.columns.is_empty() && self.autoincrement
     }
 
     /// Describes the stash of a whole table: its rows, with their rowids unless it is
@@ -343,6 +373,9 @@ impl Stash {
     /// table's rows (with rowids when no INTEGER PRIMARY KEY carries them) and its
     /// AUTOINCREMENT counter.
     pub fn save_sql(&self, name: &str) -> Vec<String> {
+        if self.counter_only() {
+            return vec![self.counter_save_sql(name)];
+        }
         let t = ident(&self.table);
         let cols: Vec<String> = self.columns.iter().map(|c| ident(c)).collect();
         let key: Vec<String> = self
@@ -374,18 +407,47 @@ impl Stash {
                 .collect::<Vec<_>>()
                 .join(", ")
         )];
-        if self.whole_table && self.autoincrement {
-            out.push(format!(
-                "CREATE TABLE {} AS SELECT seq FROM sqlite_sequence WHERE name = {}",
-                ident(&format!("{name}_seq")),
-                quote_literal(&self.table)
-            ));
+        if self.autoincrement {
+            out.push(self.counter_save_sql(name));
         }
         out.extend(self.narrowed_sql(name));
         if !self.whole_table {
             out.extend(self.identity_index_sql(name));
         }
         out
+    }
+
+    /// The statement that keeps the table's AUTOINCREMENT counter in `{name}_seq`.
+    fn counter_save_sql(&self, name: &str) -> String {
+        format!(
+            "CREATE TABLE {} AS SELECT seq FROM sqlite_sequence WHERE name = {}",
+            ident(&format!("{name}_seq")),
+            quote_literal(&self.table)
+        )
+    }
+
+    /// Returns the statements that put back the counter a rebuild kept in `{name}_seq` (see
+    /// [`Stash::counter`]), once the step's reverse made the table AUTOINCREMENT again, and
+    /// drop that stash; nothing when the stash keeps no counter. The counter becomes the
+    /// larger of the kept one and the one the reverse's copy left (its largest rowid): an id
+    /// issued before the step, or a row inserted since, is never issued again. An emptied
+    /// (dropped) stash changes nothing.
+    pub fn counter_restore_sql(&self, name: &str) -> Vec<String> {
+        if self.whole_table || !self.autoincrement {
+            return Vec::new();
+        }
+        let seq = ident(&format!("{name}_seq"));
+        let t = quote_literal(&self.table);
+        vec![
+            format!(
+                "DELETE FROM {seq} WHERE seq <= (SELECT max(seq) FROM sqlite_sequence WHERE name = {t})"
+            ),
+            format!(
+                "DELETE FROM sqlite_sequence WHERE name = {t} AND EXISTS (SELECT 1 FROM {seq})"
+            ),
+            format!("INSERT INTO sqlite_sequence (name, seq) SELECT {t}, seq FROM {seq}"),
+            format!("DROP TABLE {seq}"),
+        ]
     }
 
     /// Returns the trigger that keeps a column stash true while the table lives on: it
@@ -400,7 +462,8 @@ impl Stash {
     /// inserted under it: a row inserted after the migration is never the row the stash
     /// kept, and `REPLACE` deletes the row it replaces without firing delete triggers.
     pub fn forget_sql(&self, name: &str) -> Option<String> {
-        if self.whole_table || (self.rowid.is_none() && self.key.is_empty()) {
+        if self.whole_table || self.counter_only() || (self.rowid.is_none() && self.key.is_empty())
+        {
             return None;
         }
         let trigger = |suffix: &str, event: &str, row: &str| {
@@ -527,6 +590,8 @@ impl Stash {
                 ));
                 out.push(format!("DROP TABLE {seq}"));
             }
+        } else if self.counter_only() {
+            return self.counter_restore_sql(name);
         } else {
             out.push(self.unforget_sql(name));
             let matches = self.matches(&t);
@@ -546,6 +611,7 @@ impl Stash {
             ));
         }
         out.push(format!("DROP TABLE {s}"));
+        out.extend(self.counter_restore_sql(name));
         out
     }
 }

@@ -148,6 +148,14 @@ fn rebuild_step(d: &TableDiff, target: Target) -> Step {
                 .zip(&to_key)
                 .all(|(a, b)| a.eq_ignore_ascii_case(b))
     };
+    // AUTOINCREMENT turned off: the old table's counter goes with it (DROP TABLE deletes its
+    // sqlite_sequence row), and the reverse, which turns it on again, would start from the
+    // largest rowid and issue again the ids deleted at the top of the range. It is stashed.
+    let autoincrement = |t: &Table| t.primary_key.as_ref().is_some_and(|pk| pk.autoincrement);
+    let counter_lost = autoincrement(&d.from) && !autoincrement(&d.to);
+    if counter_lost {
+        summary.push_str("; turns AUTOINCREMENT off (its counter is kept for the rollback)");
+    }
     let stash = (!stored.is_empty() || !narrowed_stored.is_empty()).then(|| {
         let mut stash = Stash::rebuild(
             &d.from,
@@ -165,6 +173,14 @@ fn rebuild_step(d: &TableDiff, target: Target) -> Step {
         ));
         stash
     });
+    let stash = match stash {
+        Some(mut stash) if counter_lost => {
+            stash.autoincrement = true;
+            Some(stash)
+        }
+        None if counter_lost => Some(Stash::counter(&d.from)),
+        stash => stash,
+    };
     Step {
         kind: StepKind::new(true, destructive),
         drops_table: TableDrops::NONE,
