@@ -349,7 +349,14 @@ impl Proof {
         for (i, named) in chosen {
             let name = &before[i];
             let Some((after_index, after_name)) = d.successor(i) else {
-                continue; // dropped: the destructive gate and the stash answer for it
+                // Rows copied into a table that does not take its place are not followed: say
+                // so. A table only dropped is the destructive gate's and the stash's.
+                if let Some(to) = d.copied_into(i) {
+                    proof.skipped.push(format!(
+                        "\"{name}\" (its rows were copied into \"{to}\", which does not take its place)"
+                    ));
+                }
+                continue;
             };
             let shape_before = Shape::read(conn, name)?;
             let shape_after = if !named {
@@ -357,7 +364,12 @@ impl Proof {
             } else if let Some(sim) = &simulated {
                 match Shape::read(sim, after_name) {
                     Ok(s) => s,
-                    Err(_) => continue,
+                    Err(_) => {
+                        proof.skipped.push(format!(
+                            "\"{name}\" (its columns as \"{after_name}\" could not be read)"
+                        ));
+                        continue;
+                    }
                 }
             } else {
                 proof.skipped.push(format!(

@@ -127,10 +127,10 @@ pub(super) fn table_proof(
             // A generated column made regular by a rollback gets back the values its
             // migration stashed, not the computed ones.
             Source::Kept(b)
-                if before.column(&b).is_some_and(|b| b.hidden >= 2) && d.filled_from_stash(ai) => {}
+                if before.column(&b).is_some_and(|b| b.hidden >= 2) && d.filled_from_stash(bi, ai) => {}
             Source::Kept(b) => {
                 let from = before.column(&b).map_or(c.affinity, |b| b.affinity);
-                if from != c.affinity && d.filled_from_stash(ai) {
+                if from != c.affinity && d.filled_from_stash(bi, ai) {
                     // A rollback putting back a narrowed column's original values from its
                     // stash ('007', not the 7 the conversion gives): the stash answers for it.
                     continue;
@@ -165,7 +165,7 @@ pub(super) fn table_proof(
                 .chain(converted.iter().map(|(b, after, _)| (b, after)))
                 .any(|(_, after)| after.eq_ignore_ascii_case(a))
         };
-        let new_key = |a: &str| before.column(a).is_none() && !fed(a) && !d.filled_from_stash(ai);
+        let new_key = |a: &str| before.column(a).is_none() && !fed(a) && !d.filled_from_stash(bi, ai);
         let keeps_rowid = match (&before.alias, &after.alias) {
             (None, None) => true,
             (Some(b), Some(a)) => map(a).is_some_and(|m| m.eq_ignore_ascii_case(b)) || new_key(a),
