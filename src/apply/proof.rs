@@ -728,3 +728,5 @@ impl Proof {
 /// The after-side expressions of the kept and converted columns.
 #[cfg(test)]
 mod tests;
+#[cfg(test)]
+mod tests_follow;
