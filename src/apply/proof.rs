@@ -185,7 +185,8 @@ enum Key {
         before: String,
         after: String,
         label: String,
-        /// The key is one value, shown with `quote()`; else it is already text.
+        /// The key is one value, shown with [`crate::sql::literal_sql`]; else it is already
+        /// text (each value's literal, joined by commas).
         single: bool,
     },
     /// The table has no identity the migrations keep: rows are compared as a multiset.
@@ -670,20 +671,20 @@ impl Proof {
                     ..
                 } => (
                     if *single {
-                        format!("quote({after})")
+                        crate::sql::literal_sql(after)
                     } else {
                         after.clone()
                     },
                     label.clone(),
                 ),
                 Key::None if kept.is_empty() => {
-                    (format!("quote({c})"), "the value they hold".into())
+                    (crate::sql::literal_sql(&c), "the value they hold".into())
                 }
                 Key::None => (
                     format!(
                         "'(' || {} || ')'",
                         kept.iter()
-                            .map(|k| format!("quote({})", quote_ident(k)))
+                            .map(|k| crate::sql::literal_sql(&quote_ident(k)))
                             .collect::<Vec<_>>()
                             .join(" || ', ' || ")
                     ),
@@ -730,3 +731,5 @@ impl Proof {
 mod tests;
 #[cfg(test)]
 mod tests_follow;
+#[cfg(test)]
+mod tests_identity;

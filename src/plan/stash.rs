@@ -68,7 +68,9 @@ pub struct Stash {
 pub const FINGERPRINT: &str = "_schemactl_fp";
 
 /// The fingerprint of `columns` of the row `row` (an alias, or None for the table read
-/// directly): a JSON object of each column's name and `quote()`d value.
+/// directly): a JSON object of each column's name and value as its exact SQL literal
+/// ([`crate::sql::literal_sql`]: `quote()`, which a stash written before kept, for every value
+/// but a text holding a NUL, which `quote()` cuts short).
 pub fn fingerprint_sql(columns: &[String], row: Option<&str>) -> String {
     let parts: Vec<String> = columns
         .iter()
@@ -77,7 +79,7 @@ pub fn fingerprint_sql(columns: &[String], row: Option<&str>) -> String {
                 Some(r) => format!("{r}.{}", ident(c)),
                 None => ident(c),
             };
-            format!("{}, quote({col})", quote_literal(c))
+            format!("{}, {}", quote_literal(c), crate::sql::literal_sql(&col))
         })
         .collect();
     format!("json_object({})", parts.join(", "))

@@ -451,7 +451,10 @@ impl Description {
     /// first: the rebuilds whose statements a column of `after` went through.
     fn links(&self, before: usize, after: usize) -> Vec<usize> {
         let chain = self.chain(before).unwrap_or_else(|| vec![before, after]);
-        let end = chain.iter().position(|&t| t == after).unwrap_or(chain.len() - 1);
+        let end = chain
+            .iter()
+            .position(|&t| t == after)
+            .unwrap_or(chain.len() - 1);
         chain[1..=end].iter().rev().copied().collect()
     }
 

@@ -59,18 +59,35 @@ fn script(steps: &[Step], bad: Option<usize>) -> (String, String) {
                 name = to;
             }
             Step::Rebuild(order) => {
-                let v = if bad == Some(rebuilds) { "upper(v)" } else { "v" };
+                let v = if bad == Some(rebuilds) {
+                    "upper(v)"
+                } else {
+                    "v"
+                };
                 rebuilds += 1;
                 let (new, old) = (format!("n{i}"), format!("o{i}"));
-                let create = |t: &str| format!("CREATE TABLE {t} (id INTEGER PRIMARY KEY, v TEXT);\n");
+                let create =
+                    |t: &str| format!("CREATE TABLE {t} (id INTEGER PRIMARY KEY, v TEXT);\n");
                 let copy = |to: &str, from: &str| {
                     format!("INSERT INTO {to} (id, v) SELECT id, {v} FROM {from};\n")
                 };
                 let rename = |from: &str, to: &str| format!("ALTER TABLE {from} RENAME TO {to};\n");
                 let drop = |t: &str| format!("DROP TABLE {t};\n");
                 sql.push_str(&match order {
-                    0 => [create(&new), copy(&new, &name), drop(&name), rename(&new, &name)].concat(),
-                    1 => [rename(&name, &old), create(&name), copy(&name, &old), drop(&old)].concat(),
+                    0 => [
+                        create(&new),
+                        copy(&new, &name),
+                        drop(&name),
+                        rename(&new, &name),
+                    ]
+                    .concat(),
+                    1 => [
+                        rename(&name, &old),
+                        create(&name),
+                        copy(&name, &old),
+                        drop(&old),
+                    ]
+                    .concat(),
                     _ => [
                         create(&new),
                         copy(&new, &name),

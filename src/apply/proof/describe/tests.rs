@@ -74,8 +74,7 @@ fn a_drop_without_a_copy_has_no_successor() {
 
 #[test]
 fn a_generated_rebuild_that_swaps_follows_its_header_both_ways() {
-    let body =
-        "-- step 1 [rebuild]: rebuild table t (rename column b to a, rename column a to b)
+    let body = "-- step 1 [rebuild]: rebuild table t (rename column b to a, rename column a to b)
 CREATE TABLE _schemactl_new_t (id INTEGER PRIMARY KEY, a TEXT, b TEXT);
 INSERT OR ABORT INTO _schemactl_new_t (id, a, b) SELECT id, b, a FROM t;
 DROP TABLE t;
@@ -96,7 +95,6 @@ ALTER TABLE _schemactl_new_t RENAME TO t;
 #[test]
 fn trigger_bodies_stay_in_their_statement() {
     let tokens =
-        lex("CREATE TRIGGER x AFTER INSERT ON t BEGIN DELETE FROM u; END; DELETE FROM t;")
-            .unwrap();
+        lex("CREATE TRIGGER x AFTER INSERT ON t BEGIN DELETE FROM u; END; DELETE FROM t;").unwrap();
     assert_eq!(statements(&tokens).len(), 2);
 }
