@@ -219,6 +219,8 @@ pub struct Proof {
     tables: Vec<TableProof>,
     /// Tables the proof leaves alone, and why.
     skipped: Vec<String>,
+    /// Where each table's rows are after the migrations ([`names_after`]).
+    names_after: Vec<(String, Option<String>)>,
 }
 
 fn q(context: &str) -> impl Fn(rusqlite::Error) -> Error + '_ {
@@ -298,6 +300,28 @@ fn rows2(conn: &Connection, sql: &str) -> Vec<(String, String)> {
         .unwrap_or_default()
 }
 
+/// Where the rows of each table of `before` are after `sql` (the pending migrations, in the
+/// order they run): the name of the table holding them, through every rename and rebuild in
+/// turn, or None when `sql` drops the table (or copies its rows into a table that does not
+/// take its place). The row counts follow the tables by this, as the proof does.
+pub fn names_after(before: &[String], sql: &[&str]) -> Vec<(String, Option<String>)> {
+    struct Nothing;
+    impl Reach for Nothing {
+        fn reached_from(&self, _: &str) -> Vec<String> {
+            Vec::new()
+        }
+    }
+    names(before, &Description::new(before, sql, &Nothing))
+}
+
+fn names(before: &[String], d: &Description) -> Vec<(String, Option<String>)> {
+    before
+        .iter()
+        .enumerate()
+        .map(|(i, b)| (b.clone(), d.successor(i).map(|(_, n)| n.to_string())))
+        .collect()
+}
+
 /// The tables of `conn` before `sql` runs, and what `sql` does to them.
 fn describe(conn: &Connection, sql: &[&str]) -> Result<(Vec<String>, Description)> {
     let before = list_tables(conn)?;
@@ -323,6 +347,7 @@ impl Proof {
             state: Arc::clone(&state),
             tables: Vec::new(),
             skipped: Vec::new(),
+            names_after: names(&before, &d),
         };
         let everything = !d.undescribed.is_empty();
         let mut chosen = Vec::new();
@@ -435,6 +460,11 @@ impl Proof {
             }
         }
         Ok(out)
+    }
+
+    /// Where each table's rows are after the migrations ([`names_after`], read once here).
+    pub fn names_after(&self) -> Vec<(String, Option<String>)> {
+        self.names_after.clone()
     }
 
     /// Stores the rows of `t` before the migrations and sums them.
