@@ -119,3 +119,7 @@ pub(super) fn references_any(conn: &Connection, table: &str, parents: &[String])
 fn q(context: &str) -> impl Fn(rusqlite::Error) -> Error + '_ {
     move |e| Error::sqlite(context.to_string(), e)
 }
+
+#[cfg(test)]
+#[path = "counts_tests.rs"]
+mod tests;
