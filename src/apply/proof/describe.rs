@@ -423,11 +423,16 @@ impl Description {
 
     /// The name of a table alive at the end that was filled from `before` (dropped, with no
     /// table taking its place): where its rows went, for the proof to name it as not proven.
+    /// A rollback stash is not one: a table dropped into its stash is the destructive gate's.
     pub fn copied_into(&self, before: usize) -> Option<&str> {
         self.tables
             .iter()
             .filter(|t| t.filled_from.contains(&before))
-            .find_map(|t| t.current.as_deref())
+            .filter_map(|t| t.current.as_deref())
+            .find(|n| {
+                !n.to_ascii_lowercase()
+                    .starts_with(crate::plan::STASH_PREFIX)
+            })
     }
 
     /// Returns the table that existed before whose rows the table `t` holds, when `t` is a
