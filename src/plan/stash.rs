@@ -648,4 +648,40 @@ mod tests {
         );
         assert_eq!(stash_of("CREATE VIRTUAL TABLE v USING spellfix1"), None);
     }
+
+    #[test]
+    fn a_fingerprint_tells_apart_values_quote_cuts_at_a_nul_and_keeps_the_rest() {
+        let conn = rusqlite::Connection::open_in_memory().unwrap();
+        conn.execute_batch(
+            "CREATE TABLE t (a, b); INSERT INTO t VALUES (CAST(X'78004141' AS TEXT), 1), (CAST(X'78004142' AS TEXT), 1), ('x''y', 1.0), ('x''y', 1)",
+        )
+        .unwrap();
+        let columns = vec!["a".to_string(), "b".to_string()];
+        let fp: Vec<String> = conn
+            .prepare(&format!(
+                "SELECT {} FROM t ORDER BY rowid",
+                fingerprint_sql(&columns, Some("t"))
+            ))
+            .unwrap()
+            .query_map([], |r| r.get(0))
+            .unwrap()
+            .collect::<Result<_, _>>()
+            .unwrap();
+        assert_eq!(fp.len(), 4);
+        for (i, x) in fp.iter().enumerate() {
+            for y in &fp[i + 1..] {
+                assert_ne!(x, y);
+            }
+        }
+        // Where quote() wrote the whole value, the fingerprint is what a stash written with
+        // quote() kept: such stashes still find their rows.
+        let old: String = conn
+            .query_row(
+                "SELECT json_object('a', quote(a), 'b', quote(b)) FROM t WHERE rowid = 3",
+                [],
+                |r| r.get(0),
+            )
+            .unwrap();
+        assert_eq!(fp[2], old);
+    }
 }
