@@ -339,11 +339,14 @@ pub enum Error {
     UnplannedMigration,
     /// A table lost or gained rows while migrations that do not insert or delete ran.
     #[error(
-        "table \"{table}\" had {before} row(s) before the migrations and {after} after; nothing was changed"
+        "table \"{table}\"{renamed} had {before} row(s) before the migrations and {after} after; nothing was changed"
     )]
     RowCountChanged {
         /// The table.
         table: String,
+        /// ` (now "b")` when the migrations renamed it (its rows are counted under its new
+        /// name), else empty.
+        renamed: String,
         /// Its rows before.
         before: u64,
         /// Its rows after.

@@ -182,9 +182,9 @@ impl Lint<'_> {
                 .iter()
                 .map(|k| {
                     format!(
-                        "{} || '=' || quote({})",
+                        "{} || '=' || {}",
                         crate::sql::quote_literal(k.expr.as_str()),
-                        ident(k.expr.as_str())
+                        crate::sql::literal_sql(&ident(k.expr.as_str()))
                     )
                 })
                 .collect::<Vec<_>>()
@@ -521,7 +521,10 @@ impl Lint<'_> {
             to.decl_type,
             from.decl_type
         );
-        let shown = format!("quote({col}) || ' (' || typeof({col}) || ')'");
+        let shown = format!(
+            "{} || ' (' || typeof({col}) || ')'",
+            crate::sql::literal_sql(&col)
+        );
         self.rows_where_showing(FindingKind::Type, message, &condition, Some(&shown))
     }
 
@@ -624,7 +627,7 @@ impl Lint<'_> {
         if count == 0 {
             return Ok(());
         }
-        let shown: Vec<String> = exprs.iter().map(|e| format!("quote({e})")).collect();
+        let shown: Vec<String> = exprs.iter().map(|e| crate::sql::literal_sql(e)).collect();
         let sample_sql = format!(
             "SELECT {} FROM {table} WHERE {} GROUP BY {group} HAVING count(*) > 1 LIMIT 5",
             shown.join(" || ', ' || "),

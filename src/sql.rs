@@ -273,6 +273,20 @@ pub fn quote_literal(value: &str) -> String {
     format!("'{}'", value.replace('\'', "''"))
 }
 
+/// An SQL expression giving the value of `expr` as the SQL literal that writes it exactly,
+/// for naming a row by its values: `quote()`, but for a text holding a NUL, which `quote()`
+/// cuts at the NUL (`'x\0A'` and `'x\0B'` would both read `'x'`), written
+/// `CAST(X'...' AS TEXT)` with all its bytes. Values SQLite tells apart give different
+/// literals (1, 1.0, '1' and X'31' included; a REAL is written to round-trip, and -0.0 reads
+/// 0.0, as SQLite compares them), and each literal ends where SQL reads it to end, so
+/// literals joined by a separator still tell every sequence of values apart. `expr` is a
+/// column or another expression without side effects: it is read more than once.
+pub fn literal_sql(expr: &str) -> String {
+    format!(
+        "CASE WHEN typeof({expr}) = 'text' AND instr({expr}, char(0)) > 0 THEN 'CAST(X''' || hex({expr}) || ''' AS TEXT)' ELSE quote({expr}) END"
+    )
+}
+
 /// Renders `text` as one SQL line comment, `-- text`, that nothing in the text can end early
 /// or turn into SQL: every control character (newlines and carriage returns above all, which
 /// end a `--` comment), the Unicode line and paragraph separators, the bidirectional

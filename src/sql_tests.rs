@@ -147,3 +147,56 @@ fn ident_quotes_only_when_needed() {
     assert_eq!(ident("1a"), "\"1a\"");
     assert_eq!(ident(""), "\"\"");
 }
+
+/// Values SQLite tells apart, with the look-alikes that `quote()`, a separator or a type
+/// could confuse: texts with NULs, commas and quotes, 1 / 1.0 / '1' / X'31', blobs with NULs.
+fn sql_value() -> impl proptest::strategy::Strategy<Value = rusqlite::types::Value> {
+    use proptest::prelude::*;
+    use rusqlite::types::Value;
+    prop_oneof![
+        Just(Value::Null),
+        (-2i64..3).prop_map(Value::Integer),
+        proptest::sample::select(vec![1.0, 1.5, -2.0, 0.1, 1e300, 2.5e-310]).prop_map(Value::Real),
+        proptest::collection::vec(
+            proptest::sample::select(vec!["x", "\0", ",", "'", "1", "é"]),
+            0..4
+        )
+        .prop_map(|p| Value::Text(p.concat())),
+        proptest::collection::vec(
+            proptest::sample::select(vec![0u8, b'x', b',', b'1', 0xff]),
+            0..3
+        )
+        .prop_map(Value::Blob),
+    ]
+}
+
+proptest::proptest! {
+    #![proptest_config(proptest::prelude::ProptestConfig::with_cases(64))]
+
+    /// Two sequences of values give the same literals, joined by commas, only when they are
+    /// the same values of the same types: a row named by them is one row.
+    #[test]
+    fn literals_of_values_tell_every_sequence_apart(
+        x in proptest::collection::vec(sql_value(), 1..4),
+        y in proptest::collection::vec(sql_value(), 1..4),
+    ) {
+        let conn = rusqlite::Connection::open_in_memory().unwrap();
+        let joined = |v: &[rusqlite::types::Value]| -> String {
+            let exprs: Vec<String> = (1..=v.len()).map(|i| literal_sql(&format!("?{i}"))).collect();
+            conn.query_row(
+                &format!("SELECT {}", exprs.join(" || ',' || ")),
+                rusqlite::params_from_iter(v),
+                |r| r.get(0),
+            )
+            .unwrap()
+        };
+        let (a, b) = (joined(&x), joined(&y));
+        proptest::prop_assert_eq!(a == b, x == y, "{:?} {:?}: {} / {}", x, y, a, b);
+        // Each value's literal reads back as the value itself.
+        for v in &x {
+            let lit: String = conn.query_row(&format!("SELECT {}", literal_sql("?1")), [v], |r| r.get(0)).unwrap();
+            let back: rusqlite::types::Value = conn.query_row(&format!("SELECT {lit}"), [], |r| r.get(0)).unwrap();
+            proptest::prop_assert_eq!(&back, v, "{}", lit);
+        }
+    }
+}

@@ -14,7 +14,6 @@ use refinery_core::Migration;
 use refinery_core::traits::sync::{Migrate, Query, Transaction};
 use rusqlite::Connection;
 use rusqlite::fallible_iterator::FallibleIterator;
-use sqlparser::tokenizer::Token;
 
 use crate::db::bookkeeping::{
     CREATE_MIGRATIONS_TABLE, HISTORY_TABLE, MIGRATIONS_TABLE, STASH_DROPPED_TABLE,
@@ -25,8 +24,9 @@ use crate::migrations;
 use crate::model::Schema;
 use crate::normal::sqlite_message;
 use crate::printable::thousands;
-use crate::sql::{lex, quote_ident};
+use crate::sql::quote_ident;
 
+use super::counts::{NamesAfter, dml_targets, references_any};
 use super::proof::Proof;
 
 /// Whether changes are kept.
@@ -70,6 +70,9 @@ pub struct Driver<'c> {
     /// The live schema the migrations were planned on, and the database (for the message):
     /// checked in a live run's transaction before the first statement.
     planned_on: Option<(super::pipeline::PlannedOn, std::path::PathBuf)>,
+    /// Where each table's rows are after the migrations: read by the proof, else once when
+    /// the row counts need it.
+    names_after: Option<std::rc::Rc<NamesAfter>>,
 }
 
 impl<'c> Driver<'c> {
@@ -95,6 +98,7 @@ impl<'c> Driver<'c> {
             refuse_loss: false,
             identity: None,
             planned_on: None,
+            names_after: None,
         }
     }
 
@@ -184,9 +188,29 @@ impl<'c> Driver<'c> {
         Proof::prepare(self.conn, &sql).map(Some)
     }
 
+    /// Where each table of `counts_before` has its rows after the migrations (and their
+    /// rollback stashes put back): the proof's reading, or one made now.
+    fn names_after(&mut self, counts_before: &BTreeMap<String, u64>) -> std::rc::Rc<NamesAfter> {
+        if let Some(names) = &self.names_after {
+            return std::rc::Rc::clone(names);
+        }
+        let before: Vec<String> = counts_before.keys().cloned().collect();
+        let sql: Vec<&str> = self
+            .pending
+            .iter()
+            .filter(|p| p.origin != migrations::Origin::Adopted)
+            .map(|p| p.forward.as_str())
+            .chain(self.unstash_sql.iter().map(String::as_str))
+            .collect();
+        let names = std::rc::Rc::new(NamesAfter::new(super::proof::names_after(&before, &sql)));
+        self.names_after = Some(std::rc::Rc::clone(&names));
+        names
+    }
+
     /// Compares the rows with the ones [`Driver::prove_before`] stored.
     fn prove_after(&mut self, proof: Option<Proof>) -> Result<()> {
         if let Some(proof) = proof {
+            self.names_after = Some(std::rc::Rc::new(NamesAfter::new(proof.names_after())));
             self.checked.push(proof.verify(self.conn)?);
         }
         Ok(())
@@ -481,31 +505,19 @@ impl Driver<'_> {
         counts_before: &BTreeMap<String, u64>,
         counts_after: &BTreeMap<String, u64>,
     ) -> Result<()> {
-        // A table the migrations rename keeps its rows under its new name.
-        let renames: Vec<crate::migrations::renames::Rename> = self
-            .pending
-            .iter()
-            .flat_map(|p| crate::migrations::renames::renames(&p.forward))
-            .collect();
+        // A table keeps its rows under the name the migrations give it (through every
+        // rename and rebuild: a swap or a chain too).
+        let names = self.names_after(counts_before);
         let mut removed = Vec::new();
         let mut followed: Vec<String> = Vec::new();
-        let find = |counts: &BTreeMap<String, u64>, name: &str| {
-            counts
-                .iter()
-                .find(|(t, _)| t.eq_ignore_ascii_case(name))
-                .map(|(t, n)| (t.clone(), *n))
-        };
         for (table, before) in counts_before {
-            let now = crate::migrations::renames::renamed_table(&renames, table);
-            let renamed = !now.eq_ignore_ascii_case(table) && find(counts_before, &now).is_none();
-            // Looked up (a scan of the counts) only for a table that is renamed: a lookup
-            // for every table made this quadratic in the number of tables.
-            let (label, after) = match renamed.then(|| find(counts_after, &now)).flatten() {
-                Some((now, n)) => {
+            let renamed = names.renamed(table).is_some();
+            let (label, after) = match names.count_after(table, counts_after) {
+                Some((now, n)) if renamed => {
                     followed.push(now.clone());
                     (format!("{table} (renamed {now})"), Some(n))
                 }
-                None => (table.clone(), counts_after.get(table).copied()),
+                other => (table.clone(), other.map(|(_, n)| n)),
             };
             if after == Some(*before) {
                 if renamed {
@@ -546,11 +558,14 @@ impl Driver<'_> {
         // migration inserts into or deletes from it (or a parent it cascades from). Which
         // tables those are is read only when a count changed.
         let mut changed_by_dml: Option<Vec<String>> = None;
+        // Each table is compared with the table its rows went to (a swap or a chain of
+        // renames moves them to a name another table had).
+        let names = self.names_after(counts_before);
         for (table, before) in counts_before {
-            let Some(after) = counts_after.get(table) else {
+            let Some((now, after)) = names.count_after(table, counts_after) else {
                 continue;
             };
-            if before == after {
+            if *before == after {
                 continue;
             }
             let targets = changed_by_dml.get_or_insert_with(|| {
@@ -561,15 +576,22 @@ impl Driver<'_> {
                     .flat_map(dml_targets)
                     .collect()
             });
-            if targets.iter().any(|t| t.eq_ignore_ascii_case(table))
-                || references_any(self.conn, table, targets)?
+            if targets
+                .iter()
+                .any(|t| t.eq_ignore_ascii_case(table) || t.eq_ignore_ascii_case(&now))
+                || references_any(self.conn, &now, targets)?
             {
                 continue;
             }
             return Err(Error::RowCountChanged {
                 table: table.clone(),
+                renamed: if now.eq_ignore_ascii_case(table) {
+                    String::new()
+                } else {
+                    format!(" (now \"{now}\")")
+                },
                 before: *before,
-                after: *after,
+                after,
             });
         }
         self.checked
@@ -763,55 +785,6 @@ fn run_statements(
 /// Row counts of every user table (schemactl's own tables aside).
 pub fn row_counts(conn: &Connection) -> Result<BTreeMap<String, u64>> {
     crate::db::row_counts(conn, crate::db::Tables::User)
-}
-
-/// Tables a migration inserts into or deletes from.
-fn dml_targets(sql: &str) -> Vec<String> {
-    let tokens = lex(sql).unwrap_or_default();
-    let mut out = Vec::new();
-    for (i, t) in tokens.iter().enumerate() {
-        let at = if t.is_kw("DELETE") && tokens.get(i + 1).is_some_and(|n| n.is_kw("FROM")) {
-            Some(i + 2)
-        } else if t.is_kw("INTO")
-            && tokens[..i]
-                .iter()
-                .rev()
-                .take(3)
-                .any(|p| p.is_kw("INSERT") || p.is_kw("REPLACE"))
-        {
-            Some(i + 1)
-        } else {
-            None
-        };
-        // `main.t`: the table is the word after the schema's.
-        let at = at.map(|at| match tokens.get(at + 1) {
-            Some(p) if p.token == Token::Period => at + 2,
-            _ => at,
-        });
-        let target = at.and_then(|at| tokens.get(at));
-        if let Some(Token::Word(w)) = target.map(|t| &t.token) {
-            out.push(w.value.clone());
-        }
-    }
-    out
-}
-
-/// Returns true when `table` has a foreign key to one of `parents`.
-fn references_any(conn: &Connection, table: &str, parents: &[String]) -> Result<bool> {
-    if parents.is_empty() {
-        return Ok(false);
-    }
-    let mut stmt = conn
-        .prepare("SELECT \"table\" FROM pragma_foreign_key_list(?1)")
-        .map_err(q("read foreign keys"))?;
-    let refs: Vec<String> = stmt
-        .query_map([table], |r| r.get(0))
-        .map_err(q("read foreign keys"))?
-        .collect::<rusqlite::Result<_>>()
-        .map_err(q("read foreign keys"))?;
-    Ok(refs
-        .iter()
-        .any(|r| parents.iter().any(|p| p.eq_ignore_ascii_case(r))))
 }
 
 #[cfg(test)]

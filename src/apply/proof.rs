@@ -185,7 +185,8 @@ enum Key {
         before: String,
         after: String,
         label: String,
-        /// The key is one value, shown with `quote()`; else it is already text.
+        /// The key is one value, shown with [`crate::sql::literal_sql`]; else it is already
+        /// text (each value's literal, joined by commas).
         single: bool,
     },
     /// The table has no identity the migrations keep: rows are compared as a multiset.
@@ -218,6 +219,8 @@ pub struct Proof {
     tables: Vec<TableProof>,
     /// Tables the proof leaves alone, and why.
     skipped: Vec<String>,
+    /// Where each table's rows are after the migrations ([`names_after`]).
+    names_after: Vec<(String, Option<String>)>,
 }
 
 fn q(context: &str) -> impl Fn(rusqlite::Error) -> Error + '_ {
@@ -297,6 +300,28 @@ fn rows2(conn: &Connection, sql: &str) -> Vec<(String, String)> {
         .unwrap_or_default()
 }
 
+/// Where the rows of each table of `before` are after `sql` (the pending migrations, in the
+/// order they run): the name of the table holding them, through every rename and rebuild in
+/// turn, or None when `sql` drops the table (or copies its rows into a table that does not
+/// take its place). The row counts follow the tables by this, as the proof does.
+pub fn names_after(before: &[String], sql: &[&str]) -> Vec<(String, Option<String>)> {
+    struct Nothing;
+    impl Reach for Nothing {
+        fn reached_from(&self, _: &str) -> Vec<String> {
+            Vec::new()
+        }
+    }
+    names(before, &Description::new(before, sql, &Nothing))
+}
+
+fn names(before: &[String], d: &Description) -> Vec<(String, Option<String>)> {
+    before
+        .iter()
+        .enumerate()
+        .map(|(i, b)| (b.clone(), d.successor(i).map(|(_, n)| n.to_string())))
+        .collect()
+}
+
 /// The tables of `conn` before `sql` runs, and what `sql` does to them.
 fn describe(conn: &Connection, sql: &[&str]) -> Result<(Vec<String>, Description)> {
     let before = list_tables(conn)?;
@@ -322,6 +347,7 @@ impl Proof {
             state: Arc::clone(&state),
             tables: Vec::new(),
             skipped: Vec::new(),
+            names_after: names(&before, &d),
         };
         let everything = !d.undescribed.is_empty();
         let mut chosen = Vec::new();
@@ -349,7 +375,14 @@ impl Proof {
         for (i, named) in chosen {
             let name = &before[i];
             let Some((after_index, after_name)) = d.successor(i) else {
-                continue; // dropped: the destructive gate and the stash answer for it
+                // Rows copied into a table that does not take its place are not followed: say
+                // so. A table only dropped is the destructive gate's and the stash's.
+                if let Some(to) = d.copied_into(i) {
+                    proof.skipped.push(format!(
+                        "\"{name}\" (its rows were copied into \"{to}\", which does not take its place)"
+                    ));
+                }
+                continue;
             };
             let shape_before = Shape::read(conn, name)?;
             let shape_after = if !named {
@@ -357,7 +390,12 @@ impl Proof {
             } else if let Some(sim) = &simulated {
                 match Shape::read(sim, after_name) {
                     Ok(s) => s,
-                    Err(_) => continue,
+                    Err(_) => {
+                        proof.skipped.push(format!(
+                            "\"{name}\" (its columns as \"{after_name}\" could not be read)"
+                        ));
+                        continue;
+                    }
                 }
             } else {
                 proof.skipped.push(format!(
@@ -422,6 +460,11 @@ impl Proof {
             }
         }
         Ok(out)
+    }
+
+    /// Where each table's rows are after the migrations ([`names_after`], read once here).
+    pub fn names_after(&self) -> Vec<(String, Option<String>)> {
+        self.names_after.clone()
     }
 
     /// Stores the rows of `t` before the migrations and sums them.
@@ -658,20 +701,20 @@ impl Proof {
                     ..
                 } => (
                     if *single {
-                        format!("quote({after})")
+                        crate::sql::literal_sql(after)
                     } else {
                         after.clone()
                     },
                     label.clone(),
                 ),
                 Key::None if kept.is_empty() => {
-                    (format!("quote({c})"), "the value they hold".into())
+                    (crate::sql::literal_sql(&c), "the value they hold".into())
                 }
                 Key::None => (
                     format!(
                         "'(' || {} || ')'",
                         kept.iter()
-                            .map(|k| format!("quote({})", quote_ident(k)))
+                            .map(|k| crate::sql::literal_sql(&quote_ident(k)))
                             .collect::<Vec<_>>()
                             .join(" || ', ' || ")
                     ),
@@ -716,3 +759,7 @@ impl Proof {
 /// The after-side expressions of the kept and converted columns.
 #[cfg(test)]
 mod tests;
+#[cfg(test)]
+mod tests_follow;
+#[cfg(test)]
+mod tests_identity;

@@ -47,9 +47,9 @@ impl Lint<'_> {
             .zip(&child)
             .map(|(name, live)| {
                 format!(
-                    "{} || '=' || quote({})",
+                    "{} || '=' || {}",
                     crate::sql::quote_literal(name.as_str()),
-                    ident(live)
+                    crate::sql::literal_sql(&ident(live))
                 )
             })
             .collect::<Vec<_>>()

@@ -1,8 +1,8 @@
 //! Renames a migration's SQL makes: `ALTER TABLE ... RENAME` (a table, a column) and the
 //! renames a rebuild makes by copying a column into another name. A restore of one table
 //! follows them back to a backup's names; a rollback follows them forward, so that a table or
-//! column a reverse renames back is a rename (nothing dropped, nothing stashed), and the row
-//! counts of a run follow a table to its new name.
+//! column a reverse renames back is a rename (nothing dropped, nothing stashed). (The row
+//! counts of a run follow a table by the row proof's description, `apply::counts`.)
 
 use crate::sql::Tok;
 
@@ -189,21 +189,6 @@ fn rebuild_copy(tokens: &[Tok], i: usize, out: &mut Vec<Rename>) -> usize {
         });
     }
     k + 2
-}
-
-/// The name `table` has after `renames` (in order): followed through each table rename; a
-/// rebuild's own table taking a name is no rename of the user's table.
-pub fn renamed_table(renames: &[Rename], table: &str) -> String {
-    let mut name = table.to_string();
-    for r in renames {
-        if let Rename::Table { from, to } = r
-            && from.eq_ignore_ascii_case(&name)
-            && !from.starts_with(REBUILD_PREFIX)
-        {
-            name = to.clone();
-        }
-    }
-    name
 }
 
 /// A table followed through renames: its name before, its name now, and each column's

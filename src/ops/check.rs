@@ -239,7 +239,7 @@ pub fn key_sql(table: &Table, alias: &str) -> String {
     let cols: Vec<String> = table
         .key_columns()
         .iter()
-        .map(|c| format!("quote({alias}.{})", quote_ident(c)))
+        .map(|c| crate::sql::literal_sql(&format!("{alias}.{}", quote_ident(c))))
         .collect();
     if cols.is_empty() || table.rowid_alias().is_some() && !table.without_rowid {
         if table.without_rowid {

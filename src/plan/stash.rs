@@ -70,7 +70,9 @@ pub struct Stash {
 pub const FINGERPRINT: &str = "_schemactl_fp";
 
 /// The fingerprint of `columns` of the row `row` (an alias, or None for the table read
-/// directly): a JSON object of each column's name and `quote()`d value.
+/// directly): a JSON object of each column's name and value as its exact SQL literal
+/// ([`crate::sql::literal_sql`]: `quote()`, which a stash written before kept, for every value
+/// but a text holding a NUL, which `quote()` cuts short).
 pub fn fingerprint_sql(columns: &[String], row: Option<&str>) -> String {
     let parts: Vec<String> = columns
         .iter()
@@ -79,7 +81,7 @@ pub fn fingerprint_sql(columns: &[String], row: Option<&str>) -> String {
                 Some(r) => format!("{r}.{}", ident(c)),
                 None => ident(c),
             };
-            format!("{}, quote({col})", quote_literal(c))
+            format!("{}, {}", quote_literal(c), crate::sql::literal_sql(&col))
         })
         .collect();
     format!("json_object({})", parts.join(", "))
@@ -711,5 +713,41 @@ mod tests {
             None
         );
         assert_eq!(stash_of("CREATE VIRTUAL TABLE v USING spellfix1"), None);
+    }
+
+    #[test]
+    fn a_fingerprint_tells_apart_values_quote_cuts_at_a_nul_and_keeps_the_rest() {
+        let conn = rusqlite::Connection::open_in_memory().unwrap();
+        conn.execute_batch(
+            "CREATE TABLE t (a, b); INSERT INTO t VALUES (CAST(X'78004141' AS TEXT), 1), (CAST(X'78004142' AS TEXT), 1), ('x''y', 1.0), ('x''y', 1)",
+        )
+        .unwrap();
+        let columns = vec!["a".to_string(), "b".to_string()];
+        let fp: Vec<String> = conn
+            .prepare(&format!(
+                "SELECT {} FROM t ORDER BY rowid",
+                fingerprint_sql(&columns, Some("t"))
+            ))
+            .unwrap()
+            .query_map([], |r| r.get(0))
+            .unwrap()
+            .collect::<Result<_, _>>()
+            .unwrap();
+        assert_eq!(fp.len(), 4);
+        for (i, x) in fp.iter().enumerate() {
+            for y in &fp[i + 1..] {
+                assert_ne!(x, y);
+            }
+        }
+        // Where quote() wrote the whole value, the fingerprint is what a stash written with
+        // quote() kept: such stashes still find their rows.
+        let old: String = conn
+            .query_row(
+                "SELECT json_object('a', quote(a), 'b', quote(b)) FROM t WHERE rowid = 3",
+                [],
+                |r| r.get(0),
+            )
+            .unwrap();
+        assert_eq!(fp[2], old);
     }
 }

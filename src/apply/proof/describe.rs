@@ -43,6 +43,8 @@ pub struct Tracked {
     pub current: Option<String>,
     /// The name it had last (when dropped, the name it was dropped under).
     pub last: String,
+    /// Every name it had, in order (the name it was created or found under first).
+    names: Vec<String>,
     events: Vec<ColumnEvent>,
     /// Every column of it is written by an `INSERT` without a column list.
     written_all: bool,
@@ -96,6 +98,7 @@ impl Description {
                     origin: Some(name.clone()),
                     current: Some(name.clone()),
                     last: name.clone(),
+                    names: vec![name.clone()],
                     events: Vec::new(),
                     written_all: false,
                     rows_changed: false,
@@ -200,7 +203,8 @@ impl Description {
                 self.tables.push(Tracked {
                     origin: None,
                     current: Some(name.clone()),
-                    last: name,
+                    last: name.clone(),
+                    names: vec![name],
                     events: Vec::new(),
                     written_all: false,
                     rows_changed: false,
@@ -355,7 +359,8 @@ impl Description {
         if kw(i, "RENAME") && kw(i + 1, "TO") {
             if let Some(to) = word(i + 2) {
                 self.tables[t].current = Some(to.clone());
-                self.tables[t].last = to;
+                self.tables[t].last = to.clone();
+                self.tables[t].names.push(to);
             }
         } else if kw(i, "RENAME") {
             let j = if kw(i + 1, "COLUMN") { i + 2 } else { i + 1 };
@@ -377,34 +382,85 @@ impl Description {
 
     /// Returns the table after the migrations that holds the rows of `before` (an index into
     /// [`Description::tables`] of a table that existed before), with its name: the same table
-    /// (perhaps renamed), or the table a rebuild filled from it and renamed into its place.
+    /// (perhaps renamed), or the last of the tables that took its place in turn (see
+    /// [`Description::chain`]), under the name it ends with.
     pub fn successor(&self, before: usize) -> Option<(usize, &str)> {
-        let b = self.tables.get(before)?;
-        if let Some(name) = &b.current {
-            return Some((before, name));
+        let last = *self.chain(before)?.last()?;
+        Some((last, self.tables.get(last)?.current.as_deref()?))
+    }
+
+    /// The tables that hold the rows of `before` in turn: `before` itself, then each table
+    /// that took the place of the one before it ([`Description::takes_place_of`]: a rebuild,
+    /// renamed into its place and perhaps renamed again, or rebuilt again), up to one alive
+    /// at the end. None when the rows end in no table the description can follow.
+    pub fn chain(&self, before: usize) -> Option<Vec<usize>> {
+        let mut chain = vec![before];
+        let mut at = before;
+        while self.tables.get(at)?.current.is_none() {
+            // Only a table created later can take the place of one: the chain always ends.
+            at = (at + 1..self.tables.len()).find(|&n| self.takes_place_of(n, at))?;
+            chain.push(at);
         }
-        self.tables.iter().enumerate().find_map(|(i, t)| {
-            let name = t.current.as_deref()?;
-            (t.origin.is_none()
-                && t.filled_from.contains(&before)
-                && name.eq_ignore_ascii_case(&b.last))
-            .then_some((i, name))
-        })
+        Some(chain)
+    }
+
+    /// True when the table `t`, created by the migrations, takes the place of the table `b`:
+    /// it was filled from `b` and has had a name `b` had (a rebuild's new table renamed into
+    /// `b`'s name, or created under the name `b` was renamed away from). A table filled from
+    /// another under a name of its own (a split, a copy) takes no place: the proof names the
+    /// table it was filled from as not proven.
+    fn takes_place_of(&self, t: usize, b: usize) -> bool {
+        let (Some(new), Some(old)) = (self.tables.get(t), self.tables.get(b)) else {
+            return false;
+        };
+        new.origin.is_none()
+            && new.filled_from.contains(&b)
+            && new
+                .names
+                .iter()
+                .any(|n| old.names.iter().any(|o| o.eq_ignore_ascii_case(n)))
+    }
+
+    /// The name of a table alive at the end that was filled from `before` (dropped, with no
+    /// table taking its place): where its rows went, for the proof to name it as not proven.
+    /// A rollback stash is not one: a table dropped into its stash is the destructive gate's.
+    pub fn copied_into(&self, before: usize) -> Option<&str> {
+        self.tables
+            .iter()
+            .filter(|t| t.filled_from.contains(&before))
+            .filter_map(|t| t.current.as_deref())
+            .find(|n| {
+                !n.to_ascii_lowercase()
+                    .starts_with(crate::plan::STASH_PREFIX)
+            })
     }
 
     /// Returns the table that existed before whose rows the table `t` holds, when `t` is a
-    /// rebuild's new table already renamed into its place (a statement on it now is not the
-    /// rebuild's copy, but a data change on purpose).
+    /// rebuild's new table already in its place (a statement on it now is not the rebuild's
+    /// copy, but a data change on purpose), through every rebuild in between.
     fn replaces(&self, t: usize) -> Option<usize> {
-        let n = self.tables.get(t)?;
-        let name = n.current.as_deref()?;
-        if n.origin.is_some() {
-            return None;
+        let mut at = t;
+        self.tables.get(t)?.current.as_ref()?;
+        loop {
+            let n = self.tables.get(at)?;
+            if n.origin.is_some() {
+                return (at != t).then_some(at);
+            }
+            at = n.filled_from.iter().copied().find(|&b| {
+                b < at && self.tables[b].current.is_none() && self.takes_place_of(at, b)
+            })?;
         }
-        n.filled_from.iter().copied().find(|&b| {
-            let b = &self.tables[b];
-            b.origin.is_some() && b.current.is_none() && b.last.eq_ignore_ascii_case(name)
-        })
+    }
+
+    /// The tables after `before` in its chain ([`Description::chain`]) up to `after`, newest
+    /// first: the rebuilds whose statements a column of `after` went through.
+    fn links(&self, before: usize, after: usize) -> Vec<usize> {
+        let chain = self.chain(before).unwrap_or_else(|| vec![before, after]);
+        let end = chain
+            .iter()
+            .position(|&t| t == after)
+            .unwrap_or(chain.len() - 1);
+        chain[1..=end].iter().rev().copied().collect()
     }
 
     /// Returns where the column `column` of table `after` (the successor of `before`)
@@ -412,19 +468,20 @@ impl Description {
     /// table did not have as [`Source::Added`].
     pub fn source(&self, before: usize, after: usize, column: &str) -> Source {
         let mut name = column.to_string();
-        if after != before {
-            // Through the rebuild: the new table's history, then the copy by name.
-            // A column the copy (or an UPDATE) writes is still held to the old one of its
-            // name: that is what the copy of a rebuild must do.
-            let mut probe = name.clone();
-            if set_after_copy(&self.tables[after], column) {
+        // Through each rebuild, newest first: the new table's history, then the copy by name.
+        // A column the copy (or an UPDATE) writes is still held to the old one of its name:
+        // that is what the copy of a rebuild must do.
+        for t in self.links(before, after) {
+            let t = &self.tables[t];
+            if set_after_copy(t, &name) {
                 return Source::Written;
             }
-            match walk_back(&self.tables[after], &mut probe) {
+            let mut probe = name.clone();
+            match walk_back(t, &mut probe) {
                 Walk::Added => return Source::Added,
                 // Added to the new table after the copy (an older reverse bringing back a
                 // column a newer one dropped), then written: not the old column.
-                Walk::Written if added_after_copy(&self.tables[after], column) => {
+                Walk::Written if added_after_copy(t, &name) => {
                     return Source::Written;
                 }
                 _ => name = probe,
@@ -437,22 +494,23 @@ impl Description {
         }
     }
 
-    /// Returns true when the table `after` was filled from a stash (a rollback putting back
-    /// the values its migration replaced).
-    pub fn filled_from_stash(&self, after: usize) -> bool {
+    /// Returns true when a table of the chain from `before` to `after` was filled from a
+    /// stash (a rollback putting back the values its migration replaced).
+    pub fn filled_from_stash(&self, before: usize, after: usize) -> bool {
         self.tables.get(after).is_some_and(|t| t.from_stash)
+            || self
+                .links(before, after)
+                .into_iter()
+                .any(|t| self.tables[t].from_stash)
     }
 
     /// Returns true when the migrations write column `column` of `after` themselves, where
     /// it is a new column (filled by the copy of a rebuild, or by an `UPDATE`).
     pub fn fills_new_column(&self, before: usize, after: usize, column: &str) -> bool {
         let mut name = column.to_string();
-        if after != before {
-            let t = &self.tables[after];
-            if t.written_all {
-                return true;
-            }
-            if matches!(walk_back(t, &mut name), Walk::Written) {
+        for t in self.links(before, after) {
+            let t = &self.tables[t];
+            if t.written_all || matches!(walk_back(t, &mut name), Walk::Written) {
                 return true;
             }
         }
@@ -675,105 +733,4 @@ fn statements(tokens: &[Tok]) -> Vec<&[Tok]> {
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-
-    struct Nothing;
-    impl Reach for Nothing {
-        fn reached_from(&self, _: &str) -> Vec<String> {
-            Vec::new()
-        }
-    }
-
-    fn describe(before: &[&str], sql: &str) -> Description {
-        let before: Vec<String> = before.iter().map(|s| s.to_string()).collect();
-        Description::new(&before, &[sql], &Nothing)
-    }
-
-    #[test]
-    fn a_rebuild_keeps_columns_by_name_and_renames_by_alter() {
-        let d = describe(
-            &["t"],
-            "ALTER TABLE t RENAME COLUMN a TO b;
-             CREATE TABLE _new_t (b TEXT, c TEXT, d TEXT);
-             INSERT INTO _new_t (b, c) SELECT c, b FROM t;
-             DROP TABLE t;
-             ALTER TABLE _new_t RENAME TO t;",
-        );
-        let (after, name) = d.successor(0).unwrap();
-        assert_eq!(name, "t");
-        assert_ne!(after, 0);
-        // the copy swaps b and c, but the description keeps them: the proof sees the swap
-        assert_eq!(d.source(0, after, "b"), Source::Kept("a".into()));
-        assert_eq!(d.source(0, after, "c"), Source::Kept("c".into()));
-        assert_eq!(d.source(0, after, "d"), Source::Kept("d".into()));
-        assert!(!d.fills_new_column(0, after, "d"));
-        assert!(d.undescribed.is_empty());
-    }
-
-    #[test]
-    fn swapped_renames_through_a_temporary_name_are_followed() {
-        let d = describe(
-            &["t"],
-            "ALTER TABLE t RENAME COLUMN a TO tmp; ALTER TABLE t RENAME COLUMN b TO a;
-             ALTER TABLE t RENAME COLUMN tmp TO b;",
-        );
-        assert_eq!(d.source(0, 0, "a"), Source::Kept("b".into()));
-        assert_eq!(d.source(0, 0, "b"), Source::Kept("a".into()));
-    }
-
-    #[test]
-    fn an_update_of_an_existing_table_writes_its_columns() {
-        let d = describe(
-            &["t"],
-            "ALTER TABLE t ADD COLUMN c TEXT; UPDATE t SET c = 'x', (d, e) = (1, 2) WHERE a = 1;",
-        );
-        assert_eq!(d.source(0, 0, "c"), Source::Written);
-        assert_eq!(d.source(0, 0, "d"), Source::Written);
-        assert_eq!(d.source(0, 0, "a"), Source::Kept("a".into()));
-        assert!(!d.tables[0].rows_changed);
-    }
-
-    #[test]
-    fn dml_on_an_existing_table_changes_its_rows_and_unknown_sql_is_undescribed() {
-        let d = describe(&["t", "u"], "DELETE FROM t WHERE a = 1; VACUUM;");
-        assert!(d.tables[0].rows_changed);
-        assert!(!d.tables[1].rows_changed);
-        assert_eq!(d.undescribed, vec!["VACUUM".to_string()]);
-    }
-
-    #[test]
-    fn a_drop_without_a_copy_has_no_successor() {
-        let d = describe(&["t"], "DROP TABLE t; CREATE TABLE t (a);");
-        assert_eq!(d.successor(0), None);
-    }
-
-    #[test]
-    fn a_generated_rebuild_that_swaps_follows_its_header_both_ways() {
-        let body =
-            "-- step 1 [rebuild]: rebuild table t (rename column b to a, rename column a to b)
-CREATE TABLE _schemactl_new_t (id INTEGER PRIMARY KEY, a TEXT, b TEXT);
-INSERT OR ABORT INTO _schemactl_new_t (id, a, b) SELECT id, b, a FROM t;
-DROP TABLE t;
-ALTER TABLE _schemactl_new_t RENAME TO t;
-";
-        let d = describe(&["t"], body);
-        let (after, _) = d.successor(0).unwrap();
-        assert_eq!(d.source(0, after, "a"), Source::Kept("b".into()));
-        assert_eq!(d.source(0, after, "b"), Source::Kept("a".into()));
-        // A chain, reversed: forward c <- b, b <- a; the reverse gives b <- c, a <- b.
-        let chain = "-- schemactl migration (reverse) V2__x\n-- step 1 [rebuild]: rebuild table t (rename column b to c, rename column a to b)\nCREATE TABLE _n (a, b);\nINSERT INTO _n (a, b) SELECT b, c FROM t;\nDROP TABLE t;\nALTER TABLE _n RENAME TO t;\n";
-        let d = describe(&["t"], chain);
-        let (after, _) = d.successor(0).unwrap();
-        assert_eq!(d.source(0, after, "a"), Source::Kept("b".into()));
-        assert_eq!(d.source(0, after, "b"), Source::Kept("c".into()));
-    }
-
-    #[test]
-    fn trigger_bodies_stay_in_their_statement() {
-        let tokens =
-            lex("CREATE TRIGGER x AFTER INSERT ON t BEGIN DELETE FROM u; END; DELETE FROM t;")
-                .unwrap();
-        assert_eq!(statements(&tokens).len(), 2);
-    }
-}
+mod tests;

@@ -51,7 +51,7 @@ pub(super) fn taken(
     }
     let shown = key
         .iter()
-        .map(|(_, s)| format!("quote(b.{s})"))
+        .map(|(_, s)| crate::sql::literal_sql(&format!("b.{s}")))
         .collect::<Vec<_>>()
         .join(" || ', ' || ");
     let order = key

@@ -1,0 +1,125 @@
+//! What the row counts around a batch of migrations compare: where each table's rows are after
+//! it ([`NamesAfter`]: the name of the table that holds them, followed through every rename and
+//! rebuild in turn, by the description the row proof holds each table to,
+//! [`super::proof::names_after`]), so that a swap (`a` <-> `b`) or a chain (`c` <- `b` <- `a`)
+//! is counted where the rows are, never by the name another table took; and the tables whose
+//! rows a migration changes on purpose (it inserts into or deletes from them, or they
+//! reference such a table).
+
+use std::collections::BTreeMap;
+
+use rusqlite::Connection;
+use sqlparser::tokenizer::Token;
+
+use crate::error::{Error, Result};
+use crate::sql::lex;
+
+/// The table that holds each table's rows after the migrations.
+#[derive(Debug, Clone, Default)]
+pub struct NamesAfter {
+    /// Each table before (lowercased) and the name of the table holding its rows after; None
+    /// when the migrations drop it (or copy its rows where no table takes its place).
+    map: BTreeMap<String, Option<String>>,
+}
+
+impl NamesAfter {
+    /// Reads `(name before, name after)` pairs.
+    pub fn new(pairs: Vec<(String, Option<String>)>) -> Self {
+        NamesAfter {
+            map: pairs
+                .into_iter()
+                .map(|(b, a)| (b.to_ascii_lowercase(), a))
+                .collect(),
+        }
+    }
+
+    /// The name of the table holding the rows of `table` after the migrations, when it is
+    /// another name; None when it keeps its name, or when the description does not follow
+    /// it (dropped): the caller then compares by name, as a table no migration names is.
+    pub fn renamed<'a>(&'a self, table: &str) -> Option<&'a str> {
+        self.map
+            .get(&table.to_ascii_lowercase())?
+            .as_deref()
+            .filter(|now| !now.eq_ignore_ascii_case(table))
+    }
+
+    /// The count of the table `table` holds its rows in after the migrations, from
+    /// `counts_after`, with that table's name; by its own name when it is not renamed.
+    pub fn count_after(
+        &self,
+        table: &str,
+        counts_after: &BTreeMap<String, u64>,
+    ) -> Option<(String, u64)> {
+        let Some(now) = self.renamed(table) else {
+            return counts_after.get(table).map(|n| (table.to_string(), *n));
+        };
+        // The name as the statements wrote it; the catalog may spell it in another case
+        // (looked up by scan only for a renamed table, so never quadratic in the tables).
+        counts_after
+            .get(now)
+            .map(|n| (now.to_string(), *n))
+            .or_else(|| {
+                counts_after
+                    .iter()
+                    .find(|(t, _)| t.eq_ignore_ascii_case(now))
+                    .map(|(t, n)| (t.clone(), *n))
+            })
+    }
+}
+
+/// Tables a migration inserts into or deletes from.
+pub(super) fn dml_targets(sql: &str) -> Vec<String> {
+    let tokens = lex(sql).unwrap_or_default();
+    let mut out = Vec::new();
+    for (i, t) in tokens.iter().enumerate() {
+        let at = if t.is_kw("DELETE") && tokens.get(i + 1).is_some_and(|n| n.is_kw("FROM")) {
+            Some(i + 2)
+        } else if t.is_kw("INTO")
+            && tokens[..i]
+                .iter()
+                .rev()
+                .take(3)
+                .any(|p| p.is_kw("INSERT") || p.is_kw("REPLACE"))
+        {
+            Some(i + 1)
+        } else {
+            None
+        };
+        // `main.t`: the table is the word after the schema's.
+        let at = at.map(|at| match tokens.get(at + 1) {
+            Some(p) if p.token == Token::Period => at + 2,
+            _ => at,
+        });
+        let target = at.and_then(|at| tokens.get(at));
+        if let Some(Token::Word(w)) = target.map(|t| &t.token) {
+            out.push(w.value.clone());
+        }
+    }
+    out
+}
+
+/// Returns true when `table` has a foreign key to one of `parents`.
+pub(super) fn references_any(conn: &Connection, table: &str, parents: &[String]) -> Result<bool> {
+    if parents.is_empty() {
+        return Ok(false);
+    }
+    let mut stmt = conn
+        .prepare("SELECT \"table\" FROM pragma_foreign_key_list(?1)")
+        .map_err(q("read foreign keys"))?;
+    let refs: Vec<String> = stmt
+        .query_map([table], |r| r.get(0))
+        .map_err(q("read foreign keys"))?
+        .collect::<rusqlite::Result<_>>()
+        .map_err(q("read foreign keys"))?;
+    Ok(refs
+        .iter()
+        .any(|r| parents.iter().any(|p| p.eq_ignore_ascii_case(r))))
+}
+
+fn q(context: &str) -> impl Fn(rusqlite::Error) -> Error + '_ {
+    move |e| Error::sqlite(context.to_string(), e)
+}
+
+#[cfg(test)]
+#[path = "counts_tests.rs"]
+mod tests;
