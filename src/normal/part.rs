@@ -217,15 +217,12 @@ impl Replaced {
         let away = |n: &str| !names.contains(&n.to_ascii_lowercase());
         // As `replace` builds it: the objects of `start` left, then the part's, in the
         // order `Schema::normalize` sorts them (a stable sort by name).
-        fn same<'a, T: PartialEq>(
+        fn same<'a, T: PartialEq + 'a>(
             kept: impl Iterator<Item = &'a T>,
             part: &'a [T],
             got: &[T],
             order: impl Fn(&T, &T) -> std::cmp::Ordering,
-        ) -> bool
-        where
-            T: 'a,
-        {
+        ) -> bool {
             let mut want: Vec<&T> = kept.chain(part).collect();
             want.sort_by(|a, b| order(a, b));
             want.len() == got.len() && want.iter().zip(got).all(|(w, g)| *w == g)
@@ -264,7 +261,7 @@ mod tests {
 
     use rusqlite::Connection;
 
-    use super::{reach, replace, within};
+    use super::{Replaced, reach, replace, within};
     use crate::model::Schema;
 
     const CHAIN: &str = "
@@ -317,6 +314,55 @@ mod tests {
                 crate::normal::describe_difference(&whole, &part)
             );
         }
+    }
+
+    /// `Replaced::matches` compares in place what `replace` builds: equal exactly where the
+    /// built schema is equal, for every replay above, compared with the replay itself and with
+    /// every other one (which differ from it).
+    #[test]
+    fn a_replaced_part_matches_exactly_what_replace_builds() {
+        let conn = Connection::open_in_memory().unwrap();
+        conn.execute_batch(CHAIN).unwrap();
+        let schema = crate::inspect(&conn).unwrap();
+        let sqls = [
+            "ALTER TABLE t2 RENAME TO t2b",
+            "ALTER TABLE t4 RENAME COLUMN name TO label",
+            "ALTER TABLE t2 ADD COLUMN note TEXT",
+            "DROP TABLE t1",
+            "DROP INDEX t3_p",
+            "CREATE TABLE a_new (x); CREATE VIEW zz AS SELECT x FROM a_new",
+            "DROP TRIGGER t4_ins; DROP VIEW v3",
+            "SELECT 1",
+        ];
+        let parts: Vec<Replaced> = sqls
+            .iter()
+            .map(|sql| {
+                let names = reach(&schema, &[sql]).unwrap();
+                Replaced::new(Some(names.clone()), replayed(&within(&schema, &names), sql))
+            })
+            .collect();
+        let wholes: Vec<Schema> = sqls.iter().map(|sql| replayed(&schema, sql)).collect();
+        for (i, part) in parts.iter().enumerate() {
+            assert_eq!(part.schema(&schema), wholes[i], "{}", sqls[i]);
+            for (j, whole) in wholes.iter().enumerate() {
+                assert_eq!(
+                    part.matches(&schema, whole),
+                    part.schema(&schema) == *whole,
+                    "{} against {}",
+                    sqls[i],
+                    sqls[j]
+                );
+                assert_eq!(
+                    part.matches(&schema, whole),
+                    i == j,
+                    "{} against {}",
+                    sqls[i],
+                    sqls[j]
+                );
+            }
+        }
+        let whole = Replaced::new(None, wholes[0].clone());
+        assert!(whole.matches(&schema, &wholes[0]) && !whole.matches(&schema, &wholes[1]));
     }
 
     #[test]
