@@ -83,7 +83,7 @@ impl Report {
 pub fn check(conn: &Connection, desired: &Desired, quick: bool) -> Result<Report> {
     let mut findings = Vec::new();
     integrity(conn, quick, &mut findings)?;
-    if findings.is_empty() {
+    if !findings.iter().any(|f| f.severity == Severity::Error) {
         full_text(conn, &mut findings);
     }
     let checked = vec![
@@ -188,7 +188,38 @@ fn integrity(conn: &Connection, quick: bool, out: &mut Vec<Finding>) -> Result<(
             Err(e) if crate::backup::is_corrupt_sqlite(&e) => {
                 vec![format!("{pragma} stopped: {e}")]
             }
-            Err(e) => return Err(Error::sqlite(pragma, e)),
+            // An index in a collation this build lacks (Android's LOCALIZED): checked again
+            // on a query-only connection without it, and what that could not verify is a
+            // finding of its own.
+            Err(e) => match (crate::db::missing_collation(&e), conn.path()) {
+                (Some(_), Some(path)) if !path.is_empty() => {
+                    let (lines, unverified) = crate::backup::integrity::without_collations(
+                        std::path::Path::new(path),
+                        pragma,
+                        100,
+                    )?;
+                    out.push(Finding {
+                        class: "integrity",
+                        severity: Severity::Warning,
+                        subject: unverified.collations.join(", "),
+                        message: unverified.describe(pragma),
+                        count: (unverified.indexes.len() + unverified.checks.len()) as u64,
+                        samples: unverified
+                            .indexes
+                            .iter()
+                            .chain(&unverified.checks)
+                            .take(SAMPLES)
+                            .map(|n| crate::sql::quote_ident(n))
+                            .collect(),
+                    });
+                    if lines.is_empty() {
+                        vec!["ok".to_string()]
+                    } else {
+                        lines
+                    }
+                }
+                _ => return Err(Error::sqlite(pragma, e)),
+            },
         };
     if lines != ["ok"] {
         out.push(Finding {
