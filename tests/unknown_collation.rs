@@ -5,6 +5,9 @@
 //! corruption of what does not need the collation (a BINARY index out of order, a NULL in a
 //! NOT NULL column, a row breaking a CHECK, an index in the collation with the wrong number
 //! of entries), the integrity check refuses the corrupt file and accepts the sound one.
+//! `check` opens its database read-only, and SQLite leaves out the CHECK constraints of a file
+//! opened so: its integrity check runs on a query-only connection of its own, and finds a row
+//! breaking a CHECK, with or without such a collation.
 
 mod common;
 
@@ -158,6 +161,26 @@ fn a_real_problem_beside_the_unknown_collation_is_still_found() {
     );
     let out = schemactl(dir.path(), &["check"]);
     assert_eq!(out.status.code(), Some(2), "{}", stderr(&out));
+}
+
+#[test]
+fn check_finds_a_row_breaking_a_check_constraint() {
+    for with_room in [false, true] {
+        let dir = empty_project();
+        let db = dir.path().join("db.sqlite");
+        if with_room {
+            room(&db, &["x".into(), "y".into()]);
+        } else {
+            let conn = Connection::open(&db).unwrap();
+            conn.execute_batch("CREATE TABLE word (w TEXT NOT NULL, n INTEGER); INSERT INTO word VALUES ('a', 1);")
+                .unwrap();
+        }
+        corrupt(&db, Corruption::Check);
+        let out = schemactl(dir.path(), &["check", "--format", "json"]);
+        assert_eq!(out.status.code(), Some(2), "{}", stderr(&out));
+        let json = common::stdout(&out);
+        assert!(json.contains("CHECK constraint failed in word"), "{json}");
+    }
 }
 
 #[derive(Debug, Clone, Copy)]
