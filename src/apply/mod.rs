@@ -88,6 +88,7 @@ mod pipeline;
 mod proof;
 mod rollback;
 mod rollback_kept;
+mod statistics;
 pub mod stash;
 pub mod stash_rows;
 mod trigger_loss;
