@@ -15,6 +15,8 @@
 //! This is the driver's work, so it applies to every migration it runs (a generated rebuild,
 //! a hand-written one, a rollback); a `plan --format sql` script run by hand does not do it.
 
+use std::collections::{HashMap, HashSet};
+
 use rusqlite::Connection;
 
 use crate::error::{Error, Result};
@@ -44,29 +46,41 @@ fn analysed(conn: &Connection) -> Result<bool> {
     crate::db::table_exists(conn, "sqlite_stat1").map_err(q("read sqlite_stat1"))
 }
 
-/// The key columns of `index` on `table`, as one string (None when there is no such index).
-fn key(conn: &Connection, table: &str, index: &str) -> Result<Option<String>> {
-    let on_table: bool = conn
-        .query_row(
-            "SELECT count(*) > 0 FROM sqlite_schema WHERE type = 'index' AND name = ?1 AND tbl_name = ?2",
-            [index, table],
-            |r| r.get(0),
-        )
-        .map_err(q("read an index of sqlite_stat1"))?;
-    if !on_table {
-        return Ok(None);
-    }
+/// Every index's table and key columns (as one string), by index name: one statement.
+fn keys(conn: &Connection) -> Result<HashMap<String, (String, String)>> {
     let mut stmt = conn
         .prepare(
-            "SELECT coalesce(name, '<expr>') || ' ' || desc || ' ' || coalesce(coll, '') \
-             FROM pragma_index_xinfo(?1) WHERE key ORDER BY seqno",
+            "SELECT s.name, s.tbl_name, group_concat(coalesce(x.name, '<expr>') || ' ' || x.desc \
+             || ' ' || coalesce(x.coll, ''), ', ' ORDER BY x.seqno) \
+             FROM sqlite_schema AS s, pragma_index_xinfo(s.name) AS x \
+             WHERE s.type = 'index' AND x.key GROUP BY s.name",
         )
-        .map_err(q("read an index of sqlite_stat1"))?;
-    let parts = stmt
-        .query_map([index], |r| r.get::<_, String>(0))
+        .map_err(q("read the indexes of sqlite_stat1"))?;
+    stmt.query_map([], |r| {
+        Ok((
+            r.get::<_, String>(0)?,
+            (r.get::<_, String>(1)?, r.get::<_, String>(2)?),
+        ))
+    })
+    .and_then(|rows| rows.collect::<rusqlite::Result<HashMap<_, _>>>())
+    .map_err(q("read the indexes of sqlite_stat1"))
+}
+
+/// The key of `index` when it is an index on `table`.
+fn key_on(keys: &HashMap<String, (String, String)>, table: &str, index: &str) -> Option<String> {
+    keys.get(index)
+        .filter(|(t, _)| t == table)
+        .map(|(_, k)| k.clone())
+}
+
+/// Every `sqlite_stat1` row's table and index.
+fn rows(conn: &Connection) -> Result<Vec<(String, Option<String>, String)>> {
+    let mut stmt = conn
+        .prepare("SELECT tbl, idx, stat FROM main.sqlite_stat1")
+        .map_err(q("read sqlite_stat1"))?;
+    stmt.query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))
         .and_then(|rows| rows.collect::<rusqlite::Result<Vec<_>>>())
-        .map_err(q("read an index of sqlite_stat1"))?;
-    Ok(Some(parts.join(", ")))
+        .map_err(q("read sqlite_stat1"))
 }
 
 impl Statistics {
@@ -75,32 +89,16 @@ impl Statistics {
         if !analysed(conn)? {
             return Ok(Self::default());
         }
-        let mut stmt = conn
-            .prepare("SELECT tbl, idx, stat FROM main.sqlite_stat1")
-            .map_err(q("read sqlite_stat1"))?;
-        let raw = stmt
-            .query_map([], |r| {
-                Ok((
-                    r.get::<_, String>(0)?,
-                    r.get::<_, Option<String>>(1)?,
-                    r.get::<_, String>(2)?,
-                ))
-            })
-            .and_then(|rows| rows.collect::<rusqlite::Result<Vec<_>>>())
-            .map_err(q("read sqlite_stat1"))?;
-        let mut rows = Vec::with_capacity(raw.len());
-        for (tbl, idx, stat) in raw {
-            let key = match &idx {
-                Some(idx) => key(conn, &tbl, idx)?,
-                None => None,
-            };
-            rows.push(Row {
+        let keys = keys(conn)?;
+        let rows = rows(conn)?
+            .into_iter()
+            .map(|(tbl, idx, stat)| Row {
+                key: idx.as_deref().and_then(|i| key_on(&keys, &tbl, i)),
                 tbl,
                 idx,
                 stat,
-                key,
-            });
-        }
+            })
+            .collect();
         Ok(Self { rows })
     }
 
@@ -110,20 +108,26 @@ impl Statistics {
         if self.rows.is_empty() || !analysed(conn)? {
             return Ok(());
         }
+        let present: HashSet<(String, Option<String>)> = rows(conn)?
+            .into_iter()
+            .map(|(tbl, idx, _)| (tbl, idx))
+            .collect();
+        let gone: Vec<&Row> = self
+            .rows
+            .iter()
+            .filter(|r| !present.contains(&(r.tbl.clone(), r.idx.clone())))
+            .collect();
+        if gone.is_empty() {
+            return Ok(());
+        }
+        let keys = keys(conn)?;
         let mut restored = 0;
-        for row in &self.rows {
-            let gone: bool = conn
-                .query_row(
-                    "SELECT NOT EXISTS (SELECT 1 FROM main.sqlite_stat1 WHERE tbl = ?1 AND idx IS ?2)",
-                    rusqlite::params![row.tbl, row.idx],
-                    |r| r.get(0),
-                )
-                .map_err(q("read sqlite_stat1"))?;
-            if !gone || !crate::db::table_exists(conn, &row.tbl).map_err(q("read sqlite_stat1"))? {
+        for row in gone {
+            if !crate::db::table_exists(conn, &row.tbl).map_err(q("read sqlite_stat1"))? {
                 continue;
             }
             if let Some(idx) = &row.idx
-                && key(conn, &row.tbl, idx)? != row.key
+                && key_on(&keys, &row.tbl, idx) != row.key
             {
                 continue;
             }
