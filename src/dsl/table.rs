@@ -611,7 +611,8 @@ fn column(
         );
     }
     let mut column = Column::new(cname.value.clone(), decl_type.trim());
-    column.not_null = spec.not_null;
+    column.not_null = spec.not_null.is_set();
+    column.not_null_name = spec.not_null.name().map(Name::from);
     if let Some(d) = &spec.default {
         let place = place_of(src, d);
         let text = match &d.value {
@@ -631,9 +632,11 @@ fn column(
                 None
             }
             DefaultSpec::Str(s) => Some(quote_literal(s)),
-            DefaultSpec::Sql { sql } => ctx
-                .check_expr(place, &format!("{what} default"), sql)
-                .then(|| default_sql(sql)),
+            DefaultSpec::Sql { sql, name } => {
+                column.default_name = name.as_deref().map(Name::from);
+                ctx.check_expr(place, &format!("{what} default"), sql)
+                    .then(|| default_sql(sql))
+            }
         };
         // `DEFAULT NULL` is kept: the catalog shows it.
         column.default = text.map(Sql::new);
