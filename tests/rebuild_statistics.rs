@@ -40,7 +40,9 @@ fn ddl(i: usize, s: &Shape) -> String {
             "CREATE TABLE \"t{i}\" (\"k\" TEXT PRIMARY KEY NOT NULL, \"a\" INTEGER, \"b\" TEXT) WITHOUT ROWID;"
         )
     } else {
-        format!("CREATE TABLE \"t{i}\" (\"id\" INTEGER PRIMARY KEY, \"k\" TEXT, \"a\" INTEGER, \"b\" TEXT);")
+        format!(
+            "CREATE TABLE \"t{i}\" (\"id\" INTEGER PRIMARY KEY, \"k\" TEXT, \"a\" INTEGER, \"b\" TEXT);"
+        )
     };
     for j in 0..s.indexes {
         let col = ["a", "b", "a, b"][j % 3];
@@ -84,15 +86,20 @@ fn add_columns(dir: &Path, shapes: &[Shape]) {
 }
 
 fn shape() -> impl Strategy<Value = Shape> {
-    (any::<bool>(), 0..3usize, 0..12usize, any::<bool>(), any::<bool>()).prop_map(
-        |(without_rowid, indexes, rows, hand_stat, rebuilt)| Shape {
+    (
+        any::<bool>(),
+        0..3usize,
+        0..12usize,
+        any::<bool>(),
+        any::<bool>(),
+    )
+        .prop_map(|(without_rowid, indexes, rows, hand_stat, rebuilt)| Shape {
             without_rowid,
             indexes,
             rows,
             hand_stat,
             rebuilt,
-        },
-    )
+        })
 }
 
 proptest! {
@@ -152,12 +159,18 @@ fn an_index_whose_key_changes_gets_no_stale_statistics() {
             "\n    columns:\n",
             "\n    columns:\n      zz: { type: TEXT, not_null: true, default: { sql: CURRENT_TIMESTAMP } }\n",
         );
-    assert_ne!(text.replacen("version: 1", "version: 2", 1), edited, "{text}");
+    assert_ne!(
+        text.replacen("version: 1", "version: 2", 1),
+        edited,
+        "{text}"
+    );
     std::fs::write(&path, edited).unwrap();
     ok_in(dir.path(), &["sync", "--yes"]);
     let after = stat1(&db);
     assert!(
-        after.iter().all(|(_, idx, _)| idx.as_deref() != Some("t_a")),
+        after
+            .iter()
+            .all(|(_, idx, _)| idx.as_deref() != Some("t_a")),
         "{after:?}"
     );
     assert!(

@@ -78,7 +78,10 @@ fn contents(path: &Path) -> Vec<String> {
         let rows = stmt
             .query_map([], |r| {
                 (0..n)
-                    .map(|i| r.get::<_, rusqlite::types::Value>(i).map(|v| format!("{v:?}")))
+                    .map(|i| {
+                        r.get::<_, rusqlite::types::Value>(i)
+                            .map(|v| format!("{v:?}"))
+                    })
                     .collect::<rusqlite::Result<Vec<_>>>()
             })
             .unwrap();
@@ -172,8 +175,10 @@ fn check_finds_a_row_breaking_a_check_constraint() {
             room(&db, &["x".into(), "y".into()]);
         } else {
             let conn = Connection::open(&db).unwrap();
-            conn.execute_batch("CREATE TABLE word (w TEXT NOT NULL, n INTEGER); INSERT INTO word VALUES ('a', 1);")
-                .unwrap();
+            conn.execute_batch(
+                "CREATE TABLE word (w TEXT NOT NULL, n INTEGER); INSERT INTO word VALUES ('a', 1);",
+            )
+            .unwrap();
         }
         corrupt(&db, Corruption::Check);
         let out = schemactl(dir.path(), &["check", "--format", "json"]);
@@ -262,4 +267,3 @@ proptest! {
         prop_assert!(checked.is_err(), "{how:?}: {checked:?}");
     }
 }
-

@@ -159,7 +159,7 @@ pub struct ColumnSpec {
     pub autoincrement: bool,
     /// NOT NULL: `true`, or `{ name: N }` for a named one (`CONSTRAINT N NOT NULL`).
     #[serde(default)]
-    pub not_null: NotNullSpec,
+    pub not_null: Option<Box<Spanned<NotNullSpec>>>,
     /// Single-column UNIQUE.
     #[serde(default)]
     pub unique: bool,
@@ -218,9 +218,11 @@ impl<'de> Deserialize<'de> for DefaultSpec {
                 Ok(DefaultSpec::Int(v))
             }
             fn visit_u64<E: serde::de::Error>(self, v: u64) -> Result<DefaultSpec, E> {
-                i64::try_from(v)
-                    .map(DefaultSpec::Int)
-                    .map_err(|_| E::custom(format!("{v} is too large for an INTEGER default: write {{ sql: {v} }}")))
+                i64::try_from(v).map(DefaultSpec::Int).map_err(|_| {
+                    E::custom(format!(
+                        "{v} is too large for an INTEGER default: write {{ sql: {v} }}"
+                    ))
+                })
             }
             fn visit_f64<E: serde::de::Error>(self, v: f64) -> Result<DefaultSpec, E> {
                 Ok(DefaultSpec::Float(v))
@@ -298,12 +300,15 @@ pub enum NotNullSpec {
     Yes,
     /// `{ name: N }`.
     Named(String),
+    /// Any other scalar, refused where it stands when the spec is converted (an error raised
+    /// here would point at the key, not the value).
+    Invalid(String),
 }
 
 impl NotNullSpec {
     /// Whether the column is NOT NULL.
     pub fn is_set(&self) -> bool {
-        !matches!(self, NotNullSpec::No)
+        matches!(self, NotNullSpec::Yes | NotNullSpec::Named(_))
     }
 
     /// The constraint's name, when it has one.
@@ -324,11 +329,19 @@ impl<'de> Deserialize<'de> for NotNullSpec {
                 f.write_str("not_null: true or false, or { name: N } for CONSTRAINT N NOT NULL")
             }
             fn visit_bool<E: serde::de::Error>(self, v: bool) -> Result<NotNullSpec, E> {
-                Ok(if v {
-                    NotNullSpec::Yes
-                } else {
-                    NotNullSpec::No
-                })
+                Ok(if v { NotNullSpec::Yes } else { NotNullSpec::No })
+            }
+            fn visit_str<E: serde::de::Error>(self, v: &str) -> Result<NotNullSpec, E> {
+                Ok(NotNullSpec::Invalid(v.to_string()))
+            }
+            fn visit_i64<E: serde::de::Error>(self, v: i64) -> Result<NotNullSpec, E> {
+                Ok(NotNullSpec::Invalid(v.to_string()))
+            }
+            fn visit_u64<E: serde::de::Error>(self, v: u64) -> Result<NotNullSpec, E> {
+                Ok(NotNullSpec::Invalid(v.to_string()))
+            }
+            fn visit_f64<E: serde::de::Error>(self, v: f64) -> Result<NotNullSpec, E> {
+                Ok(NotNullSpec::Invalid(v.to_string()))
             }
             fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<NotNullSpec, A::Error> {
                 let mut name = None;

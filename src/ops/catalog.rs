@@ -10,8 +10,8 @@ use std::path::{Path, PathBuf};
 
 use crate::backup::partial::{self, Marker};
 use crate::backup::{
-    Compression, Kind, Unverified, decompress, integrity_check, manifest_path, read_manifest, sha256_file,
-    sidecar_path,
+    Compression, Kind, Unverified, decompress, integrity_check, manifest_path, read_manifest,
+    sha256_file, sidecar_path,
 };
 use crate::db::identity::{self, Owner};
 use crate::error::{Error, RestoreError, Result};
