@@ -163,8 +163,12 @@ pub struct Column {
     pub decl_type: Sql,
     /// `NOT NULL`.
     pub not_null: bool,
+    /// `CONSTRAINT name` of the NOT NULL, if given (SQLite's `DROP CONSTRAINT` uses it).
+    pub not_null_name: Option<Name>,
     /// `DEFAULT` expression text (a literal, `CURRENT_TIMESTAMP` or a parenthesised expression).
     pub default: Option<Sql>,
+    /// `CONSTRAINT name` of the DEFAULT, if given.
+    pub default_name: Option<Name>,
     /// `COLLATE` sequence name.
     pub collate: Option<String>,
     /// Column-level CHECK constraints, which SQLite drops together with the column.
@@ -565,7 +569,9 @@ impl Column {
             name: name.into(),
             decl_type: Sql::new(decl_type),
             not_null: false,
+            not_null_name: None,
             default: None,
+            default_name: None,
             collate: None,
             checks: Vec::new(),
             generated: None,

@@ -95,10 +95,10 @@ fn column_def_with_key(c: &Column, pk: Option<&PrimaryKey>) -> String {
         }
     }
     if c.not_null {
-        def.push_str(" NOT NULL");
+        let _ = write!(def, " {}NOT NULL", constraint_name(&c.not_null_name));
     }
     if let Some(d) = &c.default {
-        let _ = write!(def, " DEFAULT {d}");
+        let _ = write!(def, " {}DEFAULT {d}", constraint_name(&c.default_name));
     }
     if let Some(coll) = &c.collate {
         let _ = write!(def, " COLLATE {}", ident(coll));

@@ -382,6 +382,7 @@ impl Driver<'_> {
         self.checked.extend(kept);
         self.unstash_sql = unstash.iter().map(|u| u.restore.clone()).collect();
         let proof = self.prove_before(&unstash)?;
+        let statistics = super::statistics::Statistics::read(self.conn)?;
         let history_insert = format!("INSERT INTO {HISTORY_TABLE}");
         let mut index = 0;
         for sql in queries {
@@ -407,6 +408,7 @@ impl Driver<'_> {
             }
         }
         self.prove_after(proof)?;
+        statistics.restore(self.conn, &mut self.checked)?;
         self.conn
             .execute_batch(CREATE_MIGRATIONS_TABLE)
             .map_err(q("create _schemactl_migrations"))?;
@@ -433,6 +435,7 @@ impl Driver<'_> {
             BTreeMap::new()
         };
         let proof = self.prove_before(&[])?;
+        let statistics = super::statistics::Statistics::read(self.conn)?;
         for p in &self.pending {
             run_statements(self.conn, &p.forward, p, false)?;
             for table in [HISTORY_TABLE, MIGRATIONS_TABLE, STASH_DROPPED_TABLE] {
@@ -450,6 +453,7 @@ impl Driver<'_> {
             }
         }
         self.prove_after(proof)?;
+        statistics.restore(self.conn, &mut self.checked)?;
         self.check(&counts_before)
     }
 

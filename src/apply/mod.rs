@@ -91,6 +91,7 @@ mod rollback;
 mod rollback_kept;
 pub mod stash;
 pub mod stash_rows;
+mod statistics;
 mod trigger_loss;
 mod unfit;
 mod unfit_fixed;

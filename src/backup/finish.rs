@@ -24,6 +24,8 @@ pub struct Written {
     pub size: u64,
     /// The database's size (uncompressed).
     pub database_size: u64,
+    /// What its integrity_check could not verify (indexes in a collation this build lacks).
+    pub unverified: super::Unverified,
     /// The manifest written beside it.
     #[serde(skip)]
     pub manifest: Manifest,
@@ -84,7 +86,8 @@ fn finish(raw: &BackupFile, compression: Compression, manifest: Manifest) -> Res
             (checked, hashed)
         })
     };
-    let sha256 = checked.and(hashed)?;
+    let unverified = checked?;
+    let sha256 = hashed?;
     let detail = match manifest.detail {
         Detail::Plain {} => {
             let (schema_version, last_migration) = schema_version(raw);
@@ -115,6 +118,7 @@ fn finish(raw: &BackupFile, compression: Compression, manifest: Manifest) -> Res
         sha256,
         size,
         database_size,
+        unverified,
         manifest,
     })
 }

@@ -25,12 +25,14 @@ use crate::error::{Error, Result};
 mod compress;
 mod finish;
 mod hash;
+pub mod integrity;
 pub mod manifest;
 pub mod partial;
 
 pub use compress::{Compression, compress, decompress};
 pub use finish::Written;
 pub use hash::{Hashing, sha256_file};
+pub use integrity::{Unverified, integrity_check};
 pub use manifest::{Detail, Kind, Manifest, read_manifest};
 use partial::Marker;
 
@@ -173,24 +175,6 @@ pub fn manifest_path(backup: &Path) -> PathBuf {
 /// Returns the sidecar (`<file>.sha256`, in sha256sum's format) of a backup file.
 pub fn sidecar_path(backup: &Path) -> PathBuf {
     sibling(backup, ".sha256")
-}
-
-/// Runs `PRAGMA integrity_check` on a database file; Err names the first problem.
-pub fn integrity_check(path: &Path) -> Result<()> {
-    // Opened read-write so that a WAL-mode copy cleans up its -wal and -shm when closed.
-    let conn =
-        Connection::open(path).map_err(|e| Error::sqlite(format!("open {}", path.display()), e))?;
-    let result: String = conn
-        .query_row("PRAGMA integrity_check", [], |r| r.get(0))
-        .map_err(|e| Error::sqlite(format!("check {}", path.display()), e))?;
-    if result == "ok" {
-        Ok(())
-    } else {
-        Err(Error::IntegrityCheckFailed {
-            path: path.to_path_buf(),
-            result,
-        })
-    }
 }
 
 /// Returns true when a database file is in WAL mode (file format bytes 18 and 19 are 2):

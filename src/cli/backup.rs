@@ -262,6 +262,9 @@ fn take(args: &Args, config: &Config, started: Instant) -> Result<ExitCode> {
             taken.sha256
         );
     }
+    if !taken.unverified.is_empty() {
+        crate::note!("warning: {}", taken.unverified.describe("integrity_check"));
+    }
     let mut pruned = retention::Pruned::default();
     if args.keep_last.is_some() || args.keep_days.is_some() {
         let owner = catalog::owner(&opts.database, &opts.dir)?;
@@ -284,6 +287,7 @@ fn take(args: &Args, config: &Config, started: Instant) -> Result<ExitCode> {
             "size": taken.size,
             "database_size": taken.database_size,
             "sha256": taken.sha256,
+            "unverified": taken.unverified,
             "rows": taken.rows,
             "pruned": pruned.removed,
             "swept": taken.swept,
@@ -444,7 +448,12 @@ fn verify(files: &[PathBuf]) -> Result<ExitCode> {
         let verified = catalog::verify(f);
         drop(progress);
         match verified {
-            Ok(()) => crate::say!("ok      {}", f.display()),
+            Ok(unverified) => {
+                crate::say!("ok      {}", f.display());
+                if !unverified.is_empty() {
+                    crate::say!("        {}", unverified.describe("integrity_check"));
+                }
+            }
             Err(e) => {
                 failed += 1;
                 crate::say!("FAILED  {e}");

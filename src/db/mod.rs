@@ -124,13 +124,30 @@ pub fn row_counts(conn: &Connection, which: Tables) -> Result<BTreeMap<String, u
 /// `SELECT count(*) FROM table [WHERE condition]`, as a u64 (a negative count cannot happen).
 pub fn count(conn: &Connection, table: &str, condition: Option<&str>) -> rusqlite::Result<u64> {
     let filter = condition.map_or(String::new(), |c| format!(" WHERE {c}"));
-    let n: i64 = conn.query_row(
-        &format!(
-            "SELECT count(*) FROM {}{filter}",
+    let sql = |hint: &str| {
+        format!(
+            "SELECT count(*) FROM {}{hint}{filter}",
             crate::sql::quote_ident(table)
-        ),
-        [],
-        |r| r.get(0),
-    )?;
+        )
+    };
+    let n: i64 = match conn.query_row(&sql(""), [], |r| r.get(0)) {
+        // SQLite counts through the smallest index, which may use a collation this build
+        // lacks (Android's LOCALIZED); the table itself needs none.
+        Err(e) if missing_collation(&e).is_some() => {
+            conn.query_row(&sql(" NOT INDEXED"), [], |r| r.get(0))?
+        }
+        n => n?,
+    };
     Ok(u64::try_from(n).unwrap_or_default())
+}
+
+/// Returns the collation SQLite's error says is missing (`no such collation sequence: X`):
+/// a database made by an app that registers its own (Android's `LOCALIZED` and `UNICODE`).
+pub fn missing_collation(e: &rusqlite::Error) -> Option<String> {
+    let rusqlite::Error::SqliteFailure(_, Some(message)) = e else {
+        return None;
+    };
+    message
+        .strip_prefix("no such collation sequence: ")
+        .map(str::to_string)
 }

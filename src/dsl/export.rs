@@ -216,14 +216,23 @@ fn write_table(y: &mut String, table: &Table) {
 }
 
 fn column_fields(fields: &mut Vec<String>, c: &Column, unique: bool) {
-    if c.not_null {
-        fields.push("not_null: true".into());
+    match (&c.not_null, &c.not_null_name) {
+        (true, Some(name)) => fields.push(format!("not_null: {{ name: {} }}", s(name))),
+        (true, None) => fields.push("not_null: true".into()),
+        (false, _) => {}
     }
     if unique {
         fields.push("unique: true".into());
     }
     if let Some(d) = &c.default {
-        fields.push(format!("default: {}", default(d)));
+        match &c.default_name {
+            Some(name) => fields.push(format!(
+                "default: {{ sql: {}, name: {} }}",
+                s(default_inner(d)),
+                s(name)
+            )),
+            None => fields.push(format!("default: {}", default(d))),
+        }
     }
     if let Some(coll) = &c.collate {
         fields.push(format!("collate: {}", s(coll)));
@@ -279,10 +288,10 @@ fn action(a: FkAction) -> &'static str {
     }
 }
 
-/// Writes a default as the simplest YAML that loads back to the same SQL.
-fn default(d: &Sql) -> String {
+/// A default's SQL without its outer parentheses (loading puts them back where needed).
+fn default_inner(d: &Sql) -> &str {
     let text = d.as_str();
-    let inner = match lex(text) {
+    match lex(text) {
         Ok(tokens) => {
             let inner = strip_outer_parens(&tokens);
             match (inner.first(), inner.last()) {
@@ -291,7 +300,12 @@ fn default(d: &Sql) -> String {
             }
         }
         Err(_) => text,
-    };
+    }
+}
+
+/// Writes a default as the simplest YAML that loads back to the same SQL.
+fn default(d: &Sql) -> String {
+    let inner = default_inner(d);
     if inner.parse::<i64>().is_ok_and(|i| i.to_string() == inner) {
         return inner.to_string();
     }

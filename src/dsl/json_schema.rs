@@ -28,14 +28,22 @@ pub fn json_schema() -> Value {
             "renamed_from": { "type": "string" },
             "primary_key": { "type": "boolean" },
             "autoincrement": { "type": "boolean" },
-            "not_null": { "type": "boolean" },
+            "not_null": {
+                "description": "true, or { name: N } for CONSTRAINT N NOT NULL",
+                "oneOf": [
+                    { "type": "boolean" },
+                    { "type": "object", "additionalProperties": false, "required": ["name"],
+                      "properties": { "name": { "type": "string" } } }
+                ]
+            },
             "unique": { "type": "boolean" },
             "default": {
-                "description": "a literal, or { sql: EXPR } for an expression such as CURRENT_TIMESTAMP",
+                "description": "a literal, or { sql: EXPR } for an expression such as CURRENT_TIMESTAMP, with an optional name (CONSTRAINT name DEFAULT ...)",
                 "oneOf": [
                     { "type": ["string", "number", "boolean", "null"] },
                     { "type": "object", "additionalProperties": false, "required": ["sql"],
-                      "properties": { "sql": { "type": "string" } } }
+                      "properties": { "sql": { "type": ["string", "number", "boolean"] },
+                                      "name": { "type": "string" } } }
                 ]
             },
             "collate": { "type": "string" },

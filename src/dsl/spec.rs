@@ -157,9 +157,9 @@ pub struct ColumnSpec {
     /// AUTOINCREMENT on an INTEGER PRIMARY KEY.
     #[serde(default)]
     pub autoincrement: bool,
-    /// NOT NULL.
+    /// NOT NULL: `true`, or `{ name: N }` for a named one (`CONSTRAINT N NOT NULL`).
     #[serde(default)]
-    pub not_null: bool,
+    pub not_null: Option<Box<Spanned<NotNullSpec>>>,
     /// Single-column UNIQUE.
     #[serde(default)]
     pub unique: bool,
@@ -178,8 +178,7 @@ pub struct ColumnSpec {
 }
 
 /// A column default.
-#[derive(Debug, Deserialize)]
-#[serde(untagged)]
+#[derive(Debug)]
 pub enum DefaultSpec {
     /// `true` / `false`.
     Bool(bool),
@@ -189,11 +188,181 @@ pub enum DefaultSpec {
     Float(f64),
     /// A string literal.
     Str(String),
-    /// An SQL expression, e.g. `{ sql: CURRENT_TIMESTAMP }`.
+    /// An SQL expression, e.g. `{ sql: CURRENT_TIMESTAMP }`, optionally named
+    /// (`{ sql: 3, name: df }` is `CONSTRAINT df DEFAULT 3`).
     Sql {
-        /// The expression.
+        /// The expression, as written (a YAML number or boolean under `sql:` is its text).
         sql: String,
+        /// `CONSTRAINT name`, if given.
+        name: Option<String>,
     },
+}
+
+/// What a `default:` may be, for the message when it is none of them.
+const DEFAULT_FORMS: &str = "a default: a number, a string, true or false, or \
+    { sql: EXPR } (e.g. { sql: CURRENT_TIMESTAMP }, { sql: \"1e3\" }), with an optional name \
+    ({ sql: 3, name: df } for CONSTRAINT df DEFAULT 3)";
+
+impl<'de> Deserialize<'de> for DefaultSpec {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct V;
+        impl<'de> Visitor<'de> for V {
+            type Value = DefaultSpec;
+            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str(DEFAULT_FORMS)
+            }
+            fn visit_bool<E: serde::de::Error>(self, v: bool) -> Result<DefaultSpec, E> {
+                Ok(DefaultSpec::Bool(v))
+            }
+            fn visit_i64<E: serde::de::Error>(self, v: i64) -> Result<DefaultSpec, E> {
+                Ok(DefaultSpec::Int(v))
+            }
+            fn visit_u64<E: serde::de::Error>(self, v: u64) -> Result<DefaultSpec, E> {
+                i64::try_from(v).map(DefaultSpec::Int).map_err(|_| {
+                    E::custom(format!(
+                        "{v} is too large for an INTEGER default: write {{ sql: {v} }}"
+                    ))
+                })
+            }
+            fn visit_f64<E: serde::de::Error>(self, v: f64) -> Result<DefaultSpec, E> {
+                Ok(DefaultSpec::Float(v))
+            }
+            fn visit_str<E: serde::de::Error>(self, v: &str) -> Result<DefaultSpec, E> {
+                Ok(DefaultSpec::Str(v.to_string()))
+            }
+            fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<DefaultSpec, A::Error> {
+                let (mut sql, mut name) = (None, None);
+                while let Some(key) = map.next_key::<String>()? {
+                    match key.as_str() {
+                        "sql" if sql.is_none() => sql = Some(map.next_value::<ScalarText>()?.0),
+                        "name" if name.is_none() => name = Some(map.next_value::<String>()?),
+                        "sql" | "name" => {
+                            return Err(serde::de::Error::custom(format!("duplicate key `{key}`")));
+                        }
+                        other => {
+                            return Err(serde::de::Error::custom(format!(
+                                "unknown key `{other}` in a default: expected `sql` (and `name`)"
+                            )));
+                        }
+                    }
+                }
+                match sql {
+                    Some(sql) => Ok(DefaultSpec::Sql { sql, name }),
+                    None => Err(serde::de::Error::custom(format!(
+                        "a default map needs `sql`: {DEFAULT_FORMS}"
+                    ))),
+                }
+            }
+        }
+        deserializer.deserialize_any(V)
+    }
+}
+
+/// A YAML scalar taken as the text it is: `sql: 1e3` and `sql: "1e3"` are both `1e3`.
+struct ScalarText(String);
+
+impl<'de> Deserialize<'de> for ScalarText {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct V;
+        impl Visitor<'_> for V {
+            type Value = ScalarText;
+            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str("an SQL expression (a YAML string, number or boolean)")
+            }
+            fn visit_str<E: serde::de::Error>(self, v: &str) -> Result<ScalarText, E> {
+                Ok(ScalarText(v.to_string()))
+            }
+            fn visit_bool<E: serde::de::Error>(self, v: bool) -> Result<ScalarText, E> {
+                Ok(ScalarText(if v { "TRUE" } else { "FALSE" }.to_string()))
+            }
+            fn visit_i64<E: serde::de::Error>(self, v: i64) -> Result<ScalarText, E> {
+                Ok(ScalarText(v.to_string()))
+            }
+            fn visit_u64<E: serde::de::Error>(self, v: u64) -> Result<ScalarText, E> {
+                Ok(ScalarText(v.to_string()))
+            }
+            fn visit_f64<E: serde::de::Error>(self, v: f64) -> Result<ScalarText, E> {
+                Ok(ScalarText(format!("{v:?}")))
+            }
+        }
+        // As a string first: YAML keeps the scalar's text (`1e3`, not 1000.0) where it can.
+        deserializer.deserialize_str(V)
+    }
+}
+
+/// NOT NULL: `true` / `false`, or `{ name: N }` for `CONSTRAINT N NOT NULL`.
+#[derive(Debug, Default)]
+pub enum NotNullSpec {
+    /// `false` (the default).
+    #[default]
+    No,
+    /// `true`.
+    Yes,
+    /// `{ name: N }`.
+    Named(String),
+    /// Any other scalar, refused where it stands when the spec is converted (an error raised
+    /// here would point at the key, not the value).
+    Invalid(String),
+}
+
+impl NotNullSpec {
+    /// Whether the column is NOT NULL.
+    pub fn is_set(&self) -> bool {
+        matches!(self, NotNullSpec::Yes | NotNullSpec::Named(_))
+    }
+
+    /// The constraint's name, when it has one.
+    pub fn name(&self) -> Option<&str> {
+        match self {
+            NotNullSpec::Named(n) => Some(n),
+            _ => None,
+        }
+    }
+}
+
+impl<'de> Deserialize<'de> for NotNullSpec {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct V;
+        impl<'de> Visitor<'de> for V {
+            type Value = NotNullSpec;
+            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str("not_null: true or false, or { name: N } for CONSTRAINT N NOT NULL")
+            }
+            fn visit_bool<E: serde::de::Error>(self, v: bool) -> Result<NotNullSpec, E> {
+                Ok(if v { NotNullSpec::Yes } else { NotNullSpec::No })
+            }
+            fn visit_str<E: serde::de::Error>(self, v: &str) -> Result<NotNullSpec, E> {
+                Ok(NotNullSpec::Invalid(v.to_string()))
+            }
+            fn visit_i64<E: serde::de::Error>(self, v: i64) -> Result<NotNullSpec, E> {
+                Ok(NotNullSpec::Invalid(v.to_string()))
+            }
+            fn visit_u64<E: serde::de::Error>(self, v: u64) -> Result<NotNullSpec, E> {
+                Ok(NotNullSpec::Invalid(v.to_string()))
+            }
+            fn visit_f64<E: serde::de::Error>(self, v: f64) -> Result<NotNullSpec, E> {
+                Ok(NotNullSpec::Invalid(v.to_string()))
+            }
+            fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<NotNullSpec, A::Error> {
+                let mut name = None;
+                while let Some(key) = map.next_key::<String>()? {
+                    if key != "name" || name.is_some() {
+                        return Err(serde::de::Error::custom(format!(
+                            "unexpected key `{key}`: {}",
+                            "not_null: true or false, or { name: N } for CONSTRAINT N NOT NULL"
+                        )));
+                    }
+                    name = Some(map.next_value::<String>()?);
+                }
+                name.map(NotNullSpec::Named).ok_or_else(|| {
+                    serde::de::Error::custom(
+                        "not_null: { name: N } needs `name` (or write not_null: true)",
+                    )
+                })
+            }
+        }
+        deserializer.deserialize_any(V)
+    }
 }
 
 /// A CHECK: an expression, or a named one.

@@ -611,7 +611,17 @@ fn column(
         );
     }
     let mut column = Column::new(cname.value.clone(), decl_type.trim());
-    column.not_null = spec.not_null;
+    if let Some(nn) = &spec.not_null {
+        if let crate::dsl::spec::NotNullSpec::Invalid(v) = &nn.value {
+            ctx.error(
+                place_of(src, nn),
+                format!("{what}: not_null: `{v}` is not true, false or {{ name: N }}"),
+                "expected not_null: true or false, or { name: N } for CONSTRAINT N NOT NULL",
+            );
+        }
+        column.not_null = nn.value.is_set();
+        column.not_null_name = nn.value.name().map(Name::from);
+    }
     if let Some(d) = &spec.default {
         let place = place_of(src, d);
         let text = match &d.value {
@@ -631,9 +641,11 @@ fn column(
                 None
             }
             DefaultSpec::Str(s) => Some(quote_literal(s)),
-            DefaultSpec::Sql { sql } => ctx
-                .check_expr(place, &format!("{what} default"), sql)
-                .then(|| default_sql(sql)),
+            DefaultSpec::Sql { sql, name } => {
+                column.default_name = name.as_deref().map(Name::from);
+                ctx.check_expr(place, &format!("{what} default"), sql)
+                    .then(|| default_sql(sql))
+            }
         };
         // `DEFAULT NULL` is kept: the catalog shows it.
         column.default = text.map(Sql::new);

@@ -41,6 +41,9 @@ pub struct Taken {
     pub rows: BTreeMap<String, u64>,
     /// What interrupted runs had left in the backups folder, removed first.
     pub swept: Vec<PathBuf>,
+    /// What the backup's integrity_check could not verify (indexes in a collation this build
+    /// of SQLite lacks, such as Android's LOCALIZED); empty when it verified everything.
+    pub unverified: crate::backup::Unverified,
 }
 
 /// Checks that a label can be a part of a file name: letters, digits, `-`, `_` and `.`, not
@@ -96,5 +99,6 @@ pub fn backup(opts: &Options) -> Result<Taken> {
         database_size: written.database_size,
         rows,
         swept,
+        unverified: written.unverified,
     })
 }

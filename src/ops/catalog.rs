@@ -10,8 +10,8 @@ use std::path::{Path, PathBuf};
 
 use crate::backup::partial::{self, Marker};
 use crate::backup::{
-    Compression, Kind, decompress, integrity_check, manifest_path, read_manifest, sha256_file,
-    sidecar_path,
+    Compression, Kind, Unverified, decompress, integrity_check, manifest_path, read_manifest,
+    sha256_file, sidecar_path,
 };
 use crate::db::identity::{self, Owner};
 use crate::error::{Error, RestoreError, Result};
@@ -161,9 +161,10 @@ pub fn owner(database: &Path, dir: &Path) -> Result<Owner> {
 }
 
 /// Checks a backup: its sha256 against its sidecar (or manifest), and integrity_check on the
-/// database it holds. Err says what failed.
-pub fn verify(file: &Path) -> Result<()> {
-    verify_plain(file, false).map(drop)
+/// database it holds. Err says what failed; Ok says what integrity_check could not verify
+/// (indexes in a collation this build of SQLite lacks), usually nothing.
+pub fn verify(file: &Path) -> Result<Unverified> {
+    verify_plain(file, false).map(|v| v.unverified.clone())
 }
 
 /// A verified backup as a plain database file: the backup itself when it is not compressed,
@@ -174,6 +175,8 @@ pub struct Verified {
     pub path: PathBuf,
     /// False when the backup had no checksum and only integrity_check vouches for it.
     pub checksum: bool,
+    /// What integrity_check could not verify (see [`Unverified`]).
+    pub unverified: Unverified,
     /// The scratch copy's marker: dropping it removes the copy.
     _scratch: Option<Marker>,
 }
@@ -209,18 +212,20 @@ pub fn verify_plain(file: &Path, without_checksum: bool) -> Result<Verified> {
         if differs(&actual) {
             return Err(mismatch(&actual));
         }
-        checked?;
+        let unverified = checked?;
         return Ok(Verified {
             path: file.to_path_buf(),
             checksum: recorded.is_some(),
+            unverified,
             _scratch: None,
         });
     }
     let scratch = scratch_path(file);
     let marker = Marker::begin(&scratch)?;
-    let verified = Verified {
+    let mut verified = Verified {
         path: scratch,
         checksum: recorded.is_some(),
+        unverified: Unverified::default(),
         _scratch: Some(marker),
     };
     match decompress(file, &verified.path) {
@@ -252,7 +257,7 @@ pub fn verify_plain(file: &Path, without_checksum: bool) -> Result<Verified> {
         }
         .into());
     }
-    integrity_check(&verified.path).map_err(named)?;
+    verified.unverified = integrity_check(&verified.path).map_err(named)?;
     Ok(verified)
 }
 

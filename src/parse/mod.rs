@@ -482,8 +482,10 @@ fn column_def(c: &mut Cursor<'_>, table: &mut Table, end: usize) -> Result<()> {
             c.expect_kw("NULL")?;
             c.refuse_conflict_clause()?;
             column.not_null = true;
+            column.not_null_name = cname;
         } else if c.eat_kw("NULL") {
             c.refuse_conflict_clause()?;
+            unnamed(&cname, "NULL", &name)?;
         } else if c.eat_kw("UNIQUE") {
             c.refuse_conflict_clause()?;
             table.uniques.push(Unique {
@@ -495,12 +497,15 @@ fn column_def(c: &mut Cursor<'_>, table: &mut Table, end: usize) -> Result<()> {
             column.checks.push(Check { name: cname, expr });
         } else if c.eat_kw("DEFAULT") {
             column.default = Some(default_value(c)?);
+            column.default_name = cname;
         } else if c.eat_kw("COLLATE") {
+            unnamed(&cname, "COLLATE", &name)?;
             column.collate = Some(c.name()?.to_string());
         } else if c.eat_kw("REFERENCES") {
             let fk = c.fk_clause(cname, vec![name.clone()])?;
             table.foreign_keys.push(fk);
         } else if c.peek_kw("GENERATED") || c.peek_kw("AS") {
+            unnamed(&cname, "GENERATED", &name)?;
             if c.eat_kw("GENERATED") {
                 c.expect_kw("ALWAYS")?;
             }
@@ -518,6 +523,17 @@ fn column_def(c: &mut Cursor<'_>, table: &mut Table, end: usize) -> Result<()> {
     // `DEFAULT NULL` stays: `PRAGMA table_xinfo` reports it (dflt_value 'NULL').
     table.columns.push(column);
     Ok(())
+}
+
+/// Refuses a constraint name the model has no place for (on NULL, COLLATE or GENERATED): the
+/// table is then kept verbatim rather than losing the name.
+fn unnamed(cname: &Option<Name>, what: &str, column: &Name) -> Result<()> {
+    match cname {
+        None => Ok(()),
+        Some(n) => Err(ParseError::Unsupported {
+            reason: format!("a constraint name (\"{n}\") on the {what} of column \"{column}\""),
+        }),
+    }
 }
 
 /// Reads a DEFAULT value: a signed number, a literal or name, or a parenthesised expression.

@@ -49,6 +49,9 @@ pub struct Preview {
     pub database_size: u64,
     /// False when the backup had no checksum and only integrity_check vouched for it.
     pub checksum_verified: bool,
+    /// What its integrity_check could not verify (indexes in a collation this build of
+    /// SQLite lacks); empty when it verified everything.
+    pub unverified: crate::backup::Unverified,
     /// Every table, with its rows in the backup beside the live ones.
     pub tables: Vec<TableCounts>,
     /// Why the live database could not be read, when it could not.
@@ -216,6 +219,7 @@ pub(super) fn preview(
         size,
         database_size,
         checksum_verified: chosen.plain.checksum,
+        unverified: chosen.plain.unverified.clone(),
         tables,
         live_problem,
         skipped,
@@ -268,6 +272,12 @@ pub fn render(p: &Preview, database: &Path) -> String {
             "; NO CHECKSUM: only integrity_check vouches for it"
         }
     ));
+    if !p.unverified.is_empty() {
+        out.push_str(&format!(
+            "  not verified:   {}\n",
+            p.unverified.describe("integrity_check")
+        ));
+    }
     if let Some(problem) = &p.live_problem {
         out.push_str(&format!("  live database:  cannot be read ({problem})\n"));
     }

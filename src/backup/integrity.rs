@@ -1,0 +1,256 @@
+//! `PRAGMA integrity_check` of a database file, including one whose indexes use a collation
+//! this build of SQLite lacks (Android's `LOCALIZED` and `UNICODE`, an app's own): SQLite then
+//! refuses the whole check, so a Room database could never be backed up or restored. Such a
+//! database is checked again on a QUERY-ONLY connection that has a stand-in (binary) for each
+//! missing collation: everything is verified (every page, every row, every other index, the
+//! entry count of each index) except the order and contents of the indexes, and the CHECK
+//! constraints, that the missing collation decides; the lines SQLite reports about those are
+//! set aside and [`Unverified`] names them.
+//!
+//! A stand-in collation is never registered on a connection that can write (`query_only` is
+//! on first, and checked): an insert through it would put index entries in the wrong order and
+//! corrupt the index.
+
+use std::collections::BTreeSet;
+use std::path::Path;
+
+use rusqlite::{Connection, OpenFlags};
+
+use crate::db::missing_collation;
+use crate::error::{Error, Result};
+
+/// What an integrity check could not verify because the database uses collations this build
+/// of SQLite does not have. Empty when everything was verified.
+#[derive(Debug, Clone, Default, PartialEq, Eq, serde::Serialize)]
+pub struct Unverified {
+    /// The missing collations, as the schema spells them.
+    pub collations: Vec<String>,
+    /// The indexes whose order and contents depend on them.
+    pub indexes: Vec<String>,
+    /// The tables whose CHECK constraints may depend on them.
+    pub checks: Vec<String>,
+}
+
+impl Unverified {
+    /// Returns true when everything was verified.
+    pub fn is_empty(&self) -> bool {
+        self.collations.is_empty()
+    }
+
+    /// Says what `pragma` (`integrity_check` or `quick_check`) did not verify, in a sentence
+    /// (empty when everything was).
+    pub fn describe(&self, pragma: &str) -> String {
+        if self.is_empty() {
+            return String::new();
+        }
+        let list = |names: &[String]| {
+            names
+                .iter()
+                .map(|n| format!("\"{n}\""))
+                .collect::<Vec<_>>()
+                .join(", ")
+        };
+        let mut what = Vec::new();
+        if !self.indexes.is_empty() {
+            what.push(format!(
+                "the order and contents of index {}{}",
+                list(&self.indexes),
+                if pragma == "integrity_check" {
+                    " (their entry counts were checked)"
+                } else {
+                    ""
+                }
+            ));
+        }
+        if !self.checks.is_empty() {
+            what.push(format!(
+                "the CHECK constraints of table {}",
+                list(&self.checks)
+            ));
+        }
+        if what.is_empty() {
+            what.push("nothing that SQLite checks".into());
+        }
+        format!(
+            "collation {} is not in this build of SQLite: {pragma} could not verify {}; \
+             everything else was verified",
+            list(&self.collations),
+            what.join(", nor ")
+        )
+    }
+}
+
+/// Runs `PRAGMA integrity_check` on a database file; Err names the first problem. When the
+/// database uses a collation this build lacks, the check runs again without it (see the
+/// module header) and the result says what could not be verified.
+pub fn integrity_check(path: &Path) -> Result<Unverified> {
+    let context = || format!("check {}", path.display());
+    let first = {
+        // Opened read-write so that a WAL-mode copy cleans up its -wal and -shm when closed.
+        let conn = Connection::open(path)
+            .map_err(|e| Error::sqlite(format!("open {}", path.display()), e))?;
+        conn.query_row("PRAGMA integrity_check", [], |r| r.get::<_, String>(0))
+    };
+    let result = match first {
+        Ok(result) => result,
+        Err(e) if missing_collation(&e).is_some() => {
+            let (lines, unverified) = without_collations(path, "integrity_check", 1)?;
+            match lines.into_iter().next() {
+                None => return Ok(unverified),
+                Some(line) => line,
+            }
+        }
+        Err(e) => return Err(Error::sqlite(context(), e)),
+    };
+    if result == "ok" {
+        Ok(Unverified::default())
+    } else {
+        Err(Error::IntegrityCheckFailed {
+            path: path.to_path_buf(),
+            result,
+        })
+    }
+}
+
+/// Runs `pragma` (`integrity_check` or `quick_check`) on a query-only connection to `path`
+/// with a binary stand-in for every collation SQLite says is missing, and returns up to
+/// `limit` of the problems it reports (none when the file is sound), leaving out those about
+/// what the missing collations decide, and what those were.
+pub fn without_collations(
+    path: &Path,
+    pragma: &'static str,
+    limit: usize,
+) -> Result<(Vec<String>, Unverified)> {
+    let sqlite = |e| Error::sqlite(format!("check {}", path.display()), e);
+    // Opened read-write because SQLite leaves out the CHECK constraints of a read-only file
+    // (integrity_check would skip them), but query_only before anything else: from here on
+    // SQLite refuses every write on this connection, so the stand-in never orders an entry.
+    let conn = Connection::open_with_flags(
+        path,
+        OpenFlags::SQLITE_OPEN_READ_WRITE | OpenFlags::SQLITE_OPEN_NO_MUTEX,
+    )
+    .map_err(sqlite)?;
+    conn.pragma_update(None, "query_only", true)
+        .map_err(sqlite)?;
+    let query_only: bool = conn
+        .query_row("PRAGMA query_only", [], |r| r.get(0))
+        .map_err(sqlite)?;
+    if !query_only {
+        return Err(Error::sqlite(
+            format!("check {}", path.display()),
+            rusqlite::Error::InvalidQuery,
+        ));
+    }
+    // No error limit: the lines set aside may be one per row, and a real problem after them
+    // must still be seen. They are read one at a time and not kept.
+    let sql = format!("PRAGMA {pragma}(2147483647)");
+    let mut missing: Vec<String> = Vec::new();
+    let mut stmt = loop {
+        match conn.prepare(&sql) {
+            Ok(stmt) => break stmt,
+            Err(e) => match missing_collation(&e) {
+                // Each round registers one more; a name seen twice did not help.
+                Some(name) if !missing.iter().any(|m| m.eq_ignore_ascii_case(&name)) => {
+                    conn.create_collation(name.as_str(), |a: &str, b: &str| a.cmp(b))
+                        .map_err(sqlite)?;
+                    missing.push(name);
+                }
+                _ => return Err(sqlite(e)),
+            },
+        }
+    };
+    let unverified = decided_by(&conn, &missing).map_err(sqlite)?;
+    let set_aside = |line: &str| {
+        unverified.indexes.iter().any(|ix| {
+            line.ends_with(&format!(" index {ix}"))
+                && !(line.starts_with("wrong # of entries") && counted(&conn, ix))
+                || line.starts_with(&format!("index {ix} stores "))
+        }) || unverified
+            .checks
+            .iter()
+            .any(|t| line == format!("CHECK constraint failed in {t}"))
+    };
+    let mut lines = Vec::new();
+    let mut rows = stmt.query([]).map_err(sqlite)?;
+    while let Some(row) = rows.next().map_err(sqlite)? {
+        let line: String = row.get(0).map_err(sqlite)?;
+        if line == "ok" || set_aside(&line) {
+            continue;
+        }
+        lines.push(line);
+        if lines.len() >= limit {
+            break;
+        }
+    }
+    Ok((lines, unverified))
+}
+
+/// Whether an index's entry count does not depend on a collation: it has no WHERE (the
+/// WHERE of a partial index is evaluated with the stand-in).
+fn counted(conn: &Connection, index: &str) -> bool {
+    conn.query_row(
+        "SELECT \"partial\" FROM pragma_index_list((SELECT tbl_name FROM sqlite_schema \
+         WHERE type = 'index' AND name = ?1)) WHERE name = ?1",
+        [index],
+        |r| r.get::<_, bool>(0),
+    )
+    .is_ok_and(|partial| !partial)
+}
+
+/// The indexes and CHECK-holding tables whose verification the `missing` collations decide:
+/// an index with a key column in one, or whose SQL or (when partial) its table's SQL names
+/// one; a table with a CHECK whose SQL names one (a column's collation applies to the
+/// comparisons a CHECK makes on it).
+fn decided_by(conn: &Connection, missing: &[String]) -> rusqlite::Result<Unverified> {
+    let names = |sql: &str| {
+        let sql = sql.to_ascii_uppercase();
+        missing
+            .iter()
+            .any(|m| sql.contains(&m.to_ascii_uppercase()))
+    };
+    let mut checks = BTreeSet::new();
+    let mut tables_naming = BTreeSet::new();
+    let mut stmt =
+        conn.prepare("SELECT name, coalesce(sql, '') FROM sqlite_schema WHERE type = 'table'")?;
+    for row in stmt.query_map([], |r| Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?)))? {
+        let (table, sql) = row?;
+        if names(&sql) {
+            if sql.to_ascii_uppercase().contains("CHECK") {
+                checks.insert(table.clone());
+            }
+            tables_naming.insert(table);
+        }
+    }
+    let mut indexes = BTreeSet::new();
+    let mut stmt = conn.prepare(
+        "SELECT s.name, s.tbl_name, coalesce(s.sql, ''), l.\"partial\" \
+         FROM sqlite_schema s JOIN pragma_index_list(s.tbl_name) l ON l.name = s.name \
+         WHERE s.type = 'index'",
+    )?;
+    let mut colls = conn.prepare("SELECT coll FROM pragma_index_xinfo(?1) WHERE key")?;
+    for row in stmt.query_map([], |r| {
+        Ok((
+            r.get::<_, String>(0)?,
+            r.get::<_, String>(1)?,
+            r.get::<_, String>(2)?,
+            r.get::<_, bool>(3)?,
+        ))
+    })? {
+        let (index, table, sql, partial) = row?;
+        let mut keyed = false;
+        for coll in colls.query_map([&index], |r| r.get::<_, Option<String>>(0))? {
+            let coll = coll?.unwrap_or_default();
+            keyed |= missing.iter().any(|m| m.eq_ignore_ascii_case(&coll));
+        }
+        if keyed || names(&sql) || (partial && tables_naming.contains(&table)) {
+            indexes.insert(index);
+        }
+    }
+    let mut collations = missing.to_vec();
+    collations.sort();
+    Ok(Unverified {
+        collations,
+        indexes: indexes.into_iter().collect(),
+        checks: checks.into_iter().collect(),
+    })
+}
