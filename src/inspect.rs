@@ -26,6 +26,9 @@ use crate::sql::Sql;
 /// The catalog query: every object with its CREATE text.
 const SCHEMA_QUERY: &str = "SELECT type, name, tbl_name, sql FROM main.sqlite_schema \
      WHERE name NOT LIKE 'sqlite\\_%' ESCAPE '\\' AND name NOT LIKE '\\_schemactl%' ESCAPE '\\'";
+/// How many indexes [`SCHEMA_QUERY`] lists with a text of their own.
+const INDEX_COUNT_QUERY: &str = "SELECT count(*) FROM main.sqlite_schema \
+     WHERE type = 'index' AND sql IS NOT NULL";
 /// Table kinds and options: `type` is table, view, virtual or shadow.
 const TABLE_LIST_QUERY: &str =
     "SELECT name, type, wr, strict FROM pragma_table_list WHERE schema = 'main'";
@@ -246,7 +249,12 @@ fn read_unsettled(
     // At most one model per table SQLite lists (it lists views, virtual and shadow tables
     // too): no vector grown to twice the schema while it is read.
     out.schema.tables.reserve_exact(table_info.len());
-    let mut indexes = Vec::new();
+    // Likewise the indexes, counted first: thousands of them pushed one by one held a vector
+    // and its grown copy at once.
+    let index_count: i64 = conn
+        .query_row(INDEX_COUNT_QUERY, [], |r| r.get(0))
+        .map_err(q)?;
+    let mut indexes = Vec::with_capacity(usize::try_from(index_count).unwrap_or(0));
     // The tables read again (lowercase): their indexes are read again too.
     let mut read_again: std::collections::HashSet<String> = std::collections::HashSet::new();
     while let Some(r) = rows.next().map_err(q)? {
