@@ -99,7 +99,9 @@ impl StandIns {
             .map(|(name, _)| name.clone())
             .find(|name| {
                 lower.contains(&format!("{name}() may not be used as a window function"))
-                    || lower.contains(&format!("filter may not be used with non-aggregate {name}()"))
+                    || lower.contains(&format!(
+                        "filter may not be used with non-aggregate {name}()"
+                    ))
             });
         let Some(name) = wanted else {
             return false;
