@@ -339,7 +339,9 @@ mod tests {
              CREATE TRIGGER e_del AFTER DELETE ON t BEGIN INSERT INTO u (id) VALUES (old.id) ON CONFLICT (id) DO UPDATE SET zz = 1; END;
              CREATE TRIGGER f_view INSTEAD OF INSERT ON w BEGIN INSERT INTO t (id, zz) VALUES (new.id, 1); END;
              CREATE TRIGGER g_view_ok INSTEAD OF UPDATE ON w BEGIN UPDATE t SET d = new.d WHERE id = new.id; END;
-             CREATE TRIGGER h_fn AFTER INSERT ON t BEGIN SELECT app_function(new.id); END;",
+             CREATE TRIGGER h_fn AFTER INSERT ON t BEGIN SELECT app_function(new.id); END;
+             CREATE TRIGGER i_fn AFTER DELETE ON t WHEN app_when(old.id) BEGIN SELECT app_sum(id) FILTER (WHERE id > 0), app_rank() OVER () FROM t; INSERT INTO u (id, zz) VALUES (1, 1); END;
+             CREATE VIEW j_fn_view AS SELECT app_fmt(d), app_fmt(nope) FROM t;",
         )
         .unwrap();
         let before: String = conn
@@ -362,11 +364,13 @@ mod tests {
             .collect();
         let want = [
             ("bad_view", "no such column: nope"),
+            ("j_fn_view", "no such column: nope"),
             ("a_ins", "table t has no column named c"),
             ("b_ins", "no such column: q"),
             ("d_upd", "error in trigger d_upd: no such column: new.zz"),
             ("e_del", "no such column: zz"),
             ("f_view", "table t has no column named zz"),
+            ("i_fn", "table u has no column named zz"),
         ];
         let want: Vec<(String, String)> = want
             .iter()
