@@ -482,7 +482,8 @@ impl Table {
     /// its keys, foreign keys, indexes and every expression that mentions it.
     pub fn rename_column(&mut self, from: &str, to: &str) {
         let same = |a: &str| a.eq_ignore_ascii_case(from);
-        let expr = |s: &mut Sql| *s = Sql::new(crate::sql::rename_word(s.as_str(), from, to));
+        // A settled key keeps its strings (see [`Sql::renamed`]).
+        let expr = |s: &mut Sql| *s = s.renamed(from, to);
         let key = |k: &mut KeyPart| {
             if k.is_expr {
                 expr(&mut k.expr);

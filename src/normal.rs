@@ -9,6 +9,7 @@ use rusqlite::Connection;
 pub mod part;
 pub mod resolve;
 pub mod scratch;
+pub mod stand_in;
 
 use crate::error::Result;
 use crate::model::Schema;

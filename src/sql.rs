@@ -38,6 +38,67 @@ impl Sql {
         }
     }
 
+    /// The same text with the word `from` renamed `to` (as SQLite's RENAME COLUMN renames
+    /// it), compared as its meaning renamed: a double-quoted word the key reads as a string
+    /// (see [`Sql::keyed_as`]) stays a string, even where it now names the renamed column.
+    /// SQLite's own RENAME COLUMN does the same: it writes such a string as `'x'` first.
+    pub fn renamed(&self, from: &str, to: &str) -> Self {
+        let text = rename_word(&self.text, from, to);
+        if self.key == canonical(&self.text) {
+            return Sql::new(text);
+        }
+        match self.meaning() {
+            Some(meaning) => Sql {
+                key: canonical(&rename_word(&meaning, from, to)),
+                text,
+            },
+            None => Sql::new(text),
+        }
+    }
+
+    /// The text with the double-quoted words its key reads as strings written as strings
+    /// (the text [`Sql::keyed_as`] was given), found by reading the key token by token; None
+    /// when the key is not such a reading of the text.
+    fn meaning(&self) -> Option<String> {
+        let tokens = lex(&self.text).ok()?;
+        let mut key = self.key.as_str();
+        let mut strings = Vec::new();
+        for (i, t) in strip_outer_parens(&tokens).iter().enumerate() {
+            if i > 0 {
+                key = key.strip_prefix(' ')?;
+            }
+            let ends = |rest: &str, piece: &str| {
+                rest.strip_prefix(piece)
+                    .filter(|r| r.is_empty() || r.starts_with(' '))
+                    .map(str::len)
+            };
+            let word = canonical_tokens(std::slice::from_ref(t));
+            let string = match &t.token {
+                Token::Word(w) if w.quote_style == Some('"') => Some(quote_literal(&w.value)),
+                _ => None,
+            };
+            if let Some(left) = string.as_deref().and_then(|s| ends(key, s)) {
+                strings.push(t);
+                key = &key[key.len() - left..];
+            } else {
+                let left = ends(key, &word)?;
+                key = &key[key.len() - left..];
+            }
+        }
+        if !key.is_empty() {
+            return None;
+        }
+        let mut out = String::with_capacity(self.text.len());
+        let mut at = 0;
+        for t in strings {
+            out.push_str(self.text.get(at..t.start)?);
+            out.push_str(&quote_literal(t.word()?));
+            at = t.end;
+        }
+        out.push_str(self.text.get(at..)?);
+        Some(out)
+    }
+
     /// Returns the text as written.
     pub fn as_str(&self) -> &str {
         &self.text

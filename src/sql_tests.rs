@@ -200,3 +200,19 @@ proptest::proptest! {
         }
     }
 }
+
+/// A settled key (a double-quoted word read as a string) keeps its string through a rename
+/// to that word, as SQLite's RENAME COLUMN does (it writes the string as `'x'` first); a key
+/// that is the text's own renames as the text does.
+#[test]
+fn a_rename_keeps_a_settled_string() {
+    let settled = Sql::new("v <> \"x\" AND (a = \"a\")").keyed_as("v <> 'x' AND (a = \"a\")");
+    let renamed = settled.renamed("a", "x");
+    assert_eq!(renamed.as_str(), "v <> \"x\" AND (\"x\" = \"x\")");
+    assert_eq!(renamed.key(), canonical("v <> 'x' AND (x = x)"));
+    let plain = Sql::new("v <> \"x\" AND a = 1").renamed("a", "x");
+    assert_eq!(plain.key(), canonical("v <> x AND x = 1"));
+    // A key that is no reading of the text: renamed as the text.
+    let odd = Sql::new("v <> \"x\"").keyed_as("w = 2").renamed("v", "y");
+    assert_eq!(odd.key(), canonical("y <> x"));
+}

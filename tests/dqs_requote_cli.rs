@@ -272,3 +272,82 @@ fn a_hand_written_drop_column_leaves_no_drift() {
     let plan = ok_in(p, &["plan"]);
     assert!(plan.contains("view vx uses \"x\" as a string"), "{plan}");
 }
+
+/// Session 10, finding 4: an adopted partial UNIQUE index `WHERE status <> "deleted"`, and
+/// a column renamed to `deleted` (`renamed_from`). As for a column added under that name,
+/// `sync` is refused by the lint, naming the index (never "a schemactl bug"), and nothing
+/// changes; `--ignore-lint` applies the declared index (which now reads the column), and the
+/// rollback gives back the old column and the old index, every row kept.
+#[test]
+fn a_column_renamed_to_an_index_string_is_a_lint_finding() {
+    let dir = empty_project();
+    db_from_ddl(
+        dir.path(),
+        "db.sqlite",
+        "CREATE TABLE t (id INTEGER PRIMARY KEY, email TEXT, status TEXT, flag INTEGER NOT NULL DEFAULT 0);
+         CREATE UNIQUE INDEX ux ON t (email) WHERE status <> \"deleted\";
+         INSERT INTO t (id, email, status) VALUES (1, 'c@x', 'deleted'), (2, 'a@x', 'active'), (4, 'd@x', 'deleted');",
+    );
+    ok_in(dir.path(), &["import", "--out", "schema/s.yaml"]);
+    let file = dir.path().join("schema/s.yaml");
+    let yaml = std::fs::read_to_string(&file).unwrap();
+    let flag = "      flag: { type: INTEGER, not_null: true, default: 0 }";
+    assert!(yaml.contains(flag), "{yaml}");
+    std::fs::write(
+        &file,
+        yaml.replace("version: 1", "version: 2").replace(
+            flag,
+            "      deleted: { type: INTEGER, not_null: true, default: 0, renamed_from: flag }",
+        ),
+    )
+    .unwrap();
+    let db = dir.path().join("db.sqlite");
+    let schema = |db: &Path| -> Vec<String> {
+        let conn = Connection::open(db).unwrap();
+        let mut stmt = conn
+            .prepare("SELECT sql FROM sqlite_schema WHERE name IN ('t', 'ux') ORDER BY name")
+            .unwrap();
+        let mut out: Vec<String> = stmt
+            .query_map([], |r| r.get(0))
+            .unwrap()
+            .map(|r| r.unwrap())
+            .collect();
+        let rows: Vec<String> = conn
+            .prepare("SELECT id || quote(email) || quote(status) FROM t ORDER BY id")
+            .unwrap()
+            .query_map([], |r| r.get(0))
+            .unwrap()
+            .map(|r| r.unwrap())
+            .collect();
+        out.extend(rows);
+        out
+    };
+    let before = schema(&db);
+    let plan = ok_in(dir.path(), &["plan"]);
+    assert!(
+        plan.contains("the WHERE clause of index ux uses \"deleted\" as a string"),
+        "{plan}"
+    );
+    let err = fails_in(dir.path(), &["sync", "--yes"], 1);
+    assert!(
+        err.contains("the WHERE clause of index ux uses \"deleted\" as a string"),
+        "{err}"
+    );
+    assert!(!err.contains("schemactl bug"), "{err}");
+    assert_eq!(schema(&db), before, "nothing changed");
+
+    ok_in(dir.path(), &["sync", "--yes", "--ignore-lint"]);
+    let after = schema(&db);
+    assert!(
+        after[1].contains("WHERE status <> \"deleted\"") && after[0].contains("deleted INTEGER"),
+        "{after:?}"
+    );
+    assert_eq!(after[2..], before[2..], "every row kept");
+    assert!(ok_in(dir.path(), &["plan"]).contains("nothing to do"));
+    ok_in(dir.path(), &["rollback", "last", "--yes"]);
+    assert_eq!(
+        schema(&db),
+        before,
+        "the rollback gives back the column and the index"
+    );
+}

@@ -19,13 +19,16 @@
 //! a savepoint rolled back at the end) and checked the same way, so that each message is its
 //! own.
 //!
-//! An unknown function in a trigger's body is not reported: the application may register it
-//! on its own connections (SQLite's RENAME check does not resolve functions either).
+//! An unknown function in a view or a trigger is not an error: the application may register it
+//! on its own connections. Since SQLite reports only a statement's first error, each unknown
+//! function gets a stand-in on the connection checked ([`super::stand_in`]), so that what the
+//! object breaks besides is still seen.
 
 use std::collections::HashSet;
 
 use rusqlite::Connection;
 
+use super::stand_in::StandIns;
 use super::{MaterialiseError, Object, sqlite_message};
 use crate::model::{Schema, Trigger};
 use crate::sql::quote_ident;
@@ -51,16 +54,19 @@ impl std::fmt::Display for Unresolved {
 
 /// Returns every view and trigger of `conn`'s main schema that SQLite cannot compile, each
 /// with SQLite's message, views first, each kind by name. `conn` is left as it was (the
-/// triggers are dropped and created again inside a savepoint that is rolled back).
+/// triggers are dropped and created again inside a savepoint that is rolled back), but for
+/// the stand-ins it registers for the functions it does not know: call it only on a scratch
+/// connection of schemactl's own, never on a user's database.
 pub fn unresolved(conn: &Connection) -> rusqlite::Result<Vec<Unresolved>> {
+    let stand_ins = StandIns::new();
     let mut out = Vec::new();
     let views = names(conn, "view")?;
     for (view, _, _) in &views {
         let sql = format!("SELECT * FROM {} LIMIT 0", quote_ident(view));
-        if let Err(e) = conn.prepare(&sql) {
+        if let Some(message) = stand_ins.prepared(conn, &sql) {
             out.push(Unresolved {
                 object: Some(Object::View(view.clone())),
-                message: sqlite_message(&e),
+                message,
             });
         }
     }
@@ -74,7 +80,7 @@ pub fn unresolved(conn: &Connection) -> rusqlite::Result<Vec<Unresolved>> {
             checked = checked.and(conn.execute_batch(&format!("DROP VIEW {}", quote_ident(view))));
         }
     }
-    let checked = checked.and_then(|()| triggers_alone(conn, &triggers, &mut out));
+    let checked = checked.and_then(|()| triggers_alone(conn, &stand_ins, &triggers, &mut out));
     let undone = conn.execute_batch("ROLLBACK TO _schemactl_resolve; RELEASE _schemactl_resolve");
     checked.and(undone)?;
     Ok(out)
@@ -86,6 +92,7 @@ pub fn unresolved(conn: &Connection) -> rusqlite::Result<Vec<Unresolved>> {
 /// trigger is reported for the schema as a whole when no view was reported.
 fn triggers_alone(
     conn: &Connection,
+    stand_ins: &StandIns,
     triggers: &[(String, String, String)],
     out: &mut Vec<Unresolved>,
 ) -> rusqlite::Result<()> {
@@ -97,6 +104,8 @@ fn triggers_alone(
             tables.push((key, firing(conn, table)?));
         }
     }
+    let prepared = |conn: &Connection, sql: &str| stand_ins.prepared(conn, sql);
+    let rename_check = |conn: &Connection| stand_ins.retried(conn, || rename_check(conn));
     let results = |conn: &Connection, tables: &[(String, Vec<String>)]| {
         tables
             .iter()
@@ -143,7 +152,7 @@ fn triggers_alone(
         if found.is_none() {
             found = rename_check(conn)?.filter(|m| Some(m) != without.1.as_ref());
         }
-        if let Some(message) = found.filter(|m| !m.starts_with("no such function")) {
+        if let Some(message) = found {
             out.push(Unresolved {
                 object: Some(Object::Trigger(name.clone())),
                 message,
@@ -186,11 +195,6 @@ fn firing(conn: &Connection, table: &str) -> rusqlite::Result<Vec<String>> {
     }
     out.push(format!("DELETE FROM {quoted}"));
     Ok(out)
-}
-
-/// SQLite's refusal to prepare `sql` (nothing runs), if any.
-fn prepared(conn: &Connection, sql: &str) -> Option<String> {
-    conn.prepare(sql).err().map(|e| sqlite_message(&e))
 }
 
 /// What SQLite says of the views and triggers of `conn` when it resolves them all, as it does
@@ -335,7 +339,9 @@ mod tests {
              CREATE TRIGGER e_del AFTER DELETE ON t BEGIN INSERT INTO u (id) VALUES (old.id) ON CONFLICT (id) DO UPDATE SET zz = 1; END;
              CREATE TRIGGER f_view INSTEAD OF INSERT ON w BEGIN INSERT INTO t (id, zz) VALUES (new.id, 1); END;
              CREATE TRIGGER g_view_ok INSTEAD OF UPDATE ON w BEGIN UPDATE t SET d = new.d WHERE id = new.id; END;
-             CREATE TRIGGER h_fn AFTER INSERT ON t BEGIN SELECT app_function(new.id); END;",
+             CREATE TRIGGER h_fn AFTER INSERT ON t BEGIN SELECT app_function(new.id); END;
+             CREATE TRIGGER i_fn AFTER DELETE ON t WHEN app_when(old.id) BEGIN SELECT app_sum(id) FILTER (WHERE id > 0), app_rank() OVER () FROM t; INSERT INTO u (id, zz) VALUES (1, 1); END;
+             CREATE VIEW j_fn_view AS SELECT app_fmt(d), app_fmt(nope) FROM t;",
         )
         .unwrap();
         let before: String = conn
@@ -358,11 +364,13 @@ mod tests {
             .collect();
         let want = [
             ("bad_view", "no such column: nope"),
+            ("j_fn_view", "no such column: nope"),
             ("a_ins", "table t has no column named c"),
             ("b_ins", "no such column: q"),
             ("d_upd", "error in trigger d_upd: no such column: new.zz"),
             ("e_del", "no such column: zz"),
             ("f_view", "table t has no column named zz"),
+            ("i_fn", "table u has no column named zz"),
         ];
         let want: Vec<(String, String)> = want
             .iter()
