@@ -188,3 +188,218 @@ fn turning_autoincrement_off_and_back_keeps_the_counter() {
         }],
     });
 }
+
+/// One migration of [`Cycle`]: AUTOINCREMENT on or off, the table's name, and, once it is
+/// applied, how many rows the application inserts, and whether it deletes them again (the
+/// counter then stays above the largest id).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+struct Turn {
+    autoincrement: bool,
+    renamed: bool,
+    inserts: u8,
+    delete: bool,
+}
+
+#[derive(Debug, Clone)]
+struct Cycle {
+    turns: Vec<Turn>,
+    /// True: `rollback --to 1`; false: `rollback last` until one migration is left.
+    at_once: bool,
+}
+
+fn cycle() -> impl Strategy<Value = Cycle> {
+    let turn = (any::<bool>(), any::<bool>(), 0u8..6, any::<bool>()).prop_map(
+        |(autoincrement, renamed, inserts, delete)| Turn {
+            autoincrement,
+            renamed,
+            inserts,
+            delete,
+        },
+    );
+    (prop::collection::vec(turn, 1..5), any::<bool>())
+        .prop_map(|(turns, at_once)| Cycle { turns, at_once })
+}
+
+/// Inserts `n` rows into `table` and, with `delete`, deletes them again.
+fn issue(db: &Path, table: &str, n: u8, delete: bool) {
+    insert(db, table, n);
+    if delete {
+        let conn = Connection::open(db).unwrap();
+        conn.execute(&format!("DELETE FROM \"{table}\" WHERE v <> 'keep'"), [])
+            .unwrap();
+    }
+}
+
+/// Applies the cycle's migrations after a first one (AUTOINCREMENT on, counter 10, one row
+/// kept), issuing ids under each; rolls them back (one by one, or at once). After a rollback
+/// to a version that has AUTOINCREMENT on, the counter is at least every value it had since
+/// that version was applied (under it, and under every later version rolled back), and the
+/// next insert gets an id above them all. (A migration that turns AUTOINCREMENT on again
+/// starts the counter from the largest rowid, as SQLite does: the values before it are the
+/// rollback's to keep, not its own.)
+fn run_cycle(c: &Cycle) {
+    let dir = common::empty_project();
+    let d = dir.path();
+    let db = d.join("db.sqlite");
+    let first = Turn {
+        autoincrement: true,
+        renamed: false,
+        inserts: 0,
+        delete: false,
+    };
+    let state = |t: &Turn| State {
+        autoincrement: t.autoincrement,
+        renamed: t.renamed,
+        w: false,
+        inserts: 0,
+    };
+    std::fs::write(d.join("schema/s.yaml"), yaml(1, &state(&first), None)).unwrap();
+    ok_in(d, &["sync", "--yes"]);
+    {
+        let conn = Connection::open(&db).unwrap();
+        conn.execute_batch(
+            "INSERT INTO t (id, v) VALUES (10, 'x'); DELETE FROM t; INSERT INTO t (id, v) VALUES (1, 'keep')",
+        )
+        .unwrap();
+    }
+    // Each applied version, and the largest value the counter had while it was the last.
+    let mut turns = vec![(first, counter(&db, "t").unwrap_or(0))];
+    assert_eq!(turns[0].1, 10);
+    let mut before = first;
+    for (i, t) in c.turns.iter().enumerate() {
+        std::fs::write(
+            d.join("schema/s.yaml"),
+            yaml(i + 2, &state(t), Some(&state(&before))),
+        )
+        .unwrap();
+        ok_in(d, &["sync", "--yes", "--allow-destructive"]);
+        before = *t;
+        // A schema the database already has writes no migration.
+        if applied(&db) > turns.len() as i64 {
+            turns.push((*t, 0));
+        }
+        let table = name(t.renamed);
+        issue(&db, table, t.inserts, t.delete);
+        if t.autoincrement {
+            let last = turns.len() - 1;
+            turns[last].1 = turns[last].1.max(counter(&db, table).unwrap_or(0));
+        }
+    }
+    // The values since the version rolled back to; `to` is how many versions stay.
+    let check = |turns: &mut Vec<(Turn, i64)>, to: usize| {
+        let since = turns[to - 1..]
+            .iter()
+            .map(|(_, seen)| *seen)
+            .max()
+            .unwrap_or(0);
+        turns.truncate(to);
+        let (last, seen) = &mut turns[to - 1];
+        if !last.autoincrement {
+            return;
+        }
+        let now = counter(&db, name(last.renamed)).unwrap_or(0);
+        assert!(
+            now >= since,
+            "after rolling back to V{to}: counter {now}, below {since}, a value it had since"
+        );
+        *seen = now;
+    };
+    if c.at_once && turns.len() > 1 {
+        ok_in(
+            d,
+            &["rollback", "--to", "1", "--yes", "--allow-destructive"],
+        );
+        check(&mut turns, 1);
+    } else {
+        while turns.len() > 1 {
+            ok_in(d, &["rollback", "last", "--yes", "--allow-destructive"]);
+            let to = turns.len() - 1;
+            check(&mut turns, to);
+        }
+    }
+    assert_eq!(applied(&db), 1);
+    let highest = turns[0].1;
+    insert(&db, "t", 1);
+    assert!(
+        max_id(&db, "t") > highest,
+        "the next id {} is above every id the counter issued ({highest})",
+        max_id(&db, "t")
+    );
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 40, ..ProptestConfig::default() })]
+
+    #[test]
+    fn rolling_back_autoincrement_on_and_off_never_lowers_the_counter(c in cycle()) {
+        run_cycle(&c);
+    }
+}
+
+/// The hostile tester's case: on (counter 10), off, on again with ids 2..16 issued and
+/// deleted; rolled back at once, and one by one: the counter is 16, the next id 17.
+#[test]
+fn on_off_on_rolled_back_keeps_the_counter_raised_in_between() {
+    for at_once in [true, false] {
+        let off = |autoincrement| Turn {
+            autoincrement,
+            renamed: false,
+            inserts: 0,
+            delete: false,
+        };
+        run_cycle(&Cycle {
+            turns: vec![
+                off(false),
+                Turn {
+                    inserts: 15,
+                    delete: true,
+                    ..off(true)
+                },
+            ],
+            at_once,
+        });
+    }
+}
+
+/// The same through a table dropped and created again: V1 has `u` (AUTOINCREMENT, counter
+/// 10), V2 drops it (its stash keeps the counter), V3 creates it again and issues ids up to
+/// 18, deleted. Rolled back to V1, `u` comes back with its row and the counter at 18: the
+/// reverse that drops the new `u` keeps its counter, though the table holds no row.
+#[test]
+fn a_table_dropped_and_created_again_rolled_back_keeps_the_counter_of_both() {
+    let dir = common::empty_project();
+    let d = dir.path();
+    let db = d.join("db.sqlite");
+    let schema = |version: usize, u: bool| {
+        let mut s = format!(
+            "schemactl: 1\nversion: {version}\ntables:\n  k:\n    columns:\n      id: {{ type: INTEGER, primary_key: true }}\n"
+        );
+        if u {
+            s.push_str("  u:\n    columns:\n      id: { type: INTEGER, primary_key: true, autoincrement: true }\n      v: { type: TEXT }\n");
+        }
+        std::fs::write(d.join("schema/s.yaml"), s).unwrap();
+    };
+    schema(1, true);
+    ok_in(d, &["sync", "--yes"]);
+    Connection::open(&db)
+        .unwrap()
+        .execute_batch("INSERT INTO u (id, v) VALUES (10, 'x'); DELETE FROM u; INSERT INTO u (id, v) VALUES (1, 'keep')")
+        .unwrap();
+    schema(2, false);
+    ok_in(d, &["sync", "--yes", "--allow-destructive"]);
+    schema(3, true);
+    ok_in(d, &["sync", "--yes"]);
+    insert(&db, "u", 18);
+    Connection::open(&db)
+        .unwrap()
+        .execute_batch("DELETE FROM u")
+        .unwrap();
+    assert_eq!(counter(&db, "u"), Some(18));
+    ok_in(
+        d,
+        &["rollback", "--to", "1", "--yes", "--allow-destructive"],
+    );
+    assert_eq!(counter(&db, "u"), Some(18), "the counter V3 raised");
+    insert(&db, "u", 1);
+    assert_eq!(max_id(&db, "u"), 19);
+}

@@ -81,6 +81,7 @@ pub fn check_foreign_keys(conn: &Connection, tables: &[String]) -> Result<()> {
     }
 }
 
+mod counters;
 mod counts;
 mod driver;
 mod hand_lost;

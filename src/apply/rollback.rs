@@ -202,7 +202,13 @@ pub fn rollback_lossy(
         .collect();
     // The statements as they run (stashes first): their foreign keys are checked as the run
     // checks them, in a dry run too.
-    let run_undo = with_stashes(&live, undo.clone(), &drops, &rolled_back)?;
+    // Counters the reverses lose are kept, and raised again where a reverse brings them back.
+    let counters = super::counters::analyse(&live, &steps, &sqls, |step, table| {
+        drops
+            .iter()
+            .position(|d| d.step == step && d.keeps_counter_of(table))
+    })?;
+    let run_undo = with_stashes(&live, undo.clone(), &drops, &counters, &rolled_back)?;
     refuse_unfit(&live, &current, &expected, &sqls, &run_undo)?;
     super::pipeline::check_confirmed(opts, &report)?;
     if opts.dry_run {
@@ -315,35 +321,64 @@ fn with_fills(undo: Vec<Migration>, fills: &[(i32, String)]) -> Vec<Migration> {
         .collect()
 }
 
-/// Returns `undo` with the statements that stash `drops`, each before the reverse step that
-/// drops it (so it is kept in the shape, and with the rows, that step finds).
+/// Returns `undo` with the statements that stash `drops` and keep the `counters` lost, each
+/// before the reverse step that drops it (so it is kept in the shape, and with the rows, that
+/// step finds), and after each step the statements that raise the counters it brings back.
 fn with_stashes(
     live: &Connection,
     mut undo: Vec<Migration>,
     drops: &[super::unstash::Drop],
+    counters: &super::counters::Counters,
     rolled_back: &[(i32, String)],
 ) -> Result<Vec<Migration>> {
-    let (Some(target), false) = (undo.last(), drops.is_empty()) else {
+    let Some(target) = undo.last() else {
         return Ok(undo);
     };
-    let names = super::unstash::free_names(live, target.version, drops.len())?;
+    let own = counters.lost.iter().filter(|c| c.kept_by.is_none()).count();
+    let mut names = super::unstash::free_names(live, target.version, drops.len() + own)?;
+    let mut own_names = names.split_off(drops.len()).into_iter();
+    // The stash keeping each lost counter: a whole-table drop's, or its own.
+    let counter_names: Vec<String> = counters
+        .lost
+        .iter()
+        .map(|c| match c.kept_by {
+            Some(k) => names.get(k).cloned().unwrap_or_default(),
+            None => own_names.next().unwrap_or_default(),
+        })
+        .collect();
+    let sqls: Vec<String> = undo.iter().map(|u| u.forward.clone()).collect();
+    let sqls: Vec<&str> = sqls.iter().map(String::as_str).collect();
     for (i, u) in undo.iter_mut().enumerate() {
         let save: Vec<String> = drops
             .iter()
             .zip(&names)
             .filter(|(d, _)| d.step == i)
             .flat_map(|(d, name)| d.save_sql(rolled_back, u.version, name))
+            .chain(
+                counters
+                    .lost
+                    .iter()
+                    .zip(&counter_names)
+                    .filter(|(c, _)| c.step == i)
+                    .flat_map(|(c, name)| c.save_sql(rolled_back, u.version, name)),
+            )
             .collect();
-        if save.is_empty() {
-            continue;
-        }
         // Forget triggers after the step: a reverse that rebuilds the table drops them.
         let after: Vec<String> = drops
             .iter()
             .zip(&names)
             .filter(|(d, _)| d.step == i)
             .filter_map(|(d, name)| d.after_sql(name))
+            .chain(counters.raise_sql(i, &counter_names, &sqls))
             .collect();
+        if save.is_empty() && after.is_empty() {
+            continue;
+        }
+        let save = if save.is_empty() {
+            String::new()
+        } else {
+            format!("{};\n", save.join(";\n"))
+        };
         let after = if after.is_empty() {
             String::new()
         } else {
@@ -352,7 +387,7 @@ fn with_stashes(
         *u = Migration::new(
             u.version,
             u.name.clone(),
-            format!("{};\n{}{after}", save.join(";\n"), u.forward),
+            format!("{save}{}{after}", u.forward),
             u.reverse.clone(),
             u.origin.clone(),
         );

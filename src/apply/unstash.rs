@@ -346,19 +346,23 @@ impl Drop {
         let Some(stash) = &self.stash else {
             return Vec::new();
         };
-        let name = name.to_string();
-        let mut out = stash.save_sql(&name);
-        let migrations = serde_json::json!(rolled_back).to_string();
-        let restore = restore_sql(stash, &name).join(";\n");
-        out.push(CREATE_TABLE.to_string());
-        out.push(format!(
-            "INSERT INTO _schemactl_rollback_stashes (name, version, migrations, restore, what) VALUES ({}, {version}, {}, {}, {})",
-            quote_literal(&name),
-            quote_literal(&migrations),
-            quote_literal(&restore),
-            quote_literal(&self.what),
+        let mut out = stash.save_sql(name);
+        out.extend(record_sql(
+            rolled_back,
+            version,
+            name,
+            &restore_sql(stash, name),
+            &self.what,
         ));
         out
+    }
+
+    /// Returns true when its stash keeps the whole table `table` with its AUTOINCREMENT
+    /// counter (in `{name}_seq`).
+    pub fn keeps_counter_of(&self, table: &str) -> bool {
+        self.stash.as_ref().is_some_and(|s| {
+            s.whole_table && s.autoincrement && s.table.eq_ignore_ascii_case(table)
+        })
     }
 
     /// Returns the statement to run after the reverse step that drops this, when it is a
@@ -366,6 +370,28 @@ impl Drop {
     pub fn after_sql(&self, name: &str) -> Option<String> {
         self.forget.then(|| self.stash.as_ref()?.forget_sql(name))?
     }
+}
+
+/// Returns the statements that record the rollback stash `name` of `version`, for the
+/// rollback of `rolled_back`: `restore` puts it back on a re-apply; `what` names it.
+pub fn record_sql(
+    rolled_back: &[(i32, String)],
+    version: i32,
+    name: &str,
+    restore: &[String],
+    what: &str,
+) -> Vec<String> {
+    let migrations = serde_json::json!(rolled_back).to_string();
+    vec![
+        CREATE_TABLE.to_string(),
+        format!(
+            "INSERT INTO _schemactl_rollback_stashes (name, version, migrations, restore, what) VALUES ({}, {version}, {}, {}, {})",
+            quote_literal(name),
+            quote_literal(&migrations),
+            quote_literal(&restore.join(";\n")),
+            quote_literal(what),
+        ),
+    ]
 }
 
 /// The statements that put the stash back once its table or column exists again: the

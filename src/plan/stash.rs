@@ -419,10 +419,11 @@ impl Stash {
         out
     }
 
-    /// The statement that keeps the table's AUTOINCREMENT counter in `{name}_seq`.
+    /// The statement that keeps the table's AUTOINCREMENT counter in `{name}_seq`, beside
+    /// the table's name (a later rollback finds the counters kept for a table by it).
     fn counter_save_sql(&self, name: &str) -> String {
         format!(
-            "CREATE TABLE {} AS SELECT seq FROM sqlite_sequence WHERE name = {}",
+            "CREATE TABLE {} AS SELECT name, seq FROM sqlite_sequence WHERE name = {}",
             ident(&format!("{name}_seq")),
             quote_literal(&self.table)
         )
