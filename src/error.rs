@@ -694,14 +694,6 @@ pub enum Error {
         /// The table.
         table: String,
     },
-    /// A table restore was asked for one of SQLite's own tables, which SQLite writes itself.
-    #[error(
-        "\"{table}\" is SQLite's own table: it cannot be restored by table; restore the whole database (`schemactl restore BACKUP` without --table); ANALYZE rebuilds sqlite_stat1"
-    )]
-    SqliteTable {
-        /// The table.
-        table: String,
-    },
     // --- end of the storage block. ---
     // --- adopting existing databases (issue 17). ---
     /// `apply` in a project without migration files: there is nothing to apply.

@@ -7,6 +7,14 @@ use std::path::PathBuf;
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
 pub enum RestoreError {
+    /// A table restore was asked for one of SQLite's own tables, which SQLite writes itself.
+    #[error(
+        "\"{table}\" is SQLite's own table: it cannot be restored by table; restore the whole database (`schemactl restore BACKUP` without --table); ANALYZE rebuilds sqlite_stat1"
+    )]
+    SqliteTable {
+        /// The table.
+        table: String,
+    },
     /// A restore waited for a writer that held the database for longer than it waits.
     #[error("{} stayed busy; nothing was restored", database.display())]
     Busy {

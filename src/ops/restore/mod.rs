@@ -511,9 +511,10 @@ pub fn restore_table(
         .get(..7)
         .is_some_and(|p| p.eq_ignore_ascii_case("sqlite_"))
     {
-        return Err(Error::SqliteTable {
+        return Err(crate::error::RestoreError::SqliteTable {
             table: name.to_string(),
-        });
+        }
+        .into());
     }
     gate(opts, &prepared)?;
     let swept = backup::partial::sweep(&opts.dir)?;
