@@ -54,6 +54,11 @@ pub struct Tracked {
     filled_from: BTreeSet<usize>,
     /// An `INSERT` into it read a stash (`_schemactl_stash_*`): a rollback putting values back.
     from_stash: bool,
+    /// The columns its `CREATE TABLE` defines, when the migrations created it with a column
+    /// list: a column of no such name did not exist in it, so a column of that name after it
+    /// is a new one, not the one of that name before (a rebuild that drops it, then another
+    /// that brings it back from a stash).
+    created: Option<Vec<String>>,
 }
 
 /// Where a column of the table after the migrations comes from.
@@ -104,6 +109,7 @@ impl Description {
                     rows_changed: false,
                     filled_from: BTreeSet::new(),
                     from_stash: false,
+                    created: None,
                 })
                 .collect(),
             ..Description::default()
@@ -196,7 +202,7 @@ impl Description {
             if kw(i, "IF") {
                 i += 3;
             }
-            if let Some((schema, name, _)) = name_at(st, i)
+            if let Some((schema, name, next)) = name_at(st, i)
                 && !temp
                 && !schema.is_some_and(|s| s.eq_ignore_ascii_case("temp"))
             {
@@ -210,6 +216,7 @@ impl Description {
                     rows_changed: false,
                     filled_from: BTreeSet::new(),
                     from_stash: false,
+                    created: defined_columns(st, next),
                 });
             }
         } else if first.is_kw("DROP") {
@@ -479,6 +486,8 @@ impl Description {
             let mut probe = name.clone();
             match walk_back(t, &mut probe) {
                 Walk::Added => return Source::Added,
+                // A column the new table never had: the old one of its name ended here.
+                Walk::Through if !defines(t, &probe) => return Source::Added,
                 // Added to the new table after the copy (an older reverse bringing back a
                 // column a newer one dropped), then written: not the old column.
                 Walk::Written if added_after_copy(t, &name) => {
@@ -516,6 +525,44 @@ impl Description {
         }
         matches!(walk_back(&self.tables[before], &mut name), Walk::Written)
     }
+}
+
+/// True when `column` (by its name when `t` was created) is one of `t`'s columns then: any
+/// column of a table the migrations did not create with a column list.
+fn defines(t: &Tracked, column: &str) -> bool {
+    t.created
+        .as_ref()
+        .is_none_or(|cols| cols.iter().any(|c| c.eq_ignore_ascii_case(column)))
+}
+
+/// Reads the column names of a `CREATE TABLE name (...)` from the token after the name; None
+/// for `CREATE TABLE ... AS SELECT` (or anything else it cannot read).
+fn defined_columns(st: &[Tok], at: usize) -> Option<Vec<String>> {
+    if st.get(at)?.token != Token::LParen {
+        return None;
+    }
+    let close = matching_paren(st, at)?;
+    let mut out = Vec::new();
+    let mut depth = 0usize;
+    let mut first = true;
+    for t in &st[at + 1..close] {
+        match t.token {
+            Token::LParen => depth += 1,
+            Token::RParen => depth = depth.saturating_sub(1),
+            Token::Comma if depth == 0 => first = true,
+            _ if first && depth == 0 => {
+                first = false;
+                let constraint = ["CONSTRAINT", "PRIMARY", "UNIQUE", "CHECK", "FOREIGN"]
+                    .iter()
+                    .any(|k| t.is_kw(k));
+                if !constraint {
+                    out.push(t.word()?.to_string());
+                }
+            }
+            _ => {}
+        }
+    }
+    Some(out)
 }
 
 /// True when an `UPDATE` sets `column` of `t` (by its name at the end) after the copy of its

@@ -98,3 +98,40 @@ fn trigger_bodies_stay_in_their_statement() {
         lex("CREATE TRIGGER x AFTER INSERT ON t BEGIN DELETE FROM u; END; DELETE FROM t;").unwrap();
     assert_eq!(statements(&tokens).len(), 2);
 }
+
+#[test]
+fn a_column_one_rebuild_drops_and_the_next_fills_is_new() {
+    // Two generated reverses in one batch: the first rebuild leaves c1 out of its new table,
+    // the second brings it back from a stash. The c1 after is not the c1 before.
+    let d = describe(
+        &["t"],
+        "CREATE TABLE _schemactl_new_t (id INTEGER PRIMARY KEY, c2 TEXT);
+         INSERT OR ABORT INTO _schemactl_new_t (id, c2) SELECT id, c2 FROM t;
+         DROP TABLE t;
+         ALTER TABLE _schemactl_new_t RENAME TO t;
+         CREATE TABLE _schemactl_new_t (id INTEGER PRIMARY KEY, c1 TEXT, c2 TEXT);
+         INSERT OR ABORT INTO _schemactl_new_t (id, c2, c1) SELECT t.id, t.c2, s.c1 FROM t
+           LEFT JOIN _schemactl_stash_3_1 AS s ON s._schemactl_rowid = t.rowid;
+         DROP TABLE t;
+         ALTER TABLE _schemactl_new_t RENAME TO t;",
+    );
+    let (after, name) = d.successor(0).unwrap();
+    assert_eq!(name, "t");
+    assert_eq!(d.source(0, after, "c1"), Source::Added);
+    assert!(d.fills_new_column(0, after, "c1"));
+    assert_eq!(d.source(0, after, "c2"), Source::Kept("c2".into()));
+    // A column the new table defines but its copy leaves out is still held to the old one.
+    let d = describe(
+        &["t"],
+        "CREATE TABLE n1 (id INTEGER PRIMARY KEY, c1 TEXT, c2 TEXT);
+         INSERT INTO n1 (id, c2) SELECT id, c2 FROM t;
+         DROP TABLE t;
+         ALTER TABLE n1 RENAME TO t;
+         CREATE TABLE n2 (id INTEGER PRIMARY KEY, c1 TEXT, c2 TEXT);
+         INSERT INTO n2 (id, c2, c1) SELECT id, c2, c1 FROM t;
+         DROP TABLE t;
+         ALTER TABLE n2 RENAME TO t;",
+    );
+    let (after, _) = d.successor(0).unwrap();
+    assert_eq!(d.source(0, after, "c1"), Source::Kept("c1".into()));
+}
