@@ -15,6 +15,10 @@ use sqlparser::tokenizer::Token;
 
 use crate::sql::{Tok, lex, matching_paren};
 
+mod read;
+
+use read::*;
+
 /// What happened to one column name, in statement order.
 #[derive(Debug, Clone)]
 enum ColumnEvent {
@@ -59,6 +63,9 @@ pub struct Tracked {
     /// is a new one, not the one of that name before (a rebuild that drops it, then another
     /// that brings it back from a stash).
     created: Option<Vec<String>>,
+    /// A TEMP table: it can hold rows on their way back (a scratch copy), never their place
+    /// at the end (it goes with the connection).
+    temp: bool,
 }
 
 /// Where a column of the table after the migrations comes from.
@@ -110,6 +117,7 @@ impl Description {
                     filled_from: BTreeSet::new(),
                     from_stash: false,
                     created: None,
+                    temp: false,
                 })
                 .collect(),
             ..Description::default()
@@ -202,21 +210,31 @@ impl Description {
             if kw(i, "IF") {
                 i += 3;
             }
-            if let Some((schema, name, next)) = name_at(st, i)
-                && !temp
-                && !schema.is_some_and(|s| s.eq_ignore_ascii_case("temp"))
-            {
+            if let Some((schema, name, next)) = name_at(st, i) {
+                // `CREATE TABLE x AS SELECT ...`: a copy of the tables the query reads, every
+                // column written by it (a scratch copy a hand-written rebuild copies back).
+                let as_select = kw(next, "AS");
+                let filled_from: BTreeSet<usize> = if as_select {
+                    st[next..]
+                        .iter()
+                        .filter_map(|tok| tok.word())
+                        .filter_map(|w| self.alive(w))
+                        .collect()
+                } else {
+                    BTreeSet::new()
+                };
                 self.tables.push(Tracked {
                     origin: None,
                     current: Some(name.clone()),
                     last: name.clone(),
                     names: vec![name],
                     events: Vec::new(),
-                    written_all: false,
+                    written_all: as_select,
                     rows_changed: false,
-                    filled_from: BTreeSet::new(),
+                    filled_from,
                     from_stash: false,
                     created: defined_columns(st, next),
+                    temp: temp || schema.is_some_and(|s| s.eq_ignore_ascii_case("temp")),
                 });
             }
         } else if first.is_kw("DROP") {
@@ -405,10 +423,39 @@ impl Description {
         let mut at = before;
         while self.tables.get(at)?.current.is_none() {
             // Only a table created later can take the place of one: the chain always ends.
-            at = (at + 1..self.tables.len()).find(|&n| self.takes_place_of(n, at))?;
-            chain.push(at);
+            let (n, scratch) =
+                (at + 1..self.tables.len()).find_map(|n| Some((n, self.via(n, at)?)))?;
+            chain.extend(scratch);
+            chain.push(n);
+            at = n;
         }
         Some(chain)
+    }
+
+    /// The tables the rows of `b` go through on their way into `t`, when `t` takes `b`'s
+    /// place: none when it does directly ([`Description::takes_place_of`]), or the scratch
+    /// copy it was filled from, when that was filled from `b` (or created `AS SELECT` from
+    /// it, in main or TEMP) and `t` has had a name `b` had: the hand-written "copy out, drop,
+    /// create anew, copy back" rebuild.
+    fn via(&self, t: usize, b: usize) -> Option<Vec<usize>> {
+        if self.takes_place_of(t, b) {
+            return Some(Vec::new());
+        }
+        let (new, old) = (self.tables.get(t)?, self.tables.get(b)?);
+        if new.origin.is_some() || new.temp || !shares_a_name(new, old) {
+            return None;
+        }
+        new.filled_from
+            .iter()
+            .copied()
+            .find(|&c| {
+                c != b
+                    && self
+                        .tables
+                        .get(c)
+                        .is_some_and(|s| s.origin.is_none() && s.filled_from.contains(&b))
+            })
+            .map(|c| vec![c])
     }
 
     /// True when the table `t`, created by the migrations, takes the place of the table `b`:
@@ -420,12 +467,7 @@ impl Description {
         let (Some(new), Some(old)) = (self.tables.get(t), self.tables.get(b)) else {
             return false;
         };
-        new.origin.is_none()
-            && new.filled_from.contains(&b)
-            && new
-                .names
-                .iter()
-                .any(|n| old.names.iter().any(|o| o.eq_ignore_ascii_case(n)))
+        new.origin.is_none() && !new.temp && new.filled_from.contains(&b) && shares_a_name(new, old)
     }
 
     /// The name of a table alive at the end that was filled from `before` (dropped, with no
@@ -453,9 +495,14 @@ impl Description {
             if n.origin.is_some() {
                 return (at != t).then_some(at);
             }
-            at = n.filled_from.iter().copied().find(|&b| {
-                b < at && self.tables[b].current.is_none() && self.takes_place_of(at, b)
-            })?;
+            // What it was filled from, or what that was filled from (a scratch copy's source).
+            let sources =
+                n.filled_from.iter().copied().flat_map(|f| {
+                    std::iter::once(f).chain(self.tables[f].filled_from.iter().copied())
+                });
+            at = sources
+                .filter(|&b| b < at && self.tables[b].current.is_none())
+                .find(|&b| self.via(at, b).is_some())?;
         }
     }
 
@@ -527,42 +574,19 @@ impl Description {
     }
 }
 
+/// True when `new` has had a name `old` had.
+fn shares_a_name(new: &Tracked, old: &Tracked) -> bool {
+    new.names
+        .iter()
+        .any(|n| old.names.iter().any(|o| o.eq_ignore_ascii_case(n)))
+}
+
 /// True when `column` (by its name when `t` was created) is one of `t`'s columns then: any
 /// column of a table the migrations did not create with a column list.
 fn defines(t: &Tracked, column: &str) -> bool {
     t.created
         .as_ref()
         .is_none_or(|cols| cols.iter().any(|c| c.eq_ignore_ascii_case(column)))
-}
-
-/// Reads the column names of a `CREATE TABLE name (...)` from the token after the name; None
-/// for `CREATE TABLE ... AS SELECT` (or anything else it cannot read).
-fn defined_columns(st: &[Tok], at: usize) -> Option<Vec<String>> {
-    if st.get(at)?.token != Token::LParen {
-        return None;
-    }
-    let close = matching_paren(st, at)?;
-    let mut out = Vec::new();
-    let mut depth = 0usize;
-    let mut first = true;
-    for t in &st[at + 1..close] {
-        match t.token {
-            Token::LParen => depth += 1,
-            Token::RParen => depth = depth.saturating_sub(1),
-            Token::Comma if depth == 0 => first = true,
-            _ if first && depth == 0 => {
-                first = false;
-                let constraint = ["CONSTRAINT", "PRIMARY", "UNIQUE", "CHECK", "FOREIGN"]
-                    .iter()
-                    .any(|k| t.is_kw(k));
-                if !constraint {
-                    out.push(t.word()?.to_string());
-                }
-            }
-            _ => {}
-        }
-    }
-    Some(out)
 }
 
 /// True when an `UPDATE` sets `column` of `t` (by its name at the end) after the copy of its
@@ -641,142 +665,6 @@ fn back_through_renames<T>(
         }
     }
     None
-}
-
-/// Finds the generated step headers (`-- step N [kind]: summary` lines) of a migration's text,
-/// with their byte offsets: only lines that start outside every token, so that a name holding
-/// such a line inside its quotes is never read as one.
-fn step_headers<'a>(text: &'a str, tokens: &[Tok]) -> Vec<(usize, &'a str)> {
-    let mut out = Vec::new();
-    let mut offset = 0;
-    for line in text.split_inclusive('\n') {
-        if line.starts_with("-- step ")
-            && !tokens.iter().any(|t| t.start <= offset && offset < t.end)
-        {
-            out.push((offset, line.trim_end()));
-        }
-        offset += line.len();
-    }
-    out
-}
-
-/// Reads the renames a generated rebuild makes in its copy, from its step header
-/// (`rebuild table T (rename column a to b, ...)`): the table and the `(from, to)` pairs, the
-/// other way round in a reverse migration. The header is the tool's own description of the
-/// step; every other column of the copy is held to its name.
-fn rebuild_renames(header: &str, reverse: bool) -> Option<(String, Vec<(String, String)>)> {
-    let at = header.find("rebuild table ")? + "rebuild table ".len();
-    let tokens = lex(&header[at..]).ok()?;
-    let table = tokens.first()?.word()?.to_string();
-    let mut pairs = Vec::new();
-    for w in tokens.windows(5) {
-        if w[0].is_kw("rename")
-            && w[1].is_kw("column")
-            && w[3].is_kw("to")
-            && let (Some(from), Some(to)) = (w[2].word(), w[4].word())
-        {
-            pairs.push(if reverse {
-                (to.to_string(), from.to_string())
-            } else {
-                (from.to_string(), to.to_string())
-            });
-        }
-    }
-    (!pairs.is_empty()).then_some((table, pairs))
-}
-
-/// Reads `[schema .] name` at `i`: the schema, the name and the index after it.
-fn name_at(st: &[Tok], i: usize) -> Option<(Option<String>, String, usize)> {
-    let first = st.get(i)?.word()?.to_string();
-    if st.get(i + 1).is_some_and(|t| t.token == Token::Period)
-        && let Some(name) = st.get(i + 2).and_then(|t| t.word())
-    {
-        return Some((Some(first), name.to_string(), i + 3));
-    }
-    Some((None, first, i + 1))
-}
-
-/// The columns an `UPDATE`'s SET clause assigns (from the token after the table name).
-fn set_columns(st: &[Tok], from: usize) -> Vec<String> {
-    let Some(set) = st[from.min(st.len())..]
-        .iter()
-        .position(|t| t.is_kw("SET"))
-        .map(|p| p + from)
-    else {
-        return Vec::new();
-    };
-    let mut out = Vec::new();
-    let mut depth = 0usize;
-    let mut expect_target = true;
-    let mut i = set + 1;
-    while i < st.len() {
-        let t = &st[i];
-        match &t.token {
-            Token::LParen if depth == 0 && expect_target => {
-                // (a, b) = (...)
-                let close = matching_paren(st, i).unwrap_or(st.len() - 1);
-                out.extend(
-                    st[i + 1..close]
-                        .iter()
-                        .filter_map(|t| t.word())
-                        .map(String::from),
-                );
-                i = close;
-                expect_target = false;
-            }
-            Token::LParen => depth += 1,
-            Token::RParen => depth = depth.saturating_sub(1),
-            Token::Comma if depth == 0 => expect_target = true,
-            Token::Word(_)
-                if depth == 0
-                    && ["FROM", "WHERE", "RETURNING", "ORDER", "LIMIT"]
-                        .iter()
-                        .any(|k| t.is_kw(k)) =>
-            {
-                break;
-            }
-            Token::Word(w) if depth == 0 && expect_target => {
-                out.push(w.value.clone());
-                expect_target = false;
-            }
-            _ => {}
-        }
-        i += 1;
-    }
-    out
-}
-
-/// Splits tokens into statements at top-level semicolons; a trigger's body (up to
-/// `; END ;`) stays in its CREATE TRIGGER statement.
-fn statements(tokens: &[Tok]) -> Vec<&[Tok]> {
-    let mut out = Vec::new();
-    let mut start = 0;
-    let mut in_trigger = false;
-    for (i, t) in tokens.iter().enumerate() {
-        if i == start {
-            let create_trigger =
-                t.is_kw("CREATE") && tokens[i + 1..].iter().take(3).any(|t| t.is_kw("TRIGGER"));
-            in_trigger = create_trigger;
-        }
-        if t.token != Token::SemiColon {
-            continue;
-        }
-        if in_trigger {
-            let ends =
-                i >= 2 && tokens[i - 1].is_kw("END") && tokens[i - 2].token == Token::SemiColon;
-            if !ends {
-                continue;
-            }
-        }
-        if i > start {
-            out.push(&tokens[start..i]);
-        }
-        start = i + 1;
-    }
-    if start < tokens.len() {
-        out.push(&tokens[start..]);
-    }
-    out
 }
 
 #[cfg(test)]

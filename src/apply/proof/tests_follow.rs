@@ -1,5 +1,7 @@
 //! The proof follows a table through any sequence of renames and rebuilds (in each of the
-//! three orders a rebuild is written in), and names a table whose rows it cannot follow.
+//! orders a rebuild is written in, the hand-written "copy out to a scratch table, drop,
+//! create anew, copy back" in main and TEMP among them), and names a table whose rows it
+//! cannot follow.
 
 use proptest::prelude::*;
 use rusqlite::Connection;
@@ -35,19 +37,21 @@ fn db() -> Connection {
 enum Step {
     /// `ALTER TABLE ... RENAME TO` a fresh name.
     Rename,
-    /// A rebuild in one of three orders: 0 new table, copy, drop, rename into place; 1 the
+    /// A rebuild in one of six orders: 0 new table, copy, drop, rename into place; 1 the
     /// old table renamed away, the new one created under its name, copy, drop; 2 new table,
-    /// copy, old renamed away, new renamed into place, drop.
+    /// copy, old renamed away, new renamed into place, drop; 3 (4 in TEMP) a scratch table
+    /// created AS SELECT from it, the table dropped, created anew, copied back from the
+    /// scratch, the scratch dropped; 5 the same with a scratch created, then filled.
     Rebuild(usize),
 }
 
 fn step() -> impl Strategy<Value = Step> {
-    prop_oneof![Just(Step::Rename), (0..3usize).prop_map(Step::Rebuild)]
+    prop_oneof![Just(Step::Rename), (0..6usize).prop_map(Step::Rebuild)]
 }
 
 /// The SQL of `steps` on table `a`; the rebuild numbered `bad` (counting rebuilds) copies
-/// `upper(v)` instead of `v`.
-fn script(steps: &[Step], bad: Option<usize>) -> (String, String) {
+/// `upper(v)` instead of `v`, or, with `lose`, leaves out row 2.
+fn script(steps: &[Step], bad: Option<usize>, lose: bool) -> (String, String) {
     let mut sql = String::new();
     let mut name = "a".to_string();
     let mut rebuilds = 0;
@@ -59,17 +63,17 @@ fn script(steps: &[Step], bad: Option<usize>) -> (String, String) {
                 name = to;
             }
             Step::Rebuild(order) => {
-                let v = if bad == Some(rebuilds) {
-                    "upper(v)"
-                } else {
-                    "v"
+                let (v, rows) = match (bad == Some(rebuilds), lose) {
+                    (true, false) => ("upper(v)", ""),
+                    (true, true) => ("v", " WHERE id <> 2"),
+                    _ => ("v", ""),
                 };
                 rebuilds += 1;
                 let (new, old) = (format!("n{i}"), format!("o{i}"));
                 let create =
                     |t: &str| format!("CREATE TABLE {t} (id INTEGER PRIMARY KEY, v TEXT);\n");
                 let copy = |to: &str, from: &str| {
-                    format!("INSERT INTO {to} (id, v) SELECT id, {v} FROM {from};\n")
+                    format!("INSERT INTO {to} (id, v) SELECT id, {v} FROM {from}{rows};\n")
                 };
                 let rename = |from: &str, to: &str| format!("ALTER TABLE {from} RENAME TO {to};\n");
                 let drop = |t: &str| format!("DROP TABLE {t};\n");
@@ -88,11 +92,31 @@ fn script(steps: &[Step], bad: Option<usize>) -> (String, String) {
                         drop(&old),
                     ]
                     .concat(),
-                    _ => [
+                    2 => [
                         create(&new),
                         copy(&new, &name),
                         rename(&name, &old),
                         rename(&new, &name),
+                        drop(&old),
+                    ]
+                    .concat(),
+                    3 | 4 => [
+                        format!(
+                            "CREATE {}TABLE {old} AS SELECT * FROM {name};\n",
+                            if *order == 4 { "TEMP " } else { "" }
+                        ),
+                        drop(&name),
+                        create(&name),
+                        copy(&name, &old),
+                        drop(&old),
+                    ]
+                    .concat(),
+                    _ => [
+                        create(&old),
+                        format!("INSERT INTO {old} SELECT * FROM {name};\n"),
+                        drop(&name),
+                        create(&name),
+                        copy(&name, &old),
                         drop(&old),
                     ]
                     .concat(),
@@ -112,20 +136,22 @@ proptest! {
     fn every_rename_and_rebuild_sequence_is_followed(
         steps in proptest::collection::vec(step(), 1..5),
         bad in 0..4usize,
+        lose in any::<bool>(),
     ) {
         let conn = db();
-        let (sql, name) = script(&steps, None);
+        let (sql, name) = script(&steps, None, false);
         let line = prove(&conn, &sql).unwrap();
         prop_assert_eq!(line, "rows: proven row by row (1 table(s), 3 row(s))".to_string(), "{}", sql);
         let rebuilds = steps.iter().filter(|s| matches!(s, Step::Rebuild(_))).count();
         prop_assume!(rebuilds > 0);
-        let (sql, _) = script(&steps, Some(bad % rebuilds));
+        let (sql, _) = script(&steps, Some(bad % rebuilds), lose);
         let e = prove(&conn, &sql).unwrap_err();
-        prop_assert_eq!(
-            e,
-            format!("row proof: table \"{name}\": column \"v\" does not hold the values the migrations keep; rows by rowid: 1, 2"),
-            "{}", sql
-        );
+        let expected = if lose {
+            format!("row proof: table \"{name}\": 3 row(s) before, 2 after; rows by rowid: 2")
+        } else {
+            format!("row proof: table \"{name}\": column \"v\" does not hold the values the migrations keep; rows by rowid: 1, 2")
+        };
+        prop_assert_eq!(e, expected, "{}", sql);
     }
 }
 
@@ -139,5 +165,45 @@ fn rows_copied_into_a_table_that_takes_no_place_are_named_as_not_proven() {
     assert_eq!(
         line,
         "rows: proven row by row (0 table(s), 0 row(s)); not proven: \"a\" (its rows were copied into \"b\", which does not take its place)"
+    );
+}
+
+#[test]
+fn a_copy_out_and_back_is_followed_in_main_and_temp() {
+    for temp in ["", "TEMP "] {
+        for (back, expected) in [
+            ("SELECT id, v FROM a_backup", Ok("rows: proven row by row (1 table(s), 3 row(s))".to_string())),
+            (
+                "SELECT id, upper(v) FROM a_backup",
+                Err("row proof: table \"a\": column \"v\" does not hold the values the migrations keep; rows by rowid: 1, 2".to_string()),
+            ),
+            (
+                "SELECT id, v FROM a_backup WHERE id <> 2",
+                Err("row proof: table \"a\": 3 row(s) before, 2 after; rows by rowid: 2".to_string()),
+            ),
+        ] {
+            let conn = db();
+            let sql = format!(
+                "CREATE {temp}TABLE a_backup AS SELECT * FROM a;
+                 DROP TABLE a;
+                 CREATE TABLE a(id INTEGER PRIMARY KEY, v TEXT);
+                 INSERT INTO a {back};
+                 DROP TABLE a_backup;"
+            );
+            assert_eq!(prove(&conn, &sql), expected, "{sql}");
+        }
+    }
+}
+
+#[test]
+fn a_copy_into_a_temp_table_takes_no_place() {
+    let conn = db();
+    let sql = "ALTER TABLE a RENAME TO a_old;
+        CREATE TEMP TABLE a AS SELECT * FROM a_old;
+        DROP TABLE a_old;";
+    let line = prove(&conn, sql).unwrap();
+    assert_eq!(
+        line,
+        "rows: proven row by row (0 table(s), 0 row(s)); not proven: \"a\" (its rows were copied into \"a\", which does not take its place)"
     );
 }
