@@ -215,6 +215,17 @@ fn a_delete_in_a_file_is_counted_and_needs_allow_destructive() {
     assert_eq!(err.matches("metrics_log: 4,990 → 0").count(), 1, "{err}");
     let out = p.ok(&["apply", "--yes", "--allow-destructive"]);
     assert!(out.contains("rows: metrics_log: 4,990 → 0"), "{out}");
+    // A count that changed is never called ok: the flag that let it through is named, and
+    // the row-count line names the count the migration's own delete changed.
+    assert!(
+        out.contains("rows removed, allowed by --allow-destructive: metrics_log: 4,990 → 0"),
+        "{out}"
+    );
+    assert!(!out.contains("row counts: ok"), "{out}");
+    assert!(
+        out.contains("changed by the migrations' own inserts and deletes (or what they cascade to): metrics_log: 4,990 → 0"),
+        "{out}"
+    );
     assert_eq!(p.count("SELECT count(*) FROM metrics_log"), 0);
 }
 
