@@ -20,17 +20,35 @@ pub struct NamesAfter {
     /// Each table before (lowercased) and the name of the table holding its rows after; None
     /// when the migrations drop it (or copy its rows where no table takes its place).
     map: BTreeMap<String, Option<String>>,
+    /// The names (lowercased) that hold another table's rows after the migrations: a table
+    /// dropped whose name one of them took is gone, not compared with what now holds its name.
+    taken: std::collections::BTreeSet<String>,
 }
 
 impl NamesAfter {
     /// Reads `(name before, name after)` pairs.
     pub fn new(pairs: Vec<(String, Option<String>)>) -> Self {
+        let taken = pairs
+            .iter()
+            .filter_map(|(b, a)| Some((b, a.as_deref()?)))
+            .filter(|(b, a)| !a.eq_ignore_ascii_case(b))
+            .map(|(_, a)| a.to_ascii_lowercase())
+            .collect();
         NamesAfter {
             map: pairs
                 .into_iter()
                 .map(|(b, a)| (b.to_ascii_lowercase(), a))
                 .collect(),
+            taken,
         }
+    }
+
+    /// True when the migrations drop `table` and another table's rows end under its name
+    /// (`DROP TABLE b; ALTER TABLE a RENAME TO b`): its rows are gone (the destructive gate's),
+    /// and the count under its name is the other table's.
+    pub fn dropped_for_another(&self, table: &str) -> bool {
+        let key = table.to_ascii_lowercase();
+        matches!(self.map.get(&key), Some(None)) && self.taken.contains(&key)
     }
 
     /// The name of the table holding the rows of `table` after the migrations, when it is
@@ -44,12 +62,16 @@ impl NamesAfter {
     }
 
     /// The count of the table `table` holds its rows in after the migrations, from
-    /// `counts_after`, with that table's name; by its own name when it is not renamed.
+    /// `counts_after`, with that table's name; by its own name when it is not renamed; None
+    /// when it is dropped and another table's rows hold its name.
     pub fn count_after(
         &self,
         table: &str,
         counts_after: &BTreeMap<String, u64>,
     ) -> Option<(String, u64)> {
+        if self.dropped_for_another(table) {
+            return None;
+        }
         let Some(now) = self.renamed(table) else {
             return counts_after.get(table).map(|n| (table.to_string(), *n));
         };

@@ -113,3 +113,56 @@ proptest! {
         }
     }
 }
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(32))]
+
+    /// Tables dropped, and others renamed (and perhaps rebuilt) onto their names: each
+    /// renamed table is counted where its rows are, and a dropped one is a drop (reported as
+    /// dropped, gated as rows removed), never compared with the table that took its name.
+    #[test]
+    fn a_table_renamed_onto_a_dropped_ones_name_is_counted_as_itself(
+        (dropped, targets, rebuilt) in (2..5usize).prop_flat_map(|n| (
+            proptest::collection::vec(any::<bool>(), n),
+            targets(n),
+            proptest::collection::vec(any::<bool>(), n),
+        )),
+    ) {
+        prop_assume!(dropped.iter().any(|d| *d) && dropped.iter().any(|d| !*d));
+        let (_dir, conn) = start(targets.len());
+        let mut sql = String::new();
+        for (i, d) in dropped.iter().enumerate() {
+            if *d {
+                sql.push_str(&format!("DROP TABLE t{i};\n"));
+            }
+        }
+        // The kept tables take the names of the permutation, dropped names among them.
+        let kept: Vec<usize> = (0..targets.len()).filter(|&i| !dropped[i]).collect();
+        let mut names = vec![String::new(); targets.len()];
+        for (k, &i) in kept.iter().enumerate() {
+            names[i] = targets[k].clone();
+        }
+        let moves: Vec<String> = kept.iter().map(|&i| names[i].clone()).collect();
+        let renames = script(&moves, &rebuilt[..kept.len()], None);
+        // script() numbers tables 0..: map its t{k} onto the kept table t{i}.
+        let mut renames_fixed = renames;
+        for (k, &i) in kept.iter().enumerate().rev() {
+            renames_fixed = renames_fixed.replace(&format!("ALTER TABLE t{k} RENAME TO tmp{k};"), &format!("ALTER TABLE t{i} RENAME TO tmp{k};"));
+        }
+        sql.push_str(&renames_fixed);
+        let before = inspect_with_notes(&conn).unwrap();
+        let m = Migration::new(1, "m", &sql, None, Origin::Sync);
+        let expected = expected_after(&before.schema, [&m]).unwrap();
+        let checked = Driver::new(&conn, Mode::Rehearsal, vec![m], Some(&expected))
+            .inspected_before(Some(&before))
+            .allow_rows_removed(true)
+            .run(Driver::run_reverse);
+        prop_assert!(checked.is_ok(), "{}: {}", sql, checked.unwrap_err());
+        let lines = checked.unwrap().join("\n");
+        for (i, d) in dropped.iter().enumerate() {
+            if *d {
+                prop_assert!(lines.contains(&format!("rows: t{i}: {} → dropped", i + 1)), "{}\n{}", sql, lines);
+            }
+        }
+    }
+}
