@@ -84,6 +84,7 @@ pub fn check_foreign_keys(conn: &Connection, tables: &[String]) -> Result<()> {
 mod counters;
 mod counts;
 mod driver;
+mod drop_estimate;
 mod hand_lost;
 pub use crate::db::lock;
 mod pipeline;

@@ -372,18 +372,20 @@ fn run_pipeline(opts: &Options, check_rows: bool, say: &mut dyn FnMut(&str)) -> 
     if refuse_loss {
         let mut losing = Vec::new();
         let mut empty = Vec::new();
-        for m in pending.iter().filter(|m| m.needs().destructive) {
-            let dropped = migrations::drops(&m.forward);
+        // Each drop counted where its rows are then, through the batch's renames.
+        let sql: Vec<&str> = pending.iter().map(|m| m.forward.as_str()).collect();
+        let estimates = super::drop_estimate::estimate(&live, &sql)?;
+        for (m, dropped) in pending.iter().zip(&estimates) {
+            if !m.needs().destructive {
+                continue;
+            }
             if dropped.is_empty() {
                 losing.push(format!("{} ({})", m.stem(), m.origin));
                 continue;
             }
             let mut lost = Vec::new();
-            for d in &dropped {
-                let rows = super::driver::rows_lost(&live, d)?;
-                if rows > 0 {
-                    lost.push(super::driver::describe_loss(d, rows));
-                }
+            for d in dropped.iter().filter(|d| d.rows > 0) {
+                lost.push(super::driver::describe_loss(&d.dropped, d.rows));
             }
             if lost.is_empty() {
                 empty.push(m.stem());
