@@ -142,13 +142,7 @@ fn counted(conn: &Connection, table: &str) -> bool {
 /// The counters earlier rollbacks kept: each rollback stash's `{name}_seq` table that holds
 /// the table's name beside its counter.
 fn kept(conn: &Connection) -> Result<Vec<(String, String)>> {
-    let recorded: bool = conn
-        .query_row(
-            "SELECT count(*) > 0 FROM sqlite_schema WHERE name = '_schemactl_rollback_stashes'",
-            [],
-            |r| r.get(0),
-        )
-        .map_err(q)?;
+    let recorded: bool = crate::db::table_exists(conn, "_schemactl_rollback_stashes").map_err(q)?;
     if !recorded {
         return Ok(Vec::new());
     }

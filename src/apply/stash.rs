@@ -81,13 +81,7 @@ pub fn list(conn: &Connection) -> Result<Vec<StashInfo>> {
 
 /// Versions whose stash was dropped.
 pub fn dropped_versions(conn: &Connection) -> Result<Vec<i32>> {
-    let exists: bool = conn
-        .query_row(
-            "SELECT count(*) > 0 FROM sqlite_schema WHERE name = '_schemactl_stash_dropped'",
-            [],
-            |r| r.get(0),
-        )
-        .map_err(q)?;
+    let exists: bool = crate::db::table_exists(conn, "_schemactl_stash_dropped").map_err(q)?;
     if !exists {
         return Ok(Vec::new());
     }

@@ -455,12 +455,7 @@ pub struct Planned {
 /// migration of its version, so the later ones act on its rows as they did the first time.
 /// Returns them, and a line for each stash left because its migrations changed.
 pub fn planned(conn: &Connection, applied: &[Migration]) -> Result<(Vec<Planned>, Vec<String>)> {
-    let exists: bool = conn
-        .query_row(
-            "SELECT count(*) > 0 FROM sqlite_schema WHERE name = '_schemactl_rollback_stashes'",
-            [],
-            |r| r.get(0),
-        )
+    let exists: bool = crate::db::table_exists(conn, "_schemactl_rollback_stashes")
         .map_err(q("read the rollback stashes"))?;
     if !exists {
         return Ok((Vec::new(), Vec::new()));
@@ -723,12 +718,7 @@ fn fills_from_elsewhere(sql: &str, table: &str) -> bool {
 
 /// Forgets that the stashes of `applied` were dropped: they are applied again, with new ones.
 fn forget_dropped(conn: &Connection, applied: &[Migration]) -> Result<()> {
-    let exists: bool = conn
-        .query_row(
-            "SELECT count(*) > 0 FROM sqlite_schema WHERE name = '_schemactl_stash_dropped'",
-            [],
-            |r| r.get(0),
-        )
+    let exists: bool = crate::db::table_exists(conn, "_schemactl_stash_dropped")
         .map_err(q("read the dropped stashes"))?;
     if exists {
         for m in applied {
