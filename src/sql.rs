@@ -162,6 +162,20 @@ impl Tok {
         }
     }
 
+    /// Returns the name the token can stand for where SQL expects an object's name: a word
+    /// (quoted or not), or a single-quoted string, which SQLite takes as a name there when no
+    /// column or keyword fits (`DROP TABLE 'b'`, `UPDATE 'a' SET ...`). Callers that collect
+    /// the objects a statement touches read names through this, so that a name written as a
+    /// string is never left out; it may over-report (a string value that happens to equal a
+    /// table's name), never under-report.
+    pub fn name(&self) -> Option<&str> {
+        match &self.token {
+            Token::Word(w) => Some(&w.value),
+            Token::SingleQuotedString(s) => Some(s),
+            _ => None,
+        }
+    }
+
     /// Returns true when the token is the unquoted keyword `kw` (ASCII case-insensitive).
     pub fn is_kw(&self, kw: &str) -> bool {
         matches!(&self.token, Token::Word(w) if w.quote_style.is_none() && w.value.eq_ignore_ascii_case(kw))
@@ -664,6 +678,18 @@ const SQLITE_KEYWORDS: &[&str] = &[
     "WITHOUT",
 ];
 
+/// Reads a possibly schema-qualified object name starting at token `i` (`name`, `s.name`,
+/// each part a word or a single-quoted string, see [`Tok::name`]): the last part and the index
+/// just past it.
+pub fn name_at(tokens: &[Tok], mut i: usize) -> Option<(String, usize)> {
+    let mut name = tokens.get(i)?.name()?.to_string();
+    while tokens.get(i + 1).is_some_and(|t| t.token == Token::Period) {
+        name = tokens.get(i + 2)?.name()?.to_string();
+        i += 2;
+    }
+    Some((name, i + 1))
+}
+
 /// Returns true when `sql` mentions `name` as a word (quoted or not, ignoring ASCII case).
 /// Used to find what an expression, view or trigger depends on; it may over-report (a string
 /// literal is not a word, but a same-named column of another table is), never under-report.
@@ -678,8 +704,10 @@ pub fn mentions(sql: &str, name: &str) -> bool {
     }
 }
 
-/// The words of one SQL text, read once, for asking [`mentions`] of many names: a migration
-/// that creates thousands of tables is lexed once, not once per table.
+/// The names of one SQL text, read once, for asking which of many tables it touches: a
+/// migration that creates thousands of tables is lexed once, not once per table. Its words,
+/// as [`mentions`] reads them, and its single-quoted strings, which SQLite takes as a table's
+/// name where one is expected (see [`Tok::name`]).
 pub struct Mentions(MentionsInner);
 
 enum MentionsInner {
@@ -695,14 +723,14 @@ impl Mentions {
             Ok(tokens) => MentionsInner::Words(
                 tokens
                     .iter()
-                    .filter_map(|t| t.word().map(str::to_ascii_lowercase))
+                    .filter_map(|t| t.name().map(str::to_ascii_lowercase))
                     .collect(),
             ),
             Err(_) => MentionsInner::Text(sql.to_ascii_lowercase()),
         })
     }
 
-    /// Returns true when the text names `name`, as [`mentions`] decides it.
+    /// Returns true when the text names `name` as a word or a single-quoted string.
     pub fn mentions(&self, name: &str) -> bool {
         match &self.0 {
             MentionsInner::Words(words) => words.contains(&name.to_ascii_lowercase()),

@@ -9,7 +9,6 @@
 use std::collections::BTreeMap;
 
 use rusqlite::Connection;
-use sqlparser::tokenizer::Token;
 
 use crate::error::{Error, Result};
 use crate::sql::lex;
@@ -107,14 +106,9 @@ pub(super) fn dml_targets(sql: &str) -> Vec<String> {
         } else {
             None
         };
-        // `main.t`: the table is the word after the schema's.
-        let at = at.map(|at| match tokens.get(at + 1) {
-            Some(p) if p.token == Token::Period => at + 2,
-            _ => at,
-        });
-        let target = at.and_then(|at| tokens.get(at));
-        if let Some(Token::Word(w)) = target.map(|t| &t.token) {
-            out.push(w.value.clone());
+        // `main.t`: the table is the name after the schema's (a word or a string).
+        if let Some((name, _)) = at.and_then(|at| crate::sql::name_at(&tokens, at)) {
+            out.push(name);
         }
     }
     out

@@ -166,3 +166,44 @@ proptest! {
         }
     }
 }
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(48))]
+
+    /// A table an INSERT or DELETE names as a word, "quoted", [bracketed], `backticked` or as a
+    /// 'string' (SQLite's fallback) is the same target of the row counts.
+    #[test]
+    fn a_dml_target_in_any_form_is_the_word_target(
+        steps in prop::collection::vec((0usize..3, 0usize..4, 0usize..5, any::<bool>()), 1..4),
+    ) {
+        let written = |name: &str, form: usize| match form {
+            1 => format!("\"{name}\""),
+            2 => format!("[{name}]"),
+            3 => format!("`{name}`"),
+            4 => format!("'{name}'"),
+            _ => name.to_string(),
+        };
+        let text = |formed: bool| -> String {
+            steps
+                .iter()
+                .map(|&(kind, t, form, schema)| {
+                    let form = if formed { form } else { 0 };
+                    let table = written(&format!("t{t}"), form);
+                    let table = if schema { format!("{}.{table}", written("main", form)) } else { table };
+                    match kind {
+                        0 => format!("DELETE FROM {table} WHERE id = 1;"),
+                        1 => format!("INSERT INTO {table}(id) VALUES (9);"),
+                        _ => format!("REPLACE INTO {table}(id) VALUES (9);"),
+                    }
+                })
+                .collect()
+        };
+        let lower = |v: Vec<String>| -> Vec<String> { v.into_iter().map(|s| s.to_ascii_lowercase()).collect() };
+        prop_assert_eq!(
+            lower(super::dml_targets(&text(true))),
+            lower(super::dml_targets(&text(false))),
+            "{}",
+            text(true)
+        );
+    }
+}

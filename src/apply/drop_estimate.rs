@@ -9,7 +9,6 @@
 use std::collections::BTreeMap;
 
 use rusqlite::Connection;
-use sqlparser::tokenizer::Token;
 
 use crate::error::Result;
 use crate::migrations::Dropped;
@@ -121,13 +120,8 @@ pub fn estimate(live: &Connection, sql: &[&str]) -> Result<Vec<Vec<Drop>>> {
 }
 
 /// Reads a possibly schema-qualified name at `i`: the name and the index after it.
-fn name_at(tokens: &[Tok], mut i: usize) -> Option<(String, usize)> {
-    let mut name = tokens.get(i)?.word()?.to_string();
-    while tokens.get(i + 1).is_some_and(|t| t.token == Token::Period) {
-        name = tokens.get(i + 2)?.word()?.to_string();
-        i += 2;
-    }
-    Some((name, i + 1))
+fn name_at(tokens: &[Tok], i: usize) -> Option<(String, usize)> {
+    crate::sql::name_at(tokens, i)
 }
 
 #[cfg(test)]

@@ -257,7 +257,7 @@ impl Reach for Catalog<'_> {
                 let words: Vec<String> = lex(sql)
                     .unwrap_or_default()
                     .iter()
-                    .filter_map(|t| t.word().map(str::to_ascii_lowercase))
+                    .filter_map(|t| t.name().map(str::to_ascii_lowercase))
                     .collect();
                 out.extend(
                     self.before

@@ -211,17 +211,7 @@ pub struct Dropped {
 pub fn drops(sql: &str) -> Vec<Dropped> {
     let tokens = lex(sql).unwrap_or_default();
     // A possibly schema-qualified name starting at `i`: the last word before anything else.
-    let name_at = |mut i: usize| -> Option<(String, usize)> {
-        let mut name = tokens.get(i)?.word()?.to_string();
-        while tokens
-            .get(i + 1)
-            .is_some_and(|t| t.token == sqlparser::tokenizer::Token::Period)
-        {
-            name = tokens.get(i + 2)?.word()?.to_string();
-            i += 2;
-        }
-        Some((name, i + 1))
-    };
+    let name_at = |i: usize| crate::sql::name_at(&tokens, i);
     let mut out = Vec::new();
     for i in 0..tokens.len() {
         if tokens[i].is_kw("DROP") && tokens.get(i + 1).is_some_and(|t| t.is_kw("TABLE")) {

@@ -40,7 +40,7 @@ pub fn reach(schema: &Schema, sql: &[&str]) -> Option<BTreeSet<String>> {
     let words = |text: &str| -> Option<BTreeSet<String>> {
         crate::sql::lex(text)
             .ok()
-            .map(|tokens| tokens.iter().filter_map(|t| t.word().map(lower)).collect())
+            .map(|tokens| tokens.iter().filter_map(|t| t.name().map(lower)).collect())
     };
     let objects: BTreeSet<String> = schema
         .tables
@@ -390,3 +390,7 @@ mod tests {
         }
     }
 }
+
+#[cfg(test)]
+#[path = "part_names_tests.rs"]
+mod names_tests;

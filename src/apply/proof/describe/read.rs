@@ -84,9 +84,9 @@ pub(super) fn rebuild_renames(
 
 /// Reads `[schema .] name` at `i`: the schema, the name and the index after it.
 pub(super) fn name_at(st: &[Tok], i: usize) -> Option<(Option<String>, String, usize)> {
-    let first = st.get(i)?.word()?.to_string();
+    let first = st.get(i)?.name()?.to_string();
     if st.get(i + 1).is_some_and(|t| t.token == Token::Period)
-        && let Some(name) = st.get(i + 2).and_then(|t| t.word())
+        && let Some(name) = st.get(i + 2).and_then(|t| t.name())
     {
         return Some((Some(first), name.to_string(), i + 3));
     }
