@@ -403,3 +403,55 @@ fn a_table_dropped_and_created_again_rolled_back_keeps_the_counter_of_both() {
     insert(&db, "u", 1);
     assert_eq!(max_id(&db, "u"), 19);
 }
+
+/// A rollback stash that keeps a counter (on, counter 10; off; on again with ids up to 20
+/// issued; V3 rolled back, which keeps 20 in `_schemactl_stash_3_r1_seq`), dropped: the drop
+/// names the counter it kept and does not call rolling back V3 (not applied) lossy; the later
+/// rollback of V2, which brings the counter back without it, warns, naming the table.
+#[test]
+fn dropping_a_rollback_stash_that_kept_a_counter_says_so_and_the_rollback_warns() {
+    let dir = common::empty_project();
+    let d = dir.path();
+    let db = d.join("db.sqlite");
+    let write = |version: usize, on: bool| {
+        let s = State {
+            autoincrement: on,
+            renamed: false,
+            w: false,
+            inserts: 0,
+        };
+        std::fs::write(d.join("schema/s.yaml"), yaml(version, &s, None)).unwrap();
+    };
+    write(1, true);
+    ok_in(d, &["sync", "--yes"]);
+    Connection::open(&db)
+        .unwrap()
+        .execute_batch("INSERT INTO t (id, v) VALUES (10, 'x'); DELETE FROM t; INSERT INTO t (id, v) VALUES (1, 'keep')")
+        .unwrap();
+    write(2, false);
+    ok_in(d, &["sync", "--yes"]);
+    write(3, true);
+    ok_in(d, &["sync", "--yes"]);
+    Connection::open(&db)
+        .unwrap()
+        .execute_batch("INSERT INTO t (id, v) VALUES (20, 'y'); DELETE FROM t WHERE id = 20")
+        .unwrap();
+    ok_in(d, &["rollback", "last", "--yes"]);
+    let dropped = ok_in(d, &["stash", "drop", "3", "--yes"]);
+    assert!(
+        dropped.contains("the AUTOINCREMENT counter of table \"t\" at 20"),
+        "{dropped}"
+    );
+    assert!(
+        !dropped.contains("rolling back V3 is now lossy"),
+        "{dropped}"
+    );
+    let out = common::schemactl(d, &["rollback", "last", "--yes"]);
+    let rolled = format!("{}{}", common::stdout(&out), common::stderr(&out));
+    assert!(out.status.success(), "{rolled}");
+    assert!(
+        rolled.contains("warning: the stash of V3 was dropped")
+            && rolled.contains("table \"t\" may issue ids again"),
+        "{rolled}"
+    );
+}

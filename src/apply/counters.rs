@@ -173,6 +173,13 @@ fn kept(conn: &Connection) -> Result<Vec<(String, String)>> {
     Ok(out)
 }
 
+impl Counters {
+    /// The tables (as the steps leave them) whose counter a step of the rollback brings back.
+    pub fn brought_back(&self) -> Vec<&str> {
+        self.gained.iter().map(|(_, t, _)| t.as_str()).collect()
+    }
+}
+
 impl Lost {
     /// Returns the statements that keep the counter in `{name}_seq` before its step, and
     /// record it as a rollback stash of `version` for the rollback of `rolled_back` (a

@@ -208,6 +208,20 @@ pub fn rollback_lossy(
             .iter()
             .position(|d| d.step == step && d.keeps_counter_of(table))
     })?;
+    // A dropped rollback stash kept a counter that ids were issued under: a step that brings
+    // the counter back can no longer raise it there.
+    let back = counters.brought_back();
+    if !back.is_empty() {
+        for v in super::stash::dropped_rollback_counters(&live)? {
+            say(&format!(
+                "warning: the stash of V{v} was dropped: the AUTOINCREMENT counter it kept does not come back, so {} may issue ids again that were issued under V{v}",
+                back.iter()
+                    .map(|t| format!("table {}", crate::sql::quote_ident(t)))
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            ));
+        }
+    }
     let run_undo = with_stashes(&live, undo.clone(), &drops, &counters, &rolled_back)?;
     refuse_unfit(&live, &current, &expected, &sqls, &run_undo)?;
     super::pipeline::check_confirmed(opts, &report)?;

@@ -93,6 +93,66 @@ pub fn dropped_versions(conn: &Connection) -> Result<Vec<i32>> {
         .map_err(q)
 }
 
+/// The AUTOINCREMENT counters the stash of `version` keeps (its `..._seq` tables, each a row
+/// `(name, seq)`): (table, counter, kept by a rollback). A rollback stash's
+/// (`{STASH_PREFIX}{version}_r{n}_seq`) is the counter the rollback of `version` kept: the
+/// rollback of an earlier migration that turns AUTOINCREMENT on again raises the counter to it.
+pub fn kept_counters(conn: &Connection, version: i32) -> Result<Vec<(String, i64, bool)>> {
+    let Some(info) = list(conn)?.into_iter().find(|s| s.version == version) else {
+        return Ok(Vec::new());
+    };
+    let rollback = format!("{STASH_PREFIX}{version}_r");
+    let mut out = Vec::new();
+    for table in info.tables.iter().filter(|t| t.ends_with("_seq")) {
+        let has_name: bool = conn
+            .query_row(
+                "SELECT count(*) > 0 FROM pragma_table_info(?1) WHERE name = 'name'",
+                [table],
+                |r| r.get(0),
+            )
+            .map_err(q)?;
+        if !has_name {
+            continue;
+        }
+        let rows: Vec<(String, i64)> = conn
+            .prepare(&format!(
+                "SELECT CAST(name AS TEXT), CAST(seq AS INTEGER) FROM {} WHERE name IS NOT NULL",
+                quote_ident(table)
+            ))
+            .map_err(q)?
+            .query_map([], |r| {
+                Ok((r.get(0)?, r.get::<_, Option<i64>>(1)?.unwrap_or(0)))
+            })
+            .map_err(q)?
+            .collect::<rusqlite::Result<_>>()
+            .map_err(q)?;
+        let by_rollback = table.starts_with(&rollback);
+        out.extend(rows.into_iter().map(|(n, c)| (n, c, by_rollback)));
+    }
+    Ok(out)
+}
+
+/// The versions whose dropped stash had a rollback's kept AUTOINCREMENT counter
+/// (`{STASH_PREFIX}{version}_r{n}_seq`, now empty): a rollback that brings a counter back
+/// can no longer raise it to what the counter issued under that version.
+pub fn dropped_rollback_counters(conn: &Connection) -> Result<Vec<i32>> {
+    let mut out = Vec::new();
+    for version in dropped_versions(conn)? {
+        let pattern = format!("{STASH_PREFIX}{version}_r%_seq");
+        let has: bool = conn
+            .query_row(
+                "SELECT count(*) > 0 FROM sqlite_schema WHERE type = 'table' AND name LIKE ?1",
+                [&pattern],
+                |r| r.get(0),
+            )
+            .map_err(q)?;
+        if has {
+            out.push(version);
+        }
+    }
+    Ok(out)
+}
+
 /// Empties the stash of `version` in one transaction, keeping the tables' shape so that the
 /// rollback still runs (restoring nothing), and records it as dropped. The freed pages are
 /// reused by the database; `VACUUM` returns them to the file system.

@@ -86,9 +86,35 @@ pub fn run(cmd: &Command, config: &Config) -> Result<ExitCode> {
                 return Err(Error::Usage("not confirmed; nothing was changed".into()));
             }
             let conn = crate::apply::open_live(&path)?;
+            let counters = crate::apply::stash::kept_counters(&conn, version)?;
             let info = crate::apply::stash::drop(&conn, version)?;
+            // A stash made only by V's rollback (`_r{n}` tables) is not what rolling back V
+            // restores: it is what a re-apply of V, or a rollback of an earlier migration that
+            // brings an AUTOINCREMENT counter back, would use.
+            let rollback = format!("{}{version}_r", crate::db::bookkeeping::STASH_PREFIX);
+            let consequence = if info.tables.iter().all(|t| t.starts_with(&rollback)) {
+                format!(
+                    "a re-apply of V{version} no longer restores what its rollback kept, and rolling back an earlier migration no longer raises a counter to it"
+                )
+            } else {
+                format!("rolling back V{version} is now lossy")
+            };
+            let kept: Vec<String> = counters
+                .iter()
+                .map(|(table, seq, _)| {
+                    format!(
+                        "the AUTOINCREMENT counter of table {} at {seq}",
+                        crate::sql::quote_ident(table)
+                    )
+                })
+                .collect();
+            let kept = if kept.is_empty() {
+                String::new()
+            } else {
+                format!("; it kept {}", kept.join(", "))
+            };
             crate::say!(
-                "dropped the stash of V{version} ({} row(s)); rolling back V{version} is now lossy",
+                "dropped the stash of V{version} ({} row(s)){kept}; {consequence}",
                 info.rows
             );
         }
