@@ -3,8 +3,9 @@
 //! on the live table whose rows the dropped name holds at that statement, followed through
 //! the renames before it across the whole batch (`DROP TABLE b; ALTER TABLE a RENAME TO b;
 //! DROP TABLE b` drops a's rows), as the driver's recount just before each drop will find
-//! them. A name a statement creates holds no live table's rows; what the migrations copy into
-//! it is counted by the recount in the transaction.
+//! them. A name a statement creates holds no live table's rows until the batch fills it
+//! (`CREATE TABLE c AS SELECT ...`, `INSERT INTO c SELECT ...`): then it holds the rows of
+//! every live table the fill reads, so a table the batch fills and drops is never "empty".
 
 use std::collections::BTreeMap;
 
@@ -27,21 +28,35 @@ pub struct Drop {
 /// Counts the rows each of `sql` (the pending migrations, in order) drops: one list per
 /// migration, empty when it drops nothing it can name.
 pub fn estimate(live: &Connection, sql: &[&str]) -> Result<Vec<Vec<Drop>>> {
-    // Each name (lowercased) a statement renamed or created or dropped, and the live table
-    // whose rows it holds now (None: no live table's). A name not here is the live table's.
-    let mut holds: BTreeMap<String, Option<String>> = BTreeMap::new();
+    // Each name (lowercased) a statement renamed, created, filled or dropped, and the live
+    // tables whose rows it holds now (none: an empty table the batch created). A name not
+    // here holds its own live table's rows.
+    let mut holds: BTreeMap<String, Vec<String>> = BTreeMap::new();
+    let live_of = |holds: &BTreeMap<String, Vec<String>>, name: &str| {
+        holds
+            .get(&name.to_ascii_lowercase())
+            .cloned()
+            .unwrap_or_else(|| vec![name.to_string()])
+    };
+    let count = |tables: &[String], column: Option<&str>| -> Result<u64> {
+        let mut rows = 0u64;
+        for table in tables {
+            rows = rows.saturating_add(super::driver::rows_lost(
+                live,
+                &Dropped {
+                    table: table.clone(),
+                    column: column.map(String::from),
+                },
+            )?);
+        }
+        Ok(rows)
+    };
     let mut out = Vec::new();
     for text in sql {
         let tokens = lex(text).unwrap_or_default();
         let mut drops = Vec::new();
         for i in 0..tokens.len() {
             let kw = |at: usize, k: &str| tokens.get(at).is_some_and(|t| t.is_kw(k));
-            let live_of = |holds: &BTreeMap<String, Option<String>>, name: &str| {
-                holds
-                    .get(&name.to_ascii_lowercase())
-                    .cloned()
-                    .unwrap_or_else(|| Some(name.to_string()))
-            };
             if kw(i, "CREATE") {
                 let mut at = i + 1;
                 while kw(at, "TEMP") || kw(at, "TEMPORARY") || kw(at, "VIRTUAL") {
@@ -54,22 +69,31 @@ pub fn estimate(live: &Connection, sql: &[&str]) -> Result<Vec<Vec<Drop>>> {
                 if kw(at, "IF") {
                     at += 3;
                 }
-                if let Some((name, _)) = name_at(&tokens, at) {
-                    holds.insert(name.to_ascii_lowercase(), None);
+                if let Some((name, next)) = name_at(&tokens, at) {
+                    // `CREATE TABLE c AS SELECT ...` holds the rows of what it reads.
+                    let filled = if kw(next, "AS") {
+                        fill_sources(&tokens, next, &name, &holds, live_of)
+                    } else {
+                        Vec::new()
+                    };
+                    holds.insert(name.to_ascii_lowercase(), filled);
                 }
+            } else if (kw(i, "INSERT") || kw(i, "REPLACE"))
+                && let Some(into) = (i + 1..tokens.len().min(i + 5)).find(|&at| kw(at, "INTO"))
+                && let Some((name, next)) = name_at(&tokens, into + 1)
+            {
+                // Rows copied in from other tables: the name holds theirs too.
+                let mut held = live_of(&holds, &name);
+                for s in fill_sources(&tokens, next, &name, &holds, live_of) {
+                    if !held.iter().any(|h| h.eq_ignore_ascii_case(&s)) {
+                        held.push(s);
+                    }
+                }
+                holds.insert(name.to_ascii_lowercase(), held);
             } else if kw(i, "DROP") && kw(i + 1, "TABLE") {
                 let at = if kw(i + 2, "IF") { i + 4 } else { i + 2 };
                 if let Some((name, _)) = name_at(&tokens, at) {
-                    let rows = match live_of(&holds, &name) {
-                        Some(live_table) => super::driver::rows_lost(
-                            live,
-                            &Dropped {
-                                table: live_table,
-                                column: None,
-                            },
-                        )?,
-                        None => 0,
-                    };
+                    let rows = count(&live_of(&holds, &name), None)?;
                     drops.push(Drop {
                         dropped: Dropped {
                             table: name.clone(),
@@ -77,7 +101,7 @@ pub fn estimate(live: &Connection, sql: &[&str]) -> Result<Vec<Vec<Drop>>> {
                         },
                         rows,
                     });
-                    holds.insert(name.to_ascii_lowercase(), None);
+                    holds.insert(name.to_ascii_lowercase(), Vec::new());
                 }
             } else if kw(i, "ALTER") && kw(i + 1, "TABLE") {
                 let Some((name, at)) = name_at(&tokens, i + 2) else {
@@ -86,7 +110,7 @@ pub fn estimate(live: &Connection, sql: &[&str]) -> Result<Vec<Vec<Drop>>> {
                 if kw(at, "RENAME") && kw(at + 1, "TO") {
                     if let Some((to, _)) = name_at(&tokens, at + 2) {
                         let from = live_of(&holds, &name);
-                        holds.insert(name.to_ascii_lowercase(), None);
+                        holds.insert(name.to_ascii_lowercase(), Vec::new());
                         holds.insert(to.to_ascii_lowercase(), from);
                     }
                 } else if kw(at, "DROP") {
@@ -94,16 +118,7 @@ pub fn estimate(live: &Connection, sql: &[&str]) -> Result<Vec<Vec<Drop>>> {
                     let Some(column) = tokens.get(c).and_then(|t| t.word()) else {
                         continue;
                     };
-                    let rows = match live_of(&holds, &name) {
-                        Some(live_table) => super::driver::rows_lost(
-                            live,
-                            &Dropped {
-                                table: live_table,
-                                column: Some(column.to_string()),
-                            },
-                        )?,
-                        None => 0,
-                    };
+                    let rows = count(&live_of(&holds, &name), Some(column))?;
                     drops.push(Drop {
                         dropped: Dropped {
                             table: name,
@@ -117,6 +132,36 @@ pub fn estimate(live: &Connection, sql: &[&str]) -> Result<Vec<Vec<Drop>>> {
         out.push(drops);
     }
     Ok(out)
+}
+
+/// The live tables whose rows a fill of `target` (a `CREATE TABLE ... AS SELECT` or an
+/// `INSERT ... SELECT`, from the token `from` to the end of its statement) copies in: every
+/// name it reads, resolved through `holds` to the live tables it holds. A word that is no
+/// table counts no rows, so reading every word is safe: the estimate never counts fewer rows
+/// than the fill brings (it may count more, when a `WHERE` keeps fewer: the gate then stays).
+fn fill_sources(
+    tokens: &[Tok],
+    from: usize,
+    target: &str,
+    holds: &BTreeMap<String, Vec<String>>,
+    live_of: impl Fn(&BTreeMap<String, Vec<String>>, &str) -> Vec<String>,
+) -> Vec<String> {
+    let mut out: Vec<String> = Vec::new();
+    for t in tokens[from.min(tokens.len())..]
+        .iter()
+        .take_while(|t| t.token != Token::SemiColon)
+    {
+        let Some(w) = t.word() else { continue };
+        if w.eq_ignore_ascii_case(target) {
+            continue;
+        }
+        for s in live_of(holds, w) {
+            if !out.iter().any(|o| o.eq_ignore_ascii_case(&s)) {
+                out.push(s);
+            }
+        }
+    }
+    out
 }
 
 /// Reads a possibly schema-qualified name at `i`: the name and the index after it.

@@ -9,7 +9,7 @@
 //! description must never follow the SQL's data flow: a rebuild's copy that swaps two columns
 //! is described as keeping both, and the proof finds the swap.
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeMap, BTreeSet, VecDeque};
 
 use sqlparser::tokenizer::Token;
 
@@ -434,9 +434,10 @@ impl Description {
 
     /// The tables the rows of `b` go through on their way into `t`, when `t` takes `b`'s
     /// place: none when it does directly ([`Description::takes_place_of`]), or the scratch
-    /// copy it was filled from, when that was filled from `b` (or created `AS SELECT` from
-    /// it, in main or TEMP) and `t` has had a name `b` had: the hand-written "copy out, drop,
-    /// create anew, copy back" rebuild.
+    /// copies it was filled through, oldest first, when `t` has had a name `b` had: the
+    /// hand-written "copy out, drop, create anew, copy back" rebuild, over any number of
+    /// scratch tables (each created by the migrations, in main or TEMP, filled from the one
+    /// before it, or created `AS SELECT` from it, the first from `b`).
     fn via(&self, t: usize, b: usize) -> Option<Vec<usize>> {
         if self.takes_place_of(t, b) {
             return Some(Vec::new());
@@ -445,17 +446,39 @@ impl Description {
         if new.origin.is_some() || new.temp || !shares_a_name(new, old) {
             return None;
         }
-        new.filled_from
-            .iter()
-            .copied()
-            .find(|&c| {
-                c != b
-                    && self
-                        .tables
-                        .get(c)
-                        .is_some_and(|s| s.origin.is_none() && s.filled_from.contains(&b))
-            })
-            .map(|c| vec![c])
+        // Back from `t`, breadth first, through the scratch tables it was filled from; each
+        // one reached remembers the one it fills (towards `t`), to read the path back.
+        let mut fills: BTreeMap<usize, Option<usize>> = BTreeMap::new();
+        let mut queue: VecDeque<usize> = VecDeque::new();
+        for &c in &new.filled_from {
+            if c != b && fills.insert(c, None).is_none() {
+                queue.push_back(c);
+            }
+        }
+        while let Some(c) = queue.pop_front() {
+            let Some(s) = self.tables.get(c) else {
+                continue;
+            };
+            if s.origin.is_some() {
+                continue; // a table that existed before holds its own rows, not b's
+            }
+            if s.filled_from.contains(&b) {
+                let mut path = vec![c];
+                let mut at = c;
+                while let Some(&Some(next)) = fills.get(&at) {
+                    path.push(next);
+                    at = next;
+                }
+                return Some(path);
+            }
+            for &f in &s.filled_from {
+                if f != b && f != t && !fills.contains_key(&f) {
+                    fills.insert(f, Some(c));
+                    queue.push_back(f);
+                }
+            }
+        }
+        None
     }
 
     /// True when the table `t`, created by the migrations, takes the place of the table `b`:
@@ -471,17 +494,58 @@ impl Description {
     }
 
     /// The name of a table alive at the end that was filled from `before` (dropped, with no
-    /// table taking its place): where its rows went, for the proof to name it as not proven.
-    /// A rollback stash is not one: a table dropped into its stash is the destructive gate's.
+    /// table taking its place), directly or through any number of tables filled in turn from
+    /// one another (scratch copies dropped on the way): where its rows went, for the proof to
+    /// name it as not proven. A rollback stash is not one: a table dropped into its stash is
+    /// the destructive gate's.
     pub fn copied_into(&self, before: usize) -> Option<&str> {
+        let reached = self.filled_through(before);
         self.tables
             .iter()
-            .filter(|t| t.filled_from.contains(&before))
-            .filter_map(|t| t.current.as_deref())
+            .enumerate()
+            .filter(|(i, _)| *i != before && reached.contains(i))
+            .filter_map(|(_, t)| t.current.as_deref())
             .find(|n| {
                 !n.to_ascii_lowercase()
                     .starts_with(crate::plan::STASH_PREFIX)
             })
+    }
+
+    /// The tables filled from `from`, and those filled from them, to any depth (`from`
+    /// itself among them).
+    fn filled_through(&self, from: usize) -> BTreeSet<usize> {
+        let mut reached = BTreeSet::from([from]);
+        loop {
+            let more: Vec<usize> = self
+                .tables
+                .iter()
+                .enumerate()
+                .filter(|(i, t)| {
+                    !reached.contains(i) && t.filled_from.iter().any(|f| reached.contains(f))
+                })
+                .map(|(i, _)| i)
+                .collect();
+            if more.is_empty() {
+                return reached;
+            }
+            reached.extend(more);
+        }
+    }
+
+    /// The tables `t` was filled from, and those they were filled from, to any depth.
+    fn filled_back(&self, t: usize) -> BTreeSet<usize> {
+        let mut reached = BTreeSet::new();
+        let mut work = vec![t];
+        while let Some(at) = work.pop() {
+            if let Some(n) = self.tables.get(at) {
+                for &f in &n.filled_from {
+                    if reached.insert(f) {
+                        work.push(f);
+                    }
+                }
+            }
+        }
+        reached
     }
 
     /// Returns the table that existed before whose rows the table `t` holds, when `t` is a
@@ -491,16 +555,13 @@ impl Description {
         let mut at = t;
         self.tables.get(t)?.current.as_ref()?;
         loop {
-            let n = self.tables.get(at)?;
-            if n.origin.is_some() {
+            if self.tables.get(at)?.origin.is_some() {
                 return (at != t).then_some(at);
             }
-            // What it was filled from, or what that was filled from (a scratch copy's source).
-            let sources =
-                n.filled_from.iter().copied().flat_map(|f| {
-                    std::iter::once(f).chain(self.tables[f].filled_from.iter().copied())
-                });
-            at = sources
+            // What it was filled from, through any number of scratch copies.
+            at = self
+                .filled_back(at)
+                .into_iter()
                 .filter(|&b| b < at && self.tables[b].current.is_none())
                 .find(|&b| self.via(at, b).is_some())?;
         }

@@ -41,12 +41,15 @@ enum Step {
     /// old table renamed away, the new one created under its name, copy, drop; 2 new table,
     /// copy, old renamed away, new renamed into place, drop; 3 (4 in TEMP) a scratch table
     /// created AS SELECT from it, the table dropped, created anew, copied back from the
-    /// scratch, the scratch dropped; 5 the same with a scratch created, then filled.
+    /// scratch, the scratch dropped; 5 the same with a scratch created, then filled; 6..=9
+    /// the same through a chain of scratch copies, each filled from the one before and the
+    /// one before dropped: 6 two hops in main, 7 two hops with the first in TEMP, 8 three
+    /// hops in main, 9 three hops in TEMP created then filled.
     Rebuild(usize),
 }
 
 fn step() -> impl Strategy<Value = Step> {
-    prop_oneof![Just(Step::Rename), (0..6usize).prop_map(Step::Rebuild)]
+    prop_oneof![Just(Step::Rename), (0..10usize).prop_map(Step::Rebuild)]
 }
 
 /// The SQL of `steps` on table `a`; the rebuild numbered `bad` (counting rebuilds) copies
@@ -111,6 +114,30 @@ fn script(steps: &[Step], bad: Option<usize>, lose: bool) -> (String, String) {
                         drop(&old),
                     ]
                     .concat(),
+                    6..=9 => {
+                        let hops = if *order < 8 { 2 } else { 3 };
+                        let mut out = String::new();
+                        let mut from = name.clone();
+                        for h in 0..hops {
+                            let s = format!("s{i}_{h}");
+                            let temp = *order == 9 || (*order == 7 && h == 0);
+                            let temp = if temp { "TEMP " } else { "" };
+                            if *order == 9 {
+                                out.push_str(&format!(
+                                    "CREATE {temp}TABLE {s} (id INTEGER PRIMARY KEY, v TEXT);\nINSERT INTO {s} SELECT * FROM {from};\n"
+                                ));
+                            } else {
+                                out.push_str(&format!(
+                                    "CREATE {temp}TABLE {s} AS SELECT * FROM {from};\n"
+                                ));
+                            }
+                            if h > 0 {
+                                out.push_str(&drop(&from));
+                            }
+                            from = s;
+                        }
+                        [out, drop(&name), create(&name), copy(&name, &from), drop(&from)].concat()
+                    }
                     _ => [
                         create(&old),
                         format!("INSERT INTO {old} SELECT * FROM {name};\n"),
@@ -191,6 +218,38 @@ fn a_copy_out_and_back_is_followed_in_main_and_temp() {
                  DROP TABLE a_backup;"
             );
             assert_eq!(prove(&conn, &sql), expected, "{sql}");
+        }
+    }
+}
+
+#[test]
+fn rows_copied_through_a_chain_of_scratch_tables_into_another_name_are_not_proven() {
+    for hops in [2, 3] {
+        for temp in ["", "TEMP "] {
+            let conn = db();
+            let mut sql = String::new();
+            let mut from = "a".to_string();
+            for h in 0..hops {
+                sql.push_str(&format!(
+                    "CREATE {temp}TABLE s{h} AS SELECT * FROM {from};\n"
+                ));
+                if h > 0 {
+                    sql.push_str(&format!("DROP TABLE {from};\n"));
+                }
+                from = format!("s{h}");
+            }
+            sql.push_str(&format!(
+                "DROP TABLE a;
+                 CREATE TABLE b (id INTEGER PRIMARY KEY, v TEXT);
+                 INSERT INTO b SELECT id, upper(v) FROM {from};
+                 DROP TABLE {from};"
+            ));
+            let line = prove(&conn, &sql).unwrap();
+            assert_eq!(
+                line,
+                "rows: proven row by row (0 table(s), 0 row(s)); not proven: \"a\" (its rows were copied into \"b\", which does not take its place)",
+                "{sql}"
+            );
         }
     }
 }
