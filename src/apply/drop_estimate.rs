@@ -14,6 +14,7 @@ use rusqlite::Connection;
 use crate::error::Result;
 use crate::migrations::Dropped;
 use crate::sql::{Tok, lex};
+use sqlparser::tokenizer::Token;
 
 /// One drop of a migration: what it drops (under the name the statement gives) and the rows
 /// of the live table it holds.
