@@ -29,6 +29,19 @@ pub fn texts(schema: &Schema) -> impl Iterator<Item = (String, Option<String>, &
     views.chain(triggers).chain(virtual_tables)
 }
 
+/// The names (lowercase) of the tables, views and virtual tables of `schema`: what a
+/// statement can read or write by name.
+pub fn relation_names<C: FromIterator<String>>(schema: &Schema) -> C {
+    let lower = |s: &str| s.to_ascii_lowercase();
+    schema
+        .tables
+        .iter()
+        .map(|t| lower(&t.name))
+        .chain(schema.views.iter().map(|v| lower(&v.name)))
+        .chain(schema.virtual_tables.iter().map(|v| lower(&v.name)))
+        .collect()
+}
+
 /// Returns the names (lowercase) of the objects of `schema` that `sql` can reach: the ones
 /// it names, the tables whose foreign keys reference a table it names, and, transitively, every
 /// view, trigger or virtual table that is on or mentions one of them, with everything it
@@ -42,12 +55,8 @@ pub fn reach(schema: &Schema, sql: &[&str]) -> Option<BTreeSet<String>> {
             .ok()
             .map(|tokens| tokens.iter().filter_map(|t| t.name().map(lower)).collect())
     };
-    let objects: BTreeSet<String> = schema
-        .tables
-        .iter()
-        .map(|t| lower(&t.name))
-        .chain(schema.views.iter().map(|v| lower(&v.name)))
-        .chain(schema.virtual_tables.iter().map(|v| lower(&v.name)))
+    let objects: BTreeSet<String> = relation_names::<Vec<String>>(schema)
+        .into_iter()
         .chain(schema.triggers.iter().map(|t| lower(&t.name)))
         .chain(
             schema

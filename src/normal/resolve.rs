@@ -224,13 +224,7 @@ const TRIGGERS_PER_BATCH: usize = 32;
 /// every view is prepared on its own.
 pub fn compile(schema: &Schema) -> Result<Vec<Unresolved>, MaterialiseError> {
     let lower = |s: &str| s.to_ascii_lowercase();
-    let objects: HashSet<String> = schema
-        .tables
-        .iter()
-        .map(|t| lower(&t.name))
-        .chain(schema.views.iter().map(|v| lower(&v.name)))
-        .chain(schema.virtual_tables.iter().map(|v| lower(&v.name)))
-        .collect();
+    let objects: HashSet<String> = crate::normal::part::relation_names(schema);
     let words = |text: &str| -> HashSet<String> {
         match crate::sql::lex(text) {
             Ok(tokens) => tokens

@@ -256,13 +256,7 @@ fn rewrite(text: &str, words: &[(String, bool)]) -> Option<String> {
 /// SQLite can resolve them.
 fn closure(schema: &Schema, mut names: BTreeSet<String>) -> BTreeSet<String> {
     let lower = |s: &str| s.to_ascii_lowercase();
-    let objects: BTreeSet<String> = schema
-        .tables
-        .iter()
-        .map(|t| lower(&t.name))
-        .chain(schema.views.iter().map(|v| lower(&v.name)))
-        .chain(schema.virtual_tables.iter().map(|v| lower(&v.name)))
-        .collect();
+    let objects: BTreeSet<String> = crate::normal::part::relation_names(schema);
     let texts: Vec<(String, Option<String>, &str)> = crate::normal::part::texts(schema).collect();
     loop {
         let before = names.len();
