@@ -186,18 +186,8 @@ fn created_by_name(sql: &str) -> Vec<String> {
         {
             continue;
         }
-        at += 1;
-        if tokens.get(at).is_some_and(|n| n.is_kw("IF")) {
-            at += 3;
-        }
-        // `schema.name`: the name is the word after the dot.
-        if tokens
-            .get(at + 1)
-            .is_some_and(|n| n.token == sqlparser::tokenizer::Token::Period)
-        {
-            at += 2;
-        }
-        if let Some(name) = tokens.get(at).and_then(|n| n.word()) {
+        // `[IF NOT EXISTS] [schema.]name`, the name in any spelling SQLite reads as one.
+        if let Some((name, _)) = crate::sql::object_at(&tokens, at + 1) {
             out.push(name.to_lowercase());
         }
     }

@@ -103,9 +103,11 @@ fn table_of<'a>(schema: &'a Schema, tokens: &[Tok], name: &str) -> Option<&'a Ta
     }
     tokens.windows(3).find_map(|w| {
         let alias = if w[1].is_kw("AS") { &w[2] } else { &w[1] };
-        let table = w[0].word().and_then(|t| schema.table(t))?;
+        // The table and its alias are names (a single-quoted string is one there: `FROM
+        // 'a' AS 'x'`).
+        let table = w[0].name().and_then(|t| schema.table(t))?;
         alias
-            .word()
+            .name()
             .filter(|a| a.eq_ignore_ascii_case(name))
             .map(|_| table)
     })
