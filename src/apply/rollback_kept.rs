@@ -324,7 +324,13 @@ mod tests {
             create temp trigger [T2] after insert on t begin select 1; end;
             CREATE VIEW v3 AS SELECT 'CREATE INDEX no ON t (v)';
             CREATE TABLE t4 (x); -- CREATE INDEX no2 ON t (v)
-            DROP INDEX gone;";
-        assert_eq!(created_by_name(sql), vec!["a b", "t2", "v3"]);
+            DROP INDEX gone;
+            CREATE INDEX 'ix 5' ON 't' (v);
+            CREATE VIEW IF NOT EXISTS main.'V6' AS SELECT 1;
+            CREATE TRIGGER `t 7` AFTER DELETE ON t BEGIN SELECT 1; END;";
+        assert_eq!(
+            created_by_name(sql),
+            vec!["a b", "t2", "v3", "ix 5", "v6", "t 7"]
+        );
     }
 }

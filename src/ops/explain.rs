@@ -195,3 +195,26 @@ fn suggest(live: &Schema, sql: &str, scanned_name: &str) -> Option<String> {
         .any(|n| n.eq_ignore_ascii_case(scanned_name));
     (!still).then_some(create)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_table_and_its_alias_are_read_in_every_spelling() {
+        let conn = Connection::open_in_memory().unwrap();
+        conn.execute_batch("CREATE TABLE a (id INTEGER PRIMARY KEY, v TEXT)")
+            .unwrap();
+        let schema = crate::inspect(&conn).unwrap();
+        for sql in [
+            "SELECT * FROM a AS x WHERE v = 1",
+            "SELECT * FROM \"a\" \"x\" WHERE v = 1",
+            "SELECT * FROM [a] AS `x` WHERE v = 1",
+            "SELECT * FROM 'a' AS 'x' WHERE v = 1",
+        ] {
+            let tokens = lex(sql).unwrap();
+            let table = table_of(&schema, &tokens, "x").map(|t| t.name.to_string());
+            assert_eq!(table.as_deref(), Some("a"), "{sql}");
+        }
+    }
+}

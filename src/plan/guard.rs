@@ -209,3 +209,33 @@ pub(super) fn rebuild_copy(statements: &[String], k: usize) -> Option<(String, S
         .find_map(|s| s.strip_prefix("DROP TABLE "))?;
     Some((ident(&new), old.to_string()))
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_counter_statement_is_guarded_whichever_way_its_tables_are_spelled() {
+        for table in [
+            "sqlite_sequence",
+            "\"sqlite_sequence\"",
+            "[sqlite_sequence]",
+            "'sqlite_sequence'",
+        ] {
+            let delete = format!("DELETE FROM {table} WHERE name = 't'");
+            let (what, _) = postcondition(std::slice::from_ref(&delete), 0, &delete).unwrap();
+            assert_eq!(what, "the counter is gone", "{delete}");
+            let copy = format!(
+                "INSERT INTO {table} (name, seq) SELECT 'n', seq FROM {table} WHERE name = 't'"
+            );
+            let (what, _) = postcondition(std::slice::from_ref(&copy), 0, &copy).unwrap();
+            assert_eq!(what, "the counter is copied", "{copy}");
+        }
+        let copy = "INSERT OR ABORT INTO main.'_schemactl_new_t' (a) SELECT a FROM t".to_string();
+        let statements = [copy, "DROP TABLE t".to_string()];
+        assert_eq!(
+            rebuild_copy(&statements, 0),
+            Some(("_schemactl_new_t".to_string(), "t".to_string()))
+        );
+    }
+}
