@@ -690,6 +690,24 @@ pub fn name_at(tokens: &[Tok], mut i: usize) -> Option<(String, usize)> {
     Some((name, i + 1))
 }
 
+/// [`name_at`] after an optional `IF EXISTS` or `IF NOT EXISTS` at token `i`: the object a
+/// `CREATE` or `DROP` of an index, table, trigger or view names (`DROP TRIGGER IF EXISTS
+/// main.'t'`), and the index just past it. Every reader of such a statement's object goes
+/// through here, so that it reads the name in each spelling SQLite accepts.
+pub fn object_at(tokens: &[Tok], mut i: usize) -> Option<(String, usize)> {
+    if tokens.get(i).is_some_and(|t| t.is_kw("IF")) {
+        i += 1;
+        if tokens.get(i).is_some_and(|t| t.is_kw("NOT")) {
+            i += 1;
+        }
+        if !tokens.get(i).is_some_and(|t| t.is_kw("EXISTS")) {
+            return None;
+        }
+        i += 1;
+    }
+    name_at(tokens, i)
+}
+
 /// Returns true when `sql` mentions `name` as a word (quoted or not, ignoring ASCII case).
 /// Used to find what an expression, view or trigger depends on; it may over-report (a string
 /// literal is not a word, but a same-named column of another table is), never under-report.

@@ -216,3 +216,21 @@ fn a_rename_keeps_a_settled_string() {
     let odd = Sql::new("v <> \"x\"").keyed_as("w = 2").renamed("v", "y");
     assert_eq!(odd.key(), canonical("y <> x"));
 }
+
+#[test]
+fn object_at_reads_a_name_in_every_spelling_after_if_exists() {
+    for (sql, want) in [
+        ("DROP TABLE b", "b"),
+        ("DROP TABLE IF EXISTS \"b c\"", "b c"),
+        ("CREATE TABLE if not exists main.[b]", "b"),
+        ("DROP TABLE IF EXISTS main.`b``c`", "b`c"),
+        ("DROP TABLE IF EXISTS 'b''c'", "b'c"),
+        ("DROP TABLE 'main'.'é'", "é"),
+    ] {
+        let tokens = lex(sql).unwrap();
+        let (name, end) = object_at(&tokens, 2).unwrap();
+        assert_eq!((name.as_str(), end), (want, tokens.len()), "{sql}");
+    }
+    let tokens = lex("DROP TABLE IF b").unwrap();
+    assert_eq!(object_at(&tokens, 2), None);
+}

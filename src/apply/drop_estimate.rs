@@ -116,7 +116,7 @@ pub fn estimate(live: &Connection, sql: &[&str]) -> Result<Vec<Vec<Drop>>> {
                     }
                 } else if kw(at, "DROP") {
                     let c = if kw(at + 1, "COLUMN") { at + 2 } else { at + 1 };
-                    let Some(column) = tokens.get(c).and_then(|t| t.word()) else {
+                    let Some(column) = tokens.get(c).and_then(|t| t.name()) else {
                         continue;
                     };
                     let rows = count(&live_of(&holds, &name), Some(column))?;

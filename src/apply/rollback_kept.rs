@@ -186,18 +186,8 @@ fn created_by_name(sql: &str) -> Vec<String> {
         {
             continue;
         }
-        at += 1;
-        if tokens.get(at).is_some_and(|n| n.is_kw("IF")) {
-            at += 3;
-        }
-        // `schema.name`: the name is the word after the dot.
-        if tokens
-            .get(at + 1)
-            .is_some_and(|n| n.token == sqlparser::tokenizer::Token::Period)
-        {
-            at += 2;
-        }
-        if let Some(name) = tokens.get(at).and_then(|n| n.word()) {
+        // `[IF NOT EXISTS] [schema.]name`, the name in any spelling SQLite reads as one.
+        if let Some((name, _)) = crate::sql::object_at(&tokens, at + 1) {
             out.push(name.to_lowercase());
         }
     }
@@ -334,7 +324,13 @@ mod tests {
             create temp trigger [T2] after insert on t begin select 1; end;
             CREATE VIEW v3 AS SELECT 'CREATE INDEX no ON t (v)';
             CREATE TABLE t4 (x); -- CREATE INDEX no2 ON t (v)
-            DROP INDEX gone;";
-        assert_eq!(created_by_name(sql), vec!["a b", "t2", "v3"]);
+            DROP INDEX gone;
+            CREATE INDEX 'ix 5' ON 't' (v);
+            CREATE VIEW IF NOT EXISTS main.'V6' AS SELECT 1;
+            CREATE TRIGGER `t 7` AFTER DELETE ON t BEGIN SELECT 1; END;";
+        assert_eq!(
+            created_by_name(sql),
+            vec!["a b", "t2", "v3", "ix 5", "v6", "t 7"]
+        );
     }
 }

@@ -124,25 +124,24 @@ fn count(conn: &Connection, sql: &str) -> Result<i64> {
     conn.query_row(sql, [], |r| r.get(0)).map_err(q)
 }
 
-/// The table a stash was taken from: the word after the last FROM of the migration's
-/// `CREATE TABLE {name} AS SELECT ... FROM {table}`.
+/// The table a stash was taken from: the name after the last FROM of the migration's
+/// `CREATE TABLE {name} AS SELECT ... FROM {table}` (in any spelling SQLite reads as a name).
 fn stash_source(forward: &str, name: &str) -> Option<String> {
     crate::migrations::statements::texts(forward)
         .into_iter()
         .find_map(|text| {
             let tokens = crate::sql::lex(text).ok()?;
-            let head = tokens.iter().take(5).collect::<Vec<_>>();
-            let creates = head.len() == 5
-                && head[0].is_kw("CREATE")
-                && head[1].is_kw("TABLE")
-                && head[2].word() == Some(name)
-                && head[3].is_kw("AS")
-                && head[4].is_kw("SELECT");
+            let (stash, at) = crate::sql::object_at(&tokens, 2)?;
+            let creates = tokens.first().is_some_and(|t| t.is_kw("CREATE"))
+                && tokens.get(1).is_some_and(|t| t.is_kw("TABLE"))
+                && stash == name
+                && tokens.get(at).is_some_and(|t| t.is_kw("AS"))
+                && tokens.get(at + 1).is_some_and(|t| t.is_kw("SELECT"));
             if !creates {
                 return None;
             }
             let from = tokens.iter().rposition(|t| t.is_kw("FROM"))?;
-            tokens.get(from + 1)?.word().map(str::to_string)
+            crate::sql::name_at(&tokens, from + 1).map(|(table, _)| table)
         })
 }
 

@@ -55,20 +55,8 @@ fn dropped_by_name(sql: &[&str]) -> BTreeSet<String> {
             if !(t.is_kw("DROP") && tokens.get(i + 1).is_some_and(|n| n.is_kw("TRIGGER"))) {
                 continue;
             }
-            let mut at = i + 2;
-            if tokens.get(at).is_some_and(|n| n.is_kw("IF"))
-                && tokens.get(at + 1).is_some_and(|n| n.is_kw("EXISTS"))
-            {
-                at += 2;
-            }
-            // `schema.name`: the name is the word after the dot.
-            if tokens
-                .get(at + 1)
-                .is_some_and(|n| n.token == sqlparser::tokenizer::Token::Period)
-            {
-                at += 2;
-            }
-            if let Some(name) = tokens.get(at).and_then(|n| n.word()) {
+            // `[IF EXISTS] [schema.]name`, the name in any spelling SQLite reads as one.
+            if let Some((name, _)) = crate::sql::object_at(&tokens, i + 2) {
                 out.insert(name.to_lowercase());
             }
         }
@@ -83,10 +71,13 @@ mod tests {
     #[test]
     fn drops_by_name_are_read_in_every_form() {
         let names = dropped_by_name(&[
-            "DROP TRIGGER a; drop trigger if exists \"B c\"; DROP TRIGGER main.[d];",
+            "DROP TRIGGER a; drop trigger if exists \"B c\"; DROP TRIGGER main.[d]; DROP TRIGGER 'É f';",
             "CREATE TABLE x (note TEXT DEFAULT 'DROP TRIGGER e')",
         ]);
-        let want: BTreeSet<String> = ["a", "b c", "d"].iter().map(|s| s.to_string()).collect();
+        let want: BTreeSet<String> = ["a", "b c", "d", "é f"]
+            .iter()
+            .map(|s| s.to_string())
+            .collect();
         assert_eq!(names, want);
     }
 }

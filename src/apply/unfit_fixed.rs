@@ -233,10 +233,10 @@ fn last_name(tokens: &[Tok]) -> Option<String> {
     {
         i += 1;
     }
-    let first = tokens.get(i)?.word()?;
+    let first = tokens.get(i)?.name()?;
     let name = match (tokens.get(i + 1), tokens.get(i + 2)) {
         (Some(dot), Some(second)) if dot.token == sqlparser::tokenizer::Token::Period => {
-            second.word()?
+            second.name()?
         }
         _ => first,
     };

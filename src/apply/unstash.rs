@@ -608,10 +608,11 @@ fn foreign_rows(conn: &Connection, p: &Planned, forward: &str) -> rusqlite::Resu
     let texts = crate::migrations::statements::texts(&p.restore);
     let Some(table) = texts.first().and_then(|first| {
         let tokens = crate::sql::lex(first).ok()?;
-        match tokens.as_slice() {
-            [d, f, t] if d.is_kw("DELETE") && f.is_kw("FROM") => t.word().map(str::to_string),
-            _ => None,
-        }
+        let [d, f, ..] = tokens.as_slice() else {
+            return None;
+        };
+        let (table, end) = crate::sql::name_at(&tokens, 2)?;
+        (d.is_kw("DELETE") && f.is_kw("FROM") && end == tokens.len()).then_some(table)
     }) else {
         return Ok(None);
     };
@@ -667,11 +668,11 @@ fn renamed_into(p: &Planned, forward: &str) -> Option<(String, String)> {
         if tokens.get(i)?.is_kw("OR") {
             i += 2;
         }
-        let table = tokens.get(i)?.word()?.to_string();
-        if !tokens.get(i + 1)?.is_kw("SET") {
+        let (table, set) = crate::sql::name_at(&tokens, i)?;
+        if !tokens.get(set)?.is_kw("SET") {
             return None;
         }
-        let column = tokens.get(i + 2)?.word()?.to_string();
+        let column = tokens.get(set + 1)?.name()?.to_string();
         Some((table, column))
     })?;
     let (table, column) = &update;
@@ -707,10 +708,8 @@ fn fills_from_elsewhere(sql: &str, table: &str) -> bool {
                 };
                 let writes = tokens.iter().enumerate().any(|(i, t)| {
                     (t.is_kw("INTO") || t.is_kw("TABLE"))
-                        && tokens
-                            .get(i + 1)
-                            .and_then(|n| n.word())
-                            .is_some_and(|w| w.eq_ignore_ascii_case(table))
+                        && crate::sql::object_at(&tokens, i + 1)
+                            .is_some_and(|(w, _)| w.eq_ignore_ascii_case(table))
                 });
                 writes && tokens.iter().any(|t| t.is_kw("FROM"))
             })

@@ -4,7 +4,7 @@
 //! column a reverse renames back is a rename (nothing dropped, nothing stashed). (The row
 //! counts of a run follow a table by the row proof's description, `apply::counts`.)
 
-use crate::sql::Tok;
+use crate::sql::{Tok, name_at};
 
 /// A rename a migration made.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -46,7 +46,9 @@ pub fn renames(sql: &str) -> Vec<Rename> {
     let Ok(tokens) = crate::sql::lex(sql) else {
         return Vec::new();
     };
-    let word = |t: Option<&Tok>| t.and_then(|t| t.word()).map(str::to_string);
+    // A name in each spelling SQLite accepts where one is expected (a word, quoted or not,
+    // or a single-quoted string: `ALTER TABLE 'a' RENAME COLUMN 'x' TO "y"`).
+    let name = |t: Option<&Tok>| t.and_then(|t| t.name()).map(str::to_string);
     let mut out = Vec::new();
     let mut i = 0;
     while i < tokens.len() {
@@ -59,24 +61,17 @@ pub fn renames(sql: &str) -> Vec<Rename> {
             continue;
         }
         // ALTER TABLE [schema .] name RENAME ...
-        let mut j = i + 2;
-        if tokens
-            .get(j + 1)
-            .is_some_and(|t| matches!(t.token, sqlparser::tokenizer::Token::Period))
-        {
-            j += 2;
-        }
-        let Some(table) = word(tokens.get(j)) else {
+        let Some((table, j)) = name_at(&tokens, i + 2) else {
             i += 1;
             continue;
         };
-        if !tokens.get(j + 1).is_some_and(|t| t.is_kw("RENAME")) {
-            i = j + 1;
+        if !tokens.get(j).is_some_and(|t| t.is_kw("RENAME")) {
+            i = j;
             continue;
         }
-        let mut k = j + 2;
+        let mut k = j + 1;
         if tokens.get(k).is_some_and(|t| t.is_kw("TO")) {
-            if let Some(to) = word(tokens.get(k + 1)) {
+            if let Some(to) = name(tokens.get(k + 1)) {
                 out.push(Rename::Table { from: table, to });
             }
             i = k + 2;
@@ -86,9 +81,9 @@ pub fn renames(sql: &str) -> Vec<Rename> {
             k += 1;
         }
         if let (Some(from), true, Some(to)) = (
-            word(tokens.get(k)),
+            name(tokens.get(k)),
             tokens.get(k + 1).is_some_and(|t| t.is_kw("TO")),
-            word(tokens.get(k + 2)),
+            name(tokens.get(k + 2)),
         ) {
             out.push(Rename::Column { table, from, to });
         }
@@ -102,31 +97,32 @@ pub fn renames(sql: &str) -> Vec<Rename> {
 /// becoming `t` a table rename. Returns where to go on.
 fn rebuild_copy(tokens: &[Tok], i: usize, out: &mut Vec<Rename>) -> usize {
     use sqlparser::tokenizer::Token;
-    let word = |k: usize| tokens.get(k).and_then(|t| t.word());
     // INSERT [OR conflict] INTO
     let into = if tokens.get(i + 1).is_some_and(|t| t.is_kw("OR")) {
         i + 3
     } else {
         i + 1
     };
-    let (Some(target), true) = (
-        word(into + 1).filter(|w| w.starts_with(REBUILD_PREFIX)),
-        tokens.get(into).is_some_and(|t| t.is_kw("INTO"))
-            && tokens
-                .get(into + 2)
-                .is_some_and(|t| matches!(t.token, Token::LParen)),
-    ) else {
+    let Some((target, open)) = name_at(tokens, into + 1)
+        .filter(|(w, _)| w.starts_with(REBUILD_PREFIX))
+        .filter(|(_, open)| {
+            tokens.get(into).is_some_and(|t| t.is_kw("INTO"))
+                && tokens
+                    .get(*open)
+                    .is_some_and(|t| matches!(t.token, Token::LParen))
+        })
+    else {
         return i + 1;
     };
     let table = target[REBUILD_PREFIX.len()..].to_string();
-    // The column list.
-    let mut k = into + 3;
+    // The column list (names: SQLite takes a single-quoted string there as one).
+    let mut k = open + 1;
     let mut columns = Vec::new();
     while let Some(t) = tokens.get(k) {
         match &t.token {
             Token::RParen => break,
             Token::Comma => {}
-            _ => columns.push(t.word().map(str::to_string)),
+            _ => columns.push(t.name().map(str::to_string)),
         }
         k += 1;
     }
@@ -146,7 +142,8 @@ fn rebuild_copy(tokens: &[Tok], i: usize, out: &mut Vec<Rename>) -> usize {
         }
         let end = depth == 0 && (t.is_kw("FROM") || matches!(t.token, Token::Comma));
         if end {
-            // A column, or a column qualified by its table (`t.a`, when a stash is joined in).
+            // A column, or a column qualified by its table (`t.a`, when a stash is joined in):
+            // words only, a single-quoted string in an expression being a value.
             items.push(match current.as_slice() {
                 [one] => one.word().map(str::to_string),
                 [_, dot, one] if matches!(dot.token, Token::Period) => {
@@ -163,7 +160,7 @@ fn rebuild_copy(tokens: &[Tok], i: usize, out: &mut Vec<Rename>) -> usize {
         }
         k += 1;
     }
-    let Some(source) = word(k + 1).map(str::to_string) else {
+    let Some((source, after)) = name_at(tokens, k + 1) else {
         return k;
     };
     let pairs: Vec<(String, String)> = columns
@@ -188,7 +185,7 @@ fn rebuild_copy(tokens: &[Tok], i: usize, out: &mut Vec<Rename>) -> usize {
             to: table,
         });
     }
-    k + 2
+    after
 }
 
 /// A table followed through renames: its name before, its name now, and each column's

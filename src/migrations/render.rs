@@ -238,7 +238,7 @@ pub fn drops(sql: &str) -> Vec<Dropped> {
             if tokens.get(at).is_some_and(|t| t.is_kw("COLUMN")) {
                 at += 1;
             }
-            if let Some(column) = tokens.get(at).and_then(|t| t.word()) {
+            if let Some(column) = tokens.get(at).and_then(|t| t.name()) {
                 out.push(Dropped {
                     table,
                     column: Some(column.to_string()),

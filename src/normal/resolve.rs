@@ -229,7 +229,8 @@ pub fn compile(schema: &Schema) -> Result<Vec<Unresolved>, MaterialiseError> {
         match crate::sql::lex(text) {
             Ok(tokens) => tokens
                 .iter()
-                .filter_map(|t| t.word())
+                // Names in every spelling (`FROM 'a'`): over-reporting is safe.
+                .filter_map(|t| t.name())
                 .map(lower)
                 .filter(|w| objects.contains(w))
                 .collect(),

@@ -103,9 +103,11 @@ fn table_of<'a>(schema: &'a Schema, tokens: &[Tok], name: &str) -> Option<&'a Ta
     }
     tokens.windows(3).find_map(|w| {
         let alias = if w[1].is_kw("AS") { &w[2] } else { &w[1] };
-        let table = w[0].word().and_then(|t| schema.table(t))?;
+        // The table and its alias are names (a single-quoted string is one there: `FROM
+        // 'a' AS 'x'`).
+        let table = w[0].name().and_then(|t| schema.table(t))?;
         alias
-            .word()
+            .name()
             .filter(|a| a.eq_ignore_ascii_case(name))
             .map(|_| table)
     })
@@ -192,4 +194,27 @@ fn suggest(live: &Schema, sql: &str, scanned_name: &str) -> Option<String> {
         .filter_map(|l| scanned(l))
         .any(|n| n.eq_ignore_ascii_case(scanned_name));
     (!still).then_some(create)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_table_and_its_alias_are_read_in_every_spelling() {
+        let conn = Connection::open_in_memory().unwrap();
+        conn.execute_batch("CREATE TABLE a (id INTEGER PRIMARY KEY, v TEXT)")
+            .unwrap();
+        let schema = crate::inspect(&conn).unwrap();
+        for sql in [
+            "SELECT * FROM a AS x WHERE v = 1",
+            "SELECT * FROM \"a\" \"x\" WHERE v = 1",
+            "SELECT * FROM [a] AS `x` WHERE v = 1",
+            "SELECT * FROM 'a' AS 'x' WHERE v = 1",
+        ] {
+            let tokens = lex(sql).unwrap();
+            let table = table_of(&schema, &tokens, "x").map(|t| t.name.to_string());
+            assert_eq!(table.as_deref(), Some("a"), "{sql}");
+        }
+    }
 }

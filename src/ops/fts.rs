@@ -145,8 +145,10 @@ fn view_reads(schema: &Schema, view: &str) -> (Vec<String>, bool) {
             rowid = true;
             continue;
         };
-        for w in tokens.iter().filter_map(|t| t.word()) {
-            if ROWID_NAMES.iter().any(|r| w.eq_ignore_ascii_case(r)) {
+        // Names in every spelling (`FROM 'a'`); a rowid only as a word (a string is a value).
+        for t in &tokens {
+            let Some(w) = t.name() else { continue };
+            if t.word().is_some() && ROWID_NAMES.iter().any(|r| w.eq_ignore_ascii_case(r)) {
                 rowid = true;
             }
             if let Some(t) = schema.table(w) {

@@ -134,9 +134,19 @@ fn postcondition(statements: &[String], k: usize, sql: &str) -> Option<(String, 
         ));
     }
     let literal = |t: &crate::sql::Tok| sql.get(t.start..t.end).map(str::to_string);
+    // Each token as its word, and a table named after FROM or INTO as its name in any
+    // spelling SQLite reads as one (`FROM 'sqlite_sequence'`); a value is "".
     let words: Vec<String> = tokens
         .iter()
-        .map(|t| t.word().unwrap_or_default().to_ascii_lowercase())
+        .enumerate()
+        .map(|(i, t)| {
+            let table_place = i
+                .checked_sub(1)
+                .and_then(|p| tokens.get(p))
+                .is_some_and(|p| p.is_kw("FROM") || p.is_kw("INTO"));
+            let word = if table_place { t.name() } else { t.word() };
+            word.unwrap_or_default().to_ascii_lowercase()
+        })
         .collect();
     let seq = "SELECT seq FROM sqlite_sequence WHERE name =";
     match words.iter().map(String::as_str).collect::<Vec<_>>()[..] {
@@ -190,12 +200,42 @@ pub(super) fn rebuild_copy(statements: &[String], k: usize) -> Option<(String, S
     if tokens.len() < 5 || !head.iter().zip(&tokens).all(|(kw, t)| t.is_kw(kw)) {
         return None;
     }
-    let new = tokens[4].word()?;
+    let (new, _) = crate::sql::name_at(&tokens, 4)?;
     if !new.to_ascii_lowercase().starts_with("_schemactl_new_") {
         return None;
     }
     let old = statements[k + 1..]
         .iter()
         .find_map(|s| s.strip_prefix("DROP TABLE "))?;
-    Some((ident(new), old.to_string()))
+    Some((ident(&new), old.to_string()))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_counter_statement_is_guarded_whichever_way_its_tables_are_spelled() {
+        for table in [
+            "sqlite_sequence",
+            "\"sqlite_sequence\"",
+            "[sqlite_sequence]",
+            "'sqlite_sequence'",
+        ] {
+            let delete = format!("DELETE FROM {table} WHERE name = 't'");
+            let (what, _) = postcondition(std::slice::from_ref(&delete), 0, &delete).unwrap();
+            assert_eq!(what, "the counter is gone", "{delete}");
+            let copy = format!(
+                "INSERT INTO {table} (name, seq) SELECT 'n', seq FROM {table} WHERE name = 't'"
+            );
+            let (what, _) = postcondition(std::slice::from_ref(&copy), 0, &copy).unwrap();
+            assert_eq!(what, "the counter is copied", "{copy}");
+        }
+        let copy = "INSERT OR ABORT INTO main.'_schemactl_new_t' (a) SELECT a FROM t".to_string();
+        let statements = [copy, "DROP TABLE t".to_string()];
+        assert_eq!(
+            rebuild_copy(&statements, 0),
+            Some(("_schemactl_new_t".to_string(), "t".to_string()))
+        );
+    }
 }

@@ -649,7 +649,7 @@ pub(crate) fn module_args(sql: &str) -> Option<(String, Vec<Vec<crate::sql::Tok>
     use sqlparser::tokenizer::Token;
     let tokens = crate::sql::lex(sql).ok()?;
     let using = tokens.iter().position(|t| t.is_kw("USING"))?;
-    let module = tokens.get(using + 1)?.word()?.to_string();
+    let module = tokens.get(using + 1)?.name()?.to_string();
     let open = using + 2;
     if tokens.get(open).is_none_or(|t| t.token != Token::LParen) {
         return Some((module, Vec::new()));

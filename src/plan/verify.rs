@@ -129,7 +129,8 @@ fn scope(plan: &Plan, current: &Schema, desired: &Schema) -> BTreeSet<String> {
                 .map(|tokens| {
                     tokens
                         .iter()
-                        .filter_map(|t| t.word().map(lower))
+                        // Names in every spelling (`FROM 'a'`): over-reporting is safe.
+                        .filter_map(|t| t.name().map(lower))
                         .collect::<BTreeSet<String>>()
                 })
                 // Text that does not lex: assume it mentions everything.

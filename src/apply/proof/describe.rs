@@ -150,7 +150,7 @@ impl Description {
                 }
                 d.named.extend(
                     st.iter()
-                        .filter_map(|t| t.word())
+                        .filter_map(|t| t.name())
                         .map(str::to_ascii_lowercase),
                 );
                 d.statement(st, reach);
@@ -217,7 +217,7 @@ impl Description {
                 let filled_from: BTreeSet<usize> = if as_select {
                     st[next..]
                         .iter()
-                        .filter_map(|tok| tok.word())
+                        .filter_map(|tok| tok.name())
                         .filter_map(|w| self.alive(w))
                         .collect()
                 } else {
@@ -263,7 +263,7 @@ impl Description {
                 return; // sqlite_sequence, a stash, a table the proof does not know
             };
             let from_stash = st.iter().any(|tok| {
-                tok.word().is_some_and(|w| {
+                tok.name().is_some_and(|w| {
                     w.to_ascii_lowercase()
                         .starts_with(crate::plan::STASH_PREFIX)
                 })
@@ -277,7 +277,7 @@ impl Description {
             if st.get(next).is_some_and(|t| t.token == Token::LParen) {
                 let close = matching_paren(st, next).unwrap_or(st.len() - 1);
                 for tok in &st[next + 1..close] {
-                    if let Some(w) = tok.word() {
+                    if let Some(w) = tok.name() {
                         self.tables[t]
                             .events
                             .push(ColumnEvent::Written(w.to_string()));
@@ -289,7 +289,7 @@ impl Description {
             }
             let sources: Vec<usize> = st[rest.min(st.len())..]
                 .iter()
-                .filter_map(|tok| tok.word())
+                .filter_map(|tok| tok.name())
                 .filter_map(|w| self.alive(w))
                 .filter(|&s| s != t)
                 .collect();
@@ -309,7 +309,7 @@ impl Description {
             let Some(t) = self.alive(&name) else { return };
             // A rollback stash put back on re-apply: the stash answers for those values.
             let from_stash = st.iter().any(|tok| {
-                tok.word().is_some_and(|w| {
+                tok.name().is_some_and(|w| {
                     w.to_ascii_lowercase()
                         .starts_with(crate::plan::STASH_PREFIX)
                 })
@@ -364,7 +364,7 @@ impl Description {
         );
         let words: Vec<String> = st
             .iter()
-            .filter_map(|t| t.word())
+            .filter_map(|t| t.name())
             .map(String::from)
             .collect();
         for w in words {
@@ -380,26 +380,26 @@ impl Description {
             return;
         };
         let Some(t) = self.alive(&name) else { return };
-        let word = |i: usize| st.get(i).and_then(|t| t.word()).map(String::from);
+        let name = |i: usize| st.get(i).and_then(|t| t.name()).map(String::from);
         if kw(i, "RENAME") && kw(i + 1, "TO") {
-            if let Some(to) = word(i + 2) {
+            if let Some(to) = name(i + 2) {
                 self.tables[t].current = Some(to.clone());
                 self.tables[t].last = to.clone();
                 self.tables[t].names.push(to);
             }
         } else if kw(i, "RENAME") {
             let j = if kw(i + 1, "COLUMN") { i + 2 } else { i + 1 };
-            if let (Some(from), Some(to)) = (word(j), word(j + 2)) {
+            if let (Some(from), Some(to)) = (name(j), name(j + 2)) {
                 self.tables[t].events.push(ColumnEvent::Rename { from, to });
             }
         } else if kw(i, "ADD") {
             let j = if kw(i + 1, "COLUMN") { i + 2 } else { i + 1 };
-            if let Some(c) = word(j) {
+            if let Some(c) = name(j) {
                 self.tables[t].events.push(ColumnEvent::Add(c));
             }
         } else if kw(i, "DROP") {
             let j = if kw(i + 1, "COLUMN") { i + 2 } else { i + 1 };
-            if let Some(c) = word(j) {
+            if let Some(c) = name(j) {
                 self.tables[t].events.push(ColumnEvent::Drop(c));
             }
         }

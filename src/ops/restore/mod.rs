@@ -398,7 +398,7 @@ fn refuse_virtual(live: &Connection, name: &str) -> Result<()> {
                 .ok()
                 .and_then(|t| {
                     let using = t.iter().position(|t| t.is_kw("USING"))?;
-                    t.get(using + 1)?.word().map(str::to_string)
+                    t.get(using + 1)?.name().map(str::to_string)
                 })
                 .unwrap_or_else(|| "a module".into())
         }

@@ -28,7 +28,7 @@ pub(super) fn defined_columns(st: &[Tok], at: usize) -> Option<Vec<String>> {
                     .iter()
                     .any(|k| t.is_kw(k));
                 if !constraint {
-                    out.push(t.word()?.to_string());
+                    out.push(t.name()?.to_string());
                 }
             }
             _ => {}
@@ -115,7 +115,7 @@ pub(super) fn set_columns(st: &[Tok], from: usize) -> Vec<String> {
                 out.extend(
                     st[i + 1..close]
                         .iter()
-                        .filter_map(|t| t.word())
+                        .filter_map(|t| t.name())
                         .map(String::from),
                 );
                 i = close;
