@@ -416,6 +416,23 @@ pub(super) fn simulate(
     Some(sim)
 }
 
+/// The collation this build lacks that reading the rows of `table` needs (a WITHOUT ROWID
+/// key in it, say), if any.
+pub(super) fn unreadable(conn: &Connection, table: &str) -> Option<String> {
+    // A read of a WITHOUT ROWID table keyed in it fails as "no query solution"; a count
+    // names the collation.
+    let read = |sql: &str| {
+        conn.prepare(&format!("{sql} main.{} NOT INDEXED", quote_ident(table)))
+            .and_then(|mut s| s.exists([]))
+    };
+    match read("SELECT * FROM") {
+        Err(_) => read("SELECT count(*) FROM")
+            .err()
+            .and_then(|e| crate::db::missing_collation(&e)),
+        Ok(_) => None,
+    }
+}
+
 /// Registers [`FUNCTION`] on `conn`, summing into `state`.
 pub(super) fn register(conn: &Connection, state: Arc<Mutex<Vec<Acc>>>) -> Result<()> {
     conn.create_scalar_function(FUNCTION, -1, FunctionFlags::SQLITE_UTF8, move |ctx| {
