@@ -407,7 +407,9 @@ fn a_table_dropped_and_created_again_rolled_back_keeps_the_counter_of_both() {
 /// A rollback stash that keeps a counter (on, counter 10; off; on again with ids up to 20
 /// issued; V3 rolled back, which keeps 20 in `_schemactl_stash_3_r1_seq`), dropped: the drop
 /// names the counter it kept and does not call rolling back V3 (not applied) lossy; the later
-/// rollback of V2, which brings the counter back without it, warns, naming the table.
+/// rollback of V2, which brings the counter back without it (lower: ids issued again), is
+/// refused unless --lossy, naming the table and the value it comes back at, and with --lossy
+/// warns, naming the table.
 #[test]
 fn dropping_a_rollback_stash_that_kept_a_counter_says_so_and_the_rollback_warns() {
     let dir = common::empty_project();
@@ -446,12 +448,25 @@ fn dropping_a_rollback_stash_that_kept_a_counter_says_so_and_the_rollback_warns(
         !dropped.contains("rolling back V3 is now lossy"),
         "{dropped}"
     );
-    let out = common::schemactl(d, &["rollback", "last", "--yes"]);
+    // The counter would come back at 10 (V2's stash; the largest id is 1), below the 20 V3's
+    // rollback kept: gated, named with the value, before anything changes.
+    let before = std::fs::read(&db).unwrap();
+    let refused = common::fails_in(d, &["rollback", "last", "--yes"], 1);
+    assert!(
+        refused.contains("the AUTOINCREMENT counter of table \"t\" at 10")
+            && refused.contains("the stash of V3")
+            && refused.contains("--lossy"),
+        "{refused}"
+    );
+    assert_eq!(applied(&db), 2);
+    assert_eq!(std::fs::read(&db).unwrap(), before, "nothing was changed");
+    let out = common::schemactl(d, &["rollback", "last", "--yes", "--lossy"]);
     let rolled = format!("{}{}", common::stdout(&out), common::stderr(&out));
     assert!(out.status.success(), "{rolled}");
     assert!(
-        rolled.contains("warning: the stash of V3 was dropped")
+        rolled.contains("warning: --lossy: the stash of V3 was dropped")
             && rolled.contains("table \"t\" may issue ids again"),
         "{rolled}"
     );
+    assert_eq!(applied(&db), 1);
 }

@@ -132,21 +132,50 @@ pub fn kept_counters(conn: &Connection, version: i32) -> Result<Vec<(String, i64
     Ok(out)
 }
 
-/// The versions whose dropped stash had a rollback's kept AUTOINCREMENT counter
-/// (`{STASH_PREFIX}{version}_r{n}_seq`, now empty): a rollback that brings a counter back
-/// can no longer raise it to what the counter issued under that version.
-pub fn dropped_rollback_counters(conn: &Connection) -> Result<Vec<i32>> {
+/// The versions whose dropped stash had a rollback's kept AUTOINCREMENT counter of `table`
+/// (`{STASH_PREFIX}{version}_r{n}_seq`, now empty; its record in
+/// `_schemactl_rollback_stashes` says whose counter it kept): a rollback that brings that
+/// counter back can no longer raise it to what the counter issued under that version. A
+/// record that names no table (or none) counts for every table.
+pub fn dropped_rollback_counters(conn: &Connection, table: &str) -> Result<Vec<i32>> {
+    let recorded = crate::db::table_exists(conn, "_schemactl_rollback_stashes").map_err(q)?;
+    let t = crate::sql::ident(table);
+    let names_it = |what: &str| {
+        what == format!("the AUTOINCREMENT counter of table {t}")
+            || what.starts_with(&format!("table {t} ("))
+    };
+    let names_a_table = |what: &str| {
+        what.starts_with("the AUTOINCREMENT counter of table ") || what.starts_with("table ")
+    };
     let mut out = Vec::new();
     for version in dropped_versions(conn)? {
-        let pattern = format!("{STASH_PREFIX}{version}_r%_seq");
-        let has: bool = conn
-            .query_row(
-                "SELECT count(*) > 0 FROM sqlite_schema WHERE type = 'table' AND name LIKE ?1",
-                [&pattern],
-                |r| r.get(0),
-            )
+        let prefix = format!("{STASH_PREFIX}{version}_r");
+        let seqs: Vec<String> = conn
+            .prepare("SELECT name FROM sqlite_schema WHERE type = 'table' AND substr(name, 1, length(?1)) = ?1 AND name LIKE '%\\_seq' ESCAPE '\\'")
+            .and_then(|mut s| {
+                s.query_map([&prefix], |r| r.get(0))?
+                    .collect::<rusqlite::Result<_>>()
+            })
             .map_err(q)?;
-        if has {
+        let mut kept = false;
+        for seq in &seqs {
+            let stash = seq.strip_suffix("_seq").unwrap_or(seq);
+            let what: Option<String> = if recorded {
+                conn.query_row(
+                    "SELECT what FROM _schemactl_rollback_stashes WHERE name = ?1",
+                    [stash],
+                    |r| r.get(0),
+                )
+                .ok()
+            } else {
+                None
+            };
+            kept |= match what {
+                Some(w) if names_a_table(&w) => names_it(&w),
+                _ => true,
+            };
+        }
+        if kept {
             out.push(version);
         }
     }
