@@ -217,10 +217,16 @@ pub fn rollback_lossy(
     if !back.is_empty() {
         let undone: Vec<i32> = undo.iter().map(|u| u.version).collect();
         for t in &back {
-            for version in super::stash::dropped_rollback_counters(&live, t)? {
+            for (version, kept) in super::stash::dropped_rollback_counters(&live, t)? {
                 let table = crate::sql::quote_ident(t);
+                let at = super::counters::comes_back_at(&live, t, &undone)?;
+                // Nothing issued under V is above what it comes back at: nothing is lost.
+                if let (Some(kept), Some(at)) = (kept, at)
+                    && at >= kept
+                {
+                    continue;
+                }
                 if !lossy.allowed {
-                    let at = super::counters::comes_back_at(&live, t, &undone)?;
                     return Err(crate::error::RollbackError::CounterLost {
                         version,
                         at: format!(
@@ -228,6 +234,7 @@ pub fn rollback_lossy(
                             at.map_or("0 (no row and no stash gives it more)".into(), |n| n
                                 .to_string())
                         ),
+                        kept: kept.map_or("the ids issued under it".into(), |k| k.to_string()),
                     }
                     .into());
                 }

@@ -4,7 +4,7 @@
 
 use rusqlite::Connection;
 
-use crate::db::bookkeeping::{CREATE_STASH_DROPPED, STASH_PREFIX};
+use crate::db::bookkeeping::{CREATE_DROPPED_COUNTERS, CREATE_STASH_DROPPED, STASH_PREFIX};
 use crate::error::{Error, Result};
 use crate::sql::quote_ident;
 
@@ -136,8 +136,12 @@ pub fn kept_counters(conn: &Connection, version: i32) -> Result<Vec<(String, i64
 /// (`{STASH_PREFIX}{version}_r{n}_seq`, now empty; its record in
 /// `_schemactl_rollback_stashes` says whose counter it kept): a rollback that brings that
 /// counter back can no longer raise it to what the counter issued under that version. A
-/// record that names no table (or none) counts for every table.
-pub fn dropped_rollback_counters(conn: &Connection, table: &str) -> Result<Vec<i32>> {
+/// record that names no table (or none) counts for every table. With each version, the
+/// counter the drop remembered (None: a drop that did not remember it).
+pub fn dropped_rollback_counters(
+    conn: &Connection,
+    table: &str,
+) -> Result<Vec<(i32, Option<i64>)>> {
     let recorded = crate::db::table_exists(conn, "_schemactl_rollback_stashes").map_err(q)?;
     let t = crate::sql::ident(table);
     let names_it = |what: &str| {
@@ -176,10 +180,24 @@ pub fn dropped_rollback_counters(conn: &Connection, table: &str) -> Result<Vec<i
             };
         }
         if kept {
-            out.push(version);
+            out.push((version, dropped_counter(conn, version, table)?));
         }
     }
     Ok(out)
+}
+
+/// The counter of `table` that the dropped stash of `version` had kept, when the drop
+/// remembered it.
+fn dropped_counter(conn: &Connection, version: i32, table: &str) -> Result<Option<i64>> {
+    if !crate::db::table_exists(conn, "_schemactl_dropped_counters").map_err(q)? {
+        return Ok(None);
+    }
+    conn.query_row(
+        "SELECT max(seq) FROM _schemactl_dropped_counters WHERE version = ?1 AND name = ?2 COLLATE NOCASE",
+        rusqlite::params![version, table],
+        |r| r.get(0),
+    )
+    .map_err(q)
 }
 
 /// Empties the stash of `version` in one transaction, keeping the tables' shape so that the
@@ -189,6 +207,13 @@ pub fn drop(conn: &Connection, version: i32) -> Result<StashInfo> {
     let Some(info) = list(conn)?.into_iter().find(|s| s.version == version) else {
         return Err(Error::NoStash { version });
     };
+    // The counters its rollback stashes kept are remembered: the stash goes, but a rollback
+    // that would bring such a counter back lower must still be able to say by how much.
+    let counters: Vec<(String, i64)> = kept_counters(conn, version)?
+        .into_iter()
+        .filter(|(_, _, by_rollback)| *by_rollback)
+        .map(|(name, seq, _)| (name, seq))
+        .collect();
     let context = format!("drop the stash of V{version}");
     let w = |e| Error::sqlite(context.clone(), e);
     crate::db::immediate(
@@ -207,6 +232,17 @@ pub fn drop(conn: &Connection, version: i32) -> Result<StashInfo> {
                 rusqlite::params![version, crate::db::now_rfc3339()],
             )
             .map_err(w)?;
+            if !counters.is_empty() {
+                conn.execute_batch(CREATE_DROPPED_COUNTERS).map_err(w)?;
+                for (name, seq) in &counters {
+                    conn.execute(
+                        "INSERT INTO _schemactl_dropped_counters (version, name, seq) VALUES (?1, ?2, ?3)
+                         ON CONFLICT (version, name) DO UPDATE SET seq = max(seq, excluded.seq)",
+                        rusqlite::params![version, name, seq],
+                    )
+                    .map_err(w)?;
+                }
+            }
             Ok(())
         },
     )?;

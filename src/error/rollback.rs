@@ -22,13 +22,15 @@ pub enum RollbackError {
     /// it at the ids issued under a later migration was dropped: it comes back lower, and
     /// those ids may be issued again.
     #[error(
-        "the rollback brings back the AUTOINCREMENT counter of {at} (what its rows and the stashes left give), but the stash of V{version}, which kept that counter at the ids issued under V{version}, was dropped: the counter goes back below them, and those ids may be issued again; nothing was changed; re-run with --lossy to roll back so, or restore a backup taken before V{version} was rolled back"
+        "the rollback brings back the AUTOINCREMENT counter of {at} (what its rows and the stashes left give), but the stash of V{version}, which kept that counter at {kept}, was dropped: the counter goes back below the ids issued under V{version}, and they may be issued again; nothing was changed; re-run with --lossy to roll back so, or restore a backup taken before V{version} was rolled back"
     )]
     CounterLost {
         /// The migration whose rollback stash kept the counter.
         version: i32,
-        /// Each table and the counter it comes back at.
+        /// The table and the counter it comes back at.
         at: String,
+        /// The counter the dropped stash kept (or what it stood for, when not remembered).
+        kept: String,
     },
     /// A migration's stash finds none of its rows (their rowids or keys changed since).
     #[error(
