@@ -16,7 +16,8 @@ use rusqlite::Connection;
 use rusqlite::fallible_iterator::FallibleIterator;
 
 use crate::db::bookkeeping::{
-    CREATE_MIGRATIONS_TABLE, HISTORY_TABLE, MIGRATIONS_TABLE, STASH_DROPPED_TABLE,
+    CREATE_MIGRATIONS_TABLE, DROPPED_COUNTERS_TABLE, HISTORY_TABLE, MIGRATIONS_TABLE,
+    STASH_DROPPED_TABLE,
 };
 use crate::error::{Error, Result};
 use crate::inspect::Inspection;
@@ -437,7 +438,12 @@ impl Driver<'_> {
         let statistics = super::statistics::Statistics::read(self.conn)?;
         for p in &self.pending {
             run_statements(self.conn, &p.forward, p, false)?;
-            for table in [HISTORY_TABLE, MIGRATIONS_TABLE, STASH_DROPPED_TABLE] {
+            for table in [
+                HISTORY_TABLE,
+                MIGRATIONS_TABLE,
+                STASH_DROPPED_TABLE,
+                DROPPED_COUNTERS_TABLE,
+            ] {
                 let exists =
                     crate::db::table_exists(self.conn, table).map_err(q("read the history"))?;
                 if !exists {
