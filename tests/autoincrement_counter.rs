@@ -407,7 +407,9 @@ fn a_table_dropped_and_created_again_rolled_back_keeps_the_counter_of_both() {
 /// A rollback stash that keeps a counter (on, counter 10; off; on again with ids up to 20
 /// issued; V3 rolled back, which keeps 20 in `_schemactl_stash_3_r1_seq`), dropped: the drop
 /// names the counter it kept and does not call rolling back V3 (not applied) lossy; the later
-/// rollback of V2, which brings the counter back without it, warns, naming the table.
+/// rollback of V2, which brings the counter back without it (lower: ids issued again), is
+/// refused unless --lossy, naming the table and the value it comes back at, and with --lossy
+/// warns, naming the table.
 #[test]
 fn dropping_a_rollback_stash_that_kept_a_counter_says_so_and_the_rollback_warns() {
     let dir = common::empty_project();
@@ -446,12 +448,65 @@ fn dropping_a_rollback_stash_that_kept_a_counter_says_so_and_the_rollback_warns(
         !dropped.contains("rolling back V3 is now lossy"),
         "{dropped}"
     );
-    let out = common::schemactl(d, &["rollback", "last", "--yes"]);
+    // The counter would come back at 10 (V2's stash; the largest id is 1), below the 20 V3's
+    // rollback kept: gated, named with the value, before anything changes.
+    let before = std::fs::read(&db).unwrap();
+    let refused = common::fails_in(d, &["rollback", "last", "--yes"], 1);
+    assert!(
+        refused.contains("the AUTOINCREMENT counter of table \"t\" at 10")
+            && refused.contains("the stash of V3, which kept that counter at 20, was dropped")
+            && refused.contains("--lossy"),
+        "{refused}"
+    );
+    assert_eq!(applied(&db), 2);
+    assert_eq!(std::fs::read(&db).unwrap(), before, "nothing was changed");
+    let out = common::schemactl(d, &["rollback", "last", "--yes", "--lossy"]);
     let rolled = format!("{}{}", common::stdout(&out), common::stderr(&out));
     assert!(out.status.success(), "{rolled}");
     assert!(
-        rolled.contains("warning: the stash of V3 was dropped")
+        rolled.contains("warning: --lossy: the stash of V3 was dropped")
             && rolled.contains("table \"t\" may issue ids again"),
         "{rolled}"
     );
+    assert_eq!(applied(&db), 1);
+}
+
+/// The same, but no id was issued under V3 (its counter started from the rows, at 1): the
+/// dropped stash kept 1, the counter comes back at 10 (V2's stash), nothing is lost: no gate,
+/// no warning.
+#[test]
+fn a_dropped_counter_that_comes_back_as_high_is_not_gated() {
+    let dir = common::empty_project();
+    let d = dir.path();
+    let db = d.join("db.sqlite");
+    let write = |version: usize, on: bool| {
+        let s = State {
+            autoincrement: on,
+            renamed: false,
+            w: false,
+            inserts: 0,
+        };
+        std::fs::write(d.join("schema/s.yaml"), yaml(version, &s, None)).unwrap();
+    };
+    write(1, true);
+    ok_in(d, &["sync", "--yes"]);
+    Connection::open(&db)
+        .unwrap()
+        .execute_batch("INSERT INTO t (id, v) VALUES (10, 'x'); DELETE FROM t; INSERT INTO t (id, v) VALUES (1, 'keep')")
+        .unwrap();
+    write(2, false);
+    ok_in(d, &["sync", "--yes"]);
+    write(3, true);
+    ok_in(d, &["sync", "--yes"]);
+    ok_in(d, &["rollback", "last", "--yes"]);
+    let dropped = ok_in(d, &["stash", "drop", "3", "--yes"]);
+    assert!(
+        dropped.contains("the AUTOINCREMENT counter of table \"t\" at 1;"),
+        "{dropped}"
+    );
+    let out = common::schemactl(d, &["rollback", "last", "--yes"]);
+    let rolled = format!("{}{}", common::stdout(&out), common::stderr(&out));
+    assert!(out.status.success(), "{rolled}");
+    assert!(!rolled.contains("may issue ids again"), "{rolled}");
+    assert_eq!(counter(&db, "t"), Some(10));
 }

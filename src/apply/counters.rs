@@ -173,6 +173,38 @@ fn kept(conn: &Connection) -> Result<Vec<(String, String)>> {
     Ok(out)
 }
 
+/// The least a rollback of `undone` that brings back the counter of `table` raises it to:
+/// the largest id of its rows now and the counters the stashes of `undone` (and the rollback
+/// stashes still kept) hold for it. None when nothing gives one.
+pub fn comes_back_at(conn: &Connection, table: &str, undone: &[i32]) -> Result<Option<i64>> {
+    let mut best: Option<i64> = conn
+        .query_row(
+            &format!("SELECT max(rowid) FROM main.{}", ident(table)),
+            [],
+            |r| r.get(0),
+        )
+        .ok()
+        .flatten();
+    let mut versions: Vec<i32> = undone.to_vec();
+    versions.extend(kept(conn)?.iter().filter_map(|(seq, _)| {
+        seq.strip_prefix(crate::db::bookkeeping::STASH_PREFIX)?
+            .split('_')
+            .next()?
+            .parse::<i32>()
+            .ok()
+    }));
+    versions.sort_unstable();
+    versions.dedup();
+    for v in versions {
+        for (name, seq, _) in crate::apply::stash::kept_counters(conn, v)? {
+            if name.eq_ignore_ascii_case(table) {
+                best = Some(best.map_or(seq, |b| b.max(seq)));
+            }
+        }
+    }
+    Ok(best)
+}
+
 impl Counters {
     /// The tables (as the steps leave them) whose counter a step of the rollback brings back.
     pub fn brought_back(&self) -> Vec<&str> {

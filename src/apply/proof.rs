@@ -204,9 +204,9 @@ struct TableProof {
     kept: Vec<(String, String)>,
     /// (before, after, affinity after) columns whose values must be the declared conversion.
     converted: Vec<(String, String, Affinity)>,
-    /// New columns and the value each row must hold (None: a default the proof cannot
-    /// compute, such as `CURRENT_TIMESTAMP`).
-    added: Vec<(String, Option<Value>)>,
+    /// New columns and the values a row may hold, each one way SQLite stores the default
+    /// (None: a default the proof cannot compute, such as `CURRENT_TIMESTAMP`).
+    added: Vec<(String, Option<Vec<Stored>>)>,
     slot: usize,
     /// Stored columns before that no column after takes: the migrations drop them.
     dropped: Vec<String>,
@@ -374,6 +374,15 @@ impl Proof {
         };
         for (i, named) in chosen {
             let name = &before[i];
+            if let Some(collation) = unreadable(conn, name) {
+                // No statement can write such a table's rows either (each insert or update
+                // compares in the collation): the migrations can only rename, empty or drop
+                // it, and the row counts follow it.
+                proof.skipped.push(format!(
+                    "\"{name}\" (its rows cannot be read without collation \"{collation}\", which is not in this build of SQLite; they are counted)"
+                ));
+                continue;
+            }
             let Some((after_index, after_name)) = d.successor(i) else {
                 // Rows copied into a table that does not take its place are not followed: say
                 // so. A table only dropped is the destructive gate's and the stash's.
@@ -727,15 +736,27 @@ impl Proof {
                     ),
                 ),
             };
+            let holds: Vec<String> = expected
+                .iter()
+                .enumerate()
+                .map(|(i, v)| {
+                    let v = v.sql(i + 1);
+                    format!("({c} IS {v} COLLATE BINARY AND typeof({c}) = typeof({v}))")
+                })
+                .collect();
             let sql = format!(
-                "SELECT {key} FROM main.{} WHERE NOT ({c} IS ?1 COLLATE BINARY AND typeof({c}) = typeof(?1)) LIMIT 5",
-                quote_ident(&t.after)
+                "SELECT {key} FROM main.{} WHERE NOT ({}) LIMIT 5",
+                quote_ident(&t.after),
+                holds.join(" OR ")
             );
             let keys: Vec<Option<String>> = conn
                 .prepare(&sql)
                 .and_then(|mut s| {
-                    s.query_map([expected], |r| r.get(0))?
-                        .collect::<rusqlite::Result<_>>()
+                    s.query_map(
+                        rusqlite::params_from_iter(expected.iter().map(|v| &v.value)),
+                        |r| r.get(0),
+                    )?
+                    .collect::<rusqlite::Result<_>>()
                 })
                 .map_err(q(&format!("read \"{}\"", t.after)))?;
             if !keys.is_empty() {
@@ -743,7 +764,7 @@ impl Proof {
                     table: t.after.clone(),
                     detail: format!(
                         "new column \"{column}\" does not hold its default {}; rows by {label}: {}",
-                        show(expected),
+                        show_default(expected),
                         keys.into_iter()
                             .map(|k| k.unwrap_or_else(|| "?".into()))
                             .collect::<Vec<_>>()
@@ -759,6 +780,8 @@ impl Proof {
 /// The after-side expressions of the kept and converted columns.
 #[cfg(test)]
 mod tests;
+#[cfg(test)]
+mod tests_defaults;
 #[cfg(test)]
 mod tests_follow;
 #[cfg(test)]

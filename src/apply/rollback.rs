@@ -210,16 +210,38 @@ pub fn rollback_lossy(
     })?;
     // A dropped rollback stash kept a counter that ids were issued under: a step that brings
     // the counter back can no longer raise it there.
+    // The counter then goes down to what the rows and the other stashes give, and ids
+    // issued under V come again: data the rollback cannot keep, gated as a dropped stash's
+    // values are (`--lossy`), and named with the values before anything runs.
     let back = counters.brought_back();
     if !back.is_empty() {
-        for v in super::stash::dropped_rollback_counters(&live)? {
-            say(&format!(
-                "warning: the stash of V{v} was dropped: the AUTOINCREMENT counter it kept does not come back, so {} may issue ids again that were issued under V{v}",
-                back.iter()
-                    .map(|t| format!("table {}", crate::sql::quote_ident(t)))
-                    .collect::<Vec<_>>()
-                    .join(", ")
-            ));
+        let undone: Vec<i32> = undo.iter().map(|u| u.version).collect();
+        for t in &back {
+            for (version, kept) in super::stash::dropped_rollback_counters(&live, t)? {
+                let table = crate::sql::quote_ident(t);
+                let at = super::counters::comes_back_at(&live, t, &undone)?;
+                // Nothing issued under V is above what it comes back at: nothing is lost.
+                if let (Some(kept), Some(at)) = (kept, at)
+                    && at >= kept
+                {
+                    continue;
+                }
+                if !lossy.allowed {
+                    return Err(crate::error::RollbackError::CounterLost {
+                        version,
+                        at: format!(
+                            "table {table} at {}",
+                            at.map_or("0 (no row and no stash gives it more)".into(), |n| n
+                                .to_string())
+                        ),
+                        kept: kept.map_or("the ids issued under it".into(), |k| k.to_string()),
+                    }
+                    .into());
+                }
+                say(&format!(
+                    "warning: --lossy: the stash of V{version} was dropped: the AUTOINCREMENT counter it kept does not come back, so table {table} may issue ids again that were issued under V{version}"
+                ));
+            }
         }
     }
     let run_undo = with_stashes(&live, undo.clone(), &drops, &counters, &rolled_back)?;

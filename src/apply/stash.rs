@@ -4,7 +4,7 @@
 
 use rusqlite::Connection;
 
-use crate::db::bookkeeping::{CREATE_STASH_DROPPED, STASH_PREFIX};
+use crate::db::bookkeeping::{CREATE_DROPPED_COUNTERS, CREATE_STASH_DROPPED, STASH_PREFIX};
 use crate::error::{Error, Result};
 use crate::sql::quote_ident;
 
@@ -132,25 +132,72 @@ pub fn kept_counters(conn: &Connection, version: i32) -> Result<Vec<(String, i64
     Ok(out)
 }
 
-/// The versions whose dropped stash had a rollback's kept AUTOINCREMENT counter
-/// (`{STASH_PREFIX}{version}_r{n}_seq`, now empty): a rollback that brings a counter back
-/// can no longer raise it to what the counter issued under that version.
-pub fn dropped_rollback_counters(conn: &Connection) -> Result<Vec<i32>> {
+/// The versions whose dropped stash had a rollback's kept AUTOINCREMENT counter of `table`
+/// (`{STASH_PREFIX}{version}_r{n}_seq`, now empty; its record in
+/// `_schemactl_rollback_stashes` says whose counter it kept): a rollback that brings that
+/// counter back can no longer raise it to what the counter issued under that version. A
+/// record that names no table (or none) counts for every table. With each version, the
+/// counter the drop remembered (None: a drop that did not remember it).
+pub fn dropped_rollback_counters(
+    conn: &Connection,
+    table: &str,
+) -> Result<Vec<(i32, Option<i64>)>> {
+    let recorded = crate::db::table_exists(conn, "_schemactl_rollback_stashes").map_err(q)?;
+    let t = crate::sql::ident(table);
+    let names_it = |what: &str| {
+        what == format!("the AUTOINCREMENT counter of table {t}")
+            || what.starts_with(&format!("table {t} ("))
+    };
+    let names_a_table = |what: &str| {
+        what.starts_with("the AUTOINCREMENT counter of table ") || what.starts_with("table ")
+    };
     let mut out = Vec::new();
     for version in dropped_versions(conn)? {
-        let pattern = format!("{STASH_PREFIX}{version}_r%_seq");
-        let has: bool = conn
-            .query_row(
-                "SELECT count(*) > 0 FROM sqlite_schema WHERE type = 'table' AND name LIKE ?1",
-                [&pattern],
-                |r| r.get(0),
-            )
+        let prefix = format!("{STASH_PREFIX}{version}_r");
+        let seqs: Vec<String> = conn
+            .prepare("SELECT name FROM sqlite_schema WHERE type = 'table' AND substr(name, 1, length(?1)) = ?1 AND name LIKE '%\\_seq' ESCAPE '\\'")
+            .and_then(|mut s| {
+                s.query_map([&prefix], |r| r.get(0))?
+                    .collect::<rusqlite::Result<_>>()
+            })
             .map_err(q)?;
-        if has {
-            out.push(version);
+        let mut kept = false;
+        for seq in &seqs {
+            let stash = seq.strip_suffix("_seq").unwrap_or(seq);
+            let what: Option<String> = if recorded {
+                conn.query_row(
+                    "SELECT what FROM _schemactl_rollback_stashes WHERE name = ?1",
+                    [stash],
+                    |r| r.get(0),
+                )
+                .ok()
+            } else {
+                None
+            };
+            kept |= match what {
+                Some(w) if names_a_table(&w) => names_it(&w),
+                _ => true,
+            };
+        }
+        if kept {
+            out.push((version, dropped_counter(conn, version, table)?));
         }
     }
     Ok(out)
+}
+
+/// The counter of `table` that the dropped stash of `version` had kept, when the drop
+/// remembered it.
+fn dropped_counter(conn: &Connection, version: i32, table: &str) -> Result<Option<i64>> {
+    if !crate::db::table_exists(conn, "_schemactl_dropped_counters").map_err(q)? {
+        return Ok(None);
+    }
+    conn.query_row(
+        "SELECT max(seq) FROM _schemactl_dropped_counters WHERE version = ?1 AND name = ?2 COLLATE NOCASE",
+        rusqlite::params![version, table],
+        |r| r.get(0),
+    )
+    .map_err(q)
 }
 
 /// Empties the stash of `version` in one transaction, keeping the tables' shape so that the
@@ -160,6 +207,13 @@ pub fn drop(conn: &Connection, version: i32) -> Result<StashInfo> {
     let Some(info) = list(conn)?.into_iter().find(|s| s.version == version) else {
         return Err(Error::NoStash { version });
     };
+    // The counters its rollback stashes kept are remembered: the stash goes, but a rollback
+    // that would bring such a counter back lower must still be able to say by how much.
+    let counters: Vec<(String, i64)> = kept_counters(conn, version)?
+        .into_iter()
+        .filter(|(_, _, by_rollback)| *by_rollback)
+        .map(|(name, seq, _)| (name, seq))
+        .collect();
     let context = format!("drop the stash of V{version}");
     let w = |e| Error::sqlite(context.clone(), e);
     crate::db::immediate(
@@ -178,6 +232,17 @@ pub fn drop(conn: &Connection, version: i32) -> Result<StashInfo> {
                 rusqlite::params![version, crate::db::now_rfc3339()],
             )
             .map_err(w)?;
+            if !counters.is_empty() {
+                conn.execute_batch(CREATE_DROPPED_COUNTERS).map_err(w)?;
+                for (name, seq) in &counters {
+                    conn.execute(
+                        "INSERT INTO _schemactl_dropped_counters (version, name, seq) VALUES (?1, ?2, ?3)
+                         ON CONFLICT (version, name) DO UPDATE SET seq = max(seq, excluded.seq)",
+                        rusqlite::params![version, name, seq],
+                    )
+                    .map_err(w)?;
+                }
+            }
             Ok(())
         },
     )?;

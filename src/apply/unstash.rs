@@ -728,5 +728,16 @@ fn forget_dropped(conn: &Connection, applied: &[Migration]) -> Result<()> {
             .map_err(q("read the dropped stashes"))?;
         }
     }
+    if crate::db::table_exists(conn, "_schemactl_dropped_counters")
+        .map_err(q("read the dropped stashes"))?
+    {
+        for m in applied {
+            conn.execute(
+                "DELETE FROM _schemactl_dropped_counters WHERE version = ?1",
+                [m.version],
+            )
+            .map_err(q("read the dropped stashes"))?;
+        }
+    }
     Ok(())
 }

@@ -29,6 +29,10 @@ pub struct Unverified {
     pub indexes: Vec<String>,
     /// The tables whose CHECK constraints may depend on them.
     pub checks: Vec<String>,
+    /// The WITHOUT ROWID tables whose PRIMARY KEY is in one: the table is a b-tree in that
+    /// key's order, so the order of its rows depends on it.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub keys: Vec<String>,
 }
 
 impl Unverified {
@@ -60,6 +64,12 @@ impl Unverified {
                 } else {
                     ""
                 }
+            ));
+        }
+        if !self.keys.is_empty() {
+            what.push(format!(
+                "the order of the rows of WITHOUT ROWID table {} (by their PRIMARY KEY)",
+                list(&self.keys)
             ));
         }
         if !self.checks.is_empty() {
@@ -169,6 +179,10 @@ pub fn without_collations(
             .checks
             .iter()
             .any(|t| line == format!("CHECK constraint failed in {t}"))
+            || unverified
+                .keys
+                .iter()
+                .any(|t| line == format!("row not in PRIMARY KEY order for {t}"))
     };
     let mut lines = Vec::new();
     let mut rows = stmt.query([]).map_err(sqlite)?;
@@ -227,7 +241,9 @@ fn decided_by(conn: &Connection, missing: &[String]) -> rusqlite::Result<Unverif
          FROM sqlite_schema s JOIN pragma_index_list(s.tbl_name) l ON l.name = s.name \
          WHERE s.type = 'index'",
     )?;
-    let mut colls = conn.prepare("SELECT coll FROM pragma_index_xinfo(?1) WHERE key")?;
+    // Every column of an entry, not only the key: the entries of an index on a WITHOUT ROWID
+    // table end with the table's PRIMARY KEY, in its collations.
+    let mut colls = conn.prepare("SELECT coll FROM pragma_index_xinfo(?1)")?;
     for row in stmt.query_map([], |r| {
         Ok((
             r.get::<_, String>(0)?,
@@ -246,11 +262,28 @@ fn decided_by(conn: &Connection, missing: &[String]) -> rusqlite::Result<Unverif
             indexes.insert(index);
         }
     }
+    // A WITHOUT ROWID table's PRIMARY KEY has no sqlite_schema row: read it from the table.
+    let mut keys = BTreeSet::new();
+    let mut stmt = conn.prepare(
+        "SELECT t.name, x.coll FROM pragma_table_list AS t, pragma_index_list(t.name) AS l, \
+         pragma_index_xinfo(l.name) AS x WHERE t.schema = 'main' AND t.wr AND l.origin = 'pk' \
+         AND x.key",
+    )?;
+    for row in stmt.query_map([], |r| {
+        Ok((r.get::<_, String>(0)?, r.get::<_, Option<String>>(1)?))
+    })? {
+        let (table, coll) = row?;
+        let coll = coll.unwrap_or_default();
+        if missing.iter().any(|m| m.eq_ignore_ascii_case(&coll)) {
+            keys.insert(table);
+        }
+    }
     let mut collations = missing.to_vec();
     collations.sort();
     Ok(Unverified {
         collations,
         indexes: indexes.into_iter().collect(),
         checks: checks.into_iter().collect(),
+        keys: keys.into_iter().collect(),
     })
 }

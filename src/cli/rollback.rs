@@ -49,7 +49,8 @@ pub struct Args {
     #[arg(long)]
     verify: bool,
     /// Roll back even when a migration's stash finds none of its rows (their rowids or keys
-    /// changed since, e.g. a one-table restore): their stashed values do not come back
+    /// changed since, e.g. a one-table restore): their stashed values do not come back; or
+    /// when an AUTOINCREMENT counter comes back lower because the stash that kept it was dropped
     #[arg(long)]
     lossy: bool,
     /// The value of a NOT NULL column without a default that comes back into rows with no

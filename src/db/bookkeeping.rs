@@ -33,6 +33,13 @@ pub const STASH_DROPPED_TABLE: &str = "_schemactl_stash_dropped";
 /// Creates [`STASH_DROPPED_TABLE`] when it is missing.
 pub const CREATE_STASH_DROPPED: &str = "CREATE TABLE IF NOT EXISTS _schemactl_stash_dropped (version INTEGER PRIMARY KEY, dropped_at TEXT NOT NULL)";
 
+/// The AUTOINCREMENT counters the rollback stashes of a dropped stash kept, one row per
+/// (version, table): a later rollback that brings such a counter back lower is gated by them.
+pub const DROPPED_COUNTERS_TABLE: &str = "_schemactl_dropped_counters";
+
+/// Creates [`DROPPED_COUNTERS_TABLE`] when it is missing.
+pub const CREATE_DROPPED_COUNTERS: &str = "CREATE TABLE IF NOT EXISTS _schemactl_dropped_counters (version INTEGER NOT NULL, name TEXT NOT NULL, seq INTEGER NOT NULL, PRIMARY KEY (version, name))";
+
 /// The history of committed prunes: one row per prune, naming its archive. That no row names
 /// an archive is no proof that its prune never committed (a restore brings back an older
 /// history): see [`PRUNE_INTENTS_TABLE`].
@@ -93,6 +100,7 @@ mod tests {
         for (name, ddl) in [
             (MIGRATIONS_TABLE, CREATE_MIGRATIONS_TABLE),
             (STASH_DROPPED_TABLE, CREATE_STASH_DROPPED),
+            (DROPPED_COUNTERS_TABLE, CREATE_DROPPED_COUNTERS),
             (PRUNES_TABLE, CREATE_PRUNES_TABLE),
             (PRUNE_INTENTS_TABLE, CREATE_PRUNE_INTENTS_TABLE),
             (ARCHIVE_TABLE, CREATE_ARCHIVE_TABLE),

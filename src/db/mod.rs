@@ -134,11 +134,40 @@ pub fn count(conn: &Connection, table: &str, condition: Option<&str>) -> rusqlit
         // SQLite counts through the smallest index, which may use a collation this build
         // lacks (Android's LOCALIZED); the table itself needs none.
         Err(e) if missing_collation(&e).is_some() => {
-            conn.query_row(&sql(" NOT INDEXED"), [], |r| r.get(0))?
+            match conn.query_row(&sql(" NOT INDEXED"), [], |r| r.get(0)) {
+                // A WITHOUT ROWID table whose PRIMARY KEY is in such a collation is itself a
+                // b-tree in its order: its entries are counted from its pages, which need no
+                // collation (dbstat reads them through this connection, so inside a
+                // transaction it sees the transaction's rows).
+                Err(e) if missing_collation(&e).is_some() && condition.is_none() => {
+                    entries(conn, table)?.ok_or(e)?
+                }
+                n => n?,
+            }
         }
         n => n?,
     };
     Ok(u64::try_from(n).unwrap_or_default())
+}
+
+/// The entries of the b-tree of a WITHOUT ROWID table, from its pages: every cell of an
+/// index b-tree, interior pages' too, is one row (https://www.sqlite.org/fileformat2.html,
+/// 1.6); overflow pages hold none. None for a table that is not WITHOUT ROWID.
+fn entries(conn: &Connection, table: &str) -> rusqlite::Result<Option<i64>> {
+    let without_rowid: bool = conn.query_row(
+        "SELECT wr FROM pragma_table_list WHERE schema = 'main' AND name = ?1",
+        [table],
+        |r| r.get(0),
+    )?;
+    if !without_rowid {
+        return Ok(None);
+    }
+    conn.query_row(
+        "SELECT coalesce(sum(ncell), 0) FROM dbstat('main') WHERE name = ?1 AND pagetype IN ('internal', 'leaf')",
+        [table],
+        |r| r.get(0),
+    )
+    .map(Some)
 }
 
 /// Returns the collation SQLite's error says is missing (`no such collation sequence: X`):

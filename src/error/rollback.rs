@@ -18,6 +18,20 @@ pub enum RollbackError {
         /// Its INTEGER PRIMARY KEY now.
         key: String,
     },
+    /// The rollback brings an AUTOINCREMENT counter back, and the rollback stash that kept
+    /// it at the ids issued under a later migration was dropped: it comes back lower, and
+    /// those ids may be issued again.
+    #[error(
+        "the rollback brings back the AUTOINCREMENT counter of {at} (what its rows and the stashes left give), but the stash of V{version}, which kept that counter at {kept}, was dropped: the counter goes back below the ids issued under V{version}, and they may be issued again; nothing was changed; re-run with --lossy to roll back so, or restore a backup taken before V{version} was rolled back"
+    )]
+    CounterLost {
+        /// The migration whose rollback stash kept the counter.
+        version: i32,
+        /// The table and the counter it comes back at.
+        at: String,
+        /// The counter the dropped stash kept (or what it stood for, when not remembered).
+        kept: String,
+    },
     /// A migration's stash finds none of its rows (their rowids or keys changed since).
     #[error(
         "stash {stash} of table \"{table}\" finds none of its {stashed} row(s): their rowids or keys changed since the migration (a one-table restore renumbers rowids), so its values cannot go back to their rows; nothing was changed; re-run with --lossy to roll back without them, or restore a backup taken before the migration"

@@ -237,11 +237,12 @@ fn unverified_finding(unverified: &crate::backup::Unverified, pragma: &str) -> F
         severity: Severity::Warning,
         subject: unverified.collations.join(", "),
         message: unverified.describe(pragma),
-        count: (unverified.indexes.len() + unverified.checks.len()) as u64,
+        count: (unverified.indexes.len() + unverified.checks.len() + unverified.keys.len()) as u64,
         samples: unverified
             .indexes
             .iter()
             .chain(&unverified.checks)
+            .chain(&unverified.keys)
             .take(SAMPLES)
             .map(|n| crate::sql::quote_ident(n))
             .collect(),

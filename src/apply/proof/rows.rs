@@ -25,6 +25,68 @@ pub(super) fn show(v: &Value) -> String {
     }
 }
 
+/// One value a new column may hold, as SQLite stored its default.
+#[derive(Debug, Clone, PartialEq)]
+pub(super) struct Stored {
+    /// The value; a text that is not UTF-8 is held as its bytes, in a blob.
+    pub value: Value,
+    /// The blob holds the bytes of such a text.
+    pub text_bytes: bool,
+}
+
+impl Stored {
+    /// Reads a value as SQLite holds it, a text that is not UTF-8 too.
+    fn read(v: ValueRef<'_>) -> Stored {
+        match v {
+            ValueRef::Text(t) => match std::str::from_utf8(t) {
+                Ok(t) => Stored::new(Value::Text(t.to_string())),
+                Err(_) => Stored {
+                    value: Value::Blob(t.to_vec()),
+                    text_bytes: true,
+                },
+            },
+            ValueRef::Null => Stored::new(Value::Null),
+            ValueRef::Integer(i) => Stored::new(Value::Integer(i)),
+            ValueRef::Real(f) => Stored::new(Value::Real(f)),
+            ValueRef::Blob(b) => Stored::new(Value::Blob(b.to_vec())),
+        }
+    }
+
+    fn new(value: Value) -> Stored {
+        Stored {
+            value,
+            text_bytes: false,
+        }
+    }
+
+    /// The SQL that gives this value from parameter `i`.
+    pub fn sql(&self, i: usize) -> String {
+        if self.text_bytes {
+            format!("CAST(?{i} AS TEXT)")
+        } else {
+            format!("?{i}")
+        }
+    }
+
+    fn show(&self) -> String {
+        if self.text_bytes {
+            format!("CAST({} AS TEXT)", show(&self.value))
+        } else {
+            show(&self.value)
+        }
+    }
+}
+
+/// Shows the values a new column may hold: the first, and the others in parentheses.
+pub(super) fn show_default(values: &[Stored]) -> String {
+    let mut out = values.first().map(Stored::show).unwrap_or_default();
+    if values.len() > 1 {
+        let others: Vec<String> = values[1..].iter().map(Stored::show).collect();
+        out.push_str(&format!(" (or {})", others.join(", ")));
+    }
+    out
+}
+
 /// Stores the rows after the migrations beside the ones before and returns up to five keys
 /// whose rows differ (or exist on one side only). Runs only when the sums differ.
 pub(super) fn differing_keys(conn: &Connection, t: &TableProof) -> Result<Vec<String>> {
@@ -240,11 +302,23 @@ pub(super) fn table_proof(
     })
 }
 
-/// The value a new column holds in the rows that existed: its default with the column's
-/// affinity applied, or NULL. None when the default is not a constant the proof can compute.
-pub(super) fn default_value(conn: &Connection, c: &Col) -> Result<Option<Value>> {
+/// The values a new column may hold in the rows that existed, as SQLite itself stores its
+/// default there: NULL when it has none; else the value a row inserted without the column
+/// gets (the default evaluated, the column's affinity applied) and the value the rows of a
+/// table gain from `ALTER TABLE ADD COLUMN` (SQLite reads the default's literal text with the
+/// affinity applied, so a TEXT column with `DEFAULT 1e3` holds '1e3' there and '1000.0'
+/// after an INSERT; https://www.sqlite.org/lang_altertable.html). The migration took one of
+/// the two ways; both are SQLite's own. None when the default is not a constant (such as
+/// `CURRENT_TIMESTAMP` or a function call): the value the statement produced is accepted.
+/// Keywords a parenthesis may follow in a constant expression: not function calls.
+const OPERATORS: [&str; 13] = [
+    "CAST", "CASE", "WHEN", "THEN", "ELSE", "AND", "OR", "NOT", "IN", "IS", "BETWEEN", "LIKE",
+    "GLOB",
+];
+
+pub(super) fn default_value(conn: &Connection, c: &Col) -> Result<Option<Vec<Stored>>> {
     let Some(default) = &c.default else {
-        return Ok(Some(Value::Null));
+        return Ok(Some(vec![Stored::new(Value::Null)]));
     };
     let tokens = lex(default).unwrap_or_default();
     let constant = !tokens.is_empty()
@@ -253,6 +327,7 @@ pub(super) fn default_value(conn: &Connection, c: &Col) -> Result<Option<Value>>
                 || t.is_kw("CURRENT_DATE")
                 || t.is_kw("CURRENT_TIMESTAMP")
                 || (t.word().is_some()
+                    && !OPERATORS.iter().any(|k| t.is_kw(k))
                     && tokens
                         .get(i + 1)
                         .is_some_and(|n| n.token == sqlparser::tokenizer::Token::LParen))
@@ -260,23 +335,47 @@ pub(super) fn default_value(conn: &Connection, c: &Col) -> Result<Option<Value>>
     if !constant {
         return Ok(None);
     }
-    // The default is an expression SQLite already accepted in this table's definition;
-    // prepare() refuses anything that is not one statement.
-    let Ok(raw) = conn.query_row(&format!("SELECT {default}"), [], |r| r.get::<_, Value>(0)) else {
-        return Ok(None);
-    };
+    // The default is the expression SQLite already accepted as this column's DEFAULT (the
+    // catalog gives it without the parentheses it may need, which SQLite's parser does not
+    // keep: `(1e3)` is the same expression as `1e3`); it goes back into a DEFAULT clause, one
+    // statement each (execute refuses more), with its closing parenthesis on a line of its
+    // own so that a trailing comment cannot reach it.
+    let ty = c.affinity.type_name();
     let table = format!("temp.{TEMP_PREFIX}value");
-    conn.execute_batch(&format!(
-        "DROP TABLE IF EXISTS {table}; CREATE TEMP TABLE {TEMP_PREFIX}value (v {})",
-        c.affinity.type_name()
-    ))
-    .map_err(q("compute a default"))?;
-    conn.execute(&format!("INSERT INTO {table} (v) VALUES (?1)"), [&raw])
-        .map_err(q("compute a default"))?;
-    let v = conn
-        .query_row(&format!("SELECT v FROM {table}"), [], |r| r.get(0))
-        .map_err(q("compute a default"))?;
-    Ok(Some(v))
+    let column = format!("v {ty} DEFAULT ({default}\n)");
+    let computed = |steps: &[String]| -> Option<Stored> {
+        let run = || -> Option<Stored> {
+            for s in steps {
+                conn.execute(s, []).ok()?;
+            }
+            conn.query_row(&format!("SELECT v FROM {table}"), [], |r| {
+                Ok(Stored::read(r.get_ref(0)?))
+            })
+            .ok()
+        };
+        let _ = conn.execute_batch(&format!("DROP TABLE IF EXISTS {table}"));
+        let v = run();
+        let _ = conn.execute_batch(&format!("DROP TABLE IF EXISTS {table}"));
+        v
+    };
+    let inserted = computed(&[
+        format!("CREATE TEMP TABLE {TEMP_PREFIX}value ({column})"),
+        format!("INSERT INTO {table} DEFAULT VALUES"),
+    ]);
+    // SQLite refuses ADD COLUMN with a default it cannot read as a constant on a table with
+    // rows: then only the INSERT way is open.
+    let altered = computed(&[
+        format!("CREATE TEMP TABLE {TEMP_PREFIX}value (x)"),
+        format!("INSERT INTO {table} (x) VALUES (NULL)"),
+        format!("ALTER TABLE {table} ADD COLUMN {column}"),
+    ]);
+    let mut values: Vec<Stored> = Vec::new();
+    for v in inserted.into_iter().chain(altered) {
+        if !values.contains(&v) {
+            values.push(v);
+        }
+    }
+    Ok((!values.is_empty()).then_some(values))
 }
 
 /// Creates the objects of `conn` the migrations name (and the indexes and triggers of the
@@ -315,6 +414,23 @@ pub(super) fn simulate(
         sim.execute_batch(s).ok()?;
     }
     Some(sim)
+}
+
+/// The collation this build lacks that reading the rows of `table` needs (a WITHOUT ROWID
+/// key in it, say), if any.
+pub(super) fn unreadable(conn: &Connection, table: &str) -> Option<String> {
+    // A read of a WITHOUT ROWID table keyed in it fails as "no query solution"; a count
+    // names the collation.
+    let read = |sql: &str| {
+        conn.prepare(&format!("{sql} main.{} NOT INDEXED", quote_ident(table)))
+            .and_then(|mut s| s.exists([]))
+    };
+    match read("SELECT * FROM") {
+        Err(_) => read("SELECT count(*) FROM")
+            .err()
+            .and_then(|e| crate::db::missing_collation(&e)),
+        Ok(_) => None,
+    }
 }
 
 /// Registers [`FUNCTION`] on `conn`, summing into `state`.
