@@ -248,7 +248,8 @@ pub fn expected_schema<'a>(list: impl IntoIterator<Item = &'a Migration>) -> Res
         && first.origin == Origin::Adopted
         && let Some(adopted) = super::adoption::replayed(&first.forward)
     {
-        return replay(&adopted, rest.iter().copied(), "replayed from empty");
+        let how = "replayed from empty";
+        return Ok(replay_part(&adopted, &[], rest.iter().copied(), how)?.into_schema(adopted));
     }
     replay(&Schema::default(), list, "replayed from empty")
 }

@@ -157,39 +157,22 @@ pub fn within(schema: &Schema, names: &BTreeSet<String>) -> Schema {
 
 /// Returns `schema` with the part named in `names` replaced by `part`.
 pub fn replace(schema: &Schema, names: &BTreeSet<String>, part: Schema) -> Schema {
+    replace_in(schema.clone(), names, part)
+}
+
+/// [`replace`] on a schema the caller gives up, without a copy of it.
+fn replace_in(mut schema: Schema, names: &BTreeSet<String>, part: Schema) -> Schema {
     let away = |n: &str| !names.contains(&n.to_ascii_lowercase());
-    let mut out = Schema {
-        tables: schema
-            .tables
-            .iter()
-            .filter(|t| away(&t.name))
-            .cloned()
-            .chain(part.tables)
-            .collect(),
-        views: schema
-            .views
-            .iter()
-            .filter(|v| away(&v.name))
-            .cloned()
-            .chain(part.views)
-            .collect(),
-        triggers: schema
-            .triggers
-            .iter()
-            .filter(|t| away(&t.name) || away(&t.table))
-            .cloned()
-            .chain(part.triggers)
-            .collect(),
-        virtual_tables: schema
-            .virtual_tables
-            .iter()
-            .filter(|v| away(&v.name))
-            .cloned()
-            .chain(part.virtual_tables)
-            .collect(),
-    };
-    out.normalize();
-    out
+    schema.tables.retain(|t| away(&t.name));
+    schema.tables.extend(part.tables);
+    schema.views.retain(|v| away(&v.name));
+    schema.views.extend(part.views);
+    schema.triggers.retain(|t| away(&t.name) || away(&t.table));
+    schema.triggers.extend(part.triggers);
+    schema.virtual_tables.retain(|v| away(&v.name));
+    schema.virtual_tables.extend(part.virtual_tables);
+    schema.normalize();
+    schema
 }
 
 /// A schema held as another one with a part replaced ([`replace`]), without a copy of the
@@ -215,6 +198,14 @@ impl Replaced {
         match &self.names {
             Some(names) => replace(start, names, self.part.clone()),
             None => self.part.clone(),
+        }
+    }
+
+    /// [`Replaced::schema`] of a `start` the caller gives up, without a copy of it.
+    pub fn into_schema(self, start: Schema) -> Schema {
+        match &self.names {
+            Some(names) => replace_in(start, names, self.part),
+            None => self.part,
         }
     }
 
