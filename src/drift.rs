@@ -69,14 +69,23 @@ pub struct Finding {
 }
 
 /// Compares the live database (`conn`), its migration catalogue (the files and `conn`'s
-/// history) and `desired` (schema/), all without the tables `exclude` names.
+/// history) and `desired` (schema/), all without the tables `exclude` names. The live schema
+/// is read first and `conn` closed before the migrations are replayed (its parsed catalog
+/// and page cache are megabytes at thousands of tables).
 pub fn drift(
-    conn: &Connection,
+    conn: Connection,
     catalogue: &Catalogue,
     desired: &Schema,
     exclude: &Exclude,
 ) -> Result<Vec<Finding>> {
-    let desired = &exclude.apply(desired);
+    // Each schema is held only while it is compared (at thousands of tables each is
+    // megabytes), and copied only when the list excludes something.
+    let desired = if exclude.is_empty() {
+        std::borrow::Cow::Borrowed(desired)
+    } else {
+        std::borrow::Cow::Owned(exclude.apply(desired))
+    };
+    let desired = desired.as_ref();
     let mut findings = Vec::new();
     for (a, state) in catalogue.states() {
         match state {
@@ -116,17 +125,28 @@ pub fn drift(
         }
         return Ok(findings);
     }
-    let live = exclude.apply(&crate::inspect(conn)?);
+    let live = exclude.apply_owned(crate::inspect(&conn)?);
+    drop(conn);
     let mut applied_failure = None;
+    // With nothing pending, what the applied migrations build is what all of them build:
+    // replayed once, kept for schema/'s comparison below.
+    let all_applied = catalogue.pending().next().is_none();
+    let mut built_once = None;
     match crate::migrations::expected_schema(catalogue.applied_migrations())
-        .map(|s| exclude.apply(&s))
+        .map(|s| exclude.apply_owned(s))
     {
-        Ok(expected) if expected != live => findings.push(Finding {
-            kind: DriftKind::LiveSchema,
-            message: "the live schema is not what its applied migrations build".into(),
-            diff: describe_difference(&expected, &live),
-        }),
-        Ok(_) => {}
+        Ok(expected) => {
+            if expected != live {
+                findings.push(Finding {
+                    kind: DriftKind::LiveSchema,
+                    message: "the live schema is not what its applied migrations build".into(),
+                    diff: describe_difference(&expected, &live),
+                });
+            }
+            if all_applied {
+                built_once = Some(expected);
+            }
+        }
         Err(e) => {
             let message = e.to_string();
             findings.push(Finding {
@@ -139,7 +159,12 @@ pub fn drift(
             applied_failure = Some(message);
         }
     }
-    match catalogue.expected_schema().map(|s| exclude.apply(&s)) {
+    drop(live);
+    let built = match built_once {
+        Some(built) => Ok(built),
+        None => catalogue.expected_schema().map(|s| exclude.apply_owned(s)),
+    };
+    match built {
         Ok(built) if &built != desired => findings.push(Finding {
             kind: DriftKind::Uncovered,
             message: "schema/ has changes no migration covers (write one with `schemactl plan --write NAME`)".into(),

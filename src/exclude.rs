@@ -78,24 +78,31 @@ impl Exclude {
     /// Returns `schema` without the excluded tables (with their indexes and triggers), views
     /// and virtual tables, and without what reads them ([`Exclude::dependents`]).
     pub fn apply(&self, schema: &Schema) -> Schema {
+        self.apply_owned(schema.clone())
+    }
+
+    /// [`Exclude::apply`] on a schema the caller gives up: without a copy of it (a schema of
+    /// thousands of tables is megabytes), and as it is when nothing is excluded.
+    pub fn apply_owned(&self, mut schema: Schema) -> Schema {
         if self.is_empty() {
-            return schema.clone();
+            return schema;
         }
-        let dependents = self.dependents(schema);
+        let dependents = self.dependents(&schema);
         let gone = |name: &str| {
             self.matches(name) || dependents.iter().any(|d| d.name.eq_ignore_ascii_case(name))
         };
-        let mut out = schema.clone();
-        out.tables.retain(|t| !self.matches(&t.name));
-        out.views.retain(|v| !gone(&v.name));
-        out.virtual_tables.retain(|v| !self.matches(&v.name));
-        out.triggers
-            .retain(|t| !self.matches(&t.name) && !gone(&t.table));
         let count = |s: &Schema| (s.tables.len(), s.views.len(), s.triggers.len());
-        if count(&out) != count(schema) {
-            settle_anew(&mut out);
+        let before = count(&schema);
+        schema.tables.retain(|t| !self.matches(&t.name));
+        schema.views.retain(|v| !gone(&v.name));
+        schema.virtual_tables.retain(|v| !self.matches(&v.name));
+        schema
+            .triggers
+            .retain(|t| !self.matches(&t.name) && !gone(&t.table));
+        if count(&schema) != before {
+            settle_anew(&mut schema);
         }
-        out
+        schema
     }
 
     /// `current` and `desired` with the triggers of `live` that the list leaves alone although

@@ -12,7 +12,7 @@
 //! once it is converted), and the rows an inspection keeps share their text with the
 //! inspection they were compared with: a schema of thousands of objects is held once.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::{BTreeMap, HashMap, HashSet};
 use std::sync::Arc;
 
 use rusqlite::Connection;
@@ -215,7 +215,7 @@ fn text_not_null<'r>(r: &'r rusqlite::Row<'_>, i: usize) -> rusqlite::Result<&'r
 
 /// [`inspect_since`]; the catalog rows are kept only when `keep_rows`.
 fn read(conn: &Connection, before: Option<&Inspection>, keep_rows: bool) -> Result<Inspection> {
-    let mut out = read_unsettled(conn, before, keep_rows)?;
+    let mut out = read_unsettled(conn, before, keep_rows, &HashSet::new())?;
     // `"x"` that SQLite reads as the string 'x' compares as 'x' (its quote fix makes one the
     // other: a native DROP COLUMN or RENAME COLUMN elsewhere rewrites it).
     crate::requote::settle(&mut out.schema);
@@ -231,14 +231,16 @@ fn read(conn: &Connection, before: Option<&Inspection>, keep_rows: bool) -> Resu
 /// text as it is stored: no quote-fix settling and no sorting (for [`crate::requote`], which
 /// compares the texts of one schema before and after SQLite's quote fix, part by part).
 pub(crate) fn unsettled(conn: &Connection) -> Result<Schema> {
-    read_unsettled(conn, None, false).map(|i| i.schema)
+    read_unsettled(conn, None, false, &HashSet::new()).map(|i| i.schema)
 }
 
-/// [`read`] without the settling, fitting and sorting.
+/// [`read`] without the settling, fitting and sorting; the tables named in `skip` (lowercase)
+/// and their indexes are left out.
 fn read_unsettled(
     conn: &Connection,
     before: Option<&Inspection>,
     keep_rows: bool,
+    skip: &HashSet<String>,
 ) -> Result<Inspection> {
     let reuse = before.map(Reuse::new);
     let table_info = table_list(conn)?;
@@ -248,13 +250,18 @@ fn read_unsettled(
     let mut out = Inspection::default();
     // At most one model per table SQLite lists (it lists views, virtual and shadow tables
     // too): no vector grown to twice the schema while it is read.
-    out.schema.tables.reserve_exact(table_info.len());
+    out.schema
+        .tables
+        .reserve_exact(table_info.len().saturating_sub(skip.len()));
     // Likewise the indexes, counted first: thousands of them pushed one by one held a vector
     // and its grown copy at once.
     let index_count: i64 = conn
         .query_row(INDEX_COUNT_QUERY, [], |r| r.get(0))
         .map_err(q)?;
-    let mut indexes = Vec::with_capacity(usize::try_from(index_count).unwrap_or(0));
+    let mut indexes = match skip.is_empty() {
+        true => Vec::with_capacity(usize::try_from(index_count).unwrap_or(0)),
+        false => Vec::new(),
+    };
     // The tables read again (lowercase): their indexes are read again too.
     let mut read_again: std::collections::HashSet<String> = std::collections::HashSet::new();
     while let Some(r) = rows.next().map_err(q)? {
@@ -264,6 +271,12 @@ fn read_unsettled(
         let Some(sql) = text(r, 3).map_err(q)? else {
             continue; // automatic indexes (UNIQUE, PRIMARY KEY) have no SQL of their own
         };
+        if matches!(kind, Kind::Table | Kind::Index)
+            && !skip.is_empty()
+            && skip.contains(&tbl_name.to_ascii_lowercase())
+        {
+            continue;
+        }
         let info = table_info.get(name).filter(|_| kind == Kind::Table);
         // The row as before, when it is the same: its text is shared, not copied.
         let before_row = reuse
@@ -451,6 +464,101 @@ pub fn unchanged_since(conn: &Connection, before: &Inspection) -> Result<bool> {
         seen += 1;
     }
     Ok(seen == before.rows.len())
+}
+
+/// The schema [`schema_since`] reads, without the tables that are as `before` has them: what
+/// a check that compares it with a schema derived from `before` needs, at the cost of what
+/// changed (a full schema of thousands of tables, beside `before`'s, doubled the memory of a
+/// one-table sync). Returns the schema of everything else and the names (lowercase) of the
+/// tables left out: those whose catalog row, and every index row of theirs, is the same as in
+/// `before`, with no index added or gone; each would read as `before.schema` has it, so the
+/// full schema is this one with those tables of `before.schema` put in. Nothing is left out
+/// when a view or trigger holds a double-quoted word (how SQLite reads it depends on the
+/// columns of every table, see [`crate::requote::settle`]) or `before` holds no rows.
+pub fn schema_changed_since(
+    conn: &Connection,
+    before: &Inspection,
+) -> Result<(Schema, HashSet<String>)> {
+    let same = tables_unchanged_since(conn, before)?;
+    if same.is_empty() {
+        return Ok((schema_since(conn, Some(before))?, same));
+    }
+    let mut out = read_unsettled(conn, Some(before), false, &same)?;
+    let quoted = out
+        .schema
+        .views
+        .iter()
+        .any(|v| v.select.as_str().contains('"'))
+        || out
+            .schema
+            .triggers
+            .iter()
+            .any(|t| t.sql.as_str().contains('"'));
+    if quoted {
+        return Ok((schema_since(conn, Some(before))?, HashSet::new()));
+    }
+    crate::requote::settle(&mut out.schema);
+    fit(&mut out.schema);
+    out.schema.normalize();
+    Ok((out.schema, same))
+}
+
+/// The tables of [`schema_changed_since`] that read as `before` has them (lowercase names).
+fn tables_unchanged_since(conn: &Connection, before: &Inspection) -> Result<HashSet<String>> {
+    if before.rows.is_empty() {
+        return Ok(HashSet::new());
+    }
+    let table_info = table_list(conn)?;
+    let q = |e| Error::sqlite("read the schema", e);
+    let mut stmt = conn.prepare(SCHEMA_QUERY).map_err(q)?;
+    let mut rows = stmt.query([]).map_err(q)?;
+    // Tables whose own row is the same; how many index rows of each table are; the tables
+    // with an index row that changed or is new.
+    let mut same_tables: HashSet<String> = HashSet::new();
+    let mut same_indexes: HashMap<String, usize> = HashMap::new();
+    let mut changed: HashSet<String> = HashSet::new();
+    while let Some(r) = rows.next().map_err(q)? {
+        let Some(sql) = text(r, 3).map_err(q)? else {
+            continue;
+        };
+        let kind = Kind::of(text_not_null(r, 0).map_err(q)?);
+        let name = text_not_null(r, 1).map_err(q)?;
+        let tbl_name = text_not_null(r, 2).map_err(q)?;
+        let info = table_info.get(name).filter(|_| kind == Kind::Table);
+        let same = before
+            .rows
+            .get(&kind, name)
+            .is_some_and(|(_, row)| row.is(tbl_name, sql, info));
+        match (kind, same) {
+            (Kind::Table, true) => {
+                same_tables.insert(name.to_ascii_lowercase());
+            }
+            (Kind::Index, true) => {
+                *same_indexes
+                    .entry(tbl_name.to_ascii_lowercase())
+                    .or_insert(0) += 1;
+            }
+            (Kind::Index, false) => {
+                changed.insert(tbl_name.to_ascii_lowercase());
+            }
+            _ => {}
+        }
+    }
+    // Only tables `before` read itself (not kept verbatim: those are read again, with their
+    // note), each with exactly its indexes of then.
+    Ok(before
+        .schema
+        .tables
+        .iter()
+        .filter(|t| t.verbatim.is_none())
+        .map(|t| (t.name.to_ascii_lowercase(), t.indexes.len()))
+        .filter(|(name, indexes)| {
+            same_tables.contains(name)
+                && !changed.contains(name)
+                && same_indexes.get(name).copied().unwrap_or(0) == *indexes
+        })
+        .map(|(name, _)| name)
+        .collect())
 }
 
 /// An earlier inspection, looked up by name: the objects [`inspect_since`] may take from it.

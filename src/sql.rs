@@ -193,24 +193,35 @@ pub struct LexError {
 
 /// Splits SQL text into significant tokens (no whitespace or comments), with byte ranges.
 pub fn lex(sql: &str) -> Result<Vec<Tok>, LexError> {
-    // Statement by statement (see [`statement_tokens`]), so that the whitespace tokens of a
-    // long text are never all held at once; a text that does not lex is lexed whole again,
-    // so that the error is the whole text's.
     let mut out = Vec::new();
+    match lex_statements(sql, |tokens| out.extend(tokens)) {
+        true => Ok(out),
+        // So that the error is the whole text's.
+        false => lex_whole(sql),
+    }
+}
+
+/// Lexes `sql` statement by statement (see [`statement_tokens`]), handing each one's
+/// significant tokens to `each`, so that neither the whitespace tokens of a long text nor
+/// all its tokens are ever held at once. False when a statement does not lex: [`lex`] then
+/// lexes the whole text.
+pub fn lex_statements(sql: &str, mut each: impl FnMut(Vec<Tok>)) -> bool {
     let mut start = 0;
     while start < sql.len() {
         let Ok((end, tokens)) = statement_tokens(sql, start) else {
-            return lex_whole(sql);
+            return false;
         };
+        let mut piece = Vec::new();
         significant(
             sql.get(start..end).unwrap_or_default(),
             start,
             tokens,
-            &mut out,
+            &mut piece,
         );
+        each(piece);
         start = end;
     }
-    Ok(out)
+    true
 }
 
 /// [`lex`] on the whole text at once.

@@ -33,7 +33,7 @@ pub fn run(args: &Args, config: &Config) -> Result<ExitCode> {
         crate::migrations::Catalogue::read(&config.migrations, &config.rollbacks, Some(&conn))?;
     let desired = crate::dsl::load(&args.schema.resolve(config))?;
     let exclude = config.exclude.union(&desired.exclude);
-    let findings = crate::drift::drift(&conn, &catalogue, &desired.schema, &exclude)?;
+    let findings = crate::drift::drift(conn, &catalogue, &desired.schema, &exclude)?;
     match args.format {
         Format::Json => {
             let v = json!({ "database": database.display().to_string(), "drift": !findings.is_empty(), "findings": findings });

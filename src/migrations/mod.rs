@@ -5,6 +5,7 @@
 //! which answers status, verification, the expected schema at any version and the next
 //! version. `status`, `plan --write`, `sync`, `drift`, `apply` and `rollback` all ask it.
 
+mod adoption;
 mod catalogue;
 pub mod files;
 pub mod history;

@@ -6,7 +6,7 @@
 //! (created in memory) and keeping the rest as it is gives the same schema as replaying it on
 //! the whole one, at a cost that follows the change, not the schema.
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeSet, HashSet};
 
 use crate::model::Schema;
 
@@ -157,39 +157,22 @@ pub fn within(schema: &Schema, names: &BTreeSet<String>) -> Schema {
 
 /// Returns `schema` with the part named in `names` replaced by `part`.
 pub fn replace(schema: &Schema, names: &BTreeSet<String>, part: Schema) -> Schema {
+    replace_in(schema.clone(), names, part)
+}
+
+/// [`replace`] on a schema the caller gives up, without a copy of it.
+fn replace_in(mut schema: Schema, names: &BTreeSet<String>, part: Schema) -> Schema {
     let away = |n: &str| !names.contains(&n.to_ascii_lowercase());
-    let mut out = Schema {
-        tables: schema
-            .tables
-            .iter()
-            .filter(|t| away(&t.name))
-            .cloned()
-            .chain(part.tables)
-            .collect(),
-        views: schema
-            .views
-            .iter()
-            .filter(|v| away(&v.name))
-            .cloned()
-            .chain(part.views)
-            .collect(),
-        triggers: schema
-            .triggers
-            .iter()
-            .filter(|t| away(&t.name) || away(&t.table))
-            .cloned()
-            .chain(part.triggers)
-            .collect(),
-        virtual_tables: schema
-            .virtual_tables
-            .iter()
-            .filter(|v| away(&v.name))
-            .cloned()
-            .chain(part.virtual_tables)
-            .collect(),
-    };
-    out.normalize();
-    out
+    schema.tables.retain(|t| away(&t.name));
+    schema.tables.extend(part.tables);
+    schema.views.retain(|v| away(&v.name));
+    schema.views.extend(part.views);
+    schema.triggers.retain(|t| away(&t.name) || away(&t.table));
+    schema.triggers.extend(part.triggers);
+    schema.virtual_tables.retain(|v| away(&v.name));
+    schema.virtual_tables.extend(part.virtual_tables);
+    schema.normalize();
+    schema
 }
 
 /// A schema held as another one with a part replaced ([`replace`]), without a copy of the
@@ -218,17 +201,42 @@ impl Replaced {
         }
     }
 
+    /// [`Replaced::schema`] of a `start` the caller gives up, without a copy of it.
+    pub fn into_schema(self, start: Schema) -> Schema {
+        match &self.names {
+            Some(names) => replace_in(start, names, self.part),
+            None => self.part,
+        }
+    }
+
     /// Whether `got` is [`Replaced::schema`] of `start`, compared object by object in place.
     pub fn matches(&self, start: &Schema, got: &Schema) -> bool {
-        let Some(names) = &self.names else {
-            return &self.part == got;
+        self.matches_except(start, got, &HashSet::new())
+    }
+
+    /// [`Replaced::matches`] for a `got` read without the tables named in `same` (lowercase):
+    /// tables whose catalog rows are as they were when `start` was read from the same catalog,
+    /// so that each is `start`'s own (see [`crate::inspect::schema_changed_since`]). Such a
+    /// table outside the part is what the whole expects there; one inside it must be what the
+    /// part holds.
+    pub fn matches_except(&self, start: &Schema, got: &Schema, same: &HashSet<String>) -> bool {
+        let within = |n: &str| {
+            self.names
+                .as_ref()
+                .is_none_or(|ns| ns.contains(&n.to_ascii_lowercase()))
         };
-        let away = |n: &str| !names.contains(&n.to_ascii_lowercase());
-        // As `replace` builds it: the objects of `start` left, then the part's, in the
-        // order `Schema::normalize` sorts them (a stable sort by name).
-        fn same<'a, T: PartialEq + 'a>(
+        let unread = |n: &str| same.contains(&n.to_ascii_lowercase());
+        // Each table left out is `start`'s: inside the part, the part must hold it as it is.
+        let kept = same.iter().all(|n| match start.table(n) {
+            Some(t) if within(&t.name) => self.part.table(n) == Some(t),
+            Some(_) => true,
+            None => false,
+        });
+        // As `replace` builds it: the objects of `start` left, then the part's, in the order
+        // `Schema::normalize` sorts them (a stable sort by name).
+        fn same_list<'a, T: PartialEq + 'a>(
             kept: impl Iterator<Item = &'a T>,
-            part: &'a [T],
+            part: impl Iterator<Item = &'a T>,
             got: &[T],
             order: impl Fn(&T, &T) -> std::cmp::Ordering,
         ) -> bool {
@@ -236,27 +244,30 @@ impl Replaced {
             want.sort_by(|a, b| order(a, b));
             want.len() == got.len() && want.iter().zip(got).all(|(w, g)| *w == g)
         }
-        same(
-            start.tables.iter().filter(|t| away(&t.name)),
-            &self.part.tables,
+        kept && same_list(
+            start
+                .tables
+                .iter()
+                .filter(|t| !within(&t.name) && !unread(&t.name)),
+            self.part.tables.iter().filter(|t| !unread(&t.name)),
             &got.tables,
             |a, b| a.name.cmp(&b.name),
-        ) && same(
-            start.views.iter().filter(|v| away(&v.name)),
-            &self.part.views,
+        ) && same_list(
+            start.views.iter().filter(|v| !within(&v.name)),
+            self.part.views.iter(),
             &got.views,
             |a, b| a.name.cmp(&b.name),
-        ) && same(
+        ) && same_list(
             start
                 .triggers
                 .iter()
-                .filter(|t| away(&t.name) || away(&t.table)),
-            &self.part.triggers,
+                .filter(|t| !within(&t.name) || !within(&t.table)),
+            self.part.triggers.iter(),
             &got.triggers,
             |a, b| a.name.cmp(&b.name),
-        ) && same(
-            start.virtual_tables.iter().filter(|v| away(&v.name)),
-            &self.part.virtual_tables,
+        ) && same_list(
+            start.virtual_tables.iter().filter(|v| !within(&v.name)),
+            self.part.virtual_tables.iter(),
             &got.virtual_tables,
             |a, b| a.name.cmp(&b.name),
         )
@@ -403,3 +414,7 @@ mod tests {
 #[cfg(test)]
 #[path = "part_names_tests.rs"]
 mod names_tests;
+
+#[cfg(test)]
+#[path = "part_except_tests.rs"]
+mod except_tests;

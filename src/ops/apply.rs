@@ -118,7 +118,7 @@ pub fn uncovered(opts: &Options) -> Result<Option<usize>> {
     let Ok(built) = files.expected_schema() else {
         return Ok(None);
     };
-    let built = exclude.apply(&built);
+    let built = exclude.apply_owned(built);
     let desired = exclude.apply(&desired.schema);
     if built == desired {
         return Ok(None);

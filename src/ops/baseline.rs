@@ -78,7 +78,7 @@ pub fn compare(files: &[Migration], live: &Schema, exclude: &Exclude) -> Result<
             how: "replayed from empty",
             message: crate::normal::sqlite_message(&e),
         })?;
-        let built = exclude.apply(&crate::inspect(&conn)?);
+        let built = exclude.apply_owned(crate::inspect(&conn)?);
         let (lines, diff) = if built == live {
             (0, String::new())
         } else {
@@ -146,7 +146,7 @@ pub struct Preview {
 pub fn find(opts: &Options) -> Result<Preview> {
     let conn = crate::db::open_read_only(&opts.database)?;
     refuse_history(&conn, &opts.database)?;
-    let live = opts.exclude.apply(&crate::inspect(&conn)?);
+    let live = opts.exclude.apply_owned(crate::inspect(&conn)?);
     drop(conn);
     let files = migrations::load(&opts.migrations, &opts.rollbacks)?;
     if files.is_empty() {
@@ -245,7 +245,7 @@ pub fn record(opts: &Options, preview: &Preview, say: &mut dyn FnMut(&str)) -> R
     let _lock = lock::acquire(&opts.database, opts.wait, &mut |m| say(m))?;
     let conn = crate::db::open_live(&opts.database)?;
     refuse_history(&conn, &opts.database)?;
-    if opts.exclude.apply(&crate::inspect(&conn)?) != preview.live {
+    if opts.exclude.apply_owned(crate::inspect(&conn)?) != preview.live {
         return Err(Error::BaselineRaced {
             database: opts.database.clone(),
         });

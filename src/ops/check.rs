@@ -129,7 +129,7 @@ pub fn check(conn: &Connection, desired: &Desired, quick: bool) -> Result<Report
 /// The checks after the integrity check: keys, orphans, expiry, indexes, invariants, queries.
 fn declared(conn: &Connection, desired: &Desired, findings: &mut Vec<Finding>) -> Result<()> {
     // The tables schema/ excludes are not its own: their objects are not compared.
-    let live = desired.exclude.apply(&crate::inspect(conn)?);
+    let live = desired.exclude.apply_owned(crate::inspect(conn)?);
     foreign_keys(conn, &live, findings)?;
     orphans(conn, &live, &desired.schema, findings)?;
     expired(conn, &live, desired, findings)?;

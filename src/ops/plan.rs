@@ -215,7 +215,7 @@ pub fn write_migration(opts: &WriteOptions) -> Result<Written> {
         Vec::new(),
         &[],
     )?;
-    let current = exclude.apply(&files.expected_schema()?);
+    let current = exclude.apply_owned(files.expected_schema()?);
     let renames = migrations::renames_to_plan(
         &desired.renames,
         desired.version,

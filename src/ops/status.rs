@@ -44,6 +44,9 @@ pub struct Status {
 
 /// Reads the status of `opts.database`, opened read-only.
 pub fn status(opts: &Options) -> Result<Status> {
+    // schema/ first: its loading needs memory of its own (the YAML's form, the scratch
+    // databases) that is better not beside the live schema's.
+    let desired = crate::dsl::load(&opts.schema);
     let files = crate::migrations::load(&opts.migrations, &opts.rollbacks)?;
     let (applied, recorded, live) = if opts.database.exists() {
         let conn = crate::db::open_read_only(&opts.database)?;
@@ -61,15 +64,17 @@ pub fn status(opts: &Options) -> Result<Status> {
         // A migration whose name refinery refuses cannot be compared: say why.
         m.refinery()?;
     }
-    let schema_matches = match (&live, crate::dsl::load(&opts.schema)) {
+    let exists = live.is_some();
+    let schema_matches = match (live, desired) {
+        // Compared without a copy of the live schema (megabytes at thousands of tables).
         (Some(live), Ok(desired)) => {
-            Some(opts.exclude.union(&desired.exclude).apply(live) == desired.schema)
+            Some(opts.exclude.union(&desired.exclude).apply_owned(live) == desired.schema)
         }
         (None, Ok(desired)) => Some(desired.schema.tables.is_empty()),
         (_, Err(_)) => None,
     };
     Ok(Status {
-        exists: live.is_some(),
+        exists,
         current_version: status.current,
         pending: status.pending.iter().map(|m| m.stem()).collect(),
         divergent: status
