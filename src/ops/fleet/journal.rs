@@ -303,6 +303,8 @@ mod tests {
             lint: Vec::new(),
             error: None,
             path: None,
+            identity: None,
+            applied: Vec::new(),
         }
     }
 

@@ -8,7 +8,7 @@
 //! happen, writing nothing), [`pool`] (the worker threads and the busy queue), [`journal`] (the
 //! run directory and its fsynced journal), [`report`] (records and summary), [`run`] (the
 //! apply run: canary, max failures, stop), [`rollback`] (undo what a run changed), [`status`]
-//! (the fleet's versions, read-only).
+//! (the fleet's versions, read-only), [`witness`] (which database a run migrated).
 
 pub mod journal;
 pub mod own;
@@ -19,6 +19,7 @@ pub mod rollback;
 pub mod run;
 pub mod status;
 pub mod targets;
+pub mod witness;
 
 use std::path::Path;
 

@@ -292,6 +292,8 @@ fn record(t: &Target, run: &str, outcome: Outcome) -> Record {
         lint: t.lint.clone(),
         error: None,
         path: Some(canonical(&t.target).display().to_string()),
+        identity: None,
+        applied: Vec::new(),
     }
 }
 
@@ -370,6 +372,13 @@ fn one(
             } else {
                 record.outcome = Outcome::Applied;
                 record.to = report.version_after;
+                // Which database this was, for a rollback of the run to find it again (or
+                // refuse another one found at its path). Unreadable now: no witness, and a
+                // rollback of the run refuses it, saying so.
+                if let Ok(w) = super::witness::read(&t.target, record.from, record.to) {
+                    record.identity = Some(w.identity);
+                    record.applied = w.rows;
+                }
             }
             record.backup = report.backup.map(|b| b.display().to_string());
         }
