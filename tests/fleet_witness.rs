@@ -133,7 +133,7 @@ fn run_then_rollback(thens: &[Then]) {
         );
         let message = record["error"]["message"].as_str().unwrap_or_default();
         let expected = if *then == Then::Removed {
-            "does not exist"
+            "no longer exists"
         } else {
             "not the database this run migrated"
         };

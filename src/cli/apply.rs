@@ -63,6 +63,7 @@ impl PipelineArgs {
             inspected: None,
             files_read: None,
             planned_on: None,
+            existing_only: false,
         }
     }
 }

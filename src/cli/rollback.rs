@@ -84,6 +84,7 @@ pub fn run(args: &Args, config: &Config) -> Result<ExitCode> {
         inspected: None,
         files_read: None,
         planned_on: None,
+        existing_only: false,
     };
     let (target, cascade) = match (&args.target, &args.to) {
         (Some(target), _) => (target.clone(), args.cascade),

@@ -58,6 +58,28 @@ pub fn open_live(path: &Path) -> Result<Connection> {
     finish_open(conn, path)
 }
 
+/// Opens the live database read-write, only when it exists: never creates one (SQLite opens
+/// without `SQLITE_OPEN_CREATE`), so a database removed or moved away since it was named is
+/// reported missing, and nothing is left at its path.
+pub fn open_existing(path: &Path) -> Result<Connection> {
+    must_exist(path)?;
+    let conn = Connection::open_with_flags(
+        path,
+        OpenFlags::SQLITE_OPEN_READ_WRITE | OpenFlags::SQLITE_OPEN_NO_MUTEX,
+    )
+    .map_err(|e| {
+        // Gone between the check and the open.
+        if path.exists() {
+            Error::sqlite(format!("open {}", path.display()), e)
+        } else {
+            Error::MissingDatabase {
+                path: path.to_path_buf(),
+            }
+        }
+    })?;
+    finish_open(conn, path)
+}
+
 /// Sets the busy wait and reads the schema once, so that a file that is not an SQLite
 /// database is reported when it is opened.
 fn finish_open(conn: Connection, path: &Path) -> Result<Connection> {

@@ -87,5 +87,15 @@ fn record_failure(
         }
         e => other(e),
     };
-    record.error = Some(report::Failure::from_error(error));
+    record.error = Some(match error {
+        // A target that has gone since the run began (moved away, removed): said as such, and
+        // nothing was created at its path (the fleet opens targets only when they exist).
+        Error::MissingDatabase { .. } | Error::DatabaseMissing { .. } => {
+            report::Failure::message(format!(
+                "{} no longer exists: nothing was created at its path, nothing changed",
+                record.target
+            ))
+        }
+        _ => report::Failure::from_error(error),
+    });
 }

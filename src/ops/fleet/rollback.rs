@@ -107,6 +107,7 @@ fn pipeline(opts: &Options, database: &std::path::Path, dry_run: bool) -> crate:
         inspected: None,
         files_read: None,
         planned_on: None,
+        existing_only: true,
     }
 }
 

@@ -355,6 +355,7 @@ fn one(
             inspected: None,
             files_read: None,
             planned_on: None,
+            existing_only: true,
         },
         schema: opts.project.schema.clone(),
         exclude: opts.project.exclude.clone(),
