@@ -44,7 +44,7 @@ pub fn open_read_only(path: &Path) -> Result<Connection> {
         path,
         OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX,
     )
-    .map_err(|e| Error::sqlite(format!("open {}", path.display()), e))?;
+    .map_err(|e| Error::sqlite(format!("open {}", crate::printable::path(&path)), e))?;
     finish_open(conn, path)
 }
 
@@ -53,8 +53,8 @@ pub fn open_live(path: &Path) -> Result<Connection> {
     if let Some(parent) = path.parent().filter(|p| !p.as_os_str().is_empty()) {
         std::fs::create_dir_all(parent).map_err(|e| Error::io("create directory", parent, e))?;
     }
-    let conn =
-        Connection::open(path).map_err(|e| Error::sqlite(format!("open {}", path.display()), e))?;
+    let conn = Connection::open(path)
+        .map_err(|e| Error::sqlite(format!("open {}", crate::printable::path(&path)), e))?;
     finish_open(conn, path)
 }
 
@@ -70,7 +70,7 @@ pub fn open_existing(path: &Path) -> Result<Connection> {
     .map_err(|e| {
         // Gone between the check and the open.
         if path.exists() {
-            Error::sqlite(format!("open {}", path.display()), e)
+            Error::sqlite(format!("open {}", crate::printable::path(&path)), e)
         } else {
             Error::MissingDatabase {
                 path: path.to_path_buf(),
@@ -94,7 +94,7 @@ fn finish_open(conn: Connection, path: &Path) -> Result<Connection> {
             {
                 Error::HotJournal(path.to_path_buf())
             }
-            _ => Error::sqlite(format!("read {}", path.display()), e),
+            _ => Error::sqlite(format!("read {}", crate::printable::path(&path)), e),
         })?;
     Ok(conn)
 }

@@ -93,7 +93,7 @@ fn record_failure(
         Error::MissingDatabase { .. } | Error::DatabaseMissing { .. } => {
             report::Failure::message(format!(
                 "{} no longer exists: nothing was created at its path, nothing changed",
-                record.target
+                crate::printable::line(&record.target)
             ))
         }
         _ => report::Failure::from_error(error),
