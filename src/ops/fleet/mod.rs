@@ -68,6 +68,35 @@ fn is_busy(error: &crate::Error) -> bool {
     false
 }
 
+/// Removes the safety copy a busy try took when that try changed nothing (the live run was
+/// rolled back: [`crate::Error::LiveRunFailed`]): a database an application keeps busy is
+/// tried several times per run, and each try's full copy of an unchanged database would
+/// otherwise stay behind. Returns the error with the copy no longer named. The manifest goes
+/// last, so an interrupted removal leaves a file that still lists, or nothing.
+fn discard_busy_copy(error: crate::Error) -> crate::Error {
+    use crate::Error;
+    match error {
+        Error::LiveRunFailed {
+            source,
+            backup: Some(copy),
+        } if is_busy(&source) => {
+            let removed = [
+                crate::backup::sidecar_path(&copy),
+                copy.clone(),
+                crate::backup::manifest_path(&copy),
+            ]
+            .iter()
+            .all(|f| std::fs::remove_file(f).is_ok() || !f.exists());
+            Error::LiveRunFailed {
+                source,
+                // Kept (and named) when it could not be removed.
+                backup: (!removed).then_some(copy),
+            }
+        }
+        e => e,
+    }
+}
+
 /// Records in `record` how a target's pipeline failed with `error`: busy, in the rehearsal, or
 /// in the live run (with the backup that run names); `other` names the outcome of any other
 /// error. The error itself goes into the record too.

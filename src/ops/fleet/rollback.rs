@@ -279,7 +279,9 @@ fn one(opts: &Options, changed: &Record, run: &str, last: bool) -> Option<Record
                         .unwrap_or_default(),
                 );
             }
-            crate::apply::rollback(&p, &format!("V{first}"), true, &mut |_| {}).map(Some)
+            crate::apply::rollback(&p, &format!("V{first}"), true, &mut |_| {})
+                .map(Some)
+                .map_err(super::discard_busy_copy)
         }
     });
     match result {

@@ -360,9 +360,11 @@ fn one(
         schema: opts.project.schema.clone(),
         exclude: opts.project.exclude.clone(),
     };
-    let result = crate::ops::apply::check_entry(&apply_opts).and_then(|()| {
-        crate::apply::apply_leaving_rows_to_rehearsal(&apply_opts.pipeline, &mut |_| {})
-    });
+    let result = crate::ops::apply::check_entry(&apply_opts)
+        .and_then(|()| {
+            crate::apply::apply_leaving_rows_to_rehearsal(&apply_opts.pipeline, &mut |_| {})
+        })
+        .map_err(super::discard_busy_copy);
     let mut record = record(t, run, Outcome::Failed);
     match result {
         Ok(report) => {
