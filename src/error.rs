@@ -40,7 +40,7 @@ pub enum Error {
     #[error("{}", .0.iter().map(|e| e.to_string()).collect::<Vec<_>>().join("\n"))]
     Source(#[related] Vec<SourceError>),
     /// A file could not be read or written.
-    #[error("{action} {}: {cause}", path.display())]
+    #[error("{action} {}: {cause}", crate::printable::path(&path))]
     Io {
         /// What was being done: "read", "write", ...
         action: &'static str,
@@ -209,7 +209,7 @@ pub enum Error {
         source: Box<Error>,
     },
     /// The run on the live database failed and was rolled back.
-    #[error("{source}\nnothing was changed; {}", backup.as_ref().map_or("no backup was taken".to_string(), |p| format!("the backup is {}", p.display())))]
+    #[error("{source}\nnothing was changed; {}", backup.as_ref().map_or("no backup was taken".to_string(), |p| format!("the backup is {}", crate::printable::path(&p))))]
     LiveRunFailed {
         /// Why.
         #[source]
@@ -237,7 +237,7 @@ pub enum Error {
         findings: Vec<String>,
     },
     /// A migration file to be written exists already.
-    #[error("{} exists; schemactl never overwrites a migration", path.display())]
+    #[error("{} exists; schemactl never overwrites a migration", crate::printable::path(&path))]
     MigrationExists {
         /// The file.
         path: PathBuf,
@@ -251,8 +251,8 @@ pub enum Error {
     /// The directory a database should be in does not exist (nothing is created in it).
     #[error(
         "directory {} does not exist: {} cannot be created or replaced there (create the directory, or check --database)",
-        directory.display(),
-        database.display()
+        crate::printable::path(&directory),
+        crate::printable::path(&database)
     )]
     MissingDirectory {
         /// The database asked for.
@@ -280,7 +280,7 @@ pub enum Error {
     // ---- end of the catalogue's block ----
     // -- Rollback, the migration driver's checks and the schema loader (issue 13, plan/apply).
     /// The database to work on does not exist.
-    #[error("database {} does not exist", path.display())]
+    #[error("database {} does not exist", crate::printable::path(&path))]
     DatabaseMissing {
         /// The database file.
         path: PathBuf,
@@ -318,7 +318,7 @@ pub enum Error {
     /// A migration to roll back has no reverse SQL, stored or in a file.
     #[error(
         "{migration} has no reverse: none was stored when it was applied, and {} does not exist",
-        path.display()
+        crate::printable::path(&path)
     )]
     NoReverse {
         /// Its stem, `V{n}__{name}`.
@@ -467,7 +467,7 @@ pub enum Error {
         difference: String,
     },
     /// A schema directory has no YAML files.
-    #[error("no *.yaml schema files in {}", path.display())]
+    #[error("no *.yaml schema files in {}", crate::printable::path(&path))]
     NoSchemaFiles {
         /// The directory.
         path: PathBuf,
@@ -475,7 +475,7 @@ pub enum Error {
 
     // --- Storage: databases, locks, backups, restores, prunes (db/, backup/, ops/). ---
     /// A command that works on an existing database was given a path with no file.
-    #[error("database {} does not exist", path.display())]
+    #[error("database {} does not exist", crate::printable::path(&path))]
     MissingDatabase {
         /// The path given.
         path: PathBuf,
@@ -483,7 +483,7 @@ pub enum Error {
     /// Another schemactl holds the lock of the database, and waiting was not asked for.
     #[error(
         "{holder} holds the lock on {}; try again later, or drop --no-wait to wait",
-        database.display()
+        crate::printable::path(&database)
     )]
     Locked {
         /// The database.
@@ -494,7 +494,7 @@ pub enum Error {
     /// A backup waited for a writer that held the database for longer than it waits.
     #[error(
         "back up {}: the database stayed busy for {seconds} s; nothing was changed",
-        database.display()
+        crate::printable::path(&database)
     )]
     BackupBusy {
         /// The database.
@@ -516,7 +516,7 @@ pub enum Error {
     #[error(transparent)]
     Gate(#[from] GateError),
     /// `PRAGMA integrity_check` found a problem in a database file.
-    #[error("{}: integrity_check failed: {result}", path.display())]
+    #[error("{}: integrity_check failed: {result}", crate::printable::path(&path))]
     IntegrityCheckFailed {
         /// The file checked.
         path: PathBuf,
@@ -526,7 +526,7 @@ pub enum Error {
     /// A backup's bytes do not hash to what its sidecar or manifest records.
     #[error(
         "{}: checksum mismatch (recorded {recorded}, file {actual}): the backup is corrupt",
-        file.display()
+        crate::printable::path(&file)
     )]
     ChecksumMismatch {
         /// The backup file.
@@ -537,7 +537,7 @@ pub enum Error {
         actual: String,
     },
     /// A backup has neither a sha256 sidecar nor a manifest.
-    #[error("{}: no sha256 sidecar or manifest to verify against", file.display())]
+    #[error("{}: no sha256 sidecar or manifest to verify against", crate::printable::path(&file))]
     NoChecksum {
         /// The backup file.
         file: PathBuf,
@@ -565,7 +565,7 @@ pub enum Error {
     /// After a restore, the database's row counts differ from the backup's.
     #[error(
         "the restored database's row counts differ from the backup's; the previous database is {}",
-        before.display()
+        crate::printable::path(&before)
     )]
     RestoreMismatch {
         /// The before-restore backup of what the database held.
@@ -593,7 +593,7 @@ pub enum Error {
         table: String,
     },
     /// A prune's archive file already exists.
-    #[error("{} already exists; wait a second and prune again", path.display())]
+    #[error("{} already exists; wait a second and prune again", crate::printable::path(&path))]
     ArchiveExists {
         /// The archive.
         path: PathBuf,
@@ -601,7 +601,7 @@ pub enum Error {
     /// Not enough free space for VACUUM.
     #[error(
         "VACUUM needs about {need} bytes free (twice the database) and {} has {free}; nothing was changed",
-        place.display()
+        crate::printable::path(&place)
     )]
     NoSpace {
         /// The directory short of space.
@@ -612,7 +612,7 @@ pub enum Error {
         free: u64,
     },
     /// A configuration file is not valid TOML for schemactl.
-    #[error("{}: {message}", path.display())]
+    #[error("{}: {message}", crate::printable::path(&path))]
     BadConfig {
         /// The file.
         path: PathBuf,
@@ -652,7 +652,7 @@ pub enum Error {
     /// database: which ones are its own cannot be told.
     #[error(
         "{} cannot be read, and backups of {} databases were taken at its path ({}): name the backup file to restore",
-        database.display(),
+        crate::printable::path(&database),
         identities.len(),
         identities.join(", ")
     )]
@@ -665,9 +665,9 @@ pub enum Error {
     /// The backup named was taken from another database, and restoring it was not confirmed.
     #[error(
         "{} is a backup of another database ({}), not of {}: pass --from-other-database to restore it anyway; nothing was restored",
-        file.display(),
+        crate::printable::path(&file),
         source_database,
-        database.display()
+        crate::printable::path(&database)
     )]
     OtherDatabase {
         /// The backup.
@@ -680,7 +680,7 @@ pub enum Error {
     /// A table restore was asked for on a database that cannot be read.
     #[error(
         "{} cannot be read ({reason}): restore the whole database instead; nothing was restored",
-        database.display()
+        crate::printable::path(&database)
     )]
     LiveUnreadable {
         /// The database.
@@ -697,14 +697,14 @@ pub enum Error {
     // --- end of the storage block. ---
     // --- adopting existing databases (issue 17). ---
     /// `apply` in a project without migration files: there is nothing to apply.
-    #[error("no migration files in {}: nothing to apply (write the first with `schemactl plan --write NAME`, or bring a database to schema/ with `schemactl sync`)", dir.display())]
+    #[error("no migration files in {}: nothing to apply (write the first with `schemactl plan --write NAME`, or bring a database to schema/ with `schemactl sync`)", crate::printable::path(&dir))]
     NoMigrations {
         /// The migrations directory.
         dir: PathBuf,
     },
     /// `apply` on a database that has tables but no history: the migrations would fail on
     /// tables that exist; it has to be baselined first.
-    #[error("{} has tables but no migration history: {matched}; nothing was changed (no backup taken)", database.display())]
+    #[error("{} has tables but no migration history: {matched}; nothing was changed (no backup taken)", crate::printable::path(&database))]
     NeedsBaseline {
         /// The database.
         database: PathBuf,
@@ -724,7 +724,7 @@ pub enum Error {
         diff: String,
     },
     /// `baseline` found several versions with the live schema (data-only migrations).
-    #[error("{} matches {} (they build the same schema): say which one it is at, e.g. `schemactl baseline V{}`; nothing was recorded", database.display(), versions.iter().map(|v| format!("V{v}")).collect::<Vec<_>>().join(", "), versions.last().copied().unwrap_or_default())]
+    #[error("{} matches {} (they build the same schema): say which one it is at, e.g. `schemactl baseline V{}`; nothing was recorded", crate::printable::path(&database), versions.iter().map(|v| format!("V{v}")).collect::<Vec<_>>().join(", "), versions.last().copied().unwrap_or_default())]
     AmbiguousBaseline {
         /// The database.
         database: PathBuf,
@@ -732,7 +732,7 @@ pub enum Error {
         versions: Vec<i32>,
     },
     /// `baseline` on a database that already has a history.
-    #[error("{} already has a migration history (V{version} applied): baseline is for databases without one; nothing was recorded", database.display())]
+    #[error("{} already has a migration history (V{version} applied): baseline is for databases without one; nothing was recorded", crate::printable::path(&database))]
     AlreadyVersioned {
         /// The database.
         database: PathBuf,
@@ -740,25 +740,25 @@ pub enum Error {
         version: i32,
     },
     /// The lock file is a symbolic link or not a regular file: it is never followed.
-    #[error("the lock file {} is not a regular file (a symbolic link?): schemactl does not follow it; remove it and try again", path.display())]
+    #[error("the lock file {} is not a regular file (a symbolic link?): schemactl does not follow it; remove it and try again", crate::printable::path(&path))]
     LockNotAFile {
         /// The lock file.
         path: PathBuf,
     },
     /// `baseline` on a database without a table: there is nothing to adopt.
-    #[error("{} has no table to adopt: `schemactl apply` builds it from the migrations", database.display())]
+    #[error("{} has no table to adopt: `schemactl apply` builds it from the migrations", crate::printable::path(&database))]
     NothingToBaseline {
         /// The database.
         database: PathBuf,
     },
     /// The live schema changed between the comparison and the recording of a baseline.
-    #[error("the schema of {} changed while it was compared; nothing was recorded: run baseline again", database.display())]
+    #[error("the schema of {} changed while it was compared; nothing was recorded: run baseline again", crate::printable::path(&database))]
     BaselineRaced {
         /// The database.
         database: PathBuf,
     },
     /// `sync` in a project whose migration files are not all applied to the database.
-    #[error("{} has migration files pending: {}; sync never runs a migration file: apply them first (`schemactl apply`), baseline the database if it already has their schema (`schemactl baseline`), or run sync in a folder without migration files; nothing was changed", database.display(), pending.join(", "))]
+    #[error("{} has migration files pending: {}; sync never runs a migration file: apply them first (`schemactl apply`), baseline the database if it already has their schema (`schemactl baseline`), or run sync in a folder without migration files; nothing was changed", crate::printable::path(&database), pending.join(", "))]
     FilesPending {
         /// The database.
         database: PathBuf,
@@ -766,7 +766,7 @@ pub enum Error {
         pending: Vec<String>,
     },
     /// A fleet run whose concurrent backups do not fit on a file system.
-    #[error("the backups of {jobs} database(s) at once need about {need} bytes in {} and its file system has {free}; free space or lower --jobs; nothing was changed", place.display())]
+    #[error("the backups of {jobs} database(s) at once need about {need} bytes in {} and its file system has {free}; free space or lower --jobs; nothing was changed", crate::printable::path(&place))]
     FleetNoSpace {
         /// A backups directory on that file system.
         place: PathBuf,
@@ -778,7 +778,7 @@ pub enum Error {
         free: u64,
     },
     /// What a command was about to run is not what it showed and the user confirmed.
-    #[error("what would run on {} changed after it was shown (shown: {}; now: {}); nothing was changed: run the command again to see what it runs now", database.display(), shown.join(", "), if now.is_empty() { "nothing".to_string() } else { now.join(", ") })]
+    #[error("what would run on {} changed after it was shown (shown: {}; now: {}); nothing was changed: run the command again to see what it runs now", crate::printable::path(&database), shown.join(", "), if now.is_empty() { "nothing".to_string() } else { now.join(", ") })]
     ChangedSinceShown {
         /// The database.
         database: PathBuf,
@@ -788,6 +788,6 @@ pub enum Error {
         now: Vec<String>,
     },
     /// A read-only command found a hot journal (`DB-journal`) a crashed writer left in DB.
-    #[error("a crashed writer left {}-journal (a transaction it never finished): a read-only command cannot roll it back; open {} read-write once (e.g. `schemactl backup --database {}`) to roll it back, then run this again; nothing was changed", .0.display(), .0.display(), .0.display())]
+    #[error("a crashed writer left {}-journal (a transaction it never finished): a read-only command cannot roll it back; open {} read-write once (e.g. `schemactl backup --database {}`) to roll it back, then run this again; nothing was changed", crate::printable::path(.0), crate::printable::path(.0), crate::printable::path(.0))]
     HotJournal(PathBuf),
 }

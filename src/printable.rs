@@ -4,8 +4,9 @@
 //! follows them), escaped as `\n`, `\r`, `\t` or `\u{1b}`, the same spelling the SQL comments
 //! use ([`crate::sql::comment`]). Every human line schemactl prints that holds a name goes
 //! through [`line`] (a plan step, a check's line) or [`lines`] (a message that has line breaks
-//! of its own, such as an error with its list of rows): a name can neither move the cursor,
-//! overwrite a line, nor (through `line`) add one.
+//! of its own, such as an error with its list of rows), and every path in it through
+//! [`path`]: a name can neither move the cursor, overwrite a line, nor (through `line` and
+//! `path`) add one.
 
 use std::borrow::Cow;
 use std::fmt::Write;
@@ -61,6 +62,24 @@ pub fn line(text: &str) -> Cow<'_, str> {
 /// message made of several lines.
 pub fn lines(text: &str) -> Cow<'_, str> {
     escaped(text, |c| c == '\n')
+}
+
+/// A path as it is shown to people, on one line: what [`std::path::Path::display`] shows,
+/// with every character of [`acts`] escaped, line breaks too (a directory named with a
+/// newline cannot forge a line of its own). Every human line that names a file or database
+/// shows it through this; machine formats (JSON) keep the path as it is.
+pub fn path<P: AsRef<std::path::Path> + ?Sized>(path: &P) -> Shown<'_> {
+    Shown(path.as_ref())
+}
+
+/// A path shown on one line ([`path`]).
+#[derive(Debug, Clone, Copy)]
+pub struct Shown<'a>(&'a std::path::Path);
+
+impl std::fmt::Display for Shown<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&line(&self.0.to_string_lossy()))
+    }
 }
 
 /// SQL text for people, its own layout kept: the line breaks between its tokens stay line

@@ -272,7 +272,22 @@ fn a_runbook_backup_without_checksum_is_restored_only_when_asked_after_integrity
         stderr(&out)
     );
     assert_eq!(p.count(), 10);
+    // No manifest: nothing shows it is this database's, which is asked for too.
     let out = p.run(&["restore", &gz, "--without-checksum", "--yes"]);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(
+        stderr(&out).contains("it has no manifest, so nothing shows it is a backup of"),
+        "{}",
+        stderr(&out)
+    );
+    assert_eq!(p.count(), 10);
+    let out = p.run(&[
+        "restore",
+        &gz,
+        "--without-checksum",
+        "--from-other-database",
+        "--yes",
+    ]);
     assert!(out.status.success(), "{}", stderr(&out));
     assert!(stderr(&out).contains("NO CHECKSUM"), "{}", stderr(&out));
     assert_eq!(p.count(), 4);

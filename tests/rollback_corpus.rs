@@ -66,6 +66,7 @@ fn apply_then_rollback(
             extra: Vec::new(),
             confirmed: None,
             planned_on: None,
+            existing_only: false,
             ..opts
         },
         "last",

@@ -64,6 +64,10 @@ pub struct Options {
     /// statement, when the live schema is no longer that one: a plan made for another schema
     /// (a column another process added and filled while the question was open) never runs.
     pub planned_on: Option<PlannedOn>,
+    /// Work only on a database that exists (the fleet's targets): one missing, or removed
+    /// since it was named, is refused as missing, and nothing (database, directory or lock
+    /// file) is created at its path.
+    pub existing_only: bool,
 }
 
 /// The live schema a plan was made on, as the plan saw it (the excluded tables left out).
@@ -262,6 +266,10 @@ fn run_pipeline(opts: &Options, check_rows: bool, say: &mut dyn FnMut(&str)) -> 
                 .map_err(|e| Error::sqlite("open an empty database to preview", e))?
         };
         (None, conn)
+    } else if opts.existing_only {
+        crate::db::must_exist(&opts.database)?;
+        let lock = lock::acquire(&opts.database, opts.wait, &mut |m| say(m))?;
+        (Some(lock), crate::db::open_existing(&opts.database)?)
     } else {
         if let Some(parent) = opts.database.parent().filter(|p| !p.as_os_str().is_empty()) {
             std::fs::create_dir_all(parent)

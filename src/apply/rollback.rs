@@ -15,7 +15,7 @@ use rusqlite::Connection;
 
 use super::driver::{Driver, Mode};
 use super::lock;
-use super::pipeline::{Options, Report, guarded_run, open_live};
+use super::pipeline::{Options, Report, guarded_run};
 use super::stash_rows::Lossy;
 use crate::db::identity::Identity;
 use crate::error::{Error, Result};
@@ -85,7 +85,9 @@ pub fn rollback_lossy(
     } else {
         (
             Some(lock::acquire(&opts.database, opts.wait, &mut |m| say(m))?),
-            open_live(&opts.database)?,
+            // A rollback never creates a database: one removed since the check above is
+            // reported missing, not made anew.
+            crate::db::open_existing(&opts.database)?,
         )
     };
     let applied = history::applied(&live)?;

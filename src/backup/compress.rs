@@ -61,7 +61,7 @@ pub fn compress(from: &Path, to: &Path, c: Compression) -> Result<String> {
         }
         Compression::None => {
             return Err(Error::InvalidArgument {
-                what: format!("compress {}", from.display()),
+                what: format!("compress {}", crate::printable::path(&from)),
                 message: "no compression was asked for".into(),
             });
         }

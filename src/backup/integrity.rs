@@ -94,11 +94,11 @@ impl Unverified {
 /// database uses a collation this build lacks, the check runs again without it (see the
 /// module header) and the result says what could not be verified.
 pub fn integrity_check(path: &Path) -> Result<Unverified> {
-    let context = || format!("check {}", path.display());
+    let context = || format!("check {}", crate::printable::path(&path));
     let first = {
         // Opened read-write so that a WAL-mode copy cleans up its -wal and -shm when closed.
         let conn = Connection::open(path)
-            .map_err(|e| Error::sqlite(format!("open {}", path.display()), e))?;
+            .map_err(|e| Error::sqlite(format!("open {}", crate::printable::path(&path)), e))?;
         conn.query_row("PRAGMA integrity_check", [], |r| r.get::<_, String>(0))
     };
     let result = match first {
@@ -131,7 +131,7 @@ pub fn without_collations(
     pragma: &'static str,
     limit: usize,
 ) -> Result<(Vec<String>, Unverified)> {
-    let sqlite = |e| Error::sqlite(format!("check {}", path.display()), e);
+    let sqlite = |e| Error::sqlite(format!("check {}", crate::printable::path(&path)), e);
     // Opened read-write because SQLite leaves out the CHECK constraints of a read-only file
     // (integrity_check would skip them), but query_only before anything else: from here on
     // SQLite refuses every write on this connection, so the stand-in never orders an entry.
@@ -147,7 +147,7 @@ pub fn without_collations(
         .map_err(sqlite)?;
     if !query_only {
         return Err(Error::sqlite(
-            format!("check {}", path.display()),
+            format!("check {}", crate::printable::path(&path)),
             rusqlite::Error::InvalidQuery,
         ));
     }

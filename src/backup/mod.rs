@@ -98,7 +98,11 @@ pub fn take(source: &Connection, database: &Path, dir: &Path, label: &str) -> Re
     };
     let q = |e| {
         Error::sqlite(
-            format!("back up {} to {}", database.display(), path.display()),
+            format!(
+                "back up {} to {}",
+                crate::printable::path(&database),
+                crate::printable::path(&path)
+            ),
             e,
         )
     };

@@ -63,6 +63,7 @@ impl PipelineArgs {
             inspected: None,
             files_read: None,
             planned_on: None,
+            existing_only: false,
         }
     }
 }
@@ -97,7 +98,7 @@ pub fn run(args: &Args, config: &Config) -> Result<ExitCode> {
     if let (Some(lines), Format::Human) = (uncovered, args.pipeline.format) {
         crate::note!(
             "note: {} has changes no migration covers ({lines} line(s) of the schema dump differ): write a migration with `schemactl plan --write NAME`",
-            opts.schema.display()
+            crate::printable::path(&opts.schema)
         );
     }
     let extra = serde_json::json!({ "uncovered_schema_changes": uncovered.is_some() });
@@ -143,7 +144,7 @@ pub(super) fn run_pipeline(opts: &Options, args: &PipelineArgs) -> Result<Outcom
         }
         let heading = crate::printable::line(&format!(
             "pending for {}: {}",
-            opts.database.display(),
+            crate::printable::path(&opts.database),
             preview.migrations.join(", ")
         ))
         .into_owned();
@@ -224,7 +225,7 @@ pub(super) fn print_outcome(
                 "{}",
                 crate::printable::line(&format!(
                     "pending for {}: {}",
-                    database.display(),
+                    crate::printable::path(&database),
                     r.migrations.join(", ")
                 ))
             );
@@ -276,16 +277,15 @@ pub(super) fn print_report(done: &str, preposition: &str, report: &Report, datab
     {
         crate::note!("  {}", crate::printable::line(&line));
     }
-    let backup = report
-        .backup
-        .as_ref()
-        .map_or(String::new(), |b| format!(" (backup: {})", b.display()));
+    let backup = report.backup.as_ref().map_or(String::new(), |b| {
+        format!(" (backup: {})", crate::printable::path(&b))
+    });
     crate::say!(
         "{}",
         crate::printable::line(&format!(
             "{done} {} {preposition} {}{backup}",
             report.migrations.join(", "),
-            database.display()
+            crate::printable::path(&database)
         ))
     );
 }

@@ -221,7 +221,10 @@ pub fn run(args: &Args, config: &Config) -> Result<ExitCode> {
                 }))?;
             } else {
                 for f in &swept {
-                    crate::say!("removed {} (left by an interrupted run)", f.display());
+                    crate::say!(
+                        "removed {} (left by an interrupted run)",
+                        crate::printable::path(&f)
+                    );
                 }
             }
             Ok(ExitCode::SUCCESS)
@@ -235,7 +238,7 @@ fn take(args: &Args, config: &Config, started: Instant) -> Result<ExitCode> {
     if !database.is_file() {
         return Err(Error::Usage(format!(
             "database {} does not exist",
-            database.display()
+            crate::printable::path(&database)
         )));
     }
     let opts = backup::Options {
@@ -246,17 +249,23 @@ fn take(args: &Args, config: &Config, started: Instant) -> Result<ExitCode> {
         count_rows: args.format == Format::Json,
     };
     let mut progress = Progress::new(&opts.database);
-    progress.say(&format!("backing up {} ...", opts.database.display()));
+    progress.say(&format!(
+        "backing up {} ...",
+        crate::printable::path(&opts.database)
+    ));
     let taken = backup::backup(&opts);
     drop(progress);
     let taken = taken?;
     if args.format == Format::Human {
         for f in &taken.swept {
-            crate::say!("removed {} (left by an interrupted run)", f.display());
+            crate::say!(
+                "removed {} (left by an interrupted run)",
+                crate::printable::path(&f)
+            );
         }
         crate::say!(
             "backup: {} ({} bytes, database {} bytes, sha256 {})",
-            taken.path.display(),
+            crate::printable::path(&taken.path),
             taken.size,
             taken.database_size,
             taken.sha256
@@ -311,18 +320,18 @@ fn prune(
     let verb = if dry_run { "would prune" } else { "pruning" };
     if human || !dry_run {
         for f in &pruned.removed {
-            crate::note!("{verb} {}", f.display());
+            crate::note!("{verb} {}", crate::printable::path(&f));
         }
         if let Some(kept) = &pruned.kept_newest_verified {
             crate::note!(
                 "keeping {}: the newest verified {} of {} (pass --including-newest-verified to prune it too)",
-                kept.display(),
+                crate::printable::path(&kept),
                 if rules.kind == Kind::Safety {
                     "safety copy"
                 } else {
                     "backup"
                 },
-                owner.path.display()
+                crate::printable::path(&owner.path)
             );
         }
     }
@@ -349,7 +358,7 @@ fn prune(
     retention::remove(&pruned)?;
     if human {
         for f in &pruned.removed {
-            crate::say!("pruned {}", f.display());
+            crate::say!("pruned {}", crate::printable::path(&f));
         }
         crate::say!("{} file(s) removed", pruned.removed.len());
     }
@@ -392,7 +401,7 @@ fn list(database: &Path, dir: &Path, all: bool, format: Format) -> Result<ExitCo
             e.created_at,
             e.size,
             e.reason,
-            e.file.display()
+            crate::printable::path(&e.file)
         )
     };
     let mine = |kind: Kind| -> Vec<&Entry> {
@@ -401,13 +410,13 @@ fn list(database: &Path, dir: &Path, all: bool, format: Format) -> Result<ExitCo
             .filter(|e| e.kind == kind && e.belongs_to(&owner))
             .collect()
     };
-    crate::say!("backups of {}:", owner.path.display());
+    crate::say!("backups of {}:", crate::printable::path(&owner.path));
     let backups = mine(Kind::Backup);
     for e in &backups {
         crate::say!("  {}", line(e));
     }
     if backups.is_empty() {
-        crate::say!("  none in {}", dir.display());
+        crate::say!("  none in {}", crate::printable::path(&dir));
     }
     let safety = mine(Kind::Safety);
     if !safety.is_empty() {
@@ -432,7 +441,7 @@ fn list(database: &Path, dir: &Path, all: bool, format: Format) -> Result<ExitCo
         if !strays.is_empty() {
             crate::say!("files no manifest describes (left alone):");
             for f in &strays {
-                crate::say!("  {}", f.display());
+                crate::say!("  {}", crate::printable::path(&f));
             }
         }
     }
@@ -444,12 +453,12 @@ fn verify(files: &[PathBuf]) -> Result<ExitCode> {
     let mut failed = 0;
     for f in files {
         let mut progress = Progress::new(f);
-        progress.say(&format!("verifying {} ...", f.display()));
+        progress.say(&format!("verifying {} ...", crate::printable::path(&f)));
         let verified = catalog::verify(f);
         drop(progress);
         match verified {
             Ok(unverified) => {
-                crate::say!("ok      {}", f.display());
+                crate::say!("ok      {}", crate::printable::path(&f));
                 if !unverified.is_empty() {
                     crate::say!("        {}", unverified.describe("integrity_check"));
                 }

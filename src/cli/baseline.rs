@@ -81,14 +81,14 @@ pub fn run(args: &Args, config: &Config) -> Result<ExitCode> {
     if preview.matched {
         line(format!(
             "{} matches V{}: its schema is exactly what {} build",
-            opts.database.display(),
+            crate::printable::path(&opts.database),
             preview.version,
             stems.join(", ")
         ));
     } else {
         line(format!(
             "{} is not exactly V{}; the difference (expected V{}, then the database):\n{}",
-            opts.database.display(),
+            crate::printable::path(&opts.database),
             preview.version,
             preview.version,
             preview.diff.trim_end()
@@ -125,7 +125,7 @@ pub fn run(args: &Args, config: &Config) -> Result<ExitCode> {
         && !confirm(&format!(
             "record {} as applied to {} (nothing runs)?",
             stems.join(", "),
-            opts.database.display()
+            crate::printable::path(&opts.database)
         ))?
     {
         return Err(Error::Usage(

@@ -49,7 +49,7 @@ pub fn run(args: &Args, config: &Config) -> Result<ExitCode> {
         None => {
             crate::note!(
                 "note: no schema files in {}: only the checks of the database itself run (integrity, foreign keys)",
-                schema.display()
+                crate::printable::path(&schema)
             );
             crate::dsl::Desired::empty()
         }
@@ -92,7 +92,7 @@ pub fn run(args: &Args, config: &Config) -> Result<ExitCode> {
             }
             crate::say!(
                 "{}: {} ({})",
-                database.display(),
+                crate::printable::path(&database),
                 match (errors, warnings) {
                     (0, 0) => "healthy".to_string(),
                     (0, w) => format!("healthy, {w} warning(s)"),

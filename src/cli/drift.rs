@@ -42,7 +42,7 @@ pub fn run(args: &Args, config: &Config) -> Result<ExitCode> {
         Format::Human => {
             let color = super::output::color();
             if findings.is_empty() {
-                crate::say!("{}: no drift", database.display());
+                crate::say!("{}: no drift", crate::printable::path(&database));
             }
             for f in &findings {
                 crate::say!("drift: {}", crate::printable::line(&f.message));

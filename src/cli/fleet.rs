@@ -68,7 +68,7 @@ impl TargetArgs {
         let (found, skipped) = fleet::resolve_naming_skipped(&source, backups, &folders)?;
         // Standard error, so a JSON or ndjson standard output stays one format.
         for (file, why) in skipped {
-            crate::note!("note: {} is left out: {why}", file.display());
+            crate::note!("note: {} is left out: {why}", crate::printable::path(&file));
         }
         Ok(Some(found))
     }
@@ -349,7 +349,7 @@ fn describe_plan(found: &Preflight, jobs: usize) -> String {
             "disk: {} backup(s) at once need about {} bytes in {}: {} bytes free{}\n",
             jobs,
             d.needed,
-            d.directory.display(),
+            crate::printable::path(&d.directory),
             d.free,
             if d.fits() { "" } else { " (NOT ENOUGH)" }
         );
@@ -357,7 +357,7 @@ fn describe_plan(found: &Preflight, jobs: usize) -> String {
     for t in found.targets.iter().filter(|t| t.state.refused()) {
         out += &format!(
             "  {}: {}\n",
-            t.target.display(),
+            crate::printable::path(&t.target),
             t.error.as_deref().unwrap_or("refused")
         );
     }
@@ -412,13 +412,16 @@ fn print_record(record: &Record, format: RunFormat) {
             let mut line = format!(
                 "{:<16} {}  {} -> {}  ({} ms)",
                 record.outcome.name(),
-                record.target,
+                crate::printable::line(&record.target),
                 fleet::report::version_name(record.from),
                 fleet::report::version_name(record.to),
                 record.ms
             );
             if let Some(e) = &record.error {
-                line += &format!("\n    {}", e.message.replace('\n', "\n    "));
+                line += &format!(
+                    "\n    {}",
+                    crate::printable::lines(&e.message).replace('\n', "\n    ")
+                );
             }
             line
         }
@@ -536,7 +539,7 @@ fn apply(args: &ApplyArgs, config: &Config) -> Result<ExitCode> {
     crate::note!(
         "run {} (journal: {})",
         done.run.id,
-        done.run.dir.join(fleet::journal::APPLY_JOURNAL).display()
+        crate::printable::path(&done.run.dir.join(fleet::journal::APPLY_JOURNAL))
     );
     print_summary(&done.summary, done.stopped.as_deref(), format)?;
     let canary_passed = args.canary_only
@@ -597,7 +600,7 @@ fn status(args: &StatusArgs, config: &Config) -> Result<ExitCode> {
             for t in found.targets.iter().filter(|t| t.state.refused()) {
                 crate::say!(
                     "  {}: {}",
-                    t.target.display(),
+                    crate::printable::path(&t.target),
                     t.error.as_deref().unwrap_or("refused")
                 );
             }
@@ -625,7 +628,7 @@ fn rollback(args: &RollbackArgs, config: &Config) -> Result<ExitCode> {
         for p in &planned {
             crate::note!(
                 "{}: {} -> {}{}",
-                p.target,
+                crate::printable::line(&p.target),
                 fleet::report::version_name(p.to),
                 fleet::report::version_name(p.from),
                 p.note.as_ref().map_or(String::new(), |n| format!(" ({n})"))

@@ -92,14 +92,14 @@ pub fn run(args: &Args, config: &Config) -> Result<ExitCode> {
                 .open(out)
                 .map_err(|e| match e.kind() {
                     std::io::ErrorKind::AlreadyExists => Error::InvalidArgument {
-                        what: format!("--out {}", out.display()),
+                        what: format!("--out {}", crate::printable::path(&out)),
                         message: "the file exists and import never overwrites a file: remove it, or choose another --out".into(),
                     },
                     _ => Error::io("create", out, e),
                 })?;
             file.write_all(yaml.as_bytes())
                 .map_err(|e| Error::io("write", out, e))?;
-            crate::note!("wrote {}", out.display());
+            crate::note!("wrote {}", crate::printable::path(&out));
         }
     }
     Ok(ExitCode::SUCCESS)

@@ -150,29 +150,33 @@ fn write(args: &Args, config: &Config, name: &str) -> Result<ExitCode> {
     for (forward, reverse) in &written.promoted {
         crate::say!(
             "wrote {} and {} (the sync recorded in the database, as a file: the same version, name and SQL)",
-            forward.display(),
+            crate::printable::path(&forward),
             reverse
                 .as_ref()
-                .map_or("no rollback file (none was recorded)".into(), |r| r
-                    .display()
-                    .to_string())
+                .map_or("no rollback file (none was recorded)".into(), |r| {
+                    crate::printable::path(r).to_string()
+                })
         );
     }
     match written.planned {
         None if written.promoted.is_empty() => crate::say!(
             "the migrations already build {}: nothing to write",
-            schema.display()
+            crate::printable::path(&schema)
         ),
         None => crate::say!(
             "the migrations now build {}: nothing more to write",
-            schema.display()
+            crate::printable::path(&schema)
         ),
         Some(Files {
             forward,
             reverse,
             destructive,
         }) => {
-            crate::say!("wrote {} and {}", forward.display(), reverse.display());
+            crate::say!(
+                "wrote {} and {}",
+                crate::printable::path(&forward),
+                crate::printable::path(&reverse)
+            );
             if destructive > 0 {
                 crate::say!(
                     "note: {destructive} destructive step(s): applying needs --allow-destructive"

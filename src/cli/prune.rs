@@ -99,7 +99,10 @@ pub fn run(args: &Args, config: &Config) -> Result<ExitCode> {
             }
             .into());
         }
-        if !confirm(&format!("prune {}?", opts.database.display()))? {
+        if !confirm(&format!(
+            "prune {}?",
+            crate::printable::path(&opts.database)
+        ))? {
             return Err(Error::Usage("not confirmed; nothing was pruned".into()));
         }
     }
@@ -189,8 +192,8 @@ fn human(r: &prune::Report) -> String {
             let _ = writeln!(
                 out,
                 "archived to {} (restore with: schemactl restore {} --table T --mode merge)",
-                a.display(),
-                a.display()
+                crate::printable::path(&a),
+                crate::printable::path(&a)
             );
             let mut unlinked: Vec<&str> = r
                 .effects
@@ -203,7 +206,7 @@ fn human(r: &prune::Report) -> String {
                 let _ = writeln!(
                     out,
                     "the old references of \"{t}\" are in the archive: after the tables they reference, `schemactl restore {} --table {t} --mode merge` puts them back",
-                    a.display()
+                    crate::printable::path(&a)
                 );
             }
         }

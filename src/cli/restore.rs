@@ -102,12 +102,20 @@ pub fn run(args: &Args, config: &Config) -> Result<ExitCode> {
     // What will be put in place, before anything is asked or done.
     crate::cli::output::note_text(&restore::render(&prepared.preview, &opts.database));
     if !prepared.preview.this_database && !opts.from_other_database {
-        crate::note!(
-            "warning: {} is a backup of another database ({}), not of {}",
-            prepared.preview.file.display(),
-            prepared.preview.source_database,
-            opts.database.display()
-        );
+        if prepared.preview.kind.is_none() {
+            crate::note!(
+                "warning: {} has no manifest: nothing shows it is a backup of {}",
+                crate::printable::path(&prepared.preview.file),
+                crate::printable::path(&opts.database)
+            );
+        } else {
+            crate::note!(
+                "warning: {} is a backup of another database ({}), not of {}",
+                crate::printable::path(&prepared.preview.file),
+                prepared.preview.source_database,
+                crate::printable::path(&opts.database)
+            );
+        }
         if std::io::stdin().is_terminal() && !args.yes {
             opts.from_other_database = confirm("restore another database's backup over it?")?;
         }
@@ -120,7 +128,7 @@ pub fn run(args: &Args, config: &Config) -> Result<ExitCode> {
             } else {
                 "replace"
             },
-            opts.database.display()
+            crate::printable::path(&opts.database)
         ))?
     {
         return Err(Error::Usage("not confirmed; nothing was restored".into()));
@@ -203,7 +211,7 @@ pub fn run(args: &Args, config: &Config) -> Result<ExitCode> {
                 crate::note!(
                     "warning: {} row(s) of the archive NOT restored (--skip-taken): a different live row holds their key ({keys}); they are only in {}",
                     r.taken,
-                    r.from.display()
+                    crate::printable::path(&r.from)
                 );
             } else {
                 crate::note!(
@@ -228,8 +236,8 @@ pub fn run(args: &Args, config: &Config) -> Result<ExitCode> {
         }
         crate::say!(
             "restored table \"{table}\" in {} from {}: {} row(s) deleted, {} inserted{} (the previous contents are in {})",
-            opts.database.display(),
-            r.from.display(),
+            crate::printable::path(&opts.database),
+            crate::printable::path(&r.from),
             r.deleted,
             r.inserted,
             if r.renumbered > 0 {
@@ -240,7 +248,7 @@ pub fn run(args: &Args, config: &Config) -> Result<ExitCode> {
             } else {
                 String::new()
             },
-            r.before.display()
+            crate::printable::path(&r.before)
         );
         return Ok(ExitCode::SUCCESS);
     }
@@ -259,12 +267,17 @@ pub fn run(args: &Args, config: &Config) -> Result<ExitCode> {
     }
     crate::say!(
         "restored {} from {} ({})",
-        opts.database.display(),
-        restored.from.display(),
+        crate::printable::path(&opts.database),
+        crate::printable::path(&restored.from),
         match (&restored.before, restored.moved_aside.first()) {
-            (Some(before), _) => format!("the previous contents are in {}", before.display()),
-            (None, Some(aside)) =>
-                format!("the unreadable file was moved aside to {}", aside.display()),
+            (Some(before), _) => format!(
+                "the previous contents are in {}",
+                crate::printable::path(&before)
+            ),
+            (None, Some(aside)) => format!(
+                "the unreadable file was moved aside to {}",
+                crate::printable::path(&aside)
+            ),
             (None, None) => "there was no database before".to_string(),
         }
     );

@@ -84,6 +84,7 @@ pub fn run(args: &Args, config: &Config) -> Result<ExitCode> {
         inspected: None,
         files_read: None,
         planned_on: None,
+        existing_only: false,
     };
     let (target, cascade) = match (&args.target, &args.to) {
         (Some(target), _) => (target.clone(), args.cascade),
@@ -133,7 +134,10 @@ pub fn run(args: &Args, config: &Config) -> Result<ExitCode> {
                 });
             }
         }
-        let heading = format!("to roll back in {}, newest first", opts.database.display());
+        let heading = format!(
+            "to roll back in {}, newest first",
+            crate::printable::path(&opts.database)
+        );
         if json {
             if args.dry_run {
                 let drops = serde_json::json!({ "drops": preview.drops });
@@ -204,7 +208,7 @@ fn after(database: &std::path::Path, to: &str) -> Result<String> {
         .ok_or_else(|| {
             Error::Usage(format!(
                 "nothing is applied after V{version} in {}: nothing to roll back",
-                database.display()
+                crate::printable::path(&database)
             ))
         })
 }

@@ -33,7 +33,7 @@ pub fn run(cmd: &Command, config: &Config) -> Result<ExitCode> {
             let indexes: usize = s.tables.iter().map(|t| t.indexes.len()).sum();
             crate::say!(
                 "{}: ok (version {}; {} tables, {indexes} indexes, {} views, {} triggers, {} virtual tables)",
-                path.display(),
+                crate::printable::path(&path),
                 desired.version,
                 s.tables.len(),
                 s.views.len(),

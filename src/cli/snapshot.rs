@@ -34,6 +34,6 @@ pub fn run(args: &Args, config: &Config) -> Result<ExitCode> {
     };
     let text = crate::normal::snapshot_over(&desired.schema, existing.as_deref());
     std::fs::write(&path, text).map_err(|e| Error::io("write", &path, e))?;
-    crate::say!("wrote {}", path.display());
+    crate::say!("wrote {}", crate::printable::path(&path));
     Ok(ExitCode::SUCCESS)
 }

@@ -48,7 +48,7 @@ pub fn run(cmd: &Command, config: &Config) -> Result<ExitCode> {
                     serde_json::to_string_pretty(&stashes).unwrap_or_default()
                 );
             } else if stashes.is_empty() {
-                crate::say!("{}: no stashes", path.display());
+                crate::say!("{}: no stashes", crate::printable::path(&path));
             } else {
                 for s in stashes {
                     let note = if s.dropped {

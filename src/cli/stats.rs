@@ -39,7 +39,7 @@ fn human(s: &stats::Stats) -> String {
     use std::fmt::Write;
     let size = stats::human_size;
     let mut out = String::new();
-    let _ = writeln!(out, "{}", s.database);
+    let _ = writeln!(out, "{}", crate::printable::line(&s.database));
     let _ = writeln!(
         out,
         "  file {}, WAL {} ({} mode), {} pages of {}, {} free",
@@ -113,7 +113,7 @@ pub fn run(args: &Args, config: &Config) -> Result<ExitCode> {
     if let Some(max) = over {
         crate::note!(
             "{} is {} ({total} bytes, file + WAL), over --max-size {} ({max} bytes)",
-            database.display(),
+            crate::printable::path(&database),
             stats::human_size(total),
             stats::human_size(max)
         );

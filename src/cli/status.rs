@@ -66,7 +66,7 @@ pub fn run(args: &Args, config: &Config) -> Result<ExitCode> {
             crate::cli::output::out(&(serde_json::to_string_pretty(&v).unwrap_or_default() + "\n"));
         }
         Format::Human => {
-            let db = database.display();
+            let db = crate::printable::path(&database);
             match current {
                 Some(v) => crate::say!("{db}: version {v}"),
                 None if exists => crate::say!("{db}: no migrations applied"),
@@ -92,7 +92,7 @@ pub fn run(args: &Args, config: &Config) -> Result<ExitCode> {
                 Some(false) => "differs from the live schema (see `schemactl plan`)".to_string(),
                 None => "cannot be loaded (see `schemactl schema check`)".to_string(),
             };
-            crate::say!("  {}: {m}", schema_path.display());
+            crate::say!("  {}: {m}", crate::printable::path(&schema_path));
         }
     }
     Ok(ExitCode::SUCCESS)

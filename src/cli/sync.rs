@@ -46,7 +46,10 @@ pub fn run(args: &Args, config: &Config) -> Result<ExitCode> {
     let planned = sync::planned(&sync_opts)?;
     let outcome = if planned.migrations.is_empty() {
         if args.pipeline.format == super::output::Format::Human {
-            crate::say!("{} matches the schema: nothing to do", database.display());
+            crate::say!(
+                "{} matches the schema: nothing to do",
+                crate::printable::path(&database)
+            );
             return Ok(ExitCode::SUCCESS);
         }
         let version = if database.exists() {

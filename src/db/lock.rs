@@ -75,7 +75,10 @@ pub fn acquire(database: &Path, wait: bool, on_wait: &mut dyn FnMut(&str)) -> Re
                     holder: who,
                 });
             }
-            on_wait(&format!("waiting for {who} to release {}", path.display()));
+            on_wait(&format!(
+                "waiting for {who} to release {}",
+                crate::printable::path(&path)
+            ));
             file.lock().map_err(|e| Error::io("lock", &path, e))?;
         }
         Err(TryLockError::Error(e)) => return Err(Error::io("lock", &path, e)),

@@ -44,7 +44,7 @@ pub fn open_read_only(path: &Path) -> Result<Connection> {
         path,
         OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX,
     )
-    .map_err(|e| Error::sqlite(format!("open {}", path.display()), e))?;
+    .map_err(|e| Error::sqlite(format!("open {}", crate::printable::path(&path)), e))?;
     finish_open(conn, path)
 }
 
@@ -53,8 +53,30 @@ pub fn open_live(path: &Path) -> Result<Connection> {
     if let Some(parent) = path.parent().filter(|p| !p.as_os_str().is_empty()) {
         std::fs::create_dir_all(parent).map_err(|e| Error::io("create directory", parent, e))?;
     }
-    let conn =
-        Connection::open(path).map_err(|e| Error::sqlite(format!("open {}", path.display()), e))?;
+    let conn = Connection::open(path)
+        .map_err(|e| Error::sqlite(format!("open {}", crate::printable::path(&path)), e))?;
+    finish_open(conn, path)
+}
+
+/// Opens the live database read-write, only when it exists: never creates one (SQLite opens
+/// without `SQLITE_OPEN_CREATE`), so a database removed or moved away since it was named is
+/// reported missing, and nothing is left at its path.
+pub fn open_existing(path: &Path) -> Result<Connection> {
+    must_exist(path)?;
+    let conn = Connection::open_with_flags(
+        path,
+        OpenFlags::SQLITE_OPEN_READ_WRITE | OpenFlags::SQLITE_OPEN_NO_MUTEX,
+    )
+    .map_err(|e| {
+        // Gone between the check and the open.
+        if path.exists() {
+            Error::sqlite(format!("open {}", crate::printable::path(&path)), e)
+        } else {
+            Error::MissingDatabase {
+                path: path.to_path_buf(),
+            }
+        }
+    })?;
     finish_open(conn, path)
 }
 
@@ -72,7 +94,7 @@ fn finish_open(conn: Connection, path: &Path) -> Result<Connection> {
             {
                 Error::HotJournal(path.to_path_buf())
             }
-            _ => Error::sqlite(format!("read {}", path.display()), e),
+            _ => Error::sqlite(format!("read {}", crate::printable::path(&path)), e),
         })?;
     Ok(conn)
 }

@@ -22,7 +22,7 @@ pub enum GateError {
     /// was not given.
     #[error(
         "the pending migrations would drop what was added to {} by hand since they were written: {}; nothing was changed: add it to schema/ and write the migration again (`plan --write`), or re-run with --allow-destructive to drop it (the pre-apply backup keeps it)",
-        database.display(),
+        crate::printable::path(&database),
         objects.join(", ")
     )]
     HandMadeLost {
@@ -36,7 +36,7 @@ pub enum GateError {
     /// undoes did not create; `--allow-destructive` was not given.
     #[error(
         "the applied migrations of {} cannot be replayed ({}), so what was added to it by hand cannot be told apart, and the rollback would drop {}, which the migrations it undoes did not create; nothing was changed: re-run with --allow-destructive to drop them (the pre-rollback backup keeps them)",
-        database.display(),
+        crate::printable::path(&database),
         crate::printable::line(why),
         crate::printable::line(&objects.join(", "))
     )]
@@ -52,7 +52,7 @@ pub enum GateError {
     /// rows of the database break: the run would fail on them, after the backup.
     #[error(
         "the pending migrations bring in a rule that rows of {} break; fix those rows first; nothing was changed:\n  {}",
-        database.display(),
+        crate::printable::path(&database),
         findings.iter().map(|f| crate::printable::line(f)).collect::<Vec<_>>().join("\n  ")
     )]
     RowsUnfit {

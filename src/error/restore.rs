@@ -16,7 +16,7 @@ pub enum RestoreError {
         table: String,
     },
     /// A restore waited for a writer that held the database for longer than it waits.
-    #[error("{} stayed busy; nothing was restored", database.display())]
+    #[error("{} stayed busy; nothing was restored", crate::printable::path(&database))]
     Busy {
         /// The database.
         database: PathBuf,
@@ -24,7 +24,7 @@ pub enum RestoreError {
     /// A writer holds the database and waiting was not asked for.
     #[error(
         "a writer holds {}: stop it, or pass --wait; nothing was restored",
-        database.display()
+        crate::printable::path(&database)
     )]
     WriterActive {
         /// The database.
@@ -33,7 +33,7 @@ pub enum RestoreError {
     /// The backup file is empty (a failed copy, `/dev/null`): it holds no database.
     #[error(
         "{} is empty: an empty file is no backup (a failed copy?)",
-        file.display()
+        crate::printable::path(&file)
     )]
     EmptyBackup {
         /// The file.
@@ -42,7 +42,7 @@ pub enum RestoreError {
     /// The backup is not a regular file (a FIFO, a device, a directory).
     #[error(
         "{} is not a regular file ({kind}): a backup is a file",
-        file.display()
+        crate::printable::path(&file)
     )]
     NotAFile {
         /// The file.
@@ -53,8 +53,8 @@ pub enum RestoreError {
     /// The file is a prune archive: the rows prune removed, not a backup of the database.
     #[error(
         "{} is a prune archive (the rows prune removed from {tables}), not a backup of the database: restoring it whole would replace the database by those rows; put them back with `schemactl restore {} --table TABLE --mode merge`; nothing was restored",
-        file.display(),
-        file.display()
+        crate::printable::path(&file),
+        crate::printable::path(&file)
     )]
     PruneArchive {
         /// The archive.
@@ -66,8 +66,8 @@ pub enum RestoreError {
     /// change the page size of a WAL database, so the backup API cannot write it.
     #[error(
         "{} is in WAL mode with a page size of {live} bytes, and the backup's page size is {backup} bytes: SQLite cannot change a WAL database's page size. With the application stopped, run `PRAGMA journal_mode=DELETE` on {}, restore, then `PRAGMA journal_mode=WAL`; nothing was restored and no safety copy was kept",
-        database.display(),
-        database.display()
+        crate::printable::path(&database),
+        crate::printable::path(&database)
     )]
     WalPageSize {
         /// The live database.

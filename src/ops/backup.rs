@@ -77,7 +77,12 @@ pub fn backup(opts: &Options) -> Result<Taken> {
     drop(source);
     let rows = if opts.count_rows {
         rusqlite::Connection::open(&pending.file.path)
-            .map_err(|e| Error::sqlite(format!("open {}", pending.file.path.display()), e))
+            .map_err(|e| {
+                Error::sqlite(
+                    format!("open {}", crate::printable::path(&pending.file.path)),
+                    e,
+                )
+            })
             .and_then(|c| crate::db::row_counts(&c, crate::db::Tables::User))?
     } else {
         BTreeMap::new()

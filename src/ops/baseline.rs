@@ -313,7 +313,7 @@ pub fn advice(
     exclude: &Exclude,
     database: &Path,
 ) -> Result<String> {
-    let db = database.display();
+    let db = crate::printable::path(&database);
     Ok(match find_match(files, live, exclude)? {
         Match::Nothing => format!("run `schemactl baseline --database {db}` to see why"),
         Match::Exact(versions) if versions.len() == 1 => format!(

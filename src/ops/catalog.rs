@@ -246,7 +246,7 @@ pub fn verify_plain(file: &Path, without_checksum: bool) -> Result<Verified> {
             result,
         },
         Error::Sqlite { cause, .. } => Error::Sqlite {
-            context: format!("check {} (decompressed)", file.display()),
+            context: format!("check {} (decompressed)", crate::printable::path(&file)),
             cause,
         },
         e => e,

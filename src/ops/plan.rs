@@ -48,7 +48,7 @@ pub fn plan(opts: &Options, say: &mut dyn FnMut(&str)) -> Result<Planned> {
     } else {
         say(&format!(
             "note: {} does not exist yet: planning from an empty database",
-            opts.database.display()
+            crate::printable::path(&opts.database)
         ));
         None
     };

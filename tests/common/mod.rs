@@ -195,5 +195,6 @@ pub fn pipeline_options(dir: &Path, database: PathBuf) -> schemactl::apply::Opti
         inspected: None,
         files_read: None,
         planned_on: None,
+        existing_only: false,
     }
 }

@@ -148,7 +148,10 @@ impl Run {
         }
         let dir = runs.join(id);
         if !dir.join("run.json").is_file() {
-            return Err(bad(&format!("no such run in {}", runs.display())));
+            return Err(bad(&format!(
+                "no such run in {}",
+                crate::printable::path(&runs)
+            )));
         }
         Ok(Run {
             id: id.to_string(),
@@ -206,7 +209,7 @@ impl Run {
                 what: format!("run {}", self.id),
                 message: format!(
                     "its journal names {target} relative to the directory the run was started in, which it did not record: add \"cwd\": \"<that directory>\" to {} (or name the targets again with --targets); nothing was changed",
-                    meta.display()
+                    crate::printable::path(&meta)
                 ),
             }),
         }
@@ -227,7 +230,7 @@ impl Run {
             .enumerate()
             .map(|(i, line)| {
                 serde_json::from_str(line).map_err(|e| Error::InvalidArgument {
-                    what: format!("{}:{}", path.display(), i + 1),
+                    what: format!("{}:{}", crate::printable::path(&path), i + 1),
                     message: format!("not a journal record: {e}"),
                 })
             })
@@ -303,6 +306,8 @@ mod tests {
             lint: Vec::new(),
             error: None,
             path: None,
+            identity: None,
+            applied: Vec::new(),
         }
     }
 

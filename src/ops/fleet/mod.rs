@@ -8,7 +8,7 @@
 //! happen, writing nothing), [`pool`] (the worker threads and the busy queue), [`journal`] (the
 //! run directory and its fsynced journal), [`report`] (records and summary), [`run`] (the
 //! apply run: canary, max failures, stop), [`rollback`] (undo what a run changed), [`status`]
-//! (the fleet's versions, read-only).
+//! (the fleet's versions, read-only), [`witness`] (which database a run migrated).
 
 pub mod journal;
 pub mod own;
@@ -19,6 +19,7 @@ pub mod rollback;
 pub mod run;
 pub mod status;
 pub mod targets;
+pub mod witness;
 
 use std::path::Path;
 
@@ -67,6 +68,35 @@ fn is_busy(error: &crate::Error) -> bool {
     false
 }
 
+/// Removes the safety copy a busy try took when that try changed nothing (the live run was
+/// rolled back: [`crate::Error::LiveRunFailed`]): a database an application keeps busy is
+/// tried several times per run, and each try's full copy of an unchanged database would
+/// otherwise stay behind. Returns the error with the copy no longer named. The manifest goes
+/// last, so an interrupted removal leaves a file that still lists, or nothing.
+fn discard_busy_copy(error: crate::Error) -> crate::Error {
+    use crate::Error;
+    match error {
+        Error::LiveRunFailed {
+            source,
+            backup: Some(copy),
+        } if is_busy(&source) => {
+            let removed = [
+                crate::backup::sidecar_path(&copy),
+                copy.clone(),
+                crate::backup::manifest_path(&copy),
+            ]
+            .iter()
+            .all(|f| std::fs::remove_file(f).is_ok() || !f.exists());
+            Error::LiveRunFailed {
+                source,
+                // Kept (and named) when it could not be removed.
+                backup: (!removed).then_some(copy),
+            }
+        }
+        e => e,
+    }
+}
+
 /// Records in `record` how a target's pipeline failed with `error`: busy, in the rehearsal, or
 /// in the live run (with the backup that run names); `other` names the outcome of any other
 /// error. The error itself goes into the record too.
@@ -86,5 +116,15 @@ fn record_failure(
         }
         e => other(e),
     };
-    record.error = Some(report::Failure::from_error(error));
+    record.error = Some(match error {
+        // A target that has gone since the run began (moved away, removed): said as such, and
+        // nothing was created at its path (the fleet opens targets only when they exist).
+        Error::MissingDatabase { .. } | Error::DatabaseMissing { .. } => {
+            report::Failure::message(format!(
+                "{} no longer exists: nothing was created at its path, nothing changed",
+                crate::printable::line(&record.target)
+            ))
+        }
+        _ => report::Failure::from_error(error),
+    });
 }

@@ -66,21 +66,21 @@ impl Folders {
                 "a {} of {} (its manifest {} names it, with its size and sha256)",
                 m.kind().as_str(),
                 m.database,
-                crate::backup::manifest_path(path).display()
+                crate::printable::path(&crate::backup::manifest_path(path))
             ));
         }
         let marker = sibling(path, crate::backup::partial::MARKER);
         if marker.is_file() {
             return Some(format!(
                 "a backup being written (its in-progress marker {} says so)",
-                marker.display()
+                crate::printable::path(&marker)
             ));
         }
         let parent = path.parent().filter(|p| !p.as_os_str().is_empty());
         let dir = canonical(parent.unwrap_or(Path::new(".")));
         self.dirs
             .get(&dir)
-            .map(|d| format!("in schemactl's folder {}", d.display()))
+            .map(|d| format!("in schemactl's folder {}", crate::printable::path(&d)))
     }
 }
 

@@ -237,7 +237,7 @@ fn read(
         target.state = State::NotAdopted;
         target.error = Some(format!(
             "{} has tables but no migration history: adopt it with `schemactl baseline`",
-            path.display()
+            crate::printable::path(&path)
         ));
         return Ok(());
     }

@@ -157,6 +157,13 @@ pub struct Record {
     /// lack it (see [`super::journal::Run::locate`]).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub path: Option<String>,
+    /// For a target the run applied migrations to: the identity of the database it migrated
+    /// (see [`super::witness`]), which a fleet rollback requires of the database it finds.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub identity: Option<String>,
+    /// For a target the run applied migrations to: the history rows it added.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub applied: Vec<super::witness::Row>,
 }
 
 /// The summary closing a report.
@@ -256,6 +263,8 @@ mod tests {
             lint: Vec::new(),
             error: None,
             path: None,
+            identity: None,
+            applied: Vec::new(),
         }
     }
 

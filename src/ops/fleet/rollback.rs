@@ -4,7 +4,9 @@
 //! one transaction), with what the reverse drops kept in a stash (the same migration applied
 //! again brings it back), so nothing is lost. A target that is already back at its version
 //! is up to date (re-running converges); one that moved since the run (another migration
-//! applied, or rolled back by hand) is refused, untouched. The records go to the run's
+//! applied, or rolled back by hand), or that is not the database the run migrated (another
+//! identity, or other history rows since the run's start: [`super::witness`]), is refused,
+//! untouched. The records go to the run's
 //! `rollback.ndjson`, journaled like the apply's.
 
 use std::path::PathBuf;
@@ -105,6 +107,7 @@ fn pipeline(opts: &Options, database: &std::path::Path, dry_run: bool) -> crate:
         inspected: None,
         files_read: None,
         planned_on: None,
+        existing_only: true,
     }
 }
 
@@ -121,14 +124,19 @@ fn at(r: &Record) -> PathBuf {
     PathBuf::from(r.path.as_deref().unwrap_or(&r.target))
 }
 
-/// Reads where `r`'s database is now.
+/// Reads where `r`'s database is now: refused unless it is the database the run migrated
+/// (its identity, and the history rows the run added: [`super::witness`]).
 fn position(r: &Record) -> Result<Position> {
     let path = at(r);
     let conn = crate::db::open_read_only(&path)?;
+    super::witness::check_identity(&conn, &path, r)?;
     let applied = crate::migrations::history::applied(&conn)?;
     let now = applied.iter().map(|a| a.version).max();
     if now == r.from {
         return Ok(Position::Back);
+    }
+    if now == r.to {
+        super::witness::check_history(&conn, r)?;
     }
     let first = applied
         .iter()
@@ -224,6 +232,8 @@ pub fn rollback(opts: &Options, on_record: &(dyn Fn(&Record) + Sync)) -> Result<
                     lint: Vec::new(),
                     error: None,
                     path: c.path.clone(),
+                    identity: None,
+                    applied: Vec::new(),
                 };
                 on_record(&r);
                 r
@@ -252,6 +262,8 @@ fn one(opts: &Options, changed: &Record, run: &str, last: bool) -> Option<Record
         lint: Vec::new(),
         error: None,
         path: changed.path.clone(),
+        identity: None,
+        applied: Vec::new(),
     };
     let result = position(changed).and_then(|p| match p {
         Position::Back => Ok(None),
@@ -267,7 +279,9 @@ fn one(opts: &Options, changed: &Record, run: &str, last: bool) -> Option<Record
                         .unwrap_or_default(),
                 );
             }
-            crate::apply::rollback(&p, &format!("V{first}"), true, &mut |_| {}).map(Some)
+            crate::apply::rollback(&p, &format!("V{first}"), true, &mut |_| {})
+                .map(Some)
+                .map_err(super::discard_busy_copy)
         }
     });
     match result {

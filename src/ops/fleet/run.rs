@@ -292,6 +292,8 @@ fn record(t: &Target, run: &str, outcome: Outcome) -> Record {
         lint: t.lint.clone(),
         error: None,
         path: Some(canonical(&t.target).display().to_string()),
+        identity: None,
+        applied: Vec::new(),
     }
 }
 
@@ -353,13 +355,16 @@ fn one(
             inspected: None,
             files_read: None,
             planned_on: None,
+            existing_only: true,
         },
         schema: opts.project.schema.clone(),
         exclude: opts.project.exclude.clone(),
     };
-    let result = crate::ops::apply::check_entry(&apply_opts).and_then(|()| {
-        crate::apply::apply_leaving_rows_to_rehearsal(&apply_opts.pipeline, &mut |_| {})
-    });
+    let result = crate::ops::apply::check_entry(&apply_opts)
+        .and_then(|()| {
+            crate::apply::apply_leaving_rows_to_rehearsal(&apply_opts.pipeline, &mut |_| {})
+        })
+        .map_err(super::discard_busy_copy);
     let mut record = record(t, run, Outcome::Failed);
     match result {
         Ok(report) => {
@@ -370,6 +375,13 @@ fn one(
             } else {
                 record.outcome = Outcome::Applied;
                 record.to = report.version_after;
+                // Which database this was, for a rollback of the run to find it again (or
+                // refuse another one found at its path). Unreadable now: no witness, and a
+                // rollback of the run refuses it, saying so.
+                if let Ok(w) = super::witness::read(&t.target, record.from, record.to) {
+                    record.identity = Some(w.identity);
+                    record.applied = w.rows;
+                }
             }
             record.backup = report.backup.map(|b| b.display().to_string());
         }

@@ -123,7 +123,7 @@ fn removable(
     if missing > 0 {
         return Err(format!(
             "{missing} of its rows are not in the database (restore them with `schemactl restore {} --table T --mode merge`)",
-            archive.display()
+            crate::printable::path(&archive)
         ));
     }
     Ok(true)
@@ -132,14 +132,17 @@ fn removable(
 /// The number of the archive's rows that the database does not hold with the same values.
 pub(super) fn rows_missing(conn: &Connection, archive: &Path) -> Result<u64> {
     let arch = Connection::open_with_flags(archive, rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY)
-        .map_err(|e| Error::sqlite(format!("open {}", archive.display()), e))?;
+        .map_err(|e| Error::sqlite(format!("open {}", crate::printable::path(&archive)), e))?;
     let schema = crate::inspect(&arch)?;
     drop(arch);
     conn.execute_batch(&format!(
         "ATTACH {} AS _schemactl_archive",
         quote_literal(&archive.display().to_string())
     ))
-    .map_err(Error::sqlite_in(format!("attach {}", archive.display())))?;
+    .map_err(Error::sqlite_in(format!(
+        "attach {}",
+        crate::printable::path(&archive)
+    )))?;
     let result = (|| {
         let mut missing = 0u64;
         for table in schema.tables.iter().filter(|t| t.name != ARCHIVE_TABLE) {

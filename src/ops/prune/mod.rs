@@ -113,13 +113,13 @@ pub fn prune(
     for a in &settled.removed {
         say(&format!(
             "removed {}: its prune never committed, and every row it holds is still in the database",
-            a.display()
+            crate::printable::path(&a)
         ));
     }
     for (a, why) in &settled.kept {
         say(&format!(
             "kept {}: its prune never committed, but {why}",
-            a.display()
+            crate::printable::path(&a)
         ));
     }
     let abandoned = settled.removed;
@@ -156,7 +156,7 @@ pub fn prune(
     let result = crate::db::immediate(
         &conn,
         ForeignKeys::Keep,
-        &format!("lock {}", opts.database.display()),
+        &format!("lock {}", crate::printable::path(&opts.database)),
         "commit the prune",
         || {
             let target = Target {

@@ -39,7 +39,8 @@ pub struct Preview {
     pub source_database: String,
     /// That database's identity, when recorded.
     pub source_id: String,
-    /// False when the manifest says it is another database's backup.
+    /// True only when its manifest shows it is a backup of this database (false for another
+    /// database's backup, and for a file without a manifest).
     pub this_database: bool,
     /// The last migration applied in it, when it has a history.
     pub schema_version: Option<i32>,
@@ -128,7 +129,9 @@ pub(super) fn pick_verified(
                 // Opened read-write, as integrity_check opens it: a WAL-mode copy then needs
                 // no `-shm` to exist already.
                 let counts = Connection::open(&plain.path)
-                    .map_err(|e| Error::sqlite(format!("open {}", plain.path.display()), e))
+                    .map_err(|e| {
+                        Error::sqlite(format!("open {}", crate::printable::path(&plain.path)), e)
+                    })
                     .and_then(|c| crate::db::row_counts(&c, Tables::All))?;
                 return Ok((
                     Chosen {
@@ -188,7 +191,10 @@ pub(super) fn preview(
     });
     let database_size = std::fs::metadata(&chosen.plain.path).map_or(0, |m| m.len());
     let size = std::fs::metadata(&chosen.from).map_or(0, |m| m.len());
-    let this_database = manifest.as_ref().is_none_or(|m| m.belongs_to(owner));
+    // Only a manifest can show whose backup a file is: one without (its manifest lost, or a
+    // runbook's own copy beside its `sha256sum` file) is not shown to be this database's,
+    // and restoring it is gated like another database's backup.
+    let this_database = manifest.as_ref().is_some_and(|m| m.belongs_to(owner));
     let source_database = manifest
         .as_ref()
         .map_or("unknown (no manifest)".into(), |m| {
@@ -228,7 +234,11 @@ pub(super) fn preview(
 
 /// Renders a preview for people: one line per fact, then the tables.
 pub fn render(p: &Preview, database: &Path) -> String {
-    let mut out = format!("restore {} from {}\n", database.display(), p.file.display());
+    let mut out = format!(
+        "restore {} from {}\n",
+        crate::printable::path(&database),
+        crate::printable::path(&p.file)
+    );
     let or_unknown = |s: &str| {
         if s.is_empty() {
             "unknown".to_string()
@@ -242,7 +252,7 @@ pub fn render(p: &Preview, database: &Path) -> String {
     ));
     out.push_str(&format!(
         "  label:          {}{}\n",
-        or_unknown(&p.label),
+        crate::printable::line(&or_unknown(&p.label)),
         match p.kind {
             Some(Kind::Safety) => " (a safety copy schemactl kept)",
             _ => "",
@@ -250,11 +260,13 @@ pub fn render(p: &Preview, database: &Path) -> String {
     ));
     out.push_str(&format!(
         "  source:         {}{}\n",
-        p.source_database,
-        if p.this_database {
-            ""
-        } else {
-            "  <- ANOTHER DATABASE"
+        crate::printable::line(&p.source_database),
+        match (p.this_database, p.kind) {
+            (true, _) => "",
+            (false, None) => {
+                "  <- NOT SHOWN TO BE THIS DATABASE'S: restoring it needs --from-other-database"
+            }
+            (false, Some(_)) => "  <- ANOTHER DATABASE",
         }
     ));
     out.push_str(&format!(

@@ -97,7 +97,10 @@ pub fn prepare(opts: &Options, say: &mut dyn FnMut(&str)) -> Result<Prepared> {
     say("verifying the backup ...");
     let (chosen, skipped) = pick_verified(candidates, opts)?;
     for (file, why) in &skipped {
-        say(&format!("skipping {}: {why}", file.display()));
+        say(&format!(
+            "skipping {}: {why}",
+            crate::printable::path(&file)
+        ));
     }
     let preview = preview(opts, &owner, &chosen, skipped);
     Ok(Prepared {
@@ -188,6 +191,15 @@ fn gate(opts: &Options, prepared: &Prepared) -> Result<()> {
     if prepared.preview.this_database || opts.from_other_database {
         return Ok(());
     }
+    if prepared.preview.kind.is_none() {
+        return Err(Error::InvalidArgument {
+            what: prepared.chosen.from.display().to_string(),
+            message: format!(
+                "it has no manifest, so nothing shows it is a backup of {}: pass --from-other-database to restore it anyway; nothing was restored",
+                crate::printable::path(&opts.database)
+            ),
+        });
+    }
     Err(Error::OtherDatabase {
         file: prepared.chosen.from.clone(),
         source_database: prepared.preview.source_database.clone(),
@@ -251,7 +263,7 @@ pub fn restore(opts: &Options, prepared: Prepared, say: &mut dyn FnMut(&str)) ->
     for f in &swept {
         say(&format!(
             "removed {} (left by an interrupted run)",
-            f.display()
+            crate::printable::path(&f)
         ));
     }
     let _lock = crate::db::lock::acquire(&opts.database, opts.wait, &mut |m| say(m))?;
@@ -264,8 +276,8 @@ pub fn restore(opts: &Options, prepared: Prepared, say: &mut dyn FnMut(&str)) ->
     let from = &prepared.chosen.plain.path;
     let restoring = format!(
         "restoring {} from {} ...",
-        opts.database.display(),
-        prepared.chosen.from.display()
+        crate::printable::path(&opts.database),
+        crate::printable::path(&prepared.chosen.from)
     );
     let unreadable = match open(opts)? {
         Live::Ok(mut live, identity, _) => {
@@ -292,7 +304,7 @@ pub fn restore(opts: &Options, prepared: Prepared, say: &mut dyn FnMut(&str)) ->
         moved_aside = move_aside(&opts.database)?;
         say(&format!(
             "{} cannot be read ({why}): moved it aside, intact, to {}",
-            opts.database.display(),
+            crate::printable::path(&opts.database),
             moved_aside
                 .iter()
                 .map(|p| p.display().to_string())
@@ -437,7 +449,10 @@ fn refuse_while_written(live: &Connection, database: &Path, wait: bool) -> Resul
             .into())
         }
         Err(e) => Err(Error::sqlite(
-            format!("wait for the writer on {}", database.display()),
+            format!(
+                "wait for the writer on {}",
+                crate::printable::path(&database)
+            ),
             e,
         )),
     }
@@ -538,7 +553,7 @@ pub fn restore_table(
     };
     let scratch = &prepared.chosen.plain.path;
     let backup_conn = Connection::open(scratch)
-        .map_err(|e| Error::sqlite(format!("open {}", scratch.display()), e))?;
+        .map_err(|e| Error::sqlite(format!("open {}", crate::printable::path(&scratch)), e))?;
     let backup_schema = crate::inspect(&backup_conn)?;
     // A prune archive names its prune: see `merge`.
     let archive = if prepared.chosen.counts.contains_key(ARCHIVE_TABLE) {
@@ -552,7 +567,7 @@ pub fn restore_table(
             })
             .map_err(Error::sqlite_in(format!(
                 "read which prune wrote {}",
-                prepared.chosen.from.display()
+                crate::printable::path(&prepared.chosen.from)
             )))?
     } else {
         None
@@ -570,7 +585,10 @@ pub fn restore_table(
     } else {
         let mapping = columns::map(&live_table, &backup_schema, &renames).ok_or_else(|| {
             Error::MissingTable {
-                place: Some(format!("backup {}", prepared.chosen.from.display())),
+                place: Some(format!(
+                    "backup {}",
+                    crate::printable::path(&prepared.chosen.from)
+                )),
                 table: name.to_string(),
             }
         })?;
@@ -583,7 +601,10 @@ pub fn restore_table(
             .table(&mapping.backup_table)
             .cloned()
             .ok_or_else(|| Error::MissingTable {
-                place: Some(format!("backup {}", prepared.chosen.from.display())),
+                place: Some(format!(
+                    "backup {}",
+                    crate::printable::path(&prepared.chosen.from)
+                )),
                 table: mapping.backup_table.clone(),
             })?;
         Some((backup_table, mapping))
@@ -613,7 +634,7 @@ pub fn restore_table(
         before = Some(copy.clone());
         say(&format!(
             "restoring table \"{name}\" from {} ...",
-            prepared.chosen.from.display()
+            crate::printable::path(&prepared.chosen.from)
         ));
         Ok(copy)
     };

@@ -33,7 +33,12 @@ pub(super) fn overwrite(
     owner: &Owner,
     restoring: &mut dyn FnMut(),
 ) -> Result<std::result::Result<PathBuf, String>> {
-    let q = |e| Error::sqlite(format!("restore {}", opts.database.display()), e);
+    let q = |e| {
+        Error::sqlite(
+            format!("restore {}", crate::printable::path(&opts.database)),
+            e,
+        )
+    };
     let wal = journal_mode(live, &opts.database)? == "wal";
     let src = Connection::open(from).map_err(q)?;
     if wal {
@@ -71,7 +76,7 @@ pub(super) fn overwrite(
 /// Copies the plain database `from` into `live` (a new file: nothing to keep) with the backup
 /// API.
 pub(super) fn copy_into(from: &Path, live: &mut Connection, database: &Path) -> Result<()> {
-    let q = |e| Error::sqlite(format!("restore {}", database.display()), e);
+    let q = |e| Error::sqlite(format!("restore {}", crate::printable::path(&database)), e);
     let src = Connection::open(from).map_err(q)?;
     let backup = Backup::new(&src, live).map_err(q)?;
     step(&backup, -1, database)
@@ -80,7 +85,7 @@ pub(super) fn copy_into(from: &Path, live: &mut Connection, database: &Path) -> 
 /// Runs backup steps of `pages` (-1: all, 0: only take the lock) until they are done, waiting
 /// for a writer that holds the database, boundedly.
 fn step(backup: &Backup<'_, '_>, pages: i32, database: &Path) -> Result<()> {
-    let q = |e| Error::sqlite(format!("restore {}", database.display()), e);
+    let q = |e| Error::sqlite(format!("restore {}", crate::printable::path(&database)), e);
     let deadline = std::time::Instant::now() + BUSY_WAIT;
     loop {
         match backup.step(pages).map_err(q)? {
@@ -103,7 +108,10 @@ fn step(backup: &Backup<'_, '_>, pages: i32, database: &Path) -> Result<()> {
 fn open_reader(database: &Path, wal: bool) -> Result<Connection> {
     let q = |e| {
         Error::sqlite(
-            format!("open {} for its safety copy", database.display()),
+            format!(
+                "open {} for its safety copy",
+                crate::printable::path(&database)
+            ),
             e,
         )
     };
@@ -149,7 +157,10 @@ fn journal_mode(conn: &Connection, database: &Path) -> Result<String> {
         .map(|m| m.to_ascii_lowercase())
         .map_err(|e| {
             Error::sqlite(
-                format!("read the journal mode of {}", database.display()),
+                format!(
+                    "read the journal mode of {}",
+                    crate::printable::path(&database)
+                ),
                 e,
             )
         })
@@ -157,7 +168,12 @@ fn journal_mode(conn: &Connection, database: &Path) -> Result<String> {
 
 fn page_size(conn: &Connection, file: &Path) -> Result<u32> {
     conn.query_row("PRAGMA page_size", [], |r| r.get(0))
-        .map_err(|e| Error::sqlite(format!("read the page size of {}", file.display()), e))
+        .map_err(|e| {
+            Error::sqlite(
+                format!("read the page size of {}", crate::printable::path(&file)),
+                e,
+            )
+        })
 }
 
 /// Removes a safety copy that turned out not to be needed (nothing was restored): the
