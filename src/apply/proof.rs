@@ -233,18 +233,51 @@ struct Catalog<'c> {
     before: &'c [String],
     triggers: OnceCell<Vec<(String, String)>>,
     references: OnceCell<Vec<(String, String)>>,
+    views: OnceCell<Vec<(String, String)>>,
     /// The triggers the migrations create, (table, statement): a write they make may fire one.
     created: Vec<(String, String)>,
 }
 
-impl Reach for Catalog<'_> {
-    fn reached_from(&self, table: &str) -> Vec<String> {
-        let triggers = self.triggers.get_or_init(|| {
+impl Catalog<'_> {
+    fn triggers(&self) -> &[(String, String)] {
+        self.triggers.get_or_init(|| {
             rows2(
                 self.conn,
                 "SELECT tbl_name, sql FROM main.sqlite_schema WHERE type = 'trigger' AND sql IS NOT NULL",
             )
+        })
+    }
+}
+
+impl Reach for Catalog<'_> {
+    fn trigger_writes(&self, table: &str) -> Vec<String> {
+        self.triggers()
+            .iter()
+            .chain(&self.created)
+            .filter(|(on, _)| on.eq_ignore_ascii_case(table))
+            .flat_map(|(_, sql)| super::unfit_fixed::trigger_writes(sql))
+            .collect()
+    }
+
+    fn view_reads(&self, name: &str) -> Option<Vec<String>> {
+        let views = self.views.get_or_init(|| {
+            rows2(
+                self.conn,
+                "SELECT name, sql FROM main.sqlite_schema WHERE type = 'view' AND sql IS NOT NULL",
+            )
         });
+        let (_, sql) = views.iter().find(|(v, _)| v.eq_ignore_ascii_case(name))?;
+        Some(
+            lex(sql)
+                .unwrap_or_default()
+                .iter()
+                .filter_map(|t| t.name().map(String::from))
+                .collect(),
+        )
+    }
+
+    fn reached_from(&self, table: &str) -> Vec<String> {
+        let triggers = self.triggers();
         let references = self.references.get_or_init(|| {
             rows2(
                 self.conn,
@@ -330,6 +363,7 @@ fn describe(conn: &Connection, sql: &[&str]) -> Result<(Vec<String>, Description
         before: &before,
         triggers: OnceCell::new(),
         references: OnceCell::new(),
+        views: OnceCell::new(),
         created: super::unfit_fixed::created_triggers(sql),
     };
     let d = Description::new(&before, sql, &catalog);
@@ -353,6 +387,16 @@ impl Proof {
         let mut chosen = Vec::new();
         for (i, name) in before.iter().enumerate() {
             let named = d.named.contains(&name.to_ascii_lowercase());
+            if let Some(why) = d.unread_into(i) {
+                // Fail closed: the rows may be back, rewritten, where the proof cannot look.
+                return Err(Error::RowProof {
+                    table: name.clone(),
+                    detail: format!(
+                        "it is dropped and a table of its name is filled by SQL the proof cannot follow ({why}); \
+                         copy its rows back with INSERT ... SELECT from the table that holds them"
+                    ),
+                });
+            }
             if d.tables[i].rows_changed {
                 proof
                     .skipped
