@@ -132,6 +132,13 @@ pub fn estimate(live: &Connection, sql: &[&str]) -> Result<Vec<Vec<Drop>>> {
                 };
                 if kw(at, "RENAME") && kw(at + 1, "TO") {
                     if let Some((to, _)) = name_at(&tokens, at + 2) {
+                        // SQLite renames the table in the views that read it.
+                        let (old, new) = (name.to_ascii_lowercase(), to.to_ascii_lowercase());
+                        for reads in views.values_mut() {
+                            for r in reads.iter_mut().filter(|r| **r == old) {
+                                r.clone_from(&new);
+                            }
+                        }
                         let from = live_of(&holds, &name);
                         holds.insert(name.to_ascii_lowercase(), Vec::new());
                         holds.insert(to.to_ascii_lowercase(), from);

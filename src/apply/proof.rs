@@ -830,3 +830,5 @@ mod tests_defaults;
 mod tests_follow;
 #[cfg(test)]
 mod tests_identity;
+#[cfg(test)]
+mod tests_unread;

@@ -94,8 +94,12 @@ pub struct Description {
     pub named: BTreeSet<String>,
     /// The statements it cannot describe (their first words), in order.
     pub undescribed: Vec<String>,
-    /// The views the migrations create (lowercase name), with the names their query reads.
+    /// The views the migrations create (lowercase name), with the names their query reads
+    /// (as the table renames since then left them).
     views: BTreeMap<String, Vec<String>>,
+    /// The table renames made so far, (from, to) lowercased, in order: SQLite renames the
+    /// tables a view reads with them.
+    renames: Vec<(String, String)>,
 }
 
 /// Triggers and foreign keys of the database before the migrations, for the data changes
@@ -423,9 +427,11 @@ impl Description {
             return;
         };
         let Some(t) = self.alive(&name) else { return };
+        let table = name;
         let name = |i: usize| st.get(i).and_then(|t| t.name()).map(String::from);
         if kw(i, "RENAME") && kw(i + 1, "TO") {
             if let Some(to) = name(i + 2) {
+                self.renamed(&table, &to);
                 self.tables[t].current = Some(to.clone());
                 self.tables[t].last = to.clone();
                 self.tables[t].names.push(to);

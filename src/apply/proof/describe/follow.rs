@@ -26,6 +26,17 @@ impl Description {
         }
     }
 
+    /// Records a table rename: the views read the table under its new name.
+    pub(super) fn renamed(&mut self, from: &str, to: &str) {
+        let (from, to) = (from.to_ascii_lowercase(), to.to_ascii_lowercase());
+        for reads in self.views.values_mut() {
+            for r in reads.iter_mut().filter(|r| **r == from) {
+                r.clone_from(&to);
+            }
+        }
+        self.renames.push((from, to));
+    }
+
     /// The names a fill reading `names` reads: each name, and through every view among them
     /// (created by the migrations, or in the database before them), the names its query
     /// reads, to any depth.
@@ -44,7 +55,16 @@ impl Description {
             if let Some(reads) = self.views.get(&n) {
                 work.extend(reads.iter().cloned());
             } else if let Some(reads) = reach.view_reads(&n) {
-                work.extend(reads.into_iter().map(|r| r.to_ascii_lowercase()));
+                // A view of the database reads its tables under the names the renames give.
+                work.extend(reads.into_iter().map(|r| {
+                    let mut r = r.to_ascii_lowercase();
+                    for (from, to) in &self.renames {
+                        if r == *from {
+                            r.clone_from(to);
+                        }
+                    }
+                    r
+                }));
             }
             out.push(n);
         }
