@@ -213,7 +213,8 @@ proptest! {
 #[test]
 fn a_fill_from_a_string_name_a_view_or_a_cte_holds_the_rows_it_reads() {
     let conn = db(3);
-    conn.execute_batch("CREATE VIEW va AS SELECT * FROM t2").unwrap();
+    conn.execute_batch("CREATE VIEW va AS SELECT * FROM t2")
+        .unwrap();
     for sql in [
         "CREATE TABLE c AS SELECT * FROM 't2'; DROP TABLE c;",
         "CREATE TABLE c (id INTEGER PRIMARY KEY, v TEXT); INSERT INTO c SELECT * FROM 't2'; DROP TABLE c;",

@@ -241,7 +241,6 @@ fn list_tables(conn: &Connection) -> Result<Vec<String>> {
     .map_err(q("list the tables"))
 }
 
-
 /// Where the rows of each table of `before` are after `sql` (the pending migrations, in the
 /// order they run): the name of the table holding them, through every rename and rebuild in
 /// turn, or None when `sql` drops the table (or copies its rows into a table that does not

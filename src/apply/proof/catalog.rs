@@ -3,6 +3,7 @@
 //! triggers the migrations themselves create.
 
 use std::cell::OnceCell;
+use std::collections::BTreeMap;
 
 use rusqlite::Connection;
 
@@ -15,7 +16,8 @@ pub(super) struct Catalog<'c> {
     before: &'c [String],
     triggers: OnceCell<Vec<(String, String)>>,
     references: OnceCell<Vec<(String, String)>>,
-    views: OnceCell<Vec<(String, String)>>,
+    /// The views (lowercased), with the names their query reads.
+    views: OnceCell<BTreeMap<String, Vec<String>>>,
     /// The triggers the migrations create, (table, statement): a write they make may fire one.
     created: Vec<(String, String)>,
 }
@@ -60,15 +62,18 @@ impl Reach for Catalog<'_> {
                 self.conn,
                 "SELECT name, sql FROM main.sqlite_schema WHERE type = 'view' AND sql IS NOT NULL",
             )
+            .into_iter()
+            .map(|(view, sql)| {
+                let reads = lex(&sql)
+                    .unwrap_or_default()
+                    .iter()
+                    .filter_map(|t| t.name().map(String::from))
+                    .collect();
+                (view.to_ascii_lowercase(), reads)
+            })
+            .collect()
         });
-        let (_, sql) = views.iter().find(|(v, _)| v.eq_ignore_ascii_case(name))?;
-        Some(
-            lex(sql)
-                .unwrap_or_default()
-                .iter()
-                .filter_map(|t| t.name().map(String::from))
-                .collect(),
-        )
+        views.get(&name.to_ascii_lowercase()).cloned()
     }
 
     fn reached_from(&self, table: &str) -> Vec<String> {

@@ -355,6 +355,18 @@ impl Description {
                 })
             });
             let on_purpose = !from_stash && self.replaces(t).is_some();
+            if self.tables[t].origin.is_none() {
+                // A table the migrations created takes values from what its SET reads: a
+                // fill, as an INSERT's (a copy back by UPDATE is followed as one).
+                let read = st[next.min(st.len())..].iter().chain(cte);
+                let sources: Vec<usize> = self
+                    .through_views(read.filter_map(|tok| tok.name()), reach)
+                    .iter()
+                    .filter_map(|w| self.alive(w))
+                    .filter(|&s| s != t)
+                    .collect();
+                self.tables[t].filled_from.extend(sources);
+            }
             for column in set_columns(st, next) {
                 self.tables[t].events.push(if on_purpose {
                     ColumnEvent::Set(column)

@@ -70,6 +70,8 @@ enum Fill {
     Plain,
     With,
     View,
+    /// Rows inserted with their keys alone, the values set by an `UPDATE ... FROM` the scratch.
+    Update,
     /// An INSERT in the body of a trigger the migration fires (`UPDATE b`).
     Trigger,
     /// An INSERT into a view whose INSTEAD OF trigger inserts into `a`.
@@ -78,7 +80,7 @@ enum Fill {
 
 impl Fill {
     fn readable(self) -> bool {
-        matches!(self, Fill::Plain | Fill::With | Fill::View)
+        matches!(self, Fill::Plain | Fill::With | Fill::View | Fill::Update)
     }
 }
 
@@ -135,6 +137,10 @@ fn script(hops: &[(bool, bool)], fill: Fill, styles: &[usize], rewrite: bool) ->
                 n("sv")
             )
         }
+        Fill::Update => format!(
+            "INSERT INTO {a} (id, w) VALUES (1, 1), (2, 2), (3, 3);\nUPDATE {} SET v = q.v2 FROM (SELECT id AS k, {v} AS v2 FROM {s}) AS q WHERE q.k = id;\n",
+            n("a")
+        ),
         Fill::Trigger => format!(
             "CREATE TEMP TRIGGER tr AFTER UPDATE ON {} BEGIN INSERT INTO {a} SELECT id, {v}, w FROM {s}; END;\nUPDATE {} SET v = v;\nDROP TRIGGER tr;\n",
             n("b"),
@@ -159,6 +165,7 @@ fn fill() -> impl Strategy<Value = Fill> {
         Just(Fill::Plain),
         Just(Fill::With),
         Just(Fill::View),
+        Just(Fill::Update),
         Just(Fill::Trigger),
         Just(Fill::InsteadOf),
     ]
@@ -285,4 +292,26 @@ fn a_drop_with_no_fill_stays_the_destructive_gates() {
     )
     .unwrap();
     assert!(!line.contains("\"a\""), "{line}");
+}
+
+#[test]
+fn a_copy_back_by_update_is_followed() {
+    let conn = db();
+    let base = format!(
+        "CREATE TABLE s AS SELECT * FROM a; DROP TABLE a; CREATE TABLE a {NEW}; INSERT INTO a (id, w) VALUES (1, 1), (2, 2), (3, 3);"
+    );
+    let e = prove(
+        &conn,
+        &format!(
+            "{base} UPDATE a SET v = (SELECT upper(v) FROM 's' WHERE s.id = a.id); DROP TABLE s;"
+        ),
+    )
+    .unwrap_err();
+    assert!(e.contains("column \"v\" does not hold the values"), "{e}");
+    let line = prove(
+        &conn,
+        &format!("{base} UPDATE a SET v = (SELECT v FROM s WHERE s.id = a.id); DROP TABLE s;"),
+    )
+    .unwrap();
+    assert!(line.contains("(1 table(s), 3 row(s))"), "{line}");
 }
