@@ -4,8 +4,10 @@
 //! the renames before it across the whole batch (`DROP TABLE b; ALTER TABLE a RENAME TO b;
 //! DROP TABLE b` drops a's rows), as the driver's recount just before each drop will find
 //! them. A name a statement creates holds no live table's rows until the batch fills it
-//! (`CREATE TABLE c AS SELECT ...`, `INSERT INTO c SELECT ...`): then it holds the rows of
-//! every live table the fill reads, so a table the batch fills and drops is never "empty".
+//! (`CREATE TABLE c AS SELECT ...`, `INSERT INTO c SELECT ...`, `WITH ... INSERT ...`): then
+//! it holds the rows of every live table the fill reads (a name in any spelling SQLite
+//! accepts, a view read through its query), so a table the batch fills and drops is never
+//! "empty".
 
 use std::collections::BTreeMap;
 
@@ -52,16 +54,30 @@ pub fn estimate(live: &Connection, sql: &[&str]) -> Result<Vec<Vec<Drop>>> {
         }
         Ok(rows)
     };
+    // Each view (lowercased), live or created by the batch, and the names its query reads.
+    let mut views = live_views(live)?;
     let mut out = Vec::new();
     for text in sql {
         let tokens = lex(text).unwrap_or_default();
         let mut drops = Vec::new();
+        // Where the statement holding token i starts (after the last `;` before it).
+        let mut start = 0;
         for i in 0..tokens.len() {
             let kw = |at: usize, k: &str| tokens.get(at).is_some_and(|t| t.is_kw(k));
+            if i > 0 && tokens[i - 1].token == Token::SemiColon {
+                start = i;
+            }
             if kw(i, "CREATE") {
                 let mut at = i + 1;
                 while kw(at, "TEMP") || kw(at, "TEMPORARY") || kw(at, "VIRTUAL") {
                     at += 1;
+                }
+                if kw(at, "VIEW") {
+                    if let Some((name, next)) = crate::sql::object_at(&tokens, at + 1) {
+                        let reads = statement_names(&tokens[next.min(tokens.len())..]);
+                        views.insert(name.to_ascii_lowercase(), reads);
+                    }
+                    continue;
                 }
                 if !kw(at, "TABLE") {
                     continue;
@@ -73,7 +89,8 @@ pub fn estimate(live: &Connection, sql: &[&str]) -> Result<Vec<Vec<Drop>>> {
                 if let Some((name, next)) = name_at(&tokens, at) {
                     // `CREATE TABLE c AS SELECT ...` holds the rows of what it reads.
                     let filled = if kw(next, "AS") {
-                        fill_sources(&tokens, next, &name, &holds, live_of)
+                        let reads = statement_names(&tokens[next.min(tokens.len())..]);
+                        fill_sources(&reads, &name, &views, &holds, live_of)
                     } else {
                         Vec::new()
                     };
@@ -85,7 +102,12 @@ pub fn estimate(live: &Connection, sql: &[&str]) -> Result<Vec<Vec<Drop>>> {
             {
                 // Rows copied in from other tables: the name holds theirs too.
                 let mut held = live_of(&holds, &name);
-                for s in fill_sources(&tokens, next, &name, &holds, live_of) {
+                // A `WITH` prefix's CTEs are read by the fill too.
+                let mut reads = statement_names(&tokens[next.min(tokens.len())..]);
+                if kw(start, "WITH") {
+                    reads.extend(statement_names(&tokens[start..i]));
+                }
+                for s in fill_sources(&reads, &name, &views, &holds, live_of) {
                     if !held.iter().any(|h| h.eq_ignore_ascii_case(&s)) {
                         held.push(s);
                     }
@@ -110,6 +132,13 @@ pub fn estimate(live: &Connection, sql: &[&str]) -> Result<Vec<Vec<Drop>>> {
                 };
                 if kw(at, "RENAME") && kw(at + 1, "TO") {
                     if let Some((to, _)) = name_at(&tokens, at + 2) {
+                        // SQLite renames the table in the views that read it.
+                        let (old, new) = (name.to_ascii_lowercase(), to.to_ascii_lowercase());
+                        for reads in views.values_mut() {
+                            for r in reads.iter_mut().filter(|r| **r == old) {
+                                r.clone_from(&new);
+                            }
+                        }
                         let from = live_of(&holds, &name);
                         holds.insert(name.to_ascii_lowercase(), Vec::new());
                         holds.insert(to.to_ascii_lowercase(), from);
@@ -135,25 +164,62 @@ pub fn estimate(live: &Connection, sql: &[&str]) -> Result<Vec<Vec<Drop>>> {
     Ok(out)
 }
 
+/// Every name (lowercased) of the statement that starts at `tokens[0]`, up to its `;`: words
+/// and single-quoted strings alike, as SQLite reads a string where a name belongs
+/// ([`Tok::name`]).
+fn statement_names(tokens: &[Tok]) -> Vec<String> {
+    tokens
+        .iter()
+        .take_while(|t| t.token != Token::SemiColon)
+        .filter_map(|t| t.name().map(str::to_ascii_lowercase))
+        .collect()
+}
+
+/// The views of the live database (lowercased), with the names their query reads.
+fn live_views(live: &Connection) -> Result<BTreeMap<String, Vec<String>>> {
+    let q = |e| crate::error::Error::sqlite("read the views of the database", e);
+    let mut stmt = live
+        .prepare("SELECT name, sql FROM main.sqlite_schema WHERE type = 'view' AND sql IS NOT NULL")
+        .map_err(q)?;
+    let rows = stmt
+        .query_map([], |r| Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?)))
+        .map_err(q)?
+        .collect::<rusqlite::Result<Vec<_>>>()
+        .map_err(q)?;
+    Ok(rows
+        .into_iter()
+        .map(|(name, sql)| {
+            let reads = statement_names(&lex(&sql).unwrap_or_default());
+            (name.to_ascii_lowercase(), reads)
+        })
+        .collect())
+}
+
 /// The live tables whose rows a fill of `target` (a `CREATE TABLE ... AS SELECT` or an
-/// `INSERT ... SELECT`, from the token `from` to the end of its statement) copies in: every
-/// name it reads, resolved through `holds` to the live tables it holds. A word that is no
-/// table counts no rows, so reading every word is safe: the estimate never counts fewer rows
-/// than the fill brings (it may count more, when a `WHERE` keeps fewer: the gate then stays).
+/// `INSERT ... SELECT`) that reads the names `reads` copies in: every name it reads (through
+/// every view among them, to the names the view's query reads), resolved through `holds` to
+/// the live tables it holds. A name that is no table counts no rows, so reading every name is
+/// safe: the estimate never counts fewer rows than the fill brings (it may count more, when a
+/// `WHERE` keeps fewer: the gate then stays).
 fn fill_sources(
-    tokens: &[Tok],
-    from: usize,
+    reads: &[String],
     target: &str,
+    views: &BTreeMap<String, Vec<String>>,
     holds: &BTreeMap<String, Vec<String>>,
     live_of: impl Fn(&BTreeMap<String, Vec<String>>, &str) -> Vec<String>,
 ) -> Vec<String> {
     let mut out: Vec<String> = Vec::new();
-    for t in tokens[from.min(tokens.len())..]
-        .iter()
-        .take_while(|t| t.token != Token::SemiColon)
-    {
-        let Some(w) = t.word() else { continue };
-        if w.eq_ignore_ascii_case(target) {
+    let mut seen = std::collections::BTreeSet::new();
+    let mut work: Vec<&str> = reads.iter().map(String::as_str).collect();
+    while let Some(w) = work.pop() {
+        if w.eq_ignore_ascii_case(target) || !seen.insert(w) {
+            continue;
+        }
+        // A view the batch has not dropped or replaced by a table: read through its query.
+        if !holds.contains_key(w)
+            && let Some(through) = views.get(w)
+        {
+            work.extend(through.iter().map(String::as_str));
             continue;
         }
         for s in live_of(holds, w) {

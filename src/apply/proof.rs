@@ -21,12 +21,14 @@
 //! sets: those are the data changes the migration makes on purpose. When the migrations hold
 //! SQL the description cannot read, every table they do not name is still proven unchanged.
 
+mod catalog;
 mod describe;
 mod rows;
 
+use catalog::Catalog;
+
 use rows::*;
 
-use std::cell::OnceCell;
 use std::collections::BTreeSet;
 use std::hash::{DefaultHasher, Hash, Hasher};
 use std::sync::{Arc, Mutex};
@@ -227,56 +229,6 @@ fn q(context: &str) -> impl Fn(rusqlite::Error) -> Error + '_ {
     move |e| Error::sqlite(format!("row proof: {context}"), e)
 }
 
-/// The database's triggers and foreign keys, read once when a data change needs them.
-struct Catalog<'c> {
-    conn: &'c Connection,
-    before: &'c [String],
-    triggers: OnceCell<Vec<(String, String)>>,
-    references: OnceCell<Vec<(String, String)>>,
-    /// The triggers the migrations create, (table, statement): a write they make may fire one.
-    created: Vec<(String, String)>,
-}
-
-impl Reach for Catalog<'_> {
-    fn reached_from(&self, table: &str) -> Vec<String> {
-        let triggers = self.triggers.get_or_init(|| {
-            rows2(
-                self.conn,
-                "SELECT tbl_name, sql FROM main.sqlite_schema WHERE type = 'trigger' AND sql IS NOT NULL",
-            )
-        });
-        let references = self.references.get_or_init(|| {
-            rows2(
-                self.conn,
-                "SELECT f.\"table\", m.name FROM main.sqlite_schema AS m, pragma_foreign_key_list(m.name) AS f WHERE m.type = 'table'",
-            )
-        });
-        let mut out = Vec::new();
-        for (on, sql) in triggers.iter().chain(&self.created) {
-            if on.eq_ignore_ascii_case(table) {
-                let words: Vec<String> = lex(sql)
-                    .unwrap_or_default()
-                    .iter()
-                    .filter_map(|t| t.name().map(str::to_ascii_lowercase))
-                    .collect();
-                out.extend(
-                    self.before
-                        .iter()
-                        .filter(|b| words.contains(&b.to_ascii_lowercase()))
-                        .cloned(),
-                );
-            }
-        }
-        out.extend(
-            references
-                .iter()
-                .filter(|(parent, _)| parent.eq_ignore_ascii_case(table))
-                .map(|(_, child)| child.clone()),
-        );
-        out
-    }
-}
-
 /// The tables of the main schema, but SQLite's and schemactl's own.
 fn list_tables(conn: &Connection) -> Result<Vec<String>> {
     conn.prepare(
@@ -287,17 +239,6 @@ fn list_tables(conn: &Connection) -> Result<Vec<String>> {
             .collect::<rusqlite::Result<Vec<String>>>()
     })
     .map_err(q("list the tables"))
-}
-
-/// Reads two text columns; an error reads as nothing (the proof then reaches less far, and
-/// proves more).
-fn rows2(conn: &Connection, sql: &str) -> Vec<(String, String)> {
-    let Ok(mut stmt) = conn.prepare(sql) else {
-        return Vec::new();
-    };
-    stmt.query_map([], |r| Ok((r.get(0)?, r.get(1)?)))
-        .map(|rows| rows.filter_map(|r| r.ok()).collect())
-        .unwrap_or_default()
 }
 
 /// Where the rows of each table of `before` are after `sql` (the pending migrations, in the
@@ -325,13 +266,7 @@ fn names(before: &[String], d: &Description) -> Vec<(String, Option<String>)> {
 /// The tables of `conn` before `sql` runs, and what `sql` does to them.
 fn describe(conn: &Connection, sql: &[&str]) -> Result<(Vec<String>, Description)> {
     let before = list_tables(conn)?;
-    let catalog = Catalog {
-        conn,
-        before: &before,
-        triggers: OnceCell::new(),
-        references: OnceCell::new(),
-        created: super::unfit_fixed::created_triggers(sql),
-    };
+    let catalog = Catalog::new(conn, &before, sql);
     let d = Description::new(&before, sql, &catalog);
     Ok((before, d))
 }
@@ -353,6 +288,16 @@ impl Proof {
         let mut chosen = Vec::new();
         for (i, name) in before.iter().enumerate() {
             let named = d.named.contains(&name.to_ascii_lowercase());
+            if let Some(why) = d.unread_into(i) {
+                // Fail closed: the rows may be back, rewritten, where the proof cannot look.
+                return Err(Error::RowProof {
+                    table: name.clone(),
+                    detail: format!(
+                        "it is dropped and a table of its name is filled by SQL the proof cannot follow ({why}); \
+                         copy its rows back with INSERT ... SELECT from the table that holds them"
+                    ),
+                });
+            }
             if d.tables[i].rows_changed {
                 proof
                     .skipped
@@ -786,3 +731,5 @@ mod tests_defaults;
 mod tests_follow;
 #[cfg(test)]
 mod tests_identity;
+#[cfg(test)]
+mod tests_unread;

@@ -143,6 +143,18 @@ pub(super) fn created_triggers(sql: &[&str]) -> Vec<(String, String)> {
     out
 }
 
+/// The tables (lower case) the body of the `CREATE TRIGGER` statement `statement` writes:
+/// the target of each `INSERT`, `REPLACE`, `UPDATE` and `DELETE` in it (none when it does not
+/// lex: SQLite then cannot run it either, and the migrations that hold it fail).
+pub(super) fn trigger_writes(statement: &str) -> Vec<String> {
+    let Ok(tokens) = lex(statement) else {
+        return Vec::new();
+    };
+    let mut edges = Edges { pairs: Vec::new() };
+    edges.trigger(&tokens);
+    edges.pairs.into_iter().map(|(_, to)| to).collect()
+}
+
 /// Whether a statement that writes no rows may bring in a rule: `ALTER TABLE`, or a `CREATE`
 /// of a table or an index.
 fn brings_rules(tokens: &[Tok]) -> bool {

@@ -15,6 +15,7 @@ use sqlparser::tokenizer::Token;
 
 use crate::sql::{Tok, lex, matching_paren};
 
+mod follow;
 mod read;
 
 use read::*;
@@ -66,6 +67,9 @@ pub struct Tracked {
     /// A TEMP table: it can hold rows on their way back (a scratch copy), never their place
     /// at the end (it goes with the connection).
     temp: bool,
+    /// A table the migrations created that SQL the description does not read wrote (a
+    /// trigger's body, a statement it cannot describe): which, and why.
+    unread: Option<String>,
 }
 
 /// Where a column of the table after the migrations comes from.
@@ -90,6 +94,12 @@ pub struct Description {
     pub named: BTreeSet<String>,
     /// The statements it cannot describe (their first words), in order.
     pub undescribed: Vec<String>,
+    /// The views the migrations create (lowercase name), with the names their query reads
+    /// (as the table renames since then left them).
+    views: BTreeMap<String, Vec<String>>,
+    /// The table renames made so far, (from, to) lowercased, in order: SQLite renames the
+    /// tables a view reads with them.
+    renames: Vec<(String, String)>,
 }
 
 /// Triggers and foreign keys of the database before the migrations, for the data changes
@@ -98,6 +108,17 @@ pub trait Reach {
     /// Returns the tables the triggers on `table` name, and the tables whose foreign keys
     /// reference it (their actions may change them).
     fn reached_from(&self, table: &str) -> Vec<String>;
+
+    /// Returns the tables the bodies of the triggers on `table` (a table or a view) write.
+    fn trigger_writes(&self, _table: &str) -> Vec<String> {
+        Vec::new()
+    }
+
+    /// Returns the names the query of the view `name` reads, when the database has such a view
+    /// before the migrations.
+    fn view_reads(&self, _name: &str) -> Option<Vec<String>> {
+        None
+    }
 }
 
 impl Description {
@@ -118,6 +139,7 @@ impl Description {
                     from_stash: false,
                     created: None,
                     temp: false,
+                    unread: None,
                 })
                 .collect(),
             ..Description::default()
@@ -194,6 +216,16 @@ impl Description {
     }
 
     fn statement(&mut self, st: &[Tok], reach: &dyn Reach) {
+        if st.first().is_some_and(|t| t.is_kw("WITH")) {
+            self.with(st, reach);
+        } else {
+            self.statement_after(st, &[], reach);
+        }
+    }
+
+    /// Describes `st`, run after the CTEs `cte` (a `WITH` prefix; empty without one): what an
+    /// `INSERT` fills from includes what they read.
+    fn statement_after(&mut self, st: &[Tok], cte: &[Tok], reach: &dyn Reach) {
         let Some(first) = st.first() else { return };
         let kw = |i: usize, k: &str| st.get(i).is_some_and(|t| t.is_kw(k));
         if first.is_kw("CREATE") {
@@ -203,8 +235,12 @@ impl Description {
                 temp |= kw(i, "TEMP") || kw(i, "TEMPORARY");
                 i += 1;
             }
+            if kw(i, "VIEW") {
+                self.create_view(st, i + 1);
+                return;
+            }
             if !kw(i, "TABLE") {
-                return; // index, view, trigger: no rows change
+                return; // index, trigger: no rows change
             }
             i += 1;
             if kw(i, "IF") {
@@ -215,9 +251,8 @@ impl Description {
                 // column written by it (a scratch copy a hand-written rebuild copies back).
                 let as_select = kw(next, "AS");
                 let filled_from: BTreeSet<usize> = if as_select {
-                    st[next..]
+                    self.through_views(st[next..].iter().filter_map(|tok| tok.name()), reach)
                         .iter()
-                        .filter_map(|tok| tok.name())
                         .filter_map(|w| self.alive(w))
                         .collect()
                 } else {
@@ -235,6 +270,7 @@ impl Description {
                     from_stash: false,
                     created: defined_columns(st, next),
                     temp: temp || schema.is_some_and(|s| s.eq_ignore_ascii_case("temp")),
+                    unread: None,
                 });
             }
         } else if first.is_kw("DROP") {
@@ -259,10 +295,12 @@ impl Description {
                 self.undescribed(st, reach);
                 return;
             };
+            // Its triggers (a view's INSTEAD OF among them) write what the proof does not read.
+            self.fire(&name, reach);
             let Some(t) = self.alive(&name) else {
-                return; // sqlite_sequence, a stash, a table the proof does not know
+                return; // sqlite_sequence, a stash, a view, a table the proof does not know
             };
-            let from_stash = st.iter().any(|tok| {
+            let from_stash = st.iter().chain(cte).any(|tok| {
                 tok.name().is_some_and(|w| {
                     w.to_ascii_lowercase()
                         .starts_with(crate::plan::STASH_PREFIX)
@@ -287,9 +325,10 @@ impl Description {
             } else {
                 self.tables[t].written_all = true;
             }
-            let sources: Vec<usize> = st[rest.min(st.len())..]
+            let read = st[rest.min(st.len())..].iter().chain(cte);
+            let sources: Vec<usize> = self
+                .through_views(read.filter_map(|tok| tok.name()), reach)
                 .iter()
-                .filter_map(|tok| tok.name())
                 .filter_map(|w| self.alive(w))
                 .filter(|&s| s != t)
                 .collect();
@@ -306,15 +345,28 @@ impl Description {
                 self.undescribed(st, reach);
                 return;
             };
+            self.fire(&name, reach);
             let Some(t) = self.alive(&name) else { return };
             // A rollback stash put back on re-apply: the stash answers for those values.
-            let from_stash = st.iter().any(|tok| {
+            let from_stash = st.iter().chain(cte).any(|tok| {
                 tok.name().is_some_and(|w| {
                     w.to_ascii_lowercase()
                         .starts_with(crate::plan::STASH_PREFIX)
                 })
             });
             let on_purpose = !from_stash && self.replaces(t).is_some();
+            if self.tables[t].origin.is_none() {
+                // A table the migrations created takes values from what its SET reads: a
+                // fill, as an INSERT's (a copy back by UPDATE is followed as one).
+                let read = st[next.min(st.len())..].iter().chain(cte);
+                let sources: Vec<usize> = self
+                    .through_views(read.filter_map(|tok| tok.name()), reach)
+                    .iter()
+                    .filter_map(|w| self.alive(w))
+                    .filter(|&s| s != t)
+                    .collect();
+                self.tables[t].filled_from.extend(sources);
+            }
             for column in set_columns(st, next) {
                 self.tables[t].events.push(if on_purpose {
                     ColumnEvent::Set(column)
@@ -338,6 +390,7 @@ impl Description {
                 self.undescribed(st, reach);
                 return;
             };
+            self.fire(&name, reach);
             if let Some(t) = self.alive(&name)
                 && (self.tables[t].origin.is_some() || self.replaces(t).is_some())
             {
@@ -367,10 +420,16 @@ impl Description {
             .filter_map(|t| t.name())
             .map(String::from)
             .collect();
+        let why = format!(
+            "SQL the proof cannot read names it ({})",
+            self.undescribed.last().map_or("", String::as_str)
+        );
         for w in words {
             if self.alive(&w).is_some() {
+                self.unread(&w, &why);
                 self.rows_change(&w, reach);
             }
+            self.fire(&w, reach);
         }
     }
 
@@ -380,9 +439,11 @@ impl Description {
             return;
         };
         let Some(t) = self.alive(&name) else { return };
+        let table = name;
         let name = |i: usize| st.get(i).and_then(|t| t.name()).map(String::from);
         if kw(i, "RENAME") && kw(i + 1, "TO") {
             if let Some(to) = name(i + 2) {
+                self.renamed(&table, &to);
                 self.tables[t].current = Some(to.clone());
                 self.tables[t].last = to.clone();
                 self.tables[t].names.push(to);
