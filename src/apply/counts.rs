@@ -120,7 +120,7 @@ pub(super) fn references_any(conn: &Connection, table: &str, parents: &[String])
         return Ok(false);
     }
     let mut stmt = conn
-        .prepare("SELECT \"table\" FROM pragma_foreign_key_list(?1)")
+        .prepare("SELECT \"table\" FROM pragma_foreign_key_list(?1, 'main')")
         .map_err(q("read foreign keys"))?;
     let refs: Vec<String> = stmt
         .query_map([table], |r| r.get(0))

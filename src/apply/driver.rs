@@ -538,7 +538,7 @@ impl Driver<'_> {
                 "integrity_check"
             };
             let result: String = match self.conn.query_row(
-                &format!("PRAGMA {pragma}({})", quote_ident(table)),
+                &format!("PRAGMA main.{pragma}({})", quote_ident(table)),
                 [],
                 |r| r.get(0),
             ) {
@@ -611,25 +611,40 @@ impl Driver<'_> {
     }
 }
 
-/// How many rows `dropped` would touch now: the rows of the table dropped, or of the table
-/// whose column is dropped (every row loses a value, NULL or not: the gate stays on whenever
-/// the table holds a row); 0 when the table does not exist (yet).
+/// How many rows `dropped` would touch now: the rows of the main table dropped, or of the
+/// main table whose column is dropped (every row loses a value, NULL or not: the gate stays on
+/// whenever the table holds a row); 0 when the table does not exist (yet), and 0 for a TEMP
+/// table (`temp.t`, or an unqualified name the connection has a TEMP table of: SQLite looks
+/// there first). A TEMP table's rows go when the connection closes, whatever the migration
+/// does: rows a migration moves out of main into one are main's lost rows, which the row
+/// counts of main's tables around the migrations refuse.
 pub fn rows_lost(conn: &Connection, dropped: &migrations::Dropped) -> Result<u64> {
     let q = || Error::sqlite_in("count the rows a destructive step drops");
     // SQLite's names are case-insensitive: `DROP TABLE Patterns` drops `patterns`.
-    let exists: bool = conn
-        .query_row(
-            "SELECT count(*) > 0 FROM sqlite_schema WHERE type = 'table' AND name = ?1 COLLATE NOCASE",
+    let exists_in = |schema: &str| -> Result<bool> {
+        conn.query_row(
+            &format!(
+                "SELECT count(*) > 0 FROM {schema}.sqlite_schema WHERE type = 'table' AND name = ?1 COLLATE NOCASE"
+            ),
             [&dropped.table],
             |r| r.get(0),
         )
-        .map_err(q())?;
-    if !exists {
+        .map_err(q())
+    };
+    let main = match dropped.schema {
+        crate::sql::Schema::Main => true,
+        crate::sql::Schema::Unqualified => !exists_in("temp")?,
+        crate::sql::Schema::Temp | crate::sql::Schema::Other => false,
+    };
+    if !main || !exists_in("main")? {
         return Ok(0);
     }
     let n: i64 = conn
         .query_row(
-            &format!("SELECT count(*) FROM {}", quote_ident(&dropped.table)),
+            &format!(
+                "SELECT count(*) FROM {}",
+                crate::sql::main_table(&dropped.table)
+            ),
             [],
             |r| r.get(0),
         )

@@ -6,14 +6,16 @@
 //! them. A name a statement creates holds no live table's rows until the batch fills it
 //! (`CREATE TABLE c AS SELECT ...`, `INSERT INTO c SELECT ...`): then it holds the rows of
 //! every live table the fill reads, so a table the batch fills and drops is never "empty".
+//! A TEMP table is another table than main's of the same name (SQLite reads an unqualified
+//! name in TEMP first): it holds no live rows until filled, and dropping it drops none.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 
 use rusqlite::Connection;
 
 use crate::error::Result;
 use crate::migrations::Dropped;
-use crate::sql::{Tok, lex};
+use crate::sql::{Schema, Tok, lex, qualified_at};
 use sqlparser::tokenizer::Token;
 
 /// One drop of a migration: what it drops (under the name the statement gives) and the rows
@@ -26,25 +28,56 @@ pub struct Drop {
     pub rows: u64,
 }
 
+/// Where a name's rows are: a table of main or of TEMP, by its lowercased name. A TEMP table
+/// (`CREATE TEMP TABLE a`, `temp.a`) is another table than main's `a`, even when it shadows
+/// it: SQLite reads an unqualified name in TEMP first.
+type Key = (Schema, String);
+
+/// The tables the batch has made in TEMP so far, and what each name holds.
+#[derive(Default)]
+struct Names {
+    /// Each name (main's or TEMP's) a statement renamed, created, filled or dropped, and the
+    /// live tables whose rows it holds now (none: an empty table the batch created). A main
+    /// name not here holds its own live table's rows; a TEMP name not here holds none.
+    holds: BTreeMap<Key, Vec<String>>,
+    /// The TEMP tables the batch created and has not dropped (lowercased).
+    temp: BTreeSet<String>,
+}
+
+impl Names {
+    /// The table `name`, written in `schema`, means at this point of the batch.
+    fn key(&self, schema: Schema, name: &str) -> Key {
+        let name = name.to_ascii_lowercase();
+        let temp = match schema {
+            Schema::Temp => true,
+            Schema::Unqualified => self.temp.contains(&name),
+            Schema::Main | Schema::Other => false,
+        };
+        (if temp { Schema::Temp } else { Schema::Main }, name)
+    }
+
+    /// The live (main) tables whose rows `key` holds.
+    fn live_of(&self, key: &Key) -> Vec<String> {
+        match self.holds.get(key) {
+            Some(held) => held.clone(),
+            None if key.0 == Schema::Temp => Vec::new(),
+            None => vec![key.1.clone()],
+        }
+    }
+}
+
 /// Counts the rows each of `sql` (the pending migrations, in order) drops: one list per
 /// migration, empty when it drops nothing it can name.
 pub fn estimate(live: &Connection, sql: &[&str]) -> Result<Vec<Vec<Drop>>> {
-    // Each name (lowercased) a statement renamed, created, filled or dropped, and the live
-    // tables whose rows it holds now (none: an empty table the batch created). A name not
-    // here holds its own live table's rows.
-    let mut holds: BTreeMap<String, Vec<String>> = BTreeMap::new();
-    let live_of = |holds: &BTreeMap<String, Vec<String>>, name: &str| {
-        holds
-            .get(&name.to_ascii_lowercase())
-            .cloned()
-            .unwrap_or_else(|| vec![name.to_string()])
-    };
+    let mut names = Names::default();
+    // The rows of live tables (main's: the live connection has no TEMP table).
     let count = |tables: &[String], column: Option<&str>| -> Result<u64> {
         let mut rows = 0u64;
         for table in tables {
             rows = rows.saturating_add(super::driver::rows_lost(
                 live,
                 &Dropped {
+                    schema: Schema::Main,
                     table: table.clone(),
                     column: column.map(String::from),
                 },
@@ -60,7 +93,9 @@ pub fn estimate(live: &Connection, sql: &[&str]) -> Result<Vec<Vec<Drop>>> {
             let kw = |at: usize, k: &str| tokens.get(at).is_some_and(|t| t.is_kw(k));
             if kw(i, "CREATE") {
                 let mut at = i + 1;
+                let mut temp = false;
                 while kw(at, "TEMP") || kw(at, "TEMPORARY") || kw(at, "VIRTUAL") {
+                    temp |= !kw(at, "VIRTUAL");
                     at += 1;
                 }
                 if !kw(at, "TABLE") {
@@ -70,58 +105,94 @@ pub fn estimate(live: &Connection, sql: &[&str]) -> Result<Vec<Vec<Drop>>> {
                 if kw(at, "IF") {
                     at += 3;
                 }
-                if let Some((name, next)) = name_at(&tokens, at) {
+                if let Some((schema, name, next)) = qualified_at(&tokens, at) {
+                    let schema = if temp { Schema::Temp } else { schema };
+                    // `CREATE TABLE main.a` makes main's, whatever TEMP holds.
+                    let key = names.key(
+                        if schema == Schema::Unqualified {
+                            Schema::Main
+                        } else {
+                            schema
+                        },
+                        &name,
+                    );
                     // `CREATE TABLE c AS SELECT ...` holds the rows of what it reads.
                     let filled = if kw(next, "AS") {
-                        fill_sources(&tokens, next, &name, &holds, live_of)
+                        fill_sources(&tokens, next, &key, &names)
                     } else {
                         Vec::new()
                     };
-                    holds.insert(name.to_ascii_lowercase(), filled);
+                    if key.0 == Schema::Temp {
+                        names.temp.insert(key.1.clone());
+                    }
+                    names.holds.insert(key, filled);
                 }
             } else if (kw(i, "INSERT") || kw(i, "REPLACE"))
                 && let Some(into) = (i + 1..tokens.len().min(i + 5)).find(|&at| kw(at, "INTO"))
-                && let Some((name, next)) = name_at(&tokens, into + 1)
+                && let Some((schema, name, next)) = qualified_at(&tokens, into + 1)
             {
                 // Rows copied in from other tables: the name holds theirs too.
-                let mut held = live_of(&holds, &name);
-                for s in fill_sources(&tokens, next, &name, &holds, live_of) {
+                let key = names.key(schema, &name);
+                let mut held = names.live_of(&key);
+                for s in fill_sources(&tokens, next, &key, &names) {
                     if !held.iter().any(|h| h.eq_ignore_ascii_case(&s)) {
                         held.push(s);
                     }
                 }
-                holds.insert(name.to_ascii_lowercase(), held);
+                names.holds.insert(key, held);
             } else if kw(i, "DROP") && kw(i + 1, "TABLE") {
                 let at = if kw(i + 2, "IF") { i + 4 } else { i + 2 };
-                if let Some((name, _)) = name_at(&tokens, at) {
-                    let rows = count(&live_of(&holds, &name), None)?;
+                if let Some((schema, name, _)) = qualified_at(&tokens, at) {
+                    let key = names.key(schema, &name);
+                    // A TEMP table's rows go with the connection anyway (the driver's
+                    // recount says 0 too): main's rows moved there are main's loss, which the
+                    // row counts around the migrations refuse.
+                    let rows = if key.0 == Schema::Temp {
+                        0
+                    } else {
+                        count(&names.live_of(&key), None)?
+                    };
                     drops.push(Drop {
                         dropped: Dropped {
+                            schema,
                             table: name.clone(),
                             column: None,
                         },
                         rows,
                     });
-                    holds.insert(name.to_ascii_lowercase(), Vec::new());
+                    names.temp.remove(&key.1);
+                    names.holds.insert(key, Vec::new());
                 }
             } else if kw(i, "ALTER") && kw(i + 1, "TABLE") {
-                let Some((name, at)) = name_at(&tokens, i + 2) else {
+                let Some((schema, name, at)) = qualified_at(&tokens, i + 2) else {
                     continue;
                 };
+                let key = names.key(schema, &name);
                 if kw(at, "RENAME") && kw(at + 1, "TO") {
-                    if let Some((to, _)) = name_at(&tokens, at + 2) {
-                        let from = live_of(&holds, &name);
-                        holds.insert(name.to_ascii_lowercase(), Vec::new());
-                        holds.insert(to.to_ascii_lowercase(), from);
+                    // A rename keeps the table in its schema.
+                    if let Some((to, _)) = crate::sql::name_at(&tokens, at + 2) {
+                        let from = names.live_of(&key);
+                        let to = (key.0, to.to_ascii_lowercase());
+                        if key.0 == Schema::Temp {
+                            names.temp.remove(&key.1);
+                            names.temp.insert(to.1.clone());
+                        }
+                        names.holds.insert(key, Vec::new());
+                        names.holds.insert(to, from);
                     }
                 } else if kw(at, "DROP") {
                     let c = if kw(at + 1, "COLUMN") { at + 2 } else { at + 1 };
                     let Some(column) = tokens.get(c).and_then(|t| t.name()) else {
                         continue;
                     };
-                    let rows = count(&live_of(&holds, &name), Some(column))?;
+                    let rows = if key.0 == Schema::Temp {
+                        0
+                    } else {
+                        count(&names.live_of(&key), Some(column))?
+                    };
                     drops.push(Drop {
                         dropped: Dropped {
+                            schema,
                             table: name,
                             column: Some(column.to_string()),
                         },
@@ -137,37 +208,38 @@ pub fn estimate(live: &Connection, sql: &[&str]) -> Result<Vec<Vec<Drop>>> {
 
 /// The live tables whose rows a fill of `target` (a `CREATE TABLE ... AS SELECT` or an
 /// `INSERT ... SELECT`, from the token `from` to the end of its statement) copies in: every
-/// name it reads, resolved through `holds` to the live tables it holds. A word that is no
-/// table counts no rows, so reading every word is safe: the estimate never counts fewer rows
-/// than the fill brings (it may count more, when a `WHERE` keeps fewer: the gate then stays).
-fn fill_sources(
-    tokens: &[Tok],
-    from: usize,
-    target: &str,
-    holds: &BTreeMap<String, Vec<String>>,
-    live_of: impl Fn(&BTreeMap<String, Vec<String>>, &str) -> Vec<String>,
-) -> Vec<String> {
+/// name it reads (in the schema it names, or the one SQLite finds it in), resolved through
+/// `names` to the live tables it holds. A word that is no table counts no rows, so reading
+/// every word is safe: the estimate never counts fewer rows than the fill brings (it may count
+/// more, when a `WHERE` keeps fewer: the gate then stays).
+fn fill_sources(tokens: &[Tok], from: usize, target: &Key, names: &Names) -> Vec<String> {
     let mut out: Vec<String> = Vec::new();
-    for t in tokens[from.min(tokens.len())..]
+    let end = tokens[from.min(tokens.len())..]
         .iter()
-        .take_while(|t| t.token != Token::SemiColon)
-    {
-        let Some(w) = t.word() else { continue };
-        if w.eq_ignore_ascii_case(target) {
+        .position(|t| t.token == Token::SemiColon)
+        .map_or(tokens.len(), |n| from + n);
+    let period = |at: usize| tokens.get(at).is_some_and(|t| t.token == Token::Period);
+    for i in from.min(end)..end {
+        let Some(w) = tokens[i].word() else { continue };
+        if period(i + 1) {
+            // The schema of the name after it.
             continue;
         }
-        for s in live_of(holds, w) {
+        let schema = match i.checked_sub(2) {
+            Some(s) if period(i - 1) => tokens[s].name().map_or(Schema::Other, Schema::named),
+            _ => Schema::Unqualified,
+        };
+        let key = names.key(schema, w);
+        if &key == target {
+            continue;
+        }
+        for s in names.live_of(&key) {
             if !out.iter().any(|o| o.eq_ignore_ascii_case(&s)) {
                 out.push(s);
             }
         }
     }
     out
-}
-
-/// Reads a possibly schema-qualified name at `i`: the name and the index after it.
-fn name_at(tokens: &[Tok], i: usize) -> Option<(String, usize)> {
-    crate::sql::name_at(tokens, i)
 }
 
 #[cfg(test)]

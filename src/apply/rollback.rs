@@ -295,7 +295,7 @@ fn refuse_unfillable(
         }) {
             let rows: i64 = live
                 .query_row(
-                    &format!("SELECT count(*) FROM {}", crate::sql::quote_ident(&t.name)),
+                    &format!("SELECT count(*) FROM {}", crate::sql::main_table(&t.name)),
                     [],
                     |r| r.get(0),
                 )
