@@ -611,13 +611,12 @@ impl Driver<'_> {
     }
 }
 
-/// How many rows `dropped` would touch now: the rows of the main table dropped, or of the
-/// main table whose column is dropped (every row loses a value, NULL or not: the gate stays on
-/// whenever the table holds a row); 0 when the table does not exist (yet), and 0 for a TEMP
-/// table (`temp.t`, or an unqualified name the connection has a TEMP table of: SQLite looks
-/// there first). A TEMP table's rows go when the connection closes, whatever the migration
-/// does: rows a migration moves out of main into one are main's lost rows, which the row
-/// counts of main's tables around the migrations refuse.
+/// How many rows `dropped` would touch now: the rows of the table dropped, or of the table
+/// whose column is dropped (every row loses a value, NULL or not: the gate stays on whenever
+/// the table holds a row), in the schema SQLite finds it in (`temp.t`, or an unqualified name
+/// the connection has a TEMP table of: SQLite looks there first; main's otherwise); 0 when the
+/// table does not exist (yet). A TEMP table's rows count as a main table's do: rows a batch
+/// copies there and drops are gated as its own would be.
 pub fn rows_lost(conn: &Connection, dropped: &migrations::Dropped) -> Result<u64> {
     let q = || Error::sqlite_in("count the rows a destructive step drops");
     // SQLite's names are case-insensitive: `DROP TABLE Patterns` drops `patterns`.
@@ -631,19 +630,22 @@ pub fn rows_lost(conn: &Connection, dropped: &migrations::Dropped) -> Result<u64
         )
         .map_err(q())
     };
-    let main = match dropped.schema {
-        crate::sql::Schema::Main => true,
-        crate::sql::Schema::Unqualified => !exists_in("temp")?,
-        crate::sql::Schema::Temp | crate::sql::Schema::Other => false,
+    let schema = match dropped.schema {
+        crate::sql::Schema::Main => "main",
+        crate::sql::Schema::Temp => "temp",
+        crate::sql::Schema::Unqualified if exists_in("temp")? => "temp",
+        crate::sql::Schema::Unqualified => "main",
+        // A migration cannot attach a database: SQLite refuses the statement itself.
+        crate::sql::Schema::Other => return Ok(0),
     };
-    if !main || !exists_in("main")? {
+    if !exists_in(schema)? {
         return Ok(0);
     }
     let n: i64 = conn
         .query_row(
             &format!(
-                "SELECT count(*) FROM {}",
-                crate::sql::main_table(&dropped.table)
+                "SELECT count(*) FROM {schema}.{}",
+                quote_ident(&dropped.table)
             ),
             [],
             |r| r.get(0),

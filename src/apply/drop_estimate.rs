@@ -7,7 +7,7 @@
 //! (`CREATE TABLE c AS SELECT ...`, `INSERT INTO c SELECT ...`): then it holds the rows of
 //! every live table the fill reads, so a table the batch fills and drops is never "empty".
 //! A TEMP table is another table than main's of the same name (SQLite reads an unqualified
-//! name in TEMP first): it holds no live rows until filled, and dropping it drops none.
+//! name in TEMP first): it holds no live rows until the batch fills it, as any new table.
 
 use std::collections::{BTreeMap, BTreeSet};
 
@@ -144,14 +144,7 @@ pub fn estimate(live: &Connection, sql: &[&str]) -> Result<Vec<Vec<Drop>>> {
                 let at = if kw(i + 2, "IF") { i + 4 } else { i + 2 };
                 if let Some((schema, name, _)) = qualified_at(&tokens, at) {
                     let key = names.key(schema, &name);
-                    // A TEMP table's rows go with the connection anyway (the driver's
-                    // recount says 0 too): main's rows moved there are main's loss, which the
-                    // row counts around the migrations refuse.
-                    let rows = if key.0 == Schema::Temp {
-                        0
-                    } else {
-                        count(&names.live_of(&key), None)?
-                    };
+                    let rows = count(&names.live_of(&key), None)?;
                     drops.push(Drop {
                         dropped: Dropped {
                             schema,
@@ -185,11 +178,7 @@ pub fn estimate(live: &Connection, sql: &[&str]) -> Result<Vec<Vec<Drop>>> {
                     let Some(column) = tokens.get(c).and_then(|t| t.name()) else {
                         continue;
                     };
-                    let rows = if key.0 == Schema::Temp {
-                        0
-                    } else {
-                        count(&names.live_of(&key), Some(column))?
-                    };
+                    let rows = count(&names.live_of(&key), Some(column))?;
                     drops.push(Drop {
                         dropped: Dropped {
                             schema,

@@ -142,3 +142,75 @@ fn a_table_created_and_filled_then_dropped_holds_the_rows_it_was_filled_with() {
         );
     }
 }
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(48))]
+
+    /// With TEMP tables named like main's among the creates, fills, renames and drops (SQLite
+    /// reads an unqualified name in TEMP first), a drop is estimated to lose rows exactly when
+    /// the table SQLite drops holds rows when the drop runs: a TEMP table never makes main's
+    /// table of the same name look empty, nor main's rows TEMP's.
+    #[test]
+    fn a_temp_table_named_like_a_main_one_is_another_table(
+        ops in proptest::collection::vec((0..8usize, 0..3usize, 0..3usize, 0..3usize), 1..12),
+    ) {
+        let conn = db(3);
+        let names = ["t0", "t1", "u0"];
+        // How a statement names a table: as written, main's, or TEMP's.
+        let schemas = ["", "main.", "temp."];
+        let mut kept = Vec::new();
+        let mut truth = Vec::new();
+        conn.execute_batch("BEGIN").unwrap();
+        for (op, a, b, s) in ops {
+            let (x, y, s) = (names[a], names[b], schemas[s]);
+            let stmt = match op {
+                0 => format!("CREATE TEMP TABLE {x} (id INTEGER PRIMARY KEY, v TEXT);"),
+                1 => format!("CREATE TEMPORARY TABLE {x} AS SELECT * FROM {s}{y};"),
+                2 => format!("CREATE TABLE {s}{x} (id INTEGER PRIMARY KEY, v TEXT);"),
+                3 => format!("INSERT INTO {s}{x} SELECT * FROM {y};"),
+                4 => format!("INSERT INTO {x} SELECT * FROM {s}{y};"),
+                5 => format!("ALTER TABLE {s}{x} RENAME TO {y};"),
+                6 => format!("ALTER TABLE {s}{x} DROP COLUMN v;"),
+                _ => format!("DROP TABLE {s}{x};"),
+            };
+            // What the statement drops, as SQLite finds it.
+            let count = (op >= 6).then(|| {
+                conn.query_row(&format!("SELECT count(*) FROM {s}{x}"), [], |r| r.get::<_, i64>(0)).ok()
+            }).flatten();
+            if conn.execute_batch(&stmt).is_ok() {
+                if let Some(n) = count {
+                    truth.push(n > 0);
+                }
+                kept.push(stmt);
+            }
+        }
+        conn.execute_batch("ROLLBACK").unwrap();
+        let sql = kept.concat();
+        let got = estimate(&conn, &[&sql]).unwrap();
+        let estimated: Vec<bool> = got[0].iter().map(|d| d.rows > 0).collect();
+        prop_assert_eq!(estimated, truth, "{}", sql);
+    }
+}
+
+#[test]
+fn a_temp_table_named_like_a_main_one_never_hides_its_rows() {
+    let conn = db(3);
+    for (sql, want) in [
+        // h16_01: an empty TEMP t2 parked over main's.
+        (
+            "CREATE TEMP TABLE s AS SELECT * FROM main.t2; CREATE TEMP TABLE t2 (id, v); DROP TABLE main.t2;",
+            vec![3],
+        ),
+        ("CREATE TABLE temp.t2 (x); DROP TABLE main.t2; DROP TABLE t2;", vec![3, 0]),
+        ("CREATE TEMP TABLE t2 (x); DROP TABLE t2; DROP TABLE t2;", vec![0, 3]),
+        ("CREATE TEMP TABLE t2 (x); ALTER TABLE main.t2 DROP COLUMN v;", vec![3]),
+        // Renamed inside TEMP, the name stays TEMP's; main's keeps its rows.
+        ("CREATE TEMP TABLE t2 (x); ALTER TABLE t2 RENAME TO w; DROP TABLE w; DROP TABLE t2;", vec![0, 3]),
+        // Main's rows copied into TEMP and dropped there are counted.
+        ("CREATE TEMP TABLE t1 AS SELECT * FROM main.t1; DROP TABLE temp.t1;", vec![2]),
+    ] {
+        let got = estimate(&conn, &[sql]).unwrap();
+        let rows: Vec<u64> = got[0].iter().map(|d| d.rows).collect();
+        assert_eq!(rows, want, "{sql}");
+    }
+}
