@@ -46,7 +46,10 @@ fn main_rows(dir: &Path, t: &str) -> Vec<String> {
         let rows = stmt
             .query_map([], |r| {
                 (0..n)
-                    .map(|i| r.get::<_, rusqlite::types::Value>(i).map(|v| format!("{v:?}")))
+                    .map(|i| {
+                        r.get::<_, rusqlite::types::Value>(i)
+                            .map(|v| format!("{v:?}"))
+                    })
                     .collect::<rusqlite::Result<Vec<_>>>()
             })
             .unwrap();
@@ -67,7 +70,11 @@ fn apply(dir: &Path, sql: &str, mode: &[&str]) -> (Option<i32>, String) {
     )
 }
 
-const MODES: [&[&str]; 3] = [&["--skip-rehearsal"], &[], &["--skip-rehearsal", "--verify"]];
+const MODES: [&[&str]; 3] = [
+    &["--skip-rehearsal"],
+    &[],
+    &["--skip-rehearsal", "--verify"],
+];
 
 /// A table name: a word, some in another case than the migration writes it.
 fn name() -> impl Strategy<Value = String> {

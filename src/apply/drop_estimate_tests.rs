@@ -201,13 +201,28 @@ fn a_temp_table_named_like_a_main_one_never_hides_its_rows() {
             "CREATE TEMP TABLE s AS SELECT * FROM main.t2; CREATE TEMP TABLE t2 (id, v); DROP TABLE main.t2;",
             vec![3],
         ),
-        ("CREATE TABLE temp.t2 (x); DROP TABLE main.t2; DROP TABLE t2;", vec![3, 0]),
-        ("CREATE TEMP TABLE t2 (x); DROP TABLE t2; DROP TABLE t2;", vec![0, 3]),
-        ("CREATE TEMP TABLE t2 (x); ALTER TABLE main.t2 DROP COLUMN v;", vec![3]),
+        (
+            "CREATE TABLE temp.t2 (x); DROP TABLE main.t2; DROP TABLE t2;",
+            vec![3, 0],
+        ),
+        (
+            "CREATE TEMP TABLE t2 (x); DROP TABLE t2; DROP TABLE t2;",
+            vec![0, 3],
+        ),
+        (
+            "CREATE TEMP TABLE t2 (x); ALTER TABLE main.t2 DROP COLUMN v;",
+            vec![3],
+        ),
         // Renamed inside TEMP, the name stays TEMP's; main's keeps its rows.
-        ("CREATE TEMP TABLE t2 (x); ALTER TABLE t2 RENAME TO w; DROP TABLE w; DROP TABLE t2;", vec![0, 3]),
+        (
+            "CREATE TEMP TABLE t2 (x); ALTER TABLE t2 RENAME TO w; DROP TABLE w; DROP TABLE t2;",
+            vec![0, 3],
+        ),
         // Main's rows copied into TEMP and dropped there are counted.
-        ("CREATE TEMP TABLE t1 AS SELECT * FROM main.t1; DROP TABLE temp.t1;", vec![2]),
+        (
+            "CREATE TEMP TABLE t1 AS SELECT * FROM main.t1; DROP TABLE temp.t1;",
+            vec![2],
+        ),
     ] {
         let got = estimate(&conn, &[sql]).unwrap();
         let rows: Vec<u64> = got[0].iter().map(|d| d.rows).collect();

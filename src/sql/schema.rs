@@ -57,3 +57,22 @@ pub fn qualified_at(tokens: &[Tok], i: usize) -> Option<(Schema, String, usize)>
     };
     Some((schema, name, next))
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn qualified_at_reads_the_schema_in_every_spelling() {
+        let read = |sql: &str| {
+            let tokens = crate::sql::lex(sql).unwrap();
+            qualified_at(&tokens, 0).map(|(s, n, _)| (s, n))
+        };
+        assert_eq!(read("a"), Some((Schema::Unqualified, "a".into())));
+        assert_eq!(read("TEMP.\"a b\""), Some((Schema::Temp, "a b".into())));
+        assert_eq!(read("'temp'.a"), Some((Schema::Temp, "a".into())));
+        assert_eq!(read("[Main].`a`"), Some((Schema::Main, "a".into())));
+        assert_eq!(read("aux.a"), Some((Schema::Other, "a".into())));
+        assert_eq!(main_table("a\"b"), "main.\"a\"\"b\"");
+    }
+}
