@@ -23,6 +23,24 @@ pub struct StashInfo {
     pub dropped: bool,
 }
 
+impl StashInfo {
+    /// What dropping this stash means, as `stash drop` and `stash list` say it: a stash made
+    /// only by the rollback of its version (`_r{n}` tables) is what a re-apply of it, or a
+    /// rollback of an earlier migration that brings an AUTOINCREMENT counter back, would use;
+    /// any other is what rolling its version back restores.
+    pub fn drop_consequence(&self) -> String {
+        let version = self.version;
+        let rollback = format!("{STASH_PREFIX}{version}_r");
+        if self.tables.iter().all(|t| t.starts_with(&rollback)) {
+            format!(
+                "a re-apply of V{version} no longer restores what its rollback kept, and rolling back an earlier migration no longer raises a counter to it"
+            )
+        } else {
+            format!("rolling back V{version} is now lossy")
+        }
+    }
+}
+
 fn q(e: rusqlite::Error) -> Error {
     Error::sqlite("read the stashes", e)
 }
