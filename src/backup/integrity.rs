@@ -101,7 +101,7 @@ pub fn problems(rows: &[String]) -> String {
         .iter()
         .flat_map(|r| r.lines())
         .map(str::trim)
-        .filter(|l| !l.is_empty() && !(l.starts_with("*** in database ") && l.ends_with("***")))
+        .filter(|l| !(l.is_empty() || l.starts_with("*** in database ") && l.ends_with("***")))
         .collect();
     if all.is_empty() {
         return rows.join(" ");
