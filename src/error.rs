@@ -516,11 +516,11 @@ pub enum Error {
     #[error(transparent)]
     Gate(#[from] GateError),
     /// `PRAGMA integrity_check` found a problem in a database file.
-    #[error("{}: integrity_check failed: {result}", crate::printable::path(&path))]
+    #[error("{}: integrity_check failed:\n  {}", crate::printable::path(&path), result.replace('\n', "\n  "))]
     IntegrityCheckFailed {
-        /// The file checked.
+        /// The database checked (for a backup, the database it is a copy of).
         path: PathBuf,
-        /// The first problem SQLite reported.
+        /// The problems SQLite reported, one a line: the first few, then how many more.
         result: String,
     },
     /// A backup's bytes do not hash to what its sidecar or manifest records.

@@ -34,9 +34,10 @@ const TABLE_LIST_QUERY: &str =
     "SELECT name, type, wr, strict FROM pragma_table_list WHERE schema = 'main'";
 /// Columns, hidden and generated ones included (hidden: 2 virtual, 3 stored generated).
 const TABLE_XINFO_QUERY: &str =
-    "SELECT name, type, \"notnull\", pk, hidden FROM pragma_table_xinfo(?1)";
+    "SELECT name, type, \"notnull\", pk, hidden FROM pragma_table_xinfo(?1, 'main')";
 /// Foreign keys: one row per column pair, grouped by `id`.
-const FOREIGN_KEY_COUNT_QUERY: &str = "SELECT count(DISTINCT id) FROM pragma_foreign_key_list(?1)";
+const FOREIGN_KEY_COUNT_QUERY: &str =
+    "SELECT count(DISTINCT id) FROM pragma_foreign_key_list(?1, 'main')";
 
 /// What [`inspect_with_notes`] found, with a note for each table kept verbatim.
 #[derive(Debug, Clone, Default)]

@@ -14,6 +14,9 @@ use std::fmt;
 use sqlparser::dialect::SQLiteDialect;
 use sqlparser::tokenizer::{Token, TokenWithSpan, Tokenizer};
 
+mod schema;
+pub use schema::{Schema, main_table, qualified_at};
+
 /// A piece of SQL text that compares by meaning-preserving canonical form.
 #[derive(Clone)]
 pub struct Sql {

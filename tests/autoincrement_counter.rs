@@ -510,3 +510,73 @@ fn a_dropped_counter_that_comes_back_as_high_is_not_gated() {
     assert!(!rolled.contains("may issue ids again"), "{rolled}");
     assert_eq!(counter(&db, "t"), Some(10));
 }
+
+/// h16_04: on, off, on, off, on (ids up to 30 under V5); V5 rolled back, its rollback stash
+/// dropped. `stash list` says what that drop means as `stash drop` does (V5 is not applied:
+/// never "its rollback is lossy"), and the rollback to V1 with --lossy, where two steps (V4's
+/// and V2's reverses) bring the counter back, warns of the table once.
+#[test]
+fn a_dropped_rollback_stash_is_listed_as_what_it_is_and_warned_of_once_per_table() {
+    let dir = common::empty_project();
+    let d = dir.path();
+    let db = d.join("db.sqlite");
+    let write = |version: usize, on: bool| {
+        let s = State {
+            autoincrement: on,
+            renamed: false,
+            w: false,
+            inserts: 0,
+        };
+        std::fs::write(d.join("schema/s.yaml"), yaml(version, &s, None)).unwrap();
+    };
+    let issued = |id: i64| {
+        Connection::open(&db)
+            .unwrap()
+            .execute_batch(&format!(
+                "INSERT INTO t (id, v) VALUES ({id}, 'y'); DELETE FROM t WHERE id = {id}"
+            ))
+            .unwrap();
+    };
+    write(1, true);
+    ok_in(d, &["sync", "--yes"]);
+    Connection::open(&db)
+        .unwrap()
+        .execute_batch("INSERT INTO t (id, v) VALUES (1, 'keep')")
+        .unwrap();
+    issued(10);
+    for (version, on, id) in [
+        (2, false, None),
+        (3, true, Some(20)),
+        (4, false, None),
+        (5, true, Some(30)),
+    ] {
+        write(version, on);
+        ok_in(d, &["sync", "--yes"]);
+        if let Some(id) = id {
+            issued(id);
+        }
+    }
+    ok_in(d, &["rollback", "last", "--yes"]);
+    ok_in(d, &["stash", "drop", "5", "--yes"]);
+    let listed = ok_in(d, &["stash", "list"]);
+    let v5 = listed
+        .lines()
+        .find(|l| l.starts_with("V5:"))
+        .unwrap_or_else(|| panic!("{listed}"));
+    assert!(
+        v5.contains("(dropped: a re-apply of V5 no longer restores what its rollback kept"),
+        "{listed}"
+    );
+    assert!(!listed.contains("lossy"), "{listed}");
+    // The counter comes back below the 30 V5's rollback kept: gated (--lossy), and warned
+    // of once for table "t", though V4's and V2's reverses both bring it back.
+    let out = common::schemactl(d, &["rollback", "--to", "1", "--yes", "--lossy"]);
+    let rolled = format!("{}{}", common::stdout(&out), common::stderr(&out));
+    assert!(out.status.success(), "{rolled}");
+    let warnings: Vec<&str> = rolled
+        .lines()
+        .filter(|l| l.contains("the stash of V5 was dropped"))
+        .collect();
+    assert_eq!(warnings.len(), 1, "{rolled}");
+    assert_eq!(warnings[0].matches("table \"t\"").count(), 1, "{rolled}");
+}

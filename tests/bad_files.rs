@@ -281,3 +281,65 @@ fn missing_directories_are_named() {
         assert!(!err.contains("panicked"));
     }
 }
+
+/// h16_06: a backup of a database whose index page is corrupt (many problems) is refused
+/// with a message that names the database given (not the copy it took), lists at most ten
+/// problems one a line, then how many more, and holds no escaped line break.
+#[test]
+fn a_refused_backup_names_the_database_and_lists_a_few_problems_one_a_line() {
+    let dir = common::empty_project();
+    let d = dir.path();
+    let db = d.join("db.sqlite");
+    let conn = Connection::open(&db).unwrap();
+    conn.execute_batch(
+        "CREATE TABLE t (id INTEGER PRIMARY KEY, v TEXT);
+         CREATE INDEX ix ON t (v);
+         WITH RECURSIVE r(x) AS (SELECT 1 UNION ALL SELECT x + 1 FROM r WHERE x < 30)
+         INSERT INTO t (v) SELECT 'v' || x FROM r;",
+    )
+    .unwrap();
+    let page_size: i64 = conn
+        .query_row("PRAGMA page_size", [], |r| r.get(0))
+        .unwrap();
+    let root: i64 = conn
+        .query_row(
+            "SELECT rootpage FROM sqlite_schema WHERE name = 'ix'",
+            [],
+            |r| r.get(0),
+        )
+        .unwrap();
+    drop(conn);
+    // The index's cell pointers (after its 8-byte leaf header) overwritten: one problem each.
+    let mut bytes = std::fs::read(&db).unwrap();
+    let at = ((root - 1) * page_size + 8) as usize;
+    for b in &mut bytes[at..at + 64] {
+        *b = 0xff;
+    }
+    std::fs::write(&db, bytes).unwrap();
+    let out = schemactl(d, &["backup", "--yes", "--label", "bad"])
+        .env("NO_COLOR", "1")
+        .output()
+        .unwrap();
+    let text = String::from_utf8_lossy(&out.stderr).into_owned();
+    assert_eq!(out.status.code(), Some(1), "{text}");
+    assert!(
+        text.contains("db.sqlite: integrity_check failed:"),
+        "{text}"
+    );
+    assert!(!text.contains("-bad.db"), "{text}");
+    assert!(!text.contains("\\n"), "{text}");
+    let problems: Vec<&str> = text
+        .lines()
+        .filter(|l| l.contains("out of range") || l.contains("Offset") || l.contains("page"))
+        .collect();
+    assert!(
+        !problems.is_empty() && problems.len() <= 10,
+        "{} problem lines:\n{text}",
+        problems.len()
+    );
+    assert!(
+        text.lines()
+            .any(|l| l.trim_start_matches([' ', '│']).starts_with('(') && l.ends_with(" more)")),
+        "{text}"
+    );
+}

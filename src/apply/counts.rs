@@ -88,7 +88,7 @@ impl NamesAfter {
     }
 }
 
-/// Tables a migration inserts into or deletes from.
+/// Tables a migration inserts into or deletes from (main's, or unqualified).
 pub(super) fn dml_targets(sql: &str) -> Vec<String> {
     let tokens = lex(sql).unwrap_or_default();
     let mut out = Vec::new();
@@ -106,8 +106,11 @@ pub(super) fn dml_targets(sql: &str) -> Vec<String> {
         } else {
             None
         };
-        // `main.t`: the table is the name after the schema's (a word or a string).
-        if let Some((name, _)) = at.and_then(|at| crate::sql::name_at(&tokens, at)) {
+        // `main.t`: the table is the name after the schema's (a word or a string); `temp.t`
+        // is a TEMP table, whose rows no main table's count holds.
+        if let Some((schema, name, _)) = at.and_then(|at| crate::sql::qualified_at(&tokens, at))
+            && schema != crate::sql::Schema::Temp
+        {
             out.push(name);
         }
     }
@@ -120,7 +123,7 @@ pub(super) fn references_any(conn: &Connection, table: &str, parents: &[String])
         return Ok(false);
     }
     let mut stmt = conn
-        .prepare("SELECT \"table\" FROM pragma_foreign_key_list(?1)")
+        .prepare("SELECT \"table\" FROM pragma_foreign_key_list(?1, 'main')")
         .map_err(q("read foreign keys"))?;
     let refs: Vec<String> = stmt
         .query_map([table], |r| r.get(0))

@@ -207,3 +207,16 @@ proptest! {
         );
     }
 }
+
+/// A TEMP table's inserts and deletes change no main table's count: they never make a main
+/// table of the same name's changed count "on purpose".
+#[test]
+fn a_temp_tables_inserts_and_deletes_target_no_main_table() {
+    assert_eq!(
+        super::dml_targets(
+            "INSERT INTO temp.a SELECT * FROM main.a; DELETE FROM \"TEMP\".b; \
+             DELETE FROM main.c; INSERT INTO d VALUES (1); REPLACE INTO 'temp'.e VALUES (1);"
+        ),
+        vec!["c".to_string(), "d".to_string()]
+    );
+}

@@ -538,7 +538,7 @@ impl Driver<'_> {
                 "integrity_check"
             };
             let result: String = match self.conn.query_row(
-                &format!("PRAGMA {pragma}({})", quote_ident(table)),
+                &format!("PRAGMA main.{pragma}({})", quote_ident(table)),
                 [],
                 |r| r.get(0),
             ) {
@@ -613,23 +613,40 @@ impl Driver<'_> {
 
 /// How many rows `dropped` would touch now: the rows of the table dropped, or of the table
 /// whose column is dropped (every row loses a value, NULL or not: the gate stays on whenever
-/// the table holds a row); 0 when the table does not exist (yet).
+/// the table holds a row), in the schema SQLite finds it in (`temp.t`, or an unqualified name
+/// the connection has a TEMP table of: SQLite looks there first; main's otherwise); 0 when the
+/// table does not exist (yet). A TEMP table's rows count as a main table's do: rows a batch
+/// copies there and drops are gated as its own would be.
 pub fn rows_lost(conn: &Connection, dropped: &migrations::Dropped) -> Result<u64> {
     let q = || Error::sqlite_in("count the rows a destructive step drops");
     // SQLite's names are case-insensitive: `DROP TABLE Patterns` drops `patterns`.
-    let exists: bool = conn
-        .query_row(
-            "SELECT count(*) > 0 FROM sqlite_schema WHERE type = 'table' AND name = ?1 COLLATE NOCASE",
+    let exists_in = |schema: &str| -> Result<bool> {
+        conn.query_row(
+            &format!(
+                "SELECT count(*) > 0 FROM {schema}.sqlite_schema WHERE type = 'table' AND name = ?1 COLLATE NOCASE"
+            ),
             [&dropped.table],
             |r| r.get(0),
         )
-        .map_err(q())?;
-    if !exists {
+        .map_err(q())
+    };
+    let schema = match dropped.schema {
+        crate::sql::Schema::Main => "main",
+        crate::sql::Schema::Temp => "temp",
+        crate::sql::Schema::Unqualified if exists_in("temp")? => "temp",
+        crate::sql::Schema::Unqualified => "main",
+        // A migration cannot attach a database: SQLite refuses the statement itself.
+        crate::sql::Schema::Other => return Ok(0),
+    };
+    if !exists_in(schema)? {
         return Ok(0);
     }
     let n: i64 = conn
         .query_row(
-            &format!("SELECT count(*) FROM {}", quote_ident(&dropped.table)),
+            &format!(
+                "SELECT count(*) FROM {schema}.{}",
+                quote_ident(&dropped.table)
+            ),
             [],
             |r| r.get(0),
         )

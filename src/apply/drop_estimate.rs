@@ -4,18 +4,18 @@
 //! the renames before it across the whole batch (`DROP TABLE b; ALTER TABLE a RENAME TO b;
 //! DROP TABLE b` drops a's rows), as the driver's recount just before each drop will find
 //! them. A name a statement creates holds no live table's rows until the batch fills it
-//! (`CREATE TABLE c AS SELECT ...`, `INSERT INTO c SELECT ...`, `WITH ... INSERT ...`): then
-//! it holds the rows of every live table the fill reads (a name in any spelling SQLite
-//! accepts, a view read through its query), so a table the batch fills and drops is never
-//! "empty".
+//! (`CREATE TABLE c AS SELECT ...`, `INSERT INTO c SELECT ...`): then it holds the rows of
+//! every live table the fill reads, so a table the batch fills and drops is never "empty".
+//! A TEMP table is another table than main's of the same name (SQLite reads an unqualified
+//! name in TEMP first): it holds no live rows until the batch fills it, as any new table.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 
 use rusqlite::Connection;
 
 use crate::error::Result;
 use crate::migrations::Dropped;
-use crate::sql::{Tok, lex};
+use crate::sql::{Schema, Tok, lex, qualified_at};
 use sqlparser::tokenizer::Token;
 
 /// One drop of a migration: what it drops (under the name the statement gives) and the rows
@@ -28,25 +28,56 @@ pub struct Drop {
     pub rows: u64,
 }
 
+/// Where a name's rows are: a table of main or of TEMP, by its lowercased name. A TEMP table
+/// (`CREATE TEMP TABLE a`, `temp.a`) is another table than main's `a`, even when it shadows
+/// it: SQLite reads an unqualified name in TEMP first.
+type Key = (Schema, String);
+
+/// The tables the batch has made in TEMP so far, and what each name holds.
+#[derive(Default)]
+struct Names {
+    /// Each name (main's or TEMP's) a statement renamed, created, filled or dropped, and the
+    /// live tables whose rows it holds now (none: an empty table the batch created). A main
+    /// name not here holds its own live table's rows; a TEMP name not here holds none.
+    holds: BTreeMap<Key, Vec<String>>,
+    /// The TEMP tables the batch created and has not dropped (lowercased).
+    temp: BTreeSet<String>,
+}
+
+impl Names {
+    /// The table `name`, written in `schema`, means at this point of the batch.
+    fn key(&self, schema: Schema, name: &str) -> Key {
+        let name = name.to_ascii_lowercase();
+        let temp = match schema {
+            Schema::Temp => true,
+            Schema::Unqualified => self.temp.contains(&name),
+            Schema::Main | Schema::Other => false,
+        };
+        (if temp { Schema::Temp } else { Schema::Main }, name)
+    }
+
+    /// The live (main) tables whose rows `key` holds.
+    fn live_of(&self, key: &Key) -> Vec<String> {
+        match self.holds.get(key) {
+            Some(held) => held.clone(),
+            None if key.0 == Schema::Temp => Vec::new(),
+            None => vec![key.1.clone()],
+        }
+    }
+}
+
 /// Counts the rows each of `sql` (the pending migrations, in order) drops: one list per
 /// migration, empty when it drops nothing it can name.
 pub fn estimate(live: &Connection, sql: &[&str]) -> Result<Vec<Vec<Drop>>> {
-    // Each name (lowercased) a statement renamed, created, filled or dropped, and the live
-    // tables whose rows it holds now (none: an empty table the batch created). A name not
-    // here holds its own live table's rows.
-    let mut holds: BTreeMap<String, Vec<String>> = BTreeMap::new();
-    let live_of = |holds: &BTreeMap<String, Vec<String>>, name: &str| {
-        holds
-            .get(&name.to_ascii_lowercase())
-            .cloned()
-            .unwrap_or_else(|| vec![name.to_string()])
-    };
+    let mut names = Names::default();
+    // The rows of live tables (main's: the live connection has no TEMP table).
     let count = |tables: &[String], column: Option<&str>| -> Result<u64> {
         let mut rows = 0u64;
         for table in tables {
             rows = rows.saturating_add(super::driver::rows_lost(
                 live,
                 &Dropped {
+                    schema: Schema::Main,
                     table: table.clone(),
                     column: column.map(String::from),
                 },
@@ -54,30 +85,18 @@ pub fn estimate(live: &Connection, sql: &[&str]) -> Result<Vec<Vec<Drop>>> {
         }
         Ok(rows)
     };
-    // Each view (lowercased), live or created by the batch, and the names its query reads.
-    let mut views = live_views(live)?;
     let mut out = Vec::new();
     for text in sql {
         let tokens = lex(text).unwrap_or_default();
         let mut drops = Vec::new();
-        // Where the statement holding token i starts (after the last `;` before it).
-        let mut start = 0;
         for i in 0..tokens.len() {
             let kw = |at: usize, k: &str| tokens.get(at).is_some_and(|t| t.is_kw(k));
-            if i > 0 && tokens[i - 1].token == Token::SemiColon {
-                start = i;
-            }
             if kw(i, "CREATE") {
                 let mut at = i + 1;
+                let mut temp = false;
                 while kw(at, "TEMP") || kw(at, "TEMPORARY") || kw(at, "VIRTUAL") {
+                    temp |= !kw(at, "VIRTUAL");
                     at += 1;
-                }
-                if kw(at, "VIEW") {
-                    if let Some((name, next)) = crate::sql::object_at(&tokens, at + 1) {
-                        let reads = statement_names(&tokens[next.min(tokens.len())..]);
-                        views.insert(name.to_ascii_lowercase(), reads);
-                    }
-                    continue;
                 }
                 if !kw(at, "TABLE") {
                     continue;
@@ -86,71 +105,83 @@ pub fn estimate(live: &Connection, sql: &[&str]) -> Result<Vec<Vec<Drop>>> {
                 if kw(at, "IF") {
                     at += 3;
                 }
-                if let Some((name, next)) = name_at(&tokens, at) {
+                if let Some((schema, name, next)) = qualified_at(&tokens, at) {
+                    let schema = if temp { Schema::Temp } else { schema };
+                    // `CREATE TABLE main.a` makes main's, whatever TEMP holds.
+                    let key = names.key(
+                        if schema == Schema::Unqualified {
+                            Schema::Main
+                        } else {
+                            schema
+                        },
+                        &name,
+                    );
                     // `CREATE TABLE c AS SELECT ...` holds the rows of what it reads.
                     let filled = if kw(next, "AS") {
-                        let reads = statement_names(&tokens[next.min(tokens.len())..]);
-                        fill_sources(&reads, &name, &views, &holds, live_of)
+                        fill_sources(&tokens, next, &key, &names)
                     } else {
                         Vec::new()
                     };
-                    holds.insert(name.to_ascii_lowercase(), filled);
+                    if key.0 == Schema::Temp {
+                        names.temp.insert(key.1.clone());
+                    }
+                    names.holds.insert(key, filled);
                 }
             } else if (kw(i, "INSERT") || kw(i, "REPLACE"))
                 && let Some(into) = (i + 1..tokens.len().min(i + 5)).find(|&at| kw(at, "INTO"))
-                && let Some((name, next)) = name_at(&tokens, into + 1)
+                && let Some((schema, name, next)) = qualified_at(&tokens, into + 1)
             {
                 // Rows copied in from other tables: the name holds theirs too.
-                let mut held = live_of(&holds, &name);
-                // A `WITH` prefix's CTEs are read by the fill too.
-                let mut reads = statement_names(&tokens[next.min(tokens.len())..]);
-                if kw(start, "WITH") {
-                    reads.extend(statement_names(&tokens[start..i]));
-                }
-                for s in fill_sources(&reads, &name, &views, &holds, live_of) {
+                let key = names.key(schema, &name);
+                let mut held = names.live_of(&key);
+                for s in fill_sources(&tokens, next, &key, &names) {
                     if !held.iter().any(|h| h.eq_ignore_ascii_case(&s)) {
                         held.push(s);
                     }
                 }
-                holds.insert(name.to_ascii_lowercase(), held);
+                names.holds.insert(key, held);
             } else if kw(i, "DROP") && kw(i + 1, "TABLE") {
                 let at = if kw(i + 2, "IF") { i + 4 } else { i + 2 };
-                if let Some((name, _)) = name_at(&tokens, at) {
-                    let rows = count(&live_of(&holds, &name), None)?;
+                if let Some((schema, name, _)) = qualified_at(&tokens, at) {
+                    let key = names.key(schema, &name);
+                    let rows = count(&names.live_of(&key), None)?;
                     drops.push(Drop {
                         dropped: Dropped {
+                            schema,
                             table: name.clone(),
                             column: None,
                         },
                         rows,
                     });
-                    holds.insert(name.to_ascii_lowercase(), Vec::new());
+                    names.temp.remove(&key.1);
+                    names.holds.insert(key, Vec::new());
                 }
             } else if kw(i, "ALTER") && kw(i + 1, "TABLE") {
-                let Some((name, at)) = name_at(&tokens, i + 2) else {
+                let Some((schema, name, at)) = qualified_at(&tokens, i + 2) else {
                     continue;
                 };
+                let key = names.key(schema, &name);
                 if kw(at, "RENAME") && kw(at + 1, "TO") {
-                    if let Some((to, _)) = name_at(&tokens, at + 2) {
-                        // SQLite renames the table in the views that read it.
-                        let (old, new) = (name.to_ascii_lowercase(), to.to_ascii_lowercase());
-                        for reads in views.values_mut() {
-                            for r in reads.iter_mut().filter(|r| **r == old) {
-                                r.clone_from(&new);
-                            }
+                    // A rename keeps the table in its schema.
+                    if let Some((to, _)) = crate::sql::name_at(&tokens, at + 2) {
+                        let from = names.live_of(&key);
+                        let to = (key.0, to.to_ascii_lowercase());
+                        if key.0 == Schema::Temp {
+                            names.temp.remove(&key.1);
+                            names.temp.insert(to.1.clone());
                         }
-                        let from = live_of(&holds, &name);
-                        holds.insert(name.to_ascii_lowercase(), Vec::new());
-                        holds.insert(to.to_ascii_lowercase(), from);
+                        names.holds.insert(key, Vec::new());
+                        names.holds.insert(to, from);
                     }
                 } else if kw(at, "DROP") {
                     let c = if kw(at + 1, "COLUMN") { at + 2 } else { at + 1 };
                     let Some(column) = tokens.get(c).and_then(|t| t.name()) else {
                         continue;
                     };
-                    let rows = count(&live_of(&holds, &name), Some(column))?;
+                    let rows = count(&names.live_of(&key), Some(column))?;
                     drops.push(Drop {
                         dropped: Dropped {
+                            schema,
                             table: name,
                             column: Some(column.to_string()),
                         },
@@ -164,76 +195,40 @@ pub fn estimate(live: &Connection, sql: &[&str]) -> Result<Vec<Vec<Drop>>> {
     Ok(out)
 }
 
-/// Every name (lowercased) of the statement that starts at `tokens[0]`, up to its `;`: words
-/// and single-quoted strings alike, as SQLite reads a string where a name belongs
-/// ([`Tok::name`]).
-fn statement_names(tokens: &[Tok]) -> Vec<String> {
-    tokens
-        .iter()
-        .take_while(|t| t.token != Token::SemiColon)
-        .filter_map(|t| t.name().map(str::to_ascii_lowercase))
-        .collect()
-}
-
-/// The views of the live database (lowercased), with the names their query reads.
-fn live_views(live: &Connection) -> Result<BTreeMap<String, Vec<String>>> {
-    let q = |e| crate::error::Error::sqlite("read the views of the database", e);
-    let mut stmt = live
-        .prepare("SELECT name, sql FROM main.sqlite_schema WHERE type = 'view' AND sql IS NOT NULL")
-        .map_err(q)?;
-    let rows = stmt
-        .query_map([], |r| Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?)))
-        .map_err(q)?
-        .collect::<rusqlite::Result<Vec<_>>>()
-        .map_err(q)?;
-    Ok(rows
-        .into_iter()
-        .map(|(name, sql)| {
-            let reads = statement_names(&lex(&sql).unwrap_or_default());
-            (name.to_ascii_lowercase(), reads)
-        })
-        .collect())
-}
-
 /// The live tables whose rows a fill of `target` (a `CREATE TABLE ... AS SELECT` or an
-/// `INSERT ... SELECT`) that reads the names `reads` copies in: every name it reads (through
-/// every view among them, to the names the view's query reads), resolved through `holds` to
-/// the live tables it holds. A name that is no table counts no rows, so reading every name is
-/// safe: the estimate never counts fewer rows than the fill brings (it may count more, when a
-/// `WHERE` keeps fewer: the gate then stays).
-fn fill_sources(
-    reads: &[String],
-    target: &str,
-    views: &BTreeMap<String, Vec<String>>,
-    holds: &BTreeMap<String, Vec<String>>,
-    live_of: impl Fn(&BTreeMap<String, Vec<String>>, &str) -> Vec<String>,
-) -> Vec<String> {
+/// `INSERT ... SELECT`, from the token `from` to the end of its statement) copies in: every
+/// name it reads (in the schema it names, or the one SQLite finds it in), resolved through
+/// `names` to the live tables it holds. A word that is no table counts no rows, so reading
+/// every word is safe: the estimate never counts fewer rows than the fill brings (it may count
+/// more, when a `WHERE` keeps fewer: the gate then stays).
+fn fill_sources(tokens: &[Tok], from: usize, target: &Key, names: &Names) -> Vec<String> {
     let mut out: Vec<String> = Vec::new();
-    let mut seen = std::collections::BTreeSet::new();
-    let mut work: Vec<&str> = reads.iter().map(String::as_str).collect();
-    while let Some(w) = work.pop() {
-        if w.eq_ignore_ascii_case(target) || !seen.insert(w) {
+    let end = tokens[from.min(tokens.len())..]
+        .iter()
+        .position(|t| t.token == Token::SemiColon)
+        .map_or(tokens.len(), |n| from + n);
+    let period = |at: usize| tokens.get(at).is_some_and(|t| t.token == Token::Period);
+    for i in from.min(end)..end {
+        let Some(w) = tokens[i].word() else { continue };
+        if period(i + 1) {
+            // The schema of the name after it.
             continue;
         }
-        // A view the batch has not dropped or replaced by a table: read through its query.
-        if !holds.contains_key(w)
-            && let Some(through) = views.get(w)
-        {
-            work.extend(through.iter().map(String::as_str));
+        let schema = match i.checked_sub(2) {
+            Some(s) if period(i - 1) => tokens[s].name().map_or(Schema::Other, Schema::named),
+            _ => Schema::Unqualified,
+        };
+        let key = names.key(schema, w);
+        if &key == target {
             continue;
         }
-        for s in live_of(holds, w) {
+        for s in names.live_of(&key) {
             if !out.iter().any(|o| o.eq_ignore_ascii_case(&s)) {
                 out.push(s);
             }
         }
     }
     out
-}
-
-/// Reads a possibly schema-qualified name at `i`: the name and the index after it.
-fn name_at(tokens: &[Tok], i: usize) -> Option<(String, usize)> {
-    crate::sql::name_at(tokens, i)
 }
 
 #[cfg(test)]

@@ -83,7 +83,7 @@ pub(super) fn lost(
                     &format!(
                         "SELECT count({}) FROM {}",
                         quote_ident(&column.name),
-                        quote_ident(&table.name)
+                        crate::sql::main_table(&table.name)
                     ),
                     [],
                     |r| r.get(0),

@@ -53,7 +53,7 @@ pub fn check_foreign_keys(conn: &Connection, tables: &[String]) -> Result<()> {
             continue;
         }
         let sql = format!(
-            "SELECT \"table\", rowid, parent FROM pragma_foreign_key_check({}) LIMIT 5",
+            "SELECT \"table\", rowid, parent FROM pragma_foreign_key_check({}, 'main') LIMIT 5",
             quote_literal(table)
         );
         let mut stmt = conn

@@ -215,7 +215,13 @@ pub fn rollback_lossy(
     // The counter then goes down to what the rows and the other stashes give, and ids
     // issued under V come again: data the rollback cannot keep, gated as a dropped stash's
     // values are (`--lossy`), and named with the values before anything runs.
-    let back = counters.brought_back();
+    // Each table once, however many of the steps bring its counter back.
+    let mut back: Vec<&str> = Vec::new();
+    for t in counters.brought_back() {
+        if !back.iter().any(|b| b.eq_ignore_ascii_case(t)) {
+            back.push(t);
+        }
+    }
     if !back.is_empty() {
         let undone: Vec<i32> = undo.iter().map(|u| u.version).collect();
         for t in &back {
@@ -297,7 +303,7 @@ fn refuse_unfillable(
         }) {
             let rows: i64 = live
                 .query_row(
-                    &format!("SELECT count(*) FROM {}", crate::sql::quote_ident(&t.name)),
+                    &format!("SELECT count(*) FROM {}", crate::sql::main_table(&t.name)),
                     [],
                     |r| r.get(0),
                 )

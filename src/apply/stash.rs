@@ -6,7 +6,7 @@ use rusqlite::Connection;
 
 use crate::db::bookkeeping::{CREATE_DROPPED_COUNTERS, CREATE_STASH_DROPPED, STASH_PREFIX};
 use crate::error::{Error, Result};
-use crate::sql::quote_ident;
+use crate::sql::main_table;
 
 /// The stash of one migration.
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
@@ -21,6 +21,24 @@ pub struct StashInfo {
     pub bytes: i64,
     /// True when the stash was dropped: the rollback of this version is lossy.
     pub dropped: bool,
+}
+
+impl StashInfo {
+    /// What dropping this stash means, as `stash drop` and `stash list` say it: a stash made
+    /// only by the rollback of its version (`_r{n}` tables) is what a re-apply of it, or a
+    /// rollback of an earlier migration that brings an AUTOINCREMENT counter back, would use;
+    /// any other is what rolling its version back restores.
+    pub fn drop_consequence(&self) -> String {
+        let version = self.version;
+        let rollback = format!("{STASH_PREFIX}{version}_r");
+        if self.tables.iter().all(|t| t.starts_with(&rollback)) {
+            format!(
+                "a re-apply of V{version} no longer restores what its rollback kept, and rolling back an earlier migration no longer raises a counter to it"
+            )
+        } else {
+            format!("rolling back V{version} is now lossy")
+        }
+    }
 }
 
 fn q(e: rusqlite::Error) -> Error {
@@ -48,7 +66,7 @@ pub fn list(conn: &Connection) -> Result<Vec<StashInfo>> {
         };
         let rows: i64 = conn
             .query_row(
-                &format!("SELECT count(*) FROM {}", quote_ident(&name)),
+                &format!("SELECT count(*) FROM {}", main_table(&name)),
                 [],
                 |r| r.get(0),
             )
@@ -106,7 +124,7 @@ pub fn kept_counters(conn: &Connection, version: i32) -> Result<Vec<(String, i64
     for table in info.tables.iter().filter(|t| t.ends_with("_seq")) {
         let has_name: bool = conn
             .query_row(
-                "SELECT count(*) > 0 FROM pragma_table_info(?1) WHERE name = 'name'",
+                "SELECT count(*) > 0 FROM pragma_table_info(?1, 'main') WHERE name = 'name'",
                 [table],
                 |r| r.get(0),
             )
@@ -117,7 +135,7 @@ pub fn kept_counters(conn: &Connection, version: i32) -> Result<Vec<(String, i64
         let rows: Vec<(String, i64)> = conn
             .prepare(&format!(
                 "SELECT CAST(name AS TEXT), CAST(seq AS INTEGER) FROM {} WHERE name IS NOT NULL",
-                quote_ident(table)
+                main_table(table)
             ))
             .map_err(q)?
             .query_map([], |r| {
@@ -223,7 +241,7 @@ pub fn drop(conn: &Connection, version: i32) -> Result<StashInfo> {
         &context,
         || {
             for table in &info.tables {
-                conn.execute_batch(&format!("DELETE FROM {}", quote_ident(table)))
+                conn.execute_batch(&format!("DELETE FROM {}", main_table(table)))
                     .map_err(w)?;
             }
             conn.execute_batch(CREATE_STASH_DROPPED).map_err(w)?;
@@ -258,7 +276,7 @@ pub fn renumbered_by_vacuum(conn: &Connection) -> Result<Vec<String>> {
     let names: Vec<String> = conn
         .prepare(
             "SELECT s.name FROM sqlite_schema AS s WHERE s.type = 'table' AND s.name LIKE '\\_schemactl\\_stash\\_%' ESCAPE '\\'
-               AND EXISTS (SELECT 1 FROM pragma_table_info(s.name) WHERE name = '_schemactl_rowid')
+               AND EXISTS (SELECT 1 FROM pragma_table_info(s.name, 'main') WHERE name = '_schemactl_rowid')
                AND EXISTS (SELECT 1 FROM sqlite_schema AS i WHERE i.type = 'index' AND i.name = s.name || '_id')
              ORDER BY s.name",
         )
@@ -271,7 +289,7 @@ pub fn renumbered_by_vacuum(conn: &Connection) -> Result<Vec<String>> {
     for name in names {
         let rows: i64 = conn
             .query_row(
-                &format!("SELECT count(*) FROM {}", quote_ident(&name)),
+                &format!("SELECT count(*) FROM {}", main_table(&name)),
                 [],
                 |r| r.get(0),
             )
@@ -293,7 +311,7 @@ pub fn renumbered_by_vacuum(conn: &Connection) -> Result<Vec<String>> {
         // An INTEGER PRIMARY KEY is the rowid, which VACUUM keeps.
         let ipk: bool = conn
             .query_row(
-                "SELECT count(*) = 1 AND sum(pk = 1 AND upper(type) = 'INTEGER') = 1 FROM pragma_table_info(?1) WHERE pk > 0",
+                "SELECT count(*) = 1 AND sum(pk = 1 AND upper(type) = 'INTEGER') = 1 FROM pragma_table_info(?1, 'main') WHERE pk > 0",
                 [&table],
                 |r| r.get::<_, Option<bool>>(0),
             )

@@ -17,7 +17,7 @@ use rusqlite::Connection;
 use crate::error::{Error, Result};
 use crate::model::Schema;
 use crate::plan::{FINGERPRINT, fingerprint_sql};
-use crate::sql::{ident, quote_literal};
+use crate::sql::{ident, main_table, quote_literal};
 
 /// The temporary table the fill values are bound into, one row per `--fill`.
 pub const FILL_TABLE: &str =
@@ -161,7 +161,7 @@ fn column_stashes(conn: &Connection, version: i32, forward: &str) -> Result<Vec<
         }
         let identity = strings(
             conn,
-            "SELECT name FROM pragma_index_info(?1) ORDER BY seqno",
+            "SELECT name FROM pragma_index_info(?1, 'main') ORDER BY seqno",
             &format!("{name}_id"),
         )?;
         let Some(table) = stash_source(forward, &name) else {
@@ -170,7 +170,11 @@ fn column_stashes(conn: &Connection, version: i32, forward: &str) -> Result<Vec<
         if identity.is_empty() || !crate::db::table_exists(conn, &table).map_err(q)? {
             continue;
         }
-        let table_columns = strings(conn, "SELECT name FROM pragma_table_xinfo(?1)", &table)?;
+        let table_columns = strings(
+            conn,
+            "SELECT name FROM pragma_table_xinfo(?1, 'main')",
+            &table,
+        )?;
         let has = |c: &str| table_columns.iter().any(|t| t.eq_ignore_ascii_case(c));
         let rowid = if identity.iter().any(|c| c == "_schemactl_rowid") {
             match ["rowid", "_rowid_", "oid"].into_iter().find(|a| !has(a)) {
@@ -191,14 +195,18 @@ fn column_stashes(conn: &Connection, version: i32, forward: &str) -> Result<Vec<
         if !key.iter().all(|(_, k)| has(k)) {
             continue;
         }
-        let stash_columns = strings(conn, "SELECT name FROM pragma_table_info(?1)", &name)?;
+        let stash_columns = strings(
+            conn,
+            "SELECT name FROM pragma_table_info(?1, 'main')",
+            &name,
+        )?;
         // The fingerprint's columns, as its first row names them (see Stash::fingerprint).
         let fingerprint = if stash_columns.iter().any(|c| c == FINGERPRINT) {
             strings(
                 conn,
                 &format!(
                     "SELECT key FROM json_each((SELECT {FINGERPRINT} FROM {} LIMIT 1)) WHERE ?1 IS NOT NULL",
-                    ident(&name)
+                    main_table(&name)
                 ),
                 &name,
             )?
@@ -267,11 +275,11 @@ impl ColumnStash {
             .collect();
         format!(
             "INSERT INTO {} ({}) SELECT {} FROM {} AS t WHERE NOT EXISTS (SELECT 1 FROM {} AS s WHERE {})",
-            ident(&self.name),
+            main_table(&self.name),
             identity.join(", "),
             sources.join(", "),
-            ident(&self.table),
-            ident(&self.name),
+            main_table(&self.table),
+            main_table(&self.name),
             self.matches()
         )
     }
@@ -317,13 +325,14 @@ pub fn check(
     for (version, forward) in versions {
         for stash in column_stashes(conn, *version, forward)? {
             let t = ident(&stash.table);
-            let s = ident(&stash.name);
-            let stashed = count(conn, &format!("SELECT count(*) FROM {s}"))?;
-            let rows = count(conn, &format!("SELECT count(*) FROM {t}"))?;
+            // The tables as SQL reads them: main's, never a TEMP table of the same name.
+            let (tq, sq) = (main_table(&stash.table), main_table(&stash.name));
+            let stashed = count(conn, &format!("SELECT count(*) FROM {sq}"))?;
+            let rows = count(conn, &format!("SELECT count(*) FROM {tq}"))?;
             let found = count(
                 conn,
                 &format!(
-                    "SELECT count(*) FROM {s} AS s WHERE EXISTS (SELECT 1 FROM {t} AS t WHERE {})",
+                    "SELECT count(*) FROM {sq} AS s WHERE EXISTS (SELECT 1 FROM {tq} AS t WHERE {})",
                     stash.matches()
                 ),
             )?;
@@ -331,7 +340,7 @@ pub fn check(
                 let moved = count(
                     conn,
                     &format!(
-                        "SELECT count(*) FROM {s} AS s WHERE EXISTS (SELECT 1 FROM {t} AS t WHERE s._schemactl_rowid = t.{r}) AND NOT EXISTS (SELECT 1 FROM {t} AS t WHERE {})",
+                        "SELECT count(*) FROM {sq} AS s WHERE EXISTS (SELECT 1 FROM {tq} AS t WHERE s._schemactl_rowid = t.{r}) AND NOT EXISTS (SELECT 1 FROM {tq} AS t WHERE {})",
                         stash.matches()
                     ),
                 )?;
@@ -391,7 +400,7 @@ pub fn check(
                     out.fills.push((
                         *version,
                         format!(
-                            "DELETE FROM {s} WHERE {FINGERPRINT} IN (SELECT {FINGERPRINT} FROM {s} GROUP BY {FINGERPRINT} HAVING count(*) > 1)"
+                            "DELETE FROM {sq} WHERE {FINGERPRINT} IN (SELECT {FINGERPRINT} FROM {sq} GROUP BY {FINGERPRINT} HAVING count(*) > 1)"
                         ),
                     ));
                 }
@@ -404,7 +413,7 @@ pub fn check(
             let unfilled = count(
                 conn,
                 &format!(
-                    "SELECT count(*) FROM {t} AS t WHERE NOT EXISTS (SELECT 1 FROM {s} AS s WHERE {})",
+                    "SELECT count(*) FROM {tq} AS t WHERE NOT EXISTS (SELECT 1 FROM {sq} AS s WHERE {})",
                     stash.matches()
                 ),
             )?;

@@ -52,7 +52,7 @@ fn keys(conn: &Connection) -> Result<HashMap<String, (String, String)>> {
         .prepare(
             "SELECT s.name, s.tbl_name, group_concat(coalesce(x.name, '<expr>') || ' ' || x.desc \
              || ' ' || coalesce(x.coll, ''), ', ' ORDER BY x.seqno) \
-             FROM sqlite_schema AS s, pragma_index_xinfo(s.name) AS x \
+             FROM main.sqlite_schema AS s, pragma_index_xinfo(s.name, 'main') AS x \
              WHERE s.type = 'index' AND x.key GROUP BY s.name",
         )
         .map_err(q("read the indexes of sqlite_stat1"))?;

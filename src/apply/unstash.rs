@@ -22,7 +22,7 @@ use crate::error::{Error, Result};
 use crate::migrations::Migration;
 use crate::model::{Column, Schema, Table};
 use crate::plan::{STASH_PREFIX, Stash};
-use crate::sql::{ident, quote_literal};
+use crate::sql::{ident, main_table, quote_literal};
 
 /// The table that records each rollback stash and how to restore it.
 const CREATE_TABLE: &str = "CREATE TABLE IF NOT EXISTS _schemactl_rollback_stashes (
@@ -133,7 +133,7 @@ fn analyse_step(
                     });
                     continue;
                 }
-                let n = count(format!("SELECT count(*) FROM {}", ident(&t.name)))?;
+                let n = count(format!("SELECT count(*) FROM {}", main_table(&t.name)))?;
                 if n > 0 {
                     refuse_reserved(t)?;
                     out.push(Drop {
@@ -166,7 +166,7 @@ fn analyse_step(
                     continue;
                 }
                 // Shadow tables hold an fts or rtree table's rows; its rowid names them.
-                let n = count(format!("SELECT count(*) FROM {}", ident(&v.name))).unwrap_or(0);
+                let n = count(format!("SELECT count(*) FROM {}", main_table(&v.name))).unwrap_or(0);
                 if n == 0 {
                     continue;
                 }
@@ -229,15 +229,15 @@ fn analyse_step(
                             match expr {
                                 Some(e) => format!(
                                     "SELECT count(*) FROM {} WHERE {} IS NOT ({e})",
-                                    ident(&from.name),
+                                    main_table(&from.name),
                                     ident(&c.name)
                                 ),
-                                None => format!("SELECT count(*) FROM {}", ident(&from.name)),
+                                None => format!("SELECT count(*) FROM {}", main_table(&from.name)),
                             }
                         } else {
                             format!(
                                 "SELECT count(*) FROM {} WHERE {} IS NOT {}",
-                                ident(&from.name),
+                                main_table(&from.name),
                                 ident(&c.name),
                                 constant_default(c).unwrap_or("NULL")
                             )
@@ -402,7 +402,7 @@ fn restore_sql(s: &Stash, name: &str) -> Vec<String> {
     if !s.whole_table {
         return s.restore_sql(name);
     }
-    let mut out = vec![format!("DELETE FROM {}", ident(&s.table))];
+    let mut out = vec![format!("DELETE FROM {}", main_table(&s.table))];
     out.extend(s.restore_sql(name));
     out
 }
@@ -620,11 +620,11 @@ fn foreign_rows(conn: &Connection, p: &Planned, forward: &str) -> rusqlite::Resu
         return Ok(None);
     }
     let live: Vec<String> = conn
-        .prepare("SELECT name FROM pragma_table_info(?1)")?
+        .prepare("SELECT name FROM pragma_table_info(?1, 'main')")?
         .query_map([&table], |r| r.get(0))?
         .collect::<rusqlite::Result<_>>()?;
     let columns: Vec<String> = conn
-        .prepare("SELECT name FROM pragma_table_info(?1)")?
+        .prepare("SELECT name FROM pragma_table_info(?1, 'main')")?
         .query_map([&p.name], |r| r.get::<_, String>(0))?
         .collect::<rusqlite::Result<Vec<_>>>()?
         .into_iter()
@@ -642,8 +642,8 @@ fn foreign_rows(conn: &Connection, p: &Planned, forward: &str) -> rusqlite::Resu
     let n: i64 = conn.query_row(
         &format!(
             "SELECT count(*) FROM (SELECT {cols} FROM {} EXCEPT SELECT {cols} FROM {})",
-            ident(&table),
-            ident(&p.name)
+            main_table(&table),
+            main_table(&p.name)
         ),
         [],
         |r| r.get(0),

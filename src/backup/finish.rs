@@ -37,7 +37,21 @@ impl Pending {
     /// file's own keys filled in; a [`Detail::Plain`] detail becomes [`Detail::Backup`], read
     /// from the copy). On error everything written is removed.
     pub fn finish(self, compression: Compression, manifest: Manifest) -> Result<Written> {
-        let written = finish(&self.file, compression, manifest)?;
+        // The copy is the database's pages as they are: a failed check names the database,
+        // not the copy (removed here).
+        let database = PathBuf::from(&manifest.database);
+        let copy = self.file.path.display().to_string();
+        let written = finish(&self.file, compression, manifest).map_err(|e| match e {
+            Error::IntegrityCheckFailed { result, .. } => Error::IntegrityCheckFailed {
+                path: database,
+                result,
+            },
+            Error::Sqlite { context, cause } if context.contains(&copy) => Error::Sqlite {
+                context: context.replace(&copy, &database.display().to_string()),
+                cause,
+            },
+            e => e,
+        })?;
         self.marker.done();
         Ok(written)
     }

@@ -90,34 +90,79 @@ impl Unverified {
     }
 }
 
-/// Runs `PRAGMA integrity_check` on a database file; Err names the first problem. When the
-/// database uses a collation this build lacks, the check runs again without it (see the
-/// module header) and the result says what could not be verified.
+/// How many of the problems integrity_check reports a failure names, one a line; the rest
+/// are counted (`(N more)`).
+pub const SHOWN_PROBLEMS: usize = 10;
+
+/// The problems of integrity_check's rows (each may hold several lines, after a `*** in
+/// database main ***` heading): the first [`SHOWN_PROBLEMS`], one a line, then how many more.
+pub fn problems(rows: &[String]) -> String {
+    let all: Vec<&str> = rows
+        .iter()
+        .flat_map(|r| r.lines())
+        .map(str::trim)
+        .filter(|l| !(l.is_empty() || l.starts_with("*** in database ") && l.ends_with("***")))
+        .collect();
+    if all.is_empty() {
+        return rows.join(" ");
+    }
+    let mut out: Vec<String> = all
+        .iter()
+        .take(SHOWN_PROBLEMS)
+        .map(|l| l.to_string())
+        .collect();
+    if all.len() > SHOWN_PROBLEMS {
+        out.push(format!("({} more)", all.len() - SHOWN_PROBLEMS));
+    }
+    out.join("\n")
+}
+
+/// Runs `PRAGMA integrity_check` on a database file; Err names its problems (see
+/// [`problems`]). When the database uses a collation this build lacks, the check runs again
+/// without it (see the module header) and the result says what could not be verified.
 pub fn integrity_check(path: &Path) -> Result<Unverified> {
     let context = || format!("check {}", crate::printable::path(&path));
     let first = {
         // Opened read-write so that a WAL-mode copy cleans up its -wal and -shm when closed.
         let conn = Connection::open(path)
             .map_err(|e| Error::sqlite(format!("open {}", crate::printable::path(&path)), e))?;
-        conn.query_row("PRAGMA integrity_check", [], |r| r.get::<_, String>(0))
-    };
-    let result = match first {
-        Ok(result) => result,
-        Err(e) if missing_collation(&e).is_some() => {
-            let (lines, unverified) = without_collations(path, "integrity_check", 1)?;
-            match lines.into_iter().next() {
-                None => return Ok(unverified),
-                Some(line) => line,
+        conn.prepare("PRAGMA integrity_check").and_then(|mut stmt| {
+            let mut out: Vec<String> = Vec::new();
+            let mut rows = stmt.query([])?;
+            loop {
+                match rows.next() {
+                    Ok(Some(row)) => out.push(row.get(0)?),
+                    Ok(None) => break,
+                    // SQLite may stop on a page it cannot read after naming problems: they
+                    // are what is reported, with why it stopped.
+                    Err(e) if out.iter().any(|r| r != "ok") => {
+                        out.push(e.to_string());
+                        break;
+                    }
+                    Err(e) => return Err(e),
+                }
             }
+            Ok(out)
+        })
+    };
+    let rows = match first {
+        Ok(rows) => rows,
+        // SQLite's own limit of problems (100) is the most it names of one check.
+        Err(e) if missing_collation(&e).is_some() => {
+            let (lines, unverified) = without_collations(path, "integrity_check", 100)?;
+            if lines.is_empty() {
+                return Ok(unverified);
+            }
+            lines
         }
         Err(e) => return Err(Error::sqlite(context(), e)),
     };
-    if result == "ok" {
+    if rows.iter().all(|r| r == "ok") {
         Ok(Unverified::default())
     } else {
         Err(Error::IntegrityCheckFailed {
             path: path.to_path_buf(),
-            result,
+            result: problems(&rows),
         })
     }
 }

@@ -52,9 +52,9 @@ pub fn run(cmd: &Command, config: &Config) -> Result<ExitCode> {
             } else {
                 for s in stashes {
                     let note = if s.dropped {
-                        " (dropped: its rollback is lossy)"
+                        format!(" (dropped: {})", s.drop_consequence())
                     } else {
-                        ""
+                        String::new()
                     };
                     crate::say!(
                         "V{}: {} row(s), {} bytes in {}{note}",
@@ -88,17 +88,7 @@ pub fn run(cmd: &Command, config: &Config) -> Result<ExitCode> {
             let conn = crate::apply::open_live(&path)?;
             let counters = crate::apply::stash::kept_counters(&conn, version)?;
             let info = crate::apply::stash::drop(&conn, version)?;
-            // A stash made only by V's rollback (`_r{n}` tables) is not what rolling back V
-            // restores: it is what a re-apply of V, or a rollback of an earlier migration that
-            // brings an AUTOINCREMENT counter back, would use.
-            let rollback = format!("{}{version}_r", crate::db::bookkeeping::STASH_PREFIX);
-            let consequence = if info.tables.iter().all(|t| t.starts_with(&rollback)) {
-                format!(
-                    "a re-apply of V{version} no longer restores what its rollback kept, and rolling back an earlier migration no longer raises a counter to it"
-                )
-            } else {
-                format!("rolling back V{version} is now lossy")
-            };
+            let consequence = info.drop_consequence();
             let kept: Vec<String> = counters
                 .iter()
                 .map(|(table, seq, _)| {

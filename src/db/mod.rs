@@ -103,7 +103,7 @@ fn finish_open(conn: Connection, path: &Path) -> Result<Connection> {
 /// as `=` does). The caller wraps the error with what it was doing.
 pub fn table_exists(conn: &Connection, name: &str) -> rusqlite::Result<bool> {
     conn.query_row(
-        "SELECT count(*) > 0 FROM sqlite_schema WHERE type = 'table' AND name = ?1",
+        "SELECT count(*) > 0 FROM main.sqlite_schema WHERE type = 'table' AND name = ?1",
         [name],
         |r| r.get(0),
     )
@@ -127,7 +127,7 @@ pub fn row_counts(conn: &Connection, which: Tables) -> Result<BTreeMap<String, u
     };
     let names: Vec<String> = conn
         .prepare(&format!(
-            "SELECT name FROM sqlite_schema WHERE type = 'table' AND name NOT LIKE 'sqlite\\_%' ESCAPE '\\'{ours} AND sql NOT LIKE 'CREATE VIRTUAL%'"
+            "SELECT name FROM main.sqlite_schema WHERE type = 'table' AND name NOT LIKE 'sqlite\\_%' ESCAPE '\\'{ours} AND sql NOT LIKE 'CREATE VIRTUAL%'"
         ))
         .and_then(|mut stmt| {
             stmt.query_map([], |r| r.get(0))?
@@ -143,13 +143,14 @@ pub fn row_counts(conn: &Connection, which: Tables) -> Result<BTreeMap<String, u
         .collect()
 }
 
-/// `SELECT count(*) FROM table [WHERE condition]`, as a u64 (a negative count cannot happen).
+/// `SELECT count(*) FROM main.table [WHERE condition]`, as a u64 (a negative count cannot
+/// happen): main's table, never a TEMP table of the same name.
 pub fn count(conn: &Connection, table: &str, condition: Option<&str>) -> rusqlite::Result<u64> {
     let filter = condition.map_or(String::new(), |c| format!(" WHERE {c}"));
     let sql = |hint: &str| {
         format!(
             "SELECT count(*) FROM {}{hint}{filter}",
-            crate::sql::quote_ident(table)
+            crate::sql::main_table(table)
         )
     };
     let n: i64 = match conn.query_row(&sql(""), [], |r| r.get(0)) {

@@ -25,6 +25,7 @@ impl Error {
                 | Error::Rollback(RollbackError::Unfit { .. })
                 | Error::PlanIncorrect { .. }
                 | Error::UnexpectedSchema { .. }
+                | Error::IntegrityCheckFailed { .. }
                 | Error::NoBaselineMatch { .. }
                 | Error::Gate(GateError::RowsUnfit { .. })
         )

@@ -199,6 +199,9 @@ fn check_list(list: &str) -> Vec<String> {
 /// What one statement drops: a table, or one column of it.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Dropped {
+    /// The schema the statement names the table in (`DROP TABLE temp.t`): an unqualified
+    /// name is TEMP's when the connection has a TEMP table of that name, main's otherwise.
+    pub schema: crate::sql::Schema,
     /// The table dropped, or whose column is dropped.
     pub table: String,
     /// The column dropped, when only a column is.
@@ -210,8 +213,8 @@ pub struct Dropped {
 /// callers treat a destructive migration with no known drop as one that may lose rows.
 pub fn drops(sql: &str) -> Vec<Dropped> {
     let tokens = lex(sql).unwrap_or_default();
-    // A possibly schema-qualified name starting at `i`: the last word before anything else.
-    let name_at = |i: usize| crate::sql::name_at(&tokens, i);
+    // A possibly schema-qualified name starting at `i`: its schema and its last part.
+    let name_at = |i: usize| crate::sql::qualified_at(&tokens, i);
     let mut out = Vec::new();
     for i in 0..tokens.len() {
         if tokens[i].is_kw("DROP") && tokens.get(i + 1).is_some_and(|t| t.is_kw("TABLE")) {
@@ -221,14 +224,15 @@ pub fn drops(sql: &str) -> Vec<Dropped> {
             {
                 at += 2;
             }
-            if let Some((table, _)) = name_at(at) {
+            if let Some((schema, table, _)) = name_at(at) {
                 out.push(Dropped {
+                    schema,
                     table,
                     column: None,
                 });
             }
         } else if tokens[i].is_kw("ALTER") && tokens.get(i + 1).is_some_and(|t| t.is_kw("TABLE")) {
-            let Some((table, mut at)) = name_at(i + 2) else {
+            let Some((schema, table, mut at)) = name_at(i + 2) else {
                 continue;
             };
             if !tokens.get(at).is_some_and(|t| t.is_kw("DROP")) {
@@ -240,6 +244,7 @@ pub fn drops(sql: &str) -> Vec<Dropped> {
             }
             if let Some(column) = tokens.get(at).and_then(|t| t.name()) {
                 out.push(Dropped {
+                    schema,
                     table,
                     column: Some(column.to_string()),
                 });
@@ -386,7 +391,9 @@ mod tests {
 
     #[test]
     fn drops_names_the_tables_and_columns() {
-        let d = |table: &str, column: Option<&str>| Dropped {
+        use crate::sql::Schema;
+        let d = |schema: Schema, table: &str, column: Option<&str>| Dropped {
+            schema,
             table: table.into(),
             column: column.map(Into::into),
         };
@@ -396,7 +403,20 @@ mod tests {
                  ALTER TABLE [u] DROP v; ALTER TABLE t ADD COLUMN w; DROP INDEX i; \
                  UPDATE t SET note = 'drop table x';"
             ),
-            vec![d("a b", None), d("t", Some("c")), d("u", Some("v"))]
+            vec![
+                d(Schema::Main, "a b", None),
+                d(Schema::Unqualified, "t", Some("c")),
+                d(Schema::Unqualified, "u", Some("v"))
+            ]
+        );
+        // A TEMP table is named as the statement names it: the driver resolves it.
+        assert_eq!(
+            drops("DROP TABLE temp.a; ALTER TABLE TEMP.'b' DROP COLUMN c; DROP TABLE x.y"),
+            vec![
+                d(Schema::Temp, "a", None),
+                d(Schema::Temp, "b", Some("c")),
+                d(Schema::Other, "y", None)
+            ]
         );
     }
 }
