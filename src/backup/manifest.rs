@@ -106,7 +106,12 @@ impl Manifest {
 
     /// Returns true when the file was taken from the database `owner` describes.
     pub fn belongs_to(&self, owner: &Owner) -> bool {
-        owner.owns(&self.database_id, &self.database, &self.created_at)
+        owner.owns(
+            &self.database_id,
+            &self.database,
+            &self.canonical_path,
+            &self.created_at,
+        )
     }
 }
 

@@ -6,15 +6,20 @@
 //! - A database gets an identity (a random id, the canonical path and time it was created at)
 //!   the first time schemactl writes to it (`apply`, `sync`, `rollback`, `restore`). Until then
 //!   it is *unmanaged*, and its backups carry `path:<canonical path>` as their identity.
-//! - The row also records the canonical path the database was last written at. A database
-//!   found at another path is the same file (a hard link: same device and inode), *moved* or
-//!   *copied*: it was moved, and keeps its id (the new path is recorded on the next write),
-//!   only when nothing exists at the recorded path any more; when anything does (the
-//!   original, even unreadable or corrupt, or another file), it is a copy, which gets its own
-//!   identity when schemactl first writes to it (until then it counts as unmanaged at its
-//!   new path). A hard link is neither: the same database under another name.
+//! - The row also records the canonical path the database was last written at, and the file it
+//!   was written in (device, inode and, where the file system keeps one, creation time). The
+//!   file at the recorded path (or another name of it: a hard link) is the database. A file
+//!   found at another path is *moved* only with proof: it is the very file recorded (a `mv`
+//!   within a file system keeps it), and nothing is left at the recorded path. Anything else
+//!   is a *copy* (`cp` makes a new file; a copy whose original moved on is still a copy), which
+//!   gets its own identity when schemactl first writes to it, and until then counts as
+//!   unmanaged at its new path. Two live files therefore never hold one identity: one of them
+//!   is not the recorded file. A move across file systems is a copy too (safe: the old
+//!   backups stay listed as another database's, and are restored by naming them).
+//! - A backup belongs to the database whose identity it records, unless it was taken at a
+//!   path where another file lives now: that file may be the database it was taken from.
 //! - The backups taken while a database was unmanaged (`path:<P>`, taken before its identity
-//!   was created at `P`) stay its own.
+//!   was created, at `P` or at another name of the same file) stay its own.
 
 use std::path::{Path, PathBuf};
 
@@ -34,6 +39,9 @@ pub struct Identity {
     pub created_path: String,
     /// The canonical path the database was last written at.
     pub path: String,
+    /// The file it was last written in ([`file_key`]); None in rows older than it.
+    #[serde(skip)]
+    pub file: Option<String>,
 }
 
 /// Whose backups are whose: the identity a new backup of a database records, and the
@@ -72,18 +80,36 @@ impl Owner {
     }
 
     /// Returns true when a backup recording `database_id` (and, for old manifests without
-    /// one, the path `database` as typed), taken at `created_at`, belongs to this database.
-    pub fn owns(&self, database_id: &str, database: &str, created_at: &str) -> bool {
+    /// one, the path `database` as typed), taken at `created_at` from the database then at
+    /// `canonical_path` (empty in old manifests), belongs to this database.
+    pub fn owns(
+        &self,
+        database_id: &str,
+        database: &str,
+        canonical_path: &str,
+        created_at: &str,
+    ) -> bool {
         let before =
             |limit: &Option<String>| limit.as_ref().is_none_or(|t| created_at < t.as_str());
+        let taken_at = Path::new(canonical_path);
+        let elsewhere = !canonical_path.is_empty() && taken_at != self.path;
+        // Another name of this very file (a hard link) is this database.
+        let this_file = elsewhere && same_file(taken_at, &self.path);
+        // Taken at another path where another file lives now: that file may be the database
+        // it was taken from (the original of a copy, say), so it is not this one's.
+        if elsewhere && !this_file && std::fs::symlink_metadata(taken_at).is_ok() {
+            return false;
+        }
         if database_id == self.id {
             return true;
         }
-        if let Some((earlier, limit)) = &self.earlier
-            && database_id == earlier
-            && before(limit)
-        {
-            return true;
+        let unmanaged_past = database_id.starts_with("path:") && this_file;
+        match &self.earlier {
+            Some((earlier, limit)) if database_id == earlier || unmanaged_past => {
+                return before(limit);
+            }
+            None if unmanaged_past => return true,
+            _ => {}
         }
         // A manifest without an identity (older versions): its path, when it is absolute. A
         // relative one was relative to a working directory nobody recorded: resolving it from
@@ -121,8 +147,10 @@ pub fn read(conn: &Connection) -> Result<Option<Identity>> {
     if !super::table_exists(conn, IDENTITY_TABLE).map_err(Error::sqlite_in("read the schema"))? {
         return Ok(None);
     }
+    let keyed = has_file_column(conn)?;
+    let file = if keyed { ", file" } else { "" };
     conn.query_row(
-        &format!("SELECT id, created_at, created_path, path FROM {IDENTITY_TABLE} LIMIT 1"),
+        &format!("SELECT id, created_at, created_path, path{file} FROM {IDENTITY_TABLE} LIMIT 1"),
         [],
         |r| {
             Ok(Identity {
@@ -130,11 +158,62 @@ pub fn read(conn: &Connection) -> Result<Option<Identity>> {
                 created_at: r.get(1)?,
                 created_path: r.get(2)?,
                 path: r.get(3)?,
+                file: if keyed { r.get(4)? } else { None },
             })
         },
     )
     .optional()
     .map_err(q)
+}
+
+/// Returns true when the identity table has the `file` column (rows written before it was
+/// added do not).
+fn has_file_column(conn: &Connection) -> Result<bool> {
+    conn.query_row(
+        &format!("SELECT count(*) FROM pragma_table_info('{IDENTITY_TABLE}') WHERE name = 'file'"),
+        [],
+        |r| r.get::<_, i64>(0),
+    )
+    .map(|n| n > 0)
+    .map_err(Error::sqlite_in(format!("read the columns of {IDENTITY_TABLE}")))
+}
+
+/// What names the file at `path` across renames within its file system: its device and inode,
+/// and its creation time where the file system keeps one (an inode number freed by a removed
+/// file can be given to a new one: the creation time tells them apart). None when there is no
+/// file.
+#[cfg(unix)]
+pub fn file_key(path: &Path) -> Option<String> {
+    use std::os::unix::fs::MetadataExt;
+    let meta = std::fs::metadata(path).ok()?;
+    let born = meta
+        .created()
+        .ok()
+        .and_then(|t| t.duration_since(std::time::UNIX_EPOCH).ok())
+        .map_or_else(|| "-".to_string(), |d| d.as_nanos().to_string());
+    Some(format!("{}:{}:{born}", meta.dev(), meta.ino()))
+}
+
+/// What names the file at `path`: no inode here, so nothing does (a database found at another
+/// path is then always a copy).
+#[cfg(not(unix))]
+pub fn file_key(_path: &Path) -> Option<String> {
+    None
+}
+
+/// Returns true when two [`file_key`]s name the same file: the same device and inode, and the
+/// same creation time when both know it.
+fn same_key(recorded: &str, here: &str) -> bool {
+    let split = |k: &str| -> Option<(String, String)> {
+        let (dev_ino, born) = k.rsplit_once(':')?;
+        Some((dev_ino.to_string(), born.to_string()))
+    };
+    match (split(recorded), split(here)) {
+        (Some((a, a_born)), Some((b, b_born))) => {
+            a == b && (a_born == "-" || b_born == "-" || a_born == b_born)
+        }
+        _ => false,
+    }
 }
 
 /// What the identity row says about the database found at `path` (canonical).
@@ -158,11 +237,19 @@ fn found(conn: &Connection, path: &Path) -> Result<Found> {
     if original == path || same_file(original, path) {
         return Ok(Found::Here(identity));
     }
-    // Moved only when nothing is left at the recorded path. A file there that cannot be read
+    // Moved only with proof: this is the very file last written (a rename keeps it; a copy is
+    // a new file, even when its original has moved on since, so two live files never both
+    // pass), and nothing is left at the recorded path. A file there that cannot be read
     // (corrupt, locked away, another database) may be the original: a copy taking over its
-    // identity would take its backups too, so the database found here is a copy.
+    // identity would take its backups too, so the database found here is a copy. A row
+    // without a recorded file (written before files were recorded) proves nothing.
+    let proven = identity
+        .file
+        .as_deref()
+        .zip(file_key(path))
+        .is_some_and(|(recorded, here)| same_key(recorded, &here));
     Ok(match std::fs::symlink_metadata(original) {
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Found::Moved(identity),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound && proven => Found::Moved(identity),
         _ => Found::Copy,
     })
 }
@@ -196,12 +283,20 @@ pub fn owner(conn: &Connection, path: &Path) -> Result<Owner> {
 }
 
 /// The identity the database open on `conn` at `path` has, or gets on its next write: its
-/// own; its own with the new path recorded (moved); or a new one (no identity yet, or a copy
-/// of a database still at the recorded path). The flag says whether it must be written.
+/// own; its own with the new path recorded (moved); or a new one (no identity yet, or a
+/// copy). The flag says whether it must be written (also when the file it is in is not the
+/// one recorded yet).
 pub fn planned(conn: &Connection, path: &Path) -> Result<(Identity, bool)> {
     let path = canonical(path);
     Ok(match found(conn, &path)? {
-        Found::Here(identity) => (identity, false),
+        Found::Here(identity) => {
+            let stale = !identity
+                .file
+                .as_deref()
+                .zip(file_key(&path))
+                .is_some_and(|(recorded, here)| same_key(recorded, &here));
+            (identity, stale)
+        }
         Found::Moved(identity) => (
             Identity {
                 path: path.display().to_string(),
@@ -239,29 +334,36 @@ pub fn fresh(path: &Path) -> Identity {
         created_at: super::now_rfc3339(),
         created_path: shown.clone(),
         path: shown,
+        file: None,
     }
 }
 
-/// Replaces the identity row with `identity` (inside the caller's transaction).
+/// Replaces the identity row with `identity` (inside the caller's transaction), recording the
+/// file at `identity.path` (the database `conn` writes) as the one it is in.
 pub fn write(conn: &Connection, identity: &Identity) -> Result<()> {
-    let q = Error::sqlite_in(format!("write {IDENTITY_TABLE}"));
-    conn.execute_batch(CREATE_IDENTITY_TABLE).map_err(q)?;
-    let q = Error::sqlite_in(format!("write {IDENTITY_TABLE}"));
+    let q = || Error::sqlite_in(format!("write {IDENTITY_TABLE}"));
+    conn.execute_batch(CREATE_IDENTITY_TABLE).map_err(q())?;
+    if !has_file_column(conn)? {
+        conn.execute_batch(&format!("ALTER TABLE {IDENTITY_TABLE} ADD COLUMN file TEXT"))
+            .map_err(q())?;
+    }
+    let file = file_key(Path::new(&identity.path));
     conn.execute(&format!("DELETE FROM {IDENTITY_TABLE}"), [])
         .and_then(|_| {
             conn.execute(
                 &format!(
-                    "INSERT INTO {IDENTITY_TABLE} (id, created_at, created_path, path) VALUES (?1, ?2, ?3, ?4)"
+                    "INSERT INTO {IDENTITY_TABLE} (id, created_at, created_path, path, file) VALUES (?1, ?2, ?3, ?4, ?5)"
                 ),
-                [
+                rusqlite::params![
                     &identity.id,
                     &identity.created_at,
                     &identity.created_path,
                     &identity.path,
+                    &file,
                 ],
             )
         })
-        .map_err(q)?;
+        .map_err(q())?;
     Ok(())
 }
 
@@ -337,12 +439,12 @@ mod tests {
         assert_eq!(unmanaged.id, path_id(&here));
         let identity = ensure(&conn, &a).unwrap();
         let managed = owner(&conn, &a).unwrap();
-        assert!(managed.owns(&identity.id, "", "2999-01-01T00:00:00Z"));
-        assert!(managed.owns(&unmanaged.id, "", "2000-01-01T00:00:00Z"));
+        assert!(managed.owns(&identity.id, "", "", "2999-01-01T00:00:00Z"));
+        assert!(managed.owns(&unmanaged.id, "", "", "2000-01-01T00:00:00Z"));
         assert!(
-            !managed.owns(&unmanaged.id, "", "2999-01-01T00:00:00Z"),
+            !managed.owns(&unmanaged.id, "", "", "2999-01-01T00:00:00Z"),
             "a path backup taken after the identity is another database's"
         );
-        assert!(!managed.owns("0123", "", "2000-01-01T00:00:00Z"));
+        assert!(!managed.owns("0123", "", "", "2000-01-01T00:00:00Z"));
     }
 }
