@@ -7,13 +7,14 @@
 //!   the first time schemactl writes to it (`apply`, `sync`, `rollback`, `restore`). Until then
 //!   it is *unmanaged*, and its backups carry `path:<canonical path>` as their identity.
 //! - The row also records the canonical path the database was last written at, and the file it
-//!   was written in (device, inode and, where the file system keeps one, creation time). The
-//!   file at the recorded path (or another name of it: a hard link) is the database. A file
-//!   found at another path is *moved* only with proof: it is the very file recorded (a `mv`
-//!   within a file system keeps it), and nothing is left at the recorded path. Anything else
-//!   is a *copy* (`cp` makes a new file; a copy whose original moved on is still a copy), which
-//!   gets its own identity when schemactl first writes to it, and until then counts as
-//!   unmanaged at its new path. Two live files therefore never hold one identity: one of them
+//!   was written in (device, inode and, where the file system keeps one, creation time): the
+//!   identity is that file's. The database is the recorded file, at the recorded path (or
+//!   another name of it: a hard link), or *moved*: found at another path, it is the very file
+//!   recorded (a `mv` within a file system keeps it) and nothing is left at the recorded path.
+//!   Anything else is a *copy* (`cp` makes a new file; a copy whose original moved on is
+//!   still a copy, even one put at the recorded path; so is a database put back as a new
+//!   file), which gets its own identity when schemactl first writes to it, and until then
+//!   counts as unmanaged at its path. Two live files therefore never hold one identity: one of them
 //!   is not the recorded file. A move across file systems is a copy too (safe: the old
 //!   backups stay listed as another database's, and are restored by naming them).
 //! - A backup belongs to the database whose identity it records, unless it was taken at a
@@ -55,6 +56,9 @@ pub struct Owner {
     /// Backups recorded under this `path:` identity also belong to it when they were taken
     /// before the given time (None: at any time): the database's unmanaged past.
     pub earlier: Option<(String, Option<String>)>,
+    /// The file the database is in now ([`file_key`]; None when there is none): a backup
+    /// recorded under a `path:` identity is this database's only when taken of this file.
+    pub file: Option<String>,
 }
 
 impl Owner {
@@ -64,6 +68,7 @@ impl Owner {
             id: path_id(path),
             path: path.to_path_buf(),
             earlier: None,
+            file: file_key(path),
         }
     }
 
@@ -76,17 +81,20 @@ impl Owner {
                 format!("path:{}", identity.created_path),
                 Some(identity.created_at.clone()),
             )),
+            file: file_key(path),
         }
     }
 
     /// Returns true when a backup recording `database_id` (and, for old manifests without
     /// one, the path `database` as typed), taken at `created_at` from the database then at
-    /// `canonical_path` (empty in old manifests), belongs to this database.
+    /// `canonical_path` in the file `file` (both empty in old manifests), belongs to this
+    /// database.
     pub fn owns(
         &self,
         database_id: &str,
         database: &str,
         canonical_path: &str,
+        file: &str,
         created_at: &str,
     ) -> bool {
         let before =
@@ -98,6 +106,14 @@ impl Owner {
         // Taken at another path where another file lives now: that file may be the database
         // it was taken from (the original of a copy, say), so it is not this one's.
         if elsewhere && !this_file && std::fs::symlink_metadata(taken_at).is_ok() {
+            return false;
+        }
+        // A path identity names whatever file was at the path: one taken of another file (a
+        // database removed, then another put at its path) is that file's.
+        if database_id.starts_with("path:")
+            && !file.is_empty()
+            && self.file.as_deref().is_some_and(|here| !same_key(file, here))
+        {
             return false;
         }
         if database_id == self.id {
@@ -201,16 +217,26 @@ pub fn file_key(_path: &Path) -> Option<String> {
     None
 }
 
-/// Returns true when two [`file_key`]s name the same file: the same device and inode, and the
-/// same creation time when both know it.
+/// Returns true when two [`file_key`]s name the same file: the same inode, born at the same
+/// time when both know it (a device number may change from one boot to the next on some file
+/// systems, a birth time does not), else on the same device.
 fn same_key(recorded: &str, here: &str) -> bool {
-    let split = |k: &str| -> Option<(String, String)> {
-        let (dev_ino, born) = k.rsplit_once(':')?;
-        Some((dev_ino.to_string(), born.to_string()))
+    let split = |k: &str| -> Option<(String, String, String)> {
+        let mut parts = k.splitn(3, ':');
+        Some((
+            parts.next()?.to_string(),
+            parts.next()?.to_string(),
+            parts.next()?.to_string(),
+        ))
     };
     match (split(recorded), split(here)) {
-        (Some((a, a_born)), Some((b, b_born))) => {
-            a == b && (a_born == "-" || b_born == "-" || a_born == b_born)
+        (Some((a_dev, a_ino, a_born)), Some((b_dev, b_ino, b_born))) => {
+            a_ino == b_ino
+                && if a_born != "-" && b_born != "-" {
+                    a_born == b_born
+                } else {
+                    a_dev == b_dev
+                }
         }
         _ => false,
     }
@@ -233,21 +259,27 @@ fn found(conn: &Connection, path: &Path) -> Result<Found> {
         return Ok(Found::None);
     };
     let original = Path::new(&identity.path);
-    // Another name of the same file (a hard link) is the same database, not a copy.
-    if original == path || same_file(original, path) {
-        return Ok(Found::Here(identity));
-    }
-    // Moved only with proof: this is the very file last written (a rename keeps it; a copy is
-    // a new file, even when its original has moved on since, so two live files never both
-    // pass), and nothing is left at the recorded path. A file there that cannot be read
-    // (corrupt, locked away, another database) may be the original: a copy taking over its
-    // identity would take its backups too, so the database found here is a copy. A row
-    // without a recorded file (written before files were recorded) proves nothing.
+    // The identity is the file's, not the path's: this is the very file last written when the
+    // row says which file that was (a rename keeps it; a copy is a new file, even one put at
+    // the recorded path after the original moved on, so two live files never both pass). A
+    // row without a recorded file (written before files were recorded) proves nothing.
     let proven = identity
         .file
         .as_deref()
         .zip(file_key(path))
         .is_some_and(|(recorded, here)| same_key(recorded, &here));
+    // Another name of the same file (a hard link) is the same database, not a copy.
+    if original == path || same_file(original, path) {
+        return Ok(if proven || identity.file.is_none() {
+            Found::Here(identity)
+        } else {
+            Found::Copy
+        });
+    }
+    // Moved only with proof, and when nothing is left at the recorded path. A file there that
+    // cannot be read (corrupt, locked away, another database) may be the original: a copy
+    // taking over its identity would take its backups too, so the database found here is a
+    // copy.
     Ok(match std::fs::symlink_metadata(original) {
         Err(e) if e.kind() == std::io::ErrorKind::NotFound && proven => Found::Moved(identity),
         _ => Found::Copy,
@@ -290,11 +322,8 @@ pub fn planned(conn: &Connection, path: &Path) -> Result<(Identity, bool)> {
     let path = canonical(path);
     Ok(match found(conn, &path)? {
         Found::Here(identity) => {
-            let stale = !identity
-                .file
-                .as_deref()
-                .zip(file_key(&path))
-                .is_some_and(|(recorded, here)| same_key(recorded, &here));
+            // A row older than recorded files gets its file on this write.
+            let stale = identity.file.is_none();
             (identity, stale)
         }
         Found::Moved(identity) => (
@@ -439,12 +468,12 @@ mod tests {
         assert_eq!(unmanaged.id, path_id(&here));
         let identity = ensure(&conn, &a).unwrap();
         let managed = owner(&conn, &a).unwrap();
-        assert!(managed.owns(&identity.id, "", "", "2999-01-01T00:00:00Z"));
-        assert!(managed.owns(&unmanaged.id, "", "", "2000-01-01T00:00:00Z"));
+        assert!(managed.owns(&identity.id, "", "", "", "2999-01-01T00:00:00Z"));
+        assert!(managed.owns(&unmanaged.id, "", "", "", "2000-01-01T00:00:00Z"));
         assert!(
-            !managed.owns(&unmanaged.id, "", "", "2999-01-01T00:00:00Z"),
+            !managed.owns(&unmanaged.id, "", "", "", "2999-01-01T00:00:00Z"),
             "a path backup taken after the identity is another database's"
         );
-        assert!(!managed.owns("0123", "", "", "2000-01-01T00:00:00Z"));
+        assert!(!managed.owns("0123", "", "", "", "2000-01-01T00:00:00Z"));
     }
 }

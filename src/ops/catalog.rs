@@ -38,6 +38,9 @@ pub struct Entry {
     pub database_id: String,
     /// Its canonical path then (empty in older manifests).
     pub canonical_path: String,
+    /// The file it was in then (empty when unknown, and in older manifests).
+    #[serde(skip)]
+    pub file_key: String,
 }
 
 impl Entry {
@@ -47,6 +50,7 @@ impl Entry {
             &self.database_id,
             &self.database,
             &self.canonical_path,
+            &self.file_key,
             &self.created_at,
         )
     }
@@ -82,6 +86,7 @@ pub fn list(dir: &Path) -> Result<Vec<Entry>> {
             database: m.database,
             database_id: m.database_id,
             canonical_path: m.canonical_path,
+            file_key: m.file_key,
             file,
         });
     }
@@ -156,6 +161,7 @@ pub fn owner(database: &Path, dir: &Path) -> Result<Owner> {
         [id] => Ok(Owner {
             id: id.clone(),
             earlier: Some((identity::path_id(&path), None)),
+            file: identity::file_key(&path),
             path,
         }),
         _ => Err(Error::AmbiguousOwner {
