@@ -212,6 +212,7 @@ mod tests {
             sqlite_version: "3".into(),
             database_id: String::new(),
             canonical_path: String::new(),
+            file_key: String::new(),
             kind: None,
         }
     }

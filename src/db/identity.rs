@@ -329,6 +329,7 @@ pub fn planned(conn: &Connection, path: &Path) -> Result<(Identity, bool)> {
         Found::Moved(identity) => (
             Identity {
                 path: path.display().to_string(),
+                file: file_key(&path),
                 ..identity
             },
             true,
@@ -363,7 +364,7 @@ pub fn fresh(path: &Path) -> Identity {
         created_at: super::now_rfc3339(),
         created_path: shown.clone(),
         path: shown,
-        file: None,
+        file: file_key(path),
     }
 }
 
@@ -475,5 +476,83 @@ mod tests {
             "a path backup taken after the identity is another database's"
         );
         assert!(!managed.owns("0123", "", "", "", "2000-01-01T00:00:00Z"));
+    }
+
+    #[test]
+    fn a_copy_is_never_the_original_wherever_it_is_put() {
+        let dir = tempfile::tempdir().unwrap();
+        let (a, conn) = db(dir.path(), "a.db");
+        let first = ensure(&conn, &a).unwrap();
+        drop(conn);
+        // Copied, then the original moves away: the copy is still a copy.
+        let b = dir.path().join("b.db");
+        std::fs::copy(&a, &b).unwrap();
+        let c = dir.path().join("c.db");
+        std::fs::rename(&a, &c).unwrap();
+        let copy = Connection::open(&b).unwrap();
+        assert_eq!(owner(&copy, &b).unwrap(), Owner::unmanaged(&canonical(&b)));
+        let moved = Connection::open(&c).unwrap();
+        assert_eq!(owner(&moved, &c).unwrap().id, first.id, "the original moved");
+        drop(moved);
+        // A copy put at the recorded path (the original moved on, unwritten): a copy.
+        std::fs::copy(&c, &a).unwrap();
+        let back = Connection::open(&a).unwrap();
+        assert_eq!(owner(&back, &a).unwrap(), Owner::unmanaged(&canonical(&a)));
+        assert_ne!(ensure(&back, &a).unwrap().id, first.id);
+    }
+
+    #[test]
+    fn a_row_older_than_recorded_files_is_here_only_at_its_path_and_gets_its_file() {
+        let dir = tempfile::tempdir().unwrap();
+        let (a, conn) = db(dir.path(), "a.db");
+        let first = ensure(&conn, &a).unwrap();
+        conn.execute_batch(&format!("UPDATE {IDENTITY_TABLE} SET file = NULL"))
+            .unwrap();
+        let (again, stale) = planned(&conn, &a).unwrap();
+        assert_eq!((again.id, stale), (first.id.clone(), true));
+        assert_eq!(ensure(&conn, &a).unwrap().id, first.id);
+        assert_eq!(read(&conn).unwrap(), Some(first), "its file recorded again");
+        conn.execute_batch(&format!("UPDATE {IDENTITY_TABLE} SET file = NULL"))
+            .unwrap();
+        drop(conn);
+        // Without a recorded file, nothing proves a move.
+        let c = dir.path().join("c.db");
+        std::fs::rename(&a, &c).unwrap();
+        let moved = Connection::open(&c).unwrap();
+        assert_eq!(owner(&moved, &c).unwrap(), Owner::unmanaged(&canonical(&c)));
+    }
+
+    #[test]
+    fn path_backups_belong_to_the_file_they_were_taken_of() {
+        let dir = tempfile::tempdir().unwrap();
+        let (a, conn) = db(dir.path(), "a.db");
+        drop(conn);
+        let here = canonical(&a);
+        let id = path_id(&here);
+        let key = file_key(&here).unwrap();
+        let shown = here.display().to_string();
+        let link = dir.path().join("link.db");
+        std::fs::hard_link(&a, &link).unwrap();
+        let through_link = canonical(&link);
+        let me = Owner::unmanaged(&here);
+        assert!(me.owns(&id, "", &shown, &key, "2000"));
+        assert!(
+            me.owns(&path_id(&through_link), "", &through_link.display().to_string(), &key, "2000"),
+            "a backup through a hard link is this file's"
+        );
+        // Removed, and another file put at its path: the old backups are not the new file's.
+        std::fs::remove_file(&link).unwrap();
+        std::fs::remove_file(&a).unwrap();
+        std::fs::write(dir.path().join("hold-the-inode"), b"x").unwrap();
+        let (_, conn) = db(dir.path(), "a.db");
+        drop(conn);
+        let other = Owner::unmanaged(&here);
+        assert!(!other.owns(&id, "", &shown, &key, "2000"));
+        // A backup taken at a path where another file lives now is not this one's.
+        let (b, conn) = db(dir.path(), "b.db");
+        let mine = ensure(&conn, &b).unwrap();
+        let owner = owner(&conn, &b).unwrap();
+        assert!(owner.owns(&mine.id, "", &mine.path, "", "2999"));
+        assert!(!owner.owns(&mine.id, "", &shown, "", "2999"));
     }
 }
