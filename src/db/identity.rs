@@ -112,7 +112,10 @@ impl Owner {
         // database removed, then another put at its path) is that file's.
         if database_id.starts_with("path:")
             && !file.is_empty()
-            && self.file.as_deref().is_some_and(|here| !same_key(file, here))
+            && self
+                .file
+                .as_deref()
+                .is_some_and(|here| !same_key(file, here))
         {
             return false;
         }
@@ -191,7 +194,9 @@ fn has_file_column(conn: &Connection) -> Result<bool> {
         |r| r.get::<_, i64>(0),
     )
     .map(|n| n > 0)
-    .map_err(Error::sqlite_in(format!("read the columns of {IDENTITY_TABLE}")))
+    .map_err(Error::sqlite_in(format!(
+        "read the columns of {IDENTITY_TABLE}"
+    )))
 }
 
 /// What names the file at `path` across renames within its file system: its device and inode,
@@ -374,8 +379,10 @@ pub fn write(conn: &Connection, identity: &Identity) -> Result<()> {
     let q = || Error::sqlite_in(format!("write {IDENTITY_TABLE}"));
     conn.execute_batch(CREATE_IDENTITY_TABLE).map_err(q())?;
     if !has_file_column(conn)? {
-        conn.execute_batch(&format!("ALTER TABLE {IDENTITY_TABLE} ADD COLUMN file TEXT"))
-            .map_err(q())?;
+        conn.execute_batch(&format!(
+            "ALTER TABLE {IDENTITY_TABLE} ADD COLUMN file TEXT"
+        ))
+        .map_err(q())?;
     }
     let file = file_key(Path::new(&identity.path));
     conn.execute(&format!("DELETE FROM {IDENTITY_TABLE}"), [])
@@ -492,7 +499,11 @@ mod tests {
         let copy = Connection::open(&b).unwrap();
         assert_eq!(owner(&copy, &b).unwrap(), Owner::unmanaged(&canonical(&b)));
         let moved = Connection::open(&c).unwrap();
-        assert_eq!(owner(&moved, &c).unwrap().id, first.id, "the original moved");
+        assert_eq!(
+            owner(&moved, &c).unwrap().id,
+            first.id,
+            "the original moved"
+        );
         drop(moved);
         // A copy put at the recorded path (the original moved on, unwritten): a copy.
         std::fs::copy(&c, &a).unwrap();
@@ -537,7 +548,13 @@ mod tests {
         let me = Owner::unmanaged(&here);
         assert!(me.owns(&id, "", &shown, &key, "2000"));
         assert!(
-            me.owns(&path_id(&through_link), "", &through_link.display().to_string(), &key, "2000"),
+            me.owns(
+                &path_id(&through_link),
+                "",
+                &through_link.display().to_string(),
+                &key,
+                "2000"
+            ),
             "a backup through a hard link is this file's"
         );
         // Removed, and another file put at its path: the old backups are not the new file's.
