@@ -17,7 +17,7 @@
 mod common;
 
 use std::collections::BTreeMap;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::time::{Duration, Instant};
 
@@ -143,6 +143,54 @@ struct Scenario {
     duration: Duration,
     /// The files of the backups folder before the run, with their sha256.
     kept: Vec<(String, String)>,
+    /// Where every run happens, one at a time, when the template's database and backups were
+    /// moved there ([`relocate`]); None: each run in a fresh copy of the template.
+    stage: Option<tempfile::TempDir>,
+}
+
+/// Rewrites the template in `from` as if its database and backups had always been in `to`:
+/// the paths its identity and manifests record. A run then copies it into `to` (a new file
+/// each time: the identity records no file, as a row older than recorded files, so that it is
+/// taken as the database at its recorded path; a copy elsewhere would be another database,
+/// with no backup of its own).
+fn relocate(from: &Path, to: &Path) {
+    let f = std::fs::canonicalize(from).unwrap().display().to_string();
+    let t = std::fs::canonicalize(to).unwrap().display().to_string();
+    for entry in std::fs::read_dir(from.join("backups")).unwrap() {
+        let path = entry.unwrap().path();
+        if path.extension().is_some_and(|x| x == "json") {
+            let text = std::fs::read_to_string(&path).unwrap();
+            std::fs::write(&path, text.replace(&f, &t)).unwrap();
+        }
+    }
+    Connection::open(from.join("memory.db"))
+        .unwrap()
+        .execute(
+            "UPDATE _schemactl_identity SET path = replace(path, ?1, ?2),
+               created_path = replace(created_path, ?1, ?2), file = NULL",
+            [&f, &t],
+        )
+        .unwrap();
+}
+
+/// Where a run of `s` happens: its stage, emptied and filled with the template, or a fresh
+/// copy of the template (kept alive by the second value).
+fn workdir(
+    template: &Path,
+    stage: Option<&tempfile::TempDir>,
+) -> (PathBuf, Option<tempfile::TempDir>) {
+    match stage {
+        Some(stage) => {
+            std::fs::remove_dir_all(stage.path()).unwrap();
+            copy_dir(template, stage.path());
+            (stage.path().to_path_buf(), None)
+        }
+        None => {
+            let dir = common::temp_dir();
+            copy_dir(template, dir.path());
+            (dir.path().to_path_buf(), Some(dir))
+        }
+    }
 }
 
 /// The files of `dir/backups`, with the sha256 of each, sorted.
@@ -183,19 +231,35 @@ fn check_folder(s: &Scenario, dir: &Path, context: &str) {
 
 impl Scenario {
     fn new(name: &'static str, template: tempfile::TempDir, args: &[&str]) -> Self {
+        Self::build(name, template, args, None)
+    }
+
+    /// A scenario whose runs all happen in one directory, the template's database and backups
+    /// relocated there ([`relocate`]).
+    fn staged(name: &'static str, template: tempfile::TempDir, args: &[&str]) -> Self {
+        let stage = common::temp_dir();
+        relocate(template.path(), stage.path());
+        Self::build(name, template, args, Some(stage))
+    }
+
+    fn build(
+        name: &'static str,
+        template: tempfile::TempDir,
+        args: &[&str],
+        stage: Option<tempfile::TempDir>,
+    ) -> Self {
         let args: Vec<String> = args.iter().map(|s| s.to_string()).collect();
         let before = state(&template.path().join("memory.db"));
-        let reference = common::temp_dir();
-        copy_dir(template.path(), reference.path());
+        let (reference, _kept) = workdir(template.path(), stage.as_ref());
         let start = Instant::now();
-        let out = schemactl(reference.path(), &args).output().unwrap();
+        let out = schemactl(&reference, &args).output().unwrap();
         let duration = start.elapsed();
         assert!(
             out.status.success(),
             "{name}: {}",
             String::from_utf8_lossy(&out.stderr)
         );
-        let after = state(&reference.path().join("memory.db"));
+        let after = state(&reference.join("memory.db"));
         assert_ne!(before, after, "{name}: the command changes something");
         let kept = backups_folder(template.path());
         Scenario {
@@ -206,6 +270,7 @@ impl Scenario {
             after,
             duration,
             kept,
+            stage,
         }
     }
 }
@@ -227,13 +292,13 @@ fn next(seed: &mut u64) -> u64 {
 }
 
 fn trial(s: &Scenario, seed: u64, tally: &mut Tally) {
-    let dir = common::temp_dir();
-    copy_dir(s.template.path(), dir.path());
+    let (dir, _kept) = workdir(s.template.path(), s.stage.as_ref());
+    let dir = dir.as_path();
     let mut rng = seed;
     // Up to 110% of an uninterrupted run, so some kills land after the end.
     let span = s.duration.as_micros() as u64 * 11 / 10;
     let delay = Duration::from_micros(next(&mut rng) % span.max(1));
-    let mut child = schemactl(dir.path(), &s.args).spawn().unwrap();
+    let mut child = schemactl(dir, &s.args).spawn().unwrap();
     std::thread::sleep(delay);
     let finished = child.try_wait().unwrap().is_some();
     if !finished {
@@ -242,12 +307,12 @@ fn trial(s: &Scenario, seed: u64, tally: &mut Tally) {
     }
     child.wait().unwrap();
     tally.trials += 1;
-    let db = dir.path().join("memory.db");
+    let db = dir.join("memory.db");
     let got = state(&db);
     let context = format!("{} trial seed {seed} (kill after {delay:?})", s.name);
     if got == s.after {
         tally.after += 1;
-        check_folder(s, dir.path(), &context);
+        check_folder(s, dir, &context);
         return;
     }
     assert!(
@@ -257,7 +322,7 @@ fn trial(s: &Scenario, seed: u64, tally: &mut Tally) {
     );
     tally.before += 1;
     // Nothing half-done stands in the way, and nothing is done twice.
-    let out = schemactl(dir.path(), &s.args).output().unwrap();
+    let out = schemactl(dir, &s.args).output().unwrap();
     assert!(
         out.status.success(),
         "{context}: the rerun fails: {}",
@@ -270,7 +335,7 @@ fn trial(s: &Scenario, seed: u64, tally: &mut Tally) {
     );
     assert_eq!(again.schema, s.after.schema, "{context}");
     assert_eq!(again.versions.len(), s.after.versions.len(), "{context}");
-    check_folder(s, dir.path(), &context);
+    check_folder(s, dir, &context);
 }
 
 #[test]
@@ -352,13 +417,11 @@ fn sigkill_at_random_moments_leaves_the_state_before_or_after() {
              DELETE FROM pattern_embeddings WHERE rowid % 3 = 0;",
         )
         .unwrap();
-        // Each trial runs on a copy of this directory while the template stays: a copy of a
-        // database whose original is still in place is another database (db::identity). The
-        // identity says the original moved away, so that every copy is memory.db moved.
-        conn.execute_batch("UPDATE _schemactl_identity SET path = '/moved-away/memory.db'")
-            .unwrap();
+        // A copy of a database is another database (db::identity), with no backup of its own:
+        // every run happens in one stage directory the template's database and backups were
+        // relocated to.
         drop(conn);
-        let s = Scenario::new("restore", t, &["restore", "--latest", "--yes"]);
+        let s = Scenario::staged("restore", t, &["restore", "--latest", "--yes"]);
         assert_eq!(
             s.after.tables["metrics_log"].0, rows as i64,
             "memory.db's own backup, not other.db's newer ones"

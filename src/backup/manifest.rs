@@ -69,6 +69,10 @@ pub struct Manifest {
     pub created_at: String,
     /// The SQLite version that wrote it.
     pub sqlite_version: String,
+    /// The file the database was in ([`crate::db::identity::file_key`]); empty when unknown,
+    /// and in older manifests.
+    #[serde(skip_serializing_if = "String::is_empty")]
+    pub file_key: String,
     /// The identity of the database it was taken from (its id, or `path:<canonical path>`
     /// while it had none); empty in manifests older than identities.
     pub database_id: String,
@@ -94,6 +98,7 @@ impl Manifest {
             detail,
             database_id: owner.id.clone(),
             canonical_path: owner.path.display().to_string(),
+            file_key: owner.file.clone().unwrap_or_default(),
             kind: Some(kind),
             ..Manifest::default()
         }
@@ -106,7 +111,13 @@ impl Manifest {
 
     /// Returns true when the file was taken from the database `owner` describes.
     pub fn belongs_to(&self, owner: &Owner) -> bool {
-        owner.owns(&self.database_id, &self.database, &self.created_at)
+        owner.owns(
+            &self.database_id,
+            &self.database,
+            &self.canonical_path,
+            &self.file_key,
+            &self.created_at,
+        )
     }
 }
 
@@ -201,6 +212,7 @@ mod tests {
             sqlite_version: "3".into(),
             database_id: String::new(),
             canonical_path: String::new(),
+            file_key: String::new(),
             kind: None,
         }
     }

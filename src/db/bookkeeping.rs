@@ -87,7 +87,8 @@ pub const CREATE_IDENTITY_TABLE: &str = "CREATE TABLE IF NOT EXISTS _schemactl_i
   id TEXT NOT NULL,
   created_at TEXT NOT NULL,
   created_path TEXT NOT NULL,
-  path TEXT NOT NULL
+  path TEXT NOT NULL,
+  file TEXT
 )";
 
 #[cfg(test)]

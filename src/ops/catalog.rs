@@ -38,12 +38,21 @@ pub struct Entry {
     pub database_id: String,
     /// Its canonical path then (empty in older manifests).
     pub canonical_path: String,
+    /// The file it was in then (empty when unknown, and in older manifests).
+    #[serde(skip)]
+    pub file_key: String,
 }
 
 impl Entry {
     /// Returns true when the file was taken from the database `owner` describes.
     pub fn belongs_to(&self, owner: &Owner) -> bool {
-        owner.owns(&self.database_id, &self.database, &self.created_at)
+        owner.owns(
+            &self.database_id,
+            &self.database,
+            &self.canonical_path,
+            &self.file_key,
+            &self.created_at,
+        )
     }
 }
 
@@ -77,6 +86,7 @@ pub fn list(dir: &Path) -> Result<Vec<Entry>> {
             database: m.database,
             database_id: m.database_id,
             canonical_path: m.canonical_path,
+            file_key: m.file_key,
             file,
         });
     }
@@ -151,6 +161,7 @@ pub fn owner(database: &Path, dir: &Path) -> Result<Owner> {
         [id] => Ok(Owner {
             id: id.clone(),
             earlier: Some((identity::path_id(&path), None)),
+            file: identity::file_key(&path),
             path,
         }),
         _ => Err(Error::AmbiguousOwner {

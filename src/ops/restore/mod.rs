@@ -159,8 +159,9 @@ pub struct Restored {
 
 /// The live database as found under the lock.
 enum Live {
-    /// Readable: its connection and identity (the flag: not recorded in it yet).
-    Ok(Connection, Identity, bool),
+    /// Readable: its connection and identity (the flag: not recorded in it yet; boxed, the
+    /// largest variant by far).
+    Ok(Connection, Box<Identity>, bool),
     /// There is none (or it is an empty file).
     Missing,
     /// It cannot be opened or read: why.
@@ -180,7 +181,7 @@ fn open(opts: &Options) -> Result<Live> {
         Ok((live, identity, new))
     });
     match opened {
-        Ok((live, identity, new)) => Ok(Live::Ok(live, identity, new)),
+        Ok((live, identity, new)) => Ok(Live::Ok(live, Box::new(identity), new)),
         Err(e) if is_corrupt(&e) => Ok(Live::Unreadable(e.to_string())),
         Err(e) => Err(e),
     }
@@ -290,7 +291,7 @@ pub fn restore(opts: &Options, prepared: Prepared, say: &mut dyn FnMut(&str)) ->
             match whole::overwrite(&mut live, from, opts, &owner, &mut || say(&restoring))? {
                 Ok(path) => {
                     before = Some(path);
-                    known = Some(identity);
+                    known = Some(*identity);
                     restored_into = Some(live);
                     None
                 }
@@ -539,7 +540,7 @@ pub fn restore_table(
         reason,
     };
     let (live, identity, new_identity) = match open(opts)? {
-        Live::Ok(live, identity, new) => (live, identity, new),
+        Live::Ok(live, identity, new) => (live, *identity, new),
         Live::Missing => return Err(unreadable("it does not exist".into())),
         Live::Unreadable(why) => return Err(unreadable(why)),
     };
