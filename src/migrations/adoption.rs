@@ -91,6 +91,9 @@ fn batched(sql: &str, at_least: usize, per_batch: usize) -> Option<Schema> {
         }
     }
     let mut whole = Inspection::default();
+    // Sized once: grown batch by batch, the list of thousands of tables held spare room,
+    // then a copy of itself when fitted.
+    whole.schema.tables.reserve_exact(tables);
     for batch in batches.iter().chain(std::iter::once(&last)) {
         if batch.is_empty() {
             continue;
