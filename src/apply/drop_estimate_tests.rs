@@ -314,3 +314,96 @@ fn a_fill_from_a_string_name_a_view_or_a_cte_holds_the_rows_it_reads() {
         assert_eq!(rows, [3], "{sql}");
     }
 }
+
+/// The rows SQLite finds under each `DROP TABLE x` of `stmts` (one statement each) when it
+/// runs them in order, rolled back after.
+fn real_drops(conn: &Connection, stmts: &[&str]) -> Vec<u64> {
+    conn.execute_batch("BEGIN").unwrap();
+    let mut out = Vec::new();
+    for stmt in stmts {
+        if let Some(x) = stmt.strip_prefix("DROP TABLE ") {
+            let n: i64 = conn
+                .query_row(&format!("SELECT count(*) FROM {x}"), [], |r| r.get(0))
+                .unwrap();
+            out.push(n as u64);
+        }
+        conn.execute_batch(stmt).unwrap();
+    }
+    conn.execute_batch("ROLLBACK").unwrap();
+    out
+}
+
+#[test]
+fn a_view_is_read_in_its_schema_through_renames_and_drops_as_sqlite_reads_it() {
+    let conn = db(3);
+    for (stmts, want) in [
+        // A view of main reads main's t2 even under a TEMP t2.
+        (
+            &[
+                "CREATE VIEW mv AS SELECT * FROM t2",
+                "CREATE TEMP TABLE t2 (id, v)",
+                "CREATE TABLE c AS SELECT * FROM mv",
+                "DROP TABLE c",
+            ][..],
+            vec![3],
+        ),
+        // A TEMP view reads TEMP's t2 first.
+        (
+            &[
+                "CREATE TEMP TABLE t2 (id, v)",
+                "CREATE TEMP VIEW tv AS SELECT * FROM t2",
+                "CREATE TABLE c AS SELECT * FROM tv",
+                "DROP TABLE c",
+            ][..],
+            vec![0],
+        ),
+        // SQLite writes a table's new name into the view; the old name's new table is empty.
+        (
+            &[
+                "CREATE VIEW mv AS SELECT * FROM t1",
+                "ALTER TABLE t1 RENAME TO w",
+                "CREATE TABLE t1 (id, v)",
+                "CREATE TABLE c AS SELECT * FROM mv",
+                "DROP TABLE c",
+            ][..],
+            vec![2],
+        ),
+        // ... but not into a TEMP view that reads TEMP's table of that name.
+        (
+            &[
+                "CREATE TEMP TABLE t1 (id, v)",
+                "CREATE TEMP VIEW tv AS SELECT * FROM t1",
+                "ALTER TABLE main.t1 RENAME TO w",
+                "CREATE TABLE c AS SELECT * FROM tv",
+                "DROP TABLE c",
+            ][..],
+            vec![0],
+        ),
+        // A dropped view's name taken by an empty table.
+        (
+            &[
+                "CREATE VIEW mv AS SELECT * FROM t2",
+                "DROP VIEW mv",
+                "CREATE TABLE mv (id, v)",
+                "CREATE TABLE c AS SELECT * FROM mv",
+                "DROP TABLE c",
+            ][..],
+            vec![0],
+        ),
+        // Dropping main's t2 leaves TEMP's t2 (filled) in place.
+        (
+            &[
+                "CREATE TEMP TABLE t2 AS SELECT * FROM main.t1",
+                "DROP TABLE main.t2",
+                "DROP TABLE t2",
+            ][..],
+            vec![3, 2],
+        ),
+    ] {
+        assert_eq!(real_drops(&conn, stmts), want, "{stmts:?}");
+        let sql = stmts.join(";\n") + ";";
+        let got = estimate(&conn, &[&sql]).unwrap();
+        let rows: Vec<u64> = got[0].iter().map(|d| d.rows).collect();
+        assert_eq!(rows, want, "{sql}");
+    }
+}
