@@ -728,6 +728,8 @@ mod tests;
 #[cfg(test)]
 mod tests_defaults;
 #[cfg(test)]
+mod tests_existing;
+#[cfg(test)]
 mod tests_follow;
 #[cfg(test)]
 mod tests_identity;
