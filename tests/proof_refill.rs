@@ -121,8 +121,8 @@ fn old_values(p: &tempfile::TempDir) -> Vec<String> {
 
 /// Fixer AE: rows copied out into a table that existed before the migration (empty, emptied
 /// first, or holding rows of its own), then back with a rewrite, are refused; a faithful copy
-/// through an empty one is proven, and through one that holds rows of its own is refused as
-/// SQL the proof cannot follow.
+/// through an empty one is proven, and through one that holds rows of its own (or one renamed
+/// into the dropped table's place) is refused as SQL the proof cannot follow.
 #[test]
 fn a_copy_out_into_a_table_that_existed_before_is_followed() {
     let rewrite = "INSERT INTO a SELECT id, upper(v), w FROM old_t;";
@@ -159,6 +159,10 @@ fn a_copy_out_into_a_table_that_existed_before_is_followed() {
             format!(
                 "CREATE TABLE old2 (id INTEGER, v TEXT, w INTEGER); INSERT INTO old_t SELECT * FROM a; INSERT INTO old2 SELECT * FROM old_t; {NEW} INSERT INTO a SELECT id, upper(v), w FROM old2;"
             ),
+        ),
+        (
+            0,
+            "INSERT INTO old_t SELECT id, upper(v), w FROM a; DROP TABLE a; ALTER TABLE old_t RENAME TO a;".to_string(),
         ),
     ] {
         let p = project_with_old(held);

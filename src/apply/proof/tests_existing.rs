@@ -109,8 +109,9 @@ fn db(hops: &[Hop]) -> Connection {
 /// The migration: each hop copied from the one before (the first from `a`), `a` dropped and
 /// made anew, filled back from the last. `rewrite`: 0 none, 1 at the copy back, 2 by an
 /// `UPDATE` of the hop `at`, 3 in the copy into the hop `at`. `filter` keeps the copy back to
-/// the ids `a` had.
-fn migration(hops: &[Hop], rewrite: usize, at: usize, filter: bool) -> String {
+/// the ids `a` had. `rename`: instead of a new `a`, the last hop's table is renamed into
+/// its place (when it is not TEMP).
+fn migration(hops: &[Hop], rewrite: usize, at: usize, filter: bool, rename: bool) -> String {
     let mut sql = String::new();
     let mut prev = "a".to_string();
     for (i, h) in hops.iter().enumerate() {
@@ -141,6 +142,13 @@ fn migration(hops: &[Hop], rewrite: usize, at: usize, filter: bool) -> String {
         }
         prev = o;
     }
+    if rename {
+        if rewrite == 1 {
+            sql.push_str(&format!("UPDATE {prev} SET v = upper(v) WHERE id < 100; "));
+        }
+        sql.push_str(&format!("DROP TABLE a; ALTER TABLE {prev} RENAME TO a;"));
+        return sql;
+    }
     let v = if rewrite == 1 { "upper(v)" } else { "v" };
     let filter = if filter { " WHERE id < 100" } else { "" };
     sql.push_str(&format!(
@@ -154,16 +162,20 @@ proptest! {
     #![proptest_config(ProptestConfig { cases: 32, ..ProptestConfig::default() })]
 
     /// Never proven with a rewritten value; refused as mixed when a hop held rows of its own
-    /// at the copy; a faithful copy through clean hops is proven.
+    /// at the copy; refused when a table that existed before is renamed into the place; a
+    /// faithful copy through clean hops is proven.
     #[test]
     fn copies_through_tables_that_existed_before_are_followed_or_refused(
         hops in prop::collection::vec(hop(), 1..4),
         rewrite in 0usize..4,
         at in 0usize..3,
         filter in any::<bool>(),
+        rename in any::<bool>(),
     ) {
         let at = at % hops.len();
-        let sql = migration(&hops, rewrite, at, filter);
+        let last = hops[hops.len() - 1].kind;
+        let rename = rename && last != Kind::Temp;
+        let sql = migration(&hops, rewrite, at, filter, rename);
         let held = hops.iter().any(|h| h.own_rows && !h.emptied);
         // The SQL really does what the case says (checked without the proof).
         let conn = db(&hops);
@@ -184,7 +196,17 @@ proptest! {
             // Never exit 0 with a value rewritten.
             prop_assert_eq!(values.as_deref(), Some(&["a1", "a2", "a3"].map(String::from)[..]), "{}\n{}", sql, line);
         }
-        if held {
+        if rename {
+            // Followed only into a table the migration creates, holding only the copied rows.
+            let ok = last == Kind::Created && !held && rewrite == 0;
+            prop_assert_eq!(result.is_ok(), ok, "{}\n{:?}", sql, result);
+            if let Err(e) = &result {
+                prop_assert!(e.starts_with("row proof: table \"a\""), "{}\n{}", sql, e);
+            }
+            if last == Kind::Existing {
+                prop_assert!(result.as_ref().is_err_and(|e| e.contains("cannot follow")), "{}\n{:?}", sql, result);
+            }
+        } else if held {
             let err = result.as_ref().err();
             prop_assert!(
                 err.is_some_and(|e| e.starts_with("row proof: table \"a\"") && e.contains("cannot tell them apart")),
@@ -231,11 +253,39 @@ fn the_forms_of_a_copy_through_an_existing_table() {
         (vec![clean.clone(), clean.clone()], 3, false),
         (vec![clean, emptied], 0, true),
     ] {
-        let sql = migration(&hops, rewrite, 0, true);
+        let sql = migration(&hops, rewrite, 0, true, false);
         let (result, _) = prove(&db(&hops), &sql);
         assert_eq!(result.is_ok(), ok, "{sql}\n{result:?}");
         if let Err(e) = result {
             assert!(e.starts_with("row proof: table \"a\""), "{sql}\n{e}");
         }
+    }
+}
+
+/// A table that existed before, filled from the dropped one and renamed into its name, is
+/// refused whatever it holds: the proof does not follow rows into a table that existed before.
+#[test]
+fn an_existing_table_renamed_into_the_dropped_ones_place_is_refused() {
+    let clean = Hop {
+        kind: Kind::Existing,
+        own_rows: false,
+        emptied: false,
+        verb: 0,
+        noop_update: false,
+    };
+    for (own_rows, v) in [(false, "upper(v)"), (true, "upper(v)"), (false, "v")] {
+        let hops = [Hop {
+            own_rows,
+            ..clean.clone()
+        }];
+        let sql = format!(
+            "INSERT INTO o0 SELECT id, {v}, w FROM a; DROP TABLE a; ALTER TABLE o0 RENAME TO a;"
+        );
+        let (result, _) = prove(&db(&hops), &sql);
+        let err = result.expect_err(&sql);
+        assert!(
+            err.starts_with("row proof: table \"a\"") && err.contains("cannot follow"),
+            "{sql}\n{err}"
+        );
     }
 }

@@ -126,9 +126,10 @@ impl Description {
     /// its place) cannot be held to anything: a table the migrations created under a name it
     /// had (not TEMP) was written, or filled from a table written, by SQL the description does
     /// not read, or filled from it through a table holding rows of its own beside its rows
-    /// ([`Description::mixed_on_the_way`]). None when no such write reaches one (the table
-    /// is only dropped: the destructive gate's).
-    pub fn unread_into(&self, before: usize) -> Option<String> {
+    /// ([`Description::mixed_on_the_way`]), or a table that existed before took its name
+    /// ([`Description::existing_in_place`]); with what to do instead. None when no such write
+    /// reaches one (the table is only dropped: the destructive gate's).
+    pub fn unread_into(&self, before: usize) -> Option<(String, &'static str)> {
         if self.successor(before).is_some() {
             return None;
         }
@@ -147,7 +148,12 @@ impl Description {
                             .into_iter()
                             .find_map(|k| self.tables.get(k)?.unread.clone())
                     })
+                    .map(|why| {
+                        let fix = "copy its rows back with INSERT ... SELECT from the table that holds them";
+                        (why, fix)
+                    })
                     .or_else(|| self.mixed_on_the_way(j, before))
             })
+            .or_else(|| self.existing_in_place(before))
     }
 }

@@ -81,7 +81,11 @@ impl Description {
     /// Why the rows of `before` cannot be followed back into the table `j` (one that has had
     /// its name): they went through a table that holds rows of its own beside them, so the
     /// proof cannot tell which rows came from where. None when no such table is on their way.
-    pub(super) fn mixed_on_the_way(&self, j: usize, before: usize) -> Option<String> {
+    pub(super) fn mixed_on_the_way(
+        &self,
+        j: usize,
+        before: usize,
+    ) -> Option<(String, &'static str)> {
         let back = self.filled_back(j);
         if !back.contains(&before) {
             return None;
@@ -90,11 +94,40 @@ impl Description {
             .into_iter()
             .find(|&k| self.tables[k].mixed && self.filled_back(k).contains(&before))?;
         let name = &self.tables[k].last;
-        Some(format!(
+        let why = format!(
             "\"{name}\": the rows of \"{}\" were copied into it beside rows of its own, and the \
-             proof cannot tell them apart; empty it first, or copy into a table the migration creates",
+             proof cannot tell them apart",
             self.tables[before].last
+        );
+        Some((
+            why,
+            "empty that table before the copy, or copy the rows out into a table the migration creates",
         ))
+    }
+
+    /// Why the rows of `before` cannot be followed into a table that existed before the
+    /// migrations, was filled from it (directly or on the way), and has had its name (renamed
+    /// into its place): the proof follows rows into a table the migrations create, never into
+    /// one with rows and a history of its own. None when there is no such table.
+    pub(super) fn existing_in_place(&self, before: usize) -> Option<(String, &'static str)> {
+        let old = self.tables.get(before)?;
+        self.tables
+            .iter()
+            .enumerate()
+            .filter(|&(j, t)| j != before && t.origin.is_some() && super::shares_a_name(t, old))
+            .find(|&(j, _)| self.filled_back(j).contains(&before))
+            .map(|(_, t)| {
+                let why = format!(
+                    "\"{}\": a table that existed before the migrations, filled from \"{}\", \
+                     takes its name",
+                    t.origin.as_deref().unwrap_or(&t.last),
+                    old.last
+                );
+                (
+                    why,
+                    "copy the rows out into a table the migration creates, and rename that one into its place",
+                )
+            })
     }
 
     /// The tables on the way from `b` back into `t`, oldest first, through tables filled in
