@@ -93,3 +93,113 @@ fn a_faithful_refill_through_a_cte_or_a_view_applies() {
         assert_eq!(values(&p), ["a1", "a2", "a3"], "{v2}");
     }
 }
+
+/// A project at V1 with rows in a and b, and a table `old_t` of a's shape holding `held`
+/// rows of its own.
+fn project_with_old(held: usize) -> tempfile::TempDir {
+    let p = project();
+    let conn = Connection::open(p.path().join("db.sqlite")).unwrap();
+    conn.execute_batch("CREATE TABLE old_t (id INTEGER, v TEXT, w INTEGER);")
+        .unwrap();
+    for i in 0..held {
+        conn.execute("INSERT INTO old_t VALUES (?1, 'own', 0)", [100 + i as i64])
+            .unwrap();
+    }
+    p
+}
+
+fn old_values(p: &tempfile::TempDir) -> Vec<String> {
+    Connection::open(p.path().join("db.sqlite"))
+        .unwrap()
+        .prepare("SELECT v FROM old_t ORDER BY rowid")
+        .unwrap()
+        .query_map([], |r| r.get(0))
+        .unwrap()
+        .collect::<rusqlite::Result<_>>()
+        .unwrap()
+}
+
+/// Fixer AE: rows copied out into a table that existed before the migration (empty, emptied
+/// first, or holding rows of its own), then back with a rewrite, are refused; a faithful copy
+/// through an empty one is proven, and through one that holds rows of its own (or one renamed
+/// into the dropped table's place) is refused as SQL the proof cannot follow.
+#[test]
+fn a_copy_out_into_a_table_that_existed_before_is_followed() {
+    let rewrite = "INSERT INTO a SELECT id, upper(v), w FROM old_t;";
+    let faithful = "INSERT INTO a SELECT id, v, w FROM old_t WHERE id < 100;";
+    for (held, v2) in [
+        (
+            0,
+            format!("INSERT INTO old_t SELECT * FROM a; {NEW} {rewrite}"),
+        ),
+        (
+            2,
+            format!("DELETE FROM old_t; INSERT INTO old_t SELECT * FROM a; {NEW} {rewrite}"),
+        ),
+        (
+            0,
+            format!("INSERT OR REPLACE INTO old_t SELECT * FROM a; {NEW} {rewrite}"),
+        ),
+        (
+            0,
+            format!(
+                "INSERT INTO old_t SELECT * FROM a; UPDATE old_t SET v = upper(v); {NEW} INSERT INTO a SELECT * FROM old_t;"
+            ),
+        ),
+        (
+            2,
+            format!("INSERT INTO old_t SELECT * FROM a; {NEW} {rewrite}"),
+        ),
+        (
+            2,
+            format!("INSERT INTO old_t SELECT * FROM a; {NEW} {faithful}"),
+        ),
+        (
+            0,
+            format!(
+                "CREATE TABLE old2 (id INTEGER, v TEXT, w INTEGER); INSERT INTO old_t SELECT * FROM a; INSERT INTO old2 SELECT * FROM old_t; {NEW} INSERT INTO a SELECT id, upper(v), w FROM old2;"
+            ),
+        ),
+        (
+            0,
+            "INSERT INTO old_t SELECT id, upper(v), w FROM a; DROP TABLE a; ALTER TABLE old_t RENAME TO a;".to_string(),
+        ),
+    ] {
+        let p = project_with_old(held);
+        std::fs::write(p.path().join("migrations/V2__hand.sql"), &v2).unwrap();
+        let err = fails_in(
+            p.path(),
+            &["apply", "--yes", "--verify", "--allow-destructive"],
+            1,
+        );
+        assert!(err.contains("row proof: table \"a\""), "{v2}\n{err}");
+        assert_eq!(values(&p), ["a1", "a2", "a3"], "{v2}");
+        assert_eq!(old_values(&p), vec!["own"; held], "{v2}");
+    }
+    for (held, v2) in [
+        (
+            0,
+            format!("INSERT INTO old_t SELECT * FROM a; {NEW} INSERT INTO a SELECT * FROM old_t;"),
+        ),
+        (
+            2,
+            format!(
+                "DELETE FROM old_t; INSERT INTO old_t SELECT * FROM a; {NEW} INSERT INTO a SELECT * FROM old_t; DELETE FROM old_t;"
+            ),
+        ),
+    ] {
+        let p = project_with_old(held);
+        std::fs::write(p.path().join("migrations/V2__hand.sql"), &v2).unwrap();
+        let run = schemactl(
+            p.path(),
+            &["apply", "--yes", "--verify", "--allow-destructive"],
+        );
+        let out = format!("{}{}", stdout(&run), stderr(&run));
+        assert!(run.status.success(), "{v2}\n{out}");
+        assert!(
+            out.contains("rows: proven row by row (1 table(s), 3 row(s))"),
+            "{v2}\n{out}"
+        );
+        assert_eq!(values(&p), ["a1", "a2", "a3"], "{v2}");
+    }
+}

@@ -288,13 +288,12 @@ impl Proof {
         let mut chosen = Vec::new();
         for (i, name) in before.iter().enumerate() {
             let named = d.named.contains(&name.to_ascii_lowercase());
-            if let Some(why) = d.unread_into(i) {
+            if let Some((why, fix)) = d.unread_into(i) {
                 // Fail closed: the rows may be back, rewritten, where the proof cannot look.
                 return Err(Error::RowProof {
                     table: name.clone(),
                     detail: format!(
-                        "it is dropped and a table of its name is filled by SQL the proof cannot follow ({why}); \
-                         copy its rows back with INSERT ... SELECT from the table that holds them"
+                        "it is dropped and a table of its name is filled by SQL the proof cannot follow ({why}); {fix}"
                     ),
                 });
             }
@@ -727,6 +726,8 @@ impl Proof {
 mod tests;
 #[cfg(test)]
 mod tests_defaults;
+#[cfg(test)]
+mod tests_existing;
 #[cfg(test)]
 mod tests_follow;
 #[cfg(test)]

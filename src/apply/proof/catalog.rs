@@ -1,6 +1,6 @@
 //! The database's triggers, foreign keys and views as the row proof's description reaches
 //! them ([`Reach`]): read from the catalog once, when a statement first needs them, with the
-//! triggers the migrations themselves create.
+//! triggers the migrations themselves create; and whether a table holds rows before them.
 
 use std::cell::OnceCell;
 use std::collections::BTreeMap;
@@ -74,6 +74,20 @@ impl Reach for Catalog<'_> {
             .collect()
         });
         views.get(&name.to_ascii_lowercase()).cloned()
+    }
+
+    fn holds_rows(&self, table: &str) -> bool {
+        // An error reads as "holds rows": such a table is never followed as a scratch copy.
+        self.conn
+            .query_row(
+                &format!(
+                    "SELECT EXISTS (SELECT 1 FROM main.{})",
+                    crate::sql::quote_ident(table)
+                ),
+                [],
+                |r| r.get::<_, bool>(0),
+            )
+            .unwrap_or(true)
     }
 
     fn reached_from(&self, table: &str) -> Vec<String> {

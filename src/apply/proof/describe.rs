@@ -9,7 +9,7 @@
 //! description must never follow the SQL's data flow: a rebuild's copy that swaps two columns
 //! is described as keeping both, and the proof finds the swap.
 
-use std::collections::{BTreeMap, BTreeSet, VecDeque};
+use std::collections::{BTreeMap, BTreeSet};
 
 use sqlparser::tokenizer::Token;
 
@@ -17,6 +17,7 @@ use crate::sql::{Tok, lex, matching_paren};
 
 mod follow;
 mod read;
+mod scratch;
 
 use read::*;
 
@@ -70,6 +71,11 @@ pub struct Tracked {
     /// A table the migrations created that SQL the description does not read wrote (a
     /// trigger's body, a statement it cannot describe): which, and why.
     unread: Option<String>,
+    /// It holds rows of its own (not copied in from a table the description follows): None
+    /// for a table that existed before, until the migrations empty or fill it.
+    held: Option<bool>,
+    /// Rows were copied into it while it held rows of its own ([`Description::fill`]).
+    mixed: bool,
 }
 
 /// Where a column of the table after the migrations comes from.
@@ -119,6 +125,12 @@ pub trait Reach {
     fn view_reads(&self, _name: &str) -> Option<Vec<String>> {
         None
     }
+
+    /// Returns true when the table `table` holds rows before the migrations (true when it
+    /// cannot tell: a table that may hold rows is never followed as a scratch copy).
+    fn holds_rows(&self, _table: &str) -> bool {
+        true
+    }
 }
 
 impl Description {
@@ -140,6 +152,8 @@ impl Description {
                     created: None,
                     temp: false,
                     unread: None,
+                    held: None,
+                    mixed: false,
                 })
                 .collect(),
             ..Description::default()
@@ -251,13 +265,14 @@ impl Description {
                 // column written by it (a scratch copy a hand-written rebuild copies back).
                 let as_select = kw(next, "AS");
                 let filled_from: BTreeSet<usize> = if as_select {
-                    self.through_views(st[next..].iter().filter_map(|tok| tok.name()), reach)
-                        .iter()
-                        .filter_map(|w| self.alive(w))
+                    self.sources(st[next..].iter(), None, reach)
+                        .into_iter()
                         .collect()
                 } else {
                     BTreeSet::new()
                 };
+                // A query reading no table it knows fills it with rows of its own.
+                let held = as_select && filled_from.is_empty();
                 self.tables.push(Tracked {
                     origin: None,
                     current: Some(name.clone()),
@@ -271,6 +286,8 @@ impl Description {
                     created: defined_columns(st, next),
                     temp: temp || schema.is_some_and(|s| s.eq_ignore_ascii_case("temp")),
                     unread: None,
+                    held: Some(held),
+                    mixed: false,
                 });
             }
         } else if first.is_kw("DROP") {
@@ -307,6 +324,18 @@ impl Description {
                 })
             });
             if self.tables[t].origin.is_some() || (self.replaces(t).is_some() && !from_stash) {
+                if self.tables[t].origin.is_some() {
+                    // A table that existed before can carry rows back too (scratch.rs).
+                    let rest = match st.get(next) {
+                        Some(tok) if tok.token == Token::LParen => {
+                            matching_paren(st, next).map_or(st.len(), |close| close + 1)
+                        }
+                        _ => next,
+                    };
+                    let read = st[rest.min(st.len())..].iter().chain(cte);
+                    let sources = self.sources(read, Some(t), reach);
+                    self.fill(t, sources, from_stash, reach);
+                }
                 self.rows_change(&name, reach);
                 return;
             }
@@ -326,13 +355,8 @@ impl Description {
                 self.tables[t].written_all = true;
             }
             let read = st[rest.min(st.len())..].iter().chain(cte);
-            let sources: Vec<usize> = self
-                .through_views(read.filter_map(|tok| tok.name()), reach)
-                .iter()
-                .filter_map(|w| self.alive(w))
-                .filter(|&s| s != t)
-                .collect();
-            self.tables[t].filled_from.extend(sources);
+            let sources = self.sources(read, Some(t), reach);
+            self.fill(t, sources, from_stash, reach);
             if from_stash {
                 self.tables[t].from_stash = true;
             }
@@ -359,12 +383,7 @@ impl Description {
                 // A table the migrations created takes values from what its SET reads: a
                 // fill, as an INSERT's (a copy back by UPDATE is followed as one).
                 let read = st[next.min(st.len())..].iter().chain(cte);
-                let sources: Vec<usize> = self
-                    .through_views(read.filter_map(|tok| tok.name()), reach)
-                    .iter()
-                    .filter_map(|w| self.alive(w))
-                    .filter(|&s| s != t)
-                    .collect();
+                let sources = self.sources(read, Some(t), reach);
                 self.tables[t].filled_from.extend(sources);
             }
             for column in set_columns(st, next) {
@@ -391,9 +410,11 @@ impl Description {
                 return;
             };
             self.fire(&name, reach);
-            if let Some(t) = self.alive(&name)
-                && (self.tables[t].origin.is_some() || self.replaces(t).is_some())
-            {
+            let Some(t) = self.alive(&name) else { return };
+            if !st.iter().any(|tok| tok.is_kw("WHERE")) {
+                self.emptied(t);
+            }
+            if self.tables[t].origin.is_some() || self.replaces(t).is_some() {
                 self.rows_change(&name, reach);
             }
         } else if ["PRAGMA", "SELECT", "ANALYZE", "REINDEX"]
@@ -497,8 +518,9 @@ impl Description {
     /// place: none when it does directly ([`Description::takes_place_of`]), or the scratch
     /// copies it was filled through, oldest first, when `t` has had a name `b` had: the
     /// hand-written "copy out, drop, create anew, copy back" rebuild, over any number of
-    /// scratch tables (each created by the migrations, in main or TEMP, filled from the one
-    /// before it, or created `AS SELECT` from it, the first from `b`).
+    /// scratch tables (each created by the migrations, in main or TEMP, or one that existed
+    /// before them, filled from the one before it, or created `AS SELECT` from it, the first
+    /// from `b`; none holding rows of its own beside them: see scratch.rs).
     fn via(&self, t: usize, b: usize) -> Option<Vec<usize>> {
         if self.takes_place_of(t, b) {
             return Some(Vec::new());
@@ -507,39 +529,7 @@ impl Description {
         if new.origin.is_some() || new.temp || !shares_a_name(new, old) {
             return None;
         }
-        // Back from `t`, breadth first, through the scratch tables it was filled from; each
-        // one reached remembers the one it fills (towards `t`), to read the path back.
-        let mut fills: BTreeMap<usize, Option<usize>> = BTreeMap::new();
-        let mut queue: VecDeque<usize> = VecDeque::new();
-        for &c in &new.filled_from {
-            if c != b && fills.insert(c, None).is_none() {
-                queue.push_back(c);
-            }
-        }
-        while let Some(c) = queue.pop_front() {
-            let Some(s) = self.tables.get(c) else {
-                continue;
-            };
-            if s.origin.is_some() {
-                continue; // a table that existed before holds its own rows, not b's
-            }
-            if s.filled_from.contains(&b) {
-                let mut path = vec![c];
-                let mut at = c;
-                while let Some(&Some(next)) = fills.get(&at) {
-                    path.push(next);
-                    at = next;
-                }
-                return Some(path);
-            }
-            for &f in &s.filled_from {
-                if f != b && f != t && !fills.contains_key(&f) {
-                    fills.insert(f, Some(c));
-                    queue.push_back(f);
-                }
-            }
-        }
-        None
+        self.scratch_path(t, b)
     }
 
     /// True when the table `t`, created by the migrations, takes the place of the table `b`:

@@ -113,10 +113,11 @@ impl Description {
     /// Marks the table the migrations created alive under `name` (if any) as written by SQL
     /// the description does not read, with why.
     pub(super) fn unread(&mut self, name: &str, why: &str) {
-        if let Some(i) = self.alive(name)
-            && self.tables[i].origin.is_none()
-            && self.tables[i].unread.is_none()
-        {
+        let Some(i) = self.alive(name) else { return };
+        if self.tables[i].origin.is_some() {
+            // A table that existed before: it may now hold rows no statement copied in.
+            self.holds_own_rows(i);
+        } else if self.tables[i].unread.is_none() {
             self.tables[i].unread = Some(format!("\"{name}\": {why}"));
         }
     }
@@ -124,9 +125,11 @@ impl Description {
     /// Why the rows of `before` (a table that existed before, dropped with no table taking
     /// its place) cannot be held to anything: a table the migrations created under a name it
     /// had (not TEMP) was written, or filled from a table written, by SQL the description does
-    /// not read. None when no such write reaches one (the table is only dropped: the
-    /// destructive gate's).
-    pub fn unread_into(&self, before: usize) -> Option<String> {
+    /// not read, or filled from it through a table holding rows of its own beside its rows
+    /// ([`Description::mixed_on_the_way`]), or a table that existed before took its name
+    /// ([`Description::existing_in_place`]); with what to do instead. None when no such write
+    /// reaches one (the table is only dropped: the destructive gate's).
+    pub fn unread_into(&self, before: usize) -> Option<(String, &'static str)> {
         if self.successor(before).is_some() {
             return None;
         }
@@ -138,11 +141,19 @@ impl Description {
                 j != before && t.origin.is_none() && !t.temp && super::shares_a_name(t, old)
             })
             .find_map(|(j, t)| {
-                t.unread.clone().or_else(|| {
-                    self.filled_back(j)
-                        .into_iter()
-                        .find_map(|k| self.tables.get(k)?.unread.clone())
-                })
+                t.unread
+                    .clone()
+                    .or_else(|| {
+                        self.filled_back(j)
+                            .into_iter()
+                            .find_map(|k| self.tables.get(k)?.unread.clone())
+                    })
+                    .map(|why| {
+                        let fix = "copy its rows back with INSERT ... SELECT from the table that holds them";
+                        (why, fix)
+                    })
+                    .or_else(|| self.mixed_on_the_way(j, before))
             })
+            .or_else(|| self.existing_in_place(before))
     }
 }
