@@ -227,6 +227,83 @@ fn hard_linked_names_of_an_unmanaged_database_share_its_backups() {
     assert_eq!(p.tags("a.db"), set(&["monday", "tuesday"]));
 }
 
+/// The id in the identity row of `name`.
+fn identity_id(p: &Project, name: &str) -> String {
+    Connection::open(p.path(name))
+        .unwrap()
+        .query_row("SELECT id FROM _schemactl_identity", [], |r| r.get(0))
+        .unwrap()
+}
+
+/// How many of `name`'s backups `backup list` shows labelled daily, and the list.
+fn daily(p: &Project, name: &str) -> (usize, String) {
+    let list = p.ok(&["backup", "list", "--database", name]);
+    (list.lines().filter(|l| l.contains(" daily ")).count(), list)
+}
+
+/// What the application may leave at a moved database's old path.
+#[derive(Debug, Clone, Copy)]
+enum AtOldPath {
+    Nothing,
+    /// A new, unrelated database (the application, still configured there, made it).
+    NewDatabase,
+    /// A copy of the moved database.
+    Copy,
+}
+
+/// id_b: a managed database moved with `mv` is the very file its identity records, whatever
+/// is put at its old path afterwards: it keeps its id (also through its next write) and its
+/// backups, including those taken at the old path; the file at the old path is another
+/// database and sees none of them.
+#[test]
+fn a_moved_database_keeps_its_backups_whatever_is_put_at_its_old_path() {
+    for at_old in [AtOldPath::Nothing, AtOldPath::NewDatabase, AtOldPath::Copy] {
+        let mut p = Project::new();
+        p.ok(&["apply", "--yes", "--database", "a.db"]);
+        p.write("a.db", "prod");
+        p.backup("a.db", "daily");
+        let id = identity_id(&p, "a.db");
+        std::fs::rename(p.path("a.db"), p.path("x/b.db")).unwrap();
+        match at_old {
+            AtOldPath::Nothing => {}
+            AtOldPath::NewDatabase => Connection::open(p.path("a.db"))
+                .unwrap()
+                .execute_batch("CREATE TABLE app_boot (x)")
+                .unwrap(),
+            AtOldPath::Copy => p.copy("x/b.db", "a.db", "copy"),
+        }
+        let (n, list) = daily(&p, "x/b.db");
+        assert_eq!(n, 1, "{at_old:?}: the moved database's backup: {list}");
+        p.write("x/b.db", "prod-later");
+        let out = p.run(&["restore", "--latest", "--database", "x/b.db", "--yes"]);
+        assert!(out.status.success(), "{at_old:?}: {}", text(&out));
+        assert_eq!(p.tags("x/b.db"), set(&["prod"]), "{at_old:?}");
+        // Its next write keeps its id, and its backups stay its own.
+        std::fs::write(
+            p.path("migrations/V2__more.sql"),
+            "CREATE TABLE more (x);\n",
+        )
+        .unwrap();
+        p.ok(&["apply", "--yes", "--database", "x/b.db"]);
+        assert_eq!(identity_id(&p, "x/b.db"), id, "{at_old:?}: re-identified");
+        std::fs::remove_file(p.path("migrations/V2__more.sql")).unwrap();
+        let (n, list) = daily(&p, "x/b.db");
+        assert_eq!(n, 1, "{at_old:?}: after a write: {list}");
+        // The file at the old path is another database: none of them is its.
+        if !matches!(at_old, AtOldPath::Nothing) {
+            let (n, list) = daily(&p, "a.db");
+            assert_eq!(n, 0, "{at_old:?}: the old path's new file: {list}");
+            let before = std::fs::read(p.path("a.db")).unwrap();
+            let out = p.run(&["restore", "--latest", "--database", "a.db", "--yes"]);
+            assert!(!out.status.success(), "{at_old:?}: {}", text(&out));
+            assert_eq!(std::fs::read(p.path("a.db")).unwrap(), before, "{at_old:?}");
+            std::fs::remove_file(p.path("a.db")).unwrap();
+        }
+        let (n, list) = daily(&p, "x/b.db");
+        assert_eq!(n, 1, "{at_old:?}: with the old path empty again: {list}");
+    }
+}
+
 /// What happens next; a slot number picks among the slots that hold a database (and, for the
 /// destination of a copy or a move, among the empty ones), so that every event acts.
 #[derive(Debug, Clone, Copy)]

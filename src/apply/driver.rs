@@ -619,28 +619,14 @@ impl Driver<'_> {
 /// copies there and drops are gated as its own would be.
 pub fn rows_lost(conn: &Connection, dropped: &migrations::Dropped) -> Result<u64> {
     let q = || Error::sqlite_in("count the rows a destructive step drops");
-    // SQLite's names are case-insensitive: `DROP TABLE Patterns` drops `patterns`.
-    let exists_in = |schema: &str| -> Result<bool> {
-        conn.query_row(
-            &format!(
-                "SELECT count(*) > 0 FROM {schema}.sqlite_schema WHERE type = 'table' AND name = ?1 COLLATE NOCASE"
-            ),
-            [&dropped.table],
-            |r| r.get(0),
-        )
-        .map_err(q())
-    };
-    let schema = match dropped.schema {
-        crate::sql::Schema::Main => "main",
-        crate::sql::Schema::Temp => "temp",
-        crate::sql::Schema::Unqualified if exists_in("temp")? => "temp",
-        crate::sql::Schema::Unqualified => "main",
-        // A migration cannot attach a database: SQLite refuses the statement itself.
-        crate::sql::Schema::Other => return Ok(0),
-    };
-    if !exists_in(schema)? {
+    let Some(schema) = found_in(conn, dropped)? else {
         return Ok(0);
-    }
+    };
+    let schema = if schema == crate::sql::Schema::Temp {
+        "temp"
+    } else {
+        "main"
+    };
     let n: i64 = conn
         .query_row(
             &format!(
@@ -654,12 +640,54 @@ pub fn rows_lost(conn: &Connection, dropped: &migrations::Dropped) -> Result<u64
     Ok(u64::try_from(n).unwrap_or(0))
 }
 
-/// Names what `dropped` loses, for the gate's message.
+/// The schema (`Main` or `Temp`) SQLite finds the table of `dropped` in on `conn`: the one
+/// named, or for an unqualified name TEMP's when the connection has such a TEMP table, main's
+/// otherwise; None when the table does not exist there (or the schema is another one).
+pub fn found_in(
+    conn: &Connection,
+    dropped: &migrations::Dropped,
+) -> Result<Option<crate::sql::Schema>> {
+    use crate::sql::Schema;
+    let q = || Error::sqlite_in("find the table a destructive step drops");
+    // SQLite's names are case-insensitive: `DROP TABLE Patterns` drops `patterns`.
+    let exists_in = |schema: &str| -> Result<bool> {
+        conn.query_row(
+            &format!(
+                "SELECT count(*) > 0 FROM {schema}.sqlite_schema WHERE type = 'table' AND name = ?1 COLLATE NOCASE"
+            ),
+            [&dropped.table],
+            |r| r.get(0),
+        )
+        .map_err(q())
+    };
+    let (schema, name) = match dropped.schema {
+        Schema::Main => (Schema::Main, "main"),
+        Schema::Temp => (Schema::Temp, "temp"),
+        Schema::Unqualified if exists_in("temp")? => (Schema::Temp, "temp"),
+        Schema::Unqualified => (Schema::Main, "main"),
+        // A migration cannot attach a database: SQLite refuses the statement itself.
+        Schema::Other => return Ok(None),
+    };
+    Ok(exists_in(name)?.then_some(schema))
+}
+
+/// Names what `dropped` loses, for the gate's message: a TEMP table (`dropped.schema` is
+/// `Temp`, resolved where the statement does not name it) is called one, never main's table
+/// of that name.
 pub fn describe_loss(dropped: &migrations::Dropped, rows: u64) -> String {
+    let temp = if dropped.schema == crate::sql::Schema::Temp {
+        "TEMP "
+    } else {
+        ""
+    };
     match &dropped.column {
-        None => format!("drops table \"{}\" with {rows} row(s)", dropped.table),
-        Some(c) => format!(
+        None => format!("drops {temp}table \"{}\" with {rows} row(s)", dropped.table),
+        Some(c) if temp.is_empty() => format!(
             "drops column \"{}\".\"{c}\" of {rows} row(s)",
+            dropped.table
+        ),
+        Some(c) => format!(
+            "drops column \"{c}\" of TEMP table \"{}\", {rows} row(s)",
             dropped.table
         ),
     }
@@ -705,6 +733,11 @@ fn run_statements(
                 for dropped in migrations::drops(&one) {
                     let rows = rows_lost(conn, &dropped)?;
                     if rows > 0 {
+                        // Described in the schema SQLite finds it in.
+                        let dropped = migrations::Dropped {
+                            schema: found_in(conn, &dropped)?.unwrap_or(dropped.schema),
+                            ..dropped
+                        };
                         return Err(Error::DestructiveRefused {
                             migrations: vec![format!(
                                 "{} ({}: {})",

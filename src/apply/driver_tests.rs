@@ -124,3 +124,37 @@ fn the_migration_it_promised_passes() {
         );
     }
 }
+
+/// The driver's own gate, just before each drop, names a TEMP table's drop as one (its table
+/// found where SQLite finds it: `DROP TABLE a` drops TEMP's `a` while there is one), and
+/// main's drop as main's.
+#[test]
+fn the_gate_before_a_drop_names_a_temp_table_as_one() {
+    let cases = [
+        (
+            "CREATE TEMP TABLE a AS SELECT * FROM main.a; DROP TABLE a;",
+            "drops TEMP table \"a\" with 1 row(s)",
+        ),
+        (
+            "CREATE TEMP TABLE s AS SELECT * FROM main.a; ALTER TABLE temp.s DROP COLUMN name;",
+            "drops column \"name\" of TEMP table \"s\", 1 row(s)",
+        ),
+        (
+            "CREATE TEMP TABLE a AS SELECT * FROM main.a; DROP TABLE main.a;",
+            "drops table \"a\" with 1 row(s)",
+        ),
+    ];
+    for (sql, said) in cases {
+        let (_dir, conn, _) = start();
+        conn.execute_batch("BEGIN").unwrap();
+        let err = super::run_statements(&conn, sql, &migration(sql), true).unwrap_err();
+        conn.execute_batch("ROLLBACK").unwrap();
+        let Error::DestructiveRefused { migrations } = &err else {
+            panic!("{sql}: {err}");
+        };
+        assert!(
+            migrations[0].ends_with(&format!("{said})")),
+            "{sql}: {migrations:?}"
+        );
+    }
+}

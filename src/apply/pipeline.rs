@@ -383,7 +383,8 @@ fn run_pipeline(opts: &Options, check_rows: bool, say: &mut dyn FnMut(&str)) -> 
         // Each drop counted where its rows are then, through the batch's renames.
         let sql: Vec<&str> = pending.iter().map(|m| m.forward.as_str()).collect();
         let estimates = super::drop_estimate::estimate(&live, &sql)?;
-        for (m, dropped) in pending.iter().zip(&estimates) {
+        let schemas = super::drop_schema::resolved(&sql);
+        for ((m, dropped), schemas) in pending.iter().zip(&estimates).zip(&schemas) {
             if !m.needs().destructive {
                 continue;
             }
@@ -392,8 +393,11 @@ fn run_pipeline(opts: &Options, check_rows: bool, say: &mut dyn FnMut(&str)) -> 
                 continue;
             }
             let mut lost = Vec::new();
-            for d in dropped.iter().filter(|d| d.rows > 0) {
-                lost.push(super::driver::describe_loss(&d.dropped, d.rows));
+            // Each named in the schema it drops from (a TEMP table is called one).
+            for (d, rows) in super::drop_schema::described(dropped, schemas) {
+                if rows > 0 {
+                    lost.push(super::driver::describe_loss(&d, rows));
+                }
             }
             if lost.is_empty() {
                 empty.push(m.stem());

@@ -10,7 +10,8 @@
 //!   was written in (device, inode and, where the file system keeps one, creation time): the
 //!   identity is that file's. The database is the recorded file, at the recorded path (or
 //!   another name of it: a hard link), or *moved*: found at another path, it is the very file
-//!   recorded (a `mv` within a file system keeps it) and nothing is left at the recorded path.
+//!   recorded (a `mv` within a file system keeps it), whatever lives at the recorded path now
+//!   (another file: a copy, or a new database made there).
 //!   Anything else is a *copy* (`cp` makes a new file; a copy whose original moved on is
 //!   still a copy, even one put at the recorded path; so is a database put back as a new
 //!   file), which gets its own identity when schemactl first writes to it, and until then
@@ -18,7 +19,8 @@
 //!   is not the recorded file. A move across file systems is a copy too (safe: the old
 //!   backups stay listed as another database's, and are restored by naming them).
 //! - A backup belongs to the database whose identity it records, unless it was taken at a
-//!   path where another file lives now: that file may be the database it was taken from.
+//!   path where another file lives now (that file may be the database it was taken from) and
+//!   its manifest does not record that it was taken of this very file.
 //! - The backups taken while a database was unmanaged (`path:<P>`, taken before its identity
 //!   was created, at `P` or at another name of the same file) stay its own.
 
@@ -103,9 +105,18 @@ impl Owner {
         let elsewhere = !canonical_path.is_empty() && taken_at != self.path;
         // Another name of this very file (a hard link) is this database.
         let this_file = elsewhere && same_file(taken_at, &self.path);
-        // Taken at another path where another file lives now: that file may be the database
-        // it was taken from (the original of a copy, say), so it is not this one's.
-        if elsewhere && !this_file && std::fs::symlink_metadata(taken_at).is_ok() {
+        // Taken of this very file (its manifest records the file): this database's, at
+        // whatever path, whatever lives at that path now (the file proof of a move).
+        let taken_of_this = !file.is_empty()
+            && self
+                .file
+                .as_deref()
+                .is_some_and(|here| same_key(file, here));
+        // Taken at another path where another file lives now, of another file or of one not
+        // recorded: that file may be the database it was taken from (the original of a copy,
+        // say), so it is not this one's.
+        if elsewhere && !this_file && !taken_of_this && std::fs::symlink_metadata(taken_at).is_ok()
+        {
             return false;
         }
         // A path identity names whatever file was at the path: one taken of another file (a
@@ -281,13 +292,14 @@ fn found(conn: &Connection, path: &Path) -> Result<Found> {
             Found::Copy
         });
     }
-    // Moved only with proof, and when nothing is left at the recorded path. A file there that
-    // cannot be read (corrupt, locked away, another database) may be the original: a copy
-    // taking over its identity would take its backups too, so the database found here is a
-    // copy.
-    Ok(match std::fs::symlink_metadata(original) {
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound && proven => Found::Moved(identity),
-        _ => Found::Copy,
+    // Moved exactly when proven: this is the very file recorded, so whatever lives at the
+    // recorded path now (a copy, a new database the application made there) is another file,
+    // and is a copy or unmanaged by the same proof. Without the proof this is a copy, even
+    // with nothing left at the recorded path.
+    Ok(if proven {
+        Found::Moved(identity)
+    } else {
+        Found::Copy
     })
 }
 
@@ -465,6 +477,34 @@ mod tests {
         let after = ensure(&moved, &c).unwrap();
         assert_eq!(after.id, first.id);
         assert_eq!(after.path, canonical(&c).display().to_string());
+    }
+
+    #[test]
+    fn a_moved_database_stays_itself_whatever_is_put_at_its_old_path() {
+        let dir = tempfile::tempdir().unwrap();
+        let (a, conn) = db(dir.path(), "a.db");
+        let first = ensure(&conn, &a).unwrap();
+        drop(conn);
+        let b = dir.path().join("b.db");
+        std::fs::rename(&a, &b).unwrap();
+        // A new database made at the old path: another file, unmanaged.
+        let (_, fresh_there) = db(dir.path(), "a.db");
+        assert_eq!(
+            owner(&fresh_there, &a).unwrap(),
+            Owner::unmanaged(&canonical(&a))
+        );
+        let moved = Connection::open(&b).unwrap();
+        assert_eq!(owner(&moved, &b).unwrap().id, first.id, "still moved");
+        let (after, changed) = planned(&moved, &b).unwrap();
+        assert!(changed, "the new path is recorded");
+        assert_eq!(after.id, first.id);
+        drop(fresh_there);
+        // A copy of the moved database put at the old path: a copy, never the original.
+        std::fs::remove_file(&a).unwrap();
+        std::fs::copy(&b, &a).unwrap();
+        let copy = Connection::open(&a).unwrap();
+        assert_eq!(owner(&copy, &a).unwrap(), Owner::unmanaged(&canonical(&a)));
+        assert_eq!(owner(&moved, &b).unwrap().id, first.id);
     }
 
     #[test]
