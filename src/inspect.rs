@@ -442,11 +442,26 @@ pub fn unchanged_since(conn: &Connection, before: &Inspection) -> Result<bool> {
     if before.rows.is_empty() {
         return Ok(false);
     }
+    let mut seen = 0usize;
+    let all_same = compare_rows(conn, before, |_, _, _, same| {
+        seen += 1;
+        same
+    })?;
+    Ok(all_same && seen == before.rows.len())
+}
+
+/// Reads `conn`'s catalog rows (those with a text of their own) one by one, telling `each`
+/// the row's kind, name and table name, and whether it is the same as in `before`; stops
+/// when `each` returns false. Returns whether every row was read.
+fn compare_rows(
+    conn: &Connection,
+    before: &Inspection,
+    mut each: impl FnMut(Kind, &str, &str, bool) -> bool,
+) -> Result<bool> {
     let table_info = table_list(conn)?;
     let q = |e| Error::sqlite("read the schema", e);
     let mut stmt = conn.prepare(SCHEMA_QUERY).map_err(q)?;
     let mut rows = stmt.query([]).map_err(q)?;
-    let mut seen = 0usize;
     while let Some(r) = rows.next().map_err(q)? {
         let Some(sql) = text(r, 3).map_err(q)? else {
             continue;
@@ -459,12 +474,11 @@ pub fn unchanged_since(conn: &Connection, before: &Inspection) -> Result<bool> {
             .rows
             .get(&kind, name)
             .is_some_and(|(_, row)| row.is(tbl_name, sql, info));
-        if !same {
+        if !each(kind, name, tbl_name, same) {
             return Ok(false);
         }
-        seen += 1;
     }
-    Ok(seen == before.rows.len())
+    Ok(true)
 }
 
 /// The schema [`schema_since`] reads, without the tables that are as `before` has them: what
@@ -509,27 +523,12 @@ fn tables_unchanged_since(conn: &Connection, before: &Inspection) -> Result<Hash
     if before.rows.is_empty() {
         return Ok(HashSet::new());
     }
-    let table_info = table_list(conn)?;
-    let q = |e| Error::sqlite("read the schema", e);
-    let mut stmt = conn.prepare(SCHEMA_QUERY).map_err(q)?;
-    let mut rows = stmt.query([]).map_err(q)?;
     // Tables whose own row is the same; how many index rows of each table are; the tables
     // with an index row that changed or is new.
     let mut same_tables: HashSet<String> = HashSet::new();
     let mut same_indexes: HashMap<String, usize> = HashMap::new();
     let mut changed: HashSet<String> = HashSet::new();
-    while let Some(r) = rows.next().map_err(q)? {
-        let Some(sql) = text(r, 3).map_err(q)? else {
-            continue;
-        };
-        let kind = Kind::of(text_not_null(r, 0).map_err(q)?);
-        let name = text_not_null(r, 1).map_err(q)?;
-        let tbl_name = text_not_null(r, 2).map_err(q)?;
-        let info = table_info.get(name).filter(|_| kind == Kind::Table);
-        let same = before
-            .rows
-            .get(&kind, name)
-            .is_some_and(|(_, row)| row.is(tbl_name, sql, info));
+    compare_rows(conn, before, |kind, name, tbl_name, same| {
         match (kind, same) {
             (Kind::Table, true) => {
                 same_tables.insert(name.to_ascii_lowercase());
@@ -544,7 +543,8 @@ fn tables_unchanged_since(conn: &Connection, before: &Inspection) -> Result<Hash
             }
             _ => {}
         }
-    }
+        true
+    })?;
     // Only tables `before` read itself (not kept verbatim: those are read again, with their
     // note), each with exactly its indexes of then.
     Ok(before
