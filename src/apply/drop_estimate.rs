@@ -31,6 +31,9 @@ pub struct Drop {
     pub dropped: Dropped,
     /// The rows it drops, counted on the live table whose rows it holds.
     pub rows: u64,
+    /// True when the table it drops is one of the batch's TEMP tables at that point (SQLite
+    /// reads an unqualified name in TEMP first): the gate then calls it one.
+    pub temp: bool,
 }
 
 /// Where a name's rows are: a table of main or of TEMP, by its lowercased name. A TEMP table
@@ -209,6 +212,7 @@ pub fn estimate(live: &Connection, sql: &[&str]) -> Result<Vec<Vec<Drop>>> {
                             column: None,
                         },
                         rows,
+                        temp: key.0 == Schema::Temp,
                     });
                     if key.0 == Schema::Temp {
                         names.temp.remove(&key.1);
@@ -252,6 +256,7 @@ pub fn estimate(live: &Connection, sql: &[&str]) -> Result<Vec<Vec<Drop>>> {
                             column: Some(column.to_string()),
                         },
                         rows,
+                        temp: key.0 == Schema::Temp,
                     });
                 }
             }

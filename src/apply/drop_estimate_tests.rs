@@ -47,6 +47,49 @@ fn a_drop_of_a_name_a_table_was_renamed_to_counts_that_tables_rows() {
     );
 }
 
+/// Each drop of `sql` on an empty database: its table as named, and whether it is TEMP.
+fn temps(sql: &[&str]) -> Vec<Vec<(String, bool)>> {
+    let conn = Connection::open_in_memory().unwrap();
+    estimate(&conn, sql)
+        .unwrap()
+        .into_iter()
+        .map(|m| m.into_iter().map(|d| (d.dropped.table, d.temp)).collect())
+        .collect()
+}
+
+#[test]
+fn a_drop_is_temp_exactly_when_the_batch_made_that_temp_table() {
+    let got = temps(&[
+        "CREATE TEMP TABLE n AS SELECT 1; DROP TABLE n; DROP TABLE IF EXISTS n;",
+        "CREATE TEMPORARY TABLE \"Patterns\" (x); DROP TABLE main.patterns; \
+         ALTER TABLE patterns RENAME TO p2; DROP TABLE patterns; DROP TABLE P2;",
+        "CREATE TABLE temp.s (x); ALTER TABLE s DROP COLUMN x; DROP TABLE temp.s; DROP TABLE s;",
+    ]);
+    let want = |v: &[(&str, bool)]| -> Vec<(String, bool)> {
+        v.iter().map(|(t, b)| (t.to_string(), *b)).collect()
+    };
+    assert_eq!(
+        got,
+        vec![
+            want(&[("n", true), ("n", false)]),
+            want(&[("patterns", false), ("patterns", false), ("P2", true)]),
+            want(&[("s", true), ("s", true), ("s", false)]),
+        ]
+    );
+}
+
+#[test]
+fn a_temp_table_made_in_one_migration_is_temp_in_the_next() {
+    assert_eq!(
+        temps(&["CREATE TEMP TABLE n (x);", "DROP TABLE n;", "DROP TABLE n;"]),
+        vec![
+            vec![],
+            vec![("n".to_string(), true)],
+            vec![("n".to_string(), false)]
+        ]
+    );
+}
+
 proptest! {
     #![proptest_config(ProptestConfig::with_cases(48))]
 

@@ -85,7 +85,6 @@ mod counters;
 mod counts;
 mod driver;
 mod drop_estimate;
-mod drop_schema;
 mod hand_lost;
 pub use crate::db::lock;
 mod pipeline;

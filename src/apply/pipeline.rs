@@ -383,8 +383,7 @@ fn run_pipeline(opts: &Options, check_rows: bool, say: &mut dyn FnMut(&str)) -> 
         // Each drop counted where its rows are then, through the batch's renames.
         let sql: Vec<&str> = pending.iter().map(|m| m.forward.as_str()).collect();
         let estimates = super::drop_estimate::estimate(&live, &sql)?;
-        let schemas = super::drop_schema::resolved(&sql);
-        for ((m, dropped), schemas) in pending.iter().zip(&estimates).zip(&schemas) {
+        for (m, dropped) in pending.iter().zip(&estimates) {
             if !m.needs().destructive {
                 continue;
             }
@@ -394,10 +393,16 @@ fn run_pipeline(opts: &Options, check_rows: bool, say: &mut dyn FnMut(&str)) -> 
             }
             let mut lost = Vec::new();
             // Each named in the schema it drops from (a TEMP table is called one).
-            for (d, rows) in super::drop_schema::described(dropped, schemas) {
-                if rows > 0 {
-                    lost.push(super::driver::describe_loss(&d, rows));
-                }
+            for d in dropped.iter().filter(|d| d.rows > 0) {
+                let named = crate::migrations::Dropped {
+                    schema: if d.temp {
+                        crate::sql::Schema::Temp
+                    } else {
+                        d.dropped.schema
+                    },
+                    ..d.dropped.clone()
+                };
+                lost.push(super::driver::describe_loss(&named, d.rows));
             }
             if lost.is_empty() {
                 empty.push(m.stem());
