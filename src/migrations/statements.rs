@@ -31,37 +31,63 @@ struct Statement<'t> {
     tokens: &'t [Tok],
 }
 
+/// Where top-level statements end, read one token at a time: a `;` ends one, except inside a
+/// trigger's body (and a `CASE ... END` there). [`split`] and [`texts`] share it, so that a
+/// long text can be split as it is lexed, without all its tokens at once.
+#[derive(Default)]
+struct Ends {
+    /// The current statement's first tokens (up to three: `CREATE [TEMP] TRIGGER`).
+    head: Vec<Tok>,
+    /// Tokens of the current statement so far.
+    count: usize,
+    in_trigger: bool,
+    /// True once the statement's trigger body has ended (it must not start again).
+    body_done: bool,
+    case_depth: usize,
+}
+
+impl Ends {
+    /// Reads the next token: true when it is a `;` that ends the current statement (which
+    /// may be empty), which the next token then starts afresh.
+    fn ends(&mut self, t: &Tok) -> bool {
+        if self.count == 0 {
+            self.in_trigger = false;
+            self.body_done = false;
+            self.case_depth = 0;
+            self.head.clear();
+        }
+        if self.head.len() < 3 {
+            self.head.push(t.clone());
+        }
+        if !self.in_trigger && !self.body_done && is_create_trigger(&self.head) {
+            self.in_trigger = true;
+        }
+        if self.in_trigger {
+            if t.is_kw("CASE") {
+                self.case_depth += 1;
+            } else if t.is_kw("END") && self.case_depth > 0 {
+                self.case_depth -= 1;
+            } else if t.is_kw("END") {
+                // The trigger's body ends here; its statement ends at the next `;`.
+                self.in_trigger = false;
+                self.body_done = true;
+            }
+        } else if t.token == sqlparser::tokenizer::Token::SemiColon {
+            self.count = 0;
+            return true;
+        }
+        self.count += 1;
+        false
+    }
+}
+
 /// Splits `tokens` into top-level statements (empty ones skipped).
 fn split(tokens: &[Tok]) -> Vec<Statement<'_>> {
     let mut out = Vec::new();
     let mut start = 0;
-    let mut in_trigger = false;
-    // True once the statement's trigger body has ended (it must not start again).
-    let mut body_done = false;
-    let mut case_depth = 0usize;
+    let mut ends = Ends::default();
     for (i, t) in tokens.iter().enumerate() {
-        let first = i == start;
-        if first {
-            in_trigger = false;
-            body_done = false;
-            case_depth = 0;
-        }
-        if !in_trigger && !body_done && is_create_trigger(&tokens[start..=i]) {
-            in_trigger = true;
-        }
-        if in_trigger {
-            if t.is_kw("CASE") {
-                case_depth += 1;
-            } else if t.is_kw("END") && case_depth > 0 {
-                case_depth -= 1;
-            } else if t.is_kw("END") {
-                // The trigger's body ends here; its statement ends at the next `;`.
-                in_trigger = false;
-                body_done = true;
-            }
-            continue;
-        }
-        if t.token == sqlparser::tokenizer::Token::SemiColon {
+        if ends.ends(t) {
             if i > start {
                 out.push(Statement {
                     tokens: &tokens[start..i],
@@ -181,21 +207,45 @@ fn check_with(file: &str, text: &str, selects: bool) -> Result<()> {
 /// statements and the `;` left out), so that a statement can be named even when SQLite cannot
 /// prepare it. Text that does not lex comes back whole, as one statement.
 pub fn texts(sql: &str) -> Vec<&str> {
-    let Ok(tokens) = lex(sql) else {
-        let whole = sql.trim();
-        return if whole.is_empty() {
-            Vec::new()
-        } else {
-            vec![whole]
+    // Split as it is lexed, statement by statement: an adoption of thousands of tables would
+    // otherwise hold every token of its text at once (14 MB at 5,000 tables).
+    let mut out = Vec::new();
+    let mut ends = Ends::default();
+    // The current statement's first and last byte.
+    let mut span: Option<(usize, usize)> = None;
+    let lexed = crate::sql::lex_statements(sql, |tokens| {
+        for t in &tokens {
+            if ends.ends(t) {
+                if let Some(text) = span.take().and_then(|(a, b)| sql.get(a..b)) {
+                    out.push(text);
+                }
+            } else {
+                span = Some((span.map_or(t.start, |(a, _)| a), t.end));
+            }
+        }
+    });
+    if !lexed {
+        // As the whole text lexes (which names the same error, or none).
+        let Ok(tokens) = lex(sql) else {
+            let whole = sql.trim();
+            return if whole.is_empty() {
+                Vec::new()
+            } else {
+                vec![whole]
+            };
         };
-    };
-    split(&tokens)
-        .iter()
-        .filter_map(|s| {
-            let (first, last) = (s.tokens.first()?, s.tokens.last()?);
-            sql.get(first.start..last.end)
-        })
-        .collect()
+        return split(&tokens)
+            .iter()
+            .filter_map(|s| {
+                let (first, last) = (s.tokens.first()?, s.tokens.last()?);
+                sql.get(first.start..last.end)
+            })
+            .collect();
+    }
+    if let Some(text) = span.and_then(|(a, b)| sql.get(a..b)) {
+        out.push(text);
+    }
+    out
 }
 
 /// Returns why `sql` (one statement, about to run) must not run in a migration, if it must not.
@@ -342,6 +392,38 @@ mod tests {
             .is_err()
         );
         assert!(texts("  -- only a comment\n").is_empty());
+    }
+
+    proptest::proptest! {
+        #![proptest_config(proptest::prelude::ProptestConfig::with_cases(128))]
+
+        /// Split as it is lexed, piece by piece, a text gives the statements that its whole
+        /// token list gives: with `;` and newlines inside strings, quoted names, comments and
+        /// trigger bodies (where the lexer's pieces end but a statement does not), and empty
+        /// statements.
+        #[test]
+        fn texts_split_as_lexed_are_the_whole_texts(
+            parts in proptest::collection::vec(proptest::sample::select(vec![
+                "CREATE TABLE a (x)",
+                "CREATE TABLE \"q;\n\" ('x;\n' TEXT DEFAULT 'y;\nz')",
+                "INSERT INTO a VALUES ('v;\n')",
+                "-- c;\n",
+                "/* b;\n */",
+                "",
+                "CREATE TRIGGER g AFTER INSERT ON a BEGIN\n  SELECT 1;\n  UPDATE a SET x = CASE WHEN x THEN 'END;\n' ELSE 2 END;\nEND",
+                "CREATE TEMP TRIGGER h AFTER DELETE ON a BEGIN DELETE FROM b;\n END",
+                "CREATE VIEW v AS SELECT 'a;\nb' AS [c;\n]",
+            ]), 0..12),
+            seps in proptest::collection::vec(proptest::sample::select(vec![";\n", ";", " ;\n\n", ";\n-- x;\n"]), 12),
+        ) {
+            let sql: String = parts.iter().zip(&seps).map(|(p, s)| format!("{p}{s}")).collect();
+            let tokens = lex(&sql).expect("lexes");
+            let whole: Vec<&str> = split(&tokens)
+                .iter()
+                .map(|s| &sql[s.tokens[0].start..s.tokens[s.tokens.len() - 1].end])
+                .collect();
+            proptest::prop_assert_eq!(texts(&sql), whole, "{:?}", sql);
+        }
     }
 
     use super::*;
