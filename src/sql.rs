@@ -246,16 +246,38 @@ fn lex_whole(sql: &str) -> Result<Vec<Tok>, LexError> {
 /// whitespace or comments, with their byte ranges in the whole.
 fn significant(text: &str, base: usize, tokens: Vec<TokenWithSpan>, out: &mut Vec<Tok>) {
     let starts = line_starts(text);
+    // In ASCII text a column is a byte: no line is walked again for each of its tokens.
+    let ascii = text.is_ascii();
+    let at = |line, column| {
+        if ascii {
+            ascii_byte_at(text, &starts, line, column)
+        } else {
+            byte_at(text, &starts, line, column)
+        }
+    };
     out.extend(
         tokens
             .into_iter()
             .filter(|t| !matches!(t.token, Token::Whitespace(_) | Token::EOF))
             .map(|t| Tok {
-                start: base + byte_at(text, &starts, t.span.start.line, t.span.start.column),
-                end: base + byte_at(text, &starts, t.span.end.line, t.span.end.column),
+                start: base + at(t.span.start.line, t.span.start.column),
+                end: base + at(t.span.end.line, t.span.end.column),
                 token: t.token,
             }),
     );
+}
+
+/// [`byte_at`] for ASCII `text`, where the column's character is the byte at that offset.
+fn ascii_byte_at(text: &str, line_starts: &[usize], line: u64, column: u64) -> usize {
+    let Some(&start) = usize::try_from(line)
+        .ok()
+        .and_then(|l| l.checked_sub(1))
+        .and_then(|l| line_starts.get(l))
+    else {
+        return text.len();
+    };
+    let skip = usize::try_from(column.saturating_sub(1)).unwrap_or(usize::MAX);
+    start.saturating_add(skip).min(text.len())
 }
 
 /// The byte offset of a 1-based line and column (in characters) of `text`.

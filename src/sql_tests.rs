@@ -234,3 +234,21 @@ fn object_at_reads_a_name_in_every_spelling_after_if_exists() {
     let tokens = lex("DROP TABLE IF b").unwrap();
     assert_eq!(object_at(&tokens, 2), None);
 }
+
+proptest::proptest! {
+    #![proptest_config(proptest::prelude::ProptestConfig::with_cases(256))]
+    /// In ASCII text the shortcut finds every (line, column), in or past the text, where the
+    /// walk through the characters does.
+    #[test]
+    fn ascii_positions_are_the_walked_ones(
+        text in "[ -~\n\t]{0,80}",
+        line in 0u64..8,
+        column in 0u64..90,
+    ) {
+        let starts = line_starts(&text);
+        proptest::prop_assert_eq!(
+            ascii_byte_at(&text, &starts, line, column),
+            byte_at(&text, &starts, line, column)
+        );
+    }
+}
