@@ -705,6 +705,9 @@ fn run_statements(
     refuse_loss: bool,
 ) -> Result<()> {
     let migration = format!("V{}__{} ({})", p.version, p.name, p.origin);
+    // SQLite itself refuses, as it prepares each statement, one that would end or escape the
+    // transaction: whatever schemactl's lexer makes of the text (see db::confined).
+    let _confined = crate::db::confined::Confined::new(conn);
     for (i, text) in migrations::statements::texts(sql).into_iter().enumerate() {
         let refused = |message: String, constraint: bool| Error::MigrationStatement {
             index: i + 1,
@@ -726,6 +729,9 @@ fn run_statements(
             let mut stmt = match batch.next() {
                 Ok(Some(stmt)) => stmt,
                 Ok(None) => break,
+                Err(e) if crate::db::confined::is_refusal(&e) => {
+                    return Err(fail(crate::db::confined::REFUSAL.into()));
+                }
                 Err(e) => return Err(fail(sqlite_message(&e))),
             };
             if refuse_loss {
@@ -749,7 +755,21 @@ fn run_statements(
                     }
                 }
             }
-            stmt.raw_execute().map_err(|e| {
+            let ran = if stmt.column_count() == 0 {
+                stmt.raw_execute().map(|_| ())
+            } else {
+                // A statement that returns rows (WITH ... SELECT, a PRAGMA that reads) runs to
+                // its end, as the sqlite3 shell runs it; its rows go nowhere.
+                let mut rows = stmt.raw_query();
+                loop {
+                    match rows.next() {
+                        Ok(Some(_)) => {}
+                        Ok(None) => break Ok(()),
+                        Err(e) => break Err(e),
+                    }
+                }
+            };
+            ran.map_err(|e| {
                 let constraint =
                     e.sqlite_error_code() == Some(rusqlite::ErrorCode::ConstraintViolation);
                 refused(sqlite_message(&e), constraint)

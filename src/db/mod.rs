@@ -15,6 +15,7 @@ use crate::error::{Error, Result};
 
 pub mod bookkeeping;
 mod clock;
+pub mod confined;
 mod files;
 pub mod identity;
 pub mod lock;

@@ -380,6 +380,8 @@ fn replay_part<'a>(
     }
     conn.execute_batch("PRAGMA foreign_keys = OFF")
         .map_err(|e| Error::sqlite("open a scratch database", e))?;
+    // A replay, like a run, keeps to its own database (an ATTACH would create a file).
+    let _confined = crate::db::confined::Confined::new(&conn);
     for m in list {
         let replayed = if m.origin == Origin::Adopted {
             replay_adoption(&conn, &m.forward)

@@ -32,8 +32,11 @@ struct Statement<'t> {
 }
 
 /// Where top-level statements end, read one token at a time: a `;` ends one, except inside a
-/// trigger's body (and a `CASE ... END` there). [`split`] and [`texts`] share it, so that a
-/// long text can be split as it is lexed, without all its tokens at once.
+/// trigger's body. The body ends at the `END` that comes right after one of its `;`: SQLite's
+/// grammar ends every statement of a body with `;` and the body with `END`, so an `END` anywhere
+/// else (a `CASE ... END`, a column named `end` as in `new.end`) is not the body's.
+/// [`split`] and [`texts`] share it, so that a long text can be split as it is lexed, without
+/// all its tokens at once.
 #[derive(Default)]
 struct Ends {
     /// The current statement's first tokens (up to three: `CREATE [TEMP] TRIGGER`).
@@ -43,17 +46,19 @@ struct Ends {
     in_trigger: bool,
     /// True once the statement's trigger body has ended (it must not start again).
     body_done: bool,
-    case_depth: usize,
+    /// True when the previous token of the trigger's body was a `;`.
+    after_semicolon: bool,
 }
 
 impl Ends {
     /// Reads the next token: true when it is a `;` that ends the current statement (which
     /// may be empty), which the next token then starts afresh.
     fn ends(&mut self, t: &Tok) -> bool {
+        let semicolon = t.token == sqlparser::tokenizer::Token::SemiColon;
         if self.count == 0 {
             self.in_trigger = false;
             self.body_done = false;
-            self.case_depth = 0;
+            self.after_semicolon = false;
             self.head.clear();
         }
         if self.head.len() < 3 {
@@ -63,16 +68,13 @@ impl Ends {
             self.in_trigger = true;
         }
         if self.in_trigger {
-            if t.is_kw("CASE") {
-                self.case_depth += 1;
-            } else if t.is_kw("END") && self.case_depth > 0 {
-                self.case_depth -= 1;
-            } else if t.is_kw("END") {
+            if self.after_semicolon && t.is_kw("END") {
                 // The trigger's body ends here; its statement ends at the next `;`.
                 self.in_trigger = false;
                 self.body_done = true;
             }
-        } else if t.token == sqlparser::tokenizer::Token::SemiColon {
+            self.after_semicolon = semicolon;
+        } else if semicolon {
             self.count = 0;
             return true;
         }
@@ -152,9 +154,11 @@ fn problem<'t>(s: &Statement<'t>) -> Option<Problem<'t>> {
             });
         }
     }
-    if first.is_kw("SELECT") || first.is_kw("VALUES") {
+    // After a WITH prefix, the verb that follows its CTEs.
+    let verb = verb(s).unwrap_or(first);
+    if verb.is_kw("SELECT") || first.is_kw("VALUES") {
         return Some(Problem {
-            at: first,
+            at: verb,
             message: "a SELECT returns rows, and a migration has nowhere to show them".into(),
             help: "remove it, or write the rows somewhere with INSERT INTO ... SELECT",
             select: true,
@@ -426,6 +430,59 @@ mod tests {
         }
     }
 
+    /// The statements SQLite's own `sqlite3_complete` sees in `sql`: the text up to each `;`
+    /// at which the text so far is complete (its rule for a trigger: the body ends at an `END`
+    /// right after a `;`), without the ones that hold no token but `;`.
+    fn sqlite_split(sql: &str) -> Vec<String> {
+        let mut out = Vec::new();
+        let mut start = 0;
+        for (i, _) in sql.match_indices(';') {
+            let prefix = std::ffi::CString::new(&sql[..=i]).expect("no NUL");
+            // SAFETY: a NUL-terminated string, valid for the call.
+            if unsafe { rusqlite::ffi::sqlite3_complete(prefix.as_ptr()) } != 0 {
+                out.push(sql[start..=i].to_string());
+                start = i + 1;
+            }
+        }
+        out.push(sql[start..].to_string());
+        out.into_iter()
+            .filter(|chunk| {
+                lex(chunk).is_ok_and(|t| {
+                    t.iter()
+                        .any(|t| t.token != sqlparser::tokenizer::Token::SemiColon)
+                })
+            })
+            .collect()
+    }
+
+    proptest::proptest! {
+        #![proptest_config(proptest::prelude::ProptestConfig::with_cases(128))]
+
+        /// The statements are the ones SQLite sees: a trigger's body ends at the `END` after a
+        /// `;`, not at a column named `end` (`new.end`, h19_01) nor a `CASE ... END`.
+        #[test]
+        fn statements_end_where_sqlite_ends_them(
+            parts in proptest::collection::vec(proptest::sample::select(vec![
+                "CREATE TABLE t (id INTEGER PRIMARY KEY, \"end\" TEXT, v TEXT)",
+                "CREATE TRIGGER g AFTER UPDATE ON t BEGIN UPDATE t SET v = new.end WHERE id = old.id; END",
+                "CREATE TRIGGER h AFTER INSERT ON t WHEN CASE WHEN new.v THEN 1 END BEGIN SELECT CASE new.end WHEN 1 THEN 'END;' END; INSERT INTO t (v) SELECT t.end FROM t; END",
+                "create temp trigger k before delete on t begin delete from t where \"end\" = old.end;\n select 1; end",
+                "INSERT INTO t VALUES (1, 'a;\nEND;', 'b')",
+                "UPDATE t SET v = CASE WHEN id > 1 THEN 'x' END",
+                "-- c; END;\n",
+            ]), 1..8),
+            seps in proptest::collection::vec(proptest::sample::select(vec![";\n", ";", " ;\n\n", ";;"]), 8),
+        ) {
+            let sql: String = parts.iter().zip(&seps).map(|(p, s)| format!("{p}{s}")).collect();
+            let ours = texts(&sql);
+            let sqlites = sqlite_split(&sql);
+            proptest::prop_assert_eq!(ours.len(), sqlites.len(), "{:?}: {:?} vs {:?}", sql, ours, sqlites);
+            for (o, s) in ours.iter().zip(&sqlites) {
+                proptest::prop_assert!(s.contains(o), "{:?} not in {:?}", o, s);
+            }
+        }
+    }
+
     use super::*;
 
     fn places(text: &str) -> Vec<(usize, usize)> {
@@ -453,6 +510,15 @@ mod tests {
         assert_eq!(places("PRAGMA main.journal_mode=DELETE;"), vec![(1, 13)]);
         assert_eq!(places("begin transaction;"), vec![(1, 1)]);
         assert_eq!(places("SELECT count(*) FROM a;"), vec![(1, 1)]);
+        // h19_03: a SELECT after a WITH prefix is one too.
+        assert_eq!(
+            places("WITH x AS (SELECT 1) SELECT * FROM x;"),
+            vec![(1, 22)]
+        );
+        assert_eq!(
+            places("WITH x AS (SELECT 1) INSERT INTO a SELECT * FROM x;"),
+            Vec::<(usize, usize)>::new()
+        );
     }
 
     #[test]

@@ -410,8 +410,12 @@ pub(super) fn simulate(
         let _ = sim.execute_batch(o);
     }
     sim.execute_batch("COMMIT").ok()?;
-    for s in sql {
-        sim.execute_batch(s).ok()?;
+    {
+        // The migration's statements keep to the simulation (see db::confined).
+        let _confined = crate::db::confined::Confined::new(&sim);
+        for s in sql {
+            sim.execute_batch(s).ok()?;
+        }
     }
     Some(sim)
 }

@@ -1,0 +1,122 @@
+//! A migration file whose text schemactl's lexer cannot read (an unterminated string after a
+//! `COMMIT`) is split into statements by SQLite alone: no statement in it may end, open or
+//! escape the migration's transaction, whatever it is (SQLite's authorizer judges each one as
+//! it is prepared). The rows stay as they were, in the live database and in the safety copy
+//! the rehearsal ran on (h19_02: a COMMIT committed the UPDATE before it into both).
+
+mod common;
+
+use std::path::Path;
+
+use common::{empty_project, fails_in, ok_in};
+use proptest::prelude::*;
+use rusqlite::Connection;
+
+/// The values of `t.v`, in id order.
+fn values(path: &Path) -> Vec<String> {
+    let conn = Connection::open(path).expect("open");
+    let mut stmt = conn
+        .prepare("SELECT v FROM t ORDER BY id")
+        .expect("prepare");
+    stmt.query_map([], |r| r.get(0))
+        .expect("query")
+        .collect::<rusqlite::Result<_>>()
+        .expect("rows")
+}
+
+/// The backups in `dir/backups` (zstd-compressed copies).
+fn backups(dir: &Path) -> Vec<std::path::PathBuf> {
+    std::fs::read_dir(dir.join("backups"))
+        .expect("backups")
+        .map(|e| e.expect("entry").path())
+        .filter(|p| p.extension().and_then(|e| e.to_str()) == Some("zst"))
+        .collect()
+}
+
+/// The values in each backup of `dir/backups` not in `before`.
+fn backed_up(dir: &Path, before: &[std::path::PathBuf]) -> Vec<Vec<String>> {
+    let mut out = Vec::new();
+    for path in backups(dir) {
+        if before.contains(&path) {
+            continue;
+        }
+        let bytes = zstd::stream::decode_all(std::fs::File::open(&path).expect("open backup"))
+            .expect("decompress");
+        let copy = dir.join("copy.db");
+        std::fs::write(&copy, bytes).expect("write copy");
+        out.push(values(&copy));
+        std::fs::remove_file(&copy).expect("remove copy");
+    }
+    out
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(16))]
+
+    #[test]
+    fn no_statement_escapes_the_transaction_however_the_text_lexes(
+        control in prop::sample::select(vec![
+            "COMMIT", "END", "end transaction", "ROLLBACK", "BEGIN", "SAVEPOINT s",
+            "RELEASE s", "ATTACH 'other.db' AS other", "PRAGMA journal_mode = DELETE",
+        ]),
+        unreadable in prop::sample::select(vec![
+            "INSERT INTO t VALUES (9, 'a typo: unterminated);",
+            "SELECT \"unterminated name;",
+            "SELECT [unterminated;",
+        ]),
+        rehearse in any::<bool>(),
+    ) {
+        let dir = empty_project();
+        let d = dir.path();
+        std::fs::write(
+            d.join("migrations/V1__t.sql"),
+            "CREATE TABLE t (id INTEGER PRIMARY KEY, v TEXT);\nINSERT INTO t VALUES (1, 'one'), (2, 'two');\n",
+        ).expect("V1");
+        ok_in(d, &["apply", "--yes"]);
+        std::fs::write(
+            d.join("migrations/V2__hostile.sql"),
+            format!("UPDATE t SET v = 'CHANGED';\n{control};\n{unreadable}\n"),
+        ).expect("V2");
+        let before = backups(d);
+        let mut args = vec!["apply", "--yes", "--allow-destructive"];
+        if !rehearse {
+            args.push("--skip-rehearsal");
+        }
+        fails_in(d, &args, 1);
+        let db = d.join("db.sqlite");
+        prop_assert_eq!(values(&db), vec!["one".to_string(), "two".to_string()]);
+        let copies = backed_up(d, &before);
+        prop_assert_eq!(copies.len(), 1, "the safety copy of this run");
+        for copy in copies {
+            prop_assert_eq!(copy, vec!["one".to_string(), "two".to_string()]);
+        }
+        let out = ok_in(d, &["status", "--format", "json"]);
+        prop_assert!(out.contains("\"pending\""), "{}", out);
+        prop_assert!(!d.join("other.db").exists(), "nothing was attached");
+    }
+}
+
+/// A statement that returns rows and that the loader lets through (a PRAGMA that reads) runs
+/// to its end, and the statements after it run (h19_03: rusqlite's "Execute returned results"
+/// stopped the migration); a SELECT after a WITH prefix is refused when the file is loaded, as
+/// a SELECT is, naming its place.
+#[test]
+fn statements_that_return_rows() {
+    let dir = empty_project();
+    let d = dir.path();
+    std::fs::write(
+        d.join("migrations/V1__t.sql"),
+        "CREATE TABLE t (id INTEGER PRIMARY KEY, v TEXT);\nPRAGMA table_info(t);\nINSERT INTO t VALUES (1, 'one');\n",
+    )
+    .expect("V1");
+    ok_in(d, &["apply", "--yes"]);
+    assert_eq!(values(&d.join("db.sqlite")), vec!["one".to_string()]);
+    std::fs::write(
+        d.join("migrations/V2__w.sql"),
+        "UPDATE t SET v = 'two';\nWITH x AS (SELECT 1) SELECT * FROM x;\n",
+    )
+    .expect("V2");
+    let err = fails_in(d, &["apply", "--yes"], 1);
+    assert!(err.contains("V2__w.sql:2:22"), "{err}");
+    assert_eq!(values(&d.join("db.sqlite")), vec!["one".to_string()]);
+}
