@@ -113,6 +113,8 @@ pub fn create_in_memory(schema: &Schema) -> Result<Connection, MaterialiseError>
 /// it. Each statement is prepared on its own, so text after a statement (`...; DROP TABLE x`)
 /// is refused rather than run.
 pub fn create(conn: &Connection, schema: &Schema) -> Result<(), MaterialiseError> {
+    // A schema's verbatim text keeps to this database (see db::confined).
+    let _confined = crate::db::confined::Confined::new(conn);
     let run = |object: &Object, sql: &str| -> Result<(), MaterialiseError> {
         conn.prepare(sql)
             .and_then(|mut stmt| stmt.execute([]))

@@ -120,3 +120,51 @@ fn statements_that_return_rows() {
     assert!(err.contains("V2__w.sql:2:22"), "{err}");
     assert_eq!(values(&d.join("db.sqlite")), vec!["one".to_string()]);
 }
+
+/// Every command that replays the migration files keeps them to its scratch database: an
+/// ATTACH or VACUUM INTO in a file the loader cannot read reaches no other file, and not the
+/// database given (h20_01: `baseline --dry-run` emptied another database and rewrote this
+/// one).
+#[test]
+fn replays_reach_no_other_file() {
+    let dir = empty_project();
+    let d = dir.path();
+    let make = |path: &Path| {
+        let conn = Connection::open(path).expect("open");
+        conn.execute_batch(
+            "CREATE TABLE t (id INTEGER PRIMARY KEY, v TEXT); INSERT INTO t VALUES (1, 'one'), (2, 'two');",
+        )
+        .expect("build");
+    };
+    make(&d.join("db.sqlite"));
+    make(&d.join("other.db"));
+    std::fs::write(
+        d.join("migrations/V1__t.sql"),
+        "CREATE TABLE t (id INTEGER PRIMARY KEY, v TEXT);\n",
+    )
+    .expect("V1");
+    let (other, this, new) = (d.join("other.db"), d.join("db.sqlite"), d.join("new.db"));
+    std::fs::write(
+        d.join("migrations/V2__hostile.sql"),
+        format!(
+            "CREATE TABLE z (a);\nATTACH '{}' AS o;\nDELETE FROM o.t;\nATTACH '{}' AS live;\nUPDATE live.t SET v = 'CHANGED';\nVACUUM INTO '{}';\nINSERT INTO z VALUES ('a typo: unterminated);\n",
+            other.display(),
+            this.display(),
+            new.display()
+        ),
+    )
+    .expect("V2");
+    for args in [
+        &["baseline", "--dry-run"][..],
+        &["baseline", "--yes"],
+        &["status"],
+        &["drift"],
+        &["plan"],
+    ] {
+        let _ = common::schemactl(d, args);
+        let both = vec!["one".to_string(), "two".to_string()];
+        assert_eq!(values(&other), both, "{args:?}: another database");
+        assert_eq!(values(&this), both, "{args:?}: the database given");
+        assert!(!new.exists(), "{args:?}: VACUUM INTO made a file");
+    }
+}

@@ -278,6 +278,8 @@ pub fn keep(
         )
     };
     let checkable = probe(&conn).is_ok();
+    // The objects' text keeps to this database (see db::confined).
+    crate::db::confined::confine(&conn);
     for h in kept {
         let made = conn.execute_batch(&h.sql).and_then(|()| match checkable {
             true => probe(&conn).inspect_err(|_| {

@@ -544,6 +544,9 @@ pub fn restore(conn: &Connection, p: &Planned, forward: &str) -> Result<String> 
         ));
     }
     let run = || -> rusqlite::Result<usize> {
+        // The stored restore and trigger text keeps to the savepoint (see db::confined); the
+        // guard goes before the savepoint is released.
+        let _confined = crate::db::confined::Confined::new(conn);
         for (name, _) in &triggers {
             conn.execute_batch(&format!("DROP TRIGGER {}", ident(name)))?;
         }

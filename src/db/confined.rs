@@ -2,7 +2,8 @@
 //! statement is prepared (https://www.sqlite.org/c3ref/set_authorizer.html), refuses the ones
 //! that would end, open or escape schemactl's migration transaction: `BEGIN`, `COMMIT`, `END`,
 //! `ROLLBACK` (SQLITE_TRANSACTION), `SAVEPOINT`, `RELEASE`, `ROLLBACK TO` (SQLITE_SAVEPOINT),
-//! `ATTACH`, `DETACH`, and `PRAGMA journal_mode`.
+//! `ATTACH`, `DETACH`, and `PRAGMA journal_mode` (and `wal_checkpoint`, which cannot run inside
+//! one).
 //!
 //! The migration loader refuses these words when it reads a file, by schemactl's own lexer;
 //! this is the check that does not depend on that lexer. Text it cannot read (an unterminated
@@ -41,13 +42,19 @@ impl Drop for Confined<'_> {
     }
 }
 
+/// Confines `conn` for as long as it is open: for a scratch database that runs nothing of
+/// schemactl's own that [`Confined`] refuses.
+pub fn confine(conn: &Connection) {
+    std::mem::forget(Confined::new(conn));
+}
+
 /// True when `e` is a statement refused by [`Confined`].
 pub fn is_refusal(e: &rusqlite::Error) -> bool {
     e.sqlite_error_code() == Some(rusqlite::ErrorCode::AuthorizationForStatementDenied)
 }
 
 /// What [`Confined`] says of a statement it refused.
-pub const REFUSAL: &str = "it controls the transaction or the connection (BEGIN, COMMIT, END, ROLLBACK, SAVEPOINT, RELEASE, ATTACH, DETACH or PRAGMA journal_mode), and a migration runs inside schemactl's transaction: refused before it ran";
+pub const REFUSAL: &str = "it controls the transaction or the connection (BEGIN, COMMIT, END, ROLLBACK, SAVEPOINT, RELEASE, ATTACH, DETACH, PRAGMA journal_mode or wal_checkpoint), and a migration runs inside schemactl's transaction: refused before it ran";
 
 /// The authorizer: SQLITE_DENY for transaction control, savepoints, ATTACH, DETACH and
 /// `PRAGMA journal_mode`; SQLITE_OK for everything else.
@@ -68,7 +75,11 @@ extern "C" fn deny_control(
             // SAFETY: for SQLITE_PRAGMA, SQLite passes the pragma's name as a NUL-terminated
             // string, valid for the call.
             let name = unsafe { CStr::from_ptr(first) };
-            if name.to_bytes().eq_ignore_ascii_case(b"journal_mode") {
+            let name = name.to_bytes();
+            // A checkpoint cannot run inside a transaction either (SQLite says "locked").
+            if name.eq_ignore_ascii_case(b"journal_mode")
+                || name.eq_ignore_ascii_case(b"wal_checkpoint")
+            {
                 ffi::SQLITE_DENY
             } else {
                 ffi::SQLITE_OK
@@ -102,6 +113,8 @@ mod tests {
             "PRAGMA journal_mode = OFF",
             "PRAGMA \"journal_mode\"",
             "pragma main.JOURNAL_MODE=wal",
+            "PRAGMA 'journal_mode'",
+            "PRAGMA wal_checkpoint(TRUNCATE)",
         ];
         let allowed = [
             "INSERT INTO t VALUES (1)",

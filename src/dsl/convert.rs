@@ -511,7 +511,11 @@ fn keys_of(spec: &TableSpec) -> Keys {
 fn verbatim_columns(conn: &Connection, sql: &str) -> rusqlite::Result<(Vec<String>, usize)> {
     conn.execute_batch("SAVEPOINT shape")?;
     let result = (|| {
-        conn.prepare(sql)?.execute([])?;
+        {
+            // The verbatim text keeps to the savepoint (see db::confined).
+            let _confined = crate::db::confined::Confined::new(conn);
+            conn.prepare(sql)?.execute([])?;
+        }
         let name: String = conn.query_row(
             "SELECT name FROM sqlite_schema WHERE type = 'table' AND name NOT LIKE 'sqlite\\_%' ESCAPE '\\' ORDER BY rowid DESC LIMIT 1",
             [],

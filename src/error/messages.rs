@@ -88,6 +88,12 @@ pub fn sqlite_message(e: &rusqlite::Error) -> String {
             busy_timeout().as_millis()
         );
     }
+    if e.sqlite_error_code() == Some(rusqlite::ErrorCode::AuthorizationForStatementDenied) {
+        return format!(
+            "not authorized: a statement there controls the transaction or the connection ({}): refused before it ran",
+            "BEGIN, COMMIT, END, ROLLBACK, SAVEPOINT, RELEASE, ATTACH, DETACH, PRAGMA journal_mode or wal_checkpoint"
+        );
+    }
     match e {
         rusqlite::Error::SqlInputError { msg, .. } => msg.clone(),
         rusqlite::Error::SqliteFailure(_, Some(msg)) => msg.clone(),

@@ -145,7 +145,17 @@ fn problem<'t>(s: &Statement<'t>) -> Option<Problem<'t>> {
             Some(sqlparser::tokenizer::Token::Period) => s.tokens.get(3),
             _ => s.tokens.get(1),
         };
-        if let Some(name) = name.filter(|n| n.is_kw("journal_mode")) {
+        // The name in any spelling SQLite reads as one: `journal_mode`, `"journal_mode"`,
+        // `'journal_mode'` (h20_02).
+        let named = |n: &&Tok| match &n.token {
+            sqlparser::tokenizer::Token::SingleQuotedString(s) => {
+                s.eq_ignore_ascii_case("journal_mode")
+            }
+            _ => n
+                .word()
+                .is_some_and(|w| w.eq_ignore_ascii_case("journal_mode")),
+        };
+        if let Some(name) = name.filter(named) {
             return Some(Problem {
                 at: name,
                 message: "`PRAGMA journal_mode` cannot change inside a transaction, and a migration runs inside schemactl's".into(),
@@ -508,6 +518,8 @@ mod tests {
         );
         assert_eq!(places("PRAGMA journal_mode = WAL;"), vec![(1, 8)]);
         assert_eq!(places("PRAGMA main.journal_mode=DELETE;"), vec![(1, 13)]);
+        assert_eq!(places("PRAGMA \"journal_mode\" = DELETE;"), vec![(1, 8)]);
+        assert_eq!(places("PRAGMA 'JOURNAL_MODE';"), vec![(1, 8)]);
         assert_eq!(places("begin transaction;"), vec![(1, 1)]);
         assert_eq!(places("SELECT count(*) FROM a;"), vec![(1, 1)]);
         // h19_03: a SELECT after a WITH prefix is one too.

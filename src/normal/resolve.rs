@@ -128,6 +128,8 @@ fn triggers_alone(
     if together == without {
         return Ok(());
     }
+    // The triggers' text keeps to this database (see db::confined).
+    let _confined = crate::db::confined::Confined::new(conn);
     for (name, table, sql) in triggers {
         if let Err(e) = conn.execute_batch(sql) {
             out.push(Unresolved {

@@ -423,6 +423,7 @@ fn open() -> Result<Connection, MaterialiseError> {
     // The smallest page: each table and index takes a root page and holds no row.
     Connection::open_in_memory()
         .and_then(|c| c.execute_batch("PRAGMA page_size = 512").map(|()| c))
+        .inspect(crate::db::confined::confine)
         .map_err(|e| MaterialiseError {
             object: Object::Table(String::new()),
             sql: String::new(),
@@ -576,6 +577,7 @@ fn replay(owner: &[String], job: &Job) -> MaterialiseError {
         Ok(c) => c,
         Err(e) => return refused(sqlite_message(&e)),
     };
+    crate::db::confined::confine(&conn);
     for sql in owner.iter().chain(job.table_sql.iter()) {
         // The owner was created once already; an index's table is created before its index
         // in every batch. Either may fail here only when it clashes itself, which is the

@@ -70,6 +70,8 @@ pub fn compare(files: &[Migration], live: &Schema, exclude: &Exclude) -> Result<
         Connection::open_in_memory().map_err(|e| Error::sqlite("open a scratch database", e))?;
     conn.execute_batch("PRAGMA foreign_keys = OFF")
         .map_err(|e| Error::sqlite("open a scratch database", e))?;
+    // The files replay in this database alone (h20_01: an ATTACH reached other files).
+    crate::db::confined::confine(&conn);
     let mut out = Vec::new();
     for m in files {
         conn.execute_batch(&m.forward).map_err(|e| Error::Replay {

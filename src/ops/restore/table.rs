@@ -113,10 +113,13 @@ pub(super) fn restore_rows<T>(
         if mode == TableMode::Merge {
             (rows.relinked, rows.not_relinked) = super::relink::relink(live, table, &context)?;
         }
+        // The backup's trigger text keeps to the transaction (see db::confined).
+        let confined = crate::db::confined::Confined::new(live);
         for sql in &triggers {
             live.execute_batch(sql)
                 .map_err(|e| Error::sqlite(format!("{context}: create its triggers again"), e))?;
         }
+        drop(confined);
         rows.triggers = triggers.len();
         // The full-text indexes over the table were kept in step by those triggers (or not at
         // all): the rows restored without them are indexed by a rebuild, before the commit.
