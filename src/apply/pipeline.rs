@@ -68,6 +68,29 @@ pub struct Options {
     /// since it was named, is refused as missing, and nothing (database, directory or lock
     /// file) is created at its path.
     pub existing_only: bool,
+    /// The caller's check of which database this must be, made under the lock on the live
+    /// connection before anything else is read (`fleet rollback`: the database its run
+    /// migrated, as that run left it). A file swapped in after the caller looked and before
+    /// the lock was taken is refused here, untouched.
+    pub under_lock: Option<UnderLock>,
+}
+
+/// A check made under the lock ([`Options::under_lock`]): it errs when the database open on
+/// the connection is not the one the caller means.
+#[derive(Clone)]
+pub struct UnderLock(pub Arc<dyn Fn(&Connection) -> Result<()> + Send + Sync>);
+
+impl std::fmt::Debug for UnderLock {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("UnderLock(..)")
+    }
+}
+
+impl UnderLock {
+    /// Runs the check on `live` when there is one.
+    pub fn check(check: Option<&UnderLock>, live: &Connection) -> Result<()> {
+        check.map_or(Ok(()), |c| (c.0)(live))
+    }
 }
 
 /// The live schema a plan was made on, as the plan saw it (the excluded tables left out).
@@ -278,6 +301,7 @@ fn run_pipeline(opts: &Options, check_rows: bool, say: &mut dyn FnMut(&str)) -> 
         let lock = lock::acquire(&opts.database, opts.wait, &mut |m| say(m))?;
         (Some(lock), open_live(&opts.database)?)
     };
+    UnderLock::check(opts.under_lock.as_ref(), &live)?;
 
     // 2. Verify the history against the migrations.
     let catalogue = Catalogue::new(
