@@ -78,7 +78,10 @@ pub struct Options {
 /// A check made under the lock ([`Options::under_lock`]): it errs when the database open on
 /// the connection is not the one the caller means.
 #[derive(Clone)]
-pub struct UnderLock(pub Arc<dyn Fn(&Connection) -> Result<()> + Send + Sync>);
+pub struct UnderLock(pub Arc<LiveCheck>);
+
+/// What [`UnderLock`] runs on the live connection.
+pub type LiveCheck = dyn Fn(&Connection) -> Result<()> + Send + Sync;
 
 impl std::fmt::Debug for UnderLock {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
