@@ -536,7 +536,7 @@ pub(super) fn guarded_run(
     for f in backup::partial::sweep(&opts.backups)? {
         say(&format!(
             "removed {} (left by an interrupted run)",
-            f.display()
+            crate::printable::path(&f)
         ));
     }
     // The database's first write by schemactl gives it its identity (see db::identity),
@@ -552,7 +552,10 @@ pub(super) fn guarded_run(
             "warning: --skip-backup: no backup is taken; a failure still rolls back, but nothing older can be restored",
         );
     } else {
-        say(&format!("backing up {} ...", opts.database.display()));
+        say(&format!(
+            "backing up {} ...",
+            crate::printable::path(&opts.database)
+        ));
         backup_file = Some(backup::take(
             live,
             &opts.database,
@@ -579,7 +582,12 @@ pub(super) fn guarded_run(
             "rehearsing the {what} of {count} migration(s) on the backup ..."
         ));
         let result = Connection::open(&copy.file.path)
-            .map_err(|e| Error::sqlite(format!("open {}", copy.file.path.display()), e))
+            .map_err(|e| {
+                Error::sqlite(
+                    format!("open {}", crate::printable::path(&copy.file.path)),
+                    e,
+                )
+            })
             .and_then(|conn| run(&conn, Mode::Rehearsal, None));
         match result {
             Ok(checked) => report.rehearsal = checked,
@@ -599,7 +607,7 @@ pub(super) fn guarded_run(
     // 5. Apply on the live database, all or nothing.
     say(&format!(
         "running the {what} of {count} migration(s) on {} ...",
-        opts.database.display()
+        crate::printable::path(&opts.database)
     ));
     match run(live, Mode::Live, new_identity.then_some(&identity)) {
         Ok(checked) => report.checks = checked,
@@ -639,7 +647,7 @@ fn finish_backup(
     let written = pending.finish(backup::Compression::Zstd, manifest)?;
     say(&format!(
         "backup: {} ({} bytes, database {} bytes)",
-        written.path.display(),
+        crate::printable::path(&written.path),
         written.size,
         written.database_size
     ));
