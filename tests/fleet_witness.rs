@@ -170,3 +170,95 @@ proptest! {
         run_then_rollback(&thens);
     }
 }
+
+/// A swap at the very moment between the rollback's reading of a target and its lock (the
+/// `fleet-rollback-before-lock` failpoint runs a shell command there): the database at the
+/// path is checked again under the lock, and one that is not the run's, or not as the run
+/// left it, is refused by name, every file left byte for byte as it was.
+#[test]
+fn a_database_swapped_in_before_the_lock_is_not_rolled_back() {
+    // (what the command does at the failpoint, what the refusal says)
+    let swaps = [
+        // The run's database moved aside, a new one migrated to the run's version put there.
+        (
+            "mv t/000/memory.db t/000/decommissioned.db && mv t/000/new.db t/000/memory.db && cp t/000/memory.db t/000/swapped.db",
+            "not the database this run migrated",
+        ),
+        // The run's database rolled back and migrated again by hand (same identity).
+        (
+            "\"$SCHEMACTL\" rollback -d t/000/memory.db --to V2 --yes >/dev/null && \"$SCHEMACTL\" apply -d t/000/memory.db --allow-destructive --yes >/dev/null && cp t/000/memory.db t/000/swapped.db",
+            "not the database this run migrated",
+        ),
+    ];
+    for (swap, expected) in swaps {
+        let dir = project();
+        let p = dir.path();
+        let targets = fleet(p, 1);
+        ok(
+            p,
+            &[
+                "fleet",
+                "apply",
+                "--targets",
+                GLOB,
+                "--canary",
+                "0",
+                "--allow-destructive",
+                "--yes",
+            ],
+        );
+        let run = runs(p)[0].clone();
+        std::fs::copy(p.join("template.db"), p.join("t/000/new.db")).unwrap();
+        ok(
+            p,
+            &[
+                "apply",
+                "-d",
+                "t/000/new.db",
+                "--allow-destructive",
+                "--yes",
+            ],
+        );
+        let out = {
+            use assert_cmd::cargo::CommandCargoExt;
+            let bin = std::process::Command::cargo_bin("schemactl").unwrap();
+            let bin = bin.get_program().to_owned();
+            std::process::Command::new(&bin)
+                .current_dir(p)
+                .env_remove("SCHEMACTL_DATABASE")
+                .env("NO_COLOR", "1")
+                .env("SCHEMACTL", &bin)
+                .env("SCHEMACTL_FAILPOINT", "fleet-rollback-before-lock")
+                .env("SCHEMACTL_FAILPOINT_RUN", swap)
+                .args([
+                    "fleet", "rollback", "--run", &run, "--yes", "--format", "ndjson",
+                ])
+                .output()
+                .unwrap()
+        };
+        let db = p.join(&targets[0]);
+        let after_swap = read(&db.with_file_name("swapped.db"));
+        assert!(
+            after_swap.is_some(),
+            "{swap}: the failpoint's command did not run"
+        );
+        assert_eq!(out.status.code(), Some(2), "{swap}: {}", stderr(&out));
+        let (records, _) = ndjson(&stdout(&out));
+        let record = &records[targets[0].as_str()];
+        assert_eq!(record["outcome"], "failed", "{swap}: {record}");
+        let message = record["error"]["message"].as_str().unwrap_or_default();
+        assert!(message.contains(expected), "{swap}: {message}");
+        // Nothing changed after the swap: what is at the path is still at V3.
+        assert_eq!(version(&db), Some(3), "{swap}: {record}");
+        assert_eq!(read(&db), after_swap, "{swap}");
+        if let Some(aside) = read(&db.with_file_name("decommissioned.db")) {
+            // The run's database moved aside: never touched, still at the run's version.
+            assert_eq!(
+                version(&db.with_file_name("decommissioned.db")),
+                Some(3),
+                "{swap}"
+            );
+            assert!(!aside.is_empty(), "{swap}");
+        }
+    }
+}

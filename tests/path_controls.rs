@@ -103,3 +103,96 @@ proptest! {
         check_all(&middle);
     }
 }
+
+/// A whole project inside a directory whose name holds `middle`: every command that names its
+/// database, its backups or its files in a human line (the pipeline's progress lines
+/// included: "backing up ...", "running the apply ... on ...", "backup: ...") shows them
+/// escaped, each on its line.
+fn check_project(middle: &str) {
+    let root = common::temp_dir();
+    let p = root.path().join(format!("HEAD{middle}TAIL"));
+    for sub in ["migrations", "rollbacks", "schema"] {
+        std::fs::create_dir_all(p.join(sub)).unwrap();
+    }
+    let write = |f: &str, s: &str| std::fs::write(p.join(f), s).unwrap();
+    write(
+        "schemactl.toml",
+        "database = \"db.sqlite\"\nbackups = \"backups\"\n",
+    );
+    write(
+        "migrations/V1__notes.sql",
+        "CREATE TABLE notes (id INTEGER PRIMARY KEY, body TEXT);\n",
+    );
+    write("rollbacks/V1__notes.sql", "DROP TABLE notes;\n");
+    write(
+        "migrations/V2__tag.sql",
+        "ALTER TABLE notes ADD COLUMN tag TEXT;\n",
+    );
+    write(
+        "rollbacks/V2__tag.sql",
+        "ALTER TABLE notes DROP COLUMN tag;\n",
+    );
+    let run = |args: &[&str]| {
+        let out = schemactl(&p, args);
+        assert_escaped(&format!("{args:?}"), &out);
+        out
+    };
+    let ok = |args: &[&str]| {
+        let out = run(args);
+        assert!(out.status.success(), "{args:?}: {}", stderr(&out));
+        out
+    };
+    let db = p.join("db.sqlite");
+    let db = db.to_str().unwrap();
+    ok(&["apply", "--yes"]);
+    ok(&["status"]);
+    ok(&["rollback", "--to", "V1", "--yes"]);
+    ok(&["stash", "list"]);
+    ok(&["apply", "--yes", "--verify"]);
+    // The schema the live database has, plus a table: sync and plan have a step to run.
+    let scratch = p.join("scratch.db");
+    rusqlite::Connection::open(&scratch)
+        .unwrap()
+        .execute_batch(
+            "CREATE TABLE notes (id INTEGER PRIMARY KEY, body TEXT, tag TEXT);
+             CREATE TABLE tags (id INTEGER PRIMARY KEY, name TEXT);",
+        )
+        .unwrap();
+    let scratch = scratch.to_str().unwrap();
+    ok(&["import", "--database", scratch, "--out", "schema/app.yaml"]);
+    run(&["plan"]);
+    run(&["drift"]);
+    ok(&["sync", "--yes"]);
+    ok(&["backup"]);
+    ok(&["restore", "--latest", "--yes"]);
+    ok(&["optimize"]);
+    run(&["check", "--database", db]);
+    // A pending file, named by its path.
+    write("migrations/V9__later.sql", "CREATE TABLE later (x);\n");
+    run(&["status"]);
+    run(&["drift"]);
+    run(&["apply", "--yes", "--dry-run"]);
+    run(&["restore", "--latest", "--yes", "--database", "other.db"]);
+    // Errors naming a path in the directory.
+    run(&["apply", "--yes", "--database", "gone/x.db", "--no-wait"]);
+    run(&[
+        "rollback",
+        "--to",
+        "V1",
+        "--yes",
+        "--database",
+        "missing.db",
+    ]);
+    run(&["import", "--database", "missing.db"]);
+}
+
+#[test]
+fn a_newline_and_an_escape_sequence_in_a_project_path_stay_escaped() {
+    for middle in [
+        "\n\x1b[2Afake: healthy",
+        "\r\u{9b}2K\t\x07",
+        "\u{2028}\u{202e}\u{85}\x7f",
+    ] {
+        check_project(middle);
+    }
+}

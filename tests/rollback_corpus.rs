@@ -67,6 +67,7 @@ fn apply_then_rollback(
             confirmed: None,
             planned_on: None,
             existing_only: false,
+            under_lock: None,
             ..opts
         },
         "last",

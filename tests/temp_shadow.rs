@@ -1,9 +1,11 @@
 //! A TEMP table named like a main table (SQLite reads an unqualified name in TEMP first) never
 //! answers for main's in what schemactl counts and checks around a migration: the row counts
-//! before and after, the recount before each drop, the drop estimate, the foreign-key check
-//! and the schema check all read main's table. So a migration that parks a TEMP table over a
-//! main one and then drops or empties main's is refused without `--allow-destructive` (with
-//! or without the rehearsal), and one that only makes TEMP tables is never refused.
+//! before and after, the recount before each drop, the drop estimate, the foreign-key check,
+//! the schema check, the foreign-key guard of `plan --format sql` and the run's own records
+//! (history, migrations, identity, stashes) all name main's table. So a migration that parks a
+//! TEMP table over a main one and then drops or empties main's is refused without
+//! `--allow-destructive` (with or without the rehearsal), and one that only makes TEMP tables
+//! is never refused.
 
 mod common;
 
@@ -183,5 +185,90 @@ fn a_broken_foreign_key_under_a_temp_table_is_refused() {
         assert_eq!(code, Some(1), "{mode:?}: {out}");
         assert!(out.contains("foreign_key_check failed"), "{mode:?}: {out}");
         assert_eq!(main_rows(dir.path(), "a"), before, "{mode:?}: {out}");
+    }
+}
+
+/// `plan --format sql` run on a connection that holds a TEMP table named like a main table
+/// its foreign-key guard checks (a `.read` in a session that made one): the guard reads main's
+/// table, finds the orphan, and the whole script rolls back. Each way of spelling the child in
+/// any case; a TEMP parent named like main's too.
+#[test]
+fn a_plan_script_guard_is_not_hidden_by_a_temp_table() {
+    use schemactl::plan::{Direction, Target, plan_for};
+    let from = "CREATE TABLE t (id INTEGER PRIMARY KEY, a INTEGER);
+                CREATE TABLE c (id INTEGER PRIMARY KEY, t_id INTEGER REFERENCES t (id));";
+    // A type change rebuilds t: foreign keys go off, and the guard checks t's children.
+    let to = "CREATE TABLE t (id INTEGER PRIMARY KEY, a TEXT);
+              CREATE TABLE c (id INTEGER PRIMARY KEY, t_id INTEGER REFERENCES t (id));";
+    let open = || {
+        let conn = Connection::open_in_memory().unwrap();
+        conn.execute_batch(from).unwrap();
+        conn.execute_batch(
+            "PRAGMA foreign_keys = OFF; INSERT INTO t VALUES (1, 1);
+             INSERT INTO c VALUES (1, 1), (2, 99); PRAGMA foreign_keys = ON;",
+        )
+        .unwrap();
+        conn
+    };
+    let current = schemactl::inspect(&open()).unwrap();
+    let desired = common::converge::schema_of(to).unwrap();
+    let changes = schemactl::diff::diff(&current, &desired, &Default::default()).unwrap();
+    let plan = plan_for(&current, &desired, &changes, Target::BUNDLED);
+    let script = plan.script(Direction::Forward);
+    assert!(
+        script.contains("foreign_key_check"),
+        "the plan has no foreign-key guard:\n{script}"
+    );
+    for temp in [
+        "",
+        "CREATE TEMP TABLE c (x);",
+        "CREATE TEMP TABLE C (x);",
+        "CREATE TABLE temp.\"c\" (x); CREATE TEMP TABLE t (id INTEGER PRIMARY KEY);",
+        "CREATE TEMP TABLE t (id INTEGER PRIMARY KEY); INSERT INTO temp.t VALUES (99);",
+    ] {
+        let conn = open();
+        conn.execute_batch(temp).unwrap();
+        let outcome = conn.execute_batch(&script);
+        assert!(
+            outcome.is_err(),
+            "{temp:?}: the script committed over an orphan of main.c"
+        );
+        let ty: String = conn
+            .query_row(
+                "SELECT type FROM pragma_table_info('t', 'main') WHERE name = 'a'",
+                [],
+                |r| r.get(0),
+            )
+            .unwrap();
+        assert_eq!(ty, "INTEGER", "{temp:?}: the script's change was kept");
+    }
+}
+
+/// A migration that makes TEMP tables named like schemactl's own (history, migrations,
+/// identity, rollback stashes): what the run records goes to main's tables all the same, so
+/// the migration is applied once, and recorded as applied.
+#[test]
+fn bookkeeping_is_not_hidden_by_temp_tables() {
+    for mode in MODES {
+        let dir = project("a");
+        let sql = "CREATE TEMP TABLE _schemactl_history (version, name, applied_on, checksum);
+CREATE TEMP TABLE _schemactl_migrations (version, name, kind, forward, reverse, checksum, applied_at);
+CREATE TEMP TABLE _schemactl_identity (id, created_at, created_path, path, file);
+CREATE TEMP TABLE _schemactl_rollback_stashes (name, version, migrations, restore, what);
+CREATE TABLE z (x);\n";
+        let (code, out) = apply(dir.path(), sql, mode);
+        assert_eq!(code, Some(0), "{mode:?}: {out}");
+        let conn = Connection::open(dir.path().join("db.sqlite")).unwrap();
+        for table in ["_schemactl_history", "_schemactl_migrations"] {
+            let v: i64 = conn
+                .query_row(&format!("SELECT max(version) FROM main.{table}"), [], |r| {
+                    r.get(0)
+                })
+                .unwrap();
+            assert_eq!(v, 2, "{mode:?}: {table} lacks V2: {out}");
+        }
+        // Nothing pending: a second apply runs nothing (V2 again would fail on table z).
+        let again = common::ok_in(dir.path(), &["apply", "--yes"]);
+        assert!(!again.contains("V2__hand"), "{mode:?}: {again}");
     }
 }

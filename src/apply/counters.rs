@@ -148,8 +148,8 @@ fn kept(conn: &Connection) -> Result<Vec<(String, String)>> {
     }
     let seqs: Vec<String> = conn
         .prepare(
-            "SELECT s.name || '_seq' FROM _schemactl_rollback_stashes AS s
-             WHERE EXISTS (SELECT 1 FROM pragma_table_info(s.name || '_seq') WHERE name = 'name')",
+            "SELECT s.name || '_seq' FROM main._schemactl_rollback_stashes AS s
+             WHERE EXISTS (SELECT 1 FROM pragma_table_info(s.name || '_seq', 'main') WHERE name = 'name')",
         )
         .map_err(q)?
         .query_map([], |r| r.get(0))

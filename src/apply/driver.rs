@@ -386,9 +386,11 @@ impl Driver<'_> {
         let history_insert = format!("INSERT INTO {HISTORY_TABLE}");
         let mut index = 0;
         for sql in queries {
-            if sql.starts_with(&history_insert) {
+            if let Some(rest) = sql.strip_prefix(&history_insert) {
+                // Main's history table: a TEMP table of the same name, which a migration
+                // could have made, never takes the row.
                 self.conn
-                    .execute_batch(sql)
+                    .execute_batch(&format!("INSERT INTO main.{HISTORY_TABLE}{rest}"))
                     .map_err(q("record the migration in _schemactl_history"))?;
                 index += 1;
                 continue;
@@ -416,7 +418,7 @@ impl Driver<'_> {
             let checksum = p.checksum.map(|c| c.to_string()).unwrap_or_default();
             self.conn
                 .execute(
-                    "INSERT OR REPLACE INTO _schemactl_migrations (version, name, kind, forward, reverse, checksum, applied_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+                    "INSERT OR REPLACE INTO main._schemactl_migrations (version, name, kind, forward, reverse, checksum, applied_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
                     rusqlite::params![p.version, p.name, p.origin.kind(), p.forward, p.reverse, checksum, crate::db::now_rfc3339()],
                 )
                 .map_err(q("record the migration in _schemactl_migrations"))?;

@@ -100,6 +100,8 @@ mod unfit_fixed;
 pub mod unstash;
 
 pub use driver::{Mode, QUICK_CHECK_PAGES, row_counts};
-pub use pipeline::{Options, PlannedOn, Report, apply, apply_leaving_rows_to_rehearsal, open_live};
+pub use pipeline::{
+    Options, PlannedOn, Report, UnderLock, apply, apply_leaving_rows_to_rehearsal, open_live,
+};
 pub use rollback::{rollback, rollback_lossy};
 pub use unfit::orphans_checked;

@@ -68,6 +68,32 @@ pub struct Options {
     /// since it was named, is refused as missing, and nothing (database, directory or lock
     /// file) is created at its path.
     pub existing_only: bool,
+    /// The caller's check of which database this must be, made under the lock on the live
+    /// connection before anything else is read (`fleet rollback`: the database its run
+    /// migrated, as that run left it). A file swapped in after the caller looked and before
+    /// the lock was taken is refused here, untouched.
+    pub under_lock: Option<UnderLock>,
+}
+
+/// A check made under the lock ([`Options::under_lock`]): it errs when the database open on
+/// the connection is not the one the caller means.
+#[derive(Clone)]
+pub struct UnderLock(pub Arc<LiveCheck>);
+
+/// What [`UnderLock`] runs on the live connection.
+pub type LiveCheck = dyn Fn(&Connection) -> Result<()> + Send + Sync;
+
+impl std::fmt::Debug for UnderLock {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("UnderLock(..)")
+    }
+}
+
+impl UnderLock {
+    /// Runs the check on `live` when there is one.
+    pub fn check(check: Option<&UnderLock>, live: &Connection) -> Result<()> {
+        check.map_or(Ok(()), |c| (c.0)(live))
+    }
 }
 
 /// The live schema a plan was made on, as the plan saw it (the excluded tables left out).
@@ -278,6 +304,7 @@ fn run_pipeline(opts: &Options, check_rows: bool, say: &mut dyn FnMut(&str)) -> 
         let lock = lock::acquire(&opts.database, opts.wait, &mut |m| say(m))?;
         (Some(lock), open_live(&opts.database)?)
     };
+    UnderLock::check(opts.under_lock.as_ref(), &live)?;
 
     // 2. Verify the history against the migrations.
     let catalogue = Catalogue::new(
@@ -509,7 +536,7 @@ pub(super) fn guarded_run(
     for f in backup::partial::sweep(&opts.backups)? {
         say(&format!(
             "removed {} (left by an interrupted run)",
-            f.display()
+            crate::printable::path(&f)
         ));
     }
     // The database's first write by schemactl gives it its identity (see db::identity),
@@ -525,7 +552,10 @@ pub(super) fn guarded_run(
             "warning: --skip-backup: no backup is taken; a failure still rolls back, but nothing older can be restored",
         );
     } else {
-        say(&format!("backing up {} ...", opts.database.display()));
+        say(&format!(
+            "backing up {} ...",
+            crate::printable::path(&opts.database)
+        ));
         backup_file = Some(backup::take(
             live,
             &opts.database,
@@ -552,7 +582,12 @@ pub(super) fn guarded_run(
             "rehearsing the {what} of {count} migration(s) on the backup ..."
         ));
         let result = Connection::open(&copy.file.path)
-            .map_err(|e| Error::sqlite(format!("open {}", copy.file.path.display()), e))
+            .map_err(|e| {
+                Error::sqlite(
+                    format!("open {}", crate::printable::path(&copy.file.path)),
+                    e,
+                )
+            })
             .and_then(|conn| run(&conn, Mode::Rehearsal, None));
         match result {
             Ok(checked) => report.rehearsal = checked,
@@ -572,7 +607,7 @@ pub(super) fn guarded_run(
     // 5. Apply on the live database, all or nothing.
     say(&format!(
         "running the {what} of {count} migration(s) on {} ...",
-        opts.database.display()
+        crate::printable::path(&opts.database)
     ));
     match run(live, Mode::Live, new_identity.then_some(&identity)) {
         Ok(checked) => report.checks = checked,
@@ -612,7 +647,7 @@ fn finish_backup(
     let written = pending.finish(backup::Compression::Zstd, manifest)?;
     say(&format!(
         "backup: {} ({} bytes, database {} bytes)",
-        written.path.display(),
+        crate::printable::path(&written.path),
         written.size,
         written.database_size
     ));

@@ -90,6 +90,7 @@ pub fn rollback_lossy(
             crate::db::open_existing(&opts.database)?,
         )
     };
+    super::pipeline::UnderLock::check(opts.under_lock.as_ref(), &live)?;
     let applied = history::applied(&live)?;
     let version = resolve(target, &applied)?;
     let mut later: Vec<&history::Applied> =

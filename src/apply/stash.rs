@@ -103,7 +103,7 @@ pub fn dropped_versions(conn: &Connection) -> Result<Vec<i32>> {
     if !exists {
         return Ok(Vec::new());
     }
-    conn.prepare("SELECT version FROM _schemactl_stash_dropped ORDER BY version")
+    conn.prepare("SELECT version FROM main._schemactl_stash_dropped ORDER BY version")
         .map_err(q)?
         .query_map([], |r| r.get(0))
         .map_err(q)?
@@ -184,7 +184,7 @@ pub fn dropped_rollback_counters(
             let stash = seq.strip_suffix("_seq").unwrap_or(seq);
             let what: Option<String> = if recorded {
                 conn.query_row(
-                    "SELECT what FROM _schemactl_rollback_stashes WHERE name = ?1",
+                    "SELECT what FROM main._schemactl_rollback_stashes WHERE name = ?1",
                     [stash],
                     |r| r.get(0),
                 )
@@ -211,7 +211,7 @@ fn dropped_counter(conn: &Connection, version: i32, table: &str) -> Result<Optio
         return Ok(None);
     }
     conn.query_row(
-        "SELECT max(seq) FROM _schemactl_dropped_counters WHERE version = ?1 AND name = ?2 COLLATE NOCASE",
+        "SELECT max(seq) FROM main._schemactl_dropped_counters WHERE version = ?1 AND name = ?2 COLLATE NOCASE",
         rusqlite::params![version, table],
         |r| r.get(0),
     )
@@ -246,7 +246,7 @@ pub fn drop(conn: &Connection, version: i32) -> Result<StashInfo> {
             }
             conn.execute_batch(CREATE_STASH_DROPPED).map_err(w)?;
             conn.execute(
-                "INSERT OR REPLACE INTO _schemactl_stash_dropped (version, dropped_at) VALUES (?1, ?2)",
+                "INSERT OR REPLACE INTO main._schemactl_stash_dropped (version, dropped_at) VALUES (?1, ?2)",
                 rusqlite::params![version, crate::db::now_rfc3339()],
             )
             .map_err(w)?;
@@ -254,7 +254,7 @@ pub fn drop(conn: &Connection, version: i32) -> Result<StashInfo> {
                 conn.execute_batch(CREATE_DROPPED_COUNTERS).map_err(w)?;
                 for (name, seq) in &counters {
                     conn.execute(
-                        "INSERT INTO _schemactl_dropped_counters (version, name, seq) VALUES (?1, ?2, ?3)
+                        "INSERT INTO main._schemactl_dropped_counters (version, name, seq) VALUES (?1, ?2, ?3)
                          ON CONFLICT (version, name) DO UPDATE SET seq = max(seq, excluded.seq)",
                         rusqlite::params![version, name, seq],
                     )

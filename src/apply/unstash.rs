@@ -385,7 +385,7 @@ pub fn record_sql(
     vec![
         CREATE_TABLE.to_string(),
         format!(
-            "INSERT INTO _schemactl_rollback_stashes (name, version, migrations, restore, what) VALUES ({}, {version}, {}, {}, {})",
+            "INSERT INTO main._schemactl_rollback_stashes (name, version, migrations, restore, what) VALUES ({}, {version}, {}, {}, {})",
             quote_literal(name),
             quote_literal(&migrations),
             quote_literal(&restore.join(";\n")),
@@ -462,7 +462,7 @@ pub fn planned(conn: &Connection, applied: &[Migration]) -> Result<(Vec<Planned>
     }
     forget_dropped(conn, applied)?;
     let rows: Vec<(String, i32, String, String, String)> = conn
-        .prepare("SELECT name, version, migrations, restore, what FROM _schemactl_rollback_stashes ORDER BY version, name")
+        .prepare("SELECT name, version, migrations, restore, what FROM main._schemactl_rollback_stashes ORDER BY version, name")
         .map_err(q("read the rollback stashes"))?
         .query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?)))
         .map_err(q("read the rollback stashes"))?
@@ -585,7 +585,7 @@ pub fn restore(conn: &Connection, p: &Planned, forward: &str) -> Result<String> 
             conn.execute_batch("RELEASE _schemactl_unstash")
                 .map_err(&w)?;
             conn.execute(
-                "DELETE FROM _schemactl_rollback_stashes WHERE name = ?1",
+                "DELETE FROM main._schemactl_rollback_stashes WHERE name = ?1",
                 [&p.name],
             )
             .map_err(q("record the restored stash"))?;
@@ -725,7 +725,7 @@ fn forget_dropped(conn: &Connection, applied: &[Migration]) -> Result<()> {
     if exists {
         for m in applied {
             conn.execute(
-                "DELETE FROM _schemactl_stash_dropped WHERE version = ?1",
+                "DELETE FROM main._schemactl_stash_dropped WHERE version = ?1",
                 [m.version],
             )
             .map_err(q("read the dropped stashes"))?;
@@ -736,7 +736,7 @@ fn forget_dropped(conn: &Connection, applied: &[Migration]) -> Result<()> {
     {
         for m in applied {
             conn.execute(
-                "DELETE FROM _schemactl_dropped_counters WHERE version = ?1",
+                "DELETE FROM main._schemactl_dropped_counters WHERE version = ?1",
                 [m.version],
             )
             .map_err(q("read the dropped stashes"))?;

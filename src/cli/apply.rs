@@ -64,6 +64,7 @@ impl PipelineArgs {
             files_read: None,
             planned_on: None,
             existing_only: false,
+            under_lock: None,
         }
     }
 }

@@ -67,7 +67,9 @@ pub fn run(args: &Args, config: &Config) -> Result<ExitCode> {
     let mut yaml = crate::dsl::export(
         &config.exclude.apply(&inspection.schema),
         args.schema_version,
-        &path.display().to_string(),
+        // A YAML comment of one line: a newline in the path would end it (and what follows
+        // would be read as YAML), and YAML refuses the other controls outright.
+        &crate::printable::path(&path).to_string(),
     );
     if !config.exclude.is_empty() {
         yaml.push_str("\n# Tables schemactl leaves alone (from schemactl.toml).\nexclude:\n");
@@ -114,7 +116,10 @@ fn check_loads(
     live: &crate::model::Schema,
     config: &Config,
 ) -> Result<()> {
-    let file = out.map_or_else(|| "<import>".to_string(), |p| p.display().to_string());
+    let file = out.map_or_else(
+        || "<import>".to_string(),
+        |p| crate::printable::path(p).to_string(),
+    );
     let desired = match crate::dsl::load_str(&file, yaml) {
         Ok(desired) => desired,
         Err(e) => {

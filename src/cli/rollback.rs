@@ -85,6 +85,7 @@ pub fn run(args: &Args, config: &Config) -> Result<ExitCode> {
         files_read: None,
         planned_on: None,
         existing_only: false,
+        under_lock: None,
     };
     let (target, cascade) = match (&args.target, &args.to) {
         (Some(target), _) => (target.clone(), args.cascade),

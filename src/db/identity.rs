@@ -180,7 +180,9 @@ pub fn read(conn: &Connection) -> Result<Option<Identity>> {
     let keyed = has_file_column(conn)?;
     let file = if keyed { ", file" } else { "" };
     conn.query_row(
-        &format!("SELECT id, created_at, created_path, path{file} FROM {IDENTITY_TABLE} LIMIT 1"),
+        &format!(
+            "SELECT id, created_at, created_path, path{file} FROM main.{IDENTITY_TABLE} LIMIT 1"
+        ),
         [],
         |r| {
             Ok(Identity {
@@ -200,7 +202,9 @@ pub fn read(conn: &Connection) -> Result<Option<Identity>> {
 /// added do not).
 fn has_file_column(conn: &Connection) -> Result<bool> {
     conn.query_row(
-        &format!("SELECT count(*) FROM pragma_table_info('{IDENTITY_TABLE}') WHERE name = 'file'"),
+        &format!(
+            "SELECT count(*) FROM pragma_table_info('{IDENTITY_TABLE}', 'main') WHERE name = 'file'"
+        ),
         [],
         |r| r.get::<_, i64>(0),
     )
@@ -392,16 +396,16 @@ pub fn write(conn: &Connection, identity: &Identity) -> Result<()> {
     conn.execute_batch(CREATE_IDENTITY_TABLE).map_err(q())?;
     if !has_file_column(conn)? {
         conn.execute_batch(&format!(
-            "ALTER TABLE {IDENTITY_TABLE} ADD COLUMN file TEXT"
+            "ALTER TABLE main.{IDENTITY_TABLE} ADD COLUMN file TEXT"
         ))
         .map_err(q())?;
     }
     let file = file_key(Path::new(&identity.path));
-    conn.execute(&format!("DELETE FROM {IDENTITY_TABLE}"), [])
+    conn.execute(&format!("DELETE FROM main.{IDENTITY_TABLE}"), [])
         .and_then(|_| {
             conn.execute(
                 &format!(
-                    "INSERT INTO {IDENTITY_TABLE} (id, created_at, created_path, path, file) VALUES (?1, ?2, ?3, ?4, ?5)"
+                    "INSERT INTO main.{IDENTITY_TABLE} (id, created_at, created_path, path, file) VALUES (?1, ?2, ?3, ?4, ?5)"
                 ),
                 rusqlite::params![
                     &identity.id,
@@ -557,13 +561,13 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let (a, conn) = db(dir.path(), "a.db");
         let first = ensure(&conn, &a).unwrap();
-        conn.execute_batch(&format!("UPDATE {IDENTITY_TABLE} SET file = NULL"))
+        conn.execute_batch(&format!("UPDATE main.{IDENTITY_TABLE} SET file = NULL"))
             .unwrap();
         let (again, stale) = planned(&conn, &a).unwrap();
         assert_eq!((again.id, stale), (first.id.clone(), true));
         assert_eq!(ensure(&conn, &a).unwrap().id, first.id);
         assert_eq!(read(&conn).unwrap(), Some(first), "its file recorded again");
-        conn.execute_batch(&format!("UPDATE {IDENTITY_TABLE} SET file = NULL"))
+        conn.execute_batch(&format!("UPDATE main.{IDENTITY_TABLE} SET file = NULL"))
             .unwrap();
         drop(conn);
         // Without a recorded file, nothing proves a move.

@@ -179,7 +179,7 @@ fn names(conn: &Connection, kind: &str) -> rusqlite::Result<Vec<(String, String,
 fn firing(conn: &Connection, table: &str) -> rusqlite::Result<Vec<String>> {
     let quoted = quote_ident(table);
     let columns: Vec<String> = conn
-        .prepare("SELECT name FROM pragma_table_xinfo(?1) WHERE hidden NOT IN (2, 3)")
+        .prepare("SELECT name FROM pragma_table_xinfo(?1, 'main') WHERE hidden NOT IN (2, 3)")
         .and_then(|mut stmt| {
             stmt.query_map([table], |r| r.get::<_, String>(0))?
                 .collect()

@@ -243,7 +243,11 @@ impl<'a> Cursor<'a> {
         parts
     }
 
-    /// Parses the key part in tokens `from..to`: `expr [COLLATE name] [ASC|DESC]`.
+    /// Parses the key part in tokens `from..to`: `expr [COLLATE name] [ASC|DESC]`. The
+    /// collation's name, and a key that is one name, are read in every spelling SQLite reads
+    /// a name in there ([`crate::sql::name_at`]): SQLite takes a string literal in a key list
+    /// (`PRIMARY KEY ('a')`, `UNIQUE ('a')`, an index on `('a')`) as the column of that name
+    /// (`sqlite3StringToId`), and `COLLATE 'nocase'` as the collation `nocase`.
     fn key_part(&self, from: usize, mut to: usize) -> Result<KeyPart> {
         let mut desc = false;
         if to > from && (self.toks[to - 1].is_kw("DESC") || self.toks[to - 1].is_kw("ASC")) {
@@ -252,7 +256,15 @@ impl<'a> Cursor<'a> {
         }
         let mut collate = None;
         if to >= from + 2 && self.toks[to - 2].is_kw("COLLATE") {
-            collate = self.toks[to - 1].word().map(str::to_string);
+            collate = match self.one_name(to - 1, to) {
+                Some(name) => Some(name),
+                None => {
+                    return Err(ParseError::Syntax {
+                        message: "expected a collation name after COLLATE".into(),
+                        offset: self.toks[to - 1].start,
+                    });
+                }
+            };
             to -= 2;
         }
         if from >= to {
@@ -261,10 +273,10 @@ impl<'a> Cursor<'a> {
                 offset: self.toks.get(from).map_or(self.sql.len(), |t| t.start),
             });
         }
-        let single_name = (to == from + 1).then(|| self.toks[from].word()).flatten();
+        let single_name = self.one_name(from, to);
         Ok(match single_name {
             Some(name) => KeyPart {
-                expr: Sql::new(name),
+                expr: Sql::new(&name),
                 is_expr: false,
                 collate,
                 desc,
@@ -276,6 +288,15 @@ impl<'a> Cursor<'a> {
                 desc,
             },
         })
+    }
+
+    /// The name that tokens `from..to` are, alone, in any spelling ([`crate::sql::name_at`],
+    /// unqualified): None when they are anything else.
+    fn one_name(&self, from: usize, to: usize) -> Option<String> {
+        match crate::sql::name_at(&self.toks[..to], from) {
+            Some((name, next)) if next == to && to == from + 1 => Some(name),
+            _ => None,
+        }
     }
 
     /// Reads `( key, ... )` of an index or key constraint; returns the keys and whether

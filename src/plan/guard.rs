@@ -130,7 +130,7 @@ fn postcondition(statements: &[String], k: usize, sql: &str) -> Option<(String, 
     if let Some((new, old)) = rebuild_copy(statements, k) {
         return Some((
             "the copy kept every row".to_string(),
-            format!("(SELECT count(*) FROM {new}) = (SELECT count(*) FROM {old})"),
+            format!("(SELECT count(*) FROM main.{new}) = (SELECT count(*) FROM main.{old})"),
         ));
     }
     let literal = |t: &crate::sql::Tok| sql.get(t.start..t.end).map(str::to_string);

@@ -246,8 +246,10 @@ impl Plan {
             let counts: Vec<String> = checks
                 .iter()
                 .map(|t| {
+                    // Main's table, and main's parents: a TEMP table of the same name
+                    // (which SQLite would read first) never answers for it.
                     format!(
-                        "(SELECT count(*) FROM pragma_foreign_key_check({}))",
+                        "(SELECT count(*) FROM pragma_foreign_key_check({}, 'main'))",
                         quote_literal(t)
                     )
                 })

@@ -196,5 +196,6 @@ pub fn pipeline_options(dir: &Path, database: PathBuf) -> schemactl::apply::Opti
         files_read: None,
         planned_on: None,
         existing_only: false,
+        under_lock: None,
     }
 }

@@ -95,7 +95,7 @@ impl Reach for Catalog<'_> {
         let references = self.references.get_or_init(|| {
             rows2(
                 self.conn,
-                "SELECT f.\"table\", m.name FROM main.sqlite_schema AS m, pragma_foreign_key_list(m.name) AS f WHERE m.type = 'table'",
+                "SELECT f.\"table\", m.name FROM main.sqlite_schema AS m, pragma_foreign_key_list(m.name, 'main') AS f WHERE m.type = 'table'",
             )
         });
         let mut out = Vec::new();

@@ -108,6 +108,7 @@ fn pipeline(opts: &Options, database: &std::path::Path, dry_run: bool) -> crate:
         files_read: None,
         planned_on: None,
         existing_only: true,
+        under_lock: None,
     }
 }
 
@@ -129,14 +130,23 @@ fn at(r: &Record) -> PathBuf {
 fn position(r: &Record) -> Result<Position> {
     let path = at(r);
     let conn = crate::db::open_read_only(&path)?;
-    super::witness::check_identity(&conn, &path, r)?;
-    let applied = crate::migrations::history::applied(&conn)?;
+    position_on(&conn, &path, r)
+}
+
+/// [`position`], read on `conn` (the database at `path`).
+fn position_on(
+    conn: &rusqlite::Connection,
+    path: &std::path::Path,
+    r: &Record,
+) -> Result<Position> {
+    super::witness::check_identity(conn, path, r)?;
+    let applied = crate::migrations::history::applied(conn)?;
     let now = applied.iter().map(|a| a.version).max();
     if now == r.from {
         return Ok(Position::Back);
     }
     if now == r.to {
-        super::witness::check_history(&conn, r)?;
+        super::witness::check_history(conn, r)?;
     }
     let first = applied
         .iter()
@@ -154,6 +164,23 @@ fn position(r: &Record) -> Result<Position> {
             ),
         }),
     }
+}
+
+/// The check the rollback pipeline makes under the lock: the database at `r`'s path is still
+/// the one `r`'s run migrated, still where the run left it (undone from `first`), as
+/// [`position`] found it before the lock.
+fn still_at_run(r: &Record, first: i32) -> crate::apply::UnderLock {
+    let r = r.clone();
+    crate::apply::UnderLock(std::sync::Arc::new(move |conn| {
+        match position_on(conn, &at(&r), &r)? {
+            Position::AtRun(now) if now == first => Ok(()),
+            _ => Err(Error::InvalidArgument {
+                what: r.target.clone(),
+                message: "it changed while the rollback waited for its lock, and is left alone"
+                    .into(),
+            }),
+        }
+    }))
 }
 
 /// Shows what rolling back the run would do, changing nothing.
@@ -268,7 +295,11 @@ fn one(opts: &Options, changed: &Record, run: &str, last: bool) -> Option<Record
     let result = position(changed).and_then(|p| match p {
         Position::Back => Ok(None),
         Position::AtRun(first) => {
+            // Read before the lock: what is at the path may change until the pipeline holds
+            // it, so the same reading is made again under the lock.
+            crate::failpoint::hit("fleet-rollback-before-lock");
             let mut p = pipeline(opts, &at(changed), false);
+            p.under_lock = Some(still_at_run(changed, first));
             if let Some(shown) = &opts.confirmed {
                 // Shown with nothing to run (or not shown at all): anything would be unseen.
                 p.confirmed = Some(

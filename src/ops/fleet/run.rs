@@ -356,6 +356,7 @@ fn one(
             files_read: None,
             planned_on: None,
             existing_only: true,
+            under_lock: None,
         },
         schema: opts.project.schema.clone(),
         exclude: opts.project.exclude.clone(),

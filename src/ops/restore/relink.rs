@@ -149,7 +149,7 @@ fn put_back(live: &Connection, table: &Table, e: &Entry) -> rusqlite::Result<(us
         .join(" AND ");
     let parent_cols: Vec<String> = if e.parent_columns.is_empty() {
         let names: Vec<String> = live
-            .prepare("SELECT name FROM main.pragma_table_info(?1)")?
+            .prepare("SELECT name FROM pragma_table_info(?1, 'main')")?
             .query_map([e.parent.as_str()], |r| r.get(0))?
             .collect::<rusqlite::Result<_>>()?;
         match ["rowid", "_rowid_", "oid"]
@@ -172,7 +172,7 @@ fn put_back(live: &Connection, table: &Table, e: &Entry) -> rusqlite::Result<(us
         return Ok((0, all));
     }
     let live_columns: Vec<String> = live
-        .prepare("SELECT name FROM main.pragma_table_info(?1)")?
+        .prepare("SELECT name FROM pragma_table_info(?1, 'main')")?
         .query_map([e.parent.as_str()], |r| r.get(0))?
         .collect::<rusqlite::Result<_>>()?;
     let mut same_parent: Vec<String> = Vec::new();
@@ -197,7 +197,7 @@ fn put_back(live: &Connection, table: &Table, e: &Entry) -> rusqlite::Result<(us
     for c in &e.columns {
         let value = if e.action == "set default" {
             live.query_row(
-                "SELECT dflt_value FROM main.pragma_table_info(?1) WHERE name = ?2",
+                "SELECT dflt_value FROM pragma_table_info(?1, 'main') WHERE name = ?2",
                 [table.name.as_str(), c.as_str()],
                 |r| r.get::<_, Option<String>>(0),
             )?
@@ -238,7 +238,7 @@ fn put_back(live: &Connection, table: &Table, e: &Entry) -> rusqlite::Result<(us
 /// Whether `table`'s primary key is one INTEGER column: in a rowid table, its rowid.
 fn integer_primary_key(live: &Connection, table: &str) -> rusqlite::Result<bool> {
     live.query_row(
-        "SELECT count(*) = 1 AND max(upper(type) = 'INTEGER') FROM main.pragma_table_info(?1) WHERE pk > 0",
+        "SELECT count(*) = 1 AND max(upper(type) = 'INTEGER') FROM pragma_table_info(?1, 'main') WHERE pk > 0",
         [table],
         |r| r.get(0),
     )
