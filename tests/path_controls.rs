@@ -149,6 +149,14 @@ fn check_project(middle: &str) {
     ok(&["rollback", "--to", "V1", "--yes"]);
     ok(&["stash", "list"]);
     ok(&["apply", "--yes", "--verify"]);
+    // A database made before schemactl, recorded as at V1 (h21_03: its line printed the path
+    // raw).
+    let ext = p.join("ext.db");
+    rusqlite::Connection::open(&ext)
+        .unwrap()
+        .execute_batch("CREATE TABLE notes (id INTEGER PRIMARY KEY, body TEXT);")
+        .unwrap();
+    ok(&["baseline", "--yes", "--database", ext.to_str().unwrap()]);
     // The schema the live database has, plus a table: sync and plan have a step to run.
     let scratch = p.join("scratch.db");
     rusqlite::Connection::open(&scratch)

@@ -710,7 +710,10 @@ fn run_statements(
     // SQLite itself refuses, as it prepares each statement, one that would end or escape the
     // transaction: whatever schemactl's lexer makes of the text (see db::confined).
     let _confined = crate::db::confined::Confined::new(conn);
+    let before = super::leftovers::Before::read(conn)?;
+    let mut count = 0;
     for (i, text) in migrations::statements::texts(sql).into_iter().enumerate() {
+        count = i + 1;
         let refused = |message: String, constraint: bool| Error::MigrationStatement {
             index: i + 1,
             migration: migration.clone(),
@@ -782,6 +785,18 @@ fn run_statements(
                 ));
             }
         }
+    }
+    // Nothing of the migration outlives its statements but the database (see leftovers).
+    if let Some((name, table, statement)) = before.clear(conn)? {
+        return Err(Error::MigrationStatement {
+            index: count,
+            migration,
+            statement,
+            message: format!(
+                "it makes trigger \"{name}\" on schemactl's own table \"{table}\", which would fire when schemactl records the run, after its checks: refused"
+            ),
+            constraint: false,
+        });
     }
     Ok(())
 }

@@ -86,6 +86,7 @@ mod counts;
 mod driver;
 mod drop_estimate;
 mod hand_lost;
+mod leftovers;
 pub use crate::db::lock;
 mod pipeline;
 mod proof;

@@ -139,7 +139,7 @@ pub fn run(args: &Args, config: &Config) -> Result<ExitCode> {
         crate::say!(
             "recorded {} as applied to {} (baseline, nothing ran); `schemactl apply` runs the rest",
             report.recorded.join(", "),
-            report.database
+            crate::printable::path(&opts.database)
         );
     } else {
         let mut value = serde_json::to_value(&report).map_err(|source| Error::Json {

@@ -1,0 +1,92 @@
+//! What a migration's statements leave on the connection besides the database: TEMP objects,
+//! and triggers on schemactl's own tables. Both would act after the migration's checks.
+//!
+//! - A TEMP table, view or trigger lives only as long as the connection, and the connection
+//!   goes on to schemactl's own work: putting a stash back, deleting a rollback's history
+//!   rows, the next migration's steps, the records written at the end. A TEMP trigger there
+//!   fires on schemactl's writes after every check (h21_01), and a TEMP table named like one
+//!   of schemactl's hides it (h21_02, h21_04, h21_06). So every TEMP object a migration makes
+//!   is dropped as soon as its statements have run: nothing of a migration outlives its own
+//!   statements but the database.
+//! - A trigger in the database on one of schemactl's own tables (`_schemactl_*`) would fire
+//!   when schemactl records the run, after the checks: a migration that makes one is refused.
+
+use rusqlite::Connection;
+
+use crate::error::{Error, Result};
+use crate::sql::quote_ident;
+
+/// The connection's TEMP objects and the triggers on schemactl's own tables, before a
+/// migration's statements run.
+pub struct Before {
+    temp: Vec<String>,
+    ours: Vec<String>,
+}
+
+const TEMP_OBJECTS: &str = "SELECT type, name, coalesce(sql, '') FROM temp.sqlite_schema \
+     WHERE type IN ('table', 'view', 'trigger') AND name NOT LIKE 'sqlite\\_%' ESCAPE '\\'";
+
+const OUR_TRIGGERS: &str = "SELECT name, tbl_name, coalesce(sql, '') FROM main.sqlite_schema \
+     WHERE type = 'trigger' AND tbl_name LIKE '\\_schemactl\\_%' ESCAPE '\\'";
+
+fn rows(conn: &Connection, sql: &str) -> Result<Vec<(String, String, String)>> {
+    let q = Error::sqlite_in("read what the migration left on its connection");
+    conn.prepare(sql)
+        .and_then(|mut stmt| {
+            stmt.query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))?
+                .collect()
+        })
+        .map_err(q)
+}
+
+impl Before {
+    /// Reads them.
+    pub fn read(conn: &Connection) -> Result<Before> {
+        Ok(Before {
+            temp: rows(conn, TEMP_OBJECTS)?
+                .into_iter()
+                .map(|(_, n, _)| n)
+                .collect(),
+            ours: rows(conn, OUR_TRIGGERS)?
+                .into_iter()
+                .map(|(n, _, _)| n)
+                .collect(),
+        })
+    }
+
+    /// After the statements: drops every TEMP object they made (virtual tables first, which
+    /// take their shadow tables with them; then triggers, views and tables). Returns a trigger
+    /// they made on one of schemactl's own tables: its name, table and SQL (the caller
+    /// refuses the migration).
+    pub fn clear(&self, conn: &Connection) -> Result<Option<(String, String, String)>> {
+        let mut made: Vec<(String, String, String)> = rows(conn, TEMP_OBJECTS)?
+            .into_iter()
+            .filter(|(_, name, _)| !self.temp.contains(name))
+            .collect();
+        let rank = |(kind, _, sql): &(String, String, String)| match kind.as_str() {
+            "table"
+                if sql
+                    .get(..14)
+                    .is_some_and(|s| s.eq_ignore_ascii_case("CREATE VIRTUAL")) =>
+            {
+                0
+            }
+            "trigger" => 1,
+            "view" => 2,
+            _ => 3,
+        };
+        made.sort_by_key(rank);
+        for (kind, name, _) in &made {
+            let kind = match kind.as_str() {
+                "trigger" => "TRIGGER",
+                "view" => "VIEW",
+                _ => "TABLE",
+            };
+            conn.execute_batch(&format!("DROP {kind} IF EXISTS temp.{}", quote_ident(name)))
+                .map_err(Error::sqlite_in("drop the TEMP objects the migration made"))?;
+        }
+        Ok(rows(conn, OUR_TRIGGERS)?
+            .into_iter()
+            .find(|(name, _, _)| !self.ours.contains(name)))
+    }
+}

@@ -1,0 +1,96 @@
+//! Nothing a migration makes on its connection outlives its statements but the database: a
+//! TEMP trigger cannot fire on schemactl's own writes after the checks, and a TEMP table named
+//! like one of schemactl's cannot take its records (h21_01 to h21_06). A trigger in the
+//! database on one of schemactl's own tables is refused.
+
+mod common;
+
+use std::path::Path;
+
+use common::{empty_project, fails_in, ok_in};
+use proptest::prelude::*;
+use rusqlite::Connection;
+
+fn read(path: &Path, sql: &str) -> String {
+    let conn = Connection::open(path).expect("open");
+    conn.query_row(sql, [], |r| r.get(0)).expect(sql)
+}
+
+/// The user's rows, and the versions main's history holds.
+fn state(db: &Path) -> (String, String) {
+    (
+        read(
+            db,
+            "SELECT group_concat(id || '=' || v, ',') FROM (SELECT * FROM t ORDER BY id)",
+        ),
+        read(
+            db,
+            "SELECT group_concat(version, ',') FROM (SELECT version FROM main._schemactl_history ORDER BY version)",
+        ),
+    )
+}
+
+const ROWS: &str = "1=one,2=two";
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(16))]
+
+    #[test]
+    fn temp_objects_end_with_the_migrations_statements(
+        made in prop::sample::select(vec![
+            "CREATE TEMP TRIGGER zz AFTER INSERT ON main._schemactl_identity BEGIN UPDATE t SET v = 'CHANGED'; DELETE FROM t WHERE id = 2; END;",
+            "CREATE TEMP TRIGGER zz AFTER INSERT ON main._schemactl_migrations BEGIN UPDATE t SET v = 'CHANGED'; END;",
+            "CREATE TEMP TRIGGER zz AFTER DELETE ON main._schemactl_history BEGIN UPDATE t SET v = 'CHANGED'; END;",
+            "CREATE TEMP TABLE _schemactl_history AS SELECT * FROM main._schemactl_history WHERE 0;",
+            "CREATE TEMP TABLE _schemactl_migrations (version, name, kind, forward, reverse, checksum, applied_at);",
+            "CREATE TEMP TRIGGER zz AFTER UPDATE ON t BEGIN DELETE FROM t; END;",
+            "CREATE TEMP VIEW t AS SELECT 1 AS id, 'FORGED' AS v;",
+        ]),
+    ) {
+        let dir = empty_project();
+        let d = dir.path();
+        std::fs::write(
+            d.join("migrations/V1__t.sql"),
+            "CREATE TABLE t (id INTEGER PRIMARY KEY, v TEXT);\nINSERT INTO t VALUES (1, 'one'), (2, 'two');\n",
+        ).expect("V1");
+        ok_in(d, &["apply", "--yes"]);
+        std::fs::write(d.join("migrations/V2__temp.sql"), format!("CREATE TABLE u (x);\n{made}\n")).expect("V2");
+        // The reverse: TEMP tables named like the records a rollback deletes (h21_02).
+        std::fs::write(
+            d.join("rollbacks/V2__temp.sql"),
+            "CREATE TEMP TABLE _schemactl_history (version INTEGER);\nCREATE TEMP TABLE _schemactl_migrations (version INTEGER);\nDROP TABLE u;\n",
+        ).expect("V2 back");
+        let db = d.join("db.sqlite");
+        ok_in(d, &["apply", "--yes"]);
+        prop_assert_eq!(state(&db), (ROWS.to_string(), "1,2".to_string()));
+        let status = ok_in(d, &["status", "--format", "json"]);
+        prop_assert!(!status.contains("V2__temp\",\n") || status.contains("\"pending\": []"), "{}", status);
+        ok_in(d, &["rollback", "--to", "1", "--yes", "--allow-destructive"]);
+        prop_assert_eq!(state(&db), (ROWS.to_string(), "1".to_string()));
+        ok_in(d, &["apply", "--yes"]);
+        prop_assert_eq!(state(&db), (ROWS.to_string(), "1,2".to_string()));
+    }
+}
+
+/// A trigger in the database on one of schemactl's own tables would fire when schemactl
+/// records the run, after its checks: the migration is refused and nothing changes.
+#[test]
+fn a_trigger_on_schemactls_own_table_is_refused() {
+    let dir = empty_project();
+    let d = dir.path();
+    std::fs::write(
+        d.join("migrations/V1__t.sql"),
+        "CREATE TABLE t (id INTEGER PRIMARY KEY, v TEXT);\nINSERT INTO t VALUES (1, 'one'), (2, 'two');\n",
+    )
+    .expect("V1");
+    ok_in(d, &["apply", "--yes"]);
+    std::fs::write(
+        d.join("migrations/V2__ours.sql"),
+        "CREATE TRIGGER zz AFTER INSERT ON _schemactl_migrations BEGIN UPDATE t SET v = 'CHANGED'; END;\n",
+    )
+    .expect("V2");
+    let err = fails_in(d, &["apply", "--yes"], 1);
+    assert!(err.contains("schemactl's own table"), "{err}");
+    let db = d.join("db.sqlite");
+    assert_eq!(state(&db), (ROWS.to_string(), "1".to_string()));
+}
