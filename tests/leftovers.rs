@@ -45,7 +45,12 @@ proptest! {
             "CREATE TEMP TABLE _schemactl_migrations (version, name, kind, forward, reverse, checksum, applied_at);",
             "CREATE TEMP TRIGGER zz AFTER UPDATE ON t BEGIN DELETE FROM t; END;",
             "CREATE TEMP VIEW t AS SELECT 1 AS id, 'FORGED' AS v;",
+            // h22_03: a reserved name, taken under writable_schema.
+            "PRAGMA writable_schema = ON; CREATE TEMP TRIGGER sqlite_zz AFTER INSERT ON main._schemactl_migrations BEGIN UPDATE t SET v = 'CHANGED'; END; PRAGMA writable_schema = OFF;",
+            // h22_01: the name of the proof's TEMP table (under --verify), as a trigger's.
+            "CREATE TEMP TRIGGER \"_schemactl_proof_0\" AFTER INSERT ON main._schemactl_migrations BEGIN UPDATE t SET v = 'CHANGED'; END;",
         ]),
+        verify in any::<bool>(),
     ) {
         let dir = empty_project();
         let d = dir.path();
@@ -54,14 +59,21 @@ proptest! {
             "CREATE TABLE t (id INTEGER PRIMARY KEY, v TEXT);\nINSERT INTO t VALUES (1, 'one'), (2, 'two');\n",
         ).expect("V1");
         ok_in(d, &["apply", "--yes"]);
-        std::fs::write(d.join("migrations/V2__temp.sql"), format!("CREATE TABLE u (x);\n{made}\n")).expect("V2");
+        std::fs::write(
+            d.join("migrations/V2__temp.sql"),
+            format!("CREATE TABLE u (x);\nALTER TABLE t ADD COLUMN w TEXT;\n{made}\n"),
+        ).expect("V2");
         // The reverse: TEMP tables named like the records a rollback deletes (h21_02).
         std::fs::write(
             d.join("rollbacks/V2__temp.sql"),
-            "CREATE TEMP TABLE _schemactl_history (version INTEGER);\nCREATE TEMP TABLE _schemactl_migrations (version INTEGER);\nDROP TABLE u;\n",
+            "CREATE TEMP TABLE _schemactl_history (version INTEGER);\nCREATE TEMP TABLE _schemactl_migrations (version INTEGER);\nDROP TABLE u;\nALTER TABLE t DROP COLUMN w;\n",
         ).expect("V2 back");
         let db = d.join("db.sqlite");
-        ok_in(d, &["apply", "--yes"]);
+        if verify {
+            ok_in(d, &["apply", "--yes", "--verify"]);
+        } else {
+            ok_in(d, &["apply", "--yes"]);
+        }
         prop_assert_eq!(state(&db), (ROWS.to_string(), "1,2".to_string()));
         let status = ok_in(d, &["status", "--format", "json"]);
         prop_assert!(!status.contains("V2__temp\",\n") || status.contains("\"pending\": []"), "{}", status);
@@ -93,4 +105,29 @@ fn a_trigger_on_schemactls_own_table_is_refused() {
     assert!(err.contains("schemactl's own table"), "{err}");
     let db = d.join("db.sqlite");
     assert_eq!(state(&db), (ROWS.to_string(), "1".to_string()));
+}
+
+/// A TEMP AUTOINCREMENT table leaves TEMP's sqlite_sequence, which SQLite never drops and
+/// which would answer for main's in schemactl's own steps (h22_02): refused, nothing changed.
+#[test]
+fn a_temp_autoincrement_table_is_refused() {
+    let dir = empty_project();
+    let d = dir.path();
+    std::fs::write(
+        d.join("migrations/V1__t.sql"),
+        "CREATE TABLE t (id INTEGER PRIMARY KEY, v TEXT);\nINSERT INTO t VALUES (1, 'one'), (2, 'two');\n",
+    )
+    .expect("V1");
+    ok_in(d, &["apply", "--yes"]);
+    std::fs::write(
+        d.join("migrations/V2__seq.sql"),
+        "CREATE TEMP TABLE k (id INTEGER PRIMARY KEY AUTOINCREMENT, x);\nINSERT INTO k (x) VALUES (1);\nUPDATE t SET v = 'CHANGED';\n",
+    )
+    .expect("V2");
+    let err = fails_in(d, &["apply", "--yes"], 1);
+    assert!(err.contains("AUTOINCREMENT"), "{err}");
+    assert_eq!(
+        state(&d.join("db.sqlite")),
+        (ROWS.to_string(), "1".to_string())
+    );
 }

@@ -787,6 +787,15 @@ fn run_statements(
         }
     }
     // Nothing of the migration outlives its statements but the database (see leftovers).
+    if before.made_sequence(conn)? {
+        return Err(Error::MigrationStatement {
+            index: count,
+            migration,
+            statement: String::new(),
+            message: "it makes a TEMP table with AUTOINCREMENT, and SQLite then keeps a TEMP sqlite_sequence for the rest of the connection, where schemactl's own steps would read and write counters instead of main's: refused (make the TEMP table without AUTOINCREMENT)".into(),
+            constraint: false,
+        });
+    }
     if let Some((name, table, statement)) = before.clear(conn)? {
         return Err(Error::MigrationStatement {
             index: count,

@@ -10,6 +10,9 @@
 //!   statements but the database.
 //! - A trigger in the database on one of schemactl's own tables (`_schemactl_*`) would fire
 //!   when schemactl records the run, after the checks: a migration that makes one is refused.
+//! - A TEMP AUTOINCREMENT table leaves TEMP's `sqlite_sequence`, which SQLite never drops and
+//!   which would answer for main's in schemactl's own steps: a migration that makes it is
+//!   refused.
 
 use rusqlite::Connection;
 
@@ -19,12 +22,22 @@ use crate::sql::quote_ident;
 /// The connection's TEMP objects and the triggers on schemactl's own tables, before a
 /// migration's statements run.
 pub struct Before {
-    temp: Vec<String>,
+    /// Each TEMP object's type and name (triggers have a namespace of their own).
+    temp: Vec<(String, String)>,
+    /// Whether TEMP held a `sqlite_sequence`.
+    sequence: bool,
     ours: Vec<String>,
 }
 
+/// Every TEMP table, view and trigger, whatever its name (`PRAGMA writable_schema` lets a
+/// statement take a `sqlite_` name: h22_03), but `sqlite_sequence` (see
+/// [`Before::made_sequence`]).
 const TEMP_OBJECTS: &str = "SELECT type, name, coalesce(sql, '') FROM temp.sqlite_schema \
-     WHERE type IN ('table', 'view', 'trigger') AND name NOT LIKE 'sqlite\\_%' ESCAPE '\\'";
+     WHERE type IN ('table', 'view', 'trigger') AND name <> 'sqlite_sequence'";
+
+/// Whether TEMP holds a `sqlite_sequence`.
+const TEMP_SEQUENCE: &str =
+    "SELECT count(*) FROM temp.sqlite_schema WHERE type = 'table' AND name = 'sqlite_sequence'";
 
 const OUR_TRIGGERS: &str = "SELECT name, tbl_name, coalesce(sql, '') FROM main.sqlite_schema \
      WHERE type = 'trigger' AND tbl_name LIKE '\\_schemactl\\_%' ESCAPE '\\'";
@@ -45,8 +58,9 @@ impl Before {
         Ok(Before {
             temp: rows(conn, TEMP_OBJECTS)?
                 .into_iter()
-                .map(|(_, n, _)| n)
+                .map(|(kind, name, _)| (kind, name))
                 .collect(),
+            sequence: temp_sequence(conn)?,
             ours: rows(conn, OUR_TRIGGERS)?
                 .into_iter()
                 .map(|(n, _, _)| n)
@@ -61,7 +75,7 @@ impl Before {
     pub fn clear(&self, conn: &Connection) -> Result<Option<(String, String, String)>> {
         let mut made: Vec<(String, String, String)> = rows(conn, TEMP_OBJECTS)?
             .into_iter()
-            .filter(|(_, name, _)| !self.temp.contains(name))
+            .filter(|(kind, name, _)| !self.temp.iter().any(|(k, n)| k == kind && n == name))
             .collect();
         let rank = |(kind, _, sql): &(String, String, String)| match kind.as_str() {
             "table"
@@ -89,4 +103,20 @@ impl Before {
             .into_iter()
             .find(|(name, _, _)| !self.ours.contains(name)))
     }
+
+    /// True when the statements made TEMP's `sqlite_sequence` (a TEMP AUTOINCREMENT table):
+    /// SQLite never drops it, and for the rest of the connection an unqualified
+    /// `sqlite_sequence` in schemactl's own steps (a rebuild's or a stash's counter) would
+    /// read and write it instead of main's (h22_02). The caller refuses the migration.
+    pub fn made_sequence(&self, conn: &Connection) -> Result<bool> {
+        Ok(!self.sequence && temp_sequence(conn)?)
+    }
+}
+
+fn temp_sequence(conn: &Connection) -> Result<bool> {
+    conn.query_row(TEMP_SEQUENCE, [], |r| r.get::<_, i64>(0))
+        .map(|n| n > 0)
+        .map_err(Error::sqlite_in(
+            "read what the migration left on its connection",
+        ))
 }
