@@ -234,6 +234,22 @@ pub fn missing_collation(e: &rusqlite::Error) -> Option<String> {
 mod tests {
     use super::*;
 
+    /// The bundled SQLite is built with `SQLITE_MALLOC_SOFT_LIMIT=0` (.cargo/config.toml), so
+    /// its hash tables grow with a schema of thousands of tables (by default they stop at 64
+    /// buckets and every name lookup walks a chain).
+    #[test]
+    fn sqlite_is_built_without_the_hash_table_cap() {
+        let conn = Connection::open_in_memory().expect("open");
+        let options: Vec<String> = conn
+            .prepare("PRAGMA compile_options")
+            .and_then(|mut s| s.query_map([], |r| r.get(0))?.collect())
+            .expect("compile_options");
+        assert!(
+            options.iter().any(|o| o == "MALLOC_SOFT_LIMIT=0"),
+            "{options:?}"
+        );
+    }
+
     proptest::proptest! {
         #![proptest_config(proptest::prelude::ProptestConfig::with_cases(24))]
 
