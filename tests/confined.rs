@@ -168,3 +168,42 @@ fn replays_reach_no_other_file() {
         assert!(!new.exists(), "{args:?}: VACUUM INTO made a file");
     }
 }
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(12))]
+
+    /// A PRAGMA that, once set, changes how the connection reads the schema or the rows is
+    /// refused, in any spelling: the checks after the migration read through that connection
+    /// (h23: case_sensitive_like hid a trigger on schemactl's table from its rule,
+    /// writable_schema committed a schema the checks never read, ignore_check_constraints let
+    /// the next migration break a CHECK). Nothing changes.
+    #[test]
+    fn pragmas_that_change_the_connection_are_refused(
+        pragma in prop::sample::select(vec![
+            "PRAGMA case_sensitive_like = ON",
+            "PRAGMA writable_schema = ON",
+            "pragma main.writable_schema=1",
+            "PRAGMA ignore_check_constraints = 1",
+            "PRAGMA recursive_triggers = ON",
+            "PRAGMA \"query_only\" = 1",
+            "PRAGMA reverse_unordered_selects = 1",
+            "PRAGMA trusted_schema = 0",
+            "PRAGMA schema_version = 99",
+        ]),
+    ) {
+        let dir = empty_project();
+        let d = dir.path();
+        std::fs::write(
+            d.join("migrations/V1__t.sql"),
+            "CREATE TABLE t (id INTEGER PRIMARY KEY, v TEXT);\nINSERT INTO t VALUES (1, 'one'), (2, 'two');\n",
+        ).expect("V1");
+        ok_in(d, &["apply", "--yes"]);
+        std::fs::write(
+            d.join("migrations/V2__p.sql"),
+            format!("UPDATE t SET v = 'CHANGED';\n{pragma};\n"),
+        ).expect("V2");
+        let err = fails_in(d, &["apply", "--yes"], 1);
+        prop_assert!(err.contains("refused"), "{}", err);
+        prop_assert_eq!(values(&d.join("db.sqlite")), vec!["one".to_string(), "two".to_string()]);
+    }
+}

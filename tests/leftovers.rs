@@ -45,8 +45,6 @@ proptest! {
             "CREATE TEMP TABLE _schemactl_migrations (version, name, kind, forward, reverse, checksum, applied_at);",
             "CREATE TEMP TRIGGER zz AFTER UPDATE ON t BEGIN DELETE FROM t; END;",
             "CREATE TEMP VIEW t AS SELECT 1 AS id, 'FORGED' AS v;",
-            // h22_03: a reserved name, taken under writable_schema.
-            "PRAGMA writable_schema = ON; CREATE TEMP TRIGGER sqlite_zz AFTER INSERT ON main._schemactl_migrations BEGIN UPDATE t SET v = 'CHANGED'; END; PRAGMA writable_schema = OFF;",
             // h22_01: the name of the proof's TEMP table (under --verify), as a trigger's.
             "CREATE TEMP TRIGGER \"_schemactl_proof_0\" AFTER INSERT ON main._schemactl_migrations BEGIN UPDATE t SET v = 'CHANGED'; END;",
         ]),
@@ -96,15 +94,23 @@ fn a_trigger_on_schemactls_own_table_is_refused() {
     )
     .expect("V1");
     ok_in(d, &["apply", "--yes"]);
-    std::fs::write(
-        d.join("migrations/V2__ours.sql"),
-        "CREATE TRIGGER zz AFTER INSERT ON _schemactl_migrations BEGIN UPDATE t SET v = 'CHANGED'; END;\n",
-    )
-    .expect("V2");
-    let err = fails_in(d, &["apply", "--yes"], 1);
-    assert!(err.contains("schemactl's own table"), "{err}");
-    let db = d.join("db.sqlite");
-    assert_eq!(state(&db), (ROWS.to_string(), "1".to_string()));
+    for table in [
+        "_schemactl_migrations",
+        "\"_SCHEMACTL_MIGRATIONS\"",
+        "[_Schemactl_History]",
+    ] {
+        std::fs::write(
+            d.join("migrations/V2__ours.sql"),
+            format!(
+                "CREATE TRIGGER zz AFTER INSERT ON {table} BEGIN UPDATE t SET v = 'CHANGED'; END;\n"
+            ),
+        )
+        .expect("V2");
+        let err = fails_in(d, &["apply", "--yes"], 1);
+        assert!(err.contains("schemactl's own table"), "{table}: {err}");
+        let db = d.join("db.sqlite");
+        assert_eq!(state(&db), (ROWS.to_string(), "1".to_string()), "{table}");
+    }
 }
 
 /// A TEMP AUTOINCREMENT table leaves TEMP's sqlite_sequence, which SQLite never drops and

@@ -40,7 +40,7 @@ const TEMP_SEQUENCE: &str =
     "SELECT count(*) FROM temp.sqlite_schema WHERE type = 'table' AND name = 'sqlite_sequence'";
 
 const OUR_TRIGGERS: &str = "SELECT name, tbl_name, coalesce(sql, '') FROM main.sqlite_schema \
-     WHERE type = 'trigger' AND tbl_name LIKE '\\_schemactl\\_%' ESCAPE '\\'";
+     WHERE type = 'trigger' AND lower(substr(tbl_name, 1, 11)) = '_schemactl_'";
 
 fn rows(conn: &Connection, sql: &str) -> Result<Vec<(String, String, String)>> {
     let q = Error::sqlite_in("read what the migration left on its connection");

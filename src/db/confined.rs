@@ -3,7 +3,8 @@
 //! that would end, open or escape schemactl's migration transaction: `BEGIN`, `COMMIT`, `END`,
 //! `ROLLBACK` (SQLITE_TRANSACTION), `SAVEPOINT`, `RELEASE`, `ROLLBACK TO` (SQLITE_SAVEPOINT),
 //! `ATTACH`, `DETACH`, and `PRAGMA journal_mode` (and `wal_checkpoint`, which cannot run inside
-//! one).
+//! one); and the PRAGMAs that, once set, change for the rest of the connection how it reads the
+//! schema or the rows ([`NOT_SET`]), which schemactl's checks after the migration read through.
 //!
 //! The migration loader refuses these words when it reads a file, by schemactl's own lexer;
 //! this is the check that does not depend on that lexer. Text it cannot read (an unterminated
@@ -54,15 +55,31 @@ pub fn is_refusal(e: &rusqlite::Error) -> bool {
 }
 
 /// What [`Confined`] says of a statement it refused.
-pub const REFUSAL: &str = "it controls the transaction or the connection (BEGIN, COMMIT, END, ROLLBACK, SAVEPOINT, RELEASE, ATTACH, DETACH, PRAGMA journal_mode or wal_checkpoint), and a migration runs inside schemactl's transaction: refused before it ran";
+pub const REFUSAL: &str = "it controls the transaction or the connection (BEGIN, COMMIT, END, ROLLBACK, SAVEPOINT, RELEASE, ATTACH, DETACH, PRAGMA journal_mode or wal_checkpoint, or sets a PRAGMA that changes how the connection reads the schema or the rows: writable_schema, schema_version, case_sensitive_like, ignore_check_constraints, recursive_triggers, query_only, reverse_unordered_selects, trusted_schema), and a migration runs inside schemactl's transaction, on the connection its checks use: refused before it ran";
 
-/// The authorizer: SQLITE_DENY for transaction control, savepoints, ATTACH, DETACH and
-/// `PRAGMA journal_mode`; SQLITE_OK for everything else.
+/// PRAGMAs a statement may read but not set: each would change, for the rest of the
+/// connection, how it reads the schema or the rows, and so what schemactl's own checks and
+/// steps after the migration see (h23: a trigger hidden from a LIKE, a schema rewritten under
+/// the connection's parsed one, CHECKs skipped in the next migration).
+const NOT_SET: [&[u8]; 8] = [
+    b"writable_schema",
+    b"schema_version",
+    b"case_sensitive_like",
+    b"ignore_check_constraints",
+    b"recursive_triggers",
+    b"query_only",
+    b"reverse_unordered_selects",
+    b"trusted_schema",
+];
+
+/// The authorizer: SQLITE_DENY for transaction control, savepoints, ATTACH, DETACH,
+/// `PRAGMA journal_mode` and `wal_checkpoint`, and a set of a [`NOT_SET`] PRAGMA; SQLITE_OK for
+/// everything else.
 extern "C" fn deny_control(
     _data: *mut c_void,
     action: c_int,
     first: *const c_char,
-    _second: *const c_char,
+    second: *const c_char,
     _database: *const c_char,
     _trigger: *const c_char,
 ) -> c_int {
@@ -77,8 +94,11 @@ extern "C" fn deny_control(
             let name = unsafe { CStr::from_ptr(first) };
             let name = name.to_bytes();
             // A checkpoint cannot run inside a transaction either (SQLite says "locked").
+            // SQLite passes the value being set as the second string, NULL for a read.
+            let sets = !second.is_null();
             if name.eq_ignore_ascii_case(b"journal_mode")
                 || name.eq_ignore_ascii_case(b"wal_checkpoint")
+                || (sets && NOT_SET.iter().any(|n| name.eq_ignore_ascii_case(n)))
             {
                 ffi::SQLITE_DENY
             } else {
@@ -115,11 +135,23 @@ mod tests {
             "pragma main.JOURNAL_MODE=wal",
             "PRAGMA 'journal_mode'",
             "PRAGMA wal_checkpoint(TRUNCATE)",
+            "PRAGMA writable_schema = ON",
+            "PRAGMA writable_schema = RESET",
+            "PRAGMA main.schema_version = 9",
+            "PRAGMA case_sensitive_like = ON",
+            "PRAGMA ignore_check_constraints = 1",
+            "PRAGMA recursive_triggers = ON",
+            "PRAGMA query_only = 1",
+            "PRAGMA reverse_unordered_selects = ON",
+            "PRAGMA trusted_schema = OFF",
         ];
         let allowed = [
             "INSERT INTO t VALUES (1)",
             "PRAGMA foreign_keys = OFF",
             "PRAGMA legacy_alter_table = ON",
+            "PRAGMA writable_schema",
+            "PRAGMA user_version = 3",
+            "PRAGMA defer_foreign_keys = ON",
             "CREATE TRIGGER g AFTER INSERT ON t BEGIN SELECT RAISE(ROLLBACK, 'no') WHERE 0; END",
             "INSERT OR ROLLBACK INTO t VALUES (2)",
         ];
