@@ -189,6 +189,9 @@ proptest! {
             "PRAGMA reverse_unordered_selects = 1",
             "PRAGMA trusted_schema = 0",
             "PRAGMA schema_version = 99",
+            "PRAGMA count_changes = ON",
+            "PRAGMA hard_heap_limit = 200000",
+            "PRAGMA soft_heap_limit = 100",
         ]),
     ) {
         let dir = empty_project();

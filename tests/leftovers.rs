@@ -137,3 +137,48 @@ fn a_temp_autoincrement_table_is_refused() {
         (ROWS.to_string(), "1".to_string())
     );
 }
+
+/// A setting a migration uses for its own statements does not reach the next one in the same
+/// run (h24_01: `legacy_alter_table` left ON made the next RENAME leave a view on the old
+/// name, and the run said "schema: as expected"); a foreign key violation left for the commit
+/// is refused in the rehearsal, naming the migration (h24_02).
+#[test]
+fn settings_end_with_the_migrations_statements() {
+    let dir = empty_project();
+    let d = dir.path();
+    std::fs::write(
+        d.join("migrations/V1__t.sql"),
+        "CREATE TABLE t (id INTEGER PRIMARY KEY, v TEXT);\nINSERT INTO t VALUES (1, 'one'), (2, 'two');\nCREATE VIEW tv AS SELECT v FROM t;\nCREATE TABLE c (id INTEGER PRIMARY KEY, t_id INTEGER REFERENCES t (id));\n",
+    )
+    .expect("V1");
+    ok_in(d, &["apply", "--yes"]);
+    std::fs::write(
+        d.join("migrations/V2__legacy.sql"),
+        "PRAGMA legacy_alter_table = ON;\n",
+    )
+    .expect("V2");
+    std::fs::write(
+        d.join("migrations/V3__rename.sql"),
+        "ALTER TABLE t RENAME TO t2;\n",
+    )
+    .expect("V3");
+    ok_in(d, &["apply", "--yes"]);
+    let db = d.join("db.sqlite");
+    assert_eq!(
+        read(&db, "SELECT group_concat(v, ',') FROM tv"),
+        "one,two",
+        "the view follows the rename, as it does when V3 runs alone"
+    );
+    std::fs::write(
+        d.join("migrations/V4__defer.sql"),
+        "PRAGMA defer_foreign_keys = ON;\nINSERT INTO c VALUES (1, 99);\n",
+    )
+    .expect("V4");
+    let err = fails_in(d, &["apply", "--yes"], 1);
+    assert!(
+        err.contains("V4__defer") && err.contains("FOREIGN KEY"),
+        "{err}"
+    );
+    assert!(err.contains("rehearsal"), "{err}");
+    assert_eq!(read(&db, "SELECT count(*) || '' FROM c"), "0");
+}

@@ -796,6 +796,15 @@ fn run_statements(
             constraint: false,
         });
     }
+    if super::leftovers::Before::deferred_violation(conn) {
+        return Err(Error::MigrationStatement {
+            index: count,
+            migration,
+            statement: String::new(),
+            message: "it leaves a FOREIGN KEY violation waiting for the commit (made under PRAGMA defer_foreign_keys): refused (run `PRAGMA foreign_key_check` on the tables it writes)".into(),
+            constraint: true,
+        });
+    }
     if let Some((name, table, statement)) = before.clear(conn)? {
         return Err(Error::MigrationStatement {
             index: count,

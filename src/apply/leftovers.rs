@@ -10,6 +10,9 @@
 //!   statements but the database.
 //! - A trigger in the database on one of schemactl's own tables (`_schemactl_*`) would fire
 //!   when schemactl records the run, after the checks: a migration that makes one is refused.
+//! - The settings a migration may use for its own statements (`legacy_alter_table`,
+//!   `defer_foreign_keys`) are put back after them, and a foreign key violation left waiting for
+//!   the commit refuses the migration (the rehearsal never commits).
 //! - A TEMP AUTOINCREMENT table leaves TEMP's `sqlite_sequence`, which SQLite never drops and
 //!   which would answer for main's in schemactl's own steps: a migration that makes it is
 //!   refused.
@@ -27,6 +30,11 @@ pub struct Before {
     /// Whether TEMP held a `sqlite_sequence`.
     sequence: bool,
     ours: Vec<String>,
+    /// The connection settings a migration may set for its own statements, with their values
+    /// before it: put back after them, so that no setting reaches the next migration or
+    /// schemactl's own steps (h24_01: `legacy_alter_table` left ON made the next migration's
+    /// RENAME leave a view reading the old name).
+    settings: Vec<(&'static str, i64)>,
 }
 
 /// Every TEMP table, view and trigger, whatever its name (`PRAGMA writable_schema` lets a
@@ -61,6 +69,8 @@ impl Before {
                 .map(|(kind, name, _)| (kind, name))
                 .collect(),
             sequence: temp_sequence(conn)?,
+            settings: crate::db::confined::settings(conn)
+                .map_err(Error::sqlite_in("read the connection's settings"))?,
             ours: rows(conn, OUR_TRIGGERS)?
                 .into_iter()
                 .map(|(n, _, _)| n)
@@ -90,6 +100,8 @@ impl Before {
             _ => 3,
         };
         made.sort_by_key(rank);
+        crate::db::confined::put_back(conn, &self.settings)
+            .map_err(Error::sqlite_in("put the connection's settings back"))?;
         for (kind, name, _) in &made {
             let kind = match kind.as_str() {
                 "trigger" => "TRIGGER",
@@ -110,6 +122,24 @@ impl Before {
     /// read and write it instead of main's (h22_02). The caller refuses the migration.
     pub fn made_sequence(&self, conn: &Connection) -> Result<bool> {
         Ok(!self.sequence && temp_sequence(conn)?)
+    }
+
+    /// True when a foreign key violation waits for the commit (made under
+    /// `defer_foreign_keys`): the rehearsal never commits, so it would pass and the live run
+    /// fail at its commit (h24_02). The caller refuses the migration, naming it.
+    pub fn deferred_violation(conn: &Connection) -> bool {
+        let (mut current, mut highest) = (0, 0);
+        // SAFETY: the handle is `conn`'s open database; the out-pointers are valid locals.
+        let rc = unsafe {
+            rusqlite::ffi::sqlite3_db_status(
+                conn.handle(),
+                rusqlite::ffi::SQLITE_DBSTATUS_DEFERRED_FKS,
+                &mut current,
+                &mut highest,
+                0,
+            )
+        };
+        rc == rusqlite::ffi::SQLITE_OK && current > 0
     }
 }
 

@@ -49,19 +49,47 @@ pub fn confine(conn: &Connection) {
     std::mem::forget(Confined::new(conn));
 }
 
+/// Settings a migration may use for its own statements and that would otherwise last for the
+/// rest of the connection (or of the transaction): a run, and every replay, puts them back
+/// after each migration, so that a migration behaves in a run as it does alone (h24_01:
+/// `legacy_alter_table` left ON made the next migration's RENAME leave a view on the old name).
+pub const SETTINGS: [&str; 2] = ["legacy_alter_table", "defer_foreign_keys"];
+
+/// The values of [`SETTINGS`] on `conn`.
+pub fn settings(conn: &Connection) -> rusqlite::Result<Vec<(&'static str, i64)>> {
+    SETTINGS
+        .iter()
+        .map(|name| {
+            conn.query_row(&format!("PRAGMA {name}"), [], |r| r.get::<_, i64>(0))
+                .map(|v| (*name, v))
+        })
+        .collect()
+}
+
+/// Puts `values` (read by [`settings`]) back on `conn`.
+pub fn put_back(conn: &Connection, values: &[(&'static str, i64)]) -> rusqlite::Result<()> {
+    for (name, value) in values {
+        conn.execute_batch(&format!("PRAGMA {name} = {value}"))?;
+    }
+    Ok(())
+}
+
 /// True when `e` is a statement refused by [`Confined`].
 pub fn is_refusal(e: &rusqlite::Error) -> bool {
     e.sqlite_error_code() == Some(rusqlite::ErrorCode::AuthorizationForStatementDenied)
 }
 
 /// What [`Confined`] says of a statement it refused.
-pub const REFUSAL: &str = "it controls the transaction or the connection (BEGIN, COMMIT, END, ROLLBACK, SAVEPOINT, RELEASE, ATTACH, DETACH, PRAGMA journal_mode or wal_checkpoint, or sets a PRAGMA that changes how the connection reads the schema or the rows: writable_schema, schema_version, case_sensitive_like, ignore_check_constraints, recursive_triggers, query_only, reverse_unordered_selects, trusted_schema), and a migration runs inside schemactl's transaction, on the connection its checks use: refused before it ran";
+pub const REFUSAL: &str = "it controls the transaction or the connection (BEGIN, COMMIT, END, ROLLBACK, SAVEPOINT, RELEASE, ATTACH, DETACH, PRAGMA journal_mode or wal_checkpoint, or sets a PRAGMA that changes how the connection reads the schema or the rows: writable_schema, schema_version, case_sensitive_like, ignore_check_constraints, recursive_triggers, query_only, reverse_unordered_selects, trusted_schema, count_changes, or the process's soft_heap_limit or hard_heap_limit), and a migration runs inside schemactl's transaction, on the connection its checks use: refused before it ran";
 
 /// PRAGMAs a statement may read but not set: each would change, for the rest of the
 /// connection, how it reads the schema or the rows, and so what schemactl's own checks and
 /// steps after the migration see (h23: a trigger hidden from a LIKE, a schema rewritten under
 /// the connection's parsed one, CHECKs skipped in the next migration).
-const NOT_SET: [&[u8]; 8] = [
+const NOT_SET: [&[u8]; 11] = [
+    b"count_changes",
+    b"hard_heap_limit",
+    b"soft_heap_limit",
     b"writable_schema",
     b"schema_version",
     b"case_sensitive_like",

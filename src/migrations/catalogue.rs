@@ -382,12 +382,16 @@ fn replay_part<'a>(
         .map_err(|e| Error::sqlite("open a scratch database", e))?;
     // A replay, like a run, keeps to its own database (an ATTACH would create a file).
     let _confined = crate::db::confined::Confined::new(&conn);
+    // Each migration replays as a run runs it: its settings put back after it.
+    let settings = crate::db::confined::settings(&conn)
+        .map_err(|e| Error::sqlite("open a scratch database", e))?;
     for m in list {
         let replayed = if m.origin == Origin::Adopted {
             replay_adoption(&conn, &m.forward)
         } else {
             conn.execute_batch(&m.forward)
-        };
+        }
+        .and_then(|()| crate::db::confined::put_back(&conn, &settings));
         replayed.map_err(|e| Error::Replay {
             migration: m.stem(),
             origin: m.origin.to_string(),

@@ -72,14 +72,19 @@ pub fn compare(files: &[Migration], live: &Schema, exclude: &Exclude) -> Result<
         .map_err(|e| Error::sqlite("open a scratch database", e))?;
     // The files replay in this database alone (h20_01: an ATTACH reached other files).
     crate::db::confined::confine(&conn);
+    // Each migration replays as a run runs it: its settings put back after it.
+    let settings = crate::db::confined::settings(&conn)
+        .map_err(|e| Error::sqlite("open a scratch database", e))?;
     let mut out = Vec::new();
     for m in files {
-        conn.execute_batch(&m.forward).map_err(|e| Error::Replay {
-            migration: m.stem(),
-            origin: m.origin.to_string(),
-            how: "replayed from empty",
-            message: crate::normal::sqlite_message(&e),
-        })?;
+        conn.execute_batch(&m.forward)
+            .and_then(|()| crate::db::confined::put_back(&conn, &settings))
+            .map_err(|e| Error::Replay {
+                migration: m.stem(),
+                origin: m.origin.to_string(),
+                how: "replayed from empty",
+                message: crate::normal::sqlite_message(&e),
+            })?;
         let built = exclude.apply_owned(crate::inspect(&conn)?);
         let (lines, diff) = if built == live {
             (0, String::new())
