@@ -182,3 +182,68 @@ fn settings_end_with_the_migrations_statements() {
     assert!(err.contains("rehearsal"), "{err}");
     assert_eq!(read(&db, "SELECT count(*) || '' FROM c"), "0");
 }
+
+/// A table or view named like one of SQLite's built-in table-valued functions would answer
+/// for it wherever it is read without a schema (h25_01: a view named `pragma_table_list`
+/// blinded the proof and the schema check; h25_02: one named `pragma_table_xinfo` left every
+/// command failing): refused, nothing changed.
+#[test]
+fn a_view_named_like_a_built_in_function_is_refused() {
+    let dir = empty_project();
+    let d = dir.path();
+    std::fs::write(
+        d.join("migrations/V1__t.sql"),
+        "CREATE TABLE t (id INTEGER PRIMARY KEY, v TEXT);\nINSERT INTO t VALUES (1, 'one'), (2, 'two');\n",
+    )
+    .expect("V1");
+    ok_in(d, &["apply", "--yes"]);
+    for name in [
+        "pragma_table_list",
+        "\"PRAGMA_TABLE_XINFO\"",
+        "dbstat",
+        "[json_each]",
+    ] {
+        std::fs::write(
+            d.join("migrations/V2__shadow.sql"),
+            format!("UPDATE t SET v = 'CHANGED';\nCREATE VIEW {name} AS SELECT 1 AS x;\n"),
+        )
+        .expect("V2");
+        let err = fails_in(d, &["apply", "--yes"], 1);
+        assert!(err.contains("built-in table-valued"), "{name}: {err}");
+        assert_eq!(
+            state(&d.join("db.sqlite")),
+            (ROWS.to_string(), "1".to_string()),
+            "{name}"
+        );
+    }
+}
+
+/// The row proof follows a migration whose statements need an object they do not name (a
+/// trigger of the table they write fills another): it runs them once more on the whole schema
+/// rather than leaving the table unproven, and a rebuild that swaps two columns' values is
+/// refused (h25_03b).
+#[test]
+fn the_proof_follows_a_trigger_into_a_table_the_migration_does_not_name() {
+    let dir = empty_project();
+    let d = dir.path();
+    std::fs::write(
+        d.join("migrations/V1__t.sql"),
+        "CREATE TABLE t (id INTEGER PRIMARY KEY, a TEXT, b TEXT);\nINSERT INTO t VALUES (1, 'a1', 'b1'), (2, 'a2', 'b2');\nCREATE TABLE e (k TEXT);\nCREATE TABLE n (c INTEGER NOT NULL);\nINSERT INTO n VALUES (0);\nCREATE TRIGGER bump AFTER INSERT ON e BEGIN UPDATE n SET c = c + 1; END;\n",
+    )
+    .expect("V1");
+    ok_in(d, &["apply", "--yes"]);
+    std::fs::write(
+        d.join("migrations/V2__swap.sql"),
+        "INSERT INTO e VALUES ('x');\nCREATE TABLE t_new (id INTEGER PRIMARY KEY, a TEXT, b TEXT);\nINSERT INTO t_new (id, a, b) SELECT id, b, a FROM t;\nDROP TABLE t;\nALTER TABLE t_new RENAME TO t;\n",
+    )
+    .expect("V2");
+    let err = fails_in(d, &["apply", "--yes", "--allow-destructive"], 1);
+    assert!(err.contains("\"t\""), "{err}");
+    assert_eq!(
+        read(
+            &d.join("db.sqlite"),
+            "SELECT group_concat(a || b, ',') FROM t"
+        ),
+        "a1b1,a2b2"
+    );
+}

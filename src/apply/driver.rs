@@ -787,6 +787,17 @@ fn run_statements(
         }
     }
     // Nothing of the migration outlives its statements but the database (see leftovers).
+    if let Some((kind, name, statement)) = before.made_built_in_name(conn)? {
+        return Err(Error::MigrationStatement {
+            index: count,
+            migration,
+            statement,
+            message: format!(
+                "it makes {kind} \"{name}\", the name of one of SQLite's built-in table-valued functions, which it would hide from every reader (schemactl's inspection, proof and checks among them): refused"
+            ),
+            constraint: false,
+        });
+    }
     if before.made_sequence(conn)? {
         return Err(Error::MigrationStatement {
             index: count,

@@ -30,6 +30,8 @@ pub struct Before {
     /// Whether TEMP held a `sqlite_sequence`.
     sequence: bool,
     ours: Vec<String>,
+    /// Objects of main named like a built-in table-valued function ([`BUILT_IN_NAMES`]).
+    built_in: Vec<String>,
     /// The connection settings a migration may set for its own statements, with their values
     /// before it: put back after them, so that no setting reaches the next migration or
     /// schemactl's own steps (h24_01: `legacy_alter_table` left ON made the next migration's
@@ -46,6 +48,15 @@ const TEMP_OBJECTS: &str = "SELECT type, name, coalesce(sql, '') FROM temp.sqlit
 /// Whether TEMP holds a `sqlite_sequence`.
 const TEMP_SEQUENCE: &str =
     "SELECT count(*) FROM temp.sqlite_schema WHERE type = 'table' AND name = 'sqlite_sequence'";
+
+/// Objects of main named like one of SQLite's built-in table-valued functions, which a view or
+/// table of that name shadows wherever it is read without a schema: schemactl's own
+/// inspection, proof and checks read `pragma_table_list`, `pragma_table_xinfo`, `dbstat`, ...
+/// (h25_01: a view named `pragma_table_list` blinded the proof and the schema check).
+const BUILT_IN_NAMES: &str = "SELECT type, name, coalesce(sql, '') FROM main.sqlite_schema \
+     WHERE type IN ('table', 'view') AND (lower(name) GLOB 'pragma_*' OR lower(name) IN \
+     ('dbstat', 'json_each', 'json_tree', 'jsonb_each', 'jsonb_tree', 'sqlite_dbpage', \
+     'sqlite_stmt', 'fts5vocab'))";
 
 const OUR_TRIGGERS: &str = "SELECT name, tbl_name, coalesce(sql, '') FROM main.sqlite_schema \
      WHERE type = 'trigger' AND lower(substr(tbl_name, 1, 11)) = '_schemactl_'";
@@ -74,6 +85,10 @@ impl Before {
             ours: rows(conn, OUR_TRIGGERS)?
                 .into_iter()
                 .map(|(n, _, _)| n)
+                .collect(),
+            built_in: rows(conn, BUILT_IN_NAMES)?
+                .into_iter()
+                .map(|(_, n, _)| n)
                 .collect(),
         })
     }
@@ -122,6 +137,17 @@ impl Before {
     /// read and write it instead of main's (h22_02). The caller refuses the migration.
     pub fn made_sequence(&self, conn: &Connection) -> Result<bool> {
         Ok(!self.sequence && temp_sequence(conn)?)
+    }
+
+    /// A table or view the statements made in main under the name of one of SQLite's built-in
+    /// table-valued functions: its type, name and SQL (the caller refuses the migration).
+    pub fn made_built_in_name(
+        &self,
+        conn: &Connection,
+    ) -> Result<Option<(String, String, String)>> {
+        Ok(rows(conn, BUILT_IN_NAMES)?
+            .into_iter()
+            .find(|(_, name, _)| !self.built_in.contains(name)))
     }
 
     /// True when a foreign key violation waits for the commit (made under

@@ -383,10 +383,23 @@ pub(super) fn default_value(conn: &Connection, c: &Col) -> Result<Option<Vec<Sto
 /// (migrations whose data statements need real rows, or that need objects they do not name):
 /// then the tables they name are not proven. Creating only what they name keeps a one-table
 /// change on a schema of thousands of tables cheap: SQLite rereads its catalog on every CREATE.
+///
+/// When they do not run on what they name alone (a trigger of a table they write fills another
+/// table: h25_03b), they run once more on the whole schema, rows aside, before the tables are
+/// left unproven.
 pub(super) fn simulate(
     conn: &Connection,
     sql: &[&str],
     named: &BTreeSet<String>,
+) -> Option<Connection> {
+    simulate_on(conn, sql, Some(named)).or_else(|| simulate_on(conn, sql, None))
+}
+
+/// [`simulate`] on the objects `named` names, or on every object.
+fn simulate_on(
+    conn: &Connection,
+    sql: &[&str],
+    named: Option<&BTreeSet<String>>,
 ) -> Option<Connection> {
     let sim = Connection::open_in_memory().ok()?;
     let objects: Vec<String> = conn
@@ -400,7 +413,10 @@ pub(super) fn simulate(
         .ok()?
         .into_iter()
         .filter(|(name, table, _)| {
-            named.contains(&name.to_ascii_lowercase()) || named.contains(&table.to_ascii_lowercase())
+            named.is_none_or(|named| {
+                named.contains(&name.to_ascii_lowercase())
+                    || named.contains(&table.to_ascii_lowercase())
+            })
         })
         .map(|(_, _, sql)| sql)
         .collect();
