@@ -8,7 +8,7 @@ mod common;
 
 use std::path::Path;
 
-use common::{empty_project, fails_in, ok_in};
+use common::{empty_project, fails_in, ok_in, project_with_t};
 use proptest::prelude::*;
 use rusqlite::Connection;
 
@@ -66,13 +66,8 @@ proptest! {
         ]),
         rehearse in any::<bool>(),
     ) {
-        let dir = empty_project();
+        let dir = project_with_t();
         let d = dir.path();
-        std::fs::write(
-            d.join("migrations/V1__t.sql"),
-            "CREATE TABLE t (id INTEGER PRIMARY KEY, v TEXT);\nINSERT INTO t VALUES (1, 'one'), (2, 'two');\n",
-        ).expect("V1");
-        ok_in(d, &["apply", "--yes"]);
         std::fs::write(
             d.join("migrations/V2__hostile.sql"),
             format!("UPDATE t SET v = 'CHANGED';\n{control};\n{unreadable}\n"),
@@ -194,13 +189,8 @@ proptest! {
             "PRAGMA soft_heap_limit = 100",
         ]),
     ) {
-        let dir = empty_project();
+        let dir = project_with_t();
         let d = dir.path();
-        std::fs::write(
-            d.join("migrations/V1__t.sql"),
-            "CREATE TABLE t (id INTEGER PRIMARY KEY, v TEXT);\nINSERT INTO t VALUES (1, 'one'), (2, 'two');\n",
-        ).expect("V1");
-        ok_in(d, &["apply", "--yes"]);
         std::fs::write(
             d.join("migrations/V2__p.sql"),
             format!("UPDATE t SET v = 'CHANGED';\n{pragma};\n"),

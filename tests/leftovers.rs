@@ -7,7 +7,7 @@ mod common;
 
 use std::path::Path;
 
-use common::{empty_project, fails_in, ok_in};
+use common::{empty_project, fails_in, ok_in, project_with_t};
 use proptest::prelude::*;
 use rusqlite::Connection;
 
@@ -50,13 +50,8 @@ proptest! {
         ]),
         verify in any::<bool>(),
     ) {
-        let dir = empty_project();
+        let dir = project_with_t();
         let d = dir.path();
-        std::fs::write(
-            d.join("migrations/V1__t.sql"),
-            "CREATE TABLE t (id INTEGER PRIMARY KEY, v TEXT);\nINSERT INTO t VALUES (1, 'one'), (2, 'two');\n",
-        ).expect("V1");
-        ok_in(d, &["apply", "--yes"]);
         std::fs::write(
             d.join("migrations/V2__temp.sql"),
             format!("CREATE TABLE u (x);\nALTER TABLE t ADD COLUMN w TEXT;\n{made}\n"),
@@ -86,14 +81,8 @@ proptest! {
 /// records the run, after its checks: the migration is refused and nothing changes.
 #[test]
 fn a_trigger_on_schemactls_own_table_is_refused() {
-    let dir = empty_project();
+    let dir = project_with_t();
     let d = dir.path();
-    std::fs::write(
-        d.join("migrations/V1__t.sql"),
-        "CREATE TABLE t (id INTEGER PRIMARY KEY, v TEXT);\nINSERT INTO t VALUES (1, 'one'), (2, 'two');\n",
-    )
-    .expect("V1");
-    ok_in(d, &["apply", "--yes"]);
     for table in [
         "_schemactl_migrations",
         "\"_SCHEMACTL_MIGRATIONS\"",
@@ -117,14 +106,8 @@ fn a_trigger_on_schemactls_own_table_is_refused() {
 /// which would answer for main's in schemactl's own steps (h22_02): refused, nothing changed.
 #[test]
 fn a_temp_autoincrement_table_is_refused() {
-    let dir = empty_project();
+    let dir = project_with_t();
     let d = dir.path();
-    std::fs::write(
-        d.join("migrations/V1__t.sql"),
-        "CREATE TABLE t (id INTEGER PRIMARY KEY, v TEXT);\nINSERT INTO t VALUES (1, 'one'), (2, 'two');\n",
-    )
-    .expect("V1");
-    ok_in(d, &["apply", "--yes"]);
     std::fs::write(
         d.join("migrations/V2__seq.sql"),
         "CREATE TEMP TABLE k (id INTEGER PRIMARY KEY AUTOINCREMENT, x);\nINSERT INTO k (x) VALUES (1);\nUPDATE t SET v = 'CHANGED';\n",
@@ -189,14 +172,8 @@ fn settings_end_with_the_migrations_statements() {
 /// command failing): refused, nothing changed.
 #[test]
 fn a_view_named_like_a_built_in_function_is_refused() {
-    let dir = empty_project();
+    let dir = project_with_t();
     let d = dir.path();
-    std::fs::write(
-        d.join("migrations/V1__t.sql"),
-        "CREATE TABLE t (id INTEGER PRIMARY KEY, v TEXT);\nINSERT INTO t VALUES (1, 'one'), (2, 'two');\n",
-    )
-    .expect("V1");
-    ok_in(d, &["apply", "--yes"]);
     for name in [
         "pragma_table_list",
         "\"PRAGMA_TABLE_XINFO\"",

@@ -760,21 +760,7 @@ fn run_statements(
                     }
                 }
             }
-            let ran = if stmt.column_count() == 0 {
-                stmt.raw_execute().map(|_| ())
-            } else {
-                // A statement that returns rows (WITH ... SELECT, a PRAGMA that reads) runs to
-                // its end, as the sqlite3 shell runs it; its rows go nowhere.
-                let mut rows = stmt.raw_query();
-                loop {
-                    match rows.next() {
-                        Ok(Some(_)) => {}
-                        Ok(None) => break Ok(()),
-                        Err(e) => break Err(e),
-                    }
-                }
-            };
-            ran.map_err(|e| {
+            crate::db::run_to_end(&mut stmt).map_err(|e| {
                 let constraint =
                     e.sqlite_error_code() == Some(rusqlite::ErrorCode::ConstraintViolation);
                 refused(sqlite_message(&e), constraint)
@@ -787,44 +773,13 @@ fn run_statements(
         }
     }
     // Nothing of the migration outlives its statements but the database (see leftovers).
-    if let Some((kind, name, statement)) = before.made_built_in_name(conn)? {
+    if let Some(refused) = before.end(conn)? {
         return Err(Error::MigrationStatement {
             index: count,
             migration,
-            statement,
-            message: format!(
-                "it makes {kind} \"{name}\", the name of one of SQLite's built-in table-valued functions, which it would hide from every reader (schemactl's inspection, proof and checks among them): refused"
-            ),
-            constraint: false,
-        });
-    }
-    if before.made_sequence(conn)? {
-        return Err(Error::MigrationStatement {
-            index: count,
-            migration,
-            statement: String::new(),
-            message: "it makes a TEMP table with AUTOINCREMENT, and SQLite then keeps a TEMP sqlite_sequence for the rest of the connection, where schemactl's own steps would read and write counters instead of main's: refused (make the TEMP table without AUTOINCREMENT)".into(),
-            constraint: false,
-        });
-    }
-    if super::leftovers::Before::deferred_violation(conn) {
-        return Err(Error::MigrationStatement {
-            index: count,
-            migration,
-            statement: String::new(),
-            message: "it leaves a FOREIGN KEY violation waiting for the commit (made under PRAGMA defer_foreign_keys): refused (run `PRAGMA foreign_key_check` on the tables it writes)".into(),
-            constraint: true,
-        });
-    }
-    if let Some((name, table, statement)) = before.clear(conn)? {
-        return Err(Error::MigrationStatement {
-            index: count,
-            migration,
-            statement,
-            message: format!(
-                "it makes trigger \"{name}\" on schemactl's own table \"{table}\", which would fire when schemactl records the run, after its checks: refused"
-            ),
-            constraint: false,
+            statement: refused.statement,
+            message: refused.message,
+            constraint: refused.constraint,
         });
     }
     Ok(())

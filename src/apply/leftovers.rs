@@ -22,6 +22,15 @@ use rusqlite::Connection;
 use crate::error::{Error, Result};
 use crate::sql::quote_ident;
 
+/// Why a migration is refused after its statements.
+pub struct Refused {
+    /// The statement to show (empty when no one statement is the cause).
+    pub statement: String,
+    pub message: String,
+    /// A constraint is the cause (a foreign key).
+    pub constraint: bool,
+}
+
 /// The connection's TEMP objects and the triggers on schemactl's own tables, before a
 /// migration's statements run.
 pub struct Before {
@@ -93,11 +102,47 @@ impl Before {
         })
     }
 
+    /// After the statements: what they left is refused (a table or view named like a built-in
+    /// table-valued function, a TEMP AUTOINCREMENT table, a foreign key violation waiting for
+    /// the commit, a trigger on one of schemactl's own tables), or cleared ([`Before::clear`]).
+    pub fn end(&self, conn: &Connection) -> Result<Option<Refused>> {
+        if let Some((kind, name, statement)) = self.made_built_in_name(conn)? {
+            return Ok(Some(Refused {
+                statement,
+                message: format!(
+                    "it makes {kind} \"{name}\", the name of one of SQLite's built-in table-valued functions, which it would hide from every reader (schemactl's inspection, proof and checks among them): refused"
+                ),
+                constraint: false,
+            }));
+        }
+        if self.made_sequence(conn)? {
+            return Ok(Some(Refused {
+                statement: String::new(),
+                message: "it makes a TEMP table with AUTOINCREMENT, and SQLite then keeps a TEMP sqlite_sequence for the rest of the connection, where schemactl's own steps would read and write counters instead of main's: refused (make the TEMP table without AUTOINCREMENT)".into(),
+                constraint: false,
+            }));
+        }
+        if Before::deferred_violation(conn) {
+            return Ok(Some(Refused {
+                statement: String::new(),
+                message: "it leaves a FOREIGN KEY violation waiting for the commit (a deferred key: PRAGMA defer_foreign_keys, or one declared DEFERRABLE INITIALLY DEFERRED): refused (run `PRAGMA foreign_key_check` on the tables it writes)".into(),
+                constraint: true,
+            }));
+        }
+        Ok(self.clear(conn)?.map(|(name, table, statement)| Refused {
+            statement,
+            message: format!(
+                "it makes trigger \"{name}\" on schemactl's own table \"{table}\", which would fire when schemactl records the run, after its checks: refused"
+            ),
+            constraint: false,
+        }))
+    }
+
     /// After the statements: drops every TEMP object they made (virtual tables first, which
     /// take their shadow tables with them; then triggers, views and tables). Returns a trigger
     /// they made on one of schemactl's own tables: its name, table and SQL (the caller
     /// refuses the migration).
-    pub fn clear(&self, conn: &Connection) -> Result<Option<(String, String, String)>> {
+    fn clear(&self, conn: &Connection) -> Result<Option<(String, String, String)>> {
         let mut made: Vec<(String, String, String)> = rows(conn, TEMP_OBJECTS)?
             .into_iter()
             .filter(|(kind, name, _)| !self.temp.iter().any(|(k, n)| k == kind && n == name))
@@ -135,16 +180,13 @@ impl Before {
     /// SQLite never drops it, and for the rest of the connection an unqualified
     /// `sqlite_sequence` in schemactl's own steps (a rebuild's or a stash's counter) would
     /// read and write it instead of main's (h22_02). The caller refuses the migration.
-    pub fn made_sequence(&self, conn: &Connection) -> Result<bool> {
+    fn made_sequence(&self, conn: &Connection) -> Result<bool> {
         Ok(!self.sequence && temp_sequence(conn)?)
     }
 
     /// A table or view the statements made in main under the name of one of SQLite's built-in
     /// table-valued functions: its type, name and SQL (the caller refuses the migration).
-    pub fn made_built_in_name(
-        &self,
-        conn: &Connection,
-    ) -> Result<Option<(String, String, String)>> {
+    fn made_built_in_name(&self, conn: &Connection) -> Result<Option<(String, String, String)>> {
         Ok(rows(conn, BUILT_IN_NAMES)?
             .into_iter()
             .find(|(_, name, _)| !self.built_in.contains(name)))
@@ -153,7 +195,7 @@ impl Before {
     /// True when a foreign key violation waits for the commit (made under
     /// `defer_foreign_keys`): the rehearsal never commits, so it would pass and the live run
     /// fail at its commit (h24_02). The caller refuses the migration, naming it.
-    pub fn deferred_violation(conn: &Connection) -> bool {
+    fn deferred_violation(conn: &Connection) -> bool {
         let (mut current, mut highest) = (0, 0);
         // SAFETY: the handle is `conn`'s open database; the out-pointers are valid locals.
         let rc = unsafe {

@@ -119,6 +119,18 @@ pub enum Tables {
     User,
 }
 
+/// Runs a prepared statement to its end. One that returns rows (`WITH ... SELECT`, a PRAGMA
+/// that reads) is stepped through, as the sqlite3 shell runs it, its rows going nowhere
+/// (rusqlite's `execute` refuses it).
+pub fn run_to_end(stmt: &mut rusqlite::Statement<'_>) -> rusqlite::Result<()> {
+    if stmt.column_count() == 0 {
+        return stmt.raw_execute().map(|_| ());
+    }
+    let mut rows = stmt.raw_query();
+    while rows.next()?.is_some() {}
+    Ok(())
+}
+
 /// Row counts of the tables of the `main` database, by name.
 pub fn row_counts(conn: &Connection, which: Tables) -> Result<BTreeMap<String, u64>> {
     let q = Error::sqlite_in("count rows");

@@ -136,6 +136,19 @@ pub fn empty_project() -> tempfile::TempDir {
     dir
 }
 
+/// An empty project ([`empty_project`]) whose database holds `t (id INTEGER PRIMARY KEY, v
+/// TEXT)` with the rows (1, 'one') and (2, 'two'), applied from `migrations/V1__t.sql`.
+pub fn project_with_t() -> tempfile::TempDir {
+    let dir = empty_project();
+    std::fs::write(
+        dir.path().join("migrations/V1__t.sql"),
+        "CREATE TABLE t (id INTEGER PRIMARY KEY, v TEXT);\nINSERT INTO t VALUES (1, 'one'), (2, 'two');\n",
+    )
+    .expect("V1");
+    ok_in(dir.path(), &["apply", "--yes"]);
+    dir
+}
+
 /// The repository root.
 pub fn repo_root() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR"))
