@@ -235,7 +235,13 @@ fn lex_whole(sql: &str) -> Result<Vec<Tok>, LexError> {
         .tokenize_with_location()
         .map_err(|e| LexError {
             message: e.message.clone(),
-            offset: byte_at(sql, &line_starts(sql), e.location.line, e.location.column),
+            offset: byte_at(
+                sql,
+                &line_starts(sql),
+                e.location.line,
+                e.location.column,
+                false,
+            ),
         })?;
     let mut out = Vec::new();
     significant(sql, 0, tokens, &mut out);
@@ -248,13 +254,7 @@ fn significant(text: &str, base: usize, tokens: Vec<TokenWithSpan>, out: &mut Ve
     let starts = line_starts(text);
     // In ASCII text a column is a byte: no line is walked again for each of its tokens.
     let ascii = text.is_ascii();
-    let at = |line, column| {
-        if ascii {
-            ascii_byte_at(text, &starts, line, column)
-        } else {
-            byte_at(text, &starts, line, column)
-        }
-    };
+    let at = |line, column| byte_at(text, &starts, line, column, ascii);
     out.extend(
         tokens
             .into_iter()
@@ -267,8 +267,10 @@ fn significant(text: &str, base: usize, tokens: Vec<TokenWithSpan>, out: &mut Ve
     );
 }
 
-/// [`byte_at`] for ASCII `text`, where the column's character is the byte at that offset.
-fn ascii_byte_at(text: &str, line_starts: &[usize], line: u64, column: u64) -> usize {
+/// The byte offset of a 1-based line and column (in characters) of `text`. When `ascii` (the
+/// whole text is ASCII), a column's character is the byte at that offset, and the line is not
+/// walked.
+fn byte_at(text: &str, line_starts: &[usize], line: u64, column: u64, ascii: bool) -> usize {
     let Some(&start) = usize::try_from(line)
         .ok()
         .and_then(|l| l.checked_sub(1))
@@ -277,19 +279,9 @@ fn ascii_byte_at(text: &str, line_starts: &[usize], line: u64, column: u64) -> u
         return text.len();
     };
     let skip = usize::try_from(column.saturating_sub(1)).unwrap_or(usize::MAX);
-    start.saturating_add(skip).min(text.len())
-}
-
-/// The byte offset of a 1-based line and column (in characters) of `text`.
-fn byte_at(text: &str, line_starts: &[usize], line: u64, column: u64) -> usize {
-    let Some(&start) = usize::try_from(line)
-        .ok()
-        .and_then(|l| l.checked_sub(1))
-        .and_then(|l| line_starts.get(l))
-    else {
-        return text.len();
-    };
-    let skip = usize::try_from(column.saturating_sub(1)).unwrap_or(usize::MAX);
+    if ascii {
+        return start.saturating_add(skip).min(text.len());
+    }
     text.get(start..)
         .and_then(|rest| rest.char_indices().nth(skip))
         .map_or(text.len(), |(i, _)| start + i)

@@ -247,8 +247,8 @@ proptest::proptest! {
     ) {
         let starts = line_starts(&text);
         proptest::prop_assert_eq!(
-            ascii_byte_at(&text, &starts, line, column),
-            byte_at(&text, &starts, line, column)
+            byte_at(&text, &starts, line, column, true),
+            byte_at(&text, &starts, line, column, false)
         );
     }
 }
