@@ -200,3 +200,63 @@ proptest! {
         prop_assert_eq!(values(&d.join("db.sqlite")), vec!["one".to_string(), "two".to_string()]);
     }
 }
+
+/// schemactl's records of what ran may be read by a migration, never written, dropped or
+/// replaced (h22_04: `DELETE FROM _schemactl_history` applied, and the history no longer said
+/// what ran), neither by its own statements nor by a trigger they fire; the run changes
+/// nothing and says why.
+#[test]
+fn a_migration_cannot_write_schemactls_records() {
+    for (i, sql) in [
+        "DELETE FROM _schemactl_history;",
+        "UPDATE main._schemactl_migrations SET forward = '';",
+        "INSERT INTO _schemactl_history SELECT * FROM _schemactl_history;",
+        "ALTER TABLE _schemactl_history RENAME TO h;",
+        "CREATE TRIGGER wipe AFTER UPDATE ON t BEGIN DELETE FROM _schemactl_history; END;\nUPDATE t SET v = v;",
+    ]
+    .iter()
+    .enumerate()
+    {
+        let dir = project_with_t();
+        let d = dir.path();
+        let db = d.join("db.sqlite");
+        let history = |db: &Path| -> String {
+            Connection::open(db)
+                .expect("open")
+                .query_row(
+                    "SELECT group_concat(version || name, ',') FROM _schemactl_history",
+                    [],
+                    |r| r.get(0),
+                )
+                .expect("history")
+        };
+        let before = history(&db);
+        std::fs::write(
+            d.join(format!("migrations/V2__records{i}.sql")),
+            format!("ALTER TABLE t ADD COLUMN w TEXT;\n{sql}\n"),
+        )
+        .expect("V2");
+        for flags in [&[][..], &["--skip-rehearsal"][..]] {
+            let mut args = vec!["apply", "--yes", "--allow-destructive"];
+            args.extend_from_slice(flags);
+            let err = fails_in(d, &args, 1);
+            assert!(err.contains("schemactl's own records"), "{sql}: {err}");
+            assert_eq!(history(&db), before, "{sql}");
+            assert_eq!(values(&db), ["one", "two"], "{sql}");
+        }
+    }
+    // Reading them is a statement like another.
+    let dir = project_with_t();
+    let d = dir.path();
+    std::fs::write(
+        d.join("migrations/V2__read.sql"),
+        "CREATE TABLE ran (n INTEGER);\nINSERT INTO ran SELECT count(*) FROM _schemactl_history;\n",
+    )
+    .expect("V2");
+    ok_in(d, &["apply", "--yes"]);
+    let ran: i64 = Connection::open(d.join("db.sqlite"))
+        .expect("open")
+        .query_row("SELECT n FROM ran", [], |r| r.get(0))
+        .expect("ran");
+    assert_eq!(ran, 1);
+}

@@ -38,15 +38,13 @@ proptest! {
     #[test]
     fn temp_objects_end_with_the_migrations_statements(
         made in prop::sample::select(vec![
-            "CREATE TEMP TRIGGER zz AFTER INSERT ON main._schemactl_identity BEGIN UPDATE t SET v = 'CHANGED'; DELETE FROM t WHERE id = 2; END;",
-            "CREATE TEMP TRIGGER zz AFTER INSERT ON main._schemactl_migrations BEGIN UPDATE t SET v = 'CHANGED'; END;",
-            "CREATE TEMP TRIGGER zz AFTER DELETE ON main._schemactl_history BEGIN UPDATE t SET v = 'CHANGED'; END;",
-            "CREATE TEMP TABLE _schemactl_history AS SELECT * FROM main._schemactl_history WHERE 0;",
-            "CREATE TEMP TABLE _schemactl_migrations (version, name, kind, forward, reverse, checksum, applied_at);",
+            "CREATE TEMP TRIGGER zz AFTER INSERT ON u BEGIN UPDATE t SET v = 'CHANGED'; DELETE FROM t WHERE id = 2; END;",
+            "CREATE TEMP TABLE _schemactl_rollback_stashes (name, version, migrations, restore, what);",
+            "CREATE TEMP TABLE _schemactl_dropped_counters (version, name, seq);",
             "CREATE TEMP TRIGGER zz AFTER UPDATE ON t BEGIN DELETE FROM t; END;",
             "CREATE TEMP VIEW t AS SELECT 1 AS id, 'FORGED' AS v;",
             // h22_01: the name of the proof's TEMP table (under --verify), as a trigger's.
-            "CREATE TEMP TRIGGER \"_schemactl_proof_0\" AFTER INSERT ON main._schemactl_migrations BEGIN UPDATE t SET v = 'CHANGED'; END;",
+            "CREATE TEMP TRIGGER \"_schemactl_proof_0\" AFTER INSERT ON u BEGIN UPDATE t SET v = 'CHANGED'; END;",
         ]),
         verify in any::<bool>(),
     ) {
@@ -59,7 +57,7 @@ proptest! {
         // The reverse: TEMP tables named like the records a rollback deletes (h21_02).
         std::fs::write(
             d.join("rollbacks/V2__temp.sql"),
-            "CREATE TEMP TABLE _schemactl_history (version INTEGER);\nCREATE TEMP TABLE _schemactl_migrations (version INTEGER);\nDROP TABLE u;\nALTER TABLE t DROP COLUMN w;\n",
+            "CREATE TEMP TABLE _schemactl_rollback_stashes (name, version, migrations, restore, what);\nCREATE TEMP TABLE _schemactl_dropped_counters (version, name, seq);\nDROP TABLE u;\nALTER TABLE t DROP COLUMN w;\n",
         ).expect("V2 back");
         let db = d.join("db.sqlite");
         if verify {
@@ -78,25 +76,35 @@ proptest! {
 }
 
 /// A trigger in the database on one of schemactl's own tables would fire when schemactl
-/// records the run, after its checks: the migration is refused and nothing changes.
+/// records the run, after its checks: the migration is refused and nothing changes (on its
+/// records, by SQLite's authorizer as the trigger is prepared; on its other tables, once the
+/// statements have run).
 #[test]
 fn a_trigger_on_schemactls_own_table_is_refused() {
     let dir = project_with_t();
     let d = dir.path();
-    for table in [
-        "_schemactl_migrations",
-        "\"_SCHEMACTL_MIGRATIONS\"",
-        "[_Schemactl_History]",
+    for (made, table, said) in [
+        ("", "_schemactl_migrations", "schemactl's own records"),
+        // h21_01: a TEMP trigger on them would fire when the run is recorded.
+        ("", "main._schemactl_identity", "schemactl's own records"),
+        ("", "\"_SCHEMACTL_MIGRATIONS\"", "schemactl's own records"),
+        ("", "[_Schemactl_History]", "schemactl's own records"),
+        (
+            "CREATE TABLE _schemactl_stash_x (v);\n",
+            "_schemactl_stash_x",
+            "schemactl's own table",
+        ),
     ] {
         std::fs::write(
             d.join("migrations/V2__ours.sql"),
             format!(
-                "CREATE TRIGGER zz AFTER INSERT ON {table} BEGIN UPDATE t SET v = 'CHANGED'; END;\n"
+                "{made}CREATE {} TRIGGER zz AFTER INSERT ON {table} BEGIN UPDATE t SET v = 'CHANGED'; END;\n",
+                if table.starts_with("main.") { "TEMP" } else { "" }
             ),
         )
         .expect("V2");
         let err = fails_in(d, &["apply", "--yes"], 1);
-        assert!(err.contains("schemactl's own table"), "{table}: {err}");
+        assert!(err.contains(said), "{table}: {err}");
         let db = d.join("db.sqlite");
         assert_eq!(state(&db), (ROWS.to_string(), "1".to_string()), "{table}");
     }
@@ -222,5 +230,55 @@ fn the_proof_follows_a_trigger_into_a_table_the_migration_does_not_name() {
             "SELECT group_concat(a || b, ',') FROM t"
         ),
         "a1b1,a2b2"
+    );
+}
+
+/// A foreign key violation left for the commit is refused naming the statement that made it,
+/// and the row (h25_05: the message named the migration's last statement, with no text); a
+/// violation a later statement resolves is no one's, and the migration applies.
+#[test]
+fn a_waiting_violation_is_named_by_the_statement_that_made_it() {
+    let dir = empty_project();
+    let d = dir.path();
+    std::fs::write(
+        d.join("migrations/V1__t.sql"),
+        "CREATE TABLE p (id INTEGER PRIMARY KEY);\nCREATE TABLE k (id INTEGER PRIMARY KEY, p_id INTEGER REFERENCES p (id) DEFERRABLE INITIALLY DEFERRED);\n",
+    )
+    .expect("V1");
+    ok_in(d, &["apply", "--yes"]);
+    for (sql, index, statement) in [
+        (
+            "INSERT INTO k VALUES (3, 99);\nCREATE TABLE z (x);\nCREATE INDEX z_x ON z (x);\n",
+            1,
+            "INSERT INTO k VALUES (3, 99)",
+        ),
+        (
+            "INSERT INTO k VALUES (3, 99);\nINSERT INTO p VALUES (99);\nINSERT INTO k VALUES (4, 98);\nCREATE TABLE z (x);\n",
+            3,
+            "INSERT INTO k VALUES (4, 98)",
+        ),
+    ] {
+        std::fs::write(d.join("migrations/V2__orphan.sql"), sql).expect("V2");
+        let err = fails_in(d, &["apply", "--yes"], 1);
+        assert!(
+            err.contains(&format!("statement {index} of migration V2__orphan"))
+                && err.contains(statement)
+                && err.contains("of \"k\" references \"p\""),
+            "{sql}: {err}"
+        );
+        assert_eq!(
+            read(&d.join("db.sqlite"), "SELECT count(*) || '' FROM k"),
+            "0"
+        );
+    }
+    std::fs::write(
+        d.join("migrations/V2__orphan.sql"),
+        "INSERT INTO k VALUES (3, 99);\nINSERT INTO p VALUES (99);\nCREATE TABLE z (x);\n",
+    )
+    .expect("V2");
+    ok_in(d, &["apply", "--yes"]);
+    assert_eq!(
+        read(&d.join("db.sqlite"), "SELECT count(*) || '' FROM k"),
+        "1"
     );
 }

@@ -223,7 +223,7 @@ fn a_delete_in_a_file_is_counted_and_needs_allow_destructive() {
     );
     assert!(!out.contains("row counts: ok"), "{out}");
     assert!(
-        out.contains("changed by the migrations' own inserts and deletes (or what they cascade to): metrics_log: 4,990 → 0"),
+        out.contains("changed by the migrations' own writes (or what their triggers and foreign keys reach): metrics_log: 4,990 → 0"),
         "{out}"
     );
     assert_eq!(p.count("SELECT count(*) FROM metrics_log"), 0);

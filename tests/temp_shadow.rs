@@ -244,17 +244,16 @@ fn a_plan_script_guard_is_not_hidden_by_a_temp_table() {
     }
 }
 
-/// A migration that makes TEMP tables named like schemactl's own (history, migrations,
-/// identity, rollback stashes): what the run records goes to main's tables all the same, so
-/// the migration is applied once, and recorded as applied.
+/// A migration that makes TEMP tables named like schemactl's own: what the run records goes
+/// to main's tables all the same, so the migration is applied once, and recorded as applied;
+/// one named like the records of what ran (history, migrations, identity) is refused before it
+/// is made, and nothing is recorded.
 #[test]
 fn bookkeeping_is_not_hidden_by_temp_tables() {
     for mode in MODES {
         let dir = project("a");
-        let sql = "CREATE TEMP TABLE _schemactl_history (version, name, applied_on, checksum);
-CREATE TEMP TABLE _schemactl_migrations (version, name, kind, forward, reverse, checksum, applied_at);
-CREATE TEMP TABLE _schemactl_identity (id, created_at, created_path, path, file);
-CREATE TEMP TABLE _schemactl_rollback_stashes (name, version, migrations, restore, what);
+        let sql = "CREATE TEMP TABLE _schemactl_rollback_stashes (name, version, migrations, restore, what);
+CREATE TEMP TABLE _schemactl_dropped_counters (version, name, seq);
 CREATE TABLE z (x);\n";
         let (code, out) = apply(dir.path(), sql, mode);
         assert_eq!(code, Some(0), "{mode:?}: {out}");
@@ -270,5 +269,25 @@ CREATE TABLE z (x);\n";
         // Nothing pending: a second apply runs nothing (V2 again would fail on table z).
         let again = common::ok_in(dir.path(), &["apply", "--yes"]);
         assert!(!again.contains("V2__hand"), "{mode:?}: {again}");
+        for record in [
+            "_schemactl_history (version, name, applied_on, checksum)",
+            "_schemactl_migrations (version, name, kind, forward, reverse, checksum, applied_at)",
+            "_schemactl_identity (id, created_at, created_path, path, file)",
+        ] {
+            let dir = project("a");
+            let sql = format!("CREATE TABLE z (x);\nCREATE TEMP TABLE {record};\n");
+            let (code, out) = apply(dir.path(), &sql, mode);
+            assert_eq!(code, Some(1), "{mode:?} {record}: {out}");
+            assert!(out.contains("schemactl's own records"), "{mode:?}: {out}");
+            let conn = Connection::open(dir.path().join("db.sqlite")).unwrap();
+            let v: i64 = conn
+                .query_row(
+                    "SELECT max(version) FROM main._schemactl_history",
+                    [],
+                    |r| r.get(0),
+                )
+                .unwrap();
+            assert_eq!(v, 1, "{mode:?}: {record}: {out}");
+        }
     }
 }

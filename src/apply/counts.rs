@@ -88,13 +88,24 @@ impl NamesAfter {
     }
 }
 
-/// Tables a migration inserts into or deletes from (main's, or unqualified).
+/// Tables a migration inserts into, deletes from or updates (main's, or unqualified): an
+/// `UPDATE OR REPLACE` deletes rows, and any write may fire a trigger that writes another
+/// table ([`with_trigger_writes`]).
 pub(super) fn dml_targets(sql: &str) -> Vec<String> {
     let tokens = lex(sql).unwrap_or_default();
     let mut out = Vec::new();
     for (i, t) in tokens.iter().enumerate() {
         let at = if t.is_kw("DELETE") && tokens.get(i + 1).is_some_and(|n| n.is_kw("FROM")) {
             Some(i + 2)
+        } else if t.is_kw("UPDATE") {
+            // Not `AFTER UPDATE ON`, `UPDATE OF`, `DO UPDATE SET`, `ON UPDATE CASCADE`...
+            let or = tokens.get(i + 1).is_some_and(|n| n.is_kw("OR"));
+            let at = if or { i + 3 } else { i + 1 };
+            let clause = ["ON", "OF", "SET", "CASCADE", "RESTRICT", "NO"];
+            tokens
+                .get(at)
+                .filter(|n| !clause.iter().any(|k| n.is_kw(k)))
+                .map(|_| at)
         } else if t.is_kw("INTO")
             && tokens[..i]
                 .iter()
@@ -115,6 +126,36 @@ pub(super) fn dml_targets(sql: &str) -> Vec<String> {
         }
     }
     out
+}
+
+/// Adds to `targets` every table a trigger on one of them writes, and so on (h25_04): an audit
+/// trigger's rows are the migrations' own, as the row proof reads them. The triggers are the
+/// database's now, with the ones `sql` (the migrations) creates: one may be gone since it fired.
+pub(super) fn with_trigger_writes(
+    conn: &Connection,
+    sql: &[&str],
+    targets: &mut Vec<String>,
+) -> Result<()> {
+    let mut triggers: Vec<(String, String)> = conn
+        .prepare("SELECT tbl_name, sql FROM main.sqlite_schema WHERE type = 'trigger' AND sql IS NOT NULL")
+        .and_then(|mut s| {
+            s.query_map([], |r| Ok((r.get(0)?, r.get(1)?)))?
+                .collect::<rusqlite::Result<_>>()
+        })
+        .map_err(q("read triggers"))?;
+    triggers.extend(super::unfit_fixed::created_triggers(sql));
+    let mut at = 0;
+    while let Some(on) = targets.get(at).cloned() {
+        for (_, text) in triggers.iter().filter(|(t, _)| t.eq_ignore_ascii_case(&on)) {
+            for written in super::unfit_fixed::trigger_writes(text) {
+                if !targets.iter().any(|t| t.eq_ignore_ascii_case(&written)) {
+                    targets.push(written);
+                }
+            }
+        }
+        at += 1;
+    }
+    Ok(())
 }
 
 /// Returns true when `table` has a foreign key to one of `parents`.

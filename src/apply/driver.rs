@@ -673,23 +673,13 @@ pub fn found_in(
     Ok(exists_in(name)?.then_some(schema))
 }
 
-/// Names what `dropped` loses, for the gate's message: a TEMP table (`dropped.schema` is
-/// `Temp`, resolved where the statement does not name it) is called one, never main's table
-/// of that name.
+/// Names what `dropped` (a table or column of main: a TEMP table's drop loses nothing the
+/// database keeps) loses, for the gate's message.
 pub fn describe_loss(dropped: &migrations::Dropped, rows: u64) -> String {
-    let temp = if dropped.schema == crate::sql::Schema::Temp {
-        "TEMP "
-    } else {
-        ""
-    };
     match &dropped.column {
-        None => format!("drops {temp}table \"{}\" with {rows} row(s)", dropped.table),
-        Some(c) if temp.is_empty() => format!(
-            "drops column \"{}\".\"{c}\" of {rows} row(s)",
-            dropped.table
-        ),
+        None => format!("drops table \"{}\" with {rows} row(s)", dropped.table),
         Some(c) => format!(
-            "drops column \"{c}\" of TEMP table \"{}\", {rows} row(s)",
+            "drops column \"{}\".\"{c}\" of {rows} row(s)",
             dropped.table
         ),
     }
@@ -711,6 +701,7 @@ fn run_statements(
     // transaction: whatever schemactl's lexer makes of the text (see db::confined).
     let _confined = crate::db::confined::Confined::new(conn);
     let before = super::leftovers::Before::read(conn)?;
+    let mut orphans = super::leftovers::Orphans::default();
     let mut count = 0;
     for (i, text) in migrations::statements::texts(sql).into_iter().enumerate() {
         count = i + 1;
@@ -742,11 +733,16 @@ fn run_statements(
             if refuse_loss {
                 let one = stmt.expanded_sql().unwrap_or_else(|| text.to_string());
                 for dropped in migrations::drops(&one) {
+                    // A TEMP table's rows end with the connection whatever the statement does
+                    // (the migration made it: the run's connection has none of its own).
+                    let found = found_in(conn, &dropped)?;
+                    if found == Some(crate::sql::Schema::Temp) {
+                        continue;
+                    }
                     let rows = rows_lost(conn, &dropped)?;
                     if rows > 0 {
-                        // Described in the schema SQLite finds it in.
                         let dropped = migrations::Dropped {
-                            schema: found_in(conn, &dropped)?.unwrap_or(dropped.schema),
+                            schema: found.unwrap_or(dropped.schema),
                             ..dropped
                         };
                         return Err(Error::DestructiveRefused {
@@ -771,13 +767,19 @@ fn run_statements(
                 ));
             }
         }
+        orphans.after(conn, i + 1, text);
     }
     // Nothing of the migration outlives its statements but the database (see leftovers).
     if let Some(refused) = before.end(conn)? {
+        // A waiting violation is the statement's that made it.
+        let (index, statement) = match orphans.made_by() {
+            Some((index, text)) if refused.deferred => (*index, text.clone()),
+            _ => (count, refused.statement),
+        };
         return Err(Error::MigrationStatement {
-            index: count,
+            index,
             migration,
-            statement: refused.statement,
+            statement,
             message: refused.message,
             constraint: refused.constraint,
         });

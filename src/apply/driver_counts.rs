@@ -1,11 +1,12 @@
 //! The driver's row-count checks around the migrations: the rows each table had before,
 //! compared with the table that holds them after (followed through renames and rebuilds by
 //! [`super::super::counts::NamesAfter`]); rows removed are refused unless allowed, and a count
-//! the migrations' own inserts and deletes changed is named, never called ok.
+//! the migrations' own writes changed (or their triggers and foreign keys) is named, never
+//! called ok.
 
 use std::collections::BTreeMap;
 
-use super::super::counts::{dml_targets, references_any};
+use super::super::counts::{dml_targets, references_any, with_trigger_writes};
 use super::Driver;
 use crate::error::{Error, Result};
 use crate::printable::thousands;
@@ -83,7 +84,7 @@ impl Driver<'_> {
         // Each table is compared with the table its rows went to (a swap or a chain of
         // renames moves them to a name another table had).
         let names = self.names_after(counts_before);
-        // Counts the migrations' own inserts and deletes changed: named, never called ok.
+        // Counts the migrations' own writes changed: named, never called ok.
         let mut on_purpose = Vec::new();
         for (table, before) in counts_before {
             let Some((now, after)) = names.count_after(table, counts_after) else {
@@ -92,14 +93,18 @@ impl Driver<'_> {
             if *before == after {
                 continue;
             }
-            let targets = changed_by_dml.get_or_insert_with(|| {
-                self.pending
+            if changed_by_dml.is_none() {
+                let sql: Vec<&str> = self
+                    .pending
                     .iter()
                     .map(|p| p.forward.as_str())
                     .chain(self.unstash_sql.iter().map(String::as_str))
-                    .flat_map(dml_targets)
-                    .collect()
-            });
+                    .collect();
+                let mut targets: Vec<String> = sql.iter().flat_map(|s| dml_targets(s)).collect();
+                with_trigger_writes(self.conn, &sql, &mut targets)?;
+                changed_by_dml = Some(targets);
+            }
+            let targets = changed_by_dml.as_deref().unwrap_or_default();
             if targets
                 .iter()
                 .any(|t| t.eq_ignore_ascii_case(table) || t.eq_ignore_ascii_case(&now))
@@ -132,7 +137,7 @@ impl Driver<'_> {
             format!("row counts: ok ({} table(s))", counts_after.len())
         } else {
             format!(
-                "row counts: {} table(s); changed by the migrations' own inserts and deletes (or what they cascade to): {}",
+                "row counts: {} table(s); changed by the migrations' own writes (or what their triggers and foreign keys reach): {}",
                 counts_after.len(),
                 on_purpose.join(", ")
             )

@@ -125,36 +125,42 @@ fn the_migration_it_promised_passes() {
     }
 }
 
-/// The driver's own gate, just before each drop, names a TEMP table's drop as one (its table
-/// found where SQLite finds it: `DROP TABLE a` drops TEMP's `a` while there is one), and
-/// main's drop as main's.
+/// The driver's own gate, just before each drop, lets a TEMP table (or a column of one) go:
+/// its rows end with the connection anyway (h21_05). Main's table of the same name is still
+/// refused, and named as main's, where the statement drops it (its table found where SQLite
+/// finds it: `DROP TABLE a` drops TEMP's `a` while there is one).
 #[test]
-fn the_gate_before_a_drop_names_a_temp_table_as_one() {
+fn the_gate_before_a_drop_lets_a_temp_table_go_and_stops_mains() {
     let cases = [
         (
             "CREATE TEMP TABLE a AS SELECT * FROM main.a; DROP TABLE a;",
-            "drops TEMP table \"a\" with 1 row(s)",
+            None,
         ),
         (
             "CREATE TEMP TABLE s AS SELECT * FROM main.a; ALTER TABLE temp.s DROP COLUMN name;",
-            "drops column \"name\" of TEMP table \"s\", 1 row(s)",
+            None,
         ),
         (
             "CREATE TEMP TABLE a AS SELECT * FROM main.a; DROP TABLE main.a;",
-            "drops table \"a\" with 1 row(s)",
+            Some("drops table \"a\" with 1 row(s)"),
+        ),
+        (
+            "CREATE TEMP TABLE a AS SELECT * FROM main.a; DROP TABLE a; DROP TABLE a;",
+            Some("drops table \"a\" with 1 row(s)"),
         ),
     ];
     for (sql, said) in cases {
         let (_dir, conn, _) = start();
         conn.execute_batch("BEGIN").unwrap();
-        let err = super::run_statements(&conn, sql, &migration(sql), true).unwrap_err();
+        let result = super::run_statements(&conn, sql, &migration(sql), true);
         conn.execute_batch("ROLLBACK").unwrap();
-        let Error::DestructiveRefused { migrations } = &err else {
-            panic!("{sql}: {err}");
-        };
-        assert!(
-            migrations[0].ends_with(&format!("{said})")),
-            "{sql}: {migrations:?}"
-        );
+        match (result, said) {
+            (Ok(()), None) => {}
+            (Err(Error::DestructiveRefused { migrations }), Some(said)) => assert!(
+                migrations[0].ends_with(&format!("{said})")),
+                "{sql}: {migrations:?}"
+            ),
+            (other, _) => panic!("{sql}: {other:?}"),
+        }
     }
 }

@@ -29,6 +29,30 @@ pub struct Refused {
     pub message: String,
     /// A constraint is the cause (a foreign key).
     pub constraint: bool,
+    /// A foreign key violation waiting for the commit is the cause: the statement that made
+    /// it is the one after which it first waited ([`Orphans`]).
+    pub deferred: bool,
+}
+
+/// The statement after which a foreign key violation first waited for the commit (h25_05),
+/// followed statement by statement: gone when a later one resolves it.
+#[derive(Default)]
+pub struct Orphans(Option<(usize, String)>);
+
+impl Orphans {
+    /// After statement `index` (from 1), `text`.
+    pub fn after(&mut self, conn: &Connection, index: usize, text: &str) {
+        match (Before::deferred_violation(conn), &self.0) {
+            (true, None) => self.0 = Some((index, text.to_string())),
+            (false, _) => self.0 = None,
+            (true, Some(_)) => {}
+        }
+    }
+
+    /// The statement that made the violation still waiting, if one did.
+    pub fn made_by(&self) -> Option<&(usize, String)> {
+        self.0.as_ref()
+    }
 }
 
 /// The connection's TEMP objects and the triggers on schemactl's own tables, before a
@@ -113,6 +137,7 @@ impl Before {
                     "it makes {kind} \"{name}\", the name of one of SQLite's built-in table-valued functions, which it would hide from every reader (schemactl's inspection, proof and checks among them): refused"
                 ),
                 constraint: false,
+                deferred: false,
             }));
         }
         if self.made_sequence(conn)? {
@@ -120,13 +145,18 @@ impl Before {
                 statement: String::new(),
                 message: "it makes a TEMP table with AUTOINCREMENT, and SQLite then keeps a TEMP sqlite_sequence for the rest of the connection, where schemactl's own steps would read and write counters instead of main's: refused (make the TEMP table without AUTOINCREMENT)".into(),
                 constraint: false,
+                deferred: false,
             }));
         }
         if Before::deferred_violation(conn) {
             return Ok(Some(Refused {
                 statement: String::new(),
-                message: "it leaves a FOREIGN KEY violation waiting for the commit (a deferred key: PRAGMA defer_foreign_keys, or one declared DEFERRABLE INITIALLY DEFERRED): refused (run `PRAGMA foreign_key_check` on the tables it writes)".into(),
+                message: format!(
+                    "it leaves a FOREIGN KEY violation waiting for the commit (a deferred key: PRAGMA defer_foreign_keys, or one declared DEFERRABLE INITIALLY DEFERRED){}: refused",
+                    first_violation(conn)
+                ),
                 constraint: true,
+                deferred: true,
             }));
         }
         Ok(self.clear(conn)?.map(|(name, table, statement)| Refused {
@@ -135,6 +165,7 @@ impl Before {
                 "it makes trigger \"{name}\" on schemactl's own table \"{table}\", which would fire when schemactl records the run, after its checks: refused"
             ),
             constraint: false,
+            deferred: false,
         }))
     }
 
@@ -195,7 +226,7 @@ impl Before {
     /// True when a foreign key violation waits for the commit (made under
     /// `defer_foreign_keys`): the rehearsal never commits, so it would pass and the live run
     /// fail at its commit (h24_02). The caller refuses the migration, naming it.
-    fn deferred_violation(conn: &Connection) -> bool {
+    pub(super) fn deferred_violation(conn: &Connection) -> bool {
         let (mut current, mut highest) = (0, 0);
         // SAFETY: the handle is `conn`'s open database; the out-pointers are valid locals.
         let rc = unsafe {
@@ -208,6 +239,25 @@ impl Before {
             )
         };
         rc == rusqlite::ffi::SQLITE_OK && current > 0
+    }
+}
+
+/// The first row `PRAGMA foreign_key_check` reports, said as `: row 3 of "kid" references
+/// "par", which has no such row` (nothing when it reports none, or cannot be read).
+fn first_violation(conn: &Connection) -> String {
+    let row = conn.query_row("PRAGMA main.foreign_key_check", [], |r| {
+        Ok((
+            r.get::<_, String>(0)?,
+            r.get::<_, Option<i64>>(1)?,
+            r.get::<_, String>(2)?,
+        ))
+    });
+    match row {
+        Ok((table, rowid, parent)) => format!(
+            ": {} of \"{table}\" references \"{parent}\", which has no such row",
+            rowid.map_or_else(|| "a row".to_string(), |r| format!("row {r}"))
+        ),
+        Err(_) => String::new(),
     }
 }
 

@@ -120,25 +120,25 @@ struct Shape {
 impl Shape {
     fn read(conn: &Connection, table: &str) -> Result<Self> {
         let q = |e| Error::sqlite(format!("read the columns of \"{table}\""), e);
+        // PRAGMA statements, not their table-valued functions: an object a migration makes
+        // under such a function's name cannot answer for them (the proof reads shapes in the
+        // migrations' own transaction, after running them: rows::in_place).
+        let arg = quote_literal(table);
         let (wr, strict): (i64, i64) = conn
-            .query_row(
-                "SELECT wr, strict FROM pragma_table_list WHERE schema = 'main' AND name = ?1 COLLATE NOCASE",
-                [table],
-                |r| Ok((r.get(0)?, r.get(1)?)),
-            )
+            .query_row(&format!("PRAGMA main.table_list({arg})"), [], |r| {
+                Ok((r.get(4)?, r.get(5)?))
+            })
             .map_err(q)?;
         let mut stmt = conn
-            .prepare(
-                "SELECT name, type, pk, hidden, dflt_value FROM pragma_table_xinfo(?1, 'main')",
-            )
+            .prepare(&format!("PRAGMA main.table_xinfo({arg})"))
             .map_err(q)?;
         let columns = stmt
-            .query_map([table], |r| {
+            .query_map([], |r| {
                 Ok(Col {
-                    name: r.get(0)?,
-                    affinity: Affinity::of(&r.get::<_, String>(1)?, strict != 0),
-                    pk: r.get(2)?,
-                    hidden: r.get(3)?,
+                    name: r.get(1)?,
+                    affinity: Affinity::of(&r.get::<_, String>(2)?, strict != 0),
+                    pk: r.get(5)?,
+                    hidden: r.get(6)?,
                     default: r.get(4)?,
                 })
             })
@@ -146,13 +146,14 @@ impl Shape {
             .collect::<rusqlite::Result<Vec<_>>>()
             .map_err(q)?;
         // An INTEGER PRIMARY KEY is the rowid and has no index of its own.
-        let pk_index: i64 = conn
-            .query_row(
-                "SELECT count(*) FROM pragma_index_list(?1, 'main') WHERE origin = 'pk'",
-                [table],
-                |r| r.get(0),
-            )
+        let origins = conn
+            .prepare(&format!("PRAGMA main.index_list({arg})"))
+            .and_then(|mut s| {
+                s.query_map([], |r| r.get::<_, String>(3))?
+                    .collect::<rusqlite::Result<Vec<_>>>()
+            })
             .map_err(q)?;
+        let pk_index = origins.iter().filter(|o| *o == "pk").count();
         let pk: Vec<&Col> = columns.iter().filter(|c| c.pk > 0).collect();
         let alias = match pk.as_slice() {
             [one] if wr == 0 && pk_index == 0 => Some(one.name.clone()),
@@ -223,6 +224,11 @@ pub struct Proof {
     skipped: Vec<String>,
     /// Where each table's rows are after the migrations ([`names_after`]).
     names_after: Vec<(String, Option<String>)>,
+    /// Tables the migrations reshape whose shape after them could not be learnt, because the
+    /// migrations failed when the proof ran them first ([`rows::after`]): the run fails with
+    /// them; should it not (a result that depends on more than the rows), [`Proof::verify`]
+    /// refuses it.
+    unsimulated: Vec<String>,
 }
 
 fn q(context: &str) -> impl Fn(rusqlite::Error) -> Error + '_ {
@@ -283,6 +289,7 @@ impl Proof {
             tables: Vec::new(),
             skipped: Vec::new(),
             names_after: names(&before, &d),
+            unsimulated: Vec::new(),
         };
         let everything = !d.undescribed.is_empty();
         let mut chosen = Vec::new();
@@ -311,10 +318,15 @@ impl Proof {
         register(conn, state)?;
         // The shape after the migrations: the schema of the database, with the migrations
         // run on it, in memory. Only tables the migrations name can change shape.
-        let simulated = if chosen.iter().any(|&(_, named)| named) {
-            simulate(conn, sql, &d.named)
-        } else {
+        let after_names: Vec<&str> = chosen
+            .iter()
+            .filter(|&&(_, named)| named)
+            .filter_map(|&(i, _)| d.successor(i).map(|(_, name)| name))
+            .collect();
+        let simulated = if after_names.is_empty() {
             None
+        } else {
+            after(conn, sql, &d.named, &after_names)?
         };
         for (i, named) in chosen {
             let name = &before[i];
@@ -340,21 +352,23 @@ impl Proof {
             let shape_before = Shape::read(conn, name)?;
             let shape_after = if !named {
                 shape_before.clone()
-            } else if let Some(sim) = &simulated {
-                match Shape::read(sim, after_name) {
-                    Ok(s) => s,
-                    Err(_) => {
-                        proof.skipped.push(format!(
-                            "\"{name}\" (its columns as \"{after_name}\" could not be read)"
-                        ));
+            } else {
+                match simulated.as_ref().map(|sim| sim.shape(after_name)) {
+                    Some(Some(s)) => s,
+                    // Fail closed: its rows are where the proof cannot look.
+                    Some(None) => {
+                        return Err(Error::RowProof {
+                            table: name.clone(),
+                            detail: format!(
+                                "the migrations leave its rows in \"{after_name}\", whose columns cannot be read after them: the proof cannot follow them, so nothing is applied"
+                            ),
+                        });
+                    }
+                    None => {
+                        proof.unsimulated.push(name.clone());
                         continue;
                     }
                 }
-            } else {
-                proof.skipped.push(format!(
-                    "\"{name}\" (the migrations do not run on its schema alone)"
-                ));
-                continue;
             };
             let slot = proof.tables.len() * 3;
             let t = table_proof(
@@ -491,7 +505,15 @@ impl Proof {
     /// Checks every proven table after the migrations (inside their transaction), drops the
     /// proof's TEMP tables, and returns what it proved, one line.
     pub fn verify(self, conn: &Connection) -> Result<String> {
-        let result = self.verify_tables(conn);
+        let result = match self.unsimulated.first() {
+            // The migrations failed when run first and ran now: what they do depends on more
+            // than the rows (random(), the time), and the proof cannot hold them to it.
+            Some(table) => Err(Error::RowProof {
+                table: table.clone(),
+                detail: "the migrations failed when the proof ran them before the run and succeeded in it: what they do depends on more than the rows and the schema (random(), the time), so the proof cannot tell what they keep, and nothing is applied".into(),
+            }),
+            None => self.verify_tables(conn),
+        };
         for t in &self.tables {
             let _ = conn.execute_batch(&format!(
                 "DROP TABLE IF EXISTS temp.{}",

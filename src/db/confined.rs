@@ -80,7 +80,7 @@ pub fn is_refusal(e: &rusqlite::Error) -> bool {
 }
 
 /// What [`Confined`] says of a statement it refused.
-pub const REFUSAL: &str = "it controls the transaction or the connection (BEGIN, COMMIT, END, ROLLBACK, SAVEPOINT, RELEASE, ATTACH, DETACH, PRAGMA journal_mode or wal_checkpoint, or sets a PRAGMA that changes how the connection reads the schema or the rows: writable_schema, schema_version, case_sensitive_like, ignore_check_constraints, recursive_triggers, query_only, reverse_unordered_selects, trusted_schema, count_changes, or the process's soft_heap_limit or hard_heap_limit), and a migration runs inside schemactl's transaction, on the connection its checks use: refused before it ran";
+pub const REFUSAL: &str = "it controls the transaction or the connection (BEGIN, COMMIT, END, ROLLBACK, SAVEPOINT, RELEASE, ATTACH, DETACH, PRAGMA journal_mode or wal_checkpoint, or sets a PRAGMA that changes how the connection reads the schema or the rows: writable_schema, schema_version, case_sensitive_like, ignore_check_constraints, recursive_triggers, query_only, reverse_unordered_selects, trusted_schema, count_changes, or the process's soft_heap_limit or hard_heap_limit), which a migration may not do: it runs inside schemactl's transaction, on the connection its checks use; or it writes, or makes an object named like, schemactl's own records (_schemactl_history, _schemactl_migrations, _schemactl_identity), which a statement may only read: refused before it ran";
 
 /// PRAGMAs a statement may read but not set: each would change, for the rest of the
 /// connection, how it reads the schema or the rows, and so what schemactl's own checks and
@@ -100,8 +100,28 @@ const NOT_SET: [&[u8]; 11] = [
     b"trusted_schema",
 ];
 
+/// schemactl's records of what ran (h22_04): a statement may read them, and nothing else. A
+/// migration that wrote them (`DELETE FROM _schemactl_history`) would leave a history that
+/// no longer says what ran; one that made an object of their name would take their place.
+const RECORDS: [&[u8]; 3] = [
+    b"_schemactl_history",
+    b"_schemactl_migrations",
+    b"_schemactl_identity",
+];
+
+/// True when the NUL-terminated `name` (or NULL) is one of [`RECORDS`], in any case.
+fn is_record(name: *const c_char) -> bool {
+    if name.is_null() {
+        return false;
+    }
+    // SAFETY: SQLite passes the authorizer NUL-terminated strings, valid for the call.
+    let name = unsafe { CStr::from_ptr(name) }.to_bytes();
+    RECORDS.iter().any(|r| name.eq_ignore_ascii_case(r))
+}
+
 /// The authorizer: SQLITE_DENY for transaction control, savepoints, ATTACH, DETACH,
-/// `PRAGMA journal_mode` and `wal_checkpoint`, and a set of a [`NOT_SET`] PRAGMA; SQLITE_OK for
+/// `PRAGMA journal_mode` and `wal_checkpoint`, a set of a [`NOT_SET`] PRAGMA, and anything but a
+/// read done to one of schemactl's [`RECORDS`] (or an object of its name made); SQLITE_OK for
 /// everything else.
 extern "C" fn deny_control(
     _data: *mut c_void,
@@ -112,6 +132,38 @@ extern "C" fn deny_control(
     _trigger: *const c_char,
 ) -> c_int {
     match action {
+        // The table, view or index is the first string: made, written or dropped.
+        ffi::SQLITE_CREATE_TABLE
+        | ffi::SQLITE_CREATE_TEMP_TABLE
+        | ffi::SQLITE_CREATE_INDEX
+        | ffi::SQLITE_CREATE_TEMP_INDEX
+        | ffi::SQLITE_CREATE_VIEW
+        | ffi::SQLITE_CREATE_TEMP_VIEW
+        | ffi::SQLITE_CREATE_VTABLE
+        | ffi::SQLITE_INSERT
+        | ffi::SQLITE_UPDATE
+        | ffi::SQLITE_DELETE
+        | ffi::SQLITE_DROP_TABLE
+        | ffi::SQLITE_DROP_TEMP_TABLE
+        | ffi::SQLITE_DROP_VIEW
+        | ffi::SQLITE_DROP_TEMP_VIEW
+        | ffi::SQLITE_DROP_VTABLE
+            if is_record(first) =>
+        {
+            ffi::SQLITE_DENY
+        }
+        // The table is the second string: an index or trigger on it, or ALTER TABLE.
+        ffi::SQLITE_CREATE_INDEX
+        | ffi::SQLITE_CREATE_TEMP_INDEX
+        | ffi::SQLITE_DROP_INDEX
+        | ffi::SQLITE_DROP_TEMP_INDEX
+        | ffi::SQLITE_CREATE_TRIGGER
+        | ffi::SQLITE_CREATE_TEMP_TRIGGER
+        | ffi::SQLITE_ALTER_TABLE
+            if is_record(second) =>
+        {
+            ffi::SQLITE_DENY
+        }
         ffi::SQLITE_TRANSACTION
         | ffi::SQLITE_SAVEPOINT
         | ffi::SQLITE_ATTACH
@@ -146,7 +198,7 @@ mod tests {
     #[test]
     fn control_is_refused_when_prepared_and_nothing_else() {
         let conn = Connection::open_in_memory().expect("open");
-        conn.execute_batch("CREATE TABLE t (x); BEGIN;")
+        conn.execute_batch("CREATE TABLE t (x); CREATE TABLE _schemactl_history (v); BEGIN;")
             .expect("setup");
         let refused = [
             "COMMIT",
@@ -172,6 +224,20 @@ mod tests {
             "PRAGMA query_only = 1",
             "PRAGMA reverse_unordered_selects = ON",
             "PRAGMA trusted_schema = OFF",
+            // schemactl's records (h22_04): read, never written, dropped or replaced.
+            "DELETE FROM _schemactl_history",
+            "INSERT INTO main._SCHEMACTL_HISTORY VALUES (1)",
+            "UPDATE \"_schemactl_history\" SET v = 2",
+            "DROP TABLE _schemactl_history",
+            "ALTER TABLE _schemactl_history ADD COLUMN w",
+            "ALTER TABLE _schemactl_history RENAME TO h",
+            "CREATE INDEX i ON _schemactl_history (v)",
+            "CREATE TRIGGER g2 AFTER INSERT ON _schemactl_history BEGIN SELECT 1; END",
+            "CREATE TABLE _schemactl_migrations (x)",
+            "CREATE TEMP TABLE _schemactl_history (x)",
+            "CREATE VIEW _schemactl_identity AS SELECT 1",
+            "CREATE INDEX _schemactl_identity ON t (x)",
+            "WITH d AS (SELECT 1) DELETE FROM _schemactl_history",
         ];
         let allowed = [
             "INSERT INTO t VALUES (1)",
@@ -182,6 +248,9 @@ mod tests {
             "PRAGMA defer_foreign_keys = ON",
             "CREATE TRIGGER g AFTER INSERT ON t BEGIN SELECT RAISE(ROLLBACK, 'no') WHERE 0; END",
             "INSERT OR ROLLBACK INTO t VALUES (2)",
+            "SELECT * FROM _schemactl_history",
+            "INSERT INTO t SELECT v FROM main._schemactl_history",
+            "CREATE TABLE _schemactl_history_copy AS SELECT * FROM _schemactl_history",
         ];
         {
             let _confined = Confined::new(&conn);

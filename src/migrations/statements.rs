@@ -39,8 +39,9 @@ struct Statement<'t> {
 /// all its tokens at once.
 #[derive(Default)]
 struct Ends {
-    /// The current statement's first tokens (up to three: `CREATE [TEMP] TRIGGER`).
-    head: Vec<Tok>,
+    /// Where the current statement's first words are in SQLite's own reading of a trigger's
+    /// start (`sqlite3_complete`: `[EXPLAIN ...] CREATE [TEMP] TRIGGER`).
+    head: Head,
     /// Tokens of the current statement so far.
     count: usize,
     in_trigger: bool,
@@ -59,12 +60,9 @@ impl Ends {
             self.in_trigger = false;
             self.body_done = false;
             self.after_semicolon = false;
-            self.head.clear();
+            self.head = Head::Start;
         }
-        if self.head.len() < 3 {
-            self.head.push(t.clone());
-        }
-        if !self.in_trigger && !self.body_done && is_create_trigger(&self.head) {
+        if !self.in_trigger && !self.body_done && self.head.next(t) {
             self.in_trigger = true;
         }
         if self.in_trigger {
@@ -107,14 +105,40 @@ fn split(tokens: &[Tok]) -> Vec<Statement<'_>> {
 }
 
 /// True when `tokens` (a statement's first tokens) read `CREATE [TEMP|TEMPORARY] TRIGGER`.
-fn is_create_trigger(tokens: &[Tok]) -> bool {
-    let words: Vec<&Tok> = tokens.iter().take(3).collect();
-    match words.as_slice() {
-        [c, t, ..] if c.is_kw("CREATE") && t.is_kw("TRIGGER") => true,
-        [c, tmp, t] => {
-            c.is_kw("CREATE") && (tmp.is_kw("TEMP") || tmp.is_kw("TEMPORARY")) && t.is_kw("TRIGGER")
-        }
-        _ => false,
+/// The first words of a statement as `sqlite3_complete` reads them to find a trigger: an
+/// `EXPLAIN` may come first, with any words after it (`QUERY PLAN`), then `CREATE`, any
+/// number of `TEMP` or `TEMPORARY`, and `TRIGGER`.
+#[derive(Default, Clone, Copy, PartialEq, Eq)]
+enum Head {
+    #[default]
+    Start,
+    Explain,
+    Create,
+    /// Not a trigger (or one already found).
+    Other,
+}
+
+impl Head {
+    /// Reads the next token: true when it is the `TRIGGER` that makes the statement a
+    /// trigger's.
+    fn next(&mut self, t: &Tok) -> bool {
+        let is = |k: &str| t.is_kw(k);
+        let (state, trigger) = match *self {
+            Head::Start if is("EXPLAIN") => (Head::Explain, false),
+            Head::Start | Head::Explain if is("CREATE") => (Head::Create, false),
+            Head::Explain
+                if ["EXPLAIN", "TEMP", "TEMPORARY", "TRIGGER", "END"]
+                    .iter()
+                    .all(|k| !is(k)) =>
+            {
+                (Head::Explain, false)
+            }
+            Head::Create if is("TEMP") || is("TEMPORARY") => (Head::Create, false),
+            Head::Create if is("TRIGGER") => (Head::Other, true),
+            _ => (Head::Other, false),
+        };
+        *self = state;
+        trigger
     }
 }
 
@@ -480,6 +504,11 @@ mod tests {
                 "INSERT INTO t VALUES (1, 'a;\nEND;', 'b')",
                 "UPDATE t SET v = CASE WHEN id > 1 THEN 'x' END",
                 "-- c; END;\n",
+                // h20_04: SQLite reads these as triggers too.
+                "EXPLAIN CREATE TRIGGER e1 AFTER INSERT ON t BEGIN SELECT 1; END",
+                "explain query plan create temp trigger e2 after insert on t begin select 2; end",
+                "EXPLAIN SELECT 1",
+                "CREATE TEMP TEMPORARY TRIGGER e3 AFTER INSERT ON t BEGIN SELECT 3; END",
             ]), 1..8),
             seps in proptest::collection::vec(proptest::sample::select(vec![";\n", ";", " ;\n\n", ";;"]), 8),
         ) {

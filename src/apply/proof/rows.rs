@@ -378,15 +378,104 @@ pub(super) fn default_value(conn: &Connection, c: &Col) -> Result<Option<Vec<Sto
     Ok((!values.is_empty()).then_some(values))
 }
 
+/// Shapes by the names asked for; None for one not readable.
+pub(super) type Shapes = Vec<(String, Option<Shape>)>;
+
+/// Where the proof reads the shape of a table after the migrations.
+pub(super) enum After {
+    /// A copy of the schema in memory, with the migrations run on it.
+    Copy(Connection),
+    /// The shapes read in the migrations' own transaction, where they ran in a savepoint and
+    /// were rolled back ([`in_place`]).
+    Read(Shapes),
+}
+
+impl After {
+    /// The shape of `table` after the migrations; None when it cannot be read.
+    pub(super) fn shape(&self, table: &str) -> Option<Shape> {
+        match self {
+            After::Copy(sim) => Shape::read(sim, table).ok(),
+            After::Read(shapes) => shapes
+                .iter()
+                .find(|(name, _)| name == table)
+                .and_then(|(_, shape)| shape.clone()),
+        }
+    }
+}
+
+/// The schema after `sql`, for the proof to read the shapes of `tables` from.
+///
+/// First on a copy of the objects the migrations name ([`simulate_on`]): cheap at thousands of
+/// tables. Where they do not run on that copy (a statement needs rows: a NOT NULL column
+/// filled from an aggregate of a table, h25_03; a trigger of a table they write fills one they
+/// do not name, h25_03b), they run on the real rows and schema, in a savepoint of the
+/// transaction `conn` is in, and are rolled back ([`in_place`]): a migration that runs for
+/// real runs there. None only when they fail there too, so that the run itself fails on the
+/// same statement (or, outside a transaction, when they do not run on a copy of the whole
+/// schema either).
+pub(super) fn after(
+    conn: &Connection,
+    sql: &[&str],
+    named: &BTreeSet<String>,
+    tables: &[&str],
+) -> Result<Option<After>> {
+    if let Some(sim) = simulate_on(conn, sql, Some(named)) {
+        return Ok(Some(After::Copy(sim)));
+    }
+    if conn.is_autocommit() {
+        return Ok(simulate_on(conn, sql, None).map(After::Copy));
+    }
+    Ok(in_place(conn, sql, tables)?.map(After::Read))
+}
+
+/// The savepoint [`in_place`] runs the migrations in.
+const SAVEPOINT: &str = "_schemactl_proof_simulation";
+
+/// Runs `sql` in a savepoint of `conn`'s transaction (confined, as the run confines it), reads
+/// the shapes of `tables`, and rolls the savepoint back; the connection's settings a statement
+/// may change are put back, so that the transaction is as it was. None when a statement
+/// fails. An error when the statements ended the transaction itself (a conflict resolved with
+/// `OR ROLLBACK`, a trigger's `RAISE(ROLLBACK, ...)`): nothing of it is left to commit.
+fn in_place(
+    conn: &Connection,
+    sql: &[&str],
+    tables: &[&str],
+) -> Result<Option<Shapes>> {
+    let settings =
+        crate::db::confined::settings(conn).map_err(q("read the connection's settings"))?;
+    conn.execute_batch(&format!("SAVEPOINT {SAVEPOINT}"))
+        .map_err(q("start its run of the migrations"))?;
+    let ran = {
+        let _confined = crate::db::confined::Confined::new(conn);
+        sql.iter().all(|s| conn.execute_batch(s).is_ok())
+    };
+    if conn.is_autocommit() {
+        return Err(Error::RowProof {
+            table: tables.first().map_or_else(String::new, |t| t.to_string()),
+            detail: "the migrations ended the transaction when the proof ran them (a conflict resolved with OR ROLLBACK, or RAISE(ROLLBACK) in a trigger): nothing was applied".into(),
+        });
+    }
+    let shapes = ran.then(|| {
+        tables
+            .iter()
+            .map(|t| (t.to_string(), Shape::read(conn, t).ok()))
+            .collect()
+    });
+    conn.execute_batch(&format!("ROLLBACK TO {SAVEPOINT}; RELEASE {SAVEPOINT}"))
+        .map_err(q("undo its run of the migrations"))?;
+    crate::db::confined::put_back(conn, &settings)
+        .map_err(q("put back the connection's settings"))?;
+    Ok(shapes)
+}
+
 /// Creates the objects of `conn` the migrations name (and the indexes and triggers of the
 /// tables they name) in memory and runs `sql` on them; None when it does not run there
-/// (migrations whose data statements need real rows, or that need objects they do not name):
-/// then the tables they name are not proven. Creating only what they name keeps a one-table
-/// change on a schema of thousands of tables cheap: SQLite rereads its catalog on every CREATE.
+/// (migrations whose data statements need real rows, or that need objects they do not name).
+/// Creating only what they name keeps a one-table change on a schema of thousands of tables
+/// cheap: SQLite rereads its catalog on every CREATE.
 ///
 /// When they do not run on what they name alone (a trigger of a table they write fills another
-/// table: h25_03b), they run once more on the whole schema, rows aside, before the tables are
-/// left unproven.
+/// table: h25_03b), they run once more on the whole schema, rows aside.
 pub(super) fn simulate(
     conn: &Connection,
     sql: &[&str],
