@@ -213,6 +213,10 @@ fn a_migration_cannot_write_schemactls_records() {
         "INSERT INTO _schemactl_history SELECT * FROM _schemactl_history;",
         "ALTER TABLE _schemactl_history RENAME TO h;",
         "CREATE TRIGGER wipe AFTER UPDATE ON t BEGIN DELETE FROM _schemactl_history; END;\nUPDATE t SET v = v;",
+        // h26_04: a trigger left behind, which the application or a prune fires later.
+        "CREATE TRIGGER later AFTER DELETE ON t BEGIN UPDATE _schemactl_history SET version = version + 100; END;",
+        // h26_05: a rename names the new table nowhere SQLite's authorizer sees.
+        "CREATE TEMP TABLE x (v);\nALTER TABLE temp.x RENAME TO _schemactl_history;",
     ]
     .iter()
     .enumerate()

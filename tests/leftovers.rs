@@ -282,3 +282,53 @@ fn a_waiting_violation_is_named_by_the_statement_that_made_it() {
         "1"
     );
 }
+
+/// `PRAGMA defer_foreign_keys = ON` ... `OFF` (Rails' disable_referential_integrity): turning
+/// it off makes SQLite forget the violations it deferred, so the migration is held to
+/// `foreign_key_check` itself (h26_03); a violation the database had before is not its own.
+#[test]
+fn a_violation_the_pragma_forgets_is_still_refused() {
+    let dir = empty_project();
+    let d = dir.path();
+    let db = d.join("db.sqlite");
+    std::fs::write(
+        d.join("migrations/V1__t.sql"),
+        "CREATE TABLE p (id INTEGER PRIMARY KEY);\nCREATE TABLE k (id INTEGER PRIMARY KEY, p_id INTEGER REFERENCES p (id));\nINSERT INTO p VALUES (1);\n",
+    )
+    .expect("V1");
+    ok_in(d, &["apply", "--yes"]);
+    // An orphan the application left, with foreign keys off (SQLite's default).
+    Connection::open(&db)
+        .expect("open")
+        .execute_batch("PRAGMA foreign_keys = OFF; INSERT INTO k VALUES (9, 404);")
+        .expect("old orphan");
+    std::fs::write(
+        d.join("migrations/V2__rails.sql"),
+        "PRAGMA defer_foreign_keys = ON;\nINSERT INTO k VALUES (5, 77);\nPRAGMA defer_foreign_keys = OFF;\n",
+    )
+    .expect("V2");
+    for flags in [&[][..], &["--skip-rehearsal"][..]] {
+        let mut args = vec!["apply", "--yes"];
+        args.extend_from_slice(flags);
+        let err = fails_in(d, &args, 1);
+        assert!(
+            err.contains("defer_foreign_keys")
+                && err.contains("row 5 of \"k\" references \"p\"")
+                && err.contains("statement 2 of migration V2__rails"),
+            "{flags:?}: {err}"
+        );
+        assert_eq!(
+            read(&db, "SELECT group_concat(id) FROM k"),
+            "9",
+            "{flags:?}"
+        );
+    }
+    // The same pattern kept consistent applies, the old orphan notwithstanding.
+    std::fs::write(
+        d.join("migrations/V2__rails.sql"),
+        "PRAGMA defer_foreign_keys = ON;\nINSERT INTO k VALUES (5, 2);\nINSERT INTO p VALUES (2);\nPRAGMA defer_foreign_keys = OFF;\n",
+    )
+    .expect("V2");
+    ok_in(d, &["apply", "--yes"]);
+    assert_eq!(read(&db, "SELECT group_concat(id) FROM k"), "5,9");
+}

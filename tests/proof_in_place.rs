@@ -173,3 +173,32 @@ fn migrations_that_end_the_transaction_in_the_proofs_run_change_nothing() {
         );
     }
 }
+
+/// A migration cannot call the proof's own SQL function (h26_01: it fed the proof's sums and
+/// a column swap was "proven row by row"): SQLite's authorizer refuses the statement, and
+/// nothing changes.
+#[test]
+fn a_migration_cannot_feed_the_proof() {
+    for flags in [&[][..], &["--skip-rehearsal", "--verify"][..]] {
+        let dir = project_with_t();
+        let d = dir.path();
+        let db = d.join("db.sqlite");
+        let before = state(&db);
+        std::fs::write(
+            d.join("migrations/V2__forge.sql"),
+            format!(
+                "{NEEDS_ROWS}CREATE TEMP TABLE junk AS SELECT schemactl_proof_row(0, 0, rowid, id, v) AS h FROM t;\n{}",
+                rebuild("upper(v)")
+            ),
+        )
+        .expect("V2");
+        let mut args = vec!["apply", "--yes", "--allow-destructive"];
+        args.extend_from_slice(flags);
+        let err = fails_in(d, &args, 1);
+        assert!(
+            err.contains("schemactl's own functions"),
+            "{flags:?}: {err}"
+        );
+        assert_eq!(state(&db), before, "{flags:?}");
+    }
+}

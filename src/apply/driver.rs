@@ -613,78 +613,6 @@ impl Driver<'_> {
     }
 }
 
-/// How many rows `dropped` would touch now: the rows of the table dropped, or of the table
-/// whose column is dropped (every row loses a value, NULL or not: the gate stays on whenever
-/// the table holds a row), in the schema SQLite finds it in (`temp.t`, or an unqualified name
-/// the connection has a TEMP table of: SQLite looks there first; main's otherwise); 0 when the
-/// table does not exist (yet). A TEMP table's rows count as a main table's do: rows a batch
-/// copies there and drops are gated as its own would be.
-pub fn rows_lost(conn: &Connection, dropped: &migrations::Dropped) -> Result<u64> {
-    let q = || Error::sqlite_in("count the rows a destructive step drops");
-    let Some(schema) = found_in(conn, dropped)? else {
-        return Ok(0);
-    };
-    let schema = if schema == crate::sql::Schema::Temp {
-        "temp"
-    } else {
-        "main"
-    };
-    let n: i64 = conn
-        .query_row(
-            &format!(
-                "SELECT count(*) FROM {schema}.{}",
-                quote_ident(&dropped.table)
-            ),
-            [],
-            |r| r.get(0),
-        )
-        .map_err(q())?;
-    Ok(u64::try_from(n).unwrap_or(0))
-}
-
-/// The schema (`Main` or `Temp`) SQLite finds the table of `dropped` in on `conn`: the one
-/// named, or for an unqualified name TEMP's when the connection has such a TEMP table, main's
-/// otherwise; None when the table does not exist there (or the schema is another one).
-pub fn found_in(
-    conn: &Connection,
-    dropped: &migrations::Dropped,
-) -> Result<Option<crate::sql::Schema>> {
-    use crate::sql::Schema;
-    let q = || Error::sqlite_in("find the table a destructive step drops");
-    // SQLite's names are case-insensitive: `DROP TABLE Patterns` drops `patterns`.
-    let exists_in = |schema: &str| -> Result<bool> {
-        conn.query_row(
-            &format!(
-                "SELECT count(*) > 0 FROM {schema}.sqlite_schema WHERE type = 'table' AND name = ?1 COLLATE NOCASE"
-            ),
-            [&dropped.table],
-            |r| r.get(0),
-        )
-        .map_err(q())
-    };
-    let (schema, name) = match dropped.schema {
-        Schema::Main => (Schema::Main, "main"),
-        Schema::Temp => (Schema::Temp, "temp"),
-        Schema::Unqualified if exists_in("temp")? => (Schema::Temp, "temp"),
-        Schema::Unqualified => (Schema::Main, "main"),
-        // A migration cannot attach a database: SQLite refuses the statement itself.
-        Schema::Other => return Ok(None),
-    };
-    Ok(exists_in(name)?.then_some(schema))
-}
-
-/// Names what `dropped` (a table or column of main: a TEMP table's drop loses nothing the
-/// database keeps) loses, for the gate's message.
-pub fn describe_loss(dropped: &migrations::Dropped, rows: u64) -> String {
-    match &dropped.column {
-        None => format!("drops table \"{}\" with {rows} row(s)", dropped.table),
-        Some(c) => format!(
-            "drops column \"{}\".\"{c}\" of {rows} row(s)",
-            dropped.table
-        ),
-    }
-}
-
 /// Runs one migration's SQL statement by statement, naming the failing one: statements are
 /// split by schemactl's own lexer and numbered from 1, so that a statement SQLite cannot even
 /// prepare is still named by its text. With `refuse_loss`, a statement that drops a table or
@@ -701,7 +629,8 @@ fn run_statements(
     // transaction: whatever schemactl's lexer makes of the text (see db::confined).
     let _confined = crate::db::confined::Confined::new(conn);
     let before = super::leftovers::Before::read(conn)?;
-    let mut orphans = super::leftovers::Orphans::default();
+    let mut orphans =
+        super::orphans::Orphans::new(conn, migrations::statements::texts(sql).into_iter())?;
     let mut count = 0;
     for (i, text) in migrations::statements::texts(sql).into_iter().enumerate() {
         count = i + 1;
@@ -735,11 +664,11 @@ fn run_statements(
                 for dropped in migrations::drops(&one) {
                     // A TEMP table's rows end with the connection whatever the statement does
                     // (the migration made it: the run's connection has none of its own).
-                    let found = found_in(conn, &dropped)?;
+                    let found = super::drop_estimate::found_in(conn, &dropped)?;
                     if found == Some(crate::sql::Schema::Temp) {
                         continue;
                     }
-                    let rows = rows_lost(conn, &dropped)?;
+                    let rows = super::drop_estimate::rows_lost(conn, &dropped)?;
                     if rows > 0 {
                         let dropped = migrations::Dropped {
                             schema: found.unwrap_or(dropped.schema),
@@ -750,7 +679,7 @@ fn run_statements(
                                 "{} ({}: {})",
                                 p.stem(),
                                 p.origin,
-                                describe_loss(&dropped, rows)
+                                super::drop_estimate::describe_loss(&dropped, rows)
                             )],
                         });
                     }
@@ -770,16 +699,22 @@ fn run_statements(
         orphans.after(conn, i + 1, text);
     }
     // Nothing of the migration outlives its statements but the database (see leftovers).
-    if let Some(refused) = before.end(conn)? {
-        // A waiting violation is the statement's that made it.
-        let (index, statement) = match orphans.made_by() {
-            Some((index, text)) if refused.deferred => (*index, text.clone()),
-            _ => (count, refused.statement),
-        };
+    // Before the settings are put back (turning defer_foreign_keys off forgets violations).
+    if let Some((index, statement, message)) = orphans.refused(conn, count)? {
+        let constraint = true;
         return Err(Error::MigrationStatement {
             index,
             migration,
             statement,
+            message,
+            constraint,
+        });
+    }
+    if let Some(refused) = before.end(conn)? {
+        return Err(Error::MigrationStatement {
+            index: count,
+            migration,
+            statement: refused.statement,
             message: refused.message,
             constraint: refused.constraint,
         });

@@ -18,9 +18,9 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use rusqlite::Connection;
 
-use crate::error::Result;
+use crate::error::{Error, Result};
 use crate::migrations::Dropped;
-use crate::sql::{Schema, Tok, lex, qualified_at};
+use crate::sql::{Schema, Tok, lex, qualified_at, quote_ident};
 use sqlparser::tokenizer::Token;
 
 /// One drop of a migration: what it drops (under the name the statement gives) and the rows
@@ -32,7 +32,8 @@ pub struct Drop {
     /// The rows it drops, counted on the live table whose rows it holds.
     pub rows: u64,
     /// True when the table it drops is one of the batch's TEMP tables at that point (SQLite
-    /// reads an unqualified name in TEMP first): the gate then calls it one.
+    /// reads an unqualified name in TEMP first): the gate then lets it go (its rows end with
+    /// the connection anyway).
     pub temp: bool,
 }
 
@@ -121,7 +122,7 @@ pub fn estimate(live: &Connection, sql: &[&str]) -> Result<Vec<Vec<Drop>>> {
     let count = |tables: &[String], column: Option<&str>| -> Result<u64> {
         let mut rows = 0u64;
         for table in tables {
-            rows = rows.saturating_add(super::driver::rows_lost(
+            rows = rows.saturating_add(rows_lost(
                 live,
                 &Dropped {
                     schema: Schema::Main,
@@ -367,3 +368,70 @@ fn fill_sources(tokens: &[Tok], from: usize, target: &Key, names: &Names) -> Vec
 #[cfg(test)]
 #[path = "drop_estimate_tests.rs"]
 mod tests;
+
+/// How many rows `dropped` would touch now: the rows of the table dropped, or of the table
+/// whose column is dropped (every row loses a value, NULL or not: the gate stays on whenever
+/// the table holds a row), in the schema SQLite finds it in (`temp.t`, or an unqualified name
+/// the connection has a TEMP table of: SQLite looks there first; main's otherwise); 0 when the
+/// table does not exist (yet). (The gates let a TEMP table go whatever it holds.)
+pub fn rows_lost(conn: &Connection, dropped: &Dropped) -> Result<u64> {
+    let q = || Error::sqlite_in("count the rows a destructive step drops");
+    let Some(schema) = found_in(conn, dropped)? else {
+        return Ok(0);
+    };
+    let schema = if schema == Schema::Temp {
+        "temp"
+    } else {
+        "main"
+    };
+    let n: i64 = conn
+        .query_row(
+            &format!(
+                "SELECT count(*) FROM {schema}.{}",
+                quote_ident(&dropped.table)
+            ),
+            [],
+            |r| r.get(0),
+        )
+        .map_err(q())?;
+    Ok(u64::try_from(n).unwrap_or(0))
+}
+
+/// The schema (`Main` or `Temp`) SQLite finds the table of `dropped` in on `conn`: the one
+/// named, or for an unqualified name TEMP's when the connection has such a TEMP table, main's
+/// otherwise; None when the table does not exist there (or the schema is another one).
+pub fn found_in(conn: &Connection, dropped: &Dropped) -> Result<Option<Schema>> {
+    let q = || Error::sqlite_in("find the table a destructive step drops");
+    // SQLite's names are case-insensitive: `DROP TABLE Patterns` drops `patterns`.
+    let exists_in = |schema: &str| -> Result<bool> {
+        conn.query_row(
+            &format!(
+                "SELECT count(*) > 0 FROM {schema}.sqlite_schema WHERE type = 'table' AND name = ?1 COLLATE NOCASE"
+            ),
+            [&dropped.table],
+            |r| r.get(0),
+        )
+        .map_err(q())
+    };
+    let (schema, name) = match dropped.schema {
+        Schema::Main => (Schema::Main, "main"),
+        Schema::Temp => (Schema::Temp, "temp"),
+        Schema::Unqualified if exists_in("temp")? => (Schema::Temp, "temp"),
+        Schema::Unqualified => (Schema::Main, "main"),
+        // A migration cannot attach a database: SQLite refuses the statement itself.
+        Schema::Other => return Ok(None),
+    };
+    Ok(exists_in(name)?.then_some(schema))
+}
+
+/// Names what `dropped` (a table or column of main: a TEMP table's drop loses nothing the
+/// database keeps) loses, for the gate's message.
+pub fn describe_loss(dropped: &Dropped, rows: u64) -> String {
+    match &dropped.column {
+        None => format!("drops table \"{}\" with {rows} row(s)", dropped.table),
+        Some(c) => format!(
+            "drops column \"{}\".\"{c}\" of {rows} row(s)",
+            dropped.table
+        ),
+    }
+}

@@ -11,8 +11,8 @@
 //! - A trigger in the database on one of schemactl's own tables (`_schemactl_*`) would fire
 //!   when schemactl records the run, after the checks: a migration that makes one is refused.
 //! - The settings a migration may use for its own statements (`legacy_alter_table`,
-//!   `defer_foreign_keys`) are put back after them, and a foreign key violation left waiting for
-//!   the commit refuses the migration (the rehearsal never commits).
+//!   `defer_foreign_keys`) are put back after them (a foreign key violation left waiting for
+//!   the commit is [`super::orphans`]').
 //! - A TEMP AUTOINCREMENT table leaves TEMP's `sqlite_sequence`, which SQLite never drops and
 //!   which would answer for main's in schemactl's own steps: a migration that makes it is
 //!   refused.
@@ -29,30 +29,6 @@ pub struct Refused {
     pub message: String,
     /// A constraint is the cause (a foreign key).
     pub constraint: bool,
-    /// A foreign key violation waiting for the commit is the cause: the statement that made
-    /// it is the one after which it first waited ([`Orphans`]).
-    pub deferred: bool,
-}
-
-/// The statement after which a foreign key violation first waited for the commit (h25_05),
-/// followed statement by statement: gone when a later one resolves it.
-#[derive(Default)]
-pub struct Orphans(Option<(usize, String)>);
-
-impl Orphans {
-    /// After statement `index` (from 1), `text`.
-    pub fn after(&mut self, conn: &Connection, index: usize, text: &str) {
-        match (Before::deferred_violation(conn), &self.0) {
-            (true, None) => self.0 = Some((index, text.to_string())),
-            (false, _) => self.0 = None,
-            (true, Some(_)) => {}
-        }
-    }
-
-    /// The statement that made the violation still waiting, if one did.
-    pub fn made_by(&self) -> Option<&(usize, String)> {
-        self.0.as_ref()
-    }
 }
 
 /// The connection's TEMP objects and the triggers on schemactl's own tables, before a
@@ -63,6 +39,10 @@ pub struct Before {
     /// Whether TEMP held a `sqlite_sequence`.
     sequence: bool,
     ours: Vec<String>,
+    /// The triggers of main whose text names one of schemactl's tables ([`NAMING_OURS`]).
+    naming_ours: Vec<String>,
+    /// The objects named like schemactl's records ([`RECORD_OBJECTS`]).
+    records: Vec<(String, String, String)>,
     /// Objects of main named like a built-in table-valued function ([`BUILT_IN_NAMES`]).
     built_in: Vec<String>,
     /// The connection settings a migration may set for its own statements, with their values
@@ -94,6 +74,20 @@ const BUILT_IN_NAMES: &str = "SELECT type, name, coalesce(sql, '') FROM main.sql
 const OUR_TRIGGERS: &str = "SELECT name, tbl_name, coalesce(sql, '') FROM main.sqlite_schema \
      WHERE type = 'trigger' AND lower(substr(tbl_name, 1, 11)) = '_schemactl_'";
 
+/// Objects of main and TEMP named like schemactl's records of what ran: a statement may not make
+/// one (SQLite's authorizer refuses most ways), but `ALTER TABLE x RENAME TO` names the new
+/// table nowhere the authorizer sees (h26_05).
+const RECORD_OBJECTS: &str = "SELECT 'main', name, coalesce(sql, '') FROM main.sqlite_schema \
+     WHERE lower(name) IN ('_schemactl_history', '_schemactl_migrations', '_schemactl_identity') \
+     UNION ALL SELECT 'temp', name, coalesce(sql, '') FROM temp.sqlite_schema \
+     WHERE lower(name) IN ('_schemactl_history', '_schemactl_migrations', '_schemactl_identity')";
+
+/// Triggers of main whose text names one of schemactl's tables: [`Before::end`] refuses a new
+/// one whose body writes its records (h26_04: a trigger on an application table, fired later
+/// by `prune` or by the application itself, rewrote `_schemactl_history`).
+const NAMING_OURS: &str = "SELECT name, tbl_name, coalesce(sql, '') FROM main.sqlite_schema \
+     WHERE type = 'trigger' AND instr(lower(sql), '_schemactl_') > 0";
+
 fn rows(conn: &Connection, sql: &str) -> Result<Vec<(String, String, String)>> {
     let q = Error::sqlite_in("read what the migration left on its connection");
     conn.prepare(sql)
@@ -119,6 +113,11 @@ impl Before {
                 .into_iter()
                 .map(|(n, _, _)| n)
                 .collect(),
+            naming_ours: rows(conn, NAMING_OURS)?
+                .into_iter()
+                .map(|(n, _, _)| n)
+                .collect(),
+            records: rows(conn, RECORD_OBJECTS)?,
             built_in: rows(conn, BUILT_IN_NAMES)?
                 .into_iter()
                 .map(|(_, n, _)| n)
@@ -127,8 +126,9 @@ impl Before {
     }
 
     /// After the statements: what they left is refused (a table or view named like a built-in
-    /// table-valued function, a TEMP AUTOINCREMENT table, a foreign key violation waiting for
-    /// the commit, a trigger on one of schemactl's own tables), or cleared ([`Before::clear`]).
+    /// table-valued function, an object named like one of schemactl's records or a trigger
+    /// that writes them, a TEMP AUTOINCREMENT table, a trigger on one of schemactl's own
+    /// tables), or cleared ([`Before::clear`]).
     pub fn end(&self, conn: &Connection) -> Result<Option<Refused>> {
         if let Some((kind, name, statement)) = self.made_built_in_name(conn)? {
             return Ok(Some(Refused {
@@ -137,7 +137,27 @@ impl Before {
                     "it makes {kind} \"{name}\", the name of one of SQLite's built-in table-valued functions, which it would hide from every reader (schemactl's inspection, proof and checks among them): refused"
                 ),
                 constraint: false,
-                deferred: false,
+            }));
+        }
+        if let Some((schema, name, statement)) = rows(conn, RECORD_OBJECTS)?
+            .into_iter()
+            .find(|r| !self.records.contains(r))
+        {
+            return Ok(Some(Refused {
+                statement,
+                message: format!(
+                    "it makes {schema}.\"{name}\", under the name of one of schemactl's own records of what ran (a statement may only read them), which it would take the place of: refused"
+                ),
+                constraint: false,
+            }));
+        }
+        if let Some((name, table, statement)) = self.made_record_writer(conn)? {
+            return Ok(Some(Refused {
+                statement,
+                message: format!(
+                    "it makes trigger \"{name}\" on \"{table}\", whose body writes schemactl's own records of what ran (a statement may only read them): it would rewrite them whenever it fires, after this run: refused"
+                ),
+                constraint: false,
             }));
         }
         if self.made_sequence(conn)? {
@@ -145,18 +165,6 @@ impl Before {
                 statement: String::new(),
                 message: "it makes a TEMP table with AUTOINCREMENT, and SQLite then keeps a TEMP sqlite_sequence for the rest of the connection, where schemactl's own steps would read and write counters instead of main's: refused (make the TEMP table without AUTOINCREMENT)".into(),
                 constraint: false,
-                deferred: false,
-            }));
-        }
-        if Before::deferred_violation(conn) {
-            return Ok(Some(Refused {
-                statement: String::new(),
-                message: format!(
-                    "it leaves a FOREIGN KEY violation waiting for the commit (a deferred key: PRAGMA defer_foreign_keys, or one declared DEFERRABLE INITIALLY DEFERRED){}: refused",
-                    first_violation(conn)
-                ),
-                constraint: true,
-                deferred: true,
             }));
         }
         Ok(self.clear(conn)?.map(|(name, table, statement)| Refused {
@@ -165,7 +173,6 @@ impl Before {
                 "it makes trigger \"{name}\" on schemactl's own table \"{table}\", which would fire when schemactl records the run, after its checks: refused"
             ),
             constraint: false,
-            deferred: false,
         }))
     }
 
@@ -207,6 +214,17 @@ impl Before {
             .find(|(name, _, _)| !self.ours.contains(name)))
     }
 
+    /// A trigger of main the statements made whose body writes one of schemactl's records:
+    /// its name, table and SQL.
+    fn made_record_writer(&self, conn: &Connection) -> Result<Option<(String, String, String)>> {
+        Ok(rows(conn, NAMING_OURS)?.into_iter().find(|(name, _, sql)| {
+            !self.naming_ours.contains(name)
+                && super::unfit_fixed::trigger_writes(sql)
+                    .iter()
+                    .any(|t| crate::db::confined::is_record_name(t.as_bytes()))
+        }))
+    }
+
     /// True when the statements made TEMP's `sqlite_sequence` (a TEMP AUTOINCREMENT table):
     /// SQLite never drops it, and for the rest of the connection an unqualified
     /// `sqlite_sequence` in schemactl's own steps (a rebuild's or a stash's counter) would
@@ -221,43 +239,6 @@ impl Before {
         Ok(rows(conn, BUILT_IN_NAMES)?
             .into_iter()
             .find(|(_, name, _)| !self.built_in.contains(name)))
-    }
-
-    /// True when a foreign key violation waits for the commit (made under
-    /// `defer_foreign_keys`): the rehearsal never commits, so it would pass and the live run
-    /// fail at its commit (h24_02). The caller refuses the migration, naming it.
-    pub(super) fn deferred_violation(conn: &Connection) -> bool {
-        let (mut current, mut highest) = (0, 0);
-        // SAFETY: the handle is `conn`'s open database; the out-pointers are valid locals.
-        let rc = unsafe {
-            rusqlite::ffi::sqlite3_db_status(
-                conn.handle(),
-                rusqlite::ffi::SQLITE_DBSTATUS_DEFERRED_FKS,
-                &mut current,
-                &mut highest,
-                0,
-            )
-        };
-        rc == rusqlite::ffi::SQLITE_OK && current > 0
-    }
-}
-
-/// The first row `PRAGMA foreign_key_check` reports, said as `: row 3 of "kid" references
-/// "par", which has no such row` (nothing when it reports none, or cannot be read).
-fn first_violation(conn: &Connection) -> String {
-    let row = conn.query_row("PRAGMA main.foreign_key_check", [], |r| {
-        Ok((
-            r.get::<_, String>(0)?,
-            r.get::<_, Option<i64>>(1)?,
-            r.get::<_, String>(2)?,
-        ))
-    });
-    match row {
-        Ok((table, rowid, parent)) => format!(
-            ": {} of \"{table}\" references \"{parent}\", which has no such row",
-            rowid.map_or_else(|| "a row".to_string(), |r| format!("row {r}"))
-        ),
-        Err(_) => String::new(),
     }
 }
 

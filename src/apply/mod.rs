@@ -87,6 +87,7 @@ mod driver;
 mod drop_estimate;
 mod hand_lost;
 mod leftovers;
+mod orphans;
 pub use crate::db::lock;
 mod pipeline;
 mod proof;

@@ -423,7 +423,7 @@ fn run_pipeline(opts: &Options, check_rows: bool, say: &mut dyn FnMut(&str)) -> 
             let lost: Vec<String> = dropped
                 .iter()
                 .filter(|d| d.rows > 0 && !d.temp && d.dropped.schema != crate::sql::Schema::Temp)
-                .map(|d| super::driver::describe_loss(&d.dropped, d.rows))
+                .map(|d| super::drop_estimate::describe_loss(&d.dropped, d.rows))
                 .collect();
             if lost.is_empty() {
                 empty.push(m.stem());

@@ -76,11 +76,13 @@ pub fn put_back(conn: &Connection, values: &[(&'static str, i64)]) -> rusqlite::
 
 /// True when `e` is a statement refused by [`Confined`].
 pub fn is_refusal(e: &rusqlite::Error) -> bool {
+    // A function refused is said in words only (SQLite's resolver gives no SQLITE_AUTH).
     e.sqlite_error_code() == Some(rusqlite::ErrorCode::AuthorizationForStatementDenied)
+        || e.to_string().starts_with("not authorized to use function")
 }
 
 /// What [`Confined`] says of a statement it refused.
-pub const REFUSAL: &str = "it controls the transaction or the connection (BEGIN, COMMIT, END, ROLLBACK, SAVEPOINT, RELEASE, ATTACH, DETACH, PRAGMA journal_mode or wal_checkpoint, or sets a PRAGMA that changes how the connection reads the schema or the rows: writable_schema, schema_version, case_sensitive_like, ignore_check_constraints, recursive_triggers, query_only, reverse_unordered_selects, trusted_schema, count_changes, or the process's soft_heap_limit or hard_heap_limit), which a migration may not do: it runs inside schemactl's transaction, on the connection its checks use; or it writes, or makes an object named like, schemactl's own records (_schemactl_history, _schemactl_migrations, _schemactl_identity), which a statement may only read: refused before it ran";
+pub const REFUSAL: &str = "it controls the transaction or the connection (BEGIN, COMMIT, END, ROLLBACK, SAVEPOINT, RELEASE, ATTACH, DETACH, PRAGMA journal_mode or wal_checkpoint, or sets a PRAGMA that changes how the connection reads the schema or the rows: writable_schema, schema_version, case_sensitive_like, ignore_check_constraints, recursive_triggers, query_only, reverse_unordered_selects, trusted_schema, count_changes, or the process's soft_heap_limit or hard_heap_limit), which a migration may not do: it runs inside schemactl's transaction, on the connection its checks use; or it writes, or makes an object named like, schemactl's own records (_schemactl_history, _schemactl_migrations, _schemactl_identity), which a statement may only read, or calls one of schemactl's own functions (schemactl_*): refused before it ran";
 
 /// PRAGMAs a statement may read but not set: each would change, for the rest of the
 /// connection, how it reads the schema or the rows, and so what schemactl's own checks and
@@ -109,6 +111,11 @@ const RECORDS: [&[u8]; 3] = [
     b"_schemactl_identity",
 ];
 
+/// The prefix of the SQL functions schemactl registers on a connection for its own steps (the
+/// row proof's `schemactl_proof_row`): a statement that called one could feed their state
+/// (h26_01: a migration forged the proof's sums).
+const OWN_FUNCTIONS: &[u8] = b"schemactl_";
+
 /// True when the NUL-terminated `name` (or NULL) is one of [`RECORDS`], in any case.
 fn is_record(name: *const c_char) -> bool {
     if name.is_null() {
@@ -116,6 +123,11 @@ fn is_record(name: *const c_char) -> bool {
     }
     // SAFETY: SQLite passes the authorizer NUL-terminated strings, valid for the call.
     let name = unsafe { CStr::from_ptr(name) }.to_bytes();
+    is_record_name(name)
+}
+
+/// True when `name` is one of schemactl's records of what ran ([`RECORDS`]), in any case.
+pub fn is_record_name(name: &[u8]) -> bool {
     RECORDS.iter().any(|r| name.eq_ignore_ascii_case(r))
 }
 
@@ -151,6 +163,20 @@ extern "C" fn deny_control(
             if is_record(first) =>
         {
             ffi::SQLITE_DENY
+        }
+        // The function's name is the second string.
+        ffi::SQLITE_FUNCTION if !second.is_null() => {
+            // SAFETY: for SQLITE_FUNCTION, SQLite passes the function's name as a
+            // NUL-terminated string, valid for the call.
+            let name = unsafe { CStr::from_ptr(second) }.to_bytes();
+            let own = name
+                .get(..OWN_FUNCTIONS.len())
+                .is_some_and(|p| p.eq_ignore_ascii_case(OWN_FUNCTIONS));
+            if own {
+                ffi::SQLITE_DENY
+            } else {
+                ffi::SQLITE_OK
+            }
         }
         // The table is the second string: an index or trigger on it, or ALTER TABLE.
         ffi::SQLITE_CREATE_INDEX
@@ -200,6 +226,13 @@ mod tests {
         let conn = Connection::open_in_memory().expect("open");
         conn.execute_batch("CREATE TABLE t (x); CREATE TABLE _schemactl_history (v); BEGIN;")
             .expect("setup");
+        conn.create_scalar_function(
+            "schemactl_proof_row",
+            -1,
+            rusqlite::functions::FunctionFlags::SQLITE_UTF8,
+            |_| Ok(0),
+        )
+        .expect("function");
         let refused = [
             "COMMIT",
             "end transaction",
@@ -238,6 +271,9 @@ mod tests {
             "CREATE VIEW _schemactl_identity AS SELECT 1",
             "CREATE INDEX _schemactl_identity ON t (x)",
             "WITH d AS (SELECT 1) DELETE FROM _schemactl_history",
+            // h26_01: schemactl's own functions (the row proof's).
+            "SELECT schemactl_proof_row(0, 0, 1, 1)",
+            "INSERT INTO t SELECT SCHEMACTL_PROOF_ROW(2, 0, 1, 1)",
         ];
         let allowed = [
             "INSERT INTO t VALUES (1)",

@@ -90,7 +90,7 @@ pub fn sqlite_message(e: &rusqlite::Error) -> String {
     }
     if e.sqlite_error_code() == Some(rusqlite::ErrorCode::AuthorizationForStatementDenied) {
         return format!(
-            "not authorized: a statement there controls the transaction or the connection ({}), or writes schemactl's own records ({}), which a statement may only read: refused before it ran",
+            "not authorized: a statement there controls the transaction or the connection ({}), writes schemactl's own records ({}), which a statement may only read, or calls one of schemactl's own functions (schemactl_*): refused before it ran",
             "BEGIN, COMMIT, END, ROLLBACK, SAVEPOINT, RELEASE, ATTACH, DETACH, PRAGMA journal_mode or wal_checkpoint, or a PRAGMA set that changes how the connection reads the schema or the rows",
             "_schemactl_history, _schemactl_migrations, _schemactl_identity"
         );

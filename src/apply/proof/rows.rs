@@ -436,11 +436,7 @@ const SAVEPOINT: &str = "_schemactl_proof_simulation";
 /// may change are put back, so that the transaction is as it was. None when a statement
 /// fails. An error when the statements ended the transaction itself (a conflict resolved with
 /// `OR ROLLBACK`, a trigger's `RAISE(ROLLBACK, ...)`): nothing of it is left to commit.
-fn in_place(
-    conn: &Connection,
-    sql: &[&str],
-    tables: &[&str],
-) -> Result<Option<Shapes>> {
+fn in_place(conn: &Connection, sql: &[&str], tables: &[&str]) -> Result<Option<Shapes>> {
     let settings =
         crate::db::confined::settings(conn).map_err(q("read the connection's settings"))?;
     conn.execute_batch(&format!("SAVEPOINT {SAVEPOINT}"))
@@ -550,7 +546,11 @@ pub(super) fn register(conn: &Connection, state: Arc<Mutex<Vec<Acc>>>) -> Result
             return Err(fail("row proof: too few arguments"));
         }
         let slot = usize::try_from(ctx.get::<i64>(0)?).map_err(|_| fail("bad slot"))?;
-        let first = usize::try_from(ctx.get::<i64>(1)?).map_err(|_| fail("bad column"))?;
+        // A table has at most 32,767 columns (SQLITE_MAX_COLUMN's ceiling).
+        let first = usize::try_from(ctx.get::<i64>(1)?)
+            .ok()
+            .filter(|f| *f <= 1 << 15)
+            .ok_or_else(|| fail("bad column"))?;
         let mut key = DefaultHasher::new();
         feed(&mut key, ctx.get_raw(2));
         let mut row = DefaultHasher::new();

@@ -323,13 +323,18 @@ fn delete_and_record(
     // deferral with the transaction.
     conn.execute_batch("PRAGMA defer_foreign_keys = ON")
         .map_err(Error::sqlite_in("defer the foreign key checks"))?;
-    // Children first, so the result does not depend on the cascade itself.
-    for k in keys.iter().rev() {
-        conn.execute(
-            &format!("DELETE FROM {} WHERE {}", quote_ident(&k.table), k.member()),
-            [],
-        )
-        .map_err(Error::sqlite_in(format!("delete from \"{}\"", k.table)))?;
+    // Children first, so the result does not depend on the cascade itself. Confined: a
+    // trigger these deletes fire may not write schemactl's records (h26_04), whatever the
+    // analysis before made of its body.
+    {
+        let _confined = crate::db::confined::Confined::new(conn);
+        for k in keys.iter().rev() {
+            conn.execute(
+                &format!("DELETE FROM {} WHERE {}", quote_ident(&k.table), k.member()),
+                [],
+            )
+            .map_err(Error::sqlite_in(format!("delete from \"{}\"", k.table)))?;
+        }
     }
     let after = counts(conn, live)?;
     for (table, n) in before {

@@ -134,6 +134,12 @@ fn statements(tokens: &[Tok], live: &Schema) -> Body {
         return body;
     };
     let toks = &tokens[begin + 1..];
+    // schemactl's own tables are no table of the live schema's, and a write to one is a write
+    // no archive keeps (h26_04: a trigger rewrote `_schemactl_history`).
+    let ours = |n: &str| {
+        n.get(..11)
+            .is_some_and(|p| p.eq_ignore_ascii_case("_schemactl_"))
+    };
     // The table named at `at` (`schema.table`: the name after the dot).
     let table_at = |at: usize| -> Option<String> {
         let mut name = toks.get(at).and_then(Tok::word);
@@ -143,7 +149,10 @@ fn statements(tokens: &[Tok], live: &Schema) -> Body {
         {
             name = toks.get(at + 2).and_then(Tok::word);
         }
-        name.and_then(|n| live.table(n)).map(|t| t.name.to_string())
+        match name {
+            Some(n) if ours(n) => Some(n.to_string()),
+            n => n.and_then(|n| live.table(n)).map(|t| t.name.to_string()),
+        }
     };
     for (i, t) in toks.iter().enumerate() {
         // INSERT [OR x] INTO t, REPLACE INTO t, DELETE FROM t: rows no archive keeps.
@@ -158,7 +167,7 @@ fn statements(tokens: &[Tok], live: &Schema) -> Body {
             let or = toks.get(i + 1).is_some_and(|n| n.is_kw("OR"));
             let at = if or { i + 3 } else { i + 1 };
             if let Some(table) = table_at(at) {
-                if or && toks.get(i + 2).is_some_and(|n| n.is_kw("REPLACE")) {
+                if (or && toks.get(i + 2).is_some_and(|n| n.is_kw("REPLACE"))) || ours(&table) {
                     push(&mut body.writes, &table);
                 }
                 body.fires.push(("UPDATE", table));
