@@ -213,6 +213,9 @@ struct TableProof {
     slot: usize,
     /// Stored columns before that no column after takes: the migrations drop them.
     dropped: Vec<String>,
+    /// Its rows change on purpose and the migrations rebuild it (h26_02): only the rows on
+    /// both sides (by key) are held to their values, one by one ([`rows::differing_keys`]).
+    partial: bool,
 }
 
 /// The proof of one batch of migrations, between [`Proof::prepare`] and [`Proof::verify`].
@@ -304,7 +307,10 @@ impl Proof {
                     ),
                 });
             }
-            if d.tables[i].rows_changed {
+            // Rows changed on purpose in a table the migrations rebuild: the rows they keep
+            // must still hold their values (h26_02: a swap behind a DELETE ... WHERE 0).
+            let rebuilt = d.chain(i).is_some_and(|c| c.len() > 1);
+            if d.tables[i].rows_changed && (!rebuilt || d.tables[i].rows_rewritten) {
                 proof
                     .skipped
                     .push(format!("\"{name}\" (its rows change on purpose)"));
@@ -371,13 +377,23 @@ impl Proof {
                 }
             };
             let slot = proof.tables.len() * 3;
-            let t = table_proof(
+            let mut t = table_proof(
                 conn,
                 &d,
                 (i, name, &shape_before),
                 (after_index, after_name, &shape_after),
                 slot,
             )?;
+            if d.tables[i].rows_changed {
+                if matches!(t.key, Key::None) {
+                    // No key to match its rows by: what the migrations do to them is theirs.
+                    proof
+                        .skipped
+                        .push(format!("\"{name}\" (its rows change on purpose)"));
+                    continue;
+                }
+                t.partial = true;
+            }
             proof.snapshot(conn, &t)?;
             proof.tables.push(t);
         }
@@ -557,6 +573,10 @@ impl Proof {
     fn verify_tables(&self, conn: &Connection) -> Result<u64> {
         let mut rows = 0;
         for t in &self.tables {
+            if t.partial {
+                rows += self.verify_kept_rows(conn, t)?;
+                continue;
+            }
             let (values, conv) = after_values(t);
             let key = match &t.key {
                 Key::Expr { after, .. } => after.clone(),
@@ -647,7 +667,7 @@ impl Proof {
             ));
         }
         let keys = match &t.key {
-            Key::Expr { label, .. } => match differing_keys(conn, t) {
+            Key::Expr { label, .. } => match differing_keys(conn, t, false) {
                 Ok(k) if !k.is_empty() => format!("; rows by {label}: {}", k.join(", ")),
                 Ok(_) => String::new(),
                 Err(e) => format!("; the rows could not be named: {e}"),
@@ -661,6 +681,36 @@ impl Proof {
     }
 
     /// Checks that every new column holds its default.
+    /// A table whose rows change on purpose and that the migrations rebuild: every row on
+    /// both sides (by its key) holds the values the migrations keep; rows inserted or deleted
+    /// are theirs. Returns how many rows it has after.
+    fn verify_kept_rows(&self, conn: &Connection, t: &TableProof) -> Result<u64> {
+        let keys = differing_keys(conn, t, true)?;
+        if let (Some(_), Key::Expr { label, .. }) = (keys.first(), &t.key) {
+            return Err(Error::RowProof {
+                table: t.after.clone(),
+                detail: format!(
+                    "its rows change on purpose and the migrations rebuild it, so the rows they keep must keep their values (columns {}): rows by {label}: {} do not",
+                    t.kept
+                        .iter()
+                        .map(|(_, a)| format!("\"{a}\""))
+                        .chain(t.converted.iter().map(|(_, a, _)| format!("\"{a}\"")))
+                        .collect::<Vec<_>>()
+                        .join(", "),
+                    keys.join(", ")
+                ),
+            });
+        }
+        let n: i64 = conn
+            .query_row(
+                &format!("SELECT count(*) FROM main.{}", quote_ident(&t.after)),
+                [],
+                |r| r.get(0),
+            )
+            .map_err(q(&format!("read \"{}\"", t.after)))?;
+        Ok(u64::try_from(n).unwrap_or(0))
+    }
+
     fn check_added(&self, conn: &Connection, t: &TableProof) -> Result<()> {
         for (column, expected) in &t.added {
             let Some(expected) = expected else { continue };

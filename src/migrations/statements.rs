@@ -188,6 +188,15 @@ fn problem<'t>(s: &Statement<'t>) -> Option<Problem<'t>> {
             });
         }
     }
+    // EXPLAIN compiles the statement and returns its program; nothing of it runs (h26_07).
+    if first.is_kw("EXPLAIN") {
+        return Some(Problem {
+            at: first,
+            message: "EXPLAIN runs nothing: it returns how SQLite would run the statement, and a migration has nowhere to show that".into(),
+            help: "remove EXPLAIN (and QUERY PLAN) to run the statement",
+            select: true,
+        });
+    }
     // After a WITH prefix, the verb that follows its CTEs.
     let verb = verb(s).unwrap_or(first);
     if verb.is_kw("SELECT") || first.is_kw("VALUES") {

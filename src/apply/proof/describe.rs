@@ -56,6 +56,10 @@ pub struct Tracked {
     written_all: bool,
     /// Its rows may change on purpose (hand-written DML on a table that existed before).
     pub rows_changed: bool,
+    /// The values of rows it keeps may change on purpose too (a REPLACE, an upsert, a
+    /// trigger's or a foreign key action's write, SQL the description cannot read): no row of
+    /// it can be held to its values.
+    pub rows_rewritten: bool,
     /// The tables (indexes into [`Description::tables`]) an `INSERT` into it read from.
     filled_from: BTreeSet<usize>,
     /// An `INSERT` into it read a stash (`_schemactl_stash_*`): a rollback putting values back.
@@ -147,6 +151,7 @@ impl Description {
                     events: Vec::new(),
                     written_all: false,
                     rows_changed: false,
+                    rows_rewritten: false,
                     filled_from: BTreeSet::new(),
                     from_stash: false,
                     created: None,
@@ -206,30 +211,35 @@ impl Description {
 
     /// Marks the rows of the table `name` (and of what its triggers and foreign keys reach)
     /// as changed on purpose.
-    fn rows_change(&mut self, name: &str, reach: &dyn Reach) {
-        let mut work = vec![name.to_string()];
+    /// `rewrites`: the statement may change the values of rows it keeps (a REPLACE, an upsert);
+    /// what triggers and foreign keys reach always may.
+    fn rows_change(&mut self, name: &str, rewrites: bool, reach: &dyn Reach) {
+        let mut work = vec![(name.to_string(), rewrites)];
         let mut seen = BTreeSet::new();
-        while let Some(n) = work.pop() {
+        while let Some((n, rewrites)) = work.pop() {
+            let alive = self.alive(&n);
+            let replaced = alive.and_then(|i| self.replaces(i));
+            for i in alive.into_iter().chain(replaced) {
+                self.tables[i].rows_changed = true;
+                self.tables[i].rows_rewritten |= rewrites;
+            }
             if !seen.insert(n.to_ascii_lowercase()) {
                 continue;
             }
-            if let Some(i) = self.alive(&n) {
-                self.tables[i].rows_changed = true;
+            for i in alive.into_iter().chain(replaced) {
                 if let Some(origin) = self.tables[i].origin.clone() {
-                    work.extend(reach.reached_from(&origin));
-                }
-                if let Some(b) = self.replaces(i) {
-                    self.tables[b].rows_changed = true;
-                    if let Some(origin) = self.tables[b].origin.clone() {
-                        work.extend(reach.reached_from(&origin));
-                    }
+                    work.extend(reach.reached_from(&origin).into_iter().map(|r| (r, true)));
                 }
             }
-            work.extend(reach.reached_from(&n));
+            work.extend(reach.reached_from(&n).into_iter().map(|r| (r, true)));
         }
     }
 
     fn statement(&mut self, st: &[Tok], reach: &dyn Reach) {
+        // EXPLAIN only compiles the statement: nothing of it runs (h26_07).
+        if st.first().is_some_and(|t| t.is_kw("EXPLAIN")) {
+            return;
+        }
         if st.first().is_some_and(|t| t.is_kw("WITH")) {
             self.with(st, reach);
         } else {
@@ -281,6 +291,7 @@ impl Description {
                     events: Vec::new(),
                     written_all: as_select,
                     rows_changed: false,
+                    rows_rewritten: false,
                     filled_from,
                     from_stash: false,
                     created: defined_columns(st, next),
@@ -336,7 +347,13 @@ impl Description {
                     let sources = self.sources(read, Some(t), reach);
                     self.fill(t, sources, from_stash, reach);
                 }
-                self.rows_change(&name, reach);
+                // A REPLACE or an upsert may rewrite the rows it keeps.
+                let rewrites = first.is_kw("REPLACE")
+                    || st.windows(2).any(|w| {
+                        (w[0].is_kw("OR") && w[1].is_kw("REPLACE"))
+                            || (w[0].is_kw("DO") && w[1].is_kw("UPDATE"))
+                    });
+                self.rows_change(&name, rewrites, reach);
                 return;
             }
             // A table the migrations created: this is the copy of a rebuild (or its fill).
@@ -401,7 +418,7 @@ impl Description {
                 // keep their identity and their other columns.
                 let reached: Vec<String> = reach.reached_from(&name);
                 for r in reached {
-                    self.rows_change(&r, reach);
+                    self.rows_change(&r, true, reach);
                 }
             }
         } else if first.is_kw("DELETE") {
@@ -415,7 +432,7 @@ impl Description {
                 self.emptied(t);
             }
             if self.tables[t].origin.is_some() || self.replaces(t).is_some() {
-                self.rows_change(&name, reach);
+                self.rows_change(&name, false, reach);
             }
         } else if ["PRAGMA", "SELECT", "ANALYZE", "REINDEX"]
             .iter()
@@ -448,7 +465,7 @@ impl Description {
         for w in words {
             if self.alive(&w).is_some() {
                 self.unread(&w, &why);
-                self.rows_change(&w, reach);
+                self.rows_change(&w, true, reach);
             }
             self.fire(&w, reach);
         }

@@ -88,8 +88,13 @@ pub(super) fn show_default(values: &[Stored]) -> String {
 }
 
 /// Stores the rows after the migrations beside the ones before and returns up to five keys
-/// whose rows differ (or exist on one side only). Runs only when the sums differ.
-pub(super) fn differing_keys(conn: &Connection, t: &TableProof) -> Result<Vec<String>> {
+/// whose rows differ (or exist on one side only, unless `matched_only`). Runs when the sums
+/// differ, and for a table whose rows change on purpose ([`TableProof::partial`]).
+pub(super) fn differing_keys(
+    conn: &Connection,
+    t: &TableProof,
+    matched_only: bool,
+) -> Result<Vec<String>> {
     let Key::Expr { after, single, .. } = &t.key else {
         return Ok(Vec::new());
     };
@@ -146,12 +151,19 @@ pub(super) fn differing_keys(conn: &Connection, t: &TableProof) -> Result<Vec<St
             format!(" OR a.c{i} IS NOT b.c{i} COLLATE BINARY OR typeof(a.c{i}) <> typeof(b.c{i})")
         })
         .collect();
-    let sql = format!(
-        "SELECT {} FROM {before_t} AS b LEFT JOIN {after_t} AS a ON a.k IS b.k WHERE a.h IS NULL OR a.h IS NOT b.h{conv_differs} \
-         UNION ALL SELECT {} FROM {after_t} AS a WHERE NOT EXISTS (SELECT 1 FROM {before_t} AS b WHERE b.k IS a.k) LIMIT 5",
-        show_k("b"),
-        show_k("a"),
-    );
+    let sql = if matched_only {
+        format!(
+            "SELECT {} FROM {before_t} AS b JOIN {after_t} AS a ON a.k IS b.k WHERE a.h IS NOT b.h{conv_differs} LIMIT 5",
+            show_k("b"),
+        )
+    } else {
+        format!(
+            "SELECT {} FROM {before_t} AS b LEFT JOIN {after_t} AS a ON a.k IS b.k WHERE a.h IS NULL OR a.h IS NOT b.h{conv_differs} \
+             UNION ALL SELECT {} FROM {after_t} AS a WHERE NOT EXISTS (SELECT 1 FROM {before_t} AS b WHERE b.k IS a.k) LIMIT 5",
+            show_k("b"),
+            show_k("a"),
+        )
+    };
     conn.prepare(&sql)
         .and_then(|mut s| {
             s.query_map([], |r| {
@@ -299,6 +311,7 @@ pub(super) fn table_proof(
         converted,
         added,
         slot,
+        partial: false,
     })
 }
 
