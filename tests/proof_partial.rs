@@ -8,7 +8,7 @@ mod common;
 
 use std::path::Path;
 
-use common::{fails_in, ok_in, project_with_t};
+use common::{fails_in, project_with_t};
 use rusqlite::Connection;
 
 fn read(path: &Path, sql: &str) -> String {

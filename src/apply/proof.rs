@@ -681,36 +681,6 @@ impl Proof {
     }
 
     /// Checks that every new column holds its default.
-    /// A table whose rows change on purpose and that the migrations rebuild: every row on
-    /// both sides (by its key) holds the values the migrations keep; rows inserted or deleted
-    /// are theirs. Returns how many rows it has after.
-    fn verify_kept_rows(&self, conn: &Connection, t: &TableProof) -> Result<u64> {
-        let keys = differing_keys(conn, t, true)?;
-        if let (Some(_), Key::Expr { label, .. }) = (keys.first(), &t.key) {
-            return Err(Error::RowProof {
-                table: t.after.clone(),
-                detail: format!(
-                    "its rows change on purpose and the migrations rebuild it, so the rows they keep must keep their values (columns {}): rows by {label}: {} do not",
-                    t.kept
-                        .iter()
-                        .map(|(_, a)| format!("\"{a}\""))
-                        .chain(t.converted.iter().map(|(_, a, _)| format!("\"{a}\"")))
-                        .collect::<Vec<_>>()
-                        .join(", "),
-                    keys.join(", ")
-                ),
-            });
-        }
-        let n: i64 = conn
-            .query_row(
-                &format!("SELECT count(*) FROM main.{}", quote_ident(&t.after)),
-                [],
-                |r| r.get(0),
-            )
-            .map_err(q(&format!("read \"{}\"", t.after)))?;
-        Ok(u64::try_from(n).unwrap_or(0))
-    }
-
     fn check_added(&self, conn: &Connection, t: &TableProof) -> Result<()> {
         for (column, expected) in &t.added {
             let Some(expected) = expected else { continue };

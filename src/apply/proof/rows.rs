@@ -174,6 +174,38 @@ pub(super) fn differing_keys(
         .map_err(q("compare the rows"))
 }
 
+impl Proof {
+    /// A table whose rows change on purpose and that the migrations rebuild: every row on
+    /// both sides (by its key) holds the values the migrations keep; rows inserted or deleted
+    /// are theirs. Returns how many rows it has after.
+    pub(super) fn verify_kept_rows(&self, conn: &Connection, t: &TableProof) -> Result<u64> {
+        let keys = differing_keys(conn, t, true)?;
+        if let (Some(_), Key::Expr { label, .. }) = (keys.first(), &t.key) {
+            return Err(Error::RowProof {
+                table: t.after.clone(),
+                detail: format!(
+                    "its rows change on purpose and the migrations rebuild it, so the rows they keep must keep their values (columns {}): rows by {label}: {} do not",
+                    t.kept
+                        .iter()
+                        .map(|(_, a)| format!("\"{a}\""))
+                        .chain(t.converted.iter().map(|(_, a, _)| format!("\"{a}\"")))
+                        .collect::<Vec<_>>()
+                        .join(", "),
+                    keys.join(", ")
+                ),
+            });
+        }
+        let n: i64 = conn
+            .query_row(
+                &format!("SELECT count(*) FROM main.{}", quote_ident(&t.after)),
+                [],
+                |r| r.get(0),
+            )
+            .map_err(q(&format!("read \"{}\"", t.after)))?;
+        Ok(u64::try_from(n).unwrap_or(0))
+    }
+}
+
 /// Builds the proof of one table: which columns it keeps, converts and adds, and its key.
 pub(super) fn table_proof(
     conn: &Connection,
