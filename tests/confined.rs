@@ -264,3 +264,31 @@ fn a_migration_cannot_write_schemactls_records() {
         .expect("ran");
     assert_eq!(ran, 1);
 }
+
+/// A trigger that only reads the records, dropped and made again with a body that writes them,
+/// is a new trigger (h27_04: it was judged by its name, which had named the records before).
+#[test]
+fn a_trigger_remade_to_write_the_records_is_refused() {
+    let dir = project_with_t();
+    let d = dir.path();
+    std::fs::write(
+        d.join("migrations/V2__reader.sql"),
+        "CREATE TABLE seen (n);\nCREATE TRIGGER tg AFTER DELETE ON t BEGIN INSERT INTO seen SELECT count(*) FROM _schemactl_history; END;\n",
+    )
+    .expect("V2");
+    ok_in(d, &["apply", "--yes"]);
+    std::fs::write(
+        d.join("migrations/V3__writer.sql"),
+        "DROP TRIGGER tg;\nCREATE TRIGGER tg AFTER DELETE ON t BEGIN UPDATE _schemactl_history SET version = version + 100; END;\n",
+    )
+    .expect("V3");
+    let err = fails_in(d, &["apply", "--yes"], 1);
+    assert!(err.contains("schemactl's own records"), "{err}");
+    let sql: String = Connection::open(d.join("db.sqlite"))
+        .expect("open")
+        .query_row("SELECT sql FROM sqlite_schema WHERE name = 'tg'", [], |r| {
+            r.get(0)
+        })
+        .expect("tg");
+    assert!(sql.contains("INSERT INTO seen"), "{sql}");
+}

@@ -323,6 +323,15 @@ fn a_violation_the_pragma_forgets_is_still_refused() {
             "{flags:?}"
         );
     }
+    // SQLite reads `==` as `=` (h27_03).
+    std::fs::write(
+        d.join("migrations/V2__rails.sql"),
+        "PRAGMA defer_foreign_keys == ON;\nINSERT INTO k VALUES (5, 77);\nPRAGMA defer_foreign_keys == OFF;\n",
+    )
+    .expect("V2");
+    let err = fails_in(d, &["apply", "--yes"], 1);
+    assert!(err.contains("row 5 of \"k\" references \"p\""), "{err}");
+    assert_eq!(read(&db, "SELECT group_concat(id) FROM k"), "9");
     // The same pattern kept consistent applies, the old orphan notwithstanding.
     std::fs::write(
         d.join("migrations/V2__rails.sql"),

@@ -39,8 +39,9 @@ pub struct Before {
     /// Whether TEMP held a `sqlite_sequence`.
     sequence: bool,
     ours: Vec<String>,
-    /// The triggers of main whose text names one of schemactl's tables ([`NAMING_OURS`]).
-    naming_ours: Vec<String>,
+    /// The triggers of main whose text names one of schemactl's tables ([`NAMING_OURS`]), by
+    /// name and text: one dropped and made again with another body is a new one (h27_04).
+    naming_ours: Vec<(String, String)>,
     /// The objects named like schemactl's records ([`RECORD_OBJECTS`]).
     records: Vec<(String, String, String)>,
     /// Objects of main named like a built-in table-valued function ([`BUILT_IN_NAMES`]).
@@ -115,7 +116,7 @@ impl Before {
                 .collect(),
             naming_ours: rows(conn, NAMING_OURS)?
                 .into_iter()
-                .map(|(n, _, _)| n)
+                .map(|(n, _, sql)| (n, sql))
                 .collect(),
             records: rows(conn, RECORD_OBJECTS)?,
             built_in: rows(conn, BUILT_IN_NAMES)?
@@ -218,7 +219,7 @@ impl Before {
     /// its name, table and SQL.
     fn made_record_writer(&self, conn: &Connection) -> Result<Option<(String, String, String)>> {
         Ok(rows(conn, NAMING_OURS)?.into_iter().find(|(name, _, sql)| {
-            !self.naming_ours.contains(name)
+            !self.naming_ours.iter().any(|(n, s)| n == name && s == sql)
                 && super::unfit_fixed::trigger_writes(sql)
                     .iter()
                     .any(|t| crate::db::confined::is_record_name(t.as_bytes()))

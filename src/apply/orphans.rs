@@ -133,10 +133,13 @@ fn sets_defer_foreign_keys(text: &str) -> bool {
         return false;
     };
     let words: Vec<&str> = tokens.iter().filter_map(|t| t.word()).collect();
+    // SQLite reads `==` as `=` (h27_03).
     let set = tokens.iter().any(|t| {
         matches!(
             t.token,
-            sqlparser::tokenizer::Token::Eq | sqlparser::tokenizer::Token::LParen
+            sqlparser::tokenizer::Token::Eq
+                | sqlparser::tokenizer::Token::DoubleEq
+                | sqlparser::tokenizer::Token::LParen
         )
     });
     set && words
@@ -158,6 +161,7 @@ mod tests {
             "PRAGMA defer_foreign_keys = ON",
             "pragma main.DEFER_FOREIGN_KEYS=off",
             "PRAGMA \"defer_foreign_keys\" (1)",
+            "PRAGMA defer_foreign_keys == OFF",
         ] {
             assert!(sets_defer_foreign_keys(text), "{text}");
         }
