@@ -5,30 +5,9 @@
 
 mod common;
 
-use std::path::Path;
-
-use common::{empty_project, fails_in, ok_in, project_with_t};
+use common::{empty_project, fails_in, ok_in, project_with_t, read_text, t_state};
 use proptest::prelude::*;
 use rusqlite::Connection;
-
-fn read(path: &Path, sql: &str) -> String {
-    let conn = Connection::open(path).expect("open");
-    conn.query_row(sql, [], |r| r.get(0)).expect(sql)
-}
-
-/// The user's rows, and the versions main's history holds.
-fn state(db: &Path) -> (String, String) {
-    (
-        read(
-            db,
-            "SELECT group_concat(id || '=' || v, ',') FROM (SELECT * FROM t ORDER BY id)",
-        ),
-        read(
-            db,
-            "SELECT group_concat(version, ',') FROM (SELECT version FROM main._schemactl_history ORDER BY version)",
-        ),
-    )
-}
 
 const ROWS: &str = "1=one,2=two";
 
@@ -65,13 +44,13 @@ proptest! {
         } else {
             ok_in(d, &["apply", "--yes"]);
         }
-        prop_assert_eq!(state(&db), (ROWS.to_string(), "1,2".to_string()));
+        prop_assert_eq!(t_state(&db), (ROWS.to_string(), "1,2".to_string()));
         let status = ok_in(d, &["status", "--format", "json"]);
         prop_assert!(!status.contains("V2__temp\",\n") || status.contains("\"pending\": []"), "{}", status);
         ok_in(d, &["rollback", "--to", "1", "--yes", "--allow-destructive"]);
-        prop_assert_eq!(state(&db), (ROWS.to_string(), "1".to_string()));
+        prop_assert_eq!(t_state(&db), (ROWS.to_string(), "1".to_string()));
         ok_in(d, &["apply", "--yes"]);
-        prop_assert_eq!(state(&db), (ROWS.to_string(), "1,2".to_string()));
+        prop_assert_eq!(t_state(&db), (ROWS.to_string(), "1,2".to_string()));
     }
 }
 
@@ -106,7 +85,7 @@ fn a_trigger_on_schemactls_own_table_is_refused() {
         let err = fails_in(d, &["apply", "--yes"], 1);
         assert!(err.contains(said), "{table}: {err}");
         let db = d.join("db.sqlite");
-        assert_eq!(state(&db), (ROWS.to_string(), "1".to_string()), "{table}");
+        assert_eq!(t_state(&db), (ROWS.to_string(), "1".to_string()), "{table}");
     }
 }
 
@@ -124,7 +103,7 @@ fn a_temp_autoincrement_table_is_refused() {
     let err = fails_in(d, &["apply", "--yes"], 1);
     assert!(err.contains("AUTOINCREMENT"), "{err}");
     assert_eq!(
-        state(&d.join("db.sqlite")),
+        t_state(&d.join("db.sqlite")),
         (ROWS.to_string(), "1".to_string())
     );
 }
@@ -156,7 +135,7 @@ fn settings_end_with_the_migrations_statements() {
     ok_in(d, &["apply", "--yes"]);
     let db = d.join("db.sqlite");
     assert_eq!(
-        read(&db, "SELECT group_concat(v, ',') FROM tv"),
+        read_text(&db, "SELECT group_concat(v, ',') FROM tv"),
         "one,two",
         "the view follows the rename, as it does when V3 runs alone"
     );
@@ -171,7 +150,7 @@ fn settings_end_with_the_migrations_statements() {
         "{err}"
     );
     assert!(err.contains("rehearsal"), "{err}");
-    assert_eq!(read(&db, "SELECT count(*) || '' FROM c"), "0");
+    assert_eq!(read_text(&db, "SELECT count(*) || '' FROM c"), "0");
 }
 
 /// A table or view named like one of SQLite's built-in table-valued functions would answer
@@ -196,7 +175,7 @@ fn a_view_named_like_a_built_in_function_is_refused() {
         let err = fails_in(d, &["apply", "--yes"], 1);
         assert!(err.contains("built-in table-valued"), "{name}: {err}");
         assert_eq!(
-            state(&d.join("db.sqlite")),
+            t_state(&d.join("db.sqlite")),
             (ROWS.to_string(), "1".to_string()),
             "{name}"
         );
@@ -225,7 +204,7 @@ fn the_proof_follows_a_trigger_into_a_table_the_migration_does_not_name() {
     let err = fails_in(d, &["apply", "--yes", "--allow-destructive"], 1);
     assert!(err.contains("\"t\""), "{err}");
     assert_eq!(
-        read(
+        read_text(
             &d.join("db.sqlite"),
             "SELECT group_concat(a || b, ',') FROM t"
         ),
@@ -267,7 +246,7 @@ fn a_waiting_violation_is_named_by_the_statement_that_made_it() {
             "{sql}: {err}"
         );
         assert_eq!(
-            read(&d.join("db.sqlite"), "SELECT count(*) || '' FROM k"),
+            read_text(&d.join("db.sqlite"), "SELECT count(*) || '' FROM k"),
             "0"
         );
     }
@@ -278,7 +257,7 @@ fn a_waiting_violation_is_named_by_the_statement_that_made_it() {
     .expect("V2");
     ok_in(d, &["apply", "--yes"]);
     assert_eq!(
-        read(&d.join("db.sqlite"), "SELECT count(*) || '' FROM k"),
+        read_text(&d.join("db.sqlite"), "SELECT count(*) || '' FROM k"),
         "1"
     );
 }
@@ -318,7 +297,7 @@ fn a_violation_the_pragma_forgets_is_still_refused() {
             "{flags:?}: {err}"
         );
         assert_eq!(
-            read(&db, "SELECT group_concat(id) FROM k"),
+            read_text(&db, "SELECT group_concat(id) FROM k"),
             "9",
             "{flags:?}"
         );
@@ -331,7 +310,7 @@ fn a_violation_the_pragma_forgets_is_still_refused() {
     .expect("V2");
     let err = fails_in(d, &["apply", "--yes"], 1);
     assert!(err.contains("row 5 of \"k\" references \"p\""), "{err}");
-    assert_eq!(read(&db, "SELECT group_concat(id) FROM k"), "9");
+    assert_eq!(read_text(&db, "SELECT group_concat(id) FROM k"), "9");
     // The same pattern kept consistent applies, the old orphan notwithstanding.
     std::fs::write(
         d.join("migrations/V2__rails.sql"),
@@ -339,5 +318,5 @@ fn a_violation_the_pragma_forgets_is_still_refused() {
     )
     .expect("V2");
     ok_in(d, &["apply", "--yes"]);
-    assert_eq!(read(&db, "SELECT group_concat(id) FROM k"), "5,9");
+    assert_eq!(read_text(&db, "SELECT group_concat(id) FROM k"), "5,9");
 }

@@ -6,37 +6,7 @@
 
 mod common;
 
-use std::path::Path;
-
-use common::{fails_in, ok_in, project_with_t};
-use rusqlite::Connection;
-
-/// Runs schemactl in `dir`, asserts it succeeded, and returns everything it wrote.
-fn run_ok(dir: &Path, args: &[&str]) -> String {
-    let out = common::schemactl(dir, args);
-    let text = format!("{}{}", common::stdout(&out), common::stderr(&out));
-    assert!(out.status.success(), "{args:?}: {text}");
-    text
-}
-
-fn read(path: &Path, sql: &str) -> String {
-    let conn = Connection::open(path).expect("open");
-    conn.query_row(sql, [], |r| r.get(0)).expect(sql)
-}
-
-/// The rows of t, and the versions applied.
-fn state(db: &Path) -> (String, String) {
-    (
-        read(
-            db,
-            "SELECT group_concat(id || '=' || v, ',') FROM (SELECT * FROM t ORDER BY id)",
-        ),
-        read(
-            db,
-            "SELECT group_concat(version, ',') FROM (SELECT version FROM _schemactl_history ORDER BY version)",
-        ),
-    )
-}
+use common::{fails_in, ok_all, ok_in, project_with_t, read_text, t_state};
 
 /// A statement that fails on an empty copy of the schema: max() of no rows is NULL.
 const NEEDS_ROWS: &str = "CREATE TABLE stats (k TEXT PRIMARY KEY, n INTEGER NOT NULL);\nINSERT INTO stats SELECT 'max', max(id) FROM t;\n";
@@ -58,7 +28,7 @@ fn a_rebuild_that_rewrites_values_after_a_statement_needing_rows_is_refused() {
         let dir = project_with_t();
         let d = dir.path();
         let db = d.join("db.sqlite");
-        let before = state(&db);
+        let before = t_state(&db);
         std::fs::write(
             d.join("migrations/V2__swap.sql"),
             format!("{NEEDS_ROWS}{}", rebuild("upper(v)")),
@@ -71,9 +41,9 @@ fn a_rebuild_that_rewrites_values_after_a_statement_needing_rows_is_refused() {
             err.contains("row proof") && err.contains("\"t\"") && err.contains("\"v\""),
             "{flags:?}: {err}"
         );
-        assert_eq!(state(&db), before, "{flags:?}");
+        assert_eq!(t_state(&db), before, "{flags:?}");
         assert_eq!(
-            read(
+            read_text(
                 &db,
                 "SELECT CAST(count(*) AS TEXT) FROM sqlite_schema WHERE name IN ('stats', 't_new')"
             ),
@@ -92,7 +62,7 @@ fn a_faithful_rebuild_after_a_statement_needing_rows_is_proven() {
         format!("{NEEDS_ROWS}{}", rebuild("v")),
     )
     .expect("V2");
-    let out = run_ok(d, &["apply", "--yes", "--verify", "--allow-destructive"]);
+    let out = ok_all(d, &["apply", "--yes", "--verify", "--allow-destructive"]);
     // Proven, not left aside: the rehearsal's and the live run's proof both cover t.
     assert_eq!(
         out.matches("proven row by row (1 table(s), 2 row(s))")
@@ -101,9 +71,9 @@ fn a_faithful_rebuild_after_a_statement_needing_rows_is_proven() {
         "{out}"
     );
     assert!(!out.contains("not proven"), "{out}");
-    assert_eq!(state(&db), ("1=one,2=two".into(), "1,2".into()));
-    assert_eq!(read(&db, "SELECT k || n FROM stats"), "max2");
-    assert_eq!(read(&db, "SELECT group_concat(w) FROM t"), "w,w");
+    assert_eq!(t_state(&db), ("1=one,2=two".into(), "1,2".into()));
+    assert_eq!(read_text(&db, "SELECT k || n FROM stats"), "max2");
+    assert_eq!(read_text(&db, "SELECT group_concat(w) FROM t"), "w,w");
 }
 
 /// The proof's own run of the migrations changes nothing the run then sees: a PRAGMA the
@@ -127,11 +97,11 @@ fn the_proofs_own_run_leaves_the_connection_as_it_was() {
     .expect("V3");
     ok_in(d, &["apply", "--yes", "--verify"]);
     assert_eq!(
-        read(&db, "SELECT group_concat(id || v) FROM tv"),
+        read_text(&db, "SELECT group_concat(id || v) FROM tv"),
         "1one,2two"
     );
     assert!(
-        read(&db, "SELECT sql FROM sqlite_schema WHERE name = 'tv'").contains("t2"),
+        read_text(&db, "SELECT sql FROM sqlite_schema WHERE name = 'tv'").contains("t2"),
         "the view was not rewritten"
     );
 }
@@ -144,7 +114,7 @@ fn migrations_that_end_the_transaction_in_the_proofs_run_change_nothing() {
     let dir = project_with_t();
     let d = dir.path();
     let db = d.join("db.sqlite");
-    let before = state(&db);
+    let before = t_state(&db);
     std::fs::write(
         d.join("migrations/V2__add.sql"),
         "ALTER TABLE t ADD COLUMN x TEXT;\n",
@@ -162,9 +132,9 @@ fn migrations_that_end_the_transaction_in_the_proofs_run_change_nothing() {
         let mut args = vec!["apply", "--yes", "--allow-destructive"];
         args.extend_from_slice(flags);
         fails_in(d, &args, 1);
-        assert_eq!(state(&db), before, "{flags:?}");
+        assert_eq!(t_state(&db), before, "{flags:?}");
         assert_eq!(
-            read(
+            read_text(
                 &db,
                 "SELECT CAST(count(*) AS TEXT) FROM pragma_table_xinfo('t') WHERE name = 'x'"
             ),
@@ -183,7 +153,7 @@ fn a_migration_cannot_feed_the_proof() {
         let dir = project_with_t();
         let d = dir.path();
         let db = d.join("db.sqlite");
-        let before = state(&db);
+        let before = t_state(&db);
         std::fs::write(
             d.join("migrations/V2__forge.sql"),
             format!(
@@ -199,6 +169,6 @@ fn a_migration_cannot_feed_the_proof() {
             err.contains("schemactl's own functions"),
             "{flags:?}: {err}"
         );
-        assert_eq!(state(&db), before, "{flags:?}");
+        assert_eq!(t_state(&db), before, "{flags:?}");
     }
 }

@@ -8,16 +8,10 @@ mod common;
 
 use std::path::Path;
 
-use common::{fails_in, project_with_t};
-use rusqlite::Connection;
-
-fn read(path: &Path, sql: &str) -> String {
-    let conn = Connection::open(path).expect("open");
-    conn.query_row(sql, [], |r| r.get(0)).expect(sql)
-}
+use common::{fails_in, ok_all, project_with_t, read_text};
 
 fn rows(db: &Path) -> String {
-    read(
+    read_text(
         db,
         "SELECT group_concat(id || '=' || v, ',') FROM (SELECT * FROM t ORDER BY id)",
     )
@@ -28,14 +22,6 @@ fn rebuild(v_from: &str) -> String {
     format!(
         "CREATE TABLE t_new (id INTEGER PRIMARY KEY, v TEXT, w TEXT);\nINSERT INTO t_new (id, v, w) SELECT id, {v_from}, 'w' FROM t;\nDROP TABLE t;\nALTER TABLE t_new RENAME TO t;\n"
     )
-}
-
-/// Runs schemactl in `dir`, asserts it succeeded, and returns everything it wrote.
-fn run_ok(dir: &Path, args: &[&str]) -> String {
-    let out = common::schemactl(dir, args);
-    let text = format!("{}{}", common::stdout(&out), common::stderr(&out));
-    assert!(out.status.success(), "{args:?}: {text}");
-    text
 }
 
 #[test]
@@ -94,7 +80,7 @@ fn a_faithful_rebuild_beside_a_change_on_purpose_is_proven() {
                 format!("{change}{}", rebuild("v"))
             };
             std::fs::write(d.join("migrations/V2__rebuild.sql"), &sql).expect("V2");
-            let out = run_ok(d, &["apply", "--yes", "--allow-destructive", "--verify"]);
+            let out = ok_all(d, &["apply", "--yes", "--allow-destructive", "--verify"]);
             assert_eq!(
                 out.matches(&format!("proven row by row (1 table(s), {proven})"))
                     .count(),

@@ -7,16 +7,8 @@ mod common;
 
 use std::path::Path;
 
-use common::{empty_project, fails_in, ok_in};
+use common::{empty_project, fails_in, ok_all, ok_in};
 use rusqlite::Connection;
-
-/// Runs schemactl in `dir`, asserts it succeeded, and returns everything it wrote.
-fn run_ok(dir: &Path, args: &[&str]) -> String {
-    let out = common::schemactl(dir, args);
-    let text = format!("{}{}", common::stdout(&out), common::stderr(&out));
-    assert!(out.status.success(), "{args:?}: {text}");
-    text
-}
 
 fn count(db: &Path, table: &str) -> i64 {
     Connection::open(db)
@@ -48,7 +40,7 @@ fn rows_a_fired_trigger_writes_are_the_migrations_own() {
         "INSERT INTO e (k) VALUES ('seed');\n",
     )
     .expect("V2");
-    let out = run_ok(d, &["apply", "--yes", "--verify"]);
+    let out = ok_all(d, &["apply", "--yes", "--verify"]);
     assert!(
         out.contains("audit: 0 → 1") && out.contains("audit2: 0 → 1"),
         "{out}"
@@ -58,7 +50,7 @@ fn rows_a_fired_trigger_writes_are_the_migrations_own() {
         "UPDATE e SET k = 'touched';\n",
     )
     .expect("V3");
-    let out = run_ok(d, &["apply", "--yes"]);
+    let out = ok_all(d, &["apply", "--yes"]);
     assert!(out.contains("audit: 1 → 2"), "{out}");
     assert_eq!((count(&db, "audit"), count(&db, "audit2")), (2, 2));
     // A trigger that deletes rows is followed too, and its deletions are still gated.

@@ -47,6 +47,36 @@ pub fn ok_in(dir: &Path, args: &[&str]) -> String {
     stdout(&out)
 }
 
+/// Runs schemactl in `dir`, asserts it succeeded, and returns everything it wrote (the run's
+/// check lines go to standard error).
+pub fn ok_all(dir: &Path, args: &[&str]) -> String {
+    let out = schemactl(dir, args);
+    let text = format!("{}{}", stdout(&out), stderr(&out));
+    assert!(out.status.success(), "{args:?}: {text}");
+    text
+}
+
+/// The first column of the first row `sql` reads from the database at `path`, as text.
+pub fn read_text(path: &Path, sql: &str) -> String {
+    let conn = Connection::open(path).expect("open");
+    conn.query_row(sql, [], |r| r.get(0)).expect(sql)
+}
+
+/// The rows of `project_with_t`'s table `t` (`1=one,2=two`), and the versions its history
+/// holds (`1,2`).
+pub fn t_state(db: &Path) -> (String, String) {
+    (
+        read_text(
+            db,
+            "SELECT group_concat(id || '=' || v, ',') FROM (SELECT * FROM t ORDER BY id)",
+        ),
+        read_text(
+            db,
+            "SELECT group_concat(version, ',') FROM (SELECT version FROM main._schemactl_history ORDER BY version)",
+        ),
+    )
+}
+
 /// Runs schemactl in `dir`, asserts it exited with `code`, and returns its standard error.
 pub fn fails_in(dir: &Path, args: &[&str], code: i32) -> String {
     let out = schemactl(dir, args);
