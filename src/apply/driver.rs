@@ -629,10 +629,10 @@ fn run_statements(
     // transaction: whatever schemactl's lexer makes of the text (see db::confined).
     let _confined = crate::db::confined::Confined::new(conn);
     let before = super::leftovers::Before::read(conn)?;
-    let mut orphans =
-        super::orphans::Orphans::new(conn, migrations::statements::texts(sql).into_iter())?;
+    let texts = migrations::statements::texts(sql);
+    let mut orphans = super::orphans::Orphans::new(conn, texts.iter().copied())?;
     let mut count = 0;
-    for (i, text) in migrations::statements::texts(sql).into_iter().enumerate() {
+    for (i, text) in texts.into_iter().enumerate() {
         count = i + 1;
         let refused = |message: String, constraint: bool| Error::MigrationStatement {
             index: i + 1,

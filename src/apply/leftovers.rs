@@ -78,16 +78,25 @@ const OUR_TRIGGERS: &str = "SELECT name, tbl_name, coalesce(sql, '') FROM main.s
 /// Objects of main and TEMP named like schemactl's records of what ran: a statement may not make
 /// one (SQLite's authorizer refuses most ways), but `ALTER TABLE x RENAME TO` names the new
 /// table nowhere the authorizer sees (h26_05).
+/// Which names are records is [`crate::db::confined::is_record_name`]'s: [`record_objects`]
+/// keeps those of the `_schemactl_` objects this reads.
 const RECORD_OBJECTS: &str = "SELECT 'main', name, coalesce(sql, '') FROM main.sqlite_schema \
-     WHERE lower(name) IN ('_schemactl_history', '_schemactl_migrations', '_schemactl_identity') \
+     WHERE instr(lower(name), '_schemactl_') = 1 \
      UNION ALL SELECT 'temp', name, coalesce(sql, '') FROM temp.sqlite_schema \
-     WHERE lower(name) IN ('_schemactl_history', '_schemactl_migrations', '_schemactl_identity')";
+     WHERE instr(lower(name), '_schemactl_') = 1";
 
 /// Triggers of main whose text names one of schemactl's tables: [`Before::end`] refuses a new
 /// one whose body writes its records (h26_04: a trigger on an application table, fired later
 /// by `prune` or by the application itself, rewrote `_schemactl_history`).
 const NAMING_OURS: &str = "SELECT name, tbl_name, coalesce(sql, '') FROM main.sqlite_schema \
      WHERE type = 'trigger' AND instr(lower(sql), '_schemactl_') > 0";
+
+/// The objects of main and TEMP named like one of schemactl's records: schema, name, SQL.
+fn record_objects(conn: &Connection) -> Result<Vec<(String, String, String)>> {
+    let mut found = rows(conn, RECORD_OBJECTS)?;
+    found.retain(|(_, name, _)| crate::db::confined::is_record_name(name.as_bytes()));
+    Ok(found)
+}
 
 fn rows(conn: &Connection, sql: &str) -> Result<Vec<(String, String, String)>> {
     let q = Error::sqlite_in("read what the migration left on its connection");
@@ -118,7 +127,7 @@ impl Before {
                 .into_iter()
                 .map(|(n, _, sql)| (n, sql))
                 .collect(),
-            records: rows(conn, RECORD_OBJECTS)?,
+            records: record_objects(conn)?,
             built_in: rows(conn, BUILT_IN_NAMES)?
                 .into_iter()
                 .map(|(_, n, _)| n)
@@ -140,7 +149,7 @@ impl Before {
                 constraint: false,
             }));
         }
-        if let Some((schema, name, statement)) = rows(conn, RECORD_OBJECTS)?
+        if let Some((schema, name, statement)) = record_objects(conn)?
             .into_iter()
             .find(|r| !self.records.contains(r))
         {

@@ -464,11 +464,11 @@ pub(super) fn after(
     named: &BTreeSet<String>,
     tables: &[&str],
 ) -> Result<Option<After>> {
+    if conn.is_autocommit() {
+        return Ok(simulate(conn, sql, named).map(After::Copy));
+    }
     if let Some(sim) = simulate_on(conn, sql, Some(named)) {
         return Ok(Some(After::Copy(sim)));
-    }
-    if conn.is_autocommit() {
-        return Ok(simulate_on(conn, sql, None).map(After::Copy));
     }
     Ok(in_place(conn, sql, tables)?.map(After::Read))
 }
