@@ -16,6 +16,7 @@ use sqlparser::tokenizer::{Token, TokenWithSpan, Tokenizer};
 
 mod mentions;
 mod schema;
+pub mod virtual_table;
 pub use mentions::{Mentions, mentions};
 pub use schema::{Schema, main_table, qualified_at};
 

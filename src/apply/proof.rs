@@ -213,6 +213,11 @@ struct TableProof {
     slot: usize,
     /// Stored columns before that no column after takes: the migrations drop them.
     dropped: Vec<String>,
+    /// The key is the rowid of a table without an INTEGER PRIMARY KEY ([`rows::table_proof`]).
+    bare_rowid: bool,
+    /// The table declares no key and its rowids are not its identity: its rows are matched
+    /// by every value the migrations keep ([`rows::table_proof`]).
+    by_values: bool,
     /// Its rows change on purpose and the migrations rebuild it (h26_02): only the rows on
     /// both sides (by key) are held to their values, one by one ([`rows::differing_keys`]).
     partial: bool,
@@ -248,6 +253,23 @@ fn list_tables(conn: &Connection) -> Result<Vec<String>> {
             .collect::<rusqlite::Result<Vec<String>>>()
     })
     .map_err(q("list the tables"))
+}
+
+/// The tables whose rowids a full-text index reads (`content=` a table, by its rowid).
+fn rowid_read_tables(conn: &Connection) -> Result<Vec<String>> {
+    let virtual_tables = conn
+        .prepare("SELECT name, sql FROM main.sqlite_schema WHERE type = 'table' AND rootpage = 0 AND sql IS NOT NULL")
+        .and_then(|mut s| {
+            s.query_map([], |r| Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?)))?
+                .collect::<rusqlite::Result<Vec<_>>>()
+        })
+        .map_err(q("list the virtual tables"))?;
+    Ok(virtual_tables
+        .iter()
+        .filter_map(|(name, sql)| crate::sql::virtual_table::external_index(name, sql))
+        .filter(|ix| ix.reads_rowid())
+        .map(|ix| ix.content)
+        .collect())
 }
 
 /// Where the rows of each table of `before` are after `sql` (the pending migrations, in the
@@ -322,6 +344,7 @@ impl Proof {
             return Ok(proof);
         }
         register(conn, state)?;
+        let rowid_read = rowid_read_tables(conn)?;
         // The shape after the migrations: the schema of the database, with the migrations
         // run on it, in memory. Only tables the migrations name can change shape.
         let after_names: Vec<&str> = chosen
@@ -383,6 +406,7 @@ impl Proof {
                 (i, name, &shape_before),
                 (after_index, after_name, &shape_after),
                 slot,
+                rowid_read.iter().any(|c| c.eq_ignore_ascii_case(name)),
             )?;
             if d.tables[i].rows_changed {
                 if matches!(t.key, Key::None) {
@@ -629,7 +653,11 @@ impl Proof {
                 before.rows, after.rows
             ));
         } else if before.keys != after.keys {
-            what.push("rows changed identity".to_string());
+            what.push(if t.by_values {
+                "rows do not hold the values the migrations keep (the table declares no key, so its rows are compared by all of them)".to_string()
+            } else {
+                format!("rows changed identity{}", rows::renumbered_hint(t))
+            });
         }
         // Missing or renumbered rows move every column's sum: name columns only when the
         // rows are the same ones.

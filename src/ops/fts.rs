@@ -4,74 +4,20 @@
 //! and `check` runs each one's own `integrity-check` against its content table.
 
 use rusqlite::{Connection, OpenFlags};
-use sqlparser::tokenizer::Token;
 
 use crate::error::{Error, Result};
 use crate::model::Schema;
+pub use crate::sql::virtual_table::ExternalIndex;
+use crate::sql::virtual_table::{ROWID_NAMES, external_index, module_args, option};
 use crate::sql::{Tok, quote_ident};
-
-/// An fts3/4/5 table whose content lives in another table.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct ExternalIndex {
-    /// The fts table.
-    pub name: String,
-    /// `fts3`, `fts4` or `fts5`.
-    pub module: String,
-    /// The content table (or view).
-    pub content: String,
-    /// The content table's column the index takes for its rowid (`rowid` unless fts5's
-    /// `content_rowid` says otherwise).
-    pub content_rowid: String,
-}
-
-/// The value of a `name = value` argument: a string, a quoted or bare word, a number.
-fn value(arg: &[Tok]) -> Option<String> {
-    let eq = arg.iter().position(|t| t.token == Token::Eq)?;
-    let v = arg.get(eq + 1)?;
-    Some(match &v.token {
-        Token::SingleQuotedString(s) | Token::DoubleQuotedString(s) => s.clone(),
-        Token::Word(w) => w.value.clone(),
-        Token::Number(n, _) => n.clone(),
-        _ => return None,
-    })
-}
 
 /// Every fts table of `schema` declared with a non-empty `content=` option.
 pub fn external_indexes(schema: &Schema) -> Vec<ExternalIndex> {
-    let mut out = Vec::new();
-    for v in &schema.virtual_tables {
-        let Some((module, args)) = crate::plan::stash::module_args(v.sql.as_str()) else {
-            continue;
-        };
-        let module = module.to_ascii_lowercase();
-        if !matches!(module.as_str(), "fts3" | "fts4" | "fts5") {
-            continue;
-        }
-        let option = |name: &str| {
-            args.iter()
-                .filter(|a| {
-                    a.first()
-                        .and_then(|t| t.word())
-                        .is_some_and(|w| w.eq_ignore_ascii_case(name))
-                })
-                .find_map(|a| value(a))
-        };
-        let Some(content) = option("content").filter(|c| !c.is_empty()) else {
-            continue;
-        };
-        let content_rowid = if module == "fts5" {
-            option("content_rowid").unwrap_or_else(|| "rowid".into())
-        } else {
-            "rowid".into()
-        };
-        out.push(ExternalIndex {
-            name: v.name.to_string(),
-            module,
-            content,
-            content_rowid,
-        });
-    }
-    out
+    schema
+        .virtual_tables
+        .iter()
+        .filter_map(|v| external_index(&v.name, v.sql.as_str()))
+        .collect()
 }
 
 /// The fts tables of `schema` declared with `content=''` (contentless: they keep no copy of
@@ -80,7 +26,7 @@ pub fn external_indexes(schema: &Schema) -> Vec<ExternalIndex> {
 pub fn contentless_fed_by(schema: &Schema, table: &str) -> Vec<(String, String)> {
     let mut out = Vec::new();
     for v in &schema.virtual_tables {
-        let Some((module, args)) = crate::plan::stash::module_args(v.sql.as_str()) else {
+        let Some((module, args)) = module_args(v.sql.as_str()) else {
             continue;
         };
         if !matches!(
@@ -89,12 +35,7 @@ pub fn contentless_fed_by(schema: &Schema, table: &str) -> Vec<(String, String)>
         ) {
             continue;
         }
-        let contentless = args.iter().any(|a| {
-            a.first()
-                .and_then(|t| t.word())
-                .is_some_and(|w| w.eq_ignore_ascii_case("content"))
-                && value(a).is_some_and(|c| c.is_empty())
-        });
+        let contentless = option(&args, "content").is_some_and(|c| c.is_empty());
         if !contentless {
             continue;
         }
@@ -113,9 +54,6 @@ pub fn contentless_fed_by(schema: &Schema, table: &str) -> Vec<(String, String)>
     }
     out
 }
-
-/// The names SQLite reads a rowid by.
-const ROWID_NAMES: [&str; 3] = ["rowid", "oid", "_rowid_"];
 
 /// What a view reads, through the views it reads in turn: the tables (as the schema spells
 /// them), and whether any of those views names a rowid (`rowid`, `oid`, `_rowid_`). Read from
@@ -209,9 +147,7 @@ fn renumbered(schema: &Schema, table: &str, shadowed: Option<&str>) -> bool {
 pub fn renumbered_by_vacuum(schema: &Schema) -> Vec<String> {
     let mut out = Vec::new();
     for ix in external_indexes(schema) {
-        let rowid = ROWID_NAMES
-            .iter()
-            .any(|r| ix.content_rowid.eq_ignore_ascii_case(r));
+        let rowid = ix.reads_rowid();
         if schema.table(&ix.content).is_some() {
             if rowid && renumbered(schema, &ix.content, Some(&ix.content_rowid)) {
                 out.push(format!(

@@ -183,7 +183,7 @@ impl Stash {
     /// None for another module, or an fts table whose content lives elsewhere
     /// (`content=...`: its rows are not its own) or nowhere.
     pub fn virtual_table(v: &crate::model::VirtualTable) -> Option<Self> {
-        let (module, args) = module_args(v.sql.as_str())?;
+        let (module, args) = crate::sql::virtual_table::module_args(v.sql.as_str())?;
         let module = module.to_ascii_lowercase();
         let fts = matches!(module.as_str(), "fts3" | "fts4" | "fts5");
         if !fts && module != "rtree" && module != "rtree_i32" {
@@ -642,37 +642,6 @@ fn reserved_column(t: &Table) -> Option<String> {
 /// The stash column that keeps what a narrowed column's value becomes.
 pub fn narrowed_as(column: &str) -> String {
     format!("_schemactl_as_{column}")
-}
-
-/// The module and the arguments (each a list of tokens) of a CREATE VIRTUAL TABLE statement.
-pub(crate) fn module_args(sql: &str) -> Option<(String, Vec<Vec<crate::sql::Tok>>)> {
-    use sqlparser::tokenizer::Token;
-    let tokens = crate::sql::lex(sql).ok()?;
-    let using = tokens.iter().position(|t| t.is_kw("USING"))?;
-    let module = tokens.get(using + 1)?.name()?.to_string();
-    let open = using + 2;
-    if tokens.get(open).is_none_or(|t| t.token != Token::LParen) {
-        return Some((module, Vec::new()));
-    }
-    let close = crate::sql::matching_paren(&tokens, open)?;
-    let mut args = vec![Vec::new()];
-    let mut depth = 0usize;
-    for t in &tokens[open + 1..close] {
-        match t.token {
-            Token::LParen => depth += 1,
-            Token::RParen => depth = depth.saturating_sub(1),
-            Token::Comma if depth == 0 => {
-                args.push(Vec::new());
-                continue;
-            }
-            _ => {}
-        }
-        if let Some(last) = args.last_mut() {
-            last.push(t.clone());
-        }
-    }
-    args.retain(|a| !a.is_empty());
-    Some((module, args))
 }
 
 #[cfg(test)]

@@ -142,6 +142,8 @@ pub(super) fn differing_keys(
     let show_k = |side: &str| {
         if *single {
             crate::sql::literal_sql(&format!("{side}.k"))
+        } else if t.by_values {
+            format!("'(' || {side}.k || ')'")
         } else {
             format!("{side}.k")
         }
@@ -184,14 +186,15 @@ impl Proof {
             return Err(Error::RowProof {
                 table: t.after.clone(),
                 detail: format!(
-                    "its rows change on purpose and the migrations rebuild it, so the rows they keep must keep their values (columns {}): rows by {label}: {} do not",
+                    "its rows change on purpose and the migrations rebuild it, so the rows they keep must keep their values (columns {}): rows by {label}: {} do not{}",
                     t.kept
                         .iter()
                         .map(|(_, a)| format!("\"{a}\""))
                         .chain(t.converted.iter().map(|(_, a, _)| format!("\"{a}\"")))
                         .collect::<Vec<_>>()
                         .join(", "),
-                    keys.join(", ")
+                    keys.join(", "),
+                    renumbered_hint(t)
                 ),
             });
         }
@@ -206,6 +209,29 @@ impl Proof {
     }
 }
 
+/// What to add to a refusal of rows matched by a rowid the table does not declare.
+pub(super) fn renumbered_hint(t: &TableProof) -> &'static str {
+    if t.bare_rowid {
+        " (the table declares no key, so its rows are matched by rowid: a copy that does not name the rowid renumbers them; name it: INSERT INTO new (rowid, ...) SELECT rowid, ... FROM old)"
+    } else {
+        ""
+    }
+}
+
+/// The declared PRIMARY KEY of the table after, as (before, after) column pairs, when the
+/// migrations keep every column of it (`map` gives the column before of a column after).
+fn declared_key(
+    after: &Shape,
+    map: &dyn Fn(&str) -> Option<String>,
+) -> Option<Vec<(String, String)>> {
+    let mut pk: Vec<&Col> = after.columns.iter().filter(|c| c.pk > 0).collect();
+    pk.sort_by_key(|c| c.pk);
+    pk.iter()
+        .map(|c| map(&c.name).map(|b| (b, c.name.clone())))
+        .collect::<Option<Vec<_>>>()
+        .filter(|m| !m.is_empty())
+}
+
 /// Builds the proof of one table: which columns it keeps, converts and adds, and its key.
 pub(super) fn table_proof(
     conn: &Connection,
@@ -213,6 +239,7 @@ pub(super) fn table_proof(
     (bi, before_name, before): (usize, &str, &Shape),
     (ai, after_name, after): (usize, &str, &Shape),
     slot: usize,
+    rowid_read: bool,
 ) -> Result<TableProof> {
     let mut kept = Vec::new();
     let mut converted = Vec::new();
@@ -260,8 +287,22 @@ pub(super) fn table_proof(
             .find(|(_, a)| a.eq_ignore_ascii_case(after_col))
             .map(|(b, _)| b.clone())
     };
+    // The rowid of a table without an INTEGER PRIMARY KEY is SQLite's, not a value the table
+    // declares: VACUUM renumbers it, and so does a hand-written copy that does not name it
+    // (Rails' and Django's table remake). Such rows are matched by their declared PRIMARY
+    // KEY, else, in the whole table's proof, by every value the migrations keep (a multiset
+    // of rows). The rowid stays their identity where something reads it: a full-text index
+    // (`rowid_read`), or the partial proof of rows changed on purpose, which must match each
+    // row to itself and has no other identity for a table without a key.
+    let partial = d.tables[bi].rows_changed;
+    let bare = before.rowid && after.rowid && before.alias.is_none() && after.alias.is_none();
+    let declared_key = declared_key(after, &map);
+    let by_values = bare && !rowid_read && declared_key.is_none() && !partial && !kept.is_empty();
     let mut key = Key::None;
-    if before.rowid && after.rowid {
+    if before.rowid
+        && after.rowid
+        && !(bare && !rowid_read && (declared_key.is_some() || by_values))
+    {
         // A new INTEGER PRIMARY KEY column takes the rowids the rows had (a rollback's
         // stash gives back the keys it kept, and new ones above them to rows it cannot find).
         // A column of the table before that becomes it, under its name or renamed, is not
@@ -290,13 +331,10 @@ pub(super) fn table_proof(
         }
     }
     if matches!(key, Key::None) {
-        let mut pk: Vec<&Col> = after.columns.iter().filter(|c| c.pk > 0).collect();
-        pk.sort_by_key(|c| c.pk);
-        let mapped: Option<Vec<(String, String)>> = pk
-            .iter()
-            .map(|c| map(&c.name).map(|b| (b, c.name.clone())))
-            .collect();
-        if let Some(mapped) = mapped.filter(|m| !m.is_empty()) {
+        let mapped = declared_key.or_else(|| {
+            by_values.then(|| kept.iter().map(|(b, a)| (b.clone(), a.clone())).collect())
+        });
+        if let Some(mapped) = mapped {
             let side = |pick: fn(&(String, String)) -> &String| -> String {
                 if mapped.len() == 1 {
                     quote_ident(pick(&mapped[0]))
@@ -308,17 +346,19 @@ pub(super) fn table_proof(
                         .join(" || ',' || ")
                 }
             };
+            let names = mapped
+                .iter()
+                .map(|m| format!("\"{}\"", m.1))
+                .collect::<Vec<_>>()
+                .join(", ");
             key = Key::Expr {
                 before: side(|m| &m.0),
                 after: side(|m| &m.1),
-                label: format!(
-                    "({})",
-                    mapped
-                        .iter()
-                        .map(|m| format!("\"{}\"", m.1))
-                        .collect::<Vec<_>>()
-                        .join(", ")
-                ),
+                label: if by_values {
+                    format!("the values of ({names})")
+                } else {
+                    format!("({names})")
+                },
                 single: mapped.len() == 1,
             };
         }
@@ -333,7 +373,10 @@ pub(super) fn table_proof(
         .filter(|b| after.column(&b.name).is_none())
         .map(|b| b.name.clone())
         .collect();
+    let bare_rowid = bare && matches!(&key, Key::Expr { label, .. } if label == "rowid");
     Ok(TableProof {
+        bare_rowid,
+        by_values,
         dropped,
         before: before_name.to_string(),
         after: after_name.to_string(),
