@@ -23,10 +23,12 @@
 
 mod catalog;
 mod describe;
+mod rowid_readers;
 mod rows;
 
 use catalog::Catalog;
 
+use rowid_readers::{Readers, schema_readers};
 use rows::*;
 
 use std::collections::BTreeSet;
@@ -213,8 +215,9 @@ struct TableProof {
     slot: usize,
     /// Stored columns before that no column after takes: the migrations drop them.
     dropped: Vec<String>,
-    /// The key is the rowid of a table without an INTEGER PRIMARY KEY ([`rows::table_proof`]).
-    bare_rowid: bool,
+    /// The key is the rowid of a table without an INTEGER PRIMARY KEY, and why
+    /// ([`rows::table_proof`]).
+    rowid_why: Option<String>,
     /// The table declares no key and its rowids are not its identity: its rows are matched
     /// by every value the migrations keep ([`rows::table_proof`]).
     by_values: bool,
@@ -253,23 +256,6 @@ fn list_tables(conn: &Connection) -> Result<Vec<String>> {
             .collect::<rusqlite::Result<Vec<String>>>()
     })
     .map_err(q("list the tables"))
-}
-
-/// The tables whose rowids a full-text index reads (`content=` a table, by its rowid).
-fn rowid_read_tables(conn: &Connection) -> Result<Vec<String>> {
-    let virtual_tables = conn
-        .prepare("SELECT name, sql FROM main.sqlite_schema WHERE type = 'table' AND rootpage = 0 AND sql IS NOT NULL")
-        .and_then(|mut s| {
-            s.query_map([], |r| Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?)))?
-                .collect::<rusqlite::Result<Vec<_>>>()
-        })
-        .map_err(q("list the virtual tables"))?;
-    Ok(virtual_tables
-        .iter()
-        .filter_map(|(name, sql)| crate::sql::virtual_table::external_index(name, sql))
-        .filter(|ix| ix.reads_rowid())
-        .map(|ix| ix.content)
-        .collect())
 }
 
 /// Where the rows of each table of `before` are after `sql` (the pending migrations, in the
@@ -344,7 +330,6 @@ impl Proof {
             return Ok(proof);
         }
         register(conn, state)?;
-        let rowid_read = rowid_read_tables(conn)?;
         // The shape after the migrations: the schema of the database, with the migrations
         // run on it, in memory. Only tables the migrations name can change shape.
         let after_names: Vec<&str> = chosen
@@ -357,6 +342,13 @@ impl Proof {
         } else {
             after(conn, sql, &d.named, &after_names)?
         };
+        // What reads rowids, before the migrations and after them.
+        let mut rowid_read = rowid_readers::rowid_readers(conn)?;
+        if let Some(sim) = simulated.as_ref() {
+            for (table, why) in sim.rowid_readers()? {
+                rowid_read.entry(table).or_insert(why);
+            }
+        }
         for (i, named) in chosen {
             let name = &before[i];
             if let Some(collation) = unreadable(conn, name) {
@@ -406,7 +398,10 @@ impl Proof {
                 (i, name, &shape_before),
                 (after_index, after_name, &shape_after),
                 slot,
-                rowid_read.iter().any(|c| c.eq_ignore_ascii_case(name)),
+                [name.as_str(), after_name, "*"]
+                    .iter()
+                    .find_map(|n| rowid_read.get(&n.to_ascii_lowercase()))
+                    .map(String::as_str),
             )?;
             if d.tables[i].rows_changed {
                 if matches!(t.key, Key::None) {
@@ -654,7 +649,7 @@ impl Proof {
             ));
         } else if before.keys != after.keys {
             what.push(if t.by_values {
-                "rows do not hold the values the migrations keep (the table declares no key, so its rows are compared by all of them)".to_string()
+                "rows do not hold the values the migrations keep (it declares no key that tells its rows apart, so they are compared by all those values)".to_string()
             } else {
                 format!("rows changed identity{}", rows::renumbered_hint(t))
             });

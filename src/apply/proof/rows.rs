@@ -210,11 +210,12 @@ impl Proof {
 }
 
 /// What to add to a refusal of rows matched by a rowid the table does not declare.
-pub(super) fn renumbered_hint(t: &TableProof) -> &'static str {
-    if t.bare_rowid {
-        " (the table declares no key, so its rows are matched by rowid: a copy that does not name the rowid renumbers them; name it: INSERT INTO new (rowid, ...) SELECT rowid, ... FROM old)"
-    } else {
-        ""
+pub(super) fn renumbered_hint(t: &TableProof) -> String {
+    match &t.rowid_why {
+        Some(why) => format!(
+            " (its rows are matched by rowid: {why}; a copy that does not name the rowid renumbers them; name it: INSERT INTO new (rowid, ...) SELECT rowid, ... FROM old)"
+        ),
+        None => String::new(),
     }
 }
 
@@ -232,6 +233,24 @@ fn declared_key(
         .filter(|m| !m.is_empty())
 }
 
+/// Whether a row of `table` holds NULL in one of the key's columns (before, after).
+fn has_null(conn: &Connection, table: &str, key: &[(String, String)]) -> Result<bool> {
+    let any = key
+        .iter()
+        .map(|(b, _)| format!("{} IS NULL", quote_ident(b)))
+        .collect::<Vec<_>>()
+        .join(" OR ");
+    conn.query_row(
+        &format!(
+            "SELECT EXISTS (SELECT 1 FROM main.{} WHERE {any})",
+            quote_ident(table)
+        ),
+        [],
+        |r| r.get(0),
+    )
+    .map_err(q(&format!("read the key of \"{table}\"")))
+}
+
 /// Builds the proof of one table: which columns it keeps, converts and adds, and its key.
 pub(super) fn table_proof(
     conn: &Connection,
@@ -239,7 +258,7 @@ pub(super) fn table_proof(
     (bi, before_name, before): (usize, &str, &Shape),
     (ai, after_name, after): (usize, &str, &Shape),
     slot: usize,
-    rowid_read: bool,
+    rowid_read: Option<&str>,
 ) -> Result<TableProof> {
     let mut kept = Vec::new();
     let mut converted = Vec::new();
@@ -290,19 +309,50 @@ pub(super) fn table_proof(
     // The rowid of a table without an INTEGER PRIMARY KEY is SQLite's, not a value the table
     // declares: VACUUM renumbers it, and so does a hand-written copy that does not name it
     // (Rails' and Django's table remake). Such rows are matched by their declared PRIMARY
-    // KEY, else, in the whole table's proof, by every value the migrations keep (a multiset
-    // of rows). The rowid stays their identity where something reads it: a full-text index
-    // (`rowid_read`), or the partial proof of rows changed on purpose, which must match each
-    // row to itself and has no other identity for a table without a key.
-    let partial = d.tables[bi].rows_changed;
+    // KEY when the migrations keep it as it is and no row's key is NULL; else, when the
+    // migrations keep every column as it is, by all their values (a multiset of rows). A key
+    // must tell rows apart: the sums are per column and per key, so rows sharing a key could
+    // trade a column's values unseen. Otherwise, or where something reads the rowids
+    // (`rowid_read`: a full-text index, a view, a trigger, a stash), or for rows changed on
+    // purpose (the partial proof matches each row to itself), the rowid stays the identity,
+    // and `rowid_why` says why, for the refusal of a copy that renumbers them.
     let bare = before.rowid && after.rowid && before.alias.is_none() && after.alias.is_none();
-    let declared_key = declared_key(after, &map);
-    let by_values = bare && !rowid_read && declared_key.is_none() && !partial && !kept.is_empty();
+    let stored = after.columns.iter().filter(|c| c.hidden == 0).count();
+    let every_column_kept = !kept.is_empty() && kept.len() == stored;
+    let all_values = || kept.iter().map(|(b, a)| (b.clone(), a.clone())).collect();
+    let mut rowid_why: Option<String> = None;
+    let mut by_key: Option<(Vec<(String, String)>, bool)> = None;
+    if bare {
+        let declares = after.columns.iter().any(|c| c.pk > 0);
+        let declared = declared_key(after, &map);
+        let null = match &declared {
+            Some(k) => has_null(conn, before_name, k)?,
+            None => false,
+        };
+        let partial = d.tables[bi].rows_changed;
+        rowid_why = Some(if let Some(why) = rowid_read {
+            why.to_string()
+        } else if let (Some(k), false) = (&declared, null) {
+            by_key = Some((k.clone(), false));
+            String::new()
+        } else if partial {
+            "its rows change on purpose, and it declares no key that tells them apart".into()
+        } else if every_column_kept {
+            by_key = Some((all_values(), true));
+            String::new()
+        } else if null {
+            "its primary key holds NULL, and the migrations change some of its columns".into()
+        } else if declares {
+            "the migrations do not keep its primary key as it is (renamed or retyped)".into()
+        } else {
+            "it declares no key, and the migrations change some of its columns".into()
+        });
+        if by_key.is_some() {
+            rowid_why = None;
+        }
+    }
     let mut key = Key::None;
-    if before.rowid
-        && after.rowid
-        && !(bare && !rowid_read && (declared_key.is_some() || by_values))
-    {
+    if before.rowid && after.rowid && by_key.is_none() {
         // A new INTEGER PRIMARY KEY column takes the rowids the rows had (a rollback's
         // stash gives back the keys it kept, and new ones above them to rows it cannot find).
         // A column of the table before that becomes it, under its name or renamed, is not
@@ -330,38 +380,43 @@ pub(super) fn table_proof(
             };
         }
     }
-    if matches!(key, Key::None) {
-        let mapped = declared_key.or_else(|| {
-            by_values.then(|| kept.iter().map(|(b, a)| (b.clone(), a.clone())).collect())
-        });
-        if let Some(mapped) = mapped {
-            let side = |pick: fn(&(String, String)) -> &String| -> String {
-                if mapped.len() == 1 {
-                    quote_ident(pick(&mapped[0]))
-                } else {
-                    mapped
-                        .iter()
-                        .map(|m| crate::sql::literal_sql(&quote_ident(pick(m))))
-                        .collect::<Vec<_>>()
-                        .join(" || ',' || ")
-                }
-            };
-            let names = mapped
-                .iter()
-                .map(|m| format!("\"{}\"", m.1))
-                .collect::<Vec<_>>()
-                .join(", ");
-            key = Key::Expr {
-                before: side(|m| &m.0),
-                after: side(|m| &m.1),
-                label: if by_values {
-                    format!("the values of ({names})")
-                } else {
-                    format!("({names})")
-                },
-                single: mapped.len() == 1,
-            };
-        }
+    if matches!(key, Key::None) && by_key.is_none() {
+        // The INTEGER PRIMARY KEY goes (or comes from a column): the declared key, when
+        // it tells the rows apart, else all the values, when every column is kept.
+        by_key = match declared_key(after, &map) {
+            Some(k) if !(before.rowid && has_null(conn, before_name, &k)?) => Some((k, false)),
+            _ if every_column_kept && !d.tables[bi].rows_changed => Some((all_values(), true)),
+            _ => None,
+        };
+    }
+    let by_values = by_key.as_ref().is_some_and(|(_, v)| *v);
+    if let Some((mapped, by_values)) = by_key {
+        let side = |pick: fn(&(String, String)) -> &String| -> String {
+            if mapped.len() == 1 {
+                quote_ident(pick(&mapped[0]))
+            } else {
+                mapped
+                    .iter()
+                    .map(|m| crate::sql::literal_sql(&quote_ident(pick(m))))
+                    .collect::<Vec<_>>()
+                    .join(" || ',' || ")
+            }
+        };
+        let names = mapped
+            .iter()
+            .map(|m| format!("\"{}\"", m.1))
+            .collect::<Vec<_>>()
+            .join(", ");
+        key = Key::Expr {
+            before: side(|m| &m.0),
+            after: side(|m| &m.1),
+            label: if by_values {
+                format!("the values of ({names})")
+            } else {
+                format!("({names})")
+            },
+            single: mapped.len() == 1,
+        };
     }
     // Every stored column of the table before is counted: one no column after takes (by its
     // name or as a source) goes with the migrations, and the proof names it.
@@ -373,9 +428,8 @@ pub(super) fn table_proof(
         .filter(|b| after.column(&b.name).is_none())
         .map(|b| b.name.clone())
         .collect();
-    let bare_rowid = bare && matches!(&key, Key::Expr { label, .. } if label == "rowid");
     Ok(TableProof {
-        bare_rowid,
+        rowid_why,
         by_values,
         dropped,
         before: before_name.to_string(),
@@ -474,8 +528,8 @@ pub(super) enum After {
     /// A copy of the schema in memory, with the migrations run on it.
     Copy(Connection),
     /// The shapes read in the migrations' own transaction, where they ran in a savepoint and
-    /// were rolled back ([`in_place`]).
-    Read(Shapes),
+    /// were rolled back ([`in_place`]), with what read rowids there.
+    Read(Shapes, Readers),
 }
 
 impl After {
@@ -483,10 +537,19 @@ impl After {
     pub(super) fn shape(&self, table: &str) -> Option<Shape> {
         match self {
             After::Copy(sim) => Shape::read(sim, table).ok(),
-            After::Read(shapes) => shapes
+            After::Read(shapes, _) => shapes
                 .iter()
                 .find(|(name, _)| name == table)
                 .and_then(|(_, shape)| shape.clone()),
+        }
+    }
+
+    /// What reads rowids after the migrations ([`schema_readers`]): a full-text index they
+    /// create over a table they remake reads the new rowids.
+    pub(super) fn rowid_readers(&self) -> Result<Readers> {
+        match self {
+            After::Copy(sim) => schema_readers(sim),
+            After::Read(_, readers) => Ok(readers.clone()),
         }
     }
 }
@@ -513,7 +576,7 @@ pub(super) fn after(
     if let Some(sim) = simulate_on(conn, sql, Some(named)) {
         return Ok(Some(After::Copy(sim)));
     }
-    Ok(in_place(conn, sql, tables)?.map(After::Read))
+    Ok(in_place(conn, sql, tables)?.map(|(shapes, readers)| After::Read(shapes, readers)))
 }
 
 /// The savepoint [`in_place`] runs the migrations in.
@@ -524,7 +587,7 @@ const SAVEPOINT: &str = "_schemactl_proof_simulation";
 /// may change are put back, so that the transaction is as it was. None when a statement
 /// fails. An error when the statements ended the transaction itself (a conflict resolved with
 /// `OR ROLLBACK`, a trigger's `RAISE(ROLLBACK, ...)`): nothing of it is left to commit.
-fn in_place(conn: &Connection, sql: &[&str], tables: &[&str]) -> Result<Option<Shapes>> {
+fn in_place(conn: &Connection, sql: &[&str], tables: &[&str]) -> Result<Option<(Shapes, Readers)>> {
     let settings =
         crate::db::confined::settings(conn).map_err(q("read the connection's settings"))?;
     conn.execute_batch(&format!("SAVEPOINT {SAVEPOINT}"))
@@ -540,10 +603,18 @@ fn in_place(conn: &Connection, sql: &[&str], tables: &[&str]) -> Result<Option<S
         });
     }
     let shapes = ran.then(|| {
-        tables
+        let shapes = tables
             .iter()
             .map(|t| (t.to_string(), Shape::read(conn, t).ok()))
-            .collect()
+            .collect();
+        // Fail closed: what cannot be read may read every table's rowids.
+        let readers = schema_readers(conn).unwrap_or_else(|_| {
+            Readers::from([(
+                "*".to_string(),
+                "what reads rowids after the migrations could not be read".to_string(),
+            )])
+        });
+        (shapes, readers)
     });
     conn.execute_batch(&format!("ROLLBACK TO {SAVEPOINT}; RELEASE {SAVEPOINT}"))
         .map_err(q("undo its run of the migrations"))?;

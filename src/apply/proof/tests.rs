@@ -244,7 +244,7 @@ fn a_generated_column_made_regular_keeps_its_values() {
     // g declares no key: its rows are compared by their values, a lost one shows in them.
     assert_eq!(
         e,
-        "row proof: table \"g\": rows do not hold the values the migrations keep (the table declares no key, so its rows are compared by all of them); rows by the values of (\"a\", \"b\"): (1,2), (2,4), (1,NULL), (2,NULL)"
+        "row proof: table \"g\": rows do not hold the values the migrations keep (it declares no key that tells its rows apart, so they are compared by all those values); rows by the values of (\"a\", \"b\"): (1,2), (2,4), (1,NULL), (2,NULL)"
     );
 }
 
