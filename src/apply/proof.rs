@@ -23,12 +23,10 @@
 
 mod catalog;
 mod describe;
-mod rowid_readers;
 mod rows;
 
 use catalog::Catalog;
 
-use rowid_readers::{Readers, schema_readers};
 use rows::*;
 
 use std::collections::BTreeSet;
@@ -215,11 +213,10 @@ struct TableProof {
     slot: usize,
     /// Stored columns before that no column after takes: the migrations drop them.
     dropped: Vec<String>,
-    /// The key is the rowid of a table without an INTEGER PRIMARY KEY, and why
-    /// ([`rows::table_proof`]).
-    rowid_why: Option<String>,
-    /// The table declares no key and its rowids are not its identity: its rows are matched
-    /// by every value the migrations keep ([`rows::table_proof`]).
+    /// The key is the rowid of a table without an INTEGER PRIMARY KEY ([`rows::table_proof`]).
+    bare_rowid: bool,
+    /// Its rows are matched by every value the migrations keep: it loses its rowid and
+    /// declares no key that tells them apart ([`rows::table_proof`]).
     by_values: bool,
     /// Its rows change on purpose and the migrations rebuild it (h26_02): only the rows on
     /// both sides (by key) are held to their values, one by one ([`rows::differing_keys`]).
@@ -342,13 +339,6 @@ impl Proof {
         } else {
             after(conn, sql, &d.named, &after_names)?
         };
-        // What reads rowids, before the migrations and after them.
-        let mut rowid_read = rowid_readers::rowid_readers(conn)?;
-        if let Some(sim) = simulated.as_ref() {
-            for (table, why) in sim.rowid_readers()? {
-                rowid_read.entry(table).or_insert(why);
-            }
-        }
         for (i, named) in chosen {
             let name = &before[i];
             if let Some(collation) = unreadable(conn, name) {
@@ -398,10 +388,6 @@ impl Proof {
                 (i, name, &shape_before),
                 (after_index, after_name, &shape_after),
                 slot,
-                [name.as_str(), after_name, "*"]
-                    .iter()
-                    .find_map(|n| rowid_read.get(&n.to_ascii_lowercase()))
-                    .map(String::as_str),
             )?;
             if d.tables[i].rows_changed {
                 if matches!(t.key, Key::None) {
@@ -649,7 +635,7 @@ impl Proof {
             ));
         } else if before.keys != after.keys {
             what.push(if t.by_values {
-                "rows do not hold the values the migrations keep (it declares no key that tells its rows apart, so they are compared by all those values)".to_string()
+                "rows do not hold the values the migrations keep (no key tells its rows apart, so they are compared by all those values)".to_string()
             } else {
                 format!("rows changed identity{}", rows::renumbered_hint(t))
             });

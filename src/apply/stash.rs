@@ -267,10 +267,12 @@ pub fn drop(conn: &Connection, version: i32) -> Result<StashInfo> {
     Ok(info)
 }
 
-/// The column stashes holding values that find their rows by rowid, each with its table when
-/// its forget trigger still tells it (a rebuild of the table drops that trigger). Empty
-/// stashes (dropped) are not listed.
-pub fn rowid_keyed(conn: &Connection) -> Result<Vec<(String, Option<String>)>> {
+/// The column stashes that find rows by rowid in a table VACUUM may renumber (one without
+/// an INTEGER PRIMARY KEY), each as `stash (table "t")`: after VACUUM their values would
+/// find no row, or, keyed by rowid alone, another row's other columns (which the
+/// fingerprint then refuses). A stash whose table cannot be told (its forget trigger went
+/// with a rebuild) is named too. Empty stashes (dropped) are not.
+pub fn renumbered_by_vacuum(conn: &Connection) -> Result<Vec<String>> {
     let names: Vec<String> = conn
         .prepare(
             "SELECT s.name FROM sqlite_schema AS s WHERE s.type = 'table' AND s.name LIKE '\\_schemactl\\_stash\\_%' ESCAPE '\\'
@@ -302,19 +304,6 @@ pub fn rowid_keyed(conn: &Connection) -> Result<Vec<(String, Option<String>)>> {
                 |r| r.get(0),
             )
             .ok();
-        out.push((name, table));
-    }
-    Ok(out)
-}
-
-/// The column stashes that find rows by rowid in a table VACUUM may renumber (one without
-/// an INTEGER PRIMARY KEY), each as `stash (table "t")`: after VACUUM their values would
-/// find no row, or, keyed by rowid alone, another row's other columns (which the
-/// fingerprint then refuses). A stash whose table cannot be told (its forget trigger went
-/// with a rebuild) is named too. Empty stashes (dropped) are not.
-pub fn renumbered_by_vacuum(conn: &Connection) -> Result<Vec<String>> {
-    let mut out = Vec::new();
-    for (name, table) in rowid_keyed(conn)? {
         let Some(table) = table else {
             out.push(format!("{name} (its table unknown)"));
             continue;

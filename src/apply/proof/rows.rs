@@ -209,13 +209,13 @@ impl Proof {
     }
 }
 
-/// What to add to a refusal of rows matched by a rowid the table does not declare.
-pub(super) fn renumbered_hint(t: &TableProof) -> String {
-    match &t.rowid_why {
-        Some(why) => format!(
-            " (its rows are matched by rowid: {why}; a copy that does not name the rowid renumbers them; name it: INSERT INTO new (rowid, ...) SELECT rowid, ... FROM old)"
-        ),
-        None => String::new(),
+/// What to add to a refusal of rows matched by the rowid of a table without an INTEGER
+/// PRIMARY KEY.
+pub(super) fn renumbered_hint(t: &TableProof) -> &'static str {
+    if t.bare_rowid {
+        " (the table has no INTEGER PRIMARY KEY: its rows are matched by their rowids, which a copy that does not name them renumbers, and what keeps a rowid (a full-text index, a trigger, the application) would then find another row; name it: INSERT INTO new (rowid, ...) SELECT rowid, ... FROM old)"
+    } else {
+        ""
     }
 }
 
@@ -258,7 +258,6 @@ pub(super) fn table_proof(
     (bi, before_name, before): (usize, &str, &Shape),
     (ai, after_name, after): (usize, &str, &Shape),
     slot: usize,
-    rowid_read: Option<&str>,
 ) -> Result<TableProof> {
     let mut kept = Vec::new();
     let mut converted = Vec::new();
@@ -306,53 +305,17 @@ pub(super) fn table_proof(
             .find(|(_, a)| a.eq_ignore_ascii_case(after_col))
             .map(|(b, _)| b.clone())
     };
-    // The rowid of a table without an INTEGER PRIMARY KEY is SQLite's, not a value the table
-    // declares: VACUUM renumbers it, and so does a hand-written copy that does not name it
-    // (Rails' and Django's table remake). Such rows are matched by their declared PRIMARY
-    // KEY when the migrations keep it as it is and no row's key is NULL; else, when the
-    // migrations keep every column as it is, by all their values (a multiset of rows). A key
-    // must tell rows apart: the sums are per column and per key, so rows sharing a key could
-    // trade a column's values unseen. Otherwise, or where something reads the rowids
-    // (`rowid_read`: a full-text index, a view, a trigger, a stash), or for rows changed on
-    // purpose (the partial proof matches each row to itself), the rowid stays the identity,
-    // and `rowid_why` says why, for the refusal of a copy that renumbers them.
+    // The rowid is the rows' identity, INTEGER PRIMARY KEY or not. The rowids of a table
+    // without one are SQLite's own (VACUUM renumbers them, and so does a copy that does not
+    // name them: Rails' and Django's table remake), but what keeps a rowid cannot all be seen
+    // (a full-text index, a trigger's audit row, a contentless index the application fills,
+    // the application itself): a copy that renumbers such rows is refused, saying so and how
+    // to copy the rowid ([`renumbered_hint`]).
     let bare = before.rowid && after.rowid && before.alias.is_none() && after.alias.is_none();
     let stored = after.columns.iter().filter(|c| c.hidden == 0).count();
     let every_column_kept = !kept.is_empty() && kept.len() == stored;
-    let all_values = || kept.iter().map(|(b, a)| (b.clone(), a.clone())).collect();
-    let mut rowid_why: Option<String> = None;
-    let mut by_key: Option<(Vec<(String, String)>, bool)> = None;
-    if bare {
-        let declares = after.columns.iter().any(|c| c.pk > 0);
-        let declared = declared_key(after, &map);
-        let null = match &declared {
-            Some(k) => has_null(conn, before_name, k)?,
-            None => false,
-        };
-        let partial = d.tables[bi].rows_changed;
-        rowid_why = Some(if let Some(why) = rowid_read {
-            why.to_string()
-        } else if let (Some(k), false) = (&declared, null) {
-            by_key = Some((k.clone(), false));
-            String::new()
-        } else if partial {
-            "its rows change on purpose, and it declares no key that tells them apart".into()
-        } else if every_column_kept {
-            by_key = Some((all_values(), true));
-            String::new()
-        } else if null {
-            "its primary key holds NULL, and the migrations change some of its columns".into()
-        } else if declares {
-            "the migrations do not keep its primary key as it is (renamed or retyped)".into()
-        } else {
-            "it declares no key, and the migrations change some of its columns".into()
-        });
-        if by_key.is_some() {
-            rowid_why = None;
-        }
-    }
     let mut key = Key::None;
-    if before.rowid && after.rowid && by_key.is_none() {
+    if before.rowid && after.rowid {
         // A new INTEGER PRIMARY KEY column takes the rowids the rows had (a rollback's
         // stash gives back the keys it kept, and new ones above them to rows it cannot find).
         // A column of the table before that becomes it, under its name or renamed, is not
@@ -380,12 +343,18 @@ pub(super) fn table_proof(
             };
         }
     }
-    if matches!(key, Key::None) && by_key.is_none() {
-        // The INTEGER PRIMARY KEY goes (or comes from a column): the declared key, when
-        // it tells the rows apart, else all the values, when every column is kept.
+    // The INTEGER PRIMARY KEY goes (or comes from a column), or the table becomes WITHOUT
+    // ROWID: the declared key, when it tells the rows apart (a rowid table's key may hold
+    // NULLs, and rows sharing a key could trade a column's values unseen: the sums are per
+    // column and per key), else all the values, when every column is kept as it is.
+    let mut by_key = None;
+    if matches!(key, Key::None) {
         by_key = match declared_key(after, &map) {
             Some(k) if !(before.rowid && has_null(conn, before_name, &k)?) => Some((k, false)),
-            _ if every_column_kept && !d.tables[bi].rows_changed => Some((all_values(), true)),
+            _ if every_column_kept && !d.tables[bi].rows_changed => Some((
+                kept.iter().map(|(b, a)| (b.clone(), a.clone())).collect(),
+                true,
+            )),
             _ => None,
         };
     }
@@ -428,8 +397,9 @@ pub(super) fn table_proof(
         .filter(|b| after.column(&b.name).is_none())
         .map(|b| b.name.clone())
         .collect();
+    let bare_rowid = bare && matches!(&key, Key::Expr { label, .. } if label == "rowid");
     Ok(TableProof {
-        rowid_why,
+        bare_rowid,
         by_values,
         dropped,
         before: before_name.to_string(),
@@ -528,8 +498,8 @@ pub(super) enum After {
     /// A copy of the schema in memory, with the migrations run on it.
     Copy(Connection),
     /// The shapes read in the migrations' own transaction, where they ran in a savepoint and
-    /// were rolled back ([`in_place`]), with what read rowids there.
-    Read(Shapes, Readers),
+    /// were rolled back ([`in_place`]).
+    Read(Shapes),
 }
 
 impl After {
@@ -537,19 +507,10 @@ impl After {
     pub(super) fn shape(&self, table: &str) -> Option<Shape> {
         match self {
             After::Copy(sim) => Shape::read(sim, table).ok(),
-            After::Read(shapes, _) => shapes
+            After::Read(shapes) => shapes
                 .iter()
                 .find(|(name, _)| name == table)
                 .and_then(|(_, shape)| shape.clone()),
-        }
-    }
-
-    /// What reads rowids after the migrations ([`schema_readers`]): a full-text index they
-    /// create over a table they remake reads the new rowids.
-    pub(super) fn rowid_readers(&self) -> Result<Readers> {
-        match self {
-            After::Copy(sim) => schema_readers(sim),
-            After::Read(_, readers) => Ok(readers.clone()),
         }
     }
 }
@@ -576,7 +537,7 @@ pub(super) fn after(
     if let Some(sim) = simulate_on(conn, sql, Some(named)) {
         return Ok(Some(After::Copy(sim)));
     }
-    Ok(in_place(conn, sql, tables)?.map(|(shapes, readers)| After::Read(shapes, readers)))
+    Ok(in_place(conn, sql, tables)?.map(After::Read))
 }
 
 /// The savepoint [`in_place`] runs the migrations in.
@@ -587,7 +548,7 @@ const SAVEPOINT: &str = "_schemactl_proof_simulation";
 /// may change are put back, so that the transaction is as it was. None when a statement
 /// fails. An error when the statements ended the transaction itself (a conflict resolved with
 /// `OR ROLLBACK`, a trigger's `RAISE(ROLLBACK, ...)`): nothing of it is left to commit.
-fn in_place(conn: &Connection, sql: &[&str], tables: &[&str]) -> Result<Option<(Shapes, Readers)>> {
+fn in_place(conn: &Connection, sql: &[&str], tables: &[&str]) -> Result<Option<Shapes>> {
     let settings =
         crate::db::confined::settings(conn).map_err(q("read the connection's settings"))?;
     conn.execute_batch(&format!("SAVEPOINT {SAVEPOINT}"))
@@ -603,18 +564,10 @@ fn in_place(conn: &Connection, sql: &[&str], tables: &[&str]) -> Result<Option<(
         });
     }
     let shapes = ran.then(|| {
-        let shapes = tables
+        tables
             .iter()
             .map(|t| (t.to_string(), Shape::read(conn, t).ok()))
-            .collect();
-        // Fail closed: what cannot be read may read every table's rowids.
-        let readers = schema_readers(conn).unwrap_or_else(|_| {
-            Readers::from([(
-                "*".to_string(),
-                "what reads rowids after the migrations could not be read".to_string(),
-            )])
-        });
-        (shapes, readers)
+            .collect()
     });
     conn.execute_batch(&format!("ROLLBACK TO {SAVEPOINT}; RELEASE {SAVEPOINT}"))
         .map_err(q("undo its run of the migrations"))?;

@@ -76,7 +76,7 @@ fn an_update_inside_a_rebuild_is_caught_with_its_column_and_key() {
     let e = prove(&conn, sql).unwrap_err();
     assert_eq!(
         e,
-        "row proof: table \"t\": column \"b\" does not hold the values the migrations keep; rows by (\"id\"): 'y'"
+        "row proof: table \"t\": column \"b\" does not hold the values the migrations keep; rows by rowid: 2"
     );
 }
 
@@ -92,28 +92,18 @@ fn a_copy_that_swaps_two_columns_is_caught() {
         e.starts_with("row proof: table \"t\": column \"a\", column \"b\" do not hold"),
         "{e}"
     );
-    assert!(e.ends_with("rows by (\"id\"): 'x', 'y', 'z'"), "{e}");
+    assert!(e.ends_with("rows by rowid: 1, 2, 3"), "{e}");
 }
 
-/// A copy that does not name the rowid renumbers the rows of a table without an INTEGER
-/// PRIMARY KEY. Their rowids are SQLite's (VACUUM renumbers them too), so the rows are held by
-/// their declared key; where a full-text index reads the rowids, by rowid.
 #[test]
-fn a_copy_that_loses_rowids_is_caught_where_an_index_reads_them() {
+fn a_copy_that_loses_rowids_is_caught_and_named_by_rowid() {
+    let conn = db(T);
     // The rowids are not copied: rows renumber (here in reverse order of id).
     let sql = rebuild(
         "id TEXT PRIMARY KEY, a TEXT, b INTEGER, n",
         "(id, a, b, n) SELECT id, a, b, n FROM (SELECT * FROM t ORDER BY id DESC)",
     )
     .replace(" FROM t;", ";");
-    let conn = db(T);
-    assert_eq!(
-        prove(&conn, &sql),
-        Ok("rows: proven row by row (1 table(s), 3 row(s))".to_string())
-    );
-    let conn = db(&format!(
-        "{T}; CREATE VIRTUAL TABLE s USING fts5(a, content = 't'); INSERT INTO s (s) VALUES ('rebuild');"
-    ));
     // The same rowids, holding other rows: 'x' and 'z' swapped places, 'y' kept its rowid.
     let e = prove(&conn, &sql).unwrap_err();
     assert_eq!(
@@ -160,7 +150,7 @@ fn a_new_column_must_hold_its_default() {
     let e = prove(&conn, sql).unwrap_err();
     assert_eq!(
         e,
-        "row proof: table \"t\": new column \"c\" does not hold its default 'd'; rows by (\"id\"): 'z'"
+        "row proof: table \"t\": new column \"c\" does not hold its default 'd'; rows by rowid: 3"
     );
 }
 
@@ -241,11 +231,7 @@ fn a_generated_column_made_regular_keeps_its_values() {
         "(rowid, a) SELECT rowid, a",
     );
     let e = prove(&conn, &loses).unwrap_err();
-    // g declares no key: its rows are compared by their values, a lost one shows in them.
-    assert_eq!(
-        e,
-        "row proof: table \"g\": rows do not hold the values the migrations keep (it declares no key that tells its rows apart, so they are compared by all those values); rows by the values of (\"a\", \"b\"): (1,2), (2,4), (1,NULL), (2,NULL)"
-    );
+    assert!(e.contains("column \"b\" does not hold"), "{e}");
 }
 
 fn value() -> impl Strategy<Value = String> {

@@ -140,7 +140,7 @@ proptest! {
         );
         let e = prove(&conn, &rewritten).unwrap_err();
         prop_assert!(
-            e.contains("new column \"c\" does not hold its default") && e.ends_with("rows by (\"id\"): 'z'"),
+            e.contains("new column \"c\" does not hold its default") && e.ends_with("rows by rowid: 3"),
             "{rewritten}: {e}"
         );
     }
@@ -167,6 +167,6 @@ fn a_text_column_added_with_a_float_default_is_proven() {
          DROP TRIGGER tr; DROP TABLE t; ALTER TABLE _schemactl_new_t RENAME TO t;";
     assert_eq!(
         prove(&conn, sql),
-        Err("row proof: table \"t\": new column \"c\" does not hold its default '1000.0' (or '1e3'); rows by (\"id\"): 'z'".to_string())
+        Err("row proof: table \"t\": new column \"c\" does not hold its default '1000.0' (or '1e3'); rows by rowid: 3".to_string())
     );
 }
