@@ -251,6 +251,37 @@ fn has_null(conn: &Connection, table: &str, key: &[(String, String)]) -> Result<
     .map_err(q(&format!("read the key of \"{table}\"")))
 }
 
+/// The key over `mapped` (before, after) columns: their values, each as its SQL literal when
+/// there are several; `by_values` when they are every column kept, not a declared key.
+fn key_over(mapped: &[(String, String)], by_values: bool) -> Key {
+    let side = |pick: fn(&(String, String)) -> &String| -> String {
+        if mapped.len() == 1 {
+            quote_ident(pick(&mapped[0]))
+        } else {
+            mapped
+                .iter()
+                .map(|m| crate::sql::literal_sql(&quote_ident(pick(m))))
+                .collect::<Vec<_>>()
+                .join(" || ',' || ")
+        }
+    };
+    let names = mapped
+        .iter()
+        .map(|m| format!("\"{}\"", m.1))
+        .collect::<Vec<_>>()
+        .join(", ");
+    Key::Expr {
+        before: side(|m| &m.0),
+        after: side(|m| &m.1),
+        label: if by_values {
+            format!("the values of ({names})")
+        } else {
+            format!("({names})")
+        },
+        single: mapped.len() == 1,
+    }
+}
+
 /// Builds the proof of one table: which columns it keeps, converts and adds, and its key.
 pub(super) fn table_proof(
     conn: &Connection,
@@ -311,9 +342,6 @@ pub(super) fn table_proof(
     // (a full-text index, a trigger's audit row, a contentless index the application fills,
     // the application itself): a copy that renumbers such rows is refused, saying so and how
     // to copy the rowid ([`renumbered_hint`]).
-    let bare = before.rowid && after.rowid && before.alias.is_none() && after.alias.is_none();
-    let stored = after.columns.iter().filter(|c| c.hidden == 0).count();
-    let every_column_kept = !kept.is_empty() && kept.len() == stored;
     let mut key = Key::None;
     if before.rowid && after.rowid {
         // A new INTEGER PRIMARY KEY column takes the rowids the rows had (a rollback's
@@ -347,45 +375,21 @@ pub(super) fn table_proof(
     // ROWID: the declared key, when it tells the rows apart (a rowid table's key may hold
     // NULLs, and rows sharing a key could trade a column's values unseen: the sums are per
     // column and per key), else all the values, when every column is kept as it is.
-    let mut by_key = None;
+    let mut by_values = false;
     if matches!(key, Key::None) {
-        by_key = match declared_key(after, &map) {
-            Some(k) if !(before.rowid && has_null(conn, before_name, &k)?) => Some((k, false)),
-            _ if every_column_kept && !d.tables[bi].rows_changed => Some((
-                kept.iter().map(|(b, a)| (b.clone(), a.clone())).collect(),
-                true,
-            )),
+        let stored = after.columns.iter().filter(|c| c.hidden == 0).count();
+        let every_column_kept = !kept.is_empty() && kept.len() == stored;
+        let mapped = match declared_key(after, &map) {
+            Some(k) if !(before.rowid && has_null(conn, before_name, &k)?) => Some(k),
+            _ if every_column_kept && !d.tables[bi].rows_changed => {
+                by_values = true;
+                Some(kept.iter().map(|(b, a)| (b.clone(), a.clone())).collect())
+            }
             _ => None,
         };
-    }
-    let by_values = by_key.as_ref().is_some_and(|(_, v)| *v);
-    if let Some((mapped, by_values)) = by_key {
-        let side = |pick: fn(&(String, String)) -> &String| -> String {
-            if mapped.len() == 1 {
-                quote_ident(pick(&mapped[0]))
-            } else {
-                mapped
-                    .iter()
-                    .map(|m| crate::sql::literal_sql(&quote_ident(pick(m))))
-                    .collect::<Vec<_>>()
-                    .join(" || ',' || ")
-            }
-        };
-        let names = mapped
-            .iter()
-            .map(|m| format!("\"{}\"", m.1))
-            .collect::<Vec<_>>()
-            .join(", ");
-        key = Key::Expr {
-            before: side(|m| &m.0),
-            after: side(|m| &m.1),
-            label: if by_values {
-                format!("the values of ({names})")
-            } else {
-                format!("({names})")
-            },
-            single: mapped.len() == 1,
-        };
+        if let Some(mapped) = mapped {
+            key = key_over(&mapped, by_values);
+        }
     }
     // Every stored column of the table before is counted: one no column after takes (by its
     // name or as a source) goes with the migrations, and the proof names it.
@@ -397,7 +401,9 @@ pub(super) fn table_proof(
         .filter(|b| after.column(&b.name).is_none())
         .map(|b| b.name.clone())
         .collect();
-    let bare_rowid = bare && matches!(&key, Key::Expr { label, .. } if label == "rowid");
+    let bare_rowid = before.alias.is_none()
+        && after.alias.is_none()
+        && matches!(&key, Key::Expr { label, .. } if label == "rowid");
     Ok(TableProof {
         bare_rowid,
         by_values,
